@@ -1,0 +1,43 @@
+/**
+ * How every command ends (STYLE.md rule 1): the handler returns an exit code from the table below; a
+ * `UserError` prints its message only, on one line; anything else is a bug and keeps its stack.
+ *
+ * | code | meaning                                              |
+ * |------|------------------------------------------------------|
+ * | 0    | ok                                                   |
+ * | 1    | a check failed (audit finding, threshold, conflict)  |
+ * | 2    | could not run (usage, connection, bad input)         |
+ */
+import { UserError } from "../lib/errors.js";
+
+export const EXIT = { ok: 0, checkFailed: 1, couldNotRun: 2 } as const;
+
+/** Wraps a command handler: sets `process.exitCode` from its result or from the error it throws. */
+export function action<A extends unknown[]>(handler: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      process.exitCode = (await handler(...args)) ?? EXIT.ok;
+    } catch (error) {
+      process.exitCode = reportError(error);
+    }
+  };
+}
+
+/** Prints an error as the user should see it and returns its exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof UserError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT.couldNotRun;
+}
+
+/** Parses a positive integer option, or throws a one-line UserError naming the option. */
+export function positiveInt(option: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new UserError(`${option} takes a whole number greater than 0 (got ${JSON.stringify(value)}).`);
+    return n;
+  };
+}

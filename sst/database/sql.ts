@@ -1,0 +1,108 @@
+/**
+ * Pure builders: spec → the SQL statements the PostgreSQL provider issues when the stack deploys, and the
+ * statements that undo them. The local mode runs them, `umami-db plan` prints them, tests compare them with
+ * exact strings. Nothing here touches a database.
+ */
+import { quoteIdent, quoteLiteral } from "./quote.js";
+import type { UmamiDatabaseSpec } from "./spec.js";
+
+/** What `plan` shows instead of the generated password. */
+export const REDACTED = "[secret]";
+
+/** Who provisions and with which password. */
+export interface ProvisionContext {
+  /** The administrator's role (Aurora's master user): owns the schema, grantor of default privileges. */
+  admin: string;
+  /** umami_user's password; pass `REDACTED` to build the statements for display. */
+  password: string;
+}
+
+/** What already exists, so a second provisioning issues nothing that changes the catalog. */
+export interface ExistingObjects {
+  role: boolean;
+  schema: boolean;
+}
+
+const NOTHING_EXISTS: ExistingObjects = { role: false, schema: false };
+
+function roleAttributes(spec: UmamiDatabaseSpec): string {
+  const r = spec.role;
+  return [
+    r.login ? "LOGIN" : "NOLOGIN",
+    r.superuser ? "SUPERUSER" : "NOSUPERUSER",
+    r.createDatabase ? "CREATEDB" : "NOCREATEDB",
+    r.createRole ? "CREATEROLE" : "NOCREATEROLE",
+    "INHERIT",
+    r.replication ? "REPLICATION" : "NOREPLICATION",
+    r.bypassRowLevelSecurity ? "BYPASSRLS" : "NOBYPASSRLS",
+    `CONNECTION LIMIT ${r.connectionLimit}`,
+  ].join(" ");
+}
+
+function passwordClause(password: string): string {
+  return password === REDACTED ? `PASSWORD '${REDACTED}'` : `PASSWORD ${quoteLiteral(password).trim()}`;
+}
+
+/** The role: created, or brought back to the spec's attributes when it exists (password set only when asked). */
+export function buildRoleSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exists = false, setPassword = !exists): string[] {
+  const role = quoteIdent(spec.role.name);
+  const password = setPassword ? ` ${passwordClause(ctx.password)}` : "";
+  return [
+    exists
+      ? `ALTER ROLE ${role} WITH ${roleAttributes(spec)}${password}`
+      : `CREATE ROLE ${role} WITH ${roleAttributes(spec)}${password}`,
+    `ALTER ROLE ${role} SET search_path TO ${spec.role.searchPath.map(quoteIdent).join(", ")}`,
+    `ALTER ROLE ${role} SET statement_timeout TO ${spec.role.statementTimeoutMs}`,
+    `ALTER ROLE ${role} SET idle_in_transaction_session_timeout TO ${spec.role.idleInTransactionTimeoutMs}`,
+  ];
+}
+
+/** The schema (owned by the administrator), pgcrypto inside it when the database lacks it, and the grants. */
+export function buildSchemaSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exists = false): string[] {
+  const schema = quoteIdent(spec.schema);
+  const role = quoteIdent(spec.role.name);
+  const admin = quoteIdent(ctx.admin);
+  const p = spec.privileges;
+  const statements = exists ? [] : [`CREATE SCHEMA ${schema} AUTHORIZATION ${admin}`];
+  if (spec.extension.create) {
+    // IF NOT EXISTS: a pgcrypto the database already has (in any schema) is left alone (DESIGN.md fact 1).
+    statements.push(
+      `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(spec.extension.name)} WITH SCHEMA ${quoteIdent(spec.extension.schema)}`,
+    );
+  }
+  statements.push(
+    `GRANT ${p.database.join(", ")} ON DATABASE ${quoteIdent(spec.database)} TO ${role}`,
+    `GRANT ${p.schema.join(", ")} ON SCHEMA ${schema} TO ${role}`,
+    `GRANT ${p.tables.join(", ")} ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
+    `GRANT ${p.sequences.join(", ")} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+    `ALTER DEFAULT PRIVILEGES FOR ROLE ${admin} IN SCHEMA ${schema} GRANT ${p.defaultPrivileges.tables.join(", ")} ON TABLES TO ${role}`,
+    `ALTER DEFAULT PRIVILEGES FOR ROLE ${admin} IN SCHEMA ${schema} GRANT ${p.defaultPrivileges.sequences.join(", ")} ON SEQUENCES TO ${role}`,
+  );
+  return statements;
+}
+
+/** Every statement that provisions the stage, in the order the stack's `dependsOn` chain applies them. */
+export function buildProvisionSql(
+  spec: UmamiDatabaseSpec,
+  ctx: ProvisionContext,
+  existing: ExistingObjects = NOTHING_EXISTS,
+): string[] {
+  return [...buildRoleSql(spec, ctx, existing.role), ...buildSchemaSql(spec, ctx, existing.schema)];
+}
+
+/**
+ * Removes the stage in the order measured to work (DESIGN.md facts 2 and 7): the administrator first joins
+ * the role (Aurora's master is not a superuser and cannot drop its objects otherwise), the schema goes with
+ * everything in it (a pgcrypto created there included, never one elsewhere), then whatever the role still owns
+ * or is granted in this database, then the role. `DROP OWNED BY` must run in every database where the role
+ * holds privileges; the executor repeats it there.
+ */
+export function buildRollbackSql(spec: UmamiDatabaseSpec, ctx: Pick<ProvisionContext, "admin">): string[] {
+  const role = quoteIdent(spec.role.name);
+  return [
+    `GRANT ${role} TO ${quoteIdent(ctx.admin)}`,
+    `DROP SCHEMA IF EXISTS ${quoteIdent(spec.schema)} CASCADE`,
+    `DROP OWNED BY ${role}`,
+    `DROP ROLE IF EXISTS ${role}`,
+  ];
+}

@@ -1,0 +1,83 @@
+/**
+ * Per-stage settings: which existing Aurora cluster and database a stage targets, and how carefully it is
+ * treated. Stages listed in `configuredStages` use the story's names exactly (`umami`, `umami_user`,
+ * `observability/umami-db-credentials`); every other stage (personal, PR) inherits `defaultStage`'s
+ * settings and gets names derived from the stage, so two stages on one cluster never collide.
+ */
+
+/** Settings for one stage. */
+export interface StageSettings {
+  /** Identifier of the *existing* Aurora PostgreSQL cluster (`aws rds describe-db-clusters`). */
+  clusterIdentifier: string;
+  /** Database inside the cluster that the application already uses. */
+  database: string;
+  /** AWS region of the cluster. @default "us-east-1" */
+  region?: string;
+  /**
+   * Production-like: `sst remove` retains every resource and Pulumi refuses to delete them; the secret
+   * keeps its 30-day recovery window; `umami-db rollback` needs `--force`.
+   * @default false
+   */
+  protect?: boolean;
+  /**
+   * ARN of a Secrets Manager secret with the master password (`{"username","password"}`), for clusters
+   * whose master password is not managed by RDS. When unset the cluster's RDS-managed master secret is used.
+   */
+  masterSecretArn?: string;
+  /** KMS key for the credentials secret. @default the account's `aws/secretsmanager` key */
+  kmsKeyId?: string;
+  /** Connections umami_user may hold at once, so Umami's pool can never starve the application. @default 10 */
+  connectionLimit?: number;
+  /** `statement_timeout` for umami_user, in milliseconds. @default 60000 */
+  statementTimeoutMs?: number;
+  /** `idle_in_transaction_session_timeout` for umami_user, in milliseconds. @default 60000 */
+  idleInTransactionTimeoutMs?: number;
+  /**
+   * The database already has `pgcrypto` (in any schema): the stack then neither creates nor ever drops it
+   * (DESIGN.md fact 1). `umami-db preflight` tells you when to set this.
+   * @default false
+   */
+  pgcryptoAlreadyInstalled?: boolean;
+  /** `max_connections` of the cluster's instances, for the connections alarm. @default derived from `instanceClass` */
+  maxConnections?: number;
+  /** Instance class of the cluster's writer, used to derive `max_connections` when it is not given. */
+  instanceClass?: string;
+  /** Writer instance identifier, for instance-level CloudWatch metrics. @default `${clusterIdentifier}-instance-1` */
+  instanceIdentifier?: string;
+  /** E-mail address subscribed to the alarms' SNS topic. No topic is created when unset. */
+  alarmEmail?: string;
+  /** Extra tags merged into every AWS resource (cost centre, owner, …). */
+  tags?: Record<string, string>;
+}
+
+/** Stages that use the story's names exactly. Edit these for your account. */
+export const configuredStages: Readonly<Record<string, StageSettings>> = {
+  dev: {
+    clusterIdentifier: "app-aurora-dev",
+    database: "app",
+    region: "us-east-1",
+    protect: false,
+    instanceClass: "db.r6g.large",
+  },
+  production: {
+    clusterIdentifier: "app-aurora-production",
+    database: "app",
+    region: "us-east-1",
+    protect: true,
+    instanceClass: "db.r6g.xlarge",
+  },
+};
+
+/** The stage whose settings any other stage (personal, PR) inherits. */
+export const defaultStage = "dev";
+
+/** Whether `stage` is one of the configured stages (and so uses the story's names). */
+export function isConfiguredStage(stage: string): boolean {
+  return Object.prototype.hasOwnProperty.call(configuredStages, stage);
+}
+
+/** The settings for `stage`: its own when configured, otherwise the default stage's (never protected). */
+export function stageSettings(stage: string): StageSettings {
+  if (isConfiguredStage(stage)) return configuredStages[stage];
+  return { ...configuredStages[defaultStage], protect: false };
+}

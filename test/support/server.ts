@@ -1,0 +1,46 @@
+/**
+ * Integration-test support: one embedded PostgreSQL 15 per test file (roles are cluster-wide), an
+ * administrator shaped like Aurora's master, and optionally the sample application.
+ */
+import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "../../scripts/lib/sample-app.js";
+import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../scripts/lib/db.js";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/lib/embedded.js";
+
+/** A running server for one test file. */
+export interface TestServer {
+  embedded: EmbeddedServer;
+  /** The bootstrap superuser, database `postgres`. Use only for what an Aurora admin could not do. */
+  superuser: ConnectionSettings;
+  /** The Aurora-like administrator (not a superuser), database `app`. */
+  admin: ConnectionSettings;
+  /** A URL for the administrator on `database` (default `app`). */
+  adminUrl(database?: string): string;
+  /** Creates another database owned by the administrator; returns the admin's settings for it. */
+  createDatabase(name: string): Promise<ConnectionSettings>;
+  stop(): Promise<void>;
+}
+
+export const TEST_ADMIN = { name: SAMPLE_APP.admin, password: "admin-password-for-tests" };
+export const TEST_APP_PASSWORD = "app-password-for-tests";
+
+/** Starts a server with the Aurora-like admin and database `app`; seeds the sample application unless told not to. */
+export async function startTestServer(options: { sampleApp?: boolean } = {}): Promise<TestServer> {
+  const embedded = await startEmbeddedPostgres();
+  const superuser = parseDatabaseUrl(embedded.superuserUrl);
+  await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...TEST_ADMIN, database: SAMPLE_APP.database }));
+  const adminUrl = (database: string = SAMPLE_APP.database) =>
+    `postgresql://${TEST_ADMIN.name}:${TEST_ADMIN.password}@127.0.0.1:${embedded.port}/${database}?sslmode=disable`;
+  const admin = parseDatabaseUrl(adminUrl());
+  if (options.sampleApp ?? true) await withClient(admin, (c) => seedSampleApplication(c, TEST_APP_PASSWORD));
+  return {
+    embedded,
+    superuser,
+    admin,
+    adminUrl,
+    async createDatabase(name) {
+      await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...TEST_ADMIN, database: name }));
+      return parseDatabaseUrl(adminUrl(name));
+    },
+    stop: () => embedded.stop(),
+  };
+}

@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects (STYLE.md rule 12): `unit` needs no database or network; `integration` runs against real
+// PostgreSQL 15 (embedded). Each integration file starts its own server: roles are cluster-wide, so files
+// that provision `umami_user` would collide on a shared server.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: "forks",
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
