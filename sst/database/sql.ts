@@ -25,16 +25,22 @@ export interface ExistingObjects {
 
 const NOTHING_EXISTS: ExistingObjects = { role: false, schema: false };
 
-function roleAttributes(spec: UmamiDatabaseSpec): string {
+/**
+ * The role's attributes. On ALTER, SUPERUSER, REPLICATION and BYPASSRLS are left out: PostgreSQL lets only a
+ * superuser name them, even to switch them off ("must be superuser to alter superuser roles or change
+ * superuser attribute", measured with an Aurora-like admin), and a role created without them keeps them off
+ * unless a superuser intervenes — which the audit reports.
+ */
+function roleAttributes(spec: UmamiDatabaseSpec, forAlter: boolean): string {
   const r = spec.role;
   return [
     r.login ? "LOGIN" : "NOLOGIN",
-    r.superuser ? "SUPERUSER" : "NOSUPERUSER",
+    ...(forAlter ? [] : [r.superuser ? "SUPERUSER" : "NOSUPERUSER"]),
     r.createDatabase ? "CREATEDB" : "NOCREATEDB",
     r.createRole ? "CREATEROLE" : "NOCREATEROLE",
     "INHERIT",
-    r.replication ? "REPLICATION" : "NOREPLICATION",
-    r.bypassRowLevelSecurity ? "BYPASSRLS" : "NOBYPASSRLS",
+    ...(forAlter ? [] : [r.replication ? "REPLICATION" : "NOREPLICATION"]),
+    ...(forAlter ? [] : [r.bypassRowLevelSecurity ? "BYPASSRLS" : "NOBYPASSRLS"]),
     `CONNECTION LIMIT ${r.connectionLimit}`,
   ].join(" ");
 }
@@ -49,8 +55,8 @@ export function buildRoleSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exi
   const password = setPassword ? ` ${passwordClause(ctx.password)}` : "";
   return [
     exists
-      ? `ALTER ROLE ${role} WITH ${roleAttributes(spec)}${password}`
-      : `CREATE ROLE ${role} WITH ${roleAttributes(spec)}${password}`,
+      ? `ALTER ROLE ${role} WITH ${roleAttributes(spec, true)}${password}`
+      : `CREATE ROLE ${role} WITH ${roleAttributes(spec, false)}${password}`,
     `ALTER ROLE ${role} SET search_path TO ${spec.role.searchPath.map(quoteIdent).join(", ")}`,
     `ALTER ROLE ${role} SET statement_timeout TO ${spec.role.statementTimeoutMs}`,
     `ALTER ROLE ${role} SET idle_in_transaction_session_timeout TO ${spec.role.idleInTransactionTimeoutMs}`,

@@ -1,0 +1,93 @@
+/**
+ * Runs what the stack's PostgreSQL provider does, from the same builders (`sst/database/sql.ts`), against a
+ * database reached as the administrator. Idempotent: objects that exist are brought back to the spec rather
+ * than created, so a second run changes nothing in the catalog.
+ */
+import { buildRoleSql, buildSchemaSql, type ProvisionContext } from "../../sst/database/sql.js";
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import type { Client } from "./db.js";
+import { UserError } from "./errors.js";
+
+/** What a provisioning run did. */
+export interface ProvisionResult {
+  createdRole: boolean;
+  createdSchema: boolean;
+  /** Whether pgcrypto was already in the database (anywhere) before this run. */
+  pgcryptoPreexisting: boolean;
+  /** Schema holding pgcrypto after the run, or null. */
+  pgcryptoSchema: string | null;
+  /** Number of statements issued (the statements themselves may hold the password and are not returned). */
+  statements: number;
+}
+
+/** A statement of the provisioning failed; the message names the step but never shows the SQL (it may hold the password). */
+export class ProvisionError extends UserError {
+  override name = "ProvisionError";
+  constructor(
+    readonly step: string,
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Reads which of the stage's objects already exist, and where pgcrypto is. */
+export async function inspectExisting(admin: Client, spec: UmamiDatabaseSpec) {
+  const { rows } = await admin.query<{ role: boolean; schema: boolean; pgcrypto_schema: string | null }>(
+    `
+    SELECT
+      EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role,
+      EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $2) AS schema,
+      (SELECT n.nspname FROM pg_catalog.pg_extension e
+         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = $3) AS pgcrypto_schema
+    `,
+    [spec.role.name, spec.schema, spec.extension.name],
+  );
+  return rows[0];
+}
+
+function describe(statement: string): string {
+  // The first words name the step without the password: "CREATE ROLE", "GRANT USAGE, CREATE ON SCHEMA", …
+  return statement.replace(/\sPASSWORD\s.*$/s, "").replace(/\s+TO\s.*$/s, "").slice(0, 80);
+}
+
+/**
+ * Provisions `spec` as the administrator `ctx.admin` on `admin` (connected to `spec.database`). When the role
+ * exists its password is changed only if `rotatePassword` is set.
+ */
+export async function provisionStage(
+  admin: Client,
+  spec: UmamiDatabaseSpec,
+  ctx: ProvisionContext & { rotatePassword?: boolean },
+): Promise<ProvisionResult> {
+  const before = await inspectExisting(admin, spec);
+  const statements = [
+    ...buildRoleSql(spec, ctx, before.role, !before.role || (ctx.rotatePassword ?? false)),
+    ...buildSchemaSql(spec, ctx, before.schema),
+  ];
+  for (const statement of statements) {
+    try {
+      await admin.query(statement);
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      throw new ProvisionError(
+        describe(statement),
+        e.code,
+        `Provisioning step "${describe(statement)}" failed as ${ctx.admin}: ${e.message}. ` +
+          `The administrator needs CREATEROLE and ownership of (or CREATE on) database ${spec.database}.`,
+        { cause: error },
+      );
+    }
+  }
+  const after = await inspectExisting(admin, spec);
+  return {
+    createdRole: !before.role,
+    createdSchema: !before.schema,
+    pgcryptoPreexisting: before.pgcrypto_schema !== null,
+    pgcryptoSchema: after.pgcrypto_schema,
+    statements: statements.length,
+  };
+}
