@@ -6,10 +6,11 @@
 /** An error the user can fix; its message names the object, what was found and expected, and the next step. */
 export class UserError extends Error {
   override name = "UserError";
-  /** Exit code a command should use for this error (2: could not run). */
-  readonly exitCode: number = 2;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Exit code a command should use for this error (2: could not run; 1: a check failed). */
+  readonly exitCode: number;
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super(message, options);
+    this.exitCode = options?.exitCode ?? 2;
   }
 }
 

@@ -50,8 +50,9 @@ export async function inspectExisting(admin: Client, spec: UmamiDatabaseSpec) {
 }
 
 function describe(statement: string): string {
-  // The first words name the step without the password: "CREATE ROLE", "GRANT USAGE, CREATE ON SCHEMA", …
-  return statement.replace(/\sPASSWORD\s.*$/s, "").replace(/\s+TO\s.*$/s, "").slice(0, 80);
+  // The statement's head names the step without the password or the grantee: "CREATE ROLE "umami_user"",
+  // "GRANT USAGE, CREATE ON SCHEMA "umami"", "ALTER ROLE "umami_user" SET search_path".
+  return statement.replace(/\s(WITH|PASSWORD|TO)\s.*$/s, "");
 }
 
 /**

@@ -180,6 +180,12 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
   };
 }
 
+/**
+ * The generated password: long, from a URL-safe alphabet (letters, digits, `-` and `_`), so it works
+ * unescaped in a Prisma/psql URL. The stack's `random.RandomPassword` and the local mode both follow it.
+ */
+export const PASSWORD_POLICY = { length: 40, special: "-_" } as const;
+
 /** Keys of the credentials secret: the story's six, AWS's rotation format and a ready URL. */
 export const SECRET_KEYS = [
   "username",

@@ -1,0 +1,32 @@
+/**
+ * Renders step progress on stderr: on a terminal a line per step as it starts and ends; elsewhere (CI,
+ * pipes) plain lines only when a step ends. `--json` keeps stdout for the one JSON object.
+ */
+import type { StepObserver, StepRecord } from "../lib/steps.js";
+
+/** A progress observer writing to `stream` (default stderr); silent when `quiet`. */
+export function progressObserver(options: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): StepObserver {
+  const stream = options.stream ?? process.stderr;
+  if (options.quiet) return {};
+  const tty = stream.isTTY === true;
+  return {
+    start(name) {
+      if (tty) stream.write(`  … ${name}\r`);
+    },
+    end(record) {
+      stream.write(`${tty ? "\x1b[2K" : ""}${formatStep(record)}\n`);
+    },
+  };
+}
+
+/** One line for a finished step: mark, name, time, detail or error. */
+export function formatStep(record: StepRecord): string {
+  const mark = record.ok ? "ok  " : "FAIL";
+  const tail = record.ok ? (record.detail ? ` — ${record.detail}` : "") : ` — ${record.error ?? record.detail ?? "failed"}`;
+  return `${mark} ${record.name} (${formatMs(record.ms)})${tail}`;
+}
+
+/** Milliseconds as "840 ms" or "2.4 s". */
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
