@@ -1,14 +1,49 @@
 /// <reference path="./.sst/platform/config.d.ts" />
+/**
+ * Wiring only (STYLE.md): stage → settings → components → outputs. What must exist comes from
+ * `sst/database/spec.ts`; which cluster a stage targets and how carefully it is treated, from `sst/stages.ts`.
+ * SST evaluates this file before the providers are installed, so modules are imported inside the functions.
+ */
 export default $config({
-  app(input) {
+  async app(input) {
+    const { stageSettings } = await import("./sst/stages.js");
+    const settings = stageSettings(input.stage);
+    const protect = settings.protect ?? false;
     return {
-      name: "umami-db",
+      name: "umami-aurora-schema",
       home: "aws",
-      removal: input?.stage === "production" ? "retain" : "remove",
-      providers: { aws: "7.48.0", postgresql: "3.18.1", random: "4.21.2" },
+      // "retain" keeps SST's own stateful components; UmamiDatabase sets retainOnDelete and protect on its
+      // resources itself in protected stages, so `sst remove` there leaves role, schema and secret in place.
+      removal: protect ? "retain" : "remove",
+      // Protected stages refuse `sst remove` altogether.
+      protect,
+      providers: {
+        aws: { version: "7.48.0", region: (settings.region ?? "us-east-1") as aws.Region },
+        postgresql: "3.18.1",
+        random: "4.21.2",
+      },
     };
   },
   async run() {
-    return {};
+    const { buildSpec } = await import("./sst/database/spec.js");
+    const { stackTags } = await import("./sst/observability/tags.js");
+    const { UmamiDatabase } = await import("./sst/database/umami.js");
+
+    const spec = buildSpec($app.stage);
+    const database = new UmamiDatabase("Umami", { spec, tags: stackTags($app.stage, {}, spec.settings) });
+
+    // ClusterAlarms (sst/observability/alarms.ts) are added here by the lead:
+    // const { ClusterAlarms } = await import("./sst/observability/alarms.js");
+    // new ClusterAlarms("UmamiAlarms", { ... });
+
+    return {
+      secretArn: database.secretArn,
+      secretName: database.secretName,
+      schema: database.schema,
+      role: database.role,
+      host: database.host,
+      port: database.port,
+      database: database.database,
+    };
   },
 });

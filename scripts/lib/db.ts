@@ -2,7 +2,7 @@
  * The only module that imports `pg`. Connection settings from a URL, and scoped resources that release in
  * `finally` (STYLE.md rule 7): `withClient`, `withTransaction`, `withAdvisoryLock`.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import pg from "pg";
 import { UserError } from "./errors.js";
 
@@ -61,6 +61,15 @@ export function parseDatabaseUrl(
   if (!SSL_MODES.includes(requested)) {
     throw new UserError(`sslmode=${requested} is not supported. Use one of ${SSL_MODES.join(", ")}.`);
   }
+  // TLS is required for anything but this machine: Aurora always offers it, and the password crosses the network.
+  if (requested === "disable" && !isLocalHost(host)) {
+    throw new UserError(`sslmode=disable is refused for ${host}: TLS is required for any host but localhost. Use sslmode=require (or verify-full with --ca-file).`);
+  }
+  // libpq's sslrootcert= in the URL names the CA bundle, like --ca-file.
+  const caFile = overrides.caFile ?? parsed.searchParams.get("sslrootcert") ?? undefined;
+  if (caFile !== undefined && !existsSync(caFile)) {
+    throw new UserError(`The CA file ${caFile} does not exist. Download the RDS bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and pass its path.`);
+  }
   return {
     host,
     port,
@@ -69,7 +78,7 @@ export function parseDatabaseUrl(
     database,
     schema: parsed.searchParams.get("schema") ?? "public",
     sslmode: requested,
-    caFile: overrides.caFile,
+    caFile,
     connectTimeoutMs: overrides.connectTimeoutMs ?? 10_000,
     applicationName: overrides.applicationName ?? "umami-db",
   };
@@ -128,7 +137,9 @@ function describeConnectFailure(settings: ConnectionSettings, error: unknown): C
   const who = `as ${settings.user} to database ${settings.database}`;
   const code = e.code;
   let message: string;
-  if (code === "28P01") message = `Login ${who} at ${where} failed: wrong password. Check the secret or the URL's password.`;
+  if (code === "28000" && /no encryption/.test(e.message ?? "")) {
+    message = `The server at ${where} refused a connection without TLS (pg_hba.conf allows only hostssl). Use sslmode=require (or verify-full with --ca-file).`;
+  } else if (code === "28P01") message = `Login ${who} at ${where} failed: wrong password. Check the secret or the URL's password.`;
   else if (code === "28000") message = `Login ${who} at ${where} was rejected by pg_hba.conf or the role cannot log in (${e.message}).`;
   else if (code === "3D000") message = `Database ${settings.database} does not exist at ${where}. Check the database name in the stage settings or URL.`;
   else if (code === "ENOTFOUND" || code === "EAI_AGAIN") message = `Host ${settings.host} could not be resolved. Check the host name (cluster endpoint) and your DNS/VPN.`;

@@ -1,0 +1,58 @@
+/**
+ * `umami-db fingerprint`: captures the application's fingerprint (schemas and roles, the stage's Umami schema
+ * and role left out) before a deploy, for `umami-db verify --baseline-fingerprint`. Exit codes per run.ts.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { Command } from "commander";
+import { UserError } from "../lib/errors.js";
+import type { Fingerprint } from "../lib/fingerprint.js";
+import { action, EXIT } from "./run.js";
+import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
+
+/** Reads and checks a baseline written by `umami-db fingerprint`; a one-line UserError when it cannot be used. */
+export async function readFingerprintFile(path: string): Promise<Fingerprint> {
+  const { fingerprintProblem } = await import("../lib/fingerprint.js");
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : "it is not valid JSON";
+    throw new UserError(`Cannot read the baseline fingerprint ${path}: ${reason}. Capture one with \`umami-db fingerprint --out ${path}\`.`, { cause: error });
+  }
+  const problem = fingerprintProblem(value);
+  if (problem) throw new UserError(`The baseline fingerprint ${path} cannot be used: ${problem}. Capture a new one with \`umami-db fingerprint --out ${path}\`.`);
+  return value as Fingerprint;
+}
+
+/** The `fingerprint` command. */
+export function fingerprintCommand(): Command {
+  const command = new Command("fingerprint").description(
+    "Capture a digest of the application's schemas (tables, columns, indexes, functions, owners, ACLs…) and roles, " +
+      "to prove after the deploy that nothing the application owns changed.",
+  );
+  stageOptions(command, ["admin"])
+    .option("--out <file>", "write the fingerprint JSON here (default: print it)")
+    .action(
+      action(async (flags: StageFlags & { out?: string }) => {
+        const resolved = await resolveFromFlags(flags, ["admin"]);
+        const { captureFingerprint } = await import("../lib/fingerprint.js");
+        const fingerprint = await captureFingerprint(resolved.admin, {
+          excludeSchemas: [resolved.spec.schema],
+          excludeRoles: [resolved.spec.role.name],
+        });
+        const json = `${JSON.stringify(fingerprint, null, 2)}\n`;
+        if (!flags.out) {
+          process.stdout.write(json);
+          return EXIT.ok;
+        }
+        writeFileSync(flags.out, json);
+        const objects = Object.values(fingerprint.schemas).reduce((n, s) => n + Object.keys(s.objects).length, 0);
+        process.stdout.write(
+          `Fingerprint of database ${fingerprint.database}: ${Object.keys(fingerprint.schemas).length} schemas, ${objects} objects, ` +
+            `${Object.keys(fingerprint.roles.objects).length} role entries (left out: schema ${resolved.spec.schema}, role ${resolved.spec.role.name}) → ${flags.out}\n`,
+        );
+        return EXIT.ok;
+      }),
+    );
+  return command;
+}

@@ -1,0 +1,76 @@
+/**
+ * `umami-db local`: the whole flow on an embedded PostgreSQL 15 (or `--admin-url`), with a summary.
+ */
+import { Command, Option } from "commander";
+import { validateStage } from "../../sst/database/spec.js";
+import { defaultStage } from "../../sst/stages.js";
+import { parseDatabaseUrl } from "../lib/db.js";
+import type { LocalResult } from "../lib/local.js";
+import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
+import { readSecretFile } from "../lib/secrets.js";
+import { localSecretPath } from "../lib/stage.js";
+import { progressObserver, formatMs } from "./progress.js";
+import { action, EXIT } from "./run.js";
+
+interface LocalFlags {
+  stage: string;
+  adminUrl?: string;
+  keep: boolean;
+  migrations: string;
+  secretFile?: string;
+  showSecret: boolean;
+  json: boolean;
+}
+
+/** The `local` command. */
+export function localCommand(): Command {
+  return new Command("local")
+    .description(
+      "Run the whole flow on this machine: an embedded PostgreSQL 15 with a sample application, provisioning as an " +
+        "Aurora-like admin, the credentials file, Umami's migrations as umami_user, the audit and the baseline.",
+    )
+    .option("--stage <stage>", "stage whose names to use", defaultStage)
+    .addOption(new Option("--admin-url <url>", "run against this existing PostgreSQL as its administrator (no sample application)").env("ADMIN_DATABASE_URL"))
+    .option("--keep", "keep the embedded server's data directory", false)
+    .option("--migrations <source>", "migrations: a directory in Prisma's layout or npm:umami@<version>", DEFAULT_MIGRATIONS_SOURCE)
+    .option("--secret-file <path>", "where to write the credentials JSON (default .umami-db/<stage>/credentials.json)")
+    .option("--show-secret", "print the DATABASE_URL with its password", false)
+    .option("--json", "print one JSON object instead of the summary", false)
+    .action(
+      action(async (flags: LocalFlags) => {
+        validateStage(flags.stage);
+        if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
+        const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
+        const { runLocal } = await import("../lib/local.js");
+        const result = await runLocal({ ...flags, secretFile, observer: progressObserver({ quiet: false }) });
+        const url = flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;
+        if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, databaseUrl: url }, null, 2)}\n`);
+        else process.stdout.write(renderSummary(result, url));
+        // A step that could not run → 2; every step ran but a check (audit, thresholds) failed → 1.
+        if (result.ok) return EXIT.ok;
+        return result.error ? EXIT.couldNotRun : EXIT.checkFailed;
+      }),
+    );
+}
+
+/** The human summary printed after the steps. */
+export function renderSummary(result: LocalResult, databaseUrl: string | undefined): string {
+  const total = result.steps.reduce((sum, s) => sum + s.ms, 0);
+  const lines = [
+    "",
+    `Umami schema, stage ${result.stage}, on ${result.server.embedded ? "an embedded" : "an existing"} PostgreSQL ` +
+      `(${result.server.host}:${result.server.port}/${result.server.database}): ${result.ok ? "OK" : `FAILED at "${result.failedStep ?? "setup"}"`}`,
+  ];
+  if (result.error) lines.push(`  error:         ${result.error}`);
+  lines.push(
+    `  names:         schema ${result.names.schema}, role ${result.names.role}, secret ${result.names.secretName}`,
+    `  migrations:    ${result.migrations.applied.length} applied${result.migrations.applied.length ? ` (${result.migrations.applied.join(", ")})` : ""}, ${result.migrations.alreadyApplied.length} already applied`,
+    `  Umami tables:  ${result.umamiTables} + _prisma_migrations`,
+  );
+  if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
+  if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);
+  if (databaseUrl) lines.push(`  DATABASE_URL:  ${databaseUrl}${result.server.embedded && !result.server.kept ? "  (server stopped and removed)" : ""}`);
+  if (result.server.kept && result.server.dataDir) lines.push(`  data kept in:  ${result.server.dataDir}`);
+  lines.push(`  total:         ${formatMs(total)}`, "");
+  return lines.join("\n");
+}

@@ -1,0 +1,142 @@
+/**
+ * `umami-db migrate`: applies Umami's Prisma migrations like `prisma migrate deploy` (builtin engine) or runs
+ * Prisma itself in Umami's image (`--engine docker`); `migrate status` and `migrate resolve --rolled-back`.
+ * Progress goes to stderr, results to stdout; exit codes per run.ts.
+ */
+import { Command, Option } from "commander";
+import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../lib/db.js";
+import { UserError } from "../lib/errors.js";
+import type { MigrateEvent } from "../lib/migrate.js";
+import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
+import { action, EXIT } from "./run.js";
+
+interface CommonOptions {
+  databaseUrl?: string;
+  migrations: string;
+  json?: boolean;
+}
+
+/** The URL from --database-url or DATABASE_URL, validated once here. */
+function connectionSettings(options: CommonOptions): { url: string; settings: ConnectionSettings } {
+  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!url) throw new UserError("No database URL. Pass --database-url postgresql://umami_user:…@host:5432/db?schema=umami or set DATABASE_URL.");
+  return { url, settings: parseDatabaseUrl(url, { applicationName: "umami-db migrate" }) };
+}
+
+function progressLine(event: MigrateEvent): string {
+  switch (event.type) {
+    case "lock-wait":
+      return "waiting for Prisma's migration lock (another migration is running)…";
+    case "start":
+      return `applying ${event.name}…`;
+    case "applied":
+      return `applied ${event.name} in ${Math.round(event.ms)} ms`;
+    case "failed":
+      return `failed ${event.name} after ${Math.round(event.ms)} ms`;
+  }
+}
+
+function withCommonOptions(command: Command): Command {
+  return command
+    .option("--database-url <url>", "PostgreSQL URL of the Umami role, with ?schema=<schema> (default: $DATABASE_URL)")
+    .option("--migrations <source>", "a Prisma migrations directory, or npm:umami@<version>", DEFAULT_MIGRATIONS_SOURCE)
+    .option("--json", "print the result as JSON");
+}
+
+/** `umami-db migrate` and its subcommands. */
+export function migrateCommand(): Command {
+  const migrate = new Command("migrate")
+    .description("Apply Umami's Prisma migrations (deploy, the default), show their status, resolve a failed one.")
+    .exitOverride();
+  // `deploy` is the default subcommand, so `umami-db migrate --database-url …` applies; the options live on the
+  // subcommands only, so `migrate status --database-url …` reaches `status` whatever the program's parsing mode.
+  const deploy = withCommonOptions(new Command("deploy"))
+    .description("Apply pending migrations as prisma migrate deploy would, recording them in _prisma_migrations.")
+    .exitOverride()
+    .option("--dry-run", "list the migrations that would be applied; change nothing")
+    .addOption(new Option("--engine <engine>", "builtin runner, or Prisma itself in Umami's Docker image").choices(["builtin", "docker"]).default("builtin"))
+    .option("--image <image>", "image for --engine docker (default: ghcr.io/umami-software/umami:postgresql-latest)")
+    .action(
+      action(async (options: CommonOptions & { dryRun?: boolean; engine: "builtin" | "docker"; image?: string }) => {
+        const { url, settings } = connectionSettings(options);
+        if (options.engine === "docker") {
+          const { buildDockerMigrateCommand, runDockerCommand } = await import("../lib/docker-engine.js");
+          if (options.dryRun) throw new UserError("--dry-run is not available with --engine docker (prisma migrate deploy has none). Use `umami-db migrate status`.");
+          const built = buildDockerMigrateCommand(url, { image: options.image });
+          process.stderr.write(`running: ${built.command} ${built.args.join(" ")} (DATABASE_URL=${redactUrl(url)})\n`);
+          const code = await runDockerCommand(built, process.env);
+          return code === 0 ? EXIT.ok : EXIT.couldNotRun;
+        }
+        const { loadMigrations } = await import("../lib/migration-source.js");
+        const { applyMigrations } = await import("../lib/migrate.js");
+        const set = await loadMigrations(options.migrations);
+        process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}; target ${redactUrl(url)}\n`);
+        const result = await applyMigrations(settings, set, {
+          dryRun: options.dryRun,
+          onProgress: (event) => process.stderr.write(`${progressLine(event)}\n`),
+        });
+        for (const m of result.modified) process.stderr.write(`warning: ${m.message}\n`);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        } else if (result.dryRun) {
+          process.stdout.write(result.pending.length ? `Would apply to ${result.schema}: ${result.pending.join(", ")}\n` : `No pending migrations for ${result.schema}.\n`);
+        } else {
+          process.stdout.write(
+            result.applied.length
+              ? `Applied ${result.applied.length} migration(s) to ${result.schema} in ${Math.round(result.ms)} ms: ${result.applied.join(", ")}\n`
+              : `No pending migrations to apply (${result.alreadyApplied.length} already applied in ${result.schema}).\n`,
+          );
+        }
+        return EXIT.ok;
+      }),
+    );
+  migrate.addCommand(deploy, { isDefault: true });
+
+  migrate.addCommand(
+    withCommonOptions(new Command("status"))
+      .exitOverride()
+      .description("Show applied, pending, failed and edited migrations (exit 1 unless up to date), as prisma migrate status.")
+      .action(
+        action(async (options: CommonOptions) => {
+          const { settings } = connectionSettings(options);
+          const { loadMigrations } = await import("../lib/migration-source.js");
+          const { migrationStatus } = await import("../lib/migrate.js");
+          const status = await migrationStatus(settings, await loadMigrations(options.migrations));
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+          } else {
+            const lines = [
+              `schema ${status.schema}: ${status.applied.length} applied, ${status.pending.length} pending, ${status.failed.length} failed`,
+              ...status.pending.map((n) => `  pending  ${n}`),
+              ...status.failed.map((n) => `  FAILED   ${n} — undo its changes, then umami-db migrate resolve --rolled-back ${n}`),
+              ...status.modified.map((m) => `  EDITED   ${m.message}`),
+              ...status.missingLocally.map((n) => `  unknown  ${n} is applied but not in ${options.migrations}`),
+            ];
+            process.stdout.write(`${lines.join("\n")}\n`);
+          }
+          // Prisma's `migrate status` exits 1 when anything is pending or failed; an edited migration is a finding too.
+          const inSync = status.pending.length === 0 && status.failed.length === 0 && status.modified.length === 0;
+          return inSync ? EXIT.ok : EXIT.checkFailed;
+        }),
+      ),
+  );
+
+  migrate.addCommand(
+    new Command("resolve")
+      .exitOverride()
+      .description("Mark a failed migration as rolled back (prisma migrate resolve --rolled-back), so migrations can resume.")
+      .requiredOption("--rolled-back <name>", "the failed migration's directory name, e.g. 05_add_index")
+      .option("--database-url <url>", "PostgreSQL URL of the Umami role, with ?schema=<schema> (default: $DATABASE_URL)")
+      .option("--json", "print the result as JSON")
+      .action(
+        action(async (options: { rolledBack: string; databaseUrl?: string; json?: boolean }) => {
+          const { settings } = connectionSettings({ ...options, migrations: DEFAULT_MIGRATIONS_SOURCE });
+          const { resolveRolledBack } = await import("../lib/migrate.js");
+          const result = await resolveRolledBack(settings, options.rolledBack);
+          process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `Marked ${result.name} as rolled back in ${result.schema}._prisma_migrations.\n`);
+          return EXIT.ok;
+        }),
+      ),
+  );
+  return migrate;
+}

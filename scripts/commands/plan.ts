@@ -1,0 +1,23 @@
+/**
+ * `umami-db plan --stage <stage> [--json]`: the offline preview no SST command gives without AWS
+ * credentials — every resource of the stack, then the exact SQL the database will receive.
+ */
+import { Command } from "commander";
+import { action, EXIT } from "./run.js";
+
+/** The `plan` command. */
+export function planCommand(): Command {
+  return new Command("plan")
+    .description("Show the stack's resources and the SQL they issue for a stage, offline (Pulumi mocks, no AWS).")
+    .requiredOption("--stage <stage>", "SST stage, e.g. dev or pr-42")
+    .option("--json", "print one JSON object: { stage, resources: [{ type, name, inputs }], sql: [string] }")
+    .action(
+      action(async (options: { stage: string; json?: boolean }) => {
+        // Pulumi and the providers load in seconds: only when the command runs, never for --help.
+        const { buildPlan, renderPlan } = await import("../lib/plan.js");
+        const plan = await buildPlan(options.stage);
+        process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
+        return EXIT.ok;
+      }),
+    );
+}

@@ -1,0 +1,63 @@
+/**
+ * `umami-db verify`: the isolation audit (outward, inward, intended grants, live probes as the Umami role when
+ * its credentials are given) and the comparison with a baseline fingerprint. Prints a table, `--json`, or
+ * writes Markdown with `--report`. Exit 0 when nothing fails, 1 when a check fails, 2 when it could not run.
+ */
+import { writeFileSync } from "node:fs";
+import { Command } from "commander";
+import type { AuditResult } from "../lib/audit.js";
+import { STAGE_ENV } from "../lib/stage.js";
+import { readFingerprintFile } from "./fingerprint.js";
+import { action, EXIT } from "./run.js";
+import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
+
+interface VerifyFlags extends StageFlags {
+  baselineFingerprint?: string;
+  adminRole?: string[];
+  json?: boolean;
+  report?: string;
+}
+
+/** The `--json` shape promised by issue 4: `{ ok, findings: [{ check, severity, objects, remedy }], fingerprint: { changed } }`. */
+export function auditJson(result: AuditResult) {
+  return {
+    ok: result.ok,
+    findings: result.findings.map(({ check, severity, objects, remedy }) => ({ check, severity, objects, remedy })),
+    fingerprint: { changed: result.fingerprint.changed },
+  };
+}
+
+/** The `verify` command. */
+export function verifyCommand(): Command {
+  const command = new Command("verify").description(
+    "Audit the Umami role's isolation from the catalogs (outward, inward, exact grants), run live probes as the role " +
+      "when its credentials are given, and compare the application's fingerprint with a baseline.",
+  );
+  stageOptions(command)
+    .option("--baseline-fingerprint <file>", "fingerprint captured before the deploy (umami-db fingerprint --out …)")
+    .option("--admin-role <role...>", "roles that count as administrators besides the connecting user, superusers and owners")
+    .option("--json", "print { ok, findings, fingerprint } as JSON")
+    .option("--report <file>", "also write the audit as Markdown to this file")
+    .action(
+      action(async (flags: VerifyFlags) => {
+        // Everything the user typed is checked before connecting.
+        const baseline = flags.baselineFingerprint ? await readFingerprintFile(flags.baselineFingerprint) : undefined;
+        const env = process.env;
+        const probes = Boolean(flags.umamiUrl ?? flags.secretFile ?? flags.secretId ?? env[STAGE_ENV.umamiUrl] ?? env[STAGE_ENV.secretFile] ?? env[STAGE_ENV.secretId]);
+        const resolved = await resolveFromFlags(flags, probes ? ["admin", "umami"] : ["admin"]);
+        const { auditIsolation } = await import("../lib/audit.js");
+        const { renderAuditMarkdown, renderAuditTable } = await import("../lib/report-audit.js");
+        const result = await auditIsolation({
+          admin: resolved.admin,
+          umami: resolved.umami,
+          spec: resolved.spec,
+          baselineFingerprint: baseline,
+          adminRoles: flags.adminRole,
+        });
+        if (flags.report) writeFileSync(flags.report, renderAuditMarkdown(result));
+        process.stdout.write(flags.json ? `${JSON.stringify(auditJson(result), null, 2)}\n` : renderAuditTable(result));
+        return result.ok ? EXIT.ok : EXIT.checkFailed;
+      }),
+    );
+  return command;
+}

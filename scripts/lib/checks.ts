@@ -1,0 +1,117 @@
+/**
+ * The proofs around a deploy, shared by `local` and `post-deploy`: before provisioning, a performance
+ * baseline and the application's fingerprint; after the migrations, the isolation audit (both directions,
+ * live probes, fingerprint comparison) and a second baseline compared with the first.
+ */
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { auditIsolation, type AuditResult } from "./audit.js";
+import { captureBaseline, type Baseline, type CloudWatchOptions } from "./baseline.js";
+import { compareBaselines, type Comparison } from "./baseline-compare.js";
+import type { ConnectionSettings } from "./db.js";
+import { captureFingerprint, type Fingerprint } from "./fingerprint.js";
+import type { StepRunner } from "./steps.js";
+
+/** What is captured before the stage is provisioned. */
+export interface BeforeSnapshot {
+  baseline: Baseline;
+  fingerprint: Fingerprint;
+}
+
+/** What the checks after the migrations found. */
+export interface ChecksSummary {
+  ok: boolean;
+  audit: Pick<AuditResult, "ok" | "findings" | "fingerprint" | "probes" | "queries" | "ms">;
+  /** The baseline comparison, or null when no "before" baseline exists. */
+  comparison: Comparison | null;
+  after: Baseline;
+  /** Lines for a human summary. */
+  summary: string[];
+}
+
+/** Captures the baseline and the fingerprint the post-migration checks compare against. */
+export async function captureBefore(
+  steps: StepRunner,
+  admin: ConnectionSettings,
+  spec: UmamiDatabaseSpec,
+  cloudwatch?: CloudWatchOptions,
+): Promise<BeforeSnapshot> {
+  const baseline = await steps.run(
+    "baseline before",
+    () => captureBaseline(admin, { label: "before", umamiSchema: spec.schema, cloudwatch }),
+    (b) => `${b.connections.total} connections, database ${formatBytes(b.sizes.databaseBytes)}`,
+  );
+  const fingerprint = await steps.run(
+    "fingerprint the application",
+    () => captureFingerprint(admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] }),
+    (f) => `${Object.keys(f.schemas).length} schemas, ${Object.keys(f.roles.objects).length} role entries`,
+  );
+  return { baseline, fingerprint };
+}
+
+/** Audits isolation and compares the baseline; failed checks are recorded as failed steps, not thrown. */
+export async function checkAfter(
+  steps: StepRunner,
+  options: {
+    admin: ConnectionSettings;
+    umami: ConnectionSettings;
+    spec: UmamiDatabaseSpec;
+    before?: Partial<BeforeSnapshot>;
+    cloudwatch?: CloudWatchOptions;
+  },
+): Promise<ChecksSummary> {
+  const audit = await steps.check(
+    "audit isolation",
+    () => auditIsolation({ admin: options.admin, umami: options.umami, spec: options.spec, baselineFingerprint: options.before?.fingerprint }),
+    (a) => ({ ok: a.ok, detail: auditLine(a) }),
+  );
+  const after = await steps.run("baseline after", () =>
+    captureBaseline(options.admin, { label: "after", umamiSchema: options.spec.schema, cloudwatch: options.cloudwatch }),
+  );
+  const before = options.before?.baseline;
+  const comparison = before
+    ? await steps.check(
+        "compare baseline",
+        async () => compareBaselines(before, after),
+        (c) => ({ ok: c.ok, detail: comparisonLine(c) }),
+      )
+    : null;
+  const summary = [
+    `audit:         ${auditLine(audit)}`,
+    `fingerprint:   ${audit.fingerprint.compared ? (audit.fingerprint.changed.length ? `${audit.fingerprint.changed.length} application objects changed` : "application unchanged") : "not compared (no fingerprint from before)"}`,
+    `baseline:      ${comparison ? comparisonLine(comparison) : "no baseline from before; captured after only"}`,
+  ];
+  const { ok, findings, fingerprint, probes, queries, ms } = audit;
+  return {
+    ok: audit.ok && (comparison?.ok ?? true),
+    audit: { ok, findings, fingerprint, probes, queries, ms },
+    comparison,
+    after,
+    summary,
+  };
+}
+
+function auditLine(a: AuditResult): string {
+  const count = (s: string) => a.findings.filter((f) => f.severity === s).length;
+  return `${count("pass")} checks passed, ${count("warn")} warnings, ${count("fail")} failures (${a.queries} catalog queries)`;
+}
+
+function comparisonLine(c: Comparison): string {
+  const judged = c.rows.filter((r) => r.verdict !== "n/a");
+  const failed = judged.filter((r) => r.verdict === "fail").map((r) => r.metric);
+  const growth = `storage +${formatBytes(c.storage.growthBytes)} (Umami schema ${formatBytes(c.storage.umamiSchemaBytes)})`;
+  return failed.length
+    ? `threshold broken: ${failed.join(", ")}; ${growth}`
+    : `${judged.length} figures within thresholds; ${growth}`;
+}
+
+/** Bytes as "8.1 MB". */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,170 @@
+/**
+ * `umami-db local`: what the stack and the post-deploy do in AWS, end to end on this machine. By default an
+ * embedded PostgreSQL 15 with a sample application stands in for Aurora; with `adminUrl` the same flow runs
+ * against an existing PostgreSQL (no sample application is created there).
+ *
+ * Flow: server → sample application → baseline before → fingerprint before → provision (as an Aurora-like
+ * administrator, from the spec's SQL) → credentials file → migrations (as umami_user) → audit → baseline
+ * after and comparison.
+ */
+import { existsSync } from "node:fs";
+import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { stageSettings } from "../../sst/stages.js";
+import { isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "./db.js";
+import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded.js";
+import { UserError } from "./errors.js";
+import { generatePassword } from "./password.js";
+import { inspectExisting, provisionStage } from "./provision.js";
+import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "./sample-app.js";
+import { StepFailedError, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { readSecretFile, writeSecretFile } from "./secrets.js";
+import { applyMigrations, type MigrateResult } from "./migrate.js";
+import { loadMigrations } from "./migration-source.js";
+import { schemaTables } from "./post-deploy.js";
+import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
+
+/** Options of a local run (validated by the command). */
+export interface LocalOptions {
+  stage: string;
+  /** Run against this existing PostgreSQL (as its administrator) instead of an embedded one. */
+  adminUrl?: string;
+  /** Keep the embedded server's data directory. */
+  keep: boolean;
+  /** Migration source: a directory or `npm:umami@<version>`. */
+  migrations: string;
+  /** Where the credentials JSON (the Secrets Manager secret's shape) is written, mode 0600. */
+  secretFile: string;
+  observer?: StepObserver;
+}
+
+/** What a local run did; holds no password. */
+export interface LocalResult {
+  ok: boolean;
+  stage: string;
+  steps: StepRecord[];
+  failedStep?: string;
+  error?: string;
+  server: { embedded: boolean; host: string; port: number; database: string; version?: string; dataDir?: string; kept: boolean };
+  names: { schema: string; role: string; secretName: string };
+  secretFile?: string;
+  /** The DATABASE_URL to point a real Umami at, password masked. */
+  databaseUrl?: string;
+  migrations: { source: string; applied: string[]; alreadyApplied: string[] };
+  /** Tables in the Umami schema, not counting `_prisma_migrations` (9 for Umami 2.10.0). */
+  umamiTables: number;
+  /** Every table in the Umami schema, `_prisma_migrations` included. */
+  tables: string[];
+  checks?: ChecksSummary;
+}
+
+/** Runs the whole local flow. Never throws for a failed step: the result names it. */
+export async function runLocal(options: LocalOptions): Promise<LocalResult> {
+  const steps = new StepRunner(options.observer);
+  let embedded: EmbeddedServer | undefined;
+  const result: LocalResult = {
+    ok: false,
+    stage: options.stage,
+    steps: steps.steps,
+    server: { embedded: !options.adminUrl, host: "", port: 0, database: "", kept: false },
+    names: { schema: "", role: "", secretName: "" },
+    migrations: { source: options.migrations, applied: [], alreadyApplied: [] },
+    umamiTables: 0,
+    tables: [],
+  };
+  try {
+    const admin = options.adminUrl
+      ? parseDatabaseUrl(options.adminUrl, { applicationName: "umami-db local" })
+      : await steps.run("start embedded PostgreSQL 15", async () => {
+          embedded = await startEmbeddedPostgres({ keep: options.keep });
+          return await createSampleApplication(embedded);
+        }, () => `127.0.0.1:${embedded?.port}, sample application in database ${SAMPLE_APP.database}`);
+    Object.assign(result.server, { host: admin.host, port: admin.port, database: admin.database, dataDir: embedded?.dataDir, kept: options.keep && !!embedded });
+
+    const spec = buildSpec(options.stage, { ...stageSettings(options.stage), database: admin.database });
+    result.names = { schema: spec.schema, role: spec.role.name, secretName: spec.secretName };
+
+    const before = await captureBefore(steps, admin, spec);
+    const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations), (set) => `${set.migrations.length} migrations from ${set.source}`);
+
+    const password = await steps.run("provision schema, role and grants", () => provision(admin, spec, options.secretFile), (p) => p.detail);
+    const secret = buildCredentialsSecret({
+      username: spec.role.name,
+      password: password.password,
+      host: admin.host,
+      port: admin.port,
+      database: admin.database,
+      schema: spec.schema,
+      sslmode: isLocalHost(admin.host) ? "disable" : "require",
+    });
+    await steps.run("write credentials file", async () => writeSecretFile(options.secretFile, secret), () => `${options.secretFile} (mode 0600)`);
+    result.secretFile = options.secretFile;
+    result.databaseUrl = redactUrl(secret.DATABASE_URL);
+
+    const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate" });
+    const migrated: MigrateResult = await steps.run(
+      `migrate as ${spec.role.name}`,
+      () => applyMigrations(umami, migrationSet),
+      (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
+    );
+    result.migrations.applied = migrated.applied;
+    result.migrations.alreadyApplied = migrated.alreadyApplied;
+    result.tables = await schemaTables(admin, spec.schema);
+    result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
+
+    result.checks = await checkAfter(steps, { admin, umami, spec, before });
+    result.ok = steps.ok;
+  } catch (error) {
+    result.ok = false;
+    result.failedStep = error instanceof StepFailedError ? error.step : undefined;
+    result.error = error instanceof Error ? error.message : String(error);
+    // A bug (not a UserError) keeps its stack: rethrown after the server is stopped.
+    const cause = error instanceof StepFailedError ? error.cause : error;
+    if (!(cause instanceof UserError)) throw cause;
+  } finally {
+    if (embedded) {
+      const server = embedded;
+      await steps.run(options.keep ? "stop embedded PostgreSQL (data kept)" : "stop embedded PostgreSQL", () => server.stop()).catch(() => undefined);
+    }
+  }
+  return result;
+}
+
+/** Creates the Aurora-like administrator and the sample application; returns the administrator's connection. */
+async function createSampleApplication(server: EmbeddedServer): Promise<ConnectionSettings> {
+  const adminPassword = generatePassword();
+  await withClient(parseDatabaseUrl(server.superuserUrl), (c) =>
+    createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }),
+  );
+  const admin = parseDatabaseUrl(
+    `postgresql://${SAMPLE_APP.admin}:${adminPassword}@127.0.0.1:${server.port}/${SAMPLE_APP.database}?sslmode=disable`,
+    { applicationName: "umami-db local" },
+  );
+  await withClient(admin, (c) => seedSampleApplication(c, generatePassword()));
+  return admin;
+}
+
+/**
+ * Provisions as the administrator. A role that already exists keeps its password when the credentials
+ * file holds it for this server; otherwise a new password is generated (and the role's password rotated).
+ */
+async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, secretFile: string) {
+  return withClient(admin, async (client) => {
+    const existing = await inspectExisting(client, spec);
+    const known = existing.role ? reusablePassword(secretFile, admin, spec) : undefined;
+    const password = known ?? generatePassword();
+    const done = await provisionStage(client, spec, { admin: admin.user, password, rotatePassword: existing.role && !known });
+    const what = [
+      done.createdRole ? `role ${spec.role.name} created` : `role ${spec.role.name} kept${known ? "" : " (password rotated)"}`,
+      done.createdSchema ? `schema ${spec.schema} created` : `schema ${spec.schema} kept`,
+      done.pgcryptoPreexisting ? "pgcrypto already present" : `pgcrypto in ${done.pgcryptoSchema}`,
+    ];
+    return { password, detail: `${what.join(", ")}; ${done.statements} statements` };
+  });
+}
+
+function reusablePassword(secretFile: string, admin: ConnectionSettings, spec: UmamiDatabaseSpec): string | undefined {
+  if (!existsSync(secretFile)) return undefined;
+  const secret = readSecretFile(secretFile);
+  const same = secret.host === admin.host && secret.port === admin.port && secret.database === admin.database && secret.username === spec.role.name;
+  return same ? secret.password : undefined;
+}

@@ -1,0 +1,288 @@
+/**
+ * The `UmamiDatabase` component: the spec (`spec.ts`) turned into resources — a generated password, the
+ * login role, the schema, pgcrypto, the grants and default privileges (PostgreSQL provider, connected to the
+ * *existing* cluster as its master user), and the credentials secret in Secrets Manager. It issues the same
+ * statements, in the same order, as `buildProvisionSql` in `sql.ts`.
+ */
+import * as aws from "@pulumi/aws";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { stackTags } from "../observability/tags.js";
+import { lookupClusterAdmin, type ClusterAdmin } from "./cluster.js";
+import { buildCredentialsSecret, type UmamiDatabaseSpec } from "./spec.js";
+
+/** The component's Pulumi type token. */
+export const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
+
+/** Length of umami_user's generated password. */
+export const PASSWORD_LENGTH = 40;
+
+/**
+ * The only non-alphanumeric characters the password may contain: RFC 3986 "unreserved", so the password
+ * works unescaped in a Prisma or psql URL (no `@ : / ? # % +`).
+ */
+export const PASSWORD_SPECIAL_CHARACTERS = "-_";
+
+/** Arguments of {@link UmamiDatabase}. */
+export interface UmamiDatabaseArgs {
+  /**
+   * What must exist: names, privileges, role limits, extension, secret name. Build it with `buildSpec`;
+   * never write one by hand (one declaration).
+   *
+   * Caution: changing `spec.role.name` or `spec.schema` *replaces* the role or the schema, and the old
+   * schema is dropped with everything in it.
+   *
+   * @example
+   * ```ts
+   * { spec: buildSpec($app.stage) }
+   * ```
+   */
+  spec: UmamiDatabaseSpec;
+  /**
+   * Tags for every AWS resource the component creates.
+   * @default `stackTags(spec.stage, {}, spec.settings)`
+   * @example
+   * ```ts
+   * { tags: stackTags("dev", { Owner: "data-team" }) }
+   * ```
+   */
+  tags?: Record<string, string>;
+  /**
+   * The cluster's administrator connection. Leave unset to look it up from `spec.settings`
+   * (`clusterIdentifier`, `masterSecretArn`).
+   * @default looked up with `aws.rds.getClusterOutput` and the cluster's master secret
+   */
+  admin?: ClusterAdmin;
+}
+
+/**
+ * Umami's isolated schema in an existing Aurora PostgreSQL database, its login role and the credentials
+ * secret.
+ *
+ * @example
+ * ```ts
+ * const db = new UmamiDatabase("Umami", { spec: buildSpec($app.stage) });
+ * return { secretArn: db.secretArn };
+ * ```
+ */
+export class UmamiDatabase extends pulumi.ComponentResource {
+  /** ARN of the credentials secret (Story 4.1: the Umami ECS task reads it). */
+  readonly secretArn: pulumi.Output<string>;
+  /** Name of the credentials secret. */
+  readonly secretName: pulumi.Output<string>;
+  /** The Umami schema. */
+  readonly schema: pulumi.Output<string>;
+  /** The login role. */
+  readonly role: pulumi.Output<string>;
+  /** The cluster's writer endpoint. */
+  readonly host: pulumi.Output<string>;
+  readonly port: pulumi.Output<number>;
+  /** The application's database that holds the schema. */
+  readonly database: pulumi.Output<string>;
+
+  private readonly spec: UmamiDatabaseSpec;
+  private readonly tags: Record<string, string>;
+  private readonly admin: ClusterAdmin;
+  private readonly childOptions: pulumi.CustomResourceOptions;
+
+  constructor(name: string, args: UmamiDatabaseArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(UMAMI_DATABASE_TYPE, name, {}, opts);
+    this.spec = args.spec;
+    this.tags = args.tags ?? stackTags(args.spec.stage, {}, args.spec.settings);
+    // Protected stages: Pulumi refuses to delete or replace anything, and `sst remove` leaves it all in place.
+    // SST's own `removal: "retain"` only covers SST's stateful components, not these resources.
+    this.childOptions = args.spec.protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this };
+    this.admin = args.admin ?? lookupClusterAdmin(args.spec.settings, { parent: this });
+
+    const provider = this.createProvider(name);
+    const password = this.createPassword(name);
+    const role = this.createRole(name, provider, password);
+    const schema = this.createSchema(name, provider, role);
+    const extension = this.createExtension(name, provider, schema);
+    const lastGrant = this.createGrants(name, provider, role, schema, extension ?? schema);
+    const secret = this.createSecret(name);
+    this.createSecretVersion(name, secret, password, lastGrant);
+
+    this.secretArn = secret.arn;
+    this.secretName = secret.name;
+    this.schema = schema.name;
+    this.role = role.name;
+    this.host = this.admin.host;
+    this.port = this.admin.port;
+    this.database = pulumi.output(this.spec.database);
+    this.registerOutputs({
+      secretArn: this.secretArn,
+      secretName: this.secretName,
+      schema: this.schema,
+      role: this.role,
+      host: this.host,
+      port: this.port,
+      database: this.database,
+    });
+  }
+
+  private createProvider(name: string): postgresql.Provider {
+    return new postgresql.Provider(
+      `${name}Provider`,
+      {
+        host: this.admin.host,
+        port: this.admin.port,
+        username: this.admin.username,
+        password: pulumi.secret(this.admin.password),
+        database: this.spec.database,
+        sslmode: "require",
+        // Aurora's master is rds_superuser, not a superuser: the provider must not use superuser-only paths.
+        superuser: false,
+        connectTimeout: 15,
+      },
+      { parent: this },
+    );
+  }
+
+  private createPassword(name: string): random.RandomPassword {
+    return new random.RandomPassword(
+      `${name}Password`,
+      {
+        length: PASSWORD_LENGTH,
+        special: true,
+        overrideSpecial: PASSWORD_SPECIAL_CHARACTERS,
+        minLower: 1,
+        minUpper: 1,
+        minNumeric: 1,
+      },
+      this.childOptions,
+    );
+  }
+
+  private createRole(name: string, provider: postgresql.Provider, password: random.RandomPassword): postgresql.Role {
+    const r = this.spec.role;
+    return new postgresql.Role(
+      `${name}Role`,
+      {
+        name: r.name,
+        login: r.login,
+        // Wrapped here: under mocks RandomPassword.result is not marked secret (measured).
+        password: pulumi.secret(password.result),
+        superuser: r.superuser,
+        createDatabase: r.createDatabase,
+        createRole: r.createRole,
+        replication: r.replication,
+        bypassRowLevelSecurity: r.bypassRowLevelSecurity,
+        inherit: true,
+        connectionLimit: r.connectionLimit,
+        searchPaths: [...r.searchPath],
+        statementTimeout: r.statementTimeoutMs,
+        idleInTransactionSessionTimeout: r.idleInTransactionTimeoutMs,
+        // On delete the provider runs REASSIGN OWNED + DROP OWNED, then DROP ROLE: the end state of
+        // `umami-db rollback` (DESIGN.md fact 2). The schema (and Umami's tables) is gone by then.
+        skipReassignOwned: false,
+        skipDropRole: false,
+      },
+      { ...this.childOptions, provider },
+    );
+  }
+
+  private createSchema(name: string, provider: postgresql.Provider, role: postgresql.Role): postgresql.Schema {
+    return new postgresql.Schema(
+      `${name}Schema`,
+      {
+        name: this.spec.schema,
+        database: this.spec.database,
+        // Owned by the administrator, so umami_user cannot drop or re-grant the schema itself.
+        owner: this.admin.username,
+        // The tables Umami's migrations create belong to umami_user: removal must take them along.
+        dropCascade: true,
+        // Refuse to adopt a schema someone else created under this name.
+        ifNotExists: false,
+      },
+      // dependsOn the role: `sst remove` drops the schema first, then the role (the measured order).
+      { ...this.childOptions, provider, dependsOn: [role] },
+    );
+  }
+
+  private createExtension(name: string, provider: postgresql.Provider, schema: postgresql.Schema): postgresql.Extension | undefined {
+    const ext = this.spec.extension;
+    // A pgcrypto the database already has is neither created nor ever dropped (DESIGN.md fact 1).
+    if (!ext.create) return undefined;
+    return new postgresql.Extension(
+      `${name}Pgcrypto`,
+      {
+        name: ext.name,
+        schema: schema.name,
+        database: this.spec.database,
+        // DROP SCHEMA … CASCADE would take it anyway; this keeps the order independent of that.
+        dropCascade: true,
+      },
+      { ...this.childOptions, provider, dependsOn: [schema] },
+    );
+  }
+
+  /**
+   * Database, schema, tables, sequences, then default privileges, one after the other: the provider fails
+   * with "tuple concurrently updated" when two grants on one role run at once.
+   */
+  private createGrants(
+    name: string,
+    provider: postgresql.Provider,
+    role: postgresql.Role,
+    schema: postgresql.Schema,
+    after: pulumi.Resource,
+  ): pulumi.Resource {
+    const p = this.spec.privileges;
+    let previous = after;
+    const next = <R extends pulumi.Resource>(create: (opts: pulumi.CustomResourceOptions) => R): R => {
+      previous = create({ ...this.childOptions, provider, dependsOn: [previous] });
+      return previous as R;
+    };
+    const on = { role: role.name, database: this.spec.database };
+    const inSchema = { ...on, schema: schema.name };
+    // Objects the administrator creates later in the schema are granted to umami_user too.
+    const byAdmin = { ...inSchema, owner: this.admin.username };
+    next((o) => new postgresql.Grant(`${name}GrantDatabase`, { ...on, objectType: "database", privileges: [...p.database] }, o));
+    next((o) => new postgresql.Grant(`${name}GrantSchema`, { ...inSchema, objectType: "schema", privileges: [...p.schema] }, o));
+    // `objects: []` means every table (sequence) in the schema: GRANT … ON ALL TABLES IN SCHEMA.
+    next((o) => new postgresql.Grant(`${name}GrantTables`, { ...inSchema, objectType: "table", objects: [], privileges: [...p.tables] }, o));
+    next((o) => new postgresql.Grant(`${name}GrantSequences`, { ...inSchema, objectType: "sequence", objects: [], privileges: [...p.sequences] }, o));
+    next((o) => new postgresql.DefaultPrivileges(`${name}DefaultTables`, { ...byAdmin, objectType: "table", privileges: [...p.defaultPrivileges.tables] }, o));
+    next((o) => new postgresql.DefaultPrivileges(`${name}DefaultSequences`, { ...byAdmin, objectType: "sequence", privileges: [...p.defaultPrivileges.sequences] }, o));
+    return previous;
+  }
+
+  private createSecret(name: string): aws.secretsmanager.Secret {
+    const s = this.spec;
+    return new aws.secretsmanager.Secret(
+      `${name}Secret`,
+      {
+        name: s.secretName,
+        description: `Umami's database credentials: role ${s.role.name}, schema ${s.schema} in database ${s.database} on cluster ${s.settings.clusterIdentifier} (stage ${s.stage}).`,
+        kmsKeyId: s.settings.kmsKeyId,
+        // 0 outside protected stages: `sst remove` + redeploy would otherwise hit the 30-day name lock.
+        recoveryWindowInDays: s.protect ? 30 : 0,
+        region: s.settings.region,
+        tags: this.tags,
+      },
+      this.childOptions,
+    );
+  }
+
+  private createSecretVersion(
+    name: string,
+    secret: aws.secretsmanager.Secret,
+    password: random.RandomPassword,
+    after: pulumi.Resource,
+  ): aws.secretsmanager.SecretVersion {
+    const s = this.spec;
+    const secretString = pulumi
+      .all([password.result, this.admin.host, this.admin.port])
+      .apply(([pw, host, port]) =>
+        JSON.stringify(buildCredentialsSecret({ username: s.role.name, password: pw, host, port, database: s.database, schema: s.schema })),
+      );
+    return new aws.secretsmanager.SecretVersion(
+      `${name}SecretVersion`,
+      { secretId: secret.id, secretString: pulumi.secret(secretString), region: s.settings.region },
+      // Published only once the role exists with this password and holds every grant.
+      { ...this.childOptions, dependsOn: [after] },
+    );
+  }
+}
