@@ -7,6 +7,7 @@ import { buildRoleSql, buildSchemaSql, type ProvisionContext } from "../../sst/d
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { Client } from "./db.js";
 import { UserError } from "./errors.js";
+import { scramVerifier } from "./password.js";
 
 /** What a provisioning run did. */
 export interface ProvisionResult {
@@ -65,8 +66,10 @@ export async function provisionStage(
   ctx: ProvisionContext & { rotatePassword?: boolean },
 ): Promise<ProvisionResult> {
   const before = await inspectExisting(admin, spec);
+  // The server receives the password's SCRAM verifier, never the password (see scramVerifier).
+  const hashed = { ...ctx, password: scramVerifier(ctx.password) };
   const statements = [
-    ...buildRoleSql(spec, ctx, before.role, !before.role || (ctx.rotatePassword ?? false)),
+    ...buildRoleSql(spec, hashed, before.role, !before.role || (ctx.rotatePassword ?? false)),
     ...buildSchemaSql(spec, ctx, before.schema),
   ];
   for (const statement of statements) {

@@ -12,6 +12,8 @@ import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
+  // Records every statement, as Aurora's pg_stat_statements does: the password must never be among them.
+  await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION pg_stat_statements"));
 });
 afterAll(async () => server?.stop());
 
@@ -77,6 +79,16 @@ describe("provisioning as an Aurora-like administrator", () => {
       const { rows } = await c.query(`SELECT current_schemas(false)::text[] AS path, current_setting('statement_timeout') AS timeout`);
       expect(rows[0]).toEqual({ path: ["umami"], timeout: "1min" });
       await expect(c.query("SELECT * FROM public.customers")).rejects.toThrow(/permission denied for table customers/);
+    });
+  });
+
+  it("sends a SCRAM verifier, never the password: pg_stat_statements and the catalog hold no plaintext", async () => {
+    await withClient({ ...server.superuser, database: "app" }, async (c) => {
+      const stored = await c.query<{ p: string }>("SELECT rolpassword AS p FROM pg_catalog.pg_authid WHERE rolname = 'umami_user'");
+      expect(stored.rows[0].p).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
+      const statements = await c.query<{ query: string }>("SELECT query FROM pg_stat_statements WHERE query ILIKE '%ROLE%umami_user%'");
+      expect(statements.rows.length).toBeGreaterThan(0);
+      expect(statements.rows.map((r) => r.query).join("\n")).not.toContain(PASSWORD);
     });
   });
 
