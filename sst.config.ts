@@ -28,15 +28,18 @@ export default $config({
     const { buildSpec } = await import("./sst/database/spec.js");
     const { stackTags } = await import("./sst/observability/tags.js");
     const { UmamiDatabase } = await import("./sst/database/umami.js");
+    const { ClusterAlarms, clusterAlarmsArgs } = await import("./sst/observability/alarms.js");
 
     const spec = buildSpec($app.stage);
-    const database = new UmamiDatabase("Umami", { spec, tags: stackTags($app.stage, {}, spec.settings) });
+    const tags = stackTags($app.stage, {}, spec.settings);
+    const database = new UmamiDatabase("Umami", { spec, tags });
 
-    // ClusterAlarms (sst/observability/alarms.ts) are added here by the lead:
-    // const { ClusterAlarms } = await import("./sst/observability/alarms.js");
-    // new ClusterAlarms("UmamiAlarms", { ... });
+    const alarms = new ClusterAlarms("Cluster", clusterAlarmsArgs($app.stage, spec.settings, tags));
 
+    // `umami-db` reads these from .sst/outputs.json and trusts them only when `stage` names its stage.
     return {
+      stage: $app.stage,
+      region: spec.settings.region ?? "us-east-1",
       secretArn: database.secretArn,
       secretName: database.secretName,
       schema: database.schema,
@@ -44,6 +47,8 @@ export default $config({
       host: database.host,
       port: database.port,
       database: database.database,
+      masterSecretArn: database.masterSecretArn,
+      dashboard: alarms.dashboard.dashboardName,
     };
   },
 });

@@ -7,7 +7,9 @@ import { localCommand } from "./commands/local.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { postDeployCommand } from "./commands/post-deploy.js";
 import { planCommand } from "./commands/plan.js";
+import { preflightCommand } from "./commands/preflight.js";
 import { reportError } from "./commands/run.js";
+import { rollbackCommand } from "./commands/rollback.js";
 import { verifyCommand } from "./commands/verify.js";
 import { fingerprintCommand } from "./commands/fingerprint.js";
 
@@ -22,13 +24,21 @@ const commands: Command[] = [
   planCommand(),
   localCommand(),
   migrateCommand(),
+  preflightCommand(),
   postDeployCommand(),
+  rollbackCommand(),
   baselineCommand(),
   fingerprintCommand(),
   verifyCommand(),
 ];
 
-for (const command of commands) program.addCommand(command);
+// `addCommand` does not pass the program's settings down: usage errors anywhere must exit 2, not 1.
+function inheritSettings(command: Command): Command {
+  command.exitOverride().showHelpAfterError("(run with --help for usage)");
+  for (const sub of command.commands) inheritSettings(sub);
+  return command;
+}
+for (const command of commands) program.addCommand(inheritSettings(command));
 
 try {
   await program.parseAsync(process.argv);

@@ -39,7 +39,7 @@ export function baselineCommand(): Command {
       "Record database size, size per schema, connections, pg_stat_database counters, cache hit ratio and the top " +
         "pg_stat_statements entries; with --cluster-id also Aurora's CloudWatch metrics (average and maximum over the window).",
     )
-    .addOption(new Option("--admin-url <url>", "PostgreSQL URL of the administrator (default: $ADMIN_DATABASE_URL)").env("ADMIN_DATABASE_URL"))
+    .addOption(new Option("--admin-url <url>", "PostgreSQL URL of the administrator (the master user)").env("ADMIN_DATABASE_URL"))
     .requiredOption("--label <name>", "a name for this baseline, e.g. before-umami")
     .option("--out <file>", "write the baseline JSON here (default: print it)")
     .option("--stage <stage>", "stage whose schema name, region and instance identifier to use", defaultStage)

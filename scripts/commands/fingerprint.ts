@@ -35,11 +35,8 @@ export function fingerprintCommand(): Command {
     .action(
       action(async (flags: StageFlags & { out?: string }) => {
         const resolved = await resolveFromFlags(flags, ["admin"]);
-        const { captureFingerprint } = await import("../lib/fingerprint.js");
-        const fingerprint = await captureFingerprint(resolved.admin, {
-          excludeSchemas: [resolved.spec.schema],
-          excludeRoles: [resolved.spec.role.name],
-        });
+        const { applicationOf, captureFingerprint } = await import("../lib/fingerprint.js");
+        const fingerprint = await captureFingerprint(resolved.admin, applicationOf(resolved.spec));
         const json = `${JSON.stringify(fingerprint, null, 2)}\n`;
         if (!flags.out) {
           process.stdout.write(json);

@@ -3,6 +3,7 @@
  * credentials — every resource of the stack, then the exact SQL the database will receive.
  */
 import { Command } from "commander";
+import { buildSpec } from "../../sst/database/spec.js";
 import { action, EXIT } from "./run.js";
 
 /** The `plan` command. */
@@ -13,7 +14,8 @@ export function planCommand(): Command {
     .option("--json", "print one JSON object: { stage, resources: [{ type, name, inputs }], sql: [string] }")
     .action(
       action(async (options: { stage: string; json?: boolean }) => {
-        // Pulumi and the providers load in seconds: only when the command runs, never for --help.
+        // A bad stage fails here, before Pulumi and the providers load (which takes seconds).
+        buildSpec(options.stage);
         const { buildPlan, renderPlan } = await import("../lib/plan.js");
         const plan = await buildPlan(options.stage);
         process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));

@@ -4,22 +4,18 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Command, Option } from "commander";
-import { isLocalHost } from "../lib/db.js";
+import { Command } from "commander";
 import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
 import { beforeDir, loadBefore } from "../lib/snapshots.js";
 import { progressObserver } from "./progress.js";
-import { action, EXIT, positiveInt } from "./run.js";
+import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
+import { action, EXIT } from "./run.js";
 import { stageOptions, resolveFromFlags, type StageFlags } from "./stage-options.js";
 
-interface PostDeployFlags extends StageFlags {
+interface PostDeployFlags extends StageFlags, CloudWatchFlags {
   migrations: string;
   beforeDir?: string;
   reportsDir: string;
-  cloudwatch: boolean;
-  clusterId?: string;
-  instanceId?: string;
-  windowHours: number;
   json: boolean;
 }
 
@@ -29,20 +25,16 @@ export function postDeployCommand(): Command {
     "After `sst deploy`: apply Umami's migrations as umami_user, audit isolation and the application's fingerprint, " +
       "capture and compare the performance baseline, and write reports/<stage>/<timestamp>/report.{md,json}.",
   );
-  stageOptions(command)
+  cloudWatchFlags(stageOptions(command))
     .option("--migrations <source>", "migrations: a directory in Prisma's layout or npm:umami@<version>", DEFAULT_MIGRATIONS_SOURCE)
     .option("--before-dir <dir>", "the snapshot saved by preflight (default .umami-db/<stage>/before)")
     .option("--reports-dir <dir>", "where report directories are created", "reports")
-    .option("--no-cloudwatch", "skip CloudWatch metrics (default: read them unless the database is local)")
-    .option("--cluster-id <id>", "Aurora cluster for CloudWatch (default: the stage's clusterIdentifier)")
-    .option("--instance-id <id>", "writer instance for CloudWatch (default: the stage's instanceIdentifier)")
-    .addOption(new Option("--window-hours <n>", "CloudWatch window before now").default(24).argParser(positiveInt("--window-hours")))
     .option("--json", "print the report's JSON instead of a summary", false)
     .action(
       action(async (flags: PostDeployFlags) => {
         const resolved = await resolveFromFlags(flags, ["admin", "umami"]);
         const before = loadBefore(flags.beforeDir ?? beforeDir(resolved.spec.stage));
-        const cloudwatch = flags.cloudwatch && !isLocalHost(resolved.admin.host) ? await cloudWatchOptions(resolved, flags) : undefined;
+        const cloudwatch = await cloudWatchOptions(resolved, flags);
         const { runPostDeploy } = await import("../lib/post-deploy.js");
         const result = await runPostDeploy({
           spec: resolved.spec,
@@ -71,22 +63,4 @@ export function postDeployCommand(): Command {
       }),
     );
   return command;
-}
-
-async function cloudWatchOptions(
-  resolved: Awaited<ReturnType<typeof resolveFromFlags>>,
-  flags: PostDeployFlags,
-) {
-  const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
-  const settings = resolved.spec.settings;
-  const end = new Date();
-  return {
-    client: new CloudWatchClient({ region: resolved.region, maxAttempts: 5 }),
-    region: resolved.region,
-    clusterId: flags.clusterId ?? settings.clusterIdentifier,
-    instanceId: flags.instanceId ?? settings.instanceIdentifier ?? `${settings.clusterIdentifier}-instance-1`,
-    start: new Date(end.getTime() - flags.windowHours * 3600_000),
-    end,
-    periodSeconds: 300,
-  };
 }

@@ -5,7 +5,6 @@
  */
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
-import type { AuditResult } from "../lib/audit.js";
 import { STAGE_ENV } from "../lib/stage.js";
 import { readFingerprintFile } from "./fingerprint.js";
 import { action, EXIT } from "./run.js";
@@ -16,15 +15,6 @@ interface VerifyFlags extends StageFlags {
   adminRole?: string[];
   json?: boolean;
   report?: string;
-}
-
-/** The `--json` shape promised by issue 4: `{ ok, findings: [{ check, severity, objects, remedy }], fingerprint: { changed } }`. */
-export function auditJson(result: AuditResult) {
-  return {
-    ok: result.ok,
-    findings: result.findings.map(({ check, severity, objects, remedy }) => ({ check, severity, objects, remedy })),
-    fingerprint: { changed: result.fingerprint.changed },
-  };
 }
 
 /** The `verify` command. */
@@ -42,11 +32,14 @@ export function verifyCommand(): Command {
       action(async (flags: VerifyFlags) => {
         // Everything the user typed is checked before connecting.
         const baseline = flags.baselineFingerprint ? await readFingerprintFile(flags.baselineFingerprint) : undefined;
+        // The probes need the Umami role's credentials: from a URL, a secret file or id, or — for a deployed
+        // stage reached without --admin-url — the stage's own secret. With only --admin-url they are skipped.
         const env = process.env;
-        const probes = Boolean(flags.umamiUrl ?? flags.secretFile ?? flags.secretId ?? env[STAGE_ENV.umamiUrl] ?? env[STAGE_ENV.secretFile] ?? env[STAGE_ENV.secretId]);
+        const umamiGiven = Boolean(flags.umamiUrl ?? flags.secretFile ?? flags.secretId ?? env[STAGE_ENV.umamiUrl] ?? env[STAGE_ENV.secretFile] ?? env[STAGE_ENV.secretId]);
+        const probes = umamiGiven || !(flags.adminUrl ?? env[STAGE_ENV.adminUrl]);
         const resolved = await resolveFromFlags(flags, probes ? ["admin", "umami"] : ["admin"]);
         const { auditIsolation } = await import("../lib/audit.js");
-        const { renderAuditMarkdown, renderAuditTable } = await import("../lib/report-audit.js");
+        const { auditJson, renderAuditMarkdown, renderAuditTable } = await import("../lib/report-audit.js");
         const result = await auditIsolation({
           admin: resolved.admin,
           umami: resolved.umami,

@@ -17,17 +17,43 @@ const LARGE_OBJECTS_LISTED = 20;
 // $1 role oid, $2 Umami schema, $3 table privileges, $4 sequence privileges, $5 schema privileges,
 // $6 database privileges, $7 column privileges, $8 table privileges as one list, $9 sequence privileges as
 // one list, $10 column privileges as one list, $11 large objects listed.
-// The cheap "any privilege?" filter runs once per relation; the per-privilege breakdown only for the few hits.
+// Per relation only a catalog pre-filter runs; has_*_privilege() decides on the candidates, and the
+// per-privilege breakdown (and what PUBLIC alone holds) is computed only for the few relations reached.
 const OUTWARD_SQL = `
   WITH RECURSIVE ns AS (
     SELECT n.oid, n.nspname, pg_catalog.has_schema_privilege($1::oid, n.oid, 'USAGE') AS usable
       FROM pg_catalog.pg_namespace n
      WHERE n.nspname <> $2 AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+  ), grantees AS (
+    -- PUBLIC and every role whose privileges the Umami role uses (itself, and memberships with INHERIT).
+    SELECT 0::oid AS oid
+    UNION ALL
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role($1::oid, r.oid, 'USAGE')
+  ), everything AS (
+    -- Roles that bypass ACLs: then every relation is a candidate.
+    SELECT COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = $1::oid), false)
+        OR pg_catalog.pg_has_role($1::oid, 'pg_read_all_data', 'USAGE')
+        OR pg_catalog.pg_has_role($1::oid, 'pg_write_all_data', 'USAGE') AS bypass
+  ), acl_columns AS (
+    -- No DISTINCT: the planner would walk pg_attribute's index in order; the hashed IN below dedupes anyway.
+    SELECT att.attrelid FROM pg_catalog.pg_attribute att
+     WHERE att.attacl IS NOT NULL
+       AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(att.attacl) a WHERE a.grantee IN (SELECT oid FROM grantees))
+  ), candidates AS MATERIALIZED (
+    -- A cheap ACL pre-filter over one scan of pg_class: a relation's privileges come only from its owner, its
+    -- and its columns' ACL entries, superuser and pg_read/write_all_data. MATERIALIZED keeps the planner from
+    -- running the has_*_privilege() calls below on every relation first (they look cheaper than they are).
+    SELECT c.oid, c.relkind, c.relname, c.relnamespace
+      FROM pg_catalog.pg_class c
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+       AND ((SELECT bypass FROM everything)
+            OR c.relowner IN (SELECT oid FROM grantees)
+            OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee IN (SELECT oid FROM grantees))
+            OR c.oid IN (SELECT attrelid FROM acl_columns))
   ), reach AS (
     SELECT c.oid, c.relkind, ns.nspname || '.' || c.relname AS object, ns.usable
-      FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-       AND CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege($1::oid, c.oid, $9)
+      FROM candidates c JOIN ns ON ns.oid = c.relnamespace
+     WHERE CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege($1::oid, c.oid, $9)
                 ELSE pg_catalog.has_table_privilege($1::oid, c.oid, $8)
                   OR pg_catalog.has_any_column_privilege($1::oid, c.oid, $10) END
   ), member_of AS (

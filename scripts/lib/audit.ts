@@ -36,13 +36,14 @@ export interface AuditResult {
   probes: ProbeResult[];
   /** Catalog queries issued on the administrator's connection (the probes' statements not counted). */
   queries: number;
+  /** Milliseconds from the first query to the end (connecting not included). */
   ms: number;
 }
 
 /** Options for `auditIsolation`. */
 export interface AuditOptions {
-  /** The administrator's connection to the application database. */
-  admin: ConnectionSettings;
+  /** The administrator's connection to the application database: settings (connected and closed here) or an open client. */
+  admin: ConnectionSettings | Client;
   /** The Umami role's own connection; when given, the live probes run. */
   umami?: ConnectionSettings;
   spec: UmamiDatabaseSpec;
@@ -185,44 +186,52 @@ function fingerprintFinding(ctx: AuditContext, baseline: Fingerprint | undefined
   );
 }
 
-/** Audits the stage's isolation as the administrator (and as the Umami role when `umami` is given). */
+/**
+ * Audits the stage's isolation as the administrator (and as the Umami role when `umami` is given). Given
+ * settings it connects and closes; `ms` counts from the first query, so connecting is not included.
+ */
 export async function auditIsolation(options: AuditOptions): Promise<AuditResult> {
   const started = performance.now();
+  const admin = options.admin;
+  if (!isClient(admin)) return withClient(admin, (client) => auditIsolation({ ...options, admin: client }));
   let queries = 0;
-  return withClient(options.admin, async (client: Client) => {
-    const query: CountedQuery = async (sql, params) => {
-      queries += 1;
-      return (await client.query(sql, params)).rows;
-    };
-    const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
-    const findings = [
-      ...existenceFindings(ctx),
-      ...(await auditOutward(ctx)),
-      ...(await auditInward(ctx)),
-      ...(await auditIntendedGrants(ctx)),
-    ];
-    const probes = options.umami ? await runProbes(ctx, options.umami) : null;
-    findings.push(probeFindings(probes, options.spec));
+  const client = admin;
+  const query: CountedQuery = async (sql, params) => {
+    queries += 1;
+    return (await client.query(sql, params)).rows;
+  };
+  const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
+  const findings = [
+    ...existenceFindings(ctx),
+    ...(await auditOutward(ctx)),
+    ...(await auditInward(ctx)),
+    ...(await auditIntendedGrants(ctx)),
+  ];
+  const probes = options.umami ? await runProbes(ctx, options.umami) : null;
+  findings.push(probeFindings(probes, options.spec));
 
-    let changed: FingerprintChange[] = [];
-    const baseline = options.baselineFingerprint;
-    let problem = baseline ? fingerprintProblem(baseline) : null;
-    if (baseline && !problem && baseline.database !== ctx.database) {
-      problem = `it was captured on database ${baseline.database}, this audit reads ${ctx.database}`;
-    }
-    if (baseline && !problem) {
-      const now = await captureFingerprint(client, { excludeSchemas: baseline.excludedSchemas, excludeRoles: baseline.excludedRoles });
-      queries += FINGERPRINT_QUERIES;
-      changed = diffFingerprints(baseline, now);
-    }
-    findings.push(fingerprintFinding(ctx, baseline, changed, problem));
-    return {
-      ok: findings.every((f) => f.severity !== "fail"),
-      findings,
-      fingerprint: { compared: Boolean(baseline) && !problem, changed },
-      probes: probes ?? [],
-      queries,
-      ms: Math.round(performance.now() - started),
-    };
-  });
+  let changed: FingerprintChange[] = [];
+  const baseline = options.baselineFingerprint;
+  let problem = baseline ? fingerprintProblem(baseline) : null;
+  if (baseline && !problem && baseline.database !== ctx.database) {
+    problem = `it was captured on database ${baseline.database}, this audit reads ${ctx.database}`;
+  }
+  if (baseline && !problem) {
+    const now = await captureFingerprint(client, { excludeSchemas: baseline.excludedSchemas, excludeRoles: baseline.excludedRoles });
+    queries += FINGERPRINT_QUERIES;
+    changed = diffFingerprints(baseline, now);
+  }
+  findings.push(fingerprintFinding(ctx, baseline, changed, problem));
+  return {
+    ok: findings.every((f) => f.severity !== "fail"),
+    findings,
+    fingerprint: { compared: Boolean(baseline) && !problem, changed },
+    probes: probes ?? [],
+    queries,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+function isClient(value: ConnectionSettings | Client): value is Client {
+  return typeof (value as Client).query === "function";
 }

@@ -48,6 +48,8 @@ export interface Comparison {
   before: { label: string; capturedAt: string };
   after: { label: string; capturedAt: string };
   rows: ComparisonRow[];
+  /** Reasons the pair may not be comparable (another database, counters reset, reversed order). */
+  warnings: string[];
   storage: {
     growthBytes: number;
     umamiSchema: string | null;
@@ -128,6 +130,7 @@ export function compareBaselines(before: Baseline, after: Baseline): Comparison 
   ];
   return {
     ok: rows.every((r) => r.verdict !== "fail"),
+    warnings: comparabilityWarnings(before, after),
     before: { label: before.label, capturedAt: before.capturedAt },
     after: { label: after.label, capturedAt: after.capturedAt },
     rows,
@@ -140,6 +143,16 @@ export function compareBaselines(before: Baseline, after: Baseline): Comparison 
       volumeBytesUsedDelta: volumeBefore === null || volumeAfter === null ? null : volumeAfter - volumeBefore,
     },
   };
+}
+
+function comparabilityWarnings(before: Baseline, after: Baseline): string[] {
+  const warnings: string[] = [];
+  const where = (b: Baseline) => `${b.target.host}:${b.target.port}/${b.target.database}`;
+  if (where(before) !== where(after)) warnings.push(`the baselines are of different databases (${where(before)} and ${where(after)})`);
+  if (Date.parse(after.capturedAt) < Date.parse(before.capturedAt)) warnings.push(`"${after.label}" was captured before "${before.label}": are the arguments swapped?`);
+  if (before.server.version !== after.server.version) warnings.push(`the server version changed (${before.server.version} → ${after.server.version})`);
+  if (before.stats.statsReset !== after.stats.statsReset) warnings.push("pg_stat_database counters were reset between the captures");
+  return warnings;
 }
 
 /** A figure with its unit, for tables and Markdown. */
@@ -179,6 +192,7 @@ export function renderComparisonTable(comparison: Comparison): string {
     fmt(lines[0]),
     widths.map((w) => "-".repeat(w)).join("  "),
     ...lines.slice(1).map(fmt),
+    ...comparison.warnings.map((w) => `warning: ${w}`),
     "",
     comparison.ok ? "Result: no threshold broken." : `Result: ${comparison.rows.filter((r) => r.verdict === "fail").length} threshold(s) broken.`,
   ].join("\n");
@@ -198,6 +212,7 @@ export function renderComparisonMarkdown(comparison: Comparison): string {
     `|${HEADER.map(() => "---").join("|")}|`,
     ...comparison.rows.map((r) => `| ${cells(r).map(esc).join(" | ")} |`),
     "",
+    ...(comparison.warnings.length ? ["**Warnings**", "", ...comparison.warnings.map((w) => `- ${w}`), ""] : []),
     "**Storage**",
     "",
     `- Database growth: ${formatValue(s.growthBytes, "bytes", true)}`,

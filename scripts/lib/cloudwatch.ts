@@ -119,6 +119,14 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
     nextToken = page.NextToken;
   } while (nextToken);
 
+  if (queries.every((q) => !(values.get(q.Id!) ?? []).length)) {
+    // A live cluster always has CPUUtilization; nothing at all means the wrong region or identifiers.
+    const region = await resolveRegion(client);
+    throw new UserError(
+      `CloudWatch has no Aurora metrics for cluster "${request.clusterId}" / instance "${request.instanceId}"${region ? ` in ${region}` : ""} ` +
+        `between ${start.toISOString()} and ${end.toISOString()}. Check --region (the cluster's region), --cluster-id and --instance-id.`,
+    );
+  }
   return AURORA_METRICS.map((m) => {
     const avgId = queryId(m.name, "avg");
     const maxId = queryId(m.name, "max");
@@ -150,6 +158,15 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
   });
 }
 
+async function resolveRegion(client: CloudWatchClient): Promise<string | undefined> {
+  try {
+    const region = client.config.region;
+    return typeof region === "function" ? await region() : region;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Turns an SDK failure into a one-line UserError with the remedy; unknown failures stay bugs. */
 export function describeCloudWatchError(error: unknown): Error {
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
@@ -159,7 +176,7 @@ export function describeCloudWatchError(error: unknown): Error {
     return new UserError(`CloudWatch refused GetMetricData (${name}: ${detail}). Grant cloudwatch:GetMetricData to the caller's IAM role, or leave out --cluster-id to capture PostgreSQL figures only.`, { cause: error });
   }
   if (/Throttl|TooManyRequests|RequestLimitExceeded/i.test(name)) {
-    return new UserError(`CloudWatch throttled GetMetricData even after the SDK's retries (${name}). Wait a minute and capture again, or use a longer --period.`, { cause: error });
+    return new UserError(`CloudWatch throttled GetMetricData even after the SDK's retries (${name}). Wait a minute and capture again, or capture with a longer --period-seconds.`, { cause: error });
   }
   if (/UnrecognizedClient|InvalidClientTokenId|ExpiredToken|CredentialsProviderError|InvalidSignature/i.test(name)) {
     return new UserError(`AWS credentials were not accepted or not found (${name}). Log in (aws sso login / AWS_PROFILE) and retry.`, { cause: error });

@@ -146,9 +146,19 @@ function describeConnectFailure(settings: ConnectionSettings, error: unknown): C
   else if (code === "ECONNREFUSED") message = `Nothing is listening at ${where} (connection refused). Check the port and that the database is running.`;
   else if (code === "ETIMEDOUT" || /timeout/i.test(e.message ?? "")) {
     message = `Connecting to ${where} timed out after ${settings.connectTimeoutMs / 1000} s. Usual causes: the security group does not allow this runner, or the cluster is in a private subnet — run from inside the VPC or through \`sst tunnel\`.`;
+  } else if (/CERT|SELF_SIGNED|ERR_TLS|HOSTNAME/.test(code ?? "")) {
+    message = `The certificate of ${where} was not trusted (${e.message}). With sslmode=verify-full pass --ca-file with the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem).`;
   } else if (/does not support SSL|SSL/i.test(e.message ?? "")) message = `TLS negotiation with ${where} failed: ${e.message}. Check sslmode (and --ca-file for verify-full).`;
   else message = `Could not connect ${who} at ${where}: ${e.message ?? String(error)}`;
-  return new ConnectionError(settings.host, settings.port, settings.user, code, message.replace(settings.password || "\u0000", "****"), { cause: error });
+  return new ConnectionError(settings.host, settings.port, settings.user, code, maskPassword(message, settings.password), { cause: error });
+}
+
+/**
+ * Masks every occurrence of `password` in a message. Passwords shorter than 4 characters are not searched for:
+ * they would match ordinary words and garble the message (our generated passwords have 40 characters).
+ */
+export function maskPassword(message: string, password: string): string {
+  return password.length >= 4 ? message.replaceAll(password, "****") : message;
 }
 
 /** Opens a client; the caller must `end()` it. Prefer `withClient`. */

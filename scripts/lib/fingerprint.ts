@@ -12,6 +12,7 @@
  * start with `umami`. Compare fingerprints captured with the same `--stage`.
  */
 import { createHash } from "node:crypto";
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { withClient, type Client, type ConnectionSettings } from "./db.js";
 
 /** Format version of the JSON; bumped when what is digested changes, so old baselines are refused. */
@@ -54,6 +55,11 @@ export interface FingerprintOptions {
   excludeRoles?: string[];
 }
 
+/** What the application is for `spec`: everything but the stage's own Umami schema and role. */
+export function applicationOf(spec: Pick<UmamiDatabaseSpec, "schema" | "role">): FingerprintOptions {
+  return { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] };
+}
+
 // Every row: the schema, an object key, and the object's definition as jsonb text (jsonb prints its keys in
 // a fixed order, so the text is canonical). ACL arrays are sorted because GRANT/REVOKE may reorder entries.
 const SCHEMA_OBJECTS_SQL = `
@@ -82,13 +88,15 @@ const SCHEMA_OBJECTS_SQL = `
            'persistence', rel.relpersistence, 'options', ARRAY(SELECT o FROM pg_catalog.unnest(rel.reloptions) o ORDER BY 1),
            'rls', rel.relrowsecurity, 'forceRls', rel.relforcerowsecurity,
            'partitionBound', pg_catalog.pg_get_expr(rel.relpartbound, rel.oid),
-           'tablespace', (SELECT spcname FROM pg_catalog.pg_tablespace WHERE oid = rel.reltablespace),
+           'tablespace', ts.spcname,
            'view', CASE WHEN rel.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(rel.oid) END,
-           'sequence', (SELECT pg_catalog.jsonb_build_object('type', s.seqtypid::regtype::text, 'start', s.seqstart,
-                          'increment', s.seqincrement, 'max', s.seqmax, 'min', s.seqmin, 'cache', s.seqcache,
-                          'cycle', s.seqcycle)
-                          FROM pg_catalog.pg_sequence s WHERE s.seqrelid = rel.oid))::text
-    FROM rel WHERE rel.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c')
+           'sequence', CASE WHEN rel.relkind = 'S' THEN pg_catalog.jsonb_build_object('type', seq.seqtypid::regtype::text,
+                          'start', seq.seqstart, 'increment', seq.seqincrement, 'max', seq.seqmax, 'min', seq.seqmin,
+                          'cache', seq.seqcache, 'cycle', seq.seqcycle) END)::text
+    FROM rel
+    LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = rel.reltablespace
+    LEFT JOIN pg_catalog.pg_sequence seq ON seq.seqrelid = rel.oid
+   WHERE rel.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c')
   UNION ALL
   SELECT rel.nspname, 'acl ' || rel.nspname || '.' || rel.relname,
          pg_catalog.to_jsonb(ARRAY(SELECT a::text FROM pg_catalog.unnest(rel.relacl) a ORDER BY 1))::text
@@ -98,11 +106,11 @@ const SCHEMA_OBJECTS_SQL = `
          pg_catalog.jsonb_build_object(
            'position', a.attnum, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull,
            'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity,
-           'generated', a.attgenerated,
-           'collation', (SELECT collname FROM pg_catalog.pg_collation WHERE oid = a.attcollation))::text
+           'generated', a.attgenerated, 'collation', co.collname)::text
     FROM rel
     JOIN pg_catalog.pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
    WHERE rel.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
   UNION ALL
   SELECT rel.nspname, 'acl ' || rel.nspname || '.' || rel.relname || '.' || a.attname,
@@ -112,17 +120,32 @@ const SCHEMA_OBJECTS_SQL = `
    WHERE a.attacl IS NOT NULL
   UNION ALL
   SELECT ns.nspname, 'constraint ' || ns.nspname || '.' || COALESCE(r.relname, t.typname) || '.' || con.conname,
-         pg_catalog.jsonb_build_object('type', con.contype, 'definition', pg_catalog.pg_get_constraintdef(con.oid))::text
+         -- Catalog fields rather than pg_get_constraintdef() (slow on thousands of keys); deparsed only where
+         -- the definition is an expression (CHECK, exclusion).
+         pg_catalog.jsonb_build_object('type', con.contype, 'keys', con.conkey::text,
+           'references', CASE WHEN con.confrelid <> 0 THEN con.confrelid::regclass::text END,
+           'referencedKeys', con.confkey::text, 'onUpdate', con.confupdtype, 'onDelete', con.confdeltype,
+           'match', con.confmatchtype, 'deferrable', con.condeferrable, 'deferred', con.condeferred,
+           'validated', con.convalidated, 'noInherit', con.connoinherit,
+           'definition', CASE WHEN con.contype IN ('c', 'x') THEN pg_catalog.pg_get_constraintdef(con.oid) END)::text
     FROM pg_catalog.pg_constraint con
     JOIN ns ON ns.oid = con.connamespace
     LEFT JOIN pg_catalog.pg_class r ON r.oid = con.conrelid
     LEFT JOIN pg_catalog.pg_type t ON t.oid = con.contypid
   UNION ALL
   SELECT rel.nspname, 'index ' || rel.nspname || '.' || rel.relname,
-         pg_catalog.jsonb_build_object('definition', pg_catalog.pg_get_indexdef(i.indexrelid),
-           'primary', i.indisprimary, 'clustered', i.indisclustered, 'valid', i.indisvalid,
-           'tablespace', (SELECT spcname FROM pg_catalog.pg_tablespace WHERE oid = rel.reltablespace))::text
+         -- Catalog fields rather than pg_get_indexdef() (slow on thousands of indexes); expressions deparsed.
+         pg_catalog.jsonb_build_object('table', t.relname, 'method', am.amname, 'keys', i.indkey::text,
+           'opclasses', i.indclass::text, 'collations', i.indcollation::text, 'options', i.indoption::text,
+           'unique', i.indisunique, 'nullsNotDistinct', i.indnullsnotdistinct, 'primary', i.indisprimary,
+           'expressions', pg_catalog.pg_get_expr(i.indexprs, i.indrelid),
+           'predicate', pg_catalog.pg_get_expr(i.indpred, i.indrelid),
+           'clustered', i.indisclustered, 'valid', i.indisvalid, 'tablespace', ts.spcname,
+           'storage', ARRAY(SELECT o FROM pg_catalog.unnest(rel.reloptions) o ORDER BY 1))::text
     FROM rel JOIN pg_catalog.pg_index i ON i.indexrelid = rel.oid
+    JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+    JOIN pg_catalog.pg_am am ON am.oid = rel.relam
+    LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = rel.reltablespace
   UNION ALL
   SELECT ns.nspname, 'function ' || ns.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
          pg_catalog.jsonb_build_object('kind', p.prokind, 'owner', pg_catalog.pg_get_userbyid(p.proowner),

@@ -70,65 +70,59 @@ export function buildMigrationsTableDdl(schema: string): string {
     )`;
 }
 
-/** Ordinary tables (`relkind = 'r'`, as Prisma's `table_names`) in `schema`. */
-export async function listTables(client: Client, schema: string): Promise<string[]> {
-  const { rows } = await client.query<{ relname: string }>(
+/**
+ * Whether `schema` exists (Prisma's `SELECT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = $1)`) and its
+ * ordinary tables (`relkind = 'r'`, as Prisma's `table_names`), in one round trip.
+ */
+export async function inspectSchema(client: Client, schema: string): Promise<{ exists: boolean; tables: string[] }> {
+  const { rows } = await client.query<{ exists: boolean; tables: string[] }>(
     `
-    SELECT c.relname
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND n.nspname = $1
-     ORDER BY c.relname
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS exists,
+           ARRAY(SELECT c.relname::text
+                   FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  WHERE c.relkind = 'r' AND n.nspname = $1
+                  ORDER BY c.relname) AS tables
     `,
     [schema],
   );
-  return rows.map((r) => r.relname);
-}
-
-/** Whether `schema` exists (Prisma's `SELECT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = $1)`). */
-export async function schemaExists(client: Client, schema: string): Promise<boolean> {
-  const { rows } = await client.query<{ exists: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS exists", [schema]);
-  return rows[0].exists;
+  return rows[0];
 }
 
 /** All rows ordered by `started_at` (Prisma's `load_migrations_table`). */
 export async function readMigrationRows(client: Client, schema: string): Promise<MigrationRow[]> {
   // Timestamps as text in UTC keep PostgreSQL's microseconds, which a JS Date would cut to milliseconds.
+  // ORDER BY names the table's column (m.started_at), not the text output column of the same name.
   const { rows } = await client.query<MigrationRow>(
     `
     SELECT id, checksum,
-           to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS finished_at,
+           pg_catalog.to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS finished_at,
            migration_name, logs,
-           to_char(rolled_back_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS rolled_back_at,
-           to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at,
+           pg_catalog.to_char(rolled_back_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS rolled_back_at,
+           pg_catalog.to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at,
            applied_steps_count
-      FROM ${migrationsTable(schema)}
-     ORDER BY started_at ASC
+      FROM ${migrationsTable(schema)} AS m
+     ORDER BY m.started_at ASC
     `,
   );
   return rows;
 }
 
-/** `record_migration_started`: a row with id, checksum, started_at and name; logs NULL, 0 steps. Returns id and started_at. */
-export async function recordMigrationStarted(client: Client, schema: string, name: string, checksum: string): Promise<{ id: string; startedAt: string }> {
+/**
+ * The row Prisma has written once a script succeeded (`record_migration_started`, `record_successful_step`,
+ * `record_migration_finished`): id, checksum, name, started_at, finished_at, applied_steps_count 1, logs NULL.
+ * Written in one INSERT inside the migration's transaction, after the script: no other session can see a row
+ * before it commits, so the committed result is the same. `started_at` is the transaction's start (`now()`),
+ * when the migration began.
+ */
+export async function recordMigrationApplied(client: Client, schema: string, name: string, checksum: string): Promise<string> {
   const id = randomUUID();
-  const { rows } = await client.query<{ started_at: string }>(
-    `INSERT INTO ${migrationsTable(schema)} (id, checksum, started_at, migration_name)
-     VALUES ($1, $2, pg_catalog.clock_timestamp(), $3)
-     RETURNING started_at::text`,
+  await client.query(
+    `INSERT INTO ${migrationsTable(schema)} (id, checksum, started_at, finished_at, migration_name, applied_steps_count)
+     VALUES ($1, $2, pg_catalog.now(), pg_catalog.clock_timestamp(), $3, 1)`,
     [id, checksum, name],
   );
-  return { id, startedAt: rows[0].started_at };
-}
-
-/** `record_successful_step` then `record_migration_finished`: applied_steps_count + 1 and finished_at. */
-export async function recordMigrationFinished(client: Client, schema: string, id: string): Promise<void> {
-  await client.query(
-    `UPDATE ${migrationsTable(schema)}
-        SET applied_steps_count = applied_steps_count + 1, finished_at = pg_catalog.clock_timestamp()
-      WHERE id = $1`,
-    [id],
-  );
+  return id;
 }
 
 /**
@@ -139,12 +133,12 @@ export async function recordMigrationFinished(client: Client, schema: string, id
 export async function recordMigrationFailed(
   client: Client,
   schema: string,
-  row: { id: string; checksum: string; name: string; startedAt: string; logs: string },
+  row: { checksum: string; name: string; startedAt: Date; logs: string },
 ): Promise<void> {
   await client.query(
     `INSERT INTO ${migrationsTable(schema)} (id, checksum, started_at, migration_name, logs)
      VALUES ($1, $2, $3::timestamptz, $4, $5)`,
-    [row.id, row.checksum, row.startedAt, row.name, row.logs],
+    [randomUUID(), row.checksum, row.startedAt.toISOString(), row.name, row.logs],
   );
 }
 

@@ -15,8 +15,8 @@ import {
 } from "./migrate-errors.js";
 import {
   buildMigrationsTableDdl,
+  inspectSchema,
   lineOf,
-  listTables,
   markRolledBack,
   matchesChecksum,
   MIGRATIONS_TABLE,
@@ -24,10 +24,8 @@ import {
   PRISMA_LOCK_TIMEOUT_MS,
   readMigrationRows,
   recordMigrationFailed,
-  recordMigrationFinished,
-  recordMigrationStarted,
+  recordMigrationApplied,
   renderApplyMigrationError,
-  schemaExists,
   type MigrationRow,
 } from "./migrate-table.js";
 import type { Migration, MigrationSet } from "./migration-source.js";
@@ -91,17 +89,15 @@ export async function applyMigrations(settings: ConnectionSettings, set: Migrati
   const started = performance.now();
   const schema = settings.schema;
   return withClient(settings, async (client) => {
-    await setSearchPath(client, schema);
     if (options.dryRun) {
-      const rows = (await schemaExists(client, schema)) && (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
+      const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
       const plan = planRun(schema, set.migrations, rows);
       return { ...plan, pending: plan.unapplied.map((m) => m.name), applied: [], createdMigrationsTable: false, dryRun: true, ms: performance.now() - started };
     }
     return lockLikePrisma(client, settings, options, async () => {
       // Prisma creates a missing schema, and only a missing one: CREATE SCHEMA [IF NOT EXISTS] fails for a role
       // without CREATE on the database even when the schema exists (DESIGN.md fact 8).
-      if (!(await schemaExists(client, schema))) await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
-      const createdMigrationsTable = await initializeMigrationsTable(client, schema);
+      const createdMigrationsTable = await initializeSchema(client, schema);
       const plan = planRun(schema, set.migrations, await readMigrationRows(client, schema));
       const applied: string[] = [];
       for (const migration of plan.unapplied) {
@@ -117,7 +113,7 @@ export async function applyMigrations(settings: ConnectionSettings, set: Migrati
 export async function migrationStatus(settings: ConnectionSettings, set: MigrationSet): Promise<MigrationStatus> {
   return withClient(settings, async (client) => {
     const schema = settings.schema;
-    const rows = (await schemaExists(client, schema)) && (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
+    const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
     const live = rows.filter((r) => r.rolled_back_at === null);
     const names = new Set(set.migrations.map((m) => m.name));
     return {
@@ -144,28 +140,39 @@ export async function resolveRolledBack(settings: ConnectionSettings, name: stri
   );
 }
 
-/** Prisma connects with `search_path = "<schema>"` (quaint's `PostgresSearchPath`); unqualified names in migrations land there. */
-async function setSearchPath(client: Client, schema: string): Promise<void> {
-  await client.query("SELECT pg_catalog.set_config('search_path', $1, false)", [escapeIdentifier(schema)]);
-}
-
-/** Takes Prisma's advisory lock, giving up after Prisma's 10 s; the timeout does not apply to the migrations themselves. */
-async function lockLikePrisma<T>(client: Client, settings: ConnectionSettings, options: Pick<MigrateOptions, "lockTimeoutMs" | "onProgress">, fn: () => Promise<T>): Promise<T> {
+/**
+ * Sets `search_path` as Prisma connects (`search_path = "<schema>"`, quaint's `PostgresSearchPath`: unqualified
+ * names in the migrations land there) and takes Prisma's advisory lock, giving up after Prisma's 10 s (the timeout covers the
+ * wait for the lock only, not the migrations). Uncontended, this costs one round trip plus the scoped lock.
+ */
+async function lockLikePrisma<T>(
+  client: Client,
+  settings: ConnectionSettings,
+  options: Pick<MigrateOptions, "lockTimeoutMs" | "onProgress">,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const key = PRISMA_ADVISORY_LOCK_KEY.toString();
   const waitMs = options.lockTimeoutMs ?? PRISMA_LOCK_TIMEOUT_MS;
   const { rows } = await client.query<{ previous: string; got: boolean }>(
-    "SELECT pg_catalog.current_setting('lock_timeout') AS previous, pg_catalog.pg_try_advisory_lock($1) AS got",
-    [PRISMA_ADVISORY_LOCK_KEY.toString()],
+    `SELECT pg_catalog.set_config('search_path', $1, false) AS search_path,
+            pg_catalog.current_setting('lock_timeout') AS previous,
+            pg_catalog.pg_try_advisory_lock($2) AS got`,
+    [escapeIdentifier(settings.schema), key],
   );
-  if (rows[0].got) {
-    // Taken without waiting: hand it to withAdvisoryLock's scope (its lock call re-enters, its unlock pairs with ours).
-    await client.query("SELECT pg_catalog.pg_advisory_unlock($1)", [PRISMA_ADVISORY_LOCK_KEY.toString()]);
-  } else {
-    options.onProgress?.({ type: "lock-wait" });
+  const { previous, got } = rows[0];
+  if (got) {
+    // Already held: withAdvisoryLock's lock re-enters at once and its unlock pairs with it; ours is released below.
+    try {
+      return await withAdvisoryLock(client, PRISMA_ADVISORY_LOCK_KEY, fn);
+    } finally {
+      await client.query("SELECT pg_catalog.pg_advisory_unlock($1)", [key]).catch(() => undefined);
+    }
   }
+  options.onProgress?.({ type: "lock-wait" });
   await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${waitMs}ms`]);
   try {
     return await withAdvisoryLock(client, PRISMA_ADVISORY_LOCK_KEY, async () => {
-      await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [rows[0].previous]);
+      await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [previous]);
       return fn();
     });
   } catch (error) {
@@ -175,12 +182,17 @@ async function lockLikePrisma<T>(client: Client, settings: ConnectionSettings, o
 }
 
 async function hasMigrationsTable(client: Client, schema: string): Promise<boolean> {
-  return (await listTables(client, schema)).includes(MIGRATIONS_TABLE);
+  return (await inspectSchema(client, schema)).tables.includes(MIGRATIONS_TABLE);
 }
 
-/** Prisma's `initialize`: create the table in an empty schema, refuse a non-empty schema without it (P3005). */
-async function initializeMigrationsTable(client: Client, schema: string): Promise<boolean> {
-  const tables = await listTables(client, schema);
+/**
+ * Prisma's `setup_connection` and `initialize`: create the schema only if missing (CREATE SCHEMA [IF NOT EXISTS]
+ * fails for a role without CREATE on the database even when the schema exists, DESIGN.md fact 8); create the
+ * table in an empty schema; refuse a schema with tables but no `_prisma_migrations` (P3005).
+ */
+async function initializeSchema(client: Client, schema: string): Promise<boolean> {
+  const { exists, tables } = await inspectSchema(client, schema);
+  if (!exists) await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
   if (tables.includes(MIGRATIONS_TABLE)) return false;
   if (tables.length > 0) throw new SchemaNotEmptyError(schema, tables);
   await client.query(buildMigrationsTableDdl(schema));
@@ -211,27 +223,25 @@ function findModified(migrations: Migration[], live: MigrationRow[]): ModifiedMi
 }
 
 /**
- * One migration: its row, its script (one simple-protocol query, as Prisma's `simple_query`) and the finished
- * marks commit together, or nothing does and the failure is recorded as Prisma records one.
+ * One migration: its script (one simple-protocol query, as Prisma's `simple_query`) and its row commit
+ * together, or nothing does and the failure is recorded as Prisma records one.
  */
 async function applyOne(client: Client, schema: string, migration: Migration, onProgress?: (event: MigrateEvent) => void): Promise<void> {
   const t0 = performance.now();
+  const startedAt = new Date();
   onProgress?.({ type: "start", name: migration.name });
   await client.query("BEGIN");
-  let started: { id: string; startedAt: string } | undefined;
   try {
-    started = await recordMigrationStarted(client, schema, migration.name, migration.checksum);
     await client.query(migration.sql);
-    await recordMigrationFinished(client, schema, started.id);
+    await recordMigrationApplied(client, schema, migration.name, migration.checksum);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
-    if (!started) throw error;
     const e = error as { code?: string; message?: string; position?: string };
     const logs = renderApplyMigrationError(migration.name, migration.sql, e);
     // If even this write fails (the connection dropped), nothing of the migration was committed either: the
     // next run simply applies it again.
-    await recordMigrationFailed(client, schema, { id: started.id, checksum: migration.checksum, name: migration.name, startedAt: started.startedAt, logs }).catch(() => undefined);
+    await recordMigrationFailed(client, schema, { checksum: migration.checksum, name: migration.name, startedAt, logs }).catch(() => undefined);
     onProgress?.({ type: "failed", name: migration.name, ms: performance.now() - t0 });
     const line = e.position ? lineOf(migration.sql, Number(e.position)) : undefined;
     throw new MigrationFailedError(migration.name, schema, e.code, line, e.message ?? String(error), { cause: error });

@@ -35,9 +35,16 @@ export interface EvaluatedResource {
   retainOnDelete: boolean;
 }
 
-/** The component's recorded resources and its resolved outputs. */
+/** One provider function call (data source lookup) the component made. */
+export interface EvaluatedCall {
+  token: string;
+  inputs: Record<string, unknown>;
+}
+
+/** The component's recorded resources, lookups and resolved outputs. */
 export interface EvaluatedStack<O> {
   resources: EvaluatedResource[];
+  calls: EvaluatedCall[];
   outputs: O;
 }
 
@@ -70,7 +77,9 @@ function fakePassword(inputs: Record<string, unknown>): string {
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
 }
 
-function mocks(spec: UmamiDatabaseSpec, registered: Map<string, { inputs: Record<string, unknown>; secretInputs: string[]; custom: boolean }>): pulumi.runtime.Mocks {
+type Registered = Map<string, { inputs: Record<string, unknown>; secretInputs: string[]; custom: boolean }>;
+
+function mocks(spec: UmamiDatabaseSpec, registered: Registered, calls: EvaluatedCall[]): pulumi.runtime.Mocks {
   const cluster = mockCluster(spec);
   const region = spec.settings.region ?? "us-east-1";
   return {
@@ -94,6 +103,7 @@ function mocks(spec: UmamiDatabaseSpec, registered: Map<string, { inputs: Record
       }
     },
     call(args) {
+      calls.push({ token: args.token, inputs: { ...args.inputs } });
       switch (args.token) {
         case "aws:rds/getCluster:getCluster":
           return cluster;
@@ -126,26 +136,28 @@ export async function evaluateUnderMocks<C extends pulumi.Resource, O>(
   construct: (opts: pulumi.ComponentResourceOptions) => C,
   pickOutputs: (component: C) => pulumi.Output<O>,
 ): Promise<EvaluatedStack<O>> {
-  const registered = new Map<string, { inputs: Record<string, unknown>; secretInputs: string[]; custom: boolean }>();
-  await pulumi.runtime.setMocks(mocks(spec, registered), "umami-aurora-schema", spec.stage, false);
+  const registered: Registered = new Map();
+  const calls: EvaluatedCall[] = [];
+  await pulumi.runtime.setMocks(mocks(spec, registered, calls), "umami-aurora-schema", spec.stage, false);
 
   const names = new Map<pulumi.Resource, string>();
-  const options: Array<{ type: string; name: string; resource: pulumi.Resource; opts: pulumi.CustomResourceOptions }> = [];
+  const recorded: Array<{ type: string; name: string; resource: pulumi.Resource; opts: pulumi.CustomResourceOptions }> = [];
   // A (legacy) transformation sees every child's options, dependsOn included; it runs in-process, so it
   // works under mocks, where the newer `transforms` would need the engine.
   const record: pulumi.ResourceTransformation = ({ type, name, resource, opts }) => {
     names.set(resource, name);
-    options.push({ type, name, resource, opts: opts as pulumi.CustomResourceOptions });
+    recorded.push({ type, name, resource, opts: opts as pulumi.CustomResourceOptions });
     return undefined;
   };
   const component = construct({ transformations: [record] });
   const outputs = await settle(pickOutputs(component));
-  await Promise.all(options.map(({ resource }) => settle(resource.urn)));
+  await Promise.all(recorded.map(({ resource }) => settle(resource.urn)));
 
   const nameOf = (r: unknown) => names.get(r as pulumi.Resource) ?? "(outside the component)";
   return {
     outputs,
-    resources: options.map(({ type, name, opts }) => {
+    calls,
+    resources: recorded.map(({ type, name, opts }) => {
       const seen = registered.get(name);
       const dependsOn = opts.dependsOn === undefined ? [] : ([] as unknown[]).concat(opts.dependsOn);
       return {

@@ -8,7 +8,7 @@ import { buildProvisionSql, REDACTED } from "../../sst/database/sql.js";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { UmamiDatabase } from "../../sst/database/umami.js";
 import type { StageSettings } from "../../sst/stages.js";
-import { evaluateUnderMocks, type EvaluatedResource } from "./mock-stack.js";
+import { evaluateUnderMocks, type EvaluatedResource, type EvaluatedStack } from "./mock-stack.js";
 
 /** One resource of the plan. */
 export interface PlannedResource {
@@ -46,23 +46,27 @@ export const COMPONENT_NAME = "Umami";
 const NOISE_INPUTS = new Set(["__defaults", "version", "pluginDownloadURL"]);
 
 /** Evaluates the stack's component for `spec` under mocks; for tests and `buildPlan`. */
-export function evaluateUmamiDatabase(spec: UmamiDatabaseSpec) {
+export function evaluateUmamiDatabase(spec: UmamiDatabaseSpec): Promise<EvaluatedStack<UmamiDatabaseOutputs>> {
   return evaluateUnderMocks(
     spec,
     (opts) => new UmamiDatabase(COMPONENT_NAME, { spec }, opts),
-    (db) => {
+    (db): pulumi.Output<UmamiDatabaseOutputs> => {
       const { secretArn, secretName, schema, role, host, port, database } = db;
-      return pulumi.all({ secretArn, secretName, schema, role, host, port, database });
+      return pulumi.output({ secretArn, secretName, schema, role, host, port, database });
     },
   );
 }
 
 /** A resource's inputs for display: secrets replaced, bookkeeping and unset values dropped. */
 export function displayInputs(resource: EvaluatedResource): Record<string, unknown> {
+  // Provider configuration travels JSON-encoded ("5432", "false"); show it as the values the stack set.
+  const isProvider = resource.type.startsWith("pulumi:providers:");
   const inputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(resource.inputs)) {
     if (NOISE_INPUTS.has(key) || value === undefined) continue;
-    inputs[key] = resource.secretInputs.includes(key) ? REDACTED : value;
+    if (resource.secretInputs.includes(key)) inputs[key] = REDACTED;
+    else if (isProvider && typeof value === "string" && /^(true|false|-?\d+)$/.test(value)) inputs[key] = JSON.parse(value);
+    else inputs[key] = value;
   }
   return inputs;
 }

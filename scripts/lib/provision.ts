@@ -3,7 +3,7 @@
  * database reached as the administrator. Idempotent: objects that exist are brought back to the spec rather
  * than created, so a second run changes nothing in the catalog.
  */
-import { buildRoleSql, buildSchemaSql, type ProvisionContext } from "../../sst/database/sql.js";
+import { buildRoleSql, buildSchemaSql, type GrantableObjects, type ProvisionContext } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { Client } from "./db.js";
 import { UserError } from "./errors.js";
@@ -70,7 +70,7 @@ export async function provisionStage(
   const hashed = { ...ctx, password: scramVerifier(ctx.password) };
   const statements = [
     ...buildRoleSql(spec, hashed, before.role, !before.role || (ctx.rotatePassword ?? false)),
-    ...buildSchemaSql(spec, ctx, before.schema),
+    ...buildSchemaSql(spec, ctx, before.schema, before.schema ? await grantableObjects(admin, spec) : undefined),
   ];
   for (const statement of statements) {
     try {
@@ -94,4 +94,24 @@ export async function provisionStage(
     pgcryptoSchema: after.pgcrypto_schema,
     statements: statements.length,
   };
+}
+
+/**
+ * In an existing schema, the tables and sequences the role does not own: the only ones a GRANT can add to
+ * (umami_user owns what its migrations created, and the administrator may not GRANT on those).
+ */
+async function grantableObjects(admin: Client, spec: UmamiDatabaseSpec): Promise<GrantableObjects> {
+  const { rows } = await admin.query<{ name: string; sequence: boolean }>(
+    `
+    SELECT c.relname AS name, c.relkind = 'S' AS sequence
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+       AND c.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2)
+     ORDER BY c.relname
+    `,
+    [spec.schema, spec.role.name],
+  );
+  return { tables: rows.filter((r) => !r.sequence).map((r) => r.name), sequences: rows.filter((r) => r.sequence).map((r) => r.name) };
 }

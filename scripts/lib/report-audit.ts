@@ -14,18 +14,20 @@ function summary(result: AuditResult): string {
   return `${result.ok ? "PASS" : "FAIL"}: ${count("fail")} failed, ${count("warn")} warnings, ${count("pass")} passed — ${result.queries} catalog queries, ${result.ms} ms`;
 }
 
-/** The audit as a terminal table: result, check, objects and remedy per row, then a summary line. */
+/** Indent of a finding's objects and remedy under its row. */
+const INDENT = " ".repeat(8);
+
+/** The audit as a terminal table: result and check per row (a pass adds its sentence), then the objects and remedy of what did not pass, and a summary line. */
 export function renderAuditTable(result: AuditResult): string {
-  const width = Math.max(...result.findings.map((f) => f.check.length), 5);
-  const lines = [`${"RESULT".padEnd(6)}  ${"CHECK".padEnd(width)}  DETAIL`];
+  const width = Math.min(Math.max(...result.findings.map((f) => f.check.length), 5), 40);
+  const lines = [`${"RESULT".padEnd(6)}  CHECK`];
   for (const f of result.findings) {
     lines.push(`${MARK[f.severity].padEnd(6)}  ${f.check.padEnd(width)}  ${f.severity === "pass" ? f.remedy : ""}`.trimEnd());
     if (f.severity === "pass") continue;
-    const indent = " ".repeat(8 + width);
-    for (const object of f.objects.slice(0, TERMINAL_OBJECTS)) lines.push(`${indent}- ${object}`);
-    if (f.objects.length > TERMINAL_OBJECTS) lines.push(`${indent}- … and ${f.objects.length - TERMINAL_OBJECTS} more`);
-    lines.push(`${indent}→ ${f.remedy}`);
-    if (f.detail) lines.push(`${indent}  ${f.detail}`);
+    for (const object of f.objects.slice(0, TERMINAL_OBJECTS)) lines.push(`${INDENT}- ${object}`);
+    if (f.objects.length > TERMINAL_OBJECTS) lines.push(`${INDENT}- … and ${f.objects.length - TERMINAL_OBJECTS} more`);
+    lines.push(`${INDENT}→ ${f.remedy}`);
+    if (f.detail) lines.push(`${INDENT}  ${f.detail}`);
   }
   lines.push("", summary(result));
   return `${lines.join("\n")}\n`;
@@ -63,4 +65,13 @@ export function renderAuditMarkdown(result: AuditResult): string {
   }
   out.push("");
   return out.join("\n");
+}
+
+/** The `--json` shape promised by issue 4: `{ ok, findings: [{ check, severity, objects, remedy }], fingerprint: { changed } }`. */
+export function auditJson(result: AuditResult) {
+  return {
+    ok: result.ok,
+    findings: result.findings.map(({ check, severity, objects, remedy }) => ({ check, severity, objects, remedy })),
+    fingerprint: { changed: result.fingerprint.changed },
+  };
 }

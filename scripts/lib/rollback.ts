@@ -106,8 +106,13 @@ async function dependentsOutside(client: Client, schema: string): Promise<string
       JOIN inside i ON i.classid = d.refclassid AND i.oid = d.refobjid
       WHERE d.deptype IN ('n', 'a')
     )
-    SELECT DISTINCT pg_catalog.pg_describe_object(classid, objid, 0) AS dependent
-    FROM dependents
+    SELECT DISTINCT o.type || ' ' || o.identity AS dependent
+    FROM dependents,
+      -- A view depends through its _RETURN rule: name the view. pg_identify_object always schema-qualifies.
+      LATERAL pg_catalog.pg_identify_object(
+        CASE WHEN classid = 'pg_catalog.pg_rewrite'::regclass THEN 'pg_catalog.pg_class'::regclass ELSE classid END,
+        CASE WHEN classid = 'pg_catalog.pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_catalog.pg_rewrite WHERE oid = objid) ELSE objid END,
+        0) AS o
     WHERE namespace IS NOT NULL AND namespace <> $1::regnamespace
     ORDER BY 1
     `,

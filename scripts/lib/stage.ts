@@ -219,6 +219,7 @@ export async function resolveStage<N extends Need = Need>(
   const settings = { ...stageSettings(stage), ...(admin ? { database: admin.database } : {}) };
   const spec = buildSpec(stage, settings);
   if (outputs.schema && outputs.schema !== spec.schema) problems.push(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
+  if (outputs.database && outputs.database !== spec.database) problems.push(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
   if (outputs.role && outputs.role !== spec.role.name) problems.push(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
   const region = o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? outputs.region ?? settings.region;
 
@@ -292,13 +293,11 @@ export async function resolveStage<N extends Need = Need>(
       : outputs.host
         ? { host: outputs.host, port: outputs.port ?? 5432 }
         : (remote ?? localSecret ?? { host: umamiFromUrl!.host, port: umamiFromUrl!.port });
-    const local = isLocalHost(endpoint.host);
-    const url = new URL(`postgresql://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}/`);
-    url.username = encodeURIComponent(master.username);
-    url.password = encodeURIComponent(master.password);
-    url.pathname = `/${encodeURIComponent(spec.database)}`;
-    url.searchParams.set("sslmode", local ? "disable" : "require");
-    adminSettings = connection(url.toString(), "master secret");
+    // The credentials never go through a URL: the endpoint is parsed alone, then user and password are set.
+    const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
+    const sslmode = isLocalHost(endpoint.host) ? "disable" : "require";
+    const base = connection(`postgresql://${host}:${endpoint.port}/${encodeURIComponent(spec.database)}?sslmode=${sslmode}`, "cluster endpoint");
+    adminSettings = base && { ...base, user: master.username, password: master.password };
     adminSource = `master secret ${masterArn}`;
   }
   if (problems.length > 0) fail(problems);
@@ -306,7 +305,7 @@ export async function resolveStage<N extends Need = Need>(
     spec,
     admin: adminSettings,
     umami,
-    secretArn: needs.has("umami") && umamiSource?.startsWith("Secrets") ? secretArn : (outputs.secretArn ?? secretArn),
+    secretArn,
     region,
     outputs,
     source: { outputs: outputsSource, admin: adminSource, umami: umamiSource },

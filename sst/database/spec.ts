@@ -181,8 +181,9 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
 }
 
 /**
- * The generated password: long, from a URL-safe alphabet (letters, digits, `-` and `_`), so it works
- * unescaped in a Prisma/psql URL. The stack's `random.RandomPassword` and the local mode both follow it.
+ * The generated password: 40 characters; besides letters and digits only RFC 3986 "unreserved" `-` and `_`,
+ * so it works unescaped in a Prisma or psql URL (no `@ : / ? # % +`). The stack's `random.RandomPassword`
+ * and the local mode both follow it.
  */
 export const PASSWORD_POLICY = { length: 40, special: "-_" } as const;
 

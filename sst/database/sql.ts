@@ -63,8 +63,19 @@ export function buildRoleSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exi
   ];
 }
 
+/**
+ * Tables and sequences of an existing schema that the role does not own, by name. Given to `buildSchemaSql`
+ * instead of `ON ALL … IN SCHEMA`: once Umami's migrations ran, umami_user owns its tables, and an
+ * administrator who is neither owner nor member cannot GRANT on them (`permission denied for table
+ * _prisma_migrations`, measured) — nor need it, since an owner holds every privilege.
+ */
+export interface GrantableObjects {
+  tables: string[];
+  sequences: string[];
+}
+
 /** The schema (owned by the administrator), pgcrypto inside it when the database lacks it, and the grants. */
-export function buildSchemaSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exists = false): string[] {
+export function buildSchemaSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exists = false, objects?: GrantableObjects): string[] {
   const schema = quoteIdent(spec.schema);
   const role = quoteIdent(spec.role.name);
   const admin = quoteIdent(ctx.admin);
@@ -79,8 +90,18 @@ export function buildSchemaSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, e
   statements.push(
     `GRANT ${p.database.join(", ")} ON DATABASE ${quoteIdent(spec.database)} TO ${role}`,
     `GRANT ${p.schema.join(", ")} ON SCHEMA ${schema} TO ${role}`,
-    `GRANT ${p.tables.join(", ")} ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
-    `GRANT ${p.sequences.join(", ")} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+  );
+  const qualified = (names: string[]) => names.map((n) => `${schema}.${quoteIdent(n)}`).join(", ");
+  if (!objects) {
+    statements.push(
+      `GRANT ${p.tables.join(", ")} ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
+      `GRANT ${p.sequences.join(", ")} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+    );
+  } else {
+    if (objects.tables.length) statements.push(`GRANT ${p.tables.join(", ")} ON TABLE ${qualified(objects.tables)} TO ${role}`);
+    if (objects.sequences.length) statements.push(`GRANT ${p.sequences.join(", ")} ON SEQUENCE ${qualified(objects.sequences)} TO ${role}`);
+  }
+  statements.push(
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${admin} IN SCHEMA ${schema} GRANT ${p.defaultPrivileges.tables.join(", ")} ON TABLES TO ${role}`,
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${admin} IN SCHEMA ${schema} GRANT ${p.defaultPrivileges.sequences.join(", ")} ON SEQUENCES TO ${role}`,
   );

@@ -10,19 +10,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { stackTags } from "../observability/tags.js";
 import { lookupClusterAdmin, type ClusterAdmin } from "./cluster.js";
-import { buildCredentialsSecret, type UmamiDatabaseSpec } from "./spec.js";
+import { buildCredentialsSecret, PASSWORD_POLICY, type UmamiDatabaseSpec } from "./spec.js";
 
 /** The component's Pulumi type token. */
 export const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
 
-/** Length of umami_user's generated password. */
-export const PASSWORD_LENGTH = 40;
-
-/**
- * The only non-alphanumeric characters the password may contain: RFC 3986 "unreserved", so the password
- * works unescaped in a Prisma or psql URL (no `@ : / ? # % +`).
- */
-export const PASSWORD_SPECIAL_CHARACTERS = "-_";
 
 /** Arguments of {@link UmamiDatabase}. */
 export interface UmamiDatabaseArgs {
@@ -48,12 +40,6 @@ export interface UmamiDatabaseArgs {
    * ```
    */
   tags?: Record<string, string>;
-  /**
-   * The cluster's administrator connection. Leave unset to look it up from `spec.settings`
-   * (`clusterIdentifier`, `masterSecretArn`).
-   * @default looked up with `aws.rds.getClusterOutput` and the cluster's master secret
-   */
-  admin?: ClusterAdmin;
 }
 
 /**
@@ -80,6 +66,8 @@ export class UmamiDatabase extends pulumi.ComponentResource {
   readonly port: pulumi.Output<number>;
   /** The application's database that holds the schema. */
   readonly database: pulumi.Output<string>;
+  /** The cluster's master secret the administrator's password was read from (for `umami-db preflight`/`rollback`). */
+  readonly masterSecretArn: pulumi.Output<string>;
 
   private readonly spec: UmamiDatabaseSpec;
   private readonly tags: Record<string, string>;
@@ -93,7 +81,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     // Protected stages: Pulumi refuses to delete or replace anything, and `sst remove` leaves it all in place.
     // SST's own `removal: "retain"` only covers SST's stateful components, not these resources.
     this.childOptions = args.spec.protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this };
-    this.admin = args.admin ?? lookupClusterAdmin(args.spec.settings, { parent: this });
+    this.admin = lookupClusterAdmin(args.spec.settings, { parent: this });
 
     const provider = this.createProvider(name);
     const password = this.createPassword(name);
@@ -111,7 +99,9 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     this.host = this.admin.host;
     this.port = this.admin.port;
     this.database = pulumi.output(this.spec.database);
+    this.masterSecretArn = this.admin.masterSecretArn;
     this.registerOutputs({
+      masterSecretArn: this.masterSecretArn,
       secretArn: this.secretArn,
       secretName: this.secretName,
       schema: this.schema,
@@ -144,9 +134,9 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     return new random.RandomPassword(
       `${name}Password`,
       {
-        length: PASSWORD_LENGTH,
+        length: PASSWORD_POLICY.length,
         special: true,
-        overrideSpecial: PASSWORD_SPECIAL_CHARACTERS,
+        overrideSpecial: PASSWORD_POLICY.special,
         minLower: 1,
         minUpper: 1,
         minNumeric: 1,
@@ -193,7 +183,8 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         owner: this.admin.username,
         // The tables Umami's migrations create belong to umami_user: removal must take them along.
         dropCascade: true,
-        // Refuse to adopt a schema someone else created under this name.
+        // Refuse to adopt a schema someone else created under this name: `sst remove` would then drop it,
+        // and everything in it, with CASCADE.
         ifNotExists: false,
       },
       // dependsOn the role: `sst remove` drops the schema first, then the role (the measured order).
@@ -272,17 +263,33 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     password: random.RandomPassword,
     after: pulumi.Resource,
   ): aws.secretsmanager.SecretVersion {
-    const s = this.spec;
-    const secretString = pulumi
-      .all([password.result, this.admin.host, this.admin.port])
-      .apply(([pw, host, port]) =>
-        JSON.stringify(buildCredentialsSecret({ username: s.role.name, password: pw, host, port, database: s.database, schema: s.schema })),
-      );
     return new aws.secretsmanager.SecretVersion(
       `${name}SecretVersion`,
-      { secretId: secret.id, secretString: pulumi.secret(secretString), region: s.settings.region },
+      {
+        secretId: secret.id,
+        secretString: credentialsSecretString(this.spec, password.result, this.admin.host, this.admin.port),
+        region: this.spec.settings.region,
+      },
       // Published only once the role exists with this password and holds every grant.
       { ...this.childOptions, dependsOn: [after] },
     );
   }
+}
+
+/**
+ * The credentials secret's JSON (`buildCredentialsSecret`), always a Pulumi secret: under mocks
+ * `RandomPassword.result` is not marked secret, so secrecy must not depend on where the password came from.
+ */
+export function credentialsSecretString(
+  spec: UmamiDatabaseSpec,
+  password: pulumi.Input<string>,
+  host: pulumi.Input<string>,
+  port: pulumi.Input<number>,
+): pulumi.Output<string> {
+  const json = pulumi
+    .all([password, host, port])
+    .apply(([pw, h, p]) =>
+      JSON.stringify(buildCredentialsSecret({ username: spec.role.name, password: pw, host: h, port: p, database: spec.database, schema: spec.schema })),
+    );
+  return pulumi.secret(json);
 }

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { UserError } from "../errors.js";
+import type { StageSettings } from "../stages.js";
 
 /** The component's Pulumi type token. */
 export const CLUSTER_ALARMS_TYPE = "umami:observability:ClusterAlarms";
@@ -53,6 +54,20 @@ export function defaultMaxConnections(instanceClass: string): number {
     );
   }
   return Math.min(Math.floor((gib * 1e9) / 9531392), 5000);
+}
+
+/** The alarms' arguments for a stage, from its settings in sst/stages.ts (instance defaults to `<cluster>-instance-1`). */
+export function clusterAlarmsArgs(stage: string, settings: StageSettings, tags: Record<string, string>): ClusterAlarmsArgs {
+  return {
+    stage,
+    clusterIdentifier: settings.clusterIdentifier,
+    instanceIdentifier: settings.instanceIdentifier ?? `${settings.clusterIdentifier}-instance-1`,
+    maxConnections: settings.maxConnections,
+    instanceClass: settings.instanceClass,
+    alarmEmail: settings.alarmEmail,
+    tags,
+    region: settings.region,
+  };
 }
 
 /** Arguments of {@link ClusterAlarms}. */
@@ -216,8 +231,10 @@ export class ClusterAlarms extends pulumi.ComponentResource {
   private createDashboard(name: string, args: ClusterAlarmsArgs): aws.cloudwatch.Dashboard {
     const region = args.region ?? aws.config.region ?? "us-east-1";
     const body = pulumi
-      .all([args.clusterIdentifier, args.instanceIdentifier])
-      .apply(([cluster, instance]) => JSON.stringify(dashboardBody({ region, cluster, instance, connectionsThreshold: this.connectionsThreshold })));
+      .all([args.clusterIdentifier, args.instanceIdentifier, this.cpuAlarm.arn, this.connectionsAlarm.arn, this.storageAlarm.arn])
+      .apply(([cluster, instance, ...alarmArns]) =>
+        JSON.stringify(dashboardBody({ region, cluster, instance, connectionsThreshold: this.connectionsThreshold, alarmArns })),
+      );
     return new aws.cloudwatch.Dashboard(`${name}Dashboard`, { dashboardName: `umami-db-${args.stage}`, dashboardBody: body }, { parent: this });
   }
 }
@@ -236,7 +253,7 @@ function resolveMaxConnections(args: ClusterAlarmsArgs): number {
 }
 
 /** The dashboard's body: CPU, connections, IOPS and volume bytes, with the alarm thresholds drawn in. */
-export function dashboardBody(p: { region: string; cluster: string; instance: string; connectionsThreshold: number }): object {
+export function dashboardBody(p: { region: string; cluster: string; instance: string; connectionsThreshold: number; alarmArns: string[] }): object {
   const instance = (metric: string) => ["AWS/RDS", metric, "DBInstanceIdentifier", p.instance];
   const cluster = (metric: string) => ["AWS/RDS", metric, "DBClusterIdentifier", p.cluster];
   const widget = (x: number, y: number, title: string, metrics: unknown[], extra: object = {}) => ({
@@ -263,6 +280,8 @@ export function dashboardBody(p: { region: string; cluster: string; instance: st
         [...cluster("VolumeWriteIOPs"), { stat: "Average", yAxis: "right" }],
       ]),
       widget(12, 6, "Cluster volume bytes used", [[...cluster("VolumeBytesUsed"), { stat: "Maximum" }]], { period: 3600 }),
+      // The three alarms' states at a glance, first thing to look at after a deploy.
+      { type: "alarm", x: 0, y: 12, width: 24, height: 2, properties: { title: "Alert rules", alarms: p.alarmArns } },
     ],
   };
 }

@@ -34,6 +34,12 @@ describe("captureBaseline against PostgreSQL 15", () => {
     expect(b.umamiSchema).toEqual({ name: "umami", exists: false, bytes: 0 });
     expect(b.connections.maxConnections).toBe(100);
     expect(b.connections.superuserReserved).toBeGreaterThanOrEqual(0);
+    for (const [key, v] of Object.entries(b.stats)) {
+      if (key === "statsReset") continue;
+      expect(Number.isSafeInteger(v), key).toBe(true);
+      expect(v as number, key).toBeGreaterThanOrEqual(0);
+    }
+    expect(b.stats.tupInserted).toBeGreaterThanOrEqual(200 + 1000 + 1000 + 500); // the sample application's rows
     expect(b.stats.xactCommit).toBeGreaterThan(0);
     expect(b.stats.blksHit).toBeGreaterThan(0);
     expect(b.cacheHitRatio).toBeGreaterThan(0);

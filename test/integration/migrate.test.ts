@@ -3,10 +3,12 @@
  * as umami_user with only the spec's grants, `_prisma_migrations` compared with what Prisma writes, and the
  * failure cases (fixtures, run as the Aurora-like admin in schemas of their own).
  */
+import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, parseDatabaseUrl, withClient, type ConnectionSettings } from "../../scripts/lib/db.js";
 import { applyMigrations, migrationStatus, resolveRolledBack } from "../../scripts/lib/migrate.js";
@@ -276,5 +278,41 @@ describe("failures, as Prisma records and reports them", () => {
     expect([...a.applied, ...b.applied].sort()).toEqual(UMAMI_NAMES);
     expect([a.applied, b.applied]).toContainEqual([]);
     expect((await rowsOf(settings)).map((r) => r.migration_name)).toEqual(UMAMI_NAMES);
+  });
+});
+
+describe("the umami-db migrate command", () => {
+  const BIN = resolve(import.meta.dirname, "../../bin/umami-db.js");
+  async function run(args: string[], env: Record<string, string> = {}) {
+    try {
+      const { stdout, stderr } = await promisify(execFile)("node", [BIN, ...args], { env: { ...process.env, ...env } });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+  const url = () => `postgresql://umami_user:${UMAMI_PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`;
+
+  it("reads DATABASE_URL, brings the schema up to date, exits 0 and never prints the password", async () => {
+    const deploy = await run(["migrate", "--json"], { DATABASE_URL: url() });
+    expect(deploy.code).toBe(0);
+    const result = JSON.parse(deploy.stdout) as { schema: string; applied: string[]; alreadyApplied: string[] };
+    expect(result.schema).toBe("umami");
+    expect([...result.alreadyApplied, ...result.applied]).toEqual(UMAMI_NAMES);
+    const status = await run(["migrate", "status", "--database-url", url()]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("schema umami: 4 applied, 0 pending, 0 failed");
+    for (const out of [deploy.stdout, deploy.stderr, status.stdout, status.stderr]) expect(out).not.toContain(UMAMI_PASSWORD);
+  });
+
+  it("exits 1 from status when a migration is pending, and 2 with one line on bad input", async () => {
+    const pending = await run(["migrate", "status", "--database-url", url().replace("schema=umami", "schema=fx_nothing_here"), "--migrations", join(FIXTURES, "ok")]);
+    expect(pending.code).toBe(1);
+    expect(pending.stdout).toContain("pending  01_create_a");
+    const bad = await run(["migrate", "--database-url", url(), "--migrations", join(FIXTURES, "wrong-provider")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^error: .*names provider "mysql"/);
   });
 });

@@ -97,6 +97,23 @@ describe("ClusterAlarms", () => {
     expect(alarm("Connections").threshold).toBe(160);
   });
 
+  it("takes its arguments from a stage's settings", async () => {
+    const args = m.clusterAlarmsArgs("production", { clusterIdentifier: "app-aurora-production", database: "app", instanceClass: "db.r6g.xlarge", region: "us-east-1" }, TAGS);
+    expect(args).toEqual({
+      stage: "production",
+      clusterIdentifier: "app-aurora-production",
+      instanceIdentifier: "app-aurora-production-instance-1",
+      maxConnections: undefined,
+      instanceClass: "db.r6g.xlarge",
+      alarmEmail: undefined,
+      tags: TAGS,
+      region: "us-east-1",
+    });
+    const alarms = new m.ClusterAlarms("Prod", args);
+    await value(pulumi.all([alarms.cpuAlarm.urn, alarms.connectionsAlarm.urn, alarms.storageAlarm.urn, alarms.dashboard.urn]));
+    expect(alarms.connectionsThreshold).toBe(Math.floor(0.8 * 3357));
+  });
+
   it("refuses a stage with neither maxConnections nor instanceClass", () => {
     expect(() => new m.ClusterAlarms("X", { stage: "dev", clusterIdentifier: "c", instanceIdentifier: "i", tags: {} })).toThrow(/neither maxConnections nor instanceClass/);
     expect(() => new m.ClusterAlarms("Y", { stage: "dev", clusterIdentifier: "c", instanceIdentifier: "i", maxConnections: 0, tags: {} })).toThrow(/at least 1/);
@@ -126,8 +143,13 @@ describe("ClusterAlarms", () => {
       "Database connections",
       "IOPS",
       "Cluster volume bytes used",
+      "Alert rules",
     ]);
-    const metrics = body.widgets.flatMap((w: { properties: { metrics: unknown[][] } }) => w.properties.metrics.map((x) => x.slice(0, 4).join(" ")));
+    expect(body.widgets[4]).toMatchObject({
+      type: "alarm",
+      properties: { alarms: ["Cpu", "Connections", "StorageGrowth"].map((n) => `arn:aws:mock:us-east-1:123456789012:UmamiAlarms${n}`) },
+    });
+    const metrics = body.widgets.filter((w: { type: string }) => w.type === "metric").flatMap((w: { properties: { metrics: unknown[][] } }) => w.properties.metrics.map((x) => x.slice(0, 4).join(" ")));
     expect(metrics).toEqual([
       "AWS/RDS CPUUtilization DBInstanceIdentifier app-aurora-dev-instance-1",
       "AWS/RDS DatabaseConnections DBInstanceIdentifier app-aurora-dev-instance-1",
@@ -137,7 +159,7 @@ describe("ClusterAlarms", () => {
       "AWS/RDS VolumeWriteIOPs DBClusterIdentifier app-aurora-dev",
       "AWS/RDS VolumeBytesUsed DBClusterIdentifier app-aurora-dev",
     ]);
-    for (const w of body.widgets) expect(w.properties.region).toBe("eu-west-1");
+    for (const w of body.widgets.filter((x: { type: string }) => x.type === "metric")) expect(w.properties.region).toBe("eu-west-1");
     expect(body.widgets[0].properties.annotations.horizontal[0].value).toBe(70);
     expect(body.widgets[1].properties.annotations.horizontal[0].value).toBe(1342);
   });

@@ -1,67 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Baseline } from "../../scripts/lib/baseline.js";
 import { compareBaselines, formatValue, renderComparisonMarkdown, renderComparisonTable, THRESHOLDS, type Comparison } from "../../scripts/lib/baseline-compare.js";
-import { AURORA_METRICS, type AuroraMetricName } from "../../scripts/lib/cloudwatch.js";
-
-const MiB = 1024 * 1024;
-
-interface Figures {
-  cpu?: number;
-  connections?: number;
-  cwConnections?: number;
-  readIops?: number;
-  writeIops?: number;
-  volumeRead?: number;
-  volumeWrite?: number;
-  dbBytes?: number;
-  schemas?: Record<string, number>;
-  cloudwatch?: boolean;
-}
-
-function baseline(label: string, f: Figures = {}): Baseline {
-  const averages: Record<AuroraMetricName, number> = {
-    CPUUtilization: f.cpu ?? 20,
-    DatabaseConnections: f.cwConnections ?? 12,
-    ReadIOPS: f.readIops ?? 60,
-    WriteIOPS: f.writeIops ?? 40,
-    FreeableMemory: 8 * 1024 * MiB,
-    VolumeReadIOPs: f.volumeRead ?? 300,
-    VolumeWriteIOPs: f.volumeWrite ?? 700,
-    VolumeBytesUsed: 10 * 1024 * MiB,
-  };
-  const schemas = f.schemas ?? { public: 50 * MiB, billing: 2 * MiB };
-  return {
-    version: 1,
-    label,
-    capturedAt: "2026-11-25T10:00:00.000Z",
-    target: { host: "db.example", port: 5432, database: "app", user: "admin" },
-    server: { version: "15.8", versionNum: 150008 },
-    sizes: { databaseBytes: f.dbBytes ?? 60 * MiB, schemas: Object.entries(schemas).map(([name, bytes]) => ({ name, bytes, tables: 1 })) },
-    schemas: Object.keys(schemas),
-    umamiSchema: { name: "umami", exists: "umami" in schemas, bytes: schemas.umami ?? 0 },
-    connections: { maxConnections: 1600, superuserReserved: 3, total: f.connections ?? 12, byUserAndState: [] },
-    stats: { xactCommit: 1, xactRollback: 0, blksRead: 1, blksHit: 99, tupReturned: 0, tupFetched: 0, tupInserted: 0, tupUpdated: 0, tupDeleted: 0, deadlocks: 0, tempBytes: 0, statsReset: null },
-    cacheHitRatio: 0.99,
-    statements: { available: false, schema: null, top: [] },
-    cloudwatch:
-      f.cloudwatch === false
-        ? null
-        : {
-            clusterId: "c",
-            instanceId: "i",
-            window: { start: "2026-11-24T10:00:00.000Z", end: "2026-11-25T10:00:00.000Z", periodSeconds: 300 },
-            metrics: AURORA_METRICS.map((m) => ({
-              metric: m.name,
-              level: m.level,
-              dimension: { name: m.level === "instance" ? "DBInstanceIdentifier" : "DBClusterIdentifier", value: "x" },
-              unit: m.unit,
-              average: averages[m.name],
-              maximum: averages[m.name],
-              datapoints: 288,
-            })),
-          },
-  };
-}
+import { baseline, MiB } from "../support/baselines.js";
 
 const verdict = (c: Comparison, prefix: string) => c.rows.find((r) => r.metric.startsWith(prefix))!.verdict;
 
@@ -158,6 +97,31 @@ describe("compareBaselines overall", () => {
 
   it("fails when any one threshold breaks", () => {
     expect(compareBaselines(baseline("b"), baseline("a", { cpu: 26 })).ok).toBe(false);
+  });
+});
+
+describe("comparability warnings", () => {
+  it("has none for a pair of the same database in order", () => {
+    expect(compareBaselines(baseline("b"), baseline("a")).warnings).toEqual([]);
+  });
+  it("warns about another database, swapped arguments, a new server version and reset counters", () => {
+    const before = baseline("b");
+    const after = {
+      ...baseline("a"),
+      capturedAt: "2026-11-25T09:00:00.000Z",
+      target: { ...before.target, database: "other" },
+      server: { version: "15.10", versionNum: 150010 },
+      stats: { ...before.stats, statsReset: "2026-11-25T08:00:00.000Z" },
+    };
+    const c = compareBaselines(before, after);
+    expect(c.warnings).toEqual([
+      "the baselines are of different databases (db.example:5432/app and db.example:5432/other)",
+      '"a" was captured before "b": are the arguments swapped?',
+      "the server version changed (15.8 → 15.10)",
+      "pg_stat_database counters were reset between the captures",
+    ]);
+    expect(renderComparisonMarkdown(c)).toContain("**Warnings**\n\n- the baselines are of different databases");
+    expect(renderComparisonTable(c)).toContain("warning: pg_stat_database counters were reset");
   });
 });
 

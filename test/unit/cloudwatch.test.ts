@@ -98,6 +98,13 @@ describe("fetchAuroraMetrics", () => {
     expect(summaries.find((s) => s.metric === "ReadIOPS")!.note).toMatch(/avg_readiops: status PartialData/);
   });
 
+  it("says to check the region and identifiers when no series has any data point", async () => {
+    cw.on(GetMetricDataCommand).resolves(page(everySeries([], [])));
+    const failure = await fetchAuroraMetrics(client(), request).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(UserError);
+    expect((failure as Error).message).toMatch(/no Aurora metrics for cluster "app-aurora-dev" \/ instance "app-aurora-dev-instance-1" in us-east-1 .* Check --region/);
+  });
+
   it("turns AccessDenied, throttling, unknown regions and bad parameters into one-line UserErrors", async () => {
     const cases: [Error & { code?: string }, RegExp][] = [
       [Object.assign(new Error("User is not authorized to perform: cloudwatch:GetMetricData"), { name: "AccessDenied" }), /Grant cloudwatch:GetMetricData/],

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   DecryptionFailure,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -12,8 +14,12 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildCredentialsSecret } from "../../sst/database/spec.js";
 import { UserError } from "../../scripts/lib/errors.js";
+import { buildSpec } from "../../sst/database/spec.js";
+import { secretFinding } from "../../scripts/lib/preflight.js";
 import {
+  deleteCredentialsSecret,
   fetchCredentialsSecret,
+  inspectStageSecret,
   fetchMasterCredentials,
   parseCredentialsSecret,
   readSecretFile,
@@ -33,6 +39,8 @@ const valid = buildCredentialsSecret({
   schema: "umami",
 });
 const text = (o: unknown) => JSON.stringify(o);
+// One stub per client class and file: a second mockClient() would replace the first one's stub.
+const sm = mockClient(SecretsManagerClient);
 
 /** Runs `fn`, expects a UserError, checks the password never leaks, and returns the message. */
 async function failure(fn: () => unknown): Promise<string> {
@@ -116,7 +124,6 @@ describe("secret files", () => {
 });
 
 describe("Secrets Manager", () => {
-  const sm = mockClient(SecretsManagerClient);
   const client = new SecretsManagerClient({ region: "us-east-1" });
   afterEach(() => sm.reset());
 
@@ -168,5 +175,53 @@ describe("Secrets Manager", () => {
     expect(await fetchMasterCredentials(client, MASTER_ARN)).toEqual({ username: "postgres", password: PASSWORD });
     sm.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({ ARN: MASTER_ARN, SecretString: text({ username: "postgres" }) });
     expect(await failure(() => fetchMasterCredentials(client, MASTER_ARN))).toContain('lacks "password"');
+  });
+});
+
+describe("the stage's secret before a deploy and on rollback", () => {
+  const client = new SecretsManagerClient({ region: "us-east-1" });
+  const NAME = "observability/umami-db-credentials";
+  const tags = (environment: string) => [
+    { Key: "Project", Value: "UserMetrics" },
+    { Key: "Environment", Value: environment },
+  ];
+  afterEach(() => sm.reset());
+
+  it("tells absent, ours, someone else's and scheduled for deletion apart, with a finding for each", async () => {
+    const dev = buildSpec("dev");
+    const inspect = async (stub: (m: typeof sm) => void) => {
+      sm.reset();
+      stub(sm);
+      return inspectStageSecret(client, NAME, "dev").catch((e: Error) => e);
+    };
+    expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).rejects(notFound()))).severity).toBe("ok");
+    expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev") }))).severity).toBe("info");
+    expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("production") })))).toMatchObject({
+      severity: "error",
+      detail: expect.stringContaining("Environment tag: production"),
+    });
+    const scheduled = await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev"), DeletedDate: new Date("2026-11-20T00:00:00Z") }));
+    expect(secretFinding(dev, scheduled)).toMatchObject({ severity: "error", remedy: expect.stringContaining("restore-secret") });
+    const denied = await inspect((m) => m.on(DescribeSecretCommand).rejects(awsError("AccessDeniedException", "not authorized")));
+    expect(denied).toBeInstanceOf(UserError);
+    expect(secretFinding(dev, denied).severity).toBe("warning");
+  });
+
+  it("deletes without recovery for a throw-away stage, with a window for a protected one, and is idempotent", async () => {
+    sm.on(DescribeSecretCommand).resolvesOnce({ ARN, Name: NAME }).resolvesOnce({ ARN, Name: NAME, DeletedDate: new Date() });
+    sm.on(DeleteSecretCommand).resolves({ ARN, Name: NAME });
+    expect(await deleteCredentialsSecret(client, NAME)).toBe("deleted");
+    expect(sm.commandCalls(DeleteSecretCommand)[0].args[0].input).toEqual({ SecretId: NAME, ForceDeleteWithoutRecovery: true });
+
+    sm.reset();
+    sm.on(DescribeSecretCommand).resolvesOnce({ ARN, Name: NAME }).resolvesOnce({ ARN, Name: NAME, DeletedDate: new Date() });
+    sm.on(DeleteSecretCommand).resolves({ ARN, Name: NAME });
+    expect(await deleteCredentialsSecret(client, NAME, { recoveryWindowDays: 30 })).toBe("deleted");
+    expect(sm.commandCalls(DeleteSecretCommand)[0].args[0].input).toEqual({ SecretId: NAME, RecoveryWindowInDays: 30 });
+
+    sm.reset();
+    sm.on(DescribeSecretCommand).rejects(notFound());
+    expect(await deleteCredentialsSecret(client, NAME)).toBe("absent");
+    expect(sm.commandCalls(DeleteSecretCommand)).toHaveLength(0);
   });
 });

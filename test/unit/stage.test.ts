@@ -95,6 +95,15 @@ describe("resolveStage", () => {
     expect(r.admin).toBeUndefined();
   });
 
+  it("reaches the administrator before the first deploy from the CI's variables (host + master secret)", async () => {
+    stubSecrets();
+    const env = { UMAMI_DB_HOST: HOST, UMAMI_MASTER_SECRET_ARN: MASTER_ARN, AWS_REGION: "us-east-1" };
+    const r = await resolveStage(base(project(), { needs: ["admin"], env }));
+    expect(r.admin).toMatchObject({ host: HOST, port: 5432, user: "postgres", password: MASTER_PASSWORD, database: "app", sslmode: "require" });
+    expect(r.umami).toBeUndefined();
+    expect(sm.calls()).toHaveLength(1);
+  });
+
   it("ignores an outputs file written for another stage", async () => {
     const message = await problem(base(project({ ".sst/outputs.json": { ...outputs, stage: "pr-42" } }), { needs: ["admin"] }));
     expect(message).toContain("no administrator credentials for stage dev");

@@ -1,0 +1,153 @@
+/**
+ * The audit's cost must not grow with round trips (issue 4, "Performance"): an application of 50 schemas ×
+ * 200 tables (each with a primary key and a sequence, PUBLIC USAGE on half the schemas) in a fresh database,
+ * the stage provisioned, then `auditIsolation` timed against the naive per-object loop — one
+ * `has_table_privilege(role, table, 'SELECT, INSERT, …')` round trip per relation, the cheapest per-object
+ * question — on the same database. Medians over a few rounds, each side warmed up once.
+ * Goals: audit ≤ 1 s, ratio ≥ 50×. Run directly (`npx tsx bench/audit.ts`) it starts its own embedded
+ * PostgreSQL and prints one JSON line.
+ */
+import { pathToFileURL } from "node:url";
+import { ALL_PRIVILEGES, buildSpec } from "../sst/database/spec.js";
+import { auditIsolation } from "../scripts/lib/audit.js";
+import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
+import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
+import { applicationOf, captureFingerprint } from "../scripts/lib/fingerprint.js";
+import { provisionStage } from "../scripts/lib/provision.js";
+import { createAuroraLikeAdmin } from "../scripts/lib/sample-app.js";
+
+/** Medians in milliseconds; `ratio` = loop ÷ audit. */
+export interface AuditBench {
+  schemas: number;
+  tablesPerSchema: number;
+  /** Relations outside the Umami schema the loop asks about (tables and their sequences). */
+  relations: number;
+  auditMs: number;
+  /** The audit with live probes and a fingerprint comparison, for reference. */
+  fullAuditMs: number;
+  loopMs: number;
+  ratio: number;
+  /** Catalog queries one audit issues (without probes and fingerprint). */
+  queries: number;
+}
+
+const DATABASE = "bench_audit";
+const ADMIN = { name: "bench_admin", password: "bench-admin-password" };
+const UMAMI_PASSWORD = "bench-umami-password";
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// One round trip builds the whole application; the sizes are parameters, the names are generated server-side.
+const BUILD_SQL = `
+  DO $build$
+  DECLARE s integer; t integer;
+  BEGIN
+    FOR s IN 1..current_setting('bench.schemas')::integer LOOP
+      EXECUTE format('CREATE SCHEMA %I', 'app_' || s);
+      IF s % 2 = 0 THEN EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', 'app_' || s); END IF;
+      FOR t IN 1..current_setting('bench.tables')::integer LOOP
+        EXECUTE format('CREATE TABLE %I.%I (id serial PRIMARY KEY, payload text, created_at timestamptz DEFAULT now())',
+                       'app_' || s, 't_' || t);
+      END LOOP;
+      -- One transaction per schema: 200 tables with their indexes and sequences fit max_locks_per_transaction.
+      COMMIT;
+    END LOOP;
+  END
+  $build$
+`;
+
+/**
+ * Builds the application in a fresh database `bench_audit` on the server `superuser` reaches (dropped first
+ * when it exists), provisions the dev stage as an Aurora-like administrator and measures.
+ */
+export async function benchAudit(
+  superuser: ConnectionSettings,
+  options: { schemas?: number; tablesPerSchema?: number; rounds?: number } = {},
+): Promise<AuditBench> {
+  const schemas = options.schemas ?? 50;
+  const tablesPerSchema = options.tablesPerSchema ?? 200;
+  const rounds = options.rounds ?? 3;
+  const spec = buildSpec("dev", { clusterIdentifier: "bench", database: DATABASE });
+  await withClient(superuser, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(DATABASE)}`);
+    await createAuroraLikeAdmin(c, { ...ADMIN, database: DATABASE });
+  });
+  const admin: ConnectionSettings = { ...superuser, user: ADMIN.name, password: ADMIN.password, database: DATABASE };
+  await withClient(admin, async (c) => {
+    await c.query("SELECT pg_catalog.set_config('bench.schemas', $1, false), pg_catalog.set_config('bench.tables', $2, false)", [
+      String(schemas),
+      String(tablesPerSchema),
+    ]);
+    await c.query(BUILD_SQL);
+    await provisionStage(c, spec, { admin: ADMIN.name, password: UMAMI_PASSWORD });
+  });
+  const umami = parseDatabaseUrl(toUrl(admin, { user: spec.role.name, password: UMAMI_PASSWORD }));
+
+  // Both sides run on a fresh connection (a new backend, cold catalog caches) and are timed once connected.
+  const timeAudit = () =>
+    withClient(admin, async (c) => {
+      const started = performance.now();
+      const result = await auditIsolation({ admin: c, spec });
+      return { ms: performance.now() - started, queries: result.queries };
+    });
+  const timeLoop = () =>
+    withClient(admin, async (c) => {
+      const started = performance.now();
+      const { rows } = await c.query<{ oid: string }>(
+        `SELECT c.oid::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname <> $1 AND n.nspname !~ '^pg_'
+            AND n.nspname <> 'information_schema'`,
+        [spec.schema],
+      );
+      const privileges = ALL_PRIVILEGES.table.join(", ");
+      for (const row of rows) {
+        await c.query("SELECT pg_catalog.has_table_privilege($1, $2::oid, $3)", [spec.role.name, row.oid, privileges]);
+      }
+      return { ms: performance.now() - started, relations: rows.length };
+    });
+
+  const baseline = await captureFingerprint(admin, applicationOf(spec));
+  await timeAudit();
+  await timeLoop();
+  const audits: number[] = [];
+  const loops: number[] = [];
+  const fulls: number[] = [];
+  let queries = 0;
+  let relations = 0;
+  for (let i = 0; i < rounds; i++) {
+    const a = await timeAudit();
+    audits.push(a.ms);
+    queries = a.queries;
+    const l = await timeLoop();
+    loops.push(l.ms);
+    relations = l.relations;
+    const started = performance.now();
+    await auditIsolation({ admin, spec, umami, baselineFingerprint: baseline });
+    fulls.push(performance.now() - started);
+  }
+  const auditMs = median(audits);
+  const loopMs = median(loops);
+  return {
+    schemas,
+    tablesPerSchema,
+    relations,
+    auditMs: Math.round(auditMs),
+    fullAuditMs: Math.round(median(fulls)),
+    loopMs: Math.round(loopMs),
+    ratio: Math.round((loopMs / auditMs) * 10) / 10,
+    queries,
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const server = await startEmbeddedPostgres();
+  try {
+    process.stdout.write(`${JSON.stringify(await benchAudit(parseDatabaseUrl(server.superuserUrl)))}\n`);
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench [-- --json] [-- --quick]`: every ratio the issues ask for, measured side by side in one run
+ * on one embedded PostgreSQL 15, printed as a table (or one JSON object) with the machine and the server.
+ *
+ * - impact: the application workload alone, during the deploy flow run back to back (provision + migrate +
+ *   audit on fresh stages), and alone again; ratios against the mean of the two "alone" runs;
+ * - connections: the most connections one deploy flow holds at once;
+ * - migrate: the runner over Umami's migrations ÷ the same SQL over one plain connection;
+ * - audit: the set-based audit ÷ a per-object has_table_privilege loop, 50 schemas × 200 tables;
+ * - local: wall time of `umami-db local` in a child process.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
+import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/lib/migration-source.js";
+import { generatePassword } from "../scripts/lib/password.js";
+import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "../scripts/lib/sample-app.js";
+import { benchAudit } from "./audit.js";
+import { deployFlow, peakConnections } from "./flow.js";
+import { benchMigrate } from "./migrate.js";
+import { compareImpact, runWorkload, type WorkloadResult } from "./workload.js";
+
+const json = process.argv.includes("--json");
+const quick = process.argv.includes("--quick");
+const WORKLOAD = { clients: 4, durationMs: quick ? 2_000 : 5_000 };
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function log(line: string): void {
+  if (!json) process.stderr.write(`${line}\n`);
+}
+
+async function main() {
+  const server = await startEmbeddedPostgres();
+  try {
+    const superuser = parseDatabaseUrl(server.superuserUrl);
+    const adminPassword = generatePassword();
+    await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }));
+    const admin: ConnectionSettings = { ...superuser, user: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database, applicationName: "umami-db bench" };
+    const appPassword = generatePassword();
+    await withClient(admin, (c) => seedSampleApplication(c, appPassword));
+    // The workload is the application: it connects as the application's own role.
+    const app: ConnectionSettings = { ...admin, user: SAMPLE_APP.appRole, password: appPassword };
+    const version = await withClient(superuser, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v);
+    const migrations = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+
+    log("impact: workload alone …");
+    const alone1 = await runWorkload(app, WORKLOAD);
+    log("impact: workload during the deploy flow …");
+    const flowChild = await startFlowChild(admin);
+    const during = await runWorkload(app, WORKLOAD);
+    const flows = await flowChild.stop();
+    log("impact: workload alone again …");
+    const alone2 = await runWorkload(app, WORKLOAD);
+    const alone = meanWorkload(alone1, alone2);
+    const impact = { ...compareImpact(alone, during), aloneTps: alone.tps, duringTps: during.tps, aloneP99Ms: alone.p99Ms, duringP99Ms: during.p99Ms, flowsRun: flows.length, flowMs: median(flows.map((f) => f.ms)) };
+
+    log("connections: one deploy flow, sampled …");
+    const connections = await peakConnections(superuser, () => deployFlow(admin, "bench-connections", migrations));
+
+    log("migrate: runner vs plain connection …");
+    // A scratch database owned by the Aurora-like administrator, so the measurement runs with Aurora's rights.
+    await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: "bench_migrate" }));
+    const migrate = await benchMigrate({ ...admin, database: "bench_migrate" }, { set: migrations, rounds: quick ? 3 : 7 });
+
+    log("audit: 50 schemas × 200 tables …");
+    const audit = await benchAudit(superuser, { rounds: quick ? 1 : 3 });
+
+    log("local: npm run local wall time …");
+    const t0 = performance.now();
+    execFileSync(process.execPath, ["bin/umami-db.js", "local", "--json", "--secret-file", "tmp/bench-local-credentials.json"], { cwd: root, stdio: "ignore" });
+    const localMs = performance.now() - t0;
+
+    const result = {
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      postgres: version,
+      impact,
+      connections: { peak: connections.peak, samples: connections.samples, goal: "≤ 2" },
+      migrate: { ...migrate, goal: "≤ 1.3×" },
+      audit: { ...audit, goal: "audit ≤ 1000 ms, ratio ≥ 50×" },
+      local: { ms: Math.round(localMs), goal: "< 10 s" },
+    };
+    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else process.stdout.write(renderTable(result));
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Starts `bench/flow-child.ts`; `stop()` ends the loop after the flow in progress and returns every flow's time. */
+async function startFlowChild(admin: ConnectionSettings) {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/flow-child.ts"], {
+    cwd: root,
+    env: { ...process.env, BENCH_ADMIN_URL: toUrl(admin) },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.value !== "ready") throw new Error(`bench/flow-child.ts did not start (${String(first.value)})`);
+  return {
+    async stop(): Promise<{ ms: number; ok: boolean }[]> {
+      child.stdin.end("stop\n");
+      const last = await lines.next();
+      await once(child, "exit");
+      return (JSON.parse(String(last.value)) as { flows: { ms: number; ok: boolean }[] }).flows;
+    },
+  };
+}
+
+function meanWorkload(a: WorkloadResult, b: WorkloadResult): WorkloadResult {
+  const mean = (x: number, y: number) => (x + y) / 2;
+  return { ...a, tps: mean(a.tps, b.tps), p50Ms: mean(a.p50Ms, b.p50Ms), p99Ms: mean(a.p99Ms, b.p99Ms), errors: a.errors + b.errors, maxLockWaitMs: Math.max(a.maxLockWaitMs, b.maxLockWaitMs) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
+}
+
+function renderTable(r: {
+  machine: { cpus: number; cpu: string; memoryGiB: number; node: string };
+  postgres: string;
+  impact: ReturnType<typeof compareImpact> & { aloneTps: number; duringTps: number; aloneP99Ms: number; duringP99Ms: number; flowsRun: number; flowMs: number };
+  connections: { peak: number };
+  migrate: { runnerMs: number; rawMs: number; ratio: number };
+  audit: { auditMs: number; loopMs: number; ratio: number; queries: number; relations: number };
+  local: { ms: number };
+}): string {
+  const f = (n: number, d = 2) => n.toFixed(d);
+  const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
+  const i = r.impact;
+  const rows = [
+    ["impact: TPS during ÷ alone", `${f(i.tpsRatio)} (${f(i.duringTps, 0)} / ${f(i.aloneTps, 0)} tx/s)`, "≥ 0.95", verdict(i.pass.tps)],
+    ["impact: p99 during ÷ alone", `${f(i.p99Ratio)} (${f(i.duringP99Ms)} / ${f(i.aloneP99Ms)} ms)`, "≤ 1.10", verdict(i.pass.p99)],
+    ["impact: application errors", String(i.errors), "0", verdict(i.pass.errors)],
+    ["impact: longest lock wait", `${f(i.maxLockWaitMs, 0)} ms`, "—", `${i.flowsRun} flows, ${f(i.flowMs, 0)} ms each`],
+    ["connections held by the flow", String(r.connections.peak), "≤ 2", verdict(r.connections.peak <= 2)],
+    ["migrate: runner ÷ plain SQL", `${f(r.migrate.ratio)} (${f(r.migrate.runnerMs, 1)} / ${f(r.migrate.rawMs, 1)} ms)`, "≤ 1.3", verdict(r.migrate.ratio <= 1.3)],
+    ["audit: time (10,000 tables)", `${f(r.audit.auditMs, 0)} ms, ${r.audit.queries} queries`, "≤ 1000 ms", verdict(r.audit.auditMs <= 1000)],
+    ["audit: per-object loop ÷ audit", `${f(r.audit.ratio, 0)}× (${f(r.audit.loopMs, 0)} ms loop)`, "≥ 50×", verdict(r.audit.ratio >= 50)],
+    ["npm run local wall time", `${f(r.local.ms / 1000, 1)} s`, "< 10 s", verdict(r.local.ms < 10_000)],
+  ];
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((row) => row[c].length), 6));
+  const line = (cells: string[]) => cells.map((c, k) => c.padEnd(widths[k])).join("  ");
+  return [
+    `machine: ${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; PostgreSQL ${r.postgres} (embedded)`,
+    "",
+    line(["measure", "value", "goal", "verdict"]),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+    "",
+  ].join("\n");
+}
+
+await main();

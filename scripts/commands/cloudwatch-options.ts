@@ -1,0 +1,43 @@
+/**
+ * CloudWatch options shared by `preflight` (baseline before) and `post-deploy` (baseline after): read the
+ * cluster's metrics unless the database is local or `--no-cloudwatch` is given.
+ */
+import { Command, Option } from "commander";
+import type { CloudWatchOptions } from "../lib/baseline.js";
+import { isLocalHost } from "../lib/db.js";
+import type { ResolvedStage } from "../lib/stage.js";
+import { positiveInt } from "./run.js";
+
+/** The flags `cloudWatchFlags` adds. */
+export interface CloudWatchFlags {
+  cloudwatch: boolean;
+  clusterId?: string;
+  instanceId?: string;
+  windowHours: number;
+}
+
+/** Adds the CloudWatch options to `command`. */
+export function cloudWatchFlags(command: Command): Command {
+  return command
+    .option("--no-cloudwatch", "skip CloudWatch metrics (default: read them unless the database is local)")
+    .option("--cluster-id <id>", "Aurora cluster for CloudWatch (default: the stage's clusterIdentifier)")
+    .option("--instance-id <id>", "writer instance for CloudWatch (default: the stage's instanceIdentifier)")
+    .addOption(new Option("--window-hours <n>", "CloudWatch window before now").default(24).argParser(positiveInt("--window-hours")));
+}
+
+/** CloudWatch options for the resolved stage, or undefined when CloudWatch is not to be read. */
+export async function cloudWatchOptions(resolved: ResolvedStage & { admin: { host: string } }, flags: CloudWatchFlags): Promise<CloudWatchOptions | undefined> {
+  if (!flags.cloudwatch || isLocalHost(resolved.admin.host)) return undefined;
+  const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
+  const settings = resolved.spec.settings;
+  const end = new Date();
+  return {
+    client: new CloudWatchClient({ region: resolved.region, maxAttempts: 5 }),
+    region: resolved.region,
+    clusterId: flags.clusterId ?? settings.clusterIdentifier,
+    instanceId: flags.instanceId ?? settings.instanceIdentifier ?? `${settings.clusterIdentifier}-instance-1`,
+    start: new Date(end.getTime() - flags.windowHours * 3600_000),
+    end,
+    periodSeconds: 300,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * `umami-db preflight --stage <stage>` (or `--admin-url`): checks the shared database before `sst deploy`
+ * and prints one line per check; exit 1 when any check is blocking. `--out-dir` saves `preflight.json` there,
+ * next to whatever the deploy orchestration captures before the deploy (fingerprint, baseline).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command } from "commander";
+import { isLocalHost } from "../lib/db.js";
+import { runPreflight, type PreflightResult } from "../lib/preflight.js";
+import type { SecretInspection } from "../lib/secrets.js";
+import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
+import { action, EXIT } from "./run.js";
+import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
+
+interface PreflightFlags extends StageFlags, CloudWatchFlags {
+  json: boolean;
+  outDir?: string;
+  snapshot: boolean;
+  beforeDir?: string;
+}
+
+const LABEL = { ok: "ok     ", info: "info   ", warning: "WARNING", error: "ERROR  " } as const;
+
+/** Renders the findings as plain lines (terminal and CI logs alike). */
+export function renderPreflight(result: PreflightResult): string {
+  const lines = [`preflight ${result.stage}: ${result.host}:${result.port}/${result.database}`];
+  for (const f of result.findings) {
+    lines.push(`${LABEL[f.severity]} ${f.check.padEnd(20)} ${f.detail}`);
+    if (f.remedy && f.severity !== "ok") lines.push(`${" ".repeat(29)}→ ${f.remedy}`);
+  }
+  const blocking = result.findings.filter((f) => f.severity === "error").length;
+  lines.push(result.ok ? "preflight: ready to deploy" : `preflight: ${blocking} blocking problem(s); fix them before sst deploy`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The stage's secret name in Secrets Manager; not asked for a local database (umami-db local has none). */
+async function inspectSecret(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>): Promise<SecretInspection | Error | undefined> {
+  if (isLocalHost(resolved.admin.host)) return undefined;
+  const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+  const { inspectStageSecret } = await import("../lib/secrets.js");
+  const client = new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 });
+  return inspectStageSecret(client, resolved.spec.secretName, resolved.spec.stage).catch((error: Error) => error);
+}
+
+/** Captures the application's fingerprint and the baseline before the deploy; returns the files written. */
+async function saveSnapshot(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>, flags: PreflightFlags): Promise<string[]> {
+  const { captureBefore } = await import("../lib/checks.js");
+  const { beforeDir, saveBefore } = await import("../lib/snapshots.js");
+  const { StepRunner } = await import("../lib/steps.js");
+  const { progressObserver } = await import("./progress.js");
+  const cloudwatch = await cloudWatchOptions(resolved, flags);
+  const before = await captureBefore(new StepRunner(progressObserver()), resolved.admin, resolved.spec, cloudwatch);
+  return saveBefore(flags.beforeDir ?? beforeDir(resolved.spec.stage), before);
+}
+
+/** The `preflight` command. */
+export function preflightCommand(): Command {
+  const command = new Command("preflight").description(
+    "Before `sst deploy`: reachability, TLS, PostgreSQL 15, the administrator's rights, conflicting role/schema, " +
+      "PUBLIC CREATE, pgcrypto and connection headroom. Exit 1 on a blocking problem.",
+  );
+  cloudWatchFlags(stageOptions(command, ["admin"]))
+    .option("--json", "print the findings as JSON", false)
+    .option("--out-dir <dir>", "also write preflight.json into this directory")
+    .option("--no-snapshot", "do not save the application's fingerprint and the baseline for post-deploy")
+    .option("--before-dir <dir>", "where the snapshot goes (default .umami-db/<stage>/before, read by post-deploy)")
+    .action(
+      action(async (flags: PreflightFlags) => {
+        const resolved = await resolveFromFlags(flags, ["admin"]);
+        const result = await runPreflight(resolved.admin, resolved.spec, { secret: await inspectSecret(resolved) });
+        if (flags.outDir) {
+          mkdirSync(flags.outDir, { recursive: true });
+          writeFileSync(join(flags.outDir, "preflight.json"), `${JSON.stringify(result, null, 2)}\n`);
+        }
+        // The "before" of the deploy: only when the database is ready, so post-deploy compares against a real state.
+        const snapshot = result.ok && flags.snapshot ? await saveSnapshot(resolved, flags) : [];
+        process.stdout.write(flags.json ? `${JSON.stringify({ ...result, snapshot }, null, 2)}\n` : renderPreflight(result));
+        if (!flags.json && snapshot.length) process.stdout.write(`snapshot for post-deploy: ${snapshot.join(", ")}\n`);
+        return result.ok ? EXIT.ok : EXIT.checkFailed;
+      }),
+    );
+  return command;
+}

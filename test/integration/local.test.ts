@@ -1,0 +1,93 @@
+/**
+ * `umami-db local` end to end: on its own embedded PostgreSQL 15 (via the CLI, as a user runs it), and with
+ * `--admin-url` against a second, already running server — twice, to show the second run changes nothing.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseDatabaseUrl, withClient } from "../../scripts/lib/db.js";
+import { runLocal, type LocalResult } from "../../scripts/lib/local.js";
+import { readSecretFile } from "../../scripts/lib/secrets.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+const run = promisify(execFile);
+const root = new URL("../..", import.meta.url).pathname;
+const UMAMI_TABLES = ["_prisma_migrations", "event_data", "report", "session", "session_data", "team", "team_user", "user", "website", "website_event"];
+
+let server: TestServer;
+let dir: string;
+beforeAll(async () => {
+  server = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), "umami-local-test-"));
+});
+afterAll(async () => server?.stop());
+
+function stepNames(result: Pick<LocalResult, "steps">): string[] {
+  return result.steps.map((s) => `${s.ok ? "ok" : "FAIL"} ${s.name}`);
+}
+
+describe("umami-db local", () => {
+  it("runs the whole flow on an embedded PostgreSQL 15 and prints one JSON object with --json", async () => {
+    const secretFile = join(dir, "embedded", "credentials.json");
+    const { stdout } = await run(process.execPath, ["bin/umami-db.js", "local", "--json", "--secret-file", secretFile], { cwd: root, timeout: 120_000 });
+    const result = JSON.parse(stdout) as LocalResult;
+    expect(result.ok).toBe(true);
+    expect(stepNames(result)).toEqual([
+      "ok start embedded PostgreSQL 15",
+      "ok baseline before",
+      "ok fingerprint the application",
+      "ok load migrations",
+      "ok provision schema, role and grants",
+      "ok write credentials file",
+      "ok migrate as umami_user",
+      "ok audit isolation",
+      "ok baseline after",
+      "ok compare baseline",
+      "ok stop embedded PostgreSQL",
+    ]);
+    expect(result.migrations.applied).toEqual(["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"]);
+    expect(result.umamiTables).toBe(9);
+    expect(result.tables).toEqual(UMAMI_TABLES);
+    expect(result.checks?.audit.findings.filter((f) => f.severity === "fail")).toEqual([]);
+    expect(result.checks?.audit.fingerprint).toMatchObject({ compared: true, changed: [] });
+    expect(result.databaseUrl).toMatch(/^postgresql:\/\/umami_user:\*\*\*\*@127\.0\.0\.1:\d+\/app\?schema=umami&sslmode=disable$/);
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+    expect(stdout).not.toContain(readSecretFile(secretFile).password);
+  });
+
+  it("runs against an existing server with --admin-url, and a second run applies and changes nothing", async () => {
+    const secretFile = join(dir, "existing", "credentials.json");
+    const options = { stage: "dev", adminUrl: server.adminUrl(), keep: false, migrations: "npm:umami@2.10.0", secretFile };
+    const first = await runLocal(options);
+    expect({ failed: first.steps.filter((s) => !s.ok), error: first.error }).toEqual({ failed: [], error: undefined });
+    expect(first.ok).toBe(true);
+    expect(first.server.embedded).toBe(false);
+    expect(stepNames(first)[0]).toBe("ok baseline before");
+    expect(first.migrations.applied).toHaveLength(4);
+    const password = readSecretFile(secretFile).password;
+
+    const second = await runLocal(options);
+    expect(second.ok).toBe(true);
+    expect(second.migrations).toMatchObject({ applied: [], alreadyApplied: first.migrations.applied });
+    expect(second.steps.find((s) => s.name === "provision schema, role and grants")?.detail).toMatch(/^role umami_user kept, schema umami kept/);
+    expect(readSecretFile(secretFile).password).toBe(password);
+
+    // The administrator cannot read Umami's tables (isolation); umami_user, from the credentials file, can.
+    await withClient(parseDatabaseUrl(readSecretFile(secretFile).DATABASE_URL), async (c) => {
+      const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM umami._prisma_migrations");
+      expect(rows[0].n).toBe(4);
+    });
+  });
+
+  it("refuses a bad --admin-url with one line and exit 2 before starting anything", async () => {
+    const error = (await run(process.execPath, ["bin/umami-db.js", "local", "--admin-url", "mysql://x@y/z"], { cwd: root }).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
+    expect(error.code).toBe(2);
+    expect(error.stderr).toBe("error: The database URL must start with postgresql:// (found mysql://).\n");
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Issue 7 §1, idempotency: a second provisioning changes nothing in the catalog (the Umami schema and its
+ * `_prisma_migrations` included), a second migration run applies nothing, a second post-deploy reports the
+ * same as the first once timestamps and durations are removed, and the stack under Pulumi mocks declares the
+ * same resources twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildSpec } from "../../sst/database/spec.js";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/lib/db.js";
+import { applyMigrations } from "../../scripts/lib/migrate.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/lib/migration-source.js";
+import { buildPlan } from "../../scripts/lib/plan.js";
+import { runPostDeploy, type PostDeployResult } from "../../scripts/lib/post-deploy.js";
+import { provisionStage } from "../../scripts/lib/provision.js";
+import { captureBefore } from "../../scripts/lib/checks.js";
+import { StepRunner } from "../../scripts/lib/steps.js";
+import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.js";
+import { applicationDataChecksums, catalogSnapshot } from "../support/reliability.js";
+
+const PASSWORD = "Idempotency-Test-Password-0123456789abcd";
+const spec = buildSpec("dev");
+let server: TestServer;
+let superuserOnApp: ConnectionSettings;
+let umami: ConnectionSettings;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  superuserOnApp = { ...server.superuser, database: "app" };
+  umami = parseDatabaseUrl(toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }));
+});
+afterAll(async () => server?.stop());
+
+const provision = () => withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
+const snapshot = () => withClient(superuserOnApp, catalogSnapshot);
+
+/** A post-deploy result without what differs between two runs by nature: clocks, durations, live counters. */
+function stable(result: PostDeployResult) {
+  const { startedAt: _s, finishedAt: _f, checks, steps, ...rest } = result;
+  return {
+    ...rest,
+    steps: steps.map((s) => ({ name: s.name, ok: s.ok, error: s.error, detail: s.name.startsWith("baseline") || s.name === "compare baseline" ? "<live figures>" : s.detail })),
+    checks: checks && {
+      ok: checks.audit.ok,
+      findings: checks.audit.findings,
+      fingerprint: checks.audit.fingerprint,
+      probes: checks.audit.probes,
+      queries: checks.audit.queries,
+      summary: checks.summary.filter((l) => !l.startsWith("baseline")),
+    },
+  };
+}
+
+describe("idempotency", () => {
+  it("a second provisioning after the migrations changes nothing in the catalog, Umami's schema included", async () => {
+    expect(await provision()).toMatchObject({ createdRole: true, createdSchema: true });
+    const set = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+    expect((await applyMigrations(umami, set)).applied).toHaveLength(4);
+    const before = await snapshot();
+    const data = await withClient(server.admin, applicationDataChecksums);
+    const again = await provision();
+    expect(again).toMatchObject({ createdRole: false, createdSchema: false });
+    expect(await snapshot()).toBe(before);
+    expect(await withClient(server.admin, applicationDataChecksums)).toEqual(data);
+  });
+
+  it("a second migration run applies nothing and leaves _prisma_migrations as it was", async () => {
+    const set = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+    const before = await snapshot();
+    const second = await applyMigrations(umami, set);
+    expect(second).toMatchObject({ applied: [], createdMigrationsTable: false, modified: [] });
+    expect(second.alreadyApplied).toEqual(set.migrations.map((m) => m.name));
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("two post-deploy runs report the same audit and results, timestamps and live figures aside", async () => {
+    const before = await captureBefore(new StepRunner(), server.admin, spec);
+    const run = () => runPostDeploy({ spec, admin: server.admin, umami, migrations: DEFAULT_MIGRATIONS_SOURCE, before, secretArn: "file" });
+    const catalog = await snapshot();
+    const first = await run();
+    const second = await run();
+    expect(first.ok, first.error).toBe(true);
+    expect(first.migrations).toMatchObject({ applied: [], alreadyApplied: ["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"] });
+    expect(first.checks?.audit.findings.length).toBeGreaterThan(10);
+    expect(stable(second)).toEqual(stable(first));
+    expect(JSON.stringify(stable(second))).not.toContain(PASSWORD);
+    // The runs read, they do not write: the catalog is as before both.
+    expect(await snapshot()).toBe(catalog);
+  });
+
+  it("re-provisioning restores a revoked grant on an administrator's table, without touching umami_user's own tables", async () => {
+    await withClient(server.admin, async (c) => {
+      await c.query("CREATE TABLE umami.admin_made (id int)");
+      await c.query("REVOKE DELETE ON umami.admin_made FROM umami_user");
+    });
+    const has = () =>
+      withClient(server.admin, async (c) =>
+        (await c.query<{ ok: boolean }>("SELECT pg_catalog.has_table_privilege('umami_user', 'umami.admin_made', 'DELETE') AS ok")).rows[0].ok,
+      );
+    expect(await has()).toBe(false);
+    await provision();
+    expect(await has()).toBe(true);
+    const owned = await withClient(server.admin, (c) =>
+      c.query<{ acl: string | null }>("SELECT relacl::text AS acl FROM pg_catalog.pg_class WHERE oid = 'umami.website'::regclass"),
+    );
+    expect(owned.rows[0].acl).toBeNull();
+    await withClient(server.admin, (c) => c.query("DROP TABLE umami.admin_made"));
+  });
+
+  it("the stack under Pulumi mocks declares identical resources and SQL twice", async () => {
+    const a = await buildPlan("dev");
+    const b = await buildPlan("dev");
+    expect(a.resources.length).toBeGreaterThan(3);
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+  });
+});
