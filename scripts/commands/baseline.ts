@@ -3,7 +3,8 @@
  * `umami-db baseline compare` judges two of them against the story's thresholds. Exit codes per run.ts:
  * compare exits 1 when a threshold is broken, 2 when a file cannot be read.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { Command, Option } from "commander";
 import { buildSpec, validateStage } from "../../sst/database/spec.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
@@ -78,6 +79,8 @@ export function baselineCommand(): Command {
         const result = await captureBaseline(admin, { label: flags.label, umamiSchema: schema, cloudwatch });
         const json = `${JSON.stringify(result, null, 2)}\n`;
         if (flags.out) {
+          // Like post-deploy's report directory: a missing parent is created, not a crash with a stack trace.
+          mkdirSync(dirname(flags.out), { recursive: true });
           writeFileSync(flags.out, json);
           process.stdout.write(`${summarise(result)}\nWritten to ${flags.out}.\n`);
         } else {

@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildProvisionSql, REDACTED } from "../../sst/database/sql.js";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { UmamiDatabase } from "../../sst/database/umami.js";
+import { ClusterAlarms, clusterAlarmsArgs } from "../../sst/observability/alarms.js";
+import { stackTags } from "../../sst/observability/tags.js";
 import type { StageSettings } from "../../sst/stages.js";
 import { evaluateUnderMocks, type EvaluatedResource, type EvaluatedStack } from "./mock-stack.js";
 
@@ -39,8 +41,9 @@ export interface UmamiDatabaseOutputs {
   database: string;
 }
 
-/** Logical name of the component in `sst.config.ts`, so plan names match the deployed stack's. */
+/** Logical names of the components in `sst.config.ts`, so plan names match the deployed stack's. */
 export const COMPONENT_NAME = "Umami";
+export const ALARMS_NAME = "Cluster";
 
 /** Inputs that only restate Pulumi's bookkeeping, not what gets created. */
 const NOISE_INPUTS = new Set(["__defaults", "version", "pluginDownloadURL"]);
@@ -50,6 +53,26 @@ export function evaluateUmamiDatabase(spec: UmamiDatabaseSpec): Promise<Evaluate
   return evaluateUnderMocks(
     spec,
     (opts) => new UmamiDatabase(COMPONENT_NAME, { spec }, opts),
+    (db): pulumi.Output<UmamiDatabaseOutputs> => {
+      const { secretArn, secretName, schema, role, host, port, database } = db;
+      return pulumi.output({ secretArn, secretName, schema, role, host, port, database });
+    },
+  );
+}
+
+/**
+ * Evaluates the whole stack as `sst.config.ts` builds it — the component and the cluster's alarms and
+ * dashboard — under mocks. The outputs are the component's.
+ */
+export function evaluateStack(spec: UmamiDatabaseSpec): Promise<EvaluatedStack<UmamiDatabaseOutputs>> {
+  return evaluateUnderMocks(
+    spec,
+    (opts) => {
+      const tags = stackTags(spec.stage, {}, spec.settings);
+      const database = new UmamiDatabase(COMPONENT_NAME, { spec, tags }, opts);
+      new ClusterAlarms(ALARMS_NAME, clusterAlarmsArgs(spec.stage, spec.settings, tags), opts);
+      return database;
+    },
     (db): pulumi.Output<UmamiDatabaseOutputs> => {
       const { secretArn, secretName, schema, role, host, port, database } = db;
       return pulumi.output({ secretArn, secretName, schema, role, host, port, database });
@@ -77,7 +100,7 @@ export function displayInputs(resource: EvaluatedResource): Record<string, unkno
  */
 export async function buildPlan(stage: string, settings?: StageSettings): Promise<Plan> {
   const spec = buildSpec(stage, settings);
-  const stack = await evaluateUmamiDatabase(spec);
+  const stack = await evaluateStack(spec);
   // The administrator the provider connects as (the stand-in cluster's master user) owns the schema.
   const provider = stack.resources.find((r) => r.type === "pulumi:providers:postgresql");
   const admin = String(provider?.inputs.username);

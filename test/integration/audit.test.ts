@@ -108,6 +108,14 @@ describe("auditIsolation on a clean stage", () => {
     }
   });
 
+  it("runs on an open administrator client and leaves it open", async () => {
+    await withClient(server.admin, async (c) => {
+      const result = await auditIsolation({ admin: c, spec });
+      expect(result.ok).toBe(true);
+      expect((await c.query<{ one: number }>("SELECT 1 AS one")).rows[0].one).toBe(1);
+    });
+  });
+
   it("reports a role and schema that do not exist as findings, without crashing", async () => {
     const absent = buildSpec("pr-404");
     const result = await auditIsolation({ admin: server.admin, spec: absent });

@@ -42,6 +42,10 @@ describe("buildPlan", () => {
       "postgresql:index/defaultPrivileges:DefaultPrivileges",
       "aws:secretsmanager/secret:Secret",
       "aws:secretsmanager/secretVersion:SecretVersion",
+      "aws:cloudwatch/metricAlarm:MetricAlarm",
+      "aws:cloudwatch/metricAlarm:MetricAlarm",
+      "aws:cloudwatch/metricAlarm:MetricAlarm",
+      "aws:cloudwatch/dashboard:Dashboard",
     ]);
   });
 
@@ -104,7 +108,7 @@ describe("renderPlan", () => {
   it("prints a table of resources, then the SQL, one statement a line", () => {
     const text = renderPlan(plans.dev);
     const lines = text.split("\n");
-    expect(lines[0]).toBe("Plan for stage dev: 13 resources (secrets shown as [secret])");
+    expect(lines[0]).toBe("Plan for stage dev: 17 resources (secrets shown as [secret])");
     expect(lines[2]).toMatch(/^TYPE\s+NAME\s+INPUTS$/);
     for (const r of plans.dev.resources) expect(text).toMatch(new RegExp(`^${r.type.replace(/[/.]/g, "\\$&")}\\s+${r.name}\\s`, "m"));
     for (const statement of plans.dev.sql) expect(lines).toContain(`${statement};`);
