@@ -4,7 +4,7 @@
  * responses; every resource the component registers is recorded with its inputs (secrets marked), its
  * `dependsOn` and its protection. `setMocks` is process-global: evaluate one stack at a time.
  */
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 
@@ -94,6 +94,10 @@ function mocks(spec: UmamiDatabaseSpec, registered: Registered, calls: Evaluated
       switch (args.type) {
         case "random:index/randomPassword:RandomPassword":
           return { id: args.name, state: { ...inputs, result: fakePassword(inputs) } };
+        case "random:index/randomBytes:RandomBytes": {
+          const bytes = randomBytes(Number(inputs.length ?? 16));
+          return { id: args.name, state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") } };
+        }
         case "aws:secretsmanager/secret:Secret": {
           const arn = `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT_ID}:secret:${String(inputs.name)}-AbCdEf`;
           return { id: arn, state: { ...inputs, arn } };

@@ -7,7 +7,7 @@ import { buildRoleSql, buildSchemaSql, type GrantableObjects, type ProvisionCont
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { Client } from "./db.js";
 import { UserError } from "./errors.js";
-import { scramVerifier } from "./password.js";
+import { scramVerifier } from "../../sst/database/scram.js";
 
 /** What a provisioning run did. */
 export interface ProvisionResult {

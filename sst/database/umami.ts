@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { stackTags } from "../observability/tags.js";
 import { lookupClusterAdmin, type ClusterAdmin } from "./cluster.js";
+import { scramVerifier } from "./scram.js";
 import { buildCredentialsSecret, PASSWORD_POLICY, type UmamiDatabaseSpec } from "./spec.js";
 
 /** The component's Pulumi type token. */
@@ -85,7 +86,8 @@ export class UmamiDatabase extends pulumi.ComponentResource {
 
     const provider = this.createProvider(name);
     const password = this.createPassword(name);
-    const role = this.createRole(name, provider, password);
+    const salt = new random.RandomBytes(`${name}PasswordSalt`, { length: 16 }, this.childOptions);
+    const role = this.createRole(name, provider, password, salt);
     const schema = this.createSchema(name, provider, role);
     const extension = this.createExtension(name, provider, schema);
     const lastGrant = this.createGrants(name, provider, role, schema, extension ?? schema);
@@ -145,15 +147,19 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     );
   }
 
-  private createRole(name: string, provider: postgresql.Provider, password: random.RandomPassword): postgresql.Role {
+  private createRole(name: string, provider: postgresql.Provider, password: random.RandomPassword, salt: random.RandomBytes): postgresql.Role {
     const r = this.spec.role;
     return new postgresql.Role(
       `${name}Role`,
       {
         name: r.name,
         login: r.login,
+        // The server receives the password's SCRAM verifier, never the password (scram.ts); the salt is a
+        // stable random resource so the verifier, and so the role, does not change on every deploy.
         // Wrapped here: under mocks RandomPassword.result is not marked secret (measured).
-        password: pulumi.secret(password.result),
+        password: pulumi.secret(
+          pulumi.all([password.result, salt.base64]).apply(([p, s]) => scramVerifier(p, Buffer.from(s, "base64"))),
+        ),
         superuser: r.superuser,
         createDatabase: r.createDatabase,
         createRole: r.createRole,

@@ -10,9 +10,11 @@ import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "..
 import { applyMigrations } from "../../scripts/lib/migrate.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/lib/migration-source.js";
 import { buildPlan } from "../../scripts/lib/plan.js";
+import { renderPostDeployMarkdown } from "../../scripts/lib/report.js";
 import { runPostDeploy, type PostDeployResult } from "../../scripts/lib/post-deploy.js";
 import { provisionStage } from "../../scripts/lib/provision.js";
 import { captureBefore } from "../../scripts/lib/checks.js";
+import { runPreflight } from "../../scripts/lib/preflight.js";
 import { StepRunner } from "../../scripts/lib/steps.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.js";
 import { applicationDataChecksums, catalogSnapshot } from "../support/reliability.js";
@@ -82,6 +84,17 @@ describe("idempotency", () => {
     expect(first.migrations).toMatchObject({ applied: [], alreadyApplied: ["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"] });
     expect(first.checks?.audit.findings.length).toBeGreaterThan(10);
     expect(stable(second)).toEqual(stable(first));
+    // report.md likewise, up to the performance section (live figures by nature).
+    const markdown = (r: PostDeployResult) =>
+      renderPostDeployMarkdown(r)
+        .split("## Performance baseline")[0]
+        .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>")
+        .replace(/\d+ ms\b/g, "<ms>")
+        .split("\n")
+        .filter((line) => !/^\| (baseline|compare baseline)/.test(line))
+        .join("\n");
+    expect(markdown(first)).toContain("## Isolation audit");
+    expect(markdown(second)).toBe(markdown(first));
     expect(JSON.stringify(stable(second))).not.toContain(PASSWORD);
     // The runs read, they do not write: the catalog is as before both.
     expect(await snapshot()).toBe(catalog);
@@ -104,6 +117,21 @@ describe("idempotency", () => {
     );
     expect(owned.rows[0].acl).toBeNull();
     await withClient(server.admin, (c) => c.query("DROP TABLE umami.admin_made"));
+  });
+
+  // Known defects (docs/reliability.md), asserted as they should behave; when fixed these fail: make them `it`.
+  // preflight counts the TOAST tables umami_user owns (schema pg_toast) as "relations outside schema umami".
+  it.fails("preflight before a second deploy recognises the stage's own, migrated objects", async () => {
+    const result = await runPreflight(server.admin, spec);
+    expect(result.findings.find((f) => f.check === "conflicts")?.severity).toBe("info");
+  });
+
+  // preflight compares rolconfig with search_path=umami_Feature_X; PostgreSQL stores search_path="umami_Feature_X".
+  it.fails("preflight recognises a freshly provisioned stage whose names need quoting", async () => {
+    const quoted = buildSpec("Feature-X");
+    await withClient(server.admin, (c) => provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }));
+    const result = await runPreflight(server.admin, quoted);
+    expect(result.findings.find((f) => f.check === "conflicts")?.severity).toBe("info");
   });
 
   it("the stack under Pulumi mocks declares identical resources and SQL twice", async () => {

@@ -31,6 +31,7 @@ describe("buildPlan", () => {
     expect(plans.dev.resources.map((r) => r.type)).toEqual([
       "pulumi:providers:postgresql",
       "random:index/randomPassword:RandomPassword",
+      "random:index/randomBytes:RandomBytes",
       "postgresql:index/role:Role",
       "postgresql:index/schema:Schema",
       "postgresql:index/extension:Extension",
@@ -108,7 +109,7 @@ describe("renderPlan", () => {
   it("prints a table of resources, then the SQL, one statement a line", () => {
     const text = renderPlan(plans.dev);
     const lines = text.split("\n");
-    expect(lines[0]).toBe("Plan for stage dev: 17 resources (secrets shown as [secret])");
+    expect(lines[0]).toBe("Plan for stage dev: 18 resources (secrets shown as [secret])");
     expect(lines[2]).toMatch(/^TYPE\s+NAME\s+INPUTS$/);
     for (const r of plans.dev.resources) expect(text).toMatch(new RegExp(`^${r.type.replace(/[/.]/g, "\\$&")}\\s+${r.name}\\s`, "m"));
     for (const statement of plans.dev.sql) expect(lines).toContain(`${statement};`);

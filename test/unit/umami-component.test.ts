@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, SECRET_KEYS, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { parseMasterSecret } from "../../sst/database/cluster.js";
 import { credentialsSecretString } from "../../sst/database/umami.js";
+import { scramVerifier } from "../../sst/database/scram.js";
 import { PASSWORD_POLICY } from "../../sst/database/spec.js";
 import { UserError } from "../../sst/errors.js";
 import { REQUIRED_TAG_KEYS, stackTags } from "../../sst/observability/tags.js";
@@ -69,6 +70,7 @@ describe("resources", () => {
     expect(stacks.dev.resources.filter((r) => r.custom).map((r) => [r.type, r.name])).toEqual([
       [TYPES.provider, "UmamiProvider"],
       [TYPES.password, "UmamiPassword"],
+      ["random:index/randomBytes:RandomBytes", "UmamiPasswordSalt"],
       [TYPES.role, "UmamiRole"],
       [TYPES.schema, "UmamiSchema"],
       [TYPES.extension, "UmamiPgcrypto"],
@@ -195,9 +197,19 @@ describe("secrets", () => {
     expect(await pulumi.isSecret(credentialsSecretString(specs.dev, plain, "h", 5432))).toBe(true);
   });
 
+  it("gives the role the SCRAM verifier of the secret's password, never the password itself", () => {
+    const password = JSON.parse(String(find(stacks.dev, "UmamiSecretVersion").inputs.secretString)).password as string;
+    const verifier = String(find(stacks.dev, "UmamiRole").inputs.password);
+    expect(verifier).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
+    const salt = Buffer.from(verifier.split("$")[1].split(":")[1], "base64");
+    expect(scramVerifier(password, salt)).toBe(verifier);
+    expect(verifier).not.toContain(password);
+  });
+
   it("stores the story's keys plus engine, dbname and a DATABASE_URL that uses the role's password unescaped", () => {
-    const password = String(find(stacks.dev, "UmamiRole").inputs.password);
     const secret = JSON.parse(String(find(stacks.dev, "UmamiSecretVersion").inputs.secretString));
+    const password = String(secret.password);
+    expect(password).toHaveLength(40);
     expect(Object.keys(secret)).toEqual([...SECRET_KEYS]);
     expect(secret).toMatchObject({ username: "umami_user", password, port: 5432, database: "app", schema: "umami", engine: "postgres", dbname: "app" });
     expect(encodeURIComponent(password)).toBe(password);
@@ -207,7 +219,7 @@ describe("secrets", () => {
   });
 
   it("never puts a password into the stack's outputs or any non-secret input", () => {
-    const password = String(find(stacks.dev, "UmamiRole").inputs.password);
+    const password = JSON.parse(String(find(stacks.dev, "UmamiSecretVersion").inputs.secretString)).password as string;
     expect(JSON.stringify(stacks.dev.outputs)).not.toContain(password);
     for (const resource of stacks.dev.resources) {
       const plain = Object.entries(resource.inputs).filter(([key]) => !resource.secretInputs.includes(key));
