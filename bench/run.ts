@@ -80,7 +80,12 @@ async function main() {
       impact,
       connections: { peak: connections.peak, samples: connections.samples, goal: "≤ 2" },
       migrate: { ...migrate, goal: "≤ 1.3×" },
-      audit: { ...audit, goal: "audit ≤ 1000 ms, ratio ≥ 50×" },
+      audit: {
+        ...audit,
+        // A model, not a measurement: both sides with 1 ms added per round trip (an in-VPC Aurora connection).
+        projectedRatioAt1msRtt: Math.round(((audit.loopMs + audit.relations) / (audit.auditMs + audit.queries)) * 10) / 10,
+        goal: "audit ≤ 1000 ms, ratio ≥ 50×",
+      },
       local: { ms: Math.round(localMs), goal: "< 10 s" },
     };
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -126,7 +131,7 @@ function renderTable(r: {
   impact: ReturnType<typeof compareImpact> & { aloneTps: number; duringTps: number; aloneP99Ms: number; duringP99Ms: number; flowsRun: number; flowMs: number };
   connections: { peak: number };
   migrate: { runnerMs: number; rawMs: number; ratio: number };
-  audit: { auditMs: number; loopMs: number; ratio: number; queries: number; relations: number };
+  audit: { auditMs: number; loopMs: number; ratio: number; queries: number; relations: number; projectedRatioAt1msRtt: number };
   local: { ms: number };
 }): string {
   const f = (n: number, d = 2) => n.toFixed(d);
@@ -141,6 +146,7 @@ function renderTable(r: {
     ["migrate: runner ÷ plain SQL", `${f(r.migrate.ratio)} (${f(r.migrate.runnerMs, 1)} / ${f(r.migrate.rawMs, 1)} ms)`, "≤ 1.3", verdict(r.migrate.ratio <= 1.3)],
     ["audit: time (10,000 tables)", `${f(r.audit.auditMs, 0)} ms, ${r.audit.queries} queries`, "≤ 1000 ms", verdict(r.audit.auditMs <= 1000)],
     ["audit: per-object loop ÷ audit", `${f(r.audit.ratio, 0)}× (${f(r.audit.loopMs, 0)} ms loop)`, "≥ 50×", verdict(r.audit.ratio >= 50)],
+    ["audit: same, projected at 1 ms RTT", `${f(r.audit.projectedRatioAt1msRtt, 0)}× (model: +1 ms per round trip)`, "≥ 50×", "(not measured)"],
     ["npm run local wall time", `${f(r.local.ms / 1000, 1)} s`, "< 10 s", verdict(r.local.ms < 10_000)],
   ];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((row) => row[c].length), 6));

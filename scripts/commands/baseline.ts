@@ -3,15 +3,14 @@
  * `umami-db baseline compare` judges two of them against the story's thresholds. Exit codes per run.ts:
  * compare exits 1 when a threshold is broken, 2 when a file cannot be read.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { buildSpec, validateStage } from "../../sst/database/spec.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import type { Baseline } from "../lib/baseline.js";
 import { parseDatabaseUrl } from "../lib/db.js";
 import { UserError } from "../lib/errors.js";
-import { action, EXIT, positiveInt } from "./run.js";
+import { action, EXIT, positiveInt, writeOutputFile } from "./run.js";
 
 interface CaptureFlags {
   adminUrl?: string;
@@ -80,8 +79,7 @@ export function baselineCommand(): Command {
         const json = `${JSON.stringify(result, null, 2)}\n`;
         if (flags.out) {
           // Like post-deploy's report directory: a missing parent is created, not a crash with a stack trace.
-          mkdirSync(dirname(flags.out), { recursive: true });
-          writeFileSync(flags.out, json);
+          writeOutputFile(flags.out, json);
           process.stdout.write(`${summarise(result)}\nWritten to ${flags.out}.\n`);
         } else {
           process.stdout.write(json);
@@ -102,7 +100,7 @@ export function baselineCommand(): Command {
         const { parseBaseline } = await import("../lib/baseline.js");
         const { compareBaselines, renderComparisonMarkdown, renderComparisonTable } = await import("../lib/baseline-compare.js");
         const comparison = compareBaselines(parseBaseline(readText(beforePath), beforePath), parseBaseline(readText(afterPath), afterPath));
-        if (flags.report) writeFileSync(flags.report, renderComparisonMarkdown(comparison));
+        if (flags.report) writeOutputFile(flags.report, renderComparisonMarkdown(comparison));
         process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${renderComparisonTable(comparison)}\n`);
         return comparison.ok ? EXIT.ok : EXIT.checkFailed;
       }),

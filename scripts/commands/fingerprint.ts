@@ -2,11 +2,11 @@
  * `umami-db fingerprint`: captures the application's fingerprint (schemas and roles, the stage's Umami schema
  * and role left out) before a deploy, for `umami-db verify --baseline-fingerprint`. Exit codes per run.ts.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { UserError } from "../lib/errors.js";
 import type { Fingerprint } from "../lib/fingerprint.js";
-import { action, EXIT } from "./run.js";
+import { action, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
 
 /** Reads and checks a baseline written by `umami-db fingerprint`; a one-line UserError when it cannot be used. */
@@ -42,7 +42,7 @@ export function fingerprintCommand(): Command {
           process.stdout.write(json);
           return EXIT.ok;
         }
-        writeFileSync(flags.out, json);
+        writeOutputFile(flags.out, json);
         const objects = Object.values(fingerprint.schemas).reduce((n, s) => n + Object.keys(s.objects).length, 0);
         process.stdout.write(
           `Fingerprint of database ${fingerprint.database}: ${Object.keys(fingerprint.schemas).length} schemas, ${objects} objects, ` +

@@ -8,6 +8,8 @@
  * | 1    | a check failed (audit finding, threshold, conflict)  |
  * | 2    | could not run (usage, connection, bad input)         |
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { UserError } from "../lib/errors.js";
 
 export const EXIT = { ok: 0, checkFailed: 1, couldNotRun: 2 } as const;
@@ -40,4 +42,14 @@ export function positiveInt(option: string): (value: string) => number {
     if (!Number.isInteger(n) || n <= 0) throw new UserError(`${option} takes a whole number greater than 0 (got ${JSON.stringify(value)}).`);
     return n;
   };
+}
+
+/** Writes a file a command was asked to produce, creating its directory; a failure is one line, not a stack. */
+export function writeOutputFile(path: string, text: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  } catch (error) {
+    throw new UserError(`Could not write ${path}: ${(error as Error).message}. Choose a path you can write to.`, { cause: error });
+  }
 }

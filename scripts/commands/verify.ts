@@ -3,11 +3,10 @@
  * its credentials are given) and the comparison with a baseline fingerprint. Prints a table, `--json`, or
  * writes Markdown with `--report`. Exit 0 when nothing fails, 1 when a check fails, 2 when it could not run.
  */
-import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { STAGE_ENV } from "../lib/stage.js";
 import { readFingerprintFile } from "./fingerprint.js";
-import { action, EXIT } from "./run.js";
+import { action, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
 
 interface VerifyFlags extends StageFlags {
@@ -47,7 +46,7 @@ export function verifyCommand(): Command {
           baselineFingerprint: baseline,
           adminRoles: flags.adminRole,
         });
-        if (flags.report) writeFileSync(flags.report, renderAuditMarkdown(result));
+        if (flags.report) writeOutputFile(flags.report, renderAuditMarkdown(result));
         process.stdout.write(flags.json ? `${JSON.stringify(auditJson(result), null, 2)}\n` : renderAuditTable(result));
         return result.ok ? EXIT.ok : EXIT.checkFailed;
       }),

@@ -171,7 +171,7 @@ function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): F
   );
 }
 
-function fingerprintFinding(ctx: AuditContext, baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null): Finding {
+function fingerprintFinding(baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null): Finding {
   const check = "application fingerprint";
   if (!baseline) {
     return { check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
@@ -221,7 +221,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     queries += FINGERPRINT_QUERIES;
     changed = diffFingerprints(baseline, now);
   }
-  findings.push(fingerprintFinding(ctx, baseline, changed, problem));
+  findings.push(fingerprintFinding(baseline, changed, problem));
   return {
     ok: findings.every((f) => f.severity !== "fail"),
     findings,

@@ -40,15 +40,22 @@ export class MigrationFailedError extends UserError {
     readonly code: string | undefined,
     readonly line: number | undefined,
     databaseMessage: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; recorded: boolean },
   ) {
     super(
       `Migration ${migration} failed${line ? ` at line ${line}` : ""}: ${databaseMessage}${code ? ` (SQLSTATE ${code})` : ""}. ` +
-        `Nothing of it was applied (its transaction rolled back) and it is recorded as failed in ${schema}._prisma_migrations, ` +
-        `so the next run stops with P3009 until it is resolved: fix the migration, run \`umami-db migrate resolve --rolled-back ${migration}\`, then migrate again.`,
-      options,
+        (options.recorded
+          ? `Nothing of it was applied (its transaction rolled back) and it is recorded as failed in ${schema}._prisma_migrations, ` +
+            `so the next run stops with P3009 until it is resolved: fix the migration, run \`umami-db migrate resolve --rolled-back ${migration}\`, then migrate again.`
+          : `Nothing of it was applied (its transaction rolled back) and, the connection being lost, nothing was recorded: ` +
+            `the next run applies it again once the database is reachable.`),
+      { cause: options.cause },
     );
+    this.recorded = options.recorded;
   }
+
+  /** Whether the failure row was written (Prisma's P3009 state) or the connection was lost first. */
+  readonly recorded: boolean;
 }
 
 /** P3005: the schema has tables but no `_prisma_migrations`; Prisma refuses to migrate it (baseline first). */

@@ -241,10 +241,13 @@ async function applyOne(client: Client, schema: string, migration: Migration, on
     const logs = renderApplyMigrationError(migration.name, migration.sql, e);
     // If even this write fails (the connection dropped), nothing of the migration was committed either: the
     // next run simply applies it again.
-    await recordMigrationFailed(client, schema, { checksum: migration.checksum, name: migration.name, startedAt, logs }).catch(() => undefined);
+    const recorded = await recordMigrationFailed(client, schema, { checksum: migration.checksum, name: migration.name, startedAt, logs }).then(
+      () => true,
+      () => false,
+    );
     onProgress?.({ type: "failed", name: migration.name, ms: performance.now() - t0 });
     const line = e.position ? lineOf(migration.sql, Number(e.position)) : undefined;
-    throw new MigrationFailedError(migration.name, schema, e.code, line, e.message ?? String(error), { cause: error });
+    throw new MigrationFailedError(migration.name, schema, e.code, line, e.message ?? String(error), { cause: error, recorded });
   }
   onProgress?.({ type: "applied", name: migration.name, ms: performance.now() - t0 });
 }

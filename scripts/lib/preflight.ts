@@ -109,9 +109,13 @@ const CONFLICT_SQL = `
   SELECT
     r.oid IS NOT NULL AS role_exists,
     coalesce(r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls, false) AS role_privileged,
-    coalesce(('search_path=' || $2) = ANY (r.rolconfig), false) AS role_search_path_ours,
+    -- PostgreSQL stores the setting as written by ALTER ROLE … SET: quoted when the name needs it.
+    coalesce(('search_path=' || pg_catalog.quote_ident($2)) = ANY (r.rolconfig), false) AS role_search_path_ours,
     pg_catalog.shobj_description(r.oid, 'pg_authid') AS role_comment,
-    (SELECT count(*)::int FROM pg_catalog.pg_class c WHERE c.relowner = r.oid AND c.relnamespace IS DISTINCT FROM n.oid) AS role_objects_outside,
+    -- The TOAST tables (and their indexes) of Umami's tables live in pg_toast: they are inside, in effect.
+    (SELECT count(*)::int FROM pg_catalog.pg_class c
+      WHERE c.relowner = r.oid AND c.relnamespace IS DISTINCT FROM n.oid
+        AND c.relnamespace <> 'pg_toast'::regnamespace) AS role_objects_outside,
     (SELECT count(DISTINCT s.dbid)::int FROM pg_catalog.pg_shdepend s
       WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = r.oid
         AND s.dbid NOT IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))) AS role_other_databases,
@@ -144,11 +148,12 @@ function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: ConflictRow
     if (c.foreign_objects > 0) problems.push(`schema ${schema} holds ${c.foreign_objects} relation(s) owned by other roles`);
     if (!c.role_exists) problems.push(`schema ${schema} exists without role ${role}`);
   }
+  const existing = [c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter((x): x is string => Boolean(x));
   if (problems.length > 0) {
     return {
       check: "conflicts",
       severity: "error",
-      detail: `${[c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter(Boolean).join(" and ")} already exist and are not stage ${spec.stage}'s: ${problems.join("; ")}`,
+      detail: `${existing.join(" and ")} already ${existing.length > 1 ? "exist and are" : "exists and is"} not stage ${spec.stage}'s: ${problems.join("; ")}`,
       remedy: `If they are leftovers of stage ${spec.stage}, run \`umami-db rollback --stage ${spec.stage}\`; if they belong to something else, deploy under another stage name.`,
     };
   }
@@ -162,16 +167,21 @@ function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: ConflictRow
   return { check: "conflicts", severity: "ok", detail: `no role ${role} or schema ${schema} yet` };
 }
 
+/** The server-version rule: 15.x passes, older blocks (PG15 privilege semantics are assumed), newer warns. */
+export function serverVersionFinding(versionNum: number, version: string): PreflightFinding {
+  const major = Math.floor(versionNum / 10000);
+  if (major === 15) return { check: "server-version", severity: "ok", detail: `PostgreSQL ${version}` };
+  if (major < 15) return { check: "server-version", severity: "error", detail: `PostgreSQL ${version}; this stack needs 15.x`, remedy: "Upgrade the cluster to Aurora PostgreSQL 15 first." };
+  return { check: "server-version", severity: "warning", detail: `PostgreSQL ${version}; measured on 15.x only`, remedy: "Run umami-db local against this major version before deploying." };
+}
+
 function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s: ServerRow): PreflightFinding[] {
   const f: PreflightFinding[] = [];
   if (s.ssl) f.push({ check: "tls", severity: "ok", detail: `connection encrypted (${s.tls_version})` });
   else if (isLocalHost(settings.host)) f.push({ check: "tls", severity: "info", detail: "no TLS (allowed for localhost only)" });
   else f.push({ check: "tls", severity: "error", detail: `the connection to ${settings.host} is not encrypted`, remedy: "Use sslmode=require (or verify-full with --ca-file) and enable rds.force_ssl on the cluster." });
 
-  const major = Math.floor(s.version_num / 10000);
-  if (major === 15) f.push({ check: "server-version", severity: "ok", detail: `PostgreSQL ${s.version}` });
-  else if (major < 15) f.push({ check: "server-version", severity: "error", detail: `PostgreSQL ${s.version}; this stack needs 15.x`, remedy: "Upgrade the cluster to Aurora PostgreSQL 15 first." });
-  else f.push({ check: "server-version", severity: "warning", detail: `PostgreSQL ${s.version}; measured on 15.x only`, remedy: "Run umami-db local against this major version before deploying." });
+  f.push(serverVersionFinding(s.version_num, s.version));
 
   const rights: string[] = [];
   if (!s.rolsuper && !s.rolcreaterole) rights.push("CREATEROLE");

@@ -7,7 +7,7 @@
  */
 import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { withClient, withTransaction, type Client, type ConnectionSettings } from "./db.js";
+import { escapeIdentifier, withClient, withTransaction, type Client, type ConnectionSettings } from "./db.js";
 import { UserError } from "./errors.js";
 
 /** What a rollback did and what (if anything) is still there. */
@@ -116,7 +116,8 @@ async function dependentsOutside(client: Client, schema: string): Promise<string
     WHERE namespace IS NOT NULL AND namespace <> $1::regnamespace
     ORDER BY 1
     `,
-    [schema],
+    // regnamespace parses its input as an SQL identifier: quoted, or umami_Feature_X would fold to lower case.
+    [escapeIdentifier(schema)],
   );
   return rows.map((r) => r.dependent);
 }
@@ -131,7 +132,8 @@ async function otherDatabases(client: Client, role: string): Promise<string[]> {
     WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = $1::regrole AND d.datname <> pg_catalog.current_database()
     ORDER BY 1
     `,
-    [role],
+    // regrole parses its input as an SQL identifier: quoted, so a mixed-case role is found as written.
+    [escapeIdentifier(role)],
   );
   return rows.map((r) => r.datname);
 }

@@ -211,7 +211,7 @@ function cases(): Case[] {
       args: ["preflight", "--stage", "pr-9"],
       env: { ADMIN_DATABASE_URL: admin },
       code: 1,
-      stdout: /^ERROR\s+conflicts\s+role umami_user_pr_9 already exist and are not stage pr-9's: role umami_user_pr_9 does not have search_path=umami_pr_9 \(not set by provisioning\)$/m,
+      stdout: /^ERROR\s+conflicts\s+role umami_user_pr_9 already exists and is not stage pr-9's: role umami_user_pr_9 does not have search_path=umami_pr_9 \(not set by provisioning\)$/m,
     },
     {
       name: "URL that is not a URL",

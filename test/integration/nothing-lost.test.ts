@@ -87,9 +87,9 @@ describe("a stage whose names need quoting, through the same life", () => {
     expect(await checksums()).toEqual(data);
   });
 
-  // Known defect (docs/reliability.md): rollback.ts binds the schema as `$1::regnamespace` unquoted, so
-  // PostgreSQL folds it to umami_feature_x ("schema does not exist"). When fixed, this fails: make it `it`.
-  it.fails("rolls back, leaving the application's rows and catalog as before", async () => {
+  // Found by this test (docs/reliability.md): rollback.ts bound the schema to `$1::regnamespace` unquoted, so
+  // PostgreSQL folded it to umami_feature_x ("schema does not exist"). Fixed: the name is bound quoted.
+  it("rolls back, leaving the application's rows and catalog as before", async () => {
     expect((await rollbackStage(server.admin, quoted)).leftovers).toEqual([]);
     expect(await checksums()).toEqual(data);
     expect(diffFingerprints(fingerprint, await fingerprintNow())).toEqual([]);

@@ -119,15 +119,15 @@ describe("idempotency", () => {
     await withClient(server.admin, (c) => c.query("DROP TABLE umami.admin_made"));
   });
 
-  // Known defects (docs/reliability.md), asserted as they should behave; when fixed these fail: make them `it`.
-  // preflight counts the TOAST tables umami_user owns (schema pg_toast) as "relations outside schema umami".
-  it.fails("preflight before a second deploy recognises the stage's own, migrated objects", async () => {
+  // Defects these tests found (docs/reliability.md), now fixed: preflight counted the TOAST tables umami_user
+  // owns (schema pg_toast) as "relations outside schema umami", and compared search_path unquoted.
+  it("preflight before a second deploy recognises the stage's own, migrated objects", async () => {
     const result = await runPreflight(server.admin, spec);
     expect(result.findings.find((f) => f.check === "conflicts")?.severity).toBe("info");
   });
 
   // preflight compares rolconfig with search_path=umami_Feature_X; PostgreSQL stores search_path="umami_Feature_X".
-  it.fails("preflight recognises a freshly provisioned stage whose names need quoting", async () => {
+  it("preflight recognises a freshly provisioned stage whose names need quoting", async () => {
     const quoted = buildSpec("Feature-X");
     await withClient(server.admin, (c) => provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }));
     const result = await runPreflight(server.admin, quoted);
