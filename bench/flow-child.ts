@@ -2,7 +2,7 @@
  * Runs the deploy flow back to back in its own process, so its JavaScript work never shares an event loop
  * with the application workload being measured (as in production, where the deploy runner is another
  * machine). Reads the administrator's URL from BENCH_ADMIN_URL (never argv: the password would show in `ps`),
- * prints `ready`, runs flows on stages bench-1, bench-2, … until a line arrives on stdin, then prints one
+ * prints `ready`, runs flows on stages bench-<BENCH_FIRST_STAGE>, bench-<n+1>, … until a line arrives on stdin, then prints one
  * JSON line `{ "flows": [{ "ms", "ok" }] }`.
  */
 import { createInterface } from "node:readline";
@@ -18,6 +18,6 @@ createInterface({ input: process.stdin }).once("line", () => {
 });
 process.stdout.write("ready\n");
 const flows: { ms: number; ok: boolean }[] = [];
-for (let i = 1; !stop; i += 1) flows.push(await deployFlow(admin, `bench-${i}`, migrations));
+for (let i = Number(process.env.BENCH_FIRST_STAGE ?? 1); !stop; i += 1) flows.push(await deployFlow(admin, `bench-${i}`, migrations));
 process.stdout.write(`${JSON.stringify({ flows })}\n`);
 process.exit(0);

@@ -14,7 +14,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
+import { connectionCount, parseDatabaseUrl, resetConnectionPeak, toUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/lib/migration-source.js";
 import { generatePassword } from "../scripts/lib/password.js";
@@ -58,8 +58,23 @@ async function main() {
     const alone = meanWorkload(alone1, alone2);
     const impact = { ...compareImpact(alone, during), aloneTps: alone.tps, duringTps: during.tps, aloneP99Ms: alone.p99Ms, duringP99Ms: during.p99Ms, flowsRun: flows.length, flowMs: median(flows.map((f) => f.ms)) };
 
+    // The same comparison at half the capacity measured alone: an application with headroom, as a production
+    // database usually has, rather than one that saturates this 2-core machine's CPU by itself.
+    const rate = Math.round(alone.tps / 2);
+    log(`impact at ${rate} tx/s (half the capacity): alone, during, alone …`);
+    const half1 = await runWorkload(app, { ...WORKLOAD, ratePerSecond: rate });
+    const halfChild = await startFlowChild(admin, 1000);
+    const halfDuring = await runWorkload(app, { ...WORKLOAD, ratePerSecond: rate });
+    const halfFlows = await halfChild.stop();
+    const half2 = await runWorkload(app, { ...WORKLOAD, ratePerSecond: rate });
+    const halfAlone = meanWorkload(half1, half2);
+    const impactHalf = { ...compareImpact(halfAlone, halfDuring), rate, aloneTps: halfAlone.tps, duringTps: halfDuring.tps, aloneP99Ms: halfAlone.p99Ms, duringP99Ms: halfDuring.p99Ms, flowsRun: halfFlows.length, flowMs: median(halfFlows.map((f) => f.ms)) };
+
     log("connections: one deploy flow, sampled …");
+    resetConnectionPeak();
     const connections = await peakConnections(superuser, () => deployFlow(admin, "bench-connections", migrations));
+    // Counted by db.ts as connections open and close (exact); the sampler above is what the server saw.
+    const heldAtOnce = connectionCount.peak - 1; // the sampler's own monitor connection is open throughout
 
     log("migrate: runner vs plain connection …");
     // A scratch database owned by the Aurora-like administrator, so the measurement runs with Aurora's rights.
@@ -78,7 +93,8 @@ async function main() {
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       postgres: version,
       impact,
-      connections: { peak: connections.peak, samples: connections.samples, goal: "≤ 2" },
+      impactHalfLoad: impactHalf,
+      connections: { peak: heldAtOnce, serverSampledPeak: connections.peak, samples: connections.samples, goal: "≤ 2" },
       migrate: { ...migrate, goal: "≤ 1.3×" },
       audit: {
         ...audit,
@@ -96,10 +112,10 @@ async function main() {
 }
 
 /** Starts `bench/flow-child.ts`; `stop()` ends the loop after the flow in progress and returns every flow's time. */
-async function startFlowChild(admin: ConnectionSettings) {
+async function startFlowChild(admin: ConnectionSettings, firstStage = 1) {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/flow-child.ts"], {
     cwd: root,
-    env: { ...process.env, BENCH_ADMIN_URL: toUrl(admin) },
+    env: { ...process.env, BENCH_ADMIN_URL: toUrl(admin), BENCH_FIRST_STAGE: String(firstStage) },
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -125,11 +141,14 @@ function median(values: number[]): number {
   return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
 }
 
+type ImpactFigures = ReturnType<typeof compareImpact> & { aloneTps: number; duringTps: number; aloneP99Ms: number; duringP99Ms: number; flowsRun: number; flowMs: number };
+
 function renderTable(r: {
   machine: { cpus: number; cpu: string; memoryGiB: number; node: string };
   postgres: string;
-  impact: ReturnType<typeof compareImpact> & { aloneTps: number; duringTps: number; aloneP99Ms: number; duringP99Ms: number; flowsRun: number; flowMs: number };
-  connections: { peak: number };
+  impact: ImpactFigures;
+  impactHalfLoad: ImpactFigures & { rate: number };
+  connections: { peak: number; serverSampledPeak: number };
   migrate: { runnerMs: number; rawMs: number; ratio: number };
   audit: { auditMs: number; loopMs: number; ratio: number; queries: number; relations: number; projectedRatioAt1msRtt: number };
   local: { ms: number };
@@ -137,12 +156,16 @@ function renderTable(r: {
   const f = (n: number, d = 2) => n.toFixed(d);
   const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
   const i = r.impact;
+  const h = r.impactHalfLoad;
   const rows = [
-    ["impact: TPS during ÷ alone", `${f(i.tpsRatio)} (${f(i.duringTps, 0)} / ${f(i.aloneTps, 0)} tx/s)`, "≥ 0.95", verdict(i.pass.tps)],
-    ["impact: p99 during ÷ alone", `${f(i.p99Ratio)} (${f(i.duringP99Ms)} / ${f(i.aloneP99Ms)} ms)`, "≤ 1.10", verdict(i.pass.p99)],
-    ["impact: application errors", String(i.errors), "0", verdict(i.pass.errors)],
-    ["impact: longest lock wait", `${f(i.maxLockWaitMs, 0)} ms`, "—", `${i.flowsRun} flows, ${f(i.flowMs, 0)} ms each`],
-    ["connections held by the flow", String(r.connections.peak), "≤ 2", verdict(r.connections.peak <= 2)],
+    ["saturated: TPS during ÷ alone", `${f(i.tpsRatio)} (${f(i.duringTps, 0)} / ${f(i.aloneTps, 0)} tx/s)`, "≥ 0.95", verdict(i.pass.tps)],
+    ["saturated: p99 during ÷ alone", `${f(i.p99Ratio)} (${f(i.duringP99Ms)} / ${f(i.aloneP99Ms)} ms)`, "≤ 1.10", verdict(i.pass.p99)],
+    ["saturated: application errors", String(i.errors), "0", verdict(i.pass.errors)],
+    ["saturated: longest lock wait", `${f(i.maxLockWaitMs, 0)} ms`, "—", `${i.flowsRun} flows, ${f(i.flowMs, 0)} ms each`],
+    [`half load (${h.rate} tx/s): TPS ratio`, `${f(h.tpsRatio)} (${f(h.duringTps, 0)} / ${f(h.aloneTps, 0)} tx/s)`, "≥ 0.95", verdict(h.pass.tps)],
+    ["half load: p99 during ÷ alone", `${f(h.p99Ratio)} (${f(h.duringP99Ms)} / ${f(h.aloneP99Ms)} ms)`, "≤ 1.10", verdict(h.pass.p99)],
+    ["half load: errors, lock wait", `${h.errors}, ${f(h.maxLockWaitMs, 0)} ms`, "0", `${verdict(h.pass.errors)}; ${h.flowsRun} flows`],
+    ["connections held by the flow", `${r.connections.peak} (server sampled ${r.connections.serverSampledPeak})`, "≤ 2", verdict(r.connections.peak <= 2)],
     ["migrate: runner ÷ plain SQL", `${f(r.migrate.ratio)} (${f(r.migrate.runnerMs, 1)} / ${f(r.migrate.rawMs, 1)} ms)`, "≤ 1.3", verdict(r.migrate.ratio <= 1.3)],
     ["audit: time (10,000 tables)", `${f(r.audit.auditMs, 0)} ms, ${r.audit.queries} queries`, "≤ 1000 ms", verdict(r.audit.auditMs <= 1000)],
     ["audit: per-object loop ÷ audit", `${f(r.audit.ratio, 0)}× (${f(r.audit.loopMs, 0)} ms loop)`, "≥ 50×", verdict(r.audit.ratio >= 50)],

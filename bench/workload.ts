@@ -23,6 +23,12 @@ export interface WorkloadOptions {
   lockSampleMs?: number;
   /** Seed of the pseudo-random choice of rows, so two runs touch the same rows. @default 1 */
   seed?: number;
+  /**
+   * Throttle to this many transactions per second over all clients (pgbench `-R`): each client starts its
+   * transactions on a fixed schedule and latency counts from the scheduled start, so queueing shows. When
+   * unset the clients run flat out, which saturates a small machine's CPU. @default unthrottled
+   */
+  ratePerSecond?: number;
 }
 
 /** What the application saw. */
@@ -81,8 +87,16 @@ export async function runWorkload(settings: ConnectionSettings, options: Workloa
     const runners = clients.map(async (client, index) => {
       const random = mulberry32((options.seed ?? 1) * 1000 + index);
       const pick = ([lo, hi]: readonly [number, number]) => lo + Math.floor(random() * (hi - lo + 1));
+      const interval = options.ratePerSecond ? (options.clients * 1000) / options.ratePerSecond : 0;
+      let next = started + (interval * index) / options.clients;
       while (!done()) {
-        const t0 = performance.now();
+        if (interval > 0) {
+          const wait = next - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          if (done()) break;
+        }
+        const t0 = interval > 0 ? next : performance.now();
+        next += interval;
         try {
           await transaction(client, pick(customers), pick(orders), `SKU-${Math.floor(random() * 50)}`, 1 + Math.floor(random() * 500));
           latencies.push(performance.now() - t0);

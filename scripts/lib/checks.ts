@@ -79,6 +79,10 @@ export async function checkAfter(
     `audit:         ${auditLine(audit)}`,
     `fingerprint:   ${audit.fingerprint.compared ? (audit.fingerprint.changed.length ? `${audit.fingerprint.changed.length} application objects changed` : "application unchanged") : "not compared (no fingerprint from before)"}`,
     `baseline:      ${comparison ? comparisonLine(comparison) : "no baseline from before; captured after only"}`,
+    // Every warning and failure with its objects and remedy: the local server is gone afterwards.
+    ...audit.findings
+      .filter((f) => f.severity !== "pass")
+      .flatMap((f) => [`  ${f.severity === "fail" ? "FAIL" : "warn"} ${f.check}${f.objects.length ? `: ${f.objects.join(", ")}` : ""}`, `       → ${f.remedy}`]),
   ];
   const { ok, findings, fingerprint, probes, queries, ms } = audit;
   return {

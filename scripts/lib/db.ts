@@ -148,7 +148,9 @@ function describeConnectFailure(settings: ConnectionSettings, error: unknown): C
     message = `Connecting to ${where} timed out after ${settings.connectTimeoutMs / 1000} s. Usual causes: the security group does not allow this runner, or the cluster is in a private subnet — run from inside the VPC or through \`sst tunnel\`.`;
   } else if (/CERT|SELF_SIGNED|ERR_TLS|HOSTNAME/.test(code ?? "")) {
     message = `The certificate of ${where} was not trusted (${e.message}). With sslmode=verify-full pass --ca-file with the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem).`;
-  } else if (/does not support SSL|SSL/i.test(e.message ?? "")) message = `TLS negotiation with ${where} failed: ${e.message}. Check sslmode (and --ca-file for verify-full).`;
+  } else if (/does not support SSL/i.test(e.message ?? "")) {
+    message = `The server at ${where} does not accept TLS connections, and sslmode=${settings.sslmode} requires TLS. Point the URL at the cluster endpoint (Aurora accepts TLS), or use sslmode=disable for a database on this machine.`;
+  } else if (/SSL/i.test(e.message ?? "")) message = `TLS negotiation with ${where} failed: ${e.message}. Check sslmode (and --ca-file for verify-full).`;
   else message = `Could not connect ${who} at ${where}: ${e.message ?? String(error)}`;
   return new ConnectionError(settings.host, settings.port, settings.user, code, maskPassword(message, settings.password), { cause: error });
 }
@@ -159,6 +161,14 @@ function describeConnectFailure(settings: ConnectionSettings, error: unknown): C
  */
 export function maskPassword(message: string, password: string): string {
   return password.length >= 4 ? message.replaceAll(password, "****") : message;
+}
+
+/** Connections this process holds open now, and the most it held at once since `resetConnectionPeak()`. */
+export const connectionCount = { open: 0, peak: 0 };
+
+/** Restarts the peak count at the current number of open connections (benchmarks, tests). */
+export function resetConnectionPeak(): void {
+  connectionCount.peak = connectionCount.open;
 }
 
 /** Opens a client; the caller must `end()` it. Prefer `withClient`. */
@@ -181,6 +191,17 @@ export async function connect(settings: ConnectionSettings): Promise<Client> {
     await client.end().catch(() => undefined);
     throw describeConnectFailure(settings, error);
   }
+  connectionCount.open += 1;
+  connectionCount.peak = Math.max(connectionCount.peak, connectionCount.open);
+  const end = client.end.bind(client);
+  let ended = false;
+  client.end = (async () => {
+    if (!ended) {
+      ended = true;
+      connectionCount.open -= 1;
+    }
+    return end();
+  }) as typeof client.end;
   return client;
 }
 

@@ -7,7 +7,7 @@
  * Not here: PostgreSQL older than 15 (no such server can run on this machine; preflight's version check is an
  * unexported function — see docs/reliability.md).
  */
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,7 +116,7 @@ function cases(): Case[] {
       args: ["migrate"],
       env: { DATABASE_URL: umamiUrl(PASSWORD, "app", "sslmode=require") },
       code: 2,
-      error: `error: TLS negotiation with 127.0.0.1:${port()} failed: The server does not support SSL connections. Check sslmode (and --ca-file for verify-full).`,
+      error: `error: The server at 127.0.0.1:${port()} does not accept TLS connections, and sslmode=require requires TLS. Point the URL at the cluster endpoint (Aurora accepts TLS), or use sslmode=disable for a database on this machine.`,
     },
     {
       name: "database missing",
@@ -248,6 +248,13 @@ function cases(): Case[] {
       error: "error: Migration 09_nope cannot be rolled back because it was never applied to the database (Prisma P3011). Pass the whole directory name, e.g. 01_init.",
     },
     {
+      name: "--out below a regular file",
+      args: ["fingerprint", "--stage", "dev", "--out", join(dir, "malformed.json", "fp.json")],
+      env: { ADMIN_DATABASE_URL: admin },
+      code: 2,
+      error: `error: Could not write ${join(dir, "malformed.json", "fp.json")}: EEXIST: file already exists, mkdir '${join(dir, "malformed.json")}'. Choose a path you can write to.`,
+    },
+    {
       name: "rollback without --yes off a terminal",
       args: ["rollback", "--stage", "dev"],
       env: { ADMIN_DATABASE_URL: admin },
@@ -301,6 +308,7 @@ beforeAll(async () => {
 afterAll(async () => {
   blackhole?.close();
   await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("bad input through the CLI", () => {
@@ -368,5 +376,6 @@ const CASE_NAMES = [
   "--connect-timeout not a number",
   "no database URL",
   "resolve --rolled-back on a migration never applied",
+  "--out below a regular file",
   "rollback without --yes off a terminal",
 ];

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseDatabaseUrl, withClient } from "../../scripts/lib/db.js";
+import { connectionCount, parseDatabaseUrl, resetConnectionPeak, withClient } from "../../scripts/lib/db.js";
 import { runLocal, type LocalResult } from "../../scripts/lib/local.js";
 import { readSecretFile } from "../../scripts/lib/secrets.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -61,7 +61,11 @@ describe("umami-db local", () => {
   it("runs against an existing server with --admin-url, and a second run applies and changes nothing", async () => {
     const secretFile = join(dir, "existing", "credentials.json");
     const options = { stage: "dev", adminUrl: server.adminUrl(), keep: false, migrations: "npm:umami@2.10.0", secretFile };
+    resetConnectionPeak();
     const first = await runLocal(options);
+    // The whole flow — baseline, fingerprint, provisioning, migrations, audit with live probes — never holds
+    // more than two connections at once (the goal: connections +0–2).
+    expect(connectionCount).toEqual({ open: 0, peak: 2 });
     expect({ failed: first.steps.filter((s) => !s.ok), error: first.error }).toEqual({ failed: [], error: undefined });
     expect(first.ok).toBe(true);
     expect(first.server.embedded).toBe(false);
