@@ -36,8 +36,7 @@ export default $config({
 
     const alarms = new ClusterAlarms("Cluster", clusterAlarmsArgs($app.stage, spec.settings, tags));
 
-    // `umami-db` reads these from .sst/outputs.json and trusts them only when `stage` names its stage.
-    return {
+    const outputs = {
       stage: $app.stage,
       region: spec.settings.region ?? "us-east-1",
       secretArn: database.secretArn,
@@ -48,7 +47,10 @@ export default $config({
       port: database.port,
       database: database.database,
       masterSecretArn: database.masterSecretArn,
-      dashboard: alarms.dashboard.dashboardName,
     };
+    // `sst shell --stage <stage> -- npx umami-db post-deploy …` finds these (no secret among them) as
+    // SST_RESOURCE_UmamiDatabase; otherwise `umami-db` reads .sst/outputs.json, trusted only when `stage` matches.
+    new sst.Linkable("UmamiDatabase", { properties: outputs });
+    return { ...outputs, dashboard: alarms.dashboard.dashboardName };
   },
 });
