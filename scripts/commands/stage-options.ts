@@ -3,24 +3,13 @@
  * TLS), and their translation into `resolveStage`'s input. Environment variables are read here, at the edge.
  */
 import type { Command } from "commander";
-import { resolveStage, STAGE_ENV, type Need } from "../lib/stage.js";
+import { resolveStage, STAGE_ENV, type Need, type ResolveStageOptions } from "../lib/stage.js";
 import { positiveInt } from "./run.js";
 
-/** The parsed shared options. */
-export interface StageFlags {
-  stage?: string;
-  adminUrl?: string;
-  umamiUrl?: string;
-  secretFile?: string;
-  secretId?: string;
-  masterSecretArn?: string;
-  outputsFile?: string;
-  host?: string;
-  port?: number;
-  region?: string;
-  caFile?: string;
+/** The parsed shared options: `resolveStage`'s inputs as flags, the timeout in seconds. */
+export type StageFlags = Omit<ResolveStageOptions, "connectTimeoutMs" | "needs" | "env" | "root" | "clients"> & {
   connectTimeout?: number;
-}
+};
 
 /** Adds the shared stage options to `command`; `needs` leaves out the options a command never uses. */
 export function stageOptions(command: Command, needs: readonly Need[] = ["admin", "umami"]): Command {
