@@ -8,6 +8,7 @@
  */
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery, type MetricDataResult } from "@aws-sdk/client-cloudwatch";
 import { UserError } from "./errors.js";
+import { sdkClientRegion } from "./aws-region.js";
 
 /** Which dimension a metric is published under. */
 export type MetricLevel = "instance" | "cluster";
@@ -121,7 +122,7 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
 
   if (queries.every((q) => !(values.get(q.Id!) ?? []).length)) {
     // A live cluster always has CPUUtilization; nothing at all means the wrong region or identifiers.
-    const region = await resolveRegion(client);
+    const region = await sdkClientRegion(client);
     throw new UserError(
       `CloudWatch has no Aurora metrics for cluster "${request.clusterId}" / instance "${request.instanceId}"${region ? ` in ${region}` : ""} ` +
         `between ${start.toISOString()} and ${end.toISOString()}. Check --region (the cluster's region), --cluster-id and --instance-id.`,
@@ -156,15 +157,6 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
     if (notes.length) summary.note = notes.join("; ");
     return summary;
   });
-}
-
-async function resolveRegion(client: CloudWatchClient): Promise<string | undefined> {
-  try {
-    const region = client.config.region;
-    return typeof region === "function" ? await region() : region;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Turns an SDK failure into a one-line UserError with the remedy; unknown failures stay bugs. */

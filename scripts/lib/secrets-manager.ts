@@ -6,6 +6,7 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { UserError } from "./errors.js";
 import { parseCredentialsSecret, type CredentialsSecret } from "./secrets.js";
+import { sdkClientRegion } from "./aws-region.js";
 
 /** An AWS error as the SDK v3 throws it (service exceptions carry `name` and `$metadata`). */
 interface AwsError {
@@ -76,15 +77,6 @@ export function describeAwsError(error: unknown, what: string, secretId: string,
   return new UserError(message, { cause: error });
 }
 
-async function clientRegion(client: SecretsManagerClient): Promise<string | undefined> {
-  try {
-    const region = client.config.region;
-    return typeof region === "function" ? await region() : region;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Reads a secret's string, retrying throttling, mapping errors to one-line `UserError`s. */
 async function getSecretString(
   client: SecretsManagerClient,
@@ -93,7 +85,7 @@ async function getSecretString(
   options: FetchOptions,
 ): Promise<{ text: string; arn: string }> {
   const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
-  const region = await clientRegion(client);
+  const region = await sdkClientRegion(client);
   const arnRegion = secretArnRegion(secretId);
   if (arnRegion && region && arnRegion !== region) {
     throw new UserError(`${what} ${secretId} is in region ${arnRegion}, but the client uses ${region}. Pass --region ${arnRegion} (or set AWS_REGION).`);
@@ -166,7 +158,7 @@ export async function deleteCredentialsSecret(
   options: { recoveryWindowDays?: number } = {},
 ): Promise<"deleted" | "absent" | "remains"> {
   const { DeleteSecretCommand, DescribeSecretCommand } = await import("@aws-sdk/client-secrets-manager");
-  const region = await clientRegion(client);
+  const region = await sdkClientRegion(client);
   const describe = async () => {
     try {
       const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
@@ -217,6 +209,6 @@ export async function inspectStageSecret(client: SecretsManagerClient, secretId:
     return { ...base, state: tags.Project === "UserMetrics" && tags.Environment === stage ? "ours" : "foreign" };
   } catch (error) {
     if ((error as AwsError).name === "ResourceNotFoundException") return { state: "absent", secretId };
-    throw describeAwsError(error, "The credentials secret", secretId, await clientRegion(client));
+    throw describeAwsError(error, "The credentials secret", secretId, await sdkClientRegion(client));
   }
 }
