@@ -12,15 +12,14 @@ import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../..
 import { stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "./db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded.js";
-import { UserError } from "./errors.js";
 import { generatePassword } from "./password.js";
 import { inspectExisting, provisionStage } from "./provision.js";
 import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "./sample-app.js";
-import { StepFailedError, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "./secrets.js";
 import { applyMigrations, type MigrateResult } from "./migrate.js";
 import { loadMigrations } from "./migration-source.js";
-import { schemaTables } from "./post-deploy.js";
+import { inspectSchema } from "./migrate-table.js";
 import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
 
 /** Options of a local run (validated by the command). */
@@ -108,18 +107,14 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     );
     result.migrations.applied = migrated.applied;
     result.migrations.alreadyApplied = migrated.alreadyApplied;
-    result.tables = await schemaTables(admin, spec.schema);
+    result.tables = (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
     result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
 
     result.checks = await checkAfter(steps, { admin, umami, spec, before });
     result.ok = steps.ok;
   } catch (error) {
-    result.ok = false;
-    result.failedStep = error instanceof StepFailedError ? error.step : undefined;
-    result.error = error instanceof Error ? error.message : String(error);
-    // A bug (not a UserError) keeps its stack: rethrown after the server is stopped.
-    const cause = error instanceof StepFailedError ? error.cause : error;
-    if (!(cause instanceof UserError)) throw cause;
+    // A bug is rethrown (after the server is stopped, by `finally`).
+    Object.assign(result, { ok: false }, flowFailure(error));
   } finally {
     if (embedded) {
       const server = embedded;

@@ -7,10 +7,10 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "./baseline.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import { withClient, type ConnectionSettings } from "./db.js";
-import { UserError } from "./errors.js";
 import { applyMigrations } from "./migrate.js";
+import { inspectSchema } from "./migrate-table.js";
 import { loadMigrations } from "./migration-source.js";
-import { StepFailedError, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
 export interface PostDeployOptions {
@@ -81,27 +81,17 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
       alreadyApplied: migrated.alreadyApplied,
       modified: migrated.modified.map((m) => m.message),
     };
-    result.tables = await steps.run("count Umami tables", () => schemaTables(admin, spec.schema), (t) => `${t.length} tables`);
+    result.tables = await steps.run(
+      "count Umami tables",
+      async () => (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables,
+      (t) => `${t.length} tables`,
+    );
     result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
     result.checks = await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch });
     result.ok = steps.ok && migrated.modified.length === 0;
   } catch (error) {
-    const cause = error instanceof StepFailedError ? error.cause : error;
-    if (!(cause instanceof UserError)) throw cause;
-    result.failedStep = error instanceof StepFailedError ? error.step : undefined;
-    result.error = (error as Error).message;
+    Object.assign(result, flowFailure(error));
   }
   result.finishedAt = now().toISOString();
   return result;
-}
-
-/** The tables of `schema`, by name. */
-export async function schemaTables(admin: ConnectionSettings, schema: string): Promise<string[]> {
-  return withClient(admin, async (c) => {
-    const { rows } = await c.query<{ name: string }>(
-      "SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = $1 ORDER BY tablename",
-      [schema],
-    );
-    return rows.map((r) => r.name);
-  });
 }

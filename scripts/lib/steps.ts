@@ -36,6 +36,16 @@ export class StepFailedError extends UserError {
   }
 }
 
+/**
+ * What a flow reports when it stopped on `error`: the failed step (when a step failed) and the message. A bug
+ * — a cause that is not a `UserError` — is rethrown instead, so it keeps its stack (STYLE.md rule 2).
+ */
+export function flowFailure(error: unknown): { failedStep?: string; error: string } {
+  const cause = error instanceof StepFailedError ? error.cause : error;
+  if (!(cause instanceof UserError)) throw cause;
+  return { failedStep: error instanceof StepFailedError ? error.step : undefined, error: (error as Error).message };
+}
+
 /** Runs steps in order and keeps their records. */
 export class StepRunner {
   readonly steps: StepRecord[] = [];
