@@ -6,7 +6,7 @@
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { auditIsolation, type AuditResult } from "./audit.js";
 import { captureBaseline, type Baseline, type CloudWatchOptions } from "./baseline.js";
-import { compareBaselines, type Comparison } from "./baseline-compare.js";
+import { compareBaselines, formatValue, type Comparison } from "./baseline-compare.js";
 import type { ConnectionSettings } from "./db.js";
 import { captureFingerprint, type Fingerprint } from "./fingerprint.js";
 import type { StepRunner } from "./steps.js";
@@ -38,7 +38,7 @@ export async function captureBefore(
   const baseline = await steps.run(
     "baseline before",
     () => captureBaseline(admin, { label: "before", umamiSchema: spec.schema, cloudwatch }),
-    (b) => `${b.connections.total} connections, database ${formatBytes(b.sizes.databaseBytes)}`,
+    (b) => `${b.connections.total} connections, database ${formatValue(b.sizes.databaseBytes, "bytes")}`,
   );
   const fingerprint = await steps.run(
     "fingerprint the application",
@@ -102,20 +102,8 @@ function auditLine(a: AuditResult): string {
 function comparisonLine(c: Comparison): string {
   const judged = c.rows.filter((r) => r.verdict !== "n/a");
   const failed = judged.filter((r) => r.verdict === "fail").map((r) => r.metric);
-  const growth = `storage +${formatBytes(c.storage.growthBytes)} (Umami schema ${formatBytes(c.storage.umamiSchemaBytes)})`;
+  const growth = `storage ${formatValue(c.storage.growthBytes, "bytes", true)} (Umami schema ${formatValue(c.storage.umamiSchemaBytes, "bytes")})`;
   return failed.length
     ? `threshold broken: ${failed.join(", ")}; ${growth}`
     : `${judged.length} figures within thresholds; ${growth}`;
-}
-
-/** Bytes as "8.1 MB". */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
