@@ -15,6 +15,8 @@ import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
 import { applicationOf, captureFingerprint } from "../scripts/lib/fingerprint.js";
 import { provisionStage } from "../scripts/lib/provision.js";
 import { createAuroraLikeAdmin } from "../scripts/lib/sample-app.js";
+import { median } from "./stats.js";
+import { generatePassword } from "../scripts/lib/password.js";
 
 /** Medians in milliseconds; `ratio` = loop ÷ audit. */
 export interface AuditBench {
@@ -32,14 +34,10 @@ export interface AuditBench {
 }
 
 const DATABASE = "bench_audit";
-const ADMIN = { name: "bench_admin", password: "bench-admin-password" };
-const UMAMI_PASSWORD = "bench-umami-password";
+// Generated per run: the benchmark's throwaway server needs passwords, the repository holds none.
+const ADMIN = { name: "bench_admin", password: generatePassword() };
+const UMAMI_PASSWORD = generatePassword();
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 // One round trip builds the whole application; the sizes are parameters, the names are generated server-side.
 const BUILD_SQL = `

@@ -11,6 +11,8 @@ import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
 import { applyMigrations } from "../scripts/lib/migrate.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, type MigrationSet } from "../scripts/lib/migration-source.js";
 import { createAuroraLikeAdmin } from "../scripts/lib/sample-app.js";
+import { median } from "./stats.js";
+import { generatePassword } from "../scripts/lib/password.js";
 
 /** Medians over the rounds, in milliseconds, and the median of the per-round ratios runner ÷ raw. */
 export interface MigrateBench {
@@ -21,11 +23,6 @@ export interface MigrateBench {
   ratio: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /**
  * Measures on `admin`'s database (use a scratch one: it creates and drops `bench_*` schemas and creates
@@ -80,7 +77,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const server = await startEmbeddedPostgres();
   try {
     const superuser = parseDatabaseUrl(server.superuserUrl);
-    const admin = { name: "bench_admin", password: "bench-admin-password" };
+    const admin = { name: "bench_admin", password: generatePassword() };
     await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...admin, database: "bench" }));
     const settings = parseDatabaseUrl(`postgresql://${admin.name}:${admin.password}@127.0.0.1:${server.port}/bench?sslmode=disable`);
     const result = await benchMigrate(settings, { rounds: Number(process.argv[2] ?? 9) });

@@ -17,12 +17,12 @@ import { fileURLToPath } from "node:url";
 import { connectionCount, parseDatabaseUrl, resetConnectionPeak, toUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/lib/migration-source.js";
-import { generatePassword } from "../scripts/lib/password.js";
-import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "../scripts/lib/sample-app.js";
+import { createAuroraLikeAdmin, createSampleDatabase, SAMPLE_APP } from "../scripts/lib/sample-app.js";
 import { benchAudit } from "./audit.js";
 import { deployFlow, peakConnections } from "./flow.js";
 import { benchMigrate } from "./migrate.js";
 import { compareImpact, runWorkload, type WorkloadResult } from "./workload.js";
+import { median } from "./stats.js";
 
 const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
@@ -37,13 +37,8 @@ async function main() {
   const server = await startEmbeddedPostgres();
   try {
     const superuser = parseDatabaseUrl(server.superuserUrl);
-    const adminPassword = generatePassword();
-    await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }));
-    const admin: ConnectionSettings = { ...superuser, user: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database, applicationName: "umami-db bench" };
-    const appPassword = generatePassword();
-    await withClient(admin, (c) => seedSampleApplication(c, appPassword));
-    // The workload is the application: it connects as the application's own role.
-    const app: ConnectionSettings = { ...admin, user: SAMPLE_APP.appRole, password: appPassword };
+    // The workload is the application: it connects as the application's own role (`app`).
+    const { admin, app } = await createSampleDatabase(superuser, "umami-db bench");
     const version = await withClient(superuser, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v);
     const migrations = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
 
@@ -78,7 +73,7 @@ async function main() {
 
     log("migrate: runner vs plain connection …");
     // A scratch database owned by the Aurora-like administrator, so the measurement runs with Aurora's rights.
-    await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: "bench_migrate" }));
+    await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: admin.password, database: "bench_migrate" }));
     const migrate = await benchMigrate({ ...admin, database: "bench_migrate" }, { set: migrations, rounds: quick ? 3 : 7 });
 
     log("audit: 50 schemas × 200 tables …");
@@ -136,10 +131,6 @@ function meanWorkload(a: WorkloadResult, b: WorkloadResult): WorkloadResult {
   return { ...a, tps: mean(a.tps, b.tps), p50Ms: mean(a.p50Ms, b.p50Ms), p99Ms: mean(a.p99Ms, b.p99Ms), errors: a.errors + b.errors, maxLockWaitMs: Math.max(a.maxLockWaitMs, b.maxLockWaitMs) };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
-}
 
 type ImpactFigures = ReturnType<typeof compareImpact> & { aloneTps: number; duringTps: number; aloneP99Ms: number; duringP99Ms: number; flowsRun: number; flowMs: number };
 

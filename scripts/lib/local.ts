@@ -14,7 +14,7 @@ import { isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSe
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded.js";
 import { generatePassword } from "./password.js";
 import { inspectExisting, provisionStage } from "./provision.js";
-import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "./sample-app.js";
+import { createSampleDatabase, SAMPLE_APP } from "./sample-app.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "./secrets.js";
 import { applyMigrations, type MigrateResult } from "./migrate.js";
@@ -75,7 +75,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
       ? parseDatabaseUrl(options.adminUrl, { applicationName: "umami-db local" })
       : await steps.run("start embedded PostgreSQL 15", async () => {
           embedded = await startEmbeddedPostgres({ keep: options.keep });
-          return await createSampleApplication(embedded);
+          return (await createSampleDatabase(parseDatabaseUrl(embedded.superuserUrl), "umami-db local")).admin;
         }, () => `127.0.0.1:${embedded?.port}, sample application in database ${SAMPLE_APP.database}`);
     Object.assign(result.server, { host: admin.host, port: admin.port, database: admin.database, dataDir: embedded?.dataDir, kept: options.keep && !!embedded });
 
@@ -122,20 +122,6 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     }
   }
   return result;
-}
-
-/** Creates the Aurora-like administrator and the sample application; returns the administrator's connection. */
-async function createSampleApplication(server: EmbeddedServer): Promise<ConnectionSettings> {
-  const adminPassword = generatePassword();
-  await withClient(parseDatabaseUrl(server.superuserUrl), (c) =>
-    createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }),
-  );
-  const admin = parseDatabaseUrl(
-    `postgresql://${SAMPLE_APP.admin}:${adminPassword}@127.0.0.1:${server.port}/${SAMPLE_APP.database}?sslmode=disable`,
-    { applicationName: "umami-db local" },
-  );
-  await withClient(admin, (c) => seedSampleApplication(c, generatePassword()));
-  return admin;
 }
 
 /**

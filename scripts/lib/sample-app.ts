@@ -4,8 +4,8 @@
  * an application login role with its own grants, and a Drizzle-style migrations table. Used by
  * `umami-db local`, the tests and the benchmarks.
  */
-import type { Client } from "./db.js";
-import { escapeIdentifier } from "./db.js";
+import { escapeIdentifier, withClient, type Client, type ConnectionSettings } from "./db.js";
+import { generatePassword } from "./password.js";
 
 /** The application's names in the sample. */
 export const SAMPLE_APP = {
@@ -96,4 +96,20 @@ export async function seedSampleApplication(admin: Client, appPassword: string):
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public, billing TO ${appRole};
     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public, billing TO ${appRole};
   `);
+}
+
+/**
+ * On the server `superuser` reaches: the Aurora-like administrator, its database and the sample application,
+ * with generated passwords. Returns the administrator's connection and the application role's.
+ */
+export async function createSampleDatabase(
+  superuser: ConnectionSettings,
+  applicationName: string,
+): Promise<{ admin: ConnectionSettings; app: ConnectionSettings }> {
+  const adminPassword = generatePassword();
+  await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }));
+  const admin: ConnectionSettings = { ...superuser, user: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database, applicationName };
+  const appPassword = generatePassword();
+  await withClient(admin, (c) => seedSampleApplication(c, appPassword));
+  return { admin, app: { ...admin, user: SAMPLE_APP.appRole, password: appPassword } };
 }
