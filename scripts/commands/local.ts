@@ -10,7 +10,7 @@ import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
 import { readSecretFile } from "../lib/secrets.js";
 import { localSecretPath } from "../lib/stage.js";
 import { progressObserver, formatMs } from "./progress.js";
-import { action, EXIT } from "./run.js";
+import { action, flowExitCode } from "./run.js";
 
 interface LocalFlags {
   stage: string;
@@ -46,9 +46,7 @@ export function localCommand(): Command {
         const url = flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;
         if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, databaseUrl: url }, null, 2)}\n`);
         else process.stdout.write(renderSummary(result, url));
-        // A step that could not run → 2; every step ran but a check (audit, thresholds) failed → 1.
-        if (result.ok) return EXIT.ok;
-        return result.error ? EXIT.couldNotRun : EXIT.checkFailed;
+        return flowExitCode(result);
       }),
     );
 }

@@ -9,7 +9,7 @@ import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
 import { beforeDir, loadBefore } from "../lib/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
-import { action, EXIT } from "./run.js";
+import { action, flowExitCode } from "./run.js";
 import { stageOptions, resolveFromFlags, type StageFlags } from "./stage-options.js";
 
 interface PostDeployFlags extends StageFlags, CloudWatchFlags {
@@ -58,8 +58,7 @@ export function postDeployCommand(): Command {
           for (const line of result.checks?.summary ?? []) process.stdout.write(`  ${line}\n`);
           process.stdout.write(`  report: ${join(dir, "report.md")}\n`);
         }
-        if (result.ok) return EXIT.ok;
-        return result.error ? EXIT.couldNotRun : EXIT.checkFailed;
+        return flowExitCode(result);
       }),
     );
   return command;

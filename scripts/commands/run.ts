@@ -35,6 +35,12 @@ export function reportError(error: unknown): number {
   return EXIT.couldNotRun;
 }
 
+/** A flow's exit code: 0 ok; 2 when a step could not run (`error` set); 1 when every step ran but a check failed. */
+export function flowExitCode(result: { ok: boolean; error?: string }): number {
+  if (result.ok) return EXIT.ok;
+  return result.error ? EXIT.couldNotRun : EXIT.checkFailed;
+}
+
 /** Parses a positive integer option, or throws a one-line UserError naming the option. */
 export function positiveInt(option: string): (value: string) => number {
   return (value: string) => {
