@@ -3,9 +3,10 @@
  * 200 tables (each with a primary key and a sequence, PUBLIC USAGE on half the schemas) in a fresh database,
  * the stage provisioned, then `auditIsolation` timed against the naive per-object loop — one
  * `has_table_privilege(role, table, 'SELECT, INSERT, …')` round trip per relation, the cheapest per-object
- * question — on the same database. Medians over a few rounds, each side warmed up once.
- * Goals: audit ≤ 1 s, ratio ≥ 50×. Run directly (`npx tsx bench/audit.ts`) it starts its own embedded
- * PostgreSQL and prints one JSON line.
+ * question — on the same database. Medians over a few rounds, each side warmed up once. With `delayMs`, both
+ * sides are measured once more through a proxy that delays every answer (a network's round trip, measured).
+ * Goals: audit ≤ 1 s, ratio ≥ 50×. Run directly (`npx tsx bench/audit.ts`, BENCH_DELAY_MS=0 to skip the
+ * proxy) it starts its own embedded PostgreSQL and prints one JSON line.
  */
 import { pathToFileURL } from "node:url";
 import { ALL_PRIVILEGES, buildSpec } from "../sst/database/spec.js";
@@ -16,6 +17,7 @@ import { applicationOf, captureFingerprint } from "../scripts/lib/fingerprint.js
 import { provisionStage } from "../scripts/lib/provision.js";
 import { createAuroraLikeAdmin } from "../scripts/lib/sample-app.js";
 import { median } from "./stats.js";
+import { measureRoundTrip, startLatencyProxy } from "./latency-proxy.js";
 import { generatePassword } from "../scripts/lib/password.js";
 
 /** Medians in milliseconds; `ratio` = loop ÷ audit. */
@@ -31,6 +33,11 @@ export interface AuditBench {
   ratio: number;
   /** Catalog queries one audit issues (without probes and fingerprint). */
   queries: number;
+  /**
+   * The same two sides measured once more through a proxy that delays each answer (bench/latency-proxy.ts),
+   * as a network between the runner and Aurora would; null when not asked for.
+   */
+  delayed: { delayMs: number; roundTripMs: number; loopbackRoundTripMs: number; auditMs: number; loopMs: number; ratio: number } | null;
 }
 
 const DATABASE = "bench_audit";
@@ -64,7 +71,7 @@ const BUILD_SQL = `
  */
 export async function benchAudit(
   superuser: ConnectionSettings,
-  options: { schemas?: number; tablesPerSchema?: number; rounds?: number } = {},
+  options: { schemas?: number; tablesPerSchema?: number; rounds?: number; delayMs?: number } = {},
 ): Promise<AuditBench> {
   const schemas = options.schemas ?? 50;
   const tablesPerSchema = options.tablesPerSchema ?? 200;
@@ -86,14 +93,14 @@ export async function benchAudit(
   const umami = parseDatabaseUrl(toUrl(admin, { user: spec.role.name, password: UMAMI_PASSWORD }));
 
   // Both sides run on a fresh connection (a new backend, cold catalog caches) and are timed once connected.
-  const timeAudit = () =>
-    withClient(admin, async (c) => {
+  const timeAudit = (settings = admin) =>
+    withClient(settings, async (c) => {
       const started = performance.now();
       const result = await auditIsolation({ admin: c, spec });
       return { ms: performance.now() - started, queries: result.queries };
     });
-  const timeLoop = () =>
-    withClient(admin, async (c) => {
+  const timeLoop = (settings = admin) =>
+    withClient(settings, async (c) => {
       const started = performance.now();
       const { rows } = await c.query<{ oid: string }>(
         `SELECT c.oid::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -129,6 +136,7 @@ export async function benchAudit(
   }
   const auditMs = median(audits);
   const loopMs = median(loops);
+  const delayed = options.delayMs ? await measureDelayed(admin, options.delayMs, timeAudit, timeLoop) : null;
   return {
     schemas,
     tablesPerSchema,
@@ -138,13 +146,48 @@ export async function benchAudit(
     loopMs: Math.round(loopMs),
     ratio: Math.round((loopMs / auditMs) * 10) / 10,
     queries,
+    delayed,
   };
+}
+
+/**
+ * Both sides once through a latency proxy (the loop costs one delayed round trip per relation, so it runs
+ * once: ~20 s at 1 ms). The audit is the median of three; the round trip actually added is measured.
+ */
+async function measureDelayed(
+  admin: ConnectionSettings,
+  delayMs: number,
+  timeAudit: (settings: ConnectionSettings) => Promise<{ ms: number }>,
+  timeLoop: (settings: ConnectionSettings) => Promise<{ ms: number }>,
+): Promise<NonNullable<AuditBench["delayed"]>> {
+  const proxy = await startLatencyProxy({ host: admin.host, port: admin.port }, delayMs);
+  try {
+    const viaProxy: ConnectionSettings = { ...admin, host: "127.0.0.1", port: proxy.port };
+    const loopbackRoundTripMs = await measureRoundTrip(admin);
+    const roundTripMs = await measureRoundTrip(viaProxy);
+    const audits: number[] = [];
+    for (let i = 0; i < 3; i++) audits.push((await timeAudit(viaProxy)).ms);
+    const auditMs = median(audits);
+    const loopMs = (await timeLoop(viaProxy)).ms;
+    const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;
+    return {
+      delayMs,
+      roundTripMs: round(roundTripMs, 2),
+      loopbackRoundTripMs: round(loopbackRoundTripMs, 2),
+      auditMs: round(auditMs),
+      loopMs: round(loopMs),
+      ratio: round(loopMs / auditMs, 1),
+    };
+  } finally {
+    await proxy.close();
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const server = await startEmbeddedPostgres();
   try {
-    process.stdout.write(`${JSON.stringify(await benchAudit(parseDatabaseUrl(server.superuserUrl)))}\n`);
+    const delayMs = Number(process.env.BENCH_DELAY_MS ?? 1);
+    process.stdout.write(`${JSON.stringify(await benchAudit(parseDatabaseUrl(server.superuserUrl), { delayMs }))}\n`);
   } finally {
     await server.stop();
   }
