@@ -1,18 +1,22 @@
 #!/usr/bin/env node
-// Extracts SST's platform (.sst/platform: config.d.ts types, the providers' npm packages) when it is missing,
-// so `sst.config.ts` can be type-checked offline (DESIGN.md fact 4). Used as npm `pretest`; a no-op when
-// the platform is already there. Telemetry off; no Bun; no network beyond npm.
+// Extracts SST's platform (.sst/platform: config.d.ts types, the providers' npm packages) when it is missing
+// or stale (another SST version, a provider pin changed in sst.config.ts: scripts/sst-platform-state.mjs), so
+// `sst.config.ts` is type-checked offline against what a deploy would use (DESIGN.md fact 4). Used as npm
+// `pretest`; a no-op when the platform matches. Telemetry off; no Bun; no network beyond npm.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { platformProblem } from "./sst-platform-state.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const marker = join(root, ".sst", "platform", "config.d.ts");
 
-if (existsSync(marker)) process.exit(0);
+const problem = platformProblem(root);
+if (!problem) process.exit(0);
 
-process.stderr.write("SST platform types missing: running `sst install` (offline, ~30 s)…\n");
+process.stderr.write(`${problem}: running \`sst install\` (offline, ~30 s)…\n`);
+// Only the generated platform goes; .sst keeps the rest (outputs.json names the last deployed stage).
+rmSync(join(root, ".sst", "platform"), { recursive: true, force: true });
 const result = spawnSync("npx", ["--no", "sst", "install"], {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
@@ -24,7 +28,8 @@ const result = spawnSync("npx", ["--no", "sst", "install"], {
     SST_STAGE: process.env.SST_STAGE ?? "dev",
   },
 });
-if (result.status !== 0 || !existsSync(marker)) {
-  process.stderr.write(`sst install did not produce ${marker} (exit ${result.status ?? result.signal}).\n`);
+const left = result.status === 0 ? platformProblem(root) : problem;
+if (left) {
+  process.stderr.write(`sst install did not produce a matching .sst/platform (${left ?? "exit " + (result.status ?? result.signal)}).\n`);
   process.exit(result.status || 1);
 }
