@@ -60,6 +60,8 @@ interface ServerRow {
   rds_superuser_member: boolean | null;
   max_connections: number;
   reserved: number;
+  /** Aurora/RDS (PostgreSQL ≤ 15) keeps these slots for rds_superuser on top of PostgreSQL's own; 0 elsewhere. */
+  rds_reserved: number;
   in_use: number;
   pgcrypto_schema: string | null;
   pgcrypto_available: boolean;
@@ -79,6 +81,7 @@ const SERVER_SQL = `
     (SELECT pg_catalog.pg_has_role(current_user, oid, 'MEMBER') FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser') AS rds_superuser_member,
     pg_catalog.current_setting('max_connections')::int AS max_connections,
     pg_catalog.current_setting('superuser_reserved_connections')::int AS reserved,
+    COALESCE(NULLIF(pg_catalog.current_setting('rds.rds_superuser_reserved_connections', true), '')::int, 0) AS rds_reserved,
     (SELECT count(*)::int FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend') AS in_use,
     (SELECT e.extnamespace::regnamespace::text FROM pg_catalog.pg_extension e WHERE e.extname = $1) AS pgcrypto_schema,
     EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = $1) AS pgcrypto_available,
@@ -220,9 +223,11 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
     f.push({ check: "pgcrypto", severity: "ok", detail: s.pgcrypto_schema ? `installed in schema ${s.pgcrypto_schema}` : `available; provisioning creates it in schema ${spec.schema}` });
   }
 
-  const free = s.max_connections - s.reserved - s.in_use;
+  // Slots neither the application nor the Umami role may use: PostgreSQL's superuser reserve and RDS's own.
+  const free = s.max_connections - s.reserved - s.rds_reserved - s.in_use;
   const left = free - spec.role.connectionLimit;
-  const detail = `max_connections ${s.max_connections} − reserved ${s.reserved} − in use ${s.in_use} − ${spec.role.name}'s limit ${spec.role.connectionLimit} = ${left} left`;
+  const reserved = s.rds_reserved ? `reserved ${s.reserved} − rds_superuser reserved ${s.rds_reserved}` : `reserved ${s.reserved}`;
+  const detail = `max_connections ${s.max_connections} − ${reserved} − in use ${s.in_use} − ${spec.role.name}'s limit ${spec.role.connectionLimit} = ${left} left`;
   if (left < 0) f.push({ check: "connection-headroom", severity: "error", detail, remedy: "Lower connectionLimit for the stage or raise max_connections (a larger instance class)." });
   else if (left < s.max_connections * 0.1) f.push({ check: "connection-headroom", severity: "warning", detail, remedy: "Little room is left for the application's peaks; consider a lower connectionLimit." });
   else f.push({ check: "connection-headroom", severity: "ok", detail });

@@ -99,6 +99,18 @@ describe("preflight against an Aurora-like admin", () => {
     expect(finding(settled, "pgcrypto")).toMatchObject({ severity: "ok", detail: "installed in schema public" });
   });
 
+  it("counts the slots Aurora reserves for rds_superuser when the server has the setting", async () => {
+    // Aurora's parameter, set here as a placeholder setting of the administrator (PostgreSQL accepts dotted names).
+    await withClient(server.superuser, (c) => c.query(`ALTER ROLE ${TEST_ADMIN.name} SET rds.rds_superuser_reserved_connections = '2'`));
+    try {
+      const detail = finding(await runPreflight(server.admin, spec("dev")), "connection-headroom").detail;
+      const [, inUse, left] = detail.match(/^max_connections 100 − reserved 3 − rds_superuser reserved 2 − in use (\d+) − umami_user's limit 10 = (-?\d+) left$/)!;
+      expect(Number(left)).toBe(100 - 3 - 2 - Number(inUse) - 10);
+    } finally {
+      await withClient(server.superuser, (c) => c.query(`ALTER ROLE ${TEST_ADMIN.name} RESET rds.rds_superuser_reserved_connections`));
+    }
+  });
+
   it("reports an unreachable server as a blocking finding naming host and port", async () => {
     const port = await freePort();
     const r = await runPreflight(parseDatabaseUrl(`postgresql://a:b@127.0.0.1:${port}/app?sslmode=disable`), spec("dev"));
