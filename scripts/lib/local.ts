@@ -9,7 +9,7 @@
  */
 import { existsSync } from "node:fs";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { stageSettings } from "../../sst/stages.js";
+import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "./db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded.js";
 import { generatePassword } from "./password.js";
@@ -81,6 +81,13 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
 
     const spec = buildSpec(options.stage, { ...stageSettings(options.stage), database: admin.database });
     result.names = { schema: spec.schema, role: spec.role.name, secretName: spec.secretName };
+    if (embedded && spec.extension.notCreatedBecause === "derived-stage") {
+      // A derived stage never manages pgcrypto: on a real database stage dev's is already there. The fresh
+      // embedded database gets one first, as part of the world before the deploy.
+      await steps.run(`install pgcrypto (stands in for stage ${defaultStage}'s; ${spec.stage} never manages it)`, () =>
+        withClient(admin, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public")),
+      () => "in schema public");
+    }
 
     const before = await captureBefore(steps, admin, spec);
     const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations), (set) => `${set.migrations.length} migrations from ${set.source}`);

@@ -4,7 +4,7 @@
  * PUBLIC not able to create in application schemas, and room for the role's connections. Returns findings;
  * never changes anything.
  */
-import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { isLocalHost, withClient, type Client, type ConnectionSettings } from "./db.js";
 import { UserError } from "./errors.js";
 import type { SecretInspection } from "./secrets.js";
@@ -216,7 +216,7 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
       remedy: `Set pgcryptoAlreadyInstalled: true for stage ${spec.stage} in sst/stages.ts.`,
     });
   } else if (!s.pgcrypto_schema && !wantCreate) {
-    f.push({ check: "pgcrypto", severity: "error", detail: "pgcryptoAlreadyInstalled is true but the database has no pgcrypto", remedy: `Set pgcryptoAlreadyInstalled: false for stage ${spec.stage}.` });
+    f.push({ check: "pgcrypto", severity: "error", ...missingPgcryptoMessage(spec) });
   } else if (!s.pgcrypto_schema && !s.pgcrypto_available) {
     f.push({ check: "pgcrypto", severity: "error", detail: "pgcrypto is not available on this server", remedy: "Use a server that ships pgcrypto (Aurora PostgreSQL does)." });
   } else {

@@ -4,7 +4,7 @@
  * than created, so a second run changes nothing in the catalog.
  */
 import { buildRoleSql, buildSchemaSql, type GrantableObjects, type ProvisionContext } from "../../sst/database/sql.js";
-import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { Client } from "./db.js";
 import { UserError } from "./errors.js";
 import { scramVerifier } from "../../sst/database/scram.js";
@@ -66,6 +66,11 @@ export async function provisionStage(
   ctx: ProvisionContext & { rotatePassword?: boolean },
 ): Promise<ProvisionResult> {
   const before = await inspectExisting(admin, spec);
+  if (!spec.extension.create && before.pgcrypto_schema === null) {
+    // Umami's first migration would fail as the stage's role (DESIGN.md fact 1): stop before changing anything.
+    const { detail, remedy } = missingPgcryptoMessage(spec);
+    throw new ProvisionError("pgcrypto", undefined, `Cannot provision: ${detail}. ${remedy}`);
+  }
   // The server receives the password's SCRAM verifier, never the password (see scramVerifier).
   const hashed = { ...ctx, password: scramVerifier(ctx.password) };
   const statements = [

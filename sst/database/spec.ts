@@ -4,7 +4,7 @@
  * and the offline plan, and the audit reads it to know what "allowed" means. Nobody else lists privileges.
  */
 import { InvalidNameError } from "../errors.js";
-import { isConfiguredStage, stageSettings, type StageSettings } from "../stages.js";
+import { defaultStage, isConfiguredStage, stageSettings, type StageSettings } from "../stages.js";
 
 /** The story's names, used verbatim by the configured stages. */
 export const STORY_NAMES = {
@@ -75,8 +75,32 @@ export interface ExtensionSpec {
   name: "pgcrypto";
   /** Created by the administrator in the Umami schema — umami_user cannot create it (DESIGN.md fact 1). */
   schema: string;
-  /** False when the database already has it: then it is neither created nor ever dropped. */
+  /**
+   * Whether this stage manages pgcrypto (creates it, and `sst remove` drops it). False when the database
+   * already has it (`pgcryptoAlreadyInstalled`), and always for derived stages: a database holds one pgcrypto,
+   * and a derived stage shares its database with the default stage — declaring the extension again would
+   * adopt the existing one, try to move it into the stage's schema, and drop it with CASCADE on removal.
+   */
   create: boolean;
+  /** Why `create` is false, for messages; null when it is true. */
+  notCreatedBecause: "already-installed" | "derived-stage" | null;
+}
+
+/**
+ * What to tell the user when the stage does not create pgcrypto and the database has none (preflight,
+ * provisioning): Umami's first migration would then fail as the stage's role.
+ */
+export function missingPgcryptoMessage(spec: UmamiDatabaseSpec): { detail: string; remedy: string } {
+  if (spec.extension.notCreatedBecause === "derived-stage") {
+    return {
+      detail: `database ${spec.database} has no pgcrypto, and stage ${spec.stage} never creates it (derived stages share the database of stage ${defaultStage}, which manages the one pgcrypto a database holds)`,
+      remedy: `Deploy stage ${defaultStage} first, or have the administrator run CREATE EXTENSION pgcrypto in database ${spec.database}.`,
+    };
+  }
+  return {
+    detail: `stage ${spec.stage} is configured with pgcryptoAlreadyInstalled, but database ${spec.database} has no pgcrypto`,
+    remedy: `Set pgcryptoAlreadyInstalled: false for stage ${spec.stage} in sst/stages.ts, or have the administrator run CREATE EXTENSION pgcrypto.`,
+  };
 }
 
 /** Everything that must exist for one stage. */
@@ -142,6 +166,11 @@ export function stageNames(stage: string): { schema: string; role: string; secre
   };
 }
 
+function pgcryptoSpec(stage: string, schema: string, settings: StageSettings): ExtensionSpec {
+  const notCreatedBecause = !isConfiguredStage(stage) ? "derived-stage" : settings.pgcryptoAlreadyInstalled ? "already-installed" : null;
+  return { name: "pgcrypto", schema, create: notCreatedBecause === null, notCreatedBecause };
+}
+
 /** Builds the full declaration for `stage`, from `sst/stages.ts` unless `settings` is given. */
 export function buildSpec(stage: string, settings: StageSettings = stageSettings(stage)): UmamiDatabaseSpec {
   const names = stageNames(stage);
@@ -175,7 +204,7 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
       sequences: ALL_PRIVILEGES.sequence,
       defaultPrivileges: { tables: ALL_PRIVILEGES.table, sequences: ALL_PRIVILEGES.sequence },
     },
-    extension: { name: "pgcrypto", schema: names.schema, create: !(settings.pgcryptoAlreadyInstalled ?? false) },
+    extension: pgcryptoSpec(stage, names.schema, settings),
     settings,
   };
 }

@@ -72,8 +72,18 @@ describe("the application's data through a deploy's life", () => {
 describe("a stage whose names need quoting, through the same life", () => {
   const quoted = buildSpec("Feature-X");
 
-  it("provisions, migrates and audits clean, with the application's rows unchanged", async () => {
+  it("is refused, changing nothing, while the database has no pgcrypto (a derived stage never creates it)", async () => {
+    const refused = withClient(server.admin, (c) => provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }));
+    await expect(refused).rejects.toThrow(
+      "Cannot provision: database app has no pgcrypto, and stage Feature-X never creates it (derived stages share the database of stage dev, which manages the one pgcrypto a database holds). Deploy stage dev first, or have the administrator run CREATE EXTENSION pgcrypto in database app.",
+    );
+    expect(diffFingerprints(fingerprint, await fingerprintNow())).toEqual([]);
+    expect(await checksums()).toEqual(data);
+  });
+
+  it("provisions, migrates and audits clean next to stage dev, with the application's rows unchanged", async () => {
     expect([quoted.schema, quoted.role.name]).toEqual(["umami_Feature_X", "umami_user_Feature_X"]);
+    await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
     await withClient(server.admin, (c) => provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }));
     const role = parseDatabaseUrl(toUrl({ ...server.admin, schema: quoted.schema }, { user: quoted.role.name, password: PASSWORD }));
     const migrated = await applyMigrations(role, await loadMigrations(DEFAULT_MIGRATIONS_SOURCE));
@@ -91,6 +101,7 @@ describe("a stage whose names need quoting, through the same life", () => {
   // PostgreSQL folded it to umami_feature_x ("schema does not exist"). Fixed: the name is bound quoted.
   it("rolls back, leaving the application's rows and catalog as before", async () => {
     expect((await rollbackStage(server.admin, quoted)).leftovers).toEqual([]);
+    expect((await rollbackStage(server.admin, spec)).leftovers).toEqual([]);
     expect(await checksums()).toEqual(data);
     expect(diffFingerprints(fingerprint, await fingerprintNow())).toEqual([]);
   });

@@ -68,7 +68,9 @@ describe("preflight against an Aurora-like admin", () => {
     try {
       const role = await runPreflight(server.admin, spec("pr-5"));
       expect(role.ok).toBe(false);
-      expect(errors(role)).toEqual(["conflicts"]);
+      // No stage dev on this database, so no pgcrypto either: a derived stage is told to deploy dev first.
+      expect(errors(role)).toEqual(["pgcrypto", "conflicts"]);
+      expect(finding(role, "pgcrypto").remedy).toBe("Deploy stage dev first, or have the administrator run CREATE EXTENSION pgcrypto in database app.");
       expect(finding(role, "conflicts").detail).toMatch(/role umami_user_pr_5 already exist.*CREATEDB.*search_path=umami_pr_5/);
       expect(finding(role, "conflicts").remedy).toContain("umami-db rollback --stage pr-5");
       expect(finding(await runPreflight(server.admin, spec("pr-6")), "conflicts").detail).toContain("schema umami_pr_6 exists without role umami_user_pr_6");

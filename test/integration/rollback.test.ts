@@ -179,6 +179,9 @@ describe("umami-db rollback (CLI)", () => {
     );
 
   it("refuses without --yes off a terminal and a protected stage without --force, then removes with --yes and is idempotent", async () => {
+    // A derived stage lives next to stage dev and uses its pgcrypto (it never creates one itself).
+    const dev = spec("dev");
+    await deploy(dev);
     const pr = spec("pr-8");
     await deploy(pr);
     const noYes = await cli("--stage", "pr-8", "--admin-url", server.adminUrl());
@@ -195,12 +198,14 @@ describe("umami-db rollback (CLI)", () => {
     expect(done.code).toBe(0);
     const result = JSON.parse(done.stdout);
     expect(result).toMatchObject({ stage: "pr-8", leftovers: [], nothingToDo: false });
-    expect(result.removed).toEqual(["schema umami_pr_8 (2 tables, pgcrypto)", "role umami_user_pr_8", "default privileges (2 entries)", `secret file ${file}`]);
+    expect(result.removed).toEqual(["schema umami_pr_8 (2 tables)", "role umami_user_pr_8", "default privileges (2 entries)", `secret file ${file}`]);
     expect(existsSync(file)).toBe(false);
     expect(done.stdout).not.toContain(TEST_ADMIN.password);
 
     const again = await cli("--stage", "pr-8", "--admin-url", server.adminUrl(), "--yes");
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("rollback pr-8: nothing to do");
+    expect(await withClient(server.admin, (c) => c.query("SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'"))).toMatchObject({ rows: [{ schema: "umami" }] });
+    expect((await rollbackStage(server.admin, dev)).leftovers).toEqual([]);
   });
 });

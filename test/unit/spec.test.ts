@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ALL_PRIVILEGES, buildCredentialsSecret, buildSpec, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../sst/database/spec.js";
+import { ALL_PRIVILEGES, buildCredentialsSecret, buildSpec, missingPgcryptoMessage, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../sst/database/spec.js";
 import { InvalidNameError } from "../../sst/errors.js";
 
 describe("stage names", () => {
@@ -63,15 +63,26 @@ describe("buildSpec", () => {
     expect(spec.privileges.sequences).toEqual(ALL_PRIVILEGES.sequence);
     expect(spec.privileges.defaultPrivileges).toEqual({ tables: ALL_PRIVILEGES.table, sequences: ALL_PRIVILEGES.sequence });
     expect(spec.role).toMatchObject({ name: "umami_user", login: true, superuser: false, connectionLimit: 10, searchPath: ["umami"] });
-    expect(spec.extension).toEqual({ name: "pgcrypto", schema: "umami", create: true });
+    expect(spec.extension).toEqual({ name: "pgcrypto", schema: "umami", create: true, notCreatedBecause: null });
     expect(spec.protect).toBe(false);
   });
 
   it("takes limits and the pgcrypto decision from the stage settings", () => {
-    const spec = buildSpec("pr-7", { clusterIdentifier: "c", database: "app", connectionLimit: 3, pgcryptoAlreadyInstalled: true });
+    const spec = buildSpec("production", { clusterIdentifier: "c", database: "app", connectionLimit: 3, pgcryptoAlreadyInstalled: true });
     expect(spec.role.connectionLimit).toBe(3);
-    expect(spec.extension.create).toBe(false);
+    expect(spec.extension).toMatchObject({ create: false, notCreatedBecause: "already-installed" });
+    expect(missingPgcryptoMessage(spec)).toEqual({
+      detail: "stage production is configured with pgcryptoAlreadyInstalled, but database app has no pgcrypto",
+      remedy: "Set pgcryptoAlreadyInstalled: false for stage production in sst/stages.ts, or have the administrator run CREATE EXTENSION pgcrypto.",
+    });
     expect(() => buildSpec("pr-7", { clusterIdentifier: "c", database: "app", connectionLimit: 0 })).toThrow(/connection limit/);
+  });
+
+  it("never lets a derived stage manage pgcrypto: its database holds one, the default stage's", () => {
+    const spec = buildSpec("pr-42");
+    expect(spec.extension).toEqual({ name: "pgcrypto", schema: "umami_pr_42", create: false, notCreatedBecause: "derived-stage" });
+    expect(buildSpec("pr-42", { clusterIdentifier: "c", database: "app", pgcryptoAlreadyInstalled: false }).extension.create).toBe(false);
+    expect(missingPgcryptoMessage(spec).remedy).toBe("Deploy stage dev first, or have the administrator run CREATE EXTENSION pgcrypto in database app.");
   });
 
   it("marks production protected and non-configured stages unprotected", () => {
