@@ -56,6 +56,9 @@ interface ServerRow {
   rolsuper: boolean;
   rolcreaterole: boolean;
   db_create: boolean;
+  /** Whether the administrator can grant CONNECT on the database (owner, or WITH GRANT OPTION). */
+  db_grant_connect: boolean;
+  db_owner: string;
   rds_superuser_exists: boolean;
   rds_superuser_member: boolean | null;
   max_connections: number;
@@ -77,6 +80,8 @@ const SERVER_SQL = `
     (SELECT s.version FROM pg_catalog.pg_stat_ssl s WHERE s.pid = pg_catalog.pg_backend_pid()) AS tls_version,
     r.rolsuper, r.rolcreaterole,
     pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') AS db_create,
+    pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT WITH GRANT OPTION') AS db_grant_connect,
+    (SELECT pg_catalog.pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) AS db_owner,
     EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser') AS rds_superuser_exists,
     (SELECT pg_catalog.pg_has_role(current_user, oid, 'MEMBER') FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser') AS rds_superuser_member,
     pg_catalog.current_setting('max_connections')::int AS max_connections,
@@ -164,7 +169,8 @@ function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: ConflictRow
     return {
       check: "conflicts",
       severity: "info",
-      detail: `${[c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter(Boolean).join(" and ")} exist with the shape stage ${spec.stage}'s provisioning gives them: the deploy updates them`,
+      detail: `${[c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter(Boolean).join(" and ")} exist with the shape stage ${spec.stage}'s provisioning gives them: the deploy updates them when SST's state for stage ${spec.stage} holds them`,
+      remedy: `If they were made another way (\`umami-db local --admin-url\`, or a rollback after which the state was not refreshed), \`sst deploy\` fails with "role already exists": run \`umami-db rollback --stage ${spec.stage}\` first.`,
     };
   }
   return { check: "conflicts", severity: "ok", detail: `no role ${role} or schema ${schema} yet` };
@@ -194,6 +200,15 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
     f.push({ check: "admin-rights", severity: "error", detail: `${s.admin} lacks ${rights.join(", ")}`, remedy: "Connect as the cluster's master user (its secret: --master-secret-arn) or grant what is missing." });
   } else if (s.rolsuper) {
     f.push({ check: "admin-rights", severity: "info", detail: `${s.admin} is a superuser; Aurora's master is not, so a pass here proves less than on Aurora` });
+  } else if (!s.db_grant_connect) {
+    // PostgreSQL answers such a GRANT with a WARNING ("no privileges were granted"), not an error: the stage's
+    // role would then connect only through PUBLIC's default CONNECT, and lose it when that is revoked.
+    f.push({
+      check: "admin-rights",
+      severity: "warning",
+      detail: `${s.admin} can create in ${spec.database} but cannot grant CONNECT on it (owner: ${s.db_owner}): the stack's GRANT CONNECT to ${spec.role.name} would grant nothing`,
+      remedy: `As ${s.db_owner}: GRANT CONNECT ON DATABASE ${spec.database} TO ${s.admin} WITH GRANT OPTION (or make ${s.admin} the owner).`,
+    });
   } else {
     f.push({ check: "admin-rights", severity: "ok", detail: `${s.admin} has CREATEROLE and CREATE on ${spec.database}${s.rds_superuser_exists ? ", member of rds_superuser" : ""}` });
   }

@@ -23,8 +23,9 @@ export interface UmamiDatabaseArgs {
    * What must exist: names, privileges, role limits, extension, secret name. Build it with `buildSpec`;
    * never write one by hand (one declaration).
    *
-   * Caution: changing `spec.role.name` or `spec.schema` *replaces* the role or the schema, and the old
-   * schema is dropped with everything in it.
+   * Caution: changing `spec.role.name` or `spec.schema` renames the role or the schema in place (the
+   * provider's `ALTER … RENAME`, per its source) and replaces every grant that names them (revoked, then
+   * granted again). Try such a change on a throwaway stage first: only a live deploy shows the exact order.
    *
    * @example
    * ```ts
@@ -189,8 +190,10 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         owner: this.admin.username,
         // The tables Umami's migrations create belong to umami_user: removal must take them along.
         dropCascade: true,
-        // Refuse to adopt a schema someone else created under this name: `sst remove` would then drop it,
-        // and everything in it, with CASCADE.
+        // Not a guard: the provider's create checks pg_namespace first and, when the schema exists, only
+        // takes ownership of it (ALTER SCHEMA … OWNER), whatever it holds — and `sst remove` would then drop
+        // it with CASCADE. `umami-db preflight` (run before `sst deploy` in CI) is what refuses a schema
+        // that is not this stage's.
         ifNotExists: false,
       },
       // dependsOn the role: `sst remove` drops the schema first, then the role (the measured order).

@@ -101,6 +101,30 @@ describe("preflight against an Aurora-like admin", () => {
     expect(finding(settled, "pgcrypto")).toMatchObject({ severity: "ok", detail: "installed in schema public" });
   });
 
+  it("warns when the administrator may create in the database but not grant CONNECT on it", async () => {
+    await withClient(server.superuser, async (c) => {
+      await c.query("CREATE ROLE other_owner");
+      await c.query("CREATE DATABASE not_admins OWNER other_owner");
+      await c.query(`GRANT CREATE, CONNECT ON DATABASE not_admins TO ${TEST_ADMIN.name}`);
+    });
+    try {
+      const r = await runPreflight({ ...server.admin, database: "not_admins" }, spec("dev", { database: "not_admins", pgcryptoAlreadyInstalled: false }));
+      expect(finding(r, "admin-rights")).toEqual({
+        check: "admin-rights",
+        severity: "warning",
+        detail: `${TEST_ADMIN.name} can create in not_admins but cannot grant CONNECT on it (owner: other_owner): the stack's GRANT CONNECT to umami_user would grant nothing`,
+        remedy: `As other_owner: GRANT CONNECT ON DATABASE not_admins TO ${TEST_ADMIN.name} WITH GRANT OPTION (or make ${TEST_ADMIN.name} the owner).`,
+      });
+      await withClient(server.superuser, (c) => c.query(`GRANT CONNECT ON DATABASE not_admins TO ${TEST_ADMIN.name} WITH GRANT OPTION`));
+      expect(finding(await runPreflight({ ...server.admin, database: "not_admins" }, spec("dev", { database: "not_admins" })), "admin-rights").severity).toBe("ok");
+    } finally {
+      await withClient(server.superuser, async (c) => {
+        await c.query("DROP DATABASE not_admins");
+        await c.query("DROP ROLE other_owner");
+      });
+    }
+  });
+
   it("counts the slots Aurora reserves for rds_superuser when the server has the setting", async () => {
     // Aurora's parameter, set here as a placeholder setting of the administrator (PostgreSQL accepts dotted names).
     await withClient(server.superuser, (c) => c.query(`ALTER ROLE ${TEST_ADMIN.name} SET rds.rds_superuser_reserved_connections = '2'`));
