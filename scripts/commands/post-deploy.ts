@@ -2,14 +2,13 @@
  * `umami-db post-deploy --stage <stage>`: migrate as umami_user → verify → baseline → compare → report
  * directory `reports/<stage>/<timestamp>/` with `report.md` and `report.json`.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
 import { beforeDir, loadBefore } from "../lib/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
-import { action, flowExitCode } from "./run.js";
+import { action, ensureWritableDir, flowExitCode, writeOutputFile } from "./run.js";
 import { stageOptions, resolveFromFlags, type StageFlags } from "./stage-options.js";
 
 interface PostDeployFlags extends StageFlags, CloudWatchFlags {
@@ -33,6 +32,7 @@ export function postDeployCommand(): Command {
     .action(
       action(async (flags: PostDeployFlags) => {
         const resolved = await resolveFromFlags(flags, ["admin", "umami"]);
+        ensureWritableDir(flags.reportsDir, "--reports-dir");
         const before = loadBefore(flags.beforeDir ?? beforeDir(resolved.spec.stage));
         const cloudwatch = await cloudWatchOptions(resolved, flags);
         const { runPostDeploy } = await import("../lib/post-deploy.js");
@@ -48,9 +48,14 @@ export function postDeployCommand(): Command {
         });
         const { renderPostDeployMarkdown } = await import("../lib/report.js");
         const dir = resolve(flags.reportsDir, resolved.spec.stage, result.startedAt.replace(/[:.]/g, "-"));
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, "report.md"), renderPostDeployMarkdown(result));
-        writeFileSync(join(dir, "report.json"), `${JSON.stringify(result, null, 2)}\n`);
+        try {
+          writeOutputFile(join(dir, "report.md"), renderPostDeployMarkdown(result));
+          writeOutputFile(join(dir, "report.json"), `${JSON.stringify(result, null, 2)}\n`);
+        } catch (error) {
+          // The directory was writable when the flow started: keep the result on stdout, then say what failed.
+          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          throw error;
+        }
         if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, reportDir: dir }, null, 2)}\n`);
         else {
           process.stdout.write(`\npost-deploy ${result.stage}: ${result.ok ? "PASS" : `FAIL${result.failedStep ? ` at step "${result.failedStep}"` : ""}`}\n`);

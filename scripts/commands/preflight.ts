@@ -3,14 +3,14 @@
  * and prints one line per check; exit 1 when any check is blocking. `--out-dir` saves `preflight.json` there,
  * next to whatever the deploy orchestration captures before the deploy (fingerprint, baseline).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { isLocalHost } from "../lib/db.js";
+import { beforeDir } from "../lib/snapshots.js";
 import { runPreflight, type PreflightResult } from "../lib/preflight.js";
 import type { SecretInspection } from "../lib/secrets.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
-import { action, EXIT } from "./run.js";
+import { action, ensureWritableDir, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
 
 interface PreflightFlags extends StageFlags, CloudWatchFlags {
@@ -46,7 +46,7 @@ async function inspectSecret(resolved: Awaited<ReturnType<typeof resolveFromFlag
 /** Captures the application's fingerprint and the baseline before the deploy; returns the files written. */
 async function saveSnapshot(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>, flags: PreflightFlags): Promise<string[]> {
   const { captureBefore } = await import("../lib/checks.js");
-  const { beforeDir, saveBefore } = await import("../lib/snapshots.js");
+  const { saveBefore } = await import("../lib/snapshots.js");
   const { StepRunner } = await import("../lib/steps.js");
   const { progressObserver } = await import("./progress.js");
   const cloudwatch = await cloudWatchOptions(resolved, flags);
@@ -68,11 +68,10 @@ export function preflightCommand(): Command {
     .action(
       action(async (flags: PreflightFlags) => {
         const resolved = await resolveFromFlags(flags, ["admin"]);
+        if (flags.outDir) ensureWritableDir(flags.outDir, "--out-dir");
+        if (flags.snapshot) ensureWritableDir(flags.beforeDir ?? beforeDir(resolved.spec.stage), "--before-dir");
         const result = await runPreflight(resolved.admin, resolved.spec, { secret: await inspectSecret(resolved) });
-        if (flags.outDir) {
-          mkdirSync(flags.outDir, { recursive: true });
-          writeFileSync(join(flags.outDir, "preflight.json"), `${JSON.stringify(result, null, 2)}\n`);
-        }
+        if (flags.outDir) writeOutputFile(join(flags.outDir, "preflight.json"), `${JSON.stringify(result, null, 2)}\n`);
         // The "before" of the deploy: only when the database is ready, so post-deploy compares against a real state.
         const snapshot = result.ok && flags.snapshot ? await saveSnapshot(resolved, flags) : [];
         process.stdout.write(flags.json ? `${JSON.stringify({ ...result, snapshot }, null, 2)}\n` : renderPreflight(result));

@@ -8,8 +8,8 @@
  * | 1    | a check failed (audit finding, threshold, conflict)  |
  * | 2    | could not run (usage, connection, bad input)         |
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { UserError } from "../lib/errors.js";
 
 export const EXIT = { ok: 0, checkFailed: 1, couldNotRun: 2 } as const;
@@ -57,5 +57,20 @@ export function writeOutputFile(path: string, text: string): void {
     writeFileSync(path, text);
   } catch (error) {
     throw new UserError(`Could not write ${path}: ${(error as Error).message}. Choose a path you can write to.`, { cause: error });
+  }
+}
+
+/**
+ * Checks, before any work, that a directory a command will write into can be created and written (a probe
+ * file is written and removed), so a long flow never ends by losing its output to a bad path.
+ */
+export function ensureWritableDir(dir: string, option: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.umami-db-write-test-${process.pid}`);
+    writeFileSync(probe, "");
+    rmSync(probe);
+  } catch (error) {
+    throw new UserError(`Cannot write into ${dir} (${option}): ${(error as Error).message}. Choose a directory you can write to.`, { cause: error });
   }
 }

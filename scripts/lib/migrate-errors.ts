@@ -72,6 +72,21 @@ export class SchemaNotEmptyError extends UserError {
   }
 }
 
+/** The schema in `?schema=` does not exist and the connecting role may not create it (as Umami's role may not). */
+export class SchemaMissingError extends UserError {
+  override name = "SchemaMissingError";
+  constructor(
+    readonly schema: string,
+    readonly user: string,
+    reason: string,
+  ) {
+    super(
+      `Schema ${schema} does not exist and ${user} may not create it (${reason}). ` +
+        `Provision the stage first (sst deploy, or umami-db local --admin-url), or correct ?schema= in the URL.`,
+    );
+  }
+}
+
 /** P1002: another migration run holds Prisma's advisory lock for longer than Prisma waits (10 s). */
 export class MigrationLockTimeoutError extends UserError {
   override name = "MigrationLockTimeoutError";

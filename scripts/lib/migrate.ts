@@ -11,6 +11,7 @@ import {
   FailedMigrationsError,
   MigrationFailedError,
   MigrationLockTimeoutError,
+  SchemaMissingError,
   SchemaNotEmptyError,
 } from "./migrate-errors.js";
 import {
@@ -192,7 +193,15 @@ async function hasMigrationsTable(client: Client, schema: string): Promise<boole
  */
 async function initializeSchema(client: Client, schema: string): Promise<boolean> {
   const { exists, tables } = await inspectSchema(client, schema);
-  if (!exists) await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
+  if (!exists) {
+    // Asked first: after a failed CREATE, a surrounding transaction would refuse further queries.
+    const { rows } = await client.query<{ user: string; may_create: boolean }>(
+      "SELECT current_user AS user, pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') AS may_create",
+    );
+    // The usual case: a stage's role pointed at a schema nobody provisioned (or a typo in ?schema=).
+    if (!rows[0].may_create) throw new SchemaMissingError(schema, rows[0].user, "no CREATE on the database");
+    await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
+  }
   if (tables.includes(MIGRATIONS_TABLE)) return false;
   if (tables.length > 0) throw new SchemaNotEmptyError(schema, tables);
   await client.query(buildMigrationsTableDdl(schema));

@@ -300,6 +300,12 @@ export async function resolveStage<N extends Need = Need>(
     adminSettings = base && { ...base, user: master.username, password: master.password };
     adminSource = `master secret ${masterArn}`;
   }
+  if (umami && (umami.user !== spec.role.name || umami.schema !== spec.schema)) {
+    // Checked before anything connects: post-deploy would otherwise migrate as whoever the URL names.
+    problems.push(
+      `the Umami connection (${umamiSource}) is ${umami.user} on schema ${umami.schema}, but stage ${spec.stage} is ${spec.role.name} on schema ${spec.schema}; pass the stage's own credentials or the right --stage`,
+    );
+  }
   if (problems.length > 0) fail(problems);
   return {
     spec,

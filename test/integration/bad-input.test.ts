@@ -255,6 +255,35 @@ function cases(): Case[] {
       error: `error: Could not write ${join(dir, "malformed.json", "fp.json")}: EEXIST: file already exists, mkdir '${join(dir, "malformed.json")}'. Choose a path you can write to.`,
     },
     {
+      name: "post-deploy --reports-dir below a regular file (checked before any work)",
+      args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--reports-dir", join(dir, "malformed.json", "reports")],
+      env: { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl() },
+      code: 2,
+      error: `error: Cannot write into ${join(dir, "malformed.json", "reports")} (--reports-dir): ENOTDIR: not a directory, mkdir '${join(dir, "malformed.json", "reports")}'. Choose a directory you can write to.`,
+    },
+    {
+      name: "preflight --out-dir below a regular file",
+      args: ["preflight", "--stage", "dev", "--out-dir", join(dir, "malformed.json", "out")],
+      env: { ADMIN_DATABASE_URL: admin },
+      code: 2,
+      error: `error: Cannot write into ${join(dir, "malformed.json", "out")} (--out-dir): ENOTDIR: not a directory, mkdir '${join(dir, "malformed.json", "out")}'. Choose a directory you can write to.`,
+    },
+    {
+      name: "post-deploy with an Umami URL that is not the stage's role and schema",
+      args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--umami-url", admin, "--reports-dir", join(dir, "reports-wrong-umami")],
+      env: { ADMIN_DATABASE_URL: admin },
+      code: 2,
+      error: `error: Cannot resolve the stage: the Umami connection (--umami-url) is ${TEST_ADMIN.name} on schema public, but stage dev is umami_user on schema umami; pass the stage's own credentials or the right --stage.`,
+    },
+    {
+      name: "migrate into a schema nobody provisioned",
+      args: ["migrate"],
+      env: { DATABASE_URL: umamiUrl().replace("schema=umami", "schema=umami_pr_77") },
+      code: 2,
+      error:
+        "error: Schema umami_pr_77 does not exist and umami_user may not create it (no CREATE on the database). Provision the stage first (sst deploy, or umami-db local --admin-url), or correct ?schema= in the URL.",
+    },
+    {
       name: "rollback without --yes off a terminal",
       args: ["rollback", "--stage", "dev"],
       env: { ADMIN_DATABASE_URL: admin },
@@ -377,5 +406,9 @@ const CASE_NAMES = [
   "no database URL",
   "resolve --rolled-back on a migration never applied",
   "--out below a regular file",
+  "post-deploy --reports-dir below a regular file (checked before any work)",
+  "preflight --out-dir below a regular file",
+  "post-deploy with an Umami URL that is not the stage's role and schema",
+  "migrate into a schema nobody provisioned",
   "rollback without --yes off a terminal",
 ];
