@@ -9,6 +9,7 @@ import { buildSpec, validateStage } from "../../sst/database/spec.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import type { Baseline } from "../lib/baseline.js";
 import { parseDatabaseUrl } from "../lib/db.js";
+import { awsRegion } from "../lib/stage.js";
 import { UserError } from "../lib/errors.js";
 import { action, EXIT, positiveInt, writeOutputFile } from "./run.js";
 
@@ -45,7 +46,7 @@ export function baselineCommand(): Command {
     .option("--stage <stage>", "stage whose schema name, region and instance identifier to use", defaultStage)
     .option("--cluster-id <id>", "Aurora cluster identifier: also read CloudWatch metrics")
     .option("--instance-id <id>", "writer instance identifier (default: the stage's, else <cluster-id>-instance-1)")
-    .option("--region <region>", "AWS region of the cluster (default: the stage's, else $AWS_REGION)")
+    .option("--region <region>", "AWS region of the cluster (default AWS_REGION, then AWS_DEFAULT_REGION, then the stage settings)")
     .option("--window-hours <hours>", "CloudWatch window ending now", positiveInt("--window-hours"), 24)
     .option("--period-seconds <seconds>", "CloudWatch seconds per data point (a multiple of 60)", positiveInt("--period-seconds"), 300)
     .action(
@@ -58,7 +59,7 @@ export function baselineCommand(): Command {
         const { captureBaseline } = await import("../lib/baseline.js");
         let cloudwatch;
         if (flags.clusterId) {
-          const region = flags.region ?? settings.region ?? process.env.AWS_REGION;
+          const region = awsRegion(flags.region, process.env, undefined, settings.region);
           if (!region) throw new UserError("No AWS region for CloudWatch. Pass --region (the cluster's region, e.g. us-east-1) or set AWS_REGION.");
           const instanceId =
             flags.instanceId ?? (settings.clusterIdentifier === flags.clusterId && settings.instanceIdentifier ? settings.instanceIdentifier : `${flags.clusterId}-instance-1`);

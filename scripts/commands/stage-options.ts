@@ -16,7 +16,7 @@ export function stageOptions(command: Command, needs: readonly Need[] = ["admin"
   command
     .option("--stage <stage>", "SST stage to act on (names, secret and settings come from it)")
     .option("--outputs-file <path>", `SST outputs JSON (default .sst/outputs.json; env ${STAGE_ENV.outputsFile})`)
-    .option("--region <region>", "AWS region of the secrets (default AWS_REGION, then the stage settings)")
+    .option("--region <region>", "AWS region of the secrets (default AWS_REGION, then AWS_DEFAULT_REGION, the deployed outputs, the stage settings)")
     .option("--ca-file <path>", `CA bundle for sslmode=verify-full, e.g. the RDS global bundle (env ${STAGE_ENV.caFile})`)
     .option("--connect-timeout <seconds>", "seconds to wait for a connection (default 10)", positiveInt("--connect-timeout"));
   if (needs.includes("admin")) {

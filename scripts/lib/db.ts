@@ -63,7 +63,7 @@ export function parseDatabaseUrl(
   }
   // TLS is required for anything but this machine: Aurora always offers it, and the password crosses the network.
   if (requested === "disable" && !isLocalHost(host)) {
-    throw new UserError(`sslmode=disable is refused for ${host}: TLS is required for any host but localhost. Use sslmode=require (or verify-full with --ca-file).`);
+    throw new UserError(`sslmode=disable is refused for ${host}: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).`);
   }
   // libpq's sslrootcert= in the URL names the CA bundle, like --ca-file.
   const caFile = overrides.caFile ?? parsed.searchParams.get("sslrootcert") ?? undefined;
@@ -138,7 +138,7 @@ function describeConnectFailure(settings: ConnectionSettings, error: unknown): C
   const code = e.code;
   let message: string;
   if (code === "28000" && /no encryption/.test(e.message ?? "")) {
-    message = `The server at ${where} refused a connection without TLS (pg_hba.conf allows only hostssl). Use sslmode=require (or verify-full with --ca-file).`;
+    message = `The server at ${where} refused a connection without TLS (pg_hba.conf allows only hostssl). Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).`;
   } else if (code === "28P01") message = `Login ${who} at ${where} failed: wrong password. Check the secret or the URL's password.`;
   else if (code === "28000") message = `Login ${who} at ${where} was rejected by pg_hba.conf or the role cannot log in (${e.message}).`;
   else if (code === "3D000") message = `Database ${settings.database} does not exist at ${where}. Check the database name in the stage settings or URL.`;

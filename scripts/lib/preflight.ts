@@ -188,7 +188,7 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
   const f: PreflightFinding[] = [];
   if (s.ssl) f.push({ check: "tls", severity: "ok", detail: `connection encrypted (${s.tls_version})` });
   else if (isLocalHost(settings.host)) f.push({ check: "tls", severity: "info", detail: "no TLS (allowed for localhost only)" });
-  else f.push({ check: "tls", severity: "error", detail: `the connection to ${settings.host} is not encrypted`, remedy: "Use sslmode=require (or verify-full with --ca-file) and enable rds.force_ssl on the cluster." });
+  else f.push({ check: "tls", severity: "error", detail: `the connection to ${settings.host} is not encrypted`, remedy: "Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it) and enable rds.force_ssl on the cluster." });
 
   f.push(serverVersionFinding(s.version_num, s.version));
 

@@ -177,6 +177,14 @@ function checkSecretNames(secret: CredentialsSecret, spec: UmamiDatabaseSpec, so
   if (secret.schema !== spec.schema) problems.push(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
 }
 
+/**
+ * The AWS region every command uses, in one order: the flag, the SDK's own variables (AWS_REGION, then
+ * AWS_DEFAULT_REGION), the deployed outputs, the stage settings.
+ */
+export function awsRegion(flag: string | undefined, env: NodeJS.ProcessEnv, outputsRegion?: string, settingsRegion?: string): string | undefined {
+  return flag ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? outputsRegion ?? settingsRegion;
+}
+
 function fail(problems: string[]): never {
   throw new UserError(`Cannot resolve the stage: ${problems.join("; ")}.`);
 }
@@ -221,7 +229,7 @@ export async function resolveStage<N extends Need = Need>(
   if (outputs.schema && outputs.schema !== spec.schema) problems.push(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
   if (outputs.database && outputs.database !== spec.database) problems.push(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
   if (outputs.role && outputs.role !== spec.role.name) problems.push(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
-  const region = o.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? outputs.region ?? settings.region;
+  const region = awsRegion(o.region, env, outputs.region, settings.region);
 
   let umami = umamiFromUrl;
   let umamiSource = umamiFromUrl ? (o.umamiUrl ? "--umami-url" : STAGE_ENV.umamiUrl) : undefined;

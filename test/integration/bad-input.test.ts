@@ -225,7 +225,7 @@ function cases(): Case[] {
       args: ["migrate"],
       env: { DATABASE_URL: `postgresql://umami_user:${PASSWORD}@db.example.com:5432/app?schema=umami&sslmode=disable` },
       code: 2,
-      error: "error: sslmode=disable is refused for db.example.com: TLS is required for any host but localhost. Use sslmode=require (or verify-full with --ca-file).",
+      error: "error: sslmode=disable is refused for db.example.com: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).",
     },
     {
       name: "--connect-timeout not a number",

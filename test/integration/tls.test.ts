@@ -55,7 +55,7 @@ describe("a TLS-only server", () => {
     const error = await tlsInUse(parseDatabaseUrl(url("disable"))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as Error).message).toBe(
-      `The server at 127.0.0.1:${server.port} refused a connection without TLS (pg_hba.conf allows only hostssl). Use sslmode=require (or verify-full with --ca-file).`,
+      `The server at 127.0.0.1:${server.port} refused a connection without TLS (pg_hba.conf allows only hostssl). Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).`,
     );
   });
 

@@ -6,7 +6,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildCredentialsSecret } from "../../sst/database/spec.js";
 import { writeSecretFile } from "../../scripts/lib/secrets.js";
-import { localSecretPath, resolveStage, type ResolveStageOptions } from "../../scripts/lib/stage.js";
+import { awsRegion, localSecretPath, resolveStage, type ResolveStageOptions } from "../../scripts/lib/stage.js";
 
 const HOST = "app-aurora-dev.cluster-abc.us-east-1.rds.amazonaws.com";
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
@@ -50,6 +50,18 @@ async function problem(options: ResolveStageOptions): Promise<string> {
   expect(error!.message).not.toContain(MASTER_PASSWORD);
   return error!.message;
 }
+
+describe("awsRegion (one order for every command, baseline capture included)", () => {
+  it("takes the flag, then AWS_REGION, AWS_DEFAULT_REGION, the outputs, the stage settings", () => {
+    const env = { AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-central-1" };
+    expect(awsRegion("ap-south-1", env, "us-west-2", "us-east-1")).toBe("ap-south-1");
+    expect(awsRegion(undefined, env, "us-west-2", "us-east-1")).toBe("eu-west-1");
+    expect(awsRegion(undefined, { AWS_DEFAULT_REGION: "eu-central-1" }, "us-west-2", "us-east-1")).toBe("eu-central-1");
+    expect(awsRegion(undefined, {}, "us-west-2", "us-east-1")).toBe("us-west-2");
+    expect(awsRegion(undefined, {}, undefined, "us-east-1")).toBe("us-east-1");
+    expect(awsRegion(undefined, {})).toBeUndefined();
+  });
+});
 
 describe("resolveStage", () => {
   it("finds everything from SST's outputs and Secrets Manager", async () => {
