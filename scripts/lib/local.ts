@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
-import { isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "./db.js";
+import { ConnectionError, isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "./db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded.js";
 import { generatePassword } from "./password.js";
 import { inspectExisting, provisionStage } from "./provision.js";
@@ -138,16 +138,30 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
 async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, secretFile: string) {
   return withClient(admin, async (client) => {
     const existing = await inspectExisting(client, spec);
-    const known = existing.role ? reusablePassword(secretFile, admin, spec) : undefined;
+    const filed = existing.role ? reusablePassword(secretFile, admin, spec) : undefined;
+    // A file whose password the role no longer accepts (changed elsewhere) would fail every later step: rotate.
+    const known = filed !== undefined && (await passwordWorks(admin, spec, filed)) ? filed : undefined;
     const password = known ?? generatePassword();
     const done = await provisionStage(client, spec, { admin: admin.user, password, rotatePassword: existing.role && !known });
+    const rotated = filed !== undefined && !known ? " (password rotated: the credentials file's was no longer valid)" : " (password rotated)";
     const what = [
-      done.createdRole ? `role ${spec.role.name} created` : `role ${spec.role.name} kept${known ? "" : " (password rotated)"}`,
+      done.createdRole ? `role ${spec.role.name} created` : `role ${spec.role.name} kept${known ? "" : rotated}`,
       done.createdSchema ? `schema ${spec.schema} created` : `schema ${spec.schema} kept`,
       done.pgcryptoPreexisting ? "pgcrypto already present" : `pgcrypto in ${done.pgcryptoSchema}`,
     ];
     return { password, detail: `${what.join(", ")}; ${done.statements} statements` };
   });
+}
+
+/** Whether the stage's role logs in with `password` (only a wrong password counts as no). */
+async function passwordWorks(admin: ConnectionSettings, spec: UmamiDatabaseSpec, password: string): Promise<boolean> {
+  try {
+    await withClient({ ...admin, user: spec.role.name, password, applicationName: "umami-db local" }, (c) => c.query("SELECT 1"));
+    return true;
+  } catch (error) {
+    if (error instanceof ConnectionError && error.code === "28P01") return false;
+    throw error;
+  }
 }
 
 function reusablePassword(secretFile: string, admin: ConnectionSettings, spec: UmamiDatabaseSpec): string | undefined {

@@ -84,6 +84,15 @@ describe("umami-db local", () => {
       const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM umami._prisma_migrations");
       expect(rows[0].n).toBe(4);
     });
+
+    // The role's password changed elsewhere: the file is stale, so the next run rotates instead of failing.
+    await withClient(server.admin, (c) => c.query("ALTER ROLE umami_user PASSWORD 'changed-elsewhere-0123456789'"));
+    const third = await runLocal(options);
+    expect({ ok: third.ok, error: third.error }).toEqual({ ok: true, error: undefined });
+    expect(third.steps.find((s) => s.name === "provision schema, role and grants")?.detail).toMatch(
+      /^role umami_user kept \(password rotated: the credentials file's was no longer valid\), schema umami kept/,
+    );
+    expect(readSecretFile(secretFile).password).not.toBe(password);
   });
 
   it("refuses a bad --admin-url with one line and exit 2 before starting anything", async () => {
