@@ -4,6 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
+import { UserError } from "../lib/errors.js";
 import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
 import { beforeDir, loadBefore } from "../lib/snapshots.js";
 import { progressObserver } from "./progress.js";
@@ -14,6 +15,8 @@ import { stageOptions, resolveFromFlags, type StageFlags } from "./stage-options
 interface PostDeployFlags extends StageFlags, CloudWatchFlags {
   migrations: string;
   beforeDir?: string;
+  /** False with --no-before: run without the "before" comparison. */
+  before: boolean;
   reportsDir: string;
   json: boolean;
 }
@@ -27,13 +30,22 @@ export function postDeployCommand(): Command {
   cloudWatchFlags(stageOptions(command))
     .option("--migrations <source>", "migrations: a directory in Prisma's layout or npm:umami@<version>", DEFAULT_MIGRATIONS_SOURCE)
     .option("--before-dir <dir>", "the snapshot saved by preflight (default .umami-db/<stage>/before)")
+    .option("--no-before", "run without preflight's snapshot: the application fingerprint and the baseline are then not compared")
     .option("--reports-dir <dir>", "where report directories are created", "reports")
     .option("--json", "print the report's JSON instead of a summary", false)
     .action(
       action(async (flags: PostDeployFlags) => {
         const resolved = await resolveFromFlags(flags, ["admin", "umami"]);
         ensureWritableDir(flags.reportsDir, "--reports-dir");
-        const before = loadBefore(flags.beforeDir ?? beforeDir(resolved.spec.stage));
+        const snapshotDir = flags.beforeDir ?? beforeDir(resolved.spec.stage);
+        const before = flags.before ? loadBefore(snapshotDir) : {};
+        if (flags.before && !before.baseline && !before.fingerprint) {
+          // Without it the report could not say the application is untouched: refuse before changing anything.
+          throw new UserError(
+            `No "before" snapshot in ${snapshotDir}: post-deploy could not prove the application untouched. ` +
+              `Run \`umami-db preflight --stage ${resolved.spec.stage}\` before \`sst deploy\` (it saves one), or pass --no-before to run without the comparison.`,
+          );
+        }
         const cloudwatch = await cloudWatchOptions(resolved, flags);
         const { runPostDeploy } = await import("../lib/post-deploy.js");
         const result = await runPostDeploy({

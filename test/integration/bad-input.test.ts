@@ -262,6 +262,13 @@ function cases(): Case[] {
       error: `error: Cannot write into ${join(dir, "malformed.json", "reports")} (--reports-dir): ENOTDIR: not a directory, mkdir '${join(dir, "malformed.json", "reports")}'. Choose a directory you can write to.`,
     },
     {
+      name: "post-deploy without preflight's snapshot (and without --no-before)",
+      args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--before-dir", join(dir, "no-snapshot-here"), "--reports-dir", join(dir, "reports-no-before")],
+      env: { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl() },
+      code: 2,
+      error: `error: No "before" snapshot in ${join(dir, "no-snapshot-here")}: post-deploy could not prove the application untouched. Run \`umami-db preflight --stage dev\` before \`sst deploy\` (it saves one), or pass --no-before to run without the comparison.`,
+    },
+    {
       name: "preflight --out-dir below a regular file",
       args: ["preflight", "--stage", "dev", "--out-dir", join(dir, "malformed.json", "out")],
       env: { ADMIN_DATABASE_URL: admin },
@@ -407,6 +414,7 @@ const CASE_NAMES = [
   "resolve --rolled-back on a migration never applied",
   "--out below a regular file",
   "post-deploy --reports-dir below a regular file (checked before any work)",
+  "post-deploy without preflight's snapshot (and without --no-before)",
   "preflight --out-dir below a regular file",
   "post-deploy with an Umami URL that is not the stage's role and schema",
   "migrate into a schema nobody provisioned",

@@ -76,7 +76,7 @@ describe("five processes at once", () => {
     const env = { ADMIN_DATABASE_URL: server.adminUrl(), UMAMI_SECRET_FILE: secretFile };
     const runs = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        runCli(["post-deploy", "--stage", "pr-5", "--no-cloudwatch", "--json", "--reports-dir", join(dir, `reports-${i}`)], env, { cwd: dir }),
+        runCli(["post-deploy", "--stage", "pr-5", "--no-cloudwatch", "--no-before", "--json", "--reports-dir", join(dir, `reports-${i}`)], env, { cwd: dir }),
       ),
     );
     for (const run of runs) expect(run.code, run.stderr + run.stdout).toBe(0);

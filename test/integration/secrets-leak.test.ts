@@ -69,7 +69,7 @@ beforeAll(async () => {
     ["rollback, wrong admin password", ["rollback", "--stage", "pr-6", "--yes"], { ADMIN_DATABASE_URL: wrongAdmin }],
     [
       "post-deploy, wrong umami password in the secret file",
-      ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--json", "--reports-dir", out("reports-wrong")],
+      ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--json", "--reports-dir", out("reports-wrong")],
       { ADMIN_DATABASE_URL: admin, UMAMI_SECRET_FILE: join(dir, "secrets", "wrong.json") },
     ],
   ];
@@ -77,7 +77,7 @@ beforeAll(async () => {
     ["verify --json", ["verify", "--stage", "dev", "--json", "--report", out("audit.md")], { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl(UMAMI_PASSWORD) }],
     [
       "post-deploy --json",
-      ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--json", "--reports-dir", out("reports")],
+      ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--json", "--reports-dir", out("reports")],
       { ADMIN_DATABASE_URL: admin, UMAMI_SECRET_FILE: join(dir, "secrets", "umami.json") },
     ],
   ];
