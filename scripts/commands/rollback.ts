@@ -77,7 +77,7 @@ export function rollbackCommand(): Command {
           if (!process.stdin.isTTY) throw new UserError("rollback deletes data and asks for confirmation; on a non-interactive shell pass --yes.");
           const where = redactUrl(toUrl({ ...admin, database: spec.database }));
           const ok = await confirm(
-            `Remove schema ${spec.schema} (and all Umami data in it), role ${spec.role.name} and their privileges from ${where} (stage ${spec.stage})?\n` +
+            `Remove schema ${spec.schema} (and all Umami data in it) from ${where}, and role ${spec.role.name} with everything it owns or holds in any database of that server (stage ${spec.stage})?\n` +
               `Type the stage name to confirm: `,
             spec.stage,
           );
@@ -92,6 +92,10 @@ export function rollbackCommand(): Command {
           for (const line of result.kept) process.stdout.write(`kept     ${line}\n`);
           for (const line of result.leftovers) process.stdout.write(`LEFT     ${line}\n`);
           if (result.leftovers.length === 0) process.stdout.write(`rollback ${spec.stage}: no trace left\n`);
+          if (result.removed.length > 0) {
+            // Pulumi's state still lists what was just dropped; only a refresh makes SST see it.
+            process.stdout.write(`next: if SST deployed stage ${spec.stage}, run \`npx sst refresh --stage ${spec.stage}\` so its state forgets the removed objects\n`);
+          }
         }
         return result.leftovers.length === 0 ? EXIT.ok : EXIT.checkFailed;
       }),

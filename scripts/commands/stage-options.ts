@@ -3,6 +3,7 @@
  * TLS), and their translation into `resolveStage`'s input. Environment variables are read here, at the edge.
  */
 import type { Command } from "commander";
+import { defaultStage } from "../../sst/stages.js";
 import { resolveStage, STAGE_ENV, type Need, type ResolveStageOptions } from "../lib/stage.js";
 import { positiveInt } from "./run.js";
 
@@ -14,7 +15,7 @@ export type StageFlags = Omit<ResolveStageOptions, "connectTimeoutMs" | "needs" 
 /** Adds the shared stage options to `command`; `needs` leaves out the options a command never uses. */
 export function stageOptions(command: Command, needs: readonly Need[] = ["admin", "umami"]): Command {
   command
-    .option("--stage <stage>", "SST stage to act on (names, secret and settings come from it)")
+    .option("--stage <stage>", `SST stage to act on (names, secret and settings come from it; ${defaultStage} when only a URL is given)`)
     .option("--outputs-file <path>", `SST outputs JSON (default .sst/outputs.json; env ${STAGE_ENV.outputsFile})`)
     .option("--region <region>", "AWS region of the secrets (default AWS_REGION, then AWS_DEFAULT_REGION, the deployed outputs, the stage settings)")
     .option("--ca-file <path>", `CA bundle for sslmode=verify-full, e.g. the RDS global bundle (env ${STAGE_ENV.caFile})`)
