@@ -42,7 +42,11 @@ export interface StageSettings {
   maxConnections?: number;
   /** Instance class of the cluster's writer, used to derive `max_connections` when it is not given. */
   instanceClass?: string;
-  /** Writer instance identifier, for instance-level CloudWatch metrics. @default `${clusterIdentifier}-instance-1` */
+  /**
+   * Writer instance identifier. The alarms and the dashboard watch it when set, else the cluster's writer role
+   * (follows failovers); `umami-db baseline capture` reads its instance-level metrics.
+   * @default alarms: the writer role; baseline: `${clusterIdentifier}-instance-1`
+   */
   instanceIdentifier?: string;
   /** E-mail address subscribed to the alarms' SNS topic. No topic is created when unset. */
   alarmEmail?: string;

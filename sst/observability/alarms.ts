@@ -56,12 +56,12 @@ export function defaultMaxConnections(instanceClass: string): number {
   return Math.min(Math.floor((gib * 1e9) / 9531392), 5000);
 }
 
-/** The alarms' arguments for a stage, from its settings in sst/stages.ts (instance defaults to `<cluster>-instance-1`). */
+/** The alarms' arguments for a stage, from its settings in sst/stages.ts (without an instance: the cluster's writer role). */
 export function clusterAlarmsArgs(stage: string, settings: StageSettings, tags: Record<string, string>): ClusterAlarmsArgs {
   return {
     stage,
     clusterIdentifier: settings.clusterIdentifier,
-    instanceIdentifier: settings.instanceIdentifier ?? `${settings.clusterIdentifier}-instance-1`,
+    instanceIdentifier: settings.instanceIdentifier,
     maxConnections: settings.maxConnections,
     instanceClass: settings.instanceClass,
     alarmEmail: settings.alarmEmail,
@@ -76,8 +76,13 @@ export interface ClusterAlarmsArgs {
   stage: string;
   /** Identifier of the existing Aurora cluster (cluster-level metrics: `VolumeBytesUsed`, `Volume*IOPs`). */
   clusterIdentifier: pulumi.Input<string>;
-  /** Writer instance identifier (instance-level metrics: CPU, connections, IOPS). */
-  instanceIdentifier: pulumi.Input<string>;
+  /**
+   * Watch this instance for CPU, connections and IOPS. Without it the alarms and the dashboard read the
+   * cluster's writer role (dimensions `DBClusterIdentifier` + `Role=WRITER`, AWS's documented Aurora
+   * dimensions), which follows a failover and needs no instance name.
+   * @default the cluster's writer role
+   */
+  instanceIdentifier?: pulumi.Input<string>;
   /**
    * `max_connections` of the instance; the connections alarm fires above 80 % of it.
    * @default derived from `instanceClass` with Aurora's default formula
@@ -111,7 +116,7 @@ export interface ClusterAlarmsArgs {
  * @example
  * ```ts
  * new ClusterAlarms("UmamiAlarms", {
- *   stage: $app.stage, clusterIdentifier: "app-aurora-dev", instanceIdentifier: "app-aurora-dev-instance-1",
+ *   stage: $app.stage, clusterIdentifier: "app-aurora-dev",
  *   instanceClass: "db.r6g.large", tags: stackTags($app.stage),
  * });
  * ```
@@ -156,7 +161,7 @@ export class ClusterAlarms extends pulumi.ComponentResource {
         alarmDescription: `CPU of ${args.stage}'s Aurora writer above ${ALERT_RULES.cpuPercent} % for 15 minutes.`,
         namespace: "AWS/RDS",
         metricName: "CPUUtilization",
-        dimensions: { DBInstanceIdentifier: args.instanceIdentifier },
+        dimensions: writerDimensions(args),
         statistic: "Average",
         period: 300,
         evaluationPeriods: 3,
@@ -179,7 +184,7 @@ export class ClusterAlarms extends pulumi.ComponentResource {
         alarmDescription: `Connections above ${this.connectionsThreshold} (80 % of max_connections ${this.maxConnections}) for 10 minutes.`,
         namespace: "AWS/RDS",
         metricName: "DatabaseConnections",
-        dimensions: { DBInstanceIdentifier: args.instanceIdentifier },
+        dimensions: writerDimensions(args),
         statistic: "Maximum",
         period: 300,
         evaluationPeriods: 2,
@@ -231,12 +236,19 @@ export class ClusterAlarms extends pulumi.ComponentResource {
   private createDashboard(name: string, args: ClusterAlarmsArgs): aws.cloudwatch.Dashboard {
     const region = args.region ?? aws.config.region ?? "us-east-1";
     const body = pulumi
-      .all([args.clusterIdentifier, args.instanceIdentifier, this.cpuAlarm.arn, this.connectionsAlarm.arn, this.storageAlarm.arn])
+      .all([args.clusterIdentifier, args.instanceIdentifier ?? "", this.cpuAlarm.arn, this.connectionsAlarm.arn, this.storageAlarm.arn])
       .apply(([cluster, instance, ...alarmArns]) =>
-        JSON.stringify(dashboardBody({ region, cluster, instance, connectionsThreshold: this.connectionsThreshold, alarmArns })),
+        JSON.stringify(dashboardBody({ region, cluster, instance: instance || undefined, connectionsThreshold: this.connectionsThreshold, alarmArns })),
       );
     return new aws.cloudwatch.Dashboard(`${name}Dashboard`, { dashboardName: `umami-db-${args.stage}`, dashboardBody: body }, { parent: this });
   }
+}
+
+/** The dimensions of the writer's metrics: the named instance, else the cluster's WRITER role. */
+function writerDimensions(args: ClusterAlarmsArgs): Record<string, pulumi.Input<string>> {
+  return args.instanceIdentifier !== undefined
+    ? { DBInstanceIdentifier: args.instanceIdentifier }
+    : { DBClusterIdentifier: args.clusterIdentifier, Role: "WRITER" };
 }
 
 function resolveMaxConnections(args: ClusterAlarmsArgs): number {
@@ -253,8 +265,9 @@ function resolveMaxConnections(args: ClusterAlarmsArgs): number {
 }
 
 /** The dashboard's body: CPU, connections, IOPS and volume bytes, with the alarm thresholds drawn in. */
-export function dashboardBody(p: { region: string; cluster: string; instance: string; connectionsThreshold: number; alarmArns: string[] }): object {
-  const instance = (metric: string) => ["AWS/RDS", metric, "DBInstanceIdentifier", p.instance];
+export function dashboardBody(p: { region: string; cluster: string; instance?: string; connectionsThreshold: number; alarmArns: string[] }): object {
+  const instance = (metric: string) =>
+    p.instance ? ["AWS/RDS", metric, "DBInstanceIdentifier", p.instance] : ["AWS/RDS", metric, "DBClusterIdentifier", p.cluster, "Role", "WRITER"];
   const cluster = (metric: string) => ["AWS/RDS", metric, "DBClusterIdentifier", p.cluster];
   const widget = (x: number, y: number, title: string, metrics: unknown[], extra: object = {}) => ({
     type: "metric",

@@ -102,7 +102,7 @@ describe("ClusterAlarms", () => {
     expect(args).toEqual({
       stage: "production",
       clusterIdentifier: "app-aurora-production",
-      instanceIdentifier: "app-aurora-production-instance-1",
+      instanceIdentifier: undefined,
       maxConnections: undefined,
       instanceClass: "db.r6g.xlarge",
       alarmEmail: undefined,
@@ -112,6 +112,14 @@ describe("ClusterAlarms", () => {
     const alarms = new m.ClusterAlarms("Prod", args);
     await value(pulumi.all([alarms.cpuAlarm.urn, alarms.connectionsAlarm.urn, alarms.storageAlarm.urn, alarms.dashboard.urn]));
     expect(alarms.connectionsThreshold).toBe(Math.floor(0.8 * 3357));
+  });
+
+  it("watches the cluster's writer role when no instance is named (no guessed name; follows a failover)", async () => {
+    const { alarm, ofType } = await build({ instanceIdentifier: undefined });
+    for (const suffix of ["Cpu", "Connections"]) expect(alarm(suffix).dimensions).toEqual({ DBClusterIdentifier: "app-aurora-dev", Role: "WRITER" });
+    const body = JSON.parse(ofType("aws:cloudwatch/dashboard:Dashboard")[0].inputs.dashboardBody as string);
+    expect(body.widgets[0].properties.metrics[0].slice(0, 6)).toEqual(["AWS/RDS", "CPUUtilization", "DBClusterIdentifier", "app-aurora-dev", "Role", "WRITER"]);
+    expect(body.widgets[2].properties.metrics[1].slice(0, 6)).toEqual(["AWS/RDS", "WriteIOPS", "DBClusterIdentifier", "app-aurora-dev", "Role", "WRITER"]);
   });
 
   it("refuses a stage with neither maxConnections nor instanceClass", () => {
