@@ -28,7 +28,8 @@ export function action<A extends unknown[]>(handler: (...args: A) => Promise<num
 /** Prints an error as the user should see it and returns its exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof UserError) {
-    process.stderr.write(`error: ${error.message}\n`);
+    // One line, always: messages that quote a parser's excerpt (JSON.parse's, for one) may carry newlines.
+    process.stderr.write(`error: ${error.message.replace(/\s*\n\s*/g, " ")}\n`);
     return error.exitCode;
   }
   process.stderr.write(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -258,7 +258,7 @@ export async function resolveStage<N extends Need = Need>(
   const hostOverride = o.host ?? env[STAGE_ENV.host];
   const portText = o.port?.toString() ?? env[STAGE_ENV.port];
   const port = portText === undefined ? undefined : Number(portText);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) problems.push(`${STAGE_ENV.port} must be a port number (got ${portText})`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) problems.push(`${o.port !== undefined ? "--port" : STAGE_ENV.port} must be a port number from 1 to 65535 (got ${portText})`);
   const knownEndpoint = hostOverride ?? outputs.host ?? localSecret?.host ?? umamiFromUrl?.host;
   if (needsMaster && !knownEndpoint && !needsSecret) {
     problems.push(

@@ -129,9 +129,11 @@ describe("resolveStage", () => {
     expect(message).toContain('"port" must be a whole number');
     expect(message).toContain('"host" must be a non-empty string');
     expect(message).toContain("umami URL: The database URL must start with postgresql://");
-    expect(message).toContain("UMAMI_DB_PORT must be a port number");
+    expect(message).toContain("UMAMI_DB_PORT must be a port number from 1 to 65535 (got 0)");
     expect(message).toContain("no administrator credentials");
     expect(sm.calls()).toHaveLength(0);
+    // The flag, when it is the flag that is wrong, is named as the flag.
+    expect(await problem(base(root, { port: 99999, env: { UMAMI_DB_PORT: "5432" } }))).toContain("--port must be a port number from 1 to 65535 (got 99999)");
   });
 
   it("reports both AWS failures together, and a secret made for another stage", async () => {
