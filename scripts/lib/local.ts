@@ -14,6 +14,8 @@ import { ConnectionError, isLocalHost, parseDatabaseUrl, redactUrl, withClient, 
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded.js";
 import { generatePassword } from "./password.js";
 import { inspectExisting, provisionStage } from "./provision.js";
+import { checkConflicts } from "./preflight.js";
+import { UserError } from "./errors.js";
 import { createSampleDatabase, SAMPLE_APP } from "./sample-app.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "./secrets.js";
@@ -92,7 +94,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     const before = await captureBefore(steps, admin, spec);
     const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations), (set) => `${set.migrations.length} migrations from ${set.source}`);
 
-    const password = await steps.run("provision schema, role and grants", () => provision(admin, spec, options.secretFile), (p) => p.detail);
+    const password = await steps.run("provision schema, role and grants", () => provision(admin, spec, options.secretFile, embedded !== undefined), (p) => p.detail);
     const secret = buildCredentialsSecret({
       username: spec.role.name,
       password: password.password,
@@ -135,8 +137,14 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
  * Provisions as the administrator. A role that already exists keeps its password when the credentials
  * file holds it for this server; otherwise a new password is generated (and the role's password rotated).
  */
-async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, secretFile: string) {
+async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, secretFile: string, embedded: boolean) {
   return withClient(admin, async (client) => {
+    if (!embedded) {
+      // On a server that other work shares, refuse a role or schema that is not this stage's (preflight's rule):
+      // provisioning would otherwise rotate a role's password that another database's credentials still use.
+      const conflicts = await checkConflicts(client, spec, admin.user);
+      if (conflicts.severity === "error") throw new UserError(`${conflicts.detail}. ${conflicts.remedy}`);
+    }
     const existing = await inspectExisting(client, spec);
     const filed = existing.role ? reusablePassword(secretFile, admin, spec) : undefined;
     // A file whose password the role no longer accepts (changed elsewhere) would fail every later step: rotate.

@@ -277,6 +277,15 @@ export function secretFinding(spec: UmamiDatabaseSpec, secret: SecretInspection 
 }
 
 /** Runs every check against `settings` (the administrator) for `spec`. Never changes the database. */
+/**
+ * Whether the stage's role and schema, if they exist, are this stage's (preflight's "conflicts" check; also
+ * run by `local --admin-url` before it provisions, since provisioning would rotate a foreign role's password).
+ */
+export async function checkConflicts(client: Client, spec: UmamiDatabaseSpec, admin: string): Promise<PreflightFinding> {
+  const conflicts = (await client.query<ConflictRow>(CONFLICT_SQL, [spec.role.name, spec.schema])).rows[0];
+  return conflictFindings(spec, admin, conflicts);
+}
+
 export async function runPreflight(
   settings: ConnectionSettings,
   spec: UmamiDatabaseSpec,
@@ -292,8 +301,7 @@ export async function runPreflight(
       const server = (await c.query<ServerRow>(SERVER_SQL, [spec.extension.name, spec.schema])).rows[0];
       result.serverVersion = server.version;
       result.findings.push(...serverFindings(spec, target, server));
-      const conflicts = (await c.query<ConflictRow>(CONFLICT_SQL, [spec.role.name, spec.schema])).rows[0];
-      result.findings.push(conflictFindings(spec, server.admin, conflicts));
+      result.findings.push(await checkConflicts(c, spec, server.admin));
     });
   } catch (error) {
     if (!(error instanceof UserError) || client) throw error;

@@ -95,6 +95,20 @@ describe("umami-db local", () => {
     expect(readSecretFile(secretFile).password).not.toBe(password);
   });
 
+  it("refuses, changing nothing, a role of the same name that another database's stage uses", async () => {
+    // Stage dev already lives in database app (the test above); the same stage pointed at app2 would reuse role
+    // umami_user and rotate the password app's credentials hold.
+    const first = join(dir, "existing", "credentials.json");
+    const app2 = await server.createDatabase("app2_local");
+    const result = await runLocal({ stage: "dev", adminUrl: server.adminUrl("app2_local"), keep: false, migrations: "npm:umami@2.10.0", secretFile: join(dir, "app2", "credentials.json") });
+    expect(result.ok).toBe(false);
+    expect(result.failedStep).toBe("provision schema, role and grants");
+    expect(result.error).toMatch(/^Step "provision schema, role and grants" failed: role umami_user already exists and is not stage dev's: role umami_user has objects or grants in 1 other database\(s\)\. If they are leftovers of stage dev/);
+    await withClient(parseDatabaseUrl(readSecretFile(first).DATABASE_URL), (c) => c.query("SELECT 1")); // app's password still works
+    const schemas = await withClient(app2, (c) => c.query("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = 'umami'"));
+    expect(schemas.rows).toEqual([]);
+  });
+
   it("refuses a bad --admin-url with one line and exit 2 before starting anything", async () => {
     const error = (await run(process.execPath, ["bin/umami-db.js", "local", "--admin-url", "mysql://x@y/z"], { cwd: root }).catch((e: unknown) => e)) as {
       code: number;
