@@ -42,6 +42,9 @@ async function main() {
     const superuser = parseDatabaseUrl(server.superuserUrl);
     // The workload is the application: it connects as the application's own role (`app`).
     const { admin, app } = await createSampleDatabase(superuser, "umami-db bench");
+    // The flows deploy derived stages (bench-1, bench-2, …), which use the database's pgcrypto and never create
+    // one: it is there before the deploy, as stage dev's would be.
+    await withClient(admin, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public"));
     const version = await withClient(superuser, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v);
     const migrations = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
 

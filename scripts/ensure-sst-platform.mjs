@@ -28,8 +28,8 @@ const result = spawnSync("npx", ["--no", "sst", "install"], {
     SST_STAGE: process.env.SST_STAGE ?? "dev",
   },
 });
-const left = result.status === 0 ? platformProblem(root) : problem;
+const left = result.status === 0 ? platformProblem(root) : `sst install exited with ${result.status ?? result.signal}`;
 if (left) {
-  process.stderr.write(`sst install did not produce a matching .sst/platform (${left ?? "exit " + (result.status ?? result.signal)}).\n`);
+  process.stderr.write(`sst install did not produce a matching .sst/platform (${left}).\n`);
   process.exit(result.status || 1);
 }

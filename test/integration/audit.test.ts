@@ -26,7 +26,7 @@ let umamiUrl: string;
 beforeAll(async () => {
   server = await startTestServer();
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
-  umamiUrl = toUrl(server.admin, { user: spec.role.name, password: PASSWORD });
+  umamiUrl = toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD });
   umami = parseDatabaseUrl(umamiUrl);
   await withClient(umami, (c) =>
     c.query("CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL); CREATE SEQUENCE umami.counter"),
