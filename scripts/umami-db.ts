@@ -1,6 +1,7 @@
 /**
  * The `umami-db` command: wires the commands, nothing else. Each command lives in `scripts/commands/`.
  */
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { baselineCommand } from "./commands/baseline.js";
 import { localCommand } from "./commands/local.js";
@@ -13,8 +14,11 @@ import { rollbackCommand } from "./commands/rollback.js";
 import { verifyCommand } from "./commands/verify.js";
 import { fingerprintCommand } from "./commands/fingerprint.js";
 
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
 const program = new Command("umami-db")
   .description("Provision, migrate and audit Umami's isolated schema in a shared Aurora PostgreSQL 15 database.")
+  .version(version, "-V, --version", "print the version of umami-db")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 

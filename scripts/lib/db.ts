@@ -54,7 +54,15 @@ export function parseDatabaseUrl(
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   if (!host) throw new UserError("The database URL has no host. Use postgresql://user:password@host:5432/database.");
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  const decode = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      // The part itself is never quoted: it may be the password.
+      throw new UserError(`The database URL's ${what} has a malformed %-escape. Percent-encode special characters (% as %25, @ as %40, : as %3A).`);
+    }
+  };
+  const database = decode(parsed.pathname.replace(/^\//, ""), "database name");
   if (!database) throw new UserError(`The database URL (${redactUrl(url)}) names no database. Add /<database> after the port.`);
   const port = parsed.port ? Number(parsed.port) : 5432;
   const requested = (overrides.sslmode ?? parsed.searchParams.get("sslmode") ?? (isLocalHost(host) ? "disable" : "require")) as SslMode;
@@ -73,8 +81,8 @@ export function parseDatabaseUrl(
   return {
     host,
     port,
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
+    user: decode(parsed.username, "user name"),
+    password: decode(parsed.password, "password"),
     database,
     schema: parsed.searchParams.get("schema") ?? "public",
     sslmode: requested,

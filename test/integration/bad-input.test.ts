@@ -262,6 +262,13 @@ function cases(): Case[] {
       error: `error: Cannot write into ${join(dir, "malformed.json", "reports")} (--reports-dir): ENOTDIR: not a directory, mkdir '${join(dir, "malformed.json", "reports")}'. Choose a directory you can write to.`,
     },
     {
+      name: "URL whose password has a malformed %-escape",
+      args: ["migrate", "status"],
+      env: { DATABASE_URL: `postgresql://umami_user:100%zz@127.0.0.1:${port()}/app?schema=umami&sslmode=disable` },
+      code: 2,
+      error: "error: The database URL's password has a malformed %-escape. Percent-encode special characters (% as %25, @ as %40, : as %3A).",
+    },
+    {
       name: "post-deploy without preflight's snapshot (and without --no-before)",
       args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--before-dir", join(dir, "no-snapshot-here"), "--reports-dir", join(dir, "reports-no-before")],
       env: { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl() },
@@ -414,6 +421,7 @@ const CASE_NAMES = [
   "resolve --rolled-back on a migration never applied",
   "--out below a regular file",
   "post-deploy --reports-dir below a regular file (checked before any work)",
+  "URL whose password has a malformed %-escape",
   "post-deploy without preflight's snapshot (and without --no-before)",
   "preflight --out-dir below a regular file",
   "post-deploy with an Umami URL that is not the stage's role and schema",
