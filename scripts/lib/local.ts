@@ -73,6 +73,8 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     tables: [],
   };
   try {
+    // First: a wrong --migrations source fails before a server starts or anything is changed.
+    const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations), (set) => `${set.migrations.length} migrations from ${set.source}`);
     const admin = options.adminUrl
       ? parseDatabaseUrl(options.adminUrl, { applicationName: "umami-db local" })
       : await steps.run("start embedded PostgreSQL 15", async () => {
@@ -92,7 +94,6 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     }
 
     const before = await captureBefore(steps, admin, spec);
-    const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations), (set) => `${set.migrations.length} migrations from ${set.source}`);
 
     const password = await steps.run("provision schema, role and grants", () => provision(admin, spec, options.secretFile, embedded !== undefined), (p) => p.detail);
     const secret = buildCredentialsSecret({
