@@ -54,17 +54,21 @@ export function localCommand(): Command {
 /** The human summary printed after the steps. */
 export function renderSummary(result: LocalResult, databaseUrl: string | undefined): string {
   const total = result.steps.reduce((sum, s) => sum + s.ms, 0);
+  const where = result.server.host ? ` (${result.server.host}:${result.server.port}/${result.server.database})` : " (not reached)";
   const lines = [
     "",
-    `Umami schema, stage ${result.stage}, on ${result.server.embedded ? "an embedded" : "an existing"} PostgreSQL ` +
-      `(${result.server.host}:${result.server.port}/${result.server.database}): ${result.ok ? "OK" : `FAILED at "${result.failedStep ?? "setup"}"`}`,
+    `Umami schema, stage ${result.stage}, on ${result.server.embedded ? "an embedded" : "an existing"} PostgreSQL${where}: ` +
+      `${result.ok ? "OK" : `FAILED at "${result.failedStep ?? "setup"}"`}`,
   ];
   if (result.error) lines.push(`  error:         ${result.error}`);
-  lines.push(
-    `  names:         schema ${result.names.schema}, role ${result.names.role}, secret ${result.names.secretName}`,
-    `  migrations:    ${result.migrations.applied.length} applied${result.migrations.applied.length ? ` (${result.migrations.applied.join(", ")})` : ""}, ${result.migrations.alreadyApplied.length} already applied`,
-    `  Umami tables:  ${result.umamiTables} + _prisma_migrations`,
-  );
+  // Only what was reached: a run that failed before the server says nothing about names or tables.
+  if (result.names.schema) lines.push(`  names:         schema ${result.names.schema}, role ${result.names.role}, secret ${result.names.secretName}`);
+  if (result.server.host) {
+    lines.push(
+      `  migrations:    ${result.migrations.applied.length} applied${result.migrations.applied.length ? ` (${result.migrations.applied.join(", ")})` : ""}, ${result.migrations.alreadyApplied.length} already applied`,
+      `  Umami tables:  ${result.umamiTables} + _prisma_migrations`,
+    );
+  }
   if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
   if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);
   if (databaseUrl) lines.push(`  DATABASE_URL:  ${databaseUrl}${result.server.embedded && !result.server.kept ? "  (server stopped and removed)" : ""}`);

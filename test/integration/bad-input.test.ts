@@ -262,6 +262,13 @@ function cases(): Case[] {
       error: `error: Cannot write into ${join(dir, "malformed.json", "reports")} (--reports-dir): ENOTDIR: not a directory, mkdir '${join(dir, "malformed.json", "reports")}'. Choose a directory you can write to.`,
     },
     {
+      name: "local with a migrations directory that does not exist (fails before starting a server)",
+      args: ["local", "--migrations", join(dir, "absent"), "--secret-file", join(dir, "local-absent.json")],
+      code: 2,
+      stderr: /^FAIL load migrations \(\d+ ms\) — Migrations directory .*absent does not exist\. Pass --migrations <dir> with Prisma's layout, or npm:umami@2\.10\.0\.$/m,
+      stdout: /^Umami schema, stage dev, on an embedded PostgreSQL \(not reached\): FAILED at "load migrations"$/m,
+    },
+    {
       name: "URL whose password has a malformed %-escape",
       args: ["migrate", "status"],
       env: { DATABASE_URL: `postgresql://umami_user:100%zz@127.0.0.1:${port()}/app?schema=umami&sslmode=disable` },
@@ -421,6 +428,7 @@ const CASE_NAMES = [
   "resolve --rolled-back on a migration never applied",
   "--out below a regular file",
   "post-deploy --reports-dir below a regular file (checked before any work)",
+  "local with a migrations directory that does not exist (fails before starting a server)",
   "URL whose password has a malformed %-escape",
   "post-deploy without preflight's snapshot (and without --no-before)",
   "preflight --out-dir below a regular file",
