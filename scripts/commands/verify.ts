@@ -46,8 +46,11 @@ export function verifyCommand(): Command {
           baselineFingerprint: baseline,
           adminRoles: flags.adminRole,
         });
-        if (flags.report) writeOutputFile(flags.report, renderAuditMarkdown(result));
-        process.stdout.write(flags.json ? `${JSON.stringify(auditJson(result), null, 2)}\n` : renderAuditTable(result));
+        // A report pasted into a ticket must say what it is about.
+        const { admin, spec } = resolved;
+        const about = `stage ${spec.stage}, database ${spec.database} at ${admin.host}:${admin.port}, ${new Date().toISOString()}`;
+        if (flags.report) writeOutputFile(flags.report, renderAuditMarkdown(result, about));
+        process.stdout.write(flags.json ? `${JSON.stringify(auditJson(result), null, 2)}\n` : renderAuditTable(result, about));
         return result.ok ? EXIT.ok : EXIT.checkFailed;
       }),
     );

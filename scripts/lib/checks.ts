@@ -43,7 +43,7 @@ export async function captureBefore(
   const fingerprint = await steps.run(
     "fingerprint the application",
     () => captureFingerprint(admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] }),
-    (f) => `${Object.keys(f.schemas).length} schemas, ${Object.keys(f.roles.objects).length} role entries`,
+    (f) => `${Object.keys(f.schemas).length} schema(s), ${Object.keys(f.roles.objects).length} role entries`,
   );
   return { baseline, fingerprint };
 }
@@ -96,7 +96,8 @@ export async function checkAfter(
 
 function auditLine(a: AuditResult): string {
   const count = (s: string) => a.findings.filter((f) => f.severity === s).length;
-  return `${count("pass")} checks passed, ${count("warn")} warnings, ${count("fail")} failures (${a.queries} catalog queries)`;
+  const n = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
+  return `${n(count("pass"), "check")} passed, ${n(count("warn"), "warning")}, ${n(count("fail"), "failure")} (${a.queries} catalog queries)`;
 }
 
 function comparisonLine(c: Comparison): string {

@@ -11,16 +11,17 @@ const TERMINAL_OBJECTS = 8;
 
 function summary(result: AuditResult): string {
   const count = (s: Finding["severity"]) => result.findings.filter((f) => f.severity === s).length;
-  return `${result.ok ? "PASS" : "FAIL"}: ${count("fail")} failed, ${count("warn")} warnings, ${count("pass")} passed — ${result.queries} catalog queries, ${result.ms} ms`;
+  const warnings = count("warn");
+  return `${result.ok ? "PASS" : "FAIL"}: ${count("fail")} failed, ${warnings} warning${warnings === 1 ? "" : "s"}, ${count("pass")} passed — ${result.queries} catalog queries, ${result.ms} ms`;
 }
 
 /** Indent of a finding's objects and remedy under its row. */
 const INDENT = " ".repeat(8);
 
 /** The audit as a terminal table: result and check per row (a pass adds its sentence), then the objects and remedy of what did not pass, and a summary line. */
-export function renderAuditTable(result: AuditResult): string {
+export function renderAuditTable(result: AuditResult, about?: string): string {
   const width = Math.min(Math.max(...result.findings.map((f) => f.check.length), 5), 40);
-  const lines = [`${"RESULT".padEnd(6)}  CHECK`];
+  const lines = [...(about ? [`Isolation audit: ${about}`, ""] : []), `${"RESULT".padEnd(6)}  CHECK`];
   for (const f of result.findings) {
     lines.push(`${MARK[f.severity].padEnd(6)}  ${f.check.padEnd(width)}  ${f.severity === "pass" ? f.remedy : ""}`.trimEnd());
     if (f.severity === "pass") continue;
@@ -37,11 +38,15 @@ function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-/** The audit as Markdown: a summary, a table with one row per check, the probes and the fingerprint changes. */
-export function renderAuditMarkdown(result: AuditResult): string {
+/**
+ * The audit as Markdown: what was audited (`about`: stage, database, server, time), a summary, a table with
+ * one row per check, the probes and the fingerprint changes.
+ */
+export function renderAuditMarkdown(result: AuditResult, about?: string): string {
   const out = [
     "## Isolation audit",
     "",
+    ...(about ? [`Audited: ${about}`, ""] : []),
     `**${summary(result)}**`,
     "",
     "| Result | Check | Objects | Remedy |",

@@ -37,7 +37,7 @@ describe("renderAuditTable", () => {
     expect(lines.filter((l) => /^(PASS|WARN|FAIL) /.test(l))).toHaveLength(3);
     expect(lines).toContain("        - public.orders (SELECT via PUBLIC)");
     expect(lines).toContain("        → REVOKE ALL ON public.orders FROM PUBLIC.");
-    expect(lines.at(-2)).toBe("FAIL: 1 failed, 1 warnings, 1 passed — 4 catalog queries, 12 ms");
+    expect(lines.at(-2)).toBe("FAIL: 1 failed, 1 warning, 1 passed — 4 catalog queries, 12 ms");
   });
 });
 
@@ -48,6 +48,13 @@ describe("renderAuditMarkdown", () => {
     expect(md).toContain("Revoke USAGE \\| if unused.");
     expect(md).toContain("| read public.orders | denied | **allowed** |");
     expect(md).toContain("- changed `column public.orders.total`");
+  });
+
+  it("says what was audited when told (verify passes stage, database, server and time)", () => {
+    const about = "stage dev, database app at db.example.com:5432, 2026-11-25T15:00:00.000Z";
+    expect(renderAuditMarkdown(result, about).split("\n").slice(0, 3)).toEqual(["## Isolation audit", "", `Audited: ${about}`]);
+    expect(renderAuditTable(result, about).split("\n")[0]).toBe(`Isolation audit: ${about}`);
+    expect(renderAuditMarkdown(result)).not.toContain("Audited:");
   });
 });
 
