@@ -13,6 +13,16 @@ import { awsRegion } from "../lib/stage.js";
 import { UserError } from "../lib/errors.js";
 import { action, EXIT, positiveInt, writeOutputFile } from "./run.js";
 
+/** Parses --period-seconds: CloudWatch takes multiples of 60 for periods this long; checked before anything runs. */
+function multipleOf60(option: string): (value: string) => number {
+  const parse = positiveInt(option);
+  return (value: string) => {
+    const n = parse(value);
+    if (n % 60 !== 0) throw new UserError(`${option} must be a multiple of 60 seconds for CloudWatch (got ${n}). Use e.g. 300.`);
+    return n;
+  };
+}
+
 interface CaptureFlags {
   adminUrl?: string;
   label: string;
@@ -23,6 +33,7 @@ interface CaptureFlags {
   region?: string;
   windowHours: number;
   periodSeconds: number;
+  json: boolean;
 }
 
 interface CompareFlags {
@@ -41,14 +52,15 @@ export function baselineCommand(): Command {
         "pg_stat_statements entries; with --cluster-id also Aurora's CloudWatch metrics (average and maximum over the window).",
     )
     .addOption(new Option("--admin-url <url>", "PostgreSQL URL of the administrator (the master user)").env("ADMIN_DATABASE_URL"))
-    .requiredOption("--label <name>", "a name for this baseline, e.g. before-umami")
+    .requiredOption("--label <name>", "(required) a name for this baseline, e.g. before-umami")
     .option("--out <file>", "write the baseline JSON here (default: print it)")
+    .option("--json", "print the baseline JSON on stdout even with --out", false)
     .option("--stage <stage>", "stage whose schema name, region and instance identifier to use", defaultStage)
     .option("--cluster-id <id>", "Aurora cluster identifier: also read CloudWatch metrics")
     .option("--instance-id <id>", "writer instance identifier (default: the stage's, else <cluster-id>-instance-1)")
     .option("--region <region>", "AWS region of the cluster (default AWS_REGION, then AWS_DEFAULT_REGION, then the stage settings)")
     .option("--window-hours <hours>", "CloudWatch window ending now", positiveInt("--window-hours"), 24)
-    .option("--period-seconds <seconds>", "CloudWatch seconds per data point (a multiple of 60)", positiveInt("--period-seconds"), 300)
+    .option("--period-seconds <seconds>", "CloudWatch seconds per data point (a multiple of 60)", multipleOf60("--period-seconds"), 300)
     .action(
       action(async (flags: CaptureFlags) => {
         validateStage(flags.stage);
@@ -78,13 +90,9 @@ export function baselineCommand(): Command {
         }
         const result = await captureBaseline(admin, { label: flags.label, umamiSchema: schema, cloudwatch });
         const json = `${JSON.stringify(result, null, 2)}\n`;
-        if (flags.out) {
-          // Like post-deploy's report directory: a missing parent is created, not a crash with a stack trace.
-          writeOutputFile(flags.out, json);
-          process.stdout.write(`${summarise(result)}\nWritten to ${flags.out}.\n`);
-        } else {
-          process.stdout.write(json);
-        }
+        // Like post-deploy's report directory: a missing parent is created, not a crash with a stack trace.
+        if (flags.out) writeOutputFile(flags.out, json);
+        process.stdout.write(flags.json || !flags.out ? json : `${summarise(result)}\nWritten to ${flags.out}.\n`);
         return EXIT.ok;
       }),
     );

@@ -32,17 +32,18 @@ export function fingerprintCommand(): Command {
   );
   stageOptions(command, ["admin"])
     .option("--out <file>", "write the fingerprint JSON here (default: print it)")
+    .option("--json", "print the fingerprint JSON on stdout even with --out", false)
     .action(
-      action(async (flags: StageFlags & { out?: string }) => {
+      action(async (flags: StageFlags & { out?: string; json: boolean }) => {
         const resolved = await resolveFromFlags(flags, ["admin"]);
         const { applicationOf, captureFingerprint } = await import("../lib/fingerprint.js");
         const fingerprint = await captureFingerprint(resolved.admin, applicationOf(resolved.spec));
         const json = `${JSON.stringify(fingerprint, null, 2)}\n`;
-        if (!flags.out) {
+        if (flags.out) writeOutputFile(flags.out, json);
+        if (flags.json || !flags.out) {
           process.stdout.write(json);
           return EXIT.ok;
         }
-        writeOutputFile(flags.out, json);
         const objects = Object.values(fingerprint.schemas).reduce((n, s) => n + Object.keys(s.objects).length, 0);
         process.stdout.write(
           `Fingerprint of database ${fingerprint.database}: ${Object.keys(fingerprint.schemas).length} schemas, ${objects} objects, ` +

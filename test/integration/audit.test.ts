@@ -142,6 +142,9 @@ describe("umami-db verify and fingerprint", () => {
     const fp = await cli(["fingerprint", "--admin-url", server.adminUrl(), "--out", baseline]);
     expect(fp.code).toBe(0);
     expect(JSON.parse(readFileSync(baseline, "utf8"))).toMatchObject({ database: "app", excludedSchemas: ["umami"], excludedRoles: ["umami_user"] });
+    // --json prints the same document on stdout as well as writing it.
+    const both = await cli(["fingerprint", "--admin-url", server.adminUrl(), "--out", join(dir, "again.json"), "--json"]);
+    expect(JSON.parse(both.stdout)).toEqual(JSON.parse(readFileSync(join(dir, "again.json"), "utf8")));
     const report = join(dir, "audit.md");
     const verify = await cli(["verify", "--admin-url", server.adminUrl(), "--json", "--report", report, "--baseline-fingerprint", baseline], {
       UMAMI_DATABASE_URL: umamiUrl,

@@ -70,4 +70,11 @@ describe("umami-db baseline capture", () => {
     expect(process.exitCode).toBe(2);
     expect(err).toMatch(/No administrator URL/);
   });
+
+  it("refuses a CloudWatch period that is not a multiple of 60 while parsing, before anything else", async () => {
+    await expect(run("capture", "--label", "x", "--period-seconds", "61")).rejects.toThrow(
+      "--period-seconds must be a multiple of 60 seconds for CloudWatch (got 61). Use e.g. 300.",
+    );
+    expect(out).toBe("");
+  });
 });
