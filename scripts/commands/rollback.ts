@@ -6,7 +6,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
-import { isLocalHost, redactUrl, toUrl } from "../lib/db.js";
+import { isLocalHost } from "../lib/db.js";
 import { UserError } from "../lib/errors.js";
 import { ProtectedStageError, rollbackStage, type RollbackResult } from "../lib/rollback.js";
 import { localSecretPath } from "../lib/stage.js";
@@ -75,7 +75,7 @@ export function rollbackCommand(): Command {
         if (spec.protect && !flags.force) throw new ProtectedStageError(spec.stage);
         if (!flags.yes) {
           if (!process.stdin.isTTY) throw new UserError("rollback deletes data and asks for confirmation; on a non-interactive shell pass --yes.");
-          const where = redactUrl(toUrl({ ...admin, database: spec.database }));
+          const where = `${admin.host}:${admin.port}/${spec.database}`;
           const ok = await confirm(
             `Remove schema ${spec.schema} (and all Umami data in it) from ${where}, and role ${spec.role.name} with everything it owns or holds in any database of that server (stage ${spec.stage})?\n` +
               `Type the stage name to confirm: `,
