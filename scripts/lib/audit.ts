@@ -176,7 +176,7 @@ function fingerprintFinding(baseline: Fingerprint | undefined, changed: Fingerpr
   if (!baseline) {
     return { check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
   }
-  if (problem) return { check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Capture a new one with \`umami-db fingerprint\`.` };
+  if (problem) return { check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
   return finding(
     check,
     "fail",

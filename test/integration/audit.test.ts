@@ -180,6 +180,8 @@ describe("umami-db verify and fingerprint", () => {
     expect(noDb.stderr).toContain("no_such_database does not exist");
     const badBaseline = await cli(["verify", "--admin-url", server.adminUrl(), "--baseline-fingerprint", "/nonexistent/before.json"]);
     expect(badBaseline.code).toBe(2);
-    expect(badBaseline.stderr).toContain("umami-db fingerprint --out /nonexistent/before.json");
+    expect(badBaseline.stderr).toBe(
+      "error: Cannot read the baseline fingerprint /nonexistent/before.json: it does not exist. Pass the file `umami-db fingerprint --out` (or preflight) wrote before the deploy; one captured now would prove nothing about the deploy.\n",
+    );
   });
 });
