@@ -46,10 +46,16 @@ function withCommonOptions(command: Command): Command {
 /** `umami-db migrate` and its subcommands. */
 export function migrateCommand(): Command {
   const migrate = new Command("migrate")
-    .description("Apply Umami's Prisma migrations (deploy, the default), show their status, resolve a failed one.")
-    .exitOverride();
-  // `deploy` is the default subcommand, so `umami-db migrate --database-url …` applies; the options live on the
-  // subcommands only, so `migrate status --database-url …` reaches `status` whatever the program's parsing mode.
+    .description("Apply Umami's Prisma migrations (deploy), show their status, resolve a failed one. Name the subcommand: a bare `migrate` changes nothing.")
+    .exitOverride()
+    // No default subcommand, as Prisma has none: typing `umami-db migrate` to look around must not migrate.
+    .action(
+      action(async () => {
+        throw new UserError("Name what to do: `umami-db migrate deploy` applies pending migrations, `migrate status` lists them, `migrate resolve --rolled-back <name>` clears a failed one.");
+      }),
+    );
+  // The options live on the subcommands only, so `migrate status --database-url …` reaches `status` whatever
+  // the program's parsing mode.
   const deploy = withCommonOptions(new Command("deploy"))
     .description("Apply pending migrations as prisma migrate deploy would, recording them in _prisma_migrations.")
     .exitOverride()
@@ -90,7 +96,7 @@ export function migrateCommand(): Command {
         return EXIT.ok;
       }),
     );
-  migrate.addCommand(deploy, { isDefault: true });
+  migrate.addCommand(deploy);
 
   migrate.addCommand(
     withCommonOptions(new Command("status"))

@@ -71,12 +71,12 @@ function cases(): Case[] {
   const missingKey = secretFile("missing-key.json", JSON.stringify({ ...validSecret, DATABASE_URL: undefined, dbname: undefined }));
   const wrongTypes = secretFile("wrong-types.json", JSON.stringify({ ...validSecret, port: "five", username: 5 }));
   const inconsistent = secretFile("inconsistent.json", JSON.stringify({ ...validSecret, DATABASE_URL: validSecret.DATABASE_URL.replace("/app?", "/other?") }));
-  const migrations = (name: string) => ({ args: ["migrate", "--migrations", join(dir, name)], env: { DATABASE_URL: umamiUrl() } });
+  const migrations = (name: string) => ({ args: ["migrate", "deploy", "--migrations", join(dir, name)], env: { DATABASE_URL: umamiUrl() } });
   const long = `a${"b".repeat(59)}`;
   return [
     {
       name: "wrong password (umami_user)",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: umamiUrl("not-the-password") },
       code: 2,
       error: `error: Login as umami_user to database app at 127.0.0.1:${port()} failed: wrong password. Check the secret or the URL's password.`,
@@ -90,14 +90,14 @@ function cases(): Case[] {
     },
     {
       name: "unknown host",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: `postgresql://umami_user:${PASSWORD}@no-such-host.invalid:5432/app?schema=umami&sslmode=require` },
       code: 2,
       error: "error: Host no-such-host.invalid could not be resolved. Check the host name (cluster endpoint) and your DNS/VPN.",
     },
     {
       name: "closed port",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: `postgresql://umami_user:${PASSWORD}@127.0.0.1:${closedPort}/app?schema=umami&sslmode=disable` },
       code: 2,
       error: `error: Nothing is listening at 127.0.0.1:${closedPort} (connection refused). Check the port and that the database is running.`,
@@ -113,14 +113,14 @@ function cases(): Case[] {
     },
     {
       name: "TLS required, server without TLS",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: umamiUrl(PASSWORD, "app", "sslmode=require") },
       code: 2,
       error: `error: The server at 127.0.0.1:${port()} does not accept TLS connections, and sslmode=require requires TLS. Point the URL at the cluster endpoint (Aurora accepts TLS), or use sslmode=disable for a database on this machine.`,
     },
     {
       name: "database missing",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: umamiUrl(PASSWORD, "no_such_db") },
       code: 2,
       error: `error: Database no_such_db does not exist at 127.0.0.1:${port()}. Check the database name in the stage settings or URL.`,
@@ -215,14 +215,14 @@ function cases(): Case[] {
     },
     {
       name: "URL that is not a URL",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: "not a url" },
       code: 2,
       error: "error: The database URL is not a URL (not a url). Use postgresql://user:password@host:5432/database.",
     },
     {
       name: "sslmode=disable for a remote host",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: `postgresql://umami_user:${PASSWORD}@db.example.com:5432/app?schema=umami&sslmode=disable` },
       code: 2,
       error: "error: sslmode=disable is refused for db.example.com: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).",
@@ -236,7 +236,7 @@ function cases(): Case[] {
     },
     {
       name: "no database URL",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       code: 2,
       error: "error: No database URL. Pass --database-url postgresql://umami_user:…@host:5432/db?schema=umami or set DATABASE_URL.",
     },
@@ -269,6 +269,14 @@ function cases(): Case[] {
       stdout: /^Umami schema, stage dev, on an embedded PostgreSQL \(not reached\): FAILED at "load migrations"$/m,
     },
     {
+      name: "bare migrate (no subcommand) with a database URL set: changes nothing",
+      args: ["migrate"],
+      env: { DATABASE_URL: umamiUrl().replace("schema=umami", "schema=umami_pr_78") },
+      code: 2,
+      error:
+        "error: Name what to do: `umami-db migrate deploy` applies pending migrations, `migrate status` lists them, `migrate resolve --rolled-back <name>` clears a failed one.",
+    },
+    {
       name: "URL whose password has a malformed %-escape",
       args: ["migrate", "status"],
       env: { DATABASE_URL: `postgresql://umami_user:100%zz@127.0.0.1:${port()}/app?schema=umami&sslmode=disable` },
@@ -298,7 +306,7 @@ function cases(): Case[] {
     },
     {
       name: "migrate into a schema nobody provisioned",
-      args: ["migrate"],
+      args: ["migrate", "deploy"],
       env: { DATABASE_URL: umamiUrl().replace("schema=umami", "schema=umami_pr_77") },
       code: 2,
       error:
@@ -429,6 +437,7 @@ const CASE_NAMES = [
   "--out below a regular file",
   "post-deploy --reports-dir below a regular file (checked before any work)",
   "local with a migrations directory that does not exist (fails before starting a server)",
+  "bare migrate (no subcommand) with a database URL set: changes nothing",
   "URL whose password has a malformed %-escape",
   "post-deploy without preflight's snapshot (and without --no-before)",
   "preflight --out-dir below a regular file",

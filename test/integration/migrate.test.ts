@@ -295,7 +295,7 @@ describe("the umami-db migrate command", () => {
   const url = () => `postgresql://umami_user:${UMAMI_PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`;
 
   it("reads DATABASE_URL, brings the schema up to date, exits 0 and never prints the password", async () => {
-    const deploy = await run(["migrate", "--json"], { DATABASE_URL: url() });
+    const deploy = await run(["migrate", "deploy", "--json"], { DATABASE_URL: url() });
     expect(deploy.code).toBe(0);
     const result = JSON.parse(deploy.stdout) as { schema: string; applied: string[]; alreadyApplied: string[] };
     expect(result.schema).toBe("umami");
@@ -310,7 +310,7 @@ describe("the umami-db migrate command", () => {
     const pending = await run(["migrate", "status", "--database-url", url().replace("schema=umami", "schema=fx_nothing_here"), "--migrations", join(FIXTURES, "ok")]);
     expect(pending.code).toBe(1);
     expect(pending.stdout).toContain("pending  01_create_a");
-    const bad = await run(["migrate", "--database-url", url(), "--migrations", join(FIXTURES, "wrong-provider")]);
+    const bad = await run(["migrate", "deploy", "--database-url", url(), "--migrations", join(FIXTURES, "wrong-provider")]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/^error: .*names provider "mysql"/);

@@ -53,7 +53,7 @@ describe("five processes at once", () => {
   it("umami-db migrate ×5: all exit 0, each migration applied exactly once, one row per migration", async () => {
     const { spec, umami, url } = await provisioned("dev");
     const data = await withClient(server.admin, applicationDataChecksums);
-    const runs = await Promise.all(Array.from({ length: 5 }, () => runCli(["migrate", "--json"], { DATABASE_URL: url })));
+    const runs = await Promise.all(Array.from({ length: 5 }, () => runCli(["migrate", "deploy", "--json"], { DATABASE_URL: url })));
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const results = runs.map((r) => JSON.parse(r.stdout) as { applied: string[]; alreadyApplied: string[] });
     expect(results.flatMap((r) => r.applied).sort()).toEqual(names);

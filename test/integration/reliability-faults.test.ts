@@ -89,7 +89,7 @@ async function stage(name: string): Promise<{ spec: UmamiDatabaseSpec; url: stri
   return { spec, url, umami: parseDatabaseUrl(url) };
 }
 
-const migrate = (url: string, ...args: string[]) => runCli(["migrate", ...args, "--migrations", migrations], { DATABASE_URL: url });
+const migrate = (url: string, ...args: string[]) => runCli(["migrate", "deploy", ...args, "--migrations", migrations], { DATABASE_URL: url });
 
 /** A superuser session holding the gate: the gated migration waits on it until released. */
 async function holdGate(): Promise<Client> {
