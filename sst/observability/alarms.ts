@@ -202,15 +202,17 @@ export class ClusterAlarms extends pulumi.ComponentResource {
   /**
    * Growth as a monthly rate: `RATE()` of the daily maximum of VolumeBytesUsed (bytes per second between
    * consecutive days) × 30 days. A literal "difference over 30 days" is impossible — an alarm evaluates at most
-   * 7 days of daily periods — so the alarm fires when three days in a row grow faster than 1 GB/30 days
-   * (≈ 33 MB a day): sustained growth, not a single bulk load.
+   * 7 days of daily periods — so the alarm fires when three of four days grow faster than 1 GB/30 days
+   * (≈ 33 MB a day): sustained growth, not a single bulk load. Four periods, not three: `RATE()` has no value
+   * for the first point of a window that holds no earlier one, and with 3 of 3 that missing day
+   * (not breaching) could keep the alarm from ever firing.
    */
   private createStorageAlarm(name: string, args: ClusterAlarmsArgs, actions: pulumi.Input<string>[]): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
       `${name}StorageGrowth`,
       {
         name: `umami-db-${args.stage}-storage-growth-above-1gb-month`,
-        alarmDescription: "Cluster volume growing faster than 1 GB per month (daily rate, 3 days in a row).",
+        alarmDescription: "Cluster volume growing faster than 1 GB per month (daily rate, on 3 of the last 4 days).",
         metricQueries: [
           {
             id: "bytes",
@@ -219,7 +221,7 @@ export class ClusterAlarms extends pulumi.ComponentResource {
           },
           { id: "growth", expression: `RATE(bytes) * ${SECONDS_PER_MONTH}`, label: "Volume growth (bytes per 30 days)", returnData: true },
         ],
-        evaluationPeriods: 3,
+        evaluationPeriods: 4,
         datapointsToAlarm: 3,
         threshold: ALERT_RULES.storageGrowthBytesPerMonth,
         comparisonOperator: "GreaterThanThreshold",

@@ -78,7 +78,7 @@ describe("ClusterAlarms", () => {
     expect(connections.threshold).toBe(Math.floor(0.8 * 1678));
 
     const storage = alarm("StorageGrowth");
-    expect(storage).toMatchObject({ threshold: 1_000_000_000, comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 3, datapointsToAlarm: 3, tags: TAGS });
+    expect(storage).toMatchObject({ threshold: 1_000_000_000, comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 4, datapointsToAlarm: 3, tags: TAGS });
     expect(storage.metricQueries).toEqual([
       {
         id: "bytes",
