@@ -72,7 +72,10 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
   if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
   if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);
   if (databaseUrl) lines.push(`  DATABASE_URL:  ${databaseUrl}${result.server.embedded && !result.server.kept ? "  (server stopped and removed)" : ""}`);
-  if (result.server.kept && result.server.dataDir) lines.push(`  data kept in:  ${result.server.dataDir}`);
+  if (result.server.kept && result.server.dataDir) {
+    lines.push(`  data kept in:  ${result.server.dataDir}`);
+    if (result.server.restartCommand) lines.push(`  restart with:  ${result.server.restartCommand}`, `                 (then connect as the credentials file says, or as superuser postgres — README, "Running locally")`);
+  }
   lines.push(`  total:         ${formatMs(total)}`, "");
   return lines.join("\n");
 }

