@@ -205,7 +205,11 @@ describe("umami-db rollback (CLI)", () => {
     const again = await cli("--stage", "pr-8", "--admin-url", server.adminUrl(), "--yes");
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("rollback pr-8: nothing to do");
+    expect(again.stdout).not.toContain("sst refresh"); // nothing was removed, so SST's state has nothing to forget
     expect(await withClient(server.admin, (c) => c.query("SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'"))).toMatchObject({ rows: [{ schema: "umami" }] });
-    expect((await rollbackStage(server.admin, dev)).leftovers).toEqual([]);
+    // In text mode, after removing something, it says how to make SST's state forget it.
+    const text = await cli("--stage", "dev", "--admin-url", server.adminUrl(), "--yes");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("rollback dev: no trace left\nnext: if SST deployed stage dev, run `npx sst refresh --stage dev` so its state forgets the removed objects\n");
   });
 });

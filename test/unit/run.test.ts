@@ -1,4 +1,6 @@
 /** How a command ends: the exit-code table and the one-line rule for user errors (scripts/commands/run.ts). */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EXIT, flowExitCode, reportError } from "../../scripts/commands/run.js";
 import { UserError } from "../../scripts/lib/errors.js";
@@ -39,5 +41,12 @@ describe("reportError", () => {
 describe("flowExitCode", () => {
   it("is 0 when ok, 2 when a step could not run, 1 when a check failed", () => {
     expect([flowExitCode({ ok: true }), flowExitCode({ ok: false, error: "x" }), flowExitCode({ ok: false })]).toEqual([0, 2, 1]);
+  });
+});
+
+describe("umami-db --version", () => {
+  it("prints package.json's version and exits 0", () => {
+    const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    expect(execFileSync(process.execPath, ["bin/umami-db.js", "--version"], { encoding: "utf8" })).toBe(`${version}\n`);
   });
 });
