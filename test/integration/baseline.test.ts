@@ -1,3 +1,8 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -143,5 +148,16 @@ describe("maskStatement", () => {
     expect(maskStatement("ALTER USER x PASSWORD $1")).toBe("ALTER USER x PASSWORD '****'");
     expect(maskStatement("SELECT\n  1")).toBe("SELECT 1");
     expect(maskStatement("x".repeat(400))).toHaveLength(300);
+  });
+});
+
+describe("umami-db baseline capture (CLI)", () => {
+  it("with --out and --json writes the file and prints the same document", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "baseline-cli-")), "before.json");
+    const { stdout } = await promisify(execFile)(process.execPath, ["bin/umami-db.js", "baseline", "capture", "--label", "cli", "--out", out, "--json"], {
+      env: { ...process.env, ADMIN_DATABASE_URL: server.adminUrl() },
+    });
+    expect(JSON.parse(stdout)).toEqual(JSON.parse(readFileSync(out, "utf8")));
+    expect(JSON.parse(stdout)).toMatchObject({ label: "cli", target: { database: "app" } });
   });
 });
