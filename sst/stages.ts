@@ -26,6 +26,13 @@ export interface StageSettings {
   masterSecretArn?: string;
   /** KMS key for the credentials secret. @default the account's `aws/secretsmanager` key */
   kmsKeyId?: string;
+  /**
+   * PEM CA bundle on the deploying machine (e.g. RDS's global-bundle.pem). When set, the PostgreSQL provider
+   * verifies the cluster's certificate and host name (`sslmode=verify-full`); when unset it encrypts without
+   * verifying (`require`).
+   * @default unset
+   */
+  caBundleFile?: string;
   /** Connections umami_user may hold at once, so Umami's pool can never starve the application. @default 10 */
   connectionLimit?: number;
   /** `statement_timeout` for umami_user, in milliseconds. @default 60000 */

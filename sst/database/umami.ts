@@ -124,7 +124,8 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         username: this.admin.username,
         password: pulumi.secret(this.admin.password),
         database: this.spec.database,
-        sslmode: "require",
+        // Encrypted always; the certificate is verified when the stage names a CA bundle (RDS's global bundle).
+        ...(this.spec.settings.caBundleFile ? { sslmode: "verify-full", sslrootcert: this.spec.settings.caBundleFile } : { sslmode: "require" }),
         // Aurora's master is rds_superuser, not a superuser: the provider must not use superuser-only paths.
         superuser: false,
         connectTimeout: 15,

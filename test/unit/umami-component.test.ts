@@ -47,6 +47,7 @@ const specs: Record<string, UmamiDatabaseSpec> = {
   "pr-42": buildSpec("pr-42"),
   production: buildSpec("production"),
   pgcryptoPresent: buildSpec("dev", { ...stageSettings("dev"), pgcryptoAlreadyInstalled: true }),
+  verified: buildSpec("dev", { ...stageSettings("dev"), caBundleFile: "/etc/ssl/rds-global-bundle.pem" }),
   ownSecret: buildSpec("dev", {
     ...stageSettings("dev"),
     masterSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/master-Xy12Zz",
@@ -132,6 +133,9 @@ describe("resources", () => {
     });
     expect(provider.secretInputs).toEqual(["password"]);
     expect(provider.inputs.password).toBe(MOCK_MASTER_PASSWORD);
+    expect(provider.inputs.sslrootcert).toBeUndefined();
+    // With a CA bundle the provider verifies the cluster's certificate and host name.
+    expect(find(stacks.verified, "UmamiProvider").inputs).toMatchObject({ sslmode: "verify-full", sslrootcert: "/etc/ssl/rds-global-bundle.pem" });
   });
 
   it("reads the master password from the RDS-managed secret, or from masterSecretArn when set", () => {
