@@ -154,41 +154,41 @@ export class ClusterAlarms extends pulumi.ComponentResource {
 
   private createCpuAlarm(name: string, args: ClusterAlarmsArgs, actions: pulumi.Input<string>[]): aws.cloudwatch.MetricAlarm {
     // Three 5-minute averages in a row: a vacuum or a deploy spike should not page anyone.
-    return new aws.cloudwatch.MetricAlarm(
-      `${name}Cpu`,
-      {
-        name: `umami-db-${args.stage}-cpu-above-${ALERT_RULES.cpuPercent}`,
-        alarmDescription: `CPU of ${args.stage}'s Aurora writer above ${ALERT_RULES.cpuPercent} % for 15 minutes.`,
-        namespace: "AWS/RDS",
-        metricName: "CPUUtilization",
-        dimensions: writerDimensions(args),
-        statistic: "Average",
-        period: 300,
-        evaluationPeriods: 3,
-        threshold: ALERT_RULES.cpuPercent,
-        comparisonOperator: "GreaterThanThreshold",
-        treatMissingData: "missing",
-        alarmActions: actions,
-        okActions: actions,
-        tags: args.tags,
-      },
-      { parent: this },
-    );
+    return this.writerAlarm(`${name}Cpu`, args, actions, {
+      name: `umami-db-${args.stage}-cpu-above-${ALERT_RULES.cpuPercent}`,
+      alarmDescription: `CPU of ${args.stage}'s Aurora writer above ${ALERT_RULES.cpuPercent} % for 15 minutes.`,
+      metricName: "CPUUtilization",
+      statistic: "Average",
+      evaluationPeriods: 3,
+      threshold: ALERT_RULES.cpuPercent,
+    });
   }
 
   private createConnectionsAlarm(name: string, args: ClusterAlarmsArgs, actions: pulumi.Input<string>[]): aws.cloudwatch.MetricAlarm {
+    return this.writerAlarm(`${name}Connections`, args, actions, {
+      name: `umami-db-${args.stage}-connections-above-80pct`,
+      alarmDescription: `Connections above ${this.connectionsThreshold} (80 % of max_connections ${this.maxConnections}) for 10 minutes.`,
+      metricName: "DatabaseConnections",
+      statistic: "Maximum",
+      evaluationPeriods: 2,
+      threshold: this.connectionsThreshold,
+    });
+  }
+
+  /** An alarm on one of the writer's metrics over 5-minute periods, above `threshold`; what differs is passed in. */
+  private writerAlarm(
+    id: string,
+    args: ClusterAlarmsArgs,
+    actions: pulumi.Input<string>[],
+    alarm: Pick<aws.cloudwatch.MetricAlarmArgs, "name" | "alarmDescription" | "metricName" | "statistic" | "evaluationPeriods" | "threshold">,
+  ): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
-      `${name}Connections`,
+      id,
       {
-        name: `umami-db-${args.stage}-connections-above-80pct`,
-        alarmDescription: `Connections above ${this.connectionsThreshold} (80 % of max_connections ${this.maxConnections}) for 10 minutes.`,
+        ...alarm,
         namespace: "AWS/RDS",
-        metricName: "DatabaseConnections",
         dimensions: writerDimensions(args),
-        statistic: "Maximum",
         period: 300,
-        evaluationPeriods: 2,
-        threshold: this.connectionsThreshold,
         comparisonOperator: "GreaterThanThreshold",
         treatMissingData: "missing",
         alarmActions: actions,
