@@ -10,6 +10,7 @@ import { defaultStage, stageSettings } from "../../sst/stages.js";
 import type { Baseline } from "../lib/baseline.js";
 import { parseDatabaseUrl } from "../lib/db.js";
 import { awsRegion } from "../lib/stage.js";
+import { isCloudWatchPeriod } from "../lib/cloudwatch-period.js";
 import { UserError } from "../lib/errors.js";
 import { action, EXIT, positiveInt, writeOutputFile } from "./run.js";
 
@@ -18,7 +19,7 @@ function multipleOf60(option: string): (value: string) => number {
   const parse = positiveInt(option);
   return (value: string) => {
     const n = parse(value);
-    if (n % 60 !== 0) throw new UserError(`${option} must be a multiple of 60 seconds for CloudWatch (got ${n}). Use e.g. 300.`);
+    if (!isCloudWatchPeriod(n)) throw new UserError(`${option} must be a multiple of 60 seconds for CloudWatch (got ${n}). Use e.g. 300.`);
     return n;
   };
 }

@@ -9,6 +9,7 @@
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery, type MetricDataResult } from "@aws-sdk/client-cloudwatch";
 import { UserError } from "./errors.js";
 import { sdkClientRegion } from "./aws-region.js";
+import { isCloudWatchPeriod } from "./cloudwatch-period.js";
 
 /** Which dimension a metric is published under. */
 export type MetricLevel = "instance" | "cluster";
@@ -70,7 +71,7 @@ export function resolveWindow(request: Pick<AuroraMetricsRequest, "start" | "end
   if (!(start.getTime() < end.getTime())) {
     throw new UserError(`The CloudWatch window starts (${start.toISOString()}) at or after it ends (${end.toISOString()}). Give a start before the end.`);
   }
-  if (!Number.isInteger(periodSeconds) || periodSeconds < 60 || periodSeconds % 60 !== 0) {
+  if (!isCloudWatchPeriod(periodSeconds)) {
     throw new UserError(`The CloudWatch period must be a multiple of 60 seconds (got ${periodSeconds}). Use e.g. 300.`);
   }
   return { start, end, periodSeconds };
