@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { connectionCount, parseDatabaseUrl, resetConnectionPeak, toUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/lib/migration-source.js";
-import { createAuroraLikeAdmin, createSampleDatabase, SAMPLE_APP } from "../scripts/lib/sample-app.js";
+import { addDefaultStagePgcrypto, createAuroraLikeAdmin, createSampleDatabase, SAMPLE_APP } from "../scripts/lib/sample-app.js";
 import { benchAudit, type AuditBench } from "./audit.js";
 import { deployFlow, peakConnections } from "./flow.js";
 import { benchMigrate } from "./migrate.js";
@@ -44,7 +44,7 @@ async function main() {
     const { admin, app } = await createSampleDatabase(superuser, "umami-db bench");
     // The flows deploy derived stages (bench-1, bench-2, …), which use the database's pgcrypto and never create
     // one: it is there before the deploy, as stage dev's would be.
-    await withClient(admin, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public"));
+    await addDefaultStagePgcrypto(admin);
     const version = await withClient(superuser, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v);
     const migrations = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
 

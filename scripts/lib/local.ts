@@ -16,7 +16,7 @@ import { generatePassword } from "./password.js";
 import { inspectExisting, provisionStage } from "./provision.js";
 import { checkConflicts } from "./preflight.js";
 import { UserError } from "./errors.js";
-import { createSampleDatabase, SAMPLE_APP } from "./sample-app.js";
+import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "./sample-app.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "./secrets.js";
 import { applyMigrations, type MigrateResult } from "./migrate.js";
@@ -88,9 +88,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     if (embedded && spec.extension.notCreatedBecause === "derived-stage") {
       // A derived stage never manages pgcrypto: on a real database stage dev's is already there. The fresh
       // embedded database gets one first, as part of the world before the deploy.
-      await steps.run(`install pgcrypto (stands in for stage ${defaultStage}'s; ${spec.stage} never manages it)`, () =>
-        withClient(admin, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public")),
-      () => "in schema public");
+      await steps.run(`install pgcrypto (stands in for stage ${defaultStage}'s; ${spec.stage} never manages it)`, () => addDefaultStagePgcrypto(admin), () => "in schema public");
     }
 
     const before = await captureBefore(steps, admin, spec);

@@ -113,3 +113,11 @@ export async function createSampleDatabase(
   await withClient(admin, (c) => seedSampleApplication(c, appPassword));
   return { admin, app: { ...admin, user: SAMPLE_APP.appRole, password: appPassword } };
 }
+
+/**
+ * Gives a fresh sample database the pgcrypto that the default stage provides on a real one (in `public`), so
+ * that a derived stage — which never manages pgcrypto (`spec.extension`) — can be deployed next to nothing.
+ */
+export async function addDefaultStagePgcrypto(admin: ConnectionSettings): Promise<void> {
+  await withClient(admin, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public"));
+}
