@@ -10,15 +10,15 @@
  */
 import { pathToFileURL } from "node:url";
 import { ALL_PRIVILEGES, buildSpec } from "../sst/database/spec.js";
-import { auditIsolation } from "../scripts/lib/audit.js";
-import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
-import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
-import { applicationOf, captureFingerprint } from "../scripts/lib/fingerprint.js";
-import { provisionStage } from "../scripts/lib/provision.js";
-import { createAuroraLikeAdmin } from "../scripts/lib/sample-app.js";
+import { auditIsolation } from "../scripts/audit/audit.js";
+import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
+import { applicationOf, captureFingerprint } from "../scripts/evidence/fingerprint.js";
+import { provisionStage } from "../scripts/flows/provision.js";
+import { createAuroraLikeAdmin } from "../scripts/local/sample-app.js";
 import { median } from "./stats.js";
 import { measureRoundTrip, startLatencyProxy } from "./latency-proxy.js";
-import { generatePassword } from "../scripts/lib/password.js";
+import { generatePassword } from "../scripts/kernel/password.js";
 
 /** Medians in milliseconds; `ratio` = loop ÷ audit. */
 export interface AuditBench {

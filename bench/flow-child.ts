@@ -6,8 +6,8 @@
  * JSON line `{ "flows": [{ "ms", "ok" }] }`.
  */
 import { createInterface } from "node:readline";
-import { parseDatabaseUrl } from "../scripts/lib/db.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/lib/migration-source.js";
+import { parseDatabaseUrl } from "../scripts/kernel/db.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/migration-source.js";
 import { deployFlow } from "./flow.js";
 
 const admin = parseDatabaseUrl(process.env.BENCH_ADMIN_URL ?? "", { applicationName: "umami-db bench-flow" });

@@ -4,12 +4,12 @@
  * and a monitor that counts the connections the flow holds at once.
  */
 import { buildSpec } from "../sst/database/spec.js";
-import { auditIsolation } from "../scripts/lib/audit.js";
-import { parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../scripts/lib/db.js";
-import { applyMigrations } from "../scripts/lib/migrate.js";
-import type { MigrationSet } from "../scripts/lib/migration-source.js";
-import { generatePassword } from "../scripts/lib/password.js";
-import { provisionStage } from "../scripts/lib/provision.js";
+import { auditIsolation } from "../scripts/audit/audit.js";
+import { parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { applyMigrations } from "../scripts/migrate/migrate.js";
+import type { MigrationSet } from "../scripts/migrate/migration-source.js";
+import { generatePassword } from "../scripts/kernel/password.js";
+import { provisionStage } from "../scripts/flows/provision.js";
 
 /** Provisions `stage`, migrates it as its role and audits it; returns the time taken. */
 export async function deployFlow(admin: ConnectionSettings, stage: string, migrations: MigrationSet): Promise<{ ms: number; ok: boolean }> {

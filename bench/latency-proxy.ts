@@ -7,7 +7,7 @@
  */
 import { createServer, connect as connectTcp, type Socket } from "node:net";
 import { once } from "node:events";
-import { withClient, type ConnectionSettings } from "../scripts/lib/db.js";
+import { withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { median } from "./stats.js";
 
 /** A running proxy: connect to `127.0.0.1:port`; `close()` ends every connection. */

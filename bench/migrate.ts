@@ -6,13 +6,13 @@
  * Run directly (`npx tsx bench/migrate.ts`) it starts its own embedded PostgreSQL and prints one JSON line.
  */
 import { pathToFileURL } from "node:url";
-import { escapeIdentifier, parseDatabaseUrl, withClient, type ConnectionSettings } from "../scripts/lib/db.js";
-import { startEmbeddedPostgres } from "../scripts/lib/embedded.js";
-import { applyMigrations } from "../scripts/lib/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, type MigrationSet } from "../scripts/lib/migration-source.js";
-import { createAuroraLikeAdmin } from "../scripts/lib/sample-app.js";
+import { escapeIdentifier, parseDatabaseUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
+import { applyMigrations } from "../scripts/migrate/migrate.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, type MigrationSet } from "../scripts/migrate/migration-source.js";
+import { createAuroraLikeAdmin } from "../scripts/local/sample-app.js";
 import { median } from "./stats.js";
-import { generatePassword } from "../scripts/lib/password.js";
+import { generatePassword } from "../scripts/kernel/password.js";
 
 /** Medians over the rounds, in milliseconds, and the median of the per-round ratios runner ÷ raw. */
 export interface MigrateBench {

@@ -1,5 +1,5 @@
 /**
- * An application workload on the sample application (scripts/lib/sample-app.ts), in the style of pgbench's
+ * An application workload on the sample application (scripts/local/sample-app.ts), in the style of pgbench's
  * TPC-B-like script: each client runs short read/write transactions back to back on its own connection —
  * read a customer's orders, update one order, upsert one of its items, read the item count, commit.
  *
@@ -10,7 +10,7 @@
  * latencies (p99) show those. The monitor is one extra connection, not part of `clients`.
  */
 import { performance } from "node:perf_hooks";
-import { connect, type Client, type ConnectionSettings } from "../scripts/lib/db.js";
+import { connect, type Client, type ConnectionSettings } from "../scripts/kernel/db.js";
 
 /** Options of `runWorkload`. */
 export interface WorkloadOptions {

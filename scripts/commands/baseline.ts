@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { buildSpec, validateStage } from "../../sst/database/spec.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
-import type { Baseline } from "../lib/baseline.js";
-import { parseDatabaseUrl } from "../lib/db.js";
-import { awsRegion } from "../lib/stage.js";
-import { isCloudWatchPeriod } from "../lib/cloudwatch-period.js";
-import { UserError } from "../lib/errors.js";
+import type { Baseline } from "../evidence/baseline.js";
+import { parseDatabaseUrl } from "../kernel/db.js";
+import { awsRegion } from "../stage/stage.js";
+import { isCloudWatchPeriod } from "../evidence/cloudwatch-period.js";
+import { UserError } from "../kernel/errors.js";
 import { action, EXIT, positiveInt, writeOutputFile } from "./run.js";
 
 /** Parses --period-seconds: CloudWatch takes multiples of 60 for periods this long; checked before anything runs. */
@@ -69,7 +69,7 @@ export function baselineCommand(): Command {
         const admin = parseDatabaseUrl(flags.adminUrl, { applicationName: "umami-db baseline" });
         const settings = stageSettings(flags.stage);
         const schema = buildSpec(flags.stage, settings).schema;
-        const { captureBaseline } = await import("../lib/baseline.js");
+        const { captureBaseline } = await import("../evidence/baseline.js");
         let cloudwatch;
         if (flags.clusterId) {
           const region = awsRegion(flags.region, process.env, undefined, settings.region);
@@ -107,8 +107,8 @@ export function baselineCommand(): Command {
     .option("--report <file>", "also write the Markdown for the story's completion notes here")
     .action(
       action(async (beforePath: string, afterPath: string, flags: CompareFlags) => {
-        const { parseBaseline } = await import("../lib/baseline.js");
-        const { compareBaselines, renderComparisonMarkdown, renderComparisonTable } = await import("../lib/baseline-compare.js");
+        const { parseBaseline } = await import("../evidence/baseline.js");
+        const { compareBaselines, renderComparisonMarkdown, renderComparisonTable } = await import("../evidence/baseline-compare.js");
         const comparison = compareBaselines(parseBaseline(readText(beforePath), beforePath), parseBaseline(readText(afterPath), afterPath));
         if (flags.report) writeOutputFile(flags.report, renderComparisonMarkdown(comparison));
         process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${renderComparisonTable(comparison)}\n`);

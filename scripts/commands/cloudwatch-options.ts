@@ -3,9 +3,9 @@
  * cluster's metrics unless the database is local or `--no-cloudwatch` is given.
  */
 import { Command, Option } from "commander";
-import type { CloudWatchOptions } from "../lib/baseline.js";
-import { isLocalHost } from "../lib/db.js";
-import type { ResolvedStage } from "../lib/stage.js";
+import type { CloudWatchOptions } from "../evidence/baseline.js";
+import { isLocalHost } from "../kernel/db.js";
+import type { ResolvedStage } from "../stage/stage.js";
 import { positiveInt } from "./run.js";
 
 /** The flags `cloudWatchFlags` adds. */

@@ -4,14 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { UserError } from "../lib/errors.js";
-import type { Fingerprint } from "../lib/fingerprint.js";
+import { UserError } from "../kernel/errors.js";
+import type { Fingerprint } from "../evidence/fingerprint.js";
 import { action, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
 
 /** Reads and checks a baseline written by `umami-db fingerprint`; a one-line UserError when it cannot be used. */
 export async function readFingerprintFile(path: string): Promise<Fingerprint> {
-  const { fingerprintProblem } = await import("../lib/fingerprint.js");
+  const { fingerprintProblem } = await import("../evidence/fingerprint.js");
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(path, "utf8"));
@@ -36,7 +36,7 @@ export function fingerprintCommand(): Command {
     .action(
       action(async (flags: StageFlags & { out?: string; json: boolean }) => {
         const resolved = await resolveFromFlags(flags, ["admin"]);
-        const { applicationOf, captureFingerprint } = await import("../lib/fingerprint.js");
+        const { applicationOf, captureFingerprint } = await import("../evidence/fingerprint.js");
         const fingerprint = await captureFingerprint(resolved.admin, applicationOf(resolved.spec));
         const json = `${JSON.stringify(fingerprint, null, 2)}\n`;
         if (flags.out) writeOutputFile(flags.out, json);

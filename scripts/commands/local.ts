@@ -4,11 +4,11 @@
 import { Command, Option } from "commander";
 import { validateStage } from "../../sst/database/spec.js";
 import { defaultStage } from "../../sst/stages.js";
-import { parseDatabaseUrl } from "../lib/db.js";
-import type { LocalResult } from "../lib/local.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
-import { readSecretFile } from "../lib/secrets.js";
-import { localSecretPath } from "../lib/stage.js";
+import { parseDatabaseUrl } from "../kernel/db.js";
+import type { LocalResult } from "../flows/local.js";
+import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/migration-source.js";
+import { readSecretFile } from "../stage/secrets.js";
+import { localSecretPath } from "../stage/stage.js";
 import { progressObserver, formatMs } from "./progress.js";
 import { action, flowExitCode } from "./run.js";
 
@@ -41,7 +41,7 @@ export function localCommand(): Command {
         validateStage(flags.stage);
         if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
         const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
-        const { runLocal } = await import("../lib/local.js");
+        const { runLocal } = await import("../flows/local.js");
         const result = await runLocal({ ...flags, secretFile, observer: progressObserver({ quiet: false }) });
         const url = flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;
         if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, databaseUrl: url }, null, 2)}\n`);

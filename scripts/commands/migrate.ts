@@ -4,10 +4,10 @@
  * Progress goes to stderr, results to stdout; exit codes per run.ts.
  */
 import { Command, Option } from "commander";
-import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../lib/db.js";
-import { UserError } from "../lib/errors.js";
-import type { MigrateEvent } from "../lib/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
+import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../kernel/db.js";
+import { UserError } from "../kernel/errors.js";
+import type { MigrateEvent } from "../migrate/migrate.js";
+import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/migration-source.js";
 import { action, EXIT } from "./run.js";
 
 interface CommonOptions {
@@ -66,15 +66,15 @@ export function migrateCommand(): Command {
       action(async (options: CommonOptions & { dryRun?: boolean; engine: "builtin" | "docker"; image?: string }) => {
         const { url, settings } = connectionSettings(options);
         if (options.engine === "docker") {
-          const { buildDockerMigrateCommand, runDockerCommand } = await import("../lib/docker-engine.js");
+          const { buildDockerMigrateCommand, runDockerCommand } = await import("../migrate/docker-engine.js");
           if (options.dryRun) throw new UserError("--dry-run is not available with --engine docker (prisma migrate deploy has none). Use `umami-db migrate status`.");
           const built = buildDockerMigrateCommand(url, { image: options.image });
           process.stderr.write(`running: ${built.command} ${built.args.join(" ")} (DATABASE_URL=${redactUrl(url)})\n`);
           const code = await runDockerCommand(built, process.env);
           return code === 0 ? EXIT.ok : EXIT.couldNotRun;
         }
-        const { loadMigrations } = await import("../lib/migration-source.js");
-        const { applyMigrations } = await import("../lib/migrate.js");
+        const { loadMigrations } = await import("../migrate/migration-source.js");
+        const { applyMigrations } = await import("../migrate/migrate.js");
         const set = await loadMigrations(options.migrations);
         process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}; target ${redactUrl(url)}\n`);
         const result = await applyMigrations(settings, set, {
@@ -105,8 +105,8 @@ export function migrateCommand(): Command {
       .action(
         action(async (options: CommonOptions) => {
           const { settings } = connectionSettings(options);
-          const { loadMigrations } = await import("../lib/migration-source.js");
-          const { migrationStatus } = await import("../lib/migrate.js");
+          const { loadMigrations } = await import("../migrate/migration-source.js");
+          const { migrationStatus } = await import("../migrate/migrate.js");
           const status = await migrationStatus(settings, await loadMigrations(options.migrations));
           if (options.json) {
             process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
@@ -137,7 +137,7 @@ export function migrateCommand(): Command {
       .action(
         action(async (options: { rolledBack: string; databaseUrl?: string; json?: boolean }) => {
           const { settings } = connectionSettings({ ...options, migrations: DEFAULT_MIGRATIONS_SOURCE });
-          const { resolveRolledBack } = await import("../lib/migrate.js");
+          const { resolveRolledBack } = await import("../migrate/migrate.js");
           const result = await resolveRolledBack(settings, options.rolledBack);
           process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `Marked ${result.name} as rolled back in ${result.schema}._prisma_migrations.\n`);
           return EXIT.ok;

@@ -16,7 +16,7 @@ export function planCommand(): Command {
       action(async (options: { stage: string; json?: boolean }) => {
         // A bad stage fails here, before Pulumi and the providers load (which takes seconds).
         buildSpec(options.stage);
-        const { buildPlan, renderPlan } = await import("../lib/plan.js");
+        const { buildPlan, renderPlan } = await import("../plan/plan.js");
         const plan = await buildPlan(options.stage);
         process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
         return EXIT.ok;

@@ -4,9 +4,9 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { UserError } from "../lib/errors.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../lib/migration-source.js";
-import { beforeDir, loadBefore } from "../lib/snapshots.js";
+import { UserError } from "../kernel/errors.js";
+import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/migration-source.js";
+import { beforeDir, loadBefore } from "../flows/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
 import { action, ensureWritableDir, flowExitCode, writeOutputFile } from "./run.js";
@@ -47,7 +47,7 @@ export function postDeployCommand(): Command {
           );
         }
         const cloudwatch = await cloudWatchOptions(resolved, flags);
-        const { runPostDeploy } = await import("../lib/post-deploy.js");
+        const { runPostDeploy } = await import("../flows/post-deploy.js");
         const result = await runPostDeploy({
           spec: resolved.spec,
           admin: resolved.admin,
@@ -58,7 +58,7 @@ export function postDeployCommand(): Command {
           cloudwatch,
           observer: progressObserver(),
         });
-        const { renderPostDeployMarkdown } = await import("../lib/report.js");
+        const { renderPostDeployMarkdown } = await import("../flows/report.js");
         const dir = resolve(flags.reportsDir, resolved.spec.stage, result.startedAt.replace(/[:.]/g, "-"));
         try {
           writeOutputFile(join(dir, "report.md"), renderPostDeployMarkdown(result));

@@ -5,10 +5,10 @@
  */
 import { join } from "node:path";
 import { Command } from "commander";
-import { isLocalHost } from "../lib/db.js";
-import { beforeDir } from "../lib/snapshots.js";
-import { runPreflight, type PreflightResult } from "../lib/preflight.js";
-import type { SecretInspection } from "../lib/secrets.js";
+import { isLocalHost } from "../kernel/db.js";
+import { beforeDir } from "../flows/snapshots.js";
+import { runPreflight, type PreflightResult } from "../flows/preflight.js";
+import type { SecretInspection } from "../stage/secrets.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
 import { action, ensureWritableDir, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
@@ -38,16 +38,16 @@ export function renderPreflight(result: PreflightResult): string {
 async function inspectSecret(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>): Promise<SecretInspection | Error | undefined> {
   if (isLocalHost(resolved.admin.host)) return undefined;
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-  const { inspectStageSecret } = await import("../lib/secrets.js");
+  const { inspectStageSecret } = await import("../stage/secrets.js");
   const client = new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 });
   return inspectStageSecret(client, resolved.spec.secretName, resolved.spec.stage).catch((error: Error) => error);
 }
 
 /** Captures the application's fingerprint and the baseline before the deploy; returns the files written. */
 async function saveSnapshot(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>, flags: PreflightFlags): Promise<string[]> {
-  const { captureBefore } = await import("../lib/checks.js");
-  const { saveBefore } = await import("../lib/snapshots.js");
-  const { StepRunner } = await import("../lib/steps.js");
+  const { captureBefore } = await import("../flows/checks.js");
+  const { saveBefore } = await import("../flows/snapshots.js");
+  const { StepRunner } = await import("../flows/steps.js");
   const { progressObserver } = await import("./progress.js");
   const cloudwatch = await cloudWatchOptions(resolved, flags);
   const before = await captureBefore(new StepRunner(progressObserver()), resolved.admin, resolved.spec, cloudwatch);

@@ -2,7 +2,7 @@
  * Renders step progress on stderr: on a terminal a line per step as it starts and ends; elsewhere (CI,
  * pipes) plain lines only when a step ends. `--json` keeps stdout for the one JSON object.
  */
-import type { StepObserver, StepRecord } from "../lib/steps.js";
+import type { StepObserver, StepRecord } from "../flows/steps.js";
 
 /** A progress observer writing to `stream` (default stderr); silent when `quiet`. */
 export function progressObserver(options: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): StepObserver {

@@ -6,10 +6,10 @@
 import { existsSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
-import { isLocalHost } from "../lib/db.js";
-import { UserError } from "../lib/errors.js";
-import { ProtectedStageError, rollbackStage, type RollbackResult } from "../lib/rollback.js";
-import { localSecretPath } from "../lib/stage.js";
+import { isLocalHost } from "../kernel/db.js";
+import { UserError } from "../kernel/errors.js";
+import { ProtectedStageError, rollbackStage, type RollbackResult } from "../flows/rollback.js";
+import { localSecretPath } from "../stage/stage.js";
 import { action, EXIT } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
 
@@ -45,7 +45,7 @@ async function deleteSecrets(
   if (existsSync(file)) result.leftovers.push(`secret file ${file}`);
   // A local database (umami-db local) has no Secrets Manager secret.
   if (isLocalHost(resolved.admin.host)) return;
-  const { deleteCredentialsSecret } = await import("../lib/secrets.js");
+  const { deleteCredentialsSecret } = await import("../stage/secrets.js");
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
   const secretId = flags.secretId ?? resolved.secretArn ?? resolved.spec.secretName;
   const outcome = await deleteCredentialsSecret(new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 }), secretId, {

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { UserError } from "../lib/errors.js";
+import { UserError } from "../kernel/errors.js";
 
 export const EXIT = { ok: 0, checkFailed: 1, couldNotRun: 2 } as const;
 

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { defaultStage } from "../../sst/stages.js";
-import { resolveStage, STAGE_ENV, type Need, type ResolveStageOptions } from "../lib/stage.js";
+import { resolveStage, STAGE_ENV, type Need, type ResolveStageOptions } from "../stage/stage.js";
 import { positiveInt } from "./run.js";
 
 /** The parsed shared options: `resolveStage`'s inputs as flags, the timeout in seconds. */

@@ -4,7 +4,7 @@
  * writes Markdown with `--report`. Exit 0 when nothing fails, 1 when a check fails, 2 when it could not run.
  */
 import { Command } from "commander";
-import { STAGE_ENV } from "../lib/stage.js";
+import { STAGE_ENV } from "../stage/stage.js";
 import { readFingerprintFile } from "./fingerprint.js";
 import { action, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
@@ -37,8 +37,8 @@ export function verifyCommand(): Command {
         const umamiGiven = Boolean(flags.umamiUrl ?? flags.secretFile ?? flags.secretId ?? env[STAGE_ENV.umamiUrl] ?? env[STAGE_ENV.secretFile] ?? env[STAGE_ENV.secretId]);
         const probes = umamiGiven || !(flags.adminUrl ?? env[STAGE_ENV.adminUrl]);
         const resolved = await resolveFromFlags(flags, probes ? ["admin", "umami"] : ["admin"]);
-        const { auditIsolation } = await import("../lib/audit.js");
-        const { auditJson, renderAuditMarkdown, renderAuditTable } = await import("../lib/report-audit.js");
+        const { auditIsolation } = await import("../audit/audit.js");
+        const { auditJson, renderAuditMarkdown, renderAuditTable } = await import("../audit/report-audit.js");
         const result = await auditIsolation({
           admin: resolved.admin,
           umami: resolved.umami,

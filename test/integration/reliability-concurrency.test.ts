@@ -9,11 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/lib/db.js";
-import { readMigrationRows } from "../../scripts/lib/migrate-table.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/lib/migration-source.js";
-import { provisionStage } from "../../scripts/lib/provision.js";
-import { writeSecretFile } from "../../scripts/lib/secrets.js";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
+import { readMigrationRows } from "../../scripts/migrate/migrate-table.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/migration-source.js";
+import { provisionStage } from "../../scripts/flows/provision.js";
+import { writeSecretFile } from "../../scripts/stage/secrets.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.js";
 import { applicationDataChecksums, runCli } from "../support/reliability.js";
 

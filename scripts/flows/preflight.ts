@@ -1,0 +1,313 @@
+/**
+ * `preflight`: what must hold before `sst deploy` touches a shared database — reachable, over TLS, PostgreSQL
+ * 15, an administrator with the rights provisioning uses, no conflicting role or schema, pgcrypto settled,
+ * PUBLIC not able to create in application schemas, and room for the role's connections. Returns findings;
+ * never changes anything.
+ */
+import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { isLocalHost, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { UserError } from "../kernel/errors.js";
+import type { SecretInspection } from "../stage/secrets.js";
+
+/** How much a finding matters: only `error` blocks the deploy. */
+export type Severity = "ok" | "info" | "warning" | "error";
+
+/** One check's outcome. */
+export interface PreflightFinding {
+  check:
+    | "reachability"
+    | "tls"
+    | "server-version"
+    | "admin-rights"
+    | "conflicts"
+    | "secret"
+    | "public-create"
+    | "pgcrypto"
+    | "connection-headroom";
+  severity: Severity;
+  detail: string;
+  /** What to do about it (for warnings and errors). */
+  remedy?: string;
+}
+
+/** The whole preflight. */
+export interface PreflightResult {
+  stage: string;
+  database: string;
+  host: string;
+  port: number;
+  /** False when any finding is an error. */
+  ok: boolean;
+  serverVersion?: string;
+  findings: PreflightFinding[];
+}
+
+/** The comment a stage's role or schema may carry; when present it decides whose the object is. */
+export function stageMarker(stage: string): string {
+  return `umami-db stage=${stage}`;
+}
+
+interface ServerRow {
+  admin: string;
+  version_num: number;
+  version: string;
+  ssl: boolean | null;
+  tls_version: string | null;
+  rolsuper: boolean;
+  rolcreaterole: boolean;
+  db_create: boolean;
+  /** Whether the administrator can grant CONNECT on the database (owner, or WITH GRANT OPTION). */
+  db_grant_connect: boolean;
+  db_owner: string;
+  rds_superuser_exists: boolean;
+  rds_superuser_member: boolean | null;
+  max_connections: number;
+  reserved: number;
+  /** Aurora/RDS (PostgreSQL ≤ 15) keeps these slots for rds_superuser on top of PostgreSQL's own; 0 elsewhere. */
+  rds_reserved: number;
+  in_use: number;
+  pgcrypto_schema: string | null;
+  pgcrypto_available: boolean;
+  public_create_schemas: string[];
+}
+
+const SERVER_SQL = `
+  SELECT
+    current_user AS admin,
+    pg_catalog.current_setting('server_version_num')::int AS version_num,
+    pg_catalog.current_setting('server_version') AS version,
+    (SELECT s.ssl FROM pg_catalog.pg_stat_ssl s WHERE s.pid = pg_catalog.pg_backend_pid()) AS ssl,
+    (SELECT s.version FROM pg_catalog.pg_stat_ssl s WHERE s.pid = pg_catalog.pg_backend_pid()) AS tls_version,
+    r.rolsuper, r.rolcreaterole,
+    pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') AS db_create,
+    pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT WITH GRANT OPTION') AS db_grant_connect,
+    (SELECT pg_catalog.pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) AS db_owner,
+    EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser') AS rds_superuser_exists,
+    (SELECT pg_catalog.pg_has_role(current_user, oid, 'MEMBER') FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser') AS rds_superuser_member,
+    pg_catalog.current_setting('max_connections')::int AS max_connections,
+    pg_catalog.current_setting('superuser_reserved_connections')::int AS reserved,
+    COALESCE(NULLIF(pg_catalog.current_setting('rds.rds_superuser_reserved_connections', true), '')::int, 0) AS rds_reserved,
+    (SELECT count(*)::int FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend') AS in_use,
+    (SELECT e.extnamespace::regnamespace::text FROM pg_catalog.pg_extension e WHERE e.extname = $1) AS pgcrypto_schema,
+    EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = $1) AS pgcrypto_available,
+    ARRAY(
+      SELECT n.nspname::text FROM pg_catalog.pg_namespace n,
+             pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
+       WHERE a.grantee = 0 AND a.privilege_type = 'CREATE' AND n.nspname <> $2
+       ORDER BY 1
+    ) AS public_create_schemas
+  FROM pg_catalog.pg_roles r
+  WHERE r.rolname = current_user
+`;
+
+interface ConflictRow {
+  role_exists: boolean;
+  role_privileged: boolean;
+  role_search_path_ours: boolean;
+  role_comment: string | null;
+  role_objects_outside: number;
+  role_other_databases: number;
+  schema_exists: boolean;
+  schema_owner: string | null;
+  schema_comment: string | null;
+  foreign_objects: number;
+}
+
+const CONFLICT_SQL = `
+  SELECT
+    r.oid IS NOT NULL AS role_exists,
+    coalesce(r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls, false) AS role_privileged,
+    -- PostgreSQL stores the setting as written by ALTER ROLE … SET: quoted when the name needs it.
+    coalesce(('search_path=' || pg_catalog.quote_ident($2)) = ANY (r.rolconfig), false) AS role_search_path_ours,
+    pg_catalog.shobj_description(r.oid, 'pg_authid') AS role_comment,
+    -- The TOAST tables (and their indexes) of Umami's tables live in pg_toast: they are inside, in effect.
+    (SELECT count(*)::int FROM pg_catalog.pg_class c
+      WHERE c.relowner = r.oid AND c.relnamespace IS DISTINCT FROM n.oid
+        AND c.relnamespace <> 'pg_toast'::regnamespace) AS role_objects_outside,
+    (SELECT count(DISTINCT s.dbid)::int FROM pg_catalog.pg_shdepend s
+      WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = r.oid
+        AND s.dbid NOT IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))) AS role_other_databases,
+    n.oid IS NOT NULL AS schema_exists,
+    pg_catalog.pg_get_userbyid(n.nspowner) AS schema_owner,
+    pg_catalog.obj_description(n.oid, 'pg_namespace') AS schema_comment,
+    (SELECT count(*)::int FROM pg_catalog.pg_class c
+      WHERE c.relnamespace = n.oid AND c.relowner <> ALL (ARRAY[coalesce(r.oid, 0), n.nspowner])) AS foreign_objects
+  FROM (SELECT 1) AS one
+  LEFT JOIN pg_catalog.pg_roles r ON r.rolname = $1
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $2
+`;
+
+function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: ConflictRow): PreflightFinding {
+  const marker = stageMarker(spec.stage);
+  const role = spec.role.name;
+  const schema = spec.schema;
+  const problems: string[] = [];
+  const otherMarker = [c.role_comment, c.schema_comment].find((m) => m?.startsWith("umami-db stage=") && m !== marker);
+  if (otherMarker) problems.push(`marked "${otherMarker}"`);
+  if (c.role_exists && c.role_comment !== marker) {
+    // Without a marker, the role is this stack's when it has exactly the shape provisioning gives it.
+    if (c.role_privileged) problems.push(`role ${role} has SUPERUSER/CREATEROLE/CREATEDB/REPLICATION/BYPASSRLS`);
+    if (!c.role_search_path_ours) problems.push(`role ${role} does not have search_path=${schema} (not set by provisioning)`);
+    if (c.role_objects_outside > 0) problems.push(`role ${role} owns ${c.role_objects_outside} relation(s) outside schema ${schema}`);
+    if (c.role_other_databases > 0) problems.push(`role ${role} has objects or grants in ${c.role_other_databases} other database(s)`);
+  }
+  if (c.schema_exists && c.schema_comment !== marker) {
+    if (c.schema_owner !== admin) problems.push(`schema ${schema} is owned by ${c.schema_owner}, not ${admin}`);
+    if (c.foreign_objects > 0) problems.push(`schema ${schema} holds ${c.foreign_objects} relation(s) owned by other roles`);
+    if (!c.role_exists) problems.push(`schema ${schema} exists without role ${role}`);
+  }
+  const existing = [c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter((x): x is string => Boolean(x));
+  if (problems.length > 0) {
+    return {
+      check: "conflicts",
+      severity: "error",
+      detail: `${existing.join(" and ")} already ${existing.length > 1 ? "exist and are" : "exists and is"} not stage ${spec.stage}'s: ${problems.join("; ")}`,
+      remedy: `If they are leftovers of stage ${spec.stage}, run \`umami-db rollback --stage ${spec.stage}\`; if they belong to something else, deploy under another stage name.`,
+    };
+  }
+  if (c.role_exists || c.schema_exists) {
+    return {
+      check: "conflicts",
+      severity: "info",
+      detail: `${[c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter(Boolean).join(" and ")} exist with the shape stage ${spec.stage}'s provisioning gives them: the deploy updates them when SST's state for stage ${spec.stage} holds them`,
+      remedy: `If they were made another way (\`umami-db local --admin-url\`, or a rollback after which the state was not refreshed), \`sst deploy\` fails with "role already exists": run \`umami-db rollback --stage ${spec.stage}\` first.`,
+    };
+  }
+  return { check: "conflicts", severity: "ok", detail: `no role ${role} or schema ${schema} yet` };
+}
+
+/** The server-version rule: 15.x passes, older blocks (PG15 privilege semantics are assumed), newer warns. */
+export function serverVersionFinding(versionNum: number, version: string): PreflightFinding {
+  const major = Math.floor(versionNum / 10000);
+  if (major === 15) return { check: "server-version", severity: "ok", detail: `PostgreSQL ${version}` };
+  if (major < 15) return { check: "server-version", severity: "error", detail: `PostgreSQL ${version}; this stack needs 15.x`, remedy: "Upgrade the cluster to Aurora PostgreSQL 15 first." };
+  return { check: "server-version", severity: "warning", detail: `PostgreSQL ${version}; measured on 15.x only`, remedy: "Run umami-db local against this major version before deploying." };
+}
+
+function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s: ServerRow): PreflightFinding[] {
+  const f: PreflightFinding[] = [];
+  if (s.ssl) f.push({ check: "tls", severity: "ok", detail: `connection encrypted (${s.tls_version})` });
+  else if (isLocalHost(settings.host)) f.push({ check: "tls", severity: "info", detail: "no TLS (allowed for localhost only)" });
+  else f.push({ check: "tls", severity: "error", detail: `the connection to ${settings.host} is not encrypted`, remedy: "Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it) and enable rds.force_ssl on the cluster." });
+
+  f.push(serverVersionFinding(s.version_num, s.version));
+
+  const rights: string[] = [];
+  if (!s.rolsuper && !s.rolcreaterole) rights.push("CREATEROLE");
+  if (!s.db_create) rights.push(`CREATE on database ${spec.database}`);
+  if (s.rds_superuser_exists && !s.rds_superuser_member && !s.rolsuper) rights.push("membership in rds_superuser");
+  if (rights.length > 0) {
+    f.push({ check: "admin-rights", severity: "error", detail: `${s.admin} lacks ${rights.join(", ")}`, remedy: "Connect as the cluster's master user (its secret: --master-secret-arn) or grant what is missing." });
+  } else if (s.rolsuper) {
+    f.push({ check: "admin-rights", severity: "info", detail: `${s.admin} is a superuser; Aurora's master is not, so a pass here proves less than on Aurora` });
+  } else if (!s.db_grant_connect) {
+    // PostgreSQL answers such a GRANT with a WARNING ("no privileges were granted"), not an error: the stage's
+    // role would then connect only through PUBLIC's default CONNECT, and lose it when that is revoked.
+    f.push({
+      check: "admin-rights",
+      severity: "warning",
+      detail: `${s.admin} can create in ${spec.database} but cannot grant CONNECT on it (owner: ${s.db_owner}): the stack's GRANT CONNECT to ${spec.role.name} would grant nothing`,
+      remedy: `As ${s.db_owner}: GRANT CONNECT ON DATABASE ${spec.database} TO ${s.admin} WITH GRANT OPTION (or make ${s.admin} the owner).`,
+    });
+  } else {
+    f.push({ check: "admin-rights", severity: "ok", detail: `${s.admin} has CREATEROLE and CREATE on ${spec.database}${s.rds_superuser_exists ? ", member of rds_superuser" : ""}` });
+  }
+
+  if (s.public_create_schemas.length > 0) {
+    f.push({
+      check: "public-create",
+      severity: "warning",
+      detail: `PUBLIC may CREATE in schema ${s.public_create_schemas.join(", ")}: ${spec.role.name} could create objects there`,
+      remedy: `REVOKE CREATE ON SCHEMA ${s.public_create_schemas.join(", ")} FROM PUBLIC (PostgreSQL 15's default for public).`,
+    });
+  } else f.push({ check: "public-create", severity: "ok", detail: "PUBLIC cannot CREATE in any schema" });
+
+  const wantCreate = spec.extension.create;
+  if (s.pgcrypto_schema && s.pgcrypto_schema !== spec.schema && wantCreate) {
+    f.push({
+      check: "pgcrypto",
+      severity: "error",
+      detail: `pgcrypto is already installed in schema ${s.pgcrypto_schema}; the stack would manage (and on removal drop) it`,
+      remedy: `Set pgcryptoAlreadyInstalled: true for stage ${spec.stage} in sst/stages.ts.`,
+    });
+  } else if (!s.pgcrypto_schema && !wantCreate) {
+    f.push({ check: "pgcrypto", severity: "error", ...missingPgcryptoMessage(spec) });
+  } else if (!s.pgcrypto_schema && !s.pgcrypto_available) {
+    f.push({ check: "pgcrypto", severity: "error", detail: "pgcrypto is not available on this server", remedy: "Use a server that ships pgcrypto (Aurora PostgreSQL does)." });
+  } else {
+    f.push({ check: "pgcrypto", severity: "ok", detail: s.pgcrypto_schema ? `installed in schema ${s.pgcrypto_schema}` : `available; provisioning creates it in schema ${spec.schema}` });
+  }
+
+  // Slots neither the application nor the Umami role may use: PostgreSQL's superuser reserve and RDS's own.
+  const free = s.max_connections - s.reserved - s.rds_reserved - s.in_use;
+  const left = free - spec.role.connectionLimit;
+  const reserved = s.rds_reserved ? `reserved ${s.reserved} − rds_superuser reserved ${s.rds_reserved}` : `reserved ${s.reserved}`;
+  const detail = `max_connections ${s.max_connections} − ${reserved} − in use ${s.in_use} − ${spec.role.name}'s limit ${spec.role.connectionLimit} = ${left} left`;
+  if (left < 0) f.push({ check: "connection-headroom", severity: "error", detail, remedy: "Lower connectionLimit for the stage or raise max_connections (a larger instance class)." });
+  else if (left < s.max_connections * 0.1) f.push({ check: "connection-headroom", severity: "warning", detail, remedy: "Little room is left for the application's peaks; consider a lower connectionLimit." });
+  else f.push({ check: "connection-headroom", severity: "ok", detail });
+  return f;
+}
+
+/** The finding for the stage's secret name, from `inspectStageSecret` (or the error that prevented it). */
+export function secretFinding(spec: UmamiDatabaseSpec, secret: SecretInspection | Error): PreflightFinding {
+  if (secret instanceof Error) {
+    return { check: "secret", severity: "warning", detail: `could not check secret ${spec.secretName}: ${secret.message}`, remedy: "The deploy role needs secretsmanager:DescribeSecret." };
+  }
+  switch (secret.state) {
+    case "absent":
+      return { check: "secret", severity: "ok", detail: `no secret ${secret.secretId} yet` };
+    case "ours":
+      return { check: "secret", severity: "info", detail: `secret ${secret.secretId} exists, tagged for stage ${spec.stage}: the deploy updates it` };
+    case "scheduled-for-deletion":
+      return {
+        check: "secret",
+        severity: "error",
+        detail: `secret ${secret.secretId} is scheduled for deletion; Secrets Manager refuses to create a secret with that name`,
+        remedy: `Restore it (aws secretsmanager restore-secret --secret-id ${secret.secretId}) or delete it now (aws secretsmanager delete-secret --force-delete-without-recovery --secret-id ${secret.secretId}).`,
+      };
+    case "foreign":
+      return {
+        check: "secret",
+        severity: "error",
+        detail: `secret ${secret.secretId} exists and is not stage ${spec.stage}'s (Environment tag: ${secret.environment ?? "none"})`,
+        remedy: "Rename or remove that secret, or deploy under another stage name.",
+      };
+  }
+}
+
+/** Runs every check against `settings` (the administrator) for `spec`. Never changes the database. */
+/**
+ * Whether the stage's role and schema, if they exist, are this stage's (preflight's "conflicts" check; also
+ * run by `local --admin-url` before it provisions, since provisioning would rotate a foreign role's password).
+ */
+export async function checkConflicts(client: Client, spec: UmamiDatabaseSpec, admin: string): Promise<PreflightFinding> {
+  const conflicts = (await client.query<ConflictRow>(CONFLICT_SQL, [spec.role.name, spec.schema])).rows[0];
+  return conflictFindings(spec, admin, conflicts);
+}
+
+export async function runPreflight(
+  settings: ConnectionSettings,
+  spec: UmamiDatabaseSpec,
+  options: { secret?: SecretInspection | Error } = {},
+): Promise<PreflightResult> {
+  const target = { ...settings, database: spec.database };
+  const result: PreflightResult = { stage: spec.stage, database: spec.database, host: target.host, port: target.port, ok: false, findings: [] };
+  let client: Client | undefined;
+  try {
+    await withClient(target, async (c) => {
+      client = c;
+      result.findings.push({ check: "reachability", severity: "ok", detail: `connected to ${target.host}:${target.port}/${target.database} as ${target.user}` });
+      const server = (await c.query<ServerRow>(SERVER_SQL, [spec.extension.name, spec.schema])).rows[0];
+      result.serverVersion = server.version;
+      result.findings.push(...serverFindings(spec, target, server));
+      result.findings.push(await checkConflicts(c, spec, server.admin));
+    });
+  } catch (error) {
+    if (!(error instanceof UserError) || client) throw error;
+    result.findings.push({ check: "reachability", severity: "error", detail: error.message, remedy: "Fix the connection (see the message), then run preflight again." });
+  }
+  if (options.secret) result.findings.push(secretFinding(spec, options.secret));
+  result.ok = result.findings.every((f) => f.severity !== "error");
+  return result;
+}

@@ -1,0 +1,122 @@
+/**
+ * Runs what the stack's PostgreSQL provider does, from the same builders (`sst/database/sql.ts`), against a
+ * database reached as the administrator. Idempotent: objects that exist are brought back to the spec rather
+ * than created, so a second run changes nothing in the catalog.
+ */
+import { buildRoleSql, buildSchemaSql, type GrantableObjects, type ProvisionContext } from "../../sst/database/sql.js";
+import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import type { Client } from "../kernel/db.js";
+import { UserError } from "../kernel/errors.js";
+import { scramVerifier } from "../../sst/database/scram.js";
+
+/** What a provisioning run did. */
+export interface ProvisionResult {
+  createdRole: boolean;
+  createdSchema: boolean;
+  /** Whether pgcrypto was already in the database (anywhere) before this run. */
+  pgcryptoPreexisting: boolean;
+  /** Schema holding pgcrypto after the run, or null. */
+  pgcryptoSchema: string | null;
+  /** Number of statements issued (the statements themselves may hold the password and are not returned). */
+  statements: number;
+}
+
+/** A statement of the provisioning failed; the message names the step but never shows the SQL (it may hold the password). */
+export class ProvisionError extends UserError {
+  override name = "ProvisionError";
+  constructor(
+    readonly step: string,
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Reads which of the stage's objects already exist, and where pgcrypto is. */
+export async function inspectExisting(admin: Client, spec: UmamiDatabaseSpec) {
+  const { rows } = await admin.query<{ role: boolean; schema: boolean; pgcrypto_schema: string | null }>(
+    `
+    SELECT
+      EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role,
+      EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $2) AS schema,
+      (SELECT n.nspname FROM pg_catalog.pg_extension e
+         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = $3) AS pgcrypto_schema
+    `,
+    [spec.role.name, spec.schema, spec.extension.name],
+  );
+  return rows[0];
+}
+
+function describe(statement: string): string {
+  // The statement's head names the step without the password or the grantee: "CREATE ROLE "umami_user"",
+  // "GRANT USAGE, CREATE ON SCHEMA "umami"", "ALTER ROLE "umami_user" SET search_path".
+  return statement.replace(/\s(WITH|PASSWORD|TO)\s.*$/s, "");
+}
+
+/**
+ * Provisions `spec` as the administrator `ctx.admin` on `admin` (connected to `spec.database`). When the role
+ * exists its password is changed only if `rotatePassword` is set.
+ */
+export async function provisionStage(
+  admin: Client,
+  spec: UmamiDatabaseSpec,
+  ctx: ProvisionContext & { rotatePassword?: boolean },
+): Promise<ProvisionResult> {
+  const before = await inspectExisting(admin, spec);
+  if (!spec.extension.create && before.pgcrypto_schema === null) {
+    // Umami's first migration would fail as the stage's role (DESIGN.md fact 1): stop before changing anything.
+    const { detail, remedy } = missingPgcryptoMessage(spec);
+    throw new ProvisionError("pgcrypto", undefined, `Cannot provision: ${detail}. ${remedy}`);
+  }
+  // The server receives the password's SCRAM verifier, never the password (see scramVerifier).
+  const hashed = { ...ctx, password: scramVerifier(ctx.password) };
+  const statements = [
+    ...buildRoleSql(spec, hashed, before.role, !before.role || (ctx.rotatePassword ?? false)),
+    ...buildSchemaSql(spec, ctx, before.schema, before.schema ? await grantableObjects(admin, spec) : undefined),
+  ];
+  for (const statement of statements) {
+    try {
+      await admin.query(statement);
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      throw new ProvisionError(
+        describe(statement),
+        e.code,
+        `Provisioning step "${describe(statement)}" failed as ${ctx.admin}: ${e.message}. ` +
+          `The administrator needs CREATEROLE and ownership of (or CREATE on) database ${spec.database}.`,
+        { cause: error },
+      );
+    }
+  }
+  const after = await inspectExisting(admin, spec);
+  return {
+    createdRole: !before.role,
+    createdSchema: !before.schema,
+    pgcryptoPreexisting: before.pgcrypto_schema !== null,
+    pgcryptoSchema: after.pgcrypto_schema,
+    statements: statements.length,
+  };
+}
+
+/**
+ * In an existing schema, the tables and sequences the role does not own: the only ones a GRANT can add to
+ * (umami_user owns what its migrations created, and the administrator may not GRANT on those).
+ */
+async function grantableObjects(admin: Client, spec: UmamiDatabaseSpec): Promise<GrantableObjects> {
+  const { rows } = await admin.query<{ name: string; sequence: boolean }>(
+    `
+    SELECT c.relname AS name, c.relkind = 'S' AS sequence
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+       AND c.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2)
+     ORDER BY c.relname
+    `,
+    [spec.schema, spec.role.name],
+  );
+  return { tables: rows.filter((r) => !r.sequence).map((r) => r.name), sequences: rows.filter((r) => r.sequence).map((r) => r.name) };
+}

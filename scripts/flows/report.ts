@@ -1,0 +1,48 @@
+/**
+ * The post-deploy report: `report.md` is what a DBA pastes into the story's completion notes, `report.json`
+ * the same facts for machines. Pure: builds strings and objects; the command writes the files.
+ */
+import type { AuditResult } from "../audit/audit.js";
+import { renderComparisonMarkdown } from "../evidence/baseline-compare.js";
+import type { PostDeployResult } from "./post-deploy.js";
+import { renderAuditMarkdown } from "../audit/report-audit.js";
+
+/** Escapes `|` so a value cannot break a Markdown table. */
+function cell(value: string): string {
+  return value.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** The Markdown report of a post-deploy run. */
+export function renderPostDeployMarkdown(result: PostDeployResult): string {
+  const lines = [
+    `# Umami schema post-deploy report — stage \`${result.stage}\``,
+    "",
+    `**Result: ${result.ok ? "PASS" : `FAIL${result.failedStep ? ` at step "${result.failedStep}"` : ""}`}** — ${result.startedAt} → ${result.finishedAt}`,
+    "",
+    "| | |",
+    "|---|---|",
+    `| Secret ARN | \`${result.secretArn ?? "(not known: pass --secret-id or deploy with SST)"}\` |`,
+    `| Secret name | \`${result.names.secretName}\` |`,
+    `| Database | \`${result.target.host}:${result.target.port}/${result.target.database}\` |`,
+    `| Schema / role | \`${result.names.schema}\` / \`${result.names.role}\` |`,
+    `| Migrations | ${result.migrations.applied.length} applied this run, ${result.migrations.alreadyApplied.length} already applied (source \`${result.migrations.source}\`) |`,
+    `| Umami tables | ${result.umamiTables} + \`_prisma_migrations\` |`,
+    `| Before snapshot | baseline ${result.before.baseline ?? "none"}, fingerprint ${result.before.fingerprint ?? "none"} |`,
+    "",
+  ];
+  if (result.error) lines.push(`> ${cell(result.error)}`, "");
+  if (result.migrations.modified.length) lines.push("## Edited migrations", "", ...result.migrations.modified.map((m) => `- ${m}`), "");
+  lines.push("## Steps", "", "| Step | Result | Time | Detail |", "|---|---|---:|---|");
+  for (const s of result.steps) {
+    lines.push(`| ${cell(s.name)} | ${s.ok ? "ok" : "**FAIL**"} | ${s.ms} ms | ${cell(s.ok ? (s.detail ?? "") : (s.error ?? s.detail ?? ""))} |`);
+  }
+  lines.push("");
+  if (result.checks) {
+    lines.push("## Isolation audit", "", renderAuditMarkdown(result.checks.audit as AuditResult).trim(), "");
+    lines.push("## Performance baseline", "");
+    lines.push(result.checks.comparison ? renderComparisonMarkdown(result.checks.comparison).trim() : "No baseline from before the deploy (run `umami-db preflight` before `sst deploy`); the baseline after is in report.json.");
+    lines.push("");
+  }
+  if (result.migrations.applied.length) lines.push("## Migrations applied", "", ...result.migrations.applied.map((m) => `- \`${m}\``), "");
+  return lines.join("\n");
+}

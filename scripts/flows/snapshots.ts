@@ -1,0 +1,49 @@
+/**
+ * Where the "before" of a deploy is kept between `preflight` (which captures it) and `post-deploy` (which
+ * compares against it): `.umami-db/<stage>/before/{baseline,fingerprint}.json`, git-ignored.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { validateStage } from "../../sst/database/spec.js";
+import type { Baseline } from "../evidence/baseline.js";
+import type { BeforeSnapshot } from "./checks.js";
+import { UserError } from "../kernel/errors.js";
+import { fingerprintProblem, type Fingerprint } from "../evidence/fingerprint.js";
+
+/** The directory holding a stage's "before" snapshot. */
+export function beforeDir(stage: string, root: string = process.cwd()): string {
+  return resolve(root, ".umami-db", validateStage(stage), "before");
+}
+
+/** Writes the snapshot (each file atomically) and returns the paths written. */
+export function saveBefore(dir: string, snapshot: BeforeSnapshot): string[] {
+  const files = { "baseline.json": snapshot.baseline, "fingerprint.json": snapshot.fingerprint };
+  return Object.entries(files).map(([name, value]) => {
+    const path = join(dir, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+    renameSync(`${path}.tmp`, path);
+    return path;
+  });
+}
+
+/** Reads whatever part of a snapshot exists in `dir`; a present but unreadable file is a one-line error. */
+export function loadBefore(dir: string): Partial<BeforeSnapshot> {
+  const read = (name: string): unknown => {
+    const path = join(dir, name);
+    if (!existsSync(path)) return undefined;
+    try {
+      return JSON.parse(readFileSync(path, "utf8"));
+    } catch (error) {
+      throw new UserError(`${path} is not valid JSON (${(error as Error).message}). Delete it or run \`umami-db preflight\` again.`);
+    }
+  };
+  const baseline = read("baseline.json") as Baseline | undefined;
+  const fingerprint = read("fingerprint.json") as Fingerprint | undefined;
+  if (baseline !== undefined && (typeof baseline !== "object" || baseline === null || typeof baseline.capturedAt !== "string" || !baseline.sizes)) {
+    throw new UserError(`${join(dir, "baseline.json")} is not a baseline written by umami-db. Delete it or run \`umami-db preflight\` again.`);
+  }
+  const problem = fingerprint === undefined ? null : fingerprintProblem(fingerprint);
+  if (problem) throw new UserError(`${join(dir, "fingerprint.json")}: ${problem}. Delete it or run \`umami-db preflight\` again.`);
+  return { baseline, fingerprint };
+}

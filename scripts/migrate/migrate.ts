@@ -1,0 +1,266 @@
+/**
+ * A migration runner that behaves like `prisma migrate deploy` on PostgreSQL and leaves `_prisma_migrations`
+ * exactly as Prisma would, so Umami's container (which runs `prisma migrate deploy` at start) finds nothing
+ * pending. Each step follows prisma-engines' `apply_migrations.rs`; the one deliberate difference is that a
+ * migration and its bookkeeping row commit together in one transaction (docs/prisma-compatibility.md).
+ */
+import { escapeIdentifier, withAdvisoryLock, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import {
+  CannotRollBackError,
+  ChecksumMismatchError,
+  FailedMigrationsError,
+  MigrationFailedError,
+  MigrationLockTimeoutError,
+  SchemaMissingError,
+  SchemaNotEmptyError,
+} from "./migrate-errors.js";
+import {
+  buildMigrationsTableDdl,
+  inspectSchema,
+  lineOf,
+  markRolledBack,
+  matchesChecksum,
+  MIGRATIONS_TABLE,
+  PRISMA_ADVISORY_LOCK_KEY,
+  PRISMA_LOCK_TIMEOUT_MS,
+  readMigrationRows,
+  recordMigrationFailed,
+  recordMigrationApplied,
+  renderApplyMigrationError,
+  type MigrationRow,
+} from "./migrate-table.js";
+import type { Migration, MigrationSet } from "./migration-source.js";
+
+/** An applied migration whose file no longer matches the recorded checksum. */
+export interface ModifiedMigration {
+  name: string;
+  fileChecksum: string;
+  recordedChecksum: string;
+  /** The one-line report (ChecksumMismatchError's message). */
+  message: string;
+}
+
+/** What a run did (or, with `dryRun`, would do). */
+export interface MigrateResult {
+  schema: string;
+  /** Applied by this run, in order. */
+  applied: string[];
+  /** Already recorded as applied before this run. */
+  alreadyApplied: string[];
+  /** Would be applied (dry run only; empty otherwise). */
+  pending: string[];
+  /** Applied earlier but edited since: reported, never re-run (`prisma migrate deploy` ignores these). */
+  modified: ModifiedMigration[];
+  /** Whether this run created `_prisma_migrations`. */
+  createdMigrationsTable: boolean;
+  dryRun: boolean;
+  ms: number;
+}
+
+/** Progress of a run, for the command's stderr lines. */
+export type MigrateEvent =
+  | { type: "lock-wait" }
+  | { type: "start"; name: string }
+  | { type: "applied"; name: string; ms: number }
+  | { type: "failed"; name: string; ms: number };
+
+/** Options for `applyMigrations`. */
+export interface MigrateOptions {
+  /** Report what would be applied; write nothing, take no lock. @default false */
+  dryRun?: boolean;
+  onProgress?: (event: MigrateEvent) => void;
+  /** How long to wait for Prisma's advisory lock. @default 10000 (Prisma's own timeout) */
+  lockTimeoutMs?: number;
+}
+
+/** Where a schema's migration history stands (`umami-db migrate status`). */
+export interface MigrationStatus {
+  schema: string;
+  applied: string[];
+  pending: string[];
+  /** Failed and unresolved (finished_at and rolled_back_at NULL): these block deploys (P3009). */
+  failed: string[];
+  modified: ModifiedMigration[];
+  /** Recorded as applied but absent from the migrations source. */
+  missingLocally: string[];
+}
+
+/** Applies `set`'s pending migrations to the schema named by `settings.schema`, as `prisma migrate deploy` does. */
+export async function applyMigrations(settings: ConnectionSettings, set: MigrationSet, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const started = performance.now();
+  const schema = settings.schema;
+  return withClient(settings, async (client) => {
+    if (options.dryRun) {
+      const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
+      const plan = planRun(schema, set.migrations, rows);
+      return { ...plan, pending: plan.unapplied.map((m) => m.name), applied: [], createdMigrationsTable: false, dryRun: true, ms: performance.now() - started };
+    }
+    return lockLikePrisma(client, settings, options, async () => {
+      // Prisma creates a missing schema, and only a missing one: CREATE SCHEMA [IF NOT EXISTS] fails for a role
+      // without CREATE on the database even when the schema exists (DESIGN.md fact 8).
+      const createdMigrationsTable = await initializeSchema(client, schema);
+      const plan = planRun(schema, set.migrations, await readMigrationRows(client, schema));
+      const applied: string[] = [];
+      for (const migration of plan.unapplied) {
+        await applyOne(client, schema, migration, options.onProgress);
+        applied.push(migration.name);
+      }
+      return { ...plan, applied, pending: [], createdMigrationsTable, dryRun: false, ms: performance.now() - started };
+    });
+  });
+}
+
+/** Reads where `settings.schema` stands against `set`, writing nothing. */
+export async function migrationStatus(settings: ConnectionSettings, set: MigrationSet): Promise<MigrationStatus> {
+  return withClient(settings, async (client) => {
+    const schema = settings.schema;
+    const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
+    const live = rows.filter((r) => r.rolled_back_at === null);
+    const names = new Set(set.migrations.map((m) => m.name));
+    return {
+      schema,
+      applied: unique(live.filter((r) => r.finished_at !== null).map((r) => r.migration_name)),
+      pending: set.migrations.filter((m) => !live.some((r) => r.migration_name === m.name)).map((m) => m.name),
+      failed: unique(live.filter((r) => r.finished_at === null).map((r) => r.migration_name)),
+      modified: findModified(set.migrations, live),
+      missingLocally: unique(live.filter((r) => r.finished_at !== null && !names.has(r.migration_name)).map((r) => r.migration_name)),
+    };
+  });
+}
+
+/** `prisma migrate resolve --rolled-back <name>`: marks the failed rows of `name` rolled back, so deploys resume. */
+export async function resolveRolledBack(settings: ConnectionSettings, name: string, options: Pick<MigrateOptions, "lockTimeoutMs"> = {}): Promise<{ schema: string; name: string; rows: number }> {
+  return withClient(settings, async (client) =>
+    lockLikePrisma(client, settings, options, async () => {
+      const rows = (await hasMigrationsTable(client, settings.schema)) ? await readMigrationRows(client, settings.schema) : [];
+      const relevant = rows.filter((r) => r.migration_name === name);
+      if (relevant.length === 0) throw new CannotRollBackError(name, "never-applied");
+      if (relevant.every((r) => r.finished_at !== null)) throw new CannotRollBackError(name, "not-failed");
+      return { schema: settings.schema, name, rows: await markRolledBack(client, settings.schema, name) };
+    }),
+  );
+}
+
+/**
+ * Sets `search_path` as Prisma connects (`search_path = "<schema>"`, quaint's `PostgresSearchPath`: unqualified
+ * names in the migrations land there) and takes Prisma's advisory lock, giving up after Prisma's 10 s (the timeout covers the
+ * wait for the lock only, not the migrations). Uncontended, this costs one round trip plus the scoped lock.
+ */
+async function lockLikePrisma<T>(
+  client: Client,
+  settings: ConnectionSettings,
+  options: Pick<MigrateOptions, "lockTimeoutMs" | "onProgress">,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const key = PRISMA_ADVISORY_LOCK_KEY.toString();
+  const waitMs = options.lockTimeoutMs ?? PRISMA_LOCK_TIMEOUT_MS;
+  const { rows } = await client.query<{ previous: string; got: boolean }>(
+    `SELECT pg_catalog.set_config('search_path', $1, false) AS search_path,
+            pg_catalog.current_setting('lock_timeout') AS previous,
+            pg_catalog.pg_try_advisory_lock($2) AS got`,
+    [escapeIdentifier(settings.schema), key],
+  );
+  const { previous, got } = rows[0];
+  if (got) {
+    // Already held: withAdvisoryLock's lock re-enters at once and its unlock pairs with it; ours is released below.
+    try {
+      return await withAdvisoryLock(client, PRISMA_ADVISORY_LOCK_KEY, fn);
+    } finally {
+      await client.query("SELECT pg_catalog.pg_advisory_unlock($1)", [key]).catch(() => undefined);
+    }
+  }
+  options.onProgress?.({ type: "lock-wait" });
+  await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${waitMs}ms`]);
+  try {
+    return await withAdvisoryLock(client, PRISMA_ADVISORY_LOCK_KEY, async () => {
+      await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [previous]);
+      return fn();
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === "55P03") throw new MigrationLockTimeoutError(settings.host, settings.port, waitMs, { cause: error });
+    throw error;
+  }
+}
+
+async function hasMigrationsTable(client: Client, schema: string): Promise<boolean> {
+  return (await inspectSchema(client, schema)).tables.includes(MIGRATIONS_TABLE);
+}
+
+/**
+ * Prisma's `setup_connection` and `initialize`: create the schema only if missing (CREATE SCHEMA [IF NOT EXISTS]
+ * fails for a role without CREATE on the database even when the schema exists, DESIGN.md fact 8); create the
+ * table in an empty schema; refuse a schema with tables but no `_prisma_migrations` (P3005).
+ */
+async function initializeSchema(client: Client, schema: string): Promise<boolean> {
+  const { exists, tables } = await inspectSchema(client, schema);
+  if (!exists) {
+    // Asked first: after a failed CREATE, a surrounding transaction would refuse further queries.
+    const { rows } = await client.query<{ user: string; may_create: boolean }>(
+      "SELECT current_user AS user, pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') AS may_create",
+    );
+    // The usual case: a stage's role pointed at a schema nobody provisioned (or a typo in ?schema=).
+    if (!rows[0].may_create) throw new SchemaMissingError(schema, rows[0].user, "no CREATE on the database");
+    await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
+  }
+  if (tables.includes(MIGRATIONS_TABLE)) return false;
+  if (tables.length > 0) throw new SchemaNotEmptyError(schema, tables);
+  await client.query(buildMigrationsTableDdl(schema));
+  return true;
+}
+
+/** Prisma's `detect_failed_migrations` and its filter for unapplied migrations, plus the checksum report. */
+function planRun(schema: string, migrations: Migration[], rows: MigrationRow[]) {
+  const failed = rows.filter((r) => r.finished_at === null && r.rolled_back_at === null);
+  if (failed.length > 0) throw new FailedMigrationsError(schema, failed);
+  const live = rows.filter((r) => r.rolled_back_at === null);
+  const isRecorded = (m: Migration) => live.some((r) => r.migration_name === m.name);
+  return {
+    schema,
+    unapplied: migrations.filter((m) => !isRecorded(m)),
+    alreadyApplied: migrations.filter(isRecorded).map((m) => m.name),
+    modified: findModified(migrations, live),
+  };
+}
+
+function findModified(migrations: Migration[], live: MigrationRow[]): ModifiedMigration[] {
+  return migrations.flatMap((m) => {
+    const row = live.find((r) => r.migration_name === m.name && r.finished_at !== null);
+    if (!row || matchesChecksum(m.sql, row.checksum)) return [];
+    const { message } = new ChecksumMismatchError(m.name, m.checksum, row.checksum);
+    return [{ name: m.name, fileChecksum: m.checksum, recordedChecksum: row.checksum, message }];
+  });
+}
+
+/**
+ * One migration: its script (one simple-protocol query, as Prisma's `simple_query`) and its row commit
+ * together, or nothing does and the failure is recorded as Prisma records one.
+ */
+async function applyOne(client: Client, schema: string, migration: Migration, onProgress?: (event: MigrateEvent) => void): Promise<void> {
+  const t0 = performance.now();
+  const startedAt = new Date();
+  onProgress?.({ type: "start", name: migration.name });
+  await client.query("BEGIN");
+  try {
+    await client.query(migration.sql);
+    await recordMigrationApplied(client, schema, migration.name, migration.checksum);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    const e = error as { code?: string; message?: string; position?: string };
+    const logs = renderApplyMigrationError(migration.name, migration.sql, e);
+    // If even this write fails (the connection dropped), nothing of the migration was committed either: the
+    // next run simply applies it again.
+    const recorded = await recordMigrationFailed(client, schema, { checksum: migration.checksum, name: migration.name, startedAt, logs }).then(
+      () => true,
+      () => false,
+    );
+    onProgress?.({ type: "failed", name: migration.name, ms: performance.now() - t0 });
+    const line = e.position ? lineOf(migration.sql, Number(e.position)) : undefined;
+    throw new MigrationFailedError(migration.name, schema, e.code, line, e.message ?? String(error), { cause: error, recorded });
+  }
+  onProgress?.({ type: "applied", name: migration.name, ms: performance.now() - t0 });
+}
+
+function unique(names: string[]): string[] {
+  return [...new Set(names)];
+}

@@ -1,0 +1,155 @@
+/**
+ * The credentials secret: validated once at the edge (all problems in one line), read from Secrets Manager
+ * or from a local 0600 file, and the cluster's master secret for the administrator. No message ever holds a
+ * password: problems name keys, never values.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { SECRET_KEYS, type CredentialsSecret } from "../../sst/database/spec.js";
+import { isLocalHost } from "../kernel/db.js";
+import { UserError } from "../kernel/errors.js";
+
+export type { CredentialsSecret };
+// The Secrets Manager side lives in its own module; re-exported so callers import secrets from one place.
+export {
+  deleteCredentialsSecret,
+  describeAwsError,
+  fetchCredentialsSecret,
+  fetchMasterCredentials,
+  inspectStageSecret,
+  secretArnRegion,
+  type FetchOptions,
+  type MasterCredentials,
+  type SecretInspection,
+} from "./secrets-manager.js";
+
+/** The secret's content is not what the stack writes; `problems` lists every finding (keys, never values). */
+export class SecretFormatError extends UserError {
+  override name = "SecretFormatError";
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `The credentials secret ${source} is not valid: ${problems.join("; ")}. ` +
+        "Redeploy the stack (sst deploy) or rewrite the secret with all keys of the stack's format.",
+    );
+  }
+}
+
+const STRING_KEYS = ["username", "password", "host", "database", "schema", "engine", "dbname", "DATABASE_URL"] as const;
+
+/** A port: a whole number 1–65535, or the same as a numeric string (AWS's own rotation templates write both). */
+function parsePort(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value) ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** Compares DATABASE_URL with the parts; the password is compared, never shown. */
+function urlProblems(secret: Record<string, unknown>, port: number | undefined): string[] {
+  const text = secret.DATABASE_URL as string;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return ["DATABASE_URL is not a URL"];
+  }
+  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") return [`DATABASE_URL must start with postgresql:// (found ${url.protocol}//)`];
+  const problems: string[] = [];
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const compare = (key: string, found: string, expected: unknown) => {
+    if (typeof expected === "string" && found !== expected) problems.push(`DATABASE_URL's ${key} (${found || "none"}) differs from "${key}" (${expected})`);
+  };
+  compare("user", decode(url.username), secret.username);
+  if (typeof secret.password === "string" && decode(url.password) !== secret.password) problems.push(`DATABASE_URL's password differs from "password"`);
+  compare("host", host, secret.host);
+  const urlPort = url.port ? Number(url.port) : 5432;
+  if (port !== undefined && urlPort !== port) problems.push(`DATABASE_URL's port (${urlPort}) differs from "port" (${port})`);
+  compare("database", decode(url.pathname.replace(/^\//, "")), secret.database);
+  compare("schema", url.searchParams.get("schema") ?? "public", secret.schema);
+  const sslmode = url.searchParams.get("sslmode");
+  if (!isLocalHost(host) && (sslmode === null || sslmode === "disable" || sslmode === "allow" || sslmode === "prefer")) {
+    problems.push(`DATABASE_URL must say sslmode=require (or verify-full) for ${host} (found ${sslmode ?? "no sslmode"})`);
+  }
+  return problems;
+}
+
+/**
+ * Validates the secret's JSON text: every key of `SECRET_KEYS` present and typed, `engine` "postgres",
+ * `dbname` equal to `database`, `DATABASE_URL` consistent with the parts. Throws one `SecretFormatError`
+ * naming `source` and listing every problem.
+ */
+export function parseCredentialsSecret(text: string, source: string): CredentialsSecret {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // JSON.parse's message quotes the text around the error, which may be the password: keep only the position.
+    const at = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    throw new SecretFormatError(source, [`it is not JSON${at ? ` (syntax error at position ${at})` : ""}`]);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SecretFormatError(source, ["it is not a JSON object"]);
+  }
+  const secret = value as Record<string, unknown>;
+  const problems: string[] = [];
+  const missing = SECRET_KEYS.filter((key) => !(key in secret));
+  if (missing.length > 0) problems.push(`missing ${missing.map((k) => `"${k}"`).join(", ")}`);
+  for (const key of STRING_KEYS) {
+    if (key in secret && (typeof secret[key] !== "string" || secret[key] === "")) problems.push(`"${key}" must be a non-empty string`);
+  }
+  const port = parsePort(secret.port);
+  if ("port" in secret && port === undefined) problems.push(`"port" must be a whole number from 1 to 65535`);
+  if (typeof secret.engine === "string" && secret.engine !== "postgres") problems.push(`"engine" must be "postgres" (found "${secret.engine}")`);
+  if (typeof secret.dbname === "string" && typeof secret.database === "string" && secret.dbname !== secret.database) {
+    problems.push(`"dbname" (${secret.dbname}) differs from "database" (${secret.database})`);
+  }
+  if (typeof secret.DATABASE_URL === "string" && secret.DATABASE_URL !== "") problems.push(...urlProblems(secret, port));
+  if (problems.length > 0) throw new SecretFormatError(source, problems);
+  return {
+    username: secret.username as string,
+    password: secret.password as string,
+    host: secret.host as string,
+    port: port as number,
+    database: secret.database as string,
+    schema: secret.schema as string,
+    engine: "postgres",
+    dbname: secret.dbname as string,
+    DATABASE_URL: secret.DATABASE_URL as string,
+  };
+}
+
+/** Writes the secret to `path` with mode 0600 (directory 0700), atomically: a temp file renamed over it. */
+export function writeSecretFile(path: string, secret: CredentialsSecret): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = join(dirname(path), `.credentials.${randomBytes(6).toString("hex")}.tmp`);
+  writeFileSync(temp, `${JSON.stringify(secret, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  // The mode given to writeFileSync is masked by the umask; set it explicitly before the file gets its name.
+  chmodSync(temp, 0o600);
+  renameSync(temp, path);
+}
+
+/** Reads and validates a secret file written by `writeSecretFile` (or by hand, in the same format). */
+export function readSecretFile(path: string): CredentialsSecret {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new UserError(
+      code === "ENOENT"
+        ? `The secret file ${path} does not exist. Run \`umami-db local\` to create it, or pass the right --secret-file.`
+        : `The secret file ${path} cannot be read (${code ?? String(error)}). Check its permissions.`,
+      { cause: error },
+    );
+  }
+  return parseCredentialsSecret(text, `file ${path}`);
+}

@@ -1,0 +1,327 @@
+/**
+ * Resolving a stage: everything a command needs to reach a deployed stage without the user typing a host or
+ * a password. Sources, strongest first: flags, environment variables, SST's own outputs (`.sst/outputs.json`
+ * written by `sst deploy`, or the linked resource `sst shell` exposes as `SST_RESOURCE_UmamiDatabase`), the
+ * stage's credentials secret (Secrets Manager, or a local file) and the cluster's master secret. Every problem
+ * is collected and reported together, before anything connects (STYLE.md rule 4).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { buildSpec, validateStage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { defaultStage, stageSettings } from "../../sst/stages.js";
+import { isLocalHost, parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
+import { UserError } from "../kernel/errors.js";
+import { fetchCredentialsSecret, fetchMasterCredentials, readSecretFile, type CredentialsSecret } from "./secrets.js";
+
+/** Environment variables that override the stage's values (for users outside SST). */
+export const STAGE_ENV = {
+  adminUrl: "ADMIN_DATABASE_URL",
+  umamiUrl: "UMAMI_DATABASE_URL",
+  secretFile: "UMAMI_SECRET_FILE",
+  secretId: "UMAMI_SECRET_ID",
+  masterSecretArn: "UMAMI_MASTER_SECRET_ARN",
+  outputsFile: "UMAMI_OUTPUTS_FILE",
+  caFile: "UMAMI_CA_FILE",
+  /** Cluster endpoint and port, for a preflight before the first deploy (no outputs yet). */
+  host: "UMAMI_DB_HOST",
+  port: "UMAMI_DB_PORT",
+} as const;
+
+/** Name of the linked resource whose properties `sst shell` exposes as `SST_RESOURCE_<name>`. */
+export const LINKED_RESOURCE = "UmamiDatabase";
+
+/** The stack's outputs this tool reads (sst.config.ts `run()` returns them; all optional here). */
+export interface StageOutputs {
+  stage?: string;
+  secretArn?: string;
+  secretName?: string;
+  host?: string;
+  port?: number;
+  database?: string;
+  schema?: string;
+  role?: string;
+  masterSecretArn?: string;
+  region?: string;
+}
+
+const OUTPUT_STRINGS = ["stage", "secretArn", "secretName", "host", "database", "schema", "role", "masterSecretArn", "region"] as const;
+
+/** Which connections a command needs: preflight and rollback need only the administrator. */
+export type Need = "admin" | "umami";
+
+/** Inputs of `resolveStage`: flags as parsed by the command, and the environment. */
+export interface ResolveStageOptions {
+  /** The stage; defaults to the default stage's names when a URL is given and no stage. */
+  stage?: string;
+  adminUrl?: string;
+  umamiUrl?: string;
+  secretFile?: string;
+  /** Secret name or ARN of the credentials secret. @default the outputs' ARN, else the spec's name */
+  secretId?: string;
+  /** ARN of the cluster's master secret (`aws rds describe-db-clusters … MasterUserSecret.SecretArn`). */
+  masterSecretArn?: string;
+  outputsFile?: string;
+  /** Cluster endpoint for the administrator (before the first deploy there are no outputs). */
+  host?: string;
+  port?: number;
+  region?: string;
+  /** PEM bundle (RDS CA); turns `sslmode=require` into `verify-full` for remote hosts. */
+  caFile?: string;
+  connectTimeoutMs?: number;
+  /** What the command will connect as. @default ["admin", "umami"] */
+  needs?: readonly Need[];
+  env: Record<string, string | undefined>;
+  /** Project root holding `.sst/`. @default process.cwd() */
+  root?: string;
+  clients?: { secretsManager?: SecretsManagerClient };
+}
+
+/** A stage, resolved: the spec, the connections asked for, and where each value came from. */
+export interface ResolvedStage {
+  spec: UmamiDatabaseSpec;
+  admin?: ConnectionSettings;
+  umami?: ConnectionSettings;
+  /** ARN (or name) of the credentials secret, when known. */
+  secretArn?: string;
+  region?: string;
+  outputs: StageOutputs;
+  /** Human-readable origin of each value (for reports; never a password). */
+  source: { outputs?: string; admin?: string; umami?: string };
+}
+
+/** Where `umami-db local` keeps a stage's credentials file. */
+export function localSecretPath(stage: string, root: string = process.cwd()): string {
+  return resolve(root, ".umami-db", validateStage(stage), "credentials.json");
+}
+
+function parseOutputs(value: unknown, source: string, problems: string[]): StageOutputs {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.push(`${source} is not a JSON object`);
+    return {};
+  }
+  const raw = value as Record<string, unknown>;
+  const out: StageOutputs = {};
+  for (const key of OUTPUT_STRINGS) {
+    if (raw[key] === undefined) continue;
+    if (typeof raw[key] === "string" && raw[key] !== "") out[key] = raw[key] as string;
+    else problems.push(`${source}: "${key}" must be a non-empty string`);
+  }
+  if (raw.port !== undefined) {
+    const port = typeof raw.port === "string" ? Number(raw.port) : raw.port;
+    if (typeof port === "number" && Number.isInteger(port) && port > 0 && port < 65536) out.port = port;
+    else problems.push(`${source}: "port" must be a whole number`);
+  }
+  return out;
+}
+
+function readJson(path: string, what: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    problems.push(`${what} ${path} cannot be read as JSON (${(error as { code?: string }).code ?? "syntax error"})`);
+    return undefined;
+  }
+}
+
+/** The stack's outputs: linked resource from `sst shell`, else the outputs file — only when it is this stage's. */
+function loadOutputs(stage: string, o: ResolveStageOptions, problems: string[]): { outputs: StageOutputs; source?: string } {
+  const linked = o.env[`SST_RESOURCE_${LINKED_RESOURCE}`];
+  if (linked) {
+    let app: { stage?: string } = {};
+    try {
+      app = JSON.parse(o.env.SST_RESOURCE_App ?? "{}");
+    } catch {
+      // SST always writes valid JSON here; a hand-set value that is not JSON simply carries no stage.
+    }
+    if (app.stage && app.stage !== stage) {
+      problems.push(`sst shell runs stage ${app.stage} but --stage is ${stage}; run \`sst shell --stage ${stage} -- …\``);
+      return { outputs: {} };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(linked);
+    } catch {
+      problems.push(`SST_RESOURCE_${LINKED_RESOURCE} is not JSON`);
+      return { outputs: {} };
+    }
+    return { outputs: parseOutputs(value, `SST_RESOURCE_${LINKED_RESOURCE}`, problems), source: `sst shell (SST_RESOURCE_${LINKED_RESOURCE})` };
+  }
+  const explicit = o.outputsFile ?? o.env[STAGE_ENV.outputsFile];
+  const path = explicit ?? join(o.root ?? process.cwd(), ".sst", "outputs.json");
+  if (!existsSync(path)) {
+    if (explicit) problems.push(`outputs file ${path} does not exist (run sst deploy --stage ${stage}, or fix --outputs-file)`);
+    return { outputs: {} };
+  }
+  const value = readJson(path, "outputs file", problems);
+  if (value === undefined) return { outputs: {} };
+  const outputs = parseOutputs(value, path, problems);
+  // SST rewrites .sst/outputs.json after every deploy, diff or remove, whatever the stage: trust it only
+  // when it says which stage it describes (or when the user named the file).
+  if (outputs.stage !== stage) {
+    if (explicit && outputs.stage === undefined) return { outputs, source: path };
+    if (explicit) problems.push(`outputs file ${path} is for stage ${outputs.stage}, not ${stage}`);
+    return { outputs: {}, source: `${path} ignored (stage ${outputs.stage ?? "unknown"})` };
+  }
+  return { outputs, source: path };
+}
+
+async function secretsManager(o: ResolveStageOptions, region: string | undefined): Promise<SecretsManagerClient> {
+  if (o.clients?.secretsManager) return o.clients.secretsManager;
+  const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+  return new SecretsManagerClient({ region, maxAttempts: 5 });
+}
+
+function checkSecretNames(secret: CredentialsSecret, spec: UmamiDatabaseSpec, source: string, problems: string[]): void {
+  if (secret.username !== spec.role.name) problems.push(`${source} is for role ${secret.username}, stage ${spec.stage} uses ${spec.role.name}`);
+  if (secret.schema !== spec.schema) problems.push(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
+}
+
+/**
+ * The AWS region every command uses, in one order: the flag, the SDK's own variables (AWS_REGION, then
+ * AWS_DEFAULT_REGION), the deployed outputs, the stage settings.
+ */
+export function awsRegion(flag: string | undefined, env: NodeJS.ProcessEnv, outputsRegion?: string, settingsRegion?: string): string | undefined {
+  return flag ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? outputsRegion ?? settingsRegion;
+}
+
+function fail(problems: string[]): never {
+  throw new UserError(`Cannot resolve the stage: ${problems.join("; ")}.`);
+}
+
+/**
+ * Resolves `options.stage` into connection settings for what `needs` lists. Throws one `UserError` listing
+ * every problem; AWS is asked only once the local inputs are valid.
+ */
+export async function resolveStage<N extends Need = Need>(
+  options: ResolveStageOptions & { needs?: readonly N[] },
+): Promise<ResolvedStage & { [K in N]: ConnectionSettings }> {
+  const o = options;
+  const env = o.env;
+  const needs = new Set<Need>(o.needs ?? ["admin", "umami"]);
+  const problems: string[] = [];
+  const adminUrl = o.adminUrl ?? env[STAGE_ENV.adminUrl];
+  const umamiUrl = o.umamiUrl ?? env[STAGE_ENV.umamiUrl];
+  const caFile = o.caFile ?? env[STAGE_ENV.caFile];
+  const stage = o.stage ?? (adminUrl || umamiUrl ? defaultStage : undefined);
+  if (stage === undefined) fail(["pass --stage <stage> (or --admin-url / --umami-url for a database outside SST)"]);
+  try {
+    validateStage(stage);
+  } catch (error) {
+    fail([(error as Error).message.replace(/\.$/, "")]);
+  }
+  const { outputs, source: outputsSource } = loadOutputs(stage, o, problems);
+  const connection = (url: string, what: string): ConnectionSettings | undefined => {
+    try {
+      const host = parseDatabaseUrl(url).host;
+      const upgrade = caFile && !isLocalHost(host) ? { sslmode: "verify-full" as const } : {};
+      return parseDatabaseUrl(url, { caFile, connectTimeoutMs: o.connectTimeoutMs, ...upgrade });
+    } catch (error) {
+      problems.push(`${what}: ${(error as Error).message.replace(/\.$/, "")}`);
+      return undefined;
+    }
+  };
+  const admin = needs.has("admin") && adminUrl ? connection(adminUrl, "admin URL") : undefined;
+  const umamiFromUrl = needs.has("umami") && umamiUrl ? connection(umamiUrl, "umami URL") : undefined;
+  // The database comes from the admin URL when given (a database outside SST), else from the stage settings.
+  const settings = { ...stageSettings(stage), ...(admin ? { database: admin.database } : {}) };
+  const spec = buildSpec(stage, settings);
+  if (outputs.schema && outputs.schema !== spec.schema) problems.push(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
+  if (outputs.database && outputs.database !== spec.database) problems.push(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
+  if (outputs.role && outputs.role !== spec.role.name) problems.push(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
+  const region = awsRegion(o.region, env, outputs.region, settings.region);
+
+  let umami = umamiFromUrl;
+  let umamiSource = umamiFromUrl ? (o.umamiUrl ? "--umami-url" : STAGE_ENV.umamiUrl) : undefined;
+  let secretArn = o.secretId ?? env[STAGE_ENV.secretId] ?? outputs.secretArn ?? outputs.secretName;
+  let localSecret: CredentialsSecret | undefined;
+  const secretFile = o.secretFile ?? env[STAGE_ENV.secretFile];
+  if (needs.has("umami") && !umami && secretFile) {
+    try {
+      localSecret = readSecretFile(secretFile);
+      checkSecretNames(localSecret, spec, `secret file ${secretFile}`, problems);
+      umami = connection(localSecret.DATABASE_URL, `secret file ${secretFile}`);
+      umamiSource = `file ${secretFile}`;
+    } catch (error) {
+      problems.push((error as Error).message.replace(/\.$/, ""));
+    }
+  }
+  const needsSecret = needs.has("umami") && !umami && !secretFile;
+  const masterArn = o.masterSecretArn ?? env[STAGE_ENV.masterSecretArn] ?? outputs.masterSecretArn ?? settings.masterSecretArn;
+  const needsMaster = needs.has("admin") && !admin && !adminUrl;
+  if (needsMaster && !masterArn) {
+    problems.push(
+      `no administrator credentials for stage ${stage}: pass --admin-url (or ${STAGE_ENV.adminUrl}), or --master-secret-arn ` +
+        `(aws rds describe-db-clusters --db-cluster-identifier ${settings.clusterIdentifier} --query "DBClusters[0].MasterUserSecret.SecretArn")`,
+    );
+  }
+  const hostOverride = o.host ?? env[STAGE_ENV.host];
+  const portText = o.port?.toString() ?? env[STAGE_ENV.port];
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) problems.push(`${o.port !== undefined ? "--port" : STAGE_ENV.port} must be a port number from 1 to 65535 (got ${portText})`);
+  const knownEndpoint = hostOverride ?? outputs.host ?? localSecret?.host ?? umamiFromUrl?.host;
+  if (needsMaster && !knownEndpoint && !needsSecret) {
+    problems.push(
+      `no host for stage ${stage}: pass --host (or ${STAGE_ENV.host}) with the cluster endpoint, run after sst deploy (it writes .sst/outputs.json), or pass --admin-url`,
+    );
+  }
+  if (problems.length > 0) fail(problems);
+
+  // Local inputs are valid: now ask AWS, both reads at once, and report every failure together.
+  let remote: CredentialsSecret | undefined;
+  const reads: Promise<void>[] = [];
+  const client = needsSecret || needsMaster ? await secretsManager(o, region) : undefined;
+  let master: { username: string; password: string } | undefined;
+  if (needsSecret && client) {
+    const id = secretArn ?? spec.secretName;
+    reads.push(
+      fetchCredentialsSecret(client, id).then((r) => {
+        remote = r.secret;
+        secretArn = r.arn;
+      }),
+    );
+  }
+  if (needsMaster && client && masterArn) reads.push(fetchMasterCredentials(client, masterArn).then((m) => void (master = m)));
+  for (const result of await Promise.allSettled(reads)) {
+    if (result.status === "rejected") {
+      if (!(result.reason instanceof UserError)) throw result.reason;
+      problems.push(result.reason.message.replace(/\.$/, ""));
+    }
+  }
+  if (remote) {
+    checkSecretNames(remote, spec, `secret ${secretArn}`, problems);
+    umami = connection(remote.DATABASE_URL, `secret ${secretArn}`);
+    umamiSource = `Secrets Manager ${secretArn}`;
+  }
+  let adminSettings = admin;
+  let adminSource = admin ? (o.adminUrl ? "--admin-url" : STAGE_ENV.adminUrl) : undefined;
+  if (master) {
+    const endpoint = hostOverride
+      ? { host: hostOverride, port: port ?? 5432 }
+      : outputs.host
+        ? { host: outputs.host, port: outputs.port ?? 5432 }
+        : (remote ?? localSecret ?? { host: umamiFromUrl!.host, port: umamiFromUrl!.port });
+    // The credentials never go through a URL: the endpoint is parsed alone, then user and password are set.
+    const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
+    const sslmode = isLocalHost(endpoint.host) ? "disable" : "require";
+    const base = connection(`postgresql://${host}:${endpoint.port}/${encodeURIComponent(spec.database)}?sslmode=${sslmode}`, "cluster endpoint");
+    adminSettings = base && { ...base, user: master.username, password: master.password };
+    adminSource = `master secret ${masterArn}`;
+  }
+  if (umami && (umami.user !== spec.role.name || umami.schema !== spec.schema)) {
+    // Checked before anything connects: post-deploy would otherwise migrate as whoever the URL names.
+    problems.push(
+      `the Umami connection (${umamiSource}) is ${umami.user} on schema ${umami.schema}, but stage ${spec.stage} is ${spec.role.name} on schema ${spec.schema}; pass the stage's own credentials or the right --stage`,
+    );
+  }
+  if (problems.length > 0) fail(problems);
+  return {
+    spec,
+    admin: adminSettings,
+    umami,
+    secretArn,
+    region,
+    outputs,
+    source: { outputs: outputsSource, admin: adminSource, umami: umamiSource },
+  } as ResolvedStage & { [K in N]: ConnectionSettings };
+}

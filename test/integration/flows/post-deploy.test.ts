@@ -1,0 +1,92 @@
+/**
+ * The live path, with a local credentials file standing in for Secrets Manager: `preflight` saves the
+ * "before" snapshot, provisioning stands in for `sst deploy`, `post-deploy` migrates, verifies, compares and
+ * writes the report directory. A change to the application between the two is caught by name.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCredentialsSecret, buildSpec } from "../../../sst/database/spec.js";
+import { withClient } from "../../../scripts/kernel/db.js";
+import type { PostDeployResult } from "../../../scripts/flows/post-deploy.js";
+import { provisionStage } from "../../../scripts/flows/provision.js";
+import { writeSecretFile } from "../../../scripts/stage/secrets.js";
+import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+
+const exec = promisify(execFile);
+const root = new URL("../../..", import.meta.url).pathname;
+const PASSWORD = "Post-Deploy-Test-Password-0123456789ab";
+
+let server: TestServer;
+let dir: string;
+beforeAll(async () => {
+  server = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), "umami-post-deploy-"));
+});
+afterAll(async () => server?.stop());
+
+/** Runs the CLI with the admin URL in the environment (never in argv), returning exit code and output. */
+async function cli(args: string[]) {
+  const env = { ...process.env, ADMIN_DATABASE_URL: server.adminUrl() };
+  return exec(process.execPath, ["bin/umami-db.js", ...args], { cwd: root, env, timeout: 120_000 })
+    .then((r) => ({ code: 0, ...r }))
+    .catch((e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+}
+
+function latestReport(reports: string): { json: PostDeployResult; md: string } {
+  const stageDir = join(reports, "dev");
+  const latest = readdirSync(stageDir).sort().at(-1) as string;
+  return {
+    json: JSON.parse(readFileSync(join(stageDir, latest, "report.json"), "utf8")) as PostDeployResult,
+    md: readFileSync(join(stageDir, latest, "report.md"), "utf8"),
+  };
+}
+
+describe("preflight → deploy → post-deploy", () => {
+  const before = () => join(dir, "before");
+  const secretFile = () => join(dir, "credentials.json");
+  const reports = () => join(dir, "reports");
+
+  it("preflight passes on the clean database and saves the fingerprint and the baseline", async () => {
+    const result = await cli(["preflight", "--stage", "dev", "--before-dir", before()]);
+    expect(result.stderr).not.toContain("error");
+    expect(result.code).toBe(0);
+    expect(existsSync(join(before(), "fingerprint.json"))).toBe(true);
+    expect(existsSync(join(before(), "baseline.json"))).toBe(true);
+  });
+
+  it("post-deploy migrates as umami_user, verifies, compares and writes report.md and report.json", async () => {
+    // Stands in for `sst deploy`: the same declaration, provisioned as the Aurora-like administrator.
+    const spec = buildSpec("dev");
+    await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
+    writeSecretFile(secretFile(), buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "127.0.0.1", port: server.embedded.port, database: "app", schema: spec.schema, sslmode: "disable" }));
+
+    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--before-dir", before(), "--reports-dir", reports()]);
+    expect(result.code).toBe(0);
+    const { json, md } = latestReport(reports());
+    expect(json).toMatchObject({ ok: true, stage: "dev", umamiTables: 9, names: { schema: "umami", role: "umami_user" } });
+    expect(json.migrations.applied).toHaveLength(4);
+    expect(json.before.fingerprint).not.toBeNull();
+    expect(json.checks?.audit.fingerprint).toEqual({ compared: true, changed: [] });
+    expect(json.checks?.comparison?.ok).toBe(true);
+    expect(md).toContain("**Result: PASS**");
+    expect(md).toContain("| Umami tables | 9 + `_prisma_migrations` |");
+    expect(`${result.stdout}${result.stderr}${md}${JSON.stringify(json)}`).not.toContain(PASSWORD);
+  });
+
+  it("fails, naming the step and the object, when the application changed since preflight", async () => {
+    await withClient(server.admin, (c) => c.query("ALTER TABLE public.orders ADD COLUMN coupon text"));
+    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--before-dir", before(), "--reports-dir", reports()]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("post-deploy dev: FAIL");
+    const { json, md } = latestReport(reports());
+    expect(json.migrations).toMatchObject({ applied: [], alreadyApplied: expect.arrayContaining(["01_init"]) });
+    expect(json.checks?.audit.fingerprint.changed).toContainEqual(expect.objectContaining({ object: "column public.orders.coupon", change: "added" }));
+    expect(json.steps.find((s) => s.name === "audit isolation")?.ok).toBe(false);
+    expect(md).toContain("**Result: FAIL**");
+    await withClient(server.admin, (c) => c.query("ALTER TABLE public.orders DROP COLUMN coupon"));
+  });
+});
