@@ -7,7 +7,7 @@
  */
 import { createInterface } from "node:readline";
 import { parseDatabaseUrl } from "../scripts/kernel/db.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/migration-source.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/sources.js";
 import { deployFlow } from "./flow.js";
 
 const admin = parseDatabaseUrl(process.env.BENCH_ADMIN_URL ?? "", { applicationName: "umami-db bench-flow" });

@@ -6,8 +6,8 @@
 import { buildSpec } from "../sst/database/spec.js";
 import { auditIsolation } from "../scripts/audit/audit.js";
 import { parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../scripts/kernel/db.js";
-import { applyMigrations } from "../scripts/migrate/migrate.js";
-import type { MigrationSet } from "../scripts/migrate/migration-source.js";
+import { applyMigrations } from "../scripts/migrate/runner.js";
+import type { MigrationSet } from "../scripts/migrate/sources.js";
 import { generatePassword } from "../scripts/kernel/password.js";
 import { provisionStage } from "../scripts/flows/provision.js";
 

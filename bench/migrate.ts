@@ -8,8 +8,8 @@
 import { pathToFileURL } from "node:url";
 import { escapeIdentifier, parseDatabaseUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
-import { applyMigrations } from "../scripts/migrate/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, type MigrationSet } from "../scripts/migrate/migration-source.js";
+import { applyMigrations } from "../scripts/migrate/runner.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, type MigrationSet } from "../scripts/migrate/sources.js";
 import { createAuroraLikeAdmin } from "../scripts/local/sample-app.js";
 import { median } from "./stats.js";
 import { generatePassword } from "../scripts/kernel/password.js";

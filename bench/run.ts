@@ -18,7 +18,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { connectionCount, parseDatabaseUrl, resetConnectionPeak, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/migration-source.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/sources.js";
 import { addDefaultStagePgcrypto, createAuroraLikeAdmin, createSampleDatabase, SAMPLE_APP } from "../scripts/local/sample-app.js";
 import { benchAudit, type AuditBench } from "./audit.js";
 import { deployFlow, peakConnections } from "./flow.js";

@@ -3,7 +3,7 @@
  * one thing it must do — inside a single transaction that is always rolled back, one SAVEPOINT per probe so a
  * denied statement does not abort the others. Nothing is left behind (the fingerprint test proves it).
  */
-import type { AuditContext } from "./audit.js";
+import type { AuditContext } from "./types.js";
 import { ConnectionError, escapeIdentifier, withClient, withRolledBackTransaction, type Client, type ConnectionSettings } from "../kernel/db.js";
 
 /** One probe's outcome. `ok` when the outcome is the expected one. */

@@ -6,8 +6,8 @@
 import { Command, Option } from "commander";
 import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
-import type { MigrateEvent } from "../migrate/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/migration-source.js";
+import type { MigrateEvent } from "../migrate/runner.js";
+import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/sources.js";
 import { action, EXIT } from "./run.js";
 
 interface CommonOptions {
@@ -73,8 +73,8 @@ export function migrateCommand(): Command {
           const code = await runDockerCommand(built, process.env);
           return code === 0 ? EXIT.ok : EXIT.couldNotRun;
         }
-        const { loadMigrations } = await import("../migrate/migration-source.js");
-        const { applyMigrations } = await import("../migrate/migrate.js");
+        const { loadMigrations } = await import("../migrate/sources.js");
+        const { applyMigrations } = await import("../migrate/runner.js");
         const set = await loadMigrations(options.migrations);
         process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}; target ${redactUrl(url)}\n`);
         const result = await applyMigrations(settings, set, {
@@ -105,8 +105,8 @@ export function migrateCommand(): Command {
       .action(
         action(async (options: CommonOptions) => {
           const { settings } = connectionSettings(options);
-          const { loadMigrations } = await import("../migrate/migration-source.js");
-          const { migrationStatus } = await import("../migrate/migrate.js");
+          const { loadMigrations } = await import("../migrate/sources.js");
+          const { migrationStatus } = await import("../migrate/runner.js");
           const status = await migrationStatus(settings, await loadMigrations(options.migrations));
           if (options.json) {
             process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
@@ -137,7 +137,7 @@ export function migrateCommand(): Command {
       .action(
         action(async (options: { rolledBack: string; databaseUrl?: string; json?: boolean }) => {
           const { settings } = connectionSettings({ ...options, migrations: DEFAULT_MIGRATIONS_SOURCE });
-          const { resolveRolledBack } = await import("../migrate/migrate.js");
+          const { resolveRolledBack } = await import("../migrate/runner.js");
           const result = await resolveRolledBack(settings, options.rolledBack);
           process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `Marked ${result.name} as rolled back in ${result.schema}._prisma_migrations.\n`);
           return EXIT.ok;

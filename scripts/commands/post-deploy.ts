@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { UserError } from "../kernel/errors.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/migration-source.js";
+import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/sources.js";
 import { beforeDir, loadBefore } from "../flows/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";

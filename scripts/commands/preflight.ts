@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { isLocalHost } from "../kernel/db.js";
 import { beforeDir } from "../flows/snapshots.js";
 import { runPreflight, type PreflightResult } from "../flows/preflight.js";
-import type { SecretInspection } from "../stage/secrets.js";
+import type { SecretInspection } from "../stage/secrets-manager.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
 import { action, ensureWritableDir, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
@@ -38,7 +38,7 @@ export function renderPreflight(result: PreflightResult): string {
 async function inspectSecret(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>): Promise<SecretInspection | Error | undefined> {
   if (isLocalHost(resolved.admin.host)) return undefined;
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-  const { inspectStageSecret } = await import("../stage/secrets.js");
+  const { inspectStageSecret } = await import("../stage/secrets-manager.js");
   const client = new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 });
   return inspectStageSecret(client, resolved.spec.secretName, resolved.spec.stage).catch((error: Error) => error);
 }

@@ -45,7 +45,7 @@ async function deleteSecrets(
   if (existsSync(file)) result.leftovers.push(`secret file ${file}`);
   // A local database (umami-db local) has no Secrets Manager secret.
   if (isLocalHost(resolved.admin.host)) return;
-  const { deleteCredentialsSecret } = await import("../stage/secrets.js");
+  const { deleteCredentialsSecret } = await import("../stage/secrets-manager.js");
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
   const secretId = flags.secretId ?? resolved.secretArn ?? resolved.spec.secretName;
   const outcome = await deleteCredentialsSecret(new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 }), secretId, {

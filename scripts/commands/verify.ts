@@ -38,7 +38,7 @@ export function verifyCommand(): Command {
         const probes = umamiGiven || !(flags.adminUrl ?? env[STAGE_ENV.adminUrl]);
         const resolved = await resolveFromFlags(flags, probes ? ["admin", "umami"] : ["admin"]);
         const { auditIsolation } = await import("../audit/audit.js");
-        const { auditJson, renderAuditMarkdown, renderAuditTable } = await import("../audit/report-audit.js");
+        const { auditJson, renderAuditMarkdown, renderAuditTable } = await import("../audit/report.js");
         const result = await auditIsolation({
           admin: resolved.admin,
           umami: resolved.umami,

@@ -18,10 +18,10 @@ import { checkConflicts } from "./preflight.js";
 import { UserError } from "../kernel/errors.js";
 import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../local/sample-app.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
-import { readSecretFile, writeSecretFile } from "../stage/secrets.js";
-import { applyMigrations, type MigrateResult } from "../migrate/migrate.js";
-import { loadMigrations } from "../migrate/migration-source.js";
-import { inspectSchema } from "../migrate/migrate-table.js";
+import { readSecretFile, writeSecretFile } from "../stage/credentials.js";
+import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
+import { loadMigrations } from "../migrate/sources.js";
+import { inspectSchema } from "../migrate/bookkeeping.js";
 import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
 
 /** Options of a local run (validated by the command). */

@@ -7,9 +7,9 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
-import { applyMigrations } from "../migrate/migrate.js";
-import { inspectSchema } from "../migrate/migrate-table.js";
-import { loadMigrations } from "../migrate/migration-source.js";
+import { applyMigrations } from "../migrate/runner.js";
+import { inspectSchema } from "../migrate/bookkeeping.js";
+import { loadMigrations } from "../migrate/sources.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */

@@ -7,7 +7,7 @@
 import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { isLocalHost, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
-import type { SecretInspection } from "../stage/secrets.js";
+import type { SecretInspection } from "../stage/secrets-manager.js";
 
 /** How much a finding matters: only `error` blocks the deploy. */
 export type Severity = "ok" | "info" | "warning" | "error";

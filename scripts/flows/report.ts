@@ -5,7 +5,7 @@
 import type { AuditResult } from "../audit/audit.js";
 import { renderComparisonMarkdown } from "../evidence/baseline-compare.js";
 import type { PostDeployResult } from "./post-deploy.js";
-import { renderAuditMarkdown } from "../audit/report-audit.js";
+import { renderAuditMarkdown } from "../audit/report.js";
 
 /** Escapes `|` so a value cannot break a Markdown table. */
 function cell(value: string): string {

@@ -5,7 +5,7 @@
  */
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { UserError } from "../kernel/errors.js";
-import { parseCredentialsSecret, type CredentialsSecret } from "./secrets.js";
+import { parseCredentialsSecret, type CredentialsSecret } from "./credentials.js";
 import { sdkClientRegion } from "../kernel/aws-region.js";
 
 /** An AWS error as the SDK v3 throws it (service exceptions carry `name` and `$metadata`). */

@@ -12,7 +12,8 @@ import { buildSpec, validateStage, type UmamiDatabaseSpec } from "../../sst/data
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
-import { fetchCredentialsSecret, fetchMasterCredentials, readSecretFile, type CredentialsSecret } from "./secrets.js";
+import { readSecretFile, type CredentialsSecret } from "./credentials.js";
+import { fetchCredentialsSecret, fetchMasterCredentials } from "./secrets-manager.js";
 
 /** Environment variables that override the stage's values (for users outside SST). */
 export const STAGE_ENV = {

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
-import { readMigrationRows } from "../../scripts/migrate/migrate-table.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/migration-source.js";
+import { readMigrationRows } from "../../scripts/migrate/bookkeeping.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/sources.js";
 import { provisionStage } from "../../scripts/flows/provision.js";
-import { writeSecretFile } from "../../scripts/stage/secrets.js";
+import { writeSecretFile } from "../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.js";
 import { applicationDataChecksums, runCli } from "../support/reliability.js";
 

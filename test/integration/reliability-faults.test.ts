@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { connect, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../scripts/kernel/db.js";
 import { freePort } from "../../scripts/local/embedded.js";
-import { readMigrationRows, type MigrationRow } from "../../scripts/migrate/migrate-table.js";
+import { readMigrationRows, type MigrationRow } from "../../scripts/migrate/bookkeeping.js";
 import { provisionStage } from "../../scripts/flows/provision.js";
 import { createAuroraLikeAdmin, seedSampleApplication } from "../../scripts/local/sample-app.js";
 import { applicationDataChecksums, errorLines, runCli, type CliRun } from "../support/reliability.js";

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec } from "../../sst/database/spec.js";
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
-import { applyMigrations } from "../../scripts/migrate/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/migration-source.js";
+import { applyMigrations } from "../../scripts/migrate/runner.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/sources.js";
 import { buildPlan } from "../../scripts/plan/plan.js";
 import { renderPostDeployMarkdown } from "../../scripts/flows/report.js";
 import { runPostDeploy, type PostDeployResult } from "../../scripts/flows/post-deploy.js";

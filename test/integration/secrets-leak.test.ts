@@ -14,7 +14,7 @@ import { withClient } from "../../scripts/kernel/db.js";
 import { MOCK_MASTER_PASSWORD } from "../../scripts/plan/mock-stack.js";
 import { evaluateUmamiDatabase } from "../../scripts/plan/plan.js";
 import { provisionStage } from "../../scripts/flows/provision.js";
-import { readSecretFile, writeSecretFile } from "../../scripts/stage/secrets.js";
+import { readSecretFile, writeSecretFile } from "../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, TEST_APP_PASSWORD, type TestServer } from "../support/server.js";
 import { inBatches, runCli, type CliRun } from "../support/reliability.js";
 

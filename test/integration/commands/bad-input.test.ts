@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCredentialsSecret, buildSpec } from "../../../sst/database/spec.js";
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { freePort } from "../../../scripts/local/embedded.js";
-import { applyMigrations } from "../../../scripts/migrate/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/migration-source.js";
+import { applyMigrations } from "../../../scripts/migrate/runner.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/sources.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
-import { writeSecretFile } from "../../../scripts/stage/secrets.js";
+import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 import { applicationDataChecksums, catalogSnapshot, errorLines, inBatches, runCli, type CliRun } from "../../support/reliability.js";
 

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionCount, parseDatabaseUrl, resetConnectionPeak, withClient } from "../../../scripts/kernel/db.js";
 import { runLocal, type LocalResult } from "../../../scripts/flows/local.js";
-import { readSecretFile } from "../../../scripts/stage/secrets.js";
+import { readSecretFile } from "../../../scripts/stage/credentials.js";
 import { startTestServer, type TestServer } from "../../support/server.js";
 
 const run = promisify(execFile);

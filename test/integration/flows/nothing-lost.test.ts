@@ -11,8 +11,8 @@ import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "..
 import { auditIsolation } from "../../../scripts/audit/audit.js";
 import { captureBaseline } from "../../../scripts/evidence/baseline.js";
 import { captureFingerprint, diffFingerprints, type Fingerprint } from "../../../scripts/evidence/fingerprint.js";
-import { applyMigrations } from "../../../scripts/migrate/migrate.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/migration-source.js";
+import { applyMigrations } from "../../../scripts/migrate/runner.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/sources.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { rollbackStage } from "../../../scripts/flows/rollback.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";

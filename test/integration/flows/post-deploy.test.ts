@@ -13,7 +13,7 @@ import { buildCredentialsSecret, buildSpec } from "../../../sst/database/spec.js
 import { withClient } from "../../../scripts/kernel/db.js";
 import type { PostDeployResult } from "../../../scripts/flows/post-deploy.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
-import { writeSecretFile } from "../../../scripts/stage/secrets.js";
+import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 
 const exec = promisify(execFile);

@@ -10,7 +10,7 @@ import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type Client, typ
 import { captureFingerprint, diffFingerprints } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildCredentialsSecret } from "../../../sst/database/spec.js";
-import { writeSecretFile } from "../../../scripts/stage/secrets.js";
+import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { DependentObjectsError, ProtectedStageError, rollbackStage } from "../../../scripts/flows/rollback.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 

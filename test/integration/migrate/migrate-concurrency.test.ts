@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
-import { applyMigrations } from "../../../scripts/migrate/migrate.js";
-import { readMigrationRows } from "../../../scripts/migrate/migrate-table.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/migration-source.js";
+import { applyMigrations } from "../../../scripts/migrate/runner.js";
+import { readMigrationRows } from "../../../scripts/migrate/bookkeeping.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/sources.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";

@@ -5,7 +5,7 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient,
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildCredentialsSecret } from "../../../sst/database/spec.js";
-import { writeSecretFile } from "../../../scripts/stage/secrets.js";
+import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { awsRegion, localSecretPath, resolveStage, type ResolveStageOptions } from "../../../scripts/stage/stage.js";
 
 const HOST = "app-aurora-dev.cluster-abc.us-east-1.rds.amazonaws.com";

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { UserError } from "../kernel/errors.js";
-import { prismaChecksum } from "./migrate-table.js";
+import { prismaChecksum } from "./bookkeeping.js";
 
 /** The one pinned place for the Umami version whose migrations are applied by default. */
 export const DEFAULT_MIGRATIONS_SOURCE = "npm:umami@2.10.0";

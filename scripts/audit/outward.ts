@@ -6,7 +6,7 @@
  * reported as warnings: unreachable today, readable the day someone grants the schema.
  */
 import { ALL_PRIVILEGES, type TablePrivilege } from "../../sst/database/spec.js";
-import { finding, type AuditContext, type Finding } from "./audit.js";
+import { finding, type AuditContext, type Finding } from "./types.js";
 
 /** The table privileges GRANT accepts per column (GRANT docs: "column_name" applies to these only). */
 const COLUMN_PRIVILEGES: readonly TablePrivilege[] = ["SELECT", "INSERT", "UPDATE", "REFERENCES"];

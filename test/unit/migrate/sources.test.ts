@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
-import { matchesChecksum, prismaChecksum } from "../../../scripts/migrate/migrate-table.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, readProvider, UMAMI_MIGRATIONS_PATH } from "../../../scripts/migrate/migration-source.js";
+import { matchesChecksum, prismaChecksum } from "../../../scripts/migrate/bookkeeping.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, readProvider, UMAMI_MIGRATIONS_PATH } from "../../../scripts/migrate/sources.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/migrations");
 const scratch = mkdtempSync(join(tmpdir(), "umami-db-source-"));

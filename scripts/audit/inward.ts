@@ -4,7 +4,7 @@
  * reported separately). Expected sets come from the spec only; the catalog gives what is held.
  */
 import { ALL_PRIVILEGES } from "../../sst/database/spec.js";
-import { finding, type AuditContext, type Finding } from "./audit.js";
+import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami schema oid, $2 Umami role oid, $3 allowed role oids. Every ACL entry (the owner's implicit ones
 // included, via acldefault), every owner, every member of the role and every default ACL in the schema whose

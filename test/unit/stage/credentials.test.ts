@@ -16,16 +16,8 @@ import { buildCredentialsSecret } from "../../../sst/database/spec.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { secretFinding } from "../../../scripts/flows/preflight.js";
-import {
-  deleteCredentialsSecret,
-  fetchCredentialsSecret,
-  inspectStageSecret,
-  fetchMasterCredentials,
-  parseCredentialsSecret,
-  readSecretFile,
-  SecretFormatError,
-  writeSecretFile,
-} from "../../../scripts/stage/secrets.js";
+import { parseCredentialsSecret, readSecretFile, SecretFormatError, writeSecretFile } from "../../../scripts/stage/credentials.js";
+import { deleteCredentialsSecret, fetchCredentialsSecret, fetchMasterCredentials, inspectStageSecret } from "../../../scripts/stage/secrets-manager.js";
 
 const PASSWORD = "p@ss:w/rd?#Sekr3t";
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";

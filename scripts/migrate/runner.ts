@@ -13,7 +13,7 @@ import {
   MigrationLockTimeoutError,
   SchemaMissingError,
   SchemaNotEmptyError,
-} from "./migrate-errors.js";
+} from "./errors.js";
 import {
   buildMigrationsTableDdl,
   inspectSchema,
@@ -28,8 +28,8 @@ import {
   recordMigrationApplied,
   renderApplyMigrationError,
   type MigrationRow,
-} from "./migrate-table.js";
-import type { Migration, MigrationSet } from "./migration-source.js";
+} from "./bookkeeping.js";
+import type { Migration, MigrationSet } from "./sources.js";
 
 /** An applied migration whose file no longer matches the recorded checksum. */
 export interface ModifiedMigration {

@@ -11,18 +11,6 @@ import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 
 export type { CredentialsSecret };
-// The Secrets Manager side lives in its own module; re-exported so callers import secrets from one place.
-export {
-  deleteCredentialsSecret,
-  describeAwsError,
-  fetchCredentialsSecret,
-  fetchMasterCredentials,
-  inspectStageSecret,
-  secretArnRegion,
-  type FetchOptions,
-  type MasterCredentials,
-  type SecretInspection,
-} from "./secrets-manager.js";
 
 /** The secret's content is not what the stack writes; `problems` lists every finding (keys, never values). */
 export class SecretFormatError extends UserError {

@@ -3,8 +3,8 @@
  * one-line messages — checked against exact strings.
  */
 import { describe, expect, it } from "vitest";
-import { ChecksumMismatchError, FailedMigrationsError, shortChecksum } from "../../../scripts/migrate/migrate-errors.js";
-import { buildMigrationsTableDdl, lineOf, PRISMA_ADVISORY_LOCK_KEY, renderApplyMigrationError } from "../../../scripts/migrate/migrate-table.js";
+import { ChecksumMismatchError, FailedMigrationsError, shortChecksum } from "../../../scripts/migrate/errors.js";
+import { buildMigrationsTableDdl, lineOf, PRISMA_ADVISORY_LOCK_KEY, renderApplyMigrationError } from "../../../scripts/migrate/bookkeeping.js";
 
 describe("_prisma_migrations DDL", () => {
   it("is Prisma's column list, qualified with the quoted schema", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { finding, type AuditResult } from "../../../scripts/audit/audit.js";
-import { auditJson, renderAuditMarkdown, renderAuditTable } from "../../../scripts/audit/report-audit.js";
+import { finding } from "../../../scripts/audit/types.js";
+import { type AuditResult } from "../../../scripts/audit/audit.js";
+import { auditJson, renderAuditMarkdown, renderAuditTable } from "../../../scripts/audit/report.js";
 
 const result: AuditResult = {
   ok: false,

@@ -3,7 +3,7 @@
  * P3011, P3012) so a user who searches the code finds Prisma's own guidance, and each one line long.
  */
 import { UserError } from "../kernel/errors.js";
-import type { MigrationRow } from "./migrate-table.js";
+import type { MigrationRow } from "./bookkeeping.js";
 
 const RESOLVE_DOC = "https://pris.ly/d/migrate-resolve";
 

@@ -1,0 +1,46 @@
+/**
+ * What every audit check shares: the finding shape and its builder, and the context each check reads (the
+ * role, the schema, the administrators). Its own module so the checks and the audit import it, not each other.
+ */
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import type { QueryResultRow } from "../kernel/db.js";
+
+/** How bad a finding is: `fail` makes the audit fail; `warn` is reported with its remedy. */
+export type Severity = "pass" | "warn" | "fail";
+
+/** One check's result: a passing check is a finding with severity pass and no objects. */
+export interface Finding {
+  check: string;
+  severity: Severity;
+  /** The objects involved, each with what was found (e.g. `public.orders (SELECT via PUBLIC)`). */
+  objects: string[];
+  /** What to do about it (a sentence; for a pass, what the check proves). */
+  remedy: string;
+  detail?: string;
+}
+
+/** A query function that counts round trips. */
+export type CountedQuery = <R extends QueryResultRow>(sql: string, params: unknown[]) => Promise<R[]>;
+
+/** What every check needs to know about the role, the schema and the administrators. */
+export interface AuditContext {
+  spec: UmamiDatabaseSpec;
+  query: CountedQuery;
+  database: string;
+  adminUser: string;
+  /** The Umami role's oid, or null when it does not exist. */
+  roleOid: string | null;
+  role: null | { superuser: boolean; createDb: boolean; createRole: boolean; replication: boolean; bypassRls: boolean; connectionLimit: number };
+  /** The Umami schema's oid, or null when it does not exist. */
+  schemaOid: string | null;
+  /** Oids of the roles allowed to hold privileges on the Umami schema: the role itself and the administrators. */
+  allowedOids: string[];
+  /** Names of those administrators, for messages. */
+  administrators: string[];
+}
+
+/** Builds a finding; `objects` empty means pass (unless `severity` says otherwise). */
+export function finding(check: string, severity: Exclude<Severity, "pass">, objects: string[], remedy: string, pass: string, detail?: string): Finding {
+  if (objects.length === 0) return { check, severity: "pass", objects: [], remedy: pass, ...(detail ? { detail } : {}) };
+  return { check, severity, objects, remedy, ...(detail ? { detail } : {}) };
+}
