@@ -59,7 +59,18 @@ export interface StageSettings {
   alarmEmail?: string;
   /** Extra tags merged into every AWS resource (cost centre, owner, …). */
   tags?: Record<string, string>;
+  /**
+   * The Umami release whose migrations `umami-db local` and `post-deploy` apply, from its GitHub tag
+   * (`github:umami-software/umami@v<version>`); `--migrations` overrides it. Pin the version the stage's
+   * container runs: `ghcr.io/umami-software/umami:postgresql-latest` moves with every release.
+   * @default "3.1.0" (DEFAULT_UMAMI_VERSION)
+   * @example "2.10.0"
+   */
+  umamiVersion?: string;
 }
+
+/** The Umami release a stage migrates to when it names none (`postgresql-latest` is Umami 3.1.0 today). */
+export const DEFAULT_UMAMI_VERSION = "3.1.0";
 
 /** Stages that use the story's names exactly. Edit these for your account. */
 export const configuredStages: Readonly<Record<string, StageSettings>> = {
@@ -85,6 +96,11 @@ export const defaultStage = "dev";
 /** Whether `stage` is one of the configured stages (and so uses the story's names). */
 export function isConfiguredStage(stage: string): boolean {
   return Object.prototype.hasOwnProperty.call(configuredStages, stage);
+}
+
+/** The Umami version `stage` migrates to: its `umamiVersion`, else DEFAULT_UMAMI_VERSION. */
+export function umamiVersionOf(stage: string): string {
+  return stageSettings(stage).umamiVersion ?? DEFAULT_UMAMI_VERSION;
 }
 
 /** The settings for `stage`: its own when configured, otherwise the default stage's (never protected). */

@@ -6,7 +6,7 @@ import { validateStage } from "../../sst/database/spec.js";
 import { defaultStage } from "../../sst/stages.js";
 import { parseDatabaseUrl } from "../kernel/db.js";
 import type { LocalResult } from "../flows/local.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/sources.js";
+import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
 import { readSecretFile } from "../stage/credentials.js";
 import { localSecretPath } from "../stage/stage.js";
 import { progressObserver, formatMs } from "./progress.js";
@@ -16,7 +16,7 @@ interface LocalFlags {
   stage: string;
   adminUrl?: string;
   keep: boolean;
-  migrations: string;
+  migrations?: string;
   secretFile?: string;
   showSecret: boolean;
   json: boolean;
@@ -32,7 +32,7 @@ export function localCommand(): Command {
     .option("--stage <stage>", "stage whose names to use", defaultStage)
     .addOption(new Option("--admin-url <url>", "run against this existing PostgreSQL as its administrator (no sample application)").env("ADMIN_DATABASE_URL"))
     .option("--keep", "keep the embedded server's data directory", false)
-    .option("--migrations <source>", "migrations: a directory in Prisma's layout or npm:umami@<version>", DEFAULT_MIGRATIONS_SOURCE)
+    .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} ${migrationsDefaultHelp()}`)
     .option("--secret-file <path>", "where to write the credentials JSON (default .umami-db/<stage>/credentials.json)")
     .option("--show-secret", "print the DATABASE_URL with its password", false)
     .option("--json", "print one JSON object instead of the summary", false)
@@ -41,8 +41,10 @@ export function localCommand(): Command {
         validateStage(flags.stage);
         if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
         const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
+        const migrations = flags.migrations ?? defaultMigrationsSource(flags.stage);
+        const sources = migrationLoadOptions();
         const { runLocal } = await import("../flows/local.js");
-        const result = await runLocal({ ...flags, secretFile, observer: progressObserver({ quiet: false }) });
+        const result = await runLocal({ ...flags, migrations, sources, secretFile, observer: progressObserver({ quiet: false }) });
         const url = flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;
         if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, databaseUrl: url }, null, 2)}\n`);
         else process.stdout.write(renderSummary(result, url));
@@ -68,6 +70,9 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
       `  migrations:    ${result.migrations.applied.length} applied${result.migrations.applied.length ? ` (${result.migrations.applied.join(", ")})` : ""}, ${result.migrations.alreadyApplied.length} already applied`,
       `  Umami tables:  ${result.umamiTables} + _prisma_migrations`,
     );
+  }
+  for (const note of result.migrations.notes) lines.push(`  source:        ${note}`);
+  if (result.server.host) {
   }
   if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
   if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);

@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import type { MigrateEvent } from "../migrate/runner.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/sources.js";
+import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, noteLines } from "./migration-source.js";
 import { action, EXIT } from "./run.js";
 
 interface CommonOptions {
@@ -39,7 +39,7 @@ function progressLine(event: MigrateEvent): string {
 function withCommonOptions(command: Command): Command {
   return command
     .option("--database-url <url>", "PostgreSQL URL of the Umami role, with ?schema=<schema> (default: $DATABASE_URL)")
-    .option("--migrations <source>", "a Prisma migrations directory, or npm:umami@<version>", DEFAULT_MIGRATIONS_SOURCE)
+    .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} (default: stage dev's umamiVersion)`, defaultMigrationsSource())
     .option("--json", "print the result as JSON");
 }
 
@@ -75,8 +75,8 @@ export function migrateCommand(): Command {
         }
         const { loadMigrations } = await import("../migrate/sources.js");
         const { applyMigrations } = await import("../migrate/runner.js");
-        const set = await loadMigrations(options.migrations);
-        process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}; target ${redactUrl(url)}\n`);
+        const set = await loadMigrations(options.migrations, migrationLoadOptions());
+        process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${redactUrl(url)}\n${noteLines(set.notes)}`);
         const result = await applyMigrations(settings, set, {
           dryRun: options.dryRun,
           onProgress: (event) => process.stderr.write(`${progressLine(event)}\n`),
@@ -101,28 +101,28 @@ export function migrateCommand(): Command {
   migrate.addCommand(
     withCommonOptions(new Command("status"))
       .exitOverride()
-      .description("Show applied, pending, failed and edited migrations (exit 1 unless up to date), as prisma migrate status.")
+      .description(
+        "Show applied, pending, failed and edited migrations as prisma migrate status does: exit 1 when migrations are pending or failed, " +
+          "or the histories diverge; an edited applied migration and a database ahead of the folder are reported with exit 0 (Prisma 7), or exit 1 with --strict.",
+      )
+      .option("--strict", "also exit 1 when an applied migration was edited or the database has migrations the folder lacks")
       .action(
-        action(async (options: CommonOptions) => {
+        action(async (options: CommonOptions & { strict?: boolean }) => {
           const { settings } = connectionSettings(options);
           const { loadMigrations } = await import("../migrate/sources.js");
           const { migrationStatus } = await import("../migrate/runner.js");
-          const status = await migrationStatus(settings, await loadMigrations(options.migrations));
+          const { statusVerdict } = await import("../migrate/status.js");
+          const set = await loadMigrations(options.migrations, migrationLoadOptions());
+          process.stderr.write(noteLines(set.notes));
+          const status = await migrationStatus(settings, set);
+          const verdict = statusVerdict(status, { strict: options.strict });
           if (options.json) {
-            process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ ...status, strict: options.strict === true, exitCode: verdict.exitCode }, null, 2)}\n`);
           } else {
-            const lines = [
-              `schema ${status.schema}: ${status.applied.length} applied, ${status.pending.length} pending, ${status.failed.length} failed`,
-              ...status.pending.map((n) => `  pending  ${n}`),
-              ...status.failed.map((n) => `  FAILED   ${n} — undo its changes, then umami-db migrate resolve --rolled-back ${n}`),
-              ...status.modified.map((m) => `  EDITED   ${m.message}`),
-              ...status.missingLocally.map((n) => `  unknown  ${n} is applied but not in ${options.migrations}`),
-            ];
-            process.stdout.write(`${lines.join("\n")}\n`);
+            const head = `schema ${status.schema}: ${status.applied.length} applied, ${status.pending.length} pending, ${status.failed.length} failed, ${set.migrations.length} in ${options.migrations}`;
+            process.stdout.write(`${[head, ...verdict.lines].join("\n")}\n`);
           }
-          // Prisma's `migrate status` exits 1 when anything is pending or failed; an edited migration is a finding too.
-          const inSync = status.pending.length === 0 && status.failed.length === 0 && status.modified.length === 0;
-          return inSync ? EXIT.ok : EXIT.checkFailed;
+          return verdict.exitCode === 0 ? EXIT.ok : EXIT.checkFailed;
         }),
       ),
   );
@@ -136,7 +136,7 @@ export function migrateCommand(): Command {
       .option("--json", "print the result as JSON")
       .action(
         action(async (options: { rolledBack: string; databaseUrl?: string; json?: boolean }) => {
-          const { settings } = connectionSettings({ ...options, migrations: DEFAULT_MIGRATIONS_SOURCE });
+          const { settings } = connectionSettings({ ...options, migrations: "" });
           const { resolveRolledBack } = await import("../migrate/runner.js");
           const result = await resolveRolledBack(settings, options.rolledBack);
           process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `Marked ${result.name} as rolled back in ${result.schema}._prisma_migrations.\n`);

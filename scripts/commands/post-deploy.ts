@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { UserError } from "../kernel/errors.js";
-import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/sources.js";
+import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
 import { beforeDir, loadBefore } from "../flows/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
@@ -13,7 +13,8 @@ import { action, ensureWritableDir, flowExitCode, writeOutputFile } from "./run.
 import { stageOptions, resolveFromFlags, type StageFlags } from "./stage-options.js";
 
 interface PostDeployFlags extends StageFlags, CloudWatchFlags {
-  migrations: string;
+  migrations?: string;
+  strict?: boolean;
   beforeDir?: string;
   /** False with --no-before: run without the "before" comparison. */
   before: boolean;
@@ -28,13 +29,15 @@ export function postDeployCommand(): Command {
       "capture and compare the performance baseline, and write reports/<stage>/<timestamp>/report.{md,json}.",
   );
   cloudWatchFlags(stageOptions(command))
-    .option("--migrations <source>", "migrations: a directory in Prisma's layout or npm:umami@<version>", DEFAULT_MIGRATIONS_SOURCE)
+    .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} ${migrationsDefaultHelp()}`)
+    .option("--strict", "fail when an applied migration was edited or the database has migrations the source lacks (Prisma only reports both)")
     .option("--before-dir <dir>", "the snapshot saved by preflight (default .umami-db/<stage>/before)")
     .option("--no-before", "run without preflight's snapshot: the application fingerprint and the baseline are then not compared")
     .option("--reports-dir <dir>", "where report directories are created", "reports")
     .option("--json", "print the report's JSON instead of a summary", false)
     .action(
       action(async (flags: PostDeployFlags) => {
+        const sources = migrationLoadOptions();
         const resolved = await resolveFromFlags(flags, ["admin", "umami"]);
         ensureWritableDir(flags.reportsDir, "--reports-dir");
         const snapshotDir = flags.beforeDir ?? beforeDir(resolved.spec.stage);
@@ -53,7 +56,9 @@ export function postDeployCommand(): Command {
           admin: resolved.admin,
           umami: resolved.umami,
           secretArn: resolved.secretArn,
-          migrations: flags.migrations,
+          migrations: flags.migrations ?? defaultMigrationsSource(resolved.spec.stage),
+          sources,
+          strict: flags.strict === true,
           before,
           cloudwatch,
           observer: progressObserver(),

@@ -20,7 +20,7 @@ import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../lo
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "../stage/credentials.js";
 import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
-import { loadMigrations } from "../migrate/sources.js";
+import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
 
@@ -31,8 +31,10 @@ export interface LocalOptions {
   adminUrl?: string;
   /** Keep the embedded server's data directory. */
   keep: boolean;
-  /** Migration source: a directory or `npm:umami@<version>`. */
+  /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;
+  /** Mirror, cache and GitHub address for the source (the command reads them from the environment). */
+  sources?: LoadOptions;
   /** Where the credentials JSON (the Secrets Manager secret's shape) is written, mode 0600. */
   secretFile: string;
   observer?: StepObserver;
@@ -50,8 +52,8 @@ export interface LocalResult {
   secretFile?: string;
   /** The DATABASE_URL to point a real Umami at, password masked. */
   databaseUrl?: string;
-  migrations: { source: string; applied: string[]; alreadyApplied: string[] };
-  /** Tables in the Umami schema, not counting `_prisma_migrations` (9 for Umami 2.10.0). */
+  migrations: { source: string; applied: string[]; alreadyApplied: string[]; notes: string[] };
+  /** Tables in the Umami schema, not counting `_prisma_migrations` (23 for Umami 3.1.0, 9 for 2.10.0). */
   umamiTables: number;
   /** Every table in the Umami schema, `_prisma_migrations` included. */
   tables: string[];
@@ -68,13 +70,14 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     steps: steps.steps,
     server: { embedded: !options.adminUrl, host: "", port: 0, database: "", kept: false },
     names: { schema: "", role: "", secretName: "" },
-    migrations: { source: options.migrations, applied: [], alreadyApplied: [] },
+    migrations: { source: options.migrations, applied: [], alreadyApplied: [], notes: [] },
     umamiTables: 0,
     tables: [],
   };
   try {
     // First: a wrong --migrations source fails before a server starts or anything is changed.
-    const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations), (set) => `${set.migrations.length} migrations from ${set.source}`);
+    const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations, options.sources), describeSet);
+    result.migrations.notes = migrationSet.notes ?? [];
     const admin = options.adminUrl
       ? parseDatabaseUrl(options.adminUrl, { applicationName: "umami-db local" })
       : await steps.run("start embedded PostgreSQL 15", async () => {
@@ -130,6 +133,11 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     }
   }
   return result;
+}
+
+/** The load step's detail: how many, from what, from where. */
+export function describeSet(set: MigrationSet): string {
+  return `${set.migrations.length} migrations from ${set.source}${set.origin && set.origin !== "directory" ? ` (${set.origin})` : ""}`;
 }
 
 /**

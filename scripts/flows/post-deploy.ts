@@ -7,9 +7,11 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
-import { applyMigrations } from "../migrate/runner.js";
+import { applyMigrations, migrationStatus } from "../migrate/runner.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
-import { loadMigrations } from "../migrate/sources.js";
+import { loadMigrations, type LoadOptions } from "../migrate/sources.js";
+import { statusVerdict } from "../migrate/status.js";
+import { describeSet } from "./local.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
@@ -19,8 +21,12 @@ export interface PostDeployOptions {
   umami: ConnectionSettings;
   /** ARN (or name) of the credentials secret, for the report (Story 4.1 needs it). */
   secretArn?: string;
-  /** Migration source: a directory or `npm:umami@<version>`. */
+  /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;
+  /** Mirror, cache and GitHub address for the source (the command reads them from the environment). */
+  sources?: LoadOptions;
+  /** Fail on an edited applied migration or a database ahead of the source (Prisma only reports both). @default false */
+  strict?: boolean;
   /** The snapshot `preflight` saved; comparisons are skipped for what is missing. */
   before: Partial<BeforeSnapshot>;
   cloudwatch?: CloudWatchOptions;
@@ -40,7 +46,17 @@ export interface PostDeployResult {
   secretArn: string | null;
   names: { schema: string; role: string; secretName: string };
   target: { host: string; port: number; database: string };
-  migrations: { source: string; applied: string[]; alreadyApplied: string[]; modified: string[] };
+  migrations: {
+    source: string;
+    applied: string[];
+    alreadyApplied: string[];
+    /** Edited applied migrations, one line each (Umami's own edits between releases named as such). */
+    modified: string[];
+    /** Migrations the database has and the source lacks (the database is ahead, e.g. a newer Umami ran). */
+    missingLocally: string[];
+    /** What the tool knows about the source's files. */
+    notes: string[];
+  };
   /** Tables in the Umami schema, not counting `_prisma_migrations`. */
   umamiTables: number;
   tables: string[];
@@ -62,24 +78,38 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     secretArn: options.secretArn ?? null,
     names: { schema: spec.schema, role: spec.role.name, secretName: spec.secretName },
     target: { host: admin.host, port: admin.port, database: admin.database },
-    migrations: { source: options.migrations, applied: [], alreadyApplied: [], modified: [] },
+    migrations: { source: options.migrations, applied: [], alreadyApplied: [], modified: [], missingLocally: [], notes: [] },
     umamiTables: 0,
     tables: [],
     before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
     checks: null,
   };
   try {
-    const set = await steps.run("load migrations", () => loadMigrations(options.migrations), (s) => `${s.migrations.length} migrations from ${s.source}`);
+    const set = await steps.run("load migrations", () => loadMigrations(options.migrations, options.sources), describeSet);
+    result.migrations.notes = set.notes ?? [];
     const migrated = await steps.run(
       `migrate as ${umami.user}`,
       () => applyMigrations(umami, set),
-      (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied${m.modified.length ? `, ${m.modified.length} EDITED since applied` : ""}`,
+      (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
+    );
+    // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
+    // fail the run only with --strict (DESIGN.md fact 13).
+    const status = await steps.check(
+      "migration status",
+      () => migrationStatus(umami, set),
+      (s) => {
+        const verdict = statusVerdict(s, { strict: options.strict });
+        const extra = [s.modified.length ? `${s.modified.length} edited since applied` : "", s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : ""].filter(Boolean);
+        return { ok: verdict.exitCode === 0, detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}` };
+      },
     );
     result.migrations = {
+      ...result.migrations,
       source: set.source,
       applied: migrated.applied,
       alreadyApplied: migrated.alreadyApplied,
-      modified: migrated.modified.map((m) => m.message),
+      modified: status.modified.map((m) => m.message),
+      missingLocally: status.missingLocally,
     };
     result.tables = await steps.run(
       "count Umami tables",
@@ -88,7 +118,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     );
     result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
     result.checks = await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch });
-    result.ok = steps.ok && migrated.modified.length === 0;
+    result.ok = steps.ok;
   } catch (error) {
     Object.assign(result, flowFailure(error));
   }

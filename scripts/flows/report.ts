@@ -32,6 +32,10 @@ export function renderPostDeployMarkdown(result: PostDeployResult): string {
   ];
   if (result.error) lines.push(`> ${cell(result.error)}`, "");
   if (result.migrations.modified.length) lines.push("## Edited migrations", "", ...result.migrations.modified.map((m) => `- ${m}`), "");
+  if (result.migrations.missingLocally?.length) {
+    lines.push("## Migrations the source lacks", "", "Applied to the database but not in the source (a newer Umami ran?):", "", ...result.migrations.missingLocally.map((m) => `- \`${m}\``), "");
+  }
+  for (const note of result.migrations.notes ?? []) lines.push(`> ${cell(note)}`, "");
   lines.push("## Steps", "", "| Step | Result | Time | Detail |", "|---|---|---:|---|");
   for (const s of result.steps) {
     lines.push(`| ${cell(s.name)} | ${s.ok ? "ok" : "**FAIL**"} | ${s.ms} ms | ${cell(s.ok ? (s.detail ?? "") : (s.error ?? s.detail ?? ""))} |`);

@@ -7,7 +7,6 @@
 import { escapeIdentifier, withAdvisoryLock, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import {
   CannotRollBackError,
-  ChecksumMismatchError,
   FailedMigrationsError,
   MigrationFailedError,
   MigrationLockTimeoutError,
@@ -19,7 +18,6 @@ import {
   inspectSchema,
   lineOf,
   markRolledBack,
-  matchesChecksum,
   MIGRATIONS_TABLE,
   PRISMA_ADVISORY_LOCK_KEY,
   PRISMA_LOCK_TIMEOUT_MS,
@@ -29,16 +27,10 @@ import {
   renderApplyMigrationError,
   type MigrationRow,
 } from "./bookkeeping.js";
-import type { Migration, MigrationSet } from "./sources.js";
+import type { Migration, MigrationSet } from "./sources/types.js";
+import { diagnoseMigrations, findModified, type MigrationStatus, type ModifiedMigration } from "./status.js";
 
-/** An applied migration whose file no longer matches the recorded checksum. */
-export interface ModifiedMigration {
-  name: string;
-  fileChecksum: string;
-  recordedChecksum: string;
-  /** The one-line report (ChecksumMismatchError's message). */
-  message: string;
-}
+export type { HistoryDiagnostic, MigrationStatus, ModifiedMigration } from "./status.js";
 
 /** What a run did (or, with `dryRun`, would do). */
 export interface MigrateResult {
@@ -73,18 +65,6 @@ export interface MigrateOptions {
   lockTimeoutMs?: number;
 }
 
-/** Where a schema's migration history stands (`umami-db migrate status`). */
-export interface MigrationStatus {
-  schema: string;
-  applied: string[];
-  pending: string[];
-  /** Failed and unresolved (finished_at and rolled_back_at NULL): these block deploys (P3009). */
-  failed: string[];
-  modified: ModifiedMigration[];
-  /** Recorded as applied but absent from the migrations source. */
-  missingLocally: string[];
-}
-
 /** Applies `set`'s pending migrations to the schema named by `settings.schema`, as `prisma migrate deploy` does. */
 export async function applyMigrations(settings: ConnectionSettings, set: MigrationSet, options: MigrateOptions = {}): Promise<MigrateResult> {
   const started = performance.now();
@@ -110,21 +90,13 @@ export async function applyMigrations(settings: ConnectionSettings, set: Migrati
   });
 }
 
-/** Reads where `settings.schema` stands against `set`, writing nothing. */
+/** Reads where `settings.schema` stands against `set`, as Prisma's `migrate status` diagnoses it, writing nothing. */
 export async function migrationStatus(settings: ConnectionSettings, set: MigrationSet): Promise<MigrationStatus> {
   return withClient(settings, async (client) => {
     const schema = settings.schema;
-    const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
-    const live = rows.filter((r) => r.rolled_back_at === null);
-    const names = new Set(set.migrations.map((m) => m.name));
-    return {
-      schema,
-      applied: unique(live.filter((r) => r.finished_at !== null).map((r) => r.migration_name)),
-      pending: set.migrations.filter((m) => !live.some((r) => r.migration_name === m.name)).map((m) => m.name),
-      failed: unique(live.filter((r) => r.finished_at === null).map((r) => r.migration_name)),
-      modified: findModified(set.migrations, live),
-      missingLocally: unique(live.filter((r) => r.finished_at !== null && !names.has(r.migration_name)).map((r) => r.migration_name)),
-    };
+    const hasTable = await hasMigrationsTable(client, schema);
+    const rows = hasTable ? await readMigrationRows(client, schema) : [];
+    return diagnoseMigrations(schema, set.migrations, rows, hasTable);
   });
 }
 
@@ -218,17 +190,9 @@ function planRun(schema: string, migrations: Migration[], rows: MigrationRow[]) 
     schema,
     unapplied: migrations.filter((m) => !isRecorded(m)),
     alreadyApplied: migrations.filter(isRecorded).map((m) => m.name),
-    modified: findModified(migrations, live),
+    // Named as Prisma's status names them (the first row of each name); deploy never re-runs them.
+    modified: findModified(migrations, rows),
   };
-}
-
-function findModified(migrations: Migration[], live: MigrationRow[]): ModifiedMigration[] {
-  return migrations.flatMap((m) => {
-    const row = live.find((r) => r.migration_name === m.name && r.finished_at !== null);
-    if (!row || matchesChecksum(m.sql, row.checksum)) return [];
-    const { message } = new ChecksumMismatchError(m.name, m.checksum, row.checksum);
-    return [{ name: m.name, fileChecksum: m.checksum, recordedChecksum: row.checksum, message }];
-  });
 }
 
 /**
@@ -259,8 +223,4 @@ async function applyOne(client: Client, schema: string, migration: Migration, on
     throw new MigrationFailedError(migration.name, schema, e.code, line, e.message ?? String(error), { cause: error, recorded });
   }
   onProgress?.({ type: "applied", name: migration.name, ms: performance.now() - t0 });
-}
-
-function unique(names: string[]): string[] {
-  return [...new Set(names)];
 }

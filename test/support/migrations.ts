@@ -1,0 +1,26 @@
+/**
+ * Umami's release migrations for tests, through the product's own `github:` source and the offline mirror
+ * that vitest.config.ts names (UMAMI_MIGRATIONS_MIRROR, ../shared/umami unless set). Tests read the
+ * environment here; the product reads it only in its commands.
+ */
+import { loadMigrations, umamiReleaseSource, type LoadOptions, type MigrationSet } from "../../scripts/migrate/sources.js";
+
+/** The known Umami versions tests use. */
+export type UmamiVersion = "2.10.0" | "3.1.0";
+
+/** The source options tests pass to flows: the mirror from the environment. */
+export function testSourceOptions(): LoadOptions {
+  const mirrorDir = process.env.UMAMI_MIGRATIONS_MIRROR;
+  if (!mirrorDir) throw new Error("UMAMI_MIGRATIONS_MIRROR is not set: run the tests through vitest (vitest.config.ts sets it)");
+  return { mirrorDir };
+}
+
+/** `github:umami-software/umami@v<version>`. */
+export function releaseSource(version: UmamiVersion): string {
+  return umamiReleaseSource(version);
+}
+
+/** Loads Umami `version`'s release migrations from the mirror. */
+export function loadRelease(version: UmamiVersion): Promise<MigrationSet> {
+  return loadMigrations(releaseSource(version), testSourceOptions());
+}

@@ -1,0 +1,195 @@
+/**
+ * `github:` sources against a local HTTP server that serves tag tarballs in GitHub's layout (made with
+ * `git archive`, as GitHub makes them: top folder `umami-<version>/`, a pax header with the commit), built
+ * from Umami's release files in the mirror. Also the mirror itself, the cache and its manifest, and every
+ * way a download can fail.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UserError } from "../../../scripts/kernel/errors.js";
+import { loadMigrations, type LoadOptions } from "../../../scripts/migrate/sources.js";
+import { KNOWN_RELEASES } from "../../../scripts/migrate/sources/releases.js";
+import { readTarGz } from "../../../scripts/migrate/sources/tar.js";
+
+const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
+const scratch = mkdtempSync(join(tmpdir(), "umami-db-github-"));
+const tarballs = new Map<string, Buffer>(); // URL path → body
+const requests: string[] = [];
+let server: Server;
+let base: string;
+let closed: string; // a port nothing listens on
+
+/** A tag tarball as GitHub serves it: `git archive` of a repository holding `files` (path → text) at `layout`. */
+function gitArchive(version: string, layout: string, from: string, edit: (dir: string) => void = () => undefined): Buffer {
+  const repo = mkdtempSync(join(scratch, "repo-"));
+  cpSync(from, join(repo, layout), { recursive: true });
+  writeFileSync(join(repo, "package.json"), `{ "name": "umami", "version": "${version}" }\n`);
+  edit(join(repo, layout));
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: repo });
+  git("init", "-q", ".");
+  git("add", "-A");
+  git("commit", "-qm", `v${version}`);
+  const commit = git("rev-parse", "HEAD").toString().trim();
+  const archive = git("archive", "--format=tar.gz", `--prefix=umami-${version}/`, "HEAD");
+  expect(readTarGz(archive).comment).toBe(commit); // git archive's pax comment, as GitHub's tarballs carry
+  return archive;
+}
+
+function serve(tag: string, body: Buffer, repo = "umami-software/umami"): void {
+  tarballs.set(`/${repo}/tar.gz/refs/tags/${tag}`, body);
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests.push(req.url ?? "");
+    const body = tarballs.get(req.url ?? "");
+    res.writeHead(body ? 200 : 404, { "content-type": "application/x-gzip" }).end(body ?? "Not Found");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
+  closed = `http://127.0.0.1:${(probe.address() as { port: number }).port}`;
+  await new Promise((r) => probe.close(r));
+  serve("v3.1.0", gitArchive("3.1.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations")));
+  serve("v2.10.0", gitArchive("2.10.0", "db/postgresql/migrations", join(MIRROR, "v2.10.0/db/postgresql/migrations")));
+});
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+function fresh(): LoadOptions & { cacheDir: string } {
+  return { cacheDir: mkdtempSync(join(scratch, "cache-")), githubBaseUrl: base };
+}
+
+async function refusal(source: string, options: LoadOptions): Promise<string> {
+  const error = await loadMigrations(source, options).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(UserError);
+  expect((error as Error).message).not.toContain("\n");
+  return (error as Error).message;
+}
+
+const release = (tag: string) => KNOWN_RELEASES.find((r) => r.tag === tag)!;
+
+describe("github:umami-software/umami@<tag> from GitHub", () => {
+  it("downloads the 3.x layout once, records each file's SHA-256, then works offline from the cache", async () => {
+    const options = fresh();
+    const before = requests.length;
+    const set = await loadMigrations("github:umami-software/umami@v3.1.0", options);
+    expect(requests.slice(before)).toEqual(["/umami-software/umami/tar.gz/refs/tags/v3.1.0"]);
+    expect(set).toMatchObject({ source: "github:umami-software/umami@v3.1.0", origin: "github", provider: "postgresql" });
+    expect(set.dir).toBe(join(options.cacheDir, "github/umami-software/umami/v3.1.0/prisma/migrations"));
+    expect(Object.fromEntries(set.migrations.map((m) => [m.name, m.checksum]))).toEqual(release("v3.1.0").checksums);
+    expect(set.notes).toEqual([expect.stringMatching(/^Umami v3\.1\.0's release files: every checksum matches/)]);
+
+    const manifest = JSON.parse(readFileSync(join(options.cacheDir, "github/umami-software/umami/v3.1.0/manifest.json"), "utf8"));
+    expect(manifest).toMatchObject({ source: "github:umami-software/umami@v3.1.0", layout: "prisma/migrations", url: `${base}/umami-software/umami/tar.gz/refs/tags/v3.1.0` });
+    expect(manifest.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(Object.keys(manifest.files)).toHaveLength(20); // 19 migrations + migration_lock.toml
+    expect(manifest.files["05_add_visit_id/migration.sql"]).toBe(release("v3.1.0").checksums["05_add_visit_id"]);
+    // Only the migrations were kept (no package.json), and no scratch directory is left behind.
+    expect(readdirSync(join(options.cacheDir, "github/umami-software/umami"))).toEqual(["v3.1.0"]);
+    expect(readdirSync(join(options.cacheDir, "github/umami-software/umami/v3.1.0"))).toEqual(["manifest.json", "prisma"]);
+
+    const offline = await loadMigrations("github:umami-software/umami@v3.1.0", { ...options, githubBaseUrl: closed });
+    expect(offline.origin).toBe("cache");
+    expect(offline.migrations).toEqual(set.migrations);
+  });
+
+  it("understands the 2.x layout (db/postgresql/migrations)", async () => {
+    const set = await loadMigrations("github:umami-software/umami@v2.10.0", fresh());
+    expect(set.dir).toMatch(/v2\.10\.0\/db\/postgresql\/migrations$/);
+    expect(Object.fromEntries(set.migrations.map((m) => [m.name, m.checksum]))).toEqual(release("v2.10.0").checksums);
+  });
+
+  it("restores a damaged cache entry from GitHub when GitHub still has the same files", async () => {
+    const options = fresh();
+    await loadMigrations("github:umami-software/umami@v3.1.0", options);
+    const file = join(options.cacheDir, "github/umami-software/umami/v3.1.0/prisma/migrations/07_add_tag/migration.sql");
+    writeFileSync(file, "-- tampered\n");
+    const set = await loadMigrations("github:umami-software/umami@v3.1.0", options);
+    expect(set.origin).toBe("github");
+    expect(readFileSync(file, "utf8")).not.toBe("-- tampered\n");
+  });
+
+  it("refuses when the cache and GitHub disagree for one tag, naming the files, and keeps the cache", async () => {
+    const options = fresh();
+    // A tag the tool does not know, so only the cache's manifest can catch the change.
+    serve("v9.0.0", gitArchive("9.0.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations")));
+    const first = await loadMigrations("github:umami-software/umami@v9.0.0", options);
+    expect(first.notes).toEqual([expect.stringContaining("Umami v9.0.0 is not a release this tool knows (it knows v2.10.0, v3.1.0)")]);
+    const entry = join(options.cacheDir, "github/umami-software/umami/v9.0.0");
+    const manifest = readFileSync(join(entry, "manifest.json"), "utf8");
+    rmSync(join(entry, "prisma/migrations/19_add_session_replay"), { recursive: true }); // the cache lost a file
+    serve("v9.0.0", gitArchive("9.0.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations"), (dir) => writeFileSync(join(dir, "04_team_redesign/migration.sql"), "-- moved tag\n")));
+    const message = await refusal("github:umami-software/umami@v9.0.0", options);
+    expect(message).toMatch(/^github:umami-software\/umami@v9\.0\.0: GitHub's v9\.0\.0 differs from the copy cached on \S+ in 04_team_redesign\/migration\.sql \(the tag was moved or re-created\)\. /);
+    expect(message).toContain(`delete ${entry} and run again`);
+    expect(readFileSync(join(entry, "manifest.json"), "utf8")).toBe(manifest);
+  });
+
+  it("refuses a tarball whose files differ from the release the tool knows, caching nothing", async () => {
+    const options = fresh();
+    serve("v3.1.0", gitArchive("3.1.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations"), (dir) => writeFileSync(join(dir, "11_add_segment/migration.sql"), "-- not Umami's\n")), "fork/umami");
+    tarballs.set("/umami-software/umami/tar.gz/refs/tags/v3.1.0", tarballs.get("/fork/umami/tar.gz/refs/tags/v3.1.0")!);
+    try {
+      const message = await refusal("github:umami-software/umami@v3.1.0", options);
+      expect(message).toMatch(/^github:umami-software\/umami@v3\.1\.0 from GitHub \(http:\/\/127\.0\.0\.1:\d+\/umami-software\/umami\/tar\.gz\/refs\/tags\/v3\.1\.0\) differs from Umami v3\.1\.0's release as this tool knows it: 11_add_segment \([0-9a-f]{10}… ≠ release e7421573e8…\)\./);
+      expect(existsSync(join(options.cacheDir, "github"))).toBe(false);
+      // Another repository's tag is not checked against Umami's releases, and says so.
+      expect((await loadMigrations("github:fork/umami@v3.1.0", options)).notes).toEqual(["fork/umami is not Umami's repository; its files are used as found."]);
+    } finally {
+      serve("v3.1.0", gitArchive("3.1.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations")));
+    }
+  });
+
+  it.each([
+    ["a tag GitHub does not have", "github:umami-software/umami@v0.0.1", () => base, /^GitHub has no tag v0\.0\.1 in umami-software\/umami \(.* answered 404\)\. Check the version/],
+    ["a branch instead of a tag", "github:umami-software/umami@master", () => base, /does not name a release tag \("master"\)/],
+    ["no tag at all", "github:umami-software/umami", () => base, /is not github:<owner>\/<repo>@<tag>/],
+    ["no network, no mirror, no cache", "github:umami-software/umami@v3.1.0", () => closed, /^Could not download github:umami-software\/umami@v3\.1\.0 from http:\/\/127\.0\.0\.1:\d+\/umami-software\/umami\/tar\.gz\/refs\/tags\/v3\.1\.0 \(ECONNREFUSED\), and it is neither in the cache \(.*\/github\/umami-software\/umami\/v3\.1\.0\) nor in a mirror \(UMAMI_MIGRATIONS_MIRROR is not set\)\. Set UMAMI_MIGRATIONS_MIRROR/],
+  ])("refuses %s in one line", async (_name, source, url, message) => {
+    expect(await refusal(source, { ...fresh(), githubBaseUrl: url() })).toMatch(message);
+  });
+
+  it("refuses a download that is not a tarball", async () => {
+    tarballs.set("/umami-software/umami/tar.gz/refs/tags/v3.0.0", Buffer.from("<html>login</html>"));
+    expect(await refusal("github:umami-software/umami@v3.0.0", fresh())).toMatch(/did not return a tar\.gz archive .* Check UMAMI_GITHUB_BASE_URL\.$/);
+  });
+});
+
+describe("the offline mirror (UMAMI_MIGRATIONS_MIRROR)", () => {
+  it("is read before any download, in either layout", async () => {
+    const before = requests.length;
+    const options = { ...fresh(), mirrorDir: MIRROR };
+    const v3 = await loadMigrations("github:umami-software/umami@v3.1.0", options);
+    const v2 = await loadMigrations("github:umami-software/umami@v2.10.0", options);
+    expect(requests.length).toBe(before);
+    expect([v3.origin, v3.dir, v3.migrations.length]).toEqual(["mirror", join(MIRROR, "v3.1.0/prisma/migrations"), 19]);
+    expect([v2.origin, v2.dir, v2.migrations.length]).toEqual(["mirror", join(MIRROR, "v2.10.0/db/postgresql/migrations"), 4]);
+    expect(existsSync(join(options.cacheDir, "github"))).toBe(false);
+  });
+
+  it("says in one line which paths it looked for when it lacks the tag", async () => {
+    const message = await refusal("github:umami-software/umami@v3.0.0", { ...fresh(), mirrorDir: MIRROR });
+    expect(message).toBe(
+      `The mirror ${MIRROR} (UMAMI_MIGRATIONS_MIRROR) has no Umami v3.0.0: looked for ${join(MIRROR, "v3.0.0/prisma/migrations")} and ${join(MIRROR, "v3.0.0/db/postgresql/migrations")}. ` +
+        "Copy the release's files there from the tag, or unset UMAMI_MIGRATIONS_MIRROR to download from GitHub.",
+    );
+  });
+
+  it("refuses a mirror whose files differ from the release the tool knows", async () => {
+    const mirror = join(scratch, "edited-mirror");
+    cpSync(join(MIRROR, "v2.10.0"), join(mirror, "v2.10.0"), { recursive: true });
+    writeFileSync(join(mirror, "v2.10.0/db/postgresql/migrations/04_team_redesign/migration.sql"), "-- edited\n");
+    mkdirSync(join(mirror, "v2.10.0/db/postgresql/migrations/05_extra"));
+    writeFileSync(join(mirror, "v2.10.0/db/postgresql/migrations/05_extra/migration.sql"), "SELECT 1;\n");
+    const message = await refusal("github:umami-software/umami@v2.10.0", { ...fresh(), mirrorDir: mirror });
+    expect(message).toMatch(/^github:umami-software\/umami@v2\.10\.0 from the mirror \(.*\) differs from Umami v2\.10\.0's release as this tool knows it: 04_team_redesign \([0-9a-f]{10}… ≠ release eb0e4ae2ef…\), 05_extra \(not in the release\)\. Restore the release's files/);
+  });
+});
