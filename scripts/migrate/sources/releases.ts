@@ -142,10 +142,14 @@ export function identifyMigrations(migrations: readonly Migration[]): string | u
     : `These files are Umami ${nearest.tag}'s migrations${migrations.length < Object.keys(nearest.checksums).length ? " up to " + migrations[migrations.length - 1].name : " plus ones the tool does not know"}.`;
 }
 
-/** The known distributions (releases and copies) whose `name` has this checksum, e.g. `["v2.10.0", "v3.1.0"]`. */
-export function whoShipped(name: string, checksum: string): string[] {
-  const releases = KNOWN_RELEASES.filter((r) => r.checksums[name] === checksum).map((r) => `Umami ${r.tag}`);
-  return NPM_PRERELEASE_COPY.differs[name] === checksum ? [NPM_PRERELEASE_COPY.label, ...releases] : releases;
+/** Who shipped `name` with this checksum: `Umami v2.10.0 and v3.1.0`, `npm's umami@2.10.0 (a pre-release copy)`, or undefined. */
+export function whoShipped(name: string, checksum: string): string | undefined {
+  const tags = KNOWN_RELEASES.filter((r) => r.checksums[name] === checksum).map((r) => r.tag);
+  const who = [
+    ...(NPM_PRERELEASE_COPY.differs[name] === checksum ? [NPM_PRERELEASE_COPY.label] : []),
+    ...(tags.length ? [`Umami ${tags.length > 1 ? `${tags.slice(0, -1).join(", ")} and ${tags[tags.length - 1]}` : tags[0]}`] : []),
+  ];
+  return who.length ? who.join(" and ") : undefined;
 }
 
 /**
@@ -155,11 +159,11 @@ export function whoShipped(name: string, checksum: string): string[] {
 export function explainUmamiEdit(name: string, recordedChecksum: string, fileChecksum: string): string | undefined {
   const applied = whoShipped(name, recordedChecksum);
   const folder = whoShipped(name, fileChecksum);
-  if (applied.length === 0 || folder.length === 0) return undefined;
+  if (!applied || !folder) return undefined;
   const copy = NPM_PRERELEASE_COPY;
   const lacks = copy.differs[name] === recordedChecksum ? ` The database therefore lacks ${copy.lacks.join(" and ")}, which the release adds.` : "";
   return (
-    `Migration ${name} was changed by Umami between releases: the database applied ${applied.join(", ")}'s copy (${shortChecksum(recordedChecksum)}), ` +
-    `the folder has ${folder.join(", ")}'s (${shortChecksum(fileChecksum)}).${lacks}`
+    `Migration ${name} was changed by Umami between releases: the database applied it as shipped in ${applied}, checksum ${shortChecksum(recordedChecksum)}; ` +
+    `the folder has it as shipped in ${folder}, checksum ${shortChecksum(fileChecksum)}.${lacks}`
   );
 }

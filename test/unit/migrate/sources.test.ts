@@ -1,15 +1,20 @@
 /**
  * Migration sources without network: Prisma-layout directories (fixtures), the refusals Prisma would make,
- * Prisma's checksum, and an npm source served from the cache only.
+ * Prisma's checksum, the default, npm's refused pre-release, an npm source served from the cache only, and
+ * what the tool knows about a directory's files (its known releases).
  */
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { matchesChecksum, prismaChecksum } from "../../../scripts/migrate/bookkeeping.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, readProvider, UMAMI_MIGRATIONS_PATH } from "../../../scripts/migrate/sources.js";
+import { identifyMigrations, KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
+import { DEFAULT_UMAMI_VERSION, umamiVersionOf } from "../../../sst/stages.js";
+
+const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/migrations");
 const scratch = mkdtempSync(join(tmpdir(), "umami-db-source-"));
@@ -74,9 +79,53 @@ describe("directory sources", () => {
   });
 });
 
+describe("the default source", () => {
+  it("is Umami 3.1.0's release tag, from the stage's umamiVersion", () => {
+    expect(DEFAULT_UMAMI_VERSION).toBe("3.1.0");
+    expect(umamiVersionOf("dev")).toBe("3.1.0");
+    expect(umamiVersionOf("pr-42")).toBe("3.1.0");
+    expect(DEFAULT_MIGRATIONS_SOURCE).toBe("github:umami-software/umami@v3.1.0");
+  });
+});
+
+describe("known releases", () => {
+  it("pins the checksums of Umami's release files (sha256sum of the mirror's files)", () => {
+    for (const release of KNOWN_RELEASES) {
+      const dir = join(MIRROR, release.tag, release.layout);
+      const onDisk = Object.fromEntries(
+        Object.keys(release.checksums).map((name) => [name, createHash("sha256").update(readFileSync(join(dir, name, "migration.sql"))).digest("hex")]),
+      );
+      expect(onDisk).toEqual(release.checksums);
+    }
+    expect(KNOWN_RELEASES.map((r) => [r.tag, Object.keys(r.checksums).length])).toEqual([["v2.10.0", 4], ["v3.1.0", 19]]);
+  });
+
+  it("names a directory by what it holds", async () => {
+    const v3 = await loadMigrations(join(MIRROR, "v3.1.0/prisma/migrations"));
+    expect(v3).toMatchObject({ origin: "directory", notes: ["These are Umami v3.1.0's release files."] });
+    const npmCopy = join(scratch, "npm-copy");
+    cpSync(join(MIRROR, "v2.10.0/db/postgresql/migrations"), npmCopy, { recursive: true });
+    // npm's 04 is not in this repository; any file with its checksum would do, so the set's checksum is set directly.
+    const set = await loadMigrations(npmCopy);
+    set.migrations[3].checksum = NPM_PRERELEASE_COPY.differs["04_team_redesign"];
+    expect(identifyMigrations(set.migrations)).toBe(
+      "These files contain npm's umami@2.10.0 (a pre-release copy): its 04_team_redesign is not Umami's release and lacks user.display_name and website.created_by; use github:umami-software/umami@v2.10.0 or later.",
+    );
+    writeFileSync(join(npmCopy, "02_report_schema_session_data/migration.sql"), "-- edited\n");
+    expect((await loadMigrations(npmCopy)).notes).toEqual([expect.stringMatching(/^These files are not a release this tool knows: 02_report_schema_session_data \([0-9a-f]{10}… ≠ release 4cc3c14482…\) differ from Umami v2\.10\.0\.$/)]);
+    // A directory that shares nothing with Umami's migrations gets no note.
+    expect((await loadMigrations(join(FIXTURES, "ok"))).notes).toEqual([]);
+  });
+});
+
 describe("npm sources", () => {
-  it("pins the default in one place", () => {
-    expect(DEFAULT_MIGRATIONS_SOURCE).toBe("npm:umami@2.10.0");
+  it("refuses npm's umami@2.10.0 in one line naming the pre-release 04, what it lacks and the source to use", async () => {
+    const error = await loadMigrations("npm:umami@2.10.0", { cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toBe(
+      "npm:umami@2.10.0 is not Umami's 2.10.0 release: its 04_team_redesign is a pre-release copy (checksum 83afff5fe5…, the release's is eb0e4ae2ef…) " +
+        "that lacks user.display_name and website.created_by, which Umami 3 needs. Use github:umami-software/umami@v2.10.0 (or the default, github:umami-software/umami@v3.1.0).",
+    );
   });
 
   it("serves a cached package without touching the registry", async () => {
@@ -89,6 +138,7 @@ describe("npm sources", () => {
     expect(set.source).toBe("npm:umami@0.0.0-cached-only");
     expect(set.dir).toBe(dir);
     expect(set.migrations.map((m) => m.name)).toEqual(["01_create_a", "02_create_b"]);
+    expect(set.notes).toEqual(["npm's package is not Umami's release: prefer github:umami-software/umami@v0.0.0-cached-only."]);
   });
 
   it.each([

@@ -1,0 +1,93 @@
+/**
+ * `docker:<image>`: the Docker commands that copy `/app/prisma/migrations` out of an image, and the one-line
+ * errors when the client, the engine, the image or the path is missing. No Docker engine runs here, so a fake
+ * runner stands in for the client (it copies a directory where `docker cp` would); the README says this
+ * source is proven only where Docker runs.
+ */
+import { cpSync, mkdtempSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { UserError } from "../../../scripts/kernel/errors.js";
+import { loadMigrations, type DockerRunner } from "../../../scripts/migrate/sources.js";
+import { buildDockerExtractCommands, describeDockerFailure, runDocker } from "../../../scripts/migrate/sources/docker.js";
+import { tmpdir } from "node:os";
+import { dockerAvailable } from "../../../scripts/migrate/docker-engine.js";
+
+const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
+// Where an engine runs, the real-client test would pull an image: it runs only where none answers.
+const engine = await dockerAvailable();
+const IMAGE = "ghcr.io/umami-software/umami:postgresql-v3.1.0";
+
+describe("docker:<image>", () => {
+  it("builds create, cp and rm for /app/prisma/migrations, and never runs the image", () => {
+    const commands = buildDockerExtractCommands(IMAGE);
+    expect(commands.create).toEqual(["create", IMAGE]);
+    expect(commands.copy("c0ffee", "/tmp/x/migrations")).toEqual(["cp", "c0ffee:/app/prisma/migrations", "/tmp/x/migrations"]);
+    expect(commands.remove("c0ffee")).toEqual(["rm", "c0ffee"]);
+    expect(commands.inspect).toEqual(["image", "inspect", "--format", "{{.Id}}", IMAGE]);
+  });
+
+  it("reads the image's migrations, removes the container and the copy, and names the release", async () => {
+    const calls: string[][] = [];
+    const docker: DockerRunner = async (args) => {
+      calls.push(args);
+      if (args[0] === "create") return { stdout: "c0ffee\n", stderr: "" };
+      if (args[0] === "cp") cpSync(join(MIRROR, "v3.1.0/prisma/migrations"), args[2], { recursive: true });
+      if (args[0] === "image") return { stdout: "sha256:abc\n", stderr: "" };
+      return { stdout: "", stderr: "" };
+    };
+    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
+    const set = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir });
+    expect(calls.map((c) => c[0])).toEqual(["create", "cp", "rm", "image"]);
+    expect(set).toMatchObject({ source: `docker:${IMAGE}`, origin: "docker", dir: `${IMAGE}:/app/prisma/migrations` });
+    expect(set.migrations).toHaveLength(19);
+    expect(set.notes).toEqual([`Copied from image ${IMAGE} (sha256:abc).`, "These are Umami v3.1.0's release files."]);
+    expect(readdirSync(cacheDir)).toEqual([]);
+  });
+
+  it("removes the container even when the copy fails", async () => {
+    const calls: string[] = [];
+    const docker: DockerRunner = async (args) => {
+      calls.push(args[0]);
+      if (args[0] === "create") return { stdout: "c0ffee\n", stderr: "" };
+      if (args[0] === "cp") throw Object.assign(new Error("exit 1"), { stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n" });
+      return { stdout: "", stderr: "" };
+    };
+    const error = await loadMigrations("docker:nginx:latest", { docker, cacheDir: mkdtempSync(join(tmpdir(), "umami-db-docker-")) }).catch((e: unknown) => e);
+    expect(calls).toEqual(["create", "cp", "rm"]);
+    expect((error as Error).message).toMatch(/^The image nginx:latest has no \/app\/prisma\/migrations \(Error response from daemon: Could not find the file .*\): is it an Umami image\?/);
+  });
+
+  it("says in one line that the Docker client is missing (the real client, absent here, or any ENOENT)", async () => {
+    const real = await runDocker(["version"]).then(() => undefined, (e: unknown) => e);
+    const enoent = (real as { code?: string } | undefined)?.code === "ENOENT" ? real : Object.assign(new Error("spawn docker ENOENT"), { code: "ENOENT" });
+    const docker: DockerRunner = async () => Promise.reject(enoent);
+    const error = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir: mkdtempSync(join(tmpdir(), "umami-db-docker-")) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toBe(
+      `The Docker client (docker) is not on PATH, so docker:${IMAGE} cannot be read. Install Docker, or use the release the image was built from, github:umami-software/umami@v<version>.`,
+    );
+  });
+
+  it.skipIf(engine)("with the real client and no engine (this machine), fails in one line and leaves nothing behind", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
+    const error = await loadMigrations(`docker:${IMAGE}`, { cacheDir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(/^(No Docker engine answers \(.*\)|The Docker client \(docker\) is not on PATH), so docker:ghcr\.io\/umami-software\/umami:postgresql-v3\.1\.0 cannot be read\./);
+    expect(readdirSync(cacheDir)).toEqual([]);
+  });
+
+  it.each([
+    ["no engine", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", /^No Docker engine answers \(Cannot connect to the Docker daemon at .*\), so docker:img:1 cannot be read\. Start Docker, /],
+    ["no image", "Unable to find image 'img:1' locally\nError response from daemon: manifest unknown", /^Docker could not find the image img:1 \(Unable to find image 'img:1' locally\)\. Check its name and tag/],
+    ["anything else", "something odd", /^Docker failed to read docker:img:1 \(something odd\)\./],
+  ])("says in one line: %s", (_name, stderr, message) => {
+    const error = describeDockerFailure("img:1", Object.assign(new Error("Command failed"), { code: 1, stderr }));
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain("\n");
+  });
+
+  it("refuses a source that names no image", async () => {
+    await expect(loadMigrations("docker:", {})).rejects.toThrow(/names no image\. Use docker:<image>/);
+  });
+});
