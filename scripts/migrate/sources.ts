@@ -4,7 +4,7 @@
  *   first, then the cache, then GitHub; checked against the releases the tool knows (sources/github.ts);
  * - `docker:<image>` — the files inside the image the container runs (sources/docker.ts);
  * - a directory in Prisma's layout (sources/directory.ts);
- * - `npm:umami@<version>` — npm's package; its 2.10.0 is a pre-release copy and refused (sources/npm.ts).
+ * - `npm:umami@<version>` — refused: npm's 2.10.0 is a pre-release copy (sources/npm.ts).
  * The default is the stage's `umamiVersion` (sst/stages.ts) from its tag. Umami's SQL is never copied into
  * this repository. See docs/prisma-compatibility.md for how each rule follows Prisma's own code.
  */
@@ -13,14 +13,13 @@ import { fileURLToPath } from "node:url";
 import { readMigrationsDirectory } from "./sources/directory.js";
 import { loadDockerImage } from "./sources/docker.js";
 import { loadGithubRelease, parseGithubSource } from "./sources/github.js";
-import { loadNpmPackage } from "./sources/npm.js";
+import { refuseNpmSource } from "./sources/npm.js";
 import { identifyMigrations } from "./sources/releases.js";
 import type { LoadOptions, MigrationSet } from "./sources/types.js";
 
 export type { DockerRunner, LoadOptions, Migration, MigrationOrigin, MigrationSet } from "./sources/types.js";
 export { readMigrationsDirectory, readProvider } from "./sources/directory.js";
 export { DEFAULT_MIGRATIONS_SOURCE, KNOWN_RELEASES, umamiReleaseSource } from "./sources/releases.js";
-export { UMAMI_MIGRATIONS_PATH } from "./sources/npm.js";
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The default cache directory, inside the project and ignored by git. */
@@ -31,7 +30,7 @@ export async function loadMigrations(source: string, options: LoadOptions = {}):
   const withCache = { ...options, cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR };
   if (source.startsWith("github:")) return loadGithubRelease(parseGithubSource(source), withCache);
   if (source.startsWith("docker:")) return loadDockerImage(source, withCache);
-  if (source.startsWith("npm:")) return loadNpmPackage(source, withCache.cacheDir);
+  if (source.startsWith("npm:")) throw refuseNpmSource(source);
   const read = readMigrationsDirectory(resolve(source));
   const known = identifyMigrations(read.migrations);
   return { ...read, source, origin: "directory", notes: known ? [known] : [] };

@@ -9,7 +9,7 @@ export interface Migration {
 }
 
 /** Where a set's files were read from, after the source was resolved. */
-export type MigrationOrigin = "directory" | "mirror" | "cache" | "github" | "docker" | "npm";
+export type MigrationOrigin = "directory" | "mirror" | "cache" | "github" | "docker";
 
 /** A loaded migrations directory, in the order Prisma applies it. */
 export interface MigrationSet {
@@ -31,7 +31,7 @@ export interface MigrationSet {
  * (UMAMI_MIGRATIONS_MIRROR, UMAMI_GITHUB_BASE_URL, UMAMI_MIGRATIONS_CACHE); nothing below it reads `process.env`.
  */
 export interface LoadOptions {
-  /** Cache for downloaded releases and npm tarballs. @default `<project>/.umami-db/cache` (git-ignored) */
+  /** Cache for downloaded releases. @default `<project>/.umami-db/cache` (git-ignored) */
   cacheDir?: string;
   /** An offline mirror of Umami's release files laid out by tag (`<dir>/v3.1.0/prisma/migrations`), read before any download. */
   mirrorDir?: string;

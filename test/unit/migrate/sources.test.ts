@@ -1,16 +1,16 @@
 /**
  * Migration sources without network: Prisma-layout directories (fixtures), the refusals Prisma would make,
- * Prisma's checksum, the default, npm's refused pre-release, an npm source served from the cache only, and
- * what the tool knows about a directory's files (its known releases).
+ * Prisma's checksum, the default, npm's refused sources, and what the tool knows about a directory's files
+ * (its known releases).
  */
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { matchesChecksum, prismaChecksum } from "../../../scripts/migrate/bookkeeping.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, readProvider, UMAMI_MIGRATIONS_PATH } from "../../../scripts/migrate/sources.js";
+import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, readProvider } from "../../../scripts/migrate/sources.js";
 import { identifyMigrations, KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
 import { DEFAULT_UMAMI_VERSION, umamiVersionOf } from "../../../sst/stages.js";
 
@@ -128,24 +128,11 @@ describe("npm sources", () => {
     );
   });
 
-  it("serves a cached package without touching the registry", async () => {
-    // 0.0.0-cached-only is not on the registry: this can only pass if nothing is downloaded.
-    const cacheDir = join(scratch, "cache");
-    const dir = join(cacheDir, "npm", "umami@0.0.0-cached-only", UMAMI_MIGRATIONS_PATH);
-    mkdirSync(dir, { recursive: true });
-    cpSync(join(FIXTURES, "ok"), dir, { recursive: true });
-    const set = await loadMigrations("npm:umami@0.0.0-cached-only", { cacheDir });
-    expect(set.source).toBe("npm:umami@0.0.0-cached-only");
-    expect(set.dir).toBe(dir);
-    expect(set.migrations.map((m) => m.name)).toEqual(["01_create_a", "02_create_b"]);
-    expect(set.notes).toEqual(["npm's package is not Umami's release: prefer github:umami-software/umami@v0.0.0-cached-only."]);
-  });
-
   it.each([
-    ["npm:umami@latest", /not an exact version/],
-    ["npm:umami@^2", /not an exact version/],
+    ["npm:umami@3.1.0", /^Migration source "npm:umami@3\.1\.0" is not supported: Umami publishes its releases as GitHub tags, .* Use github:umami-software\/umami@v3\.1\.0, docker:<image> or a directory\.$/],
+    ["npm:umami@latest", /Use github:umami-software\/umami@v3\.1\.0, docker/],
     ["npm:left-pad@1.3.0", /is not supported/],
-  ])("refuses %s before any download", async (source, message) => {
+  ])("refuses %s without any download", async (source, message) => {
     const error = await loadMigrations(source, { cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(message);
