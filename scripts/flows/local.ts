@@ -53,7 +53,7 @@ export interface LocalResult {
   /** The DATABASE_URL to point a real Umami at, password masked. */
   databaseUrl?: string;
   migrations: { source: string; applied: string[]; alreadyApplied: string[]; notes: string[] };
-  /** Tables in the Umami schema, not counting `_prisma_migrations` (23 for Umami 3.1.0, 9 for 2.10.0). */
+  /** Tables in the Umami schema, not counting `_prisma_migrations` (17 for Umami 3.1.0, 9 for 2.10.0). */
   umamiTables: number;
   /** Every table in the Umami schema, `_prisma_migrations` included. */
   tables: string[];

@@ -1,6 +1,6 @@
 /**
- * The Prisma-compatible runner on real PostgreSQL 15: Umami 2.10.0's migrations from the npm registry applied
- * as umami_user with only the spec's grants, `_prisma_migrations` compared with what Prisma writes, and the
+ * The Prisma-compatible runner on real PostgreSQL 15: Umami 3.1.0's release migrations (from the offline
+ * mirror, through the `github:` source) applied as umami_user with only the spec's grants, `_prisma_migrations` compared with what Prisma writes, and the
  * failure cases (fixtures, run as the Aurora-like admin in schemas of their own).
  */
 import { execFile } from "node:child_process";
@@ -14,22 +14,24 @@ import { connect, parseDatabaseUrl, withClient, type ConnectionSettings } from "
 import { applyMigrations, migrationStatus, resolveRolledBack } from "../../../scripts/migrate/runner.js";
 import { CannotRollBackError, FailedMigrationsError, MigrationFailedError, MigrationLockTimeoutError, SchemaNotEmptyError } from "../../../scripts/migrate/errors.js";
 import { PRISMA_ADVISORY_LOCK_KEY, prismaChecksum, readMigrationRows } from "../../../scripts/migrate/bookkeeping.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, type MigrationSet } from "../../../scripts/migrate/sources.js";
+import { loadMigrations, type MigrationSet } from "../../../scripts/migrate/sources.js";
+import { KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
+import { loadRelease } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/migrations");
 const UMAMI_PASSWORD = "Migrate-Test-Password-0123456789abcdef";
-const UMAMI_NAMES = ["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"];
-// sha256sum of each db/postgresql/migrations/*/migration.sql in the umami-2.10.0.tgz tarball.
-const UMAMI_CHECKSUMS = [
-  "65f0f9ee4a3b432e7fa917795033254887497a849d95acf7d9cb4ff24b45f98f",
-  "4cc3c14482cb8700574cbdbdb478a93ccd1cabb0aeed37dfffb77a80278ce575",
-  "baf86a7adc077bc46ea646d86aabc5f613aeb311e63894366979a18f6a9ca48c",
-  "83afff5fe5fb58062ef3590cc1da45e991a7f905cb6ba52691450d77fdf4ef24",
+// The release's checksums as pinned in the tool (test/unit/migrate/sources.test.ts checks them against sha256sum).
+const RELEASE = KNOWN_RELEASES.find((r) => r.tag === "v3.1.0")!;
+const UMAMI_NAMES = Object.keys(RELEASE.checksums);
+const UMAMI_CHECKSUMS = Object.values(RELEASE.checksums);
+// Measured: Umami 3.1.0's 19 migrations leave 17 tables (+ _prisma_migrations).
+const UMAMI_TABLES = [
+  "_prisma_migrations", "board", "event_data", "link", "pixel", "report", "revenue", "segment", "session", "session_data",
+  "session_replay", "session_replay_saved", "share", "team", "team_user", "user", "website", "website_event",
 ];
-const UMAMI_TABLES = ["_prisma_migrations", "event_data", "report", "session", "session_data", "team", "team_user", "user", "website", "website_event"];
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let server: TestServer;
@@ -41,7 +43,7 @@ beforeAll(async () => {
   server = await startTestServer();
   await withClient(server.admin, (c) => provisionStage(c, buildSpec("dev"), { admin: TEST_ADMIN.name, password: UMAMI_PASSWORD }));
   umami = parseDatabaseUrl(`postgresql://umami_user:${UMAMI_PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`);
-  umamiSet = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+  umamiSet = await loadRelease("3.1.0");
   // pg_stat_statements (preloaded) records every statement the server ran; its view lives in `postgres`.
   statsSettings = server.superuser;
   await withClient(statsSettings, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
@@ -67,36 +69,9 @@ function rowsOf(settings: ConnectionSettings) {
   return withClient(settings, (c) => readMigrationRows(c, settings.schema));
 }
 
-describe("npm:umami@<version> from the registry", () => {
-  it("downloads the package once into the cache and reads db/postgresql/migrations from it", async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-cache-"));
-    try {
-      const set = await loadMigrations("npm:umami@2.10.0", { cacheDir });
-      expect(set.dir).toBe(join(cacheDir, "npm", "umami@2.10.0", "db/postgresql/migrations"));
-      expect(set.migrations.map((m) => [m.name, m.checksum])).toEqual(UMAMI_NAMES.map((n, i) => [n, UMAMI_CHECKSUMS[i]]));
-      // Only the migrations are extracted, and no scratch directory is left behind.
-      expect(existsSync(join(cacheDir, "npm", "umami@2.10.0", "package.json"))).toBe(false);
-      expect(readdirSync(cacheDir)).toEqual(["npm"]);
-    } finally {
-      rmSync(cacheDir, { recursive: true, force: true });
-    }
-  });
-
-  it("says so in one line when the registry has no such version", async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-cache-"));
-    try {
-      const error = await loadMigrations("npm:umami@0.0.1-does-not-exist", { cacheDir }).catch((e: unknown) => e);
-      expect((error as Error).message).toBe(
-        "The npm registry has no umami@0.0.1-does-not-exist. Use a published version (see `npm view umami versions`), e.g. npm:umami@2.10.0.",
-      );
-    } finally {
-      rmSync(cacheDir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe("Umami 2.10.0 as umami_user", () => {
-  it("loads the four migrations from the npm package, checksums equal to sha256sum of the files", () => {
+describe("Umami 3.1.0 as umami_user", () => {
+  it("loads the release's 19 migrations from the mirror, checksums equal to sha256sum of the files", () => {
+    expect(umamiSet).toMatchObject({ source: "github:umami-software/umami@v3.1.0", origin: "mirror" });
     expect(umamiSet.migrations.map((m) => m.name)).toEqual(UMAMI_NAMES);
     expect(umamiSet.migrations.map((m) => m.checksum)).toEqual(UMAMI_CHECKSUMS);
     for (const m of umamiSet.migrations) {
@@ -158,7 +133,7 @@ describe("Umami 2.10.0 as umami_user", () => {
       expect(row.started_at <= row.finished_at!).toBe(true);
       if (i > 0) expect(rows[i - 1].finished_at! <= row.started_at).toBe(true);
     });
-    expect(new Set(rows.map((r) => r.id)).size).toBe(4);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(UMAMI_NAMES.length);
   });
 
   it("applies nothing the second time, and reports the schema up to date", async () => {
@@ -166,7 +141,17 @@ describe("Umami 2.10.0 as umami_user", () => {
     const result = await applyMigrations(umami, umamiSet);
     expect(result).toMatchObject({ applied: [], alreadyApplied: UMAMI_NAMES, modified: [], createdMigrationsTable: false });
     expect(await rowsOf(umami)).toEqual(before);
-    expect(await migrationStatus(umami, umamiSet)).toEqual({ schema: "umami", applied: UMAMI_NAMES, pending: [], failed: [], modified: [], missingLocally: [] });
+    expect(await migrationStatus(umami, umamiSet)).toEqual({
+      schema: "umami",
+      hasMigrationsTable: true,
+      applied: UMAMI_NAMES,
+      pending: [],
+      failed: [],
+      modified: [],
+      missingLocally: [],
+      history: null,
+      upToDate: true,
+    });
   });
 
   it("reports an applied migration whose file was edited, without re-running it", async () => {
@@ -181,6 +166,7 @@ describe("Umami 2.10.0 as umami_user", () => {
         fileChecksum: edited.migrations[2].checksum,
         recordedChecksum: UMAMI_CHECKSUMS[2],
         message: expect.stringContaining(`Migration 03_metric_performance_index was edited after it was applied (checksum ${edited.migrations[2].checksum.slice(0, 10)}… ≠ recorded baf86a7adc…)`),
+        changedByUmami: false,
       },
     ]);
     expect((await migrationStatus(umami, edited)).modified.map((m) => m.name)).toEqual(["03_metric_performance_index"]);
@@ -302,8 +288,42 @@ describe("the umami-db migrate command", () => {
     expect([...result.alreadyApplied, ...result.applied]).toEqual(UMAMI_NAMES);
     const status = await run(["migrate", "status", "--database-url", url()]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain("schema umami: 4 applied, 0 pending, 0 failed");
+    expect(status.stdout).toContain("schema umami: 19 applied, 0 pending, 0 failed, 19 in github:umami-software/umami@v3.1.0");
+    expect(status.stdout).toContain("Database schema is up to date!");
     for (const out of [deploy.stdout, deploy.stderr, status.stdout, status.stderr]) expect(out).not.toContain(UMAMI_PASSWORD);
+  });
+
+  it("after an upgrade from npm's pre-release 2.10.0, names Umami's own change and exits 0 as Prisma 7 does; --strict exits 1", async () => {
+    const admin = adminIn("fx_upgrade");
+    await applyMigrations(admin, await loadRelease("2.10.0"));
+    // A database migrated from npm's umami@2.10.0 records its pre-release 04's checksum (the SQL is not ours to ship).
+    await withClient(admin, (c) =>
+      c.query("UPDATE fx_upgrade._prisma_migrations SET checksum = $1 WHERE migration_name = '04_team_redesign'", [NPM_PRERELEASE_COPY.differs["04_team_redesign"]]),
+    );
+    const target = new URL(server.adminUrl());
+    target.searchParams.set("schema", "fx_upgrade");
+    const db = ["--database-url", target.toString()];
+
+    const behind = await run(["migrate", "status", ...db]);
+    expect([behind.code, behind.stdout]).toEqual([1, expect.stringContaining("  pending  05_add_visit_id")]);
+    const deploy = await run(["migrate", "deploy", ...db, "--json"]);
+    expect(deploy.code).toBe(0);
+    expect(JSON.parse(deploy.stdout).applied).toEqual(UMAMI_NAMES.slice(4));
+
+    const status = await run(["migrate", "status", ...db]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(
+      /^ {2}CHANGED {2}Migration 04_team_redesign was changed by Umami between releases: the database applied it as shipped in npm's umami@2\.10\.0 \(a pre-release copy\), checksum 83afff5fe5…; the folder has it as shipped in Umami v2\.10\.0 and v3\.1\.0, checksum eb0e4ae2ef…\. The database therefore lacks user\.display_name and website\.created_by, which the release adds\. \(reported; /m,
+    );
+    expect(status.stdout).toContain("Database schema is up to date!");
+    expect((await run(["migrate", "status", ...db, "--strict"])).code).toBe(1);
+
+    // The folder behind the database (Umami 3.1.0 ran, the source says 2.10.0): reported, exit 0; --strict exits 1.
+    const ahead = await run(["migrate", "status", ...db, "--migrations", "github:umami-software/umami@v2.10.0", "--json"]);
+    expect(ahead.code).toBe(0);
+    expect(JSON.parse(ahead.stdout)).toMatchObject({ missingLocally: UMAMI_NAMES.slice(4), history: { diagnostic: "migrationsDirectoryIsBehind" }, upToDate: true, exitCode: 0 });
+    expect((await run(["migrate", "status", ...db, "--migrations", "github:umami-software/umami@v2.10.0", "--strict"])).code).toBe(1);
+    for (const out of [status.stdout, status.stderr, ahead.stdout]) expect(out).not.toContain(TEST_ADMIN.password);
   });
 
   it("exits 1 from status when a migration is pending, and 2 with one line on bad input", async () => {
