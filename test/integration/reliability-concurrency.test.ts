@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
 import { readMigrationRows } from "../../scripts/migrate/bookkeeping.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/sources.js";
+import { loadRelease } from "../support/migrations.js";
 import { provisionStage } from "../../scripts/flows/provision.js";
 import { writeSecretFile } from "../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.js";
@@ -23,7 +23,7 @@ let names: string[];
 
 beforeAll(async () => {
   server = await startTestServer();
-  names = (await loadMigrations(DEFAULT_MIGRATIONS_SOURCE)).migrations.map((m) => m.name);
+  names = (await loadRelease("3.1.0")).migrations.map((m) => m.name);
 });
 afterAll(async () => server?.stop());
 

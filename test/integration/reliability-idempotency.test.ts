@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec } from "../../sst/database/spec.js";
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
 import { applyMigrations } from "../../scripts/migrate/runner.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../scripts/migrate/sources.js";
+import { KNOWN_RELEASES } from "../../scripts/migrate/sources/releases.js";
+import { loadRelease, releaseSource, testSourceOptions } from "../support/migrations.js";
 import { buildPlan } from "../../scripts/plan/plan.js";
 import { renderPostDeployMarkdown } from "../../scripts/flows/report.js";
 import { runPostDeploy, type PostDeployResult } from "../../scripts/flows/post-deploy.js";
@@ -55,8 +56,8 @@ function stable(result: PostDeployResult) {
 describe("idempotency", () => {
   it("a second provisioning after the migrations changes nothing in the catalog, Umami's schema included", async () => {
     expect(await provision()).toMatchObject({ createdRole: true, createdSchema: true });
-    const set = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
-    expect((await applyMigrations(umami, set)).applied).toHaveLength(4);
+    const set = await loadRelease("3.1.0");
+    expect((await applyMigrations(umami, set)).applied).toHaveLength(19);
     const before = await snapshot();
     const data = await withClient(server.admin, applicationDataChecksums);
     const again = await provision();
@@ -66,7 +67,7 @@ describe("idempotency", () => {
   });
 
   it("a second migration run applies nothing and leaves _prisma_migrations as it was", async () => {
-    const set = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+    const set = await loadRelease("3.1.0");
     const before = await snapshot();
     const second = await applyMigrations(umami, set);
     expect(second).toMatchObject({ applied: [], createdMigrationsTable: false, modified: [] });
@@ -76,12 +77,12 @@ describe("idempotency", () => {
 
   it("two post-deploy runs report the same audit and results, timestamps and live figures aside", async () => {
     const before = await captureBefore(new StepRunner(), server.admin, spec);
-    const run = () => runPostDeploy({ spec, admin: server.admin, umami, migrations: DEFAULT_MIGRATIONS_SOURCE, before, secretArn: "file" });
+    const run = () => runPostDeploy({ spec, admin: server.admin, umami, migrations: releaseSource("3.1.0"), sources: testSourceOptions(), before, secretArn: "file" });
     const catalog = await snapshot();
     const first = await run();
     const second = await run();
     expect(first.ok, first.error).toBe(true);
-    expect(first.migrations).toMatchObject({ applied: [], alreadyApplied: ["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"] });
+    expect(first.migrations).toMatchObject({ applied: [], alreadyApplied: Object.keys(KNOWN_RELEASES.find((r) => r.tag === "v3.1.0")!.checksums) });
     expect(first.checks?.audit.findings.length).toBeGreaterThan(10);
     expect(stable(second)).toEqual(stable(first));
     // report.md likewise, up to the performance section (live figures by nature).

@@ -24,3 +24,9 @@ export function releaseSource(version: UmamiVersion): string {
 export function loadRelease(version: UmamiVersion): Promise<MigrationSet> {
   return loadMigrations(releaseSource(version), testSourceOptions());
 }
+
+/** The tables Umami 3.1.0's 19 migrations leave in the schema, `_prisma_migrations` included (measured). */
+export const UMAMI_3_TABLES = [
+  "_prisma_migrations", "board", "event_data", "link", "pixel", "report", "revenue", "segment", "session", "session_data",
+  "session_replay", "session_replay_saved", "share", "team", "team_user", "user", "website", "website_event",
+];

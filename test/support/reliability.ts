@@ -25,7 +25,8 @@ export function runCli(args: string[], env: Record<string, string> = {}, options
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", AWS_EC2_METADATA_DISABLED: "true", ...env },
+      // The offline mirror of Umami's release files (vitest.config.ts) travels along: there is no GitHub here.
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", AWS_EC2_METADATA_DISABLED: "true", UMAMI_MIGRATIONS_MIRROR: process.env.UMAMI_MIGRATIONS_MIRROR ?? "", ...env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -16,7 +16,8 @@ import { buildCredentialsSecret, buildSpec } from "../../../sst/database/spec.js
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { freePort } from "../../../scripts/local/embedded.js";
 import { applyMigrations } from "../../../scripts/migrate/runner.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/sources.js";
+import { loadMigrations } from "../../../scripts/migrate/sources.js";
+import { loadRelease } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
@@ -176,20 +177,48 @@ function cases(): Case[] {
       name: "migration_lock.toml names mysql",
       ...migrations("mysql"),
       code: 2,
-      error: `error: ${join(dir, "mysql", "migration_lock.toml")} names provider "mysql", expected "postgresql" (Prisma P3019). These migrations are for another database; use Umami's db/postgresql/migrations.`,
+      error: `error: ${join(dir, "mysql", "migration_lock.toml")} names provider "mysql", expected "postgresql" (Prisma P3019). These migrations are for another database; use Umami's prisma/migrations (3.x) or db/postgresql/migrations (2.x).`,
     },
     {
       name: "migrations directory missing",
       ...migrations("absent"),
       code: 2,
-      error: `error: Migrations directory ${join(dir, "absent")} does not exist. Pass --migrations <dir> with Prisma's layout, or npm:umami@2.10.0.`,
+      error: `error: Migrations directory ${join(dir, "absent")} does not exist. Pass --migrations <dir> with Prisma's layout, or github:umami-software/umami@v<version>.`,
     },
     {
-      name: "a migration modified after it was applied",
-      args: ["migrate", "status", "--migrations", join(dir, "edited")],
+      // Without --strict, Prisma 7's verdict: reported, exit 0 (test/integration/migrate/runner.test.ts).
+      name: "a migration modified after it was applied (status --strict)",
+      args: ["migrate", "status", "--strict", "--migrations", join(dir, "edited")],
       env: { DATABASE_URL: toUrl({ ...server.admin, schema: "umami_pr_3" }, { user: "umami_user_pr_3", password: PASSWORD }) },
       code: 1,
-      stdout: /^ {2}EDITED {3}Migration 01_init was edited after it was applied \(checksum [0-9a-f]{10}… ≠ recorded [0-9a-f]{10}…\)\. It is not applied again; restore the file or add a new migration\.$/m,
+      stdout: /^ {2}EDITED {3}Migration 01_init was edited after it was applied \(checksum [0-9a-f]{10}… ≠ recorded [0-9a-f]{10}…\)\. It is not applied again; restore the file or add a new migration\. \(fails with --strict\)$/m,
+    },
+    {
+      name: "npm's umami@2.10.0 (a pre-release copy) as the source",
+      args: ["migrate", "deploy", "--migrations", "npm:umami@2.10.0"],
+      env: { DATABASE_URL: umamiUrl().replace("schema=umami", "schema=umami_pr_77") },
+      code: 2,
+      error:
+        "error: npm:umami@2.10.0 is not Umami's 2.10.0 release: its 04_team_redesign is a pre-release copy (checksum 83afff5fe5…, the release's is eb0e4ae2ef…) " +
+        "that lacks user.display_name and website.created_by, which Umami 3 needs. Use github:umami-software/umami@v2.10.0 (or the default, github:umami-software/umami@v3.1.0).",
+    },
+    {
+      name: "local offline: no mirror, no cache, GitHub unreachable (fails before starting a server)",
+      args: ["local", "--secret-file", join(dir, "local-offline.json")],
+      env: { UMAMI_MIGRATIONS_MIRROR: "", UMAMI_GITHUB_BASE_URL: `http://127.0.0.1:${closedPort}`, UMAMI_MIGRATIONS_CACHE: join(dir, "offline-cache") },
+      code: 2,
+      stderr: new RegExp(
+        `^FAIL load migrations \\(\\d+ ms\\) — Could not download github:umami-software/umami@v3\\.1\\.0 from http://127\\.0\\.0\\.1:${closedPort}/umami-software/umami/tar\\.gz/refs/tags/v3\\.1\\.0 \\(ECONNREFUSED\\), ` +
+          `and it is neither in the cache \\(${join(dir, "offline-cache")}/github/umami-software/umami/v3\\.1\\.0\\) nor in a mirror \\(UMAMI_MIGRATIONS_MIRROR is not set\\)\\. Set UMAMI_MIGRATIONS_MIRROR .*fill the cache\\.$`,
+        "m",
+      ),
+      stdout: /^Umami schema, stage dev, on an embedded PostgreSQL \(not reached\): FAILED at "load migrations"$/m,
+    },
+    {
+      name: "a mirror that lacks the release (local --migrations github:…@v3.0.0)",
+      args: ["local", "--migrations", "github:umami-software/umami@v3.0.0", "--secret-file", join(dir, "local-no-tag.json")],
+      code: 2,
+      stderr: /^FAIL load migrations \(\d+ ms\) — The mirror .* \(UMAMI_MIGRATIONS_MIRROR\) has no Umami v3\.0\.0: looked for .*\/v3\.0\.0\/prisma\/migrations and .*\/v3\.0\.0\/db\/postgresql\/migrations\. /m,
     },
     {
       name: "administrator without CREATEROLE (preflight)",
@@ -265,7 +294,7 @@ function cases(): Case[] {
       name: "local with a migrations directory that does not exist (fails before starting a server)",
       args: ["local", "--migrations", join(dir, "absent"), "--secret-file", join(dir, "local-absent.json")],
       code: 2,
-      stderr: /^FAIL load migrations \(\d+ ms\) — Migrations directory .*absent does not exist\. Pass --migrations <dir> with Prisma's layout, or npm:umami@2\.10\.0\.$/m,
+      stderr: /^FAIL load migrations \(\d+ ms\) — Migrations directory .*absent does not exist\. Pass --migrations <dir> with Prisma's layout, or github:umami-software\/umami@v<version>\.$/m,
       stdout: /^Umami schema, stage dev, on an embedded PostgreSQL \(not reached\): FAILED at "load migrations"$/m,
     },
     {
@@ -335,7 +364,7 @@ beforeAll(async () => {
   // role that no provisioning of stage pr-9 made.
   const provision = (stage: string) => withClient(server.admin, (c) => provisionStage(c, buildSpec(stage), { admin: TEST_ADMIN.name, password: PASSWORD }));
   await provision("dev");
-  await applyMigrations(parseDatabaseUrl(umamiUrl()), await loadMigrations(DEFAULT_MIGRATIONS_SOURCE));
+  await applyMigrations(parseDatabaseUrl(umamiUrl()), await loadRelease("3.1.0"));
   const fixture = (name: string, provider: string, migrations: Record<string, string | null>) => {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, "migration_lock.toml"), `provider = "${provider}"\n`);
@@ -396,6 +425,7 @@ describe("bad input through the CLI", () => {
     expect(await withClient(superuserOnApp, catalogSnapshot)).toBe(before.catalog);
     expect(await withClient(server.admin, applicationDataChecksums)).toEqual(before.data);
     expect(existsSync(join(dir, "local-pr-7.json"))).toBe(false);
+    for (const file of ["local-offline.json", "local-no-tag.json", "offline-cache"]) expect(existsSync(join(dir, file))).toBe(false);
   });
 });
 
@@ -425,7 +455,10 @@ const CASE_NAMES = [
   "migration.sql missing",
   "migration_lock.toml names mysql",
   "migrations directory missing",
-  "a migration modified after it was applied",
+  "a migration modified after it was applied (status --strict)",
+  "npm's umami@2.10.0 (a pre-release copy) as the source",
+  "local offline: no mirror, no cache, GitHub unreachable (fails before starting a server)",
+  "a mirror that lacks the release (local --migrations github:…@v3.0.0)",
   "administrator without CREATEROLE (preflight)",
   "administrator without CREATEROLE (local --admin-url)",
   "role already exists and is not this stage's (preflight)",

@@ -11,11 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionCount, parseDatabaseUrl, resetConnectionPeak, withClient } from "../../../scripts/kernel/db.js";
 import { runLocal, type LocalResult } from "../../../scripts/flows/local.js";
 import { readSecretFile } from "../../../scripts/stage/credentials.js";
+import { KNOWN_RELEASES } from "../../../scripts/migrate/sources/releases.js";
+import { releaseSource, testSourceOptions, UMAMI_3_TABLES } from "../../support/migrations.js";
 import { startTestServer, type TestServer } from "../../support/server.js";
 
 const run = promisify(execFile);
 const root = new URL("../../..", import.meta.url).pathname;
-const UMAMI_TABLES = ["_prisma_migrations", "event_data", "report", "session", "session_data", "team", "team_user", "user", "website", "website_event"];
+const UMAMI_TABLES = UMAMI_3_TABLES;
+const UMAMI_NAMES = Object.keys(KNOWN_RELEASES.find((r) => r.tag === "v3.1.0")!.checksums);
 
 let server: TestServer;
 let dir: string;
@@ -48,8 +51,10 @@ describe("umami-db local", () => {
       "ok compare baseline",
       "ok stop embedded PostgreSQL",
     ]);
-    expect(result.migrations.applied).toEqual(["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"]);
-    expect(result.umamiTables).toBe(9);
+    // The default: Umami 3.1.0's release (the stage's umamiVersion), here from the mirror.
+    expect(result.migrations).toMatchObject({ source: "github:umami-software/umami@v3.1.0", applied: UMAMI_NAMES, notes: [expect.stringMatching(/^Umami v3\.1\.0's release files/)] });
+    expect(result.steps[0].detail).toBe("19 migrations from github:umami-software/umami@v3.1.0 (mirror)");
+    expect(result.umamiTables).toBe(17);
     expect(result.tables).toEqual(UMAMI_TABLES);
     expect(result.checks?.audit.findings.filter((f) => f.severity === "fail")).toEqual([]);
     expect(result.checks?.audit.fingerprint).toMatchObject({ compared: true, changed: [] });
@@ -60,7 +65,7 @@ describe("umami-db local", () => {
 
   it("runs against an existing server with --admin-url, and a second run applies and changes nothing", async () => {
     const secretFile = join(dir, "existing", "credentials.json");
-    const options = { stage: "dev", adminUrl: server.adminUrl(), keep: false, migrations: "npm:umami@2.10.0", secretFile };
+    const options = { stage: "dev", adminUrl: server.adminUrl(), keep: false, migrations: releaseSource("3.1.0"), sources: testSourceOptions(), secretFile };
     resetConnectionPeak();
     const first = await runLocal(options);
     // The whole flow — baseline, fingerprint, provisioning, migrations, audit with live probes — never holds
@@ -70,7 +75,7 @@ describe("umami-db local", () => {
     expect(first.ok).toBe(true);
     expect(first.server.embedded).toBe(false);
     expect(stepNames(first).slice(0, 2)).toEqual(["ok load migrations", "ok baseline before"]);
-    expect(first.migrations.applied).toHaveLength(4);
+    expect(first.migrations.applied).toEqual(UMAMI_NAMES);
     const password = readSecretFile(secretFile).password;
 
     const second = await runLocal(options);
@@ -82,7 +87,7 @@ describe("umami-db local", () => {
     // The administrator cannot read Umami's tables (isolation); umami_user, from the credentials file, can.
     await withClient(parseDatabaseUrl(readSecretFile(secretFile).DATABASE_URL), async (c) => {
       const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM umami._prisma_migrations");
-      expect(rows[0].n).toBe(4);
+      expect(rows[0].n).toBe(19);
     });
 
     // The role's password changed elsewhere: the file is stale, so the next run rotates instead of failing.
@@ -100,7 +105,7 @@ describe("umami-db local", () => {
     // umami_user and rotate the password app's credentials hold.
     const first = join(dir, "existing", "credentials.json");
     const app2 = await server.createDatabase("app2_local");
-    const result = await runLocal({ stage: "dev", adminUrl: server.adminUrl("app2_local"), keep: false, migrations: "npm:umami@2.10.0", secretFile: join(dir, "app2", "credentials.json") });
+    const result = await runLocal({ stage: "dev", adminUrl: server.adminUrl("app2_local"), keep: false, migrations: releaseSource("3.1.0"), sources: testSourceOptions(), secretFile: join(dir, "app2", "credentials.json") });
     expect(result.ok).toBe(false);
     expect(result.failedStep).toBe("provision schema, role and grants");
     expect(result.error).toMatch(/^Step "provision schema, role and grants" failed: role umami_user already exists and is not stage dev's: role umami_user has objects or grants in 1 other database\(s\)\. If they are leftovers of stage dev/);

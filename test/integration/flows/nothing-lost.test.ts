@@ -12,7 +12,7 @@ import { auditIsolation } from "../../../scripts/audit/audit.js";
 import { captureBaseline } from "../../../scripts/evidence/baseline.js";
 import { captureFingerprint, diffFingerprints, type Fingerprint } from "../../../scripts/evidence/fingerprint.js";
 import { applyMigrations } from "../../../scripts/migrate/runner.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/sources.js";
+import { loadRelease, UMAMI_3_TABLES } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { rollbackStage } from "../../../scripts/flows/rollback.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
@@ -48,8 +48,8 @@ describe("the application's data through a deploy's life", () => {
   });
 
   it("is identical after Umami's migrations", async () => {
-    const result = await applyMigrations(umami, await loadMigrations(DEFAULT_MIGRATIONS_SOURCE));
-    expect(result.applied).toHaveLength(4);
+    const result = await applyMigrations(umami, await loadRelease("3.1.0"));
+    expect(result.applied).toHaveLength(19);
     expect(await checksums()).toEqual(data);
   });
 
@@ -86,12 +86,12 @@ describe("a stage whose names need quoting, through the same life", () => {
     await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
     await withClient(server.admin, (c) => provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }));
     const role = parseDatabaseUrl(toUrl({ ...server.admin, schema: quoted.schema }, { user: quoted.role.name, password: PASSWORD }));
-    const migrated = await applyMigrations(role, await loadMigrations(DEFAULT_MIGRATIONS_SOURCE));
-    expect(migrated.applied).toHaveLength(4);
+    const migrated = await applyMigrations(role, await loadRelease("3.1.0"));
+    expect(migrated.applied).toHaveLength(19);
     const tables = await withClient(server.admin, (c) =>
       c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_tables WHERE schemaname = $1", [quoted.schema]),
     );
-    expect(tables.rows[0].n).toBe(10);
+    expect(tables.rows[0].n).toBe(UMAMI_3_TABLES.length); // Umami 3.1.0: 17 tables + _prisma_migrations
     const audit = await auditIsolation({ admin: server.admin, umami: role, spec: quoted });
     expect(audit.findings.filter((f) => f.severity === "fail")).toEqual([]);
     expect(await checksums()).toEqual(data);

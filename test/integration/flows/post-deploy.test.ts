@@ -14,6 +14,7 @@ import { withClient } from "../../../scripts/kernel/db.js";
 import type { PostDeployResult } from "../../../scripts/flows/post-deploy.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
+import { NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 
 const exec = promisify(execFile);
@@ -67,13 +68,16 @@ describe("preflight → deploy → post-deploy", () => {
     const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--before-dir", before(), "--reports-dir", reports()]);
     expect(result.code).toBe(0);
     const { json, md } = latestReport(reports());
-    expect(json).toMatchObject({ ok: true, stage: "dev", umamiTables: 9, names: { schema: "umami", role: "umami_user" } });
-    expect(json.migrations.applied).toHaveLength(4);
+    // The stage's umamiVersion (3.1.0) from its release tag, served by the mirror.
+    expect(json).toMatchObject({ ok: true, stage: "dev", umamiTables: 17, names: { schema: "umami", role: "umami_user" } });
+    expect(json.migrations).toMatchObject({ source: "github:umami-software/umami@v3.1.0", modified: [], missingLocally: [] });
+    expect(json.migrations.applied).toHaveLength(19);
+    expect(json.steps.find((s) => s.name === "migration status")).toMatchObject({ ok: true, detail: "up to date" });
     expect(json.before.fingerprint).not.toBeNull();
     expect(json.checks?.audit.fingerprint).toEqual({ compared: true, changed: [] });
     expect(json.checks?.comparison?.ok).toBe(true);
     expect(md).toContain("**Result: PASS**");
-    expect(md).toContain("| Umami tables | 9 + `_prisma_migrations` |");
+    expect(md).toContain("| Umami tables | 17 + `_prisma_migrations` |");
     expect(`${result.stdout}${result.stderr}${md}${JSON.stringify(json)}`).not.toContain(PASSWORD);
   });
 
@@ -88,5 +92,25 @@ describe("preflight → deploy → post-deploy", () => {
     expect(json.steps.find((s) => s.name === "audit isolation")?.ok).toBe(false);
     expect(md).toContain("**Result: FAIL**");
     await withClient(server.admin, (c) => c.query("ALTER TABLE public.orders DROP COLUMN coupon"));
+  });
+
+  it("passes after an upgrade from npm's pre-release 04, naming Umami's own change, as Prisma 7 would; --strict fails", async () => {
+    // What a database first migrated from npm's umami@2.10.0 records for 04 (its pre-release copy's checksum).
+    await withClient({ ...server.superuser, database: "app" }, (c) =>
+      c.query("UPDATE umami._prisma_migrations SET checksum = $1 WHERE migration_name = '04_team_redesign'", [NPM_PRERELEASE_COPY.differs["04_team_redesign"]]),
+    );
+    const args = ["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--before-dir", before(), "--reports-dir", reports()];
+    const lenient = await cli(args);
+    expect(lenient.code, lenient.stdout).toBe(0);
+    const { json, md } = latestReport(reports());
+    expect(json.ok).toBe(true);
+    expect(json.migrations.modified).toEqual([expect.stringMatching(/^Migration 04_team_redesign was changed by Umami between releases: the database applied it as shipped in npm's umami@2\.10\.0/)]);
+    expect(json.steps.find((s) => s.name === "migration status")).toMatchObject({ ok: true, detail: "up to date (1 edited since applied; reported, --strict fails on them)" });
+    expect(md).toContain("## Edited migrations\n\n- Migration 04_team_redesign was changed by Umami between releases");
+
+    const strict = await cli([...args, "--strict"]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain("post-deploy dev: FAIL");
+    expect(latestReport(reports()).json.steps.find((s) => s.name === "migration status")).toMatchObject({ ok: false, detail: "not in sync (1 edited since applied)" });
   });
 });

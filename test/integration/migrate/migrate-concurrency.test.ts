@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { applyMigrations } from "../../../scripts/migrate/runner.js";
 import { readMigrationRows } from "../../../scripts/migrate/bookkeeping.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../../../scripts/migrate/sources.js";
+import { loadRelease } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
@@ -24,7 +24,7 @@ afterAll(async () => server?.stop());
 
 describe("five runners at once", () => {
   it("apply each of Umami's migrations exactly once", async () => {
-    const set = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+    const set = await loadRelease("3.1.0");
     const names = set.migrations.map((m) => m.name);
     const results = await Promise.all(Array.from({ length: 5 }, () => applyMigrations(umami, set)));
     expect(results.flatMap((r) => r.applied).sort()).toEqual(names);

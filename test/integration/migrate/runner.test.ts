@@ -5,8 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +15,7 @@ import { CannotRollBackError, FailedMigrationsError, MigrationFailedError, Migra
 import { PRISMA_ADVISORY_LOCK_KEY, prismaChecksum, readMigrationRows } from "../../../scripts/migrate/bookkeeping.js";
 import { loadMigrations, type MigrationSet } from "../../../scripts/migrate/sources.js";
 import { KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
-import { loadRelease } from "../../support/migrations.js";
+import { loadRelease, UMAMI_3_TABLES } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
@@ -27,11 +26,7 @@ const UMAMI_PASSWORD = "Migrate-Test-Password-0123456789abcdef";
 const RELEASE = KNOWN_RELEASES.find((r) => r.tag === "v3.1.0")!;
 const UMAMI_NAMES = Object.keys(RELEASE.checksums);
 const UMAMI_CHECKSUMS = Object.values(RELEASE.checksums);
-// Measured: Umami 3.1.0's 19 migrations leave 17 tables (+ _prisma_migrations).
-const UMAMI_TABLES = [
-  "_prisma_migrations", "board", "event_data", "link", "pixel", "report", "revenue", "segment", "session", "session_data",
-  "session_replay", "session_replay_saved", "share", "team", "team_user", "user", "website", "website_event",
-];
+const UMAMI_TABLES = UMAMI_3_TABLES;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let server: TestServer;
