@@ -7,11 +7,11 @@
  */
 import { createInterface } from "node:readline";
 import { parseDatabaseUrl } from "../scripts/kernel/db.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/sources.js";
 import { deployFlow } from "./flow.js";
+import { loadBenchMigrations } from "./migrate.js";
 
 const admin = parseDatabaseUrl(process.env.BENCH_ADMIN_URL ?? "", { applicationName: "umami-db bench-flow" });
-const migrations = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+const migrations = await loadBenchMigrations();
 let stop = false;
 createInterface({ input: process.stdin }).once("line", () => {
   stop = true;

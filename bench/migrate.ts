@@ -9,7 +9,8 @@ import { pathToFileURL } from "node:url";
 import { escapeIdentifier, parseDatabaseUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
 import { applyMigrations } from "../scripts/migrate/runner.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, type MigrationSet } from "../scripts/migrate/sources.js";
+import { loadMigrations, umamiReleaseSource, type MigrationSet } from "../scripts/migrate/sources.js";
+import { migrationLoadOptions } from "../scripts/commands/migration-source.js";
 import { createAuroraLikeAdmin } from "../scripts/local/sample-app.js";
 import { median } from "./stats.js";
 import { generatePassword } from "../scripts/kernel/password.js";
@@ -25,11 +26,19 @@ export interface MigrateBench {
 
 
 /**
+ * What the benchmarks migrate: Umami 2.10.0's release (four migrations, so the figures stay comparable with
+ * earlier runs), from UMAMI_MIGRATIONS_MIRROR, the cache or GitHub, as the commands read them.
+ */
+export function loadBenchMigrations(): Promise<MigrationSet> {
+  return loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions());
+}
+
+/**
  * Measures on `admin`'s database (use a scratch one: it creates and drops `bench_*` schemas and creates
  * pgcrypto in `public` if the database has none, as Umami's 01_init needs it). Both sides include connecting.
  */
 export async function benchMigrate(admin: ConnectionSettings, options: { set?: MigrationSet; rounds?: number } = {}): Promise<MigrateBench> {
-  const set = options.set ?? (await loadMigrations(DEFAULT_MIGRATIONS_SOURCE));
+  const set = options.set ?? (await loadBenchMigrations());
   const rounds = options.rounds ?? 9;
   await withClient(admin, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA public"));
   const runner: number[] = [];

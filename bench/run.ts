@@ -18,11 +18,10 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { connectionCount, parseDatabaseUrl, resetConnectionPeak, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
-import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/sources.js";
 import { addDefaultStagePgcrypto, createAuroraLikeAdmin, createSampleDatabase, SAMPLE_APP } from "../scripts/local/sample-app.js";
 import { benchAudit, type AuditBench } from "./audit.js";
 import { deployFlow, peakConnections } from "./flow.js";
-import { benchMigrate } from "./migrate.js";
+import { benchMigrate, loadBenchMigrations } from "./migrate.js";
 import { compareImpact, runWorkload, type WorkloadResult } from "./workload.js";
 import { median } from "./stats.js";
 import { measureFlowCpu, type FlowCpu } from "./server-cpu.js";
@@ -46,7 +45,7 @@ async function main() {
     // one: it is there before the deploy, as stage dev's would be.
     await addDefaultStagePgcrypto(admin);
     const version = await withClient(superuser, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v);
-    const migrations = await loadMigrations(DEFAULT_MIGRATIONS_SOURCE);
+    const migrations = await loadBenchMigrations();
 
     log("impact: workload alone …");
     const alone1 = await runWorkload(app, WORKLOAD);

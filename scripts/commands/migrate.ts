@@ -7,6 +7,7 @@ import { Command, Option } from "commander";
 import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import type { MigrateEvent } from "../migrate/runner.js";
+import { defaultStage } from "../../sst/stages.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, noteLines } from "./migration-source.js";
 import { action, EXIT } from "./run.js";
 
@@ -39,7 +40,7 @@ function progressLine(event: MigrateEvent): string {
 function withCommonOptions(command: Command): Command {
   return command
     .option("--database-url <url>", "PostgreSQL URL of the Umami role, with ?schema=<schema> (default: $DATABASE_URL)")
-    .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} (default: stage dev's umamiVersion)`, defaultMigrationsSource())
+    .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP}; the default is stage ${defaultStage}'s umamiVersion`, defaultMigrationsSource())
     .option("--json", "print the result as JSON");
 }
 

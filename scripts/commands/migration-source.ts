@@ -26,9 +26,9 @@ export function defaultMigrationsSource(stage: string = defaultStage): string {
   return umamiReleaseSource(umamiVersionOf(stage));
 }
 
-/** The help line that names the default (`github:umami-software/umami@v3.1.0`, the stage's umamiVersion). */
+/** The help line that names the default (the stage's umamiVersion). */
 export function migrationsDefaultHelp(): string {
-  return `(default: the stage's umamiVersion from sst/stages.ts as github:umami-software/umami@v<version>; ${DEFAULT_UMAMI_VERSION} unless set)`;
+  return `(default: the stage's umamiVersion in sst/stages.ts, ${DEFAULT_UMAMI_VERSION} unless set)`;
 }
 
 /** The sources' options from the environment, validated once. */
