@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { isLocalHost, parseDatabaseUrl } from "../kernel/db.js";
 
-/** The story's image. Its migrations are the image's, which may be newer than the pinned npm version. */
+/** The story's image. Its migrations are the image's, which may be newer than the stage's umamiVersion. */
 export const DEFAULT_UMAMI_IMAGE = "ghcr.io/umami-software/umami:postgresql-latest";
 
 /** A child process to run: `env` holds what must not appear on the command line. */

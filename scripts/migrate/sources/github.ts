@@ -61,13 +61,14 @@ export async function loadGithubRelease(s: GithubSource, options: LoadOptions & 
 
   const entryDir = cacheEntryDir(options.cacheDir, s.owner, s.repo, s.tag);
   const manifest = readManifest(entryDir);
-  if (manifest && verifyEntry(entryDir, manifest).length === 0) {
+  const damaged = manifest ? verifyEntry(entryDir, manifest) : [];
+  if (manifest && damaged.length === 0) {
     const dir = join(entryDir, manifest.layout);
     return finish(s, readMigrationsDirectory(dir), "cache", `the cache (${dir})`, `Delete ${entryDir} and run again to download the tag afresh.`);
   }
 
   const url = tarballUrl(s, options.githubBaseUrl);
-  const download = extractMigrations(s, url, await fetchTarball(s, url, options, entryDir));
+  const download = extractMigrations(s, url, await fetchTarball(s, url, options, manifest ? { entryDir, damaged } : { entryDir }));
   if (manifest) {
     // The cache was damaged (a file edited or lost): the download must be what was cached, or the tag moved.
     const differ = differingFiles(manifest.files, checksumsOf(download.files));
@@ -106,15 +107,18 @@ function checkKnownRelease(s: GithubSource, migrations: readonly Migration[], wh
   return [`Umami ${s.tag}'s release files: every checksum matches the tool's record of the tag (commit ${release.commit.slice(0, 8)}).`];
 }
 
-async function fetchTarball(s: GithubSource, url: string, options: LoadOptions, entryDir: string): Promise<Buffer> {
+async function fetchTarball(s: GithubSource, url: string, options: LoadOptions, cache: { entryDir: string; damaged?: string[] }): Promise<Buffer> {
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(options.downloadTimeoutMs ?? DEFAULT_TIMEOUT_MS), redirect: "follow" });
   } catch (error) {
     const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     const reason = e.name === "TimeoutError" ? "timed out" : (e.cause?.code ?? e.cause?.message ?? e.message ?? String(error));
+    const cached = cache.damaged
+      ? `its cache entry (${cache.entryDir}) differs from its manifest in ${cache.damaged.join(", ")}, and it is not`
+      : `it is neither in the cache (${cache.entryDir}) nor`;
     throw new UserError(
-      `Could not download ${s.source} from ${url} (${reason}), and it is neither in the cache (${entryDir}) nor in a mirror` +
+      `Could not download ${s.source} from ${url} (${reason}), and ${cached} in a mirror` +
         `${options.mirrorDir ? "" : " (UMAMI_MIGRATIONS_MIRROR is not set)"}. Set UMAMI_MIGRATIONS_MIRROR to a directory of Umami's release files laid out by tag ` +
         `(<dir>/${s.tag}/prisma/migrations), or run once where GitHub is reachable to fill the cache.`,
       { cause: error },

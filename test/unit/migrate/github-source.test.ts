@@ -112,6 +112,10 @@ describe("github:umami-software/umami@<tag> from GitHub", () => {
     await loadMigrations("github:umami-software/umami@v3.1.0", options);
     const file = join(options.cacheDir, "github/umami-software/umami/v3.1.0/prisma/migrations/07_add_tag/migration.sql");
     writeFileSync(file, "-- tampered\n");
+    // Offline, it says which cached file is damaged rather than claiming there is no cache.
+    expect(await refusal("github:umami-software/umami@v3.1.0", { ...options, githubBaseUrl: closed })).toMatch(
+      /\(ECONNREFUSED\), and its cache entry \(.*\/v3\.1\.0\) differs from its manifest in 07_add_tag\/migration\.sql, and it is not in a mirror/,
+    );
     const set = await loadMigrations("github:umami-software/umami@v3.1.0", options);
     expect(set.origin).toBe("github");
     expect(readFileSync(file, "utf8")).not.toBe("-- tampered\n");
