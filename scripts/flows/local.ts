@@ -103,6 +103,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
       schema: spec.schema,
       // The secret's own TLS rule: verify-full for any remote host (node-pg and libpq then agree).
       sslmode: isLocalHost(admin.host) ? "disable" : "verify-full",
+      // No reader here: the replica URL names the same server, as Aurora's reader endpoint does without replicas.
       readerHost: spec.container.readReplica ? admin.host : undefined,
     });
     await steps.run("write credentials file", async () => writeSecretFile(options.secretFile, secret), () => `${options.secretFile} (mode 0600)`);

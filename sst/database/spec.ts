@@ -227,6 +227,13 @@ function pgcryptoSpec(stage: string, schema: string, settings: StageSettings): E
 export function buildSpec(stage: string, settings: StageSettings = stageSettings(stage)): UmamiDatabaseSpec {
   const names = stageNames(stage);
   const budget = connectionBudget(settings);
+  if (settings.containerCaBundle !== undefined && !settings.containerCaBundle.startsWith("/")) {
+    throw new InvalidNameError("containerCaBundle", settings.containerCaBundle, "use an absolute path inside the Umami image (NODE_EXTRA_CA_CERTS), e.g. /etc/ssl/certs/rds-global-bundle.pem.");
+  }
+  const generation = settings.passwordGeneration;
+  if (generation !== undefined && !(Number.isInteger(generation) && generation >= 0)) {
+    throw new InvalidNameError("passwordGeneration", String(generation), "use a whole number; raise it by one to rotate umami_user's password.");
+  }
   return {
     stage,
     protect: settings.protect ?? false,

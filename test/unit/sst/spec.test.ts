@@ -100,6 +100,10 @@ describe("buildSpec", () => {
     expect(buildSpec("dev").container).toEqual({ tasks: 1, readReplica: false, caBundlePath: "/etc/ssl/certs/rds-global-bundle.pem" });
     const spec = buildSpec("pr-7", { clusterIdentifier: "c", database: "app", umamiTasks: 2, readReplica: true, containerCaBundle: "/app/rds.pem" });
     expect(spec.container).toEqual({ tasks: 2, readReplica: true, caBundlePath: "/app/rds.pem" });
+    const base = { clusterIdentifier: "c", database: "app" };
+    expect(() => buildSpec("pr-7", { ...base, containerCaBundle: "rds.pem" })).toThrow(/containerCaBundle.*absolute path/);
+    expect(() => buildSpec("pr-7", { ...base, passwordGeneration: 1.5 })).toThrow(/passwordGeneration/);
+    expect(buildSpec("pr-7", { ...base, passwordGeneration: 2 }).settings.passwordGeneration).toBe(2);
   });
 
   it("never lets a derived stage manage pgcrypto: its database holds one, the default stage's", () => {
