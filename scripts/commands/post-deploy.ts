@@ -4,6 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
+import { umamiVersionOf } from "../../sst/stages.js";
 import { UserError } from "../kernel/errors.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
 import { beforeDir, loadBefore } from "../flows/snapshots.js";
@@ -50,13 +51,17 @@ export function postDeployCommand(): Command {
           );
         }
         const cloudwatch = await cloudWatchOptions(resolved, flags);
+        const migrations = flags.migrations ?? defaultMigrationsSource(resolved.spec.stage);
+        const { umamiReleaseVersion } = await import("../migrate/sources.js");
         const { runPostDeploy } = await import("../flows/post-deploy.js");
         const result = await runPostDeploy({
           spec: resolved.spec,
           admin: resolved.admin,
           umami: resolved.umami,
           secretArn: resolved.secretArn,
-          migrations: flags.migrations ?? defaultMigrationsSource(resolved.spec.stage),
+          migrations,
+          // The handoff's image tag follows the release migrated; a directory or an image: the stage's version.
+          umamiVersion: umamiReleaseVersion(migrations) ?? umamiVersionOf(resolved.spec.stage),
           sources,
           strict: flags.strict === true,
           before,

@@ -13,6 +13,7 @@ import { loadMigrations, type LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
 import { describeSet } from "./local.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
 export interface PostDeployOptions {
@@ -21,6 +22,8 @@ export interface PostDeployOptions {
   umami: ConnectionSettings;
   /** ARN (or name) of the credentials secret, for the report (Story 4.1 needs it). */
   secretArn?: string;
+  /** The Umami release migrated, for the handoff's image tag. @default DEFAULT_UMAMI_VERSION */
+  umamiVersion?: string;
   /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;
   /** Mirror, cache and GitHub address for the source (the command reads them from the environment). */
@@ -62,6 +65,8 @@ export interface PostDeployResult {
   tables: string[];
   before: { baseline: string | null; fingerprint: string | null };
   checks: ChecksSummary | null;
+  /** What the Umami ECS task needs (Story 4.1); null when the secret's full ARN is not known. */
+  handoff: Handoff | null;
 }
 
 /** Runs the post-deploy steps in order; a failed step stops the run and is named in the result. */
@@ -83,6 +88,8 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     tables: [],
     before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
     checks: null,
+    // Built from the spec and the ARN alone, so report.md carries it whatever the steps below find.
+    handoff: options.secretArn && parseSecretArn(options.secretArn) ? buildHandoff(spec, options.secretArn, { umamiVersion: options.umamiVersion }) : null,
   };
   try {
     const set = await steps.run("load migrations", () => loadMigrations(options.migrations, options.sources), describeSet);

@@ -8,27 +8,10 @@ import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/databa
 import { isLocalHost, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import type { SecretInspection } from "../stage/secrets-manager.js";
+import { connectionHeadroomFinding, secretFinding, type PreflightFinding } from "./preflight-findings.js";
 
-/** How much a finding matters: only `error` blocks the deploy. */
-export type Severity = "ok" | "info" | "warning" | "error";
-
-/** One check's outcome. */
-export interface PreflightFinding {
-  check:
-    | "reachability"
-    | "tls"
-    | "server-version"
-    | "admin-rights"
-    | "conflicts"
-    | "secret"
-    | "public-create"
-    | "pgcrypto"
-    | "connection-headroom";
-  severity: Severity;
-  detail: string;
-  /** What to do about it (for warnings and errors). */
-  remedy?: string;
-}
+// Callers keep importing the findings from here.
+export { connectionHeadroomFinding, secretFinding, type PreflightFinding, type Severity } from "./preflight-findings.js";
 
 /** The whole preflight. */
 export interface PreflightResult {
@@ -238,42 +221,8 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
     f.push({ check: "pgcrypto", severity: "ok", detail: s.pgcrypto_schema ? `installed in schema ${s.pgcrypto_schema}` : `available; provisioning creates it in schema ${spec.schema}` });
   }
 
-  // Slots neither the application nor the Umami role may use: PostgreSQL's superuser reserve and RDS's own.
-  const free = s.max_connections - s.reserved - s.rds_reserved - s.in_use;
-  const left = free - spec.role.connectionLimit;
-  const reserved = s.rds_reserved ? `reserved ${s.reserved} − rds_superuser reserved ${s.rds_reserved}` : `reserved ${s.reserved}`;
-  const detail = `max_connections ${s.max_connections} − ${reserved} − in use ${s.in_use} − ${spec.role.name}'s limit ${spec.role.connectionLimit} = ${left} left`;
-  if (left < 0) f.push({ check: "connection-headroom", severity: "error", detail, remedy: "Lower connectionLimit for the stage or raise max_connections (a larger instance class)." });
-  else if (left < s.max_connections * 0.1) f.push({ check: "connection-headroom", severity: "warning", detail, remedy: "Little room is left for the application's peaks; consider a lower connectionLimit." });
-  else f.push({ check: "connection-headroom", severity: "ok", detail });
+  f.push(connectionHeadroomFinding(spec, s));
   return f;
-}
-
-/** The finding for the stage's secret name, from `inspectStageSecret` (or the error that prevented it). */
-export function secretFinding(spec: UmamiDatabaseSpec, secret: SecretInspection | Error): PreflightFinding {
-  if (secret instanceof Error) {
-    return { check: "secret", severity: "warning", detail: `could not check secret ${spec.secretName}: ${secret.message}`, remedy: "The deploy role needs secretsmanager:DescribeSecret." };
-  }
-  switch (secret.state) {
-    case "absent":
-      return { check: "secret", severity: "ok", detail: `no secret ${secret.secretId} yet` };
-    case "ours":
-      return { check: "secret", severity: "info", detail: `secret ${secret.secretId} exists, tagged for stage ${spec.stage}: the deploy updates it` };
-    case "scheduled-for-deletion":
-      return {
-        check: "secret",
-        severity: "error",
-        detail: `secret ${secret.secretId} is scheduled for deletion; Secrets Manager refuses to create a secret with that name`,
-        remedy: `Restore it (aws secretsmanager restore-secret --secret-id ${secret.secretId}) or delete it now (aws secretsmanager delete-secret --force-delete-without-recovery --secret-id ${secret.secretId}).`,
-      };
-    case "foreign":
-      return {
-        check: "secret",
-        severity: "error",
-        detail: `secret ${secret.secretId} exists and is not stage ${spec.stage}'s (Environment tag: ${secret.environment ?? "none"})`,
-        remedy: "Rename or remove that secret, or deploy under another stage name.",
-      };
-  }
 }
 
 /** Runs every check against `settings` (the administrator) for `spec`. Never changes the database. */

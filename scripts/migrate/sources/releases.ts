@@ -83,6 +83,11 @@ export function umamiReleaseSource(version: string): string {
   return `github:umami-software/umami@v${version.replace(/^v/, "")}`;
 }
 
+/** The Umami version a `github:umami-software/umami@v<version>` source names, or undefined for any other source. */
+export function umamiReleaseVersion(source: string): string | undefined {
+  return /^github:umami-software\/umami@v(\d+\.\d+\.\d+)$/.exec(source)?.[1];
+}
+
 /** The source applied when none is given: the default Umami version (sst/stages.ts) from its release tag. */
 export const DEFAULT_MIGRATIONS_SOURCE = umamiReleaseSource(DEFAULT_UMAMI_VERSION);
 
