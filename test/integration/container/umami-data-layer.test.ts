@@ -1,0 +1,126 @@
+/**
+ * Acceptance with Umami's real data layer (issue 14 part 4): the stage provisioned as an Aurora-like
+ * administrator, Umami 3.1.0 migrated by our runner, the secret written, and then Umami's own Prisma 7
+ * client — generated from its schema, built as its src/lib/prisma.ts builds it, in a process that has only
+ * the container's environment — doing Umami's work over verified TLS.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
+import { stageSettings } from "../../../sst/stages.js";
+import { parseDatabaseUrl, withClient } from "../../../scripts/kernel/db.js";
+import { applyMigrations } from "../../../scripts/migrate/runner.js";
+import { provisionStage } from "../../../scripts/flows/provision.js";
+import { readSecretFile, writeSecretFile, type CredentialsSecret } from "../../../scripts/stage/credentials.js";
+import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+import { createCertificateAuthority, issueServerCertificate, tlsServerSettings, type CertificateAuthority } from "../../support/tls.js";
+import { generateUmamiClient, npmPrereleaseThenRelease, runUmami, startUmami, umamiReleaseMigrations, type UmamiEnv } from "../../support/umami-client.js";
+
+/** The runtime guard this test's stage is given: short, so a runaway query is cut off quickly. */
+const GUARD_MS = 1500;
+const PASSWORD = "Umami-Data-Layer-Test-Password-0123456789";
+
+let dir: string;
+let ca: CertificateAuthority;
+let server: TestServer;
+let umamiClient: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "umami-data-layer-"));
+  ca = createCertificateAuthority(dir);
+  const certificate = issueServerCertificate(ca, "localhost", ["localhost"]);
+  // umami_user must come over TLS; the test's superuser and administrator keep their plain URLs.
+  const settings = tlsServerSettings(certificate, dir, ["postgres", TEST_ADMIN.name]);
+  [server, umamiClient] = await Promise.all([startTestServer({ settings }), generateUmamiClient()]);
+});
+afterAll(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Provisions `stage` in database `app`, migrates `migrations` as its role, writes and reads back its secret. */
+async function deployStage(stage: string, migrations: Awaited<ReturnType<typeof umamiReleaseMigrations>>): Promise<{ spec: UmamiDatabaseSpec; secret: CredentialsSecret }> {
+  const spec = buildSpec(stage, { ...stageSettings(stage), database: "app", statementTimeoutMs: GUARD_MS });
+  await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
+  const file = join(dir, `${stage}.credentials.json`);
+  // The host is the name on the server's certificate, as the cluster's endpoint is on Aurora's.
+  writeSecretFile(file, buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "localhost", port: server.embedded.port, database: "app", schema: spec.schema }));
+  const secret = readSecretFile(file);
+  await applyMigrations(parseDatabaseUrl(secret.DATABASE_URL, { caFile: ca.certFile }), migrations);
+  return { spec, secret };
+}
+
+/** What the ECS task gives the container: the secret's URL, and the CA bundle as the handoff says. */
+function containerEnv(secret: CredentialsSecret): UmamiEnv {
+  return { DATABASE_URL: secret.DATABASE_URL, NODE_EXTRA_CA_CERTS: ca.certFile };
+}
+
+describe("Umami 3.1.0's data layer on what we provision", () => {
+  let spec: UmamiDatabaseSpec;
+  let secret: CredentialsSecret;
+  beforeAll(async () => {
+    ({ spec, secret } = await deployStage("dev", await umamiReleaseMigrations()));
+  });
+
+  it("creates a user, a website (createdBy), a session and events, and reads them back over verified TLS", async () => {
+    const outcome = await runUmami(umamiClient, "exercise", containerEnv(secret));
+    expect(outcome).toMatchObject({ ok: true });
+    if (!outcome.ok) return;
+    const { user, users, website, events, sessions, stats, connection } = outcome.result as Record<string, Record<string, unknown>>;
+    expect(user).toMatchObject({ role: "admin", username: expect.stringMatching(/^admin-/) });
+    // The admin's Users page: Umami's own admin (from 01_init) and the new user, every column but the password.
+    expect(users.count).toBe(2);
+    expect((users.data as unknown as Record<string, unknown>[]).find((u) => u.id === user.id)).toEqual({
+      id: user.id, username: user.username, role: "admin", logoUrl: null, displayName: null,
+      createdAt: expect.any(String), updatedAt: expect.any(String), deletedAt: null, _count: { websites: 0 },
+    });
+    expect(website).toMatchObject({ userId: user.id, createdBy: user.id, domain: "example.com", user: { username: user.username, displayName: null }, createUser: { id: user.id } });
+    expect((events as unknown as { urlPath: string }[]).map((e) => e.urlPath)).toEqual(["/", "/pricing", "/signup"]);
+    expect(sessions).toBe(1);
+    // Umami's raw query (SET search_path TO "umami", then unqualified tables) counts what its client wrote.
+    expect(stats).toEqual([{ pageviews: 3, visitors: 1, visits: 1 }]);
+    expect(connection).toMatchObject({ ssl: true, user: spec.role.name, search_path: spec.schema });
+  });
+
+  it("holds two pools of 10 at once (old and new task of a rolling deploy) with zero connection errors", async () => {
+    const tasks = [0, 1].map(() => startUmami(umamiClient, "hold", containerEnv(secret), { perPool: 10, seconds: 2, wait: true }));
+    await Promise.all(tasks.map((t) => t.ready));
+    let peak = 0;
+    const watching = withClient(server.admin, async (c) => {
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1", [spec.role.name]);
+        peak = Math.max(peak, rows[0].n);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    for (const task of tasks) task.go();
+    const outcomes = await Promise.all(tasks.map((t) => t.outcome));
+    await watching;
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ ok: true, result: { pools: 1, queries: 10, succeeded: 10, errors: [] } });
+    }
+    expect(peak).toBe(20);
+  });
+
+  it("cuts off a runaway query at the runtime guard", async () => {
+    const outcome = await runUmami(umamiClient, "runaway", containerEnv(secret), { seconds: (GUARD_MS * 4) / 1000 });
+    expect(outcome).toMatchObject({ ok: true, result: { error: { message: expect.stringContaining("canceling statement due to statement timeout") } } });
+    if (!outcome.ok) return;
+    const elapsedMs = outcome.result.elapsedMs as number;
+    expect(elapsedMs).toBeGreaterThanOrEqual(GUARD_MS - 100);
+    expect(elapsedMs).toBeLessThan(GUARD_MS * 3);
+  });
+});
+
+describe("the npm pre-release schema (umami@2.10.0's 04, then 05..19)", () => {
+  it("breaks Umami's client as soon as the admin lists users: user.display_name does not exist", async () => {
+    const { secret } = await deployStage("npm-prerelease", await npmPrereleaseThenRelease());
+    const outcome = await runUmami(umamiClient, "exercise", containerEnv(secret));
+    // Creating the user passes (Prisma 7 returns only the columns createUser selects); the admin's Users page,
+    // which reads every column, is the first to fail.
+    expect(outcome).toMatchObject({ ok: false, step: "list users", error: { message: expect.stringContaining("The column `user.display_name` does not exist in the current database.") } });
+  });
+});
