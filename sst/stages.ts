@@ -33,9 +33,11 @@ export interface StageSettings {
    * @default unset
    */
   caBundleFile?: string;
-  /** Connections umami_user may hold at once, so Umami's pool can never starve the application. @default 10 */
-  connectionLimit?: number;
-  /** `statement_timeout` for umami_user, in milliseconds. @default 60000 */
+  /**
+   * `statement_timeout` for umami_user, in milliseconds: the guard against runaway runtime queries (Umami sets
+   * none). The secret's DIRECT_DATABASE_URL lifts it for migrations, and `umami-db migrate` runs without it.
+   * @default 60000
+   */
   statementTimeoutMs?: number;
   /** `idle_in_transaction_session_timeout` for umami_user, in milliseconds. @default 60000 */
   idleInTransactionTimeoutMs?: number;
@@ -59,6 +61,35 @@ export interface StageSettings {
   alarmEmail?: string;
   /** Extra tags merged into every AWS resource (cost centre, owner, …). */
   tags?: Record<string, string>;
+
+  // --- The Umami container (issue 14): what the role's connection limit and the handoff are derived from ---
+  /**
+   * Umami ECS tasks running at once (the service's desired count). umami_user's CONNECTION LIMIT is derived
+   * from it (`connectionBudget` in spec.ts): 10 per pool × (1 + readReplica) × tasks × 2 for a rolling deploy,
+   * plus the post-deploy's 2. `umami-db preflight` checks the total against `max_connections`.
+   * @default 1
+   */
+  umamiTasks?: number;
+  /**
+   * Umami also reads through the cluster's reader endpoint: the secret then carries DATABASE_REPLICA_URL, and
+   * every task opens a second pool of 10.
+   * @default false
+   */
+  readReplica?: boolean;
+  /**
+   * Path of the RDS CA bundle inside the Umami container, handed to Node as NODE_EXTRA_CA_CERTS (`umami-db
+   * handoff`): the secret's URLs say `sslmode=verify-full`, which node-pg checks against Node's CA store.
+   * @default "/etc/ssl/certs/rds-global-bundle.pem"
+   */
+  containerCaBundle?: string;
+  /**
+   * Generation of umami_user's password. Raising it makes the next `sst deploy` generate a new password, set it
+   * on the role and rewrite the secret with every URL (the supported rotation; Secrets Manager's own rotation
+   * would leave the URLs stale, so `umami-db preflight` refuses it). Unset: the first password is kept.
+   * @default unset
+   */
+  passwordGeneration?: number;
+  // --- end of the Umami container's settings ---
 }
 
 /** Stages that use the story's names exactly. Edit these for your account. */

@@ -101,13 +101,15 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
       port: admin.port,
       database: admin.database,
       schema: spec.schema,
-      sslmode: isLocalHost(admin.host) ? "disable" : "require",
+      // The secret's own TLS rule: verify-full for any remote host (node-pg and libpq then agree).
+      sslmode: isLocalHost(admin.host) ? "disable" : "verify-full",
+      readerHost: spec.container.readReplica ? admin.host : undefined,
     });
     await steps.run("write credentials file", async () => writeSecretFile(options.secretFile, secret), () => `${options.secretFile} (mode 0600)`);
     result.secretFile = options.secretFile;
     result.databaseUrl = redactUrl(secret.DATABASE_URL);
 
-    const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate" });
+    const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
     const migrated: MigrateResult = await steps.run(
       `migrate as ${spec.role.name}`,
       () => applyMigrations(umami, migrationSet),

@@ -238,15 +238,35 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
     f.push({ check: "pgcrypto", severity: "ok", detail: s.pgcrypto_schema ? `installed in schema ${s.pgcrypto_schema}` : `available; provisioning creates it in schema ${spec.schema}` });
   }
 
+  f.push(connectionHeadroomFinding(spec, s));
+  return f;
+}
+
+/**
+ * Room for umami_user's CONNECTION LIMIT — Umami's pools × tasks × 2 for a rolling deploy + the post-deploy's
+ * (`connectionBudget`) — in what `max_connections` leaves after the reserved slots and the connections in use.
+ */
+export function connectionHeadroomFinding(
+  spec: UmamiDatabaseSpec,
+  s: Pick<ServerRow, "max_connections" | "reserved" | "rds_reserved" | "in_use">,
+): PreflightFinding {
   // Slots neither the application nor the Umami role may use: PostgreSQL's superuser reserve and RDS's own.
   const free = s.max_connections - s.reserved - s.rds_reserved - s.in_use;
-  const left = free - spec.role.connectionLimit;
+  const budget = spec.role.connectionBudget;
+  const left = free - budget.total;
   const reserved = s.rds_reserved ? `reserved ${s.reserved} − rds_superuser reserved ${s.rds_reserved}` : `reserved ${s.reserved}`;
-  const detail = `max_connections ${s.max_connections} − ${reserved} − in use ${s.in_use} − ${spec.role.name}'s limit ${spec.role.connectionLimit} = ${left} left`;
-  if (left < 0) f.push({ check: "connection-headroom", severity: "error", detail, remedy: "Lower connectionLimit for the stage or raise max_connections (a larger instance class)." });
-  else if (left < s.max_connections * 0.1) f.push({ check: "connection-headroom", severity: "warning", detail, remedy: "Little room is left for the application's peaks; consider a lower connectionLimit." });
-  else f.push({ check: "connection-headroom", severity: "ok", detail });
-  return f;
+  const detail =
+    `max_connections ${s.max_connections} − ${reserved} − in use ${s.in_use} − ${spec.role.name}'s limit ${budget.total} = ${left} left ` +
+    `(limit: ${budget.formula})`;
+  const fewer = budget.tasks > 1 ? `lower umamiTasks (${budget.tasks})` : "";
+  const noReplica = budget.poolsPerTask > 1 ? "turn readReplica off" : "";
+  const knobs = [fewer, noReplica].filter(Boolean).join(" or ");
+  const remedy = `${knobs ? `For stage ${spec.stage} in sst/stages.ts, ${knobs}, or r` : "R"}aise max_connections (a larger instance class, or the cluster parameter group's max_connections).`;
+  if (left < 0) return { check: "connection-headroom", severity: "error", detail, remedy };
+  if (left < s.max_connections * 0.1) {
+    return { check: "connection-headroom", severity: "warning", detail: `${detail}: less than 10% of max_connections stays for the application's peaks`, remedy };
+  }
+  return { check: "connection-headroom", severity: "ok", detail };
 }
 
 /** The finding for the stage's secret name, from `inspectStageSecret` (or the error that prevented it). */
@@ -258,6 +278,16 @@ export function secretFinding(spec: UmamiDatabaseSpec, secret: SecretInspection 
     case "absent":
       return { check: "secret", severity: "ok", detail: `no secret ${secret.secretId} yet` };
     case "ours":
+      if (secret.rotationEnabled) {
+        // AWS's rotation functions set a new "password" and copy every other key unchanged: the URLs Umami reads
+        // keep the old password, and the next deploy that rewrites the secret would put Pulumi's back.
+        return {
+          check: "secret",
+          severity: "error",
+          detail: `secret ${secret.secretId} has Secrets Manager rotation turned on: a rotation leaves DATABASE_URL, DIRECT_DATABASE_URL and DATABASE_REPLICA_URL with the old password, and the next deploy would write the stack's password back`,
+          remedy: `Turn rotation off (aws secretsmanager cancel-rotate-secret --secret-id ${secret.secretId}) and rotate through the stack: set or raise passwordGeneration for stage ${spec.stage} in sst/stages.ts, then sst deploy.`,
+        };
+      }
       return { check: "secret", severity: "info", detail: `secret ${secret.secretId} exists, tagged for stage ${spec.stage}: the deploy updates it` };
     case "scheduled-for-deletion":
       return {

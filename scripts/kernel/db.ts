@@ -29,6 +29,11 @@ export interface ConnectionSettings {
   caFile?: string;
   connectTimeoutMs: number;
   applicationName: string;
+  /**
+   * libpq's startup `options` from the URL (e.g. `-c statement_timeout=0` in DIRECT_DATABASE_URL), sent as
+   * node-pg and Prisma's engine send them, so this tool's session is the one Umami's would be.
+   */
+  options?: string;
 }
 
 const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
@@ -89,6 +94,7 @@ export function parseDatabaseUrl(
     caFile,
     connectTimeoutMs: overrides.connectTimeoutMs ?? 10_000,
     applicationName: overrides.applicationName ?? "umami-db",
+    ...(parsed.searchParams.get("options") ? { options: parsed.searchParams.get("options")! } : {}),
   };
 }
 
@@ -102,7 +108,11 @@ export function toUrl(settings: ConnectionSettings, as?: { user: string; passwor
   const user = encodeURIComponent(as?.user ?? settings.user);
   const password = encodeURIComponent(as?.password ?? settings.password);
   const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
-  const query = new URLSearchParams({ schema: settings.schema, sslmode: settings.sslmode });
+  // %20, never `+`, for a space: libpq does not decode `+` (measured with psql 15).
+  const query = Object.entries({ schema: settings.schema, sslmode: settings.sslmode, options: settings.options })
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join("&");
   return `postgresql://${user}:${password}@${host}:${settings.port}/${encodeURIComponent(as?.database ?? settings.database)}?${query}`;
 }
 
@@ -190,6 +200,7 @@ export async function connect(settings: ConnectionSettings): Promise<Client> {
     ssl: sslOptions(settings),
     connectionTimeoutMillis: settings.connectTimeoutMs,
     application_name: settings.applicationName,
+    ...(settings.options ? { options: settings.options } : {}),
   });
   // An idle client whose server goes away emits 'error'; without a listener Node would crash the process.
   client.on("error", () => undefined);

@@ -33,6 +33,10 @@ export interface EvaluatedResource {
   provider?: string;
   protect: boolean;
   retainOnDelete: boolean;
+  /** Whether a replacement deletes the old resource before creating the new one. */
+  deleteBeforeReplace: boolean;
+  /** Inputs whose changes Pulumi ignores. */
+  ignoreChanges: string[];
 }
 
 /** One provider function call (data source lookup) the component made. */
@@ -58,6 +62,7 @@ export function mockCluster(spec: UmamiDatabaseSpec) {
     engine: "aurora-postgresql",
     engineVersion: "15.8",
     endpoint: `${id}.cluster-c0ffee000000.${region}.rds.amazonaws.com`,
+    readerEndpoint: `${id}.cluster-ro-c0ffee000000.${region}.rds.amazonaws.com`,
     port: 5432,
     masterUsername: MOCK_MASTER_USERNAME,
     masterUserSecrets: [
@@ -174,6 +179,8 @@ export async function evaluateUnderMocks<C extends pulumi.Resource, O>(
         provider: opts.provider ? nameOf(opts.provider) : undefined,
         protect: opts.protect === true,
         retainOnDelete: opts.retainOnDelete === true,
+        deleteBeforeReplace: opts.deleteBeforeReplace === true,
+        ignoreChanges: [...(opts.ignoreChanges ?? [])],
       };
     }),
   };

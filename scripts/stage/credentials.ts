@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { SECRET_KEYS, type CredentialsSecret } from "../../sst/database/spec.js";
+import { MIGRATION_SESSION_OPTIONS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, URL_KEYS, type CredentialsSecret, type UrlKey } from "../../sst/database/spec.js";
 import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 
@@ -26,7 +26,7 @@ export class SecretFormatError extends UserError {
   }
 }
 
-const STRING_KEYS = ["username", "password", "host", "database", "schema", "engine", "dbname", "DATABASE_URL"] as const;
+const STRING_KEYS = ["username", "password", "host", "database", "schema", "engine", "dbname", "DATABASE_URL", "DIRECT_DATABASE_URL"] as const;
 
 /** A port: a whole number 1–65535, or the same as a numeric string (AWS's own rotation templates write both). */
 function parsePort(value: unknown): number | undefined {
@@ -34,16 +34,19 @@ function parsePort(value: unknown): number | undefined {
   return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
 }
 
-/** Compares DATABASE_URL with the parts; the password is compared, never shown. */
-function urlProblems(secret: Record<string, unknown>, port: number | undefined): string[] {
-  const text = secret.DATABASE_URL as string;
+/**
+ * Compares one of the secret's URLs with the parts; the password is compared, never shown. The replica URL
+ * may name another host (the reader endpoint); DIRECT_DATABASE_URL must lift the statement timeout.
+ */
+function urlProblems(secret: Record<string, unknown>, key: UrlKey, port: number | undefined): string[] {
+  const text = secret[key] as string;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return ["DATABASE_URL is not a URL"];
+    return [`${key} is not a URL`];
   }
-  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") return [`DATABASE_URL must start with postgresql:// (found ${url.protocol}//)`];
+  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") return [`${key} must start with postgresql:// (found ${url.protocol}//)`];
   const problems: string[] = [];
   const decode = (s: string) => {
     try {
@@ -53,27 +56,31 @@ function urlProblems(secret: Record<string, unknown>, port: number | undefined):
     }
   };
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const compare = (key: string, found: string, expected: unknown) => {
-    if (typeof expected === "string" && found !== expected) problems.push(`DATABASE_URL's ${key} (${found || "none"}) differs from "${key}" (${expected})`);
+  const compare = (part: string, found: string, expected: unknown) => {
+    if (typeof expected === "string" && found !== expected) problems.push(`${key}'s ${part} (${found || "none"}) differs from "${part}" (${expected})`);
   };
   compare("user", decode(url.username), secret.username);
-  if (typeof secret.password === "string" && decode(url.password) !== secret.password) problems.push(`DATABASE_URL's password differs from "password"`);
-  compare("host", host, secret.host);
+  // A password that differs is what a Secrets Manager rotation leaves behind (it copies the URLs unchanged).
+  if (typeof secret.password === "string" && decode(url.password) !== secret.password) problems.push(`${key}'s password differs from "password" (rotated outside the stack?)`);
+  if (key !== "DATABASE_REPLICA_URL") compare("host", host, secret.host);
   const urlPort = url.port ? Number(url.port) : 5432;
-  if (port !== undefined && urlPort !== port) problems.push(`DATABASE_URL's port (${urlPort}) differs from "port" (${port})`);
+  if (port !== undefined && urlPort !== port) problems.push(`${key}'s port (${urlPort}) differs from "port" (${port})`);
   compare("database", decode(url.pathname.replace(/^\//, "")), secret.database);
   compare("schema", url.searchParams.get("schema") ?? "public", secret.schema);
   const sslmode = url.searchParams.get("sslmode");
-  if (!isLocalHost(host) && (sslmode === null || sslmode === "disable" || sslmode === "allow" || sslmode === "prefer")) {
-    problems.push(`DATABASE_URL must say sslmode=require (or verify-full) for ${host} (found ${sslmode ?? "no sslmode"})`);
+  // node-pg reads require/prefer/verify-ca as verify-full, libpq as "check nothing": only verify-full means
+  // the same to Umami and to this tool (DESIGN.md fact 12).
+  if (!isLocalHost(host) && sslmode !== "verify-full") problems.push(`${key} must say sslmode=verify-full for ${host} (found ${sslmode ?? "no sslmode"})`);
+  if (key === "DIRECT_DATABASE_URL" && !/(^|\s)-c\s*statement_timeout\s*=\s*0(\s|$)/.test(url.searchParams.get("options") ?? "")) {
+    problems.push(`DIRECT_DATABASE_URL must carry options=${encodeURIComponent(MIGRATION_SESSION_OPTIONS)} (migrations run without the role's statement timeout)`);
   }
   return problems;
 }
 
 /**
  * Validates the secret's JSON text: every key of `SECRET_KEYS` present and typed, `engine` "postgres",
- * `dbname` equal to `database`, `DATABASE_URL` consistent with the parts. Throws one `SecretFormatError`
- * naming `source` and listing every problem.
+ * `dbname` equal to `database`, each URL consistent with the parts. Throws one `SecretFormatError` naming
+ * `source` and listing every problem.
  */
 export function parseCredentialsSecret(text: string, source: string): CredentialsSecret {
   let value: unknown;
@@ -91,7 +98,8 @@ export function parseCredentialsSecret(text: string, source: string): Credential
   const problems: string[] = [];
   const missing = SECRET_KEYS.filter((key) => !(key in secret));
   if (missing.length > 0) problems.push(`missing ${missing.map((k) => `"${k}"`).join(", ")}`);
-  for (const key of STRING_KEYS) {
+  const strings = [...STRING_KEYS, ...OPTIONAL_SECRET_KEYS.filter((k) => k in secret)];
+  for (const key of strings) {
     if (key in secret && (typeof secret[key] !== "string" || secret[key] === "")) problems.push(`"${key}" must be a non-empty string`);
   }
   const port = parsePort(secret.port);
@@ -100,7 +108,9 @@ export function parseCredentialsSecret(text: string, source: string): Credential
   if (typeof secret.dbname === "string" && typeof secret.database === "string" && secret.dbname !== secret.database) {
     problems.push(`"dbname" (${secret.dbname}) differs from "database" (${secret.database})`);
   }
-  if (typeof secret.DATABASE_URL === "string" && secret.DATABASE_URL !== "") problems.push(...urlProblems(secret, port));
+  for (const key of URL_KEYS) {
+    if (typeof secret[key] === "string" && secret[key] !== "") problems.push(...urlProblems(secret, key, port));
+  }
   if (problems.length > 0) throw new SecretFormatError(source, problems);
   return {
     username: secret.username as string,
@@ -112,6 +122,8 @@ export function parseCredentialsSecret(text: string, source: string): Credential
     engine: "postgres",
     dbname: secret.dbname as string,
     DATABASE_URL: secret.DATABASE_URL as string,
+    DIRECT_DATABASE_URL: secret.DIRECT_DATABASE_URL as string,
+    ...(typeof secret.DATABASE_REPLICA_URL === "string" ? { DATABASE_REPLICA_URL: secret.DATABASE_REPLICA_URL } : {}),
   };
 }
 

@@ -193,6 +193,8 @@ export interface SecretInspection {
   arn?: string;
   /** The `Environment` tag found, when any. */
   environment?: string;
+  /** Whether Secrets Manager rotation is turned on (the stack refuses it: the URLs would go stale). */
+  rotationEnabled?: boolean;
 }
 
 /**
@@ -204,7 +206,7 @@ export async function inspectStageSecret(client: SecretsManagerClient, secretId:
   try {
     const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
     const tags = Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
-    const base = { secretId, arn: out.ARN, environment: tags.Environment };
+    const base = { secretId, arn: out.ARN, environment: tags.Environment, rotationEnabled: out.RotationEnabled === true };
     if (out.DeletedDate) return { ...base, state: "scheduled-for-deletion" };
     return { ...base, state: tags.Project === "UserMetrics" && tags.Environment === stage ? "ours" : "foreign" };
   } catch (error) {

@@ -12,6 +12,8 @@ import type { StageSettings } from "../stages.js";
 export interface ClusterAdmin {
   /** The cluster's writer endpoint. */
   host: pulumi.Output<string>;
+  /** The cluster's reader endpoint (the writer itself while the cluster has no replica). */
+  readerHost: pulumi.Output<string>;
   port: pulumi.Output<number>;
   /** The master user: owner of the Umami schema and grantor of the default privileges. */
   username: pulumi.Output<string>;
@@ -74,6 +76,7 @@ export function lookupClusterAdmin(settings: StageSettings, opts: pulumi.InvokeO
   );
   return {
     host: cluster.endpoint,
+    readerHost: cluster.readerEndpoint,
     port: cluster.port,
     // The secret's own user pairs with its password; the cluster's master user is the fallback.
     // A user name is not a secret: unmarked, it stays readable in diffs and in the schema's owner.

@@ -62,10 +62,13 @@ export interface RoleSpec {
   createRole: false;
   replication: false;
   bypassRowLevelSecurity: false;
-  /** Connections the role may hold at once. */
+  /** Connections the role may hold at once: `connectionBudget.total`. */
   connectionLimit: number;
+  /** How the limit was derived (Umami's pools × tasks × rolling deploy + post-deploy). */
+  connectionBudget: ConnectionBudget;
   /** `search_path` set on the role: the Umami schema only. */
   searchPath: readonly string[];
+  /** The runtime guard; DIRECT_DATABASE_URL lifts it for migrations (startup options beat role settings). */
   statementTimeoutMs: number;
   idleInTransactionTimeoutMs: number;
 }
@@ -103,6 +106,19 @@ export function missingPgcryptoMessage(spec: UmamiDatabaseSpec): { detail: strin
   };
 }
 
+/** Where the Umami container's RDS CA bundle is when the stage names none (NODE_EXTRA_CA_CERTS). */
+export const DEFAULT_CONTAINER_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
+
+/** The Umami container of a stage, as the secret, the role's limit and the handoff see it. */
+export interface ContainerSpec {
+  /** ECS tasks running at once. */
+  tasks: number;
+  /** Whether the secret carries DATABASE_REPLICA_URL (the cluster's reader endpoint). */
+  readReplica: boolean;
+  /** Path of the RDS CA bundle inside the container, for NODE_EXTRA_CA_CERTS. */
+  caBundlePath: string;
+}
+
 /** Everything that must exist for one stage. */
 export interface UmamiDatabaseSpec {
   stage: string;
@@ -115,12 +131,48 @@ export interface UmamiDatabaseSpec {
   secretName: string;
   privileges: PrivilegeSpec;
   extension: ExtensionSpec;
+  /** The Umami container this stage serves (the handoff and the connection limit read it). */
+  container: ContainerSpec;
   /** The settings the spec was derived from. */
   settings: StageSettings;
 }
 
-/** The default connection limit: small enough that Umami's pool can never starve the application. */
-export const DEFAULT_CONNECTION_LIMIT = 10;
+/**
+ * Connections of one Umami pool: Umami's `src/lib/prisma.ts` builds `new PrismaPg({ connectionString })`, a
+ * `pg.Pool` with node-pg's default `max` of 10 (DESIGN.md fact 11).
+ */
+export const UMAMI_POOL_MAX = 10;
+/** An ECS rolling deploy (maximumPercent 200) runs the old and the new tasks side by side. */
+export const ROLLING_DEPLOY_FACTOR = 2;
+/** What `umami-db post-deploy` holds as the stage's role while Umami runs (migration + audit probe). */
+export const POST_DEPLOY_CONNECTIONS = 2;
+
+/** umami_user's CONNECTION LIMIT and where it comes from. */
+export interface ConnectionBudget {
+  poolMax: number;
+  /** 1, or 2 with a read replica (DATABASE_REPLICA_URL opens a second pool). */
+  poolsPerTask: number;
+  tasks: number;
+  rollingFactor: number;
+  postDeploy: number;
+  /** poolMax × poolsPerTask × tasks × rollingFactor + postDeploy. */
+  total: number;
+  /** The formula with the numbers, for messages. */
+  formula: string;
+}
+
+/** Derives umami_user's connection limit from the stage's Umami tasks and read replica. */
+export function connectionBudget(settings: Pick<StageSettings, "umamiTasks" | "readReplica">): ConnectionBudget {
+  const tasks = settings.umamiTasks ?? 1;
+  if (!Number.isInteger(tasks) || tasks < 1) {
+    throw new InvalidNameError("umamiTasks", String(tasks), "use a whole number of at least 1 (the Umami service's desired count).");
+  }
+  const poolsPerTask = settings.readReplica ? 2 : 1;
+  const total = UMAMI_POOL_MAX * poolsPerTask * tasks * ROLLING_DEPLOY_FACTOR + POST_DEPLOY_CONNECTIONS;
+  const formula = `${UMAMI_POOL_MAX} per pool × ${poolsPerTask} pool${poolsPerTask > 1 ? "s" : ""} per task × ${tasks} task${tasks > 1 ? "s" : ""} × ${ROLLING_DEPLOY_FACTOR} (rolling deploy) + ${POST_DEPLOY_CONNECTIONS} (post-deploy) = ${total}`;
+  return { poolMax: UMAMI_POOL_MAX, poolsPerTask, tasks, rollingFactor: ROLLING_DEPLOY_FACTOR, postDeploy: POST_DEPLOY_CONNECTIONS, total, formula };
+}
+
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
 export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
@@ -174,10 +226,7 @@ function pgcryptoSpec(stage: string, schema: string, settings: StageSettings): E
 /** Builds the full declaration for `stage`, from `sst/stages.ts` unless `settings` is given. */
 export function buildSpec(stage: string, settings: StageSettings = stageSettings(stage)): UmamiDatabaseSpec {
   const names = stageNames(stage);
-  const connectionLimit = settings.connectionLimit ?? DEFAULT_CONNECTION_LIMIT;
-  if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
-    throw new InvalidNameError("connection limit", String(connectionLimit), "use a whole number of at least 1.");
-  }
+  const budget = connectionBudget(settings);
   return {
     stage,
     protect: settings.protect ?? false,
@@ -192,7 +241,8 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
       createRole: false,
       replication: false,
       bypassRowLevelSecurity: false,
-      connectionLimit,
+      connectionLimit: budget.total,
+      connectionBudget: budget,
       searchPath: [names.schema],
       statementTimeoutMs: settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: settings.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
@@ -205,6 +255,11 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
       defaultPrivileges: { tables: ALL_PRIVILEGES.table, sequences: ALL_PRIVILEGES.sequence },
     },
     extension: pgcryptoSpec(stage, names.schema, settings),
+    container: {
+      tasks: budget.tasks,
+      readReplica: settings.readReplica ?? false,
+      caBundlePath: settings.containerCaBundle ?? DEFAULT_CONTAINER_CA_BUNDLE,
+    },
     settings,
   };
 }
@@ -216,68 +271,17 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
  */
 export const PASSWORD_POLICY = { length: 40, special: "-_" } as const;
 
-/** Keys of the credentials secret: the story's six, AWS's rotation format and a ready URL. */
-export const SECRET_KEYS = [
-  "username",
-  "password",
-  "host",
-  "port",
-  "database",
-  "schema",
-  "engine",
-  "dbname",
-  "DATABASE_URL",
-] as const;
-
-/** The credentials secret's JSON (Secrets Manager in AWS, a 0600 file locally). */
-export interface CredentialsSecret {
-  username: string;
-  password: string;
-  host: string;
-  port: number;
-  database: string;
-  schema: string;
-  engine: "postgres";
-  dbname: string;
-  DATABASE_URL: string;
-}
-
-/** The URL Umami's container reads: Prisma's `?schema=` selects the schema; TLS unless the host is local. */
-export function databaseUrl(parts: {
-  username: string;
-  password: string;
-  host: string;
-  port: number;
-  database: string;
-  schema: string;
-  sslmode?: "require" | "disable";
-}): string {
-  const user = encodeURIComponent(parts.username);
-  const password = encodeURIComponent(parts.password);
-  const host = parts.host.includes(":") ? `[${parts.host}]` : parts.host;
-  const query = new URLSearchParams({ schema: parts.schema, sslmode: parts.sslmode ?? "require" });
-  return `postgresql://${user}:${password}@${host}:${parts.port}/${encodeURIComponent(parts.database)}?${query}`;
-}
-
-/** Builds the secret's JSON from its parts. */
-export function buildCredentialsSecret(parts: {
-  username: string;
-  password: string;
-  host: string;
-  port: number;
-  database: string;
-  schema: string;
-  sslmode?: "require" | "disable";
-}): CredentialsSecret {
-  return {
-    username: parts.username,
-    password: parts.password,
-    host: parts.host,
-    port: parts.port,
-    database: parts.database,
-    schema: parts.schema,
-    engine: "postgres",
-    dbname: parts.database,
-    DATABASE_URL: databaseUrl(parts),
-  };
-}
+// The secret's shape lives in secret.ts; re-exported so every reader still finds it in the one declaration.
+export {
+  buildCredentialsSecret,
+  databaseUrl,
+  MIGRATION_SESSION_OPTIONS,
+  NODE_PG_MISSING_CA,
+  NODE_PG_WRONG_HOST,
+  OPTIONAL_SECRET_KEYS,
+  SECRET_KEYS,
+  URL_KEYS,
+  type CredentialsSecret,
+  type SecretSslMode,
+  type UrlKey,
+} from "./secret.js";

@@ -134,10 +134,18 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     );
   }
 
+  /**
+   * The password. `passwordGeneration` is its keeper: changing it replaces the password, and the role and the
+   * secret (all its URLs) follow in the same deploy — the supported rotation. Never protected, even in a
+   * protected stage: it exists only in Pulumi's state, and protection would refuse exactly that replacement.
+   */
   private createPassword(name: string): random.RandomPassword {
+    const generation = this.spec.settings.passwordGeneration;
     return new random.RandomPassword(
       `${name}Password`,
       {
+        // Unset: no keepers at all, so stacks deployed before the setting existed keep their password.
+        ...(generation === undefined ? {} : { keepers: { passwordGeneration: String(generation) } }),
         length: PASSWORD_POLICY.length,
         special: true,
         overrideSpecial: PASSWORD_POLICY.special,
@@ -145,7 +153,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         minUpper: 1,
         minNumeric: 1,
       },
-      this.childOptions,
+      { ...this.childOptions, protect: false },
     );
   }
 
@@ -232,8 +240,11 @@ export class UmamiDatabase extends pulumi.ComponentResource {
   ): pulumi.Resource {
     const p = this.spec.privileges;
     let previous = after;
+    // Delete first: a grant's ID is fixed by what it grants, so Pulumi's default create-then-delete grants the
+    // replacement, then revokes it with the old one (pulumi-postgresql issue 233; the provider's fix, PR 235,
+    // covers Grant only — DefaultPrivileges has the same fixed ID).
     const next = <R extends pulumi.Resource>(create: (opts: pulumi.CustomResourceOptions) => R): R => {
-      previous = create({ ...this.childOptions, provider, dependsOn: [previous] });
+      previous = create({ ...this.childOptions, provider, dependsOn: [previous], deleteBeforeReplace: true });
       return previous as R;
     };
     const on = { role: role.name, database: this.spec.database };
@@ -256,7 +267,8 @@ export class UmamiDatabase extends pulumi.ComponentResource {
       `${name}Secret`,
       {
         name: s.secretName,
-        description: `Umami's database credentials: role ${s.role.name}, schema ${s.schema} in database ${s.database} on cluster ${s.settings.clusterIdentifier} (stage ${s.stage}).`,
+        // Rotation: through passwordGeneration in sst/stages.ts, never Secrets Manager's (it would leave the URLs stale).
+        description: `Umami's database credentials: role ${s.role.name}, schema ${s.schema} in database ${s.database} on cluster ${s.settings.clusterIdentifier} (stage ${s.stage}). Do not turn on rotation: rotate with passwordGeneration in sst/stages.ts.`,
         kmsKeyId: s.settings.kmsKeyId,
         // 0 outside protected stages: `sst remove` + redeploy would otherwise hit the 30-day name lock.
         recoveryWindowInDays: s.protect ? 30 : 0,
@@ -277,7 +289,13 @@ export class UmamiDatabase extends pulumi.ComponentResource {
       `${name}SecretVersion`,
       {
         secretId: secret.id,
-        secretString: credentialsSecretString(this.spec, password.result, this.admin.host, this.admin.port),
+        secretString: credentialsSecretString(
+          this.spec,
+          password.result,
+          this.admin.host,
+          this.admin.port,
+          this.spec.container.readReplica ? this.admin.readerHost : undefined,
+        ),
         region: this.spec.settings.region,
       },
       // Published only once the role exists with this password and holds every grant.
@@ -295,11 +313,14 @@ export function credentialsSecretString(
   password: pulumi.Input<string>,
   host: pulumi.Input<string>,
   port: pulumi.Input<number>,
+  readerHost?: pulumi.Input<string>,
 ): pulumi.Output<string> {
   const json = pulumi
-    .all([password, host, port])
-    .apply(([pw, h, p]) =>
-      JSON.stringify(buildCredentialsSecret({ username: spec.role.name, password: pw, host: h, port: p, database: spec.database, schema: spec.schema })),
+    .all([password, host, port, readerHost])
+    .apply(([pw, h, p, reader]) =>
+      JSON.stringify(
+        buildCredentialsSecret({ username: spec.role.name, password: pw, host: h, port: p, database: spec.database, schema: spec.schema, readerHost: reader }),
+      ),
     );
   return pulumi.secret(json);
 }

@@ -39,7 +39,9 @@ describe("preflight against an Aurora-like admin", () => {
       ["conflicts", "ok"],
     ]);
     expect(r.serverVersion).toMatch(/^15\./);
-    expect(finding(r, "connection-headroom").detail).toMatch(/max_connections 100 − reserved 3 − in use \d+ − umami_user's limit 10 = \d+ left/);
+    expect(finding(r, "connection-headroom").detail).toMatch(
+      /^max_connections 100 − reserved 3 − in use \d+ − umami_user's limit 22 = \d+ left \(limit: 10 per pool × 1 pool per task × 1 task × 2 \(rolling deploy\) \+ 2 \(post-deploy\) = 22\)$/,
+    );
   });
 
   it("recognises this stage's own objects after a deploy, and refuses another stage's marker", async () => {
@@ -93,8 +95,13 @@ describe("preflight against an Aurora-like admin", () => {
       await c.query("CREATE EXTENSION pgcrypto WITH SCHEMA public");
       await c.query("GRANT CREATE ON SCHEMA public TO PUBLIC");
     });
-    const r = await runPreflight(db, spec("dev", { database: "app_with_pgcrypto", connectionLimit: 500 }));
+    const r = await runPreflight(db, spec("dev", { database: "app_with_pgcrypto", umamiTasks: 3, readReplica: true }));
     expect(errors(r)).toEqual(["pgcrypto", "connection-headroom"]);
+    // 10 × 2 pools × 3 tasks × 2 + 2 = 122 connections cannot fit in max_connections 100: the numbers and the knobs.
+    expect(finding(r, "connection-headroom").detail).toMatch(/umami_user's limit 122 = -\d+ left \(limit: 10 per pool × 2 pools per task × 3 tasks × 2 \(rolling deploy\) \+ 2 \(post-deploy\) = 122\)$/);
+    expect(finding(r, "connection-headroom").remedy).toBe(
+      "For stage dev in sst/stages.ts, lower umamiTasks (3) or turn readReplica off, or raise max_connections (a larger instance class, or the cluster parameter group's max_connections).",
+    );
     expect(finding(r, "pgcrypto").remedy).toContain("pgcryptoAlreadyInstalled: true");
     expect(finding(r, "public-create")).toMatchObject({ severity: "warning", detail: expect.stringContaining("schema public") });
     const settled = await runPreflight(db, spec("dev", { database: "app_with_pgcrypto", pgcryptoAlreadyInstalled: true }));
@@ -130,8 +137,8 @@ describe("preflight against an Aurora-like admin", () => {
     await withClient(server.superuser, (c) => c.query(`ALTER ROLE ${TEST_ADMIN.name} SET rds.rds_superuser_reserved_connections = '2'`));
     try {
       const detail = finding(await runPreflight(server.admin, spec("dev")), "connection-headroom").detail;
-      const [, inUse, left] = detail.match(/^max_connections 100 − reserved 3 − rds_superuser reserved 2 − in use (\d+) − umami_user's limit 10 = (-?\d+) left$/)!;
-      expect(Number(left)).toBe(100 - 3 - 2 - Number(inUse) - 10);
+      const [, inUse, left] = detail.match(/^max_connections 100 − reserved 3 − rds_superuser reserved 2 − in use (\d+) − umami_user's limit 22 = (-?\d+) left \(/)!;
+      expect(Number(left)).toBe(100 - 3 - 2 - Number(inUse) - 22);
     } finally {
       await withClient(server.superuser, (c) => c.query(`ALTER ROLE ${TEST_ADMIN.name} RESET rds.rds_superuser_reserved_connections`));
     }

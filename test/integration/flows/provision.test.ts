@@ -39,7 +39,7 @@ describe("provisioning as an Aurora-like administrator", () => {
         rolsuper: false,
         rolcreatedb: false,
         rolcreaterole: false,
-        rolconnlimit: 10,
+        rolconnlimit: 22,
         config: ["search_path=umami", "statement_timeout=60000", "idle_in_transaction_session_timeout=60000"],
       });
       const schema = await c.query(`SELECT nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_catalog.pg_namespace WHERE nspname = 'umami'`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ALL_PRIVILEGES, buildCredentialsSecret, buildSpec, missingPgcryptoMessage, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../../sst/database/spec.js";
+import type { StageSettings } from "../../../sst/stages.js";
+import { ALL_PRIVILEGES, buildCredentialsSecret, buildSpec, SECRET_KEYS, missingPgcryptoMessage, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../../sst/database/spec.js";
 import { InvalidNameError } from "../../../sst/errors.js";
 
 describe("stage names", () => {
@@ -62,20 +63,43 @@ describe("buildSpec", () => {
     expect(spec.privileges.tables).toEqual(ALL_PRIVILEGES.table);
     expect(spec.privileges.sequences).toEqual(ALL_PRIVILEGES.sequence);
     expect(spec.privileges.defaultPrivileges).toEqual({ tables: ALL_PRIVILEGES.table, sequences: ALL_PRIVILEGES.sequence });
-    expect(spec.role).toMatchObject({ name: "umami_user", login: true, superuser: false, connectionLimit: 10, searchPath: ["umami"] });
+    expect(spec.role).toMatchObject({ name: "umami_user", login: true, superuser: false, connectionLimit: 22, searchPath: ["umami"] });
     expect(spec.extension).toEqual({ name: "pgcrypto", schema: "umami", create: true, notCreatedBecause: null });
     expect(spec.protect).toBe(false);
   });
 
-  it("takes limits and the pgcrypto decision from the stage settings", () => {
-    const spec = buildSpec("production", { clusterIdentifier: "c", database: "app", connectionLimit: 3, pgcryptoAlreadyInstalled: true });
-    expect(spec.role.connectionLimit).toBe(3);
+  it("takes the pgcrypto decision from the stage settings", () => {
+    const spec = buildSpec("production", { clusterIdentifier: "c", database: "app", pgcryptoAlreadyInstalled: true });
     expect(spec.extension).toMatchObject({ create: false, notCreatedBecause: "already-installed" });
     expect(missingPgcryptoMessage(spec)).toEqual({
       detail: "stage production is configured with pgcryptoAlreadyInstalled, but database app has no pgcrypto",
       remedy: "Set pgcryptoAlreadyInstalled: false for stage production in sst/stages.ts, or have the administrator run CREATE EXTENSION pgcrypto.",
     });
-    expect(() => buildSpec("pr-7", { clusterIdentifier: "c", database: "app", connectionLimit: 0 })).toThrow(/connection limit/);
+  });
+
+  it("derives the connection limit from Umami's pools: 10 × (1 + replica) × tasks × 2 (rolling deploy) + 2 (post-deploy)", () => {
+    const limit = (settings: Partial<StageSettings>) => buildSpec("pr-7", { clusterIdentifier: "c", database: "app", ...settings }).role;
+    // The old fixed 10 was exactly one pool: a rolling deploy's second task failed 10 of 20 queries (fact 12).
+    expect(limit({}).connectionLimit).toBe(22);
+    expect(limit({ umamiTasks: 3 }).connectionLimit).toBe(62);
+    expect(limit({ umamiTasks: 3, readReplica: true }).connectionLimit).toBe(122);
+    expect(limit({ readReplica: true }).connectionBudget).toEqual({
+      poolMax: 10,
+      poolsPerTask: 2,
+      tasks: 1,
+      rollingFactor: 2,
+      postDeploy: 2,
+      total: 42,
+      formula: "10 per pool × 2 pools per task × 1 task × 2 (rolling deploy) + 2 (post-deploy) = 42",
+    });
+    expect(() => limit({ umamiTasks: 0 })).toThrow(/umamiTasks/);
+    expect(() => limit({ umamiTasks: 1.5 })).toThrow(/umamiTasks/);
+  });
+
+  it("describes the container: tasks, read replica and where its RDS CA bundle is", () => {
+    expect(buildSpec("dev").container).toEqual({ tasks: 1, readReplica: false, caBundlePath: "/etc/ssl/certs/rds-global-bundle.pem" });
+    const spec = buildSpec("pr-7", { clusterIdentifier: "c", database: "app", umamiTasks: 2, readReplica: true, containerCaBundle: "/app/rds.pem" });
+    expect(spec.container).toEqual({ tasks: 2, readReplica: true, caBundlePath: "/app/rds.pem" });
   });
 
   it("never lets a derived stage manage pgcrypto: its database holds one, the default stage's", () => {
@@ -110,7 +134,20 @@ describe("credentials secret", () => {
       schema: "umami",
       engine: "postgres",
       dbname: "app",
-      DATABASE_URL: "postgresql://umami_user:Abc-_123@cluster.example.com:5432/app?schema=umami&sslmode=require",
+      DATABASE_URL: "postgresql://umami_user:Abc-_123@cluster.example.com:5432/app?schema=umami&sslmode=verify-full&sslaccept=strict",
+      DIRECT_DATABASE_URL:
+        "postgresql://umami_user:Abc-_123@cluster.example.com:5432/app?schema=umami&sslmode=verify-full&sslaccept=strict&options=-c%20statement_timeout%3D0",
     });
+    expect(Object.keys(secret)).toEqual([...SECRET_KEYS]);
+  });
+
+  it("adds DATABASE_REPLICA_URL on the reader endpoint when asked, and keeps TLS off only on this machine", () => {
+    const parts = { username: "u", password: "p", host: "c.cluster-x.rds.amazonaws.com", port: 5432, database: "app", schema: "umami" };
+    const secret = buildCredentialsSecret({ ...parts, readerHost: "c.cluster-ro-x.rds.amazonaws.com" });
+    expect(secret.DATABASE_REPLICA_URL).toBe("postgresql://u:p@c.cluster-ro-x.rds.amazonaws.com:5432/app?schema=umami&sslmode=verify-full&sslaccept=strict");
+    const local = buildCredentialsSecret({ ...parts, host: "127.0.0.1", sslmode: "disable" });
+    expect(local.DATABASE_URL).toBe("postgresql://u:p@127.0.0.1:5432/app?schema=umami&sslmode=disable");
+    expect(local.DIRECT_DATABASE_URL).toBe("postgresql://u:p@127.0.0.1:5432/app?schema=umami&sslmode=disable&options=-c%20statement_timeout%3D0");
+    expect("DATABASE_REPLICA_URL" in local).toBe(false);
   });
 });

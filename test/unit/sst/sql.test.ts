@@ -19,7 +19,7 @@ describe("quoting", () => {
 describe("buildProvisionSql", () => {
   it("issues the story's statements for dev, in the stack's order", () => {
     expect(buildProvisionSql(buildSpec("dev"), { admin: "postgres", password: REDACTED })).toEqual([
-      `CREATE ROLE "umami_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 10 PASSWORD '[secret]'`,
+      `CREATE ROLE "umami_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 22 PASSWORD '[secret]'`,
       `ALTER ROLE "umami_user" SET search_path TO "umami"`,
       `ALTER ROLE "umami_user" SET statement_timeout TO 60000`,
       `ALTER ROLE "umami_user" SET idle_in_transaction_session_timeout TO 60000`,
@@ -38,7 +38,7 @@ describe("buildProvisionSql", () => {
     const spec = buildSpec("Alice-Dev", { clusterIdentifier: "c", database: "my app", pgcryptoAlreadyInstalled: true });
     const sql = buildProvisionSql(spec, { admin: 'adm"in', password: "pa'ss" });
     expect(sql[0]).toBe(
-      `CREATE ROLE "umami_user_Alice_Dev" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 10 PASSWORD 'pa''ss'`,
+      `CREATE ROLE "umami_user_Alice_Dev" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 22 PASSWORD 'pa''ss'`,
     );
     expect(sql).toContain(`CREATE SCHEMA "umami_Alice_Dev" AUTHORIZATION "adm""in"`);
     expect(sql).toContain(`GRANT CONNECT ON DATABASE "my app" TO "umami_user_Alice_Dev"`);
@@ -47,7 +47,7 @@ describe("buildProvisionSql", () => {
 
   it("brings existing objects back to the spec without naming superuser-only attributes or the password", () => {
     const sql = buildProvisionSql(buildSpec("dev"), { admin: "postgres", password: "secret-pw" }, { role: true, schema: true });
-    expect(sql[0]).toBe(`ALTER ROLE "umami_user" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 10`);
+    expect(sql[0]).toBe(`ALTER ROLE "umami_user" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 22`);
     expect(sql.join("\n")).not.toContain("secret-pw");
     expect(sql.some((s) => s.startsWith("CREATE SCHEMA"))).toBe(false);
   });

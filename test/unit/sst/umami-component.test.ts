@@ -48,6 +48,8 @@ const specs: Record<string, UmamiDatabaseSpec> = {
   production: buildSpec("production"),
   pgcryptoPresent: buildSpec("dev", { ...stageSettings("dev"), pgcryptoAlreadyInstalled: true }),
   verified: buildSpec("dev", { ...stageSettings("dev"), caBundleFile: "/etc/ssl/rds-global-bundle.pem" }),
+  replica: buildSpec("dev", { ...stageSettings("dev"), readReplica: true, umamiTasks: 3 }),
+  rotated: buildSpec("dev", { ...stageSettings("dev"), passwordGeneration: 2 }),
   ownSecret: buildSpec("dev", {
     ...stageSettings("dev"),
     masterSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/master-Xy12Zz",
@@ -212,16 +214,25 @@ describe("secrets", () => {
     expect(verifier).not.toContain(password);
   });
 
-  it("stores the story's keys plus engine, dbname and a DATABASE_URL that uses the role's password unescaped", () => {
+  it("stores the story's keys plus engine, dbname and the URLs Umami reads, with the role's password unescaped", () => {
     const secret = JSON.parse(String(find(stacks.dev, "UmamiSecretVersion").inputs.secretString));
     const password = String(secret.password);
     expect(password).toHaveLength(40);
     expect(Object.keys(secret)).toEqual([...SECRET_KEYS]);
     expect(secret).toMatchObject({ username: "umami_user", password, port: 5432, database: "app", schema: "umami", engine: "postgres", dbname: "app" });
     expect(encodeURIComponent(password)).toBe(password);
-    expect(secret.DATABASE_URL).toBe(
-      `postgresql://umami_user:${password}@${mockCluster(specs.dev).endpoint}:5432/app?schema=umami&sslmode=require`,
+    const base = `postgresql://umami_user:${password}@${mockCluster(specs.dev).endpoint}:5432/app?schema=umami&sslmode=verify-full&sslaccept=strict`;
+    expect(secret.DATABASE_URL).toBe(base);
+    expect(secret.DIRECT_DATABASE_URL).toBe(`${base}&options=-c%20statement_timeout%3D0`);
+    expect(secret.DATABASE_REPLICA_URL).toBeUndefined();
+  });
+
+  it("adds DATABASE_REPLICA_URL on the cluster's reader endpoint for a stage with readReplica", () => {
+    const secret = JSON.parse(String(find(stacks.replica, "UmamiSecretVersion").inputs.secretString));
+    expect(secret.DATABASE_REPLICA_URL).toBe(
+      `postgresql://umami_user:${secret.password}@${mockCluster(specs.replica).readerEndpoint}:5432/app?schema=umami&sslmode=verify-full&sslaccept=strict`,
     );
+    expect(find(stacks.replica, "UmamiRole").inputs.connectionLimit).toBe(10 * 2 * 3 * 2 + 2);
   });
 
   it("never puts a password into the stack's outputs or any non-secret input", () => {
@@ -288,11 +299,38 @@ describe("ordering and removal", () => {
     expect(find(stacks.dev, "UmamiSecret").inputs.recoveryWindowInDays).toBe(0);
   });
 
-  it("retains and protects everything in a protected stage, nothing elsewhere", () => {
+  it("retains and protects everything in a protected stage but the password, nothing elsewhere", () => {
     const children = (stack: Stack) => stack.resources.filter((r) => r.custom && r.type !== TYPES.provider);
-    for (const r of children(stacks.production)) expect([r.name, r.protect, r.retainOnDelete]).toEqual([r.name, true, true]);
+    // The password lives only in Pulumi's state; protecting it would refuse the replacement that rotates it.
+    for (const r of children(stacks.production)) expect([r.name, r.protect, r.retainOnDelete]).toEqual([r.name, r.name !== "UmamiPassword", true]);
     for (const r of children(stacks.dev)) expect([r.name, r.protect, r.retainOnDelete]).toEqual([r.name, false, false]);
     expect(find(stacks.production, "UmamiSecret").inputs.recoveryWindowInDays).toBe(30);
+  });
+});
+
+describe("replacements and rotation", () => {
+  it("replaces grants and default privileges delete-first, so the replacement is not revoked with the old one", () => {
+    // pulumi-postgresql issue 233: create-then-delete grants the new one, then the old one's delete REVOKEs it.
+    for (const stage of ["dev", "production"]) {
+      for (const name of GRANT_CHAIN) expect([stage, name, find(stacks[stage], name).deleteBeforeReplace]).toEqual([stage, name, true]);
+    }
+    // Nothing else needs it: the role and the schema are renamed in place, the secret is updated in place.
+    const others = stacks.dev.resources.filter((r) => r.custom && !GRANT_CHAIN.includes(r.name));
+    expect(others.filter((r) => r.deleteBeforeReplace).map((r) => r.name)).toEqual([]);
+  });
+
+  it("rotates only through passwordGeneration: a keeper on the password, none until the setting is used", () => {
+    // No keepers at all by default: a stack deployed before the setting existed keeps its password.
+    expect(find(stacks.dev, "UmamiPassword").inputs.keepers).toBeUndefined();
+    expect(find(stacks.rotated, "UmamiPassword").inputs.keepers).toEqual({ passwordGeneration: "2" });
+    // The role's verifier and every URL of the secret come from that one password, so they move together.
+    const secret = JSON.parse(String(find(stacks.rotated, "UmamiSecretVersion").inputs.secretString));
+    const verifier = String(find(stacks.rotated, "UmamiRole").inputs.password);
+    expect(scramVerifier(secret.password, Buffer.from(verifier.split("$")[1].split(":")[1], "base64"))).toBe(verifier);
+    for (const key of ["DATABASE_URL", "DIRECT_DATABASE_URL"]) expect(decodeURIComponent(new URL(secret[key]).password)).toBe(secret.password);
+    // Secrets Manager's rotation is never configured by the stack (preflight refuses it when turned on).
+    expect(stacks.dev.resources.some((r) => /rotation/i.test(r.type))).toBe(false);
+    expect(String(find(stacks.dev, "UmamiSecret").inputs.description)).toContain("Do not turn on rotation");
   });
 });
 

@@ -88,9 +88,31 @@ describe("parseCredentialsSecret", () => {
     expect(message).not.toContain("different");
   });
 
-  it("requires TLS in DATABASE_URL for a remote host", async () => {
-    const url = valid.DATABASE_URL.replace("sslmode=require", "sslmode=disable");
-    expect(await failure(() => parseCredentialsSecret(text({ ...valid, DATABASE_URL: url }), "s"))).toContain("sslmode=require");
+  it("requires sslmode=verify-full in every URL for a remote host: node-pg and libpq read anything else differently", async () => {
+    for (const mode of ["disable", "require", "prefer", "verify-ca"]) {
+      const url = valid.DATABASE_URL.replace("sslmode=verify-full", `sslmode=${mode}`);
+      expect(await failure(() => parseCredentialsSecret(text({ ...valid, DATABASE_URL: url }), "s"))).toContain(
+        `DATABASE_URL must say sslmode=verify-full for app-aurora-dev.cluster-abc.us-east-1.rds.amazonaws.com (found ${mode})`,
+      );
+    }
+    const direct = valid.DIRECT_DATABASE_URL.replace("sslmode=verify-full", "sslmode=require");
+    expect(await failure(() => parseCredentialsSecret(text({ ...valid, DIRECT_DATABASE_URL: direct }), "s"))).toContain("DIRECT_DATABASE_URL must say sslmode=verify-full");
+  });
+
+  it("requires DIRECT_DATABASE_URL, and that it lifts the statement timeout for migrations", async () => {
+    const { DIRECT_DATABASE_URL: _direct, ...old } = valid;
+    expect(await failure(() => parseCredentialsSecret(text(old), "s"))).toContain('missing "DIRECT_DATABASE_URL"');
+    const message = await failure(() => parseCredentialsSecret(text({ ...valid, DIRECT_DATABASE_URL: valid.DATABASE_URL }), "s"));
+    expect(message).toContain("DIRECT_DATABASE_URL must carry options=-c%20statement_timeout%3D0");
+  });
+
+  it("names every URL a Secrets Manager rotation left with the old password", async () => {
+    const withReplica = buildCredentialsSecret({ ...valid, readerHost: "app-aurora-dev.cluster-ro-abc.us-east-1.rds.amazonaws.com" });
+    expect(parseCredentialsSecret(text(withReplica), "s")).toEqual(withReplica);
+    // What AWS's rotation function writes: a new "password", every other key copied unchanged.
+    const message = await failure(() => parseCredentialsSecret(text({ ...withReplica, password: "rotated-by-aws-0123456789" }), "s"));
+    for (const key of ["DATABASE_URL", "DIRECT_DATABASE_URL", "DATABASE_REPLICA_URL"]) expect(message).toContain(`${key}'s password differs from "password"`);
+    expect(message).not.toContain("rotated-by-aws");
   });
 });
 
@@ -188,6 +210,14 @@ describe("the stage's secret before a deploy and on rollback", () => {
     };
     expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).rejects(notFound()))).severity).toBe("ok");
     expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev") }))).severity).toBe("info");
+    // Rotation turned on: refused, the URLs would go stale at the first rotation.
+    const rotating = await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev"), RotationEnabled: true }));
+    expect(secretFinding(dev, rotating)).toMatchObject({
+      severity: "error",
+      detail: expect.stringContaining("Secrets Manager rotation turned on"),
+      remedy: expect.stringContaining("cancel-rotate-secret"),
+    });
+    expect(secretFinding(dev, rotating).remedy).toContain("passwordGeneration for stage dev");
     expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("production") })))).toMatchObject({
       severity: "error",
       detail: expect.stringContaining("Environment tag: production"),

@@ -68,7 +68,7 @@ describe("resolveStage", () => {
     stubSecrets();
     const r = await resolveStage(base(project({ ".sst/outputs.json": outputs })));
     expect(r.spec.schema).toBe("umami");
-    expect(r.umami).toMatchObject({ host: HOST, port: 5432, user: "umami_user", password: UMAMI_PASSWORD, database: "app", schema: "umami", sslmode: "require" });
+    expect(r.umami).toMatchObject({ host: HOST, port: 5432, user: "umami_user", password: UMAMI_PASSWORD, database: "app", schema: "umami", sslmode: "verify-full" });
     expect(r.admin).toMatchObject({ host: HOST, port: 5432, user: "postgres", password: MASTER_PASSWORD, database: "app", sslmode: "require" });
     expect(r.secretArn).toBe(SECRET_ARN);
     expect(r.source).toEqual({ outputs: expect.stringContaining("outputs.json"), admin: `master secret ${MASTER_ARN}`, umami: `Secrets Manager ${SECRET_ARN}` });

@@ -1,0 +1,122 @@
+/**
+ * The credentials secret's shape — the contract with the Umami container (issue 14). Its URLs are used by Umami
+ * as they are: node-pg (Umami's runtime, through `PrismaPg`) and Prisma's native engine (`prisma migrate
+ * deploy` at the container's start) read the same text, and so does `umami-db` (libpq semantics,
+ * scripts/kernel/db.ts). Every query parameter below was chosen so that all three read it alike
+ * (docs/design.md, facts 17–20).
+ */
+
+/** Keys every credentials secret carries: the story's six, AWS's rotation format, and the URLs Umami reads. */
+export const SECRET_KEYS = [
+  "username",
+  "password",
+  "host",
+  "port",
+  "database",
+  "schema",
+  "engine",
+  "dbname",
+  "DATABASE_URL",
+  "DIRECT_DATABASE_URL",
+] as const;
+
+/** Keys a secret carries only for some stages: DATABASE_REPLICA_URL with `readReplica`. */
+export const OPTIONAL_SECRET_KEYS = ["DATABASE_REPLICA_URL"] as const;
+
+/** The secret's URL keys, in the order the handoff lists them. */
+export const URL_KEYS = ["DATABASE_URL", "DIRECT_DATABASE_URL", "DATABASE_REPLICA_URL"] as const;
+export type UrlKey = (typeof URL_KEYS)[number];
+
+/** The credentials secret's JSON (Secrets Manager in AWS, a 0600 file locally). */
+export interface CredentialsSecret {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  database: string;
+  schema: string;
+  engine: "postgres";
+  dbname: string;
+  /** Umami's runtime: the role's `statement_timeout` bounds every query. */
+  DATABASE_URL: string;
+  /** Migrations: the same, with the statement timeout lifted for the session (`options=-c statement_timeout=0`). */
+  DIRECT_DATABASE_URL: string;
+  /** Umami's read pool on the cluster's reader endpoint (stages with `readReplica`). */
+  DATABASE_REPLICA_URL?: string;
+}
+
+/**
+ * TLS of the secret's URLs: `verify-full` for any remote host, `disable` only for a database on this machine
+ * (`umami-db local`). Never `require`: node-pg reads it as verify-full while libpq (and `umami-db`) read it as
+ * "encrypt, check nothing" — the two would disagree (DESIGN.md fact 12).
+ */
+export type SecretSslMode = "verify-full" | "disable";
+
+/**
+ * The startup `options` of DIRECT_DATABASE_URL. Options from the startup packet override the role's setting
+ * (source `client` beats `user`, measured); node-pg, libpq and Prisma's native engine all send them.
+ */
+export const MIGRATION_SESSION_OPTIONS = "-c statement_timeout=0";
+
+/**
+ * What node-pg (pg 8.23) says when the server's certificate chains to a CA it was not given — the Umami
+ * container without the RDS bundle in NODE_EXTRA_CA_CERTS (measured with a private CA whose server sends
+ * its own certificate only, as RDS does).
+ */
+export const NODE_PG_MISSING_CA = { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE", message: "unable to verify the first certificate" } as const;
+
+/** What node-pg says for a certificate issued to another host name (Node's `checkServerIdentity`). */
+export const NODE_PG_WRONG_HOST = { code: "ERR_TLS_CERT_ALTNAME_INVALID", messageStart: "Hostname/IP does not match certificate's altnames" } as const;
+
+/** The parts a URL is built from. */
+export interface UrlParts {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  database: string;
+  schema: string;
+  /** @default "verify-full" */
+  sslmode?: SecretSslMode;
+  /** libpq's startup `options` (e.g. {@link MIGRATION_SESSION_OPTIONS}). */
+  options?: string;
+}
+
+/**
+ * A URL Umami reads: Prisma's `?schema=` selects the schema; `sslmode=verify-full` checks certificate and host
+ * name in node-pg and libpq; `sslaccept=strict` makes Prisma's native engine check them too (it reads
+ * `verify-full` as `prefer` and accepts any certificate by default; node-pg and libpq ignore the parameter).
+ * Values are %-encoded with `%20` for a space: libpq does not read `+` as one (measured).
+ */
+export function databaseUrl(parts: UrlParts): string {
+  const user = encodeURIComponent(parts.username);
+  const password = encodeURIComponent(parts.password);
+  const host = parts.host.includes(":") ? `[${parts.host}]` : parts.host;
+  const sslmode = parts.sslmode ?? "verify-full";
+  const query: Array<[string, string]> = [
+    ["schema", parts.schema],
+    ["sslmode", sslmode],
+    ...(sslmode === "verify-full" ? ([["sslaccept", "strict"]] as Array<[string, string]>) : []),
+    ...(parts.options ? ([["options", parts.options]] as Array<[string, string]>) : []),
+  ];
+  const search = query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+  return `postgresql://${user}:${password}@${host}:${parts.port}/${encodeURIComponent(parts.database)}?${search}`;
+}
+
+/** Builds the secret's JSON from its parts; DATABASE_REPLICA_URL only when a reader host is given. */
+export function buildCredentialsSecret(parts: Omit<UrlParts, "options"> & { readerHost?: string }): CredentialsSecret {
+  const { readerHost, ...url } = parts;
+  return {
+    username: parts.username,
+    password: parts.password,
+    host: parts.host,
+    port: parts.port,
+    database: parts.database,
+    schema: parts.schema,
+    engine: "postgres",
+    dbname: parts.database,
+    DATABASE_URL: databaseUrl(url),
+    DIRECT_DATABASE_URL: databaseUrl({ ...url, options: MIGRATION_SESSION_OPTIONS }),
+    ...(readerHost ? { DATABASE_REPLICA_URL: databaseUrl({ ...url, host: readerHost }) } : {}),
+  };
+}
