@@ -108,7 +108,7 @@ async function hold(layer: UmamiDataLayer, args: { perPool?: number; seconds?: n
   step = "hold queries";
   const started = Date.now();
   const outcomes = await Promise.allSettled(
-    clients.flatMap((c) => Array.from({ length: perPool }, () => c.$queryRawUnsafe(`SELECT pg_catalog.pg_sleep(${Number(args.seconds ?? 1)})`))),
+    clients.flatMap((c) => Array.from({ length: perPool }, () => c.$queryRawUnsafe(`SELECT pg_catalog.pg_sleep(${Number(args.seconds ?? 1)})::text AS slept`))),
   );
   const errors = outcomes.flatMap((o) => (o.status === "rejected" ? [describeError(o.reason)] : []));
   return { pools: clients.length, queries: outcomes.length, succeeded: outcomes.length - errors.length, errors, elapsedMs: Date.now() - started };
@@ -118,7 +118,7 @@ async function hold(layer: UmamiDataLayer, args: { perPool?: number; seconds?: n
 async function runaway(layer: UmamiDataLayer, args: { seconds: number }) {
   await at("connect", () => layer.client.$queryRawUnsafe("SELECT 1"));
   const started = Date.now();
-  const error = await layer.rawQuery("select pg_catalog.pg_sleep({{seconds}})", { seconds: args.seconds }).then(
+  const error = await layer.rawQuery("select pg_catalog.pg_sleep({{seconds}})::text as slept", { seconds: args.seconds }).then(
     () => null,
     (e: unknown) => describeError(e),
   );

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
-import { stageSettings } from "../../../sst/stages.js";
+import { stageSettings, type StageSettings } from "../../../sst/stages.js";
 import { parseDatabaseUrl, withClient } from "../../../scripts/kernel/db.js";
 import { applyMigrations } from "../../../scripts/migrate/runner.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
@@ -20,6 +20,8 @@ import { generateUmamiClient, npmPrereleaseThenRelease, runUmami, startUmami, um
 
 /** The runtime guard this test's stage is given: short, so a runaway query is cut off quickly. */
 const GUARD_MS = 1500;
+/** How long each held query sleeps: under the guard, long enough for every pool to be full at once. */
+const HOLD_SECONDS = 1;
 const PASSWORD = "Umami-Data-Layer-Test-Password-0123456789";
 
 let dir: string;
@@ -41,20 +43,49 @@ afterAll(async () => {
 });
 
 /** Provisions `stage` in database `app`, migrates `migrations` as its role, writes and reads back its secret. */
-async function deployStage(stage: string, migrations: Awaited<ReturnType<typeof umamiReleaseMigrations>>): Promise<{ spec: UmamiDatabaseSpec; secret: CredentialsSecret }> {
-  const spec = buildSpec(stage, { ...stageSettings(stage), database: "app", statementTimeoutMs: GUARD_MS });
+async function deployStage(
+  stage: string,
+  migrations: Awaited<ReturnType<typeof umamiReleaseMigrations>>,
+  settings: Partial<StageSettings> = {},
+): Promise<{ spec: UmamiDatabaseSpec; secret: CredentialsSecret }> {
+  const spec = buildSpec(stage, { ...stageSettings(stage), database: "app", statementTimeoutMs: GUARD_MS, ...settings });
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   const file = join(dir, `${stage}.credentials.json`);
-  // The host is the name on the server's certificate, as the cluster's endpoint is on Aurora's.
-  writeSecretFile(file, buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "localhost", port: server.embedded.port, database: "app", schema: spec.schema }));
+  // The host is the name on the server's certificate, as the cluster's endpoint is on Aurora's; the reader
+  // endpoint is the same server here.
+  const parts = { username: spec.role.name, password: PASSWORD, host: "localhost", port: server.embedded.port, database: "app", schema: spec.schema };
+  writeSecretFile(file, buildCredentialsSecret({ ...parts, ...(spec.container.readReplica ? { readerHost: "localhost" } : {}) }));
   const secret = readSecretFile(file);
-  await applyMigrations(parseDatabaseUrl(secret.DATABASE_URL, { caFile: ca.certFile }), migrations);
+  // Our runner migrates through the secret's DIRECT_DATABASE_URL, as the post-deploy does.
+  await applyMigrations(parseDatabaseUrl(secret.DIRECT_DATABASE_URL, { caFile: ca.certFile }), migrations);
   return { spec, secret };
 }
 
-/** What the ECS task gives the container: the secret's URL, and the CA bundle as the handoff says. */
+/**
+ * What the ECS task gives the container: the secret's URL keys as they are, and the CA bundle through
+ * NODE_EXTRA_CA_CERTS (the handoff's `containerCaBundle`, the private CA's file here).
+ */
 function containerEnv(secret: CredentialsSecret): UmamiEnv {
-  return { DATABASE_URL: secret.DATABASE_URL, NODE_EXTRA_CA_CERTS: ca.certFile };
+  return { DATABASE_URL: secret.DATABASE_URL, DIRECT_DATABASE_URL: secret.DIRECT_DATABASE_URL, DATABASE_REPLICA_URL: secret.DATABASE_REPLICA_URL, NODE_EXTRA_CA_CERTS: ca.certFile };
+}
+
+/** Runs `tasks` Umami tasks at once, each filling its pools with pg_sleep; returns their outcomes and the role's peak. */
+async function rollingDeploy(secret: CredentialsSecret, role: string, tasks: number) {
+  const children = Array.from({ length: tasks }, () => startUmami(umamiClient, "hold", containerEnv(secret), { perPool: 10, seconds: HOLD_SECONDS, wait: true }));
+  await Promise.all(children.map((t) => t.ready));
+  let peak = 0;
+  const watching = withClient(server.admin, async (c) => {
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1", [role]);
+      peak = Math.max(peak, rows[0].n);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  for (const child of children) child.go();
+  const outcomes = await Promise.all(children.map((t) => t.outcome));
+  await watching;
+  return { outcomes, peak };
 }
 
 describe("Umami 3.1.0's data layer on what we provision", () => {
@@ -81,28 +112,26 @@ describe("Umami 3.1.0's data layer on what we provision", () => {
     expect(sessions).toBe(1);
     // Umami's raw query (SET search_path TO "umami", then unqualified tables) counts what its client wrote.
     expect(stats).toEqual([{ pageviews: 3, visitors: 1, visits: 1 }]);
-    expect(connection).toMatchObject({ ssl: true, user: spec.role.name, search_path: spec.schema });
+    // The runtime guard is on every runtime session.
+    expect(connection).toMatchObject({ ssl: true, user: spec.role.name, search_path: spec.schema, statement_timeout: `${GUARD_MS}ms` });
   });
 
   it("holds two pools of 10 at once (old and new task of a rolling deploy) with zero connection errors", async () => {
-    const tasks = [0, 1].map(() => startUmami(umamiClient, "hold", containerEnv(secret), { perPool: 10, seconds: 2, wait: true }));
-    await Promise.all(tasks.map((t) => t.ready));
-    let peak = 0;
-    const watching = withClient(server.admin, async (c) => {
-      const until = Date.now() + 1500;
-      while (Date.now() < until) {
-        const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1", [spec.role.name]);
-        peak = Math.max(peak, rows[0].n);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    });
-    for (const task of tasks) task.go();
-    const outcomes = await Promise.all(tasks.map((t) => t.outcome));
-    await watching;
+    const { outcomes, peak } = await rollingDeploy(secret, spec.role.name, 2);
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ ok: true, result: { pools: 1, queries: 10, succeeded: 10, errors: [] } });
     }
     expect(peak).toBe(20);
+    expect(spec.role.connectionLimit).toBeGreaterThanOrEqual(peak);
+  });
+
+  it("reads the runtime guard through DATABASE_URL, and none through DIRECT_DATABASE_URL (migrations)", async () => {
+    const [runtime, direct] = await Promise.all([
+      runUmami(umamiClient, "connect", containerEnv(secret)),
+      runUmami(umamiClient, "connect", { ...containerEnv(secret), DATABASE_URL: secret.DIRECT_DATABASE_URL }),
+    ]);
+    expect(runtime).toMatchObject({ ok: true, result: { ssl: true, statement_timeout: `${GUARD_MS}ms` } });
+    expect(direct).toMatchObject({ ok: true, result: { ssl: true, statement_timeout: "0" } });
   });
 
   it("cuts off a runaway query at the runtime guard", async () => {
@@ -112,6 +141,18 @@ describe("Umami 3.1.0's data layer on what we provision", () => {
     const elapsedMs = outcome.result.elapsedMs as number;
     expect(elapsedMs).toBeGreaterThanOrEqual(GUARD_MS - 100);
     expect(elapsedMs).toBeLessThan(GUARD_MS * 3);
+  });
+});
+
+describe("with a read replica (DATABASE_REPLICA_URL): two pools per task", () => {
+  it("holds a rolling deploy's four pools of 10 with zero connection errors", async () => {
+    const { spec, secret } = await deployStage("replica", await umamiReleaseMigrations(), { readReplica: true });
+    expect(secret.DATABASE_REPLICA_URL).toBeDefined();
+    const { outcomes, peak } = await rollingDeploy(secret, spec.role.name, 2);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ ok: true, result: { pools: 2, queries: 20, succeeded: 20, errors: [] } });
+    }
+    expect(peak).toBe(40);
   });
 });
 

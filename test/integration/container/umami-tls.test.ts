@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCredentialsSecret, buildSpec } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret, buildSpec, NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { withClient } from "../../../scripts/kernel/db.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
@@ -19,12 +19,13 @@ import { generateUmamiClient, runUmami, type UmamiEnv } from "../../support/umam
 
 const PASSWORD = "Umami-Tls-Test-Password-0123456789abcdef";
 
-/** What the handoff tells the container to do with the CA bundle (until the handoff lands: NODE_EXTRA_CA_CERTS). */
+/**
+ * The handoff's setup: the secret's URLs as they are (sslmode=verify-full) and the CA bundle through
+ * NODE_EXTRA_CA_CERTS (`containerCaBundle`; the private CA's file here).
+ */
 function handoffEnv(secret: CredentialsSecret, caBundle: string): UmamiEnv {
-  return { DATABASE_URL: secret.DATABASE_URL, NODE_EXTRA_CA_CERTS: caBundle };
+  return { DATABASE_URL: secret.DATABASE_URL, DIRECT_DATABASE_URL: secret.DIRECT_DATABASE_URL, NODE_EXTRA_CA_CERTS: caBundle };
 }
-/** The node-pg error the handoff predicts when the container lacks the CA bundle. */
-const MISSING_CA_MESSAGE = "self-signed certificate in certificate chain";
 
 let dir: string;
 let ca: CertificateAuthority;
@@ -41,40 +42,65 @@ async function tlsStage(certificate: CertificateFiles): Promise<CredentialsSecre
   return buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "localhost", port: server.embedded.port, database: "app", schema: spec.schema });
 }
 
-let rightName: CredentialsSecret;
+let leafOnly: CredentialsSecret;
+let fullChain: CredentialsSecret;
 let wrongName: CredentialsSecret;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "umami-tls-"));
   ca = createCertificateAuthority(dir);
-  const localhost = issueServerCertificate(ca, "localhost", ["localhost"]);
-  const elsewhere = issueServerCertificate(ca, "elsewhere", ["db.elsewhere.internal"]);
-  [rightName, wrongName, umamiClient] = await Promise.all([tlsStage(localhost), tlsStage(elsewhere), generateUmamiClient()]);
+  // Two ways a server may present its certificate: alone, or with its chain up to the root.
+  const leaf = issueServerCertificate(ca, "leaf", ["localhost"], { chain: false });
+  const chain = issueServerCertificate(ca, "chain", ["localhost"], { chain: true });
+  const elsewhere = issueServerCertificate(ca, "elsewhere", ["db.elsewhere.internal"], { chain: false });
+  [leafOnly, fullChain, wrongName, umamiClient] = await Promise.all([tlsStage(leaf), tlsStage(chain), tlsStage(elsewhere), generateUmamiClient()]);
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Umami's `connect` scenario; the failure's text with Prisma's wrapping and the driver's causes. */
+async function connectFailure(env: UmamiEnv): Promise<string> {
+  const outcome = await runUmami(umamiClient, "connect", env);
+  expect(outcome).toMatchObject({ ok: false, step: "connect" });
+  return outcome.ok ? "" : [outcome.error.message, ...outcome.error.causes].join("\n");
+}
+
+function withoutCa(env: UmamiEnv): UmamiEnv {
+  const { NODE_EXTRA_CA_CERTS: _ca, ...rest } = env;
+  return rest as UmamiEnv;
+}
+
 describe("Umami's way of connecting over TLS with a private CA", () => {
   it("connects with the handoff's setup: encrypted, certificate and host name verified", async () => {
-    const outcome = await runUmami(umamiClient, "connect", handoffEnv(rightName, ca.certFile));
-    expect(outcome).toMatchObject({ ok: true, result: { ssl: true, user: "umami_user", version: expect.stringMatching(/^TLSv1\.[23]$/) } });
+    const outcomes = await Promise.all([leafOnly, fullChain].map((secret) => runUmami(umamiClient, "connect", handoffEnv(secret, ca.certFile))));
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ ok: true, result: { ssl: true, user: "umami_user", version: expect.stringMatching(/^TLSv1\.[23]$/) } });
+    }
   });
 
   it("refuses a certificate issued by the same CA for another host name", async () => {
-    const outcome = await runUmami(umamiClient, "connect", handoffEnv(wrongName, ca.certFile));
-    expect(outcome).toMatchObject({ ok: false, step: "connect" });
-    if (outcome.ok) return;
-    expect([outcome.error.message, ...outcome.error.causes].join("\n")).toContain(
-      "Hostname/IP does not match certificate's altnames: Host: localhost. is not in the cert's altnames: DNS:db.elsewhere.internal",
-    );
+    const failure = await connectFailure(handoffEnv(wrongName, ca.certFile));
+    expect(failure).toContain(`${NODE_PG_WRONG_HOST.messageStart}: Host: localhost. is not in the cert's altnames: DNS:db.elsewhere.internal`);
   });
 
-  it("fails without the CA bundle, with the message the handoff predicts", async () => {
-    const { NODE_EXTRA_CA_CERTS: _withoutCa, ...env } = handoffEnv(rightName, ca.certFile);
-    const outcome = await runUmami(umamiClient, "connect", env as UmamiEnv);
-    expect(outcome).toMatchObject({ ok: false, step: "connect" });
-    if (outcome.ok) return;
-    expect([outcome.error.message, ...outcome.error.causes].join("\n")).toContain(MISSING_CA_MESSAGE);
+  it("fails without the CA bundle, with the message the handoff predicts, when the server sends its certificate alone", async () => {
+    const failure = await connectFailure(withoutCa(handoffEnv(leafOnly, ca.certFile)));
+    // Prisma wraps node-pg's error: "Raw query failed. Code: `N/A`. Message: `Error opening a TLS connection: …`".
+    expect(failure).toContain(`Error opening a TLS connection: ${NODE_PG_MISSING_CA.message}`);
+  });
+
+  it("fails without the CA bundle when the server sends its whole chain, with node-pg's other message", async () => {
+    const failure = await connectFailure(withoutCa(handoffEnv(fullChain, ca.certFile)));
+    expect(failure).toContain("Error opening a TLS connection: self-signed certificate in certificate chain");
+  });
+
+  // FINDING (reported to the lead): the chain up to the root is what public reports of node-pg against RDS
+  // PostgreSQL show ("self-signed certificate in certificate chain": brianc/node-postgres#2558,
+  // NangoHQ/nango#2694), and the handoff predicts only the lone-certificate message. `it.fails` keeps the
+  // assertion exact: it turns red the day NODE_PG_MISSING_CA covers this case, and `.fails` must go.
+  it.fails("the handoff's predicted message covers a server that sends its whole chain", async () => {
+    const failure = await connectFailure(withoutCa(handoffEnv(fullChain, ca.certFile)));
+    expect(failure).toContain(`Error opening a TLS connection: ${NODE_PG_MISSING_CA.message}`);
   });
 });
