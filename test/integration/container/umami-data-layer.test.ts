@@ -28,6 +28,7 @@ let dir: string;
 let ca: CertificateAuthority;
 let server: TestServer;
 let umamiClient: string;
+let dev: { spec: UmamiDatabaseSpec; secret: CredentialsSecret };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "umami-data-layer-"));
@@ -36,6 +37,8 @@ beforeAll(async () => {
   // umami_user must come over TLS; the test's superuser and administrator keep their plain URLs.
   const settings = tlsServerSettings(certificate, dir, ["postgres", TEST_ADMIN.name]);
   [server, umamiClient] = await Promise.all([startTestServer({ settings }), generateUmamiClient()]);
+  // Stage dev first: it manages the database's pgcrypto, which the derived stages below share.
+  dev = await deployStage("dev", await umamiReleaseMigrations());
 });
 afterAll(async () => {
   await server?.stop();
@@ -91,9 +94,7 @@ async function rollingDeploy(secret: CredentialsSecret, role: string, tasks: num
 describe("Umami 3.1.0's data layer on what we provision", () => {
   let spec: UmamiDatabaseSpec;
   let secret: CredentialsSecret;
-  beforeAll(async () => {
-    ({ spec, secret } = await deployStage("dev", await umamiReleaseMigrations()));
-  });
+  beforeAll(() => void ({ spec, secret } = dev));
 
   it("creates a user, a website (createdBy), a session and events, and reads them back over verified TLS", async () => {
     const outcome = await runUmami(umamiClient, "exercise", containerEnv(secret));
@@ -145,14 +146,30 @@ describe("Umami 3.1.0's data layer on what we provision", () => {
 });
 
 describe("with a read replica (DATABASE_REPLICA_URL): two pools per task", () => {
+  let spec: UmamiDatabaseSpec;
+  let secret: CredentialsSecret;
+  beforeAll(async () => {
+    ({ spec, secret } = await deployStage("replica", await umamiReleaseMigrations(), { readReplica: true }));
+  });
+
   it("holds a rolling deploy's four pools of 10 with zero connection errors", async () => {
-    const { spec, secret } = await deployStage("replica", await umamiReleaseMigrations(), { readReplica: true });
     expect(secret.DATABASE_REPLICA_URL).toBeDefined();
     const { outcomes, peak } = await rollingDeploy(secret, spec.role.name, 2);
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ ok: true, result: { pools: 2, queries: 20, succeeded: 20, errors: [] } });
     }
     expect(peak).toBe(40);
+    expect(spec.role.connectionLimit).toBeGreaterThanOrEqual(peak);
+  });
+
+  // FINDING (reported to the lead): Umami 3.1.0's rawQuery sends every raw query to the replica when
+  // DATABASE_REPLICA_URL is set, and createSession — the first write of every visitor — is a raw INSERT. An
+  // Aurora reader refuses it. A session that is read-only stands in for the reader (a hot standby answers the
+  // same: "cannot execute INSERT in a read-only transaction", SQLSTATE 25006).
+  it("sends createSession's INSERT to the reader, which refuses it: Umami 3.1.0 cannot record visitors with a replica", async () => {
+    const reader = `${secret.DATABASE_REPLICA_URL}&options=${encodeURIComponent("-c default_transaction_read_only=on")}`;
+    const outcome = await runUmami(umamiClient, "exercise", { ...containerEnv(secret), DATABASE_REPLICA_URL: reader });
+    expect(outcome).toMatchObject({ ok: false, step: "create session", error: { message: expect.stringContaining("cannot execute INSERT in a read-only transaction") } });
   });
 });
 
