@@ -13,6 +13,7 @@ import { reportError } from "./commands/run.js";
 import { rollbackCommand } from "./commands/rollback.js";
 import { verifyCommand } from "./commands/verify.js";
 import { fingerprintCommand } from "./commands/fingerprint.js";
+import { handoffCommand } from "./commands/handoff.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
@@ -30,6 +31,7 @@ const commands: Command[] = [
   migrateCommand(),
   preflightCommand(),
   postDeployCommand(),
+  handoffCommand(),
   rollbackCommand(),
   baselineCommand(),
   fingerprintCommand(),

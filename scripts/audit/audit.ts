@@ -8,6 +8,7 @@
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { auditInward, auditIntendedGrants } from "./inward.js";
+import { roleSettingsFindings } from "./role-settings.js";
 import { auditOutward } from "./outward.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
@@ -54,7 +55,8 @@ const CONTEXT_SQL = `
   SELECT current_user AS admin_user, pg_catalog.current_database() AS database,
          (SELECT oid::text FROM r) AS role_oid,
          (SELECT pg_catalog.jsonb_build_object('superuser', rolsuper, 'createDb', rolcreatedb, 'createRole', rolcreaterole,
-                 'replication', rolreplication, 'bypassRls', rolbypassrls, 'connectionLimit', rolconnlimit) FROM r) AS role,
+                 'replication', rolreplication, 'bypassRls', rolbypassrls, 'connectionLimit', rolconnlimit,
+                 'config', rolconfig) FROM r) AS role,
          (SELECT oid::text FROM n) AS schema_oid,
          ARRAY(SELECT oid::text FROM allowed) AS allowed_oids,
          ARRAY(SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid IN (SELECT oid FROM allowed) AND rolname <> $1 ORDER BY 1) AS administrators
@@ -166,6 +168,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
   const findings = [
     ...existenceFindings(ctx),
+    ...roleSettingsFindings(ctx),
     ...(await auditOutward(ctx)),
     ...(await auditInward(ctx)),
     ...(await auditIntendedGrants(ctx)),

@@ -30,7 +30,16 @@ export interface AuditContext {
   adminUser: string;
   /** The Umami role's oid, or null when it does not exist. */
   roleOid: string | null;
-  role: null | { superuser: boolean; createDb: boolean; createRole: boolean; replication: boolean; bypassRls: boolean; connectionLimit: number };
+  role: null | {
+    superuser: boolean;
+    createDb: boolean;
+    createRole: boolean;
+    replication: boolean;
+    bypassRls: boolean;
+    connectionLimit: number;
+    /** `pg_roles.rolconfig`: the `name=value` settings of ALTER ROLE … SET. */
+    config: string[] | null;
+  };
   /** The Umami schema's oid, or null when it does not exist. */
   schemaOid: string | null;
   /** Oids of the roles allowed to hold privileges on the Umami schema: the role itself and the administrators. */

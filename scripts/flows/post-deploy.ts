@@ -11,6 +11,7 @@ import { applyMigrations } from "../migrate/runner.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { loadMigrations } from "../migrate/sources.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
 export interface PostDeployOptions {
@@ -19,6 +20,8 @@ export interface PostDeployOptions {
   umami: ConnectionSettings;
   /** ARN (or name) of the credentials secret, for the report (Story 4.1 needs it). */
   secretArn?: string;
+  /** The Umami release migrated, for the handoff's image tag. @default DEFAULT_UMAMI_VERSION */
+  umamiVersion?: string;
   /** Migration source: a directory or `npm:umami@<version>`. */
   migrations: string;
   /** The snapshot `preflight` saved; comparisons are skipped for what is missing. */
@@ -46,6 +49,8 @@ export interface PostDeployResult {
   tables: string[];
   before: { baseline: string | null; fingerprint: string | null };
   checks: ChecksSummary | null;
+  /** What the Umami ECS task needs (Story 4.1); null when the secret's full ARN is not known. */
+  handoff: Handoff | null;
 }
 
 /** Runs the post-deploy steps in order; a failed step stops the run and is named in the result. */
@@ -67,6 +72,8 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     tables: [],
     before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
     checks: null,
+    // Built from the spec and the ARN alone, so report.md carries it whatever the steps below find.
+    handoff: options.secretArn && parseSecretArn(options.secretArn) ? buildHandoff(spec, options.secretArn, { umamiVersion: options.umamiVersion }) : null,
   };
   try {
     const set = await steps.run("load migrations", () => loadMigrations(options.migrations), (s) => `${s.migrations.length} migrations from ${s.source}`);

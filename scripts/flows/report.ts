@@ -6,6 +6,7 @@ import type { AuditResult } from "../audit/audit.js";
 import { renderComparisonMarkdown } from "../evidence/baseline-compare.js";
 import type { PostDeployResult } from "./post-deploy.js";
 import { renderAuditMarkdown } from "../audit/report.js";
+import { renderHandoffMarkdown } from "./handoff-report.js";
 
 /** Escapes `|` so a value cannot break a Markdown table. */
 function cell(value: string): string {
@@ -44,5 +45,10 @@ export function renderPostDeployMarkdown(result: PostDeployResult): string {
     lines.push("");
   }
   if (result.migrations.applied.length) lines.push("## Migrations applied", "", ...result.migrations.applied.map((m) => `- \`${m}\``), "");
+  lines.push(
+    result.handoff
+      ? renderHandoffMarkdown(result.handoff, 2)
+      : "## Handoff for Story 4.1\n\nThe secret's ARN is not known (pass --secret-id with the ARN, or deploy with SST): run `umami-db handoff --stage " + result.stage + "` once it is.\n",
+  );
   return lines.join("\n");
 }

@@ -54,6 +54,20 @@ function failing(result: AuditResult): string[] {
 }
 
 describe("seeded violations", () => {
+  it("the old CONNECTION LIMIT 10 (one pool) fails against the spec's derived limit; a changed guard warns", async () => {
+    const clean = await auditIsolation({ admin: server.admin, spec });
+    expect(check(clean, "umami role: connection limit")).toMatchObject({ severity: "pass", remedy: expect.stringContaining("= 22") });
+    expect(check(clean, "umami role: settings").severity).toBe("pass");
+    const limited = await withViolation("admin", "ALTER ROLE umami_user CONNECTION LIMIT 10", "ALTER ROLE umami_user CONNECTION LIMIT 22");
+    expect(check(limited, "umami role: connection limit")).toMatchObject({
+      severity: "fail",
+      objects: ["umami_user CONNECTION LIMIT 10, the spec says 22"],
+      remedy: expect.stringContaining("too many connections for role"),
+    });
+    const unguarded = await withViolation("admin", "ALTER ROLE umami_user RESET statement_timeout", "ALTER ROLE umami_user SET statement_timeout TO 60000");
+    expect(check(unguarded, "umami role: settings")).toMatchObject({ severity: "warn", objects: ["statement_timeout = unset (spec: 60000)"] });
+  });
+
   it("PUBLIC SELECT on an application table fails the outward table check", async () => {
     const result = await withViolation("admin", "GRANT SELECT ON public.customers TO PUBLIC", "REVOKE SELECT ON public.customers FROM PUBLIC");
     const f = check(result, "outward: tables and views");

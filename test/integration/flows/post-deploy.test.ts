@@ -64,7 +64,9 @@ describe("preflight → deploy → post-deploy", () => {
     await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
     writeSecretFile(secretFile(), buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "127.0.0.1", port: server.embedded.port, database: "app", schema: spec.schema, sslmode: "disable" }));
 
-    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--before-dir", before(), "--reports-dir", reports()]);
+    // The ARN SST's outputs would hold (the secret's value still comes from the file).
+    const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
+    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--secret-id", arn, "--before-dir", before(), "--reports-dir", reports()]);
     expect(result.code).toBe(0);
     const { json, md } = latestReport(reports());
     expect(json).toMatchObject({ ok: true, stage: "dev", umamiTables: 9, names: { schema: "umami", role: "umami_user" } });
@@ -74,6 +76,10 @@ describe("preflight → deploy → post-deploy", () => {
     expect(json.checks?.comparison?.ok).toBe(true);
     expect(md).toContain("**Result: PASS**");
     expect(md).toContain("| Umami tables | 9 + `_prisma_migrations` |");
+    // The handoff for Story 4.1 closes the report, with the secret's keys by ARN.
+    expect(md).toContain("## Handoff for Story 4.1 — Umami 3.1.0 on ECS, stage `dev`");
+    expect(md).toContain(`"valueFrom": "${arn}:DATABASE_URL::"`);
+    expect(json.handoff?.containerDefinition.secrets).toHaveLength(2);
     expect(`${result.stdout}${result.stderr}${md}${JSON.stringify(json)}`).not.toContain(PASSWORD);
   });
 

@@ -9,6 +9,9 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildSpec } from "../../../sst/database/spec.js";
+import { stageSettings } from "../../../sst/stages.js";
+import { buildHandoff } from "../../../scripts/flows/handoff.js";
 
 const run = promisify(execFile);
 const root = process.cwd();
@@ -34,6 +37,20 @@ export default $config({
 });
 `;
 
+/** The handoff's `sst.aws.Service` snippet (with a read replica, so every variable appears), inside a config. */
+const HANDOFF_SERVICE = `/// <reference path="../../.sst/platform/config.d.ts" />
+export default $config({
+  app() {
+    return { name: "probe-handoff", home: "aws" };
+  },
+  async run() {
+    const vpc = new sst.aws.Vpc("Vpc");
+    const cluster = new sst.aws.Cluster("Cluster", { vpc });
+${buildHandoff(buildSpec("dev", { ...stageSettings("dev"), readReplica: true, umamiTasks: 2 }), "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf").sstService}
+  },
+});
+`;
+
 interface Diagnostic {
   file: string;
   line: number;
@@ -47,9 +64,10 @@ beforeAll(async () => {
   await run(process.execPath, ["scripts/ensure-sst-platform.mjs"], { cwd: root });
   mkdirSync(probeDir, { recursive: true });
   writeFileSync(join(probeDir, "sst.config.ts"), WRONG_CONFIG);
+  writeFileSync(join(probeDir, "handoff-service.ts"), HANDOFF_SERVICE);
   writeFileSync(
     join(probeDir, "tsconfig.json"),
-    JSON.stringify({ extends: "../../tsconfig.sst.json", include: ["../../sst.config.ts", "../../.sst/platform/config.d.ts", "../../sst/**/*.ts", "sst.config.ts"], exclude: [] }),
+    JSON.stringify({ extends: "../../tsconfig.sst.json", include: ["../../sst.config.ts", "../../.sst/platform/config.d.ts", "../../sst/**/*.ts", "sst.config.ts", "handoff-service.ts"], exclude: [] }),
   );
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   const result = await run(process.execPath, [tsc, "-p", join(probeDir, "tsconfig.json"), "--pretty", "false"], { cwd: root }).catch(
@@ -71,10 +89,15 @@ describe("sst.config.ts against SST's platform types", () => {
   });
 
   it("catches every mistake in a wrong config (so the platform types are real, not any)", () => {
-    const probe = diagnostics.filter((d) => d.file.includes("sst-typecheck-"));
+    const probe = diagnostics.filter((d) => d.file.includes("sst-typecheck-") && d.file.endsWith("/sst.config.ts"));
     expect(probe.map((d) => d.line)).toEqual([3, 7]);
     expect(probe[0].message).toMatch(/"azure"|"sometimes"/);
     expect(probe[1].message).toMatch(/'string' is not assignable to type 'number'/);
+  });
+
+  it("accepts the handoff's sst.aws.Service snippet as SST's Service component types it", () => {
+    expect(HANDOFF_SERVICE).toContain("DATABASE_REPLICA_URL: `${umamiSecretArn}:DATABASE_REPLICA_URL::`");
+    expect(diagnostics.filter((d) => d.file.endsWith("handoff-service.ts"))).toEqual([]);
   });
 
   it("finds no platform error beyond the known one", () => {
