@@ -91,11 +91,12 @@ async function exercise(layer: UmamiDataLayer) {
 }
 
 /**
- * Fills every pool (the primary's, and the replica's when configured) with `perPool` concurrent
- * `pg_sleep(seconds)` raw queries. Prints `{"ready":true}` once connected and, when told to wait, holds
- * until a line arrives on stdin, so that several children start their queries together.
+ * Fills every pool (the primary's, and the replica's when configured) with `perPool` concurrent raw queries
+ * that wait for a shared advisory lock the test holds (`lockKey`), so every connection stays busy until the
+ * test has counted them. Prints `{"ready":true}` once connected and, when told to wait, holds until a line
+ * arrives on stdin, so that several children start their queries together.
  */
-async function hold(layer: UmamiDataLayer, args: { perPool?: number; seconds?: number; wait?: boolean }) {
+async function hold(layer: UmamiDataLayer, args: { perPool?: number; lockKey?: number; wait?: boolean }) {
   const perPool = args.perPool ?? 10;
   const clients = [layer.client, ...(layer.replica ? [layer.replica] : [])];
   await at("connect", () => Promise.all(clients.map((c) => c.$queryRawUnsafe("SELECT 1"))));
@@ -107,9 +108,8 @@ async function hold(layer: UmamiDataLayer, args: { perPool?: number; seconds?: n
   }
   step = "hold queries";
   const started = Date.now();
-  const outcomes = await Promise.allSettled(
-    clients.flatMap((c) => Array.from({ length: perPool }, () => c.$queryRawUnsafe(`SELECT pg_catalog.pg_sleep(${Number(args.seconds ?? 1)})::text AS slept`))),
-  );
+  const sql = `SELECT pg_catalog.pg_advisory_xact_lock_shared(${Math.trunc(Number(args.lockKey))})::text AS held`;
+  const outcomes = await Promise.allSettled(clients.flatMap((c) => Array.from({ length: perPool }, () => c.$queryRawUnsafe(sql))));
   const errors = outcomes.flatMap((o) => (o.status === "rejected" ? [describeError(o.reason)] : []));
   return { pools: clients.length, queries: outcomes.length, succeeded: outcomes.length - errors.length, errors, elapsedMs: Date.now() - started };
 }
@@ -127,7 +127,7 @@ async function runaway(layer: UmamiDataLayer, args: { seconds: number }) {
 
 async function main(): Promise<ChildOutcome> {
   const [scenario] = process.argv.slice(2);
-  const args = JSON.parse(process.env.UMAMI_SCENARIO_ARGS ?? "{}") as { perPool?: number; seconds: number; wait?: boolean };
+  const args = JSON.parse(process.env.UMAMI_SCENARIO_ARGS ?? "{}") as { perPool?: number; lockKey?: number; seconds: number; wait?: boolean };
   const { PrismaClient } = (await import(pathToFileURL(process.env.UMAMI_PRISMA_CLIENT ?? "").href)) as { PrismaClient: never };
   const layer = createUmamiDataLayer(PrismaClient, { DATABASE_URL: process.env.DATABASE_URL ?? "", DATABASE_REPLICA_URL: process.env.DATABASE_REPLICA_URL });
   try {

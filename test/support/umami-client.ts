@@ -8,7 +8,10 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { buildHandoff } from "../../scripts/flows/handoff.js";
 import { loadMigrations, type MigrationSet } from "../../scripts/migrate/sources.js";
+import type { CredentialsSecret } from "../../scripts/stage/credentials.js";
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { PROJECT_ROOT } from "./reliability.js";
 import type { ChildOutcome } from "./umami-child.js";
 
@@ -81,6 +84,21 @@ export async function generateUmamiClient(schema = UMAMI_SCHEMA): Promise<string
 
 /** The container's environment for one child: what the ECS task definition would give Umami. */
 export type UmamiEnv = { DATABASE_URL: string; DATABASE_REPLICA_URL?: string; NODE_EXTRA_CA_CERTS?: string } & Record<string, string | undefined>;
+
+/** An ARN of the shape Secrets Manager gives, for the handoff (ECS references the secret by it). */
+const TEST_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
+
+/**
+ * The container's environment exactly as the handoff (`umami-db handoff`) lists it: each variable from its
+ * JSON key of `secret` or with its plain value (NODE_EXTRA_CA_CERTS is the stage's `containerCaBundle`).
+ */
+export function handoffEnvironment(spec: UmamiDatabaseSpec, secret: CredentialsSecret): UmamiEnv {
+  const env: Record<string, string | undefined> = {};
+  for (const variable of buildHandoff(spec, TEST_SECRET_ARN).variables) {
+    env[variable.name] = variable.from === "secret" ? secret[variable.key!] : variable.value;
+  }
+  return env as UmamiEnv;
+}
 
 /** A running child; `outcome` settles when it exits. */
 export interface UmamiChild {

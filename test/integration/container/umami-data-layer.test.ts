@@ -16,19 +16,22 @@ import { provisionStage } from "../../../scripts/flows/provision.js";
 import { readSecretFile, writeSecretFile, type CredentialsSecret } from "../../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 import { createCertificateAuthority, issueServerCertificate, tlsServerSettings, type CertificateAuthority } from "../../support/tls.js";
-import { generateUmamiClient, npmPrereleaseThenRelease, runUmami, startUmami, umamiReleaseMigrations, type UmamiEnv } from "../../support/umami-client.js";
+import { generateUmamiClient, handoffEnvironment, npmPrereleaseThenRelease, runUmami, startUmami, umamiReleaseMigrations, type UmamiEnv } from "../../support/umami-client.js";
 
-/** The runtime guard this test's stage is given: short, so a runaway query is cut off quickly. */
+/** The runtime guard of the stage that tests it: short, so a runaway query is cut off quickly. */
 const GUARD_MS = 1500;
-/** How long each held query sleeps: under the guard, long enough for every pool to be full at once. */
-const HOLD_SECONDS = 1;
 const PASSWORD = "Umami-Data-Layer-Test-Password-0123456789";
 
 let dir: string;
 let ca: CertificateAuthority;
 let server: TestServer;
 let umamiClient: string;
-let dev: { spec: UmamiDatabaseSpec; secret: CredentialsSecret };
+/** A stage provisioned, migrated, and its secret written and read back. */
+interface DeployedStage {
+  spec: UmamiDatabaseSpec;
+  secret: CredentialsSecret;
+}
+let dev: DeployedStage;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "umami-data-layer-"));
@@ -50,8 +53,8 @@ async function deployStage(
   stage: string,
   migrations: Awaited<ReturnType<typeof umamiReleaseMigrations>>,
   settings: Partial<StageSettings> = {},
-): Promise<{ spec: UmamiDatabaseSpec; secret: CredentialsSecret }> {
-  const spec = buildSpec(stage, { ...stageSettings(stage), database: "app", statementTimeoutMs: GUARD_MS, ...settings });
+): Promise<DeployedStage> {
+  const spec = buildSpec(stage, { ...stageSettings(stage), database: "app", containerCaBundle: ca.certFile, ...settings });
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   const file = join(dir, `${stage}.credentials.json`);
   // The host is the name on the server's certificate, as the cluster's endpoint is on Aurora's; the reader
@@ -64,31 +67,35 @@ async function deployStage(
   return { spec, secret };
 }
 
-/**
- * What the ECS task gives the container: the secret's URL keys as they are, and the CA bundle through
- * NODE_EXTRA_CA_CERTS (the handoff's `containerCaBundle`, the private CA's file here).
- */
-function containerEnv(secret: CredentialsSecret): UmamiEnv {
-  return { DATABASE_URL: secret.DATABASE_URL, DIRECT_DATABASE_URL: secret.DIRECT_DATABASE_URL, DATABASE_REPLICA_URL: secret.DATABASE_REPLICA_URL, NODE_EXTRA_CA_CERTS: ca.certFile };
+/** What the ECS task gives the container: the handoff's variables, the private CA as the stage's bundle. */
+function containerEnv(stage: DeployedStage): UmamiEnv {
+  return handoffEnvironment(stage.spec, stage.secret);
 }
 
-/** Runs `tasks` Umami tasks at once, each filling its pools with pg_sleep; returns their outcomes and the role's peak. */
-async function rollingDeploy(secret: CredentialsSecret, role: string, tasks: number) {
-  const children = Array.from({ length: tasks }, () => startUmami(umamiClient, "hold", containerEnv(secret), { perPool: 10, seconds: HOLD_SECONDS, wait: true }));
-  await Promise.all(children.map((t) => t.ready));
-  let peak = 0;
-  const watching = withClient(server.admin, async (c) => {
-    const until = Date.now() + 1500;
-    while (Date.now() < until) {
-      const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1", [role]);
-      peak = Math.max(peak, rows[0].n);
+/**
+ * Runs `tasks` Umami tasks at once, each filling its pools with queries that wait on an advisory lock this
+ * test holds; counts the role's connections until all are there (or 30 s pass), then lets them finish.
+ */
+async function rollingDeploy(stage: DeployedStage, tasks: number) {
+  const role = stage.spec.role.name;
+  const lockKey = 14_000 + tasks;
+  const pools = tasks * (stage.secret.DATABASE_REPLICA_URL ? 2 : 1);
+  return withClient(server.admin, async (admin) => {
+    await admin.query("SELECT pg_catalog.pg_advisory_lock($1)", [lockKey]);
+    const children = Array.from({ length: tasks }, () => startUmami(umamiClient, "hold", containerEnv(stage), { perPool: 10, lockKey, wait: true }));
+    await Promise.all(children.map((t) => t.ready));
+    for (const child of children) child.go();
+    let peak = 0;
+    const until = Date.now() + 30_000;
+    // Connections that the role's limit refused end at once with an error, and the count never reaches the pools'.
+    while (peak < pools * 10 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 100));
+      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1", [role]);
+      peak = Math.max(peak, rows[0].n);
     }
+    await admin.query("SELECT pg_catalog.pg_advisory_unlock($1)", [lockKey]);
+    return { outcomes: await Promise.all(children.map((t) => t.outcome)), peak };
   });
-  for (const child of children) child.go();
-  const outcomes = await Promise.all(children.map((t) => t.outcome));
-  await watching;
-  return { outcomes, peak };
 }
 
 describe("Umami 3.1.0's data layer on what we provision", () => {
@@ -97,7 +104,7 @@ describe("Umami 3.1.0's data layer on what we provision", () => {
   beforeAll(() => void ({ spec, secret } = dev));
 
   it("creates a user, a website (createdBy), a session and events, and reads them back over verified TLS", async () => {
-    const outcome = await runUmami(umamiClient, "exercise", containerEnv(secret));
+    const outcome = await runUmami(umamiClient, "exercise", containerEnv(dev));
     expect(outcome).toMatchObject({ ok: true });
     if (!outcome.ok) return;
     const { user, users, website, events, sessions, stats, connection } = outcome.result as Record<string, Record<string, unknown>>;
@@ -113,35 +120,44 @@ describe("Umami 3.1.0's data layer on what we provision", () => {
     expect(sessions).toBe(1);
     // Umami's raw query (SET search_path TO "umami", then unqualified tables) counts what its client wrote.
     expect(stats).toEqual([{ pageviews: 3, visitors: 1, visits: 1 }]);
-    // The runtime guard is on every runtime session.
-    expect(connection).toMatchObject({ ssl: true, user: spec.role.name, search_path: spec.schema, statement_timeout: `${GUARD_MS}ms` });
+    // The runtime guard (the stage's default, 60 000 ms) is on every runtime session.
+    expect(spec.role.statementTimeoutMs).toBe(60_000);
+    expect(connection).toMatchObject({ ssl: true, user: spec.role.name, search_path: spec.schema, statement_timeout: "1min" });
   });
 
   it("holds two pools of 10 at once (old and new task of a rolling deploy) with zero connection errors", async () => {
-    const { outcomes, peak } = await rollingDeploy(secret, spec.role.name, 2);
+    const { outcomes, peak } = await rollingDeploy({ spec, secret }, 2);
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ ok: true, result: { pools: 1, queries: 10, succeeded: 10, errors: [] } });
     }
     expect(peak).toBe(20);
     expect(spec.role.connectionLimit).toBeGreaterThanOrEqual(peak);
   });
+});
+
+describe("the runtime guard (stage setting statementTimeoutMs)", () => {
+  let guard: DeployedStage;
+  beforeAll(async () => {
+    guard = await deployStage("guard", await umamiReleaseMigrations(), { statementTimeoutMs: GUARD_MS });
+  });
 
   it("reads the runtime guard through DATABASE_URL, and none through DIRECT_DATABASE_URL (migrations)", async () => {
     const [runtime, direct] = await Promise.all([
-      runUmami(umamiClient, "connect", containerEnv(secret)),
-      runUmami(umamiClient, "connect", { ...containerEnv(secret), DATABASE_URL: secret.DIRECT_DATABASE_URL }),
+      runUmami(umamiClient, "connect", containerEnv(guard)),
+      runUmami(umamiClient, "connect", { ...containerEnv(guard), DATABASE_URL: guard.secret.DIRECT_DATABASE_URL }),
     ]);
     expect(runtime).toMatchObject({ ok: true, result: { ssl: true, statement_timeout: `${GUARD_MS}ms` } });
     expect(direct).toMatchObject({ ok: true, result: { ssl: true, statement_timeout: "0" } });
   });
 
   it("cuts off a runaway query at the runtime guard", async () => {
-    const outcome = await runUmami(umamiClient, "runaway", containerEnv(secret), { seconds: (GUARD_MS * 4) / 1000 });
+    const outcome = await runUmami(umamiClient, "runaway", containerEnv(guard), { seconds: (GUARD_MS * 4) / 1000 });
     expect(outcome).toMatchObject({ ok: true, result: { error: { message: expect.stringContaining("canceling statement due to statement timeout") } } });
     if (!outcome.ok) return;
     const elapsedMs = outcome.result.elapsedMs as number;
     expect(elapsedMs).toBeGreaterThanOrEqual(GUARD_MS - 100);
-    expect(elapsedMs).toBeLessThan(GUARD_MS * 3);
+    // Cut off before the 6 s sleep would have ended.
+    expect(elapsedMs).toBeLessThan(GUARD_MS * 4);
   });
 });
 
@@ -154,7 +170,7 @@ describe("with a read replica (DATABASE_REPLICA_URL): two pools per task", () =>
 
   it("holds a rolling deploy's four pools of 10 with zero connection errors", async () => {
     expect(secret.DATABASE_REPLICA_URL).toBeDefined();
-    const { outcomes, peak } = await rollingDeploy(secret, spec.role.name, 2);
+    const { outcomes, peak } = await rollingDeploy({ spec, secret }, 2);
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ ok: true, result: { pools: 2, queries: 20, succeeded: 20, errors: [] } });
     }
@@ -168,15 +184,14 @@ describe("with a read replica (DATABASE_REPLICA_URL): two pools per task", () =>
   // same: "cannot execute INSERT in a read-only transaction", SQLSTATE 25006).
   it("sends createSession's INSERT to the reader, which refuses it: Umami 3.1.0 cannot record visitors with a replica", async () => {
     const reader = `${secret.DATABASE_REPLICA_URL}&options=${encodeURIComponent("-c default_transaction_read_only=on")}`;
-    const outcome = await runUmami(umamiClient, "exercise", { ...containerEnv(secret), DATABASE_REPLICA_URL: reader });
+    const outcome = await runUmami(umamiClient, "exercise", { ...containerEnv({ spec, secret }), DATABASE_REPLICA_URL: reader });
     expect(outcome).toMatchObject({ ok: false, step: "create session", error: { message: expect.stringContaining("cannot execute INSERT in a read-only transaction") } });
   });
 });
 
 describe("the npm pre-release schema (umami@2.10.0's 04, then 05..19)", () => {
   it("breaks Umami's client as soon as the admin lists users: user.display_name does not exist", async () => {
-    const { secret } = await deployStage("npm-prerelease", await npmPrereleaseThenRelease());
-    const outcome = await runUmami(umamiClient, "exercise", containerEnv(secret));
+    const outcome = await runUmami(umamiClient, "exercise", containerEnv(await deployStage("npm-prerelease", await npmPrereleaseThenRelease())));
     // Creating the user passes (Prisma 7 returns only the columns createUser selects); the admin's Users page,
     // which reads every column, is the first to fail.
     expect(outcome).toMatchObject({ ok: false, step: "list users", error: { message: expect.stringContaining("The column `user.display_name` does not exist in the current database.") } });

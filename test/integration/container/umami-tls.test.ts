@@ -12,39 +12,34 @@ import { buildCredentialsSecret, buildSpec, NODE_PG_MISSING_CA, NODE_PG_WRONG_HO
 import { stageSettings } from "../../../sst/stages.js";
 import { withClient } from "../../../scripts/kernel/db.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
-import type { CredentialsSecret } from "../../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 import { createCertificateAuthority, issueServerCertificate, tlsServerSettings, type CertificateAuthority, type CertificateFiles } from "../../support/tls.js";
-import { generateUmamiClient, runUmami, type UmamiEnv } from "../../support/umami-client.js";
+import { generateUmamiClient, handoffEnvironment, runUmami, type UmamiEnv } from "../../support/umami-client.js";
 
 const PASSWORD = "Umami-Tls-Test-Password-0123456789abcdef";
-
-/**
- * The handoff's setup: the secret's URLs as they are (sslmode=verify-full) and the CA bundle through
- * NODE_EXTRA_CA_CERTS (`containerCaBundle`; the private CA's file here).
- */
-function handoffEnv(secret: CredentialsSecret, caBundle: string): UmamiEnv {
-  return { DATABASE_URL: secret.DATABASE_URL, DIRECT_DATABASE_URL: secret.DIRECT_DATABASE_URL, NODE_EXTRA_CA_CERTS: caBundle };
-}
 
 let dir: string;
 let ca: CertificateAuthority;
 let umamiClient: string;
 const servers: TestServer[] = [];
 
-/** A TLS server presenting `certificate`, with stage dev provisioned; returns the secret the stack would write. */
-async function tlsStage(certificate: CertificateFiles): Promise<CredentialsSecret> {
+/**
+ * A TLS server presenting `certificate`, with stage dev provisioned; returns the container's environment as
+ * the handoff lists it for the secret the stack would write (the private CA as the stage's CA bundle).
+ */
+async function tlsStage(certificate: CertificateFiles): Promise<UmamiEnv> {
   const server = await startTestServer({ sampleApp: false, settings: tlsServerSettings(certificate, dir, ["postgres", TEST_ADMIN.name]) });
   servers.push(server);
-  const spec = buildSpec("dev", { ...stageSettings("dev"), database: "app" });
+  const spec = buildSpec("dev", { ...stageSettings("dev"), database: "app", containerCaBundle: ca.certFile });
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   // The secret names the host the container connects to; the cluster's endpoint on Aurora, `localhost` here.
-  return buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "localhost", port: server.embedded.port, database: "app", schema: spec.schema });
+  const secret = buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "localhost", port: server.embedded.port, database: "app", schema: spec.schema });
+  return handoffEnvironment(spec, secret);
 }
 
-let leafOnly: CredentialsSecret;
-let fullChain: CredentialsSecret;
-let wrongName: CredentialsSecret;
+let leafOnly: UmamiEnv;
+let fullChain: UmamiEnv;
+let wrongName: UmamiEnv;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "umami-tls-"));
   ca = createCertificateAuthority(dir);
@@ -73,25 +68,27 @@ function withoutCa(env: UmamiEnv): UmamiEnv {
 
 describe("Umami's way of connecting over TLS with a private CA", () => {
   it("connects with the handoff's setup: encrypted, certificate and host name verified", async () => {
-    const outcomes = await Promise.all([leafOnly, fullChain].map((secret) => runUmami(umamiClient, "connect", handoffEnv(secret, ca.certFile))));
+    // The handoff hands the stage's bundle to Node; the URLs say verify-full.
+    expect(leafOnly).toMatchObject({ NODE_EXTRA_CA_CERTS: ca.certFile, DATABASE_URL: expect.stringContaining("sslmode=verify-full") });
+    const outcomes = await Promise.all([leafOnly, fullChain].map((env) => runUmami(umamiClient, "connect", env)));
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ ok: true, result: { ssl: true, user: "umami_user", version: expect.stringMatching(/^TLSv1\.[23]$/) } });
     }
   });
 
   it("refuses a certificate issued by the same CA for another host name", async () => {
-    const failure = await connectFailure(handoffEnv(wrongName, ca.certFile));
+    const failure = await connectFailure(wrongName);
     expect(failure).toContain(`${NODE_PG_WRONG_HOST.messageStart}: Host: localhost. is not in the cert's altnames: DNS:db.elsewhere.internal`);
   });
 
   it("fails without the CA bundle, with the message the handoff predicts, when the server sends its certificate alone", async () => {
-    const failure = await connectFailure(withoutCa(handoffEnv(leafOnly, ca.certFile)));
+    const failure = await connectFailure(withoutCa(leafOnly));
     // Prisma wraps node-pg's error: "Raw query failed. Code: `N/A`. Message: `Error opening a TLS connection: …`".
     expect(failure).toContain(`Error opening a TLS connection: ${NODE_PG_MISSING_CA.message}`);
   });
 
   it("fails without the CA bundle when the server sends its whole chain, with node-pg's other message", async () => {
-    const failure = await connectFailure(withoutCa(handoffEnv(fullChain, ca.certFile)));
+    const failure = await connectFailure(withoutCa(fullChain));
     expect(failure).toContain("Error opening a TLS connection: self-signed certificate in certificate chain");
   });
 
@@ -100,7 +97,7 @@ describe("Umami's way of connecting over TLS with a private CA", () => {
   // NangoHQ/nango#2694), and the handoff predicts only the lone-certificate message. `it.fails` keeps the
   // assertion exact: it turns red the day NODE_PG_MISSING_CA covers this case, and `.fails` must go.
   it.fails("the handoff's predicted message covers a server that sends its whole chain", async () => {
-    const failure = await connectFailure(withoutCa(handoffEnv(fullChain, ca.certFile)));
+    const failure = await connectFailure(withoutCa(fullChain));
     expect(failure).toContain(`Error opening a TLS connection: ${NODE_PG_MISSING_CA.message}`);
   });
 });
