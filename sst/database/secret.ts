@@ -3,7 +3,7 @@
  * as they are: node-pg (Umami's runtime, through `PrismaPg`) and Prisma's native engine (`prisma migrate
  * deploy` at the container's start) read the same text, and so does `umami-db` (libpq semantics,
  * scripts/kernel/db.ts). Every query parameter below was chosen so that all three read it alike
- * (docs/design.md, facts 17–20).
+ * (docs/design.md, facts 17–18).
  */
 
 /** Keys every credentials secret carries: the story's six, AWS's rotation format, and the URLs Umami reads. */
