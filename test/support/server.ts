@@ -23,9 +23,12 @@ export interface TestServer {
 export const TEST_ADMIN = { name: SAMPLE_APP.admin, password: "admin-password-for-tests" };
 export const TEST_APP_PASSWORD = "app-password-for-tests";
 
-/** Starts a server with the Aurora-like admin and database `app`; seeds the sample application unless told not to. */
-export async function startTestServer(options: { sampleApp?: boolean } = {}): Promise<TestServer> {
-  const embedded = await startEmbeddedPostgres();
+/**
+ * Starts a server with the Aurora-like admin and database `app`; seeds the sample application unless told
+ * not to. `settings` are extra `postgres -c` settings (e.g. TLS from test/support/tls.ts).
+ */
+export async function startTestServer(options: { sampleApp?: boolean; settings?: Record<string, string> } = {}): Promise<TestServer> {
+  const embedded = await startEmbeddedPostgres({ settings: options.settings });
   const superuser = parseDatabaseUrl(embedded.superuserUrl);
   await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...TEST_ADMIN, database: SAMPLE_APP.database }));
   const adminUrl = (database: string = SAMPLE_APP.database) =>
