@@ -6,6 +6,7 @@ import { validateStage } from "../../sst/database/spec.js";
 import { defaultStage } from "../../sst/stages.js";
 import { parseDatabaseUrl } from "../kernel/db.js";
 import type { LocalResult } from "../flows/local.js";
+import { verifySchemaLine } from "../flows/verify-schema-report.js";
 import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/sources.js";
 import { readSecretFile } from "../stage/credentials.js";
 import { localSecretPath } from "../stage/stage.js";
@@ -68,6 +69,13 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
       `  migrations:    ${result.migrations.applied.length} applied${result.migrations.applied.length ? ` (${result.migrations.applied.join(", ")})` : ""}, ${result.migrations.alreadyApplied.length} already applied`,
       `  Umami tables:  ${result.umamiTables} + _prisma_migrations`,
     );
+  }
+  if (result.schemaCheck) {
+    lines.push(`  schema:        ${verifySchemaLine(result.schemaCheck)}`);
+    // The server is gone afterwards: every difference, its SQL and the remedy, here.
+    for (const d of result.schemaCheck.differences) lines.push(`    ${d.change} ${d.message}`);
+    lines.push(...result.schemaCheck.sql.map((sql) => sql.replace(/^/gm, "      ")));
+    if (result.schemaCheck.remedy) lines.push(`    → ${result.schemaCheck.remedy}`);
   }
   if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
   if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);

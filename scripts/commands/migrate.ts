@@ -141,7 +141,8 @@ export function migrateCommand(): Command {
         action(async (options: CommonOptions) => {
           const { settings } = connectionSettings(options);
           const { loadMigrations } = await import("../migrate/sources.js");
-          const { verifySchema, renderVerifySchemaText } = await import("../flows/verify-schema.js");
+          const { verifySchema } = await import("../flows/verify-schema.js");
+          const { renderVerifySchemaText } = await import("../flows/verify-schema-report.js");
           const result = await verifySchema(settings, await loadMigrations(options.migrations), (line) => process.stderr.write(`${line}\n`));
           process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerifySchemaText(result));
           return result.ok ? EXIT.ok : EXIT.checkFailed;

@@ -11,6 +11,8 @@ import { applyMigrations } from "../migrate/runner.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { loadMigrations } from "../migrate/sources.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
+import { verifySchemaLine } from "./verify-schema-report.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
 export interface PostDeployOptions {
@@ -45,6 +47,8 @@ export interface PostDeployResult {
   umamiTables: number;
   tables: string[];
   before: { baseline: string | null; fingerprint: string | null };
+  /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
+  schemaCheck: VerifySchemaResult | null;
   checks: ChecksSummary | null;
 }
 
@@ -66,6 +70,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     umamiTables: 0,
     tables: [],
     before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
+    schemaCheck: null,
     checks: null,
   };
   try {
@@ -87,6 +92,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
       (t) => `${t.length} tables`,
     );
     result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
+    result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, set), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
     result.checks = await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch });
     result.ok = steps.ok && migrated.modified.length === 0;
   } catch (error) {

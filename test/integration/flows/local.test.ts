@@ -43,6 +43,7 @@ describe("umami-db local", () => {
       "ok provision schema, role and grants",
       "ok write credentials file",
       "ok migrate as umami_user",
+      "ok verify schema against the release",
       "ok audit isolation",
       "ok baseline after",
       "ok compare baseline",
@@ -51,6 +52,7 @@ describe("umami-db local", () => {
     expect(result.migrations.applied).toEqual(["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"]);
     expect(result.umamiTables).toBe(9);
     expect(result.tables).toEqual(UMAMI_TABLES);
+    expect(result.schemaCheck).toMatchObject({ ok: true, compared: result.migrations.applied, differences: [] });
     expect(result.checks?.audit.findings.filter((f) => f.severity === "fail")).toEqual([]);
     expect(result.checks?.audit.fingerprint).toMatchObject({ compared: true, changed: [] });
     expect(result.databaseUrl).toMatch(/^postgresql:\/\/umami_user:\*\*\*\*@127\.0\.0\.1:\d+\/app\?schema=umami&sslmode=disable$/);

@@ -9,6 +9,8 @@ import { applyMigrations } from "../../../scripts/migrate/runner.js";
 import { loadMigrations } from "../../../scripts/migrate/sources.js";
 import type { VerifySchemaResult } from "../../../scripts/flows/verify-schema.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
+import { runPostDeploy } from "../../../scripts/flows/post-deploy.js";
+import { renderPostDeployMarkdown } from "../../../scripts/flows/report.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { runCli } from "../../support/reliability.js";
@@ -111,6 +113,27 @@ describe("a database migrated from npm's umami@2.10.0", () => {
     expect(code).toBe(1);
     expect(result?.compared).toHaveLength(19);
     expect(result?.differences.map((d) => `${d.change} ${d.object}`)).toEqual(FOUR.map((d) => `${d.change} ${d.object}`));
+  });
+
+  it("is a step of post-deploy: a failed check there, and a section of report.md with the SQL and the remedy", async () => {
+    const database = "verify_npm";
+    const result = await runPostDeploy({
+      spec: buildSpec("dev", { ...stageSettings("dev"), database }),
+      admin: parseDatabaseUrl(server.adminUrl(database)),
+      umami: stage.umami,
+      migrations: RELEASE_DIRS["2.10.0"],
+      before: {},
+    });
+    const step = result.steps.find((s) => s.name === "verify schema against the release");
+    expect(step).toMatchObject({ ok: false, detail: expect.stringMatching(/^4 difference\(s\) from the release \(4 applied migration\(s\) rebuilt on a scratch server in \d+\.\d s\)$/) });
+    expect(result.ok).toBe(false);
+    // The other checks still ran.
+    expect(result.steps.map((s) => s.name)).toContain("audit isolation");
+    const md = renderPostDeployMarkdown(result);
+    expect(md).toContain("## Schema against the release");
+    expect(md).toContain("| missing | column `user.display_name` | column user.display_name (character varying(255)) is missing |");
+    expect(md).toContain('```sql\nALTER TABLE "umami"."team" ALTER COLUMN "deleted_at" DROP DEFAULT;');
+    expect(md).toContain("**Remedy:** The live schema umami differs from the release in 4 place(s).");
   });
 
   it("matches the release once its SQL has run as umami_user (exit 0)", async () => {
