@@ -125,7 +125,7 @@ describe("a database migrated from npm's umami@2.10.0", () => {
       before: {},
     });
     const step = result.steps.find((s) => s.name === "verify schema against the release");
-    expect(step).toMatchObject({ ok: false, detail: expect.stringMatching(/^4 difference\(s\) from the release \(4 applied migration\(s\) rebuilt on a scratch server in \d+\.\d s\)$/) });
+    expect(step).toMatchObject({ ok: false, detail: "4 difference(s) from the release (4 applied migration(s) rebuilt on a scratch server)" });
     expect(result.ok).toBe(false);
     // The other checks still ran.
     expect(result.steps.map((s) => s.name)).toContain("audit isolation");
@@ -155,7 +155,9 @@ describe("a database migrated from the release", () => {
   it("matches it (exit 0) and says what the scratch server cost", async () => {
     const { code, stdout, stderr } = await verify(stage, RELEASE_DIRS["3.1.0"], false);
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/^schema umami vs .*: matches the release \(19 applied migration\(s\) rebuilt on a scratch server in \d+\.\d s\)\n$/);
+    expect(stdout).toMatch(
+      /^schema umami vs .*: matches the release \(19 applied migration\(s\) rebuilt on a scratch server\)\nScratch PostgreSQL started in \d+ ms, 19 migration\(s\) applied to it in \d+ ms, \d+ ms in all\n$/,
+    );
   });
 
   it("names an object a person added by hand as extra", async () => {
