@@ -4,8 +4,8 @@
  * against an existing PostgreSQL (no sample application is created there).
  *
  * Flow: server → sample application → baseline before → fingerprint before → provision (as an Aurora-like
- * administrator, from the spec's SQL) → credentials file → migrations (as umami_user) → schema against the
- * release (on a scratch server of its own) → audit → baseline after and comparison.
+ * administrator, from the spec's SQL) → credentials file → migrations (as umami_user) → audit → baseline
+ * after and comparison → schema against the release (on a scratch server of its own).
  */
 import { existsSync } from "node:fs";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
@@ -121,9 +121,9 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     result.migrations.alreadyApplied = migrated.alreadyApplied;
     result.tables = (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
     result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
-    result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, migrationSet), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
-
     result.checks = await checkAfter(steps, { admin, umami, spec, before });
+    // After the baseline: its window between "before" and "after" stays as short as before.
+    result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, migrationSet), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
     result.ok = steps.ok;
   } catch (error) {
     // A bug is rethrown (after the server is stopped, by `finally`).

@@ -43,10 +43,10 @@ describe("umami-db local", () => {
       "ok provision schema, role and grants",
       "ok write credentials file",
       "ok migrate as umami_user",
-      "ok verify schema against the release",
       "ok audit isolation",
       "ok baseline after",
       "ok compare baseline",
+      "ok verify schema against the release",
       "ok stop embedded PostgreSQL",
     ]);
     expect(result.migrations.applied).toEqual(["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"]);
