@@ -7,6 +7,7 @@ import { defaultStage } from "../../sst/stages.js";
 import { parseDatabaseUrl } from "../kernel/db.js";
 import type { LocalResult } from "../flows/local.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
+import { verifySchemaLine } from "../flows/verify-schema-report.js";
 import { readSecretFile } from "../stage/credentials.js";
 import { localSecretPath } from "../stage/stage.js";
 import { progressObserver, formatMs } from "./progress.js";
@@ -72,7 +73,12 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
     );
   }
   for (const note of result.migrations.notes) lines.push(`  source:        ${note}`);
-  if (result.server.host) {
+  if (result.schemaCheck) {
+    lines.push(`  schema:        ${verifySchemaLine(result.schemaCheck)}`);
+    // The server is gone afterwards: every difference, its SQL and the remedy, here.
+    for (const d of result.schemaCheck.differences) lines.push(`    ${d.change} ${d.message}`);
+    lines.push(...result.schemaCheck.sql.map((sql) => sql.replace(/^/gm, "      ")));
+    if (result.schemaCheck.remedy) lines.push(`    → ${result.schemaCheck.remedy}`);
   }
   if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
   if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);

@@ -1,6 +1,7 @@
 /**
  * `umami-db migrate`: applies Umami's Prisma migrations like `prisma migrate deploy` (builtin engine) or runs
- * Prisma itself in Umami's image (`--engine docker`); `migrate status` and `migrate resolve --rolled-back`.
+ * Prisma itself in Umami's image (`--engine docker`); `migrate status`, `migrate resolve --rolled-back` and
+ * `migrate verify-schema` (the live schema against the release's, rebuilt on a scratch server).
  * Progress goes to stderr, results to stdout; exit codes per run.ts.
  */
 import { Command, Option } from "commander";
@@ -47,7 +48,9 @@ function withCommonOptions(command: Command): Command {
 /** `umami-db migrate` and its subcommands. */
 export function migrateCommand(): Command {
   const migrate = new Command("migrate")
-    .description("Apply Umami's Prisma migrations (deploy), show their status, resolve a failed one. Name the subcommand: a bare `migrate` changes nothing.")
+    .description(
+      "Apply Umami's Prisma migrations (deploy), show their status, resolve a failed one, verify the schema against the release. Name the subcommand: a bare `migrate` changes nothing.",
+    )
     .exitOverride()
     // No default subcommand, as Prisma has none: typing `umami-db migrate` to look around must not migrate.
     .action(
@@ -124,6 +127,26 @@ export function migrateCommand(): Command {
             process.stdout.write(`${[head, ...verdict.lines].join("\n")}\n`);
           }
           return verdict.exitCode === 0 ? EXIT.ok : EXIT.checkFailed;
+        }),
+      ),
+  );
+
+  migrate.addCommand(
+    withCommonOptions(new Command("verify-schema"))
+      .exitOverride()
+      .description(
+        "Rebuild the schema the applied migrations produce on a scratch embedded PostgreSQL 15 and compare it with the live one " +
+          "(tables, columns, indexes, constraints, sequences); exit 1 and print the SQL that brings it to the release when they differ.",
+      )
+      .action(
+        action(async (options: CommonOptions) => {
+          const { settings } = connectionSettings(options);
+          const { loadMigrations } = await import("../migrate/sources.js");
+          const { verifySchema } = await import("../flows/verify-schema.js");
+          const { renderVerifySchemaText } = await import("../flows/verify-schema-report.js");
+          const result = await verifySchema(settings, await loadMigrations(options.migrations), (line) => process.stderr.write(`${line}\n`));
+          process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerifySchemaText(result));
+          return result.ok ? EXIT.ok : EXIT.checkFailed;
         }),
       ),
   );

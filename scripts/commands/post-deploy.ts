@@ -69,6 +69,7 @@ export function postDeployCommand(): Command {
           observer: progressObserver(),
         });
         const { renderPostDeployMarkdown } = await import("../flows/report.js");
+        const { verifySchemaLine } = await import("../flows/verify-schema-report.js");
         const dir = resolve(flags.reportsDir, resolved.spec.stage, result.startedAt.replace(/[:.]/g, "-"));
         try {
           writeOutputFile(join(dir, "report.md"), renderPostDeployMarkdown(result));
@@ -82,6 +83,7 @@ export function postDeployCommand(): Command {
         else {
           process.stdout.write(`\npost-deploy ${result.stage}: ${result.ok ? "PASS" : `FAIL${result.failedStep ? ` at step "${result.failedStep}"` : ""}`}\n`);
           if (result.error) process.stdout.write(`  error:  ${result.error}\n`);
+          if (result.schemaCheck) process.stdout.write(`  schema:        ${verifySchemaLine(result.schemaCheck)}${result.schemaCheck.ok ? "" : " (SQL and remedy in report.md)"}\n`);
           for (const line of result.checks?.summary ?? []) process.stdout.write(`  ${line}\n`);
           process.stdout.write(`  report: ${join(dir, "report.md")}\n`);
         }

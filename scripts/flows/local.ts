@@ -5,7 +5,7 @@
  *
  * Flow: server → sample application → baseline before → fingerprint before → provision (as an Aurora-like
  * administrator, from the spec's SQL) → credentials file → migrations (as umami_user) → audit → baseline
- * after and comparison.
+ * after and comparison → schema against the release (on a scratch server of its own).
  */
 import { existsSync } from "node:fs";
 import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
@@ -23,6 +23,8 @@ import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
 import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
+import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
+import { verifySchemaLine } from "./verify-schema-report.js";
 
 /** Options of a local run (validated by the command). */
 export interface LocalOptions {
@@ -57,6 +59,8 @@ export interface LocalResult {
   umamiTables: number;
   /** Every table in the Umami schema, `_prisma_migrations` included. */
   tables: string[];
+  /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
+  schemaCheck?: VerifySchemaResult;
   checks?: ChecksSummary;
 }
 
@@ -123,8 +127,9 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     result.migrations.alreadyApplied = migrated.alreadyApplied;
     result.tables = (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
     result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
-
     result.checks = await checkAfter(steps, { admin, umami, spec, before });
+    // After the baseline: its window between "before" and "after" stays as short as before.
+    result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, migrationSet), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
     result.ok = steps.ok;
   } catch (error) {
     // A bug is rethrown (after the server is stopped, by `finally`).

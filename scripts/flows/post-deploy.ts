@@ -14,6 +14,8 @@ import { statusVerdict } from "../migrate/status.js";
 import { describeSet } from "./local.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
+import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
+import { verifySchemaLine } from "./verify-schema-report.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
 export interface PostDeployOptions {
@@ -64,6 +66,8 @@ export interface PostDeployResult {
   umamiTables: number;
   tables: string[];
   before: { baseline: string | null; fingerprint: string | null };
+  /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
+  schemaCheck: VerifySchemaResult | null;
   checks: ChecksSummary | null;
   /** What the Umami ECS task needs (Story 4.1); null when the secret's full ARN is not known. */
   handoff: Handoff | null;
@@ -87,6 +91,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     umamiTables: 0,
     tables: [],
     before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
+    schemaCheck: null,
     checks: null,
     // Built from the spec and the ARN alone, so report.md carries it whatever the steps below find.
     handoff: options.secretArn && parseSecretArn(options.secretArn) ? buildHandoff(spec, options.secretArn, { umamiVersion: options.umamiVersion }) : null,
@@ -125,6 +130,8 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     );
     result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
     result.checks = await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch });
+    // After the baseline: its window between "before" and "after" stays as short as before.
+    result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, set), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
     result.ok = steps.ok;
   } catch (error) {
     Object.assign(result, flowFailure(error));

@@ -7,6 +7,7 @@ import { renderComparisonMarkdown } from "../evidence/baseline-compare.js";
 import type { PostDeployResult } from "./post-deploy.js";
 import { renderAuditMarkdown } from "../audit/report.js";
 import { renderHandoffMarkdown } from "./handoff-report.js";
+import { renderVerifySchemaMarkdown } from "./verify-schema-report.js";
 
 /** Escapes `|` so a value cannot break a Markdown table. */
 function cell(value: string): string {
@@ -42,6 +43,7 @@ export function renderPostDeployMarkdown(result: PostDeployResult): string {
     lines.push(`| ${cell(s.name)} | ${s.ok ? "ok" : "**FAIL**"} | ${s.ms} ms | ${cell(s.ok ? (s.detail ?? "") : (s.error ?? s.detail ?? ""))} |`);
   }
   lines.push("");
+  if (result.schemaCheck) lines.push("## Schema against the release", "", renderVerifySchemaMarkdown(result.schemaCheck).trim(), "");
   if (result.checks) {
     lines.push("## Isolation audit", "", renderAuditMarkdown(result.checks.audit as AuditResult).trim(), "");
     lines.push("## Performance baseline", "");

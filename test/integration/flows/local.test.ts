@@ -49,6 +49,7 @@ describe("umami-db local", () => {
       "ok audit isolation",
       "ok baseline after",
       "ok compare baseline",
+      "ok verify schema against the release",
       "ok stop embedded PostgreSQL",
     ]);
     // The default: Umami 3.1.0's release (the stage's umamiVersion), here from the mirror.
@@ -56,6 +57,7 @@ describe("umami-db local", () => {
     expect(result.steps[0].detail).toBe("19 migrations from github:umami-software/umami@v3.1.0 (mirror)");
     expect(result.umamiTables).toBe(17);
     expect(result.tables).toEqual(UMAMI_TABLES);
+    expect(result.schemaCheck).toMatchObject({ ok: true, compared: result.migrations.applied, differences: [] });
     expect(result.checks?.audit.findings.filter((f) => f.severity === "fail")).toEqual([]);
     expect(result.checks?.audit.fingerprint).toMatchObject({ compared: true, changed: [] });
     expect(result.databaseUrl).toMatch(/^postgresql:\/\/umami_user:\*\*\*\*@127\.0\.0\.1:\d+\/app\?schema=umami&sslmode=disable$/);

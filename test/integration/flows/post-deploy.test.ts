@@ -84,6 +84,9 @@ describe("preflight → deploy → post-deploy", () => {
     expect(md).toContain("## Handoff for Story 4.1 — Umami 3.1.0 on ECS, stage `dev`");
     expect(md).toContain(`"valueFrom": "${arn}:DATABASE_URL::"`);
     expect(json.handoff?.containerDefinition.secrets).toHaveLength(2);
+    expect(json.schemaCheck).toMatchObject({ ok: true, differences: [] });
+    expect(json.steps.map((s) => s.name)).toContain("verify schema against the release");
+    expect(md).toMatch(/## Schema against the release\n\nLive schema `umami` against `github:umami-software\/umami@v3\.1\.0`: matches the release \(19 applied migration\(s\) rebuilt on a scratch server\)\. Scratch PostgreSQL started in \d+ ms/);
     expect(`${result.stdout}${result.stderr}${md}${JSON.stringify(json)}`).not.toContain(PASSWORD);
   });
 
