@@ -6,8 +6,11 @@
 import { Command, Option } from "commander";
 import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
+import type { StepObserver } from "../flows/steps.js";
+import { describeMigrationProgress } from "../migrate/progress.js";
 import type { MigrateEvent } from "../migrate/runner.js";
 import { DEFAULT_MIGRATIONS_SOURCE } from "../migrate/sources.js";
+import { progressObserver } from "./progress.js";
 import { action, EXIT } from "./run.js";
 
 interface CommonOptions {
@@ -23,17 +26,35 @@ function connectionSettings(options: CommonOptions): { url: string; settings: Co
   return { url, settings: parseDatabaseUrl(url, { applicationName: "umami-db migrate" }) };
 }
 
-function progressLine(event: MigrateEvent): string {
-  switch (event.type) {
-    case "lock-wait":
-      return "waiting for Prisma's migration lock (another migration is running)…";
-    case "start":
-      return `applying ${event.name}…`;
-    case "applied":
-      return `applied ${event.name} in ${Math.round(event.ms)} ms`;
-    case "failed":
-      return `failed ${event.name} after ${Math.round(event.ms)} ms`;
+/**
+ * Renders the runner's events through the steps' progress observer (stderr; stdout stays for the result): one
+ * step per migration, and while one runs long, its elapsed time, lock wait or index build.
+ */
+function migrationProgress(observer: StepObserver): (event: MigrateEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case "lock-wait":
+        process.stderr.write("waiting for Prisma's migration lock (another migration is running)…\n");
+        return;
+      case "start":
+        return observer.start?.(event.name);
+      case "progress":
+        return observer.progress?.(event.name, describeMigrationProgress(event));
+      case "applied":
+        return observer.end?.({ name: event.name, ok: true, ms: Math.round(event.ms), detail: "applied" });
+      case "failed":
+        return observer.end?.({ name: event.name, ok: false, ms: Math.round(event.ms), error: "not applied (see the error below)" });
+    }
+  };
+}
+
+/** `--lock-timeout 10` or `2.5`: seconds, greater than 0, in milliseconds. */
+function lockTimeoutMs(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || !/^\d+(\.\d+)?$/.test(value)) {
+    throw new UserError(`--lock-timeout takes a number of seconds greater than 0, e.g. 10 or 2.5 (got ${JSON.stringify(value)}).`);
   }
+  return Math.round(seconds * 1000);
 }
 
 function withCommonOptions(command: Command): Command {
@@ -62,8 +83,13 @@ export function migrateCommand(): Command {
     .option("--dry-run", "list the migrations that would be applied; change nothing")
     .addOption(new Option("--engine <engine>", "builtin runner, or Prisma itself in Umami's Docker image").choices(["builtin", "docker"]).default("builtin"))
     .option("--image <image>", "image for --engine docker (default: ghcr.io/umami-software/umami:postgresql-latest)")
+    .option(
+      "--lock-timeout <seconds>",
+      "how long one migration statement waits for a lock held by Umami's live sessions before giving up, nothing applied (lock_timeout; statements themselves never time out) (default: 10)",
+      lockTimeoutMs,
+    )
     .action(
-      action(async (options: CommonOptions & { dryRun?: boolean; engine: "builtin" | "docker"; image?: string }) => {
+      action(async (options: CommonOptions & { dryRun?: boolean; engine: "builtin" | "docker"; image?: string; lockTimeout?: number }) => {
         const { url, settings } = connectionSettings(options);
         if (options.engine === "docker") {
           const { buildDockerMigrateCommand, runDockerCommand } = await import("../migrate/docker-engine.js");
@@ -79,7 +105,8 @@ export function migrateCommand(): Command {
         process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}; target ${redactUrl(url)}\n`);
         const result = await applyMigrations(settings, set, {
           dryRun: options.dryRun,
-          onProgress: (event) => process.stderr.write(`${progressLine(event)}\n`),
+          statementLockTimeoutMs: options.lockTimeout,
+          onProgress: migrationProgress(progressObserver()),
         });
         for (const m of result.modified) process.stderr.write(`warning: ${m.message}\n`);
         if (options.json) {

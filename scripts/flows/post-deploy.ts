@@ -7,6 +7,7 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
+import { describeMigrationProgress } from "../migrate/progress.js";
 import { applyMigrations } from "../migrate/runner.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { loadMigrations } from "../migrate/sources.js";
@@ -70,9 +71,10 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
   };
   try {
     const set = await steps.run("load migrations", () => loadMigrations(options.migrations), (s) => `${s.migrations.length} migrations from ${s.source}`);
+    const migrateStep = `migrate as ${umami.user}`;
     const migrated = await steps.run(
-      `migrate as ${umami.user}`,
-      () => applyMigrations(umami, set),
+      migrateStep,
+      () => applyMigrations(umami, set, { onProgress: (e) => e.type === "progress" && steps.progress(migrateStep, `${e.name} ${describeMigrationProgress(e)}`) }),
       (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied${m.modified.length ? `, ${m.modified.length} EDITED since applied` : ""}`,
     );
     result.migrations = {
