@@ -80,7 +80,7 @@ export function migrateCommand(): Command {
   const deploy = withCommonOptions(new Command("deploy"))
     .description("Apply pending migrations as prisma migrate deploy would, recording them in _prisma_migrations.")
     .exitOverride()
-    .option("--dry-run", "list the migrations that would be applied; change nothing")
+    .option("--dry-run", "list the pending migrations and the existing tables each would lock or rewrite (lock, what it blocks, estimated rows and size); change nothing, lock no table")
     .addOption(new Option("--engine <engine>", "builtin runner, or Prisma itself in Umami's Docker image").choices(["builtin", "docker"]).default("builtin"))
     .option("--image <image>", "image for --engine docker (default: ghcr.io/umami-software/umami:postgresql-latest)")
     .option(
@@ -112,7 +112,11 @@ export function migrateCommand(): Command {
         if (options.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         } else if (result.dryRun) {
-          process.stdout.write(result.pending.length ? `Would apply to ${result.schema}: ${result.pending.join(", ")}\n` : `No pending migrations for ${result.schema}.\n`);
+          if (result.pending.length === 0) process.stdout.write(`No pending migrations for ${result.schema}.\n`);
+          else {
+            const { describeImpact } = await import("../migrate/deploy-impact.js");
+            process.stdout.write([`Would apply to ${result.schema}: ${result.pending.join(", ")}`, ...describeImpact(result.impact ?? [])].join("\n") + "\n");
+          }
         } else {
           process.stdout.write(
             result.applied.length

@@ -30,6 +30,7 @@ import {
   renderApplyMigrationError,
   type MigrationRow,
 } from "./bookkeeping.js";
+import { deployImpact, readTableEstimates, type MigrationImpact } from "./deploy-impact.js";
 import { watchBackend, type IndexBuild, type LockWait } from "./monitor.js";
 import type { Migration, MigrationSet } from "./sources.js";
 
@@ -57,6 +58,11 @@ export interface MigrateResult {
   alreadyApplied: string[];
   /** Would be applied (dry run only; empty otherwise). */
   pending: string[];
+  /**
+   * Dry run only: the existing tables each pending migration locks or rewrites, with the lock, what it blocks
+   * and the tables' estimated rows and sizes (read from pg_class, taking no lock).
+   */
+  impact?: MigrationImpact[];
   /** Applied earlier but edited since: reported, never re-run (`prisma migrate deploy` ignores these). */
   modified: ModifiedMigration[];
   /** Whether this run created `_prisma_migrations`. */
@@ -113,7 +119,8 @@ export async function applyMigrations(settings: ConnectionSettings, set: Migrati
     if (options.dryRun) {
       const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
       const plan = planRun(schema, set.migrations, rows);
-      return { ...plan, pending: plan.unapplied.map((m) => m.name), applied: [], createdMigrationsTable: false, dryRun: true, ms: performance.now() - started };
+      const impact = deployImpact(plan.unapplied, await readTableEstimates(client, schema));
+      return { ...plan, pending: plan.unapplied.map((m) => m.name), impact, applied: [], createdMigrationsTable: false, dryRun: true, ms: performance.now() - started };
     }
     return lockLikePrisma(client, settings, options, async (pid) => {
       // Prisma creates a missing schema, and only a missing one: CREATE SCHEMA [IF NOT EXISTS] fails for a role
