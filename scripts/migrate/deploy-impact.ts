@@ -109,27 +109,34 @@ const WORK_TEXT: Record<Work, string> = {
   catalog: "catalog change only (instant once the lock is granted)",
 };
 
-/** The plan as lines for a terminal: one per migration and table, its operations, and the migrations to plan a window for. */
+/**
+ * The plan as lines for a terminal: the migrations to plan a window for; each table a migration rewrites,
+ * updates, indexes or scans (or any big one it locks), with its operations; then the brief locks in one line.
+ */
 export function describeImpact(impacts: MigrationImpact[]): string[] {
   if (impacts.length === 0) return ["No pending migration locks or changes an existing table."];
-  const lines = ["Existing tables the pending migrations lock (estimates from pg_class; each lock is held until its migration commits):"];
+  const long = impacts.filter((i) => i.long);
+  const lines = [
+    long.length
+      ? `Plan a window for ${long.map((i) => `${i.migration} (${i.tables.filter((t) => t.big && t.work !== "catalog").map((t) => t.table).join(", ")})`).join(", ")}: they rewrite, update, scan or index big tables while holding these locks.`
+      : "None rewrites, updates, scans or indexes a big table.",
+    "Existing tables the pending migrations lock (estimates from pg_class; each lock is held until its migration commits):",
+  ];
+  const brief: string[] = [];
   for (const impact of impacts) {
-    for (const t of impact.tables) {
+    const small = impact.tables.filter((t) => t.work === "catalog" && !t.big);
+    if (small.length) brief.push(`${impact.migration} (${small.map((t) => t.table).join(", ")})`);
+    for (const t of impact.tables.filter((x) => !small.includes(x))) {
       lines.push(`  ${impact.migration} — ${t.table} (${describeSize(t)}${t.big ? ", big" : ""}): ${t.lock}, blocks ${t.blocks}; ${WORK_TEXT[t.work]}`);
       lines.push(`      ${t.operations.map((o) => `line ${o.line} ${o.what}`).join("; ")}`);
     }
   }
-  const long = impacts.filter((i) => i.long);
-  lines.push(
-    long.length
-      ? `Plan a window for ${long.map((i) => `${i.migration} (${i.tables.filter((t) => t.big && t.work !== "catalog").map((t) => t.table).join(", ")})`).join(", ")}: they rewrite, update, scan or index big tables while holding these locks.`
-      : "None rewrites, updates, scans or indexes a big table.",
-  );
+  if (brief.length) lines.push(`  Catalog changes only, on small tables (a brief ACCESS EXCLUSIVE once granted): ${brief.join(", ")}`);
   return lines;
 }
 
 function describeSize(t: Pick<TableImpact, "rows" | "tableBytes" | "indexBytes">): string {
-  const rows = t.rows === null ? "rows unknown (never analyzed)" : `~${t.rows.toLocaleString("en-US")} rows`;
+  const rows = t.rows === null ? "rows not estimated yet: never vacuumed or analyzed" : `~${t.rows.toLocaleString("en-US")} rows`;
   return `${rows}, ${formatBytes(t.tableBytes)} + ${formatBytes(t.indexBytes)} indexes`;
 }
 

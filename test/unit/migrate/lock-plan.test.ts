@@ -132,6 +132,9 @@ describe("Umami 3.1.0 after 2.10.0, on a grown database", () => {
     const lines = describeImpact(impact);
     expect(lines).toContain("  05_add_visit_id — website_event (~3,000,000 rows, 900.0 MB + 0 bytes indexes, big): ACCESS EXCLUSIVE, blocks reads and writes; updates rows");
     expect(lines.at(-1)).toBe(
+      "  Catalog changes only, on small tables (a brief ACCESS EXCLUSIVE once granted): 10_add_distinct_id (session_data), 15_add_share (website), 17_remove_duplicate_key (team, team_user, user, website), 19_add_session_replay (website)",
+    );
+    expect(lines[0]).toBe(
       "Plan a window for 05_add_visit_id (website_event), 07_add_tag (website_event), 09_update_hostname_region (website_event, session): they rewrite, update, scan or index big tables while holding these locks.",
     );
     expect(formatBytes(1_181_116_006)).toBe("1.1 GB");
