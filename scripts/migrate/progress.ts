@@ -17,14 +17,14 @@ export function describeMigrationProgress(event: ProgressEvent): string {
   if (event.index) {
     const { table, phase, blocksDone, blocksTotal, tuplesDone, tuplesTotal } = event.index;
     const counts =
-      blocksTotal > 0 ? `, ${fraction(blocksDone, blocksTotal)} blocks` : tuplesTotal > 0 ? `, ${fraction(tuplesDone, tuplesTotal)} tuples` : "";
+      blocksTotal > 0 ? `, ${fraction(blocksDone, blocksTotal, "blocks")}` : tuplesTotal > 0 ? `, ${fraction(tuplesDone, tuplesTotal, "tuples")}` : "";
     return `${elapsed} — CREATE INDEX on ${table}: ${phase}${counts}`;
   }
   return elapsed;
 }
 
-function fraction(done: number, total: number): string {
-  return `${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} (${Math.floor((100 * done) / total)}%)`;
+function fraction(done: number, total: number, unit: string): string {
+  return `${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} ${unit} (${Math.floor((100 * done) / total)}%)`;
 }
 
 /** "2.0 s", "4 min 05 s". */
