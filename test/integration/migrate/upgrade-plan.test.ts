@@ -77,6 +77,16 @@ describe("migrate deploy --dry-run", () => {
   });
 });
 
+describe("--lock-timeout", () => {
+  it("refuses what is not a number of seconds in one line, before connecting", async () => {
+    for (const value of ["abc", "0", "-1", "10s"]) {
+      const run = await runCli(["migrate", "deploy", "--lock-timeout", value, "--migrations", V3], { DATABASE_URL: url });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(`error: --lock-timeout takes a number of seconds greater than 0, e.g. 10 or 2.5 (got ${JSON.stringify(value)}).\n`);
+    }
+  });
+});
+
 describe("progress on stderr, the result alone on stdout", () => {
   it("--json: a long migration's progress lines go to stderr, stdout is one JSON object", async () => {
     const dir = mkdtempSync(join(tmpdir(), "umami-progress-"));
