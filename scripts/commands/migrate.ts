@@ -7,9 +7,12 @@
 import { Command, Option } from "commander";
 import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
+import type { StepObserver } from "../flows/steps.js";
+import { describeMigrationProgress } from "../migrate/progress.js";
 import type { MigrateEvent } from "../migrate/runner.js";
 import { defaultStage } from "../../sst/stages.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, noteLines } from "./migration-source.js";
+import { progressObserver } from "./progress.js";
 import { action, EXIT } from "./run.js";
 
 interface CommonOptions {
@@ -25,17 +28,35 @@ function connectionSettings(options: CommonOptions): { url: string; settings: Co
   return { url, settings: parseDatabaseUrl(url, { applicationName: "umami-db migrate" }) };
 }
 
-function progressLine(event: MigrateEvent): string {
-  switch (event.type) {
-    case "lock-wait":
-      return "waiting for Prisma's migration lock (another migration is running)…";
-    case "start":
-      return `applying ${event.name}…`;
-    case "applied":
-      return `applied ${event.name} in ${Math.round(event.ms)} ms`;
-    case "failed":
-      return `failed ${event.name} after ${Math.round(event.ms)} ms`;
+/**
+ * Renders the runner's events through the steps' progress observer (stderr; stdout stays for the result): one
+ * step per migration, and while one runs long, its elapsed time, lock wait or index build.
+ */
+function migrationProgress(observer: StepObserver): (event: MigrateEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case "lock-wait":
+        process.stderr.write("waiting for Prisma's migration lock (another migration is running)…\n");
+        return;
+      case "start":
+        return observer.start?.(event.name);
+      case "progress":
+        return observer.progress?.(event.name, describeMigrationProgress(event));
+      case "applied":
+        return observer.end?.({ name: event.name, ok: true, ms: Math.round(event.ms), detail: "applied" });
+      case "failed":
+        return observer.end?.({ name: event.name, ok: false, ms: Math.round(event.ms), error: "not applied (see the error below)" });
+    }
+  };
+}
+
+/** `--lock-timeout 10` or `2.5`: seconds, greater than 0, in milliseconds. */
+function lockTimeoutMs(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || !/^\d+(\.\d+)?$/.test(value)) {
+    throw new UserError(`--lock-timeout takes a number of seconds greater than 0, e.g. 10 or 2.5 (got ${JSON.stringify(value)}).`);
   }
+  return Math.round(seconds * 1000);
 }
 
 function withCommonOptions(command: Command): Command {
@@ -63,11 +84,16 @@ export function migrateCommand(): Command {
   const deploy = withCommonOptions(new Command("deploy"))
     .description("Apply pending migrations as prisma migrate deploy would, recording them in _prisma_migrations.")
     .exitOverride()
-    .option("--dry-run", "list the migrations that would be applied; change nothing")
+    .option("--dry-run", "list the pending migrations and the existing tables each would lock or rewrite (lock, what it blocks, estimated rows and size); change nothing, lock no table")
     .addOption(new Option("--engine <engine>", "builtin runner, or Prisma itself in Umami's Docker image").choices(["builtin", "docker"]).default("builtin"))
     .option("--image <image>", "image for --engine docker (default: ghcr.io/umami-software/umami:postgresql-latest)")
+    .option(
+      "--lock-timeout <seconds>",
+      "how long one migration statement waits for a lock held by Umami's live sessions before giving up, nothing applied (lock_timeout; statements themselves never time out) (default: 10)",
+      lockTimeoutMs,
+    )
     .action(
-      action(async (options: CommonOptions & { dryRun?: boolean; engine: "builtin" | "docker"; image?: string }) => {
+      action(async (options: CommonOptions & { dryRun?: boolean; engine: "builtin" | "docker"; image?: string; lockTimeout?: number }) => {
         const { url, settings } = connectionSettings(options);
         if (options.engine === "docker") {
           const { buildDockerMigrateCommand, runDockerCommand } = await import("../migrate/docker-engine.js");
@@ -83,13 +109,18 @@ export function migrateCommand(): Command {
         process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${redactUrl(url)}\n${noteLines(set.notes)}`);
         const result = await applyMigrations(settings, set, {
           dryRun: options.dryRun,
-          onProgress: (event) => process.stderr.write(`${progressLine(event)}\n`),
+          statementLockTimeoutMs: options.lockTimeout,
+          onProgress: migrationProgress(progressObserver()),
         });
         for (const m of result.modified) process.stderr.write(`warning: ${m.message}\n`);
         if (options.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         } else if (result.dryRun) {
-          process.stdout.write(result.pending.length ? `Would apply to ${result.schema}: ${result.pending.join(", ")}\n` : `No pending migrations for ${result.schema}.\n`);
+          if (result.pending.length === 0) process.stdout.write(`No pending migrations for ${result.schema}.\n`);
+          else {
+            const { describeImpact } = await import("../migrate/deploy-impact.js");
+            process.stdout.write([`Would apply to ${result.schema}: ${result.pending.join(", ")}`, ...describeImpact(result.impact ?? [])].join("\n") + "\n");
+          }
         } else {
           process.stdout.write(
             result.applied.length

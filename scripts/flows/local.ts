@@ -19,6 +19,7 @@ import { UserError } from "../kernel/errors.js";
 import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../local/sample-app.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "../stage/credentials.js";
+import { describeMigrationProgress } from "../migrate/progress.js";
 import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
 import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
@@ -118,9 +119,10 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     result.databaseUrl = redactUrl(secret.DATABASE_URL);
 
     const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
+    const migrateStep = `migrate as ${spec.role.name}`;
     const migrated: MigrateResult = await steps.run(
-      `migrate as ${spec.role.name}`,
-      () => applyMigrations(umami, migrationSet),
+      migrateStep,
+      () => applyMigrations(umami, migrationSet, { onProgress: (e) => e.type === "progress" && steps.progress(migrateStep, `${e.name} ${describeMigrationProgress(e)}`) }),
       (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
     );
     result.migrations.applied = migrated.applied;

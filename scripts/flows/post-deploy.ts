@@ -8,6 +8,7 @@ import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
 import { applyMigrations, migrationStatus } from "../migrate/runner.js";
+import { describeMigrationProgress } from "../migrate/progress.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { loadMigrations, type LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
@@ -99,9 +100,10 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
   try {
     const set = await steps.run("load migrations", () => loadMigrations(options.migrations, options.sources), describeSet);
     result.migrations.notes = set.notes ?? [];
+    const migrateStep = `migrate as ${umami.user}`;
     const migrated = await steps.run(
-      `migrate as ${umami.user}`,
-      () => applyMigrations(umami, set),
+      migrateStep,
+      () => applyMigrations(umami, set, { onProgress: (e) => e.type === "progress" && steps.progress(migrateStep, `${e.name} ${describeMigrationProgress(e)}`) }),
       (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
     );
     // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and

@@ -19,6 +19,8 @@ export interface StepRecord {
 /** Receives progress as steps start and end (the command renders it; the library never prints). */
 export interface StepObserver {
   start?(name: string): void;
+  /** A running step's progress (e.g. a long migration's elapsed time and index build), one line of text. */
+  progress?(name: string, detail: string): void;
   end?(record: StepRecord): void;
 }
 
@@ -79,6 +81,11 @@ export class StepRunner {
     }
     this.record({ name, ms: elapsed(started), ...judge(result) });
     return result;
+  }
+
+  /** Reports progress of the running step `name` to the observer (nothing is recorded). */
+  progress(name: string, detail: string): void {
+    this.observer.progress?.(name, detail);
   }
 
   /** Whether every recorded step succeeded. */

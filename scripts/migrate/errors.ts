@@ -4,6 +4,7 @@
  */
 import { UserError } from "../kernel/errors.js";
 import type { MigrationRow } from "./bookkeeping.js";
+import type { LockHolder, LockWait } from "./monitor.js";
 
 const RESOLVE_DOC = "https://pris.ly/d/migrate-resolve";
 
@@ -102,6 +103,43 @@ export class MigrationLockTimeoutError extends UserError {
       options,
     );
   }
+}
+
+/**
+ * A migration statement waited longer than `lock_timeout` for a lock (usually on a table Umami's live sessions
+ * are using). Not a Prisma error: Prisma sets no lock_timeout. Nothing was applied and, the cause being
+ * transient, nothing is recorded either — a recorded failure would make Umami's own container refuse to start
+ * (P3009) over a wait; the next run simply tries again.
+ */
+export class LockWaitTimeoutError extends UserError {
+  override name = "LockWaitTimeoutError";
+  constructor(
+    readonly migration: string,
+    readonly lockTimeoutMs: number,
+    readonly wait: LockWait | undefined,
+    options?: { cause?: unknown },
+  ) {
+    const holders = wait?.holders ?? [];
+    const what = wait ? `${wait.mode} on ${wait.object}` : "a lock";
+    const by = holders.length ? `held by ${holders.map(describeHolder).join(", ")}` : "held by another session (it was not identified: the wait ended before the monitor's next look)";
+    const remedy = holders.length
+      ? `Let ${holders.length === 1 ? "that session" : "those sessions"} finish, or end ${holders.length === 1 ? "it" : "them"} (SELECT pg_terminate_backend(${holders[0].pid}))`
+      : "Find the session in pg_locks and let it finish";
+    super(
+      `Migration ${migration} waited ${formatSeconds(lockTimeoutMs)} (lock_timeout) for ${what}, ${by}. ` +
+        `Nothing of it was applied and nothing was recorded. ${remedy}, or wait longer with \`migrate deploy --lock-timeout <seconds>\`, then run again.`,
+      options,
+    );
+  }
+}
+
+function describeHolder(holder: LockHolder): string {
+  const details = [holder.user, holder.application ? `application "${holder.application}"` : null, holder.state, holder.seconds !== null ? `for ${holder.seconds} s` : null].filter(Boolean);
+  return `pid ${holder.pid}${details.length ? ` (${details.join(", ")})` : ""}`;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** A migration recorded as applied whose file changed since (Prisma's checksum comparison). */

@@ -8,6 +8,7 @@ import { escapeIdentifier, withAdvisoryLock, withClient, type Client, type Conne
 import {
   CannotRollBackError,
   FailedMigrationsError,
+  LockWaitTimeoutError,
   MigrationFailedError,
   MigrationLockTimeoutError,
   SchemaMissingError,
@@ -29,8 +30,16 @@ import {
 } from "./bookkeeping.js";
 import type { Migration, MigrationSet } from "./sources/types.js";
 import { diagnoseMigrations, findModified, type MigrationStatus, type ModifiedMigration } from "./status.js";
+import { deployImpact, readTableEstimates, type MigrationImpact } from "./deploy-impact.js";
+import { watchBackend, type IndexBuild, type LockWait } from "./monitor.js";
 
 export type { HistoryDiagnostic, MigrationStatus, ModifiedMigration } from "./status.js";
+
+/** How long one statement of a migration waits for a lock before giving up (`lock_timeout`), by default. */
+export const DEFAULT_STATEMENT_LOCK_TIMEOUT_MS = 10_000;
+
+/** How often a running migration is looked at from the second connection, by default. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 2_000;
 
 /** What a run did (or, with `dryRun`, would do). */
 export interface MigrateResult {
@@ -41,6 +50,11 @@ export interface MigrateResult {
   alreadyApplied: string[];
   /** Would be applied (dry run only; empty otherwise). */
   pending: string[];
+  /**
+   * Dry run only: the existing tables each pending migration locks or rewrites, with the lock, what it blocks
+   * and the tables' estimated rows and sizes (read from pg_class, taking no lock).
+   */
+  impact?: MigrationImpact[];
   /** Applied earlier but edited since: reported, never re-run (`prisma migrate deploy` ignores these). */
   modified: ModifiedMigration[];
   /** Whether this run created `_prisma_migrations`. */
@@ -52,7 +66,10 @@ export interface MigrateResult {
 /** Progress of a run, for the command's stderr lines. */
 export type MigrateEvent =
   | { type: "lock-wait" }
-  | { type: "start"; name: string }
+  /** The migration's transaction began; its own timeouts as the server reports them (`0` = none). */
+  | { type: "start"; name: string; statementTimeout: string; lockTimeout: string }
+  /** A migration still running, every progress interval: elapsed time, and what the backend is doing. */
+  | { type: "progress"; name: string; elapsedMs: number; waiting?: LockWait; index?: IndexBuild }
   | { type: "applied"; name: string; ms: number }
   | { type: "failed"; name: string; ms: number };
 
@@ -63,6 +80,15 @@ export interface MigrateOptions {
   onProgress?: (event: MigrateEvent) => void;
   /** How long to wait for Prisma's advisory lock. @default 10000 (Prisma's own timeout) */
   lockTimeoutMs?: number;
+  /**
+   * How long one statement of a migration waits for a lock held by another session, e.g. Umami's live queries
+   * on `website_event` (PostgreSQL's `lock_timeout`, set for each migration's transaction). Statements
+   * themselves never time out: `statement_timeout` is 0 inside migrations, whatever the role or database says.
+   * @default 10000
+   */
+  statementLockTimeoutMs?: number;
+  /** How often a running migration reports progress (a second connection, opened after the first interval). @default 2000 */
+  progressIntervalMs?: number;
 }
 
 /** Applies `set`'s pending migrations to the schema named by `settings.schema`, as `prisma migrate deploy` does. */
@@ -73,16 +99,17 @@ export async function applyMigrations(settings: ConnectionSettings, set: Migrati
     if (options.dryRun) {
       const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
       const plan = planRun(schema, set.migrations, rows);
-      return { ...plan, pending: plan.unapplied.map((m) => m.name), applied: [], createdMigrationsTable: false, dryRun: true, ms: performance.now() - started };
+      const impact = deployImpact(plan.unapplied, await readTableEstimates(client, schema));
+      return { ...plan, pending: plan.unapplied.map((m) => m.name), impact, applied: [], createdMigrationsTable: false, dryRun: true, ms: performance.now() - started };
     }
-    return lockLikePrisma(client, settings, options, async () => {
+    return lockLikePrisma(client, settings, options, async (pid) => {
       // Prisma creates a missing schema, and only a missing one: CREATE SCHEMA [IF NOT EXISTS] fails for a role
       // without CREATE on the database even when the schema exists (DESIGN.md fact 8).
       const createdMigrationsTable = await initializeSchema(client, schema);
       const plan = planRun(schema, set.migrations, await readMigrationRows(client, schema));
       const applied: string[] = [];
       for (const migration of plan.unapplied) {
-        await applyOne(client, schema, migration, options.onProgress);
+        await applyOne(client, settings, pid, migration, options);
         applied.push(migration.name);
       }
       return { ...plan, applied, pending: [], createdMigrationsTable, dryRun: false, ms: performance.now() - started };
@@ -122,21 +149,22 @@ async function lockLikePrisma<T>(
   client: Client,
   settings: ConnectionSettings,
   options: Pick<MigrateOptions, "lockTimeoutMs" | "onProgress">,
-  fn: () => Promise<T>,
+  fn: (pid: number) => Promise<T>,
 ): Promise<T> {
   const key = PRISMA_ADVISORY_LOCK_KEY.toString();
   const waitMs = options.lockTimeoutMs ?? PRISMA_LOCK_TIMEOUT_MS;
-  const { rows } = await client.query<{ previous: string; got: boolean }>(
+  const { rows } = await client.query<{ previous: string; got: boolean; pid: number }>(
     `SELECT pg_catalog.set_config('search_path', $1, false) AS search_path,
             pg_catalog.current_setting('lock_timeout') AS previous,
+            pg_catalog.pg_backend_pid() AS pid,
             pg_catalog.pg_try_advisory_lock($2) AS got`,
     [escapeIdentifier(settings.schema), key],
   );
-  const { previous, got } = rows[0];
+  const { previous, got, pid } = rows[0];
   if (got) {
     // Already held: withAdvisoryLock's lock re-enters at once and its unlock pairs with it; ours is released below.
     try {
-      return await withAdvisoryLock(client, PRISMA_ADVISORY_LOCK_KEY, fn);
+      return await withAdvisoryLock(client, PRISMA_ADVISORY_LOCK_KEY, () => fn(pid));
     } finally {
       await client.query("SELECT pg_catalog.pg_advisory_unlock($1)", [key]).catch(() => undefined);
     }
@@ -146,7 +174,7 @@ async function lockLikePrisma<T>(
   try {
     return await withAdvisoryLock(client, PRISMA_ADVISORY_LOCK_KEY, async () => {
       await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [previous]);
-      return fn();
+      return fn(pid);
     });
   } catch (error) {
     if ((error as { code?: string }).code === "55P03") throw new MigrationLockTimeoutError(settings.host, settings.port, waitMs, { cause: error });
@@ -197,20 +225,48 @@ function planRun(schema: string, migrations: Migration[], rows: MigrationRow[]) 
 
 /**
  * One migration: its script (one simple-protocol query, as Prisma's `simple_query`) and its row commit
- * together, or nothing does and the failure is recorded as Prisma records one.
+ * together, or nothing does and the failure is recorded as Prisma records one. The transaction runs with no
+ * statement_timeout and no idle-in-transaction timeout (a role's guard against runaway queries must not kill
+ * a migration that rewrites a grown table: issue 14), but with a lock_timeout, so that it never queues behind
+ * Umami's live sessions for ever — and, while it queues, every new query on that table queues behind it.
  */
-async function applyOne(client: Client, schema: string, migration: Migration, onProgress?: (event: MigrateEvent) => void): Promise<void> {
+async function applyOne(client: Client, settings: ConnectionSettings, pid: number, migration: Migration, options: MigrateOptions): Promise<void> {
+  const { onProgress } = options;
+  const schema = settings.schema;
+  const lockTimeoutMs = options.statementLockTimeoutMs ?? DEFAULT_STATEMENT_LOCK_TIMEOUT_MS;
   const t0 = performance.now();
   const startedAt = new Date();
-  onProgress?.({ type: "start", name: migration.name });
   await client.query("BEGIN");
+  // Inside the transaction first, so a failure here is rolled back like any other.
+  let watch: ReturnType<typeof watchBackend> | undefined;
   try {
+    const { rows } = await client.query<{ statement_timeout: string; lock_timeout: string }>(
+      `SELECT pg_catalog.set_config('statement_timeout', '0', true) AS statement_timeout,
+              pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true) AS idle,
+              pg_catalog.set_config('lock_timeout', $1, true) AS lock_timeout`,
+      [`${lockTimeoutMs}ms`],
+    );
+    onProgress?.({ type: "start", name: migration.name, statementTimeout: rows[0].statement_timeout, lockTimeout: rows[0].lock_timeout });
+    // Looked at often enough to see a lock wait at least twice before lock_timeout ends it.
+    const every = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    const intervalMs = lockTimeoutMs > 0 ? Math.max(50, Math.min(every, Math.floor(lockTimeoutMs / 4))) : every;
+    watch = watchBackend(settings, pid, {
+      intervalMs,
+      onSample: (sample) => onProgress?.({ type: "progress", name: migration.name, elapsedMs: performance.now() - t0, ...sample }),
+    });
     await client.query(migration.sql);
     await recordMigrationApplied(client, schema, migration.name, migration.checksum);
+    await watch.stop();
     await client.query("COMMIT");
   } catch (error) {
+    await watch?.stop();
     await client.query("ROLLBACK").catch(() => undefined);
     const e = error as { code?: string; message?: string; position?: string };
+    if (e.code === "55P03") {
+      // lock_timeout: a wait, not a defect of the migration. Not recorded (see LockWaitTimeoutError).
+      onProgress?.({ type: "failed", name: migration.name, ms: performance.now() - t0 });
+      throw new LockWaitTimeoutError(migration.name, lockTimeoutMs, watch?.lastWait(), { cause: error });
+    }
     const logs = renderApplyMigrationError(migration.name, migration.sql, e);
     // If even this write fails (the connection dropped), nothing of the migration was committed either: the
     // next run simply applies it again.
