@@ -248,8 +248,8 @@ const qualified = (names: string[]) => names.map(quoteIdent).join(".");
 const signature = (names: string[], args: string[]) => `${qualified(names)}(${args.join(", ")})`;
 
 /**
- * The statement that removes `type` (as `pg_identify_object_as_address` names it) so it no longer depends on
- * the Umami schema. Dropping is one way; changing the object so it stops using the schema is another.
+ * The statement that removes `type` (as `pg_identify_object_as_address` names it: name parts unquoted, type
+ * names formatted) so it no longer depends on the Umami schema. Dropping is one way; changing the object so it stops using the schema is another.
  */
 export function buildDropDependentSql(type: string, names: string[], args: string[], identity: string): string {
   const onTable = () => `${quoteIdent(names[2])} ON ${qualified(names.slice(0, 2))}`;
@@ -259,7 +259,9 @@ export function buildDropDependentSql(type: string, names: string[], args: strin
     case "rule": return `DROP RULE ${onTable()}`;
     case "default value": return `ALTER TABLE ${qualified(names.slice(0, 2))} ALTER COLUMN ${quoteIdent(names[2])} DROP DEFAULT`;
     case "table constraint": return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP CONSTRAINT ${quoteIdent(names[2])}`;
-    case "domain constraint": return `ALTER DOMAIN ${qualified(names)} DROP CONSTRAINT ${quoteIdent(args[0])}`;
+    // A type's name comes formatted by format_type (qualified, quoted where needed): used as given.
+    case "domain constraint": return `ALTER DOMAIN ${names[0]} DROP CONSTRAINT ${quoteIdent(args[0])}`;
+    case "type": case "domain": return `DROP ${type.toUpperCase()} ${names[0]}`;
     case "table column": return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP COLUMN ${quoteIdent(names[2])}`;
     case "function": case "procedure": case "aggregate": return `DROP ${type.toUpperCase()} ${signature(names, args)}`;
     case "statistics object": return `DROP STATISTICS ${qualified(names)}`;
@@ -267,7 +269,7 @@ export function buildDropDependentSql(type: string, names: string[], args: strin
     case "publication namespace": return `ALTER PUBLICATION ${quoteIdent(args[0])} DROP TABLES IN SCHEMA ${quoteIdent(names[0])}`;
     case "cast": return `DROP CAST (${names[0]} AS ${args[0]})`;
     case "view": case "materialized view": case "table": case "foreign table": case "index": case "sequence":
-    case "type": case "domain": case "event trigger": case "collation": case "operator": case "conversion":
+    case "event trigger": case "collation": case "operator": case "conversion":
       return `DROP ${type.toUpperCase()} ${type === "operator" ? `${qualified(names)} (${args.join(", ")})` : qualified(names)}`;
     default: return `DROP ${type.toUpperCase()} ${identity}`;
   }
@@ -282,8 +284,9 @@ export function buildRevokeSql(type: string, names: string[], args: string[], ro
     case "sequence": return `REVOKE ALL ON SEQUENCE ${qualified(names)} ${from}`;
     case "function": case "procedure": return `REVOKE ALL ON ${type.toUpperCase()} ${signature(names, args)} ${from}`;
     case "aggregate": return `REVOKE ALL ON FUNCTION ${signature(names, args)} ${from}`;
-    case "schema": case "database": case "language": case "tablespace": case "type": case "domain":
+    case "schema": case "database": case "language": case "tablespace":
       return `REVOKE ALL ON ${type.toUpperCase()} ${qualified(names)} ${from}`;
+    case "type": case "domain": return `REVOKE ALL ON ${type.toUpperCase()} ${names[0]} ${from}`;
     case "foreign-data wrapper": return `REVOKE ALL ON FOREIGN DATA WRAPPER ${quoteIdent(names[0])} ${from}`;
     case "server": return `REVOKE ALL ON FOREIGN SERVER ${quoteIdent(names[0])} ${from}`;
     case "large object": return `REVOKE ALL ON LARGE OBJECT ${names[0]} ${from}`;
