@@ -1,5 +1,5 @@
 /**
- * `npm run bench:impact [-- --window-seconds 60] [-- --pairs 3] [-- --rate 200] [-- --json]`: what ONE deploy
+ * `npm run bench:impact [-- --window-seconds 60] [-- --pairs 3] [-- --rate 100] [-- --json]`: what ONE deploy
  * costs the application, the way CloudWatch's periods see it (issue 13, part 5) — not a load test (that is
  * `npm run bench`, which runs flows back to back).
  *
@@ -36,7 +36,7 @@ const arg = (name: string, fallback: number) => {
 const json = process.argv.includes("--json");
 const windowMs = arg("--window-seconds", 60) * 1000;
 const pairs = arg("--pairs", 3);
-const rate = arg("--rate", 200);
+const rate = arg("--rate", 100);
 const root = fileURLToPath(new URL("..", import.meta.url));
 // Umami 3.1.0's release files when the offline mirror is configured (as .ci/run does), else the default source.
 const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR;
