@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
-import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import { connect, escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import { UserError } from "../../../scripts/kernel/errors.js";
 import { captureFingerprint } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { rollbackStage, type RollbackResult } from "../../../scripts/flows/rollback.js";
@@ -193,6 +194,30 @@ describe("rollback refuses, changing nothing, when it would touch the applicatio
     );
     expect(other.database).toBe("reports");
   });
+});
+
+describe("rollback while Umami still holds its tables", () => {
+  it("gives up after its lock timeout with one line saying to stop Umami, and changes nothing", async () => {
+    await deploy(dev);
+    const before = await everything();
+    const umami = parseDatabaseUrl(toUrl({ ...server.admin, schema: dev.schema }, { user: dev.role.name, password: PASSWORD }));
+    const running = await connect(umami);
+    try {
+      await running.query("BEGIN");
+      await running.query("SELECT count(*) FROM umami.website");
+      const error = await rollbackStage(server.admin, dev).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toBe(
+        "Rollback of stage dev stopped and was undone in database app (schema umami and role umami_user are as they were): " +
+          "the stage's tables stayed locked for 5 s (Umami, or another session, is still using them). Stop Umami (scale its service to 0) and run rollback again.",
+      );
+    } finally {
+      await running.query("ROLLBACK");
+      await running.end();
+    }
+    expect(await everything()).toEqual(before);
+    expect((await rollbackStage(server.admin, dev)).leftovers).toEqual([]);
+  }, 30_000);
 });
 
 describe("umami-db rollback refusing (CLI)", () => {
