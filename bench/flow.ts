@@ -10,6 +10,8 @@ import { applyMigrations } from "../scripts/migrate/runner.js";
 import type { MigrationSet } from "../scripts/migrate/sources.js";
 import { generatePassword } from "../scripts/kernel/password.js";
 import { provisionStage } from "../scripts/flows/provision.js";
+import { captureBaseline } from "../scripts/evidence/baseline.js";
+import { captureFingerprint } from "../scripts/evidence/fingerprint.js";
 
 /** Provisions `stage`, migrates it as its role and audits it; returns the time taken. */
 export async function deployFlow(admin: ConnectionSettings, stage: string, migrations: MigrationSet): Promise<{ ms: number; ok: boolean }> {
@@ -20,6 +22,26 @@ export async function deployFlow(admin: ConnectionSettings, stage: string, migra
   const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), { applicationName: "umami-db migrate" });
   await applyMigrations(umami, migrations);
   const audit = await auditIsolation({ admin, umami, spec });
+  return { ms: performance.now() - started, ok: audit.ok };
+}
+
+/**
+ * One full deploy, as `local` and `sst deploy` + `post-deploy` run it: the "before" fingerprint and baseline,
+ * provisioning, Umami's migrations as the stage's role, the audit (probes, fingerprint compared) and the
+ * "after" baseline. Returns the time taken and whether the audit passed.
+ */
+export async function fullDeployFlow(admin: ConnectionSettings, stage: string, migrations: MigrationSet): Promise<{ ms: number; ok: boolean }> {
+  const started = performance.now();
+  const spec = buildSpec(stage, { clusterIdentifier: "bench", database: admin.database });
+  const scope = { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] };
+  const fingerprint = await captureFingerprint(admin, scope);
+  await captureBaseline(admin, { label: "before", umamiSchema: spec.schema });
+  const password = generatePassword();
+  await withClient(admin, (c) => provisionStage(c, spec, { admin: admin.user, password }));
+  const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), { applicationName: "umami-db migrate" });
+  await applyMigrations(umami, migrations);
+  const audit = await auditIsolation({ admin, umami, spec, baselineFingerprint: fingerprint });
+  await captureBaseline(admin, { label: "after", umamiSchema: spec.schema });
   return { ms: performance.now() - started, ok: audit.ok };
 }
 

@@ -19,6 +19,9 @@ export interface ProbeResult {
 /** SQLSTATE insufficient_privilege: what a denied probe must raise. */
 const INSUFFICIENT_PRIVILEGE = "42501";
 
+/** SQLSTATE lock_not_available: a NOWAIT lock another session holds. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
 /** The probe table's name: unlikely to clash, and rolled back anyway. */
 const PROBE_TABLE = "umami_db_audit_probe";
 
@@ -45,6 +48,10 @@ async function attempt(client: Client, name: string, expected: ProbeResult["expe
     await client.query("ROLLBACK TO SAVEPOINT probe");
     const e = error as { code?: string; message?: string };
     if (e.code === INSUFFICIENT_PRIVILEGE) return { name, expected, outcome: "denied", ok: expected === "denied" };
+    // The privilege check passed, but the application holds the table: allowed, and not waited for.
+    if (e.code === LOCK_NOT_AVAILABLE) {
+      return { name, expected, outcome: "allowed", ok: expected === "allowed", detail: "the privilege check passed; the table was locked by another session, so it was not read" };
+    }
     return { name, expected, outcome: "error", ok: false, detail: `${e.code ?? "?"}: ${e.message ?? String(error)}` };
   }
 }
@@ -77,7 +84,13 @@ export async function runProbes(ctx: AuditContext, umami: ConnectionSettings): P
         const t = targets.app_table;
         results = [
           t
-            ? await attempt(client, `read ${t.schema}.${t.table}`, "denied", [`SELECT 1 FROM ${table(t.schema, t.table)} LIMIT 1`])
+            ? await attempt(client, `read ${t.schema}.${t.table}`, "denied", [
+                // LOCK TABLE checks the privilege before it locks, and NOWAIT never queues: a denied probe never
+                // touches the application's lock, and an allowed one never waits behind it (a SELECT would
+                // lock the table before checking the privilege).
+                `LOCK TABLE ${table(t.schema, t.table)} IN ACCESS SHARE MODE NOWAIT`,
+                `SELECT 1 FROM ${table(t.schema, t.table)} LIMIT 1`,
+              ])
             : skipped("read an application table", "denied", "the database has no application table"),
           targets.has_public
             ? await attempt(client, "create a table in public", "denied", [create("public")])

@@ -1,7 +1,8 @@
 /**
  * `umami-db rollback --stage <stage>` (or `--admin-url`): removes the stage's schema, role, default privileges
  * and, with `--delete-secret`, its credentials secret — after a confirmation unless `--yes`. Exit 1 when
- * something of the stage is left afterwards.
+ * something of the stage is left afterwards, or when it refused because the rollback would touch the
+ * application (nothing changed; each blocker printed with the statement that clears it).
  */
 import { existsSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
@@ -55,11 +56,26 @@ async function deleteSecrets(
   if (outcome === "remains") result.leftovers.push(`secret ${secretId}`);
 }
 
+/** A refusal as text: each blocker, why, and the statement that clears it. */
+export function renderBlockers(stage: string, result: RollbackResult): string {
+  const lines = result.blockers.map((b) => {
+    const who = b.asRole ? ` (run as ${b.asRole})` : "";
+    return `BLOCKED  ${b.object} [database ${b.database}]: ${b.reason}\n         clear it with${who}: ${b.remedy};\n`;
+  });
+  return (
+    lines.join("") +
+    `rollback ${stage}: refused, nothing was changed (${result.blockers.length} blocker${result.blockers.length === 1 ? "" : "s"}). ` +
+    "These objects belong to the application: clear each as shown (or change it so it no longer uses the stage), then run rollback again.\n"
+  );
+}
+
 /** The `rollback` command. */
 export function rollbackCommand(): Command {
   const command = new Command("rollback").description(
     "Remove a stage's schema (with Umami's data), role and default privileges from the database, in the order that works on Aurora; " +
-      "never another stage's objects nor a pgcrypto the database already had.",
+      "never another stage's objects nor a pgcrypto the database already had. All or nothing: when an application object depends " +
+      "on the stage (a view, policy, trigger, default, statistics…) or a grant to its role cannot be revoked by the administrator, " +
+      "it changes nothing and names each blocker with the statement that clears it (exit 1).",
   );
   stageOptions(command, ["admin"])
     .option("--yes", "do not ask for confirmation (required when not on a terminal)", false)
@@ -84,8 +100,11 @@ export function rollbackCommand(): Command {
           if (!ok) throw new UserError("Rollback cancelled: the confirmation did not match the stage name. Nothing was changed.");
         }
         const result = await rollbackStage(admin, spec, { force: flags.force });
-        if (flags.deleteSecret) await deleteSecrets(flags, resolved, result);
+        const refused = result.blockers.length > 0;
+        // A refused rollback keeps the secret too: the role it opens is still there.
+        if (flags.deleteSecret && !refused) await deleteSecrets(flags, resolved, result);
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else if (refused) process.stdout.write(renderBlockers(spec.stage, result));
         else {
           if (result.nothingToDo && result.removed.length === 0) process.stdout.write(`rollback ${spec.stage}: nothing to do (no role, schema or default privileges of the stage)\n`);
           for (const line of result.removed) process.stdout.write(`removed  ${line}\n`);
@@ -97,7 +116,7 @@ export function rollbackCommand(): Command {
             process.stdout.write(`next: if SST deployed stage ${spec.stage}, run \`npx sst refresh --stage ${spec.stage}\` so its state forgets the removed objects\n`);
           }
         }
-        return result.leftovers.length === 0 ? EXIT.ok : EXIT.checkFailed;
+        return result.leftovers.length === 0 && !refused ? EXIT.ok : EXIT.checkFailed;
       }),
     );
   return command;

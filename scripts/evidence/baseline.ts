@@ -134,21 +134,33 @@ async function capturePostgres(client: Client, umamiSchema: string | undefined):
            pg_catalog.current_setting('superuser_reserved_connections') AS reserved,
            pg_catalog.pg_database_size(pg_catalog.current_database()) AS db_bytes
   `);
-  // Tables and materialized views with their indexes and TOAST (pg_total_relation_size), plus sequences;
-  // indexes are not added again. The size functions need no privilege on the relations.
-  const schemas = await client.query<{ name: string; bytes: string; tables: string }>(`
+  // The Umami schema: tables and materialized views with their indexes and TOAST (pg_total_relation_size),
+  // plus sequences. Every other schema is the application's, and pg_total_relation_size opens each relation
+  // with a lock — it would wait behind an application holding ACCESS EXCLUSIVE, and the application would
+  // then wait behind it (issue 13). Their sizes come lock-free from pg_class.relpages × block size (table,
+  // indexes, TOAST and its index), as of the last VACUUM or ANALYZE.
+  const schemas = await client.query<{ name: string; bytes: string; tables: string }>(
+    `
     SELECT n.nspname AS name,
-           coalesce(sum(CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_total_relation_size(c.oid)
-                             WHEN c.relkind = 'S' THEN pg_catalog.pg_relation_size(c.oid)
-                             ELSE 0 END), 0) AS bytes,
+           coalesce(sum(CASE
+             WHEN n.nspname = $1 THEN CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_total_relation_size(c.oid)
+                                           WHEN c.relkind = 'S' THEN pg_catalog.pg_relation_size(c.oid) ELSE 0 END
+             WHEN c.relkind IN ('r', 'm', 'i', 'S') THEN
+               (c.relpages::bigint + coalesce(t.relpages, 0) + coalesce(ti.relpages, 0)) * pg_catalog.current_setting('block_size')::bigint
+             ELSE 0 END), 0) AS bytes,
            count(c.oid) FILTER (WHERE c.relkind IN ('r', 'p')) AS tables
       FROM pg_catalog.pg_namespace n
       LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+      LEFT JOIN pg_catalog.pg_class t ON t.oid = c.reltoastrelid
+      LEFT JOIN pg_catalog.pg_index tx ON tx.indrelid = t.oid
+      LEFT JOIN pg_catalog.pg_class ti ON ti.oid = tx.indexrelid
      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
        AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
      GROUP BY n.nspname
      ORDER BY n.nspname
-  `);
+    `,
+    [umamiSchema ?? ""],
+  );
   const activity = await client.query<{ user: string | null; database: string | null; state: string | null; count: string }>(`
     SELECT usename AS "user", datname AS database, state, count(*) AS count
       FROM pg_catalog.pg_stat_activity

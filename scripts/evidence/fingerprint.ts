@@ -16,7 +16,7 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 
 /** Format version of the JSON; bumped when what is digested changes, so old baselines are refused. */
-export const FINGERPRINT_VERSION = 1;
+export const FINGERPRINT_VERSION = 2;
 
 /** Digests of a group of objects: one digest over all of them, and one per object key. */
 export interface DigestGroup {
@@ -62,6 +62,10 @@ export function applicationOf(spec: Pick<UmamiDatabaseSpec, "schema" | "role">):
 
 // Every row: the schema, an object key, and the object's definition as jsonb text (jsonb prints its keys in
 // a fixed order, so the text is canonical). ACL arrays are sorted because GRANT/REVOKE may reorder entries.
+// Expressions (views, defaults, CHECKs, index expressions, policies) are digested as their stored node trees,
+// never deparsed: pg_get_expr, pg_get_viewdef, pg_get_indexdef and pg_get_constraintdef open the relation
+// with a lock, so they wait behind an application holding ACCESS EXCLUSIVE, and it then waits behind them
+// (issue 13). The node tree changes whenever the definition does. Version 2 digests these trees.
 const SCHEMA_OBJECTS_SQL = `
   WITH ns AS (
     SELECT n.oid, n.nspname, n.nspowner, n.nspacl
@@ -87,9 +91,10 @@ const SCHEMA_OBJECTS_SQL = `
            'kind', rel.relkind, 'owner', pg_catalog.pg_get_userbyid(rel.relowner),
            'persistence', rel.relpersistence, 'options', ARRAY(SELECT o FROM pg_catalog.unnest(rel.reloptions) o ORDER BY 1),
            'rls', rel.relrowsecurity, 'forceRls', rel.relforcerowsecurity,
-           'partitionBound', pg_catalog.pg_get_expr(rel.relpartbound, rel.oid),
+           'partitionBound', rel.relpartbound::text,
            'tablespace', ts.spcname,
-           'view', CASE WHEN rel.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(rel.oid) END,
+           'view', CASE WHEN rel.relkind IN ('v', 'm') THEN (SELECT w.ev_action::text FROM pg_catalog.pg_rewrite w
+                                                               WHERE w.ev_class = rel.oid AND w.rulename = '_RETURN') END,
            'sequence', CASE WHEN rel.relkind = 'S' THEN pg_catalog.jsonb_build_object('type', seq.seqtypid::regtype::text,
                           'start', seq.seqstart, 'increment', seq.seqincrement, 'max', seq.seqmax, 'min', seq.seqmin,
                           'cache', seq.seqcache, 'cycle', seq.seqcycle) END)::text
@@ -105,7 +110,7 @@ const SCHEMA_OBJECTS_SQL = `
   SELECT rel.nspname, 'column ' || rel.nspname || '.' || rel.relname || '.' || a.attname,
          pg_catalog.jsonb_build_object(
            'position', a.attnum, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull,
-           'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity,
+           'default', d.adbin::text, 'identity', a.attidentity,
            'generated', a.attgenerated, 'collation', co.collname)::text
     FROM rel
     JOIN pg_catalog.pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -120,26 +125,25 @@ const SCHEMA_OBJECTS_SQL = `
    WHERE a.attacl IS NOT NULL
   UNION ALL
   SELECT ns.nspname, 'constraint ' || ns.nspname || '.' || COALESCE(r.relname, t.typname) || '.' || con.conname,
-         -- Catalog fields rather than pg_get_constraintdef() (slow on thousands of keys); deparsed only where
-         -- the definition is an expression (CHECK, exclusion).
+         -- Catalog fields rather than pg_get_constraintdef() (slow on thousands of keys, and it locks the table).
          pg_catalog.jsonb_build_object('type', con.contype, 'keys', con.conkey::text,
            'references', CASE WHEN con.confrelid <> 0 THEN con.confrelid::regclass::text END,
            'referencedKeys', con.confkey::text, 'onUpdate', con.confupdtype, 'onDelete', con.confdeltype,
            'match', con.confmatchtype, 'deferrable', con.condeferrable, 'deferred', con.condeferred,
            'validated', con.convalidated, 'noInherit', con.connoinherit,
-           'definition', CASE WHEN con.contype IN ('c', 'x') THEN pg_catalog.pg_get_constraintdef(con.oid) END)::text
+           'definition', con.conbin::text, 'exclusionOperators', con.conexclop::text)::text
     FROM pg_catalog.pg_constraint con
     JOIN ns ON ns.oid = con.connamespace
     LEFT JOIN pg_catalog.pg_class r ON r.oid = con.conrelid
     LEFT JOIN pg_catalog.pg_type t ON t.oid = con.contypid
   UNION ALL
   SELECT rel.nspname, 'index ' || rel.nspname || '.' || rel.relname,
-         -- Catalog fields rather than pg_get_indexdef() (slow on thousands of indexes); expressions deparsed.
+         -- Catalog fields rather than pg_get_indexdef() (slow on thousands of indexes, and it locks the table).
          pg_catalog.jsonb_build_object('table', t.relname, 'method', am.amname, 'keys', i.indkey::text,
            'opclasses', i.indclass::text, 'collations', i.indcollation::text, 'options', i.indoption::text,
            'unique', i.indisunique, 'nullsNotDistinct', i.indnullsnotdistinct, 'primary', i.indisprimary,
-           'expressions', pg_catalog.pg_get_expr(i.indexprs, i.indrelid),
-           'predicate', pg_catalog.pg_get_expr(i.indpred, i.indrelid),
+           'expressions', i.indexprs::text,
+           'predicate', i.indpred::text,
            'clustered', i.indisclustered, 'valid', i.indisvalid, 'tablespace', ts.spcname,
            'storage', ARRAY(SELECT o FROM pg_catalog.unnest(rel.reloptions) o ORDER BY 1))::text
     FROM rel JOIN pg_catalog.pg_index i ON i.indexrelid = rel.oid
@@ -169,8 +173,8 @@ const SCHEMA_OBJECTS_SQL = `
          pg_catalog.jsonb_build_object('command', po.polcmd, 'permissive', po.polpermissive,
            'roles', ARRAY(SELECT CASE r WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(r)::text END
                             FROM pg_catalog.unnest(po.polroles) r ORDER BY 1),
-           'using', pg_catalog.pg_get_expr(po.polqual, po.polrelid),
-           'check', pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid))::text
+           'using', po.polqual::text,
+           'check', po.polwithcheck::text)::text
     FROM rel JOIN pg_catalog.pg_policy po ON po.polrelid = rel.oid
   UNION ALL
   SELECT ns.nspname, 'type ' || ns.nspname || '.' || t.typname,

@@ -4,11 +4,17 @@
  * and the role. A pgcrypto the database already had lives in another schema and is never touched; another
  * stage's names differ, so its objects are never named. Afterwards the catalog is read again: what remains
  * is reported as a leftover, not hidden.
+ *
+ * All or nothing: before anything is dropped, every database where the role has a trace is checked for what
+ * the rollback would do to the application (`rollback-blockers.ts`); one blocker and nothing changes. The
+ * stage's database is changed in one transaction that ends with `DROP ROLE`, so a failure there leaves the
+ * schema and the role as they were.
  */
 import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { escapeIdentifier, withClient, withTransaction, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { connect, escapeIdentifier, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
+import { findRollbackBlockers, type RollbackBlocker } from "./rollback-blockers.js";
 
 /** What a rollback did and what (if anything) is still there. */
 export interface RollbackResult {
@@ -22,27 +28,18 @@ export interface RollbackResult {
   leftovers: string[];
   /** True when the stage had nothing in the database (a second rollback). */
   nothingToDo: boolean;
+  /** Why the rollback refused to start; when not empty, nothing was changed. */
+  blockers: RollbackBlocker[];
 }
+
+/** How long the rollback waits for a lock on the stage's tables (Umami still running) before giving up. */
+export const ROLLBACK_LOCK_TIMEOUT_MS = 5_000;
 
 /** A protected stage was asked to roll back without `--force`. */
 export class ProtectedStageError extends UserError {
   override name = "ProtectedStageError";
   constructor(readonly stage: string) {
     super(`Stage ${stage} is protected (production-like): rollback would delete its analytics data. Pass --force if you mean it.`);
-  }
-}
-
-/** Objects outside the schema that depend on objects inside it: DROP SCHEMA … CASCADE would drop them too. */
-export class DependentObjectsError extends UserError {
-  override name = "DependentObjectsError";
-  constructor(
-    readonly schema: string,
-    readonly dependents: string[],
-  ) {
-    super(
-      `Rollback stopped: ${dependents.join(", ")} outside schema ${schema} depend on it and DROP SCHEMA … CASCADE would drop them. ` +
-        "Remove those dependencies first (they belong to the application), then run rollback again.",
-    );
   }
 }
 
@@ -82,46 +79,6 @@ async function readState(client: Client, spec: UmamiDatabaseSpec, oids?: { role:
   return { roleOid: row.role_oid, schemaOid: row.schema_oid, tables: row.tables, pgcryptoSchema: row.pgcrypto_schema, defaultAcls: row.default_acls };
 }
 
-/** Objects outside the schema whose removal CASCADE would cause (views, foreign keys, defaults, functions…). */
-async function dependentsOutside(client: Client, schema: string): Promise<string[]> {
-  const { rows } = await client.query<{ dependent: string }>(
-    `
-    WITH inside AS (
-      SELECT 'pg_catalog.pg_class'::regclass AS classid, c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = $1::regnamespace
-      UNION ALL SELECT 'pg_catalog.pg_proc'::regclass, p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = $1::regnamespace
-      UNION ALL SELECT 'pg_catalog.pg_type'::regclass, t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = $1::regnamespace
-    ),
-    dependents AS (
-      SELECT d.classid, d.objid,
-        CASE d.classid
-          WHEN 'pg_catalog.pg_class'::regclass THEN (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = d.objid)
-          WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class WHERE w.oid = d.objid)
-          WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT connamespace FROM pg_catalog.pg_constraint WHERE oid = d.objid)
-          WHEN 'pg_catalog.pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_attrdef a JOIN pg_catalog.pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
-          WHEN 'pg_catalog.pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid WHERE g.oid = d.objid)
-          WHEN 'pg_catalog.pg_proc'::regclass THEN (SELECT pronamespace FROM pg_catalog.pg_proc WHERE oid = d.objid)
-          WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT typnamespace FROM pg_catalog.pg_type WHERE oid = d.objid)
-        END AS namespace
-      FROM pg_catalog.pg_depend d
-      JOIN inside i ON i.classid = d.refclassid AND i.oid = d.refobjid
-      WHERE d.deptype IN ('n', 'a')
-    )
-    SELECT DISTINCT o.type || ' ' || o.identity AS dependent
-    FROM dependents,
-      -- A view depends through its _RETURN rule: name the view. pg_identify_object always schema-qualifies.
-      LATERAL pg_catalog.pg_identify_object(
-        CASE WHEN classid = 'pg_catalog.pg_rewrite'::regclass THEN 'pg_catalog.pg_class'::regclass ELSE classid END,
-        CASE WHEN classid = 'pg_catalog.pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_catalog.pg_rewrite WHERE oid = objid) ELSE objid END,
-        0) AS o
-    WHERE namespace IS NOT NULL AND namespace <> $1::regnamespace
-    ORDER BY 1
-    `,
-    // regnamespace parses its input as an SQL identifier: quoted, or umami_Feature_X would fold to lower case.
-    [escapeIdentifier(schema)],
-  );
-  return rows.map((r) => r.dependent);
-}
-
 /** Other databases where the role owns objects or holds privileges (pg_shdepend; 0 = shared objects). */
 async function otherDatabases(client: Client, role: string): Promise<string[]> {
   const { rows } = await client.query<{ datname: string }>(
@@ -144,65 +101,135 @@ export interface RollbackOptions {
   force?: boolean;
 }
 
+
+/** Locks the schema's tables, so nothing new can come to depend on them between the check and the drop. */
+async function lockSchemaTables(client: Client, schema: string): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p') ORDER BY relname",
+    [escapeIdentifier(schema)],
+  );
+  if (rows.length === 0) return;
+  const tables = rows.map((r) => `${escapeIdentifier(schema)}.${escapeIdentifier(r.name)}`).join(", ");
+  await client.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
+}
+
+async function isMember(client: Client, role: string, admin: string): Promise<boolean> {
+  const { rows } = await client.query<{ member: boolean }>(
+    `
+    SELECT EXISTS (
+      SELECT 1 FROM pg_catalog.pg_auth_members m
+      WHERE m.roleid = $1::regrole AND m.member = $2::regrole
+    ) AS member
+    `,
+    [escapeIdentifier(role), escapeIdentifier(admin)],
+  );
+  return rows[0].member;
+}
+
+/** A rollback that failed part-way, undone where it could be; `committed` lists what stayed done. */
+function rollbackFailed(spec: UmamiDatabaseSpec, error: unknown, committed: string[]): UserError {
+  const pgError = error as { code?: string; message?: string };
+  const cause = pgError.code === "55P03"
+    ? `the stage's tables stayed locked for ${ROLLBACK_LOCK_TIMEOUT_MS / 1000} s (Umami, or another session, is still using them). Stop Umami (scale its service to 0) and run rollback again`
+    : (pgError.message ?? String(error));
+  const done = committed.length > 0 ? ` Already done and kept: ${committed.join("; ")}.` : "";
+  return new UserError(
+    `Rollback of stage ${spec.stage} stopped and was undone in database ${spec.database} (schema ${spec.schema} and role ${spec.role.name} are as they were): ${cause}.${done}`,
+    { cause: error },
+  );
+}
+
 /**
  * Rolls back `spec` on the database `admin` reaches (as the administrator). Idempotent: a second run finds
- * nothing and returns `nothingToDo`. Throws `ProtectedStageError` or `DependentObjectsError` before changing anything.
+ * nothing and returns `nothingToDo`. Throws `ProtectedStageError` before changing anything; when the rollback
+ * would touch the application it returns the `blockers` and changes nothing.
  */
 export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDatabaseSpec, options: RollbackOptions = {}): Promise<RollbackResult> {
   if (spec.protect && !options.force) throw new ProtectedStageError(spec.stage);
   const settings = { ...admin, database: spec.database };
-  const result: RollbackResult = { stage: spec.stage, database: spec.database, removed: [], kept: [], leftovers: [], nothingToDo: false };
+  const result: RollbackResult = { stage: spec.stage, database: spec.database, removed: [], kept: [], leftovers: [], nothingToDo: false, blockers: [] };
   const [grant, dropSchema, dropOwned, dropRole] = buildRollbackSql(spec, { admin: admin.user });
-  const before = await withClient(settings, async (client) => {
-    const state = await readState(client, spec);
-    if (state.schemaOid) {
-      const dependents = await dependentsOutside(client, spec.schema);
-      if (dependents.length > 0) throw new DependentObjectsError(spec.schema, dependents);
+  const role = spec.role.name;
+  const target = { role, schema: spec.schema, admin: admin.user, database: spec.database };
+  const main = await connect(settings);
+  const others: { database: string; client: Client }[] = [];
+  const committed: string[] = [];
+  let addedMembership = false;
+  let state: State;
+  try {
+    state = await readState(main, spec);
+    const databases = state.roleOid ? await otherDatabases(main, role) : [];
+    // DROP OWNED BY in another database needs the administrator's membership committed (DESIGN.md fact 7).
+    if (databases.length > 0 && !(await isMember(main, role, admin.user))) {
+      await main.query(grant);
+      addedMembership = true;
     }
-    const others = state.roleOid ? await otherDatabases(client, spec.role.name) : [];
-    await withTransaction(client, async () => {
-      if (state.roleOid) await client.query(grant);
-      if (state.schemaOid) await client.query(dropSchema);
-      if (state.roleOid) await client.query(dropOwned);
-    });
-    return { state, others };
-  });
-  const { state, others } = before;
+    await main.query("BEGIN");
+    await main.query(`SET LOCAL lock_timeout = ${ROLLBACK_LOCK_TIMEOUT_MS}`);
+    if (state.roleOid) await main.query(grant);
+    if (state.schemaOid) await lockSchemaTables(main, spec.schema);
+    if (state.roleOid || state.schemaOid) result.blockers.push(...(await findRollbackBlockers(main, target)));
+    for (const database of databases) {
+      let client: Client;
+      try {
+        client = await connect({ ...admin, database });
+      } catch (error) {
+        result.blockers.push({
+          database,
+          object: `database ${database}`,
+          reason: `${role} owns objects or holds privileges there, and ${admin.user} cannot connect to remove them (${(error as Error).message})`,
+          remedy: `GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${escapeIdentifier(admin.user)}`,
+        });
+        continue;
+      }
+      others.push({ database, client });
+      await client.query("BEGIN");
+      await client.query(`SET LOCAL lock_timeout = ${ROLLBACK_LOCK_TIMEOUT_MS}`);
+      result.blockers.push(...(await findRollbackBlockers(client, { ...target, database })));
+    }
+    if (result.blockers.length > 0) {
+      await main.query("ROLLBACK");
+      return result;
+    }
+    if (state.schemaOid) await main.query(dropSchema);
+    for (const other of others) await other.client.query(dropOwned);
+    // DROP OWNED BY revokes grants on shared objects (databases) too, in whichever database runs first, and
+    // DROP ROLE reads pg_shdepend, a shared catalog: the other databases commit before this one continues.
+    while (others.length > 0) {
+      const other = others.shift()!;
+      await other.client.query("COMMIT");
+      await other.client.end();
+      committed.push(`objects and privileges of ${role} in database ${other.database}`);
+    }
+    result.removed.push(...committed);
+    if (state.roleOid) await main.query(dropOwned);
+    if (state.roleOid) await main.query(dropRole);
+    await main.query("COMMIT");
+    addedMembership = false; // went with the role
+  } catch (error) {
+    await main.query("ROLLBACK").catch(() => undefined);
+    throw rollbackFailed(spec, error, committed);
+  } finally {
+    for (const other of others) {
+      await other.client.query("ROLLBACK").catch(() => undefined);
+      await other.client.end().catch(() => undefined);
+    }
+    if (addedMembership) await main.query(`REVOKE ${escapeIdentifier(role)} FROM ${escapeIdentifier(admin.user)}`).catch(() => undefined);
+    await main.end().catch(() => undefined);
+  }
   result.nothingToDo = !state.roleOid && !state.schemaOid && state.defaultAcls === 0;
   if (state.schemaOid) {
     const pgcrypto = state.pgcryptoSchema === spec.schema ? ", pgcrypto" : "";
-    result.removed.push(`schema ${spec.schema} (${state.tables} tables${pgcrypto})`);
+    result.removed.unshift(`schema ${spec.schema} (${state.tables} tables${pgcrypto})`);
   }
   if (state.pgcryptoSchema && state.pgcryptoSchema !== spec.schema) {
     result.kept.push(`pgcrypto in schema ${state.pgcryptoSchema} (not created by this stage)`);
   }
-  if (state.roleOid) {
-    // DROP OWNED BY acts on the current database only; repeat it where the role still has objects or grants.
-    for (const database of others) {
-      try {
-        await withClient({ ...admin, database }, (client) => withTransaction(client, async () => {
-          await client.query(grant);
-          await client.query(dropOwned);
-        }));
-        result.removed.push(`objects and privileges of ${spec.role.name} in database ${database}`);
-      } catch (error) {
-        result.leftovers.push(`objects or privileges of ${spec.role.name} in database ${database} (${(error as Error).message})`);
-      }
-    }
-    await withClient(settings, async (client) => {
-      try {
-        await client.query(dropRole);
-        result.removed.push(`role ${spec.role.name}`);
-      } catch (error) {
-        result.leftovers.push(`role ${spec.role.name}: ${(error as Error).message}`);
-      }
-    });
-  }
+  if (state.roleOid) result.removed.push(`role ${role}`);
   if (state.defaultAcls > 0) result.removed.push(`default privileges (${state.defaultAcls} entries)`);
   const after = await withClient(settings, (client) => readState(client, spec, { role: state.roleOid, schema: state.schemaOid }));
-  if (after.roleOid) result.leftovers.push(`role ${spec.role.name}`);
+  if (after.roleOid) result.leftovers.push(`role ${role}`);
   if (after.schemaOid) result.leftovers.push(`schema ${spec.schema}`);
-  if (after.defaultAcls > 0) result.leftovers.push(`${after.defaultAcls} pg_default_acl entries for ${spec.role.name}/${spec.schema}`);
-  result.leftovers = [...new Set(result.leftovers)];
+  if (after.defaultAcls > 0) result.leftovers.push(`${after.defaultAcls} pg_default_acl entries for ${role}/${spec.schema}`);
   return result;
 }

@@ -23,6 +23,8 @@ afterAll(async () => {
 describe("captureBaseline against PostgreSQL 15", () => {
   it("records every field with sane values, as the Aurora-like admin", async () => {
     const now = new Date("2026-11-25T12:00:00Z");
+    // Application sizes come from pg_class.relpages (lock-free), which VACUUM and ANALYZE keep current.
+    await withClient(server.admin, (c) => c.query("ANALYZE"));
     const b = await captureBaseline(server.admin, { label: "before-umami", umamiSchema: "umami", now });
     expect(b.version).toBe(1);
     expect(b.label).toBe("before-umami");
