@@ -51,7 +51,7 @@ const OUTWARD_SQL = `
             OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee IN (SELECT oid FROM grantees))
             OR c.oid IN (SELECT attrelid FROM acl_columns))
   ), reach AS (
-    SELECT c.oid, c.relkind, ns.nspname || '.' || c.relname AS object, ns.usable
+    SELECT c.oid, c.relkind, pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object, ns.usable
       FROM candidates c JOIN ns ON ns.oid = c.relnamespace
      WHERE CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege($1::oid, c.oid, $9)
                 ELSE pg_catalog.has_table_privilege($1::oid, c.oid, $8)
@@ -74,23 +74,53 @@ const OUTWARD_SQL = `
                 || ARRAY(SELECT p || ' (columns)' FROM pg_catalog.unnest($7::text[]) p
                           WHERE NOT pg_catalog.has_table_privilege('public', reach.oid, p)
                             AND pg_catalog.has_any_column_privilege('public', reach.oid, p)) END AS public_privileges,
-         NULL::text[] AS defaults, NULL::text AS note
+         -- Whom a REVOKE must name (or OWNER: the role owns it, which no REVOKE undoes).
+         ARRAY(SELECT 'OWNER' FROM pg_catalog.pg_class o WHERE o.oid = reach.oid AND o.relowner = $1::oid
+               UNION ALL
+               SELECT DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+                 FROM (SELECT o.relacl AS acl FROM pg_catalog.pg_class o WHERE o.oid = reach.oid
+                       UNION ALL
+                       SELECT att.attacl FROM pg_catalog.pg_attribute att WHERE att.attrelid = reach.oid AND att.attacl IS NOT NULL) acls
+                 CROSS JOIN LATERAL pg_catalog.aclexplode(acls.acl) a
+                WHERE a.grantee = 0 OR a.grantee = $1::oid) AS defaults,
+         -- What a grant that exposes no data is: the extension's own (its install script's grant, pg_init_privs,
+         -- on an object that is not one of its configuration tables), or a security_invoker view over a
+         -- relation the role holds nothing on (every query on it fails with permission denied).
+         CASE WHEN e.extname IS NOT NULL AND rc.relacl IS NOT DISTINCT FROM ip.initprivs
+                   AND NOT reach.oid = ANY (COALESCE(e.extconfig, ARRAY[]::oid[])) THEN 'extension ' || e.extname
+              WHEN reach.relkind = 'v' AND EXISTS (
+                     SELECT 1 FROM pg_catalog.unnest(rc.reloptions) o
+                      WHERE pg_catalog.lower(o) IN ('security_invoker=true', 'security_invoker=on', 'security_invoker=1', 'security_invoker=yes'))
+                   AND EXISTS (
+                     SELECT 1 FROM pg_catalog.pg_rewrite rw
+                       JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND dep.objid = rw.oid
+                      WHERE rw.ev_class = reach.oid AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                        AND dep.refobjid <> reach.oid
+                        AND NOT pg_catalog.has_table_privilege($1::oid, dep.refobjid, $8)
+                        AND NOT pg_catalog.has_any_column_privilege($1::oid, dep.refobjid, $10))
+                   THEN 'invoker' END AS note
     FROM reach
+    JOIN pg_catalog.pg_class rc ON rc.oid = reach.oid
+    LEFT JOIN pg_catalog.pg_depend ed ON ed.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ed.objid = reach.oid
+         AND ed.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND ed.deptype = 'e'
+    LEFT JOIN pg_catalog.pg_extension e ON e.oid = ed.refobjid
+    LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ip.objoid = reach.oid
+         AND ip.objsubid = 0 AND ip.privtype = 'e'
   UNION ALL
-  SELECT 'schema', ns.nspname, ns.usable,
+  SELECT 'schema', pg_catalog.quote_ident(ns.nspname), ns.usable,
          ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege($1::oid, ns.oid, p)),
          ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege('public', ns.oid, p)),
          NULL, NULL
     FROM ns
   UNION ALL
-  SELECT 'function', ns.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+  SELECT 'function', pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
          ns.usable, ARRAY['EXECUTE'],
          CASE WHEN pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') THEN ARRAY['EXECUTE'] ELSE ARRAY[]::text[] END,
          NULL, pg_catalog.pg_get_userbyid(p.proowner)
     FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
    WHERE p.prosecdef AND pg_catalog.has_function_privilege($1::oid, p.oid, 'EXECUTE')
   UNION ALL
-  SELECT 'database', d.datname, true,
+  SELECT 'database', pg_catalog.quote_ident(d.datname), true,
          ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege($1::oid, d.oid, p)),
          ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege('public', d.oid, p)),
          ARRAY(SELECT a.privilege_type FROM pg_catalog.aclexplode(pg_catalog.acldefault('d', d.datdba)) a WHERE a.grantee = 0),
@@ -98,23 +128,30 @@ const OUTWARD_SQL = `
     FROM pg_catalog.pg_database d
    WHERE d.datallowconn AND d.datname <> pg_catalog.current_database()
   UNION ALL
-  SELECT 'membership', g.rolname, true, ARRAY[CASE WHEN pg_catalog.bool_or(m.direct) THEN 'direct' ELSE 'inherited' END], NULL, NULL, NULL
+  SELECT 'membership', pg_catalog.quote_ident(g.rolname), true, ARRAY[CASE WHEN pg_catalog.bool_or(m.direct) THEN 'direct' ELSE 'inherited' END], NULL, NULL, NULL
     FROM member_of m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
    GROUP BY g.rolname
   UNION ALL
-  SELECT 'default', 'ON ' || CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
-                              WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END
+  SELECT 'default', 'ON ' || dt.word
            || COALESCE(' IN SCHEMA ' || n.nspname, '') || ' FOR ROLE ' || pg_catalog.pg_get_userbyid(d.defaclrole)
            || ' TO ' || CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END,
-         true, pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type), NULL, NULL, d.defaclobjtype::text
+         true, pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type), NULL, NULL,
+         'ALTER DEFAULT PRIVILEGES FOR ROLE ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole))
+           || COALESCE(' IN SCHEMA ' || pg_catalog.quote_ident(n.nspname), '') || ' REVOKE ALL ON ' || dt.word
+           || ' FROM ' || CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END || ';'
     FROM pg_catalog.pg_default_acl d
     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
     CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
+    CROSS JOIN LATERAL (SELECT CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
+                                  WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS word) dt
    WHERE (n.nspname IS NULL OR (n.nspname <> $2 AND n.nspname !~ '^pg_'))
      AND (a.grantee = 0 OR pg_catalog.pg_has_role($1::oid, a.grantee, 'USAGE'))
+     -- The row's own role's entry is its implicit right on what it creates (present whenever the row exists),
+     -- and rows for the Umami role itself concern what it creates: inward's business.
+     AND a.grantee <> d.defaclrole AND d.defaclrole <> $1::oid
      -- EXECUTE on functions and USAGE on types go to PUBLIC by PostgreSQL's own default; not a new leak.
      AND NOT (a.grantee = 0 AND d.defaclobjtype IN ('f', 'T'))
-   GROUP BY d.oid, d.defaclobjtype, n.nspname, d.defaclrole, a.grantee
+   GROUP BY d.oid, dt.word, n.nspname, d.defaclrole, a.grantee
   UNION ALL
   SELECT 'large objects', pg_catalog.count(*)::text, true,
          (pg_catalog.array_agg(l.oid::text ORDER BY l.oid))[1:$11], NULL, NULL, pg_catalog.current_setting('lo_compat_privileges')
@@ -152,23 +189,68 @@ function describe(row: OutwardRow, privileges = row.privileges): string {
   return `${row.object} (${privileges.map((p) => via(row, p)).join(", ")})`;
 }
 
-/** Objects in usable schemas fail; the same privileges behind a schema without USAGE are latent (warn). */
-function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, remedy: (example: string) => string): Finding {
-  const live = rows.filter((r) => r.usable);
-  const latent = rows.filter((r) => !r.usable);
-  const objects = [...live.map((r) => describe(r)), ...latent.map((r) => `${describe(r)} — latent: no USAGE on its schema`)];
-  const example = rows.find((r) => r.usable) ?? rows[0];
+/** Why a reachable relation exposes no data, or null when it may. */
+function harmless(row: OutwardRow): string | null {
+  if (row.note === "invoker") {
+    return "security_invoker view over a relation the role holds nothing on: every query on it is denied";
+  }
+  const extension = row.note?.startsWith("extension ") ? row.note.slice("extension ".length) : null;
+  if (!extension) return null;
+  const why = EXTENSION_NOTES[extension] ?? "it holds the extension's own data, not the application's";
+  return `extension ${extension}'s own grant (pg_init_privs): ${why}`;
+}
+
+/** What known extensions' PUBLIC objects show (their documentation's word). */
+const EXTENSION_NOTES: Record<string, string> = {
+  pg_stat_statements:
+    "statement statistics; other roles' statement text reads <insufficient privilege> unless the reader has pg_read_all_stats",
+};
+
+/**
+ * The statements that take one relation's reach away, as written: REVOKE from PUBLIC or the role, the
+ * ownership finding for what the role owns, the membership finding for what it inherits.
+ */
+function relationRemedy(row: OutwardRow, role: string): string {
+  const kind = row.kind === "sequence" ? "SEQUENCE" : "TABLE";
+  const targets = row.defaults ?? [];
+  const steps = targets.filter((t) => t !== "OWNER").map((t) => `REVOKE ALL ON ${kind} ${row.object} FROM ${t};`);
+  if (targets.includes("OWNER")) steps.push(`(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`);
+  if (steps.length === 0) steps.push(`(${row.object} is reached through a role ${role} is a member of: see "outward: role memberships")`);
+  return steps.join(" ");
+}
+
+function functionRemedy(row: OutwardRow, role: string): string {
+  if (row.note === role) return `(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`;
+  return `REVOKE EXECUTE ON FUNCTION ${row.object} FROM ${row.public_privileges?.includes("EXECUTE") ? "PUBLIC" : role};`;
+}
+
+/**
+ * Objects in usable schemas fail; the same privileges behind a schema without USAGE are latent (warn), and
+ * so are grants that expose no data (said why).
+ */
+function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, intro: string, remedy: (row: OutwardRow) => string): Finding {
+  const live = rows.filter((r) => r.usable && !harmless(r));
+  const latent = rows.filter((r) => !r.usable && !harmless(r));
+  const safe = rows.filter((r) => harmless(r));
+  const objects = [
+    ...live.map((r) => describe(r)),
+    ...latent.map((r) => `${describe(r)} — latent: no USAGE on its schema`),
+    ...safe.map((r) => `${describe(r)} — no data exposed: ${harmless(r)}`),
+  ];
+  const risky = [...live, ...latent];
   return finding(
     check,
     live.length > 0 ? "fail" : "warn",
     objects,
-    example ? remedy(example.object) : "",
+    risky.length > 0
+      ? `${intro} Grant to the application role only: ${risky.map(remedy).join(" ")}`
+      : `Nothing listed exposes application data (see why on each); to hide them anyway: ${safe.map(remedy).join(" ")}`,
     `${role} holds no privilege on any ${what} outside its schema (direct, via PUBLIC or via membership).`,
   );
 }
 
-/** Runs the outward checks: one query, one finding per check. */
-export async function auditOutward(ctx: AuditContext): Promise<Finding[]> {
+/** Runs the outward checks: one query, one finding per check. `skipSchema` defaults to the Umami schema. */
+export async function auditOutward(ctx: AuditContext, options: { skipSchema?: string } = {}): Promise<Finding[]> {
   const { spec } = ctx;
   const role = spec.role.name;
   if (!ctx.roleOid || !ctx.role) {
@@ -176,7 +258,7 @@ export async function auditOutward(ctx: AuditContext): Promise<Finding[]> {
   }
   const rows = await ctx.query<OutwardRow>(OUTWARD_SQL, [
     ctx.roleOid,
-    spec.schema,
+    options.skipSchema ?? spec.schema,
     ALL_PRIVILEGES.table,
     ALL_PRIVILEGES.sequence,
     ALL_PRIVILEGES.schema,
@@ -189,9 +271,10 @@ export async function auditOutward(ctx: AuditContext): Promise<Finding[]> {
   ]);
   const of = (kind: string) => rows.filter((r) => r.kind === kind && r.privileges.length > 0);
   const schemas = rows.filter((r) => r.kind === "schema");
+  const creatable = schemas.filter((r) => r.privileges.includes("CREATE"));
+  const defaults = of("default");
   const databases = of("database");
   const isDefault = (r: OutwardRow, p: string) => Boolean(r.public_privileges?.includes(p) && r.defaults?.includes(p));
-  const defaultDb = databases.filter((r) => r.privileges.some((p) => isDefault(r, p)));
   const grantedDb = databases.filter((r) => r.privileges.some((p) => !isDefault(r, p)));
   const attributes = Object.entries({
     SUPERUSER: ctx.role.superuser,
@@ -205,17 +288,19 @@ export async function auditOutward(ctx: AuditContext): Promise<Finding[]> {
   const foreign = rows.filter((r) => ["foreign data wrapper", "foreign server", "user mapping"].includes(r.kind));
 
   return [
-    reachFinding("outward: tables and views", of("relation"), "table, view or foreign table", role, (x) =>
-      `${role} can use ${x} and the objects listed: revoke from PUBLIC (and from ${role} or the role it inherits from), then grant to the application role only — e.g. REVOKE ALL ON ${x} FROM PUBLIC.`),
-    reachFinding("outward: sequences", of("sequence"), "sequence", role, (x) =>
-      `${role} can read or advance ${x}: revoke from PUBLIC and grant to the application role only — e.g. REVOKE ALL ON SEQUENCE ${x} FROM PUBLIC.`),
-    reachFinding("outward: SECURITY DEFINER functions", of("function"), "SECURITY DEFINER function", role, (x) =>
-      `${role} can execute ${x}, which runs with its owner's privileges: REVOKE EXECUTE ON FUNCTION ${x} FROM PUBLIC and grant it to the roles that need it.`),
+    reachFinding("outward: tables and views", of("relation"), "table, view or foreign table", role,
+      `${role} can use application tables or views.`, (r) => relationRemedy(r, role)),
+    reachFinding("outward: sequences", of("sequence"), "sequence", role,
+      `${role} can read or advance application sequences.`, (r) => relationRemedy(r, role)),
+    reachFinding("outward: SECURITY DEFINER functions", of("function"), "SECURITY DEFINER function", role,
+      `${role} can execute functions that run with their owner's privileges.`, (r) => functionRemedy(r, role)),
     finding(
       "outward: CREATE on other schemas",
       "fail",
-      schemas.filter((r) => r.privileges.includes("CREATE")).map((r) => describe(r, ["CREATE"])),
-      `${role} can create objects in application schemas (PUBLIC keeps CREATE on public in databases created before PostgreSQL 15): REVOKE CREATE ON SCHEMA <schema> FROM PUBLIC.`,
+      creatable.map((r) => describe(r, ["CREATE"])),
+      `${role} can create objects in application schemas (PUBLIC keeps CREATE on public in databases created before PostgreSQL 15): ${creatable
+        .map((r) => `REVOKE CREATE ON SCHEMA ${r.object} FROM ${r.public_privileges?.includes("CREATE") ? "PUBLIC" : role};`)
+        .join(" ")}`,
       `${role} cannot create objects in any schema but ${spec.schema}.`,
     ),
     finding(
@@ -226,17 +311,12 @@ export async function auditOutward(ctx: AuditContext): Promise<Finding[]> {
       `${role} has USAGE on no schema but ${spec.schema}.`,
     ),
     finding(
-      "outward: other databases (PostgreSQL's default PUBLIC access)",
-      "warn",
-      defaultDb.map((r) => describe(r, r.privileges.filter((p) => isDefault(r, p)))),
-      `Every role may connect and create temporary tables in these databases because PUBLIC has CONNECT and TEMPORARY by default: REVOKE CONNECT, TEMPORARY ON DATABASE <db> FROM PUBLIC and grant CONNECT to the roles that use it.`,
-      `${role} cannot connect to any other database of the cluster.`,
-    ),
-    finding(
       "outward: other databases (granted access)",
       "fail",
       grantedDb.map((r) => describe(r, r.privileges.filter((p) => !isDefault(r, p)))),
-      `${role} holds privileges on another database beyond PostgreSQL's defaults (CREATE lets it create schemas there): REVOKE CREATE ON DATABASE <db> FROM PUBLIC, ${role}.`,
+      `${role} holds privileges on another database beyond PostgreSQL's defaults (CREATE lets it create schemas there): ${grantedDb
+        .flatMap((r) => r.privileges.filter((p) => !isDefault(r, p)).map((p) => `REVOKE ${p} ON DATABASE ${r.object} FROM ${r.public_privileges?.includes(p) ? "PUBLIC" : role};`))
+        .join(" ")}`,
       `${role} holds nothing on other databases beyond PostgreSQL's defaults.`,
     ),
     finding(
@@ -250,14 +330,17 @@ export async function auditOutward(ctx: AuditContext): Promise<Finding[]> {
       "outward: role memberships",
       "fail",
       of("membership").map((r) => `${r.object} (${r.privileges[0]})`),
-      `${role} inherits the privileges of the roles listed: REVOKE <role> FROM ${role} (the spec grants it no membership).`,
+      `${role} inherits the privileges of the roles listed (the spec grants it no membership): ${of("membership")
+        .filter((r) => r.privileges[0] === "direct")
+        .map((r) => `REVOKE ${r.object} FROM ${role};`)
+        .join(" ")}`,
       `${role} is a member of no role (neither application roles nor predefined ones such as pg_read_all_data, pg_monitor or rds_superuser).`,
     ),
     finding(
       "outward: default privileges in application schemas",
       "fail",
-      of("default").map((r) => `${r.object} (${r.privileges.join(", ")})`),
-      `Objects the application creates later will be granted to PUBLIC or ${role}: ALTER DEFAULT PRIVILEGES FOR ROLE <owner> IN SCHEMA <schema> REVOKE ALL ON TABLES FROM PUBLIC (and the same for the other object types listed).`,
+      defaults.map((r) => `${r.object} (${r.privileges.join(", ")})`),
+      `Objects the application creates later will be granted to PUBLIC or ${role}: ${defaults.map((r) => r.note).join(" ")}`,
       `No default privilege outside ${spec.schema} grants future objects to PUBLIC or ${role}.`,
     ),
     finding(
