@@ -83,7 +83,7 @@ function databaseFinding(row: DatabaseRow, outcome: Outcome, role: string, admin
     };
   }
   const bad = outcome.findings.filter((f) => f.severity !== "pass");
-  const owned = outcome.owned.length > 0 ? [ownershipFinding(check, outcome.owned, { role, schema: "(none there)", admin })] : [];
+  const owned = outcome.owned.length > 0 ? [ownershipFinding("outward: objects owned outside the schema", outcome.owned, { role, schema: "(none there)", admin })] : [];
   const problems = [...bad, ...owned];
   const fails = problems.some((f) => f.severity === "fail");
   if (problems.length === 0) {

@@ -46,7 +46,7 @@ export async function auditRoleSettings(ctx: AuditContext): Promise<Finding[]> {
     r.held === null
       ? `${r.name}: missing (spec: ${r.expected})`
       : r.expected === null || r.database
-        ? `${r.name} = ${r.held}${r.database ? ` in database ${r.database}` : ""} (the spec declares ${r.database && r.expected !== null ? "it for every database" : "no such setting"})`
+        ? `${r.name} = ${r.held}${r.database ? ` in database ${r.database}` : ""} (the spec declares ${r.name in declared ? "it for every database" : "no such setting"})`
         : `${r.name} = ${r.held} (spec: ${r.expected})`,
   );
   const fixes = rows.map((r) =>
