@@ -71,8 +71,8 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
       foreign.length > 0 ? "fail" : "warn",
       [...foreign, ...own].map(describe),
       foreign.length > 0
-        ? `Code outside ${spec.schema}, or owned by another role, runs on Umami's rows (it can copy them out): ${foreign.map(drop).join(" ")}`
-        : `Umami's migrations create no trigger or rule; review them, or ${own.map(drop).join(" ")}`,
+        ? `Code outside ${spec.schema}, or owned by another role, runs on Umami's rows (it can copy them out). As ${spec.role.name} (the tables' owner) or a superuser: ${foreign.map(drop).join(" ")}`
+        : `Umami's migrations create no trigger or rule; review them, or as ${spec.role.name}: ${own.map(drop).join(" ")}`,
       `No trigger or rule on ${spec.schema}'s tables (foreign-key triggers are PostgreSQL's own).`,
     ),
     finding(

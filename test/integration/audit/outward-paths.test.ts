@@ -136,4 +136,30 @@ describe("outward paths", () => {
       await stage.run("admin", "DROP FUNCTION public.order_total(bigint)");
     }
   });
+  it("large objects and foreign servers name each object, and their remedies work as written", async () => {
+    const [{ oid }] = (await withClient(stage.server.admin, (c) => c.query<{ oid: string }>("SELECT pg_catalog.lo_create(0)::text AS oid"))).rows;
+    await stage.run("admin", `GRANT SELECT ON LARGE OBJECT ${oid} TO PUBLIC`);
+    await stage.run("superuser", `
+      CREATE FOREIGN DATA WRAPPER audit_fdw;
+      CREATE SERVER audit_server FOREIGN DATA WRAPPER audit_fdw;
+      GRANT USAGE ON FOREIGN SERVER audit_server TO PUBLIC;
+      CREATE USER MAPPING FOR PUBLIC SERVER audit_server`);
+    try {
+      const result = await audit();
+      const lo = check(result, "outward: large objects");
+      expect(lo.severity).toBe("fail");
+      expect(await apply(lo.remedy, "admin")).toEqual([`REVOKE ALL ON LARGE OBJECT ${oid} FROM PUBLIC;`]);
+      const foreign = check(result, "outward: foreign servers");
+      expect(foreign.objects).toEqual(["foreign server audit_server", "user mapping FOR PUBLIC SERVER audit_server"]);
+      expect(await apply(foreign.remedy, "superuser")).toEqual([
+        "REVOKE USAGE ON FOREIGN SERVER audit_server FROM PUBLIC;",
+        "DROP USER MAPPING FOR PUBLIC SERVER audit_server;",
+      ]);
+      const after = await audit();
+      expect(check(after, "outward: large objects").severity).toBe("pass");
+      expect(check(after, "outward: foreign servers").severity).toBe("pass");
+    } finally {
+      await stage.run("superuser", `SELECT pg_catalog.lo_unlink(${oid}); DROP FOREIGN DATA WRAPPER audit_fdw CASCADE`);
+    }
+  });
 });
