@@ -1,6 +1,6 @@
 /**
  * Every other database the Umami role can connect to, audited as deeply as the main one: the administrator
- * connects to each (in parallel) and runs the same outward checks there — PUBLIC-readable data, CREATE on
+ * connects to each (one at a time, beside its main connection) and runs the same outward checks there — PUBLIC-readable data, CREATE on
  * schemas, SECURITY DEFINER functions, default privileges, large objects, foreign servers — and lists what the
  * role owns there. A database the administrator cannot reach is reported as not audited, with the reason.
  * Also the objects the role owns in this database and the shared ones (databases, tablespaces).
@@ -117,13 +117,13 @@ export async function auditDatabases(
     ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]),
     queryOwned(ctx.query, ctx.roleOid, ctx.spec.schema),
   ]);
-  const outcomes = await Promise.all(
-    databases.map(async (d): Promise<Outcome> => {
-      if (!d.admin_can_connect) return { audited: false, reason: `${ctx.adminUser} has no CONNECT on it` };
-      if (!connect) return { audited: false, reason: "the audit was given an open connection without its settings" };
-      return auditOne(ctx, connect(d.name));
-    }),
-  );
+  // One database at a time: the audit never holds more than two connections (this one and one other).
+  const outcomes: Outcome[] = [];
+  for (const d of databases) {
+    if (!d.admin_can_connect) outcomes.push({ audited: false, reason: `${ctx.adminUser} has no CONNECT on it` });
+    else if (!connect) outcomes.push({ audited: false, reason: "the audit was given an open connection without its settings" });
+    else outcomes.push(await auditOne(ctx, connect(d.name)));
+  }
   const byName = new Map(databases.map((d, i) => [d.name, outcomes[i]]));
   const elsewhere = (database: string) => {
     const outcome = byName.get(database);

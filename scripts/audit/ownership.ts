@@ -33,7 +33,9 @@ const OWNED_SQL = `
   )
   SELECT scope, type, identity, NULL::text AS database, 1 AS count
     FROM here h
-   WHERE h.schema IS DISTINCT FROM $2 AND COALESCE(h.schema, '') !~ '^pg_temp_'
+   -- pg_identify_object quotes the schema where the name needs it (measured: "umami_Feature_X").
+   WHERE h.schema IS DISTINCT FROM $2 AND h.schema IS DISTINCT FROM pg_catalog.quote_ident($2)
+     AND COALESCE(h.schema, '') !~ '^pg_temp_'
      AND NOT (h.type = 'sequence' AND EXISTS (
            SELECT 1 FROM pg_catalog.pg_depend dep
             WHERE dep.classid = h.classid AND dep.objid = h.objid
