@@ -137,10 +137,11 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
   const settings = options.adminSettings;
   const connect = settings ? (database: string) => ({ ...settings, database }) : null;
-  // The checks on this connection queue behind each other; the other databases' connections run alongside.
-  const [outward, databases, roleSettings, inward, escalation, triggers, intended] = await Promise.all([
-    auditOutward(ctx),
+  // The checks on this connection queue behind each other; the other databases' connections run alongside
+  // (their list is asked first, so that connecting to them overlaps the long outward query here).
+  const [databases, outward, roleSettings, inward, escalation, triggers, intended] = await Promise.all([
     auditDatabases(ctx, connect),
+    auditOutward(ctx),
     auditRoleSettings(ctx),
     auditInward(ctx),
     auditEscalation(ctx),

@@ -113,10 +113,10 @@ export async function auditDatabases(
 ): Promise<{ findings: Finding[]; queries: number }> {
   const role = ctx.spec.role.name;
   if (!ctx.roleOid) return { findings: [], queries: 0 };
-  const [databases, owned] = await Promise.all([
-    ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]),
-    queryOwned(ctx.query, ctx.roleOid, ctx.spec.schema),
-  ]);
+  // The owned objects are asked after the other checks' queries: the list of databases is what is needed first.
+  const databases = await ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
+  const ownedHere = queryOwned(ctx.query, ctx.roleOid, ctx.spec.schema);
+  ownedHere.catch(() => undefined); // awaited below; meanwhile a failure must not count as unhandled
   // One database at a time: the audit never holds more than two connections (this one and one other).
   const outcomes: Outcome[] = [];
   for (const d of databases) {
@@ -124,6 +124,7 @@ export async function auditDatabases(
     else if (!connect) outcomes.push({ audited: false, reason: "the audit was given an open connection without its settings" });
     else outcomes.push(await auditOne(ctx, connect(d.name)));
   }
+  const owned = await ownedHere;
   const byName = new Map(databases.map((d, i) => [d.name, outcomes[i]]));
   const elsewhere = (database: string) => {
     const outcome = byName.get(database);
