@@ -15,7 +15,7 @@ import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type ConnectionS
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
 import { applicationOf, captureFingerprint } from "../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../scripts/flows/provision.js";
-import { createAuroraLikeAdmin } from "../scripts/local/sample-app.js";
+import { createAuroraLikeAdmin, installAuroraExtensions } from "../scripts/local/sample-app.js";
 import { median } from "./stats.js";
 import { measureRoundTrip, startLatencyProxy } from "./latency-proxy.js";
 import { generatePassword } from "../scripts/kernel/password.js";
@@ -81,6 +81,7 @@ export async function benchAudit(
     await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(DATABASE)}`);
     await createAuroraLikeAdmin(c, { ...ADMIN, database: DATABASE });
   });
+  await installAuroraExtensions(superuser, DATABASE);
   const admin: ConnectionSettings = { ...superuser, user: ADMIN.name, password: ADMIN.password, database: DATABASE };
   await withClient(admin, async (c) => {
     await c.query("SELECT pg_catalog.set_config('bench.schemas', $1, false), pg_catalog.set_config('bench.tables', $2, false)", [
@@ -96,7 +97,8 @@ export async function benchAudit(
   const timeAudit = (settings = admin) =>
     withClient(settings, async (c) => {
       const started = performance.now();
-      const result = await auditIsolation({ admin: c, spec });
+      // With its settings, so that the other databases umami_user can connect to are audited too (timed).
+      const result = await auditIsolation({ admin: c, adminSettings: settings, spec });
       return { ms: performance.now() - started, queries: result.queries };
     });
   const timeLoop = (settings = admin) =>

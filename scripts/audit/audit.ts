@@ -7,9 +7,14 @@
  * set-based queries whatever the number of objects. Returns data; the command prints it.
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { auditInward, auditIntendedGrants } from "./inward.js";
-import { roleSettingsFindings } from "./role-settings.js";
+import { auditInward } from "./inward.js";
+import { auditIntendedGrants } from "./intended.js";
 import { auditOutward } from "./outward.js";
+import { loadContext } from "./context.js";
+import { auditEscalation } from "./escalation.js";
+import { auditTriggers } from "./triggers.js";
+import { auditRoleSettings, connectionLimitFinding } from "./role-settings.js";
+import { auditDatabases } from "./databases.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
@@ -39,53 +44,13 @@ export interface AuditOptions {
   spec: UmamiDatabaseSpec;
   /** A fingerprint captured before the deploy; when given, the application must be unchanged. */
   baselineFingerprint?: Fingerprint;
-  /** Roles that count as administrators besides the connecting user, superusers and the database/schema owners. */
+  /** Roles that count as administrators besides the connecting user, superusers and members of rds_superuser. */
   adminRoles?: string[];
-}
-
-const CONTEXT_SQL = `
-  WITH r AS (SELECT * FROM pg_catalog.pg_roles WHERE rolname = $1),
-       n AS (SELECT oid, nspowner FROM pg_catalog.pg_namespace WHERE nspname = $2),
-       d AS (SELECT datdba FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),
-       allowed AS (
-         SELECT oid FROM pg_catalog.pg_roles
-          WHERE rolsuper OR rolname = ANY ($3::text[]) OR rolname = current_user
-             OR oid = (SELECT datdba FROM d) OR oid = (SELECT nspowner FROM n)
-       )
-  SELECT current_user AS admin_user, pg_catalog.current_database() AS database,
-         (SELECT oid::text FROM r) AS role_oid,
-         (SELECT pg_catalog.jsonb_build_object('superuser', rolsuper, 'createDb', rolcreatedb, 'createRole', rolcreaterole,
-                 'replication', rolreplication, 'bypassRls', rolbypassrls, 'connectionLimit', rolconnlimit,
-                 'config', rolconfig) FROM r) AS role,
-         (SELECT oid::text FROM n) AS schema_oid,
-         ARRAY(SELECT oid::text FROM allowed) AS allowed_oids,
-         ARRAY(SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid IN (SELECT oid FROM allowed) AND rolname <> $1 ORDER BY 1) AS administrators
-`;
-
-/** Aurora's administrator group: its members administer the cluster without being superusers. */
-const AURORA_ADMIN_GROUP = "rds_superuser";
-
-async function loadContext(spec: UmamiDatabaseSpec, query: CountedQuery, adminRoles: string[]): Promise<AuditContext> {
-  const [row] = await query<{
-    admin_user: string;
-    database: string;
-    role_oid: string | null;
-    role: AuditContext["role"];
-    schema_oid: string | null;
-    allowed_oids: string[];
-    administrators: string[];
-  }>(CONTEXT_SQL, [spec.role.name, spec.schema, [spec.role.name, AURORA_ADMIN_GROUP, ...adminRoles]]);
-  return {
-    spec,
-    query,
-    database: row.database,
-    adminUser: row.admin_user,
-    roleOid: row.role_oid,
-    role: row.role,
-    schemaOid: row.schema_oid,
-    allowedOids: row.allowed_oids,
-    administrators: row.administrators,
-  };
+  /**
+   * With an open `admin` client: its settings, so that the other databases the Umami role can connect to are
+   * audited too (otherwise they are reported as not audited).
+   */
+  adminSettings?: ConnectionSettings;
 }
 
 function existenceFindings(ctx: AuditContext): Finding[] {
@@ -158,20 +123,42 @@ function fingerprintFinding(baseline: Fingerprint | undefined, changed: Fingerpr
 export async function auditIsolation(options: AuditOptions): Promise<AuditResult> {
   const started = performance.now();
   const admin = options.admin;
-  if (!isClient(admin)) return withClient(admin, (client) => auditIsolation({ ...options, admin: client }));
+  if (!isClient(admin)) return withClient(admin, (client) => auditIsolation({ ...options, admin: client, adminSettings: admin }));
   let queries = 0;
   const client = admin;
-  const query: CountedQuery = async (sql, params) => {
+  // One connection answers one query at a time: the checks below start together, so their queries queue here.
+  let queue: Promise<unknown> = Promise.resolve();
+  const query: CountedQuery = (sql, params) => {
     queries += 1;
-    return (await client.query(sql, params)).rows;
+    const run = queue.then(() => client.query(sql, params));
+    queue = run.catch(() => undefined);
+    return run.then((r) => r.rows);
   };
   const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
+  const settings = options.adminSettings;
+  const connect = settings ? (database: string) => ({ ...settings, database }) : null;
+  // The checks on this connection queue behind each other; the other databases' connections run alongside
+  // (their list is asked first, so that connecting to them overlaps the long outward query here).
+  const [databases, outward, roleSettings, inward, escalation, triggers, intended] = await Promise.all([
+    auditDatabases(ctx, connect),
+    auditOutward(ctx),
+    auditRoleSettings(ctx),
+    auditInward(ctx),
+    auditEscalation(ctx),
+    auditTriggers(ctx),
+    auditIntendedGrants(ctx),
+  ]);
+  queries += databases.queries;
   const findings = [
     ...existenceFindings(ctx),
-    ...roleSettingsFindings(ctx),
-    ...(await auditOutward(ctx)),
-    ...(await auditInward(ctx)),
-    ...(await auditIntendedGrants(ctx)),
+    ...outward,
+    ...databases.findings,
+    ...roleSettings,
+    connectionLimitFinding(ctx),
+    ...inward,
+    ...escalation,
+    ...triggers,
+    ...intended,
   ];
   const probes = options.umami ? await runProbes(ctx, options.umami) : null;
   findings.push(probeFindings(probes, options.spec));

@@ -1,198 +1,146 @@
 /**
- * Inward isolation (nobody but the Umami role and the administrators reaches into the Umami schema) and the
- * intended grants (the role holds exactly the spec's privileges — pgTAP's exact sets, missing and extra
- * reported separately). Expected sets come from the spec only; the catalog gives what is held.
+ * Inward isolation: nobody but the Umami role and the administrators reaches into the Umami schema — by a
+ * privilege, by owning one of its objects, by membership in the role, or by a default privilege that grants
+ * the objects created later (in the schema, or anywhere the role creates them). Each object comes with the
+ * statement that removes it: REVOKE for a privilege, ALTER … OWNER TO for an owner (a REVOKE from an owner
+ * is undone by the owner at will), `FUNCTION name(args)` for functions.
  */
-import { ALL_PRIVILEGES } from "../../sst/database/spec.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami schema oid, $2 Umami role oid, $3 allowed role oids. Every ACL entry (the owner's implicit ones
-// included, via acldefault), every owner, every member of the role and every default ACL in the schema whose
-// grantee is not allowed. EXECUTE granted to PUBLIC on functions is PostgreSQL's default and useless without
-// USAGE on the schema (which the schema entry would show), so function ACLs count only for named roles.
+// via acldefault, except the owner's own: an owner is reported as owner), every owner, every member of the
+// role, and every default ACL in the schema or global for the role whose grantee is not allowed (nor the
+// row's own role: its implicit entry). EXECUTE granted to PUBLIC on functions is PostgreSQL's default and
+// useless without USAGE on the schema (which the schema entry would show), so function ACLs count only for
+// named roles.
 const INWARD_SQL = `
-  WITH s AS (SELECT oid, nspname, nspowner, nspacl FROM pg_catalog.pg_namespace WHERE oid = $1::oid),
+  WITH s AS (SELECT oid, pg_catalog.quote_ident(nspname) AS nspname, nspowner, nspacl FROM pg_catalog.pg_namespace WHERE oid = $1::oid),
   rel AS (
-    SELECT c.oid, s.nspname || '.' || c.relname AS object, c.relkind, c.relowner, c.relacl
+    SELECT c.oid, s.nspname || '.' || pg_catalog.quote_ident(c.relname) AS object, c.relkind, c.relowner, c.relacl,
+           CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                          WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS otype
       FROM pg_catalog.pg_class c JOIN s ON s.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  ), fn AS (
+    SELECT p.oid, s.nspname || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS object,
+           CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END AS otype,
+           p.proowner, p.proacl
+      FROM pg_catalog.pg_proc p JOIN s ON s.oid = p.pronamespace
   ), entries AS (
-    SELECT 'object' AS kind, 'schema ' || s.nspname AS object, a.grantee, a.privilege_type
+    SELECT 'object' AS kind, 'SCHEMA' AS otype, s.nspname AS object, a.grantee, a.privilege_type
       FROM s CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) a
+     WHERE a.grantee <> s.nspowner
     UNION ALL
-    SELECT 'object', rel.object, a.grantee, a.privilege_type
+    SELECT 'owner', 'SCHEMA', s.nspname, s.nspowner, 'OWNER' FROM s
+    UNION ALL
+    SELECT 'object', rel.otype, rel.object, a.grantee, a.privilege_type
       FROM rel CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(rel.relacl,
              pg_catalog.acldefault((CASE WHEN rel.relkind = 'S' THEN 's' ELSE 'r' END)::"char", rel.relowner))) a
+     WHERE a.grantee <> rel.relowner
     UNION ALL
-    SELECT 'object', rel.object || '.' || att.attname, a.grantee, a.privilege_type
+    SELECT 'column', rel.otype, rel.object || '.' || pg_catalog.quote_ident(att.attname), a.grantee, a.privilege_type
       FROM rel JOIN pg_catalog.pg_attribute att ON att.attrelid = rel.oid AND att.attnum > 0 AND NOT att.attisdropped
       CROSS JOIN LATERAL pg_catalog.aclexplode(att.attacl) a
     UNION ALL
-    SELECT 'object', rel.object, rel.relowner, 'OWNER' FROM rel
+    SELECT 'owner', rel.otype, rel.object, rel.relowner, 'OWNER' FROM rel
     UNION ALL
-    SELECT 'object', s.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
-           p.proowner, 'OWNER'
-      FROM pg_catalog.pg_proc p JOIN s ON s.oid = p.pronamespace
+    SELECT 'owner', fn.otype, fn.object, fn.proowner, 'OWNER' FROM fn
     UNION ALL
-    SELECT 'object', s.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
-           a.grantee, a.privilege_type
-      FROM pg_catalog.pg_proc p JOIN s ON s.oid = p.pronamespace
-      CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
-     WHERE a.grantee <> 0
+    SELECT 'object', fn.otype, fn.object, a.grantee, a.privilege_type
+      FROM fn CROSS JOIN LATERAL pg_catalog.aclexplode(fn.proacl) a
+     WHERE a.grantee <> 0 AND a.grantee <> fn.proowner
     UNION ALL
-    SELECT 'member', 'member of ' || pg_catalog.pg_get_userbyid(am.roleid), am.member, 'MEMBER'
+    SELECT 'member', 'ROLE', pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(am.roleid)), am.member, 'MEMBER'
       FROM pg_catalog.pg_auth_members am WHERE am.roleid = $2::oid
     UNION ALL
-    SELECT 'default', 'ON ' || CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
-                                WHEN 'f' THEN 'FUNCTIONS' ELSE 'TYPES' END
-             || ' IN SCHEMA ' || s.nspname || ' FOR ROLE ' || pg_catalog.pg_get_userbyid(d.defaclrole),
+    SELECT 'default', CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                      WHEN 'f' THEN 'FUNCTIONS' WHEN 'n' THEN 'SCHEMAS' ELSE 'TYPES' END,
+           'FOR ROLE ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole))
+             || COALESCE(' IN SCHEMA ' || pg_catalog.quote_ident(n.nspname), ''),
            a.grantee, a.privilege_type
-      FROM pg_catalog.pg_default_acl d JOIN s ON s.oid = d.defaclnamespace
+      FROM pg_catalog.pg_default_acl d
+      LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
       CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
+     WHERE (d.defaclnamespace = $1::oid OR (d.defaclnamespace = 0 AND d.defaclrole = $2::oid))
+       AND a.grantee <> d.defaclrole
+       -- EXECUTE on functions and USAGE on types go to PUBLIC by PostgreSQL's own default.
+       AND NOT (a.grantee = 0 AND d.defaclobjtype IN ('f', 'T'))
   )
-  SELECT kind, object, CASE grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(grantee)::text END AS grantee,
+  SELECT kind, otype, object, CASE grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grantee)) END AS grantee,
          pg_catalog.array_agg(DISTINCT privilege_type ORDER BY privilege_type) AS privileges
     FROM entries
    WHERE grantee <> ALL ($3::oid[])
-   GROUP BY kind, object, grantee
+   GROUP BY kind, otype, object, grantee
    ORDER BY kind, object, grantee
 `;
+
+interface InwardRow {
+  kind: "object" | "owner" | "column" | "member" | "default";
+  otype: string;
+  object: string;
+  grantee: string;
+  privileges: string[];
+}
+
+/** The statement that removes one entry, as written. */
+function remedyFor(r: InwardRow, role: string, admin: string): string {
+  switch (r.kind) {
+    case "owner":
+      return `ALTER ${r.otype} ${r.object} OWNER TO ${r.otype === "SCHEMA" ? admin : role};`;
+    case "column": {
+      const dot = r.object.lastIndexOf(".");
+      return `REVOKE ${r.privileges.join(", ")} (${r.object.slice(dot + 1)}) ON TABLE ${r.object.slice(0, dot)} FROM ${r.grantee};`;
+    }
+    case "member":
+      return `REVOKE ${r.object} FROM ${r.grantee};`;
+    case "default":
+      return `ALTER DEFAULT PRIVILEGES ${r.object} REVOKE ALL ON ${r.otype} FROM ${r.grantee};`;
+    default:
+      // Views, materialized views and foreign tables take GRANT/REVOKE … ON TABLE.
+      return `REVOKE ALL ON ${r.otype === "SEQUENCE" || r.otype === "SCHEMA" || r.otype === "FUNCTION" || r.otype === "PROCEDURE" ? r.otype : "TABLE"} ${r.object} FROM ${r.grantee};`;
+  }
+}
+
+function describe(r: InwardRow): string {
+  if (r.kind === "owner") return `${r.otype.toLowerCase()} ${r.object} owned by ${r.grantee}`;
+  if (r.kind === "member") return `member of ${r.object} → ${r.grantee} (MEMBER)`;
+  if (r.kind === "default") return `${r.otype} ${r.object} → ${r.grantee} (${r.privileges.join(", ")})`;
+  return `${r.object} → ${r.grantee} (${r.privileges.join(", ")})`;
+}
 
 /** Runs the inward checks: one query, one finding per check. */
 export async function auditInward(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
   const rows = ctx.schemaOid || ctx.roleOid
-    ? await ctx.query<{ kind: string; object: string; grantee: string; privileges: string[] }>(INWARD_SQL, [
-        ctx.schemaOid,
-        ctx.roleOid,
-        ctx.allowedOids,
-      ])
+    ? await ctx.query<InwardRow>(INWARD_SQL, [ctx.schemaOid, ctx.roleOid, ctx.allowedOids])
     : [];
   const admins = `${spec.role.name} and the administrators (${ctx.administrators.join(", ")})`;
-  const list = (kind: string) =>
-    rows.filter((r) => r.kind === kind).map((r) => `${r.object} → ${r.grantee} (${r.privileges.join(", ")})`);
-  const example = rows.find((r) => r.kind === "object");
+  const of = (...kinds: InwardRow["kind"][]) => rows.filter((r) => kinds.includes(r.kind));
+  const remedies = (list: InwardRow[]) => list.map((r) => remedyFor(r, spec.role.name, ctx.adminUser)).join(" ");
+  const objects = of("object", "column", "owner");
+  const members = of("member");
+  const defaults = of("default");
   return [
     finding(
       "inward: privileges on the Umami schema and its objects",
       "fail",
-      ctx.schemaOid ? list("object") : [],
-      example
-        ? `Another role can use Umami's data: revoke it — e.g. REVOKE ALL ON ${example.object.replace(/^schema /, "SCHEMA ")} FROM ${example.grantee}; only ${admins} may hold privileges there.`
-        : `Only ${admins} may hold privileges in ${spec.schema}: revoke the grants listed.`,
-      `Only ${admins} hold privileges on schema ${spec.schema} and its objects; PUBLIC holds none.`,
+      objects.map(describe),
+      `Another role can use or change Umami's data; only ${admins} may hold privileges or own objects there: ${remedies(objects)}`,
+      `Only ${admins} hold privileges on schema ${spec.schema} and its objects, or own them; PUBLIC holds none.`,
     ),
     finding(
       "inward: members of the Umami role",
       "fail",
-      list("member"),
-      `These roles inherit everything ${spec.role.name} can do: REVOKE ${spec.role.name} FROM <member>.`,
+      members.map(describe),
+      `These roles inherit everything ${spec.role.name} can do: ${remedies(members)}`,
       `No role but the administrators is a member of ${spec.role.name}.`,
     ),
     finding(
       "inward: default privileges in the Umami schema",
       "fail",
-      ctx.schemaOid ? list("default") : [],
-      `Objects created later in ${spec.schema} would be granted to other roles: ALTER DEFAULT PRIVILEGES FOR ROLE <owner> IN SCHEMA ${spec.schema} REVOKE ALL ON TABLES FROM <grantee>.`,
-      `Default privileges in ${spec.schema} grant future objects to ${spec.role.name} only.`,
-    ),
-  ];
-}
-
-// $1 role oid, $2 schema oid, $3 table, $4 sequence, $5 schema, $6 database privileges (PostgreSQL's full
-// sets, so that extras beyond the spec show up). Effective privileges, as pgTAP's *_privs_are functions.
-const INTENDED_SQL = `
-  SELECT 'database' AS area, 'database ' || d.datname AS object,
-         ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege($1::oid, d.oid, p)) AS held,
-         ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p
-                WHERE pg_catalog.has_database_privilege('public', d.oid, p)
-                  AND p IN (SELECT a.privilege_type FROM pg_catalog.aclexplode(pg_catalog.acldefault('d', d.datdba)) a
-                             WHERE a.grantee = 0)) AS by_default
-    FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()
-  UNION ALL
-  SELECT 'schema', 'schema ' || n.nspname,
-         ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege($1::oid, n.oid, p)), NULL
-    FROM pg_catalog.pg_namespace n WHERE n.oid = $2::oid
-  UNION ALL
-  SELECT CASE WHEN c.relkind = 'S' THEN 'sequences' ELSE 'tables' END,
-         CASE WHEN c.relkind = 'S' THEN 'sequence ' ELSE 'table ' END || n.nspname || '.' || c.relname,
-         CASE WHEN c.relkind = 'S'
-              THEN ARRAY(SELECT p FROM pg_catalog.unnest($4::text[]) p WHERE pg_catalog.has_sequence_privilege($1::oid, c.oid, p))
-              ELSE ARRAY(SELECT p FROM pg_catalog.unnest($3::text[]) p WHERE pg_catalog.has_table_privilege($1::oid, c.oid, p)) END,
-         NULL
-    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relnamespace = $2::oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-  UNION ALL
-  SELECT CASE d.defaclobjtype WHEN 'r' THEN 'default tables' ELSE 'default sequences' END,
-         'default privileges ON ' || CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' ELSE 'SEQUENCES' END
-           || ' IN SCHEMA ' || n.nspname,
-         pg_catalog.array_agg(DISTINCT a.privilege_type), NULL
-    FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
-    CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
-   WHERE d.defaclnamespace = $2::oid AND a.grantee = $1::oid AND d.defaclobjtype IN ('r', 'S')
-   GROUP BY d.defaclobjtype, n.nspname
-`;
-
-/** Checks that the role holds exactly the spec's privileges: one finding for missing, one for extra. */
-export async function auditIntendedGrants(ctx: AuditContext): Promise<Finding[]> {
-  const { spec } = ctx;
-  const role = spec.role.name;
-  if (!ctx.roleOid) {
-    return [{ check: "intended grants", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
-  }
-  const rows = await ctx.query<{ area: string; object: string; held: string[]; by_default: string[] | null }>(INTENDED_SQL, [
-    ctx.roleOid,
-    ctx.schemaOid,
-    ALL_PRIVILEGES.table,
-    ALL_PRIVILEGES.sequence,
-    ALL_PRIVILEGES.schema,
-    ALL_PRIVILEGES.database,
-  ]);
-  const p = spec.privileges;
-  const expected: Record<string, readonly string[]> = {
-    database: p.database,
-    schema: p.schema,
-    tables: p.tables,
-    sequences: p.sequences,
-    "default tables": p.defaultPrivileges.tables,
-    "default sequences": p.defaultPrivileges.sequences,
-  };
-  // Default privileges with no row at all are entirely missing (a row exists only once something is granted).
-  if (ctx.schemaOid) {
-    for (const [area, objtype] of [["default tables", "TABLES"], ["default sequences", "SEQUENCES"]] as const) {
-      if (!rows.some((r) => r.area === area)) {
-        rows.push({ area, object: `default privileges ON ${objtype} IN SCHEMA ${spec.schema}`, held: [], by_default: null });
-      }
-    }
-  }
-  const missing: string[] = [];
-  const extraFail: string[] = [];
-  const extraDefault: string[] = [];
-  for (const row of rows) {
-    const want = expected[row.area] ?? [];
-    const lacks = want.filter((x) => !row.held.includes(x));
-    if (lacks.length > 0) missing.push(`${row.object}: ${lacks.join(", ")}`);
-    for (const x of row.held.filter((h) => !want.includes(h))) {
-      if (row.by_default?.includes(x)) extraDefault.push(`${row.object}: ${x} (via PUBLIC, PostgreSQL's default)`);
-      else extraFail.push(`${row.object}: ${x}`);
-    }
-  }
-  return [
-    finding(
-      "intended grants: missing",
-      "fail",
-      missing,
-      `${role} lacks privileges the spec grants, so Umami may fail: provision the stage again (deploy, or \`umami-db local\`), which re-applies the spec's GRANTs.`,
-      `${role} holds every privilege the spec grants on database ${spec.database}, schema ${spec.schema}, its tables, sequences and default privileges.`,
-    ),
-    finding(
-      "intended grants: extra",
-      extraFail.length > 0 ? "fail" : "warn",
-      [...extraFail, ...extraDefault],
-      extraFail.length > 0
-        ? `${role} holds privileges the spec does not grant: revoke them (e.g. REVOKE CREATE ON DATABASE ${spec.database} FROM ${role}, PUBLIC).`
-        : `${role} can create temporary tables because PUBLIC has TEMPORARY on the database by default: REVOKE TEMPORARY ON DATABASE ${spec.database} FROM PUBLIC if the application does not need it.`,
-      `${role} holds nothing beyond the spec's privileges on database ${spec.database} and schema ${spec.schema}.`,
+      defaults.map(describe),
+      `Objects created later in ${spec.schema} (or anywhere by ${spec.role.name}) would be granted to other roles: ${remedies(defaults)}`,
+      `Default privileges in ${spec.schema}, and ${spec.role.name}'s own, grant future objects to no other role.`,
     ),
   ];
 }

@@ -37,8 +37,6 @@ export interface AuditContext {
     replication: boolean;
     bypassRls: boolean;
     connectionLimit: number;
-    /** `pg_roles.rolconfig`: the `name=value` settings of ALTER ROLE … SET. */
-    config: string[] | null;
   };
   /** The Umami schema's oid, or null when it does not exist. */
   schemaOid: string | null;

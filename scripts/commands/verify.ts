@@ -24,7 +24,7 @@ export function verifyCommand(): Command {
   );
   stageOptions(command)
     .option("--baseline-fingerprint <file>", "fingerprint captured before the deploy (umami-db fingerprint --out …)")
-    .option("--admin-role <role...>", "roles that count as administrators besides the connecting user, superusers and owners")
+    .option("--admin-role <role...>", "roles that count as administrators besides the connecting user, superusers and members of rds_superuser (owning the database does not make one)")
     .option("--json", "print { ok, findings, fingerprint } as JSON")
     .option("--report <file>", "also write the audit as Markdown to this file")
     .action(

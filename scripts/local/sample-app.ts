@@ -15,21 +15,48 @@ export const SAMPLE_APP = {
   schemas: ["public", "billing", "drizzle"],
 } as const;
 
+/** Aurora's administrator group: the master user is a member, and so are the DBAs it grants it to. */
+export const RDS_SUPERUSER = "rds_superuser";
+
 /**
- * Creates an administrator like Aurora's master: LOGIN, CREATEROLE, CREATEDB, owner of `database`, *not* a
- * superuser (a superuser hides the failures Aurora shows — DESIGN.md fact 7). Run as a superuser.
+ * What RDS gives `rds_superuser` besides its members' CREATEROLE and CREATEDB (RDS "Understanding the
+ * rds_superuser role"): every session's state in pg_stat_activity (pg_monitor, which holds pg_read_all_stats)
+ * and stopping any connection (pg_signal_backend). Not a superuser, not pg_read_all_data.
+ */
+const RDS_SUPERUSER_GRANTS = ["pg_monitor", "pg_signal_backend"] as const;
+
+/**
+ * Creates an administrator like Aurora's master: LOGIN, CREATEROLE, CREATEDB, member of an `rds_superuser`
+ * group, owner of `database`, *not* a superuser (a superuser hides the failures Aurora shows — DESIGN.md
+ * fact 7). Run as a superuser; `installAuroraExtensions` then adds what RDS's defaults put in the database.
  */
 export async function createAuroraLikeAdmin(
   superuser: Client,
   admin: { name: string; password: string; database: string },
 ): Promise<void> {
   const role = escapeIdentifier(admin.name);
+  const group = escapeIdentifier(RDS_SUPERUSER);
+  const hasGroup = await superuser.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [RDS_SUPERUSER]);
+  if (hasGroup.rowCount === 0) {
+    await superuser.query(`CREATE ROLE ${group} WITH NOLOGIN NOSUPERUSER`);
+    await superuser.query(`GRANT ${RDS_SUPERUSER_GRANTS.join(", ")} TO ${group}`);
+  }
   const exists = await superuser.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [admin.name]);
   if (exists.rowCount === 0) {
     await superuser.query(`CREATE ROLE ${role} WITH LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD ${superuser.escapeLiteral(admin.password)}`);
+    await superuser.query(`GRANT ${group} TO ${role}`);
   }
   const db = await superuser.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [admin.database]);
   if (db.rowCount === 0) await superuser.query(`CREATE DATABASE ${escapeIdentifier(admin.database)} OWNER ${role}`);
+}
+
+/**
+ * What most Aurora databases hold from day one (DESIGN.md fact 14): `pg_stat_statements`, preloaded by RDS's
+ * default parameter group and created in the database, its views readable by PUBLIC by the extension's
+ * design. Run as the superuser `superuser` reaches; connects to `database` (idempotent).
+ */
+export async function installAuroraExtensions(superuser: ConnectionSettings, database: string): Promise<void> {
+  await withClient({ ...superuser, database }, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
 }
 
 /** Creates the sample application's schemas, role, tables and rows (idempotent). Run as the administrator. */
@@ -99,8 +126,8 @@ export async function seedSampleApplication(admin: Client, appPassword: string):
 }
 
 /**
- * On the server `superuser` reaches: the Aurora-like administrator, its database and the sample application,
- * with generated passwords. Returns the administrator's connection and the application role's.
+ * On the server `superuser` reaches: the Aurora-like administrator, its database (with Aurora's default
+ * pg_stat_statements) and the sample application, with generated passwords. Returns the administrator's connection and the application role's.
  */
 export async function createSampleDatabase(
   superuser: ConnectionSettings,
@@ -108,6 +135,7 @@ export async function createSampleDatabase(
 ): Promise<{ admin: ConnectionSettings; app: ConnectionSettings }> {
   const adminPassword = generatePassword();
   await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }));
+  await installAuroraExtensions(superuser, SAMPLE_APP.database);
   const admin: ConnectionSettings = { ...superuser, user: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database, applicationName };
   const appPassword = generatePassword();
   await withClient(admin, (c) => seedSampleApplication(c, appPassword));

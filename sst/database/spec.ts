@@ -73,6 +73,19 @@ export interface RoleSpec {
   idleInTransactionTimeoutMs: number;
 }
 
+/**
+ * The settings attached to the role (`ALTER ROLE … SET name TO value`), in the order they are issued: a list
+ * value is a list of identifiers (quoted as needed), a string is sent as is. The one list that provisioning
+ * (`sql.ts`) issues and the audit compares `pg_db_role_setting` with.
+ */
+export function roleSettings(spec: UmamiDatabaseSpec): ReadonlyArray<{ name: string; value: string | readonly string[] }> {
+  return [
+    { name: "search_path", value: spec.role.searchPath },
+    { name: "statement_timeout", value: String(spec.role.statementTimeoutMs) },
+    { name: "idle_in_transaction_session_timeout", value: String(spec.role.idleInTransactionTimeoutMs) },
+  ];
+}
+
 /** The extension Umami's first migration creates (`CREATE EXTENSION IF NOT EXISTS "pgcrypto"`). */
 export interface ExtensionSpec {
   name: "pgcrypto";

@@ -4,7 +4,7 @@
  * exact strings. Nothing here touches a database.
  */
 import { quoteIdent, quoteLiteral } from "./quote.js";
-import type { UmamiDatabaseSpec } from "./spec.js";
+import { roleSettings, type UmamiDatabaseSpec } from "./spec.js";
 
 /** What `plan` shows instead of the generated password. */
 export const REDACTED = "[secret]";
@@ -57,9 +57,9 @@ export function buildRoleSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exi
     exists
       ? `ALTER ROLE ${role} WITH ${roleAttributes(spec, true)}${password}`
       : `CREATE ROLE ${role} WITH ${roleAttributes(spec, false)}${password}`,
-    `ALTER ROLE ${role} SET search_path TO ${spec.role.searchPath.map(quoteIdent).join(", ")}`,
-    `ALTER ROLE ${role} SET statement_timeout TO ${spec.role.statementTimeoutMs}`,
-    `ALTER ROLE ${role} SET idle_in_transaction_session_timeout TO ${spec.role.idleInTransactionTimeoutMs}`,
+    ...roleSettings(spec).map(
+      ({ name, value }) => `ALTER ROLE ${role} SET ${name} TO ${typeof value === "string" ? value : value.map(quoteIdent).join(", ")}`,
+    ),
   ];
 }
 

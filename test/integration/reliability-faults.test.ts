@@ -19,7 +19,7 @@ import { connect, parseDatabaseUrl, toUrl, withClient, type Client, type Connect
 import { freePort } from "../../scripts/local/embedded.js";
 import { readMigrationRows, type MigrationRow } from "../../scripts/migrate/bookkeeping.js";
 import { provisionStage } from "../../scripts/flows/provision.js";
-import { createAuroraLikeAdmin, seedSampleApplication } from "../../scripts/local/sample-app.js";
+import { createAuroraLikeAdmin, installAuroraExtensions, seedSampleApplication } from "../../scripts/local/sample-app.js";
 import { applicationDataChecksums, errorLines, runCli, type CliRun } from "../support/reliability.js";
 
 const PASSWORD = "Faults-Test-Password-0123456789abcdefghij";
@@ -44,7 +44,8 @@ function server(): EmbeddedPostgres {
     authMethod: "scram-sha-256",
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+    // Aurora's defaults, as every test server: pg_stat_statements preloaded (and created below).
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "shared_preload_libraries=pg_stat_statements"],
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -58,6 +59,7 @@ beforeAll(async () => {
   await pg.start();
   superuser = parseDatabaseUrl(`postgresql://postgres:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`);
   await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...ADMIN, database: "app" }));
+  await installAuroraExtensions(superuser, "app");
   admin = parseDatabaseUrl(`postgresql://${ADMIN.name}:${ADMIN.password}@127.0.0.1:${port}/app?sslmode=disable`);
   await withClient(admin, (c) => seedSampleApplication(c, "faults-app-password"));
   superuser = { ...superuser, database: "app" };

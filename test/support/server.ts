@@ -1,8 +1,9 @@
 /**
  * Integration-test support: one embedded PostgreSQL 15 per test file (roles are cluster-wide), an
- * administrator shaped like Aurora's master, and optionally the sample application.
+ * administrator shaped like Aurora's master (member of an `rds_superuser` group), every database created
+ * with Aurora's defaults (pg_stat_statements preloaded and created), and optionally the sample application.
  */
-import { createAuroraLikeAdmin, SAMPLE_APP, seedSampleApplication } from "../../scripts/local/sample-app.js";
+import { createAuroraLikeAdmin, installAuroraExtensions, SAMPLE_APP, seedSampleApplication } from "../../scripts/local/sample-app.js";
 import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/local/embedded.js";
 
@@ -11,11 +12,11 @@ export interface TestServer {
   embedded: EmbeddedServer;
   /** The bootstrap superuser, database `postgres`. Use only for what an Aurora admin could not do. */
   superuser: ConnectionSettings;
-  /** The Aurora-like administrator (not a superuser), database `app`. */
+  /** The Aurora-like administrator (not a superuser; member of rds_superuser), database `app`. */
   admin: ConnectionSettings;
   /** A URL for the administrator on `database` (default `app`). */
   adminUrl(database?: string): string;
-  /** Creates another database owned by the administrator; returns the admin's settings for it. */
+  /** Creates another database owned by the administrator, with pg_stat_statements; returns the admin's settings for it. */
   createDatabase(name: string): Promise<ConnectionSettings>;
   stop(): Promise<void>;
 }
@@ -31,6 +32,7 @@ export async function startTestServer(options: { sampleApp?: boolean; settings?:
   const embedded = await startEmbeddedPostgres({ settings: options.settings });
   const superuser = parseDatabaseUrl(embedded.superuserUrl);
   await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...TEST_ADMIN, database: SAMPLE_APP.database }));
+  await installAuroraExtensions(superuser, SAMPLE_APP.database);
   const adminUrl = (database: string = SAMPLE_APP.database) =>
     `postgresql://${TEST_ADMIN.name}:${TEST_ADMIN.password}@127.0.0.1:${embedded.port}/${database}?sslmode=disable`;
   const admin = parseDatabaseUrl(adminUrl());
@@ -42,6 +44,7 @@ export async function startTestServer(options: { sampleApp?: boolean; settings?:
     adminUrl,
     async createDatabase(name) {
       await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...TEST_ADMIN, database: name }));
+      await installAuroraExtensions(superuser, name);
       return parseDatabaseUrl(adminUrl(name));
     },
     stop: () => embedded.stop(),

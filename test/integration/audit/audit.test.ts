@@ -62,7 +62,8 @@ describe("auditIsolation on a clean stage", () => {
         "live probes",
       ]),
     );
-    expect(result.queries).toBeLessThanOrEqual(8);
+    // A fixed number whatever the size: this database's checks, then two per other database (postgres, template1).
+    expect(result.queries).toBeLessThanOrEqual(16);
     // PostgreSQL's defaults are warnings with a remedy, not failures.
     const defaults = result.findings.find((f) => f.check === "intended grants: extra")!;
     expect(defaults).toMatchObject({ severity: "warn", objects: ["database app: TEMPORARY (via PUBLIC, PostgreSQL's default)"] });

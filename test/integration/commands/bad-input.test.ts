@@ -225,7 +225,7 @@ function cases(): Case[] {
       args: ["preflight", "--stage", "pr-7"],
       env: { ADMIN_DATABASE_URL: server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, `${WEAK.name}:${WEAK.password}`) },
       code: 1,
-      stdout: /^ERROR\s+admin-rights\s+weak_admin lacks CREATEROLE$/m,
+      stdout: /^ERROR\s+admin-rights\s+weak_admin lacks CREATEROLE, membership in rds_superuser$/m,
     },
     {
       name: "administrator without CREATEROLE (local --admin-url)",

@@ -51,8 +51,8 @@ describe("captureBaseline against PostgreSQL 15", () => {
     expect(b.stats.blksHit).toBeGreaterThan(0);
     expect(b.cacheHitRatio).toBeGreaterThan(0);
     expect(b.cacheHitRatio).toBeLessThanOrEqual(1);
-    expect(b.statements).toMatchObject({ available: false, schema: null, top: [] });
-    expect(b.statements.note).toMatch(/not installed/);
+    // Aurora's default, as on the test server: pg_stat_statements in public.
+    expect(b.statements).toMatchObject({ available: true, schema: "public" });
     expect(b.cloudwatch).toBeNull();
     // Serialisable as is: the JSON round trip changes nothing.
     expect(JSON.parse(JSON.stringify(b))).toEqual(b);
@@ -90,6 +90,17 @@ describe("captureBaseline against PostgreSQL 15", () => {
     expect(c.storage.umamiSchemaBytes).toBe(after.umamiSchema!.bytes);
     expect(c.storage.growthBytes).toBeGreaterThanOrEqual(c.storage.umamiSchemaBytes);
     expect(c.rows.find((r) => r.metric.startsWith("Storage growth"))?.verdict).toBe("pass");
+  });
+
+  it("says so when pg_stat_statements is not installed, and never creates it", async () => {
+    await withClient({ ...server.superuser, database: "app" }, (c) => c.query("DROP EXTENSION pg_stat_statements"));
+    try {
+      const b = await captureBaseline(server.admin, { label: "without-statements" });
+      expect(b.statements).toMatchObject({ available: false, schema: null, top: [] });
+      expect(b.statements.note).toMatch(/not installed/);
+    } finally {
+      await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
+    }
   });
 
   it("reads the top statements when pg_stat_statements is installed, with passwords masked", async () => {

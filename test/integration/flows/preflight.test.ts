@@ -86,7 +86,8 @@ describe("preflight against an Aurora-like admin", () => {
     const weak = parseDatabaseUrl(`postgresql://weak_admin:weak-pw@127.0.0.1:${server.embedded.port}/app?sslmode=disable`);
     const r = await runPreflight(weak, spec("dev"));
     expect(errors(r)).toEqual(["admin-rights"]);
-    expect(finding(r, "admin-rights").detail).toBe("weak_admin lacks CREATEROLE, CREATE on database app");
+    // The test server is shaped like Aurora, so rds_superuser exists and weak_admin is not in it.
+    expect(finding(r, "admin-rights").detail).toBe("weak_admin lacks CREATEROLE, CREATE on database app, membership in rds_superuser");
   });
 
   it("tells to set pgcryptoAlreadyInstalled, warns on PUBLIC CREATE, and measures connection headroom", async () => {
@@ -164,7 +165,8 @@ describe("preflight against an Aurora-like admin", () => {
   });
 
   it("requires rds_superuser membership where that role exists (Aurora)", async () => {
-    await withClient(server.superuser, (c) => c.query("CREATE ROLE rds_superuser NOLOGIN"));
+    // The test server has rds_superuser (Aurora's defaults) with app_admin in it: take the membership away.
+    await withClient(server.superuser, (c) => c.query("REVOKE rds_superuser FROM app_admin"));
     expect(finding(await runPreflight(server.admin, spec("dev")), "admin-rights").detail).toContain("membership in rds_superuser");
     await withClient(server.superuser, (c) => c.query("GRANT rds_superuser TO app_admin"));
     expect(finding(await runPreflight(server.admin, spec("dev")), "admin-rights")).toMatchObject({ severity: "ok", detail: expect.stringContaining("member of rds_superuser") });

@@ -13,8 +13,9 @@ import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/serv
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
-  // Records every statement, as Aurora's pg_stat_statements does: the password must never be among them.
-  await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION pg_stat_statements"));
+  // Records every statement, as Aurora's pg_stat_statements does: the password must never be among them
+  // (the test server creates it, as RDS's defaults do).
+  await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
 });
 afterAll(async () => server?.stop());
 

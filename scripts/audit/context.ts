@@ -1,0 +1,57 @@
+/**
+ * What every check reads first: the Umami role and schema, and the administrators — an explicit set, never
+ * "whoever owns something": the connecting user (the stage's admin), superusers, members of Aurora's
+ * `rds_superuser` (directly or through other roles), and the roles passed with `--admin-role`. The owner of
+ * the database or of the Umami schema is *not* an administrator by that fact alone: what such a role holds
+ * on Umami's objects is reported like anyone else's.
+ */
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import type { AuditContext, CountedQuery } from "./types.js";
+
+/** Aurora's administrator group: its members administer the cluster without being superusers. */
+export const AURORA_ADMIN_GROUP = "rds_superuser";
+
+// $1 role, $2 schema, $3 administrator group, $4 extra administrator roles. Membership in the group counts
+// whether inherited or not (a member can always SET ROLE to it).
+const CONTEXT_SQL = `
+  WITH r AS (SELECT * FROM pg_catalog.pg_roles WHERE rolname = $1),
+       n AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2),
+       admins AS (
+         SELECT a.oid, a.rolname FROM pg_catalog.pg_roles a
+          WHERE a.rolname <> $1
+            AND (a.rolsuper OR a.rolname = current_user OR a.rolname = ANY ($4::text[])
+                 OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles g
+                             WHERE g.rolname = $3 AND pg_catalog.pg_has_role(a.oid, g.oid, 'MEMBER')))
+       )
+  SELECT current_user AS admin_user, pg_catalog.current_database() AS database,
+         (SELECT oid::text FROM r) AS role_oid,
+         (SELECT pg_catalog.jsonb_build_object('superuser', rolsuper, 'createDb', rolcreatedb, 'createRole', rolcreaterole,
+                 'replication', rolreplication, 'bypassRls', rolbypassrls, 'connectionLimit', rolconnlimit) FROM r) AS role,
+         (SELECT oid::text FROM n) AS schema_oid,
+         ARRAY(SELECT oid::text FROM admins UNION ALL SELECT oid::text FROM r) AS allowed_oids,
+         ARRAY(SELECT rolname::text FROM admins ORDER BY 1) AS administrators
+`;
+
+/** Reads the role, the schema and the administrators in one query. */
+export async function loadContext(spec: UmamiDatabaseSpec, query: CountedQuery, adminRoles: string[]): Promise<AuditContext> {
+  const [row] = await query<{
+    admin_user: string;
+    database: string;
+    role_oid: string | null;
+    role: AuditContext["role"];
+    schema_oid: string | null;
+    allowed_oids: string[];
+    administrators: string[];
+  }>(CONTEXT_SQL, [spec.role.name, spec.schema, AURORA_ADMIN_GROUP, adminRoles]);
+  return {
+    spec,
+    query,
+    database: row.database,
+    adminUser: row.admin_user,
+    roleOid: row.role_oid,
+    role: row.role,
+    schemaOid: row.schema_oid,
+    allowedOids: row.allowed_oids,
+    administrators: row.administrators,
+  };
+}

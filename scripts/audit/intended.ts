@@ -1,0 +1,104 @@
+/**
+ * The intended grants: the Umami role holds exactly the spec's privileges — pgTAP's exact sets, missing and
+ * extra reported separately. Expected sets come from the spec only; the catalog gives what is held.
+ */
+import { ALL_PRIVILEGES } from "../../sst/database/spec.js";
+import { finding, type AuditContext, type Finding } from "./types.js";
+
+// $1 role oid, $2 schema oid, $3 table, $4 sequence, $5 schema, $6 database privileges (PostgreSQL's full
+// sets, so that extras beyond the spec show up). Effective privileges, as pgTAP's *_privs_are functions.
+const INTENDED_SQL = `
+  SELECT 'database' AS area, 'database ' || d.datname AS object,
+         ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege($1::oid, d.oid, p)) AS held,
+         ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p
+                WHERE pg_catalog.has_database_privilege('public', d.oid, p)
+                  AND p IN (SELECT a.privilege_type FROM pg_catalog.aclexplode(pg_catalog.acldefault('d', d.datdba)) a
+                             WHERE a.grantee = 0)) AS by_default
+    FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()
+  UNION ALL
+  SELECT 'schema', 'schema ' || n.nspname,
+         ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege($1::oid, n.oid, p)), NULL
+    FROM pg_catalog.pg_namespace n WHERE n.oid = $2::oid
+  UNION ALL
+  SELECT CASE WHEN c.relkind = 'S' THEN 'sequences' ELSE 'tables' END,
+         CASE WHEN c.relkind = 'S' THEN 'sequence ' ELSE 'table ' END || n.nspname || '.' || c.relname,
+         CASE WHEN c.relkind = 'S'
+              THEN ARRAY(SELECT p FROM pg_catalog.unnest($4::text[]) p WHERE pg_catalog.has_sequence_privilege($1::oid, c.oid, p))
+              ELSE ARRAY(SELECT p FROM pg_catalog.unnest($3::text[]) p WHERE pg_catalog.has_table_privilege($1::oid, c.oid, p)) END,
+         NULL
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relnamespace = $2::oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  UNION ALL
+  SELECT CASE d.defaclobjtype WHEN 'r' THEN 'default tables' ELSE 'default sequences' END,
+         'default privileges ON ' || CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' ELSE 'SEQUENCES' END
+           || ' IN SCHEMA ' || n.nspname,
+         pg_catalog.array_agg(DISTINCT a.privilege_type), NULL
+    FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
+    CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
+   WHERE d.defaclnamespace = $2::oid AND a.grantee = $1::oid AND d.defaclobjtype IN ('r', 'S')
+   GROUP BY d.defaclobjtype, n.nspname
+`;
+
+/** Checks that the role holds exactly the spec's privileges: one finding for missing, one for extra. */
+export async function auditIntendedGrants(ctx: AuditContext): Promise<Finding[]> {
+  const { spec } = ctx;
+  const role = spec.role.name;
+  if (!ctx.roleOid) {
+    return [{ check: "intended grants", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
+  }
+  const rows = await ctx.query<{ area: string; object: string; held: string[]; by_default: string[] | null }>(INTENDED_SQL, [
+    ctx.roleOid,
+    ctx.schemaOid,
+    ALL_PRIVILEGES.table,
+    ALL_PRIVILEGES.sequence,
+    ALL_PRIVILEGES.schema,
+    ALL_PRIVILEGES.database,
+  ]);
+  const p = spec.privileges;
+  const expected: Record<string, readonly string[]> = {
+    database: p.database,
+    schema: p.schema,
+    tables: p.tables,
+    sequences: p.sequences,
+    "default tables": p.defaultPrivileges.tables,
+    "default sequences": p.defaultPrivileges.sequences,
+  };
+  // Default privileges with no row at all are entirely missing (a row exists only once something is granted).
+  if (ctx.schemaOid) {
+    for (const [area, objtype] of [["default tables", "TABLES"], ["default sequences", "SEQUENCES"]] as const) {
+      if (!rows.some((r) => r.area === area)) {
+        rows.push({ area, object: `default privileges ON ${objtype} IN SCHEMA ${spec.schema}`, held: [], by_default: null });
+      }
+    }
+  }
+  const missing: string[] = [];
+  const extraFail: string[] = [];
+  const extraDefault: string[] = [];
+  for (const row of rows) {
+    const want = expected[row.area] ?? [];
+    const lacks = want.filter((x) => !row.held.includes(x));
+    if (lacks.length > 0) missing.push(`${row.object}: ${lacks.join(", ")}`);
+    for (const x of row.held.filter((h) => !want.includes(h))) {
+      if (row.by_default?.includes(x)) extraDefault.push(`${row.object}: ${x} (via PUBLIC, PostgreSQL's default)`);
+      else extraFail.push(`${row.object}: ${x}`);
+    }
+  }
+  return [
+    finding(
+      "intended grants: missing",
+      "fail",
+      missing,
+      `${role} lacks privileges the spec grants, so Umami may fail: provision the stage again (deploy, or \`umami-db local\`), which re-applies the spec's GRANTs.`,
+      `${role} holds every privilege the spec grants on database ${spec.database}, schema ${spec.schema}, its tables, sequences and default privileges.`,
+    ),
+    finding(
+      "intended grants: extra",
+      extraFail.length > 0 ? "fail" : "warn",
+      [...extraFail, ...extraDefault],
+      extraFail.length > 0
+        ? `${role} holds privileges the spec does not grant: revoke them (e.g. REVOKE CREATE ON DATABASE ${spec.database} FROM ${role}, PUBLIC).`
+        : `${role} can create temporary tables because PUBLIC has TEMPORARY on the database by default: REVOKE TEMPORARY ON DATABASE ${spec.database} FROM PUBLIC if the application does not need it.`,
+      `${role} holds nothing beyond the spec's privileges on database ${spec.database} and schema ${spec.schema}.`,
+    ),
+  ];
+}

@@ -1,0 +1,55 @@
+/**
+ * What the audit's integration tests share: a provisioned dev stage on its own server (an Aurora-like admin,
+ * pg_stat_statements created, one Umami table created by umami_user as its migrations would), connections
+ * as each actor, and readers for findings.
+ */
+import { buildSpec } from "../../../sst/database/spec.js";
+import type { AuditResult, Finding } from "../../../scripts/audit/audit.js";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import { provisionStage } from "../../../scripts/flows/provision.js";
+import { startTestServer, TEST_ADMIN, TEST_APP_PASSWORD, type TestServer } from "../../support/server.js";
+
+export const spec = buildSpec("dev");
+
+/** Who runs a statement: the Aurora-like admin, the bootstrap superuser (on `app`), umami_user, app_user. */
+export type Who = "admin" | "superuser" | "umami" | "app";
+
+export interface AuditStage {
+  server: TestServer;
+  umami: ConnectionSettings;
+  as(who: Who, database?: string): ConnectionSettings;
+  /** Runs `sql` as `who` (on `database`, default `app`). */
+  run(who: Who, sql: string, database?: string): Promise<void>;
+}
+
+/** Starts a server and provisions the dev stage on it. */
+export async function startAuditStage(password: string): Promise<AuditStage> {
+  const server = await startTestServer();
+  await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password }));
+  const umami = parseDatabaseUrl(toUrl(server.admin, { user: spec.role.name, password }));
+  const app = parseDatabaseUrl(toUrl(server.admin, { user: "app_user", password: TEST_APP_PASSWORD }));
+  await withClient(umami, (c) => c.query("CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL)"));
+  const as = (who: Who, database = server.admin.database): ConnectionSettings => {
+    const base = { admin: server.admin, superuser: { ...server.superuser }, umami, app }[who];
+    return { ...base, database };
+  };
+  return { server, umami, as, run: async (who, sql, database) => void (await withClient(as(who, database), (c) => c.query(sql))) };
+}
+
+/** The finding of `name`; throws when the audit has no such check. */
+export function check(result: AuditResult, name: string): Finding {
+  const found = result.findings.find((f) => f.check === name);
+  if (!found) throw new Error(`no finding for check ${name}`);
+  return found;
+}
+
+/** Checks that fail. */
+export function failing(result: AuditResult): string[] {
+  return result.findings.filter((f) => f.severity === "fail").map((f) => f.check);
+}
+
+/** The SQL statements a remedy spells out (each ends with `;`), without the prose around them. */
+export function statements(remedy: string): string[] {
+  const found = remedy.match(/\b(?:REVOKE|ALTER|DROP|GRANT)\b[^;()]*(?:\([^)]*\)[^;()]*)*;/g) ?? [];
+  return found.map((s) => s.trim());
+}
