@@ -72,8 +72,8 @@ export interface MissingCaError {
 
 /**
  * What the Umami container logs without the RDS bundle in NODE_EXTRA_CA_CERTS — which one depends on what the
- * server sends. The first two are measured (test/integration/container/umami-tls.test.ts); public reports of
- * node-pg against RDS show the second (brianc/node-postgres#2558).
+ * server sends. Each is measured with a private CA (test/integration/container/umami-tls.test.ts); public
+ * reports of node-pg against RDS show the second (brianc/node-postgres#2558).
  */
 export const NODE_PG_MISSING_CA: readonly MissingCaError[] = [
   { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE", message: "unable to verify the first certificate", when: "the server sends its certificate alone" },

@@ -14,7 +14,7 @@ import { ConnectionError, parseDatabaseUrl, withClient } from "../../../scripts/
 import { buildHandoff } from "../../../scripts/flows/handoff.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
-import { createCertificateAuthority, issueServerCertificate, tlsServerSettings, type CertificateAuthority, type CertificateFiles } from "../../support/tls.js";
+import { createCertificateAuthority, createIntermediateAuthority, issueServerCertificate, tlsServerSettings, type CertificateAuthority, type CertificateFiles } from "../../support/tls.js";
 import { generateUmamiClient, handoffEnvironment, runUmami, type UmamiEnv } from "../../support/umami-client.js";
 
 const PASSWORD = "Umami-Tls-Test-Password-0123456789abcdef";
@@ -40,15 +40,18 @@ async function tlsStage(certificate: CertificateFiles): Promise<UmamiEnv> {
 
 let leafOnly: UmamiEnv;
 let fullChain: UmamiEnv;
+let partialChain: UmamiEnv;
 let wrongName: UmamiEnv;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "umami-tls-"));
   ca = createCertificateAuthority(dir);
-  // Two ways a server may present its certificate: alone, or with its chain up to the root.
+  // Three ways a server may present its certificate: alone, with its chain up to the root, or with an
+  // intermediate but without the root.
   const leaf = issueServerCertificate(ca, "leaf", ["localhost"], { chain: false });
   const chain = issueServerCertificate(ca, "chain", ["localhost"], { chain: true });
+  const partial = issueServerCertificate(createIntermediateAuthority(ca, "intermediate"), "partial", ["localhost"], { chain: true });
   const elsewhere = issueServerCertificate(ca, "elsewhere", ["db.elsewhere.internal"], { chain: false });
-  [leafOnly, fullChain, wrongName, umamiClient] = await Promise.all([tlsStage(leaf), tlsStage(chain), tlsStage(elsewhere), generateUmamiClient()]);
+  [leafOnly, fullChain, partialChain, wrongName, umamiClient] = await Promise.all([tlsStage(leaf), tlsStage(chain), tlsStage(partial), tlsStage(elsewhere), generateUmamiClient()]);
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -83,7 +86,7 @@ describe("Umami's way of connecting over TLS with a private CA", () => {
   it("connects with the handoff's setup: encrypted, certificate and host name verified", async () => {
     // The handoff hands the stage's bundle to Node; the URLs say verify-full.
     expect(leafOnly).toMatchObject({ NODE_EXTRA_CA_CERTS: ca.certFile, DATABASE_URL: expect.stringContaining("sslmode=verify-full") });
-    const outcomes = await Promise.all([leafOnly, fullChain].map((env) => runUmami(umamiClient, "connect", env)));
+    const outcomes = await Promise.all([leafOnly, fullChain, partialChain].map((env) => runUmami(umamiClient, "connect", env)));
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ ok: true, result: { ssl: true, user: "umami_user", version: expect.stringMatching(/^TLSv1\.[23]$/) } });
     }
@@ -109,8 +112,16 @@ describe("Umami's way of connecting over TLS with a private CA", () => {
     expect(handoff.tls.missingCa.filter((m) => failure.includes(m.log)).map((m) => m.code)).toEqual(["SELF_SIGNED_CERT_IN_CHAIN"]);
   });
 
-  it("umami-db's own error names the CA bundle (--ca-file, UMAMI_CA_FILE, NODE_EXTRA_CA_CERTS) for either server", async () => {
-    for (const [env, code] of [[leafOnly, "UNABLE_TO_VERIFY_LEAF_SIGNATURE"], [fullChain, "SELF_SIGNED_CERT_IN_CHAIN"]] as const) {
+  it("fails without the CA bundle, with the message the handoff predicts, when the server sends an intermediate but not the root", async () => {
+    const failure = await connectFailure(withoutCa(partialChain));
+    expect(predictedCode(failure)).toBe("UNABLE_TO_GET_ISSUER_CERT_LOCALLY");
+  });
+
+  it("umami-db's own error names the CA bundle (--ca-file, UMAMI_CA_FILE, NODE_EXTRA_CA_CERTS) for each of those servers", async () => {
+    const servers = [[leafOnly, "UNABLE_TO_VERIFY_LEAF_SIGNATURE"], [fullChain, "SELF_SIGNED_CERT_IN_CHAIN"], [partialChain, "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"]] as const;
+    // Every code the handoff predicts, each measured here.
+    expect(servers.map(([, code]) => code)).toEqual(NODE_PG_MISSING_CA.map((e) => e.code));
+    for (const [env, code] of servers) {
       const error = await ownFailure(env);
       expect(error.code).toBe(code);
       expect(error.message).toMatch(/^The certificate of localhost:\d+ was not trusted \(.*\): it chains to a CA this tool was not given\. Give this tool the CA bundle/);
