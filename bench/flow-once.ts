@@ -9,10 +9,11 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { parseDatabaseUrl } from "../scripts/kernel/db.js";
 import { loadMigrations } from "../scripts/migrate/sources.js";
+import { migrationLoadOptions } from "../scripts/commands/migration-source.js";
 import { fullDeployFlow } from "./flow.js";
 
 const admin = parseDatabaseUrl(process.env.BENCH_ADMIN_URL ?? "", { applicationName: "umami-db bench-flow" });
-const migrations = await loadMigrations(process.env.BENCH_MIGRATIONS ?? "");
+const migrations = await loadMigrations(process.env.BENCH_MIGRATIONS ?? "", migrationLoadOptions());
 process.stdout.write("ready\n");
 await once(createInterface({ input: process.stdin }), "line");
 const result = await fullDeployFlow(admin, process.env.BENCH_STAGE ?? "bench-once", migrations);

@@ -17,12 +17,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { cpus } from "node:os";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { connect, parseDatabaseUrl, toUrl, type Client, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/sources.js";
+import { migrationLoadOptions } from "../scripts/commands/migration-source.js";
 import { addDefaultStagePgcrypto, createSampleDatabase } from "../scripts/local/sample-app.js";
 import { fullDeployFlow } from "./flow.js";
 import { serverCpuMs } from "./server-cpu.js";
@@ -39,8 +39,7 @@ const pairs = arg("--pairs", 3);
 const rate = arg("--rate", 100);
 const root = fileURLToPath(new URL("..", import.meta.url));
 // Umami 3.1.0's release files when the offline mirror is configured (as .ci/run does), else the default source.
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR;
-const MIGRATIONS = MIRROR ? join(MIRROR, "v3.1.0/prisma/migrations") : DEFAULT_MIGRATIONS_SOURCE;
+const MIGRATIONS = DEFAULT_MIGRATIONS_SOURCE;
 
 const log = (line: string) => {
   if (!json) process.stderr.write(`${line}\n`);
@@ -100,7 +99,7 @@ async function applicationRelations(c: Client): Promise<{ names: string; oids: s
 }
 
 async function flowCost(server: { dataDir: string }, superuser: ConnectionSettings, admin: ConnectionSettings) {
-  const migrations = await loadMigrations(MIGRATIONS);
+  const migrations = await loadMigrations(MIGRATIONS, migrationLoadOptions());
   const db = await connect({ ...superuser, database: admin.database, applicationName: "bench cost monitor" });
   const app = await connect({ ...admin, applicationName: "the application" });
   try {

@@ -9,11 +9,9 @@
  * 4. `migrate deploy --dry-run`'s plan for 3.1.0, then the upgrade with progress on stderr, each migration timed;
  *    each migration's transaction reports its own statement_timeout (0) and lock_timeout.
  *
- * Migrations come from the offline mirror of Umami's release files (UMAMI_MIGRATIONS_MIRROR, by default
- * ../shared/umami next to this repository).
+ * Migrations come through the product's `github:` source: the offline mirror of Umami's release files when
+ * UMAMI_MIGRATIONS_MIRROR names one, else the cache, else GitHub.
  */
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { cpus, totalmem } from "node:os";
 import { buildSpec } from "../sst/database/spec.js";
 import { parseDatabaseUrl, toUrl, withClient } from "../scripts/kernel/db.js";
@@ -24,12 +22,11 @@ import { provisionStage } from "../scripts/flows/provision.js";
 import { describeImpact, formatBytes } from "../scripts/migrate/deploy-impact.js";
 import { describeMigrationProgress, formatElapsed } from "../scripts/migrate/progress.js";
 import { applyMigrations, type MigrateEvent } from "../scripts/migrate/runner.js";
-import { loadMigrations } from "../scripts/migrate/sources.js";
+import { loadMigrations, umamiReleaseSource } from "../scripts/migrate/sources.js";
+import { migrationLoadOptions } from "../scripts/commands/migration-source.js";
 import { progressObserver } from "../scripts/commands/progress.js";
 import { generateUmamiDataset, schemaSizes } from "./umami-dataset.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const mirror = process.env.UMAMI_MIGRATIONS_MIRROR ?? resolve(root, "../shared/umami");
 const json = process.argv.includes("--json");
 const rowsFlag = process.argv.indexOf("--rows");
 const rows = rowsFlag > 0 ? Number(process.argv[rowsFlag + 1]) : 3_000_000;
@@ -44,8 +41,9 @@ const out = (line: string) => {
 };
 
 async function main() {
-  const release = await loadMigrations(resolve(mirror, "v2.10.0/db/postgresql/migrations"));
-  const target = await loadMigrations(resolve(mirror, "v3.1.0/prisma/migrations"));
+  // Through the product's own source: UMAMI_MIGRATIONS_MIRROR first, then the cache, then GitHub.
+  const release = await loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions());
+  const target = await loadMigrations(umamiReleaseSource("3.1.0"), migrationLoadOptions());
   const server = await startEmbeddedPostgres();
   try {
     const superuser = parseDatabaseUrl(server.superuserUrl);

@@ -73,14 +73,17 @@ export interface StageSettings {
   // --- The Umami container (issue 14): what the role's connection limit and the handoff are derived from ---
   /**
    * Umami ECS tasks running at once (the service's desired count). umami_user's CONNECTION LIMIT is derived
-   * from it (`connectionBudget` in spec.ts): 10 per pool × (1 + readReplica) × tasks × 2 for a rolling deploy,
-   * plus the post-deploy's 2. `umami-db preflight` checks the total against `max_connections`.
+   * from it (`connectionBudget` in spec.ts): 10 per pool × pools per task (2 only when the task gets
+   * DATABASE_REPLICA_URL) × tasks × 2 for a rolling deploy, plus the post-deploy's 2. `umami-db preflight`
+   * checks the total against `max_connections`.
    * @default 1
    */
   umamiTasks?: number;
   /**
-   * Umami also reads through the cluster's reader endpoint: the secret then carries DATABASE_REPLICA_URL, and
-   * every task opens a second pool of 10.
+   * Umami also reads through the cluster's reader endpoint: the secret then carries DATABASE_REPLICA_URL. Only
+   * Umami 2.18–2.x tasks get it (a second pool of 10 each): Umami 3.x (3.1.0 included) sends its raw INSERT
+   * of every new session to the replica, which the reader refuses, so the handoff leaves the URL out of the
+   * task and `umami-db preflight` warns (sst/database/umami-replica.ts).
    * @default false
    */
   readReplica?: boolean;

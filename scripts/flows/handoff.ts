@@ -7,19 +7,22 @@
 import {
   NODE_PG_MISSING_CA,
   NODE_PG_WRONG_HOST,
+  PRISMA_TLS_ERROR_PREFIX,
+  RDS_CA_BUNDLE_URL,
   type UmamiDatabaseSpec,
   type UrlKey,
 } from "../../sst/database/spec.js";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DEFAULT_UMAMI_VERSION } from "../../sst/stages.js";
+import { replicaWithheldReason } from "../../sst/database/umami-replica.js";
+
+export { RDS_CA_BUNDLE_URL };
 import { UserError } from "../kernel/errors.js";
 import { PRISMA_ADVISORY_LOCK_KEY, PRISMA_LOCK_TIMEOUT_MS } from "../migrate/bookkeeping.js";
 import { inspectStageSecret } from "../stage/secrets-manager.js";
 
 /** The newest Umami release whose scripts/check-db.js migrates with DATABASE_URL only (DIRECT_DATABASE_URL came after it). */
 const LAST_RELEASE_WITHOUT_DIRECT_URL = "3.1.0";
-/** Where the RDS CA bundle is published (every region's roots and intermediates). */
-export const RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
 
 /** One variable of the container and why it is there. */
 export interface HandoffVariable {
@@ -44,7 +47,8 @@ export interface Handoff {
   containerDefinition: Record<string, unknown>;
   /** The equivalent `sst.aws.Service` snippet (SST 3, `.sst/platform/src/components/aws/service.ts`). */
   sstService: string;
-  tls: { caBundlePath: string; missingCa: string; wrongHost: string };
+  /** `missingCa`: what the task logs without the bundle, one line per server behaviour (NODE_PG_MISSING_CA), as Prisma wraps it. */
+  tls: { caBundlePath: string; missingCa: Array<{ log: string; code: string; when: string }>; wrongHost: string };
   connections: { limit: number; formula: string; desiredCount: number; deployment: { minimumHealthyPercent: number; maximumPercent: number } };
   migrations: string[];
   /** What the task's execution role needs beyond SST's defaults. */
@@ -86,6 +90,9 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
     `ENV NODE_EXTRA_CA_CERTS=${ca}`,
   ].join("\n");
   const lifted = `${spec.role.statementTimeoutMs / 1000} s`;
+  // The replica pool only where Umami reads through it and the role's limit counted it (the stage's release).
+  const withheld = replicaWithheldReason(spec.container.readReplica, version);
+  const replicaPool = spec.container.readReplica && !withheld && spec.role.connectionBudget.poolsPerTask > 1;
   const variables: HandoffVariable[] = [
     {
       name: "DATABASE_URL",
@@ -99,7 +106,7 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
       key: "DIRECT_DATABASE_URL",
       why: `For migrations: the same URL with options=-c statement_timeout=0, so a long migration on a grown database is not cut off at ${lifted}. Umami's check-db.js reads it only after ${LAST_RELEASE_WITHOUT_DIRECT_URL} (its dev branch); ${version === LAST_RELEASE_WITHOUT_DIRECT_URL ? `${version} ignores it` : "check your release"}.`,
     },
-    ...(spec.container.readReplica
+    ...(replicaPool
       ? [{ name: "DATABASE_REPLICA_URL", from: "secret" as const, key: "DATABASE_REPLICA_URL" as const, why: "Umami's read pool on the cluster's reader endpoint (a second pool of 10 per task, counted in the role's limit)." }]
       : []),
     {
@@ -112,7 +119,7 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
       name: "NODE_EXTRA_CA_CERTS",
       from: "value",
       value: ca,
-      why: `node-pg verifies against Node's CA store, which has no RDS CA: without the bundle every connection fails with "${NODE_PG_MISSING_CA.message}". The image must hold the bundle at ${ca} (Dockerfile below).`,
+      why: `node-pg verifies against Node's CA store, which has no RDS CA: without the bundle every connection fails with ${NODE_PG_MISSING_CA.map((e) => `"${e.message}"`).join(" or ")} (TLS section). The image must hold the bundle at ${ca} (Dockerfile below).`,
     },
   ];
   const secretRef = (key: UrlKey) => `${secretArn}:${key}::`;
@@ -158,7 +165,7 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
     sstService,
     tls: {
       caBundlePath: ca,
-      missingCa: `${NODE_PG_MISSING_CA.message} (${NODE_PG_MISSING_CA.code})`,
+      missingCa: NODE_PG_MISSING_CA.map((e) => ({ log: `${PRISMA_TLS_ERROR_PREFIX}${e.message}`, code: e.code, when: e.when })),
       wrongHost: `${NODE_PG_WRONG_HOST.messageStart}… (${NODE_PG_WRONG_HOST.code}) — point the URL at the cluster endpoint, never at an IP or a CNAME`,
     },
     connections: {
@@ -177,6 +184,8 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
       ...(spec.settings.kmsKeyId ? [`kms:Decrypt on ${spec.settings.kmsKeyId}, the secret's key (SST's execution role does not grant it).`] : []),
     ],
     notes: [
+      ...(withheld ? [`DATABASE_REPLICA_URL is not given to the task although stage ${spec.stage} has readReplica: ${withheld}`] : []),
+      ...(spec.container.readReplica && !withheld && !replicaPool ? [`DATABASE_REPLICA_URL is not given to the task: the role's limit counts no replica pool for stage ${spec.stage}'s umamiVersion; set umamiVersion to ${version} and deploy the stack first.`] : []),
       "ECS reads the secret when a task starts: after a password rotation (passwordGeneration), force a new deployment.",
       "Set APP_SECRET (its own secret): without it Umami derives its signing secret from DATABASE_URL, so a password rotation would log every user out and change visitor session ids.",
       `The image's rolling deploy runs old and new tasks side by side: keep the service's deployment at maximumPercent 200 (ECS's default) or lower; the role's limit (${spec.role.connectionLimit}) assumes at most twice umamiTasks.`,

@@ -3,6 +3,8 @@
  * the spec's connection budget) and the stage's secret (from Secrets Manager's DescribeSecret).
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { UMAMI_REPLICA_WRITE_FAILURE, umamiReplicaUse } from "../../sst/database/umami-replica.js";
+import { DEFAULT_UMAMI_VERSION } from "../../sst/stages.js";
 import type { SecretInspection } from "../stage/secrets-manager.js";
 
 /** How much a finding matters: only `error` blocks the deploy. */
@@ -19,7 +21,8 @@ export interface PreflightFinding {
     | "secret"
     | "public-create"
     | "pgcrypto"
-    | "connection-headroom";
+    | "connection-headroom"
+    | "read-replica";
   severity: Severity;
   detail: string;
   /** What to do about it (for warnings and errors). */
@@ -60,6 +63,36 @@ export function connectionHeadroomFinding(
     return { check: "connection-headroom", severity: "warning", detail: `${detail}: less than 10% of max_connections stays for the application's peaks`, remedy };
   }
   return { check: "connection-headroom", severity: "ok", detail };
+}
+
+/**
+ * The stage's `readReplica` against its Umami release (no query): a warning when the release cannot use the
+ * replica; undefined when the stage has none or the release reads through it.
+ */
+export function readReplicaFinding(spec: UmamiDatabaseSpec): PreflightFinding | undefined {
+  if (!spec.container.readReplica) return undefined;
+  const version = spec.settings.umamiVersion ?? DEFAULT_UMAMI_VERSION;
+  const off = `Set readReplica: false for stage ${spec.stage} in sst/stages.ts`;
+  switch (umamiReplicaUse(version)) {
+    case "reads":
+      return undefined;
+    case "ignored":
+      return {
+        check: "read-replica",
+        severity: "warning",
+        detail: `readReplica is set, but Umami ${version} never reads DATABASE_REPLICA_URL (src/lib/prisma.ts reads it from 2.18.0 on): the handoff leaves it out of the task and every query goes to the writer`,
+        remedy: `${off}, or pin an Umami release from 2.18.0 to 2.x with umamiVersion.`,
+      };
+    case "breaks-writes":
+      return {
+        check: "read-replica",
+        severity: "warning",
+        detail:
+          `readReplica is set, but Umami ${version} cannot use a replica: ${UMAMI_REPLICA_WRITE_FAILURE.codePath}, which the reader refuses ("${UMAMI_REPLICA_WRITE_FAILURE.error}"). ` +
+          `The handoff therefore leaves DATABASE_REPLICA_URL out of the task, every query goes to the writer, and the role's limit counts one pool per task`,
+        remedy: `${off} (the secret's DATABASE_REPLICA_URL is then dropped too); keep it only while something other than Umami reads that key. Never add DATABASE_REPLICA_URL to the Umami task by hand.`,
+      };
+  }
 }
 
 /** The finding for the stage's secret name, from `inspectStageSecret` (or the error that prevented it). */

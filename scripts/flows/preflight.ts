@@ -8,10 +8,10 @@ import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/databa
 import { isLocalHost, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import type { SecretInspection } from "../stage/secrets-manager.js";
-import { connectionHeadroomFinding, secretFinding, type PreflightFinding } from "./preflight-findings.js";
+import { connectionHeadroomFinding, readReplicaFinding, secretFinding, type PreflightFinding } from "./preflight-findings.js";
 
 // Callers keep importing the findings from here.
-export { connectionHeadroomFinding, secretFinding, type PreflightFinding, type Severity } from "./preflight-findings.js";
+export { connectionHeadroomFinding, readReplicaFinding, secretFinding, type PreflightFinding, type Severity } from "./preflight-findings.js";
 
 /** The whole preflight. */
 export interface PreflightResult {
@@ -257,6 +257,8 @@ export async function runPreflight(
     result.findings.push({ check: "reachability", severity: "error", detail: error.message, remedy: "Fix the connection (see the message), then run preflight again." });
   }
   if (options.secret) result.findings.push(secretFinding(spec, options.secret));
+  const replica = readReplicaFinding(spec);
+  if (replica) result.findings.push(replica);
   result.ok = result.findings.every((f) => f.severity !== "error");
   return result;
 }

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import pg from "pg";
+import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST, RDS_CA_BUNDLE_URL } from "../../sst/database/secret.js";
 import { UserError } from "./errors.js";
 
 export type Client = pg.Client;
@@ -149,7 +150,17 @@ export class ConnectionError extends UserError {
   }
 }
 
-function describeConnectFailure(settings: ConnectionSettings, error: unknown): ConnectionError {
+/**
+ * Node's codes for a certificate that chains to a CA this process was not given: the handoff's family
+ * (NODE_PG_MISSING_CA: what the server sends decides which), plus a self-signed server certificate.
+ */
+const MISSING_CA_CODES: ReadonlySet<string> = new Set([...NODE_PG_MISSING_CA.map((e) => e.code), "DEPTH_ZERO_SELF_SIGNED_CERT"]);
+
+/** The one remedy for a missing CA, wherever this tool reads the bundle from. */
+export const CA_BUNDLE_REMEDY = `Give this tool the CA bundle (RDS: ${RDS_CA_BUNDLE_URL}): --ca-file <path>, or UMAMI_CA_FILE=<path>, or NODE_EXTRA_CA_CERTS=<path> (sslrootcert=<path> in a URL does the same).`;
+
+/** The ConnectionError for a failed connect: what went wrong at which host, and the next step. Pure. */
+export function describeConnectFailure(settings: ConnectionSettings, error: unknown): ConnectionError {
   const e = error as { code?: string; message?: string };
   const where = `${settings.host}:${settings.port}`;
   const who = `as ${settings.user} to database ${settings.database}`;
@@ -164,8 +175,12 @@ function describeConnectFailure(settings: ConnectionSettings, error: unknown): C
   else if (code === "ECONNREFUSED") message = `Nothing is listening at ${where} (connection refused). Check the port and that the database is running.`;
   else if (code === "ETIMEDOUT" || /timeout/i.test(e.message ?? "")) {
     message = `Connecting to ${where} timed out after ${settings.connectTimeoutMs / 1000} s. Usual causes: the security group does not allow this runner, or the cluster is in a private subnet — run from inside the VPC or through \`sst tunnel\`.`;
+  } else if (MISSING_CA_CODES.has(code ?? "")) {
+    message = `The certificate of ${where} was not trusted (${e.message}, ${code}): it chains to a CA this tool was not given. ${CA_BUNDLE_REMEDY}`;
+  } else if (code === NODE_PG_WRONG_HOST.code) {
+    message = `The certificate of ${where} is for another host name (${e.message}). Connect to the cluster's endpoint by the name on its certificate, never an IP address or a CNAME.`;
   } else if (/CERT|SELF_SIGNED|ERR_TLS|HOSTNAME/.test(code ?? "")) {
-    message = `The certificate of ${where} was not trusted (${e.message}). With sslmode=verify-full pass --ca-file with the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem).`;
+    message = `The certificate of ${where} was not trusted (${e.message}, ${code}). ${CA_BUNDLE_REMEDY}`;
   } else if (/does not support SSL/i.test(e.message ?? "")) {
     message = `The server at ${where} does not accept TLS connections, and sslmode=${settings.sslmode} requires TLS. Point the URL at the cluster endpoint (Aurora accepts TLS), or use sslmode=disable for a database on this machine.`;
   } else if (/SSL/i.test(e.message ?? "")) message = `TLS negotiation with ${where} failed: ${e.message}. Check sslmode (and --ca-file for verify-full).`;

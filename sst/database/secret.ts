@@ -58,12 +58,31 @@ export type SecretSslMode = "verify-full" | "disable";
  */
 export const MIGRATION_SESSION_OPTIONS = "-c statement_timeout=0";
 
+/** Where the RDS CA bundle is published (every region's roots and intermediates). */
+export const RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
+
+/** One way node-pg (pg 8.23, Node's TLS) fails when the server's certificate chains to a CA it was not given. */
+export interface MissingCaError {
+  /** Node's `err.code` (OpenSSL's verify result). */
+  code: string;
+  message: string;
+  /** What the server sent to cause it. */
+  when: string;
+}
+
 /**
- * What node-pg (pg 8.23) says when the server's certificate chains to a CA it was not given — the Umami
- * container without the RDS bundle in NODE_EXTRA_CA_CERTS (measured with a private CA whose server sends
- * its own certificate only, as RDS does).
+ * What the Umami container logs without the RDS bundle in NODE_EXTRA_CA_CERTS — which one depends on what the
+ * server sends. Each is measured with a private CA (test/integration/container/umami-tls.test.ts); public
+ * reports of node-pg against RDS show the second (brianc/node-postgres#2558).
  */
-export const NODE_PG_MISSING_CA = { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE", message: "unable to verify the first certificate" } as const;
+export const NODE_PG_MISSING_CA: readonly MissingCaError[] = [
+  { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE", message: "unable to verify the first certificate", when: "the server sends its certificate alone" },
+  { code: "SELF_SIGNED_CERT_IN_CHAIN", message: "self-signed certificate in certificate chain", when: "the server sends its chain up to the root (RDS, as reported)" },
+  { code: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", message: "unable to get local issuer certificate", when: "the server sends its chain without the root" },
+];
+
+/** How Umami's Prisma client (PrismaPg) wraps node-pg's TLS error: `Error opening a TLS connection: <message>`. */
+export const PRISMA_TLS_ERROR_PREFIX = "Error opening a TLS connection: ";
 
 /** What node-pg says for a certificate issued to another host name (Node's `checkServerIdentity`). */
 export const NODE_PG_WRONG_HOST = { code: "ERR_TLS_CERT_ALTNAME_INVALID", messageStart: "Hostname/IP does not match certificate's altnames" } as const;

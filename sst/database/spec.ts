@@ -4,7 +4,8 @@
  * and the offline plan, and the audit reads it to know what "allowed" means. Nobody else lists privileges.
  */
 import { InvalidNameError } from "../errors.js";
-import { defaultStage, isConfiguredStage, stageSettings, type StageSettings } from "../stages.js";
+import { DEFAULT_UMAMI_VERSION, defaultStage, isConfiguredStage, stageSettings, type StageSettings } from "../stages.js";
+import { umamiGetsReplica } from "./umami-replica.js";
 
 /** The story's names, used verbatim by the configured stages. */
 export const STORY_NAMES = {
@@ -163,7 +164,7 @@ export const POST_DEPLOY_CONNECTIONS = 2;
 /** umami_user's CONNECTION LIMIT and where it comes from. */
 export interface ConnectionBudget {
   poolMax: number;
-  /** 1, or 2 with a read replica (DATABASE_REPLICA_URL opens a second pool). */
+  /** 1, or 2 when the task gets DATABASE_REPLICA_URL (a second pool): `readReplica` and a release that reads through it (umami-replica.ts). */
   poolsPerTask: number;
   tasks: number;
   rollingFactor: number;
@@ -174,15 +175,21 @@ export interface ConnectionBudget {
   formula: string;
 }
 
-/** Derives umami_user's connection limit from the stage's Umami tasks and read replica. */
-export function connectionBudget(settings: Pick<StageSettings, "umamiTasks" | "readReplica">): ConnectionBudget {
+/**
+ * Derives umami_user's connection limit from the stage's Umami tasks and the pools each task really opens:
+ * the replica pool only when the handoff gives the task DATABASE_REPLICA_URL (not to Umami 3.x, whose writes
+ * would go to the reader).
+ */
+export function connectionBudget(settings: Pick<StageSettings, "umamiTasks" | "readReplica" | "umamiVersion">): ConnectionBudget {
   const tasks = settings.umamiTasks ?? 1;
   if (!Number.isInteger(tasks) || tasks < 1) {
     throw new InvalidNameError("umamiTasks", String(tasks), "use a whole number of at least 1 (the Umami service's desired count).");
   }
-  const poolsPerTask = settings.readReplica ? 2 : 1;
+  const version = settings.umamiVersion ?? DEFAULT_UMAMI_VERSION;
+  const poolsPerTask = umamiGetsReplica(settings.readReplica ?? false, version) ? 2 : 1;
+  const withheld = settings.readReplica && poolsPerTask === 1 ? ` (no replica pool: Umami ${version} gets no DATABASE_REPLICA_URL)` : "";
   const total = UMAMI_POOL_MAX * poolsPerTask * tasks * ROLLING_DEPLOY_FACTOR + POST_DEPLOY_CONNECTIONS;
-  const formula = `${UMAMI_POOL_MAX} per pool × ${poolsPerTask} pool${poolsPerTask > 1 ? "s" : ""} per task × ${tasks} task${tasks > 1 ? "s" : ""} × ${ROLLING_DEPLOY_FACTOR} (rolling deploy) + ${POST_DEPLOY_CONNECTIONS} (post-deploy) = ${total}`;
+  const formula = `${UMAMI_POOL_MAX} per pool × ${poolsPerTask} pool${poolsPerTask > 1 ? "s" : ""} per task${withheld} × ${tasks} task${tasks > 1 ? "s" : ""} × ${ROLLING_DEPLOY_FACTOR} (rolling deploy) + ${POST_DEPLOY_CONNECTIONS} (post-deploy) = ${total}`;
   return { poolMax: UMAMI_POOL_MAX, poolsPerTask, tasks, rollingFactor: ROLLING_DEPLOY_FACTOR, postDeploy: POST_DEPLOY_CONNECTIONS, total, formula };
 }
 
@@ -298,6 +305,9 @@ export {
   MIGRATION_SESSION_OPTIONS,
   NODE_PG_MISSING_CA,
   NODE_PG_WRONG_HOST,
+  PRISMA_TLS_ERROR_PREFIX,
+  RDS_CA_BUNDLE_URL,
+  type MissingCaError,
   OPTIONAL_SECRET_KEYS,
   SECRET_KEYS,
   URL_KEYS,

@@ -3,16 +3,22 @@
  * that vitest.config.ts names (UMAMI_MIGRATIONS_MIRROR, ../shared/umami unless set). Tests read the
  * environment here; the product reads it only in its commands.
  */
+import { resolve } from "node:path";
 import { loadMigrations, umamiReleaseSource, type LoadOptions, type MigrationSet } from "../../scripts/migrate/sources.js";
 
 /** The known Umami versions tests use. */
 export type UmamiVersion = "2.10.0" | "3.1.0";
 
+/** The offline mirror of Umami's release files: the one place tests read it (vitest.config.ts sets it). */
+export const UMAMI_MIRROR: string = (() => {
+  const dir = process.env.UMAMI_MIGRATIONS_MIRROR;
+  if (!dir) throw new Error("UMAMI_MIGRATIONS_MIRROR is not set: run the tests through vitest (vitest.config.ts sets it)");
+  return resolve(dir);
+})();
+
 /** The source options tests pass to flows: the mirror from the environment. */
 export function testSourceOptions(): LoadOptions {
-  const mirrorDir = process.env.UMAMI_MIGRATIONS_MIRROR;
-  if (!mirrorDir) throw new Error("UMAMI_MIGRATIONS_MIRROR is not set: run the tests through vitest (vitest.config.ts sets it)");
-  return { mirrorDir };
+  return { mirrorDir: UMAMI_MIRROR };
 }
 
 /** `github:umami-software/umami@v<version>`. */

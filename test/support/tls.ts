@@ -40,9 +40,25 @@ export function createCertificateAuthority(dir: string, commonName = "umami-db t
 }
 
 /**
+ * Creates an intermediate CA signed by `root`, written as `<name>.crt`/`<name>.key` in the root's directory:
+ * a server certificate it issues with `chain` then presents leaf + intermediate, without the root.
+ */
+export function createIntermediateAuthority(root: CertificateAuthority, name: string): CertificateAuthority {
+  const certFile = join(root.dir, `${name}.crt`);
+  const keyFile = join(root.dir, `${name}.key`);
+  const csr = join(root.dir, `${name}.csr`);
+  const ext = join(root.dir, `${name}.ext`);
+  writeFileSync(ext, "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n");
+  openssl(["req", ...NEW_KEY, "-subj", `/CN=${name}`, "-keyout", keyFile, "-out", csr]);
+  openssl(["x509", "-req", "-in", csr, "-CA", root.certFile, "-CAkey", root.keyFile, "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", certFile]);
+  return { dir: root.dir, certFile, keyFile };
+}
+
+/**
  * Issues a server certificate signed by `ca` for `hostNames` (DNS names, or IP addresses), written as
  * `<name>.crt`/`<name>.key` in the CA's directory. With `chain` (the default) the file also holds the CA's
- * certificate, so the server presents its whole chain, root included.
+ * certificate, so the server presents its whole chain: root included for a root CA, the intermediate but no
+ * root for one from `createIntermediateAuthority`.
  */
 export function issueServerCertificate(ca: CertificateAuthority, name: string, hostNames: string[], options: { chain?: boolean } = {}): CertificateFiles {
   const certFile = join(ca.dir, `${name}.crt`);

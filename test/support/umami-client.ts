@@ -6,19 +6,20 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { buildHandoff } from "../../scripts/flows/handoff.js";
 import { loadMigrations, type MigrationSet } from "../../scripts/migrate/sources.js";
 import type { CredentialsSecret } from "../../scripts/stage/credentials.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { PROJECT_ROOT } from "./reliability.js";
+import { UMAMI_MIRROR } from "./migrations.js";
+import { npmUmami2100MigrationsDir } from "./umami-releases.js";
 import type { ChildOutcome } from "./umami-child.js";
 
 const execFileAsync = promisify(execFile);
 
-/** The offline mirror of Umami's release files (UMAMI_MIGRATIONS_MIRROR; tests default to ../shared/umami). */
-export const UMAMI_MIRROR = resolve(process.env.UMAMI_MIGRATIONS_MIRROR ?? join(PROJECT_ROOT, "../shared/umami"));
+export { UMAMI_MIRROR };
 
 /** The release whose data layer the container runs (`postgresql-latest` today). */
 export const UMAMI_RELEASE = "v3.1.0";
@@ -39,7 +40,8 @@ export function umamiReleaseMigrations(release = UMAMI_RELEASE): Promise<Migrati
  * npm's pre-release 01..04, then the release's 05 onwards.
  */
 export async function npmPrereleaseThenRelease(): Promise<MigrationSet> {
-  const npm = await loadMigrations("npm:umami@2.10.0", { cacheDir: join(TMP, "umami-npm-cache") });
+  // The npm tarball's files, as a directory: the product refuses `npm:` sources (a pre-release copy).
+  const npm = await loadMigrations(await npmUmami2100MigrationsDir());
   const release = await umamiReleaseMigrations();
   const later = release.migrations.filter((m) => !npm.migrations.some((n) => n.name === m.name));
   return { ...release, source: `npm:umami@2.10.0 then ${UMAMI_RELEASE} 05..`, migrations: [...npm.migrations, ...later] };
@@ -94,7 +96,8 @@ const TEST_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ob
  */
 export function handoffEnvironment(spec: UmamiDatabaseSpec, secret: CredentialsSecret): UmamiEnv {
   const env: Record<string, string | undefined> = {};
-  for (const variable of buildHandoff(spec, TEST_SECRET_ARN).variables) {
+  // The release the stage pins, as `umami-db handoff` hands it (its migrated release, else the stage's umamiVersion).
+  for (const variable of buildHandoff(spec, TEST_SECRET_ARN, { umamiVersion: spec.settings.umamiVersion }).variables) {
     env[variable.name] = variable.from === "secret" ? secret[variable.key!] : variable.value;
   }
   return env as UmamiEnv;

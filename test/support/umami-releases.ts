@@ -6,15 +6,15 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { loadMigrations, type MigrationSet } from "../../scripts/migrate/sources.js";
 import { PROJECT_ROOT } from "./reliability.js";
+import { UMAMI_MIRROR } from "./migrations.js";
 
 const execFileAsync = promisify(execFile);
 
-/** The mirror directory. The default is for the tests only; the product knows nothing of ../shared. */
-export const UMAMI_MIRROR = resolve(process.env.UMAMI_MIGRATIONS_MIRROR ?? join(PROJECT_ROOT, "..", "shared", "umami"));
+export { UMAMI_MIRROR };
 
 /** Each release's migrations directory inside the mirror (2.x and 3.x layouts). */
 export const RELEASE_DIRS = {

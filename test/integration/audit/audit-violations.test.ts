@@ -59,10 +59,10 @@ function failing(result: AuditResult): string[] {
 }
 
 describe("seeded violations", () => {
-  it("the old CONNECTION LIMIT 10 (one pool) fails against the spec's derived limit; a changed guard warns", async () => {
+  it("the old CONNECTION LIMIT 10 (one pool) fails against the spec's derived limit; a removed guard fails with its remedy", async () => {
     const clean = await auditIsolation({ admin: server.admin, spec });
     expect(check(clean, "umami role: connection limit")).toMatchObject({ severity: "pass", remedy: expect.stringContaining("= 22") });
-    expect(check(clean, "umami role: settings").severity).toBe("pass");
+    expect(check(clean, "outward: role settings").severity).toBe("pass");
     const limited = await withViolation("admin", "ALTER ROLE umami_user CONNECTION LIMIT 10", "ALTER ROLE umami_user CONNECTION LIMIT 22");
     expect(check(limited, "umami role: connection limit")).toMatchObject({
       severity: "fail",
@@ -70,7 +70,11 @@ describe("seeded violations", () => {
       remedy: expect.stringContaining("too many connections for role"),
     });
     const unguarded = await withViolation("admin", "ALTER ROLE umami_user RESET statement_timeout", "ALTER ROLE umami_user SET statement_timeout TO 60000");
-    expect(check(unguarded, "umami role: settings")).toMatchObject({ severity: "warn", objects: ["statement_timeout = unset (spec: 60000)"] });
+    expect(check(unguarded, "outward: role settings")).toMatchObject({
+      severity: "fail",
+      objects: ["statement_timeout: missing (spec: 60000)"],
+      remedy: expect.stringContaining("ALTER ROLE umami_user SET statement_timeout TO 60000;"),
+    });
   });
 
   it("PUBLIC SELECT on an application table fails the outward table check", async () => {

@@ -76,13 +76,13 @@ function containerEnv(stage: DeployedStage): UmamiEnv {
  * Runs `tasks` Umami tasks at once, each filling its pools with queries that wait on an advisory lock this
  * test holds; counts the role's connections until all are there (or 30 s pass), then lets them finish.
  */
-async function rollingDeploy(stage: DeployedStage, tasks: number) {
+async function rollingDeploy(stage: DeployedStage, tasks: number, env: UmamiEnv = containerEnv(stage)) {
   const role = stage.spec.role.name;
-  const lockKey = 14_000 + tasks;
-  const pools = tasks * (stage.secret.DATABASE_REPLICA_URL ? 2 : 1);
+  const lockKey = 14_000 + tasks + (env.DATABASE_REPLICA_URL ? 100 : 0);
+  const pools = tasks * (env.DATABASE_REPLICA_URL ? 2 : 1);
   return withClient(server.admin, async (admin) => {
     await admin.query("SELECT pg_catalog.pg_advisory_lock($1)", [lockKey]);
-    const children = Array.from({ length: tasks }, () => startUmami(umamiClient, "hold", containerEnv(stage), { perPool: 10, lockKey, wait: true }));
+    const children = Array.from({ length: tasks }, () => startUmami(umamiClient, "hold", env, { perPool: 10, lockKey, wait: true }));
     await Promise.all(children.map((t) => t.ready));
     for (const child of children) child.go();
     let peak = 0;
@@ -161,31 +161,53 @@ describe("the runtime guard (stage setting statementTimeoutMs)", () => {
   });
 });
 
-describe("with a read replica (DATABASE_REPLICA_URL): two pools per task", () => {
+describe("with a read replica (stage setting readReplica)", () => {
   let spec: UmamiDatabaseSpec;
   let secret: CredentialsSecret;
   beforeAll(async () => {
     ({ spec, secret } = await deployStage("replica", await umamiReleaseMigrations(), { readReplica: true }));
   });
 
-  it("holds a rolling deploy's four pools of 10 with zero connection errors", async () => {
-    expect(secret.DATABASE_REPLICA_URL).toBeDefined();
-    const { outcomes, peak } = await rollingDeploy({ spec, secret }, 2);
-    for (const outcome of outcomes) {
-      expect(outcome).toMatchObject({ ok: true, result: { pools: 2, queries: 20, succeeded: 20, errors: [] } });
-    }
-    expect(peak).toBe(40);
-    expect(spec.role.connectionLimit).toBeGreaterThanOrEqual(peak);
-  });
-
-  // FINDING (reported to the lead): Umami 3.1.0's rawQuery sends every raw query to the replica when
+  // FINDING (fixed in the handoff): Umami 3.1.0's rawQuery sends every raw query to the replica when
   // DATABASE_REPLICA_URL is set, and createSession — the first write of every visitor — is a raw INSERT. An
   // Aurora reader refuses it. A session that is read-only stands in for the reader (a hot standby answers the
   // same: "cannot execute INSERT in a read-only transaction", SQLSTATE 25006).
   it("sends createSession's INSERT to the reader, which refuses it: Umami 3.1.0 cannot record visitors with a replica", async () => {
+    expect(secret.DATABASE_REPLICA_URL).toBeDefined();
     const reader = `${secret.DATABASE_REPLICA_URL}&options=${encodeURIComponent("-c default_transaction_read_only=on")}`;
     const outcome = await runUmami(umamiClient, "exercise", { ...containerEnv({ spec, secret }), DATABASE_REPLICA_URL: reader });
     expect(outcome).toMatchObject({ ok: false, step: "create session", error: { message: expect.stringContaining("cannot execute INSERT in a read-only transaction") } });
+  });
+
+  it("the handoff gives Umami 3.1.0 no DATABASE_REPLICA_URL: its client records the session and reads it back", async () => {
+    const env = containerEnv({ spec, secret });
+    // The secret keeps the key (ECS injects only the keys the task names); the task is not given it.
+    expect(secret.DATABASE_REPLICA_URL).toBeDefined();
+    expect(Object.keys(env)).not.toContain("DATABASE_REPLICA_URL");
+    const outcome = await runUmami(umamiClient, "exercise", env);
+    expect(outcome).toMatchObject({ ok: true, result: { sessions: 1, stats: [{ pageviews: 3, visitors: 1, visits: 1 }] } });
+  });
+
+  it("counts one pool per task in the role's limit, as the task opens: a rolling deploy's two pools with zero errors", async () => {
+    expect(spec.role.connectionLimit).toBe(22);
+    const { outcomes, peak } = await rollingDeploy({ spec, secret }, 2);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ ok: true, result: { pools: 1, queries: 10, succeeded: 10, errors: [] } });
+    }
+    expect(peak).toBe(20);
+  });
+
+  it("a release that reads through the replica (umamiVersion 2.20.0) gets it, and the limit holds its four pools of 10", async () => {
+    const older = await deployStage("replica-two", await umamiReleaseMigrations(), { readReplica: true, umamiVersion: "2.20.0" });
+    const env = containerEnv(older);
+    expect(env.DATABASE_REPLICA_URL).toBe(older.secret.DATABASE_REPLICA_URL);
+    // Umami 3.1.0's client stands in for the pools (node-pg's max 10 each, as in 2.x): only reads, held on the lock.
+    const { outcomes, peak } = await rollingDeploy(older, 2, env);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ ok: true, result: { pools: 2, queries: 20, succeeded: 20, errors: [] } });
+    }
+    expect(peak).toBe(40);
+    expect(older.spec.role.connectionLimit).toBe(42);
   });
 });
 

@@ -8,6 +8,7 @@
  *   holds: a sampler asks `pg_blocking_pids()` for the application's backend every few milliseconds, and the
  *   longest `LOCK TABLE` the application ran is measured and printed.
  */
+import { releaseSource, testSourceOptions } from "../../support/migrations.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { connect, parseDatabaseUrl, toUrl, withClient, type Client } from "../../../scripts/kernel/db.js";
@@ -18,7 +19,7 @@ import { runPostDeploy, type PostDeployResult } from "../../../scripts/flows/pos
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 
 const PASSWORD = "never-blocks-umami-password-0123456789";
-const MIGRATIONS = new URL("../../../../shared/umami/v3.1.0/prisma/migrations", import.meta.url).pathname;
+const MIGRATIONS = releaseSource("3.1.0");
 const DEADLINE_MS = 30_000;
 let server: TestServer;
 const spec = buildSpec("dev");
@@ -28,12 +29,14 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.stop());
 
-/** Every table, view and sequence of the application (all schemas but the system's and Umami's). */
+/** Every table and view of the application (all schemas but the system's and Umami's; not an extension's, such as pg_stat_statements). */
 async function applicationRelations(c: Client): Promise<string> {
   const { rows } = await c.query<{ name: string }>(`
     SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname !~ '^(pg_|umami)' AND n.nspname <> 'information_schema'
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
      ORDER BY 1`);
   return rows.map((r) => r.name).join(", ");
 }
@@ -52,7 +55,7 @@ async function freshStage() {
     fingerprint: await captureFingerprint(server.admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] }),
   };
   const umami = parseDatabaseUrl(toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }));
-  return () => runPostDeploy({ spec, admin: server.admin, umami, migrations: MIGRATIONS, before });
+  return () => runPostDeploy({ spec, admin: server.admin, umami, migrations: MIGRATIONS, sources: testSourceOptions(), before });
 }
 
 async function backendPid(c: Client): Promise<number> {

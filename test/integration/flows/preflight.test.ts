@@ -96,8 +96,10 @@ describe("preflight against an Aurora-like admin", () => {
       await c.query("CREATE EXTENSION pgcrypto WITH SCHEMA public");
       await c.query("GRANT CREATE ON SCHEMA public TO PUBLIC");
     });
-    const r = await runPreflight(db, spec("dev", { database: "app_with_pgcrypto", umamiTasks: 3, readReplica: true }));
+    // Umami 2.20.0 reads through the replica (a second pool per task); 3.x cannot use one (its own test below).
+    const r = await runPreflight(db, spec("dev", { database: "app_with_pgcrypto", umamiTasks: 3, readReplica: true, umamiVersion: "2.20.0" }));
     expect(errors(r)).toEqual(["pgcrypto", "connection-headroom"]);
+    expect(r.findings.some((f) => f.check === "read-replica")).toBe(false);
     // 10 × 2 pools × 3 tasks × 2 + 2 = 122 connections cannot fit in max_connections 100: the numbers and the knobs.
     expect(finding(r, "connection-headroom").detail).toMatch(/umami_user's limit 122 = -\d+ left \(limit: 10 per pool × 2 pools per task × 3 tasks × 2 \(rolling deploy\) \+ 2 \(post-deploy\) = 122\)$/);
     expect(finding(r, "connection-headroom").remedy).toBe(
@@ -107,6 +109,20 @@ describe("preflight against an Aurora-like admin", () => {
     expect(finding(r, "public-create")).toMatchObject({ severity: "warning", detail: expect.stringContaining("schema public") });
     const settled = await runPreflight(db, spec("dev", { database: "app_with_pgcrypto", pgcryptoAlreadyInstalled: true }));
     expect(finding(settled, "pgcrypto")).toMatchObject({ severity: "ok", detail: "installed in schema public" });
+  });
+
+  it("warns that Umami 3.1.0 cannot use readReplica, naming Umami's code path and the remedy, without blocking", async () => {
+    const r = await runPreflight(server.admin, spec("dev", { readReplica: true }));
+    expect(finding(r, "read-replica")).toEqual({
+      check: "read-replica",
+      severity: "warning",
+      detail: expect.stringMatching(/^readReplica is set, but Umami 3\.1\.0 cannot use a replica: src\/lib\/prisma\.ts's rawQuery sends every raw query to client\.\$replica\(\) .*createSession\.ts.*raw INSERT, which the reader refuses \("cannot execute INSERT in a read-only transaction"\)\. The handoff therefore leaves DATABASE_REPLICA_URL out of the task/),
+      remedy: expect.stringMatching(/^Set readReplica: false for stage dev in sst\/stages\.ts/),
+    });
+    expect(errors(r)).not.toContain("read-replica");
+    expect(finding(r, "connection-headroom").detail).toContain("1 pool per task (no replica pool: Umami 3.1.0 gets no DATABASE_REPLICA_URL)");
+    const none = await runPreflight(server.admin, spec("dev"));
+    expect(none.findings.some((f) => f.check === "read-replica")).toBe(false);
   });
 
   it("warns when the administrator may create in the database but not grant CONNECT on it", async () => {

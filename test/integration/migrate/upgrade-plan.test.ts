@@ -4,6 +4,7 @@
  * Umami holds website_event exclusively (the plan reads pg_class only) and changes nothing; `--json` keeps
  * stdout for the one object while progress of a long migration goes to stderr.
  */
+import { UMAMI_MIRROR as MIRROR } from "../../support/migrations.js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,8 +18,6 @@ import { buildSpec } from "../../../sst/database/spec.js";
 import { runCli } from "../../support/reliability.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 
-// The offline mirror of Umami's release files (tests point UMAMI_MIGRATIONS_MIRROR at ../shared/umami).
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR ?? resolve(import.meta.dirname, "../../../../shared/umami");
 const V3 = resolve(MIRROR, "v3.1.0/prisma/migrations");
 const PASSWORD = "Upgrade-Plan-Password-0123456789abcdef";
 

@@ -38,14 +38,45 @@ describe("buildHandoff", () => {
   it("says why each variable is there, with the failure it prevents", () => {
     const why = Object.fromEntries(buildHandoff(dev, ARN).variables.map((v) => [v.name, v.why]));
     expect(why.SKIP_DB_MIGRATION).toContain("05_add_visit_id after 60.4 s");
-    expect(why.NODE_EXTRA_CA_CERTS).toContain(NODE_PG_MISSING_CA.message);
+    for (const e of NODE_PG_MISSING_CA) expect(why.NODE_EXTRA_CA_CERTS).toContain(e.message);
     expect(why.DIRECT_DATABASE_URL).toContain("statement_timeout=0");
     expect(why.DATABASE_URL).toContain("60 s");
   });
 
-  it("adds the replica pool, the task count and the KMS permission when the stage has them", () => {
-    const spec = buildSpec("dev", { ...stageSettings("dev"), readReplica: true, umamiTasks: 3, kmsKeyId: "alias/umami" });
+  it("predicts what the task logs without the CA bundle, for each way a server sends its certificate", () => {
+    const h = buildHandoff(dev, ARN);
+    expect(h.tls.missingCa.map((m) => [m.code, m.log])).toEqual([
+      ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "Error opening a TLS connection: unable to verify the first certificate"],
+      ["SELF_SIGNED_CERT_IN_CHAIN", "Error opening a TLS connection: self-signed certificate in certificate chain"],
+      ["UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "Error opening a TLS connection: unable to get local issuer certificate"],
+    ]);
+    const md = renderHandoffMarkdown(h);
+    expect(md).toContain("  - `Error opening a TLS connection: self-signed certificate in certificate chain` (SELF_SIGNED_CERT_IN_CHAIN): the server sends its chain up to the root (RDS, as reported)");
+  });
+
+  it("gives Umami 3.x no DATABASE_REPLICA_URL on a readReplica stage, says why in one line, and counts one pool", () => {
+    const spec = buildSpec("dev", { ...stageSettings("dev"), readReplica: true, umamiTasks: 3 });
     const h = buildHandoff(spec, ARN);
+    expect(h.variables.map((v) => v.name)).not.toContain("DATABASE_REPLICA_URL");
+    expect(h.containerDefinition.secrets).toEqual([
+      { name: "DATABASE_URL", valueFrom: `${ARN}:DATABASE_URL::` },
+      { name: "DIRECT_DATABASE_URL", valueFrom: `${ARN}:DIRECT_DATABASE_URL::` },
+    ]);
+    expect(h.sstService).not.toContain("DATABASE_REPLICA_URL");
+    const why = h.notes.filter((n) => n.includes("DATABASE_REPLICA_URL"));
+    expect(why).toHaveLength(1);
+    expect(why[0]).not.toContain("\n");
+    expect(why[0]).toMatch(/^DATABASE_REPLICA_URL is not given to the task although stage dev has readReplica: Umami 3\.1\.0 would send its writes to the reader \(src\/lib\/prisma\.ts's rawQuery .*createSession\.ts.* raw INSERT; the reader answers "cannot execute INSERT in a read-only transaction"\)/);
+    expect(renderHandoffMarkdown(h)).toContain(`- ${why[0]}`);
+    expect(h.connections).toMatchObject({ limit: 62, formula: "10 per pool × 1 pool per task (no replica pool: Umami 3.1.0 gets no DATABASE_REPLICA_URL) × 3 tasks × 2 (rolling deploy) + 2 (post-deploy) = 62" });
+    // No line about the replica for a stage without one.
+    expect(buildHandoff(dev, ARN).notes.some((n) => n.includes("DATABASE_REPLICA_URL"))).toBe(false);
+  });
+
+  it("adds the replica pool, the task count and the KMS permission when the stage has them", () => {
+    // Umami 2.18–2.x reads through the replica and writes to the primary.
+    const spec = buildSpec("dev", { ...stageSettings("dev"), readReplica: true, umamiTasks: 3, kmsKeyId: "alias/umami", umamiVersion: "2.20.0" });
+    const h = buildHandoff(spec, ARN, { umamiVersion: "2.20.0" });
     expect(h.containerDefinition.secrets).toContainEqual({ name: "DATABASE_REPLICA_URL", valueFrom: `${ARN}:DATABASE_REPLICA_URL::` });
     expect(h.connections).toEqual({
       limit: 122,

@@ -2,6 +2,7 @@
  * The dry run's lock plan, pure: statements split as PostgreSQL's lexer splits them, each statement's lock and
  * work, and Umami 3.1.0's own migrations 05..19 against a grown 2.10.0 schema's estimates.
  */
+import { UMAMI_MIRROR as MIRROR } from "../../support/migrations.js";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deployImpact, describeImpact, formatBytes, type TableEstimate } from "../../../scripts/migrate/deploy-impact.js";
@@ -9,8 +10,6 @@ import { planStatements } from "../../../scripts/migrate/lock-plan.js";
 import { splitStatements } from "../../../scripts/migrate/statements.js";
 import { readMigrationsDirectory } from "../../../scripts/migrate/sources.js";
 
-// The offline mirror of Umami's release files, as tests point UMAMI_MIGRATIONS_MIRROR at it.
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR ?? resolve(import.meta.dirname, "../../../../shared/umami");
 
 const plan = (sql: string, indexes: [string, string][] = []) => planStatements(sql, new Map(indexes)).map(({ table, line, lock, work, what }) => ({ table, line, lock, work, what }));
 

@@ -82,8 +82,14 @@ describe("buildSpec", () => {
     // The old fixed 10 was exactly one pool: a rolling deploy's second task failed 10 of 20 queries (fact 12).
     expect(limit({}).connectionLimit).toBe(22);
     expect(limit({ umamiTasks: 3 }).connectionLimit).toBe(62);
-    expect(limit({ umamiTasks: 3, readReplica: true }).connectionLimit).toBe(122);
-    expect(limit({ readReplica: true }).connectionBudget).toEqual({
+    // The replica pool counts only where the task gets DATABASE_REPLICA_URL: Umami 2.18–2.x, not 3.x.
+    expect(limit({ umamiTasks: 3, readReplica: true, umamiVersion: "2.20.0" }).connectionLimit).toBe(122);
+    expect(limit({ umamiTasks: 3, readReplica: true }).connectionLimit).toBe(62);
+    expect(limit({ umamiTasks: 3, readReplica: true, umamiVersion: "2.10.0" }).connectionLimit).toBe(62);
+    expect(limit({ readReplica: true }).connectionBudget.formula).toBe(
+      "10 per pool × 1 pool per task (no replica pool: Umami 3.1.0 gets no DATABASE_REPLICA_URL) × 1 task × 2 (rolling deploy) + 2 (post-deploy) = 22",
+    );
+    expect(limit({ readReplica: true, umamiVersion: "2.18.0" }).connectionBudget).toEqual({
       poolMax: 10,
       poolsPerTask: 2,
       tasks: 1,

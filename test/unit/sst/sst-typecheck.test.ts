@@ -37,7 +37,7 @@ export default $config({
 });
 `;
 
-/** The handoff's `sst.aws.Service` snippet (with a read replica, so every variable appears), inside a config. */
+/** The handoff's `sst.aws.Service` snippet (with a read replica on Umami 2.20.0, the last line that uses one, so every variable appears), inside a config. */
 const HANDOFF_SERVICE = `/// <reference path="../../.sst/platform/config.d.ts" />
 export default $config({
   app() {
@@ -46,7 +46,7 @@ export default $config({
   async run() {
     const vpc = new sst.aws.Vpc("Vpc");
     const cluster = new sst.aws.Cluster("Cluster", { vpc });
-${buildHandoff(buildSpec("dev", { ...stageSettings("dev"), readReplica: true, umamiTasks: 2 }), "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf").sstService}
+${buildHandoff(buildSpec("dev", { ...stageSettings("dev"), readReplica: true, umamiTasks: 2, umamiVersion: "2.20.0" }), "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf", { umamiVersion: "2.20.0" }).sstService}
   },
 });
 `;
