@@ -19,9 +19,8 @@ import { UserError } from "../kernel/errors.js";
 import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../local/sample-app.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "../stage/credentials.js";
-import { describeMigrationProgress } from "../migrate/progress.js";
-import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
-import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
+import type { LoadOptions } from "../migrate/sources.js";
+import { loadMigrationsStep, migrateStep } from "./migration-steps.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
 import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
@@ -81,7 +80,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
   };
   try {
     // First: a wrong --migrations source fails before a server starts or anything is changed.
-    const migrationSet = await steps.run("load migrations", () => loadMigrations(options.migrations, options.sources), describeSet);
+    const migrationSet = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = migrationSet.notes ?? [];
     const admin = options.adminUrl
       ? parseDatabaseUrl(options.adminUrl, { applicationName: "umami-db local" })
@@ -119,12 +118,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     result.databaseUrl = redactUrl(secret.DATABASE_URL);
 
     const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
-    const migrateStep = `migrate as ${spec.role.name}`;
-    const migrated: MigrateResult = await steps.run(
-      migrateStep,
-      () => applyMigrations(umami, migrationSet, { onProgress: (e) => e.type === "progress" && steps.progress(migrateStep, `${e.name} ${describeMigrationProgress(e)}`) }),
-      (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
-    );
+    const migrated = await migrateStep(steps, umami, migrationSet);
     result.migrations.applied = migrated.applied;
     result.migrations.alreadyApplied = migrated.alreadyApplied;
     result.tables = (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
@@ -143,11 +137,6 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     }
   }
   return result;
-}
-
-/** The load step's detail: how many, from what, from where. */
-export function describeSet(set: MigrationSet): string {
-  return `${set.migrations.length} migrations from ${set.source}${set.origin && set.origin !== "directory" ? ` (${set.origin})` : ""}`;
 }
 
 /**

@@ -7,12 +7,11 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
-import { applyMigrations, migrationStatus } from "../migrate/runner.js";
-import { describeMigrationProgress } from "../migrate/progress.js";
+import { migrationStatus } from "../migrate/runner.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
-import { loadMigrations, type LoadOptions } from "../migrate/sources.js";
+import type { LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
-import { describeSet } from "./local.js";
+import { loadMigrationsStep, migrateStep } from "./migration-steps.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
 import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
@@ -98,14 +97,9 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     handoff: options.secretArn && parseSecretArn(options.secretArn) ? buildHandoff(spec, options.secretArn, { umamiVersion: options.umamiVersion }) : null,
   };
   try {
-    const set = await steps.run("load migrations", () => loadMigrations(options.migrations, options.sources), describeSet);
+    const set = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = set.notes ?? [];
-    const migrateStep = `migrate as ${umami.user}`;
-    const migrated = await steps.run(
-      migrateStep,
-      () => applyMigrations(umami, set, { onProgress: (e) => e.type === "progress" && steps.progress(migrateStep, `${e.name} ${describeMigrationProgress(e)}`) }),
-      (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
-    );
+    const migrated = await migrateStep(steps, umami, set);
     // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
     // fail the run only with --strict (DESIGN.md fact 13).
     const status = await steps.check(

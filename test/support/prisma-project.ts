@@ -4,11 +4,10 @@
  * codes and output are the real CLI's. Directories live under tmp/ (git-ignored) so that the config's
  * `import … from "@prisma/config"` resolves to this repository's node_modules.
  */
-import { spawn } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PROJECT_ROOT, type CliRun } from "./reliability.js";
-import { RELEASE_SCHEMA_3_1_0 } from "./umami-releases.js";
+import { PROJECT_ROOT, runNode, type CliRun } from "./reliability.js";
+import { RELEASE_SCHEMA_3_1_0 } from "./migrations.js";
 
 const CONTRACT_TMP = join(PROJECT_ROOT, "tmp", "prisma-contract");
 const HARNESS = join(PROJECT_ROOT, "test", "support", "prisma-cli.ts");
@@ -58,18 +57,6 @@ export function createPrismaProject(migrationsDir: string): PrismaProject {
 }
 
 function runHarness(cwd: string, args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [TSX, HARNESS, ...args], {
-      cwd,
-      // No colours, no telemetry, no update check: the output is compared as text.
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
+  // No colours, no telemetry, no update check: the output is compared as text.
+  return runNode([TSX, HARNESS, ...args], { cwd, env: { NO_COLOR: "1", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1", ...env } });
 }

@@ -18,15 +18,14 @@ export interface CliRun {
 }
 
 /**
- * Runs `umami-db <args>` with `env` added to a clean environment (no AWS or SST variables leak in from the
- * test runner). Passwords go through `env`, never `args`, so they are not visible in the process list.
+ * Runs `node <args>` with `env` added to a clean environment (PATH and HOME only: nothing leaks in from the
+ * test runner), `stdin` as its whole input, and collects its output.
  */
-export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; stdin?: string } = {}): Promise<CliRun> {
+export function runNode(args: string[], options: { cwd: string; env: Record<string, string>; stdin?: string }): Promise<CliRun> {
   return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? PROJECT_ROOT,
-      // The offline mirror of Umami's release files (vitest.config.ts) travels along: there is no GitHub here.
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", AWS_EC2_METADATA_DISABLED: "true", UMAMI_MIGRATIONS_MIRROR: process.env.UMAMI_MIGRATIONS_MIRROR ?? "", ...env },
+    const child = spawn(process.execPath, args, {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -36,6 +35,19 @@ export function runCli(args: string[], env: Record<string, string> = {}, options
     child.on("error", reject);
     child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.stdin ?? "");
+  });
+}
+
+/**
+ * Runs `umami-db <args>` with `env` added to a clean environment (no AWS or SST variables leak in from the
+ * test runner). Passwords go through `env`, never `args`, so they are not visible in the process list.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; stdin?: string } = {}): Promise<CliRun> {
+  return runNode([BIN, ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
+    // The offline mirror of Umami's release files (vitest.config.ts) travels along: there is no GitHub here.
+    env: { AWS_EC2_METADATA_DISABLED: "true", UMAMI_MIGRATIONS_MIRROR: process.env.UMAMI_MIGRATIONS_MIRROR ?? "", ...env },
+    stdin: options.stdin,
   });
 }
 

@@ -6,6 +6,9 @@
 import { createAuroraLikeAdmin, installAuroraExtensions, SAMPLE_APP, seedSampleApplication } from "../../scripts/local/sample-app.js";
 import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/local/embedded.js";
+import { provisionStage } from "../../scripts/flows/provision.js";
+import { buildSpec } from "../../sst/database/spec.js";
+import { stageSettings } from "../../sst/stages.js";
 
 /** A running server for one test file. */
 export interface TestServer {
@@ -49,4 +52,18 @@ export async function startTestServer(options: { sampleApp?: boolean; settings?:
     },
     stop: () => embedded.stop(),
   };
+}
+
+/** Stage dev provisioned in a database of its own: the Umami role's URL and connection settings. */
+export interface UmamiStage {
+  url: string;
+  umami: ConnectionSettings;
+}
+
+/** Creates `database` and provisions stage dev in it, as the stack would, by the Aurora-like admin. */
+export async function devStageIn(server: TestServer, database: string, password: string): Promise<UmamiStage> {
+  const admin = await server.createDatabase(database);
+  await withClient(admin, (c) => provisionStage(c, buildSpec("dev", { ...stageSettings("dev"), database }), { admin: TEST_ADMIN.name, password }));
+  const url = `postgresql://umami_user:${password}@127.0.0.1:${server.embedded.port}/${database}?schema=umami&sslmode=disable`;
+  return { url, umami: parseDatabaseUrl(url) };
 }

@@ -13,26 +13,21 @@ import { loadMigrations, type MigrationSet } from "../../scripts/migrate/sources
 import type { CredentialsSecret } from "../../scripts/stage/credentials.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { PROJECT_ROOT } from "./reliability.js";
-import { UMAMI_MIRROR } from "./migrations.js";
-import { npmUmami2100MigrationsDir } from "./umami-releases.js";
+import { loadRelease, npmUmami2100MigrationsDir, RELEASE_SCHEMA_3_1_0 } from "./migrations.js";
 import type { ChildOutcome } from "./umami-child.js";
 
 const execFileAsync = promisify(execFile);
 
-export { UMAMI_MIRROR };
-
-/** The release whose data layer the container runs (`postgresql-latest` today). */
-export const UMAMI_RELEASE = "v3.1.0";
-
-/** Umami's schema of that release. */
-export const UMAMI_SCHEMA = join(UMAMI_MIRROR, UMAMI_RELEASE, "prisma", "schema.prisma");
+/** The release whose data layer the container runs (`postgresql-latest` today), and its schema. */
+export const UMAMI_RELEASE = "3.1.0";
+const UMAMI_SCHEMA = RELEASE_SCHEMA_3_1_0;
 
 /** Scratch space ignored by git: the generated clients and the npm tarball cache. */
 const TMP = join(PROJECT_ROOT, "tmp");
 
-/** The migrations of `release` from the mirror (a directory source, as the product reads it). */
-export function umamiReleaseMigrations(release = UMAMI_RELEASE): Promise<MigrationSet> {
-  return loadMigrations(join(UMAMI_MIRROR, release, "prisma", "migrations"));
+/** The migrations of that release, through the product's own source from the mirror. */
+export function umamiReleaseMigrations(): Promise<MigrationSet> {
+  return loadRelease(UMAMI_RELEASE);
 }
 
 /**
@@ -44,7 +39,7 @@ export async function npmPrereleaseThenRelease(): Promise<MigrationSet> {
   const npm = await loadMigrations(await npmUmami2100MigrationsDir());
   const release = await umamiReleaseMigrations();
   const later = release.migrations.filter((m) => !npm.migrations.some((n) => n.name === m.name));
-  return { ...release, source: `npm:umami@2.10.0 then ${UMAMI_RELEASE} 05..`, migrations: [...npm.migrations, ...later] };
+  return { ...release, source: `npm:umami@2.10.0 then v${UMAMI_RELEASE} 05..`, migrations: [...npm.migrations, ...later] };
 }
 
 /**

@@ -4,34 +4,24 @@
  * releases from the mirror; the SQL it prints, run as umami_user, brings the schema to the release.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseDatabaseUrl, withClient, withTransaction, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import { parseDatabaseUrl, withClient, withTransaction } from "../../../scripts/kernel/db.js";
 import { applyMigrations } from "../../../scripts/migrate/runner.js";
 import { loadMigrations } from "../../../scripts/migrate/sources.js";
 import type { VerifySchemaResult } from "../../../scripts/flows/verify-schema.js";
-import { provisionStage } from "../../../scripts/flows/provision.js";
 import { runPostDeploy } from "../../../scripts/flows/post-deploy.js";
 import { renderPostDeployMarkdown } from "../../../scripts/flows/report.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { runCli } from "../../support/reliability.js";
-import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
-import { npmUmami2100MigrationsDir, RELEASE_DIRS, TEAM_REDESIGN_CHECKSUMS } from "../../support/umami-releases.js";
+import { devStageIn, startTestServer, type TestServer, type UmamiStage } from "../../support/server.js";
+import { npmUmami2100MigrationsDir, RELEASE_DIRS, TEAM_REDESIGN_CHECKSUMS } from "../../support/migrations.js";
 
 const PASSWORD = "Verify-Schema-Password-0123456789abcdef";
 let server: TestServer;
 let npmDir: string;
 
-interface Stage {
-  url: string;
-  umami: ConnectionSettings;
-}
-
-async function stageIn(database: string): Promise<Stage> {
-  const admin = await server.createDatabase(database);
-  await withClient(admin, (c) => provisionStage(c, buildSpec("dev", { ...stageSettings("dev"), database }), { admin: TEST_ADMIN.name, password: PASSWORD }));
-  const url = `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/${database}?schema=umami&sslmode=disable`;
-  return { url, umami: parseDatabaseUrl(url) };
-}
+type Stage = UmamiStage;
+const stageIn = (database: string): Promise<Stage> => devStageIn(server, database, PASSWORD);
 
 async function verify(stage: Stage, migrations: string, json = true) {
   const run = await runCli(["migrate", "verify-schema", "--migrations", migrations, ...(json ? ["--json"] : [])], { DATABASE_URL: stage.url });

@@ -13,20 +13,17 @@
 import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import { parseDatabaseUrl, withClient } from "../../../scripts/kernel/db.js";
 import { readMigrationRows, type MigrationRow } from "../../../scripts/migrate/bookkeeping.js";
 import { FailedMigrationsError, MigrationFailedError } from "../../../scripts/migrate/errors.js";
 import { applyMigrations, migrationStatus, resolveRolledBack } from "../../../scripts/migrate/runner.js";
 import { compareSchemas } from "../../../scripts/migrate/schema-compare.js";
 import { readSchemaSnapshot } from "../../../scripts/migrate/schema-snapshot.js";
 import { loadMigrations, type MigrationSet } from "../../../scripts/migrate/sources.js";
-import { provisionStage } from "../../../scripts/flows/provision.js";
-import { buildSpec } from "../../../sst/database/spec.js";
-import { stageSettings } from "../../../sst/stages.js";
 import { createPrismaProject, type PrismaProject } from "../../support/prisma-project.js";
 import { PROJECT_ROOT, runCli } from "../../support/reliability.js";
-import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
-import { loadRelease, RELEASE_DIRS } from "../../support/umami-releases.js";
+import { devStageIn, startTestServer, type TestServer, type UmamiStage } from "../../support/server.js";
+import { loadRelease, RELEASE_DIRS } from "../../support/migrations.js";
 
 const PASSWORD = "Contract-Test-Password-0123456789abcdef";
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -37,18 +34,8 @@ let release3: MigrationSet;
 let brokenDir: string;
 const projects: PrismaProject[] = [];
 
-interface Stage {
-  url: string;
-  umami: ConnectionSettings;
-}
-
-/** A database of its own with stage dev provisioned in it, as the stack would, by the Aurora-like admin. */
-async function stageIn(database: string): Promise<Stage> {
-  const admin = await server.createDatabase(database);
-  await withClient(admin, (c) => provisionStage(c, buildSpec("dev", { ...stageSettings("dev"), database }), { admin: TEST_ADMIN.name, password: PASSWORD }));
-  const url = `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/${database}?schema=umami&sslmode=disable`;
-  return { url, umami: parseDatabaseUrl(url) };
-}
+type Stage = UmamiStage;
+const stageIn = (database: string): Promise<Stage> => devStageIn(server, database, PASSWORD);
 
 function project(migrationsDir: string): PrismaProject {
   const p = createPrismaProject(migrationsDir);
