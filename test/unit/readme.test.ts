@@ -6,11 +6,12 @@
  * itself runs in test/integration/flows/local.test.ts, as the README shows it, against the README's sample.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { commandExists, parseCommandLine } from "../support/cli-parser.js";
 import { headingAnchors, readDoc, relativeLinks, sampleSteps, shellCommands, words } from "../support/markdown.js";
 
@@ -30,7 +31,10 @@ const DOCS = ["README.md", "docs/cli.md", "docs/container.md", "docs/upgrades.md
 const PENDING_COMMANDS = ["releases add"];
 const PENDING_DOCS = ["docs/threat-model.md", "docs/ci.md"];
 
-const SST_ENV = { ...process.env, SST_TELEMETRY_DISABLED: "1", SST_SKIP_DEPENDENCY_CHECK: "1", SST_NO_BUN: "1" };
+// SST's CLI writes a log file into TMPDIR on every run: give it a directory of ours, removed afterwards.
+const sstTmp = mkdtempSync(join(tmpdir(), "readme-sst-"));
+afterAll(() => rmSync(sstTmp, { recursive: true, force: true }));
+const SST_ENV = { ...process.env, TMPDIR: sstTmp, SST_TELEMETRY_DISABLED: "1", SST_SKIP_DEPENDENCY_CHECK: "1", SST_NO_BUN: "1" };
 
 /** SST's own help for `sst [sub]`: the commands or the flags it lists. */
 function sstHelp(sub?: string): string {
@@ -99,8 +103,8 @@ describe("README", () => {
         if (name.startsWith("@")) visit(join(dir, name));
         const manifest = join(dir, name, "package.json");
         if (existsSync(manifest)) {
-          const { version, engines } = JSON.parse(readFileSync(manifest, "utf8")) as { version: string; engines?: { node?: string } };
-          if (engines?.node && !semver.satisfies(lowest, engines.node)) refusing.push(`${name}@${version} (node ${engines.node})`);
+          const m = JSON.parse(readFileSync(manifest, "utf8")) as { name: string; version: string; engines?: { node?: string } };
+          if (m.engines?.node && !semver.satisfies(lowest, m.engines.node)) refusing.push(`${m.name}@${m.version} (node ${m.engines.node})`);
         }
         visit(join(dir, name, "node_modules"));
       }
