@@ -153,10 +153,14 @@ describe("what the README names before it exists on this branch", () => {
   });
 });
 
-describe("the README's cheap, offline commands, run as shown", () => {
-  const cheap = shellCommands(readme).filter((c) => /^npx umami-db (plan --stage [a-z0-9-]+$|.*--help$)/.test(c));
+describe("the cheap, offline commands the README and docs show, run as shown", () => {
+  const all = [...new Set(DOCS.flatMap((doc) => shellCommands(readDoc(doc))))];
+  const cheap = all.filter((c) => /^(npx umami-db|node bin\/umami-db\.js) (plan --stage [a-z0-9-]+$|.*--help$)/.test(c));
 
-  it("includes the offline plan", () => expect(cheap).toContain("npx umami-db plan --stage dev"));
+  it("includes the offline plan and --help", () => {
+    expect(cheap).toContain("npx umami-db plan --stage dev");
+    expect(cheap).toContain("npx umami-db --help");
+  });
 
   it.each(cheap)("%s exits 0 and prints what the README says it prints", async (command) => {
     const { stdout } = await run("sh", ["-c", command], { cwd: root, timeout: 60_000 });
