@@ -1,6 +1,6 @@
 /**
- * Writes the README's command reference from the CLI's own `--help`, so it cannot drift
- * (STYLE.md rule 11). `npm run docs` rewrites it; a unit test fails when the README is stale.
+ * Writes the command reference in docs/cli.md from the CLI's own `--help`, so it cannot drift
+ * (STYLE.md rule 11). `npm run docs` rewrites it; a unit test fails when docs/cli.md is stale.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -36,16 +36,19 @@ export function buildReference(): string {
   return `${BEGIN}\n${blocks.join("\n\n")}\n${END}`;
 }
 
-/** The README with its reference section replaced. */
-export function withReference(readme: string, reference: string): string {
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the markers ${BEGIN} … ${END}`);
-  return readme.slice(0, start) + reference + readme.slice(end + END.length);
+/** The file that holds the generated reference, relative to the repository's root. */
+export const REFERENCE_FILE = "docs/cli.md";
+
+/** The document with its reference section (between the markers) replaced. */
+export function withReference(doc: string, reference: string): string {
+  const start = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`${REFERENCE_FILE} lacks the markers ${BEGIN} … ${END}`);
+  return doc.slice(0, start) + reference + doc.slice(end + END.length);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const path = `${root}README.md`;
+  const path = `${root}${REFERENCE_FILE}`;
   writeFileSync(path, withReference(readFileSync(path, "utf8"), buildReference()));
-  process.stdout.write("README.md command reference updated\n");
+  process.stdout.write(`${REFERENCE_FILE} command reference updated\n`);
 }

@@ -3,7 +3,7 @@
  * `--admin-url` against a second, already running server — twice, to show the second run changes nothing.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -13,6 +13,7 @@ import { runLocal, type LocalResult } from "../../../scripts/flows/local.js";
 import { readSecretFile } from "../../../scripts/stage/credentials.js";
 import { KNOWN_RELEASES } from "../../../scripts/migrate/sources/releases.js";
 import { releaseSource, testSourceOptions, UMAMI_3_TABLES } from "../../support/migrations.js";
+import { readDoc, sampleSteps, shellCommands, words } from "../../support/markdown.js";
 import { startTestServer, type TestServer } from "../../support/server.js";
 
 const run = promisify(execFile);
@@ -26,18 +27,27 @@ beforeAll(async () => {
   server = await startTestServer();
   dir = mkdtempSync(join(tmpdir(), "umami-local-test-"));
 });
-afterAll(async () => server?.stop());
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function stepNames(result: Pick<LocalResult, "steps">): string[] {
   return result.steps.map((s) => `${s.ok ? "ok" : "FAIL"} ${s.name}`);
 }
 
 describe("umami-db local", () => {
-  it("runs the whole flow on an embedded PostgreSQL 15 and prints one JSON object with --json", async () => {
+  it("runs the whole flow on an embedded PostgreSQL 15 and prints one JSON object with --json, as the README runs it", async () => {
     const secretFile = join(dir, "embedded", "credentials.json");
-    const { stdout } = await run(process.execPath, ["bin/umami-db.js", "local", "--json", "--secret-file", secretFile], { cwd: root, timeout: 120_000 });
+    // The README's command, through npm (-s keeps npm's banner off stdout), plus a secret file outside the tree.
+    const readmeCommand = "npm run -s local -- --json";
+    expect(shellCommands(readDoc("README.md"))).toContain(readmeCommand);
+    const [npm, ...args] = words(readmeCommand);
+    const { stdout } = await run(npm, [...args, "--secret-file", secretFile], { cwd: root, timeout: 120_000 });
     const result = JSON.parse(stdout) as LocalResult;
     expect(result.ok).toBe(true);
+    // The README's sample shows the steps a real run takes, in order (its timings are one run's).
+    expect(sampleSteps(readDoc("README.md"))).toEqual(result.steps.map((s) => s.name));
     expect(stepNames(result)).toEqual([
       "ok load migrations",
       "ok start embedded PostgreSQL 15",

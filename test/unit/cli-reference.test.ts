@@ -1,0 +1,17 @@
+/**
+ * docs/cli.md's command reference is identical to the CLI's own `--help` (regenerate with `npm run docs`).
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { buildReference, REFERENCE_FILE, withReference } from "../../scripts/gen-reference.js";
+
+describe(REFERENCE_FILE, () => {
+  it("has a command reference identical to the CLI's --help (run `npm run docs` when this fails)", () => {
+    const doc = readFileSync(new URL(`../../${REFERENCE_FILE}`, import.meta.url), "utf8");
+    const reference = buildReference();
+    for (const command of ["plan", "local", "migrate", "verify", "fingerprint", "baseline", "preflight", "post-deploy", "rollback", "handoff"]) {
+      expect(reference).toContain(`### umami-db ${command}\n`);
+    }
+    expect(withReference(doc, reference)).toBe(doc);
+  }, 120_000);
+});
