@@ -6,7 +6,7 @@
  * is reported as a leftover, not hidden.
  *
  * All or nothing: before anything is dropped, every database where the role has a trace is checked for what
- * the rollback would do to the application (`rollback-blockers.ts`); one blocker and nothing changes. The
+ * the rollback would do to the application (`scripts/rollback/blockers.ts`); one blocker and nothing changes. The
  * stage's database is changed in one transaction that ends with `DROP ROLE`, so a failure there leaves the
  * schema and the role as they were.
  */
@@ -14,7 +14,7 @@ import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { connect, escapeIdentifier, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
-import { findRollbackBlockers, type RollbackBlocker } from "./rollback-blockers.js";
+import { findRollbackBlockers, type RollbackBlocker } from "../rollback/blockers.js";
 
 /** What a rollback did and what (if anything) is still there. */
 export interface RollbackResult {
