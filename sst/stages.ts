@@ -132,11 +132,6 @@ export function isConfiguredStage(stage: string): boolean {
   return Object.prototype.hasOwnProperty.call(configuredStages, stage);
 }
 
-/** The Umami version `stage` migrates to: its `umamiVersion`, else DEFAULT_UMAMI_VERSION. */
-export function umamiVersionOf(stage: string): string {
-  return stageSettings(stage).umamiVersion ?? DEFAULT_UMAMI_VERSION;
-}
-
 /** The settings for `stage`: its own when configured, otherwise the default stage's (never protected). */
 export function stageSettings(stage: string): StageSettings {
   if (isConfiguredStage(stage)) return configuredStages[stage];

@@ -22,7 +22,7 @@ export interface PostDeployOptions {
   umami: ConnectionSettings;
   /** ARN (or name) of the credentials secret, for the report (Story 4.1 needs it). */
   secretArn?: string;
-  /** The Umami release migrated, for the handoff's image tag. @default DEFAULT_UMAMI_VERSION */
+  /** The Umami release migrated, for the handoff's image tag. @default the stage's (`spec.umamiVersion`) */
   umamiVersion?: string;
   /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;

@@ -68,9 +68,9 @@ export function evaluateStack(spec: UmamiDatabaseSpec): Promise<EvaluatedStack<U
   return evaluateUnderMocks(
     spec,
     (opts) => {
-      const tags = stackTags(spec.stage, {}, spec.settings);
+      const tags = stackTags(spec.stage, {}, spec);
       const database = new UmamiDatabase(COMPONENT_NAME, { spec, tags }, opts);
-      new ClusterAlarms(ALARMS_NAME, clusterAlarmsArgs(spec.stage, spec.settings, tags), opts);
+      new ClusterAlarms(ALARMS_NAME, clusterAlarmsArgs(spec.stage, spec.cluster, tags), opts);
       return database;
     },
     (db): pulumi.Output<UmamiDatabaseOutputs> => {

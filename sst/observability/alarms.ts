@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { UserError } from "../errors.js";
-import type { StageSettings } from "../stages.js";
+import type { ClusterSpec } from "../database/spec.js";
 
 /** The component's Pulumi type token. */
 export const CLUSTER_ALARMS_TYPE = "umami:observability:ClusterAlarms";
@@ -57,7 +57,10 @@ export function defaultMaxConnections(instanceClass: string): number {
 }
 
 /** The alarms' arguments for a stage, from its settings in sst/stages.ts (without an instance: the cluster's writer role). */
-export function clusterAlarmsArgs(stage: string, settings: StageSettings, tags: Record<string, string>): ClusterAlarmsArgs {
+export function clusterAlarmsArgs(
+  stage: string,
+  settings: Pick<ClusterSpec, "clusterIdentifier" | "instanceIdentifier" | "maxConnections" | "instanceClass" | "alarmEmail" | "region">,
+  tags: Record<string, string>): ClusterAlarmsArgs {
   return {
     stage,
     clusterIdentifier: settings.clusterIdentifier,

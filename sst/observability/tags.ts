@@ -24,7 +24,7 @@ export const BASE_TAGS = {
 export function stackTags(
   stage: string,
   extra: Record<string, string> = {},
-  settings: StageSettings = stageSettings(stage),
+  settings: Pick<StageSettings, "tags"> = stageSettings(stage),
 ): Record<string, string> {
   const required = { ...BASE_TAGS, Environment: stage };
   return { CostCenter: "observability", ...(settings.tags ?? {}), ...extra, ...required };

@@ -92,7 +92,7 @@ const TEST_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ob
 export function handoffEnvironment(spec: UmamiDatabaseSpec, secret: CredentialsSecret): UmamiEnv {
   const env: Record<string, string | undefined> = {};
   // The release the stage pins, as `umami-db handoff` hands it (its migrated release, else the stage's umamiVersion).
-  for (const variable of buildHandoff(spec, TEST_SECRET_ARN, { umamiVersion: spec.settings.umamiVersion }).variables) {
+  for (const variable of buildHandoff(spec, TEST_SECRET_ARN, { umamiVersion: spec.umamiVersion }).variables) {
     env[variable.name] = variable.from === "secret" ? secret[variable.key!] : variable.value;
   }
   return env as UmamiEnv;

@@ -109,7 +109,7 @@ describe("buildSpec", () => {
     const base = { clusterIdentifier: "c", database: "app" };
     expect(() => buildSpec("pr-7", { ...base, containerCaBundle: "rds.pem" })).toThrow(/containerCaBundle.*absolute path/);
     expect(() => buildSpec("pr-7", { ...base, passwordGeneration: 1.5 })).toThrow(/passwordGeneration/);
-    expect(buildSpec("pr-7", { ...base, passwordGeneration: 2 }).settings.passwordGeneration).toBe(2);
+    expect(buildSpec("pr-7", { ...base, passwordGeneration: 2 }).secret.passwordGeneration).toBe(2);
   });
 
   it("never lets a derived stage manage pgcrypto: its database holds one, the default stage's", () => {

@@ -144,7 +144,7 @@ describe("resources", () => {
     const secretArnRead = (stack: Stack) =>
       stack.calls.filter((c) => c.token === "aws:secretsmanager/getSecretVersion:getSecretVersion").map((c) => c.inputs.secretId);
     expect(secretArnRead(stacks.dev)).toEqual([mockCluster(specs.dev).masterUserSecrets[0].secretArn]);
-    expect(secretArnRead(stacks.ownSecret)).toEqual([specs.ownSecret.settings.masterSecretArn]);
+    expect(secretArnRead(stacks.ownSecret)).toEqual([specs.ownSecret.cluster.masterSecretArn]);
     expect(find(stacks.ownSecret, "UmamiSecret").inputs.kmsKeyId).toBe("alias/umami");
     expect(find(stacks.dev, "UmamiSecret").inputs.kmsKeyId).toBeUndefined();
   });
