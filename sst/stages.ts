@@ -43,7 +43,7 @@ export interface StageSettings {
   idleInTransactionTimeoutMs?: number;
   /**
    * The database already has `pgcrypto` (in any schema): the stack then neither creates nor ever drops it
-   * (DESIGN.md fact 1). `umami-db preflight` tells you when to set this.
+   * (`docs/design.md` § "Facts we measured"). `umami-db preflight` tells you when to set this.
    * @default false
    */
   pgcryptoAlreadyInstalled?: boolean;

@@ -87,7 +87,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
       admin, umami, spec, set, before: options.before, cloudwatch: options.cloudwatch, tablesStep: true,
       afterMigrate: async (migrated) => {
         // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
-        // fail the run only with --strict (DESIGN.md fact 13).
+        // fail the run only with --strict (`docs/design.md` § "Umami's releases and Prisma").
         const status = await steps.check(
           "migration status",
           () => migrationStatus(umami, set),

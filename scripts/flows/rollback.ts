@@ -1,5 +1,5 @@
 /**
- * Removes one stage from the database in the order measured to work (DESIGN.md facts 2 and 7), touching only
+ * Removes one stage from the database in the order measured to work (`docs/design.md` § "Facts we measured"), touching only
  * what the stage created: its schema (with a pgcrypto created there), whatever its role owns or was granted,
  * and the role. A pgcrypto the database already had lives in another schema and is never touched; another
  * stage's names differ, so its objects are never named. Afterwards the catalog is read again: what remains
@@ -86,7 +86,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   try {
     state = await readState(main, spec);
     const databases = state.roleOid ? await otherDatabases(main, role) : [];
-    // DROP OWNED BY in another database needs the administrator's membership committed (DESIGN.md fact 7).
+    // DROP OWNED BY in another database needs the administrator's membership committed (`docs/design.md` § "Facts we measured").
     if (databases.length > 0 && !(await isMember(main, role, admin.user))) {
       await main.query(grant);
       addedMembership = true;

@@ -8,7 +8,7 @@ import { umamiGetsReplica } from "./umami-replica.js";
 
 /**
  * Connections of one Umami pool: Umami's `src/lib/prisma.ts` builds `new PrismaPg({ connectionString })`, a
- * `pg.Pool` with node-pg's default `max` of 10 (DESIGN.md fact 11).
+ * `pg.Pool` with node-pg's default `max` of 10 (`docs/design.md` § "Umami's releases and Prisma").
  */
 export const UMAMI_POOL_MAX = 10;
 /** An ECS rolling deploy (maximumPercent 200) runs the old and the new tasks side by side. */

@@ -1,5 +1,5 @@
 /**
- * THE declaration (DESIGN.md "One declaration, three readers"): what must exist for Umami in the shared
+ * THE declaration (`docs/design.md` § "Shape", "One declaration, three readers"): what must exist for Umami in the shared
  * database. The Pulumi component (`umami.ts`) turns it into resources, `sql.ts` into SQL for the local mode
  * and the offline plan, and the audit reads it to know what "allowed" means. Nobody else lists privileges.
  */
@@ -90,7 +90,7 @@ export function roleSettings(spec: UmamiDatabaseSpec): ReadonlyArray<{ name: str
 /** The extension Umami's first migration creates (`CREATE EXTENSION IF NOT EXISTS "pgcrypto"`). */
 export interface ExtensionSpec {
   name: "pgcrypto";
-  /** Created by the administrator in the Umami schema — umami_user cannot create it (DESIGN.md fact 1). */
+  /** Created by the administrator in the Umami schema — umami_user cannot create it (`docs/design.md` § "Facts we measured"). */
   schema: string;
   /**
    * Whether this stage manages pgcrypto (creates it, and `sst remove` drops it). False when the database

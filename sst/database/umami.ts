@@ -181,7 +181,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         statementTimeout: r.statementTimeoutMs,
         idleInTransactionSessionTimeout: r.idleInTransactionTimeoutMs,
         // On delete the provider runs REASSIGN OWNED + DROP OWNED, then DROP ROLE: the end state of
-        // `umami-db rollback` (DESIGN.md fact 2). The schema (and Umami's tables) is gone by then.
+        // `umami-db rollback` (`docs/design.md` § "Facts we measured"). The schema (and Umami's tables) is gone by then.
         skipReassignOwned: false,
         skipDropRole: false,
       },
@@ -212,7 +212,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
 
   private createExtension(name: string, provider: postgresql.Provider, schema: postgresql.Schema): postgresql.Extension | undefined {
     const ext = this.spec.extension;
-    // A pgcrypto the database already has is neither created nor ever dropped (DESIGN.md fact 1).
+    // A pgcrypto the database already has is neither created nor ever dropped (`docs/design.md` § "Facts we measured").
     if (!ext.create) return undefined;
     return new postgresql.Extension(
       `${name}Pgcrypto`,

@@ -79,7 +79,7 @@ describe("buildSpec", () => {
 
   it("derives the connection limit from Umami's pools: 10 × (1 + replica) × tasks × 2 (rolling deploy) + 2 (post-deploy)", () => {
     const limit = (settings: Partial<StageSettings>) => buildSpec("pr-7", { clusterIdentifier: "c", database: "app", ...settings }).role;
-    // The old fixed 10 was exactly one pool: a rolling deploy's second task failed 10 of 20 queries (fact 12).
+    // The old fixed 10 was exactly one pool: a rolling deploy's second task failed 10 of 20 queries (`docs/design.md` § "Umami's releases and Prisma").
     expect(limit({}).connectionLimit).toBe(22);
     expect(limit({ umamiTasks: 3 }).connectionLimit).toBe(62);
     // The replica pool counts only where the task gets DATABASE_REPLICA_URL: Umami 2.18–2.x, not 3.x.
