@@ -4,14 +4,8 @@
  * deploy means. `buildHandoff` is pure; `findSecretArn` asks Secrets Manager only when the outputs do not hold
  * the ARN. `umami-db handoff` prints it, post-deploy's report.md embeds it.
  */
-import {
-  NODE_PG_MISSING_CA,
-  NODE_PG_WRONG_HOST,
-  PRISMA_TLS_ERROR_PREFIX,
-  RDS_CA_BUNDLE_URL,
-  type UmamiDatabaseSpec,
-  type UrlKey,
-} from "../../sst/database/spec.js";
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST, PRISMA_TLS_ERROR_PREFIX, RDS_CA_BUNDLE_URL, type UrlKey } from "../../sst/database/secret.js";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { replicaWithheldReason } from "../../sst/database/umami-replica.js";
 

@@ -8,7 +8,8 @@
  * after and comparison → schema against the release (on a scratch server of its own).
  */
 import { existsSync } from "node:fs";
-import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { buildCredentialsSecret } from "../../sst/database/secret.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { ConnectionError, isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../local/embedded.js";

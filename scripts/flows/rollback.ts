@@ -35,7 +35,7 @@ export interface RollbackResult {
 }
 
 /** How long the rollback waits for a lock on the stage's tables (Umami still running) before giving up. */
-export const ROLLBACK_LOCK_TIMEOUT_MS = 5_000;
+const ROLLBACK_LOCK_TIMEOUT_MS = 5_000;
 
 /** A protected stage was asked to roll back without `--force`. */
 export class ProtectedStageError extends UserError {

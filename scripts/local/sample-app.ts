@@ -16,7 +16,7 @@ export const SAMPLE_APP = {
 } as const;
 
 /** Aurora's administrator group: the master user is a member, and so are the DBAs it grants it to. */
-export const RDS_SUPERUSER = "rds_superuser";
+const RDS_SUPERUSER = "rds_superuser";
 
 /**
  * What RDS gives `rds_superuser` besides its members' CREATEROLE and CREATEDB (RDS "Understanding the

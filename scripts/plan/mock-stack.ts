@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 
 /** Account id used in the stand-in ARNs. */
-export const MOCK_ACCOUNT_ID = "123456789012";
+const MOCK_ACCOUNT_ID = "123456789012";
 /** Aurora PostgreSQL's default master user name, which the stand-in cluster reports. */
 export const MOCK_MASTER_USERNAME = "postgres";
 /** The stand-in master password; it must never appear in a plan (tests check). */

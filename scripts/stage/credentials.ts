@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { MIGRATION_SESSION_OPTIONS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, URL_KEYS, type CredentialsSecret, type UrlKey } from "../../sst/database/spec.js";
+import { MIGRATION_SESSION_OPTIONS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, URL_KEYS, type CredentialsSecret, type UrlKey } from "../../sst/database/secret.js";
 import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 

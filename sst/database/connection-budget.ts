@@ -10,11 +10,11 @@ import { umamiGetsReplica } from "./umami-replica.js";
  * Connections of one Umami pool: Umami's `src/lib/prisma.ts` builds `new PrismaPg({ connectionString })`, a
  * `pg.Pool` with node-pg's default `max` of 10 (`docs/design.md` § "Umami's releases and Prisma").
  */
-export const UMAMI_POOL_MAX = 10;
+const UMAMI_POOL_MAX = 10;
 /** An ECS rolling deploy (maximumPercent 200) runs the old and the new tasks side by side. */
-export const ROLLING_DEPLOY_FACTOR = 2;
+const ROLLING_DEPLOY_FACTOR = 2;
 /** What `umami-db post-deploy` holds as the stage's role while Umami runs (migration + audit probe). */
-export const POST_DEPLOY_CONNECTIONS = 2;
+const POST_DEPLOY_CONNECTIONS = 2;
 
 /** umami_user's CONNECTION LIMIT and where it comes from. */
 export interface ConnectionBudget {

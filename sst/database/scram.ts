@@ -8,7 +8,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 
 /** PostgreSQL's default `scram_iterations`. */
-export const SCRAM_ITERATIONS = 4096;
+const SCRAM_ITERATIONS = 4096;
 
 /** The verifier for `password` with `salt` (16 random bytes unless given; give a stable one for a stable verifier). */
 export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = SCRAM_ITERATIONS): string {

@@ -15,7 +15,7 @@ export const STORY_NAMES = {
 } as const;
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
-export const MAX_IDENTIFIER_BYTES = 63;
+const MAX_IDENTIFIER_BYTES = 63;
 
 /** Stage names: a letter, then letters, digits and hyphens (SST's own stage names), at most 40 characters. */
 const STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
@@ -121,7 +121,7 @@ export function missingPgcryptoMessage(spec: UmamiDatabaseSpec): { detail: strin
 }
 
 /** Where the Umami container's RDS CA bundle is when the stage names none (NODE_EXTRA_CA_CERTS). */
-export const DEFAULT_CONTAINER_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
+const DEFAULT_CONTAINER_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
 
 /** The Umami container of a stage, as the secret, the role's limit and the handoff see it. */
 export interface ContainerSpec {
@@ -187,8 +187,8 @@ export interface UmamiDatabaseSpec {
   tags: Readonly<Record<string, string>>;
 }
 
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
-export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
 /** Refuses a stage name that SST or PostgreSQL could not use; returns it unchanged otherwise. */
 export function validateStage(stage: string): string {
@@ -314,21 +314,3 @@ export function umamiVersionOf(stage: string): string {
  * and the local mode both follow it.
  */
 export const PASSWORD_POLICY = { length: 40, special: "-_" } as const;
-
-// The secret's shape lives in secret.ts; re-exported so every reader still finds it in the one declaration.
-export {
-  buildCredentialsSecret,
-  databaseUrl,
-  MIGRATION_SESSION_OPTIONS,
-  NODE_PG_MISSING_CA,
-  NODE_PG_WRONG_HOST,
-  PRISMA_TLS_ERROR_PREFIX,
-  RDS_CA_BUNDLE_URL,
-  type MissingCaError,
-  OPTIONAL_SECRET_KEYS,
-  SECRET_KEYS,
-  URL_KEYS,
-  type CredentialsSecret,
-  type SecretSslMode,
-  type UrlKey,
-} from "./secret.js";

@@ -11,10 +11,11 @@ import * as random from "@pulumi/random";
 import { stackTags } from "../observability/tags.js";
 import { lookupClusterAdmin, type ClusterAdmin } from "./cluster.js";
 import { scramVerifier } from "./scram.js";
-import { buildCredentialsSecret, PASSWORD_POLICY, type UmamiDatabaseSpec } from "./spec.js";
+import { PASSWORD_POLICY, type UmamiDatabaseSpec } from "./spec.js";
+import { buildCredentialsSecret } from "./secret.js";
 
 /** The component's Pulumi type token. */
-export const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
+const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
 
 
 /** Arguments of {@link UmamiDatabase}. */

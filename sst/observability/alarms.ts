@@ -13,7 +13,7 @@ import type { ClusterSpec } from "../database/spec.js";
 export const CLUSTER_ALARMS_TYPE = "umami:observability:ClusterAlarms";
 
 /** The story's alert rules, in one place. */
-export const ALERT_RULES = {
+const ALERT_RULES = {
   cpuPercent: 70,
   connectionsFractionOfMax: 0.8,
   /** 1 GB as the story writes it (10^9 bytes), per 30 days. */
@@ -26,7 +26,7 @@ const SECONDS_PER_MONTH = 30 * 24 * 3600;
  * Memory (GiB) of the instance classes Aurora PostgreSQL runs on, for the default `max_connections`.
  * Memory depends only on the size within the memory-optimised families (r5, r6g, r6i, r7g, r7i, r8g).
  */
-export const INSTANCE_CLASS_MEMORY_GIB: Readonly<Record<string, number>> = {
+const INSTANCE_CLASS_MEMORY_GIB: Readonly<Record<string, number>> = {
   "db.t3.medium": 4,
   "db.t3.large": 8,
   "db.t4g.medium": 4,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StageSettings } from "../../../sst/stages.js";
-import { ALL_PRIVILEGES, buildCredentialsSecret, buildSpec, SECRET_KEYS, missingPgcryptoMessage, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../../sst/database/spec.js";
+import { ALL_PRIVILEGES, buildSpec, missingPgcryptoMessage, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret, SECRET_KEYS } from "../../../sst/database/secret.js";
 import { InvalidNameError } from "../../../sst/errors.js";
 
 describe("stage names", () => {

@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildSpec, SECRET_KEYS, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
+import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
+import { SECRET_KEYS } from "../../../sst/database/secret.js";
 import { parseMasterSecret } from "../../../sst/database/cluster.js";
 import { credentialsSecretString } from "../../../sst/database/umami.js";
 import { scramVerifier } from "../../../sst/database/scram.js";
