@@ -6,9 +6,9 @@
  */
 export default $config({
   async app(input) {
-    const { stageSettings } = await import("./sst/stages.js");
-    const settings = stageSettings(input.stage);
-    const protect = settings.protect ?? false;
+    const { buildSpec } = await import("./sst/database/spec.js");
+    const spec = buildSpec(input.stage);
+    const protect = spec.protect;
     return {
       name: "umami-aurora-schema",
       home: "aws",
@@ -18,7 +18,7 @@ export default $config({
       // Protected stages refuse `sst remove` altogether.
       protect,
       providers: {
-        aws: { version: "7.48.0", region: (settings.region ?? "us-east-1") as aws.Region },
+        aws: { version: "7.48.0", region: spec.cluster.region as aws.Region },
         postgresql: "3.18.1",
         random: "4.21.2",
       },
@@ -31,14 +31,14 @@ export default $config({
     const { ClusterAlarms, clusterAlarmsArgs } = await import("./sst/observability/alarms.js");
 
     const spec = buildSpec($app.stage);
-    const tags = stackTags($app.stage, {}, spec.settings);
+    const tags = stackTags($app.stage, {}, spec);
     const database = new UmamiDatabase("Umami", { spec, tags });
 
-    const alarms = new ClusterAlarms("Cluster", clusterAlarmsArgs($app.stage, spec.settings, tags));
+    const alarms = new ClusterAlarms("Cluster", clusterAlarmsArgs($app.stage, spec.cluster, tags));
 
     const outputs = {
       stage: $app.stage,
-      region: spec.settings.region ?? "us-east-1",
+      region: spec.cluster.region,
       secretArn: database.secretArn,
       secretName: database.secretName,
       schema: database.schema,

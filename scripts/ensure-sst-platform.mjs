@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Extracts SST's platform (.sst/platform: config.d.ts types, the providers' npm packages) when it is missing
 // or stale (another SST version, a provider pin changed in sst.config.ts: scripts/sst-platform-state.mjs), so
-// `sst.config.ts` is type-checked offline against what a deploy would use (DESIGN.md fact 4). Used as npm
+// `sst.config.ts` is type-checked offline against what a deploy would use (`docs/design.md` § "Facts we measured"). Used as npm
 // `pretest`; a no-op when the platform matches. Telemetry off; no Bun; no network beyond npm.
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";

@@ -43,7 +43,7 @@ export interface StageSettings {
   idleInTransactionTimeoutMs?: number;
   /**
    * The database already has `pgcrypto` (in any schema): the stack then neither creates nor ever drops it
-   * (DESIGN.md fact 1). `umami-db preflight` tells you when to set this.
+   * (`docs/design.md` § "Facts we measured"). `umami-db preflight` tells you when to set this.
    * @default false
    */
   pgcryptoAlreadyInstalled?: boolean;
@@ -107,7 +107,7 @@ export interface StageSettings {
 export const DEFAULT_UMAMI_VERSION = "3.1.0";
 
 /** Stages that use the story's names exactly. Edit these for your account. */
-export const configuredStages: Readonly<Record<string, StageSettings>> = {
+const configuredStages: Readonly<Record<string, StageSettings>> = {
   dev: {
     clusterIdentifier: "app-aurora-dev",
     database: "app",
@@ -130,11 +130,6 @@ export const defaultStage = "dev";
 /** Whether `stage` is one of the configured stages (and so uses the story's names). */
 export function isConfiguredStage(stage: string): boolean {
   return Object.prototype.hasOwnProperty.call(configuredStages, stage);
-}
-
-/** The Umami version `stage` migrates to: its `umamiVersion`, else DEFAULT_UMAMI_VERSION. */
-export function umamiVersionOf(stage: string): string {
-  return stageSettings(stage).umamiVersion ?? DEFAULT_UMAMI_VERSION;
 }
 
 /** The settings for `stage`: its own when configured, otherwise the default stage's (never protected). */

@@ -29,13 +29,13 @@ export function cloudWatchFlags(command: Command): Command {
 export async function cloudWatchOptions(resolved: ResolvedStage & { admin: { host: string } }, flags: CloudWatchFlags): Promise<CloudWatchOptions | undefined> {
   if (!flags.cloudwatch || isLocalHost(resolved.admin.host)) return undefined;
   const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
-  const settings = resolved.spec.settings;
+  const cluster = resolved.spec.cluster;
   const end = new Date();
   return {
     client: new CloudWatchClient({ region: resolved.region, maxAttempts: 5 }),
     region: resolved.region,
-    clusterId: flags.clusterId ?? settings.clusterIdentifier,
-    instanceId: flags.instanceId ?? settings.instanceIdentifier ?? `${settings.clusterIdentifier}-instance-1`,
+    clusterId: flags.clusterId ?? cluster.clusterIdentifier,
+    instanceId: flags.instanceId ?? cluster.baselineInstanceIdentifier,
     start: new Date(end.getTime() - flags.windowHours * 3600_000),
     end,
     periodSeconds: 300,

@@ -5,7 +5,7 @@
  * for the secret's ARN (else Secrets Manager's DescribeSecret, never the value); connects to no database.
  */
 import { Command } from "commander";
-import { umamiVersionOf } from "../../sst/stages.js";
+import { umamiVersionOf } from "../../sst/database/spec.js";
 import { UserError } from "../kernel/errors.js";
 import { resolveStage, STAGE_ENV } from "../stage/stage.js";
 import { action, EXIT, writeOutputFile } from "./run.js";

@@ -81,7 +81,16 @@ export function migrateCommand(): Command {
     );
   // The options live on the subcommands only, so `migrate status --database-url …` reaches `status` whatever
   // the program's parsing mode.
-  const deploy = withCommonOptions(new Command("deploy"))
+  migrate.addCommand(deployCommand());
+  migrate.addCommand(statusCommand());
+  migrate.addCommand(verifySchemaCommand());
+  migrate.addCommand(resolveCommand());
+  return migrate;
+}
+
+/** `migrate deploy`: applies pending migrations (builtin runner or Prisma in Docker), or lists them with --dry-run. */
+function deployCommand(): Command {
+  return withCommonOptions(new Command("deploy"))
     .description("Apply pending migrations as prisma migrate deploy would, recording them in _prisma_migrations.")
     .exitOverride()
     .option("--dry-run", "list the pending migrations and the existing tables each would lock or rewrite (lock, what it blocks, estimated rows and size); change nothing, lock no table")
@@ -131,10 +140,11 @@ export function migrateCommand(): Command {
         return EXIT.ok;
       }),
     );
-  migrate.addCommand(deploy);
+}
 
-  migrate.addCommand(
-    withCommonOptions(new Command("status"))
+/** `migrate status`: applied, pending, failed and edited migrations, with Prisma's verdict as the exit code. */
+function statusCommand(): Command {
+  return withCommonOptions(new Command("status"))
       .exitOverride()
       .description(
         "Show applied, pending, failed and edited migrations as prisma migrate status does: exit 1 when migrations are pending or failed, " +
@@ -159,11 +169,12 @@ export function migrateCommand(): Command {
           }
           return verdict.exitCode === 0 ? EXIT.ok : EXIT.checkFailed;
         }),
-      ),
-  );
+      );
+}
 
-  migrate.addCommand(
-    withCommonOptions(new Command("verify-schema"))
+/** `migrate verify-schema`: the live schema against the one the applied migrations build on a scratch server. */
+function verifySchemaCommand(): Command {
+  return withCommonOptions(new Command("verify-schema"))
       .exitOverride()
       .description(
         "Rebuild the schema the applied migrations produce on a scratch embedded PostgreSQL 15 and compare it with the live one " +
@@ -179,11 +190,12 @@ export function migrateCommand(): Command {
           process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerifySchemaText(result));
           return result.ok ? EXIT.ok : EXIT.checkFailed;
         }),
-      ),
-  );
+      );
+}
 
-  migrate.addCommand(
-    new Command("resolve")
+/** `migrate resolve --rolled-back <name>`: marks a failed migration as rolled back. */
+function resolveCommand(): Command {
+  return new Command("resolve")
       .exitOverride()
       .description("Mark a failed migration as rolled back (prisma migrate resolve --rolled-back), so migrations can resume.")
       .requiredOption("--rolled-back <name>", "the failed migration's directory name, e.g. 05_add_index")
@@ -197,7 +209,5 @@ export function migrateCommand(): Command {
           process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `Marked ${result.name} as rolled back in ${result.schema}._prisma_migrations.\n`);
           return EXIT.ok;
         }),
-      ),
-  );
-  return migrate;
+      );
 }

@@ -6,7 +6,8 @@
  * - UMAMI_MIGRATIONS_CACHE — the download cache (default .umami-db/cache).
  */
 import { resolve } from "node:path";
-import { DEFAULT_UMAMI_VERSION, defaultStage, umamiVersionOf } from "../../sst/stages.js";
+import { umamiVersionOf } from "../../sst/database/spec.js";
+import { DEFAULT_UMAMI_VERSION, defaultStage } from "../../sst/stages.js";
 import { UserError } from "../kernel/errors.js";
 import { umamiReleaseSource, type LoadOptions } from "../migrate/sources.js";
 

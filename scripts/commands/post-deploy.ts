@@ -4,7 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { umamiVersionOf } from "../../sst/stages.js";
+import { umamiVersionOf } from "../../sst/database/spec.js";
 import { UserError } from "../kernel/errors.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
 import { beforeDir, loadBefore } from "../flows/snapshots.js";

@@ -10,7 +10,7 @@ import { escapeIdentifier, withClient, type Client, type ConnectionSettings } fr
 import { UserError } from "../kernel/errors.js";
 
 /** Version of the baseline format; bump it when a field changes meaning. */
-export const BASELINE_VERSION = 1;
+const BASELINE_VERSION = 1;
 
 /** Statements kept from `pg_stat_statements`, by total execution time. */
 export const TOP_STATEMENTS = 10;

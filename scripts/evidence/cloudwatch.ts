@@ -56,7 +56,7 @@ export interface MetricSummary {
 }
 
 /** The default window, in hours. */
-export const DEFAULT_WINDOW_HOURS = 24;
+const DEFAULT_WINDOW_HOURS = 24;
 const DEFAULT_PERIOD_SECONDS = 300;
 
 /** The resolved window of a request (defaults applied, validated). */
@@ -161,7 +161,7 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
 }
 
 /** Turns an SDK failure into a one-line UserError with the remedy; unknown failures stay bugs. */
-export function describeCloudWatchError(error: unknown): Error {
+function describeCloudWatchError(error: unknown): Error {
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? e.code ?? "";
   const detail = (e.message ?? String(error)).split("\n")[0];

@@ -4,16 +4,9 @@
  * deploy means. `buildHandoff` is pure; `findSecretArn` asks Secrets Manager only when the outputs do not hold
  * the ARN. `umami-db handoff` prints it, post-deploy's report.md embeds it.
  */
-import {
-  NODE_PG_MISSING_CA,
-  NODE_PG_WRONG_HOST,
-  PRISMA_TLS_ERROR_PREFIX,
-  RDS_CA_BUNDLE_URL,
-  type UmamiDatabaseSpec,
-  type UrlKey,
-} from "../../sst/database/spec.js";
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST, PRISMA_TLS_ERROR_PREFIX, RDS_CA_BUNDLE_URL, type UrlKey } from "../../sst/database/secret.js";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { DEFAULT_UMAMI_VERSION } from "../../sst/stages.js";
 import { replicaWithheldReason } from "../../sst/database/umami-replica.js";
 
 export { RDS_CA_BUNDLE_URL };
@@ -75,7 +68,7 @@ export function officialImage(version: string): string {
 export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options: { umamiVersion?: string } = {}): Handoff {
   const arn = parseSecretArn(secretArn);
   if (!arn) throw new Error(`buildHandoff needs the secret's full ARN (got ${secretArn})`);
-  const version = options.umamiVersion ?? DEFAULT_UMAMI_VERSION;
+  const version = options.umamiVersion ?? spec.umamiVersion;
   const ca = spec.container.caBundlePath;
   const official = officialImage(version);
   const build = `${arn.account}.dkr.ecr.${arn.region}.amazonaws.com/umami:${version}-rds-ca`;
@@ -181,7 +174,7 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
     ],
     permissions: [
       `secretsmanager:GetSecretValue on ${secretArn} (SST's execution role grants it on *).`,
-      ...(spec.settings.kmsKeyId ? [`kms:Decrypt on ${spec.settings.kmsKeyId}, the secret's key (SST's execution role does not grant it).`] : []),
+      ...(spec.secret.kmsKeyId ? [`kms:Decrypt on ${spec.secret.kmsKeyId}, the secret's key (SST's execution role does not grant it).`] : []),
     ],
     notes: [
       ...(withheld ? [`DATABASE_REPLICA_URL is not given to the task although stage ${spec.stage} has readReplica: ${withheld}`] : []),

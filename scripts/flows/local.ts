@@ -8,7 +8,8 @@
  * after and comparison → schema against the release (on a scratch server of its own).
  */
 import { existsSync } from "node:fs";
-import { buildCredentialsSecret, buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { buildCredentialsSecret } from "../../sst/database/secret.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { ConnectionError, isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../local/embedded.js";
@@ -17,14 +18,12 @@ import { inspectExisting, provisionStage } from "./provision.js";
 import { checkConflicts } from "./preflight.js";
 import { UserError } from "../kernel/errors.js";
 import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../local/sample-app.js";
-import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { flowFailure, StepRunner, type StepObserver } from "./steps.js";
 import { readSecretFile, writeSecretFile } from "../stage/credentials.js";
 import type { LoadOptions } from "../migrate/sources.js";
-import { loadMigrationsStep, migrateStep } from "./migration-steps.js";
-import { inspectSchema } from "../migrate/bookkeeping.js";
-import { captureBefore, checkAfter, type ChecksSummary } from "./checks.js";
-import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
-import { verifySchemaLine } from "./verify-schema-report.js";
+import { loadMigrationsStep, migrateAndVerify, type MigrationFlowResult } from "./migration-steps.js";
+import { captureBefore, type ChecksSummary } from "./checks.js";
+import type { VerifySchemaResult } from "./verify-schema.js";
 
 /** Options of a local run (validated by the command). */
 export interface LocalOptions {
@@ -43,22 +42,11 @@ export interface LocalOptions {
 }
 
 /** What a local run did; holds no password. */
-export interface LocalResult {
-  ok: boolean;
-  stage: string;
-  steps: StepRecord[];
-  failedStep?: string;
-  error?: string;
+export interface LocalResult extends MigrationFlowResult {
   server: { embedded: boolean; host: string; port: number; database: string; version?: string; dataDir?: string; kept: boolean; restartCommand?: string };
-  names: { schema: string; role: string; secretName: string };
   secretFile?: string;
   /** The DATABASE_URL to point a real Umami at, password masked. */
   databaseUrl?: string;
-  migrations: { source: string; applied: string[]; alreadyApplied: string[]; notes: string[] };
-  /** Tables in the Umami schema, not counting `_prisma_migrations` (17 for Umami 3.1.0, 9 for 2.10.0). */
-  umamiTables: number;
-  /** Every table in the Umami schema, `_prisma_migrations` included. */
-  tables: string[];
   /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
   schemaCheck?: VerifySchemaResult;
   checks?: ChecksSummary;
@@ -118,14 +106,13 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     result.databaseUrl = redactUrl(secret.DATABASE_URL);
 
     const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
-    const migrated = await migrateStep(steps, umami, migrationSet);
-    result.migrations.applied = migrated.applied;
-    result.migrations.alreadyApplied = migrated.alreadyApplied;
-    result.tables = (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
-    result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
-    result.checks = await checkAfter(steps, { admin, umami, spec, before });
-    // After the baseline: its window between "before" and "after" stays as short as before.
-    result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, migrationSet), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
+    await migrateAndVerify(steps, result, {
+      admin, umami, spec, set: migrationSet, before,
+      afterMigrate: async (migrated) => {
+        result.migrations.applied = migrated.applied;
+        result.migrations.alreadyApplied = migrated.alreadyApplied;
+      },
+    });
     result.ok = steps.ok;
   } catch (error) {
     // A bug is rethrown (after the server is stopped, by `finally`).

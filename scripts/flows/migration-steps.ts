@@ -1,15 +1,37 @@
 /**
- * The two migration steps `local` and `post-deploy` share: load the source, then apply it as the Umami role
- * with the runner's progress (elapsed time, lock waits, index builds) reported on the step.
+ * The migration steps `local` and `post-deploy` share: load the source, apply it as the Umami role with the
+ * runner's progress (elapsed time, lock waits, index builds) reported on the step, then prove the result:
+ * the tables, the audit and baseline after, and the schema against the release.
  */
-import type { ConnectionSettings } from "../kernel/db.js";
+import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import type { CloudWatchOptions } from "../evidence/baseline.js";
+import { withClient, type ConnectionSettings } from "../kernel/db.js";
+import { inspectSchema } from "../migrate/bookkeeping.js";
 import { describeMigrationProgress } from "../migrate/progress.js";
 import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
 import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
-import type { StepRunner } from "./steps.js";
+import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
+import type { StepRecord, StepRunner } from "./steps.js";
+import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
+import { verifySchemaLine } from "./verify-schema-report.js";
+
+/** What `local` and `post-deploy` both report about a run; holds no password. */
+export interface MigrationFlowResult {
+  ok: boolean;
+  stage: string;
+  steps: StepRecord[];
+  failedStep?: string;
+  error?: string;
+  names: { schema: string; role: string; secretName: string };
+  migrations: { source: string; applied: string[]; alreadyApplied: string[]; notes: string[] };
+  /** Tables in the Umami schema, not counting `_prisma_migrations` (17 for Umami 3.1.0, 9 for 2.10.0). */
+  umamiTables: number;
+  /** Every table in the Umami schema, `_prisma_migrations` included. */
+  tables: string[];
+}
 
 /** The load step's detail: how many, from what, from where. */
-export function describeSet(set: MigrationSet): string {
+function describeSet(set: MigrationSet): string {
   return `${set.migrations.length} migrations from ${set.source}${set.origin && set.origin !== "directory" ? ` (${set.origin})` : ""}`;
 }
 
@@ -19,11 +41,41 @@ export function loadMigrationsStep(steps: StepRunner, source: string, options?: 
 }
 
 /** Step "migrate as <role>": applies `set` as `umami`, with progress on the step while a migration runs. */
-export function migrateStep(steps: StepRunner, umami: ConnectionSettings, set: MigrationSet): Promise<MigrateResult> {
+function migrateStep(steps: StepRunner, umami: ConnectionSettings, set: MigrationSet): Promise<MigrateResult> {
   const name = `migrate as ${umami.user}`;
   return steps.run(
     name,
     () => applyMigrations(umami, set, { onProgress: (e) => e.type === "progress" && steps.progress(name, `${e.name} ${describeMigrationProgress(e)}`) }),
     (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
   );
+}
+
+/**
+ * Migrates as the Umami role and proves the outcome, filling `result` as each step ends (a failed step leaves
+ * what came before it): migrate → `afterMigrate` (the caller's record of the migration) → the schema's tables
+ * → the audit and the baseline after → the schema against the release.
+ */
+export async function migrateAndVerify(
+  steps: StepRunner,
+  result: MigrationFlowResult & { checks?: ChecksSummary | null; schemaCheck?: VerifySchemaResult | null },
+  options: {
+    admin: ConnectionSettings;
+    umami: ConnectionSettings;
+    spec: UmamiDatabaseSpec;
+    set: MigrationSet;
+    before?: Partial<BeforeSnapshot>;
+    cloudwatch?: CloudWatchOptions;
+    afterMigrate: (migrated: MigrateResult) => Promise<void>;
+    /** Lists the tables as a step of its own ("count Umami tables"), as post-deploy's report shows it. @default false */
+    tablesStep?: boolean;
+  },
+): Promise<void> {
+  const { admin, umami, spec, set } = options;
+  await options.afterMigrate(await migrateStep(steps, umami, set));
+  const listTables = async () => (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
+  result.tables = options.tablesStep ? await steps.run("count Umami tables", listTables, (t) => `${t.length} tables`) : await listTables();
+  result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
+  result.checks = await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch });
+  // After the baseline: its window between "before" and "after" stays as short as before.
+  result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, set), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
 }

@@ -5,17 +5,15 @@
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
-import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
-import { withClient, type ConnectionSettings } from "../kernel/db.js";
+import type { BeforeSnapshot, ChecksSummary } from "./checks.js";
+import type { ConnectionSettings } from "../kernel/db.js";
 import { migrationStatus } from "../migrate/runner.js";
-import { inspectSchema } from "../migrate/bookkeeping.js";
 import type { LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
-import { loadMigrationsStep, migrateStep } from "./migration-steps.js";
-import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
+import { loadMigrationsStep, migrateAndVerify, type MigrationFlowResult } from "./migration-steps.js";
+import { flowFailure, StepRunner, type StepObserver } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
-import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
-import { verifySchemaLine } from "./verify-schema-report.js";
+import type { VerifySchemaResult } from "./verify-schema.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
 export interface PostDeployOptions {
@@ -24,7 +22,7 @@ export interface PostDeployOptions {
   umami: ConnectionSettings;
   /** ARN (or name) of the credentials secret, for the report (Story 4.1 needs it). */
   secretArn?: string;
-  /** The Umami release migrated, for the handoff's image tag. @default DEFAULT_UMAMI_VERSION */
+  /** The Umami release migrated, for the handoff's image tag. @default the stage's (`spec.umamiVersion`) */
   umamiVersion?: string;
   /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;
@@ -40,31 +38,17 @@ export interface PostDeployOptions {
 }
 
 /** What a post-deploy run found; holds no password. */
-export interface PostDeployResult {
-  ok: boolean;
-  stage: string;
+export interface PostDeployResult extends MigrationFlowResult {
   startedAt: string;
   finishedAt: string;
-  steps: StepRecord[];
-  failedStep?: string;
-  error?: string;
   secretArn: string | null;
-  names: { schema: string; role: string; secretName: string };
   target: { host: string; port: number; database: string };
-  migrations: {
-    source: string;
-    applied: string[];
-    alreadyApplied: string[];
+  migrations: MigrationFlowResult["migrations"] & {
     /** Edited applied migrations, one line each (Umami's own edits between releases named as such). */
     modified: string[];
     /** Migrations the database has and the source lacks (the database is ahead, e.g. a newer Umami ran). */
     missingLocally: string[];
-    /** What the tool knows about the source's files. */
-    notes: string[];
   };
-  /** Tables in the Umami schema, not counting `_prisma_migrations`. */
-  umamiTables: number;
-  tables: string[];
   before: { baseline: string | null; fingerprint: string | null };
   /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
   schemaCheck: VerifySchemaResult | null;
@@ -99,35 +83,30 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
   try {
     const set = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = set.notes ?? [];
-    const migrated = await migrateStep(steps, umami, set);
-    // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
-    // fail the run only with --strict (DESIGN.md fact 13).
-    const status = await steps.check(
-      "migration status",
-      () => migrationStatus(umami, set),
-      (s) => {
-        const verdict = statusVerdict(s, { strict: options.strict });
-        const extra = [s.modified.length ? `${s.modified.length} edited since applied` : "", s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : ""].filter(Boolean);
-        return { ok: verdict.exitCode === 0, detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}` };
+    await migrateAndVerify(steps, result, {
+      admin, umami, spec, set, before: options.before, cloudwatch: options.cloudwatch, tablesStep: true,
+      afterMigrate: async (migrated) => {
+        // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
+        // fail the run only with --strict (`docs/design.md` § "Umami's releases and Prisma").
+        const status = await steps.check(
+          "migration status",
+          () => migrationStatus(umami, set),
+          (s) => {
+            const verdict = statusVerdict(s, { strict: options.strict });
+            const extra = [s.modified.length ? `${s.modified.length} edited since applied` : "", s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : ""].filter(Boolean);
+            return { ok: verdict.exitCode === 0, detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}` };
+          },
+        );
+        result.migrations = {
+          ...result.migrations,
+          source: set.source,
+          applied: migrated.applied,
+          alreadyApplied: migrated.alreadyApplied,
+          modified: status.modified.map((m) => m.message),
+          missingLocally: status.missingLocally,
+        };
       },
-    );
-    result.migrations = {
-      ...result.migrations,
-      source: set.source,
-      applied: migrated.applied,
-      alreadyApplied: migrated.alreadyApplied,
-      modified: status.modified.map((m) => m.message),
-      missingLocally: status.missingLocally,
-    };
-    result.tables = await steps.run(
-      "count Umami tables",
-      async () => (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables,
-      (t) => `${t.length} tables`,
-    );
-    result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
-    result.checks = await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch });
-    // After the baseline: its window between "before" and "after" stays as short as before.
-    result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, set), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
+    });
     result.ok = steps.ok;
   } catch (error) {
     Object.assign(result, flowFailure(error));

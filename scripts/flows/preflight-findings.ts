@@ -4,7 +4,6 @@
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { UMAMI_REPLICA_WRITE_FAILURE, umamiReplicaUse } from "../../sst/database/umami-replica.js";
-import { DEFAULT_UMAMI_VERSION } from "../../sst/stages.js";
 import type { SecretInspection } from "../stage/secrets-manager.js";
 
 /** How much a finding matters: only `error` blocks the deploy. */
@@ -71,7 +70,7 @@ export function connectionHeadroomFinding(
  */
 export function readReplicaFinding(spec: UmamiDatabaseSpec): PreflightFinding | undefined {
   if (!spec.container.readReplica) return undefined;
-  const version = spec.settings.umamiVersion ?? DEFAULT_UMAMI_VERSION;
+  const version = spec.umamiVersion;
   const off = `Set readReplica: false for stage ${spec.stage} in sst/stages.ts`;
   switch (umamiReplicaUse(version)) {
     case "reads":

@@ -67,7 +67,7 @@ export async function provisionStage(
 ): Promise<ProvisionResult> {
   const before = await inspectExisting(admin, spec);
   if (!spec.extension.create && before.pgcrypto_schema === null) {
-    // Umami's first migration would fail as the stage's role (DESIGN.md fact 1): stop before changing anything.
+    // Umami's first migration would fail as the stage's role (`docs/design.md` § "Facts we measured"): stop before changing anything.
     const { detail, remedy } = missingPgcryptoMessage(spec);
     throw new ProvisionError("pgcrypto", undefined, `Cannot provision: ${detail}. ${remedy}`);
   }

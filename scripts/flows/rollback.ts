@@ -1,12 +1,12 @@
 /**
- * Removes one stage from the database in the order measured to work (DESIGN.md facts 2 and 7), touching only
+ * Removes one stage from the database in the order measured to work (`docs/design.md` § "Facts we measured"), touching only
  * what the stage created: its schema (with a pgcrypto created there), whatever its role owns or was granted,
  * and the role. A pgcrypto the database already had lives in another schema and is never touched; another
  * stage's names differ, so its objects are never named. Afterwards the catalog is read again: what remains
  * is reported as a leftover, not hidden.
  *
  * All or nothing: before anything is dropped, every database where the role has a trace is checked for what
- * the rollback would do to the application (`rollback-blockers.ts`); one blocker and nothing changes. The
+ * the rollback would do to the application (`scripts/rollback/blockers.ts`); one blocker and nothing changes. The
  * stage's database is changed in one transaction that ends with `DROP ROLE`, so a failure there leaves the
  * schema and the role as they were.
  */
@@ -14,7 +14,9 @@ import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { connect, escapeIdentifier, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
-import { findRollbackBlockers, type RollbackBlocker } from "./rollback-blockers.js";
+import { findRollbackBlockers, type RollbackBlocker } from "../rollback/blockers.js";
+import { isMember, lockSchemaTables, otherDatabases, readState, revokeMembership, type State } from "../rollback/state.js";
+import { MultiDatabaseTransaction } from "../rollback/transaction.js";
 
 /** What a rollback did and what (if anything) is still there. */
 export interface RollbackResult {
@@ -33,7 +35,7 @@ export interface RollbackResult {
 }
 
 /** How long the rollback waits for a lock on the stage's tables (Umami still running) before giving up. */
-export const ROLLBACK_LOCK_TIMEOUT_MS = 5_000;
+const ROLLBACK_LOCK_TIMEOUT_MS = 5_000;
 
 /** A protected stage was asked to roll back without `--force`. */
 export class ProtectedStageError extends UserError {
@@ -43,88 +45,12 @@ export class ProtectedStageError extends UserError {
   }
 }
 
-interface State {
-  roleOid: string | null;
-  schemaOid: string | null;
-  tables: number;
-  pgcryptoSchema: string | null;
-  defaultAcls: number;
-}
-
-async function readState(client: Client, spec: UmamiDatabaseSpec, oids?: { role: string | null; schema: string | null }): Promise<State> {
-  const { rows } = await client.query<{
-    role_oid: string | null;
-    schema_oid: string | null;
-    tables: number;
-    pgcrypto_schema: string | null;
-    default_acls: number;
-  }>(
-    `
-    WITH r AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1),
-         s AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2)
-    SELECT
-      (SELECT oid::text FROM r) AS role_oid,
-      (SELECT oid::text FROM s) AS schema_oid,
-      (SELECT count(*)::int FROM pg_catalog.pg_class c WHERE c.relnamespace IN (SELECT oid FROM s) AND c.relkind IN ('r', 'p')) AS tables,
-      (SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-        WHERE e.extname = $3) AS pgcrypto_schema,
-      (SELECT count(*)::int FROM pg_catalog.pg_default_acl d
-        WHERE d.defaclnamespace IN (SELECT oid FROM s UNION SELECT $4::oid)
-           OR d.defaclrole IN (SELECT oid FROM r UNION SELECT $5::oid)
-           OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(d.defaclacl) a WHERE a.grantee IN (SELECT oid FROM r UNION SELECT $5::oid))) AS default_acls
-    `,
-    [spec.role.name, spec.schema, spec.extension.name, oids?.schema ?? "0", oids?.role ?? "0"],
-  );
-  const row = rows[0];
-  return { roleOid: row.role_oid, schemaOid: row.schema_oid, tables: row.tables, pgcryptoSchema: row.pgcrypto_schema, defaultAcls: row.default_acls };
-}
-
-/** Other databases where the role owns objects or holds privileges (pg_shdepend; 0 = shared objects). */
-async function otherDatabases(client: Client, role: string): Promise<string[]> {
-  const { rows } = await client.query<{ datname: string }>(
-    `
-    SELECT DISTINCT d.datname
-    FROM pg_catalog.pg_shdepend s
-    JOIN pg_catalog.pg_database d ON d.oid = s.dbid
-    WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = $1::regrole AND d.datname <> pg_catalog.current_database()
-    ORDER BY 1
-    `,
-    // regrole parses its input as an SQL identifier: quoted, so a mixed-case role is found as written.
-    [escapeIdentifier(role)],
-  );
-  return rows.map((r) => r.datname);
-}
-
 /** Options for `rollbackStage`. */
 export interface RollbackOptions {
   /** Roll back a protected stage. @default false */
   force?: boolean;
 }
 
-
-/** Locks the schema's tables, so nothing new can come to depend on them between the check and the drop. */
-async function lockSchemaTables(client: Client, schema: string): Promise<void> {
-  const { rows } = await client.query<{ name: string }>(
-    "SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p') ORDER BY relname",
-    [escapeIdentifier(schema)],
-  );
-  if (rows.length === 0) return;
-  const tables = rows.map((r) => `${escapeIdentifier(schema)}.${escapeIdentifier(r.name)}`).join(", ");
-  await client.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
-}
-
-async function isMember(client: Client, role: string, admin: string): Promise<boolean> {
-  const { rows } = await client.query<{ member: boolean }>(
-    `
-    SELECT EXISTS (
-      SELECT 1 FROM pg_catalog.pg_auth_members m
-      WHERE m.roleid = $1::regrole AND m.member = $2::regrole
-    ) AS member
-    `,
-    [escapeIdentifier(role), escapeIdentifier(admin)],
-  );
-  return rows[0].member;
-}
 
 /** A rollback that failed part-way, undone where it could be; `committed` lists what stayed done. */
 function rollbackFailed(spec: UmamiDatabaseSpec, error: unknown, committed: string[]): UserError {
@@ -152,6 +78,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   const role = spec.role.name;
   const target = { role, schema: spec.schema, admin: admin.user, database: spec.database };
   const main = await connect(settings);
+  const transaction = new MultiDatabaseTransaction(admin, ROLLBACK_LOCK_TIMEOUT_MS);
   const others: { database: string; client: Client }[] = [];
   const committed: string[] = [];
   let addedMembership = false;
@@ -159,20 +86,19 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   try {
     state = await readState(main, spec);
     const databases = state.roleOid ? await otherDatabases(main, role) : [];
-    // DROP OWNED BY in another database needs the administrator's membership committed (DESIGN.md fact 7).
+    // DROP OWNED BY in another database needs the administrator's membership committed (`docs/design.md` § "Facts we measured").
     if (databases.length > 0 && !(await isMember(main, role, admin.user))) {
       await main.query(grant);
       addedMembership = true;
     }
-    await main.query("BEGIN");
-    await main.query(`SET LOCAL lock_timeout = ${ROLLBACK_LOCK_TIMEOUT_MS}`);
+    await transaction.join(spec.database, main);
     if (state.roleOid) await main.query(grant);
     if (state.schemaOid) await lockSchemaTables(main, spec.schema);
     if (state.roleOid || state.schemaOid) result.blockers.push(...(await findRollbackBlockers(main, target)));
     for (const database of databases) {
       let client: Client;
       try {
-        client = await connect({ ...admin, database });
+        client = await transaction.openIn(database);
       } catch (error) {
         result.blockers.push({
           database,
@@ -183,38 +109,31 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
         continue;
       }
       others.push({ database, client });
-      await client.query("BEGIN");
-      await client.query(`SET LOCAL lock_timeout = ${ROLLBACK_LOCK_TIMEOUT_MS}`);
       result.blockers.push(...(await findRollbackBlockers(client, { ...target, database })));
     }
     if (result.blockers.length > 0) {
-      await main.query("ROLLBACK");
+      await transaction.close();
       return result;
     }
     if (state.schemaOid) await main.query(dropSchema);
     for (const other of others) await other.client.query(dropOwned);
     // DROP OWNED BY revokes grants on shared objects (databases) too, in whichever database runs first, and
     // DROP ROLE reads pg_shdepend, a shared catalog: the other databases commit before this one continues.
-    while (others.length > 0) {
-      const other = others.shift()!;
-      await other.client.query("COMMIT");
-      await other.client.end();
+    for (const other of others) {
+      await transaction.commit(other.database);
       committed.push(`objects and privileges of ${role} in database ${other.database}`);
     }
     result.removed.push(...committed);
     if (state.roleOid) await main.query(dropOwned);
     if (state.roleOid) await main.query(dropRole);
-    await main.query("COMMIT");
+    await transaction.commit(spec.database);
     addedMembership = false; // went with the role
   } catch (error) {
-    await main.query("ROLLBACK").catch(() => undefined);
+    await transaction.close();
     throw rollbackFailed(spec, error, committed);
   } finally {
-    for (const other of others) {
-      await other.client.query("ROLLBACK").catch(() => undefined);
-      await other.client.end().catch(() => undefined);
-    }
-    if (addedMembership) await main.query(`REVOKE ${escapeIdentifier(role)} FROM ${escapeIdentifier(admin.user)}`).catch(() => undefined);
+    await transaction.close();
+    if (addedMembership) await revokeMembership(main, role, admin.user).catch(() => undefined);
     await main.end().catch(() => undefined);
   }
   result.nothingToDo = !state.roleOid && !state.schemaOid && state.defaultAcls === 0;

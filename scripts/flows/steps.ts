@@ -25,7 +25,7 @@ export interface StepObserver {
 }
 
 /** A step failed: names the step and keeps the cause. */
-export class StepFailedError extends UserError {
+class StepFailedError extends UserError {
   override name = "StepFailedError";
   constructor(
     readonly step: string,

@@ -4,7 +4,7 @@
  * source, to a schema of the same name on a throwaway embedded PostgreSQL 15 (one server per run, removed
  * afterwards), and the two are compared from the catalogs. A checksum says which file was applied; this
  * says what the database holds — e.g. a database migrated from npm's pre-release `04_team_redesign`
- * (DESIGN.md fact 10) lacks `user.display_name`, which breaks Umami 3.1.0's client.
+ * (`docs/design.md` § "Umami's releases and Prisma") lacks `user.display_name`, which breaks Umami 3.1.0's client.
  */
 import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";

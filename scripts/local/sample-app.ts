@@ -16,7 +16,7 @@ export const SAMPLE_APP = {
 } as const;
 
 /** Aurora's administrator group: the master user is a member, and so are the DBAs it grants it to. */
-export const RDS_SUPERUSER = "rds_superuser";
+const RDS_SUPERUSER = "rds_superuser";
 
 /**
  * What RDS gives `rds_superuser` besides its members' CREATEROLE and CREATEDB (RDS "Understanding the
@@ -27,8 +27,8 @@ const RDS_SUPERUSER_GRANTS = ["pg_monitor", "pg_signal_backend"] as const;
 
 /**
  * Creates an administrator like Aurora's master: LOGIN, CREATEROLE, CREATEDB, member of an `rds_superuser`
- * group, owner of `database`, *not* a superuser (a superuser hides the failures Aurora shows — DESIGN.md
- * fact 7). Run as a superuser; `installAuroraExtensions` then adds what RDS's defaults put in the database.
+ * group, owner of `database`, *not* a superuser (a superuser hides the failures Aurora shows —
+ * `docs/design.md` § "Facts we measured"). Run as a superuser; `installAuroraExtensions` then adds what RDS's defaults put in the database.
  */
 export async function createAuroraLikeAdmin(
   superuser: Client,
@@ -51,7 +51,7 @@ export async function createAuroraLikeAdmin(
 }
 
 /**
- * What most Aurora databases hold from day one (DESIGN.md fact 14): `pg_stat_statements`, preloaded by RDS's
+ * What most Aurora databases hold from day one (`docs/design.md` § "Umami's releases and Prisma"): `pg_stat_statements`, preloaded by RDS's
  * default parameter group and created in the database, its views readable by PUBLIC by the extension's
  * design. Run as the superuser `superuser` reaches; connects to `database` (idempotent).
  */

@@ -70,7 +70,7 @@ interface SampleRow {
 /**
  * One round trip: the backend's wait, the holders of the lock it waits for (pg_blocking_pids only while it
  * waits: the function briefly locks the lock manager) and its index build. Other roles' sessions show their
- * pid and user; their state only with pg_read_all_stats (DESIGN.md fact 13).
+ * pid and user; their state only with pg_read_all_stats (`docs/design.md` § "Facts measured while building it").
  */
 const SAMPLE_SQL = `
   SELECT a.wait_event_type = 'Lock' AS waiting,

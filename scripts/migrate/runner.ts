@@ -104,7 +104,7 @@ export async function applyMigrations(settings: ConnectionSettings, set: Migrati
     }
     return lockLikePrisma(client, settings, options, async (pid) => {
       // Prisma creates a missing schema, and only a missing one: CREATE SCHEMA [IF NOT EXISTS] fails for a role
-      // without CREATE on the database even when the schema exists (DESIGN.md fact 8).
+      // without CREATE on the database even when the schema exists (`docs/design.md` § "Facts we measured").
       const createdMigrationsTable = await initializeSchema(client, schema);
       const plan = planRun(schema, set.migrations, await readMigrationRows(client, schema));
       const applied: string[] = [];
@@ -188,7 +188,7 @@ async function hasMigrationsTable(client: Client, schema: string): Promise<boole
 
 /**
  * Prisma's `setup_connection` and `initialize`: create the schema only if missing (CREATE SCHEMA [IF NOT EXISTS]
- * fails for a role without CREATE on the database even when the schema exists, DESIGN.md fact 8); create the
+ * fails for a role without CREATE on the database even when the schema exists, `docs/design.md` § "Facts we measured"); create the
  * table in an empty schema; refuse a schema with tables but no `_prisma_migrations` (P3005).
  */
 async function initializeSchema(client: Client, schema: string): Promise<boolean> {

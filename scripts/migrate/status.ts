@@ -1,5 +1,5 @@
 /**
- * `migrate status` as Prisma 7 decides it (DESIGN.md fact 13). The diagnosis follows prisma-engines'
+ * `migrate status` as Prisma 7 decides it (`docs/design.md` § "Umami's releases and Prisma"). The diagnosis follows prisma-engines'
  * `diagnose_migration_history.rs` (which rows count as applied, edited, failed, unpersisted) and the verdict
  * follows `@prisma/migrate`'s `MigrateStatus.ts`: exit 1 when migrations are unapplied, the histories
  * diverge, the database is not managed by Prisma or a migration failed; otherwise "Database schema is up to

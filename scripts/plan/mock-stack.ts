@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 
 /** Account id used in the stand-in ARNs. */
-export const MOCK_ACCOUNT_ID = "123456789012";
+const MOCK_ACCOUNT_ID = "123456789012";
 /** Aurora PostgreSQL's default master user name, which the stand-in cluster reports. */
 export const MOCK_MASTER_USERNAME = "postgres";
 /** The stand-in master password; it must never appear in a plan (tests check). */
@@ -54,8 +54,8 @@ export interface EvaluatedStack<O> {
 
 /** The stand-in cluster for a spec's settings, shaped like `aws.rds.getCluster`'s result. */
 export function mockCluster(spec: UmamiDatabaseSpec) {
-  const region = spec.settings.region ?? "us-east-1";
-  const id = spec.settings.clusterIdentifier;
+  const region = spec.cluster.region;
+  const id = spec.cluster.clusterIdentifier;
   return {
     id,
     clusterIdentifier: id,
@@ -86,7 +86,7 @@ type Registered = Map<string, { inputs: Record<string, unknown>; secretInputs: s
 
 function mocks(spec: UmamiDatabaseSpec, registered: Registered, calls: EvaluatedCall[]): pulumi.runtime.Mocks {
   const cluster = mockCluster(spec);
-  const region = spec.settings.region ?? "us-east-1";
+  const region = spec.cluster.region;
   return {
     newResource(args) {
       const inputs: Record<string, unknown> = {};

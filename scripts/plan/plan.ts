@@ -42,8 +42,8 @@ export interface UmamiDatabaseOutputs {
 }
 
 /** Logical names of the components in `sst.config.ts`, so plan names match the deployed stack's. */
-export const COMPONENT_NAME = "Umami";
-export const ALARMS_NAME = "Cluster";
+const COMPONENT_NAME = "Umami";
+const ALARMS_NAME = "Cluster";
 
 /** Inputs that only restate Pulumi's bookkeeping, not what gets created. */
 const NOISE_INPUTS = new Set(["__defaults", "version", "pluginDownloadURL"]);
@@ -64,13 +64,13 @@ export function evaluateUmamiDatabase(spec: UmamiDatabaseSpec): Promise<Evaluate
  * Evaluates the whole stack as `sst.config.ts` builds it — the component and the cluster's alarms and
  * dashboard — under mocks. The outputs are the component's.
  */
-export function evaluateStack(spec: UmamiDatabaseSpec): Promise<EvaluatedStack<UmamiDatabaseOutputs>> {
+function evaluateStack(spec: UmamiDatabaseSpec): Promise<EvaluatedStack<UmamiDatabaseOutputs>> {
   return evaluateUnderMocks(
     spec,
     (opts) => {
-      const tags = stackTags(spec.stage, {}, spec.settings);
+      const tags = stackTags(spec.stage, {}, spec);
       const database = new UmamiDatabase(COMPONENT_NAME, { spec, tags }, opts);
-      new ClusterAlarms(ALARMS_NAME, clusterAlarmsArgs(spec.stage, spec.settings, tags), opts);
+      new ClusterAlarms(ALARMS_NAME, clusterAlarmsArgs(spec.stage, spec.cluster, tags), opts);
       return database;
     },
     (db): pulumi.Output<UmamiDatabaseOutputs> => {
@@ -81,7 +81,7 @@ export function evaluateStack(spec: UmamiDatabaseSpec): Promise<EvaluatedStack<U
 }
 
 /** A resource's inputs for display: secrets replaced, bookkeeping and unset values dropped. */
-export function displayInputs(resource: EvaluatedResource): Record<string, unknown> {
+function displayInputs(resource: EvaluatedResource): Record<string, unknown> {
   // Provider configuration travels JSON-encoded ("5432", "false"); show it as the values the stack set.
   const isProvider = resource.type.startsWith("pulumi:providers:");
   const inputs: Record<string, unknown> = {};

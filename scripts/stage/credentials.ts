@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { MIGRATION_SESSION_OPTIONS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, URL_KEYS, type CredentialsSecret, type UrlKey } from "../../sst/database/spec.js";
+import { MIGRATION_SESSION_OPTIONS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, URL_KEYS, type CredentialsSecret, type UrlKey } from "../../sst/database/secret.js";
 import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 
@@ -69,7 +69,7 @@ function urlProblems(secret: Record<string, unknown>, key: UrlKey, port: number 
   compare("schema", url.searchParams.get("schema") ?? "public", secret.schema);
   const sslmode = url.searchParams.get("sslmode");
   // node-pg reads require/prefer/verify-ca as verify-full, libpq as "check nothing": only verify-full means
-  // the same to Umami and to this tool (DESIGN.md fact 12).
+  // the same to Umami and to this tool (`docs/design.md` § "The contract with the Umami container").
   if (!isLocalHost(host) && sslmode !== "verify-full") problems.push(`${key} must say sslmode=verify-full for ${host} (found ${sslmode ?? "no sslmode"})`);
   if (key === "DIRECT_DATABASE_URL" && !/(^|\s)-c\s*statement_timeout\s*=\s*0(\s|$)/.test(url.searchParams.get("options") ?? "")) {
     problems.push(`DIRECT_DATABASE_URL must carry options=${encodeURIComponent(MIGRATION_SESSION_OPTIONS)} (migrations run without the role's statement timeout)`);

@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { UserError } from "../errors.js";
-import type { StageSettings } from "../stages.js";
+import type { ClusterSpec } from "./spec.js";
 
 /** How the stack connects to the cluster as its administrator (Aurora's master user). */
 export interface ClusterAdmin {
@@ -51,9 +51,9 @@ export function parseMasterSecret(secretString: string, secretArn: string): Mast
 
 /**
  * Looks the cluster up by identifier and reads the master password from the RDS-managed master secret, or
- * from `settings.masterSecretArn` when the cluster's password is not managed by RDS.
+ * from `cluster.masterSecretArn` when the cluster's password is not managed by RDS.
  */
-export function lookupClusterAdmin(settings: StageSettings, opts: pulumi.InvokeOutputOptions = {}): ClusterAdmin {
+export function lookupClusterAdmin(settings: Pick<ClusterSpec, "clusterIdentifier" | "region" | "masterSecretArn">, opts: pulumi.InvokeOutputOptions = {}): ClusterAdmin {
   const cluster = aws.rds.getClusterOutput(
     { clusterIdentifier: settings.clusterIdentifier, region: settings.region },
     opts,

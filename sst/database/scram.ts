@@ -2,13 +2,13 @@
  * The SCRAM-SHA-256 verifier PostgreSQL stores for a password (RFC 5802/7677, as `psql`'s `\password` and
  * libpq's `PQencryptPasswordConn` build it). The stack and the local mode send the verifier instead of the
  * password, so the password never reaches the server's logs (`log_statement = ddl`) or `pg_stat_statements`,
- * which records `CREATE ROLE … PASSWORD '…'` verbatim (docs/design.md fact 10). Login with the password
+ * which records `CREATE ROLE … PASSWORD '…'` verbatim (`docs/design.md` § "Facts measured while building it"). Login with the password
  * works unchanged: PostgreSQL stores a string of this shape as the role's verifier.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 
 /** PostgreSQL's default `scram_iterations`. */
-export const SCRAM_ITERATIONS = 4096;
+const SCRAM_ITERATIONS = 4096;
 
 /** The verifier for `password` with `salt` (16 random bytes unless given; give a stable one for a stable verifier). */
 export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = SCRAM_ITERATIONS): string {

@@ -3,7 +3,7 @@
  * as they are: node-pg (Umami's runtime, through `PrismaPg`) and Prisma's native engine (`prisma migrate
  * deploy` at the container's start) read the same text, and so does `umami-db` (libpq semantics,
  * scripts/kernel/db.ts). Every query parameter below was chosen so that all three read it alike
- * (docs/design.md, facts 17–18).
+ * (`docs/design.md` § "The contract with the Umami container").
  */
 
 /** Keys every credentials secret carries: the story's six, AWS's rotation format, and the URLs Umami reads. */
@@ -48,7 +48,7 @@ export interface CredentialsSecret {
 /**
  * TLS of the secret's URLs: `verify-full` for any remote host, `disable` only for a database on this machine
  * (`umami-db local`). Never `require`: node-pg reads it as verify-full while libpq (and `umami-db`) read it as
- * "encrypt, check nothing" — the two would disagree (DESIGN.md fact 12).
+ * "encrypt, check nothing" — the two would disagree (`docs/design.md` § "The contract with the Umami container").
  */
 export type SecretSslMode = "verify-full" | "disable";
 

@@ -1,11 +1,11 @@
 /**
- * THE declaration (DESIGN.md "One declaration, three readers"): what must exist for Umami in the shared
+ * THE declaration (`docs/design.md` § "Shape", "One declaration, three readers"): what must exist for Umami in the shared
  * database. The Pulumi component (`umami.ts`) turns it into resources, `sql.ts` into SQL for the local mode
  * and the offline plan, and the audit reads it to know what "allowed" means. Nobody else lists privileges.
  */
 import { InvalidNameError } from "../errors.js";
 import { DEFAULT_UMAMI_VERSION, defaultStage, isConfiguredStage, stageSettings, type StageSettings } from "../stages.js";
-import { umamiGetsReplica } from "./umami-replica.js";
+import { connectionBudget, type ConnectionBudget } from "./connection-budget.js";
 
 /** The story's names, used verbatim by the configured stages. */
 export const STORY_NAMES = {
@@ -15,7 +15,7 @@ export const STORY_NAMES = {
 } as const;
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
-export const MAX_IDENTIFIER_BYTES = 63;
+const MAX_IDENTIFIER_BYTES = 63;
 
 /** Stage names: a letter, then letters, digits and hyphens (SST's own stage names), at most 40 characters. */
 const STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
@@ -90,7 +90,7 @@ export function roleSettings(spec: UmamiDatabaseSpec): ReadonlyArray<{ name: str
 /** The extension Umami's first migration creates (`CREATE EXTENSION IF NOT EXISTS "pgcrypto"`). */
 export interface ExtensionSpec {
   name: "pgcrypto";
-  /** Created by the administrator in the Umami schema — umami_user cannot create it (DESIGN.md fact 1). */
+  /** Created by the administrator in the Umami schema — umami_user cannot create it (`docs/design.md` § "Facts we measured"). */
   schema: string;
   /**
    * Whether this stage manages pgcrypto (creates it, and `sst remove` drops it). False when the database
@@ -121,7 +121,7 @@ export function missingPgcryptoMessage(spec: UmamiDatabaseSpec): { detail: strin
 }
 
 /** Where the Umami container's RDS CA bundle is when the stage names none (NODE_EXTRA_CA_CERTS). */
-export const DEFAULT_CONTAINER_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
+const DEFAULT_CONTAINER_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem";
 
 /** The Umami container of a stage, as the secret, the role's limit and the handoff see it. */
 export interface ContainerSpec {
@@ -131,6 +131,36 @@ export interface ContainerSpec {
   readReplica: boolean;
   /** Path of the RDS CA bundle inside the container, for NODE_EXTRA_CA_CERTS. */
   caBundlePath: string;
+}
+
+/** The existing Aurora cluster a stage targets: its settings in sst/stages.ts, defaults applied. */
+export interface ClusterSpec {
+  /** Identifier of the existing Aurora PostgreSQL cluster. */
+  clusterIdentifier: string;
+  /** AWS region of the cluster. */
+  region: string;
+  /** Secret holding the master password, when RDS does not manage it; unset: the cluster's RDS-managed secret. */
+  masterSecretArn?: string;
+  /** PEM CA bundle the provider verifies the cluster with (`verify-full`); unset: encrypt without verifying. */
+  caBundleFile?: string;
+  /** Writer instance the alarms and the dashboard watch; unset: the cluster's writer role. */
+  instanceIdentifier?: string;
+  /** Writer instance whose metrics the baseline reads: `instanceIdentifier`, else `<cluster>-instance-1`. */
+  baselineInstanceIdentifier: string;
+  /** `max_connections` of the instances, for the connections alarm; unset: derived from `instanceClass`. */
+  maxConnections?: number;
+  /** Instance class of the writer. */
+  instanceClass?: string;
+  /** E-mail address subscribed to the alarms' topic; unset: no topic. */
+  alarmEmail?: string;
+}
+
+/** The credentials secret's settings (its name is `UmamiDatabaseSpec.secretName`). */
+export interface SecretSpec {
+  /** KMS key of the secret; unset: the account's `aws/secretsmanager` key. */
+  kmsKeyId?: string;
+  /** Generation of umami_user's password; raising it rotates the password. Unset: the first is kept. */
+  passwordGeneration?: number;
 }
 
 /** Everything that must exist for one stage. */
@@ -147,54 +177,18 @@ export interface UmamiDatabaseSpec {
   extension: ExtensionSpec;
   /** The Umami container this stage serves (the handoff and the connection limit read it). */
   container: ContainerSpec;
-  /** The settings the spec was derived from. */
-  settings: StageSettings;
+  /** The cluster the stage targets. */
+  cluster: ClusterSpec;
+  /** The credentials secret's key and password generation. */
+  secret: SecretSpec;
+  /** The Umami release the stage migrates to and its container runs. */
+  umamiVersion: string;
+  /** Extra tags merged into every AWS resource. */
+  tags: Readonly<Record<string, string>>;
 }
 
-/**
- * Connections of one Umami pool: Umami's `src/lib/prisma.ts` builds `new PrismaPg({ connectionString })`, a
- * `pg.Pool` with node-pg's default `max` of 10 (DESIGN.md fact 11).
- */
-export const UMAMI_POOL_MAX = 10;
-/** An ECS rolling deploy (maximumPercent 200) runs the old and the new tasks side by side. */
-export const ROLLING_DEPLOY_FACTOR = 2;
-/** What `umami-db post-deploy` holds as the stage's role while Umami runs (migration + audit probe). */
-export const POST_DEPLOY_CONNECTIONS = 2;
-
-/** umami_user's CONNECTION LIMIT and where it comes from. */
-export interface ConnectionBudget {
-  poolMax: number;
-  /** 1, or 2 when the task gets DATABASE_REPLICA_URL (a second pool): `readReplica` and a release that reads through it (umami-replica.ts). */
-  poolsPerTask: number;
-  tasks: number;
-  rollingFactor: number;
-  postDeploy: number;
-  /** poolMax × poolsPerTask × tasks × rollingFactor + postDeploy. */
-  total: number;
-  /** The formula with the numbers, for messages. */
-  formula: string;
-}
-
-/**
- * Derives umami_user's connection limit from the stage's Umami tasks and the pools each task really opens:
- * the replica pool only when the handoff gives the task DATABASE_REPLICA_URL (not to Umami 3.x, whose writes
- * would go to the reader).
- */
-export function connectionBudget(settings: Pick<StageSettings, "umamiTasks" | "readReplica" | "umamiVersion">): ConnectionBudget {
-  const tasks = settings.umamiTasks ?? 1;
-  if (!Number.isInteger(tasks) || tasks < 1) {
-    throw new InvalidNameError("umamiTasks", String(tasks), "use a whole number of at least 1 (the Umami service's desired count).");
-  }
-  const version = settings.umamiVersion ?? DEFAULT_UMAMI_VERSION;
-  const poolsPerTask = umamiGetsReplica(settings.readReplica ?? false, version) ? 2 : 1;
-  const withheld = settings.readReplica && poolsPerTask === 1 ? ` (no replica pool: Umami ${version} gets no DATABASE_REPLICA_URL)` : "";
-  const total = UMAMI_POOL_MAX * poolsPerTask * tasks * ROLLING_DEPLOY_FACTOR + POST_DEPLOY_CONNECTIONS;
-  const formula = `${UMAMI_POOL_MAX} per pool × ${poolsPerTask} pool${poolsPerTask > 1 ? "s" : ""} per task${withheld} × ${tasks} task${tasks > 1 ? "s" : ""} × ${ROLLING_DEPLOY_FACTOR} (rolling deploy) + ${POST_DEPLOY_CONNECTIONS} (post-deploy) = ${total}`;
-  return { poolMax: UMAMI_POOL_MAX, poolsPerTask, tasks, rollingFactor: ROLLING_DEPLOY_FACTOR, postDeploy: POST_DEPLOY_CONNECTIONS, total, formula };
-}
-
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
-export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
 /** Refuses a stage name that SST or PostgreSQL could not use; returns it unchanged otherwise. */
 export function validateStage(stage: string): string {
@@ -243,10 +237,15 @@ function pgcryptoSpec(stage: string, schema: string, settings: StageSettings): E
   return { name: "pgcrypto", schema, create: notCreatedBecause === null, notCreatedBecause };
 }
 
-/** Builds the full declaration for `stage`, from `sst/stages.ts` unless `settings` is given. */
+/**
+ * Builds the full declaration for `stage`, from `sst/stages.ts` unless `settings` is given. Every default is
+ * applied here, once: nothing downstream reads `StageSettings`.
+ */
 export function buildSpec(stage: string, settings: StageSettings = stageSettings(stage)): UmamiDatabaseSpec {
   const names = stageNames(stage);
-  const budget = connectionBudget(settings);
+  const umamiVersion = settings.umamiVersion ?? DEFAULT_UMAMI_VERSION;
+  const readReplica = settings.readReplica ?? false;
+  const budget = connectionBudget({ tasks: settings.umamiTasks ?? 1, readReplica, umamiVersion });
   if (settings.containerCaBundle !== undefined && !settings.containerCaBundle.startsWith("/")) {
     throw new InvalidNameError("containerCaBundle", settings.containerCaBundle, "use an absolute path inside the Umami image (NODE_EXTRA_CA_CERTS), e.g. /etc/ssl/certs/rds-global-bundle.pem.");
   }
@@ -284,11 +283,29 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
     extension: pgcryptoSpec(stage, names.schema, settings),
     container: {
       tasks: budget.tasks,
-      readReplica: settings.readReplica ?? false,
+      readReplica,
       caBundlePath: settings.containerCaBundle ?? DEFAULT_CONTAINER_CA_BUNDLE,
     },
-    settings,
+    cluster: {
+      clusterIdentifier: settings.clusterIdentifier,
+      region: settings.region ?? "us-east-1",
+      masterSecretArn: settings.masterSecretArn,
+      caBundleFile: settings.caBundleFile,
+      instanceIdentifier: settings.instanceIdentifier,
+      baselineInstanceIdentifier: settings.instanceIdentifier ?? `${settings.clusterIdentifier}-instance-1`,
+      maxConnections: settings.maxConnections,
+      instanceClass: settings.instanceClass,
+      alarmEmail: settings.alarmEmail,
+    },
+    secret: { kmsKeyId: settings.kmsKeyId, passwordGeneration: generation },
+    umamiVersion,
+    tags: settings.tags ?? {},
   };
+}
+
+/** The Umami version `stage` migrates to: its `umamiVersion`, else DEFAULT_UMAMI_VERSION (`buildSpec`'s default). */
+export function umamiVersionOf(stage: string): string {
+  return buildSpec(stage).umamiVersion;
 }
 
 /**
@@ -297,21 +314,3 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
  * and the local mode both follow it.
  */
 export const PASSWORD_POLICY = { length: 40, special: "-_" } as const;
-
-// The secret's shape lives in secret.ts; re-exported so every reader still finds it in the one declaration.
-export {
-  buildCredentialsSecret,
-  databaseUrl,
-  MIGRATION_SESSION_OPTIONS,
-  NODE_PG_MISSING_CA,
-  NODE_PG_WRONG_HOST,
-  PRISMA_TLS_ERROR_PREFIX,
-  RDS_CA_BUNDLE_URL,
-  type MissingCaError,
-  OPTIONAL_SECRET_KEYS,
-  SECRET_KEYS,
-  URL_KEYS,
-  type CredentialsSecret,
-  type SecretSslMode,
-  type UrlKey,
-} from "./secret.js";

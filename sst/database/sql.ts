@@ -82,7 +82,7 @@ export function buildSchemaSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, e
   const p = spec.privileges;
   const statements = exists ? [] : [`CREATE SCHEMA ${schema} AUTHORIZATION ${admin}`];
   if (spec.extension.create) {
-    // IF NOT EXISTS: a pgcrypto the database already has (in any schema) is left alone (DESIGN.md fact 1).
+    // IF NOT EXISTS: a pgcrypto the database already has (in any schema) is left alone (`docs/design.md` § "Facts we measured").
     statements.push(
       `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(spec.extension.name)} WITH SCHEMA ${quoteIdent(spec.extension.schema)}`,
     );
@@ -118,7 +118,7 @@ export function buildProvisionSql(
 }
 
 /**
- * Removes the stage in the order measured to work (DESIGN.md facts 2 and 7): the administrator first joins
+ * Removes the stage in the order measured to work (`docs/design.md` § "Facts we measured"): the administrator first joins
  * the role (Aurora's master is not a superuser and cannot drop its objects otherwise), the schema goes with
  * everything in it (a pgcrypto created there included, never one elsewhere), then whatever the role still owns
  * or is granted in this database, then the role. `DROP OWNED BY` must run in every database where the role

@@ -11,10 +11,11 @@ import * as random from "@pulumi/random";
 import { stackTags } from "../observability/tags.js";
 import { lookupClusterAdmin, type ClusterAdmin } from "./cluster.js";
 import { scramVerifier } from "./scram.js";
-import { buildCredentialsSecret, PASSWORD_POLICY, type UmamiDatabaseSpec } from "./spec.js";
+import { PASSWORD_POLICY, type UmamiDatabaseSpec } from "./spec.js";
+import { buildCredentialsSecret } from "./secret.js";
 
 /** The component's Pulumi type token. */
-export const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
+const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
 
 
 /** Arguments of {@link UmamiDatabase}. */
@@ -35,7 +36,7 @@ export interface UmamiDatabaseArgs {
   spec: UmamiDatabaseSpec;
   /**
    * Tags for every AWS resource the component creates.
-   * @default `stackTags(spec.stage, {}, spec.settings)`
+   * @default `stackTags(spec.stage, {}, spec)`
    * @example
    * ```ts
    * { tags: stackTags("dev", { Owner: "data-team" }) }
@@ -79,11 +80,11 @@ export class UmamiDatabase extends pulumi.ComponentResource {
   constructor(name: string, args: UmamiDatabaseArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(UMAMI_DATABASE_TYPE, name, {}, opts);
     this.spec = args.spec;
-    this.tags = args.tags ?? stackTags(args.spec.stage, {}, args.spec.settings);
+    this.tags = args.tags ?? stackTags(args.spec.stage, {}, args.spec);
     // Protected stages: Pulumi refuses to delete or replace anything, and `sst remove` leaves it all in place.
     // SST's own `removal: "retain"` only covers SST's stateful components, not these resources.
     this.childOptions = args.spec.protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this };
-    this.admin = lookupClusterAdmin(args.spec.settings, { parent: this });
+    this.admin = lookupClusterAdmin(args.spec.cluster, { parent: this });
 
     const provider = this.createProvider(name);
     const password = this.createPassword(name);
@@ -125,7 +126,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         password: pulumi.secret(this.admin.password),
         database: this.spec.database,
         // Encrypted always; the certificate is verified when the stage names a CA bundle (RDS's global bundle).
-        ...(this.spec.settings.caBundleFile ? { sslmode: "verify-full", sslrootcert: this.spec.settings.caBundleFile } : { sslmode: "require" }),
+        ...(this.spec.cluster.caBundleFile ? { sslmode: "verify-full", sslrootcert: this.spec.cluster.caBundleFile } : { sslmode: "require" }),
         // Aurora's master is rds_superuser, not a superuser: the provider must not use superuser-only paths.
         superuser: false,
         connectTimeout: 15,
@@ -140,7 +141,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
    * protected stage: it exists only in Pulumi's state, and protection would refuse exactly that replacement.
    */
   private createPassword(name: string): random.RandomPassword {
-    const generation = this.spec.settings.passwordGeneration;
+    const generation = this.spec.secret.passwordGeneration;
     return new random.RandomPassword(
       `${name}Password`,
       {
@@ -181,7 +182,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         statementTimeout: r.statementTimeoutMs,
         idleInTransactionSessionTimeout: r.idleInTransactionTimeoutMs,
         // On delete the provider runs REASSIGN OWNED + DROP OWNED, then DROP ROLE: the end state of
-        // `umami-db rollback` (DESIGN.md fact 2). The schema (and Umami's tables) is gone by then.
+        // `umami-db rollback` (`docs/design.md` § "Facts we measured"). The schema (and Umami's tables) is gone by then.
         skipReassignOwned: false,
         skipDropRole: false,
       },
@@ -212,7 +213,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
 
   private createExtension(name: string, provider: postgresql.Provider, schema: postgresql.Schema): postgresql.Extension | undefined {
     const ext = this.spec.extension;
-    // A pgcrypto the database already has is neither created nor ever dropped (DESIGN.md fact 1).
+    // A pgcrypto the database already has is neither created nor ever dropped (`docs/design.md` § "Facts we measured").
     if (!ext.create) return undefined;
     return new postgresql.Extension(
       `${name}Pgcrypto`,
@@ -268,11 +269,11 @@ export class UmamiDatabase extends pulumi.ComponentResource {
       {
         name: s.secretName,
         // Rotation: through passwordGeneration in sst/stages.ts, never Secrets Manager's (it would leave the URLs stale).
-        description: `Umami's database credentials: role ${s.role.name}, schema ${s.schema} in database ${s.database} on cluster ${s.settings.clusterIdentifier} (stage ${s.stage}). Do not turn on rotation: rotate with passwordGeneration in sst/stages.ts.`,
-        kmsKeyId: s.settings.kmsKeyId,
+        description: `Umami's database credentials: role ${s.role.name}, schema ${s.schema} in database ${s.database} on cluster ${s.cluster.clusterIdentifier} (stage ${s.stage}). Do not turn on rotation: rotate with passwordGeneration in sst/stages.ts.`,
+        kmsKeyId: s.secret.kmsKeyId,
         // 0 outside protected stages: `sst remove` + redeploy would otherwise hit the 30-day name lock.
         recoveryWindowInDays: s.protect ? 30 : 0,
-        region: s.settings.region,
+        region: s.cluster.region,
         tags: this.tags,
       },
       this.childOptions,
@@ -296,7 +297,7 @@ export class UmamiDatabase extends pulumi.ComponentResource {
           this.admin.port,
           this.spec.container.readReplica ? this.admin.readerHost : undefined,
         ),
-        region: this.spec.settings.region,
+        region: this.spec.cluster.region,
       },
       // Published only once the role exists with this password and holds every grant.
       { ...this.childOptions, dependsOn: [after] },

@@ -7,13 +7,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { UserError } from "../errors.js";
-import type { StageSettings } from "../stages.js";
+import type { ClusterSpec } from "../database/spec.js";
 
 /** The component's Pulumi type token. */
 export const CLUSTER_ALARMS_TYPE = "umami:observability:ClusterAlarms";
 
 /** The story's alert rules, in one place. */
-export const ALERT_RULES = {
+const ALERT_RULES = {
   cpuPercent: 70,
   connectionsFractionOfMax: 0.8,
   /** 1 GB as the story writes it (10^9 bytes), per 30 days. */
@@ -26,7 +26,7 @@ const SECONDS_PER_MONTH = 30 * 24 * 3600;
  * Memory (GiB) of the instance classes Aurora PostgreSQL runs on, for the default `max_connections`.
  * Memory depends only on the size within the memory-optimised families (r5, r6g, r6i, r7g, r7i, r8g).
  */
-export const INSTANCE_CLASS_MEMORY_GIB: Readonly<Record<string, number>> = {
+const INSTANCE_CLASS_MEMORY_GIB: Readonly<Record<string, number>> = {
   "db.t3.medium": 4,
   "db.t3.large": 8,
   "db.t4g.medium": 4,
@@ -57,7 +57,10 @@ export function defaultMaxConnections(instanceClass: string): number {
 }
 
 /** The alarms' arguments for a stage, from its settings in sst/stages.ts (without an instance: the cluster's writer role). */
-export function clusterAlarmsArgs(stage: string, settings: StageSettings, tags: Record<string, string>): ClusterAlarmsArgs {
+export function clusterAlarmsArgs(
+  stage: string,
+  settings: Pick<ClusterSpec, "clusterIdentifier" | "instanceIdentifier" | "maxConnections" | "instanceClass" | "alarmEmail" | "region">,
+  tags: Record<string, string>): ClusterAlarmsArgs {
   return {
     stage,
     clusterIdentifier: settings.clusterIdentifier,

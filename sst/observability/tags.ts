@@ -8,7 +8,7 @@ import { stageSettings, type StageSettings } from "../stages.js";
 export const REQUIRED_TAG_KEYS = ["Project", "Component", "Environment", "Application", "ManagedBy"] as const;
 
 /** The fixed part of the schema: what this stack is, independent of the stage. */
-export const BASE_TAGS = {
+const BASE_TAGS = {
   Project: "UserMetrics",
   Component: "Database",
   Application: "umami",
@@ -24,7 +24,7 @@ export const BASE_TAGS = {
 export function stackTags(
   stage: string,
   extra: Record<string, string> = {},
-  settings: StageSettings = stageSettings(stage),
+  settings: Pick<StageSettings, "tags"> = stageSettings(stage),
 ): Record<string, string> {
   const required = { ...BASE_TAGS, Environment: stage };
   return { CostCenter: "observability", ...(settings.tags ?? {}), ...extra, ...required };

@@ -207,7 +207,7 @@ describe("faults in the middle of a migration", () => {
     const started = performance.now();
     const run = await migrate(url, "--lock-timeout", "2");
     expect(performance.now() - started).toBeLessThan(8000);
-    // Another role's session: its pid, user and application show, its state does not (DESIGN.md fact 13).
+    // Another role's session: its pid, user and application show, its state does not (`docs/design.md` § "Facts measured while building it").
     expect(expectOneErrorLine(run)).toMatch(
       new RegExp(
         `^error: Migration 02_gated waited 2 s \\(lock_timeout\\) for ExclusiveLock on advisory lock ${GATE}, held by pid ${gatePid} \\(postgres, application "umami-db"\\)\\. ` +

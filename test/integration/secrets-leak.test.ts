@@ -9,7 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCredentialsSecret, buildSpec } from "../../sst/database/spec.js";
+import { buildSpec } from "../../sst/database/spec.js";
+import { buildCredentialsSecret } from "../../sst/database/secret.js";
 import { withClient } from "../../scripts/kernel/db.js";
 import { MOCK_MASTER_PASSWORD } from "../../scripts/plan/mock-stack.js";
 import { evaluateUmamiDatabase } from "../../scripts/plan/plan.js";

@@ -2,7 +2,7 @@
  * Umami's release files for tests: the migrations through the product's own `github:` source and the offline
  * mirror that vitest.config.ts names (UMAMI_MIGRATIONS_MIRROR, ../shared/umami unless set), the mirror's paths
  * for what needs files (Prisma's own CLI, Umami's schema), and the npm package umami@2.10.0's pre-release
- * `04_team_redesign` (DESIGN.md fact 10), fetched once with `npm pack` and cached under tmp/. Tests read the
+ * `04_team_redesign` (`docs/design.md` § "Umami's releases and Prisma"), fetched once with `npm pack` and cached under tmp/. Tests read the
  * environment here; the product reads it only in its commands.
  */
 import { execFile } from "node:child_process";

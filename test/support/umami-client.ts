@@ -31,7 +31,7 @@ export function umamiReleaseMigrations(): Promise<MigrationSet> {
 }
 
 /**
- * What a database migrated from npm's `umami@2.10.0` and then upgraded by Prisma holds (DESIGN.md fact 10):
+ * What a database migrated from npm's `umami@2.10.0` and then upgraded by Prisma holds (`docs/design.md` § "Umami's releases and Prisma"):
  * npm's pre-release 01..04, then the release's 05 onwards.
  */
 export async function npmPrereleaseThenRelease(): Promise<MigrationSet> {
@@ -46,8 +46,8 @@ export async function npmPrereleaseThenRelease(): Promise<MigrationSet> {
  * Generates Umami's Prisma client (Prisma 7, generator `prisma-client`) from `schema` once and returns the
  * path of its `client.ts`. The schema is copied unchanged into `tmp/umami-client/<sha256>/prisma/`, so its
  * `output = "../src/generated/prisma"` lands where Umami's build has it. `prisma generate` needs no schema
- * engine; PRISMA_SCHEMA_ENGINE_BINARY points at a stub so the CLI does not try to download one (DESIGN.md
- * fact 5). Safe for concurrent test files: each generates into its own directory and renames it into place.
+ * engine; PRISMA_SCHEMA_ENGINE_BINARY points at a stub so the CLI does not try to download one
+ * (`docs/design.md` § "Umami's releases and Prisma"). Safe for concurrent test files: each generates into its own directory and renames it into place.
  */
 export async function generateUmamiClient(schema = UMAMI_SCHEMA): Promise<string> {
   const sha = createHash("sha256").update(readFileSync(schema)).digest("hex");
@@ -92,7 +92,7 @@ const TEST_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ob
 export function handoffEnvironment(spec: UmamiDatabaseSpec, secret: CredentialsSecret): UmamiEnv {
   const env: Record<string, string | undefined> = {};
   // The release the stage pins, as `umami-db handoff` hands it (its migrated release, else the stage's umamiVersion).
-  for (const variable of buildHandoff(spec, TEST_SECRET_ARN, { umamiVersion: spec.settings.umamiVersion }).variables) {
+  for (const variable of buildHandoff(spec, TEST_SECRET_ARN, { umamiVersion: spec.umamiVersion }).variables) {
     env[variable.name] = variable.from === "secret" ? secret[variable.key!] : variable.value;
   }
   return env as UmamiEnv;

@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const CAPABILITIES = ["migrate", "audit", "evidence", "stage", "local", "plan"];
+const CAPABILITIES = ["migrate", "audit", "evidence", "stage", "local", "plan", "rollback"];
 
 /** Which folders each folder may import from (besides itself). Everything under `sst/` is the floor. */
 const ALLOWED: Record<string, string[]> = {
@@ -22,6 +22,7 @@ const ALLOWED: Record<string, string[]> = {
   stage: ["kernel"],
   local: ["kernel"],
   plan: ["kernel"],
+  rollback: ["kernel"],
   kernel: [],
 };
 

@@ -1,6 +1,6 @@
 /**
  * `npm:umami@<version>`: refused. npm's packages are not Umami's release files: the registry's only `umami`
- * with migrations, `umami@2.10.0`, ships a pre-release `04_team_redesign` (DESIGN.md fact 10), and Umami
+ * with migrations, `umami@2.10.0`, ships a pre-release `04_team_redesign` (`docs/design.md` § "Umami's releases and Prisma"), and Umami
  * publishes its releases as GitHub tags. There is deliberately no switch to accept it: a database already
  * migrated from it is named as such by `migrate status` against the release ("changed by Umami between
  * releases"), and files one must apply anyway can be passed as a directory, which the tool then names as

@@ -69,7 +69,7 @@ export const KNOWN_RELEASES: readonly KnownRelease[] = [
   },
 ];
 
-/** npm's `umami@2.10.0` ships a pre-release `04_team_redesign` (DESIGN.md fact 10). */
+/** npm's `umami@2.10.0` ships a pre-release `04_team_redesign` (`docs/design.md` § "Umami's releases and Prisma"). */
 export const NPM_PRERELEASE_COPY: KnownCopy = {
   source: "npm:umami@2.10.0",
   label: "npm's umami@2.10.0 (a pre-release copy)",

@@ -9,7 +9,7 @@ import { stageSettings } from "../../../sst/stages.js";
 import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { captureFingerprint, diffFingerprints } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
-import { buildCredentialsSecret } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { ProtectedStageError, rollbackStage } from "../../../scripts/flows/rollback.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";

@@ -6,7 +6,8 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCredentialsSecret, buildSpec, type CredentialsSecret, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
+import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret, type CredentialsSecret } from "../../../sst/database/secret.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { parseDatabaseUrl, withClient } from "../../../scripts/kernel/db.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";

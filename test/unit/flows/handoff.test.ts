@@ -7,7 +7,8 @@
 import { DescribeSecretCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildSpec, NODE_PG_MISSING_CA, SECRET_KEYS } from "../../../sst/database/spec.js";
+import { buildSpec } from "../../../sst/database/spec.js";
+import { NODE_PG_MISSING_CA, SECRET_KEYS } from "../../../sst/database/secret.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { buildHandoff, findSecretArn, officialImage, parseSecretArn } from "../../../scripts/flows/handoff.js";
 import { renderHandoffMarkdown } from "../../../scripts/flows/handoff-report.js";

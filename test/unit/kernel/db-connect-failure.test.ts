@@ -4,7 +4,7 @@
  * each way this tool reads it. Real node-pg against real servers: test/integration/container/umami-tls.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST } from "../../../sst/database/spec.js";
+import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST } from "../../../sst/database/secret.js";
 import { CA_BUNDLE_REMEDY, ConnectionError, describeConnectFailure, parseDatabaseUrl } from "../../../scripts/kernel/db.js";
 
 const settings = parseDatabaseUrl("postgresql://umami_user:Secret-Pw-123@db.cluster-x.us-east-1.rds.amazonaws.com:5432/app?sslmode=verify-full");

@@ -1,6 +1,6 @@
 /** The secret's URLs as `umami-db` parses them: libpq's sslmode, node-pg's and Prisma's startup options. */
 import { describe, expect, it } from "vitest";
-import { buildCredentialsSecret } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { parseDatabaseUrl, toUrl } from "../../../scripts/kernel/db.js";
 
 const secret = buildCredentialsSecret({ username: "umami_user", password: "pw-pw", host: "c.cluster-x.us-east-1.rds.amazonaws.com", port: 5432, database: "app", schema: "umami" });

@@ -4,9 +4,9 @@
  * runner stands in for the client (it copies a directory where `docker cp` would); the README says this
  * source is proven only where Docker runs.
  */
-import { cpSync, mkdtempSync, readdirSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { loadMigrations, type DockerRunner } from "../../../scripts/migrate/sources.js";
 import { buildDockerExtractCommands, describeDockerFailure, runDocker } from "../../../scripts/migrate/sources/docker.js";
@@ -17,6 +17,10 @@ const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
 // Where an engine runs, the real-client test would pull an image: it runs only where none answers.
 const engine = await dockerAvailable();
 const IMAGE = "ghcr.io/umami-software/umami:postgresql-v3.1.0";
+const cacheDirs: string[] = [];
+/** A cache directory of its own, removed after the file's tests. */
+const cacheDirForTest = () => (cacheDirs.push(mkdtempSync(join(tmpdir(), "umami-db-docker-"))), cacheDirs[cacheDirs.length - 1]);
+afterAll(() => cacheDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe("docker:<image>", () => {
   it("builds create, cp and rm for /app/prisma/migrations, and never runs the image", () => {
@@ -36,7 +40,7 @@ describe("docker:<image>", () => {
       if (args[0] === "image") return { stdout: "sha256:abc\n", stderr: "" };
       return { stdout: "", stderr: "" };
     };
-    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
+    const cacheDir = cacheDirForTest();
     const set = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir });
     expect(calls.map((c) => c[0])).toEqual(["create", "cp", "rm", "image"]);
     expect(set).toMatchObject({ source: `docker:${IMAGE}`, origin: "docker", dir: `${IMAGE}:/app/prisma/migrations` });
@@ -53,7 +57,7 @@ describe("docker:<image>", () => {
       if (args[0] === "cp") throw Object.assign(new Error("exit 1"), { stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n" });
       return { stdout: "", stderr: "" };
     };
-    const error = await loadMigrations("docker:nginx:latest", { docker, cacheDir: mkdtempSync(join(tmpdir(), "umami-db-docker-")) }).catch((e: unknown) => e);
+    const error = await loadMigrations("docker:nginx:latest", { docker, cacheDir: cacheDirForTest() }).catch((e: unknown) => e);
     expect(calls).toEqual(["create", "cp", "rm"]);
     expect((error as Error).message).toMatch(/^The image nginx:latest has no \/app\/prisma\/migrations \(Error response from daemon: Could not find the file .*\): is it an Umami image\?/);
   });
@@ -62,7 +66,7 @@ describe("docker:<image>", () => {
     const real = await runDocker(["version"]).then(() => undefined, (e: unknown) => e);
     const enoent = (real as { code?: string } | undefined)?.code === "ENOENT" ? real : Object.assign(new Error("spawn docker ENOENT"), { code: "ENOENT" });
     const docker: DockerRunner = async () => Promise.reject(enoent);
-    const error = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir: mkdtempSync(join(tmpdir(), "umami-db-docker-")) }).catch((e: unknown) => e);
+    const error = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir: cacheDirForTest() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(
       `The Docker client (docker) is not on PATH, so docker:${IMAGE} cannot be read. Install Docker, or use the release the image was built from, github:umami-software/umami@v<version>.`,
@@ -70,7 +74,7 @@ describe("docker:<image>", () => {
   });
 
   it.skipIf(engine)("with the real client and no engine (this machine), fails in one line and leaves nothing behind", async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
+    const cacheDir = cacheDirForTest();
     const error = await loadMigrations(`docker:${IMAGE}`, { cacheDir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/^(No Docker engine answers \(.*\)|The Docker client \(docker\) is not on PATH), so docker:ghcr\.io\/umami-software\/umami:postgresql-v3\.1\.0 cannot be read\./);

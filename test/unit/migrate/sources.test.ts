@@ -12,7 +12,8 @@ import { UserError } from "../../../scripts/kernel/errors.js";
 import { matchesChecksum, prismaChecksum } from "../../../scripts/migrate/bookkeeping.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, readProvider } from "../../../scripts/migrate/sources.js";
 import { identifyMigrations, KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
-import { DEFAULT_UMAMI_VERSION, umamiVersionOf } from "../../../sst/stages.js";
+import { umamiVersionOf } from "../../../sst/database/spec.js";
+import { DEFAULT_UMAMI_VERSION } from "../../../sst/stages.js";
 
 const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
 

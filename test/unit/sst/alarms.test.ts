@@ -98,7 +98,7 @@ describe("ClusterAlarms", () => {
   });
 
   it("takes its arguments from a stage's settings", async () => {
-    const args = m.clusterAlarmsArgs("production", { clusterIdentifier: "app-aurora-production", database: "app", instanceClass: "db.r6g.xlarge", region: "us-east-1" }, TAGS);
+    const args = m.clusterAlarmsArgs("production", { clusterIdentifier: "app-aurora-production", instanceClass: "db.r6g.xlarge", region: "us-east-1" }, TAGS);
     expect(args).toEqual({
       stage: "production",
       clusterIdentifier: "app-aurora-production",

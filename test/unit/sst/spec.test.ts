@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StageSettings } from "../../../sst/stages.js";
-import { ALL_PRIVILEGES, buildCredentialsSecret, buildSpec, SECRET_KEYS, missingPgcryptoMessage, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../../sst/database/spec.js";
+import { ALL_PRIVILEGES, buildSpec, missingPgcryptoMessage, stageNames, STORY_NAMES, validateIdentifier, validateStage } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret, SECRET_KEYS } from "../../../sst/database/secret.js";
 import { InvalidNameError } from "../../../sst/errors.js";
 
 describe("stage names", () => {
@@ -79,7 +80,7 @@ describe("buildSpec", () => {
 
   it("derives the connection limit from Umami's pools: 10 × (1 + replica) × tasks × 2 (rolling deploy) + 2 (post-deploy)", () => {
     const limit = (settings: Partial<StageSettings>) => buildSpec("pr-7", { clusterIdentifier: "c", database: "app", ...settings }).role;
-    // The old fixed 10 was exactly one pool: a rolling deploy's second task failed 10 of 20 queries (fact 12).
+    // The old fixed 10 was exactly one pool: a rolling deploy's second task failed 10 of 20 queries (`docs/design.md` § "Umami's releases and Prisma").
     expect(limit({}).connectionLimit).toBe(22);
     expect(limit({ umamiTasks: 3 }).connectionLimit).toBe(62);
     // The replica pool counts only where the task gets DATABASE_REPLICA_URL: Umami 2.18–2.x, not 3.x.
@@ -109,7 +110,7 @@ describe("buildSpec", () => {
     const base = { clusterIdentifier: "c", database: "app" };
     expect(() => buildSpec("pr-7", { ...base, containerCaBundle: "rds.pem" })).toThrow(/containerCaBundle.*absolute path/);
     expect(() => buildSpec("pr-7", { ...base, passwordGeneration: 1.5 })).toThrow(/passwordGeneration/);
-    expect(buildSpec("pr-7", { ...base, passwordGeneration: 2 }).settings.passwordGeneration).toBe(2);
+    expect(buildSpec("pr-7", { ...base, passwordGeneration: 2 }).secret.passwordGeneration).toBe(2);
   });
 
   it("never lets a derived stage manage pgcrypto: its database holds one, the default stage's", () => {

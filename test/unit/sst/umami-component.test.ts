@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildSpec, SECRET_KEYS, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
+import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
+import { SECRET_KEYS } from "../../../sst/database/secret.js";
 import { parseMasterSecret } from "../../../sst/database/cluster.js";
 import { credentialsSecretString } from "../../../sst/database/umami.js";
 import { scramVerifier } from "../../../sst/database/scram.js";
@@ -144,7 +145,7 @@ describe("resources", () => {
     const secretArnRead = (stack: Stack) =>
       stack.calls.filter((c) => c.token === "aws:secretsmanager/getSecretVersion:getSecretVersion").map((c) => c.inputs.secretId);
     expect(secretArnRead(stacks.dev)).toEqual([mockCluster(specs.dev).masterUserSecrets[0].secretArn]);
-    expect(secretArnRead(stacks.ownSecret)).toEqual([specs.ownSecret.settings.masterSecretArn]);
+    expect(secretArnRead(stacks.ownSecret)).toEqual([specs.ownSecret.cluster.masterSecretArn]);
     expect(find(stacks.ownSecret, "UmamiSecret").inputs.kmsKeyId).toBe("alias/umami");
     expect(find(stacks.dev, "UmamiSecret").inputs.kmsKeyId).toBeUndefined();
   });

@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildCredentialsSecret } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { secretFinding } from "../../../scripts/flows/preflight.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildCredentialsSecret } from "../../../sst/database/spec.js";
+import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { awsRegion, localSecretPath, resolveStage, type ResolveStageOptions } from "../../../scripts/stage/stage.js";
 

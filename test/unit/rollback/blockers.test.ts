@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildDropDependentSql, buildRevokeSql } from "../../../scripts/flows/rollback-blockers.js";
+import { buildDropDependentSql, buildRevokeSql } from "../../../scripts/rollback/blockers.js";
 
 describe("buildDropDependentSql (names as pg_identify_object_as_address gives them)", () => {
   it.each([
