@@ -11,7 +11,7 @@ import { migrationStatus } from "../migrate/runner.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import type { LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
-import { loadMigrationsStep, migrateStep } from "./migration-steps.js";
+import { loadMigrationsStep, migrateStep, type MigrationTiming } from "./migration-steps.js";
 import { flowFailure, StepRunner, type StepObserver, type StepRecord } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
 import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
@@ -61,6 +61,8 @@ export interface PostDeployResult {
     missingLocally: string[];
     /** What the tool knows about the source's files. */
     notes: string[];
+    /** Each migration this run applied or tried, in order: start, duration, locks (the report's timeline). */
+    timeline: MigrationTiming[];
   };
   /** Tables in the Umami schema, not counting `_prisma_migrations`. */
   umamiTables: number;
@@ -87,7 +89,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     secretArn: options.secretArn ?? null,
     names: { schema: spec.schema, role: spec.role.name, secretName: spec.secretName },
     target: { host: admin.host, port: admin.port, database: admin.database },
-    migrations: { source: options.migrations, applied: [], alreadyApplied: [], modified: [], missingLocally: [], notes: [] },
+    migrations: { source: options.migrations, applied: [], alreadyApplied: [], modified: [], missingLocally: [], notes: [], timeline: [] },
     umamiTables: 0,
     tables: [],
     before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
@@ -99,7 +101,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
   try {
     const set = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = set.notes ?? [];
-    const migrated = await migrateStep(steps, umami, set);
+    const migrated = await migrateStep(steps, umami, set, result.migrations.timeline);
     // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
     // fail the run only with --strict (DESIGN.md fact 13).
     const status = await steps.check(

@@ -147,7 +147,7 @@ export async function checkCommand(argv: string[], root = "."): Promise<string |
     const options = Object.entries(module).find(([name]) => name.endsWith("_OPTIONS"))?.[1];
     if (!options) return `${args[1]} exports no *_OPTIONS for its flags`;
     try {
-      parseArgs({ args: args.slice(2), options: options as Parameters<typeof parseArgs>[0]["options"], strict: true, allowPositionals: false });
+      parseArgs({ args: args.slice(2), options: options as NonNullable<Parameters<typeof parseArgs>[0]>["options"], strict: true, allowPositionals: false });
       return null;
     } catch (error) {
       return `${args[1]}: ${(error as Error).message}`;
