@@ -89,12 +89,13 @@ export function metricCharts(before: Baseline | undefined, after: Baseline, depl
     const points = [...b.map((p) => ({ ...p, window: "before deploy" })), ...a.filter((p) => !b.length || p.t > b[b.length - 1].t).map((p) => ({ ...p, window: "after deploy" }))];
     const spec: ChartSpec = {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: { text: def.title, subtitle: caption.slice(def.title.length + 1) },
+      title: { text: `${def.title} (${def.unit})`, subtitle: caption.slice(`${def.title} (${def.unit}): `.length) },
       width: 640,
       height: 220,
       layer: [
-        { data: { values: [{ ...deploy, label: "deploy" }] }, mark: { type: "rect", color: "#f2c94c", opacity: 0.35 }, encoding: { x: { field: "start", type: "temporal" }, x2: { field: "end" } } },
-        { data: { values: [{ ...deploy, label: "deploy" }] }, mark: { type: "text", align: "left", dx: 3, dy: -4, baseline: "top", color: "#8a6d00" }, encoding: { x: { field: "start", type: "temporal" }, y: { value: 0 }, text: { field: "label" } } },
+        // The deploy lasts seconds on a day's axis: a band would be invisible, so a rule marks its start.
+        { data: { values: [{ ...deploy, label: "deploy" }] }, mark: { type: "rule", color: "#c77c02", strokeWidth: 2 }, encoding: { x: { field: "start", type: "temporal" } } },
+        { data: { values: [{ ...deploy, label: "deploy" }] }, mark: { type: "text", align: "right", dx: -4, baseline: "top", color: "#c77c02", fontWeight: "bold" }, encoding: { x: { field: "start", type: "temporal" }, y: { value: 2 }, text: { field: "label" } } },
         {
           data: { values: points },
           mark: { type: "line", point: points.length < 40 },
@@ -109,7 +110,9 @@ export function metricCharts(before: Baseline | undefined, after: Baseline, depl
           mark: { type: "rule", strokeDash: [6, 4] },
           encoding: { y: { field: "y", type: "quantitative" }, color: { field: "kind", type: "nominal", title: null, scale: { domain: ["before average", "after average", "threshold"], range: ["#7f7f7f", "#e45756", "#d62728"] } }, size: { value: 1.5 } },
         },
-        { data: { values: rules }, mark: { type: "text", align: "right", dy: -5, x: 640, fontSize: 10 }, encoding: { y: { field: "y", type: "quantitative" }, text: { field: "label" } } },
+        // Labels: the before average at the left, the after average and the thresholds at the right (they never collide).
+        { data: { values: rules.filter((r) => r.kind === "before average") }, mark: { type: "text", align: "left", dy: -5, x: 4, fontSize: 10 }, encoding: { y: { field: "y", type: "quantitative" }, text: { field: "label" } } },
+        { data: { values: rules.filter((r) => r.kind !== "before average") }, mark: { type: "text", align: "right", dy: -5, x: 636, fontSize: 10 }, encoding: { y: { field: "y", type: "quantitative" }, text: { field: "label" } } },
       ],
       resolve: { scale: { color: "independent" } },
     };

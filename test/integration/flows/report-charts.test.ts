@@ -20,7 +20,6 @@ import { runPostDeploy, type PostDeployResult } from "../../../scripts/flows/pos
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildReportFiles, type ReportFiles } from "../../../scripts/flows/report-files.js";
 import { StepRunner } from "../../../scripts/flows/steps.js";
-import { AURORA_METRICS } from "../../../scripts/evidence/cloudwatch.js";
 import { parseDatabaseUrl, withClient } from "../../../scripts/kernel/db.js";
 import { applyMigrations } from "../../../scripts/migrate/runner.js";
 import { renderPrSummary } from "../../../scripts/ci/pr-summary.js";
@@ -224,6 +223,7 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? "in headless Chromium" : CHROMIUM_SKIP_REA
     await screenshot(page, png, 1000, 5200);
     expect(statSync(png).size).toBeGreaterThan(50_000);
     keep(png);
+    if (process.env.KEEP_SCREENSHOTS) for (const name of Object.keys(report.files)) mkdirSync(dirname(join(process.env.KEEP_SCREENSHOTS, "report", name)), { recursive: true }), copyFileSync(join(dir, name), join(process.env.KEEP_SCREENSHOTS, "report", name));
   }, 120_000);
 
   it("the deploy summary and the pull request summary render as pages", async () => {
