@@ -55,7 +55,8 @@ export async function upsertPrComment(target: CommentTarget, body: string): Prom
 /** The script's flags, exported so the workflow test parses a step's arguments with them. */
 export const PR_COMMENT_OPTIONS = { file: { type: "string" } } as const;
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** The script's edge: flags and environment in, Markdown or one status line out; a problem is one line, exit 2. */
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: PR_COMMENT_OPTIONS, strict: true });
   const env = process.env;
   const missing = ["GITHUB_TOKEN", "GITHUB_REPOSITORY", "PR_NUMBER"].filter((k) => !env[k]);
@@ -65,4 +66,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     readFileSync(values.file, "utf8"),
   );
   process.stdout.write(`PR comment ${result.action} (id ${result.id})${result.deleted.length ? `; deleted duplicates ${result.deleted.join(", ")}` : ""}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: Error) => {
+    process.stderr.write(`${process.argv[1].split("/").at(-1)}: ${error.message}\n`);
+    process.exitCode = 2;
+  });
 }

@@ -95,8 +95,16 @@ export function readPrSummaryInputs(dir: string, results: { tests: string; aws: 
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** The script's edge: flags and environment in, Markdown or one status line out; a problem is one line, exit 2. */
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: PR_SUMMARY_OPTIONS, strict: true });
   if (!values.dir) throw new Error("--dir <directory> is required: the directory the plan and aws jobs uploaded.");
   process.stdout.write(renderPrSummary(readPrSummaryInputs(values.dir, { tests: values.tests ?? "unknown", aws: values.aws ?? "skipped" })));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: Error) => {
+    process.stderr.write(`${process.argv[1].split("/").at(-1)}: ${error.message}\n`);
+    process.exitCode = 2;
+  });
 }

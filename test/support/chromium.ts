@@ -10,9 +10,9 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-/** The Chromium binary, or null (CHROMIUM_PATH overrides the search). */
+/** The Chromium binary, or null (CHROMIUM_PATH, when set, is the only one tried: a wrong path shows the skip). */
 export const CHROMIUM: string | null = (() => {
-  for (const candidate of [process.env.CHROMIUM_PATH, "chromium", "chromium-browser"].filter(Boolean) as string[]) {
+  for (const candidate of process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ["chromium", "chromium-browser"]) {
     try {
       execFileSync(candidate, ["--version"], { stdio: "ignore", timeout: 20_000 });
       return candidate;

@@ -95,6 +95,8 @@ describe("preflight → deploy → post-deploy", () => {
     const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--before-dir", before(), "--reports-dir", reports()]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("post-deploy dev: FAIL");
+    // One object, said in the singular.
+    expect(result.stdout).toContain("fingerprint:   1 application object changed\n");
     const { json, md } = latestReport(reports());
     expect(json.migrations).toMatchObject({ applied: [], alreadyApplied: expect.arrayContaining(["01_init"]) });
     expect(json.checks?.audit.fingerprint.changed).toContainEqual(expect.objectContaining({ object: "column public.orders.coupon", change: "added" }));
