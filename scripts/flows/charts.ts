@@ -5,7 +5,7 @@
  */
 import type { AuditResult } from "../audit/audit.js";
 import type { Baseline } from "../evidence/baseline.js";
-import { THRESHOLDS } from "../evidence/baseline-compare.js";
+import { formatValue, THRESHOLDS } from "../evidence/baseline-compare.js";
 import type { AuroraMetricName, MetricPoint } from "../evidence/cloudwatch.js";
 import type { MigrationTiming } from "./migration-steps.js";
 
@@ -24,7 +24,7 @@ export interface Chart {
 interface MetricChartDef {
   file: string;
   title: string;
-  unit: string;
+  unit: "%" | "count" | "IOPS" | "bytes";
   metrics: AuroraMetricName[];
   /** The range the after window's average must stay in, from the before window's average; null: informational. */
   threshold: ((before: number) => { low?: number; high?: number; text: string }) | null;
@@ -62,6 +62,8 @@ function series(baseline: Baseline | undefined, metrics: AuroraMetricName[]): { 
 
 const mean = (xs: { value: number }[]) => (xs.length ? xs.reduce((a, x) => a + x.value, 0) / xs.length : null);
 const round = (x: number) => Math.round(x * 100) / 100;
+/** A figure as the comparison table writes it (bytes in KiB/MiB/GiB), for captions and labels. */
+const show = (def: MetricChartDef, x: number | null) => (x === null ? "—" : def.unit === "bytes" ? formatValue(x, "bytes") : `${round(x)}`);
 
 /** The CloudWatch charts: one per compared figure that both baselines have a series for. */
 export function metricCharts(before: Baseline | undefined, after: Baseline, deploy: { start: string; end: string }): Chart[] {
@@ -72,10 +74,10 @@ export function metricCharts(before: Baseline | undefined, after: Baseline, depl
     const [avgBefore, avgAfter] = [mean(b), mean(a)];
     const threshold = def.threshold && avgBefore !== null ? def.threshold(avgBefore) : null;
     const rules = [
-      ...(avgBefore !== null ? [{ y: avgBefore, label: `before avg ${round(avgBefore)}`, kind: "before average" }] : []),
-      ...(avgAfter !== null ? [{ y: avgAfter, label: `after avg ${round(avgAfter)}`, kind: "after average" }] : []),
-      ...(threshold?.high !== undefined ? [{ y: threshold.high, label: `threshold ${round(threshold.high)}`, kind: "threshold" }] : []),
-      ...(threshold?.low !== undefined ? [{ y: threshold.low, label: `threshold ${round(threshold.low)}`, kind: "threshold" }] : []),
+      ...(avgBefore !== null ? [{ y: avgBefore, label: `before avg ${show(def, avgBefore)}`, kind: "before average" }] : []),
+      ...(avgAfter !== null ? [{ y: avgAfter, label: `after avg ${show(def, avgAfter)}`, kind: "after average" }] : []),
+      ...(threshold?.high !== undefined ? [{ y: threshold.high, label: `threshold ${show(def, threshold.high)}`, kind: "threshold" }] : []),
+      ...(threshold?.low !== undefined ? [{ y: threshold.low, label: `threshold ${show(def, threshold.low)}`, kind: "threshold" }] : []),
     ];
     const verdict =
       threshold && avgAfter !== null
@@ -83,7 +85,7 @@ export function metricCharts(before: Baseline | undefined, after: Baseline, depl
           ? "within"
           : "OUTSIDE"
         : null;
-    const caption = `${def.title} (${def.unit}): before avg ${avgBefore === null ? "—" : round(avgBefore)}, after avg ${avgAfter === null ? "—" : round(avgAfter)}; ${
+    const caption = `${def.title} (${def.unit}): before avg ${show(def, avgBefore)}, after avg ${show(def, avgAfter)}; ${
       threshold ? `threshold ${threshold.text}: ${verdict === "within" ? "within" : "OUTSIDE"}` : "informational, no threshold"
     }`;
     const points = [...b.map((p) => ({ ...p, window: "before deploy" })), ...a.filter((p) => !b.length || p.t > b[b.length - 1].t).map((p) => ({ ...p, window: "after deploy" }))];
@@ -101,7 +103,8 @@ export function metricCharts(before: Baseline | undefined, after: Baseline, depl
           mark: { type: "line", point: points.length < 40 },
           encoding: {
             x: { field: "t", type: "temporal", title: "time (UTC)", axis: { format: "%d %H:%M" } },
-            y: { field: "value", type: "quantitative", title: def.unit, scale: { zero: false } },
+            // Bytes read as the comparison table writes them (GiB), not as 8,600,000,000.
+            y: { field: "value", type: "quantitative", title: def.unit, scale: { zero: false }, ...(def.unit === "bytes" ? { axis: { labelExpr: gibLabels(points.map((p) => p.value)) } } : {}) },
             color: { field: "window", type: "nominal", title: null, scale: { domain: ["before deploy", "after deploy"], range: ["#4c78a8", "#e45756"] } },
           },
         },
@@ -118,6 +121,13 @@ export function metricCharts(before: Baseline | undefined, after: Baseline, depl
     };
     return [{ file: def.file, title: def.title, caption, spec }];
   });
+}
+
+/** A Vega label expression in GiB with as many decimals as the series' range needs (50 GiB ± 3 MiB → 4). */
+function gibLabels(values: number[]): string {
+  const range = Math.max(...values) - Math.min(...values);
+  const decimals = range > 0 ? Math.min(6, Math.max(2, Math.ceil(-Math.log10(range / 1024 ** 3)) + 1)) : 2;
+  return `format(datum.value / 1073741824, '.${decimals}f') + ' GiB'`;
 }
 
 /** The migrations this run applied, as bars from their start, each labelled with its duration and locks. */

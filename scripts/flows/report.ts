@@ -105,6 +105,7 @@ export function renderDeploySummary(result: PostDeployResult, charts: Chart[], a
   const chartLines = charts.length
     ? ["## Charts", "", `SVG charts and report.html (the report with the charts in it) are in ${artifactHint}:`, "", ...charts.map((c) => `- \`${CHARTS_DIR}/${c.file}\` — ${c.caption}`), ""]
     : [];
-  const [title, ...rest] = report.split("\n");
-  return [title, ...rest.slice(0, 3), ...chartLines, ...rest.slice(3)].join("\n");
+  // After the run's facts and any failure, before the steps.
+  const at = report.indexOf("## Steps");
+  return `${report.slice(0, at)}${chartLines.join("\n")}${chartLines.length ? "\n" : ""}${report.slice(at)}`;
 }
