@@ -4,7 +4,7 @@
  * writes the report directory. A change to the application between the two is caught by name.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -27,7 +27,10 @@ beforeAll(async () => {
   server = await startTestServer();
   dir = mkdtempSync(join(tmpdir(), "umami-post-deploy-"));
 });
-afterAll(async () => server?.stop());
+afterAll(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Runs the CLI with the admin URL in the environment (never in argv), returning exit code and output. */
 async function cli(args: string[]) {
@@ -67,9 +70,18 @@ describe("preflight → deploy → post-deploy", () => {
 
     // The ARN SST's outputs would hold (the secret's value still comes from the file).
     const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
-    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--secret-id", arn, "--before-dir", before(), "--reports-dir", reports()]);
+    const summary = join(dir, "step-summary.md");
+    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--secret-id", arn, "--before-dir", before(), "--reports-dir", reports(), "--summary-file", summary]);
     expect(result.code).toBe(0);
     const { json, md } = latestReport(reports());
+    // Beside report.md: the charts it links (no CloudWatch on a local server: the migrations and the audit) and
+    // report.html with them inline; the job summary appended to --summary-file.
+    const reportDir = join(reports(), "dev", readdirSync(join(reports(), "dev")).sort().at(-1) as string);
+    expect(readdirSync(join(reportDir, "charts")).sort()).toEqual(["audit.svg", "migrations.svg"]);
+    expect(md).toContain("](charts/migrations.svg)");
+    expect(readFileSync(join(reportDir, "report.html"), "utf8").match(/<svg/g)).toHaveLength(2);
+    expect(readFileSync(summary, "utf8")).toMatch(/^# Umami schema post-deploy report — stage `dev`\n\n\*\*Result: PASS\*\*/);
+    expect(readFileSync(summary, "utf8")).toContain("`charts/migrations.svg` — 19 migration(s) in");
     // The stage's umamiVersion (3.1.0) from its release tag, served by the mirror.
     expect(json).toMatchObject({ ok: true, stage: "dev", umamiTables: 17, names: { schema: "umami", role: "umami_user" } });
     expect(json.migrations).toMatchObject({ source: "github:umami-software/umami@v3.1.0", modified: [], missingLocally: [] });
