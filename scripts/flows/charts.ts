@@ -18,6 +18,8 @@ export interface Chart {
   title: string;
   /** One line a reader sees without the picture (alt text, the summary's list). */
   caption: string;
+  /** The series as one line of text (before ┃ after), for where no picture can go: GitHub's job summary. */
+  sparkline?: string;
   spec: ChartSpec;
 }
 
@@ -119,8 +121,33 @@ export function metricCharts(before: Baseline | undefined, after: Baseline, depl
       ],
       resolve: { scale: { color: "independent" } },
     };
-    return [{ file: def.file, title: def.title, caption, spec }];
+    const sparkPoints = points.map((p) => p.value);
+    const split = points.findIndex((p) => p.window === "after deploy");
+    const spark = split < 0 ? sparkline(sparkPoints, []) : sparkline(sparkPoints.slice(0, split), sparkPoints.slice(split));
+    return [{ file: def.file, title: def.title, caption, sparkline: spark, spec }];
   });
+}
+
+const BARS = "▁▂▃▄▅▆▇█";
+
+/** Means of `values` in `buckets` consecutive groups (fewer when there are fewer values). */
+function bucketMeans(values: number[], buckets: number): number[] {
+  const size = Math.max(1, Math.ceil(values.length / buckets));
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i += size) {
+    const group = values.slice(i, i + size);
+    out.push(group.reduce((a, b) => a + b, 0) / group.length);
+  }
+  return out;
+}
+
+/** The before and after series as block characters on one shared scale, the deploy as ┃ (24 and 6 buckets at most). */
+export function sparkline(before: number[], after: number[]): string {
+  const [b, a] = [bucketMeans(before, 24), bucketMeans(after, 6)];
+  const all = [...b, ...a];
+  const [min, max] = [Math.min(...all), Math.max(...all)];
+  const bar = (x: number) => BARS[max === min ? 3 : Math.round(((x - min) / (max - min)) * (BARS.length - 1))];
+  return `${b.map(bar).join("")}┃${a.map(bar).join("")}`;
 }
 
 /** A Vega label expression in GiB with as many decimals as the series' range needs (50 GiB ± 3 MiB → 4). */

@@ -103,7 +103,7 @@ function failureLines(result: PostDeployResult): string[] {
 export function renderDeploySummary(result: PostDeployResult, charts: Chart[], artifactHint: string): string {
   const report = renderPostDeployMarkdown(result, []);
   const chartLines = charts.length
-    ? ["## Charts", "", `SVG charts and report.html (the report with the charts in it) are in ${artifactHint}:`, "", ...charts.map((c) => `- \`${CHARTS_DIR}/${c.file}\` — ${c.caption}`), ""]
+    ? ["## Charts", "", `SVG charts and report.html (the report with the charts in it) are in ${artifactHint}:`, "", ...charts.map((c) => `- \`${CHARTS_DIR}/${c.file}\` — ${c.caption}${c.sparkline ? `<br>\`${c.sparkline}\` (before ┃ after the deploy)` : ""}`), ""]
     : [];
   // After the run's facts and any failure, before the steps.
   const at = report.indexOf("## Steps");

@@ -146,6 +146,8 @@ describe("post-deploy's report with charts, from a real run", () => {
     const svg = report.files["charts/cpu.svg"];
     expect(svg).toContain(`threshold ${r2(row.before! + 5)}`);
     expect(svg).toContain("deploy");
+    // Where no picture can go (GitHub's job summary), the same series as a line of text: a day before, the hour after.
+    expect(report.summary).toMatch(/`charts\/cpu\.svg` — CPU utilization .*<br>`[▁▂▃▄▅▆▇█]{24}┃[▁▂▃▄▅▆▇█]{6}` \(before ┃ after the deploy\)/);
   });
 
   it("links the charts from report.md, once each; one audit heading; object counts in the singular when one", () => {
