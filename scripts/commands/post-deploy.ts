@@ -2,7 +2,8 @@
  * `umami-db post-deploy --stage <stage>`: migrate as umami_user → verify → baseline → compare → report
  * directory `reports/<stage>/<timestamp>/` with `report.md` and `report.json`.
  */
-import { join, resolve } from "node:path";
+import { appendFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { Command } from "commander";
 import { umamiVersionOf } from "../../sst/database/spec.js";
 import { UserError } from "../kernel/errors.js";
@@ -20,6 +21,7 @@ interface PostDeployFlags extends StageFlags, CloudWatchFlags {
   /** False with --no-before: run without the "before" comparison. */
   before: boolean;
   reportsDir: string;
+  summaryFile?: string;
   json: boolean;
 }
 
@@ -35,6 +37,7 @@ export function postDeployCommand(): Command {
     .option("--before-dir <dir>", "the snapshot saved by preflight (default .umami-db/<stage>/before)")
     .option("--no-before", "run without preflight's snapshot: the application fingerprint and the baseline are then not compared")
     .option("--reports-dir <dir>", "where report directories are created", "reports")
+    .option("--summary-file <path>", "also append the report, with the charts' captions, to this Markdown file (CI: \"$GITHUB_STEP_SUMMARY\")")
     .option("--json", "print the report's JSON instead of a summary", false)
     .action(
       action(async (flags: PostDeployFlags) => {
@@ -68,12 +71,13 @@ export function postDeployCommand(): Command {
           cloudwatch,
           observer: progressObserver(),
         });
-        const { renderPostDeployMarkdown } = await import("../flows/report.js");
+        const { buildReportFiles } = await import("../flows/report-files.js");
         const { verifySchemaLine } = await import("../flows/verify-schema-report.js");
         const dir = resolve(flags.reportsDir, resolved.spec.stage, result.startedAt.replace(/[:.]/g, "-"));
         try {
-          writeOutputFile(join(dir, "report.md"), renderPostDeployMarkdown(result));
-          writeOutputFile(join(dir, "report.json"), `${JSON.stringify(result, null, 2)}\n`);
+          const report = await buildReportFiles(result, before.baseline, `the run's artifact, under ${relative(process.cwd(), dir) || "."}`);
+          for (const [name, text] of Object.entries(report.files)) writeOutputFile(join(dir, name), text);
+          if (flags.summaryFile) appendFileSync(flags.summaryFile, `${report.summary}\n`);
         } catch (error) {
           // The directory was writable when the flow started: keep the result on stdout, then say what failed.
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

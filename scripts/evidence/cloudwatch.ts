@@ -51,8 +51,17 @@ export interface MetricSummary {
   average: number | null;
   maximum: number | null;
   datapoints: number;
+  /** The series itself, one point per period (oldest first), for the charts; absent in baselines of older versions. */
+  points?: MetricPoint[];
   /** Why a figure is missing or incomplete. */
   note?: string;
+}
+
+/** One period of a series: its Average and Maximum. */
+export interface MetricPoint {
+  t: string;
+  average: number | null;
+  maximum: number | null;
 }
 
 /** The default window, in hours. */
@@ -99,6 +108,7 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
   const { start, end, periodSeconds } = resolveWindow(request);
   const queries = buildMetricQueries(request, periodSeconds);
   const values = new Map<string, number[]>();
+  const times = new Map<string, string[]>();
   const statuses = new Map<string, MetricDataResult["StatusCode"]>();
   const messages = new Map<string, string[]>();
   let nextToken: string | undefined;
@@ -114,6 +124,7 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
     for (const result of page.MetricDataResults ?? []) {
       if (!result.Id) continue;
       values.set(result.Id, [...(values.get(result.Id) ?? []), ...(result.Values ?? [])]);
+      times.set(result.Id, [...(times.get(result.Id) ?? []), ...(result.Timestamps ?? []).map((t) => new Date(t).toISOString())]);
       statuses.set(result.Id, result.StatusCode);
       const texts = (result.Messages ?? []).map((m) => [m.Code, m.Value].filter(Boolean).join(": "));
       if (texts.length) messages.set(result.Id, [...(messages.get(result.Id) ?? []), ...texts]);
@@ -143,6 +154,7 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
       average: averages.length ? averages.reduce((a, b) => a + b, 0) / averages.length : null,
       maximum: maxima.length ? Math.max(...maxima) : null,
       datapoints: averages.length,
+      points: seriesPoints(times.get(avgId) ?? [], averages, times.get(maxId) ?? [], maxima),
     };
     const notes: string[] = [];
     if (!averages.length) {
@@ -158,6 +170,15 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
     if (notes.length) summary.note = notes.join("; ");
     return summary;
   });
+}
+
+/** Joins the Average and Maximum series on their timestamps, oldest first. */
+function seriesPoints(avgTimes: string[], averages: number[], maxTimes: string[], maxima: number[]): MetricPoint[] {
+  const byTime = new Map<string, MetricPoint>();
+  const at = (t: string) => byTime.get(t) ?? byTime.set(t, { t, average: null, maximum: null }).get(t)!;
+  avgTimes.forEach((t, i) => (at(t).average = averages[i] ?? null));
+  maxTimes.forEach((t, i) => (at(t).maximum = maxima[i] ?? null));
+  return [...byTime.values()].sort((a, b) => a.t.localeCompare(b.t));
 }
 
 /** Turns an SDK failure into a one-line UserError with the remedy; unknown failures stay bugs. */

@@ -77,7 +77,7 @@ export async function checkAfter(
     : null;
   const summary = [
     `audit:         ${auditLine(audit)}`,
-    `fingerprint:   ${audit.fingerprint.compared ? (audit.fingerprint.changed.length ? `${audit.fingerprint.changed.length} application objects changed` : "application unchanged") : "not compared (no fingerprint from before)"}`,
+    `fingerprint:   ${audit.fingerprint.compared ? (audit.fingerprint.changed.length ? `${audit.fingerprint.changed.length} application object${audit.fingerprint.changed.length === 1 ? "" : "s"} changed` : "application unchanged") : "not compared (no fingerprint from before)"}`,
     `baseline:      ${comparison ? comparisonLine(comparison) : "no baseline from before; captured after only"}`,
     // Every warning and failure with its objects and remedy: the local server is gone afterwards.
     ...audit.findings

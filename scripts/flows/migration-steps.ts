@@ -7,6 +7,7 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
+import { planStatements } from "../migrate/lock-plan.js";
 import { describeMigrationProgress } from "../migrate/progress.js";
 import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
 import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
@@ -40,12 +41,43 @@ export function loadMigrationsStep(steps: StepRunner, source: string, options?: 
   return steps.run("load migrations", () => loadMigrations(source, options), describeSet);
 }
 
-/** Step "migrate as <role>": applies `set` as `umami`, with progress on the step while a migration runs. */
-function migrateStep(steps: StepRunner, umami: ConnectionSettings, set: MigrationSet): Promise<MigrateResult> {
+/** One migration this run applied (or tried): when, how long, and the table locks its statements take. */
+export interface MigrationTiming {
+  name: string;
+  startedAt: string;
+  ms: number;
+  ok: boolean;
+  /** e.g. `ACCESS EXCLUSIVE on website_event`; tables the migration itself creates are left out. */
+  locks: string[];
+}
+
+/** The locks a migration's statements take on tables that exist before it, strongest per table. */
+function locksOf(sql: string): string[] {
+  const byTable = new Map<string, string>();
+  for (const op of planStatements(sql, new Map())) byTable.set(op.table, op.lock);
+  return [...byTable].map(([table, lock]) => `${lock} on ${table}`);
+}
+
+/**
+ * Step "migrate as <role>": applies `set` as `umami`, with progress on the step while a migration runs; each
+ * migration's start, duration and locks go into `timeline` as they happen (a failed one included).
+ */
+function migrateStep(steps: StepRunner, umami: ConnectionSettings, set: MigrationSet, timeline: MigrationTiming[] = []): Promise<MigrateResult> {
   const name = `migrate as ${umami.user}`;
+  const started = new Map<string, string>();
+  const sql = new Map(set.migrations.map((m) => [m.name, m.sql]));
   return steps.run(
     name,
-    () => applyMigrations(umami, set, { onProgress: (e) => e.type === "progress" && steps.progress(name, `${e.name} ${describeMigrationProgress(e)}`) }),
+    () =>
+      applyMigrations(umami, set, {
+        onProgress: (e) => {
+          if (e.type === "progress") steps.progress(name, `${e.name} ${describeMigrationProgress(e)}`);
+          if (e.type === "start") started.set(e.name, new Date().toISOString());
+          if (e.type === "applied" || e.type === "failed") {
+            timeline.push({ name: e.name, startedAt: started.get(e.name) ?? new Date().toISOString(), ms: e.ms, ok: e.type === "applied", locks: locksOf(sql.get(e.name) ?? "") });
+          }
+        },
+      }),
     (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
   );
 }
@@ -66,12 +98,14 @@ export async function migrateAndVerify(
     before?: Partial<BeforeSnapshot>;
     cloudwatch?: CloudWatchOptions;
     afterMigrate: (migrated: MigrateResult) => Promise<void>;
+    /** Receives each migration's start, duration and locks as it ends (post-deploy's timeline). */
+    timeline?: MigrationTiming[];
     /** Lists the tables as a step of its own ("count Umami tables"), as post-deploy's report shows it. @default false */
     tablesStep?: boolean;
   },
 ): Promise<void> {
   const { admin, umami, spec, set } = options;
-  await options.afterMigrate(await migrateStep(steps, umami, set));
+  await options.afterMigrate(await migrateStep(steps, umami, set, options.timeline));
   const listTables = async () => (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
   result.tables = options.tablesStep ? await steps.run("count Umami tables", listTables, (t) => `${t.length} tables`) : await listTables();
   result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;

@@ -10,7 +10,7 @@ import type { ConnectionSettings } from "../kernel/db.js";
 import { migrationStatus } from "../migrate/runner.js";
 import type { LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
-import { loadMigrationsStep, migrateAndVerify, type MigrationFlowResult } from "./migration-steps.js";
+import { loadMigrationsStep, migrateAndVerify, type MigrationFlowResult, type MigrationTiming } from "./migration-steps.js";
 import { flowFailure, StepRunner, type StepObserver } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
 import type { VerifySchemaResult } from "./verify-schema.js";
@@ -48,6 +48,8 @@ export interface PostDeployResult extends MigrationFlowResult {
     modified: string[];
     /** Migrations the database has and the source lacks (the database is ahead, e.g. a newer Umami ran). */
     missingLocally: string[];
+    /** Each migration this run applied or tried, in order: start, duration, locks (the report's timeline). */
+    timeline: MigrationTiming[];
   };
   before: { baseline: string | null; fingerprint: string | null };
   /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
@@ -71,7 +73,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     secretArn: options.secretArn ?? null,
     names: { schema: spec.schema, role: spec.role.name, secretName: spec.secretName },
     target: { host: admin.host, port: admin.port, database: admin.database },
-    migrations: { source: options.migrations, applied: [], alreadyApplied: [], modified: [], missingLocally: [], notes: [] },
+    migrations: { source: options.migrations, applied: [], alreadyApplied: [], modified: [], missingLocally: [], notes: [], timeline: [] },
     umamiTables: 0,
     tables: [],
     before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
@@ -84,7 +86,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     const set = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = set.notes ?? [];
     await migrateAndVerify(steps, result, {
-      admin, umami, spec, set, before: options.before, cloudwatch: options.cloudwatch, tablesStep: true,
+      admin, umami, spec, set, before: options.before, cloudwatch: options.cloudwatch, tablesStep: true, timeline: result.migrations.timeline,
       afterMigrate: async (migrated) => {
         // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
         // fail the run only with --strict (`docs/design.md` § "Umami's releases and Prisma").

@@ -13,6 +13,8 @@ const CAPABILITIES = ["migrate", "audit", "evidence", "stage", "local", "plan", 
 /** Which folders each folder may import from (besides itself). Everything under `sst/` is the floor. */
 const ALLOWED: Record<string, string[]> = {
   scripts: ["commands", "kernel"],
+  // CI's own entry points (.github/workflows): like commands, they read the environment and print.
+  ci: ["flows", ...CAPABILITIES, "kernel"],
   commands: ["flows", ...CAPABILITIES, "kernel"],
   flows: [...CAPABILITIES, "kernel"],
   // The audit proves the application untouched with the fingerprint: the one edge between capabilities.

@@ -4,7 +4,7 @@
  * writes the report directory. A change to the application between the two is caught by name.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -28,7 +28,10 @@ beforeAll(async () => {
   server = await startTestServer();
   dir = mkdtempSync(join(tmpdir(), "umami-post-deploy-"));
 });
-afterAll(async () => server?.stop());
+afterAll(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Runs the CLI with the admin URL in the environment (never in argv), returning exit code and output. */
 async function cli(args: string[]) {
@@ -68,9 +71,18 @@ describe("preflight → deploy → post-deploy", () => {
 
     // The ARN SST's outputs would hold (the secret's value still comes from the file).
     const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
-    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--secret-id", arn, "--before-dir", before(), "--reports-dir", reports()]);
+    const summary = join(dir, "step-summary.md");
+    const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--secret-id", arn, "--before-dir", before(), "--reports-dir", reports(), "--summary-file", summary]);
     expect(result.code).toBe(0);
     const { json, md } = latestReport(reports());
+    // Beside report.md: the charts it links (no CloudWatch on a local server: the migrations and the audit) and
+    // report.html with them inline; the job summary appended to --summary-file.
+    const reportDir = join(reports(), "dev", readdirSync(join(reports(), "dev")).sort().at(-1) as string);
+    expect(readdirSync(join(reportDir, "charts")).sort()).toEqual(["audit.svg", "migrations.svg"]);
+    expect(md).toContain("](charts/migrations.svg)");
+    expect(readFileSync(join(reportDir, "report.html"), "utf8").match(/<svg/g)).toHaveLength(2);
+    expect(readFileSync(summary, "utf8")).toMatch(/^# Umami schema post-deploy report — stage `dev`\n\n\*\*Result: PASS\*\*/);
+    expect(readFileSync(summary, "utf8")).toContain("`charts/migrations.svg` — 19 migration(s) in");
     // The stage's umamiVersion (3.1.0) from its release tag, served by the mirror.
     expect(json).toMatchObject({ ok: true, stage: "dev", umamiTables: 17, names: { schema: "umami", role: "umami_user" } });
     expect(json.migrations).toMatchObject({ source: "github:umami-software/umami@v3.1.0", modified: [], missingLocally: [] });
@@ -96,6 +108,8 @@ describe("preflight → deploy → post-deploy", () => {
     const result = await cli(["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--before-dir", before(), "--reports-dir", reports()]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("post-deploy dev: FAIL");
+    // One object, said in the singular.
+    expect(result.stdout).toContain("fingerprint:   1 application object changed\n");
     const { json, md } = latestReport(reports());
     expect(json.migrations).toMatchObject({ applied: [], alreadyApplied: expect.arrayContaining(["01_init"]) });
     expect(json.checks?.audit.fingerprint.changed).toContainEqual(expect.objectContaining({ object: "column public.orders.coupon", change: "added" }));

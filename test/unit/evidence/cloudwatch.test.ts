@@ -69,6 +69,12 @@ describe("fetchAuroraMetrics", () => {
       average: 20,
       maximum: 45,
       datapoints: 3,
+      // The series itself, for the charts: each period's Average and Maximum joined on their timestamp.
+      points: [
+        { t: t(0).toISOString(), average: 10, maximum: 15 },
+        { t: t(5).toISOString(), average: 20, maximum: 45 },
+        { t: t(10).toISOString(), average: 30, maximum: 35 },
+      ],
     });
     expect(summaries.find((s) => s.metric === "VolumeWriteIOPs")!.dimension).toEqual({ name: "DBClusterIdentifier", value: request.clusterId });
   });
