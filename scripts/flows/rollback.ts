@@ -12,7 +12,8 @@
  */
 import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { connect, escapeIdentifier, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { connect, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { findRollbackBlockers, type RollbackBlocker } from "./rollback-blockers.js";
 
@@ -90,7 +91,7 @@ async function otherDatabases(client: Client, role: string): Promise<string[]> {
     ORDER BY 1
     `,
     // regrole parses its input as an SQL identifier: quoted, so a mixed-case role is found as written.
-    [escapeIdentifier(role)],
+    [quoteIdent(role)],
   );
   return rows.map((r) => r.datname);
 }
@@ -106,10 +107,10 @@ export interface RollbackOptions {
 async function lockSchemaTables(client: Client, schema: string): Promise<void> {
   const { rows } = await client.query<{ name: string }>(
     "SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p') ORDER BY relname",
-    [escapeIdentifier(schema)],
+    [quoteIdent(schema)],
   );
   if (rows.length === 0) return;
-  const tables = rows.map((r) => `${escapeIdentifier(schema)}.${escapeIdentifier(r.name)}`).join(", ");
+  const tables = rows.map((r) => `${quoteIdent(schema)}.${quoteIdent(r.name)}`).join(", ");
   await client.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
 }
 
@@ -121,7 +122,7 @@ async function isMember(client: Client, role: string, admin: string): Promise<bo
       WHERE m.roleid = $1::regrole AND m.member = $2::regrole
     ) AS member
     `,
-    [escapeIdentifier(role), escapeIdentifier(admin)],
+    [quoteIdent(role), quoteIdent(admin)],
   );
   return rows[0].member;
 }
@@ -178,7 +179,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
           database,
           object: `database ${database}`,
           reason: `${role} owns objects or holds privileges there, and ${admin.user} cannot connect to remove them (${(error as Error).message})`,
-          remedy: `GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${escapeIdentifier(admin.user)}`,
+          remedy: `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(admin.user)}`,
         });
         continue;
       }
@@ -214,7 +215,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
       await other.client.query("ROLLBACK").catch(() => undefined);
       await other.client.end().catch(() => undefined);
     }
-    if (addedMembership) await main.query(`REVOKE ${escapeIdentifier(role)} FROM ${escapeIdentifier(admin.user)}`).catch(() => undefined);
+    if (addedMembership) await main.query(`REVOKE ${quoteIdent(role)} FROM ${quoteIdent(admin.user)}`).catch(() => undefined);
     await main.end().catch(() => undefined);
   }
   result.nothingToDo = !state.roleOid && !state.schemaOid && state.defaultAcls === 0;

