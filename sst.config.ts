@@ -7,6 +7,9 @@
 export default $config({
   async app(input) {
     const { stageSettings } = await import("./sst/stages.js");
+    const { checkStageName } = await import("./sst/stage-name.js");
+    // The stage rules umami-db applies to --stage (UMAMI_NEW_STAGE=<stage> plays --new-stage for a look-alike).
+    checkStageName(input.stage, { newStage: process.env.UMAMI_NEW_STAGE === input.stage });
     const settings = stageSettings(input.stage);
     const protect = settings.protect ?? false;
     return {
