@@ -4,6 +4,7 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { checkStageName, meetsStageSyntax } from "../sst/stage-name.js";
+import { installInterruptHandlers } from "./kernel/interrupt.js";
 import { baselineCommand } from "./commands/baseline.js";
 import { localCommand } from "./commands/local.js";
 import { migrateCommand } from "./commands/migrate.js";
@@ -17,6 +18,9 @@ import { fingerprintCommand } from "./commands/fingerprint.js";
 import { handoffCommand } from "./commands/handoff.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
+// Ctrl-C and kill: stop what was started, remove temporary files, exit 130/143 with one line.
+installInterruptHandlers();
 
 const program = new Command("umami-db")
   .description("Provision, migrate and audit Umami's isolated schema in a shared Aurora PostgreSQL 15 database.")

@@ -14,6 +14,7 @@ import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { quoteIdent } from "../../sst/database/quote.js";
 import { connect, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { onInterrupt } from "../kernel/interrupt.js";
 import { UserError } from "../kernel/errors.js";
 import { findRollbackBlockers, type RollbackBlocker } from "./rollback-blockers.js";
 
@@ -156,6 +157,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   const others: { database: string; client: Client }[] = [];
   const committed: string[] = [];
   let addedMembership = false;
+  let dropRevoke = () => undefined as void;
   let state: State;
   try {
     state = await readState(main, spec);
@@ -164,6 +166,11 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
     if (databases.length > 0 && !(await isMember(main, role, admin.user))) {
       await main.query(grant);
       addedMembership = true;
+      // Interrupted, the open transaction rolls back with the connection, but this grant was committed.
+      dropRevoke = onInterrupt(`revoked ${admin.user}'s temporary membership in ${role}`, async () => {
+        await main.query("ROLLBACK").catch(() => undefined);
+        await main.query(`REVOKE ${quoteIdent(role)} FROM ${quoteIdent(admin.user)}`);
+      });
     }
     await main.query("BEGIN");
     await main.query(`SET LOCAL lock_timeout = ${ROLLBACK_LOCK_TIMEOUT_MS}`);
@@ -216,6 +223,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
       await other.client.end().catch(() => undefined);
     }
     if (addedMembership) await main.query(`REVOKE ${quoteIdent(role)} FROM ${quoteIdent(admin.user)}`).catch(() => undefined);
+    dropRevoke();
     await main.end().catch(() => undefined);
   }
   result.nothingToDo = !state.roleOid && !state.schemaOid && state.defaultAcls === 0;

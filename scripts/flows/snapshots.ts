@@ -8,6 +8,7 @@ import { validateStage } from "../../sst/database/spec.js";
 import type { Baseline } from "../evidence/baseline.js";
 import type { BeforeSnapshot } from "./checks.js";
 import { UserError } from "../kernel/errors.js";
+import { interrupted } from "../kernel/interrupt.js";
 import { fingerprintProblem, type Fingerprint } from "../evidence/fingerprint.js";
 
 /** The directory holding a stage's "before" snapshot. */
@@ -25,6 +26,7 @@ export interface SnapshotOrigin {
 
 /** Writes the snapshot and where it was taken (each file atomically); returns the paths written. */
 export function saveBefore(dir: string, snapshot: BeforeSnapshot, origin: SnapshotOrigin): string[] {
+  if (interrupted()) throw new UserError(`Interrupted: no snapshot written to ${dir}.`);
   const files = { "baseline.json": snapshot.baseline, "fingerprint.json": snapshot.fingerprint, "origin.json": origin };
   return Object.entries(files).map(([name, value]) => {
     const path = join(dir, name);

@@ -3,10 +3,12 @@
  * `finally` (STYLE.md rule 7): `withClient`, `withTransaction`, `withAdvisoryLock`.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import pg from "pg";
 import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST, RDS_CA_BUNDLE_URL } from "../../sst/database/secret.js";
 import { formatDatabaseUrl, maskPassword, maskUrl, parseDatabaseUrlParts } from "../../sst/database/url.js";
 import { UserError } from "./errors.js";
+import { setConnectionHooks } from "./interrupt.js";
 
 export type Client = pg.Client;
 export type QueryResultRow = pg.QueryResultRow;
@@ -169,6 +171,41 @@ export function resetConnectionPeak(): void {
   connectionCount.peak = connectionCount.open;
 }
 
+/** Every client open now, with where it is connected (an interrupt cancels their statements, then closes them). */
+const openClients = new Map<Client, ConnectionSettings>();
+
+/**
+ * Sends PostgreSQL's CancelRequest for the statement running on `client` (protocol: length 16, code 80877102,
+ * backend pid, secret key), on a connection of its own as libpq's PQcancel does. The server cancels it at once:
+ * the transaction is aborted, the locks released. Resolves whether or not a statement was running.
+ */
+function cancelRunningStatement(client: Client, settings: ConnectionSettings): Promise<void> {
+  const { processID, secretKey } = client as unknown as { processID?: number; secretKey?: number };
+  if (processID === undefined || secretKey === undefined) return Promise.resolve();
+  return new Promise((done) => {
+    const packet = Buffer.alloc(16);
+    packet.writeInt32BE(16, 0);
+    packet.writeInt32BE(80877102, 4);
+    packet.writeInt32BE(processID, 8);
+    packet.writeInt32BE(secretKey, 12);
+    const socket = createConnection({ host: settings.host, port: settings.port }, () => socket.end(packet));
+    socket.setTimeout(2_000, () => socket.destroy());
+    socket.on("close", () => done());
+    socket.on("error", () => done());
+  });
+}
+
+setConnectionHooks({
+  async cancel() {
+    const busy = [...openClients].filter(([client]) => (client as unknown as { _activeQuery?: unknown })._activeQuery);
+    await Promise.all(busy.map(([client, settings]) => cancelRunningStatement(client, settings)));
+    return busy.length;
+  },
+  async close() {
+    await Promise.all([...openClients.keys()].map((client) => client.end().catch(() => undefined)));
+  },
+});
+
 /** Opens a client; the caller must `end()` it. Prefer `withClient`. */
 export async function connect(settings: ConnectionSettings): Promise<Client> {
   const client = new pg.Client({
@@ -192,12 +229,14 @@ export async function connect(settings: ConnectionSettings): Promise<Client> {
   }
   connectionCount.open += 1;
   connectionCount.peak = Math.max(connectionCount.peak, connectionCount.open);
+  openClients.set(client, settings);
   const end = client.end.bind(client);
   let ended = false;
   client.end = (async () => {
     if (!ended) {
       ended = true;
       connectionCount.open -= 1;
+      openClients.delete(client);
     }
     return end();
   }) as typeof client.end;

@@ -6,6 +6,7 @@
  */
 import { quoteIdent } from "../../sst/database/quote.js";
 import { withAdvisoryLock, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { interrupted } from "../kernel/interrupt.js";
 import {
   CannotRollBackError,
   FailedMigrationsError,
@@ -268,6 +269,8 @@ async function applyOne(client: Client, settings: ConnectionSettings, pid: numbe
       onProgress?.({ type: "failed", name: migration.name, ms: performance.now() - t0 });
       throw new LockWaitTimeoutError(migration.name, lockTimeoutMs, watch?.lastWait(), { cause: error });
     }
+    // Cancelled by SIGINT/SIGTERM (kernel/interrupt.ts): rolled back, not a failure of the migration, not recorded.
+    if (interrupted()) throw error;
     const logs = renderApplyMigrationError(migration.name, migration.sql, e);
     // If even this write fails (the connection dropped), nothing of the migration was committed either: the
     // next run simply applies it again.
