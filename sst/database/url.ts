@@ -118,24 +118,24 @@ export function parseDatabaseUrlParts(url: string): ParsedDatabaseUrl {
 
 /**
  * The URL with its password replaced by `****`, for messages; safe on any text. Whatever could be a password
- * is masked: everything between the user name's `:` and the last `@`, a `password=` parameter, and when there
- * is no `@`, whatever follows a `:` that does not start a port.
+ * is masked: everything between the user name's `:` and the last `@`, a `password=` parameter, and whatever
+ * follows a host's `:` that does not start a port (a password that lost its `@`, or typed where the port goes).
  */
 export function maskUrl(url: string): string {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)/.exec(url);
   if (!scheme) return /[:@]/.test(url) ? MASK : url;
   const rest = url.slice(scheme[0].length).replace(/([?&]password=)[^&]*/gi, `$1${MASK}`);
   const at = rest.lastIndexOf("@");
+  let userinfo = "";
   if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    const colon = userinfo.indexOf(":");
-    const user = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
-    return `${scheme[1]}${/[/?#]/.test(user) ? MASK : user}${colon >= 0 ? `:${MASK}` : ""}@${rest.slice(at + 1)}`;
+    const colon = rest.slice(0, at).indexOf(":");
+    const user = colon >= 0 ? rest.slice(0, colon) : rest.slice(0, at);
+    userinfo = `${/[/?#]/.test(user) ? MASK : user}${colon >= 0 ? `:${MASK}` : ""}@`;
   }
-  // No `@`: `host:port` is fine; `name:anything-else` is a password whose host is missing.
-  const colon = /^(?:\[[^\]]*\]|[^:/?#]*):/.exec(rest);
-  if (colon && !/^\d{0,5}(?:[/?#]|$)/.test(rest.slice(colon[0].length))) return `${scheme[1]}${rest.slice(0, colon[0].length)}${MASK}`;
-  return `${scheme[1]}${rest}`;
+  const hostPart = rest.slice(at + 1);
+  const colon = /^(?:\[[^\]]*\]|[^:/?#]*):/.exec(hostPart);
+  if (colon && !/^\d{0,5}(?:[/?#]|$)/.test(hostPart.slice(colon[0].length))) return `${scheme[1]}${userinfo}${hostPart.slice(0, colon[0].length)}${MASK}`;
+  return `${scheme[1]}${userinfo}${hostPart}`;
 }
 
 /**

@@ -27,6 +27,8 @@ describe("maskUrl", () => {
     ["postgresql://admin:Secr3t/Pass", "postgresql://admin:****"],
     ["postgresql://host:5432/db?password=Secr3t&x=1", "postgresql://host:5432/db?password=****&x=1"],
     ["postgresql://[::1]:5432/db", "postgresql://[::1]:5432/db"],
+    ["postgresql://admin@host:Secr3t/db", "postgresql://admin@host:****"],
+    ["postgresql://admin:pw@[::1]:5432/db", "postgresql://admin:****@[::1]:5432/db"],
     ["admin:Secr3t@host/db", "****"],
     ["not a url", "not a url"],
   ])("%s → %s", (url, masked) => {
