@@ -85,12 +85,13 @@ export function parseDatabaseUrlParts(url: string): ParsedDatabaseUrl {
     // What follows the host's `:` may be a password that lost its `@`: never quoted.
     throw urlError(`The database URL (${maskUrl(url)}) has a port that is not a number. Use ${EXAMPLE}, and ${ENCODE_HINT}.`);
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw urlError(`The database URL is not a URL (${maskUrl(url)}). Use ${EXAMPLE}, and ${ENCODE_HINT}.`);
-  }
+  const parsed = (() => {
+    try {
+      return new URL(url);
+    } catch {
+      throw urlError(`The database URL is not a URL (${maskUrl(url)}). Use ${EXAMPLE}, and ${ENCODE_HINT}.`);
+    }
+  })();
   const decode = (part: string, what: string) => {
     try {
       return decodeURIComponent(part);
