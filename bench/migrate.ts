@@ -7,7 +7,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { quoteIdent } from "../sst/database/quote.js";
-import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
 import { applyMigrations } from "../scripts/migrate/runner.js";
 import { loadMigrations, umamiReleaseSource, type MigrationSet } from "../scripts/migrate/sources.js";
@@ -89,7 +89,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const superuser = parseDatabaseUrl(server.superuserUrl);
     const admin = { name: "bench_admin", password: generatePassword() };
     await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...admin, database: "bench" }));
-    const settings = parseDatabaseUrl(`postgresql://${admin.name}:${admin.password}@127.0.0.1:${server.port}/bench?sslmode=disable`);
+    const settings = parseDatabaseUrl(toUrl({ ...superuser, database: "bench" }, { user: admin.name, password: admin.password }));
     const result = await benchMigrate(settings, { rounds: Number(process.argv[2] ?? 9) });
     process.stdout.write(`${JSON.stringify({ ...result, runnerMs: Math.round(result.runnerMs * 10) / 10, rawMs: Math.round(result.rawMs * 10) / 10, ratio: Math.round(result.ratio * 100) / 100 })}\n`);
   } finally {

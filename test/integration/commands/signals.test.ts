@@ -133,7 +133,7 @@ describe("umami-db local, interrupted", () => {
     ["SIGTERM", /^ok {3}load migrations/m, "while the embedded server is initialised"],
     ["SIGINT", /^ok {3}fingerprint the application/m, "while provisioning"],
     ["SIGTERM", /^ok {3}write credentials file/m, "while migrating"],
-  ] as const)("%s %s (%s): server stopped, temporary files removed", async (signal, when) => {
+  ] as const)("%s %s (%s): server stopped, temporary files removed", async (signal, when, _point) => {
     const run = await interrupt(["local", "--secret-file", join(dir, `local-${signal}.json`)], {}, signal, when);
     expectCleanInterrupt(run, signal, /stopped the embedded PostgreSQL and removed its temporary files/);
   }, 90_000);
