@@ -87,6 +87,10 @@ describe("the first commands a newcomer types", () => {
     expect(errorLines(run)).toEqual([
       "error: No AWS credentials were found to look up the ARN of secret observability/umami-db-credentials. Without AWS, pass --secret-id with the secret's full ARN (arn:aws:secretsmanager:…), or --outputs-file with the outputs of sst deploy --stage dev (they hold secretArn); or configure AWS (AWS_PROFILE, aws sso login, or OIDC in CI).",
     ]);
+    // A command that reads the credentials secret names its own way around AWS.
+    const postDeploy = await runCli(["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before"], { HOME: dir, ADMIN_DATABASE_URL: server.adminUrl() }, { cwd: dir });
+    expect(postDeploy.code).toBe(2);
+    expect(errorLines(postDeploy)[0]).toMatch(/No AWS credentials were found to read The credentials secret .*, or work without AWS: --secret-file <credentials JSON> or --umami-url/);
     const withArn = await runCli(["handoff", "--stage", "dev", "--secret-id", "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf"], { HOME: dir }, { cwd: dir });
     expect(withArn.code, withArn.stderr).toBe(0);
   });
