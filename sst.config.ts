@@ -7,6 +7,9 @@
 export default $config({
   async app(input) {
     const { buildSpec } = await import("./sst/database/spec.js");
+    const { checkStageName } = await import("./sst/stage-name.js");
+    // The stage rules umami-db applies to --stage (UMAMI_NEW_STAGE=<stage> plays --new-stage for a look-alike).
+    checkStageName(input.stage, { newStage: process.env.UMAMI_NEW_STAGE === input.stage });
     const spec = buildSpec(input.stage);
     const protect = spec.protect;
     return {

@@ -11,7 +11,8 @@
 import { pathToFileURL } from "node:url";
 import { ALL_PRIVILEGES, buildSpec } from "../sst/database/spec.js";
 import { auditIsolation } from "../scripts/audit/audit.js";
-import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { quoteIdent } from "../sst/database/quote.js";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
 import { applicationOf, captureFingerprint } from "../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../scripts/flows/provision.js";
@@ -78,7 +79,7 @@ export async function benchAudit(
   const rounds = options.rounds ?? 3;
   const spec = buildSpec("dev", { clusterIdentifier: "bench", database: DATABASE });
   await withClient(superuser, async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(DATABASE)}`);
+    await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(DATABASE)}`);
     await createAuroraLikeAdmin(c, { ...ADMIN, database: DATABASE });
   });
   await installAuroraExtensions(superuser, DATABASE);

@@ -6,7 +6,8 @@
  * Run directly (`npx tsx bench/migrate.ts`) it starts its own embedded PostgreSQL and prints one JSON line.
  */
 import { pathToFileURL } from "node:url";
-import { escapeIdentifier, parseDatabaseUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { quoteIdent } from "../sst/database/quote.js";
+import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
 import { applyMigrations } from "../scripts/migrate/runner.js";
 import { loadMigrations, umamiReleaseSource, type MigrationSet } from "../scripts/migrate/sources.js";
@@ -52,7 +53,7 @@ export async function benchMigrate(admin: ConnectionSettings, options: { set?: M
   const timeRaw = async (schema: string) => {
     const t0 = performance.now();
     await withClient(admin, async (c) => {
-      await c.query("SELECT pg_catalog.set_config('search_path', $1, false)", [`${escapeIdentifier(schema)}, public`]);
+      await c.query("SELECT pg_catalog.set_config('search_path', $1, false)", [`${quoteIdent(schema)}, public`]);
       for (const m of set.migrations) await c.query(m.sql);
     });
     raw.push(performance.now() - t0);
@@ -61,7 +62,7 @@ export async function benchMigrate(admin: ConnectionSettings, options: { set?: M
   for (let round = 0; round < rounds; round++) {
     const schemas = { runner: `bench_runner_${round}`, raw: `bench_raw_${round}` };
     await withClient(admin, async (c) => {
-      for (const s of Object.values(schemas)) await c.query(`CREATE SCHEMA ${escapeIdentifier(s)}`);
+      for (const s of Object.values(schemas)) await c.query(`CREATE SCHEMA ${quoteIdent(s)}`);
     });
     try {
       // Alternate which side goes first, so caches warmed by one side favour neither.
@@ -74,7 +75,7 @@ export async function benchMigrate(admin: ConnectionSettings, options: { set?: M
       }
     } finally {
       await withClient(admin, async (c) => {
-        for (const s of Object.values(schemas)) await c.query(`DROP SCHEMA IF EXISTS ${escapeIdentifier(s)} CASCADE`);
+        for (const s of Object.values(schemas)) await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
       });
     }
   }
@@ -88,7 +89,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const superuser = parseDatabaseUrl(server.superuserUrl);
     const admin = { name: "bench_admin", password: generatePassword() };
     await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...admin, database: "bench" }));
-    const settings = parseDatabaseUrl(`postgresql://${admin.name}:${admin.password}@127.0.0.1:${server.port}/bench?sslmode=disable`);
+    const settings = parseDatabaseUrl(toUrl({ ...superuser, database: "bench" }, { user: admin.name, password: admin.password }));
     const result = await benchMigrate(settings, { rounds: Number(process.argv[2] ?? 9) });
     process.stdout.write(`${JSON.stringify({ ...result, runnerMs: Math.round(result.runnerMs * 10) / 10, rawMs: Math.round(result.rawMs * 10) / 10, ratio: Math.round(result.ratio * 100) / 100 })}\n`);
   } finally {

@@ -5,7 +5,8 @@
  * events. Rows go in batches small enough that each INSERT stays well inside the role's statement_timeout:
  * the role's guard is in force for this session, as for Umami's own.
  */
-import { escapeIdentifier, type Client } from "../scripts/kernel/db.js";
+import { quoteIdent } from "../sst/database/quote.js";
+import { type Client } from "../scripts/kernel/db.js";
 
 /** What was generated. */
 export interface Dataset {
@@ -23,7 +24,7 @@ const BATCH = 100_000;
 /** Fills `schema` (migrated to Umami 2.10.0) with `events` website_event rows and what belongs to them. */
 export async function generateUmamiDataset(client: Client, schema: string, events: number, onBatch?: (done: number) => void): Promise<Dataset> {
   const t0 = performance.now();
-  const q = (table: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`;
+  const q = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   const sessions = Math.max(1, Math.round(events / 10));
   const websites = Math.max(3, Math.min(50, Math.round(events / 150_000)));
   const admin = (await client.query<{ user_id: string }>(`SELECT user_id FROM ${q("user")} WHERE username = 'admin'`)).rows[0].user_id;

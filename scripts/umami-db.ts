@@ -2,8 +2,12 @@
  * The `umami-db` command: wires the commands (scripts/commands/program.ts), nothing else.
  */
 import { CommanderError } from "commander";
+import { installInterruptHandlers } from "./kernel/interrupt.js";
 import { umamiDbProgram } from "./commands/program.js";
 import { reportError } from "./commands/run.js";
+
+// Ctrl-C and kill: stop what was started, remove temporary files, exit 130/143 with one line.
+installInterruptHandlers();
 
 try {
   await umamiDbProgram().parseAsync(process.argv);

@@ -107,7 +107,7 @@ export interface StageSettings {
 export const DEFAULT_UMAMI_VERSION = "3.1.0";
 
 /** Stages that use the story's names exactly. Edit these for your account. */
-const configuredStages: Readonly<Record<string, StageSettings>> = {
+export const configuredStages: Readonly<Record<string, StageSettings>> = {
   dev: {
     clusterIdentifier: "app-aurora-dev",
     database: "app",

@@ -4,7 +4,8 @@
  * denied statement does not abort the others. Nothing is left behind (the fingerprint test proves it).
  */
 import type { AuditContext } from "./types.js";
-import { ConnectionError, escapeIdentifier, withClient, withRolledBackTransaction, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { ConnectionError, withClient, withRolledBackTransaction, type Client, type ConnectionSettings } from "../kernel/db.js";
 
 /** One probe's outcome. `ok` when the outcome is the expected one. */
 export interface ProbeResult {
@@ -79,7 +80,7 @@ export async function runProbes(ctx: AuditContext, umami: ConnectionSettings): P
         // A probe must never wait behind the application's locks.
         await client.query("SET LOCAL lock_timeout = '5s'");
         await client.query("SET LOCAL statement_timeout = '15s'");
-        const table = (schema: string, name: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(name)}`;
+        const table = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
         const create = (schema: string) => `CREATE TABLE ${table(schema, PROBE_TABLE)} (id integer)`;
         const t = targets.app_table;
         results = [
@@ -98,7 +99,7 @@ export async function runProbes(ctx: AuditContext, umami: ConnectionSettings): P
           targets.other_schema
             ? await attempt(client, `create a table in ${targets.other_schema}`, "denied", [create(targets.other_schema)])
             : skipped("create a table in another application schema", "denied", "the database has no other application schema"),
-          await attempt(client, "create a schema", "denied", [`CREATE SCHEMA ${escapeIdentifier(PROBE_TABLE)}`]),
+          await attempt(client, "create a schema", "denied", [`CREATE SCHEMA ${quoteIdent(PROBE_TABLE)}`]),
           await attempt(client, `create and read a table in ${spec.schema}`, "allowed", [
             create(spec.schema),
             `INSERT INTO ${table(spec.schema, PROBE_TABLE)} (id) VALUES (1)`,

@@ -5,7 +5,8 @@
  * Progress goes to stderr, results to stdout; exit codes per run.ts.
  */
 import { Command, Option } from "commander";
-import { parseDatabaseUrl, redactUrl, type ConnectionSettings } from "../kernel/db.js";
+import { maskUrl } from "../../sst/database/url.js";
+import { parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import type { StepObserver } from "../flows/steps.js";
 import { describeMigrationProgress } from "../migrate/progress.js";
@@ -108,14 +109,14 @@ function deployCommand(): Command {
           const { buildDockerMigrateCommand, runDockerCommand } = await import("../migrate/docker-engine.js");
           if (options.dryRun) throw new UserError("--dry-run is not available with --engine docker (prisma migrate deploy has none). Use `umami-db migrate status`.");
           const built = buildDockerMigrateCommand(url, { image: options.image });
-          process.stderr.write(`running: ${built.command} ${built.args.join(" ")} (DATABASE_URL=${redactUrl(url)})\n`);
+          process.stderr.write(`running: ${built.command} ${built.args.join(" ")} (DATABASE_URL=${maskUrl(url)})\n`);
           const code = await runDockerCommand(built, process.env);
           return code === 0 ? EXIT.ok : EXIT.couldNotRun;
         }
         const { loadMigrations } = await import("../migrate/sources.js");
         const { applyMigrations } = await import("../migrate/runner.js");
         const set = await loadMigrations(options.migrations, migrationLoadOptions());
-        process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${redactUrl(url)}\n${noteLines(set.notes)}`);
+        process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${maskUrl(url)}\n${noteLines(set.notes)}`);
         const result = await applyMigrations(settings, set, {
           dryRun: options.dryRun,
           statementLockTimeoutMs: options.lockTimeout,

@@ -8,7 +8,8 @@ import { Command } from "commander";
 import { umamiVersionOf } from "../../sst/database/spec.js";
 import { UserError } from "../kernel/errors.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
-import { beforeDir, loadBefore } from "../flows/snapshots.js";
+import { requireDeployed } from "../flows/deployed.js";
+import { beforeDir, loadBefore, snapshotMismatch } from "../flows/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
 import { action, ensureWritableDir, flowExitCode, writeOutputFile } from "./run.js";
@@ -53,6 +54,10 @@ export function postDeployCommand(): Command {
               `Run \`umami-db preflight --stage ${resolved.spec.stage}\` before \`sst deploy\` (it saves one), or pass --no-before to run without the comparison.`,
           );
         }
+        const { admin, spec } = resolved;
+        const mismatch = snapshotMismatch(snapshotDir, before.origin, { stage: spec.stage, host: admin.host, port: admin.port, database: admin.database });
+        if (flags.before && mismatch) throw new UserError(mismatch);
+        await requireDeployed(admin, spec);
         const cloudwatch = await cloudWatchOptions(resolved, flags);
         const migrations = flags.migrations ?? defaultMigrationsSource(resolved.spec.stage);
         const { umamiReleaseVersion } = await import("../migrate/sources.js");

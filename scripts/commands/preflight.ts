@@ -51,7 +51,8 @@ async function saveSnapshot(resolved: Awaited<ReturnType<typeof resolveFromFlags
   const { progressObserver } = await import("./progress.js");
   const cloudwatch = await cloudWatchOptions(resolved, flags);
   const before = await captureBefore(new StepRunner(progressObserver()), resolved.admin, resolved.spec, cloudwatch);
-  return saveBefore(flags.beforeDir ?? beforeDir(resolved.spec.stage), before);
+  const { admin, spec } = resolved;
+  return saveBefore(flags.beforeDir ?? beforeDir(spec.stage), before, { stage: spec.stage, host: admin.host, port: admin.port, database: admin.database });
 }
 
 /** The `preflight` command. */

@@ -11,6 +11,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { UserError } from "../kernel/errors.js";
+import { interrupted } from "../kernel/interrupt.js";
 
 export const EXIT = { ok: 0, checkFailed: 1, couldNotRun: 2 } as const;
 
@@ -53,6 +54,8 @@ export function positiveInt(option: string): (value: string) => number {
 
 /** Writes a file a command was asked to produce, creating its directory; a failure is one line, not a stack. */
 export function writeOutputFile(path: string, text: string): void {
+  // An interrupted run writes no report: it would describe a run that did not finish.
+  if (interrupted()) throw new UserError(`Interrupted: ${path} not written.`);
   try {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);

@@ -6,7 +6,8 @@
  */
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { AuroraMetricsRequest, MetricSummary } from "./cloudwatch.js";
-import { escapeIdentifier, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 
 /** Version of the baseline format; bump it when a field changes meaning. */
@@ -227,7 +228,7 @@ async function topStatements(client: Client): Promise<Baseline["statements"]> {
     const top = await client.query<{ queryid: string | null; query: string | null; calls: string; total: number; mean: number; rows: string }>(
       `
       SELECT queryid::text AS queryid, query, calls, total_exec_time AS total, mean_exec_time AS mean, rows
-        FROM ${escapeIdentifier(schema)}.pg_stat_statements
+        FROM ${quoteIdent(schema)}.pg_stat_statements
        WHERE dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
        ORDER BY total_exec_time DESC
        LIMIT $1

@@ -193,7 +193,15 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
 export async function findSecretArn(client: () => Promise<SecretsManagerClient>, spec: UmamiDatabaseSpec, known?: string): Promise<string> {
   if (known && parseSecretArn(known)) return known;
   const id = known ?? spec.secretName;
-  const found = await inspectStageSecret(await client(), id, spec.stage);
+  const found = await inspectStageSecret(await client(), id, spec.stage).catch((error: unknown) => {
+    if ((error as { cause?: { name?: string } }).cause?.name !== "CredentialsProviderError") throw error;
+    // Only the ARN is needed: name what gives it without AWS.
+    throw new UserError(
+      `No AWS credentials were found to look up the ARN of secret ${id}. Without AWS, pass --secret-id with the secret's full ARN (arn:aws:secretsmanager:…), ` +
+        `or --outputs-file with the outputs of sst deploy --stage ${spec.stage} (they hold secretArn); or configure AWS (AWS_PROFILE, aws sso login, or OIDC in CI).`,
+      { cause: error },
+    );
+  });
   switch (found.state) {
     case "ours":
       if (found.arn) return found.arn;

@@ -11,7 +11,8 @@ import { existsSync } from "node:fs";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { buildCredentialsSecret } from "../../sst/database/secret.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
-import { ConnectionError, isLocalHost, parseDatabaseUrl, redactUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
+import { maskUrl } from "../../sst/database/url.js";
+import { ConnectionError, isLocalHost, parseDatabaseUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../local/embedded.js";
 import { generatePassword } from "../kernel/password.js";
 import { inspectExisting, provisionStage } from "./provision.js";
@@ -103,7 +104,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     });
     await steps.run("write credentials file", async () => writeSecretFile(options.secretFile, secret), () => `${options.secretFile} (mode 0600)`);
     result.secretFile = options.secretFile;
-    result.databaseUrl = redactUrl(secret.DATABASE_URL);
+    result.databaseUrl = maskUrl(secret.DATABASE_URL);
 
     const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
     await migrateAndVerify(steps, result, {

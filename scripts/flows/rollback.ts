@@ -12,7 +12,9 @@
  */
 import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { connect, escapeIdentifier, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { connect, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { onInterrupt } from "../kernel/interrupt.js";
 import { UserError } from "../kernel/errors.js";
 import { findRollbackBlockers, type RollbackBlocker } from "../rollback/blockers.js";
 import { isMember, lockSchemaTables, otherDatabases, readState, revokeMembership, type State } from "../rollback/state.js";
@@ -82,6 +84,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   const others: { database: string; client: Client }[] = [];
   const committed: string[] = [];
   let addedMembership = false;
+  let dropRevoke = () => undefined as void;
   let state: State;
   try {
     state = await readState(main, spec);
@@ -90,6 +93,11 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
     if (databases.length > 0 && !(await isMember(main, role, admin.user))) {
       await main.query(grant);
       addedMembership = true;
+      // Interrupted, the open transaction rolls back with the connection, but this grant was committed.
+      dropRevoke = onInterrupt(`revoked ${admin.user}'s temporary membership in ${role}`, async () => {
+        await main.query("ROLLBACK").catch(() => undefined);
+        await revokeMembership(main, role, admin.user);
+      });
     }
     await transaction.join(spec.database, main);
     if (state.roleOid) await main.query(grant);
@@ -104,7 +112,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
           database,
           object: `database ${database}`,
           reason: `${role} owns objects or holds privileges there, and ${admin.user} cannot connect to remove them (${(error as Error).message})`,
-          remedy: `GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${escapeIdentifier(admin.user)}`,
+          remedy: `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(admin.user)}`,
         });
         continue;
       }
@@ -134,6 +142,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   } finally {
     await transaction.close();
     if (addedMembership) await revokeMembership(main, role, admin.user).catch(() => undefined);
+    dropRevoke();
     await main.end().catch(() => undefined);
   }
   result.nothingToDo = !state.roleOid && !state.schemaOid && state.defaultAcls === 0;

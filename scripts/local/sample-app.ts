@@ -4,7 +4,8 @@
  * an application login role with its own grants, and a Drizzle-style migrations table. Used by
  * `umami-db local`, the tests and the benchmarks.
  */
-import { escapeIdentifier, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { generatePassword } from "../kernel/password.js";
 
 /** The application's names in the sample. */
@@ -34,8 +35,8 @@ export async function createAuroraLikeAdmin(
   superuser: Client,
   admin: { name: string; password: string; database: string },
 ): Promise<void> {
-  const role = escapeIdentifier(admin.name);
-  const group = escapeIdentifier(RDS_SUPERUSER);
+  const role = quoteIdent(admin.name);
+  const group = quoteIdent(RDS_SUPERUSER);
   const hasGroup = await superuser.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [RDS_SUPERUSER]);
   if (hasGroup.rowCount === 0) {
     await superuser.query(`CREATE ROLE ${group} WITH NOLOGIN NOSUPERUSER`);
@@ -47,7 +48,7 @@ export async function createAuroraLikeAdmin(
     await superuser.query(`GRANT ${group} TO ${role}`);
   }
   const db = await superuser.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [admin.database]);
-  if (db.rowCount === 0) await superuser.query(`CREATE DATABASE ${escapeIdentifier(admin.database)} OWNER ${role}`);
+  if (db.rowCount === 0) await superuser.query(`CREATE DATABASE ${quoteIdent(admin.database)} OWNER ${role}`);
 }
 
 /**
@@ -61,7 +62,7 @@ export async function installAuroraExtensions(superuser: ConnectionSettings, dat
 
 /** Creates the sample application's schemas, role, tables and rows (idempotent). Run as the administrator. */
 export async function seedSampleApplication(admin: Client, appPassword: string): Promise<void> {
-  const appRole = escapeIdentifier(SAMPLE_APP.appRole);
+  const appRole = quoteIdent(SAMPLE_APP.appRole);
   const exists = await admin.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [SAMPLE_APP.appRole]);
   if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${appRole} WITH LOGIN PASSWORD ${admin.escapeLiteral(appPassword)}`);
   await admin.query(`

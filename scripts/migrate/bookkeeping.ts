@@ -5,7 +5,8 @@
  * (`sql_migration_persistence.rs`). Sources and reasoning: docs/prisma-compatibility.md.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { escapeIdentifier, type Client } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { type Client } from "../kernel/db.js";
 
 /** Prisma's table name (`MIGRATIONS_TABLE_NAME`). */
 export const MIGRATIONS_TABLE = "_prisma_migrations";
@@ -49,7 +50,7 @@ export function matchesChecksum(script: string, recorded: string): boolean {
 
 /** The table's qualified name in `schema`. */
 export function migrationsTable(schema: string): string {
-  return `${escapeIdentifier(schema)}.${escapeIdentifier(MIGRATIONS_TABLE)}`;
+  return `${quoteIdent(schema)}.${quoteIdent(MIGRATIONS_TABLE)}`;
 }
 
 /**

@@ -4,7 +4,9 @@
  * pending. Each step follows prisma-engines' `apply_migrations.rs`; the one deliberate difference is that a
  * migration and its bookkeeping row commit together in one transaction (docs/prisma-compatibility.md).
  */
-import { escapeIdentifier, withAdvisoryLock, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { withAdvisoryLock, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
+import { interrupted } from "../kernel/interrupt.js";
 import {
   CannotRollBackError,
   FailedMigrationsError,
@@ -158,7 +160,7 @@ async function lockLikePrisma<T>(
             pg_catalog.current_setting('lock_timeout') AS previous,
             pg_catalog.pg_backend_pid() AS pid,
             pg_catalog.pg_try_advisory_lock($2) AS got`,
-    [escapeIdentifier(settings.schema), key],
+    [quoteIdent(settings.schema), key],
   );
   const { previous, got, pid } = rows[0];
   if (got) {
@@ -200,7 +202,7 @@ async function initializeSchema(client: Client, schema: string): Promise<boolean
     );
     // The usual case: a stage's role pointed at a schema nobody provisioned (or a typo in ?schema=).
     if (!rows[0].may_create) throw new SchemaMissingError(schema, rows[0].user, "no CREATE on the database");
-    await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
+    await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   }
   if (tables.includes(MIGRATIONS_TABLE)) return false;
   if (tables.length > 0) throw new SchemaNotEmptyError(schema, tables);
@@ -267,6 +269,8 @@ async function applyOne(client: Client, settings: ConnectionSettings, pid: numbe
       onProgress?.({ type: "failed", name: migration.name, ms: performance.now() - t0 });
       throw new LockWaitTimeoutError(migration.name, lockTimeoutMs, watch?.lastWait(), { cause: error });
     }
+    // Cancelled by SIGINT/SIGTERM (kernel/interrupt.ts): rolled back, not a failure of the migration, not recorded.
+    if (interrupted()) throw error;
     const logs = renderApplyMigrationError(migration.name, migration.sql, e);
     // If even this write fails (the connection dropped), nothing of the migration was committed either: the
     // next run simply applies it again.

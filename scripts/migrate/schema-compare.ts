@@ -3,7 +3,7 @@
  * (`actual`), as exact sets (pgTAP's way): every object missing, extra or different is one named difference,
  * with the SQL that brings the live schema to the release where the catalogs say enough to write it. Pure.
  */
-import { escapeIdentifier } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
 import type { ColumnSnapshot, SchemaSnapshot } from "./schema-snapshot.js";
 
 /** What kind of object differs. */
@@ -28,7 +28,7 @@ export interface SchemaDifference {
 
 /** Every difference, in a stable order (kind, then object). Objects of a missing or extra table are implied by it. */
 export function compareSchemas(expected: SchemaSnapshot, actual: SchemaSnapshot): SchemaDifference[] {
-  const q = (name: string) => escapeIdentifier(name);
+  const q = (name: string) => quoteIdent(name);
   const table = (name: string) => `${q(actual.schema)}.${q(name)}`;
   const differences: SchemaDifference[] = [];
   const liveTables = new Map(actual.tables.map((t) => [t.name, t.kind]));

@@ -4,7 +4,8 @@
  * still owns objects or holds privileges; and the locks and membership the rollback needs first.
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { escapeIdentifier, type Client } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import type { Client } from "../kernel/db.js";
 
 /** What the stage has in the database a client is connected to. */
 export interface State {
@@ -55,7 +56,7 @@ export async function otherDatabases(client: Client, role: string): Promise<stri
     ORDER BY 1
     `,
     // regrole parses its input as an SQL identifier: quoted, so a mixed-case role is found as written.
-    [escapeIdentifier(role)],
+    [quoteIdent(role)],
   );
   return rows.map((r) => r.datname);
 }
@@ -64,10 +65,10 @@ export async function otherDatabases(client: Client, role: string): Promise<stri
 export async function lockSchemaTables(client: Client, schema: string): Promise<void> {
   const { rows } = await client.query<{ name: string }>(
     "SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p') ORDER BY relname",
-    [escapeIdentifier(schema)],
+    [quoteIdent(schema)],
   );
   if (rows.length === 0) return;
-  const tables = rows.map((r) => `${escapeIdentifier(schema)}.${escapeIdentifier(r.name)}`).join(", ");
+  const tables = rows.map((r) => `${quoteIdent(schema)}.${quoteIdent(r.name)}`).join(", ");
   await client.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
 }
 
@@ -80,12 +81,12 @@ export async function isMember(client: Client, role: string, admin: string): Pro
       WHERE m.roleid = $1::regrole AND m.member = $2::regrole
     ) AS member
     `,
-    [escapeIdentifier(role), escapeIdentifier(admin)],
+    [quoteIdent(role), quoteIdent(admin)],
   );
   return rows[0].member;
 }
 
 /** Takes back the membership the rollback granted `admin` for DROP OWNED BY, when the role outlived the run. */
 export async function revokeMembership(client: Client, role: string, admin: string): Promise<void> {
-  await client.query(`REVOKE ${escapeIdentifier(role)} FROM ${escapeIdentifier(admin)}`);
+  await client.query(`REVOKE ${quoteIdent(role)} FROM ${quoteIdent(admin)}`);
 }

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "n
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { MIGRATION_SESSION_OPTIONS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, URL_KEYS, type CredentialsSecret, type UrlKey } from "../../sst/database/secret.js";
+import { parseDatabaseUrlParts, type ParsedDatabaseUrl } from "../../sst/database/url.js";
 import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 
@@ -39,39 +40,30 @@ function parsePort(value: unknown): number | undefined {
  * may name another host (the reader endpoint); DIRECT_DATABASE_URL must lift the statement timeout.
  */
 function urlProblems(secret: Record<string, unknown>, key: UrlKey, port: number | undefined): string[] {
-  const text = secret[key] as string;
-  let url: URL;
+  let url: ParsedDatabaseUrl;
   try {
-    url = new URL(text);
-  } catch {
-    return [`${key} is not a URL`];
+    url = parseDatabaseUrlParts(secret[key] as string);
+  } catch (error) {
+    // The one parser's message never quotes the password.
+    return [`${key}: ${(error as Error).message.replace(/\.$/, "")}`];
   }
-  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") return [`${key} must start with postgresql:// (found ${url.protocol}//)`];
   const problems: string[] = [];
-  const decode = (s: string) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  };
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = url.host;
   const compare = (part: string, found: string, expected: unknown) => {
     if (typeof expected === "string" && found !== expected) problems.push(`${key}'s ${part} (${found || "none"}) differs from "${part}" (${expected})`);
   };
-  compare("user", decode(url.username), secret.username);
+  compare("user", url.user, secret.username);
   // A password that differs is what a Secrets Manager rotation leaves behind (it copies the URLs unchanged).
-  if (typeof secret.password === "string" && decode(url.password) !== secret.password) problems.push(`${key}'s password differs from "password" (rotated outside the stack?)`);
+  if (typeof secret.password === "string" && url.password !== secret.password) problems.push(`${key}'s password differs from "password" (rotated outside the stack?)`);
   if (key !== "DATABASE_REPLICA_URL") compare("host", host, secret.host);
-  const urlPort = url.port ? Number(url.port) : 5432;
-  if (port !== undefined && urlPort !== port) problems.push(`${key}'s port (${urlPort}) differs from "port" (${port})`);
-  compare("database", decode(url.pathname.replace(/^\//, "")), secret.database);
-  compare("schema", url.searchParams.get("schema") ?? "public", secret.schema);
-  const sslmode = url.searchParams.get("sslmode");
+  if (port !== undefined && url.port !== port) problems.push(`${key}'s port (${url.port}) differs from "port" (${port})`);
+  compare("database", url.database, secret.database);
+  compare("schema", url.params.schema ?? "public", secret.schema);
+  const sslmode = url.params.sslmode;
   // node-pg reads require/prefer/verify-ca as verify-full, libpq as "check nothing": only verify-full means
   // the same to Umami and to this tool (`docs/design.md` § "The contract with the Umami container").
   if (!isLocalHost(host) && sslmode !== "verify-full") problems.push(`${key} must say sslmode=verify-full for ${host} (found ${sslmode ?? "no sslmode"})`);
-  if (key === "DIRECT_DATABASE_URL" && !/(^|\s)-c\s*statement_timeout\s*=\s*0(\s|$)/.test(url.searchParams.get("options") ?? "")) {
+  if (key === "DIRECT_DATABASE_URL" && !/(^|\s)-c\s*statement_timeout\s*=\s*0(\s|$)/.test(url.params.options ?? "")) {
     problems.push(`DIRECT_DATABASE_URL must carry options=${encodeURIComponent(MIGRATION_SESSION_OPTIONS)} (migrations run without the role's statement timeout)`);
   }
   return problems;

@@ -41,7 +41,14 @@ export interface FetchOptions {
   baseDelayMs?: number;
 }
 
+/** What works without AWS, by the secret a command could not read. */
+const WITHOUT_AWS: Record<string, string> = {
+  "The credentials secret": "work without AWS: --secret-file <credentials JSON> or --umami-url (env UMAMI_SECRET_FILE, UMAMI_DATABASE_URL)",
+  "The master secret": "work without AWS: --admin-url (env ADMIN_DATABASE_URL)",
+};
+
 /** Translates an AWS error into one line with its remedy; never includes the secret's value. */
+
 export function describeAwsError(error: unknown, what: string, secretId: string, region: string | undefined): UserError {
   const e = error as AwsError;
   const name = e.name ?? e.code ?? "";
@@ -66,7 +73,7 @@ export function describeAwsError(error: unknown, what: string, secretId: string,
       message = `AWS rejected the credentials${where} (${name}). Refresh them (aws sso login / OIDC) and check the region is enabled for the account.`;
       break;
     case "CredentialsProviderError":
-      message = `No AWS credentials were found to read ${what} ${secretId}. Configure them (AWS_PROFILE, aws sso login, or OIDC in CI).`;
+      message = `No AWS credentials were found to read ${what} ${secretId}. Configure them (AWS_PROFILE, aws sso login, or OIDC in CI)${WITHOUT_AWS[what] ? `, or ${WITHOUT_AWS[what]}` : ""}.`;
       break;
     default:
       if (isThrottling(error)) message = `AWS kept throttling reads of ${what} ${secretId}${where}. Wait a minute and run again.`;

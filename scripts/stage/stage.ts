@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { buildSpec, validateStage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { formatDatabaseUrl } from "../../sst/database/url.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
@@ -303,9 +304,9 @@ export async function resolveStage<N extends Need = Need>(
         ? { host: outputs.host, port: outputs.port ?? 5432 }
         : (remote ?? localSecret ?? { host: umamiFromUrl!.host, port: umamiFromUrl!.port });
     // The credentials never go through a URL: the endpoint is parsed alone, then user and password are set.
-    const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
     const sslmode = isLocalHost(endpoint.host) ? "disable" : "require";
-    const base = connection(`postgresql://${host}:${endpoint.port}/${encodeURIComponent(spec.database)}?sslmode=${sslmode}`, "cluster endpoint");
+    const endpointUrl = formatDatabaseUrl({ user: "", password: "", host: endpoint.host, port: endpoint.port, database: spec.database, params: { sslmode } });
+    const base = connection(endpointUrl, "cluster endpoint");
     adminSettings = base && { ...base, user: master.username, password: master.password };
     adminSource = `master secret ${masterArn}`;
   }

@@ -1,7 +1,8 @@
 /**
  * The one quoting function for identifiers and the one for literals (STYLE.md rule 5). They follow
  * PostgreSQL's rules exactly as `pg`'s `escapeIdentifier`/`escapeLiteral` do (a unit test compares them);
- * they live here so the pure SQL builders need no database driver.
+ * they live here so the pure SQL builders need no database driver, and every module, builder or executor,
+ * quotes through them (kernel/db.ts exports no second one).
  */
 
 /** Quotes an identifier: always double-quoted, inner quotes doubled. Refuses NUL, which PostgreSQL cannot store. */

@@ -5,6 +5,7 @@
  * scripts/kernel/db.ts). Every query parameter below was chosen so that all three read it alike
  * (`docs/design.md` § "The contract with the Umami container").
  */
+import { formatDatabaseUrl } from "./url.js";
 
 /** Keys every credentials secret carries: the story's six, AWS's rotation format, and the URLs Umami reads. */
 export const SECRET_KEYS = [
@@ -87,8 +88,8 @@ export const PRISMA_TLS_ERROR_PREFIX = "Error opening a TLS connection: ";
 /** What node-pg says for a certificate issued to another host name (Node's `checkServerIdentity`). */
 export const NODE_PG_WRONG_HOST = { code: "ERR_TLS_CERT_ALTNAME_INVALID", messageStart: "Hostname/IP does not match certificate's altnames" } as const;
 
-/** The parts a URL is built from. */
-export interface UrlParts {
+/** The parts the secret is built from, by the secret's own keys (`username`: AWS's rotation format). */
+export interface SecretParts {
   username: string;
   password: string;
   host: string;
@@ -97,33 +98,28 @@ export interface UrlParts {
   schema: string;
   /** @default "verify-full" */
   sslmode?: SecretSslMode;
-  /** libpq's startup `options` (e.g. {@link MIGRATION_SESSION_OPTIONS}). */
-  options?: string;
 }
 
 /**
- * A URL Umami reads: Prisma's `?schema=` selects the schema; `sslmode=verify-full` checks certificate and host
- * name in node-pg and libpq; `sslaccept=strict` makes Prisma's native engine check them too (it reads
- * `verify-full` as `prefer` and accepts any certificate by default; node-pg and libpq ignore the parameter).
- * Values are %-encoded with `%20` for a space: libpq does not read `+` as one (measured).
+ * A URL Umami reads, through the one formatter (url.ts): Prisma's `?schema=` selects the schema;
+ * `sslmode=verify-full` checks certificate and host name in node-pg and libpq; `sslaccept=strict` makes
+ * Prisma's native engine check them too (it reads `verify-full` as `prefer` and accepts any certificate by
+ * default; node-pg and libpq ignore the parameter).
  */
-export function databaseUrl(parts: UrlParts): string {
-  const user = encodeURIComponent(parts.username);
-  const password = encodeURIComponent(parts.password);
-  const host = parts.host.includes(":") ? `[${parts.host}]` : parts.host;
+function secretUrl(parts: SecretParts, options?: string): string {
   const sslmode = parts.sslmode ?? "verify-full";
-  const query: Array<[string, string]> = [
-    ["schema", parts.schema],
-    ["sslmode", sslmode],
-    ...(sslmode === "verify-full" ? ([["sslaccept", "strict"]] as Array<[string, string]>) : []),
-    ...(parts.options ? ([["options", parts.options]] as Array<[string, string]>) : []),
-  ];
-  const search = query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
-  return `postgresql://${user}:${password}@${host}:${parts.port}/${encodeURIComponent(parts.database)}?${search}`;
+  return formatDatabaseUrl({
+    user: parts.username,
+    password: parts.password,
+    host: parts.host,
+    port: parts.port,
+    database: parts.database,
+    params: { schema: parts.schema, sslmode, sslaccept: sslmode === "verify-full" ? "strict" : undefined, options },
+  });
 }
 
 /** Builds the secret's JSON from its parts; DATABASE_REPLICA_URL only when a reader host is given. */
-export function buildCredentialsSecret(parts: Omit<UrlParts, "options"> & { readerHost?: string }): CredentialsSecret {
+export function buildCredentialsSecret(parts: SecretParts & { readerHost?: string }): CredentialsSecret {
   const { readerHost, ...url } = parts;
   return {
     username: parts.username,
@@ -134,8 +130,8 @@ export function buildCredentialsSecret(parts: Omit<UrlParts, "options"> & { read
     schema: parts.schema,
     engine: "postgres",
     dbname: parts.database,
-    DATABASE_URL: databaseUrl(url),
-    DIRECT_DATABASE_URL: databaseUrl({ ...url, options: MIGRATION_SESSION_OPTIONS }),
-    ...(readerHost ? { DATABASE_REPLICA_URL: databaseUrl({ ...url, host: readerHost }) } : {}),
+    DATABASE_URL: secretUrl(url),
+    DIRECT_DATABASE_URL: secretUrl(url, MIGRATION_SESSION_OPTIONS),
+    ...(readerHost ? { DATABASE_REPLICA_URL: secretUrl({ ...url, host: readerHost }) } : {}),
   };
 }

@@ -5,7 +5,7 @@
  * credentials file's mode (0600, directory 0700). The credentials files themselves are the one place a
  * password belongs and are left out of the search.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,7 +33,7 @@ const known = () => [UMAMI_PASSWORD, WRONG, TEST_ADMIN.password, TEST_APP_PASSWO
 /** Every file under `root`, except the credentials files (where the password is supposed to be). */
 function writtenFiles(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && !/credentials\.json$|^(umami|wrong)\.json$/.test(e.name))
+    .filter((e) => e.isFile() && !/credentials\.json$|^(umami|wrong|malformed-\d+)\.json$/.test(e.name))
     .map((e) => join(e.parentPath, e.name));
 }
 
@@ -174,6 +174,124 @@ describe("no password in any output", () => {
     for (const file of [join(dir, "local-embedded", "credentials.json"), join(dir, "local-pr-6", "credentials.json")]) {
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(statSync(join(file, "..")).mode & 0o777).toBe(0o700);
+    }
+  });
+});
+
+/**
+ * Issue 20 §3: malformed URLs, in every place a command takes one (flags, environment, the secret file's
+ * DATABASE_URL), through the real CLI. The password is built from marked fragments joined by the characters
+ * that break URLs (`# / @ ? %`, spaces, unicode, a second `:`): no fragment may appear in stdout, stderr or a
+ * file the run wrote, whatever the parser made of the text. Every run fails with one `error:` line, no stack.
+ */
+describe("no password in any output, for any malformed URL", () => {
+  /** Fragments no message could contain by chance. */
+  const FRAGMENTS = ["Qx7Leak", "Zy8Frag", "Wv9Part", "Ut6Rest"];
+  const [A, B, C, D] = FRAGMENTS;
+  const malformedRuns = new Map<string, CliRun>();
+  let out: string;
+
+  /** URL shapes (`host` is the test server), each a password the parser must never quote. */
+  const shapes = (host: string, admin: string): [string, string][] => [
+    ["# in the password", `postgresql://${admin}:${A}#${B}@${host}/app`],
+    ["/ in the password", `postgresql://${admin}:${A}/${B}@${host}/app`],
+    ["@ in the password", `postgresql://${admin}:${A}@${B}@${host}/app`],
+    ["? in the password", `postgresql://${admin}:${A}?${B}@${host}/app`],
+    ["a malformed %-escape", `postgresql://${admin}:${A}%zz${B}@${host}/app`],
+    ["a %-escape that decodes to another password", `postgresql://${admin}:${A}%41${B}@${host}/app?sslmode=disable`],
+    ["a space", `postgresql://${admin}:${A} ${B}@${host}/app?sslmode=disable`],
+    ["unicode", `postgresql://${admin}:${A}é✓${B}@${host}/app?sslmode=disable`],
+    ["a second :", `postgresql://${admin}:${A}:${B}@${host}/app?sslmode=disable`],
+    ["# / @ ? % together", `postgresql://${admin}:${A}#${B}/${C}@${D}?%@${host}/app`],
+    ["no scheme", `${admin}:${A}@${host}/app`],
+    ["no scheme, //", `//${admin}:${A}@${host}/app`],
+    ["another scheme", `mysql://${admin}:${A}@${host}/app`],
+    ["postgresql:/ (one slash)", `postgresql:/${admin}:${A}@${host}/app`],
+    ["a password and no host", `postgresql://${admin}:${A}/${B}`],
+    ["a password and a # and no host", `postgresql://${admin}:${A}#${B}`],
+    ["the password in ?password=", `postgresql://${host}/app?password=${A}`],
+    ["the password where the port goes", `postgresql://${admin}@127.0.0.1:${A}/app`],
+    ["a newline in the password", `postgresql://${admin}:${A}\n${B}@${host}/app`],
+    ["a tab and trailing spaces", `postgresql://${admin}:${A}\t${B}@${host}/app  `],
+    ["no user name", `postgresql://:${A}@${host}/app?sslmode=disable`],
+    ["an unbracketed IPv6 host", `postgresql://${admin}:${A}@::1:5432/app`],
+    ["no database", `postgresql://${admin}:${A}@${host}`],
+    ["an unsupported sslmode", `postgresql://${admin}:${A}@${host}/app?sslmode=bogus`],
+    ["sslmode=disable for a remote host", `postgresql://${admin}:${A}@db.example.com/app?sslmode=disable`],
+    ["a CA file that does not exist", `postgresql://${admin}:${A}@${host}/app?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`],
+    ["an unresolvable host", `postgresql://${admin}:${A}@no-such-host.invalid:5432/app?sslmode=require`],
+    ["a closed port", `postgresql://${admin}:${A}@127.0.0.1:1/app?sslmode=disable`],
+    ["a wrong password on the right server", `postgresql://${admin}:${A}${B}@${host}/app?sslmode=disable`],
+    ["a %-encoded # / @ on the right server", `postgresql://${admin}:${A}%23${B}%2F${C}%40${D}@${host}/app?sslmode=disable`],
+  ];
+
+  /** Where a URL goes: the commands that take one, by flag, by environment and in a secret file. */
+  type Carrier = { name: string; run: (url: string, i: number) => [string[], Record<string, string>] };
+  const carriers = (adminUrl: string, secretWith: (url: string, i: number) => string): Carrier[] => [
+    { name: "migrate deploy, DATABASE_URL", run: (url) => [["migrate", "deploy"], { DATABASE_URL: url }] },
+    { name: "migrate status --database-url", run: (url) => [["migrate", "status", "--database-url", url], {}] },
+    { name: "migrate resolve, DATABASE_URL", run: (url) => [["migrate", "resolve", "--rolled-back", "01_init"], { DATABASE_URL: url }] },
+    { name: "preflight, ADMIN_DATABASE_URL", run: (url, i) => [["preflight", "--stage", "dev", "--out-dir", join(out, `pf-${i}`)], { ADMIN_DATABASE_URL: url }] },
+    { name: "fingerprint --admin-url", run: (url, i) => [["fingerprint", "--stage", "dev", "--admin-url", url, "--out", join(out, `fp-${i}.json`)], {}] },
+    { name: "baseline capture, ADMIN_DATABASE_URL", run: (url, i) => [["baseline", "capture", "--label", "x", "--out", join(out, `bl-${i}.json`)], { ADMIN_DATABASE_URL: url }] },
+    { name: "verify --admin-url", run: (url, i) => [["verify", "--stage", "dev", "--admin-url", url, "--report", join(out, `audit-${i}.md`)], {}] },
+    { name: "verify, UMAMI_DATABASE_URL", run: (url) => [["verify", "--stage", "dev"], { ADMIN_DATABASE_URL: adminUrl, UMAMI_DATABASE_URL: url }] },
+    { name: "post-deploy --umami-url", run: (url, i) => [["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--umami-url", url, "--reports-dir", join(out, `r-${i}`)], { ADMIN_DATABASE_URL: adminUrl }] },
+    { name: "post-deploy, ADMIN_DATABASE_URL", run: (url, i) => [["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--reports-dir", join(out, `r-${i}`)], { ADMIN_DATABASE_URL: url, UMAMI_SECRET_FILE: join(dir, "secrets", "umami.json") }] },
+    { name: "post-deploy, DATABASE_URL in UMAMI_SECRET_FILE", run: (url, i) => [["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--reports-dir", join(out, `r-${i}`)], { ADMIN_DATABASE_URL: adminUrl, UMAMI_SECRET_FILE: secretWith(url, i) }] },
+    { name: "verify --secret-file (its DATABASE_URL)", run: (url, i) => [["verify", "--stage", "dev", "--secret-file", secretWith(url, i)], { ADMIN_DATABASE_URL: adminUrl }] },
+    { name: "rollback --admin-url", run: (url) => [["rollback", "--stage", "pr-41", "--yes", "--admin-url", url], {}] },
+    { name: "local, ADMIN_DATABASE_URL", run: (url, i) => [["local", "--stage", "pr-42", "--secret-file", join(out, `local-${i}.json`)], { ADMIN_DATABASE_URL: url }] },
+  ];
+
+  beforeAll(async () => {
+    out = join(dir, "malformed");
+    mkdirSync(out, { recursive: true });
+    const host = `127.0.0.1:${server.embedded.port}`;
+    const secretWith = (url: string, i: number) => {
+      // The secret's own keys are right; only its DATABASE_URL is the malformed one (as a hand edit would leave it).
+      const good = buildCredentialsSecret({ username: "umami_user", password: UMAMI_PASSWORD, host: "127.0.0.1", port: server.embedded.port, database: "app", schema: "umami", sslmode: "disable" });
+      const path = join(dir, "secrets", `malformed-${i}.json`);
+      writeSecretFile(path, { ...good, DATABASE_URL: url });
+      return path;
+    };
+    const all = carriers(server.adminUrl(), secretWith);
+    const umamiShapes = shapes(host, "umami_user");
+    const adminShapes = shapes(host, TEST_ADMIN.name);
+    // Every shape through two carriers, every carrier with at least four shapes.
+    const planned: [string, string[], Record<string, string>][] = [];
+    adminShapes.forEach(([shape], i) => {
+      for (const c of [all[i % all.length], all[(i + 5) % all.length]]) {
+        const url = (/umami|DATABASE_URL in|secret-file|migrate/i.test(c.name) ? umamiShapes : adminShapes)[i][1];
+        planned.push([`${shape} → ${c.name}`, ...c.run(url, planned.length)]);
+      }
+    });
+    const results = await inBatches(planned.map(([, args, env]) => () => runCli(args, env, { cwd: dir })), 4);
+    planned.forEach(([name], i) => malformedRuns.set(name, results[i]));
+  }, 300_000);
+
+  it("covers at least 30 URL shapes and every command and place that takes a URL", () => {
+    expect(shapes("h", "u").length).toBeGreaterThanOrEqual(30);
+    const used = new Set([...malformedRuns.keys()].map((k) => k.split(" → ")[1]));
+    expect(used.size).toBe(carriers("", () => "").length);
+  });
+
+  it("every run fails with one error line and no stack", () => {
+    for (const [name, run] of malformedRuns) {
+      expect(run.code, `${name}: ${run.stderr}`).not.toBe(0);
+      expect(run.stderr, name).not.toMatch(/^\s+at |internal error/m);
+    }
+  });
+
+  it("no fragment of a password in stdout, stderr or any file written", () => {
+    for (const [name, run] of malformedRuns) {
+      for (const fragment of FRAGMENTS) {
+        expect(run.stdout.includes(fragment) || run.stderr.includes(fragment), `${name} printed ${fragment}: ${run.stderr}`).toBe(false);
+      }
+    }
+    for (const file of writtenFiles(out)) {
+      const text = readFileSync(file, "utf8");
+      for (const fragment of FRAGMENTS) expect(text.includes(fragment), `${file} holds ${fragment}`).toBe(false);
     }
   });
 });

@@ -5,7 +5,8 @@
 import { spawn } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { escapeIdentifier, type Client } from "../../scripts/kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
+import { type Client } from "../../scripts/kernel/db.js";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = resolve(PROJECT_ROOT, "bin/umami-db.js");
@@ -105,7 +106,7 @@ export async function catalogSnapshot(c: Client): Promise<string> {
   for (const { schema } of migrationTables.rows) {
     const rows = await c.query(
       `SELECT id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count
-         FROM ${escapeIdentifier(schema)}._prisma_migrations ORDER BY started_at, id`,
+         FROM ${quoteIdent(schema)}._prisma_migrations ORDER BY started_at, id`,
     );
     parts.push(`${schema}: ${JSON.stringify(rows.rows)}`);
   }
@@ -127,7 +128,7 @@ export async function applicationDataChecksums(c: Client): Promise<Record<string
   for (const t of tables) {
     const { rows } = await c.query<{ sum: string }>(
       `SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) AS sum
-         FROM ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.name)} t`,
+         FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)} t`,
     );
     sums[`${t.schema}.${t.name}`] = rows[0].sum;
   }

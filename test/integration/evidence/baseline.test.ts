@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureBaseline, maskStatement, TOP_STATEMENTS } from "../../../scripts/evidence/baseline.js";
 import { compareBaselines } from "../../../scripts/evidence/baseline-compare.js";
 import { AURORA_METRICS } from "../../../scripts/evidence/cloudwatch.js";
-import { connect, escapeIdentifier, withClient } from "../../../scripts/kernel/db.js";
+import { quoteIdent } from "../../../sst/database/quote.js";
+import { connect, withClient } from "../../../scripts/kernel/db.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 
 let server: TestServer;
@@ -106,7 +107,7 @@ describe("captureBaseline against PostgreSQL 15", () => {
   it("reads the top statements when pg_stat_statements is installed, with passwords masked", async () => {
     // The embedded server preloads the library; installing the extension needs a superuser (Aurora: rds_superuser).
     await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()"));
-    await withClient({ ...server.superuser, database: "app" }, (c) => c.query("GRANT pg_read_all_stats TO " + escapeIdentifier(TEST_ADMIN.name)));
+    await withClient({ ...server.superuser, database: "app" }, (c) => c.query("GRANT pg_read_all_stats TO " + quoteIdent(TEST_ADMIN.name)));
     await withClient(server.admin, async (c) => {
       await c.query("CREATE ROLE baseline_probe LOGIN PASSWORD 'never-in-a-baseline'");
       for (let i = 0; i < 5; i++) await c.query("SELECT count(*) FROM public.orders WHERE customer_id = $1", [i]);

