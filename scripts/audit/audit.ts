@@ -57,6 +57,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
   const { spec } = ctx;
   const findings: Finding[] = [
     finding(
+      "existence",
       "umami role exists",
       "fail",
       ctx.roleOid ? [] : [`role ${spec.role.name}`],
@@ -64,6 +65,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
       `Role ${spec.role.name} exists.`,
     ),
     finding(
+      "existence",
       "umami schema exists",
       "fail",
       ctx.schemaOid ? [] : [`schema ${spec.schema}`],
@@ -73,6 +75,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
   ];
   if (ctx.database !== spec.database) {
     findings.push({
+      class: "existence",
       check: "audited database",
       severity: "warn",
       objects: [`database ${ctx.database}`],
@@ -85,6 +88,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
 function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): Finding {
   if (probes === null) {
     return {
+      class: "probes",
       check: "live probes",
       severity: "warn",
       objects: [],
@@ -93,6 +97,7 @@ function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): F
   }
   const bad = probes.filter((p) => !p.ok);
   return finding(
+    "probes",
     "live probes",
     "fail",
     bad.map((p) => `${p.name}: expected ${p.expected}, got ${p.outcome}${p.detail ? ` (${p.detail})` : ""}`),
@@ -104,10 +109,11 @@ function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): F
 function fingerprintFinding(baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null): Finding {
   const check = "application fingerprint";
   if (!baseline) {
-    return { check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
+    return { class: "fingerprint", check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
   }
-  if (problem) return { check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
+  if (problem) return { class: "fingerprint", check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
   return finding(
+    "fingerprint",
     check,
     "fail",
     changed.map((c) => `${c.change} ${c.object}`),

@@ -83,6 +83,7 @@ function reachFinding(check: string, rows: OutwardRow[], what: string, role: str
   ];
   const risky = [...live, ...latent];
   return finding(
+    "outward-privileges",
     check,
     live.length > 0 ? "fail" : "warn",
     objects,
@@ -98,7 +99,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
   const { spec } = ctx;
   const role = spec.role.name;
   if (!ctx.roleOid || !ctx.role) {
-    return [{ check: "outward isolation", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
+    return [{ class: "outward-privileges", check: "outward isolation", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
   }
   const rows = await ctx.query<OutwardRow>(OUTWARD_SQL, [
     ctx.roleOid,
@@ -139,6 +140,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
     reachFinding("outward: SECURITY DEFINER functions", of("function"), "SECURITY DEFINER function", role,
       `${role} can execute functions that run with their owner's privileges.`, (r) => functionRemedy(r, role)),
     finding(
+      "outward-privileges",
       "outward: CREATE on other schemas",
       "fail",
       creatable.map((r) => describe(r, ["CREATE"])),
@@ -148,6 +150,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} cannot create objects in any schema but ${spec.schema}.`,
     ),
     finding(
+      "outward-privileges",
       "outward: USAGE on other schemas",
       "warn",
       schemas.filter((r) => r.privileges.includes("USAGE")).map((r) => describe(r, ["USAGE"])),
@@ -158,6 +161,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} has USAGE on no schema but ${spec.schema}.`,
     ),
     finding(
+      "other-databases",
       "outward: other databases (granted access)",
       "fail",
       grantedDb.map((r) => describe(r, r.privileges.filter((p) => !isDefault(r, p)))),
@@ -167,6 +171,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} holds nothing on other databases beyond PostgreSQL's defaults.`,
     ),
     finding(
+      "role-attributes",
       "outward: role attributes",
       "fail",
       attributes.map(([name]) => `${role} ${name}`),
@@ -174,6 +179,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS.`,
     ),
     finding(
+      "memberships",
       "outward: role memberships",
       "fail",
       of("membership").map((r) => `${r.object} (${r.privileges[0]})`),
@@ -184,6 +190,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} is a member of no role (neither application roles nor predefined ones such as pg_read_all_data, pg_monitor or rds_superuser).`,
     ),
     finding(
+      "outward-privileges",
       "outward: default privileges in application schemas",
       "fail",
       defaults.map((r) => `${r.object} (${r.privileges.join(", ")})`),
@@ -191,6 +198,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `No default privilege outside ${spec.schema} grants future objects to PUBLIC or ${role}.`,
     ),
     finding(
+      "outward-privileges",
       "outward: large objects",
       "fail",
       loCount === 0 ? [] : [`${loCount} large object(s)${largeObjects?.note === "on" ? " (lo_compat_privileges = on)" : ""}: ${largeObjects!.privileges.join(", ")}`],
@@ -200,6 +208,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} can reach no large object.`,
     ),
     finding(
+      "outward-privileges",
       "outward: foreign servers",
       "fail",
       foreign.map((r) => `${r.kind} ${r.object}`),

@@ -67,6 +67,7 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
   const drop = (r: TriggerRow) => (r.kind === "rule" ? `DROP RULE ${r.name} ON ${r.target};` : `DROP TRIGGER ${r.name} ON ${r.target};`);
   return [
     finding(
+      "triggers",
       "inward: triggers and rules on Umami tables",
       foreign.length > 0 ? "fail" : "warn",
       [...foreign, ...own].map(describe),
@@ -76,6 +77,7 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
       `No trigger or rule on ${spec.schema}'s tables (foreign-key triggers are PostgreSQL's own).`,
     ),
     finding(
+      "triggers",
       "inward: event triggers",
       "fail",
       events.map(describe),
