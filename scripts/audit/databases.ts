@@ -14,6 +14,7 @@ import { finding, type AuditContext, type Finding } from "./types.js";
 const PER_DATABASE_CHECKS = [
   "outward: tables and views",
   "outward: sequences",
+  "outward: grants behind schemas without USAGE",
   "outward: SECURITY DEFINER functions",
   "outward: CREATE on other schemas",
   "outward: default privileges in application schemas",

@@ -89,7 +89,9 @@ export const OUTWARD_SQL = `
                         AND dep.refobjid <> reach.oid
                         AND NOT pg_catalog.has_table_privilege($1::oid, dep.refobjid, $8)
                         AND NOT pg_catalog.has_any_column_privilege($1::oid, dep.refobjid, $10))
-                   THEN 'invoker' END AS note
+                   THEN 'invoker'
+              -- Row-level security hides the relation's statistics in pg_stats (its latent SELECT stays latent).
+              WHEN rc.relrowsecurity THEN 'rls' END AS note
     FROM reach
     JOIN pg_catalog.pg_class rc ON rc.oid = reach.oid
     LEFT JOIN pg_catalog.pg_depend ed ON ed.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ed.objid = reach.oid
@@ -164,5 +166,8 @@ export const OUTWARD_SQL = `
   SELECT 'user mapping', 'FOR ' || CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(um.usename) END
            || ' SERVER ' || pg_catalog.quote_ident(um.srvname),
          true, ARRAY['USAGE'], NULL, NULL, 'USER MAPPING'
-    FROM pg_catalog.pg_user_mappings um WHERE um.umuser = 0 OR um.umuser = $1::oid
+    FROM pg_catalog.pg_user_mappings um
+   -- A mapping is used only by a role that may use its server (USAGE, to create a foreign table on it); the
+   -- application's foreign tables are reached through their own grants, which the relation rows report.
+   WHERE (um.umuser = 0 OR um.umuser = $1::oid) AND pg_catalog.has_server_privilege($1::oid, um.srvid, 'USAGE')
 `;

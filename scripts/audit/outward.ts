@@ -3,7 +3,9 @@
  * (`has_*_privilege()` counts direct grants, PUBLIC and role membership — pgTAP's approach), in one set-based
  * query over every schema, relation, sequence, SECURITY DEFINER function, database, default ACL, large object
  * and foreign server of the cluster. Privileges a relation grants while its schema withholds USAGE are
- * reported as warnings: unreachable today, readable the day someone grants the schema.
+ * reported apart (class latent-grants): they fail where a path that never checks the schema reaches them —
+ * `pg_stats` shows a column's values to whoever holds SELECT on it, sequence functions take an OID — and
+ * warn otherwise (unreachable today, usable the day someone grants the schema).
  */
 import { ALL_PRIVILEGES, type TablePrivilege } from "../../sst/database/spec.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
@@ -33,15 +35,32 @@ function describe(row: OutwardRow, privileges = row.privileges): string {
   return `${row.object} (${privileges.map((p) => via(row, p)).join(", ")})`;
 }
 
-/** Why a reachable relation exposes no data, or null when it may. */
+/**
+ * Why a reachable relation exposes no data, or null when it may. An extension's own grant counts only for the
+ * extensions listed below, whose objects were read: another extension's PUBLIC view may well show the
+ * application's data (its own grant proves nothing about what it shows).
+ */
 function harmless(row: OutwardRow): string | null {
   if (row.note === "invoker") {
     return "security_invoker view over a relation the role holds nothing on: every query on it is denied";
   }
   const extension = row.note?.startsWith("extension ") ? row.note.slice("extension ".length) : null;
-  if (!extension) return null;
-  const why = EXTENSION_NOTES[extension] ?? "it holds the extension's own data, not the application's";
-  return `extension ${extension}'s own grant (pg_init_privs): ${why}`;
+  const why = extension ? EXTENSION_NOTES[extension] : undefined;
+  return why ? `extension ${extension}'s own grant (pg_init_privs): ${why}` : null;
+}
+
+/**
+ * Why a privilege behind a schema without USAGE is usable anyway, or null when every path to it looks the name
+ * up (and so checks the schema). Measured on PostgreSQL 15 as the Umami role: `pg_stats` filters on
+ * has_column_privilege() alone and shows most_common_vals and histogram_bounds (the column's values) unless
+ * row-level security is on; nextval(), setval() and pg_sequence_last_value() take a regclass, and an OID
+ * cast to regclass looks up no schema.
+ */
+function latentPath(row: OutwardRow): string | null {
+  if (row.kind === "sequence") return "usable by OID: nextval(), setval() and pg_sequence_last_value() never check the schema";
+  const reads = row.privileges.some((p) => p === "SELECT" || p === "SELECT (columns)");
+  if (reads && row.note !== "rls") return "readable through pg_stats (most_common_vals, histogram_bounds): it checks the column privilege, never the schema";
+  return null;
 }
 
 /** What known extensions' PUBLIC objects show (their documentation's word). */
@@ -63,18 +82,29 @@ function relationRemedy(row: OutwardRow, role: string): string {
   return steps.join(" ");
 }
 
+/**
+ * Taking USAGE on the server away closes a mapping; a mapping FOR PUBLIC is left alone, since the application's
+ * foreign tables use it (dropping it would break them). Only one made for the Umami role is dropped.
+ */
+function foreignRemedy(row: OutwardRow, role: string): string {
+  if (row.kind !== "user mapping") return `REVOKE USAGE ON ${row.note} ${row.object} FROM ${row.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`;
+  if (row.object.startsWith("FOR PUBLIC ")) return `(keep the mapping ${row.object}: the application's foreign tables use it; without USAGE on its server ${role} cannot)`;
+  return `DROP USER MAPPING ${row.object};`;
+}
+
 function functionRemedy(row: OutwardRow, role: string): string {
   if (row.note === role) return `(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`;
   return `REVOKE EXECUTE ON FUNCTION ${row.object} FROM ${row.public_privileges?.includes("EXECUTE") ? "PUBLIC" : role};`;
 }
 
 /**
- * Objects in usable schemas fail; the same privileges behind a schema without USAGE are latent (warn), and
- * so are grants that expose no data (said why).
+ * Objects in usable schemas fail; grants that expose no data warn (said why). Relations and sequences behind a
+ * schema without USAGE are left to `latentFinding` (`latent: true` here); functions behind one stay here,
+ * as latent warnings (calling one needs its name, and the name lookup checks the schema).
  */
-function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, intro: string, remedy: (row: OutwardRow) => string): Finding {
+function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, intro: string, remedy: (row: OutwardRow) => string, options: { latent?: boolean } = {}): Finding {
   const live = rows.filter((r) => r.usable && !harmless(r));
-  const latent = rows.filter((r) => !r.usable && !harmless(r));
+  const latent = options.latent ? [] : rows.filter((r) => !r.usable && !harmless(r));
   const safe = rows.filter((r) => harmless(r));
   const objects = [
     ...live.map((r) => describe(r)),
@@ -91,6 +121,22 @@ function reachFinding(check: string, rows: OutwardRow[], what: string, role: str
       ? `${intro} Grant to the application role only: ${risky.map(remedy).join(" ")}`
       : `Nothing listed exposes application data (see why on each); to hide them anyway: ${safe.map(remedy).join(" ")}`,
     `${role} holds no privilege on any ${what} outside its schema (direct, via PUBLIC or via membership).`,
+  );
+}
+
+/** Relations and sequences behind a schema without USAGE: fail where a path that skips the schema reaches them. */
+function latentFinding(rows: OutwardRow[], role: string): Finding {
+  const latent = rows.filter((r) => !r.usable && !harmless(r));
+  const reached = latent.filter((r) => latentPath(r));
+  return finding(
+    "latent-grants",
+    "outward: grants behind schemas without USAGE",
+    reached.length > 0 ? "fail" : "warn",
+    latent.map((r) => `${describe(r)} — no USAGE on its schema, ${latentPath(r) ?? "latent: every path to it looks its name up"}`),
+    `${reached.length > 0 ? `${role} reads or uses these without USAGE on their schema (the path is named on each)` : `${role} cannot reach these today; the day their schema is granted it can`}. Grant to the application role only: ${latent
+      .map((r) => relationRemedy(r, role))
+      .join(" ")}`,
+    `${role} holds no privilege on a table, column or sequence in a schema it cannot use.`,
   );
 }
 
@@ -134,9 +180,10 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
 
   return [
     reachFinding("outward: tables and views", of("relation"), "table, view or foreign table", role,
-      `${role} can use application tables or views.`, (r) => relationRemedy(r, role)),
+      `${role} can use application tables or views.`, (r) => relationRemedy(r, role), { latent: true }),
     reachFinding("outward: sequences", of("sequence"), "sequence", role,
-      `${role} can read or advance application sequences.`, (r) => relationRemedy(r, role)),
+      `${role} can read or advance application sequences.`, (r) => relationRemedy(r, role), { latent: true }),
+    latentFinding([...of("relation"), ...of("sequence")], role),
     reachFinding("outward: SECURITY DEFINER functions", of("function"), "SECURITY DEFINER function", role,
       `${role} can execute functions that run with their owner's privileges.`, (r) => functionRemedy(r, role)),
     finding(
@@ -213,7 +260,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "fail",
       foreign.map((r) => `${r.kind} ${r.object}`),
       `${role} can use foreign data wrappers, servers or user mappings (a path to other databases): ${foreign
-        .map((r) => (r.kind === "user mapping" ? `DROP USER MAPPING ${r.object};` : `REVOKE USAGE ON ${r.note} ${r.object} FROM ${r.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`))
+        .map((r) => foreignRemedy(r, role))
         .join(" ")}`,
       `${role} can use no foreign data wrapper, server or user mapping.`,
     ),

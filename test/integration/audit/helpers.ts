@@ -53,3 +53,24 @@ export function statements(remedy: string): string[] {
   const found = remedy.match(/\b(?:REVOKE|ALTER|DROP|GRANT)\b[^;()]*(?:\([^)]*\)[^;()]*)*;/g) ?? [];
   return found.map((s) => s.trim());
 }
+
+/**
+ * Runs each statement a finding's remedy spells out (those `keep` accepts) as `who`, on `database`; returns
+ * them so that a test can say which ones ran. Fails the test when the remedy spells out none.
+ */
+export async function applyRemedy(
+  stage: AuditStage,
+  remedy: string,
+  who: Who,
+  options: { database?: string; keep?: (statement: string) => boolean } = {},
+): Promise<string[]> {
+  const list = statements(remedy).filter(options.keep ?? (() => true));
+  if (list.length === 0) throw new Error(`the remedy spells out no statement to run: ${remedy}`);
+  for (const sql of list) await stage.run(who, sql, options.database);
+  return list;
+}
+
+/** Runs `sql` as `who` and returns its rows. */
+export async function rows<R extends Record<string, unknown>>(stage: AuditStage, who: Who, sql: string, database?: string): Promise<R[]> {
+  return withClient(stage.as(who, database), async (c) => (await c.query<R>(sql)).rows);
+}
