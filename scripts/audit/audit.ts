@@ -15,6 +15,7 @@ import { auditEscalation } from "./escalation.js";
 import { auditTriggers } from "./triggers.js";
 import { auditRoleSettings, connectionLimitFinding } from "./role-settings.js";
 import { auditDatabases } from "./databases.js";
+import { auditSettingsPaths } from "./settings-paths.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
@@ -145,10 +146,11 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const connect = settings ? (database: string) => ({ ...settings, database }) : null;
   // The checks on this connection queue behind each other; the other databases' connections run alongside
   // (their list is asked first, so that connecting to them overlaps the long outward query here).
-  const [databases, outward, roleSettings, inward, escalation, triggers, intended] = await Promise.all([
+  const [databases, outward, roleSettings, settingsPaths, inward, escalation, triggers, intended] = await Promise.all([
     auditDatabases(ctx, connect),
     auditOutward(ctx),
     auditRoleSettings(ctx),
+    auditSettingsPaths(ctx),
     auditInward(ctx),
     auditEscalation(ctx),
     auditTriggers(ctx),
@@ -161,6 +163,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...databases.findings,
     ...roleSettings,
     connectionLimitFinding(ctx),
+    ...settingsPaths,
     ...inward,
     ...escalation,
     ...triggers,

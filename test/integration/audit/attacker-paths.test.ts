@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditIsolation } from "../../../scripts/audit/audit.js";
+import { withClient } from "../../../scripts/kernel/db.js";
 import { applyRemedy, check, failing, rows, spec, startAuditStage, type AuditStage } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -91,6 +92,163 @@ describe("latent-grants: a privilege behind a schema without USAGE", () => {
       expect(failing(result)).toEqual([]);
     } finally {
       await stage.run("admin", "DROP SCHEMA hr CASCADE");
+    }
+  });
+});
+
+/**
+ * What umami_user plants in its own schema: a view named like an application table, over a function that runs
+ * with its caller's rights (views do not change the user functions run as) and grants umami_user
+ * pg_read_all_data — which an Aurora admin, with CREATEROLE, may grant — before returning the real rows. A
+ * grant to an administrator is no inward finding (administrators may hold anything in the schema).
+ */
+async function plantShadow(table: "orders" | "customers"): Promise<void> {
+  await stage.run("umami", `
+    CREATE FUNCTION umami.${table}_rows() RETURNS SETOF public.${table} LANGUAGE plpgsql AS $$
+    BEGIN
+      EXECUTE 'GRANT pg_read_all_data TO umami_user';
+      RETURN QUERY SELECT * FROM public.${table};
+    END $$;
+    CREATE VIEW umami.${table} AS SELECT * FROM umami.${table}_rows();
+    GRANT SELECT ON umami.${table} TO app_admin`);
+}
+
+async function removeShadow(table: "orders" | "customers"): Promise<void> {
+  await stage.run("umami", `DROP VIEW IF EXISTS umami.${table}; DROP FUNCTION IF EXISTS umami.${table}_rows()`);
+  await stage.run("admin", "REVOKE pg_read_all_data FROM umami_user");
+}
+
+const readCustomers = () => rows(stage, "umami", "SELECT count(*)::int AS n FROM public.customers");
+
+describe("search-path-shadowing: a role's search_path reaches a schema umami_user can create in", () => {
+  it("an administrator's own setting: its everyday query runs umami_user's code with its rights; the remedy's path stops it", async () => {
+    await stage.run("admin", "ALTER ROLE app_admin SET search_path TO umami, public");
+    await plantShadow("orders");
+    try {
+      await expect(readCustomers()).rejects.toThrow(/permission denied for table customers/);
+      // Real: the administrator counts orders, sees the right number, and has just granted umami_user every table.
+      expect(await rows(stage, "admin", "SELECT count(*)::int AS n FROM orders")).toEqual([{ n: 1000 }]);
+      expect(await readCustomers()).toEqual([{ n: 200 }]);
+
+      const { code, findings } = await verify();
+      expect(code).toBe(1);
+      expect(findings.find((f) => f.check === "inward: search_path into schemas umami_user can create in")).toMatchObject({
+        class: "search-path-shadowing",
+        severity: "fail",
+        objects: ["app_admin: search_path = umami, public (from ALTER ROLE app_admin SET) reaches schema umami, where umami_user can create objects"],
+      });
+      const result = await audit();
+      expect(await applyRemedy(stage, check(result, "inward: search_path into schemas umami_user can create in").remedy, "admin")).toEqual([
+        "ALTER ROLE app_admin SET search_path TO public;",
+      ]);
+      // The breach itself is the membership finding's to undo; then the same query no longer reaches the plant.
+      expect(await applyRemedy(stage, check(result, "outward: role memberships").remedy, "admin")).toEqual(["REVOKE pg_read_all_data FROM umami_user;"]);
+      expect(await rows(stage, "admin", "SELECT count(*)::int AS n FROM orders")).toEqual([{ n: 1000 }]);
+      await expect(readCustomers()).rejects.toThrow(/permission denied for table customers/);
+      expect(failing(await audit())).toEqual([]);
+    } finally {
+      await stage.run("admin", "ALTER ROLE app_admin RESET search_path");
+      await removeShadow("orders");
+    }
+  });
+
+  it("a database-wide setting reaches every role that may use the schema (not app_user, which may not); one ALTER DATABASE fixes it", async () => {
+    await stage.run("admin", "ALTER DATABASE app SET search_path TO umami, public");
+    await plantShadow("customers");
+    try {
+      // Real, through the database's setting; app_user's path skips umami (no USAGE), so its query is untouched.
+      expect(await rows(stage, "app", "SELECT count(*)::int AS n FROM customers")).toEqual([{ n: 200 }]);
+      await expect(rows(stage, "umami", "SELECT count(*) FROM public.orders")).rejects.toThrow(/permission denied/);
+      await stage.run("admin", "SELECT count(*) FROM customers");
+      expect(await rows(stage, "umami", "SELECT count(*)::int AS n FROM public.orders")).toEqual([{ n: 1000 }]);
+      const f = check(await audit(), "inward: search_path into schemas umami_user can create in");
+      expect(f.objects).toEqual([
+        "app_admin: search_path = umami, public (from ALTER DATABASE app SET) reaches schema umami, where umami_user can create objects",
+        "postgres: search_path = umami, public (from ALTER DATABASE app SET) reaches schema umami, where umami_user can create objects",
+      ]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["ALTER DATABASE app SET search_path TO public;"]);
+      await stage.run("admin", "REVOKE pg_read_all_data FROM umami_user");
+      await stage.run("admin", "SELECT count(*) FROM customers");
+      await expect(rows(stage, "umami", "SELECT count(*) FROM public.orders")).rejects.toThrow(/permission denied/);
+      expect(check(await audit(), "inward: search_path into schemas umami_user can create in").severity).toBe("pass");
+    } finally {
+      await stage.run("admin", "ALTER DATABASE app RESET search_path");
+      await removeShadow("customers");
+    }
+  });
+
+  it('"$user" in the server\'s default path reaches a schema named like the role; the fix is that role\'s own path', async () => {
+    // A reporting administrator named like Umami's schema (declared with --admin-role): PostgreSQL's default
+    // path puts "$user" first, so its unqualified names resolve in umami before public.
+    await stage.run("admin", "CREATE ROLE umami LOGIN CREATEROLE PASSWORD 'Reporting-Password-0123456789'; GRANT USAGE ON SCHEMA umami TO umami; GRANT SELECT ON public.orders TO umami");
+    const reporter = { ...stage.as("admin"), user: "umami", password: "Reporting-Password-0123456789" };
+    const auditAsDeclared = () => auditIsolation({ admin: stage.server.admin, spec, adminRoles: ["umami"] });
+    try {
+      await plantShadow("orders");
+      await stage.run("umami", "GRANT SELECT ON umami.orders TO umami");
+      await expect(readCustomers()).rejects.toThrow(/permission denied/);
+      expect((await withClient(reporter, (c) => c.query("SELECT count(*)::int AS n FROM orders"))).rows).toEqual([{ n: 1000 }]);
+      expect(await readCustomers()).toEqual([{ n: 200 }]);
+      const f = check(await auditAsDeclared(), "inward: search_path into schemas umami_user can create in");
+      expect(f.objects).toEqual([
+        'umami: search_path = "$user", public (from the server\'s default (parameter group)) reaches schema umami through "$user", where umami_user can create objects',
+      ]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["ALTER ROLE umami SET search_path TO public;"]);
+      await stage.run("admin", "REVOKE pg_read_all_data FROM umami_user");
+      expect((await withClient(reporter, (c) => c.query("SELECT count(*)::int AS n FROM orders"))).rows).toEqual([{ n: 1000 }]);
+      await expect(readCustomers()).rejects.toThrow(/permission denied/);
+      expect(check(await auditAsDeclared(), "inward: search_path into schemas umami_user can create in").severity).toBe("pass");
+    } finally {
+      await removeShadow("orders");
+      await stage.run("admin", "REVOKE USAGE ON SCHEMA umami FROM umami; REVOKE SELECT ON public.orders FROM umami; DROP ROLE umami");
+    }
+  });
+});
+
+describe("database-wide-settings: settings stored in the cluster are readable by umami_user", () => {
+  const SECRET = "jwt-Secret-Value-0123456789";
+  const KEY = "api-Key-Value-0123456789";
+
+  it("a secret set with ALTER DATABASE is read with current_setting(), one set on another role in pg_db_role_setting; RESET closes both", async () => {
+    // PostgreSQL 15 lets a non-superuser administrator store a custom setting once granted SET on it.
+    await stage.run("superuser", "GRANT SET ON PARAMETER app.jwt_secret, app.api_key, app.region TO app_admin");
+    await stage.run("admin", `ALTER DATABASE app SET app.jwt_secret TO '${SECRET}'`);
+    await stage.run("admin", `ALTER ROLE app_user SET app.api_key TO '${KEY}'`);
+    try {
+      // Real: umami_user reads both values.
+      expect(await rows(stage, "umami", "SELECT pg_catalog.current_setting('app.jwt_secret') AS v")).toEqual([{ v: SECRET }]);
+      const stored = await rows<{ c: string }>(stage, "umami", "SELECT pg_catalog.unnest(setconfig) AS c FROM pg_catalog.pg_db_role_setting");
+      expect(stored.map((r) => r.c)).toContain(`app.api_key=${KEY}`);
+
+      const out = await run(process.execPath, ["bin/umami-db.js", "verify", "--admin-url", stage.server.adminUrl(), "--json"]).catch((e) => e);
+      expect(out.code).toBe(1);
+      expect(`${out.stdout}${out.stderr}`).not.toContain(SECRET);
+      expect(`${out.stdout}${out.stderr}`).not.toContain(KEY);
+      const f = (JSON.parse(out.stdout).findings as { check: string }[]).find((x) => x.check === "outward: custom settings stored in the cluster");
+      expect(f).toMatchObject({
+        class: "database-wide-settings",
+        severity: "fail",
+        objects: [
+          "app.api_key (ALTER ROLE app_user SET) — umami_user reads it in pg_db_role_setting, which every role may read; its name says it holds a secret",
+          "app.jwt_secret (ALTER DATABASE app SET) — every session in app reads it with current_setting(), umami_user's included; its name says it holds a secret",
+        ],
+      });
+      const remedy = check(await audit(), "outward: custom settings stored in the cluster").remedy;
+      expect(remedy).toContain("have the application read it there first");
+      expect(await applyRemedy(stage, remedy, "admin")).toEqual(["ALTER ROLE app_user RESET app.api_key;", "ALTER DATABASE app RESET app.jwt_secret;"]);
+      expect(await rows(stage, "umami", "SELECT pg_catalog.current_setting('app.jwt_secret', true) AS v")).toEqual([{ v: null }]);
+      const left = await rows<{ c: string }>(stage, "umami", "SELECT pg_catalog.unnest(setconfig) AS c FROM pg_catalog.pg_db_role_setting");
+      expect(left.filter((r) => r.c.startsWith("app."))).toEqual([]);
+      expect(check(await audit(), "outward: custom settings stored in the cluster").severity).toBe("pass");
+
+      // A setting whose name says nothing of a secret is still readable: a warning, not a failure.
+      await stage.run("admin", "ALTER DATABASE app SET app.region TO 'eu-west-1'");
+      const region = await audit();
+      expect(check(region, "outward: custom settings stored in the cluster")).toMatchObject({ severity: "warn", objects: [expect.stringMatching(/^app\.region \(ALTER DATABASE app SET\)/)] });
+      expect(failing(region)).toEqual([]);
+    } finally {
+      await stage.run("admin", "ALTER DATABASE app RESET app.jwt_secret; ALTER DATABASE app RESET app.region; ALTER ROLE app_user RESET app.api_key");
+      await stage.run("superuser", "REVOKE SET ON PARAMETER app.jwt_secret, app.api_key, app.region FROM app_admin");
     }
   });
 });
