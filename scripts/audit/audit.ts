@@ -16,6 +16,7 @@ import { auditTriggers } from "./triggers.js";
 import { auditRoleSettings, connectionLimitFinding } from "./role-settings.js";
 import { auditDatabases } from "./databases.js";
 import { auditSettingsPaths } from "./settings-paths.js";
+import { auditForeignObjects } from "./foreign-objects.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
@@ -146,12 +147,13 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const connect = settings ? (database: string) => ({ ...settings, database }) : null;
   // The checks on this connection queue behind each other; the other databases' connections run alongside
   // (their list is asked first, so that connecting to them overlaps the long outward query here).
-  const [databases, outward, roleSettings, settingsPaths, inward, escalation, triggers, intended] = await Promise.all([
+  const [databases, outward, roleSettings, settingsPaths, inward, foreignObjects, escalation, triggers, intended] = await Promise.all([
     auditDatabases(ctx, connect),
     auditOutward(ctx),
     auditRoleSettings(ctx),
     auditSettingsPaths(ctx),
     auditInward(ctx),
+    auditForeignObjects(ctx),
     auditEscalation(ctx),
     auditTriggers(ctx),
     auditIntendedGrants(ctx),
@@ -165,6 +167,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     connectionLimitFinding(ctx),
     ...settingsPaths,
     ...inward,
+    ...foreignObjects,
     ...escalation,
     ...triggers,
     ...intended,

@@ -252,3 +252,31 @@ describe("database-wide-settings: settings stored in the cluster are readable by
     }
   });
 });
+
+describe("foreign-objects-in-schema: objects in umami that umami_user does not own", () => {
+  it("an administrator's view in umami is granted to umami_user by the schema's defaults and reads customers; handing it to umami_user closes it", async () => {
+    await stage.run("admin", "CREATE VIEW umami.customer_directory AS SELECT email, name FROM public.customers");
+    try {
+      // Real: the provisioning's default privileges granted it, and it reads with its owner's rights.
+      await expect(readCustomers()).rejects.toThrow(/permission denied/);
+      expect(await rows(stage, "umami", "SELECT count(*)::int AS n FROM umami.customer_directory")).toEqual([{ n: 200 }]);
+      const { code, findings } = await verify();
+      expect(code).toBe(1);
+      expect(findings.find((f) => f.check === "inward: objects in umami that umami_user does not own")).toMatchObject({
+        class: "foreign-objects-in-schema",
+        severity: "fail",
+        objects: ["view umami.customer_directory owned by app_admin — reads outside the schema with its owner's rights"],
+      });
+      const f = check(await audit(), "inward: objects in umami that umami_user does not own");
+      expect(await applyRemedy(stage, f.remedy, "admin", { keep: (s) => s.startsWith("GRANT") || s.includes("OWNER TO") })).toEqual([
+        "GRANT umami_user TO app_admin;",
+        "ALTER VIEW umami.customer_directory OWNER TO umami_user;",
+      ]);
+      await expect(rows(stage, "umami", "SELECT count(*) FROM umami.customer_directory")).rejects.toThrow(/permission denied for table customers/);
+      expect(failing(await audit())).toEqual([]);
+    } finally {
+      await stage.run("superuser", "DROP VIEW IF EXISTS umami.customer_directory");
+      await stage.run("admin", "REVOKE umami_user FROM app_admin");
+    }
+  });
+});
