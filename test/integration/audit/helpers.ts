@@ -22,9 +22,13 @@ export interface AuditStage {
   run(who: Who, sql: string, database?: string): Promise<void>;
 }
 
-/** Starts a server and provisions the dev stage on it. */
-export async function startAuditStage(password: string): Promise<AuditStage> {
+/**
+ * Starts a server and provisions the dev stage on it; `beforeProvision` shapes the application's database
+ * first (a brownfield database as it was before Umami arrived).
+ */
+export async function startAuditStage(password: string, options: { beforeProvision?: (server: TestServer) => Promise<void> } = {}): Promise<AuditStage> {
   const server = await startTestServer();
+  await options.beforeProvision?.(server);
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password }));
   const umami = parseDatabaseUrl(toUrl(server.admin, { user: spec.role.name, password }));
   const app = parseDatabaseUrl(toUrl(server.admin, { user: "app_user", password: TEST_APP_PASSWORD }));
