@@ -25,6 +25,8 @@ interface OutwardRow {
   public_privileges: string[] | null;
   defaults: string[] | null;
   note: string | null;
+  /** For a function behind a schema without USAGE: the operators, casts and aggregates that call it anyway. */
+  via: string[] | null;
 }
 
 function via(row: OutwardRow, privilege: string): string {
@@ -54,9 +56,14 @@ function harmless(row: OutwardRow): string | null {
  * up (and so checks the schema). Measured on PostgreSQL 15 as the Umami role: `pg_stats` filters on
  * has_column_privilege() alone and shows most_common_vals and histogram_bounds (the column's values) unless
  * row-level security is on; nextval(), setval() and pg_sequence_last_value() take a regclass, and an OID
- * cast to regclass looks up no schema.
+ * cast to regclass looks up no schema; an operator, a cast or an aggregate calls its function checking only
+ * EXECUTE (a SECURITY DEFINER function behind an operator in public ran for the Umami role, measured).
  */
 function latentPath(row: OutwardRow): string | null {
+  if (row.kind === "function") {
+    const via = row.via ?? [];
+    return via.length > 0 ? `callable through ${via.join(", ")}, which never check the function's schema` : null;
+  }
   if (row.kind === "sequence") return "usable by OID: nextval(), setval() and pg_sequence_last_value() never check the schema";
   const reads = row.privileges.some((p) => p === "SELECT" || p === "SELECT (columns)");
   if (reads && row.note !== "rls") return "readable through pg_stats (most_common_vals, histogram_bounds): it checks the column privilege, never the schema";
@@ -99,19 +106,13 @@ function functionRemedy(row: OutwardRow, role: string): string {
 
 /**
  * Objects in usable schemas fail; grants that expose no data warn (said why). Relations and sequences behind a
- * schema without USAGE are left to `latentFinding` (`latent: true` here); functions behind one stay here,
- * as latent warnings (calling one needs its name, and the name lookup checks the schema).
+ * schema without USAGE are `latentFinding`'s.
  */
-function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, intro: string, remedy: (row: OutwardRow) => string, options: { latent?: boolean } = {}): Finding {
+function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, intro: string, remedy: (row: OutwardRow) => string): Finding {
   const live = rows.filter((r) => r.usable && !harmless(r));
-  const latent = options.latent ? [] : rows.filter((r) => !r.usable && !harmless(r));
   const safe = rows.filter((r) => harmless(r));
-  const objects = [
-    ...live.map((r) => describe(r)),
-    ...latent.map((r) => `${describe(r)} — latent: no USAGE on its schema`),
-    ...safe.map((r) => `${describe(r)} — no data exposed: ${harmless(r)}`),
-  ];
-  const risky = [...live, ...latent];
+  const objects = [...live.map((r) => describe(r)), ...safe.map((r) => `${describe(r)} — no data exposed: ${harmless(r)}`)];
+  const risky = live;
   return finding(
     "outward-privileges",
     check,
@@ -124,7 +125,7 @@ function reachFinding(check: string, rows: OutwardRow[], what: string, role: str
   );
 }
 
-/** Relations and sequences behind a schema without USAGE: fail where a path that skips the schema reaches them. */
+/** Relations, sequences and functions behind a schema without USAGE: fail where a path that skips the schema reaches them. */
 function latentFinding(rows: OutwardRow[], role: string): Finding {
   const latent = rows.filter((r) => !r.usable && !harmless(r));
   const reached = latent.filter((r) => latentPath(r));
@@ -134,9 +135,9 @@ function latentFinding(rows: OutwardRow[], role: string): Finding {
     reached.length > 0 ? "fail" : "warn",
     latent.map((r) => `${describe(r)} — no USAGE on its schema, ${latentPath(r) ?? "latent: every path to it looks its name up"}`),
     `${reached.length > 0 ? `${role} reads or uses these without USAGE on their schema (the path is named on each)` : `${role} cannot reach these today; the day their schema is granted it can`}. Grant to the application role only: ${latent
-      .map((r) => relationRemedy(r, role))
+      .map((r) => (r.kind === "function" ? functionRemedy(r, role) : relationRemedy(r, role)))
       .join(" ")}`,
-    `${role} holds no privilege on a table, column or sequence in a schema it cannot use.`,
+    `${role} holds no privilege on a table, column, sequence or SECURITY DEFINER function in a schema it cannot use.`,
   );
 }
 
@@ -180,10 +181,10 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
 
   return [
     reachFinding("outward: tables and views", of("relation"), "table, view or foreign table", role,
-      `${role} can use application tables or views.`, (r) => relationRemedy(r, role), { latent: true }),
+      `${role} can use application tables or views.`, (r) => relationRemedy(r, role)),
     reachFinding("outward: sequences", of("sequence"), "sequence", role,
-      `${role} can read or advance application sequences.`, (r) => relationRemedy(r, role), { latent: true }),
-    latentFinding([...of("relation"), ...of("sequence")], role),
+      `${role} can read or advance application sequences.`, (r) => relationRemedy(r, role)),
+    latentFinding([...of("relation"), ...of("sequence"), ...of("function")], role),
     reachFinding("outward: SECURITY DEFINER functions", of("function"), "SECURITY DEFINER function", role,
       `${role} can execute functions that run with their owner's privileges.`, (r) => functionRemedy(r, role)),
     finding(

@@ -68,6 +68,32 @@ describe("latent-grants: a privilege behind a schema without USAGE", () => {
     }
   });
 
+  it("a SECURITY DEFINER function behind a schema without USAGE runs through an operator in public; REVOKE EXECUTE closes it", async () => {
+    await stage.run("admin", `
+      CREATE SCHEMA vault;
+      CREATE FUNCTION vault.lookup(integer, integer) RETURNS text LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+        AS $$ SELECT email FROM public.customers WHERE id = $1 $$;
+      CREATE OPERATOR public.### (LEFTARG = integer, RIGHTARG = integer, FUNCTION = vault.lookup)`);
+    try {
+      // Real: umami_user cannot name the function, yet the operator runs it with the owner's rights.
+      await expect(rows(stage, "umami", "SELECT vault.lookup(1, 1)")).rejects.toThrow(/permission denied for schema vault/);
+      expect(await rows(stage, "umami", "SELECT 1 OPERATOR(public.###) 1 AS v")).toEqual([{ v: "customer1@example.com" }]);
+      const f = check(await audit(), "outward: grants behind schemas without USAGE");
+      expect(f).toMatchObject({
+        class: "latent-grants",
+        severity: "fail",
+        objects: [
+          "vault.lookup(integer, integer) (EXECUTE via PUBLIC) — no USAGE on its schema, callable through operator public.###(integer, integer), which never check the function's schema",
+        ],
+      });
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["REVOKE EXECUTE ON FUNCTION vault.lookup(integer, integer) FROM PUBLIC;"]);
+      await expect(rows(stage, "umami", "SELECT 1 OPERATOR(public.###) 1")).rejects.toThrow(/permission denied for function lookup/);
+      expect(check(await audit(), "outward: grants behind schemas without USAGE").severity).toBe("pass");
+    } finally {
+      await stage.run("admin", "DROP SCHEMA vault CASCADE");
+    }
+  });
+
   it("what no such path reaches stays a warning: INSERT alone, SELECT on a table with row-level security", async () => {
     await stage.run("admin", `
       CREATE SCHEMA hr;
