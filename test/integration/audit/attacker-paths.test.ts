@@ -203,7 +203,7 @@ describe("search-path-shadowing: a role's search_path reaches a schema umami_use
     }
   });
 
-  it('"$user" in the server\'s default path reaches a schema named like the role; the fix is that role\'s own path', async () => {
+  it('"$user" in the server default path reaches a schema named like the role; the fix is on that role', async () => {
     // A reporting administrator named like Umami's schema (declared with --admin-role): PostgreSQL's default
     // path puts "$user" first, so its unqualified names resolve in umami before public.
     await stage.run("admin", "CREATE ROLE umami LOGIN CREATEROLE PASSWORD 'Reporting-Password-0123456789'; GRANT USAGE ON SCHEMA umami TO umami; GRANT SELECT ON public.orders TO umami");
