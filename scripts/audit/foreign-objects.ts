@@ -9,35 +9,31 @@
  */
 import { finding, type AuditContext, type CountedQuery, type Finding } from "./types.js";
 
-// $1 schema name, $2 Umami role name. Relations, functions, standalone types and operators (array, multirange
-// and table row types follow their owner object), with whether a view reads a relation outside the schema.
+// $1 schema name, $2 Umami role name. Every object that lives in the schema records a dependency on it
+// (pg_depend, deptype 'n': relations, functions, types, operators…; indexes, row and array types follow their
+// owner object), and every owner but the bootstrap superuser is recorded in pg_shdepend: both are read
+// through their indexes, so the cost follows the schema's size, not the database's.
 const FOREIGN_OBJECTS_SQL = `
   WITH s AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1),
   objects AS (
-    SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, c.oid, c.relowner AS owner, c.relkind IN ('v', 'm') AS view
-      FROM pg_catalog.pg_class c WHERE c.relnamespace = (SELECT oid FROM s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S', 'c')
-    UNION ALL
-    SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, p.proowner, false
-      FROM pg_catalog.pg_proc p WHERE p.pronamespace = (SELECT oid FROM s)
-    UNION ALL
-    SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, t.typowner, false
-      FROM pg_catalog.pg_type t
-     WHERE t.typnamespace = (SELECT oid FROM s) AND t.typtype IN ('b', 'd', 'e', 'r') AND t.typrelid = 0
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
-    UNION ALL
-    SELECT 'pg_catalog.pg_operator'::pg_catalog.regclass, o.oid, o.oprowner, false
-      FROM pg_catalog.pg_operator o WHERE o.oprnamespace = (SELECT oid FROM s)
+    SELECT d.classid, d.objid,
+           COALESCE((SELECT sd.refobjid FROM pg_catalog.pg_shdepend sd
+                      WHERE sd.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+                        AND sd.classid = d.classid AND sd.objid = d.objid AND sd.objsubid = 0 AND sd.deptype = 'o'),
+                    10) AS owner
+      FROM pg_catalog.pg_depend d
+     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = (SELECT oid FROM s) AND d.deptype = 'n'
+       AND d.classid <> 'pg_catalog.pg_extension'::pg_catalog.regclass
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classid AND e.objid = d.objid AND e.deptype = 'e')
   )
   SELECT i.type, i.identity, pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner)) AS owner,
-         o.view AND EXISTS (
+         o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND EXISTS (
            SELECT 1 FROM pg_catalog.pg_rewrite rw
              JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND dep.objid = rw.oid
              JOIN pg_catalog.pg_class rc ON rc.oid = dep.refobjid AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-            WHERE rw.ev_class = o.oid AND rc.relnamespace <> (SELECT oid FROM s)) AS reads_outside
-    FROM objects o CROSS JOIN LATERAL pg_catalog.pg_identify_object(o.classid, o.oid, 0) i
+            WHERE rw.ev_class = o.objid AND rc.relnamespace <> (SELECT oid FROM s)) AS reads_outside
+    FROM objects o CROSS JOIN LATERAL pg_catalog.pg_identify_object(o.classid, o.objid, 0) i
    WHERE o.owner IS DISTINCT FROM (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2)
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                      WHERE d.classid = o.classid AND d.objid = o.oid AND d.deptype = 'e')
    ORDER BY 1, 2
 `;
 
