@@ -306,3 +306,55 @@ describe("foreign-objects-in-schema: objects in umami that umami_user does not o
     }
   });
 });
+
+describe("triggers: an administrator's SECURITY DEFINER event trigger without a pinned search_path", () => {
+  it("umami_user's own DDL makes it run umami_user's code with the administrator's rights; pinning its search_path stops it", async () => {
+    await stage.run("admin", `
+      CREATE TABLE public.ddl_log (tag text, object text);
+      CREATE FUNCTION public.log_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+      DECLARE o record;
+      BEGIN
+        FOR o IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+          INSERT INTO ddl_log VALUES (o.command_tag, o.object_identity);
+        END LOOP;
+      END $$`);
+    await stage.run("superuser", "CREATE EVENT TRIGGER ddl_audit ON ddl_command_end EXECUTE FUNCTION public.log_ddl()");
+    try {
+      await expect(readCustomers()).rejects.toThrow(/permission denied/);
+      // umami_user plants ddl_log in its schema (public in its path meanwhile, so that the trigger's inserts of
+      // the setup itself find the real table), with a trigger and INSERT for the function's owner.
+      await stage.run("umami", `
+        SET search_path = umami, public;
+        CREATE FUNCTION umami.take() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN EXECUTE 'GRANT pg_read_all_data TO umami_user'; RETURN NEW; END $$;
+        CREATE TABLE umami.ddl_log (tag text, object text);
+        CREATE TRIGGER take BEFORE INSERT ON umami.ddl_log FOR EACH ROW EXECUTE FUNCTION umami.take();
+        GRANT INSERT ON umami.ddl_log TO app_admin`);
+      await expect(readCustomers()).rejects.toThrow(/permission denied/);
+      // Real: Umami's next migration, in a session of its own (path umami), makes the function's unqualified
+      // ddl_log umami_user's table, whose trigger runs as app_admin (the definer) and grants umami_user every table.
+      await stage.run("umami", "CREATE TABLE umami.next_migration (id integer)");
+      expect(await readCustomers()).toEqual([{ n: 200 }]);
+
+      const f = check(await audit(), "inward: event triggers");
+      expect(f).toMatchObject({
+        class: "triggers",
+        severity: "fail",
+        objects: ["event trigger ddl_audit ON ddl_command_end runs public.log_ddl() (owner app_admin, SECURITY DEFINER) — search_path not pinned"],
+      });
+      expect(await applyRemedy(stage, f.remedy, "admin", { keep: (s) => s.startsWith("ALTER FUNCTION") })).toEqual([
+        "ALTER FUNCTION public.log_ddl() SET search_path = pg_catalog, public, pg_temp;",
+      ]);
+      await stage.run("admin", "REVOKE pg_read_all_data FROM umami_user");
+      // The same DDL now logs into public.ddl_log, and umami_user's trigger never runs.
+      await stage.run("umami", "CREATE TABLE umami.after_pin (id integer)");
+      await expect(readCustomers()).rejects.toThrow(/permission denied/);
+      expect(await rows(stage, "admin", "SELECT object FROM public.ddl_log WHERE object = 'umami.after_pin'")).toEqual([{ object: "umami.after_pin" }]);
+      expect(check(await audit(), "inward: event triggers")).toMatchObject({ severity: "pass" });
+    } finally {
+      await stage.run("superuser", "DROP EVENT TRIGGER IF EXISTS ddl_audit");
+      await stage.run("umami", "DROP TABLE IF EXISTS umami.ddl_log, umami.after_pin, umami.next_migration; DROP FUNCTION IF EXISTS umami.take()");
+      await stage.run("admin", "DROP TABLE public.ddl_log; DROP FUNCTION public.log_ddl(); REVOKE pg_read_all_data FROM umami_user");
+    }
+  });
+});
