@@ -15,6 +15,8 @@ import { auditEscalation } from "./escalation.js";
 import { auditTriggers } from "./triggers.js";
 import { auditRoleSettings, connectionLimitFinding } from "./role-settings.js";
 import { auditDatabases } from "./databases.js";
+import { auditSettingsPaths } from "./settings-paths.js";
+import { auditForeignObjects } from "./foreign-objects.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
@@ -57,6 +59,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
   const { spec } = ctx;
   const findings: Finding[] = [
     finding(
+      "existence",
       "umami role exists",
       "fail",
       ctx.roleOid ? [] : [`role ${spec.role.name}`],
@@ -64,6 +67,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
       `Role ${spec.role.name} exists.`,
     ),
     finding(
+      "existence",
       "umami schema exists",
       "fail",
       ctx.schemaOid ? [] : [`schema ${spec.schema}`],
@@ -73,6 +77,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
   ];
   if (ctx.database !== spec.database) {
     findings.push({
+      class: "existence",
       check: "audited database",
       severity: "warn",
       objects: [`database ${ctx.database}`],
@@ -85,6 +90,7 @@ function existenceFindings(ctx: AuditContext): Finding[] {
 function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): Finding {
   if (probes === null) {
     return {
+      class: "probes",
       check: "live probes",
       severity: "warn",
       objects: [],
@@ -93,6 +99,7 @@ function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): F
   }
   const bad = probes.filter((p) => !p.ok);
   return finding(
+    "probes",
     "live probes",
     "fail",
     bad.map((p) => `${p.name}: expected ${p.expected}, got ${p.outcome}${p.detail ? ` (${p.detail})` : ""}`),
@@ -104,10 +111,11 @@ function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): F
 function fingerprintFinding(baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null): Finding {
   const check = "application fingerprint";
   if (!baseline) {
-    return { check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
+    return { class: "fingerprint", check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
   }
-  if (problem) return { check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
+  if (problem) return { class: "fingerprint", check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
   return finding(
+    "fingerprint",
     check,
     "fail",
     changed.map((c) => `${c.change} ${c.object}`),
@@ -139,11 +147,13 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const connect = settings ? (database: string) => ({ ...settings, database }) : null;
   // The checks on this connection queue behind each other; the other databases' connections run alongside
   // (their list is asked first, so that connecting to them overlaps the long outward query here).
-  const [databases, outward, roleSettings, inward, escalation, triggers, intended] = await Promise.all([
+  const [databases, outward, roleSettings, settingsPaths, inward, foreignObjects, escalation, triggers, intended] = await Promise.all([
     auditDatabases(ctx, connect),
     auditOutward(ctx),
     auditRoleSettings(ctx),
+    auditSettingsPaths(ctx),
     auditInward(ctx),
+    auditForeignObjects(ctx),
     auditEscalation(ctx),
     auditTriggers(ctx),
     auditIntendedGrants(ctx),
@@ -155,7 +165,9 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...databases.findings,
     ...roleSettings,
     connectionLimitFinding(ctx),
+    ...settingsPaths,
     ...inward,
+    ...foreignObjects,
     ...escalation,
     ...triggers,
     ...intended,

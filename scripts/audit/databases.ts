@@ -14,6 +14,7 @@ import { finding, type AuditContext, type Finding } from "./types.js";
 const PER_DATABASE_CHECKS = [
   "outward: tables and views",
   "outward: sequences",
+  "outward: grants behind schemas without USAGE",
   "outward: SECURITY DEFINER functions",
   "outward: CREATE on other schemas",
   "outward: default privileges in application schemas",
@@ -76,6 +77,7 @@ function databaseFinding(row: DatabaseRow, outcome: Outcome, role: string, admin
   const close = `REVOKE CONNECT, TEMPORARY ON DATABASE ${row.name} FROM PUBLIC; (and GRANT CONNECT to the roles that use it)`;
   if (!outcome.audited) {
     return {
+      class: "other-databases",
       check,
       severity: "warn",
       objects: [`database ${row.name} (${privileges(row)}) — not audited: ${outcome.reason}`],
@@ -88,6 +90,7 @@ function databaseFinding(row: DatabaseRow, outcome: Outcome, role: string, admin
   const fails = problems.some((f) => f.severity === "fail");
   if (problems.length === 0) {
     return {
+      class: "other-databases",
       check,
       severity: "warn",
       objects: [`database ${row.name} (${privileges(row)}) — audited: ${role} reaches no data there`],
@@ -95,6 +98,7 @@ function databaseFinding(row: DatabaseRow, outcome: Outcome, role: string, admin
     };
   }
   return finding(
+    "other-databases",
     check,
     fails ? "fail" : "warn",
     [`database ${row.name} (${privileges(row)})`, ...problems.flatMap((f) => f.objects.map((o) => `${f.check.replace(/^outward: /, "")}: ${o}`))],
@@ -137,7 +141,7 @@ export async function auditDatabases(
     ...databases.map((d, i) => databaseFinding(d, outcomes[i], role, ctx.adminUser)),
   ];
   if (databases.length === 0) {
-    findings.push(finding("outward: other databases", "warn", [], "", `${role} can connect to no other database of the cluster.`));
+    findings.push(finding("other-databases", "outward: other databases", "warn", [], "", `${role} can connect to no other database of the cluster.`));
   }
   const queries = outcomes.reduce((n, o) => n + (o.audited ? o.queries : 0), 0);
   return { findings, queries };

@@ -52,6 +52,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
   const admins = ctx.administrators.join(", ");
   return [
     finding(
+      "privileged-roles",
       "inward: predefined roles that bypass privileges",
       "fail",
       predefined.map((r) => `${r.target} → ${r.grantee}${r.through?.length ? ` (and through it: ${r.through.join(", ")})` : ""}`),
@@ -61,6 +62,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
       `No role outside the administrators (${admins}) holds ${DATA_BYPASSING_ROLES.join(", ")}.`,
     ),
     finding(
+      "privileged-roles",
       "inward: CREATEROLE outside the administrators",
       "fail",
       createRole.map((r) => `${r.grantee} CREATEROLE`),

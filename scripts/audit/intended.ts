@@ -44,7 +44,7 @@ export async function auditIntendedGrants(ctx: AuditContext): Promise<Finding[]>
   const { spec } = ctx;
   const role = spec.role.name;
   if (!ctx.roleOid) {
-    return [{ check: "intended grants", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
+    return [{ class: "intended-grants", check: "intended grants", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
   }
   const rows = await ctx.query<{ area: string; object: string; held: string[]; by_default: string[] | null }>(INTENDED_SQL, [
     ctx.roleOid,
@@ -85,6 +85,7 @@ export async function auditIntendedGrants(ctx: AuditContext): Promise<Finding[]>
   }
   return [
     finding(
+      "intended-grants",
       "intended grants: missing",
       "fail",
       missing,
@@ -92,6 +93,7 @@ export async function auditIntendedGrants(ctx: AuditContext): Promise<Finding[]>
       `${role} holds every privilege the spec grants on database ${spec.database}, schema ${spec.schema}, its tables, sequences and default privileges.`,
     ),
     finding(
+      "intended-grants",
       "intended grants: extra",
       extraFail.length > 0 ? "fail" : "warn",
       [...extraFail, ...extraDefault],

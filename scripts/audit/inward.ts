@@ -122,6 +122,7 @@ export async function auditInward(ctx: AuditContext): Promise<Finding[]> {
   const defaults = of("default");
   return [
     finding(
+      "inward-grants",
       "inward: privileges on the Umami schema and its objects",
       "fail",
       objects.map(describe),
@@ -129,6 +130,7 @@ export async function auditInward(ctx: AuditContext): Promise<Finding[]> {
       `Only ${admins} hold privileges on schema ${spec.schema} and its objects, or own them; PUBLIC holds none.`,
     ),
     finding(
+      "inward-members",
       "inward: members of the Umami role",
       "fail",
       members.map(describe),
@@ -136,6 +138,7 @@ export async function auditInward(ctx: AuditContext): Promise<Finding[]> {
       `No role but the administrators is a member of ${spec.role.name}.`,
     ),
     finding(
+      "inward-grants",
       "inward: default privileges in the Umami schema",
       "fail",
       defaults.map(describe),

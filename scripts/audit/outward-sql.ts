@@ -89,7 +89,10 @@ export const OUTWARD_SQL = `
                         AND dep.refobjid <> reach.oid
                         AND NOT pg_catalog.has_table_privilege($1::oid, dep.refobjid, $8)
                         AND NOT pg_catalog.has_any_column_privilege($1::oid, dep.refobjid, $10))
-                   THEN 'invoker' END AS note
+                   THEN 'invoker'
+              -- Row-level security hides the relation's statistics in pg_stats (its latent SELECT stays latent).
+              WHEN rc.relrowsecurity THEN 'rls' END AS note,
+         NULL::text[] AS via
     FROM reach
     JOIN pg_catalog.pg_class rc ON rc.oid = reach.oid
     LEFT JOIN pg_catalog.pg_depend ed ON ed.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ed.objid = reach.oid
@@ -101,13 +104,31 @@ export const OUTWARD_SQL = `
   SELECT 'schema', pg_catalog.quote_ident(ns.nspname), ns.usable,
          ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege($1::oid, ns.oid, p)),
          ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege('public', ns.oid, p)),
-         NULL, NULL
+         NULL, NULL, NULL
     FROM ns
   UNION ALL
   SELECT 'function', pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
          ns.usable, ARRAY['EXECUTE'],
          CASE WHEN pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') THEN ARRAY['EXECUTE'] ELSE ARRAY[]::text[] END,
-         NULL, pg_catalog.pg_get_userbyid(p.proowner)
+         NULL, pg_catalog.pg_get_userbyid(p.proowner),
+         -- What calls it without looking its name up (so without USAGE on its schema): an operator in a schema
+         -- the role may use, a cast (casts have no schema), an aggregate in a usable schema.
+         CASE WHEN NOT ns.usable THEN ARRAY(
+           SELECT 'operator ' || pg_catalog.quote_ident(ons.nspname) || '.' || o.oprname || '('
+                  || COALESCE(pg_catalog.format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', '
+                  || pg_catalog.format_type(o.oprright, NULL) || ')'
+             FROM pg_catalog.pg_operator o JOIN ns ons ON ons.oid = o.oprnamespace
+            WHERE o.oprcode = p.oid AND ons.usable
+           UNION ALL
+           SELECT 'cast ' || pg_catalog.format_type(c.castsource, NULL) || ' AS ' || pg_catalog.format_type(c.casttarget, NULL)
+             FROM pg_catalog.pg_cast c WHERE c.castfunc = p.oid
+           UNION ALL
+           SELECT 'aggregate ' || pg_catalog.quote_ident(ans.nspname) || '.' || pg_catalog.quote_ident(ap.proname)
+                  || '(' || pg_catalog.pg_get_function_identity_arguments(ap.oid) || ')'
+             FROM pg_catalog.pg_aggregate a
+             JOIN pg_catalog.pg_proc ap ON ap.oid = a.aggfnoid JOIN ns ans ON ans.oid = ap.pronamespace
+            WHERE ans.usable AND p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn,
+                                           a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)) END
     FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
    WHERE p.prosecdef AND pg_catalog.has_function_privilege($1::oid, p.oid, 'EXECUTE')
   UNION ALL
@@ -115,11 +136,11 @@ export const OUTWARD_SQL = `
          ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege($1::oid, d.oid, p)),
          ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege('public', d.oid, p)),
          ARRAY(SELECT a.privilege_type FROM pg_catalog.aclexplode(pg_catalog.acldefault('d', d.datdba)) a WHERE a.grantee = 0),
-         NULL
+         NULL, NULL
     FROM pg_catalog.pg_database d
    WHERE d.datallowconn AND d.datname <> pg_catalog.current_database()
   UNION ALL
-  SELECT 'membership', pg_catalog.quote_ident(g.rolname), true, ARRAY[CASE WHEN pg_catalog.bool_or(m.direct) THEN 'direct' ELSE 'inherited' END], NULL, NULL, NULL
+  SELECT 'membership', pg_catalog.quote_ident(g.rolname), true, ARRAY[CASE WHEN pg_catalog.bool_or(m.direct) THEN 'direct' ELSE 'inherited' END], NULL, NULL, NULL, NULL
     FROM member_of m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
    GROUP BY g.rolname
   UNION ALL
@@ -129,7 +150,8 @@ export const OUTWARD_SQL = `
          true, pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type), NULL, NULL,
          'ALTER DEFAULT PRIVILEGES FOR ROLE ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole))
            || COALESCE(' IN SCHEMA ' || pg_catalog.quote_ident(n.nspname), '') || ' REVOKE ALL ON ' || dt.word
-           || ' FROM ' || CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END || ';'
+           || ' FROM ' || CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END || ';',
+         NULL
     FROM pg_catalog.pg_default_acl d
     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
     CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
@@ -145,7 +167,7 @@ export const OUTWARD_SQL = `
    GROUP BY d.oid, dt.word, n.nspname, d.defaclrole, a.grantee
   UNION ALL
   SELECT 'large objects', pg_catalog.count(*)::text, true,
-         (pg_catalog.array_agg(l.oid::text ORDER BY l.oid))[1:$11], NULL, NULL, pg_catalog.current_setting('lo_compat_privileges')
+         (pg_catalog.array_agg(l.oid::text ORDER BY l.oid))[1:$11], NULL, NULL, pg_catalog.current_setting('lo_compat_privileges'), NULL
     FROM pg_catalog.pg_largeobject_metadata l
    WHERE pg_catalog.current_setting('lo_compat_privileges')::boolean OR l.lomowner = $1::oid
       OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(l.lomacl) a
@@ -153,16 +175,19 @@ export const OUTWARD_SQL = `
   UNION ALL
   SELECT 'foreign data wrapper', pg_catalog.quote_ident(w.fdwname), true, ARRAY['USAGE'],
          CASE WHEN pg_catalog.has_foreign_data_wrapper_privilege('public', w.oid, 'USAGE') THEN ARRAY['USAGE'] ELSE ARRAY[]::text[] END,
-         NULL, 'FOREIGN DATA WRAPPER'
+         NULL, 'FOREIGN DATA WRAPPER', NULL
     FROM pg_catalog.pg_foreign_data_wrapper w WHERE pg_catalog.has_foreign_data_wrapper_privilege($1::oid, w.oid, 'USAGE')
   UNION ALL
   SELECT 'foreign server', pg_catalog.quote_ident(s.srvname), true, ARRAY['USAGE'],
          CASE WHEN pg_catalog.has_server_privilege('public', s.oid, 'USAGE') THEN ARRAY['USAGE'] ELSE ARRAY[]::text[] END,
-         NULL, 'FOREIGN SERVER'
+         NULL, 'FOREIGN SERVER', NULL
     FROM pg_catalog.pg_foreign_server s WHERE pg_catalog.has_server_privilege($1::oid, s.oid, 'USAGE')
   UNION ALL
   SELECT 'user mapping', 'FOR ' || CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(um.usename) END
            || ' SERVER ' || pg_catalog.quote_ident(um.srvname),
-         true, ARRAY['USAGE'], NULL, NULL, 'USER MAPPING'
-    FROM pg_catalog.pg_user_mappings um WHERE um.umuser = 0 OR um.umuser = $1::oid
+         true, ARRAY['USAGE'], NULL, NULL, 'USER MAPPING', NULL
+    FROM pg_catalog.pg_user_mappings um
+   -- A mapping is used only by a role that may use its server (USAGE, to create a foreign table on it); the
+   -- application's foreign tables are reached through their own grants, which the relation rows report.
+   WHERE (um.umuser = 0 OR um.umuser = $1::oid) AND pg_catalog.has_server_privilege($1::oid, um.srvid, 'USAGE')
 `;

@@ -3,7 +3,9 @@
  * (`has_*_privilege()` counts direct grants, PUBLIC and role membership — pgTAP's approach), in one set-based
  * query over every schema, relation, sequence, SECURITY DEFINER function, database, default ACL, large object
  * and foreign server of the cluster. Privileges a relation grants while its schema withholds USAGE are
- * reported as warnings: unreachable today, readable the day someone grants the schema.
+ * reported apart (class latent-grants): they fail where a path that never checks the schema reaches them —
+ * `pg_stats` shows a column's values to whoever holds SELECT on it, sequence functions take an OID — and
+ * warn otherwise (unreachable today, usable the day someone grants the schema).
  */
 import { ALL_PRIVILEGES, type TablePrivilege } from "../../sst/database/spec.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
@@ -23,6 +25,8 @@ interface OutwardRow {
   public_privileges: string[] | null;
   defaults: string[] | null;
   note: string | null;
+  /** For a function behind a schema without USAGE: the operators, casts and aggregates that call it anyway. */
+  via: string[] | null;
 }
 
 function via(row: OutwardRow, privilege: string): string {
@@ -33,15 +37,37 @@ function describe(row: OutwardRow, privileges = row.privileges): string {
   return `${row.object} (${privileges.map((p) => via(row, p)).join(", ")})`;
 }
 
-/** Why a reachable relation exposes no data, or null when it may. */
+/**
+ * Why a reachable relation exposes no data, or null when it may. An extension's own grant counts only for the
+ * extensions listed below, whose objects were read: another extension's PUBLIC view may well show the
+ * application's data (its own grant proves nothing about what it shows).
+ */
 function harmless(row: OutwardRow): string | null {
   if (row.note === "invoker") {
     return "security_invoker view over a relation the role holds nothing on: every query on it is denied";
   }
   const extension = row.note?.startsWith("extension ") ? row.note.slice("extension ".length) : null;
-  if (!extension) return null;
-  const why = EXTENSION_NOTES[extension] ?? "it holds the extension's own data, not the application's";
-  return `extension ${extension}'s own grant (pg_init_privs): ${why}`;
+  const why = extension ? EXTENSION_NOTES[extension] : undefined;
+  return why ? `extension ${extension}'s own grant (pg_init_privs): ${why}` : null;
+}
+
+/**
+ * Why a privilege behind a schema without USAGE is usable anyway, or null when every path to it looks the name
+ * up (and so checks the schema). Measured on PostgreSQL 15 as the Umami role: `pg_stats` filters on
+ * has_column_privilege() alone and shows most_common_vals and histogram_bounds (the column's values) unless
+ * row-level security is on; nextval(), setval() and pg_sequence_last_value() take a regclass, and an OID
+ * cast to regclass looks up no schema; an operator, a cast or an aggregate calls its function checking only
+ * EXECUTE (a SECURITY DEFINER function behind an operator in public ran for the Umami role, measured).
+ */
+function latentPath(row: OutwardRow): string | null {
+  if (row.kind === "function") {
+    const via = row.via ?? [];
+    return via.length > 0 ? `callable through ${via.join(", ")}, which never check the function's schema` : null;
+  }
+  if (row.kind === "sequence") return "usable by OID: nextval(), setval() and pg_sequence_last_value() never check the schema";
+  const reads = row.privileges.some((p) => p === "SELECT" || p === "SELECT (columns)");
+  if (reads && row.note !== "rls") return "readable through pg_stats (most_common_vals, histogram_bounds): it checks the column privilege, never the schema";
+  return null;
 }
 
 /** What known extensions' PUBLIC objects show (their documentation's word). */
@@ -63,26 +89,32 @@ function relationRemedy(row: OutwardRow, role: string): string {
   return steps.join(" ");
 }
 
+/**
+ * Taking USAGE on the server away closes a mapping; a mapping FOR PUBLIC is left alone, since the application's
+ * foreign tables use it (dropping it would break them). Only one made for the Umami role is dropped.
+ */
+function foreignRemedy(row: OutwardRow, role: string): string {
+  if (row.kind !== "user mapping") return `REVOKE USAGE ON ${row.note} ${row.object} FROM ${row.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`;
+  if (row.object.startsWith("FOR PUBLIC ")) return `(keep the mapping ${row.object}: the application's foreign tables use it; without USAGE on its server ${role} cannot)`;
+  return `DROP USER MAPPING ${row.object};`;
+}
+
 function functionRemedy(row: OutwardRow, role: string): string {
   if (row.note === role) return `(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`;
   return `REVOKE EXECUTE ON FUNCTION ${row.object} FROM ${row.public_privileges?.includes("EXECUTE") ? "PUBLIC" : role};`;
 }
 
 /**
- * Objects in usable schemas fail; the same privileges behind a schema without USAGE are latent (warn), and
- * so are grants that expose no data (said why).
+ * Objects in usable schemas fail; grants that expose no data warn (said why). Relations and sequences behind a
+ * schema without USAGE are `latentFinding`'s.
  */
 function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, intro: string, remedy: (row: OutwardRow) => string): Finding {
   const live = rows.filter((r) => r.usable && !harmless(r));
-  const latent = rows.filter((r) => !r.usable && !harmless(r));
   const safe = rows.filter((r) => harmless(r));
-  const objects = [
-    ...live.map((r) => describe(r)),
-    ...latent.map((r) => `${describe(r)} — latent: no USAGE on its schema`),
-    ...safe.map((r) => `${describe(r)} — no data exposed: ${harmless(r)}`),
-  ];
-  const risky = [...live, ...latent];
+  const objects = [...live.map((r) => describe(r)), ...safe.map((r) => `${describe(r)} — no data exposed: ${harmless(r)}`)];
+  const risky = live;
   return finding(
+    "outward-privileges",
     check,
     live.length > 0 ? "fail" : "warn",
     objects,
@@ -93,12 +125,28 @@ function reachFinding(check: string, rows: OutwardRow[], what: string, role: str
   );
 }
 
+/** Relations, sequences and functions behind a schema without USAGE: fail where a path that skips the schema reaches them. */
+function latentFinding(rows: OutwardRow[], role: string): Finding {
+  const latent = rows.filter((r) => !r.usable && !harmless(r));
+  const reached = latent.filter((r) => latentPath(r));
+  return finding(
+    "latent-grants",
+    "outward: grants behind schemas without USAGE",
+    reached.length > 0 ? "fail" : "warn",
+    latent.map((r) => `${describe(r)} — no USAGE on its schema, ${latentPath(r) ?? "latent: every path to it looks its name up"}`),
+    `${reached.length > 0 ? `${role} reads or uses these without USAGE on their schema (the path is named on each)` : `${role} cannot reach these today; the day their schema is granted it can`}. Grant to the application role only: ${latent
+      .map((r) => (r.kind === "function" ? functionRemedy(r, role) : relationRemedy(r, role)))
+      .join(" ")}`,
+    `${role} holds no privilege on a table, column, sequence or SECURITY DEFINER function in a schema it cannot use.`,
+  );
+}
+
 /** Runs the outward checks: one query, one finding per check. `skipSchema` defaults to the Umami schema. */
 export async function auditOutward(ctx: AuditContext, options: { skipSchema?: string } = {}): Promise<Finding[]> {
   const { spec } = ctx;
   const role = spec.role.name;
   if (!ctx.roleOid || !ctx.role) {
-    return [{ check: "outward isolation", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
+    return [{ class: "outward-privileges", check: "outward isolation", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
   }
   const rows = await ctx.query<OutwardRow>(OUTWARD_SQL, [
     ctx.roleOid,
@@ -136,9 +184,11 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} can use application tables or views.`, (r) => relationRemedy(r, role)),
     reachFinding("outward: sequences", of("sequence"), "sequence", role,
       `${role} can read or advance application sequences.`, (r) => relationRemedy(r, role)),
+    latentFinding([...of("relation"), ...of("sequence"), ...of("function")], role),
     reachFinding("outward: SECURITY DEFINER functions", of("function"), "SECURITY DEFINER function", role,
       `${role} can execute functions that run with their owner's privileges.`, (r) => functionRemedy(r, role)),
     finding(
+      "outward-privileges",
       "outward: CREATE on other schemas",
       "fail",
       creatable.map((r) => describe(r, ["CREATE"])),
@@ -148,6 +198,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} cannot create objects in any schema but ${spec.schema}.`,
     ),
     finding(
+      "outward-privileges",
       "outward: USAGE on other schemas",
       "warn",
       schemas.filter((r) => r.privileges.includes("USAGE")).map((r) => describe(r, ["USAGE"])),
@@ -158,6 +209,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} has USAGE on no schema but ${spec.schema}.`,
     ),
     finding(
+      "other-databases",
       "outward: other databases (granted access)",
       "fail",
       grantedDb.map((r) => describe(r, r.privileges.filter((p) => !isDefault(r, p)))),
@@ -167,6 +219,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} holds nothing on other databases beyond PostgreSQL's defaults.`,
     ),
     finding(
+      "role-attributes",
       "outward: role attributes",
       "fail",
       attributes.map(([name]) => `${role} ${name}`),
@@ -174,6 +227,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS.`,
     ),
     finding(
+      "memberships",
       "outward: role memberships",
       "fail",
       of("membership").map((r) => `${r.object} (${r.privileges[0]})`),
@@ -184,6 +238,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} is a member of no role (neither application roles nor predefined ones such as pg_read_all_data, pg_monitor or rds_superuser).`,
     ),
     finding(
+      "outward-privileges",
       "outward: default privileges in application schemas",
       "fail",
       defaults.map((r) => `${r.object} (${r.privileges.join(", ")})`),
@@ -191,6 +246,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `No default privilege outside ${spec.schema} grants future objects to PUBLIC or ${role}.`,
     ),
     finding(
+      "outward-privileges",
       "outward: large objects",
       "fail",
       loCount === 0 ? [] : [`${loCount} large object(s)${largeObjects?.note === "on" ? " (lo_compat_privileges = on)" : ""}: ${largeObjects!.privileges.join(", ")}`],
@@ -200,11 +256,12 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       `${role} can reach no large object.`,
     ),
     finding(
+      "outward-privileges",
       "outward: foreign servers",
       "fail",
       foreign.map((r) => `${r.kind} ${r.object}`),
       `${role} can use foreign data wrappers, servers or user mappings (a path to other databases): ${foreign
-        .map((r) => (r.kind === "user mapping" ? `DROP USER MAPPING ${r.object};` : `REVOKE USAGE ON ${r.note} ${r.object} FROM ${r.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`))
+        .map((r) => foreignRemedy(r, role))
         .join(" ")}`,
       `${role} can use no foreign data wrapper, server or user mapping.`,
     ),

@@ -71,6 +71,7 @@ export function ownershipFinding(
   const named = rows.filter((r) => r.scope !== "elsewhere");
   const counted = rows.filter((r) => r.scope === "elsewhere" && ctx.elsewhere);
   return finding(
+    "ownership",
     check,
     "fail",
     [

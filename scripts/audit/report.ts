@@ -49,10 +49,11 @@ export function renderAuditMarkdown(result: AuditResult, about?: string): string
     ...(about ? [`Audited: ${about}`, ""] : []),
     `**${summary(result)}**`,
     "",
-    "| Result | Check | Objects | Remedy |",
-    "|---|---|---|---|",
+    "| Result | Check | Objects | Remedy | Class |",
+    "|---|---|---|---|---|",
     ...result.findings.map(
-      (f) => `| ${MARK[f.severity]} | ${cell(f.check)} | ${f.objects.length ? f.objects.map((o) => `\`${cell(o)}\``).join("<br>") : "—"} | ${cell(f.remedy)}${f.detail ? ` (${cell(f.detail)})` : ""} |`,
+      (f) =>
+        `| ${MARK[f.severity]} | ${cell(f.check)} | ${f.objects.length ? f.objects.map((o) => `\`${cell(o)}\``).join("<br>") : "—"} | ${cell(f.remedy)}${f.detail ? ` (${cell(f.detail)})` : ""} | ${f.class} |`,
     ),
     "",
   ];
@@ -72,11 +73,14 @@ export function renderAuditMarkdown(result: AuditResult, about?: string): string
   return out.join("\n");
 }
 
-/** The `--json` shape promised by issue 4: `{ ok, findings: [{ check, severity, objects, remedy }], fingerprint: { changed } }`. */
+/**
+ * The `--json` shape promised by issue 4, with each finding's path class (issue 17; docs/threat-model.md):
+ * `{ ok, findings: [{ class, check, severity, objects, remedy }], fingerprint: { changed } }`.
+ */
 export function auditJson(result: AuditResult) {
   return {
     ok: result.ok,
-    findings: result.findings.map(({ check, severity, objects, remedy }) => ({ check, severity, objects, remedy })),
+    findings: result.findings.map(({ class: cls, check, severity, objects, remedy }) => ({ class: cls, check, severity, objects, remedy })),
     fingerprint: { changed: result.fingerprint.changed },
   };
 }

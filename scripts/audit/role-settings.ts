@@ -57,6 +57,7 @@ export async function auditRoleSettings(ctx: AuditContext): Promise<Finding[]> {
   );
   return [
     finding(
+      "role-settings",
       "outward: role settings",
       "fail",
       objects,
@@ -72,6 +73,7 @@ export function connectionLimitFinding(ctx: AuditContext): Finding {
   const budget = spec.role.connectionBudget;
   const limit = role?.connectionLimit ?? budget.total;
   return finding(
+    "role-attributes",
     "umami role: connection limit",
     "fail",
     limit === budget.total ? [] : [`${spec.role.name} CONNECTION LIMIT ${limit === -1 ? "none (-1)" : limit}, the spec says ${budget.total}`],

@@ -3,16 +3,21 @@
  * Umami schema's tables (a trigger can copy every new row into an application table, with umami_user's own
  * privileges), and event triggers, which run on every DDL statement — Umami's migrations included — and can,
  * for instance, grant each new table to an application role. Umami's migrations create none of these.
+ * An event trigger whose function an administrator owns and whose search_path is pinned is an administrator's
+ * own tool (a DDL audit, say) and passes: it cannot be called directly (PostgreSQL refuses "trigger functions
+ * can only be called as triggers"), and umami_user, who runs DDL under its own search_path, cannot make it
+ * resolve a name in its schema. Unpinned and SECURITY DEFINER, it can: that fails.
  */
 import { finding, type AuditContext, type Finding } from "./types.js";
 
-// $1 Umami schema oid, $2 allowed role oids. Internal triggers (foreign keys) are PostgreSQL's own.
+// $1 Umami schema oid, $2 allowed role oids. Internal triggers (foreign keys) are PostgreSQL's own. `pinned`:
+// the function carries its own search_path (proconfig), so the caller's cannot redirect its names.
 const TRIGGERS_SQL = `
   SELECT 'trigger' AS kind, t.tgname AS name, n.nspname || '.' || c.relname AS target,
          fn.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS function,
          pg_catalog.pg_get_userbyid(p.proowner) AS function_owner,
          fn.oid <> $1::oid AS outside, p.proowner <> ALL ($2::oid[]) AS foreign_owner, p.prosecdef AS definer,
-         t.tgenabled <> 'D' AS enabled
+         t.tgenabled <> 'D' AS enabled, NULL::boolean AS pinned
     FROM pg_catalog.pg_trigger t
     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -20,7 +25,7 @@ const TRIGGERS_SQL = `
     JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace
    WHERE c.relnamespace = $1::oid AND NOT t.tgisinternal
   UNION ALL
-  SELECT 'rule', r.rulename, n.nspname || '.' || c.relname, NULL, NULL, true, true, false, r.ev_enabled <> 'D'
+  SELECT 'rule', r.rulename, n.nspname || '.' || c.relname, NULL, NULL, true, true, false, r.ev_enabled <> 'D', NULL
     FROM pg_catalog.pg_rewrite r
     JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -28,7 +33,8 @@ const TRIGGERS_SQL = `
   UNION ALL
   SELECT 'event trigger', e.evtname, e.evtevent,
          fn.nspname || '.' || p.proname || '()', pg_catalog.pg_get_userbyid(p.proowner),
-         true, p.proowner <> ALL ($2::oid[]), p.prosecdef, e.evtenabled <> 'D'
+         true, p.proowner <> ALL ($2::oid[]), p.prosecdef, e.evtenabled <> 'D',
+         EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c WHERE pg_catalog.starts_with(c, 'search_path='))
     FROM pg_catalog.pg_event_trigger e
     JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid
     JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace
@@ -45,11 +51,12 @@ interface TriggerRow {
   foreign_owner: boolean;
   definer: boolean;
   enabled: boolean;
+  pinned: boolean | null;
 }
 
 function describe(r: TriggerRow): string {
   const fn = r.function ? ` runs ${r.function} (owner ${r.function_owner}${r.definer ? ", SECURITY DEFINER" : ""})` : "";
-  const state = r.enabled ? "" : " — disabled";
+  const state = r.enabled ? (r.kind === "event trigger" && !r.pinned ? " — search_path not pinned" : "") : " — disabled";
   if (r.kind === "event trigger") return `event trigger ${r.name} ON ${r.target}${fn}${state}`;
   return `${r.kind} ${r.name} ON ${r.target}${fn}${state}`;
 }
@@ -63,10 +70,18 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
   // Umami's own business (a warning: Umami creates none); anything else runs foreign code on Umami's rows.
   const foreign = onTables.filter((r) => r.outside || r.foreign_owner);
   const own = onTables.filter((r) => !r.outside && !r.foreign_owner);
-  const events = rows.filter((r) => r.kind === "event trigger" && r.enabled);
+  const enabled = rows.filter((r) => r.kind === "event trigger" && r.enabled);
+  // Another role's function fails (it can rewrite the body); an administrator's fails when SECURITY DEFINER
+  // and unpinned (umami_user's search_path decides what it runs, with the owner's rights), warns when only
+  // unpinned (it runs with the rights of whoever runs DDL), passes when pinned.
+  const events = enabled.filter((r) => r.foreign_owner || (r.definer && !r.pinned));
+  const unpinned = enabled.filter((r) => !r.foreign_owner && !r.definer && !r.pinned);
+  const fnSchema = (r: TriggerRow) => r.function!.slice(0, r.function!.indexOf("."));
+  const pin = (r: TriggerRow) => `ALTER FUNCTION ${r.function} SET search_path = pg_catalog, ${fnSchema(r)}, pg_temp;`;
   const drop = (r: TriggerRow) => (r.kind === "rule" ? `DROP RULE ${r.name} ON ${r.target};` : `DROP TRIGGER ${r.name} ON ${r.target};`);
   return [
     finding(
+      "triggers",
       "inward: triggers and rules on Umami tables",
       foreign.length > 0 ? "fail" : "warn",
       [...foreign, ...own].map(describe),
@@ -76,13 +91,18 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
       `No trigger or rule on ${spec.schema}'s tables (foreign-key triggers are PostgreSQL's own).`,
     ),
     finding(
+      "triggers",
       "inward: event triggers",
-      "fail",
-      events.map(describe),
-      `Event triggers run on every DDL statement, ${spec.role.name}'s migrations included, and can grant or copy Umami's tables: ${events
-        .map((r) => `DROP EVENT TRIGGER ${r.name};`)
-        .join(" ")} (or ALTER EVENT TRIGGER … DISABLE; and make its function skip ${spec.role.name}'s commands before enabling it again).`,
-      "No enabled event trigger in this database.",
+      events.length > 0 ? "fail" : "warn",
+      [...events, ...unpinned].map(describe),
+      events.length > 0
+        ? `Event triggers run on every DDL statement, ${spec.role.name}'s migrations included, and can grant or copy Umami's tables. If it is an administrator's own tool, give its function to an administrator and pin its search_path: ${events
+            .map((r) => `${r.foreign_owner ? `ALTER FUNCTION ${r.function} OWNER TO ${ctx.adminUser}; ` : ""}${pin(r)}`)
+            .join(" ")} Otherwise remove it: ${events.map((r) => `DROP EVENT TRIGGER ${r.name};`).join(" ")} (or ALTER EVENT TRIGGER … DISABLE; and make its function skip ${spec.role.name}'s commands before enabling it again).`
+        : `An administrator's event trigger runs with the rights of whoever runs DDL, under their search_path; pin it so that no caller's path decides what it runs: ${unpinned.map(pin).join(" ")}`,
+      enabled.length > 0
+        ? `Every enabled event trigger runs an administrator's function with a pinned search_path (${enabled.map((r) => r.name).join(", ")}).`
+        : "No enabled event trigger in this database.",
     ),
   ];
 }

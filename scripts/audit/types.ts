@@ -4,12 +4,15 @@
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { QueryResultRow } from "../kernel/db.js";
+import type { AuditClass } from "./classes.js";
 
 /** How bad a finding is: `fail` makes the audit fail; `warn` is reported with its remedy. */
 export type Severity = "pass" | "warn" | "fail";
 
 /** One check's result: a passing check is a finding with severity pass and no objects. */
 export interface Finding {
+  /** The threat model's path class the check belongs to (scripts/audit/classes.ts, docs/threat-model.md). */
+  class: AuditClass;
   check: string;
   severity: Severity;
   /** The objects involved, each with what was found (e.g. `public.orders (SELECT via PUBLIC)`). */
@@ -46,8 +49,16 @@ export interface AuditContext {
   administrators: string[];
 }
 
-/** Builds a finding; `objects` empty means pass (unless `severity` says otherwise). */
-export function finding(check: string, severity: Exclude<Severity, "pass">, objects: string[], remedy: string, pass: string, detail?: string): Finding {
-  if (objects.length === 0) return { check, severity: "pass", objects: [], remedy: pass, ...(detail ? { detail } : {}) };
-  return { check, severity, objects, remedy, ...(detail ? { detail } : {}) };
+/** Builds a finding of class `cls`; `objects` empty means pass (unless `severity` says otherwise). */
+export function finding(
+  cls: AuditClass,
+  check: string,
+  severity: Exclude<Severity, "pass">,
+  objects: string[],
+  remedy: string,
+  pass: string,
+  detail?: string,
+): Finding {
+  if (objects.length === 0) return { class: cls, check, severity: "pass", objects: [], remedy: pass, ...(detail ? { detail } : {}) };
+  return { class: cls, check, severity, objects, remedy, ...(detail ? { detail } : {}) };
 }

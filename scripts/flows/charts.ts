@@ -192,16 +192,12 @@ export function migrationTimelineChart(timeline: MigrationTiming[]): Chart | nul
   };
 }
 
-/** A finding's class: the `class` the audit gives it, else its check (older audits carry no class). */
-function classOf(finding: AuditResult["findings"][number]): string {
-  return (finding as { class?: string }).class ?? finding.check;
-}
 
 /** The audit's findings counted by class and result. */
 export function auditChart(findings: AuditResult["findings"]): Chart | null {
   if (!findings.length) return null;
   const counts = new Map<string, number>();
-  for (const f of findings) counts.set(`${classOf(f)}\u0000${f.severity}`, (counts.get(`${classOf(f)}\u0000${f.severity}`) ?? 0) + 1);
+  for (const f of findings) counts.set(`${f.class}\u0000${f.severity}`, (counts.get(`${f.class}\u0000${f.severity}`) ?? 0) + 1);
   const rows = [...counts].map(([key, count]) => {
     const [cls, severity] = key.split("\u0000");
     return { class: cls, result: severity, count };
@@ -210,7 +206,7 @@ export function auditChart(findings: AuditResult["findings"]): Chart | null {
   return {
     file: "audit.svg",
     title: "Isolation audit by class",
-    caption: `Isolation audit: ${n("pass")} passed, ${n("warn")} warning(s), ${n("fail")} failed, over ${new Set(findings.map(classOf)).size} classes`,
+    caption: `Isolation audit: ${n("pass")} passed, ${n("warn")} warning(s), ${n("fail")} failed, over ${new Set(findings.map((f) => f.class)).size} classes`,
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       title: { text: "Isolation audit: findings by class", subtitle: `${n("pass")} passed, ${n("warn")} warning(s), ${n("fail")} failed` },

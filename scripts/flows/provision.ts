@@ -8,6 +8,7 @@ import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/databa
 import type { Client } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { scramVerifier } from "../../sst/database/scram.js";
+import { describeForeignObject, queryForeignObjects } from "../audit/foreign-objects.js";
 
 /** What a provisioning run did. */
 export interface ProvisionResult {
@@ -70,6 +71,19 @@ export async function provisionStage(
     // Umami's first migration would fail as the stage's role (`docs/design.md` § "Facts we measured"): stop before changing anything.
     const { detail, remedy } = missingPgcryptoMessage(spec);
     throw new ProvisionError("pgcrypto", undefined, `Cannot provision: ${detail}. ${remedy}`);
+  }
+  if (before.schema) {
+    // Objects umami_user does not own would be granted to it (class foreign-objects-in-schema): refuse the schema.
+    const foreign = await queryForeignObjects(async (sql, params) => (await admin.query(sql, params)).rows, spec.schema, spec.role.name);
+    if (foreign.length > 0) {
+      throw new ProvisionError(
+        "schema",
+        undefined,
+        `Cannot provision: schema ${spec.schema} in database ${spec.database} already holds objects ${spec.role.name} does not own (${foreign
+          .map(describeForeignObject)
+          .join("; ")}); provisioning would grant them to ${spec.role.name}. Move them out of ${spec.schema}, or deploy Umami under another stage name (its own schema). Nothing was changed.`,
+      );
+    }
   }
   // The server receives the password's SCRAM verifier, never the password (see scramVerifier).
   const hashed = { ...ctx, password: scramVerifier(ctx.password) };

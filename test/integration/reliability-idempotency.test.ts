@@ -102,14 +102,18 @@ describe("idempotency", () => {
     expect(await snapshot()).toBe(catalog);
   });
 
-  it("re-provisioning restores a revoked grant on an administrator's table, without touching umami_user's own tables", async () => {
-    await withClient(server.admin, async (c) => {
-      await c.query("CREATE TABLE umami.admin_made (id int)");
-      await c.query("REVOKE DELETE ON umami.admin_made FROM umami_user");
-    });
+  it("re-provisioning refuses an administrator's table in the schema (it would grant it to umami_user), and restores a revoked grant without touching umami_user's own tables", async () => {
+    // Issue 17, class foreign-objects-in-schema: round 1 re-granted such a table; now provisioning names it and stops.
+    await withClient(server.admin, (c) => c.query("CREATE TABLE umami.admin_made (id int)"));
+    try {
+      await expect(provision()).rejects.toThrow(/schema umami in database app already holds objects umami_user does not own \(table umami\.admin_made owned by app_admin\)/);
+    } finally {
+      await withClient(server.admin, (c) => c.query("DROP TABLE umami.admin_made"));
+    }
+    await withClient(server.admin, (c) => c.query("REVOKE CREATE ON SCHEMA umami FROM umami_user"));
     const has = () =>
       withClient(server.admin, async (c) =>
-        (await c.query<{ ok: boolean }>("SELECT pg_catalog.has_table_privilege('umami_user', 'umami.admin_made', 'DELETE') AS ok")).rows[0].ok,
+        (await c.query<{ ok: boolean }>("SELECT pg_catalog.has_schema_privilege('umami_user', 'umami', 'CREATE') AS ok")).rows[0].ok,
       );
     expect(await has()).toBe(false);
     await provision();
@@ -118,7 +122,6 @@ describe("idempotency", () => {
       c.query<{ acl: string | null }>("SELECT relacl::text AS acl FROM pg_catalog.pg_class WHERE oid = 'umami.website'::regclass"),
     );
     expect(owned.rows[0].acl).toBeNull();
-    await withClient(server.admin, (c) => c.query("DROP TABLE umami.admin_made"));
   });
 
   // Defects these tests found (docs/reliability.md), now fixed: preflight counted the TOAST tables umami_user

@@ -98,12 +98,15 @@ describe("seeded violations", () => {
     expect(exposed(f)).toEqual(["public.orders (SELECT, UPDATE)"]);
   });
 
-  it("a grant behind a schema without USAGE is a latent warning", async () => {
-    const result = await withViolation("admin", "GRANT SELECT ON billing.invoices TO umami_user", "REVOKE SELECT ON billing.invoices FROM umami_user");
-    const f = check(result, "outward: tables and views");
+  it("a grant behind a schema without USAGE that no path reaches is a latent warning; SELECT fails (pg_stats reads it)", async () => {
+    const result = await withViolation("admin", "GRANT INSERT ON billing.invoices TO umami_user", "REVOKE INSERT ON billing.invoices FROM umami_user");
+    const f = check(result, "outward: grants behind schemas without USAGE");
     expect(f.severity).toBe("warn");
-    expect(exposed(f)).toEqual(["billing.invoices (SELECT) — latent: no USAGE on its schema"]);
+    expect(f.objects).toEqual(["billing.invoices (INSERT) — no USAGE on its schema, latent: every path to it looks its name up"]);
+    expect(exposed(check(result, "outward: tables and views"))).toEqual([]);
     expect(failing(result)).toEqual([]);
+    const select = await withViolation("admin", "GRANT SELECT ON billing.invoices TO umami_user", "REVOKE SELECT ON billing.invoices FROM umami_user");
+    expect(check(select, "outward: grants behind schemas without USAGE").severity).toBe("fail");
   });
 
   it("CREATE on public for PUBLIC fails the schema check and the live probe", async () => {

@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { auditIsolation } from "../../../scripts/audit/audit.js";
+import { AUDIT_CLASSES } from "../../../scripts/audit/classes.js";
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { captureFingerprint, diffFingerprints } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
@@ -154,7 +155,9 @@ describe("umami-db verify and fingerprint", () => {
     const json = JSON.parse(verify.stdout);
     expect(Object.keys(json)).toEqual(["ok", "findings", "fingerprint"]);
     expect(json.ok).toBe(true);
-    expect(Object.keys(json.findings[0])).toEqual(["check", "severity", "objects", "remedy"]);
+    expect(Object.keys(json.findings[0])).toEqual(["class", "check", "severity", "objects", "remedy"]);
+    // Every finding names its path class, one of the threat model's (docs/threat-model.md).
+    for (const f of json.findings as { class: string }[]) expect(Object.keys(AUDIT_CLASSES)).toContain(f.class);
     expect(json.fingerprint).toEqual({ changed: [] });
     const markdown = readFileSync(report, "utf8");
     expect(markdown).toContain("| PASS | live probes |");

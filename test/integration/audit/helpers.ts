@@ -22,9 +22,13 @@ export interface AuditStage {
   run(who: Who, sql: string, database?: string): Promise<void>;
 }
 
-/** Starts a server and provisions the dev stage on it. */
-export async function startAuditStage(password: string): Promise<AuditStage> {
+/**
+ * Starts a server and provisions the dev stage on it; `beforeProvision` shapes the application's database
+ * first (a brownfield database as it was before Umami arrived).
+ */
+export async function startAuditStage(password: string, options: { beforeProvision?: (server: TestServer) => Promise<void> } = {}): Promise<AuditStage> {
   const server = await startTestServer();
+  await options.beforeProvision?.(server);
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password }));
   const umami = parseDatabaseUrl(toUrl(server.admin, { user: spec.role.name, password }));
   const app = parseDatabaseUrl(toUrl(server.admin, { user: "app_user", password: TEST_APP_PASSWORD }));
@@ -52,4 +56,25 @@ export function failing(result: AuditResult): string[] {
 export function statements(remedy: string): string[] {
   const found = remedy.match(/\b(?:REVOKE|ALTER|DROP|GRANT)\b[^;()]*(?:\([^)]*\)[^;()]*)*;/g) ?? [];
   return found.map((s) => s.trim());
+}
+
+/**
+ * Runs each statement a finding's remedy spells out (those `keep` accepts) as `who`, on `database`; returns
+ * them so that a test can say which ones ran. Fails the test when the remedy spells out none.
+ */
+export async function applyRemedy(
+  stage: AuditStage,
+  remedy: string,
+  who: Who,
+  options: { database?: string; keep?: (statement: string) => boolean } = {},
+): Promise<string[]> {
+  const list = statements(remedy).filter(options.keep ?? (() => true));
+  if (list.length === 0) throw new Error(`the remedy spells out no statement to run: ${remedy}`);
+  for (const sql of list) await stage.run(who, sql, options.database);
+  return list;
+}
+
+/** Runs `sql` as `who` and returns its rows. */
+export async function rows<R extends Record<string, unknown>>(stage: AuditStage, who: Who, sql: string, database?: string): Promise<R[]> {
+  return withClient(stage.as(who, database), async (c) => (await c.query<R>(sql)).rows);
 }

@@ -115,7 +115,7 @@ describe("inward paths", () => {
       const f = check(await audit(), "inward: event triggers");
       expect(f).toMatchObject({
         severity: "fail",
-        objects: ["event trigger grant_new_tables ON ddl_command_end runs public.grant_new_tables() (owner postgres, SECURITY DEFINER)"],
+        objects: ["event trigger grant_new_tables ON ddl_command_end runs public.grant_new_tables() (owner postgres, SECURITY DEFINER) — search_path not pinned"],
       });
       // Real: a table Umami's migration creates is readable by app_user at once.
       await stage.run("umami", "CREATE TABLE umami.report (id integer)");

@@ -106,6 +106,23 @@ describe("provisioning as an Aurora-like administrator", () => {
     });
   });
 
+  it("refuses a schema that already holds objects the stage's role would not own, naming them, and changes nothing", async () => {
+    // A brownfield database where the name is taken: the application's table in a schema called umami_pr_8.
+    await withClient(server.admin, (c) => c.query("CREATE SCHEMA umami_pr_8; CREATE TABLE umami_pr_8.ledger (id integer, amount integer)"));
+    try {
+      const before = await withClient({ ...server.superuser, database: "app" }, catalogSnapshot);
+      const error = await provision(server.admin, "pr-8").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProvisionError);
+      expect((error as Error).message).toBe(
+        "Cannot provision: schema umami_pr_8 in database app already holds objects umami_user_pr_8 does not own (table umami_pr_8.ledger owned by app_admin); " +
+          "provisioning would grant them to umami_user_pr_8. Move them out of umami_pr_8, or deploy Umami under another stage name (its own schema). Nothing was changed.",
+      );
+      expect(await withClient({ ...server.superuser, database: "app" }, catalogSnapshot)).toBe(before);
+    } finally {
+      await withClient(server.admin, (c) => c.query("DROP SCHEMA umami_pr_8 CASCADE"));
+    }
+  });
+
   it("refuses an administrator without CREATEROLE with a message naming the step, and creates nothing", async () => {
     await withClient(server.superuser, (c) => c.query(`CREATE ROLE weak_admin LOGIN PASSWORD 'weak-admin-pw'; GRANT CREATE ON DATABASE app TO weak_admin`));
     const weak = parseDatabaseUrl(server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, "weak_admin:weak-admin-pw"));

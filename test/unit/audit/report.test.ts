@@ -6,9 +6,9 @@ import { auditJson, renderAuditMarkdown, renderAuditTable } from "../../../scrip
 const result: AuditResult = {
   ok: false,
   findings: [
-    finding("outward: tables and views", "fail", ["public.orders (SELECT via PUBLIC)"], "REVOKE ALL ON public.orders FROM PUBLIC.", "nothing reachable"),
-    finding("outward: USAGE on other schemas", "warn", ["public (USAGE via PUBLIC)"], "Revoke USAGE | if unused.", "no usage"),
-    finding("inward: members of the Umami role", "fail", [], "revoke", "No role but the administrators is a member of umami_user."),
+    finding("outward-privileges", "outward: tables and views", "fail", ["public.orders (SELECT via PUBLIC)"], "REVOKE ALL ON public.orders FROM PUBLIC.", "nothing reachable"),
+    finding("outward-privileges", "outward: USAGE on other schemas", "warn", ["public (USAGE via PUBLIC)"], "Revoke USAGE | if unused.", "no usage"),
+    finding("inward-members", "inward: members of the Umami role", "fail", [], "revoke", "No role but the administrators is a member of umami_user."),
   ],
   fingerprint: { compared: true, changed: [{ change: "changed", object: "column public.orders.total", schema: "public" }] },
   probes: [
@@ -22,6 +22,7 @@ const result: AuditResult = {
 describe("finding", () => {
   it("is a pass with no objects and the pass sentence when nothing was found", () => {
     expect(result.findings[2]).toEqual({
+      class: "inward-members",
       check: "inward: members of the Umami role",
       severity: "pass",
       objects: [],
@@ -45,7 +46,7 @@ describe("renderAuditTable", () => {
 describe("renderAuditMarkdown", () => {
   it("has a table row per check with escaped cells, the probes and the fingerprint changes", () => {
     const md = renderAuditMarkdown(result);
-    expect(md).toContain("| FAIL | outward: tables and views | `public.orders (SELECT via PUBLIC)` | REVOKE ALL ON public.orders FROM PUBLIC. |");
+    expect(md).toContain("| FAIL | outward: tables and views | `public.orders (SELECT via PUBLIC)` | REVOKE ALL ON public.orders FROM PUBLIC. | outward-privileges |");
     expect(md).toContain("Revoke USAGE \\| if unused.");
     expect(md).toContain("| read public.orders | denied | **allowed** |");
     expect(md).toContain("- changed `column public.orders.total`");
@@ -64,6 +65,7 @@ describe("auditJson", () => {
     const json = auditJson(result);
     expect(Object.keys(json)).toEqual(["ok", "findings", "fingerprint"]);
     expect(json.findings[0]).toEqual({
+      class: "outward-privileges",
       check: "outward: tables and views",
       severity: "fail",
       objects: ["public.orders (SELECT via PUBLIC)"],

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { auditChart, migrationTimelineChart, sparkline } from "../../../scripts/flows/charts.js";
+import type { AuditClass } from "../../../scripts/audit/classes.js";
 
 describe("sparkline", () => {
   it("puts before and after on one scale, the deploy as ┃", () => {
@@ -18,14 +19,14 @@ describe("sparkline", () => {
 });
 
 describe("auditChart", () => {
-  const finding = (check: string, severity: "pass" | "warn" | "fail", cls?: string) => ({ check, severity, objects: [], remedy: "", ...(cls ? { class: cls } : {}) });
+  const finding = (check: string, severity: "pass" | "warn" | "fail", cls: AuditClass) => ({ check, severity, objects: [], remedy: "", class: cls });
 
-  it("counts findings by class when the audit gives one, by check otherwise", () => {
-    const chart = auditChart([finding("outward: tables", "warn", "outward"), finding("outward: sequences", "pass", "outward"), finding("outward: functions", "pass", "outward"), finding("live probes", "fail")])!;
+  it("counts findings by class and result", () => {
+    const chart = auditChart([finding("outward: tables", "warn", "outward-privileges"), finding("outward: sequences", "pass", "outward-privileges"), finding("outward: functions", "pass", "outward-privileges"), finding("live probes", "fail", "probes")])!;
     expect((chart.spec.data as { values: unknown[] }).values).toEqual([
-      { class: "outward", result: "warn", count: 1 },
-      { class: "outward", result: "pass", count: 2 },
-      { class: "live probes", result: "fail", count: 1 },
+      { class: "outward-privileges", result: "warn", count: 1 },
+      { class: "outward-privileges", result: "pass", count: 2 },
+      { class: "probes", result: "fail", count: 1 },
     ]);
     expect(chart.caption).toBe("Isolation audit: 2 passed, 1 warning(s), 1 failed, over 2 classes");
   });

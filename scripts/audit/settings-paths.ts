@@ -1,0 +1,166 @@
+/**
+ * What the settings stored in the cluster (`pg_db_role_setting`: ALTER ROLE/DATABASE … SET) open, in one query:
+ *
+ * - **search-path-shadowing** (CVE-2018-1058): a login role whose effective search_path — its setting in this
+ *   database, else its own, else the database's, else ALTER ROLE ALL's, else the server's, with `"$user"`
+ *   read as its name — reaches a schema it may use and where the Umami role can create objects. Whatever that
+ *   role then names without a schema (a table, a view, an overloaded function or operator) may be the Umami
+ *   role's, and runs with the victim's rights: an administrator's included. Schemas the victim has no USAGE
+ *   on are skipped by PostgreSQL, so they are skipped here.
+ * - **database-wide-settings**: custom settings (`app.jwt_secret`, names no loaded module defines) stored for
+ *   a database, for all roles or for any role. Every session of the database reads a database-wide one with
+ *   current_setting(), and every role reads all of them in pg_db_role_setting, which PostgreSQL lets PUBLIC
+ *   read: no per-role override hides one. Values are never read here, nor printed.
+ */
+import { finding, type AuditContext, type Finding } from "./types.js";
+
+// $1 Umami role oid, $2 Umami schema. Ranks follow PostgreSQL's precedence (role in database > role > database > all roles >
+// server). The server's value is the session's reset value when no stored setting shaped it, else the
+// compiled default (a non-superuser cannot read the parameter group's file).
+const SETTINGS_PATHS_SQL = `
+  WITH db AS (SELECT oid, datname FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),
+  stored AS (
+    SELECT s.setrole, s.setdatabase, pg_catalog.split_part(c.setting, '=', 1) AS name,
+           pg_catalog.substr(c.setting, pg_catalog.strpos(c.setting, '=') + 1) AS value
+      FROM pg_catalog.pg_db_role_setting s CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c(setting)
+  ), paths AS (
+    SELECT r.oid AS role_oid, r.rolname::text AS rolname, pg_catalog.quote_ident(r.rolname) AS role, p.value, p.source
+      FROM pg_catalog.pg_roles r
+      CROSS JOIN LATERAL (
+        SELECT x.value, x.source FROM (
+          SELECT st.value, (st.setrole <> 0)::int * 2 + (st.setdatabase <> 0)::int AS rank,
+                 CASE WHEN st.setrole <> 0 AND st.setdatabase <> 0 THEN 'role in database' WHEN st.setrole <> 0 THEN 'role'
+                      WHEN st.setdatabase <> 0 THEN 'database' ELSE 'all roles' END AS source
+            FROM stored st
+           WHERE st.name = 'search_path' AND st.setrole IN (r.oid, 0) AND st.setdatabase IN ((SELECT oid FROM db), 0)
+          UNION ALL
+          SELECT CASE WHEN g.source IN ('default', 'configuration file', 'command line', 'environment variable')
+                      THEN g.reset_val ELSE g.boot_val END, -1, 'server'
+            FROM pg_catalog.pg_settings g WHERE g.name = 'search_path'
+        ) x ORDER BY x.rank DESC LIMIT 1
+      ) p
+     WHERE r.rolcanlogin AND r.oid <> $1::oid
+  ), entries AS (
+    SELECT paths.*, e.raw,
+           CASE WHEN e.raw IN ('"$user"', '$user') THEN paths.rolname
+                WHEN pg_catalog.left(e.raw, 1) = '"' THEN pg_catalog.replace(pg_catalog.substr(e.raw, 2, pg_catalog.length(e.raw) - 2), '""', '"')
+                ELSE pg_catalog.lower(e.raw) END AS schema
+      FROM paths
+      CROSS JOIN LATERAL (SELECT m[1] AS raw FROM pg_catalog.regexp_matches(paths.value, '\\s*("(?:[^"]|"")*"|[^\\s,]+)\\s*,?', 'g') AS t(m)) e
+  )
+  SELECT 'search path' AS kind, e.role, e.source, e.value, pg_catalog.quote_ident(n.nspname) AS schema, e.raw,
+         pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') AS public_create, n.nspname = $2 AS umami,
+         NULL AS name, NULL AS reset_name, (SELECT pg_catalog.quote_ident(datname) FROM db) AS database
+    FROM entries e JOIN pg_catalog.pg_namespace n ON n.nspname = e.schema
+   WHERE pg_catalog.has_schema_privilege(e.role_oid, n.oid, 'USAGE')
+     AND (pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') OR n.nspowner = $1::oid)
+  UNION ALL
+  SELECT 'custom setting', CASE WHEN st.setrole = 0 THEN NULL ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(st.setrole)) END,
+         CASE WHEN st.setrole <> 0 AND st.setdatabase <> 0 THEN 'role in database' WHEN st.setrole <> 0 THEN 'role'
+              WHEN st.setdatabase <> 0 THEN 'database' ELSE 'all roles' END,
+         NULL, NULL, NULL, NULL, NULL, st.name,
+         (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.part), '.' ORDER BY p.i)
+            FROM pg_catalog.unnest(pg_catalog.string_to_array(st.name, '.')) WITH ORDINALITY AS p(part, i)),
+         pg_catalog.quote_ident(d.datname)
+    FROM stored st LEFT JOIN pg_catalog.pg_database d ON d.oid = st.setdatabase
+   WHERE pg_catalog.strpos(st.name, '.') > 0 AND st.setrole <> $1::oid
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_settings g WHERE g.name = st.name)
+   ORDER BY 1, 2, 3, 5, 9
+`;
+
+interface SettingsRow {
+  kind: "search path" | "custom setting";
+  role: string | null;
+  source: "role in database" | "role" | "database" | "all roles" | "server";
+  value: string | null;
+  schema: string | null;
+  raw: string | null;
+  public_create: boolean | null;
+  umami: boolean | null;
+  name: string | null;
+  /** The name as RESET accepts it (each dotted part quoted where needed). */
+  reset_name: string | null;
+  /** The database a setting is stored for, quoted where needed (null: all databases). */
+  database: string | null;
+}
+
+/** Names that say a custom setting holds a secret; any other is reported as readable, with a warning. */
+const SECRET_NAME = /secret|passw|pwd|token|key|credential|salt|private|auth|jwt|dsn|url|conn/i;
+
+/** The ALTER … statement that stores or resets a setting at `row`'s scope, e.g. `ALTER ROLE x IN DATABASE d`. */
+function scope(row: Pick<SettingsRow, "source" | "role" | "database">, database: string): string {
+  const role = row.role ?? "";
+  const db = row.database ?? database;
+  if (row.source === "role in database") return `ALTER ROLE ${role} IN DATABASE ${db}`;
+  if (row.source === "role" || row.source === "server") return `ALTER ROLE ${role}`;
+  if (row.source === "database") return `ALTER DATABASE ${db}`;
+  return "ALTER ROLE ALL";
+}
+
+/** Where a search_path came from, as the statement that set it. */
+function origin(row: SettingsRow, database: string): string {
+  return row.source === "server" ? "the server's default (parameter group)" : `${scope(row, database)} SET`;
+}
+
+/** The path without the entries that reach the Umami role's schemas. */
+function without(value: string, raws: string[]): string {
+  const kept = (value.match(/"(?:[^"]|"")*"|[^\s,]+/g) ?? []).filter((entry) => !raws.includes(entry));
+  return kept.length > 0 ? kept.join(", ") : "pg_catalog";
+}
+
+function isUser(row: SettingsRow): boolean {
+  return row.raw === '"$user"' || row.raw === "$user";
+}
+
+function searchPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
+  const role = ctx.spec.role.name;
+  const remedies = new Set<string>();
+  for (const r of rows) {
+    if (!r.umami) {
+      // Another schema: the path is the application's; what goes is umami_user's CREATE there.
+      remedies.add(`REVOKE CREATE ON SCHEMA ${r.schema} FROM ${r.public_create ? "PUBLIC" : role};`);
+      continue;
+    }
+    const raws = rows.filter((x) => x.role === r.role && x.umami).map((x) => x.raw!);
+    // "$user" is this role's own entry: fixed on the role, so that other roles' "$user" schemas keep working.
+    const at = isUser(r) && r.source !== "role in database" ? { ...r, source: "role" as const } : r;
+    remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
+  }
+  return finding(
+    "search-path-shadowing",
+    "inward: search_path into schemas umami_user can create in",
+    "fail",
+    rows.map((r) => `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}${isUser(r) ? ' through "$user"' : ""}, where ${role} can create objects`),
+    `Whatever these roles name without a schema may be ${role}'s (a table, a view, an overloaded function or operator), and it runs with their rights (CVE-2018-1058). Take ${ctx.spec.schema} out of their path, or ${role}'s CREATE out of the others: ${[...remedies].join(" ")} Reconnect for a role setting to apply.`,
+    `No login role's effective search_path reaches a schema ${role} can create in.`,
+  );
+}
+
+function customSettingsFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
+  const role = ctx.spec.role.name;
+  const secrets = rows.filter((r) => SECRET_NAME.test(r.name!));
+  const where = (r: SettingsRow) =>
+    r.source === "database" || r.source === "all roles"
+      ? `every session${r.database ? ` in ${r.database}` : ""} reads it with current_setting(), ${role}'s included`
+      : `${role} reads it in pg_db_role_setting, which every role may read`;
+  return finding(
+    "database-wide-settings",
+    "outward: custom settings stored in the cluster",
+    secrets.length > 0 ? "fail" : "warn",
+    rows.map((r) => `${r.name} (${scope(r, ctx.database)} SET) — ${where(r)}${SECRET_NAME.test(r.name!) ? "; its name says it holds a secret" : ""}`),
+    `${role} can read these values (no per-role setting hides them: pg_db_role_setting is readable by every role). Move each secret to the application's secret store and have the application read it there first — resetting it before would break the application — then: ${rows
+      .map((r) => `${scope(r, ctx.database)} RESET ${r.reset_name};`)
+      .join(" ")}${secrets.length < rows.length ? " (A setting that holds no secret may stay: that is why it only warns.)" : ""}`,
+    `No custom setting is stored for a database or a role (${role} would read it).`,
+  );
+}
+
+/** Search paths that reach the Umami role's schemas, and custom settings it can read. */
+export async function auditSettingsPaths(ctx: AuditContext): Promise<Finding[]> {
+  if (!ctx.roleOid) return [];
+  const rows = await ctx.query<SettingsRow>(SETTINGS_PATHS_SQL, [ctx.roleOid, ctx.spec.schema]);
+  return [
+    searchPathFinding(rows.filter((r) => r.kind === "search path"), ctx),
+    customSettingsFinding(rows.filter((r) => r.kind === "custom setting"), ctx),
+  ];
+}
