@@ -15,6 +15,9 @@ import { auditEscalation } from "./escalation.js";
 import { auditTriggers } from "./triggers.js";
 import { auditRoleSettings, connectionLimitFinding } from "./role-settings.js";
 import { auditDatabases } from "./databases.js";
+import { auditInwardObjects } from "./inward-objects.js";
+import { auditDefiners } from "./definers.js";
+import { auditReplication } from "./replication.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
@@ -139,7 +142,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const connect = settings ? (database: string) => ({ ...settings, database }) : null;
   // The checks on this connection queue behind each other; the other databases' connections run alongside
   // (their list is asked first, so that connecting to them overlaps the long outward query here).
-  const [databases, outward, roleSettings, inward, escalation, triggers, intended] = await Promise.all([
+  const [databases, outward, roleSettings, inward, escalation, triggers, intended, inwardObjects, definers, replication] = await Promise.all([
     auditDatabases(ctx, connect),
     auditOutward(ctx),
     auditRoleSettings(ctx),
@@ -147,6 +150,9 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditEscalation(ctx),
     auditTriggers(ctx),
     auditIntendedGrants(ctx),
+    auditInwardObjects(ctx),
+    auditDefiners(ctx),
+    auditReplication(ctx),
   ]);
   queries += databases.queries;
   const findings = [
@@ -156,7 +162,10 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...roleSettings,
     connectionLimitFinding(ctx),
     ...inward,
+    ...inwardObjects,
     ...escalation,
+    ...definers,
+    ...replication,
     ...triggers,
     ...intended,
   ];

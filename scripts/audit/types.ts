@@ -11,6 +11,7 @@ export type Severity = "pass" | "warn" | "fail";
 /** One check's result: a passing check is a finding with severity pass and no objects. */
 export interface Finding {
   check: string;
+  class?: string;
   severity: Severity;
   /** The objects involved, each with what was found (e.g. `public.orders (SELECT via PUBLIC)`). */
   objects: string[];
