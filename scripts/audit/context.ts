@@ -1,7 +1,8 @@
 /**
  * What every check reads first: the Umami role and schema, and the administrators — an explicit set, never
- * "whoever owns something": the connecting user (the stage's admin), superusers, members of Aurora's
- * `rds_superuser` (directly or through other roles), and the roles passed with `--admin-role`. The owner of
+ * "whoever owns something": the connecting user (the stage's admin), superusers, Aurora's `rds_superuser` and
+ * its direct members, and the roles passed with `--admin-role`. A member of any of them is not one by that
+ * fact: it is reported (escalation.ts) unless declared. The owner of
  * the database or of the Umami schema is *not* an administrator by that fact alone: what such a role holds
  * on Umami's objects is reported like anyone else's.
  */
@@ -11,8 +12,10 @@ import type { AuditContext, CountedQuery } from "./types.js";
 /** Aurora's administrator group: its members administer the cluster without being superusers. */
 export const AURORA_ADMIN_GROUP = "rds_superuser";
 
-// $1 role, $2 schema, $3 administrator group, $4 extra administrator roles. Membership in the group counts
-// whether inherited or not (a member can always SET ROLE to it).
+// $1 role, $2 schema, $3 administrator group, $4 extra administrator roles. A direct member of the group
+// counts whether it inherits or not (it can always SET ROLE to it); a member of a member does not: that is a
+// role someone made a member of an administrator, which the audit reports (admin-by-membership) unless it is
+// declared with --admin-role.
 const CONTEXT_SQL = `
   WITH r AS (SELECT * FROM pg_catalog.pg_roles WHERE rolname = $1),
        n AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2),
@@ -21,7 +24,8 @@ const CONTEXT_SQL = `
           WHERE a.rolname <> $1
             AND (a.rolsuper OR a.rolname = current_user OR a.rolname = ANY ($4::text[])
                  OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles g
-                             WHERE g.rolname = $3 AND pg_catalog.pg_has_role(a.oid, g.oid, 'MEMBER')))
+                             WHERE g.rolname = $3 AND (g.oid = a.oid OR EXISTS (
+                                     SELECT 1 FROM pg_catalog.pg_auth_members am WHERE am.roleid = g.oid AND am.member = a.oid))))
        )
   SELECT current_user AS admin_user, pg_catalog.current_database() AS database,
          (SELECT oid::text FROM r) AS role_oid,

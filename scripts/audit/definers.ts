@@ -16,6 +16,7 @@ import { finding, type AuditContext, type Finding } from "./types.js";
 // catalogs: proconfig for the pinned search_path, the source for dynamic SQL entry points and the schema.
 const DEFINERS_SQL = `
   SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS object,
+         pg_catalog.quote_ident(n.nspname) AS schema,
          CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS otype,
          pg_catalog.quote_ident(o.rolname) AS owner, o.oid = ANY ($1::oid[]) AS admin_owner,
          o.rolcreaterole AS createrole, l.lanname AS language,
@@ -46,6 +47,7 @@ const DEFINERS_SQL = `
 
 interface DefinerRow {
   object: string;
+  schema: string;
   otype: string;
   owner: string;
   admin_owner: boolean;
@@ -79,6 +81,12 @@ export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
     return `${r.otype.toLowerCase()} ${r.object} runs as ${r.owner} for ${r.callers.join(", ")} — ${why ? "fails" : "reviewable"}: ${shape}`;
   };
   const revoke = (r: DefinerRow) => r.grantees.map((g) => `REVOKE EXECUTE ON ${r.otype} ${r.object} FROM ${g};`).join(" ");
+  // A body that only lacks a pinned search_path keeps working for its callers once pinned (the schemas a
+  // caller's default path reaches, pg_catalog first and pg_temp last); anything else is taken from them.
+  const remedy = (r: DefinerRow) =>
+    r.admin_owner && !r.dynamic && !r.names_umami
+      ? `ALTER ${r.otype} ${r.object} SET search_path = ${[...new Set(["pg_catalog", r.schema, "public", "pg_temp"])].join(", ")};`
+      : revoke(r);
   return [
     {
       ...finding(
@@ -87,8 +95,8 @@ export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
         rows.map(describe),
         failing.length > 0
           ? `Whoever may execute these acts as their owner while they run, and their shape lets the caller steer them (an unpinned search_path, dynamic SQL, Umami's schema in the body, or a CREATEROLE owner): ${failing
-              .map(revoke)
-              .join(" ")} Grant EXECUTE back only to the roles that must call it once it is fixed (ALTER … SET search_path = pg_catalog, pg_temp, no dynamic SQL), or make it SECURITY INVOKER.`
+              .map(remedy)
+              .join(" ")} (Pin only schemas no role outside the administrators can create in. Grant EXECUTE back only to roles that must call a function once its body is fixed, or make it SECURITY INVOKER.)`
           : `Each runs a fixed body as its owner (pinned search_path, no dynamic SQL, nothing of ${spec.schema}): review what it returns; if a caller should not have it: ${rows
               .map(revoke)
               .join(" ")}`,

@@ -87,7 +87,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
         "inward: members of the administrators",
         "fail",
         adminMembers.map((r) => `${r.grantee} member of ${r.target}${r.through?.length ? ` (and through it: ${r.through.join(", ")})` : ""}`),
-        `A member of an administrator can SET ROLE to it and do what it does — GRANT ${role} TO itself, then read and change Umami's data. Declare each as an administrator (--admin-role) if it is one; otherwise: ${adminMembers
+        `A member of an administrator can SET ROLE to it and do what it does: grant itself ${role}, then read and change Umami's data. Declare each as an administrator (--admin-role) if it is one; otherwise: ${adminMembers
           .map((r) => `REVOKE ${r.target} FROM ${r.grantee};`)
           .join(" ")}`,
         `No role outside the administrators (${admins}) is a member of one of them.`,

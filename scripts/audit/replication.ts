@@ -97,7 +97,7 @@ export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
         `A replication role reads every row written, ${spec.schema}'s included, without any SELECT privilege (a logical slot with test_decoding, or a base backup): ${[
           ...attribute.map((r) => `ALTER ROLE ${r.name} NOREPLICATION;`),
           ...group.map((r) => `REVOKE ${r.detail} FROM ${r.name};`),
-        ].join(" ")} (ALTER ROLE … NOREPLICATION needs a superuser; on Aurora use rds_replication instead, and declare a CDC role that must keep it with --admin-role).`,
+        ].join(" ")} (only a superuser may take REPLICATION away, so on Aurora grant rds_replication instead of it, and declare a CDC role that must keep it with --admin-role).`,
         `No role outside the administrators has REPLICATION or ${RDS_REPLICATION_GROUP}.`,
       ),
       class: "inward-via-replication",

@@ -22,9 +22,9 @@ export interface AuditStage {
   run(who: Who, sql: string, database?: string): Promise<void>;
 }
 
-/** Starts a server and provisions the dev stage on it. */
-export async function startAuditStage(password: string): Promise<AuditStage> {
-  const server = await startTestServer();
+/** Starts a server (with extra `postgres -c` settings) and provisions the dev stage on it. */
+export async function startAuditStage(password: string, options: { settings?: Record<string, string> } = {}): Promise<AuditStage> {
+  const server = await startTestServer({ settings: options.settings });
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password }));
   const umami = parseDatabaseUrl(toUrl(server.admin, { user: spec.role.name, password }));
   const app = parseDatabaseUrl(toUrl(server.admin, { user: "app_user", password: TEST_APP_PASSWORD }));
