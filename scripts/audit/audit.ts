@@ -21,7 +21,8 @@ import { auditReplication } from "./replication.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
-import { finding, type AuditContext, type CountedQuery, type Finding } from "./types.js";
+import { batchedQuery } from "./batch.js";
+import { finding, type AuditContext, type Finding } from "./types.js";
 
 export type { Finding, Severity } from "./types.js";
 
@@ -32,7 +33,10 @@ export interface AuditResult {
   findings: Finding[];
   fingerprint: { compared: boolean; changed: FingerprintChange[] };
   probes: ProbeResult[];
-  /** Catalog queries issued on the administrator's connection (the probes' statements not counted). */
+  /**
+   * Statements the administrator's connections sent (round trips; checks that start together share one,
+   * batch.ts). The probes' statements as the Umami role are not counted.
+   */
   queries: number;
   /** Milliseconds from the first query to the end (connecting not included). */
   ms: number;
@@ -127,16 +131,12 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const started = performance.now();
   const admin = options.admin;
   if (!isClient(admin)) return withClient(admin, (client) => auditIsolation({ ...options, admin: client, adminSettings: admin }));
-  let queries = 0;
   const client = admin;
-  // One connection answers one query at a time: the checks below start together, so their queries queue here.
-  let queue: Promise<unknown> = Promise.resolve();
-  const query: CountedQuery = (sql, params) => {
-    queries += 1;
-    const run = queue.then(() => client.query(sql, params));
-    queue = run.catch(() => undefined);
-    return run.then((r) => r.rows);
-  };
+  // One connection answers one query at a time: the checks below start together, so their queries go out
+  // together, as one statement, while the one before them is in flight (batch.ts).
+  const batched = batchedQuery(client);
+  const query = batched.query;
+  let queries = 0;
   const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
   const settings = options.adminSettings;
   const connect = settings ? (database: string) => ({ ...settings, database }) : null;
@@ -189,7 +189,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     findings,
     fingerprint: { compared: Boolean(baseline) && !problem, changed },
     probes: probes ?? [],
-    queries,
+    queries: queries + batched.statements(),
     ms: Math.round(performance.now() - started),
   };
 }

@@ -8,6 +8,7 @@
 import { ConnectionError, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { auditOutward } from "./outward.js";
 import { ownershipFinding, queryOwned, type OwnedRow } from "./ownership.js";
+import { batchedQuery } from "./batch.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 /** The outward checks that are about one database (the rest — attributes, memberships — are cluster-wide). */
@@ -49,16 +50,14 @@ type Outcome = { audited: true; findings: Finding[]; owned: OwnedRow[]; queries:
 async function auditOne(ctx: AuditContext, settings: ConnectionSettings): Promise<Outcome> {
   try {
     return await withClient(settings, async (client) => {
-      let queries = 0;
-      const query: AuditContext["query"] = async (sql, params) => {
-        queries += 1;
-        return (await client.query(sql, params)).rows;
-      };
+      // Both queries go out together (batch.ts): one round trip per database.
+      const { query, statements } = batchedQuery(client, { gather: true });
       // No schema there is Umami's: '' matches none (PostgreSQL has no zero-length names).
       const sub: AuditContext = { ...ctx, query, database: settings.database, schemaOid: null };
-      const findings = (await auditOutward(sub, { skipSchema: "" })).filter((f) => PER_DATABASE_CHECKS.includes(f.check));
-      const owned = (await queryOwned(query, ctx.roleOid!, "")).filter((r) => r.scope === "here");
-      return { audited: true, findings, owned, queries };
+      const [outward, allOwned] = await Promise.all([auditOutward(sub, { skipSchema: "" }), queryOwned(query, ctx.roleOid!, "")]);
+      const findings = outward.filter((f) => PER_DATABASE_CHECKS.includes(f.check));
+      const owned = allOwned.filter((r) => r.scope === "here");
+      return { audited: true, findings, owned, queries: statements() };
     });
   } catch (error) {
     if (!(error instanceof ConnectionError)) throw error;
@@ -113,10 +112,12 @@ export async function auditDatabases(
 ): Promise<{ findings: Finding[]; queries: number }> {
   const role = ctx.spec.role.name;
   if (!ctx.roleOid) return { findings: [], queries: 0 };
-  // The owned objects are asked after the other checks' queries: the list of databases is what is needed first.
-  const databases = await ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
+  // The list of databases is what is needed first: asked first, it goes out alone (batch.ts), and the owned
+  // objects join the other checks' queries in the next round trip.
+  const list = ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
   const ownedHere = queryOwned(ctx.query, ctx.roleOid, ctx.spec.schema);
   ownedHere.catch(() => undefined); // awaited below; meanwhile a failure must not count as unhandled
+  const databases = await list;
   // One database at a time: the audit never holds more than two connections (this one and one other).
   const outcomes: Outcome[] = [];
   for (const d of databases) {
