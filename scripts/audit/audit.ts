@@ -19,7 +19,7 @@ import { auditInwardObjects } from "./inward-objects.js";
 import { auditDefiners } from "./definers.js";
 import { auditReplication } from "./replication.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
-import { captureFingerprint, diffFingerprints, FINGERPRINT_QUERIES, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
+import { fingerprintChanges, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
 import { batchedQuery } from "./batch.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
@@ -140,9 +140,16 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   const ctx = await loadContext(options.spec, query, options.adminRoles ?? []);
   const settings = options.adminSettings;
   const connect = settings ? (database: string) => ({ ...settings, database }) : null;
-  // The checks on this connection queue behind each other; the other databases' connections run alongside
-  // (their list is asked first, so that connecting to them overlaps the long outward query here).
-  const [databases, outward, roleSettings, inward, escalation, triggers, intended, inwardObjects, definers, replication] = await Promise.all([
+  const baseline = options.baselineFingerprint;
+  let problem = baseline ? fingerprintProblem(baseline) : null;
+  if (baseline && !problem && baseline.database !== ctx.database) {
+    problem = `it was captured on database ${baseline.database}, this audit reads ${ctx.database}`;
+  }
+  // The checks' queries go out together on this connection (batch.ts), the probes' targets with them; the other
+  // databases' connections run alongside (their list is asked first, so that connecting to them overlaps the
+  // long outward query here), then the probes' own connection: never more than two at once. The fingerprint
+  // comparison follows the checks on this connection while the probes run.
+  const all = Promise.all([
     auditDatabases(ctx, connect),
     auditOutward(ctx),
     auditRoleSettings(ctx),
@@ -154,6 +161,11 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditDefiners(ctx),
     auditReplication(ctx),
   ]);
+  const probing = options.umami ? runProbes(ctx, options.umami, all) : null;
+  probing?.catch(() => undefined); // awaited below
+  const comparing = baseline && !problem ? all.then(() => fingerprintChanges(client, baseline)) : null;
+  comparing?.catch(() => undefined); // awaited below
+  const [databases, outward, roleSettings, inward, escalation, triggers, intended, inwardObjects, definers, replication] = await all;
   queries += databases.queries;
   const findings = [
     ...existenceFindings(ctx),
@@ -169,19 +181,14 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...triggers,
     ...intended,
   ];
-  const probes = options.umami ? await runProbes(ctx, options.umami) : null;
+  const probes = probing ? await probing : null;
   findings.push(probeFindings(probes, options.spec));
 
   let changed: FingerprintChange[] = [];
-  const baseline = options.baselineFingerprint;
-  let problem = baseline ? fingerprintProblem(baseline) : null;
-  if (baseline && !problem && baseline.database !== ctx.database) {
-    problem = `it was captured on database ${baseline.database}, this audit reads ${ctx.database}`;
-  }
-  if (baseline && !problem) {
-    const now = await captureFingerprint(client, { excludeSchemas: baseline.excludedSchemas, excludeRoles: baseline.excludedRoles });
-    queries += FINGERPRINT_QUERIES;
-    changed = diffFingerprints(baseline, now);
+  if (comparing) {
+    const compared = await comparing;
+    queries += compared.queries;
+    changed = compared.changed;
   }
   findings.push(fingerprintFinding(baseline, changed, problem));
   return {
