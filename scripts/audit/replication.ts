@@ -16,10 +16,18 @@ export const RDS_REPLICATION_GROUP = "rds_replication";
 // with REPLICATION or in the group (with the login roles behind a group member); publications that carry
 // Umami's tables; logical slots of this database (their plugin decides what they decode).
 const REPLICATION_SQL = `
-  SELECT 'role' AS kind, pg_catalog.quote_ident(r.rolname) AS name, 'REPLICATION' AS detail, NULL::text[] AS list,
+  SELECT 'role' AS kind, pg_catalog.quote_ident(r.rolname) AS name, CASE WHEN r.rolcanlogin THEN 'LOGIN' ELSE 'NOLOGIN' END AS detail,
+         ARRAY(SELECT u.rolname::text FROM pg_catalog.pg_roles u
+                WHERE u.oid <> r.oid AND u.rolcanlogin AND u.oid <> ALL ($1::oid[])
+                  AND pg_catalog.pg_has_role(u.oid, r.oid, 'MEMBER') ORDER BY 1) AS list,
          pg_catalog.current_setting('wal_level') AS wal_level, NULL AS schemas
     FROM pg_catalog.pg_roles r
+   -- A role that cannot log in replicates only for its members (SET ROLE, then the slot functions): one
+   -- without members outside the administrators (RDS's rdsrepladmin) reaches nothing.
    WHERE r.rolreplication AND r.oid <> ALL ($1::oid[])
+     AND (r.rolcanlogin OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles u
+                                    WHERE u.oid <> r.oid AND u.rolcanlogin AND u.oid <> ALL ($1::oid[])
+                                      AND pg_catalog.pg_has_role(u.oid, r.oid, 'MEMBER')))
   UNION ALL
   SELECT 'group', pg_catalog.quote_ident(m.rolname), pg_catalog.quote_ident(g.rolname),
          ARRAY(SELECT u.rolname::text FROM pg_catalog.pg_roles u
@@ -76,7 +84,7 @@ export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
   // need wal_level = logical, without which its members are latent.
   const live = attribute.length > 0 || (group.length > 0 && logical);
   const roles = [
-    ...attribute.map((r) => `${r.name} REPLICATION`),
+    ...attribute.map((r) => `${r.name} REPLICATION${r.list?.length ? ` (and through it: ${r.list.join(", ")})` : ""}`),
     ...group.map((r) => `${r.name} member of ${r.detail}${r.list?.length ? ` (and through it: ${r.list.join(", ")})` : ""}${logical ? "" : " — latent: wal_level is not logical"}`),
   ];
   const slotNotes = slots.map((s) => `logical slot ${s.name} (${s.detail}${s.detail === "pgoutput" ? ": what its publications carry" : ": every table's changes"})`);
@@ -95,7 +103,8 @@ export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
         live ? "fail" : "warn",
         [...roles, ...(roles.length > 0 ? slotNotes : [])],
         `A replication role reads every row written, ${spec.schema}'s included, without any SELECT privilege (a logical slot with test_decoding, or a base backup): ${[
-          ...attribute.map((r) => `ALTER ROLE ${r.name} NOREPLICATION;`),
+          // A role that cannot log in is reached through its members: the membership is what to take away.
+          ...attribute.map((r) => (r.detail === "NOLOGIN" ? r.list!.map((m) => `REVOKE ${r.name} FROM ${m};`).join(" ") : `ALTER ROLE ${r.name} NOREPLICATION;`)),
           ...group.map((r) => `REVOKE ${r.detail} FROM ${r.name};`),
         ].join(" ")} (only a superuser may take REPLICATION away, so on Aurora grant rds_replication instead of it, and declare a CDC role that must keep it with --admin-role).`,
         `No role outside the administrators has REPLICATION or ${RDS_REPLICATION_GROUP}.`,

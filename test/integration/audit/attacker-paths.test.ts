@@ -180,6 +180,28 @@ describe("inward-via-replication", () => {
     }
   });
 
+  it("a replication role nobody can log in as (RDS's rdsrepladmin) is no path until a non-administrator is its member", async () => {
+    await stage.run("superuser", "CREATE ROLE rdsrepladmin NOLOGIN REPLICATION");
+    try {
+      expect(check(await audit(), "inward: replication roles").severity).toBe("pass");
+      await stage.run("superuser", "GRANT rdsrepladmin TO app_user");
+      // Real: app_user becomes it, and the slot functions check the current role.
+      await withClient(stage.as("app"), async (c) => {
+        await c.query("SET ROLE rdsrepladmin");
+        await c.query("SELECT pg_catalog.pg_create_logical_replication_slot('member_slot', 'test_decoding')");
+        await c.query("SELECT pg_catalog.pg_drop_replication_slot('member_slot')");
+      });
+      const f = check(await audit(), "inward: replication roles");
+      expect(f).toMatchObject({ severity: "fail", objects: ["rdsrepladmin REPLICATION (and through it: app_user)"] });
+      expect(await apply(f.remedy, "superuser")).toEqual(["REVOKE rdsrepladmin FROM app_user;"]);
+      await expect(withClient(stage.as("app"), (c) => c.query("SET ROLE rdsrepladmin"))).rejects.toThrow(/permission denied to set role/);
+      expect(failing(await audit())).toEqual([]);
+    } finally {
+      await stage.run("superuser", "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'member_slot'");
+      await stage.run("superuser", "DROP ROLE rdsrepladmin");
+    }
+  });
+
   it("a publication FOR ALL TABLES ships Umami's rows to an administrator's CDC pipeline; rebuilt as the remedy says, the pipeline keeps the application's rows only", async () => {
     await stage.run("superuser", `CREATE ROLE cdc LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'; CREATE PUBLICATION everything FOR ALL TABLES`);
     const changes = (consume: boolean) =>
