@@ -145,13 +145,15 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   if (baseline && !problem && baseline.database !== ctx.database) {
     problem = `it was captured on database ${baseline.database}, this audit reads ${ctx.database}`;
   }
-  // The checks' queries go out together on this connection (batch.ts), the probes' targets with them; the other
-  // databases' connections run alongside (their list is asked first, so that connecting to them overlaps the
-  // long outward query here), then the probes' own connection: never more than two at once. The fingerprint
+  // The outward query goes out alone, the other checks' queries together after it (batch.ts), the probes'
+  // targets with them; the other databases' connections run alongside (their list came with the context, so
+  // connecting to them overlaps the long outward query here), then the probes' own connection: never more
+  // than two at once. The fingerprint
   // comparison follows the checks on this connection while the probes run.
   const all = Promise.all([
-    auditDatabases(ctx, connect),
+    // First, so that it goes out alone: inside a batch's jsonb subquery its plan is ~15% slower (measured).
     auditOutward(ctx),
+    auditDatabases(ctx, connect),
     auditRoleSettings(ctx),
     auditInward(ctx),
     auditEscalation(ctx),
@@ -165,7 +167,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   probing?.catch(() => undefined); // awaited below
   const comparing = baseline && !problem ? all.then(() => fingerprintChanges(client, baseline)) : null;
   comparing?.catch(() => undefined); // awaited below
-  const [databases, outward, roleSettings, inward, escalation, triggers, intended, inwardObjects, definers, replication] = await all;
+  const [outward, databases, roleSettings, inward, escalation, triggers, intended, inwardObjects, definers, replication] = await all;
   queries += databases.queries;
   const findings = [
     ...existenceFindings(ctx),

@@ -7,7 +7,8 @@
  * on Umami's objects is reported like anyone else's.
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import type { AuditContext, CountedQuery } from "./types.js";
+import { DATABASES_SQL } from "./databases.js";
+import type { AuditContext, CountedQuery, DatabaseRow } from "./types.js";
 
 /** Aurora's administrator group: its members administer the cluster without being superusers. */
 export const AURORA_ADMIN_GROUP = "rds_superuser";
@@ -33,7 +34,9 @@ const CONTEXT_SQL = `
                  'replication', rolreplication, 'bypassRls', rolbypassrls, 'connectionLimit', rolconnlimit) FROM r) AS role,
          (SELECT oid::text FROM n) AS schema_oid,
          ARRAY(SELECT oid::text FROM admins UNION ALL SELECT oid::text FROM r) AS allowed_oids,
-         ARRAY(SELECT rolname::text FROM admins ORDER BY 1) AS administrators
+         ARRAY(SELECT rolname::text FROM admins ORDER BY 1) AS administrators,
+         -- The other databases, read here so that connecting to them starts at once (databases.ts).
+         (SELECT COALESCE(pg_catalog.jsonb_agg(d), '[]') FROM (${DATABASES_SQL.replace(/\$1::oid/g, "(SELECT oid FROM r)")}) d) AS other_databases
 `;
 
 /** Reads the role, the schema and the administrators in one query. */
@@ -46,6 +49,7 @@ export async function loadContext(spec: UmamiDatabaseSpec, query: CountedQuery, 
     schema_oid: string | null;
     allowed_oids: string[];
     administrators: string[];
+    other_databases: DatabaseRow[];
   }>(CONTEXT_SQL, [spec.role.name, spec.schema, AURORA_ADMIN_GROUP, adminRoles]);
   return {
     spec,
@@ -57,5 +61,7 @@ export async function loadContext(spec: UmamiDatabaseSpec, query: CountedQuery, 
     schemaOid: row.schema_oid,
     allowedOids: row.allowed_oids,
     administrators: row.administrators,
+    // Without the role there is nothing to look for elsewhere.
+    otherDatabases: row.role_oid ? row.other_databases : [],
   };
 }

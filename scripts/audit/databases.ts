@@ -9,7 +9,7 @@ import { ConnectionError, withClient, type ConnectionSettings } from "../kernel/
 import { auditOutward } from "./outward.js";
 import { ownershipFinding, queryOwned, type OwnedRow } from "./ownership.js";
 import { batchedQuery } from "./batch.js";
-import { finding, type AuditContext, type Finding } from "./types.js";
+import { finding, type AuditContext, type DatabaseRow, type Finding } from "./types.js";
 
 /** The outward checks that are about one database (the rest — attributes, memberships — are cluster-wide). */
 const PER_DATABASE_CHECKS = [
@@ -24,7 +24,7 @@ const PER_DATABASE_CHECKS = [
 
 // $1 role oid. Databases other than this one that accept connections and that the role may connect to, with
 // what the role holds there, what PUBLIC holds by default, and whether the administrator may connect.
-const DATABASES_SQL = `
+export const DATABASES_SQL = `
   SELECT d.datname AS name,
          ARRAY(SELECT p FROM pg_catalog.unnest(ARRAY['CONNECT', 'TEMPORARY', 'CREATE']) p
                 WHERE pg_catalog.has_database_privilege($1::oid, d.oid, p)) AS held,
@@ -37,12 +37,6 @@ const DATABASES_SQL = `
    ORDER BY 1
 `;
 
-interface DatabaseRow {
-  name: string;
-  held: string[];
-  public_held: string[];
-  admin_can_connect: boolean;
-}
 
 /** One other database's outcome: its findings and owned objects, or why it was not audited. */
 type Outcome = { audited: true; findings: Finding[]; owned: OwnedRow[]; queries: number } | { audited: false; reason: string };
@@ -114,7 +108,7 @@ export async function auditDatabases(
   if (!ctx.roleOid) return { findings: [], queries: 0 };
   // The list of databases is what is needed first: asked first, it goes out alone (batch.ts), and the owned
   // objects join the other checks' queries in the next round trip.
-  const list = ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
+  const list = ctx.otherDatabases ? Promise.resolve(ctx.otherDatabases) : ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
   const ownedHere = queryOwned(ctx.query, ctx.roleOid, ctx.spec.schema);
   ownedHere.catch(() => undefined); // awaited below; meanwhile a failure must not count as unhandled
   const databases = await list;
