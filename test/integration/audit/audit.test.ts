@@ -62,8 +62,8 @@ describe("auditIsolation on a clean stage", () => {
         "live probes",
       ]),
     );
-    // A fixed number of round trips whatever the size or the number of checks (batch.ts): the context, the list
-    // of other databases, every check together, the probes' targets; then one per other database (postgres, template1).
+    // A fixed number of round trips whatever the size or the number of checks (batch.ts): the context (with the
+    // other databases' list), the outward query, every other check together; then one per other database.
     expect(result.queries).toBeLessThanOrEqual(6);
     // PostgreSQL's defaults are warnings with a remedy, not failures.
     const defaults = result.findings.find((f) => f.check === "intended grants: extra")!;
