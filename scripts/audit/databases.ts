@@ -8,7 +8,8 @@
 import { ConnectionError, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { auditOutward } from "./outward.js";
 import { ownershipFinding, queryOwned, type OwnedRow } from "./ownership.js";
-import { finding, type AuditContext, type Finding } from "./types.js";
+import { batchedQuery } from "./batch.js";
+import { finding, type AuditContext, type DatabaseRow, type Finding } from "./types.js";
 
 /** The outward checks that are about one database (the rest — attributes, memberships — are cluster-wide). */
 const PER_DATABASE_CHECKS = [
@@ -24,7 +25,7 @@ const PER_DATABASE_CHECKS = [
 
 // $1 role oid. Databases other than this one that accept connections and that the role may connect to, with
 // what the role holds there, what PUBLIC holds by default, and whether the administrator may connect.
-const DATABASES_SQL = `
+export const DATABASES_SQL = `
   SELECT d.datname AS name,
          ARRAY(SELECT p FROM pg_catalog.unnest(ARRAY['CONNECT', 'TEMPORARY', 'CREATE']) p
                 WHERE pg_catalog.has_database_privilege($1::oid, d.oid, p)) AS held,
@@ -37,12 +38,6 @@ const DATABASES_SQL = `
    ORDER BY 1
 `;
 
-interface DatabaseRow {
-  name: string;
-  held: string[];
-  public_held: string[];
-  admin_can_connect: boolean;
-}
 
 /** One other database's outcome: its findings and owned objects, or why it was not audited. */
 type Outcome = { audited: true; findings: Finding[]; owned: OwnedRow[]; queries: number } | { audited: false; reason: string };
@@ -50,16 +45,14 @@ type Outcome = { audited: true; findings: Finding[]; owned: OwnedRow[]; queries:
 async function auditOne(ctx: AuditContext, settings: ConnectionSettings): Promise<Outcome> {
   try {
     return await withClient(settings, async (client) => {
-      let queries = 0;
-      const query: AuditContext["query"] = async (sql, params) => {
-        queries += 1;
-        return (await client.query(sql, params)).rows;
-      };
+      // Both queries go out together (batch.ts): one round trip per database.
+      const { query, statements } = batchedQuery(client, { gather: true });
       // No schema there is Umami's: '' matches none (PostgreSQL has no zero-length names).
       const sub: AuditContext = { ...ctx, query, database: settings.database, schemaOid: null };
-      const findings = (await auditOutward(sub, { skipSchema: "" })).filter((f) => PER_DATABASE_CHECKS.includes(f.check));
-      const owned = (await queryOwned(query, ctx.roleOid!, "")).filter((r) => r.scope === "here");
-      return { audited: true, findings, owned, queries };
+      const [outward, allOwned] = await Promise.all([auditOutward(sub, { skipSchema: "" }), queryOwned(query, ctx.roleOid!, "")]);
+      const findings = outward.filter((f) => PER_DATABASE_CHECKS.includes(f.check));
+      const owned = allOwned.filter((r) => r.scope === "here");
+      return { audited: true, findings, owned, queries: statements() };
     });
   } catch (error) {
     if (!(error instanceof ConnectionError)) throw error;
@@ -117,10 +110,12 @@ export async function auditDatabases(
 ): Promise<{ findings: Finding[]; queries: number }> {
   const role = ctx.spec.role.name;
   if (!ctx.roleOid) return { findings: [], queries: 0 };
-  // The owned objects are asked after the other checks' queries: the list of databases is what is needed first.
-  const databases = await ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
+  // The list of databases is what is needed first: asked first, it goes out alone (batch.ts), and the owned
+  // objects join the other checks' queries in the next round trip.
+  const list = ctx.otherDatabases ? Promise.resolve(ctx.otherDatabases) : ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
   const ownedHere = queryOwned(ctx.query, ctx.roleOid, ctx.spec.schema);
   ownedHere.catch(() => undefined); // awaited below; meanwhile a failure must not count as unhandled
+  const databases = await list;
   // One database at a time: the audit never holds more than two connections (this one and one other).
   const outcomes: Outcome[] = [];
   for (const d of databases) {

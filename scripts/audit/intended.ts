@@ -27,7 +27,11 @@ const INTENDED_SQL = `
               ELSE ARRAY(SELECT p FROM pg_catalog.unnest($3::text[]) p WHERE pg_catalog.has_table_privilege($1::oid, c.oid, p)) END,
          NULL
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relnamespace = $2::oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+   -- Through the namespace dependency (pg_depend's index) rather than a scan of pg_class (inward.ts says why).
+   WHERE c.oid IN (SELECT d.objid FROM pg_catalog.pg_depend d
+                    WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = $2::oid
+                      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'n')
+     AND c.relnamespace = $2::oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   UNION ALL
   SELECT CASE d.defaclobjtype WHEN 'r' THEN 'default tables' ELSE 'default sequences' END,
          'default privileges ON ' || CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' ELSE 'SEQUENCES' END

@@ -20,7 +20,12 @@ const INWARD_SQL = `
            CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
                           WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS otype
       FROM pg_catalog.pg_class c JOIN s ON s.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+     -- The schema's relations through their namespace dependency (pg_depend's index), not a scan of pg_class:
+     -- every relation but a TOAST table, an index or a composite type records one (issue 17, measured).
+     WHERE c.oid IN (SELECT d.objid FROM pg_catalog.pg_depend d
+                      WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = $1::oid
+                        AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'n')
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   ), fn AS (
     SELECT p.oid, s.nspname || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS object,
            CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END AS otype,

@@ -61,13 +61,17 @@ function skipped(name: string, expected: ProbeResult["expected"], why: string): 
   return { name, expected, outcome: "skipped", ok: true, detail: why };
 }
 
-/** Runs the probes as the Umami role (`umami`), choosing targets with the administrator's context. */
-export async function runProbes(ctx: AuditContext, umami: ConnectionSettings): Promise<ProbeResult[]> {
+/**
+ * Runs the probes as the Umami role (`umami`), choosing targets with the administrator's context; the Umami
+ * role's connection opens once `after` has settled (the audit's other connections are closed by then).
+ */
+export async function runProbes(ctx: AuditContext, umami: ConnectionSettings, after: Promise<unknown> = Promise.resolve()): Promise<ProbeResult[]> {
   const { spec } = ctx;
   const [targets] = await ctx.query<{ app_table: { schema: string; table: string } | null; has_public: boolean; other_schema: string | null }>(
     TARGETS_SQL,
     [spec.schema],
   );
+  await after.catch(() => undefined);
   let results: ProbeResult[] = [];
   try {
     await withClient(umami, (client) =>

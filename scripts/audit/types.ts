@@ -47,6 +47,16 @@ export interface AuditContext {
   allowedOids: string[];
   /** Names of those administrators, for messages. */
   administrators: string[];
+  /** The other databases the Umami role can connect to, when the context query read them (databases.ts). */
+  otherDatabases?: DatabaseRow[];
+}
+
+/** One other database the Umami role can connect to: what it holds there, PUBLIC's defaults, the admin's CONNECT. */
+export interface DatabaseRow {
+  name: string;
+  held: string[];
+  public_held: string[];
+  admin_can_connect: boolean;
 }
 
 /** Builds a finding of class `cls`; `objects` empty means pass (unless `severity` says otherwise). */

@@ -107,7 +107,9 @@ const BLOCKERS_SQL = `
     ),
     classified AS (
       SELECT a.classid, a.objid,
-        coalesce(n.relnamespace, a.namespace) = t.schema
+        -- An object with no known anchor (a publication's table or schema entry) is not ours: it is reported,
+        -- never dropped silently.
+        coalesce(coalesce(n.relnamespace, a.namespace) = t.schema, false)
           OR EXISTS (SELECT 1 FROM owned w WHERE w.deptype = 'o'
                       AND ((w.classid = a.classid AND w.objid = a.objid)
                         OR (w.classid = 'pg_catalog.pg_class'::regclass AND w.objid = a.relation))) AS ours

@@ -10,12 +10,6 @@ import { describe, expect, it } from "vitest";
 const ROOT = resolve(import.meta.dirname, "../..");
 const SOURCES = ["scripts", "sst", "bench", "test", "sst.config.ts"];
 
-/**
- * Owned by a branch this one must not touch (the audit's); the lead replaces its citation at the merge with
- * `docs/design.md` § "Facts we measured". Listed by file, so no other file can slip in.
- */
-const NUMBERED_CITATION_PENDING = new Set(["scripts/audit/audit.ts"]);
-
 function sourceFiles(path: string): string[] {
   const full = join(ROOT, path);
   if (/\.(ts|mts|mjs|js)$/.test(path)) return [full];
@@ -67,7 +61,6 @@ describe("citations of docs/design.md", () => {
 
   it("never cite a fact by number", () => {
     const numbered = [...comments]
-      .filter(([file]) => !NUMBERED_CITATION_PENDING.has(file))
       .flatMap(([file, texts]) => texts.filter((t) => BY_NUMBER.test(t)).map((t) => `${file}: ${t.match(BY_NUMBER)?.[0]}`));
     expect(numbered).toEqual([]);
   });

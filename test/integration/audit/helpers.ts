@@ -23,11 +23,14 @@ export interface AuditStage {
 }
 
 /**
- * Starts a server and provisions the dev stage on it; `beforeProvision` shapes the application's database
- * first (a brownfield database as it was before Umami arrived).
+ * Starts a server (with extra `postgres -c` settings) and provisions the dev stage on it; `beforeProvision`
+ * shapes the application's database first (a brownfield database as it was before Umami arrived).
  */
-export async function startAuditStage(password: string, options: { beforeProvision?: (server: TestServer) => Promise<void> } = {}): Promise<AuditStage> {
-  const server = await startTestServer();
+export async function startAuditStage(
+  password: string,
+  options: { settings?: Record<string, string>; beforeProvision?: (server: TestServer) => Promise<void> } = {},
+): Promise<AuditStage> {
+  const server = await startTestServer({ settings: options.settings });
   await options.beforeProvision?.(server);
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password }));
   const umami = parseDatabaseUrl(toUrl(server.admin, { user: spec.role.name, password }));

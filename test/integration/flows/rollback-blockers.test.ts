@@ -162,6 +162,36 @@ describe("rollback refuses, changing nothing, when it would touch the applicatio
     );
   });
 
+  it("an administrator's materialized view, SQL-standard function and publications over Umami's tables (the audit's inward-via-objects and -replication paths)", async () => {
+    await deploy(dev);
+    cleanups.push({
+      database: "app",
+      sql: `DROP MATERIALIZED VIEW IF EXISTS public.site_snapshot; DROP FUNCTION IF EXISTS public.site_count();
+            DROP PUBLICATION IF EXISTS site_feed, umami_feed`,
+    });
+    await withClient(server.admin, async (c) => {
+      await c.query("GRANT umami_user TO app_admin");
+      await c.query("CREATE MATERIALIZED VIEW public.site_snapshot AS SELECT name FROM umami.website");
+      await c.query("CREATE FUNCTION public.site_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER BEGIN ATOMIC SELECT count(*) FROM umami.website; END");
+    });
+    // Publications FOR TABLE of another owner's table, and FOR TABLES IN SCHEMA, need a superuser in PostgreSQL 15.
+    await withClient(onApp(server.superuser), (c) => c.query("CREATE PUBLICATION site_feed FOR TABLE umami.website; CREATE PUBLICATION umami_feed FOR TABLES IN SCHEMA umami"));
+    const before = await everything();
+    const refused = await rollbackStage(server.admin, dev);
+    expect(await everything()).toEqual(before);
+    const dependsOn = (what: string) => `depends on ${what}: DROP SCHEMA … CASCADE would drop it with the Umami schema`;
+    expect(refused.blockers).toEqual([
+      { database: "app", object: "materialized view public.site_snapshot", reason: dependsOn("table umami.website"), remedy: 'DROP MATERIALIZED VIEW "public"."site_snapshot"' },
+      { database: "app", object: "function public.site_count()", reason: dependsOn("table umami.website"), remedy: 'DROP FUNCTION "public"."site_count"()' },
+      { database: "app", object: "publication namespace umami in publication umami_feed", reason: dependsOn("schema umami"), remedy: 'ALTER PUBLICATION "umami_feed" DROP TABLES IN SCHEMA "umami"' },
+      { database: "app", object: "publication relation umami.website in publication site_feed", reason: dependsOn("table umami.website"), remedy: 'ALTER PUBLICATION "site_feed" DROP TABLE "umami"."website"' },
+    ]);
+    // The publications' owner (a superuser here) runs their remedies; the administrator the others.
+    for (const b of refused.blockers) await withClient(b.object.startsWith("publication") ? onApp(server.superuser) : server.admin, (c) => c.query(b.remedy));
+    expect(await rollbackStage(server.admin, dev)).toMatchObject({ blockers: [], leftovers: [] });
+    expect(await withClient(server.admin, (c) => traces(c, dev))).toEqual({ role: false, schema: false, default_acls: 0 });
+  });
+
   it("names every kind at once: trigger, statistics, a policy naming umami_user, and a grant in another database", async () => {
     await deploy(dev);
     const other = await server.createDatabase("reports");
