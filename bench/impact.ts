@@ -99,7 +99,7 @@ async function applicationRelations(c: Client): Promise<{ names: string; oids: s
 }
 
 async function flowCost(server: { dataDir: string }, superuser: ConnectionSettings, admin: ConnectionSettings) {
-  const migrations = await loadMigrations(MIGRATIONS, migrationLoadOptions());
+  const migrations = await loadMigrations(MIGRATIONS, migrationLoadOptions(process.env));
   const db = await connect({ ...superuser, database: admin.database, applicationName: "bench cost monitor" });
   const app = await connect({ ...admin, applicationName: "the application" });
   try {

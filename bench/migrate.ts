@@ -30,7 +30,7 @@ export interface MigrateBench {
  * earlier runs), from UMAMI_MIGRATIONS_MIRROR, the cache or GitHub, as the commands read them.
  */
 export function loadBenchMigrations(): Promise<MigrationSet> {
-  return loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions());
+  return loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions(process.env));
 }
 
 /**

@@ -42,8 +42,8 @@ const out = (line: string) => {
 
 async function main() {
   // Through the product's own source: UMAMI_MIGRATIONS_MIRROR first, then the cache, then GitHub.
-  const release = await loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions());
-  const target = await loadMigrations(umamiReleaseSource("3.1.0"), migrationLoadOptions());
+  const release = await loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions(process.env));
+  const target = await loadMigrations(umamiReleaseSource("3.1.0"), migrationLoadOptions(process.env));
   const server = await startEmbeddedPostgres();
   try {
     const superuser = parseDatabaseUrl(server.superuserUrl);

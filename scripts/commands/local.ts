@@ -43,7 +43,7 @@ export function localCommand(): Command {
         if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
         const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
         const migrations = flags.migrations ?? defaultMigrationsSource(flags.stage);
-        const sources = migrationLoadOptions();
+        const sources = migrationLoadOptions(process.env);
         const { runLocal } = await import("../flows/local.js");
         const result = await runLocal({ ...flags, migrations, sources, secretFile, observer: progressObserver({ quiet: false }) });
         const url = flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;

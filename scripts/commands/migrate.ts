@@ -105,7 +105,7 @@ export function migrateCommand(): Command {
         }
         const { loadMigrations } = await import("../migrate/sources.js");
         const { applyMigrations } = await import("../migrate/runner.js");
-        const set = await loadMigrations(options.migrations, migrationLoadOptions());
+        const set = await loadMigrations(options.migrations, migrationLoadOptions(process.env));
         process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${redactUrl(url)}\n${noteLines(set.notes)}`);
         const result = await applyMigrations(settings, set, {
           dryRun: options.dryRun,
@@ -147,7 +147,7 @@ export function migrateCommand(): Command {
           const { loadMigrations } = await import("../migrate/sources.js");
           const { migrationStatus } = await import("../migrate/runner.js");
           const { statusVerdict } = await import("../migrate/status.js");
-          const set = await loadMigrations(options.migrations, migrationLoadOptions());
+          const set = await loadMigrations(options.migrations, migrationLoadOptions(process.env));
           process.stderr.write(noteLines(set.notes));
           const status = await migrationStatus(settings, set);
           const verdict = statusVerdict(status, { strict: options.strict });
@@ -175,7 +175,7 @@ export function migrateCommand(): Command {
           const { loadMigrations } = await import("../migrate/sources.js");
           const { verifySchema } = await import("../flows/verify-schema.js");
           const { renderVerifySchemaText } = await import("../flows/verify-schema-report.js");
-          const result = await verifySchema(settings, await loadMigrations(options.migrations), (line) => process.stderr.write(`${line}\n`));
+          const result = await verifySchema(settings, await loadMigrations(options.migrations, migrationLoadOptions(process.env)), (line) => process.stderr.write(`${line}\n`));
           process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerifySchemaText(result));
           return result.ok ? EXIT.ok : EXIT.checkFailed;
         }),

@@ -38,7 +38,7 @@ export function postDeployCommand(): Command {
     .option("--json", "print the report's JSON instead of a summary", false)
     .action(
       action(async (flags: PostDeployFlags) => {
-        const sources = migrationLoadOptions();
+        const sources = migrationLoadOptions(process.env);
         const resolved = await resolveFromFlags(flags, ["admin", "umami"]);
         ensureWritableDir(flags.reportsDir, "--reports-dir");
         const snapshotDir = flags.beforeDir ?? beforeDir(resolved.spec.stage);

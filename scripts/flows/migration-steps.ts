@@ -14,7 +14,7 @@ export function describeSet(set: MigrationSet): string {
 }
 
 /** Step "load migrations": the source's migrations, in Prisma's order. */
-export function loadMigrationsStep(steps: StepRunner, source: string, options?: LoadOptions): Promise<MigrationSet> {
+export function loadMigrationsStep(steps: StepRunner, source: string, options: LoadOptions): Promise<MigrationSet> {
   return steps.run("load migrations", () => loadMigrations(source, options), describeSet);
 }
 

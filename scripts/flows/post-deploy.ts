@@ -29,7 +29,7 @@ export interface PostDeployOptions {
   /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;
   /** Mirror, cache and GitHub address for the source (the command reads them from the environment). */
-  sources?: LoadOptions;
+  sources: LoadOptions;
   /** Fail on an edited applied migration or a database ahead of the source (Prisma only reports both). @default false */
   strict?: boolean;
   /** The snapshot `preflight` saved; comparisons are skipped for what is missing. */

@@ -45,8 +45,8 @@ export function runNode(args: string[], options: { cwd: string; env: Record<stri
 export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; stdin?: string } = {}): Promise<CliRun> {
   return runNode([BIN, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
-    // The offline mirror of Umami's release files (vitest.config.ts) travels along: there is no GitHub here.
-    env: { AWS_EC2_METADATA_DISABLED: "true", UMAMI_MIGRATIONS_MIRROR: process.env.UMAMI_MIGRATIONS_MIRROR ?? "", ...env },
+    // Umami's release files come from the copy bundled in vendor/umami: no mirror, no GitHub.
+    env: { AWS_EC2_METADATA_DISABLED: "true", ...env },
     stdin: options.stdin,
   });
 }

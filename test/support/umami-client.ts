@@ -15,6 +15,7 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { PROJECT_ROOT } from "./reliability.js";
 import { loadRelease, npmUmami2100MigrationsDir, RELEASE_SCHEMA_3_1_0 } from "./migrations.js";
 import type { ChildOutcome } from "./umami-child.js";
+import { testSourceOptions } from "../support/migrations.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -36,7 +37,7 @@ export function umamiReleaseMigrations(): Promise<MigrationSet> {
  */
 export async function npmPrereleaseThenRelease(): Promise<MigrationSet> {
   // The npm tarball's files, as a directory: the product refuses `npm:` sources (a pre-release copy).
-  const npm = await loadMigrations(await npmUmami2100MigrationsDir());
+  const npm = await loadMigrations(await npmUmami2100MigrationsDir(), testSourceOptions());
   const release = await umamiReleaseMigrations();
   const later = release.migrations.filter((m) => !npm.migrations.some((n) => n.name === m.name));
   return { ...release, source: `npm:umami@2.10.0 then v${UMAMI_RELEASE} 05..`, migrations: [...npm.migrations, ...later] };

@@ -4,18 +4,22 @@
  * runner stands in for the client (it copies a directory where `docker cp` would); the README says this
  * source is proven only where Docker runs.
  */
-import { cpSync, mkdtempSync, readdirSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { loadMigrations, type DockerRunner } from "../../../scripts/migrate/sources.js";
 import { buildDockerExtractCommands, describeDockerFailure, runDocker } from "../../../scripts/migrate/sources/docker.js";
 import { tmpdir } from "node:os";
 import { dockerAvailable } from "../../../scripts/migrate/docker-engine.js";
+import { UMAMI_RELEASES, testSourceOptions } from "../../support/migrations.js";
 
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
+const MIRROR = UMAMI_RELEASES;
 // Where an engine runs, the real-client test would pull an image: it runs only where none answers.
 const engine = await dockerAvailable();
+// Every cache directory of this file lives here, removed at the end: /tmp is left as found.
+const scratch = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const IMAGE = "ghcr.io/umami-software/umami:postgresql-v3.1.0";
 
 describe("docker:<image>", () => {
@@ -36,8 +40,8 @@ describe("docker:<image>", () => {
       if (args[0] === "image") return { stdout: "sha256:abc\n", stderr: "" };
       return { stdout: "", stderr: "" };
     };
-    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
-    const set = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir });
+    const cacheDir = mkdtempSync(join(scratch, "cache-"));
+    const set = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), docker, cacheDir });
     expect(calls.map((c) => c[0])).toEqual(["create", "cp", "rm", "image"]);
     expect(set).toMatchObject({ source: `docker:${IMAGE}`, origin: "docker", dir: `${IMAGE}:/app/prisma/migrations` });
     expect(set.migrations).toHaveLength(19);
@@ -53,7 +57,7 @@ describe("docker:<image>", () => {
       if (args[0] === "cp") throw Object.assign(new Error("exit 1"), { stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n" });
       return { stdout: "", stderr: "" };
     };
-    const error = await loadMigrations("docker:nginx:latest", { docker, cacheDir: mkdtempSync(join(tmpdir(), "umami-db-docker-")) }).catch((e: unknown) => e);
+    const error = await loadMigrations("docker:nginx:latest", { ...testSourceOptions(), docker, cacheDir: mkdtempSync(join(scratch, "cache-")) }).catch((e: unknown) => e);
     expect(calls).toEqual(["create", "cp", "rm"]);
     expect((error as Error).message).toMatch(/^The image nginx:latest has no \/app\/prisma\/migrations \(Error response from daemon: Could not find the file .*\): is it an Umami image\?/);
   });
@@ -62,7 +66,7 @@ describe("docker:<image>", () => {
     const real = await runDocker(["version"]).then(() => undefined, (e: unknown) => e);
     const enoent = (real as { code?: string } | undefined)?.code === "ENOENT" ? real : Object.assign(new Error("spawn docker ENOENT"), { code: "ENOENT" });
     const docker: DockerRunner = async () => Promise.reject(enoent);
-    const error = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir: mkdtempSync(join(tmpdir(), "umami-db-docker-")) }).catch((e: unknown) => e);
+    const error = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), docker, cacheDir: mkdtempSync(join(scratch, "cache-")) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(
       `The Docker client (docker) is not on PATH, so docker:${IMAGE} cannot be read. Install Docker, or use the release the image was built from, github:umami-software/umami@v<version>.`,
@@ -70,8 +74,8 @@ describe("docker:<image>", () => {
   });
 
   it.skipIf(engine)("with the real client and no engine (this machine), fails in one line and leaves nothing behind", async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
-    const error = await loadMigrations(`docker:${IMAGE}`, { cacheDir }).catch((e: unknown) => e);
+    const cacheDir = mkdtempSync(join(scratch, "cache-"));
+    const error = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), cacheDir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/^(No Docker engine answers \(.*\)|The Docker client \(docker\) is not on PATH), so docker:ghcr\.io\/umami-software\/umami:postgresql-v3\.1\.0 cannot be read\./);
     expect(readdirSync(cacheDir)).toEqual([]);
@@ -88,6 +92,6 @@ describe("docker:<image>", () => {
   });
 
   it("refuses a source that names no image", async () => {
-    await expect(loadMigrations("docker:", {})).rejects.toThrow(/names no image\. Use docker:<image>/);
+    await expect(loadMigrations("docker:", testSourceOptions())).rejects.toThrow(/names no image\. Use docker:<image>/);
   });
 });

@@ -11,12 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
-import { loadMigrations, type LoadOptions } from "../../../scripts/migrate/sources.js";
+import { BUNDLED_DIR, loadMigrations, type LoadOptions } from "../../../scripts/migrate/sources.js";
 import { KNOWN_RELEASES } from "../../../scripts/migrate/sources/releases.js";
 import { readTarGz } from "../../../scripts/migrate/sources/tar.js";
+import { UMAMI_RELEASES } from "../../support/migrations.js";
 
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
 const scratch = mkdtempSync(join(tmpdir(), "umami-db-github-"));
+// A mirror as an air-gapped user lays one out: a copy of the release files, in this file's scratch directory.
+const MIRROR = join(scratch, "mirror");
+cpSync(UMAMI_RELEASES, MIRROR, { recursive: true });
 const tarballs = new Map<string, Buffer>(); // URL path → body
 const requests: string[] = [];
 let server: Server;
@@ -63,8 +66,9 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function fresh(): LoadOptions & { cacheDir: string } {
-  return { cacheDir: mkdtempSync(join(scratch, "cache-")), githubBaseUrl: base };
+/** A fresh cache, no bundled copy, no mirror: what `releases add` downloads with. */
+function fresh(): LoadOptions {
+  return { bundledDir: undefined, mirrorDir: undefined, cacheDir: mkdtempSync(join(scratch, "cache-")), githubBaseUrl: base };
 }
 
 async function refusal(source: string, options: LoadOptions): Promise<string> {
@@ -164,6 +168,34 @@ describe("github:umami-software/umami@<tag> from GitHub", () => {
   it("refuses a download that is not a tarball", async () => {
     tarballs.set("/umami-software/umami/tar.gz/refs/tags/v3.0.0", Buffer.from("<html>login</html>"));
     expect(await refusal("github:umami-software/umami@v3.0.0", fresh())).toMatch(/did not return a tar\.gz archive .* Check UMAMI_GITHUB_BASE_URL\.$/);
+  });
+});
+
+describe("the copy bundled in vendor/umami", () => {
+  it("is read first: no mirror, no cache, no network needed for a release the tool ships", async () => {
+    const before = requests.length;
+    const options = { ...fresh(), bundledDir: BUNDLED_DIR, mirrorDir: join(scratch, "no-such-mirror"), githubBaseUrl: closed };
+    const v3 = await loadMigrations("github:umami-software/umami@v3.1.0", options);
+    const v2 = await loadMigrations("github:umami-software/umami@v2.10.0", options);
+    expect(requests.length).toBe(before);
+    expect([v3.origin, v3.dir, v3.migrations.length]).toEqual(["bundled", join(BUNDLED_DIR, "v3.1.0/prisma/migrations"), 19]);
+    expect([v2.origin, v2.dir, v2.migrations.length]).toEqual(["bundled", join(BUNDLED_DIR, "v2.10.0/db/postgresql/migrations"), 4]);
+    expect(v3.notes).toEqual(["Umami v3.1.0's release files: every checksum matches the tool's record of the tag (commit c78ff36d)."]);
+    expect(existsSync(join(options.cacheDir, "github"))).toBe(false);
+  });
+
+  it("leaves a tag it does not ship to the mirror, the cache and the download", async () => {
+    cpSync(join(MIRROR, "v3.1.0"), join(MIRROR, "v3.9.9"), { recursive: true });
+    const set = await loadMigrations("github:umami-software/umami@v3.9.9", { ...fresh(), bundledDir: BUNDLED_DIR, mirrorDir: MIRROR });
+    expect([set.origin, set.dir]).toEqual(["mirror", join(MIRROR, "v3.9.9/prisma/migrations")]);
+  });
+
+  it("refuses a bundled copy edited by hand, naming the file and the remedy", async () => {
+    const bundled = join(scratch, "edited-vendor");
+    cpSync(join(BUNDLED_DIR, "v3.1.0"), join(bundled, "v3.1.0"), { recursive: true });
+    writeFileSync(join(bundled, "v3.1.0/prisma/migrations/07_add_tag/migration.sql"), "-- edited\n");
+    const message = await refusal("github:umami-software/umami@v3.1.0", { ...fresh(), bundledDir: bundled });
+    expect(message).toMatch(/^github:umami-software\/umami@v3\.1\.0 from the bundled copy \(.*\) differs from Umami v3\.1\.0's release as this tool knows it: 07_add_tag \([0-9a-f]{10}… ≠ release c38c9605d7…\)\. Restore vendor\/umami\/v3\.1\.0 from git/);
   });
 });
 

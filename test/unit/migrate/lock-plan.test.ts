@@ -2,7 +2,7 @@
  * The dry run's lock plan, pure: statements split as PostgreSQL's lexer splits them, each statement's lock and
  * work, and Umami 3.1.0's own migrations 05..19 against a grown 2.10.0 schema's estimates.
  */
-import { UMAMI_MIRROR as MIRROR } from "../../support/migrations.js";
+import { UMAMI_RELEASES as MIRROR } from "../../support/migrations.js";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deployImpact, describeImpact, formatBytes, type TableEstimate } from "../../../scripts/migrate/deploy-impact.js";
