@@ -458,7 +458,7 @@ const CASE_NAMES = [
   "migrations directory missing",
   "a migration modified after it was applied (status --strict)",
   "npm's umami@2.10.0 (a pre-release copy) as the source",
-  "local offline: no mirror, no cache, GitHub unreachable (fails before starting a server)",
+  "local offline: a release not bundled, no mirror, no cache, GitHub unreachable (fails before starting a server)",
   "a mirror that lacks the release (local --migrations github:…@v3.0.0)",
   "administrator without CREATEROLE (preflight)",
   "administrator without CREATEROLE (local --admin-url)",
