@@ -18,14 +18,14 @@ export interface CliRun {
 }
 
 /**
- * Runs `node <args>` with `env` added to a clean environment (PATH and HOME only: nothing leaks in from the
+ * Runs `node <args>` with `env` added to a clean environment (PATH, HOME and TMPDIR only: nothing leaks in from the
  * test runner), `stdin` as its whole input, and collects its output.
  */
 export function runNode(args: string[], options: { cwd: string; env: Record<string, string>; stdin?: string }): Promise<CliRun> {
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

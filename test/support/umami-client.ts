@@ -66,7 +66,7 @@ export async function generateUmamiClient(schema = UMAMI_SCHEMA): Promise<string
     chmodSync(stub, 0o755);
     await execFileAsync(process.execPath, [join(PROJECT_ROOT, "node_modules/prisma/build/index.js"), "generate", "--schema", join(scratch, "prisma", "schema.prisma")], {
       cwd: scratch,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
     });
     try {
       renameSync(scratch, target);
@@ -118,7 +118,7 @@ export function startUmami(client: string, scenario: string, env: UmamiEnv, args
   const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, scenario], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...clean, UMAMI_PRISMA_CLIENT: client, UMAMI_SCENARIO_ARGS: JSON.stringify(args) },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), ...clean, UMAMI_PRISMA_CLIENT: client, UMAMI_SCENARIO_ARGS: JSON.stringify(args) },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
