@@ -73,7 +73,7 @@ export async function loadGithubRelease(s: GithubSource, options: LoadOptions): 
   }
 
   const url = tarballUrl(s, options.githubBaseUrl);
-  const download = extractMigrations(s, url, await fetchTarball(s, url, options, manifest ? { entryDir, damaged } : { entryDir }));
+  const download = await extractMigrations(s, url, await fetchTarball(s, url, options, manifest ? { entryDir, damaged } : { entryDir }));
   if (manifest) {
     // The cache was damaged (a file edited or lost): the download must be what was cached, or the tag moved.
     const differ = differingFiles(manifest.files, checksumsOf(download.files));
@@ -141,10 +141,10 @@ async function fetchTarball(s: GithubSource, url: string, options: LoadOptions, 
 }
 
 /** The migrations of a tag's tarball, found under either Umami layout below the archive's top folder. */
-function extractMigrations(s: GithubSource, url: string, gz: Buffer): { layout: string; commit?: string; files: ReleaseFiles } {
+async function extractMigrations(s: GithubSource, url: string, gz: Buffer): Promise<{ layout: string; commit?: string; files: ReleaseFiles }> {
   let contents;
   try {
-    contents = readTarGz(gz, (path) => UMAMI_LAYOUTS.some((layout) => path.split("/").slice(1).join("/").startsWith(`${layout}/`)));
+    contents = await readTarGz(gz, (path) => UMAMI_LAYOUTS.some((layout) => path.split("/").slice(1).join("/").startsWith(`${layout}/`)));
   } catch (error) {
     if (error instanceof TarFormatError) throw new UserError(`${url} did not return a tar.gz archive (${error.message}). Check UMAMI_GITHUB_BASE_URL.`, { cause: error });
     throw error;
