@@ -14,6 +14,7 @@ import { rollbackCommand } from "./commands/rollback.js";
 import { verifyCommand } from "./commands/verify.js";
 import { fingerprintCommand } from "./commands/fingerprint.js";
 import { handoffCommand } from "./commands/handoff.js";
+import { releasesCommand } from "./commands/releases.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
@@ -36,6 +37,7 @@ const commands: Command[] = [
   baselineCommand(),
   fingerprintCommand(),
   verifyCommand(),
+  releasesCommand(),
 ];
 
 // `addCommand` does not pass the program's settings down: usage errors anywhere must exit 2, not 1.
