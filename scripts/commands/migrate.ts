@@ -12,6 +12,7 @@ import { describeMigrationProgress } from "../migrate/progress.js";
 import type { MigrateEvent } from "../migrate/runner.js";
 import { defaultStage } from "../../sst/stages.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, noteLines } from "./migration-source.js";
+import { flagOrEnvironment } from "./inputs.js";
 import { progressObserver } from "./progress.js";
 import { action, EXIT } from "./run.js";
 
@@ -23,7 +24,7 @@ interface CommonOptions {
 
 /** The URL from --database-url or DATABASE_URL, validated once here. */
 function connectionSettings(options: CommonOptions): { url: string; settings: ConnectionSettings } {
-  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  const url = flagOrEnvironment(options.databaseUrl, process.env, "DATABASE_URL");
   if (!url) throw new UserError("No database URL. Pass --database-url postgresql://umami_user:…@host:5432/db?schema=umami or set DATABASE_URL.");
   return { url, settings: parseDatabaseUrl(url, { applicationName: "umami-db migrate" }) };
 }

@@ -5,7 +5,8 @@
 import { resolve } from "node:path";
 import { DEFAULT_UMAMI_VERSION, defaultStage, umamiVersionOf } from "../../sst/stages.js";
 import { BUNDLED_DIR, DEFAULT_CACHE_DIR, umamiReleaseSource, type LoadOptions } from "../migrate/sources.js";
-import { environmentValue, Problems, type Environment } from "./inputs.js";
+import { Problems } from "../kernel/problems.js";
+import { environmentValue, type Environment } from "./inputs.js";
 
 /** The help text of `--migrations`. */
 export const MIGRATIONS_OPTION_HELP =
