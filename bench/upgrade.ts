@@ -9,8 +9,7 @@
  * 4. `migrate deploy --dry-run`'s plan for 3.1.0, then the upgrade with progress on stderr, each migration timed;
  *    each migration's transaction reports its own statement_timeout (0) and lock_timeout.
  *
- * Migrations come through the product's `github:` source: the offline mirror of Umami's release files when
- * UMAMI_MIGRATIONS_MIRROR names one, else the cache, else GitHub.
+ * Migrations come through the product's `github:` source, from the copy bundled in vendor/umami.
  */
 import { cpus, totalmem } from "node:os";
 import { buildSpec } from "../sst/database/spec.js";
