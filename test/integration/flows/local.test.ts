@@ -54,7 +54,7 @@ describe("umami-db local", () => {
     ]);
     // The default: Umami 3.1.0's release (the stage's umamiVersion), here from the mirror.
     expect(result.migrations).toMatchObject({ source: "github:umami-software/umami@v3.1.0", applied: UMAMI_NAMES, notes: [expect.stringMatching(/^Umami v3\.1\.0's release files/)] });
-    expect(result.steps[0].detail).toBe("19 migrations from github:umami-software/umami@v3.1.0 (mirror)");
+    expect(result.steps[0].detail).toBe("19 migrations from github:umami-software/umami@v3.1.0 (bundled)");
     expect(result.umamiTables).toBe(17);
     expect(result.tables).toEqual(UMAMI_TABLES);
     expect(result.schemaCheck).toMatchObject({ ok: true, compared: result.migrations.applied, differences: [] });
