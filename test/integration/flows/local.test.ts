@@ -3,8 +3,7 @@
  * `--admin-url` against a second, already running server — twice, to show the second run changes nothing.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { readSecretFile } from "../../../scripts/stage/credentials.js";
 import { KNOWN_RELEASES } from "../../../scripts/migrate/sources/releases.js";
 import { releaseSource, testSourceOptions, UMAMI_3_TABLES } from "../../support/migrations.js";
 import { startTestServer, type TestServer } from "../../support/server.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const run = promisify(execFile);
 const root = new URL("../../..", import.meta.url).pathname;
@@ -24,7 +24,7 @@ let server: TestServer;
 let dir: string;
 beforeAll(async () => {
   server = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), "umami-local-test-"));
+  dir = scratchDir("umami-local-test-");
 });
 afterAll(async () => server?.stop());
 

@@ -67,7 +67,11 @@ describe("migrate deploy --dry-run", () => {
       expect(text.code, text.stderr).toBe(0);
       expect(text.stdout).toContain("  05_add_visit_id — website_event (~5,000 rows, ");
       expect(text.stdout).toContain(": ACCESS EXCLUSIVE, blocks reads and writes; updates rows\n");
-      expect(text.stdout.split("\n")[1]).toBe("None rewrites, updates, scans or indexes a big table.");
+      // First what destroys data, with the live row estimates; then the window verdict.
+      const lines = text.stdout.split("\n");
+      expect(lines[1]).toBe("Data the pending migrations destroy (back it up first if it matters):");
+      expect(lines[2]).toMatch(/^ {2}05_add_visit_id — website_event \(~5,000 rows, .*\): updates rows; line 4 UPDATE \(the rows its WHERE matches\)$/);
+      expect(lines).toContain("None rewrites, updates, scans or indexes a big table.");
     } finally {
       await live.query("ROLLBACK").catch(() => undefined);
       await live.end();
