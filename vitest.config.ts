@@ -1,9 +1,4 @@
-import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
-
-// Umami's release files come from the offline mirror in tests (no GitHub here): ../shared/umami, laid out by
-// tag, unless the caller names another. Set before the workers start, so they and the CLIs they spawn inherit it.
-process.env.UMAMI_MIGRATIONS_MIRROR ||= resolve(import.meta.dirname, "../shared/umami");
 
 // Two projects (STYLE.md rule 12): `unit` needs no database or network; `integration` runs against real
 // PostgreSQL 15 (embedded). Each integration file starts its own server: roles are cluster-wide, so files

@@ -13,7 +13,7 @@ import { migrationLoadOptions } from "../scripts/commands/migration-source.js";
 import { fullDeployFlow } from "./flow.js";
 
 const admin = parseDatabaseUrl(process.env.BENCH_ADMIN_URL ?? "", { applicationName: "umami-db bench-flow" });
-const migrations = await loadMigrations(process.env.BENCH_MIGRATIONS ?? "", migrationLoadOptions());
+const migrations = await loadMigrations(process.env.BENCH_MIGRATIONS ?? "", migrationLoadOptions(process.env));
 process.stdout.write("ready\n");
 await once(createInterface({ input: process.stdin }), "line");
 const result = await fullDeployFlow(admin, process.env.BENCH_STAGE ?? "bench-once", migrations);

@@ -38,7 +38,7 @@ const windowMs = arg("--window-seconds", 60) * 1000;
 const pairs = arg("--pairs", 3);
 const rate = arg("--rate", 100);
 const root = fileURLToPath(new URL("..", import.meta.url));
-// Umami 3.1.0's release files when the offline mirror is configured (as .ci/run does), else the default source.
+// The default release (Umami 3.1.0), from the copy bundled in vendor/umami.
 const MIGRATIONS = DEFAULT_MIGRATIONS_SOURCE;
 
 const log = (line: string) => {
@@ -88,18 +88,23 @@ async function measureWindow(app: ConnectionSettings, admin: ConnectionSettings,
   return { withFlow, tps: w.tps, p99Ms: w.p99Ms, errors: w.errors, ...(f ? { flowMs: Math.round(f.ms), flowOk: f.ok } : {}) };
 }
 
-/** The application's relations (all schemas but the system's and the Umami stages'). */
+/**
+ * The application's relations: all schemas but the system's and the Umami stages', and not an extension's
+ * (pg_stat_statements' view is the superuser's: the application could not lock it, and it is not its data).
+ */
 async function applicationRelations(c: Client): Promise<{ names: string; oids: string[] }> {
   const { rows } = await c.query<{ name: string; oid: string }>(`
     SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name, c.oid::text AS oid
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname !~ '^(pg_|umami)' AND n.nspname <> 'information_schema'
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
      ORDER BY 1`);
   return { names: rows.map((r) => r.name).join(", "), oids: rows.map((r) => r.oid) };
 }
 
 async function flowCost(server: { dataDir: string }, superuser: ConnectionSettings, admin: ConnectionSettings) {
-  const migrations = await loadMigrations(MIGRATIONS, migrationLoadOptions());
+  const migrations = await loadMigrations(MIGRATIONS, migrationLoadOptions(process.env));
   const db = await connect({ ...superuser, database: admin.database, applicationName: "bench cost monitor" });
   const app = await connect({ ...admin, applicationName: "the application" });
   try {

@@ -28,10 +28,10 @@ export interface MigrateBench {
 
 /**
  * What the benchmarks migrate: Umami 2.10.0's release (four migrations, so the figures stay comparable with
- * earlier runs), from UMAMI_MIGRATIONS_MIRROR, the cache or GitHub, as the commands read them.
+ * earlier runs), from the copy bundled in vendor/umami, as the commands read it.
  */
 export function loadBenchMigrations(): Promise<MigrationSet> {
-  return loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions());
+  return loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions(process.env));
 }
 
 /**

@@ -4,7 +4,7 @@
  * compare exits 1 when a threshold is broken, 2 when a file cannot be read.
  */
 import { readFileSync } from "node:fs";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { buildSpec, validateStage } from "../../sst/database/spec.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import type { Baseline } from "../evidence/baseline.js";
@@ -13,6 +13,7 @@ import { awsRegion } from "../stage/stage.js";
 import { isCloudWatchPeriod } from "../evidence/cloudwatch-period.js";
 import { UserError } from "../kernel/errors.js";
 import { action, EXIT, positiveInt, writeOutputFile } from "./run.js";
+import { readStageInputs } from "../stage/stage-inputs.js";
 
 /** Parses --period-seconds: CloudWatch takes multiples of 60 for periods this long; checked before anything runs. */
 function multipleOf60(option: string): (value: string) => number {
@@ -52,7 +53,7 @@ export function baselineCommand(): Command {
       "Record database size, size per schema, connections, pg_stat_database counters, cache hit ratio and the top " +
         "pg_stat_statements entries; with --cluster-id also Aurora's CloudWatch metrics (average and maximum over the window).",
     )
-    .addOption(new Option("--admin-url <url>", "PostgreSQL URL of the administrator (the master user)").env("ADMIN_DATABASE_URL"))
+    .option("--admin-url <url>", "PostgreSQL URL of the administrator (the master user; env ADMIN_DATABASE_URL)")
     .requiredOption("--label <name>", "(required) a name for this baseline, e.g. before-umami")
     .option("--out <file>", "write the baseline JSON here (default: print it)")
     .option("--json", "print the baseline JSON on stdout even with --out", false)
@@ -65,8 +66,9 @@ export function baselineCommand(): Command {
     .action(
       action(async (flags: CaptureFlags) => {
         validateStage(flags.stage);
-        if (!flags.adminUrl) throw new UserError("No administrator URL. Pass --admin-url postgresql://admin:…@host:5432/db or set ADMIN_DATABASE_URL.");
-        const admin = parseDatabaseUrl(flags.adminUrl, { applicationName: "umami-db baseline" });
+        const adminUrl = readStageInputs({ adminUrl: flags.adminUrl }, process.env).values.adminUrl;
+        if (!adminUrl) throw new UserError("No administrator URL. Pass --admin-url postgresql://admin:…@host:5432/db or set ADMIN_DATABASE_URL.");
+        const admin = parseDatabaseUrl(adminUrl, { applicationName: "umami-db baseline" });
         const settings = stageSettings(flags.stage);
         const schema = buildSpec(flags.stage, settings).schema;
         const { captureBaseline } = await import("../evidence/baseline.js");

@@ -1,7 +1,7 @@
 /**
  * `umami-db local`: the whole flow on an embedded PostgreSQL 15 (or `--admin-url`), with a summary.
  */
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { validateStage } from "../../sst/database/spec.js";
 import { defaultStage } from "../../sst/stages.js";
 import { parseDatabaseUrl } from "../kernel/db.js";
@@ -12,6 +12,7 @@ import { readSecretFile } from "../stage/credentials.js";
 import { localSecretPath } from "../stage/stage.js";
 import { progressObserver, formatMs } from "./progress.js";
 import { action, flowExitCode } from "./run.js";
+import { readStageInputs } from "../stage/stage-inputs.js";
 
 interface LocalFlags {
   stage: string;
@@ -31,19 +32,20 @@ export function localCommand(): Command {
         "Aurora-like admin, the credentials file, Umami's migrations as umami_user, the audit and the baseline.",
     )
     .option("--stage <stage>", "stage whose names to use", defaultStage)
-    .addOption(new Option("--admin-url <url>", "run against this existing PostgreSQL as its administrator (no sample application)").env("ADMIN_DATABASE_URL"))
+    .option("--admin-url <url>", "run against this existing PostgreSQL as its administrator (no sample application; env ADMIN_DATABASE_URL)")
     .option("--keep", "keep the embedded server's data directory", false)
     .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} ${migrationsDefaultHelp()}`)
     .option("--secret-file <path>", "where to write the credentials JSON (default .umami-db/<stage>/credentials.json)")
     .option("--show-secret", "print the DATABASE_URL with its password", false)
     .option("--json", "print one JSON object instead of the summary", false)
     .action(
-      action(async (flags: LocalFlags) => {
+      action(async (given: LocalFlags) => {
+        const flags = { ...given, adminUrl: readStageInputs({ adminUrl: given.adminUrl }, process.env).values.adminUrl };
         validateStage(flags.stage);
         if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
         const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
         const migrations = flags.migrations ?? defaultMigrationsSource(flags.stage);
-        const sources = migrationLoadOptions();
+        const sources = migrationLoadOptions(process.env);
         const { runLocal } = await import("../flows/local.js");
         const result = await runLocal({ ...flags, migrations, sources, secretFile, observer: progressObserver({ quiet: false }) });
         const url = flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;

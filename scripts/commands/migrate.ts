@@ -13,6 +13,7 @@ import { describeMigrationProgress } from "../migrate/progress.js";
 import type { MigrateEvent } from "../migrate/runner.js";
 import { defaultStage } from "../../sst/stages.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, noteLines } from "./migration-source.js";
+import { flagOrEnvironment } from "./inputs.js";
 import { progressObserver } from "./progress.js";
 import { action, EXIT } from "./run.js";
 
@@ -24,7 +25,7 @@ interface CommonOptions {
 
 /** The URL from --database-url or DATABASE_URL, validated once here. */
 function connectionSettings(options: CommonOptions): { url: string; settings: ConnectionSettings } {
-  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  const url = flagOrEnvironment(options.databaseUrl, process.env, "DATABASE_URL");
   if (!url) throw new UserError("No database URL. Pass --database-url postgresql://umami_user:…@host:5432/db?schema=umami or set DATABASE_URL.");
   return { url, settings: parseDatabaseUrl(url, { applicationName: "umami-db migrate" }) };
 }
@@ -115,7 +116,7 @@ function deployCommand(): Command {
         }
         const { loadMigrations } = await import("../migrate/sources.js");
         const { applyMigrations } = await import("../migrate/runner.js");
-        const set = await loadMigrations(options.migrations, migrationLoadOptions());
+        const set = await loadMigrations(options.migrations, migrationLoadOptions(process.env));
         process.stderr.write(`${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${maskUrl(url)}\n${noteLines(set.notes)}`);
         const result = await applyMigrations(settings, set, {
           dryRun: options.dryRun,
@@ -158,7 +159,7 @@ function statusCommand(): Command {
           const { loadMigrations } = await import("../migrate/sources.js");
           const { migrationStatus } = await import("../migrate/runner.js");
           const { statusVerdict } = await import("../migrate/status.js");
-          const set = await loadMigrations(options.migrations, migrationLoadOptions());
+          const set = await loadMigrations(options.migrations, migrationLoadOptions(process.env));
           process.stderr.write(noteLines(set.notes));
           const status = await migrationStatus(settings, set);
           const verdict = statusVerdict(status, { strict: options.strict });
@@ -187,7 +188,7 @@ function verifySchemaCommand(): Command {
           const { loadMigrations } = await import("../migrate/sources.js");
           const { verifySchema } = await import("../flows/verify-schema.js");
           const { renderVerifySchemaText } = await import("../flows/verify-schema-report.js");
-          const result = await verifySchema(settings, await loadMigrations(options.migrations), (line) => process.stderr.write(`${line}\n`));
+          const result = await verifySchema(settings, await loadMigrations(options.migrations, migrationLoadOptions(process.env)), (line) => process.stderr.write(`${line}\n`));
           process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerifySchemaText(result));
           return result.ok ? EXIT.ok : EXIT.checkFailed;
         }),

@@ -8,7 +8,6 @@ import { Command } from "commander";
 import { umamiVersionOf } from "../../sst/database/spec.js";
 import { UserError } from "../kernel/errors.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
-import { requireDeployed } from "../flows/deployed.js";
 import { beforeDir, loadBefore, snapshotMismatch } from "../flows/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
@@ -42,7 +41,7 @@ export function postDeployCommand(): Command {
     .option("--json", "print the report's JSON instead of a summary", false)
     .action(
       action(async (flags: PostDeployFlags) => {
-        const sources = migrationLoadOptions();
+        const sources = migrationLoadOptions(process.env);
         const resolved = await resolveFromFlags(flags, ["admin", "umami"]);
         ensureWritableDir(flags.reportsDir, "--reports-dir");
         const snapshotDir = flags.beforeDir ?? beforeDir(resolved.spec.stage);
@@ -57,7 +56,6 @@ export function postDeployCommand(): Command {
         const { admin, spec } = resolved;
         const mismatch = snapshotMismatch(snapshotDir, before.origin, { stage: spec.stage, host: admin.host, port: admin.port, database: admin.database });
         if (flags.before && mismatch) throw new UserError(mismatch);
-        await requireDeployed(admin, spec);
         const cloudwatch = await cloudWatchOptions(resolved, flags);
         const migrations = flags.migrations ?? defaultMigrationsSource(resolved.spec.stage);
         const { umamiReleaseVersion } = await import("../migrate/sources.js");

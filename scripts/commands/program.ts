@@ -15,6 +15,7 @@ import { rollbackCommand } from "./rollback.js";
 import { verifyCommand } from "./verify.js";
 import { fingerprintCommand } from "./fingerprint.js";
 import { handoffCommand } from "./handoff.js";
+import { releasesCommand } from "./releases.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -71,6 +72,7 @@ export function umamiDbProgram(): Command {
     baselineCommand(),
     fingerprintCommand(),
     verifyCommand(),
+    releasesCommand(),
   ];
   for (const command of commands) program.addCommand(inheritSettings(command));
   return program;

@@ -13,6 +13,7 @@ import { ProtectedStageError, rollbackStage, type RollbackResult } from "../flow
 import { localSecretPath } from "../stage/stage.js";
 import { action, EXIT } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
+import { readStageInputs } from "../stage/stage-inputs.js";
 
 interface RollbackFlags extends StageFlags {
   yes: boolean;
@@ -38,7 +39,7 @@ async function deleteSecrets(
   resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>,
   result: RollbackResult,
 ): Promise<void> {
-  const file = flags.secretFile ?? process.env.UMAMI_SECRET_FILE ?? localSecretPath(resolved.spec.stage);
+  const file = readStageInputs(flags, process.env).values.secretFile ?? localSecretPath(resolved.spec.stage);
   if (existsSync(file)) {
     rmSync(file, { force: true });
     result.removed.push(`secret file ${file}`);

@@ -36,22 +36,11 @@ export function stageOptions(command: Command, needs: readonly Need[] = ["admin"
   return command;
 }
 
-/** Resolves the stage from the shared options and the process environment. */
+/**
+ * Resolves the stage from the shared options and the process environment: the flags go as parsed (their names
+ * are resolveStage's), the variables through the one precedence table (stage/stage-inputs.ts).
+ */
 export function resolveFromFlags<N extends Need>(flags: StageFlags, needs: readonly N[]) {
-  return resolveStage({
-    stage: flags.stage,
-    adminUrl: flags.adminUrl,
-    umamiUrl: flags.umamiUrl,
-    secretFile: flags.secretFile,
-    secretId: flags.secretId,
-    masterSecretArn: flags.masterSecretArn,
-    outputsFile: flags.outputsFile,
-    host: flags.host,
-    port: flags.port,
-    region: flags.region,
-    caFile: flags.caFile,
-    connectTimeoutMs: flags.connectTimeout === undefined ? undefined : flags.connectTimeout * 1000,
-    needs,
-    env: process.env,
-  });
+  const { connectTimeout, ...given } = flags;
+  return resolveStage({ ...given, connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000, needs, env: process.env });
 }

@@ -4,7 +4,7 @@
  * writes Markdown with `--report`. Exit 0 when nothing fails, 1 when a check fails, 2 when it could not run.
  */
 import { Command } from "commander";
-import { STAGE_ENV } from "../stage/stage.js";
+import { readStageInputs } from "../stage/stage-inputs.js";
 import { readFingerprintFile } from "./fingerprint.js";
 import { action, EXIT, writeOutputFile } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
@@ -33,9 +33,8 @@ export function verifyCommand(): Command {
         const baseline = flags.baselineFingerprint ? await readFingerprintFile(flags.baselineFingerprint) : undefined;
         // The probes need the Umami role's credentials: from a URL, a secret file or id, or — for a deployed
         // stage reached without --admin-url — the stage's own secret. With only --admin-url they are skipped.
-        const env = process.env;
-        const umamiGiven = Boolean(flags.umamiUrl ?? flags.secretFile ?? flags.secretId ?? env[STAGE_ENV.umamiUrl] ?? env[STAGE_ENV.secretFile] ?? env[STAGE_ENV.secretId]);
-        const probes = umamiGiven || !(flags.adminUrl ?? env[STAGE_ENV.adminUrl]);
+        const given = readStageInputs(flags, process.env).values;
+        const probes = Boolean(given.umamiUrl ?? given.secretFile ?? given.secretId) || !given.adminUrl;
         const resolved = await resolveFromFlags(flags, probes ? ["admin", "umami"] : ["admin"]);
         const { auditIsolation } = await import("../audit/audit.js");
         const { auditJson, renderAuditMarkdown, renderAuditTable } = await import("../audit/report.js");

@@ -7,7 +7,10 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 
-/** Throws a one-line UserError naming `sst deploy --stage <stage>` when the stage's role or schema is missing. */
+/** The stage's role or schema is missing where a command was pointed: the next step is `sst deploy`. */
+export class NotDeployedError extends UserError {}
+
+/** Throws a one-line NotDeployedError naming `sst deploy --stage <stage>` when the stage's role or schema is missing. */
 export async function requireDeployed(admin: ConnectionSettings, spec: UmamiDatabaseSpec): Promise<void> {
   const { rows } = await withClient(admin, (c) =>
     c.query<{ role: boolean; schema: boolean }>(
@@ -18,7 +21,7 @@ export async function requireDeployed(admin: ConnectionSettings, spec: UmamiData
   );
   const missing = [rows[0].role ? "" : `role ${spec.role.name}`, rows[0].schema ? "" : `schema ${spec.schema}`].filter(Boolean);
   if (missing.length === 0) return;
-  throw new UserError(
+  throw new NotDeployedError(
     `${missing.join(" and ")} ${missing.length > 1 ? "do" : "does"} not exist in ${admin.host}:${admin.port}/${admin.database}: stage ${spec.stage} is not deployed there yet. ` +
       `Run \`sst deploy --stage ${spec.stage}\` first (or \`umami-db local --admin-url …\` for a database outside AWS), then post-deploy.`,
   );

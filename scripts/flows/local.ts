@@ -36,7 +36,7 @@ export interface LocalOptions {
   /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;
   /** Mirror, cache and GitHub address for the source (the command reads them from the environment). */
-  sources?: LoadOptions;
+  sources: LoadOptions;
   /** Where the credentials JSON (the Secrets Manager secret's shape) is written, mode 0600. */
   secretFile: string;
   observer?: StepObserver;

@@ -37,7 +37,7 @@ function describeSet(set: MigrationSet): string {
 }
 
 /** Step "load migrations": the source's migrations, in Prisma's order. */
-export function loadMigrationsStep(steps: StepRunner, source: string, options?: LoadOptions): Promise<MigrationSet> {
+export function loadMigrationsStep(steps: StepRunner, source: string, options: LoadOptions): Promise<MigrationSet> {
   return steps.run("load migrations", () => loadMigrations(source, options), describeSet);
 }
 

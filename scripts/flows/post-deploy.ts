@@ -13,6 +13,7 @@ import { statusVerdict } from "../migrate/status.js";
 import { loadMigrationsStep, migrateAndVerify, type MigrationFlowResult, type MigrationTiming } from "./migration-steps.js";
 import { flowFailure, StepRunner, type StepObserver } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
+import { NotDeployedError, requireDeployed } from "./deployed.js";
 import type { VerifySchemaResult } from "./verify-schema.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
@@ -27,7 +28,7 @@ export interface PostDeployOptions {
   /** Migration source: `github:umami-software/umami@v<version>`, `docker:<image>` or a directory. */
   migrations: string;
   /** Mirror, cache and GitHub address for the source (the command reads them from the environment). */
-  sources?: LoadOptions;
+  sources: LoadOptions;
   /** Fail on an edited applied migration or a database ahead of the source (Prisma only reports both). @default false */
   strict?: boolean;
   /** The snapshot `preflight` saved; comparisons are skipped for what is missing. */
@@ -85,6 +86,9 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
   try {
     const set = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = set.notes ?? [];
+    // Before anything logs in as the Umami role (after the source, which needs no database): a stage not
+    // deployed yet is named as such, not as the wrong password PostgreSQL answers for a missing role.
+    await requireDeployed(admin, spec);
     await migrateAndVerify(steps, result, {
       admin, umami, spec, set, before: options.before, cloudwatch: options.cloudwatch, tablesStep: true, timeline: result.migrations.timeline,
       afterMigrate: async (migrated) => {
@@ -111,6 +115,8 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     });
     result.ok = steps.ok;
   } catch (error) {
+    // Nothing was done yet: the command says the one next step, with no report of a run that did not happen.
+    if (error instanceof NotDeployedError) throw error;
     Object.assign(result, flowFailure(error));
   }
   result.finishedAt = now().toISOString();

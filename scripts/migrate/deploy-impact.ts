@@ -5,7 +5,7 @@
  * dry run never queues behind — or in front of — Umami's sessions (pg_relation_size() would open the table).
  */
 import type { Client } from "../kernel/db.js";
-import { blockedBy, heavierWork, planStatements, strongerLock, type LockMode, type TableOperation, type Work } from "./lock-plan.js";
+import { blockedBy, heavierWork, planStatements, strongerLock, type Destruction, type LockMode, type TableOperation, type Work } from "./lock-plan.js";
 import type { Migration } from "./sources.js";
 
 /** A table of the schema as the catalog estimates it. */
@@ -33,6 +33,10 @@ export interface TableImpact {
   rows: number | null;
   tableBytes: number;
   indexBytes: number;
+  /** False when the table is not in the schema yet (a pending migration creates it): no estimate. */
+  exists: boolean;
+  /** What its operations destroy (deleted, updated or dropped data), in the order they do it. */
+  destroys: Destruction[];
   operations: Omit<TableOperation, "table">[];
 }
 
@@ -78,8 +82,9 @@ export function deployImpact(pending: Migration[], estimates: TableEstimate[]): 
   for (const migration of pending) {
     const tables = new Map<string, TableImpact>();
     for (const op of planStatements(migration.sql, indexTables, created)) {
+      // Locks on a table that does not exist yet cost nothing; destroying data is named wherever it happens.
       const estimate = byName.get(op.table);
-      if (!estimate) continue;
+      if (!estimate && !op.destroys) continue;
       const { table, ...operation } = op;
       const entry = tables.get(table);
       if (entry) {
@@ -87,9 +92,14 @@ export function deployImpact(pending: Migration[], estimates: TableEstimate[]): 
         entry.work = heavierWork(entry.work, op.work);
         entry.blocks = blockedBy(entry.lock);
         entry.operations.push(operation);
+        if (op.destroys && !entry.destroys.includes(op.destroys)) entry.destroys.push(op.destroys);
       } else {
-        const big = (estimate.rows ?? 0) >= BIG_TABLE.rows || estimate.tableBytes + estimate.indexBytes >= BIG_TABLE.bytes;
-        tables.set(table, { table, lock: op.lock, blocks: blockedBy(op.lock), work: op.work, big, rows: estimate.rows, tableBytes: estimate.tableBytes, indexBytes: estimate.indexBytes, operations: [operation] });
+        const size = estimate ?? { rows: 0, tableBytes: 0, indexBytes: 0 };
+        const big = (size.rows ?? 0) >= BIG_TABLE.rows || size.tableBytes + size.indexBytes >= BIG_TABLE.bytes;
+        tables.set(table, {
+          table, lock: op.lock, blocks: blockedBy(op.lock), work: op.work, big, rows: size.rows, tableBytes: size.tableBytes, indexBytes: size.indexBytes,
+          exists: estimate !== undefined, destroys: op.destroys ? [op.destroys] : [], operations: [operation],
+        });
       }
     }
     if (tables.size === 0) continue;
@@ -116,7 +126,14 @@ const WORK_TEXT: Record<Work, string> = {
 export function describeImpact(impacts: MigrationImpact[]): string[] {
   if (impacts.length === 0) return ["No pending migration locks or changes an existing table."];
   const long = impacts.filter((i) => i.long);
+  const destroying = impacts.flatMap((i) => i.tables.filter((t) => t.destroys.length).map((t) => ({ migration: i.migration, t })));
   const lines = [
+    ...(destroying.length
+      ? [
+          "Data the pending migrations destroy (back it up first if it matters):",
+          ...destroying.map(({ migration, t }) => `  ${migration} — ${t.table} (${describeSize(t)}): ${t.destroys.join(", ")}; ${t.operations.filter((o) => o.destroys).map((o) => `line ${o.line} ${o.what}`).join("; ")}`),
+        ]
+      : ["No pending migration deletes, updates or drops existing data."]),
     long.length
       ? `Plan a window for ${long.map((i) => `${i.migration} (${i.tables.filter((t) => t.big && t.work !== "catalog").map((t) => t.table).join(", ")})`).join(", ")}: they rewrite, update, scan or index big tables while holding these locks.`
       : "None rewrites, updates, scans or indexes a big table.",
@@ -124,10 +141,12 @@ export function describeImpact(impacts: MigrationImpact[]): string[] {
   ];
   const brief: string[] = [];
   for (const impact of impacts) {
-    const small = impact.tables.filter((t) => t.work === "catalog" && !t.big);
+    const existing = impact.tables.filter((t) => t.exists);
+    const small = existing.filter((t) => t.work === "catalog" && !t.big && t.destroys.length === 0);
     if (small.length) brief.push(`${impact.migration} (${small.map((t) => t.table).join(", ")})`);
-    for (const t of impact.tables.filter((x) => !small.includes(x))) {
-      lines.push(`  ${impact.migration} — ${t.table} (${describeSize(t)}${t.big ? ", big" : ""}): ${t.lock}, blocks ${t.blocks}; ${WORK_TEXT[t.work]}`);
+    for (const t of existing.filter((x) => !small.includes(x))) {
+      const destroys = t.destroys.filter((d) => d !== WORK_TEXT[t.work]);
+      lines.push(`  ${impact.migration} — ${t.table} (${describeSize(t)}${t.big ? ", big" : ""}): ${t.lock}, blocks ${t.blocks}; ${WORK_TEXT[t.work]}${destroys.length ? `; ${destroys.join(", ")}` : ""}`);
       lines.push(`      ${t.operations.map((o) => `line ${o.line} ${o.what}`).join("; ")}`);
     }
   }
@@ -135,7 +154,8 @@ export function describeImpact(impacts: MigrationImpact[]): string[] {
   return lines;
 }
 
-function describeSize(t: Pick<TableImpact, "rows" | "tableBytes" | "indexBytes">): string {
+function describeSize(t: Pick<TableImpact, "rows" | "tableBytes" | "indexBytes" | "exists">): string {
+  if (!t.exists) return "not in the schema yet: a pending migration creates it";
   const rows = t.rows === null ? "rows not estimated yet: never vacuumed or analyzed" : `~${t.rows.toLocaleString("en-US")} rows`;
   return `${rows}, ${formatBytes(t.tableBytes)} + ${formatBytes(t.indexBytes)} indexes`;
 }

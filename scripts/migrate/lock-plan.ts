@@ -16,6 +16,9 @@ export type LockMode = (typeof LOCK_MODES)[number];
 export type Work = "rewrite" | "update" | "index" | "scan" | "delete" | "insert" | "catalog";
 const WORK_ORDER: Work[] = ["rewrite", "update", "index", "scan", "delete", "insert", "catalog"];
 
+/** What a statement destroys: the words the plan uses, so a DBA can search for them. */
+export type Destruction = "deletes rows" | "updates rows" | "drops data";
+
 /** One statement's effect on one table. */
 export interface TableOperation {
   table: string;
@@ -24,6 +27,8 @@ export interface TableOperation {
   work: Work;
   /** e.g. `ADD COLUMN visit_id`, `UPDATE (every row)`, `CREATE INDEX website_event_visit_id_idx`. */
   what: string;
+  /** Set when the statement deletes, updates or truncates rows, or drops a table or column. */
+  destroys?: Destruction;
 }
 
 /** What Umami's sessions cannot do on a table while `lock` is held. */
@@ -47,51 +52,110 @@ const SERIAL_TYPES = new Set(["serial", "bigserial", "smallserial", "serial4", "
 export function planStatements(sql: string, indexes: Map<string, string>, created: Set<string> = new Set()): TableOperation[] {
   const operations: TableOperation[] = [];
   for (const statement of splitStatements(sql)) {
-    const t = statement.tokens;
-    const add = (table: string | undefined, lock: LockMode, work: Work, what: string) => {
-      if (table && !created.has(table)) operations.push({ table, line: statement.line, lock, work, what });
+    const add = (table: string | undefined, lock: LockMode, work: Work, what: string, destroys?: Destruction) => {
+      // A table the script created is empty for its locks; what destroys data is named even there.
+      if (table && (destroys || !created.has(table))) operations.push({ table, line: statement.line, lock, work, what, ...(destroys ? { destroys } : {}) });
     };
-    const w = (i: number) => (t[i]?.kind === "word" ? t[i].value : undefined);
-    if (w(0) === "create" && (w(1) === "table" || (w(2) === "table" && ["unlogged", "temp", "temporary"].includes(w(1) ?? "")))) {
-      const at = skipWords(t, t.findIndex((x) => x.value === "table") + 1, ["if", "not", "exists"]);
-      const name = readName(t, at);
-      if (name) created.add(name.name);
-    } else if (w(0) === "create" && (w(1) === "index" || (w(1) === "unique" && w(2) === "index"))) {
-      const concurrently = t.some((x) => x.kind === "word" && x.value === "concurrently");
-      const on = t.findIndex((x) => x.kind === "word" && x.value === "on");
-      const table = readName(t, skipWords(t, on + 1, ["only"]))?.name;
-      const nameAt = skipWords(t, t.findIndex((x) => x.value === "index") + 1, ["concurrently", "if", "not", "exists"]);
-      const name = nameAt < on ? readName(t, nameAt)?.name : undefined;
-      if (name && table) indexes.set(name, table);
-      add(table, concurrently ? "SHARE UPDATE EXCLUSIVE" : "SHARE", "index", `CREATE ${w(1) === "unique" ? "UNIQUE " : ""}INDEX${concurrently ? " CONCURRENTLY (fails inside a migration's transaction)" : ""}${name ? ` ${name}` : ""}`);
-    } else if (w(0) === "drop" && w(1) === "index") {
-      for (const name of namesAfter(t, skipWords(t, 2, ["concurrently", "if", "exists"]))) add(indexes.get(name), "ACCESS EXCLUSIVE", "catalog", `DROP INDEX ${name}`);
-    } else if (w(0) === "drop" && w(1) === "table") {
-      for (const name of namesAfter(t, skipWords(t, 2, ["if", "exists"]))) add(name, "ACCESS EXCLUSIVE", "catalog", "DROP TABLE (its data is deleted)");
-    } else if (w(0) === "truncate") {
-      for (const name of namesAfter(t, skipWords(t, 1, ["table", "only"]))) add(name, "ACCESS EXCLUSIVE", "catalog", "TRUNCATE (its data is deleted)");
-    } else if (w(0) === "update") {
-      const table = readName(t, skipWords(t, 1, ["only"]))?.name;
-      add(table, "ROW EXCLUSIVE", "update", `UPDATE (${hasWord(t, "where") ? "the rows its WHERE matches" : "every row"})`);
-    } else if (w(0) === "delete" && w(1) === "from") {
-      add(readName(t, skipWords(t, 2, ["only"]))?.name, "ROW EXCLUSIVE", "delete", `DELETE (${hasWord(t, "where") ? "the rows its WHERE matches" : "every row"})`);
-    } else if (w(0) === "insert" && w(1) === "into") {
-      add(readName(t, 2)?.name, "ROW EXCLUSIVE", hasWord(t, "select") ? "insert" : "catalog", hasWord(t, "select") ? "INSERT … SELECT" : "INSERT … VALUES");
-    } else if (w(0) === "alter" && w(1) === "table") {
-      const at = skipWords(t, 2, ["if", "exists", "only"]);
-      const name = readName(t, at);
-      if (!name) continue;
-      for (const action of splitTopLevel(t.slice(name.next).filter((x) => x.value !== "*"))) {
-        const op = alterAction(action);
-        add(name.name, op.lock, op.work, op.what);
-      }
-    }
+    // `WITH a AS (…), b AS (…) <statement>`: each CTE body may itself delete or update (a data-modifying CTE).
+    const { bodies, main } = splitWith(statement.tokens);
+    for (const tokens of [...bodies, main, ...doBlockStatements(main)]) planTokens(tokens, indexes, created, add);
   }
   return operations;
 }
 
+type Add = (table: string | undefined, lock: LockMode, work: Work, what: string, destroys?: Destruction) => void;
+
+/** One statement's (or one CTE body's) operations, through `add`. */
+function planTokens(t: Token[], indexes: Map<string, string>, created: Set<string>, add: Add): void {
+  const w = (i: number) => (t[i]?.kind === "word" ? t[i].value : undefined);
+  const matches = (word: string) => (hasWord(t, "where") ? `the rows its WHERE matches` : word);
+  if (w(0) === "create" && (w(1) === "table" || (w(2) === "table" && ["unlogged", "temp", "temporary"].includes(w(1) ?? "")))) {
+    const at = skipWords(t, t.findIndex((x) => x.value === "table") + 1, ["if", "not", "exists"]);
+    const name = readName(t, at);
+    if (name) created.add(name.name);
+  } else if (w(0) === "create" && (w(1) === "index" || (w(1) === "unique" && w(2) === "index"))) {
+    const concurrently = t.some((x) => x.kind === "word" && x.value === "concurrently");
+    const on = t.findIndex((x) => x.kind === "word" && x.value === "on");
+    const table = readName(t, skipWords(t, on + 1, ["only"]))?.name;
+    const nameAt = skipWords(t, t.findIndex((x) => x.value === "index") + 1, ["concurrently", "if", "not", "exists"]);
+    const name = nameAt < on ? readName(t, nameAt)?.name : undefined;
+    if (name && table) indexes.set(name, table);
+    add(table, concurrently ? "SHARE UPDATE EXCLUSIVE" : "SHARE", "index", `CREATE ${w(1) === "unique" ? "UNIQUE " : ""}INDEX${concurrently ? " CONCURRENTLY (fails inside a migration's transaction)" : ""}${name ? ` ${name}` : ""}`);
+  } else if (w(0) === "drop" && w(1) === "index") {
+    for (const name of namesAfter(t, skipWords(t, 2, ["concurrently", "if", "exists"]))) add(indexes.get(name), "ACCESS EXCLUSIVE", "catalog", `DROP INDEX ${name}`);
+  } else if (w(0) === "drop" && w(1) === "table") {
+    for (const name of namesAfter(t, skipWords(t, 2, ["if", "exists"]))) add(name, "ACCESS EXCLUSIVE", "catalog", "DROP TABLE (its data is deleted)", "drops data");
+  } else if (w(0) === "truncate") {
+    for (const name of namesAfter(t, skipWords(t, 1, ["table", "only"]))) add(name, "ACCESS EXCLUSIVE", "catalog", "TRUNCATE (every row is deleted)", "deletes rows");
+  } else if (w(0) === "update") {
+    const table = readName(t, skipWords(t, 1, ["only"]))?.name;
+    add(table, "ROW EXCLUSIVE", "update", `UPDATE (${matches("every row")})`, "updates rows");
+  } else if (w(0) === "delete" && w(1) === "from") {
+    add(readName(t, skipWords(t, 2, ["only"]))?.name, "ROW EXCLUSIVE", "delete", `DELETE (${matches("every row")})`, "deletes rows");
+  } else if (w(0) === "merge" && w(1) === "into") {
+    // MERGE … WHEN MATCHED THEN UPDATE / DELETE (PostgreSQL 15).
+    const table = readName(t, skipWords(t, 2, ["only"]))?.name;
+    const deletes = t.some((x, i) => x.kind === "word" && x.value === "then" && w(i + 1) === "delete");
+    const updates = t.some((x, i) => x.kind === "word" && x.value === "then" && w(i + 1) === "update");
+    add(table, "ROW EXCLUSIVE", deletes ? "delete" : updates ? "update" : "insert", "MERGE", deletes ? "deletes rows" : updates ? "updates rows" : undefined);
+  } else if (w(0) === "insert" && w(1) === "into") {
+    const upsert = t.some((x, i) => x.kind === "word" && x.value === "do" && w(i + 1) === "update");
+    const what = `${hasWord(t, "select") ? "INSERT … SELECT" : "INSERT … VALUES"}${upsert ? " ON CONFLICT DO UPDATE" : ""}`;
+    add(readName(t, 2)?.name, "ROW EXCLUSIVE", upsert ? "update" : hasWord(t, "select") ? "insert" : "catalog", what, upsert ? "updates rows" : undefined);
+  } else if (w(0) === "alter" && w(1) === "table") {
+    const at = skipWords(t, 2, ["if", "exists", "only"]);
+    const name = readName(t, at);
+    if (!name) return;
+    for (const action of splitTopLevel(t.slice(name.next).filter((x) => x.value !== "*"))) {
+      const op = alterAction(action);
+      add(name.name, op.lock, op.work, op.what, op.destroys);
+    }
+  }
+}
+
+/**
+ * `WITH [RECURSIVE] a [(cols)] AS [NOT] [MATERIALIZED] (…), … <main>`: the CTE bodies and the main statement.
+ * A statement without WITH is its own main statement.
+ */
+function splitWith(tokens: Token[]): { bodies: Token[][]; main: Token[] } {
+  if (!(tokens[0]?.kind === "word" && tokens[0].value === "with")) return { bodies: [], main: tokens };
+  const bodies: Token[][] = [];
+  let i = skipWords(tokens, 1, ["recursive"]);
+  for (;;) {
+    i++; // the CTE's name
+    if (tokens[i]?.value === "(") i = closing(tokens, i) + 1; // its column list
+    i = skipWords(tokens, i, ["as", "not", "materialized"]);
+    if (tokens[i]?.value !== "(") return { bodies, main: tokens.slice(i) };
+    const end = closing(tokens, i);
+    const inner = splitWith(tokens.slice(i + 1, end));
+    bodies.push(...inner.bodies, inner.main);
+    i = end + 1;
+    if (tokens[i]?.value !== ",") return { bodies, main: tokens.slice(i) };
+    i++;
+  }
+}
+
+/** `DO $$ BEGIN DELETE FROM …; END $$`: the block's statements (BEGIN stripped), as far as plain SQL shows them. */
+function doBlockStatements(tokens: Token[]): Token[][] {
+  if (!(tokens[0]?.kind === "word" && tokens[0].value === "do")) return [];
+  const body = tokens.find((x) => x.kind === "string");
+  if (!body) return [];
+  return splitStatements(body.value).map((s) => splitWith(s.tokens[0]?.value === "begin" ? s.tokens.slice(1) : s.tokens).main);
+}
+
+/** The index of the `)` that closes the `(` at `open` (the end when unbalanced). */
+function closing(tokens: Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    if (tokens[i].kind !== "punct") continue;
+    if (tokens[i].value === "(") depth++;
+    if (tokens[i].value === ")" && --depth === 0) return i;
+  }
+  return tokens.length;
+}
+
 /** One ALTER TABLE action's lock and work. */
-function alterAction(a: Token[]): { lock: LockMode; work: Work; what: string } {
+function alterAction(a: Token[]): { lock: LockMode; work: Work; what: string; destroys?: Destruction } {
   const w = (i: number) => (a[i]?.kind === "word" ? a[i].value : undefined);
   const ident = (i: number) => (a[i] && (a[i].kind === "word" || a[i].kind === "quoted") ? a[i].value : "?");
   const X: LockMode = "ACCESS EXCLUSIVE";
@@ -128,7 +192,8 @@ function alterAction(a: Token[]): { lock: LockMode; work: Work; what: string } {
   }
   if (w(0) === "drop") {
     const at = skipWords(a, w(1) === "column" || w(1) === "constraint" ? 2 : 1, ["if", "exists"]);
-    return { lock: X, work: "catalog", what: `DROP ${w(1) === "constraint" ? "CONSTRAINT" : "COLUMN"} ${ident(at)}` };
+    if (w(1) === "constraint") return { lock: X, work: "catalog", what: `DROP CONSTRAINT ${ident(at)}` };
+    return { lock: X, work: "catalog", what: `DROP COLUMN ${ident(at)} (its data is deleted)`, destroys: "drops data" };
   }
   if (w(0) === "validate") return { lock: "SHARE UPDATE EXCLUSIVE", work: "scan", what: `VALIDATE CONSTRAINT ${ident(2)} (checks every row)` };
   if (w(0) === "set" && (w(1) === "logged" || w(1) === "unlogged" || w(1) === "tablespace")) return { lock: X, work: "rewrite", what: `SET ${w(1)!.toUpperCase()} (rewrites the table)` };

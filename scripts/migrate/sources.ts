@@ -1,12 +1,12 @@
 /**
  * Where Umami's Prisma migrations come from (`--migrations`):
- * - `github:umami-software/umami@v3.1.0` — a release tag's files: the offline mirror (UMAMI_MIGRATIONS_MIRROR)
- *   first, then the cache, then GitHub; checked against the releases the tool knows (sources/github.ts);
+ * - `github:umami-software/umami@v3.1.0` — a release tag's files: the copy bundled in vendor/umami first, then
+ *   the offline mirror (UMAMI_MIGRATIONS_MIRROR), then the cache, then GitHub; checked against the releases the tool knows (sources/github.ts);
  * - `docker:<image>` — the files inside the image the container runs (sources/docker.ts);
  * - a directory in Prisma's layout (sources/directory.ts);
  * - `npm:umami@<version>` — refused: npm's 2.10.0 is a pre-release copy (sources/npm.ts).
- * The default is the stage's `umamiVersion` (sst/stages.ts) from its tag. Umami's SQL is never copied into
- * this repository. See docs/prisma-compatibility.md for how each rule follows Prisma's own code.
+ * The default is the stage's `umamiVersion` (sst/stages.ts) from its tag. Umami's SQL is vendored
+ * byte-identical (vendor/umami), never edited. See docs/prisma-compatibility.md for how each rule follows Prisma's own code.
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ import type { LoadOptions, MigrationSet } from "./sources/types.js";
 
 export type { DockerRunner, LoadOptions, Migration, MigrationOrigin, MigrationSet } from "./sources/types.js";
 export { readMigrationsDirectory, readProvider } from "./sources/directory.js";
+export { BUNDLED_DIR } from "./sources/bundled.js";
 export { DEFAULT_MIGRATIONS_SOURCE, KNOWN_RELEASES, umamiReleaseSource, umamiReleaseVersion } from "./sources/releases.js";
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -26,10 +27,9 @@ const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_CACHE_DIR = join(PROJECT_ROOT, ".umami-db", "cache");
 
 /** Loads the migrations named by `source` (see the file's summary for the kinds). */
-export async function loadMigrations(source: string, options: LoadOptions = {}): Promise<MigrationSet> {
-  const withCache = { ...options, cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR };
-  if (source.startsWith("github:")) return loadGithubRelease(parseGithubSource(source), withCache);
-  if (source.startsWith("docker:")) return loadDockerImage(source, withCache);
+export async function loadMigrations(source: string, options: LoadOptions): Promise<MigrationSet> {
+  if (source.startsWith("github:")) return loadGithubRelease(parseGithubSource(source), options);
+  if (source.startsWith("docker:")) return loadDockerImage(source, options);
   if (source.startsWith("npm:")) throw refuseNpmSource(source);
   const read = readMigrationsDirectory(resolve(source));
   const known = identifyMigrations(read.migrations);

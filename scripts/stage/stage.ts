@@ -13,21 +13,23 @@ import { formatDatabaseUrl } from "../../sst/database/url.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
+import { Problems } from "../kernel/problems.js";
 import { readSecretFile, type CredentialsSecret } from "./credentials.js";
 import { fetchCredentialsSecret, fetchMasterCredentials } from "./secrets-manager.js";
+import { readStageInputs, STAGE_INPUTS } from "./stage-inputs.js";
 
-/** Environment variables that override the stage's values (for users outside SST). */
+/** Environment variables that override the stage's values (for users outside SST), named by the one table. */
 export const STAGE_ENV = {
-  adminUrl: "ADMIN_DATABASE_URL",
-  umamiUrl: "UMAMI_DATABASE_URL",
-  secretFile: "UMAMI_SECRET_FILE",
-  secretId: "UMAMI_SECRET_ID",
-  masterSecretArn: "UMAMI_MASTER_SECRET_ARN",
-  outputsFile: "UMAMI_OUTPUTS_FILE",
-  caFile: "UMAMI_CA_FILE",
+  adminUrl: STAGE_INPUTS.adminUrl.env[0],
+  umamiUrl: STAGE_INPUTS.umamiUrl.env[0],
+  secretFile: STAGE_INPUTS.secretFile.env[0],
+  secretId: STAGE_INPUTS.secretId.env[0],
+  masterSecretArn: STAGE_INPUTS.masterSecretArn.env[0],
+  outputsFile: STAGE_INPUTS.outputsFile.env[0],
+  caFile: STAGE_INPUTS.caFile.env[0],
   /** Cluster endpoint and port, for a preflight before the first deploy (no outputs yet). */
-  host: "UMAMI_DB_HOST",
-  port: "UMAMI_DB_PORT",
+  host: STAGE_INPUTS.host.env[0],
+  port: STAGE_INPUTS.port.env[0],
 } as const;
 
 /** Name of the linked resource whose properties `sst shell` exposes as `SST_RESOURCE_<name>`. */
@@ -97,9 +99,9 @@ export function localSecretPath(stage: string, root: string = process.cwd()): st
   return resolve(root, ".umami-db", validateStage(stage), "credentials.json");
 }
 
-function parseOutputs(value: unknown, source: string, problems: string[]): StageOutputs {
+function parseOutputs(value: unknown, source: string, problems: Problems): StageOutputs {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    problems.push(`${source} is not a JSON object`);
+    problems.add(`${source} is not a JSON object`);
     return {};
   }
   const raw = value as Record<string, unknown>;
@@ -107,27 +109,27 @@ function parseOutputs(value: unknown, source: string, problems: string[]): Stage
   for (const key of OUTPUT_STRINGS) {
     if (raw[key] === undefined) continue;
     if (typeof raw[key] === "string" && raw[key] !== "") out[key] = raw[key] as string;
-    else problems.push(`${source}: "${key}" must be a non-empty string`);
+    else problems.add(`${source}: "${key}" must be a non-empty string`);
   }
   if (raw.port !== undefined) {
     const port = typeof raw.port === "string" ? Number(raw.port) : raw.port;
     if (typeof port === "number" && Number.isInteger(port) && port > 0 && port < 65536) out.port = port;
-    else problems.push(`${source}: "port" must be a whole number`);
+    else problems.add(`${source}: "port" must be a whole number`);
   }
   return out;
 }
 
-function readJson(path: string, what: string, problems: string[]): unknown {
+function readJson(path: string, what: string, problems: Problems): unknown {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    problems.push(`${what} ${path} cannot be read as JSON (${(error as { code?: string }).code ?? "syntax error"})`);
+    problems.add(`${what} ${path} cannot be read as JSON (${(error as { code?: string }).code ?? "syntax error"})`);
     return undefined;
   }
 }
 
 /** The stack's outputs: linked resource from `sst shell`, else the outputs file — only when it is this stage's. */
-function loadOutputs(stage: string, o: ResolveStageOptions, problems: string[]): { outputs: StageOutputs; source?: string } {
+function loadOutputs(stage: string, o: ResolveStageOptions, outputsFile: string | undefined, problems: Problems): { outputs: StageOutputs; source?: string } {
   const linked = o.env[`SST_RESOURCE_${LINKED_RESOURCE}`];
   if (linked) {
     let app: { stage?: string } = {};
@@ -137,22 +139,22 @@ function loadOutputs(stage: string, o: ResolveStageOptions, problems: string[]):
       // SST always writes valid JSON here; a hand-set value that is not JSON simply carries no stage.
     }
     if (app.stage && app.stage !== stage) {
-      problems.push(`sst shell runs stage ${app.stage} but --stage is ${stage}; run \`sst shell --stage ${stage} -- …\``);
+      problems.add(`sst shell runs stage ${app.stage} but --stage is ${stage}; run \`sst shell --stage ${stage} -- …\``);
       return { outputs: {} };
     }
     let value: unknown;
     try {
       value = JSON.parse(linked);
     } catch {
-      problems.push(`SST_RESOURCE_${LINKED_RESOURCE} is not JSON`);
+      problems.add(`SST_RESOURCE_${LINKED_RESOURCE} is not JSON`);
       return { outputs: {} };
     }
     return { outputs: parseOutputs(value, `SST_RESOURCE_${LINKED_RESOURCE}`, problems), source: `sst shell (SST_RESOURCE_${LINKED_RESOURCE})` };
   }
-  const explicit = o.outputsFile ?? o.env[STAGE_ENV.outputsFile];
+  const explicit = outputsFile;
   const path = explicit ?? join(o.root ?? process.cwd(), ".sst", "outputs.json");
   if (!existsSync(path)) {
-    if (explicit) problems.push(`outputs file ${path} does not exist (run sst deploy --stage ${stage}, or fix --outputs-file)`);
+    if (explicit) problems.add(`outputs file ${path} does not exist (run sst deploy --stage ${stage}, or fix --outputs-file)`);
     return { outputs: {} };
   }
   const value = readJson(path, "outputs file", problems);
@@ -162,7 +164,7 @@ function loadOutputs(stage: string, o: ResolveStageOptions, problems: string[]):
   // when it says which stage it describes (or when the user named the file).
   if (outputs.stage !== stage) {
     if (explicit && outputs.stage === undefined) return { outputs, source: path };
-    if (explicit) problems.push(`outputs file ${path} is for stage ${outputs.stage}, not ${stage}`);
+    if (explicit) problems.add(`outputs file ${path} is for stage ${outputs.stage}, not ${stage}`);
     return { outputs: {}, source: `${path} ignored (stage ${outputs.stage ?? "unknown"})` };
   }
   return { outputs, source: path };
@@ -174,21 +176,26 @@ async function secretsManager(o: ResolveStageOptions, region: string | undefined
   return new SecretsManagerClient({ region, maxAttempts: 5 });
 }
 
-function checkSecretNames(secret: CredentialsSecret, spec: UmamiDatabaseSpec, source: string, problems: string[]): void {
-  if (secret.username !== spec.role.name) problems.push(`${source} is for role ${secret.username}, stage ${spec.stage} uses ${spec.role.name}`);
-  if (secret.schema !== spec.schema) problems.push(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
+function checkSecretNames(secret: CredentialsSecret, spec: UmamiDatabaseSpec, source: string, problems: Problems): void {
+  if (secret.username !== spec.role.name) problems.add(`${source} is for role ${secret.username}, stage ${spec.stage} uses ${spec.role.name}`);
+  if (secret.schema !== spec.schema) problems.add(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
 }
 
 /**
  * The AWS region every command uses, in one order: the flag, the SDK's own variables (AWS_REGION, then
  * AWS_DEFAULT_REGION), the deployed outputs, the stage settings.
  */
-export function awsRegion(flag: string | undefined, env: NodeJS.ProcessEnv, outputsRegion?: string, settingsRegion?: string): string | undefined {
-  return flag ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? outputsRegion ?? settingsRegion;
+export function awsRegion(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, outputsRegion?: string, settingsRegion?: string): string | undefined {
+  return readStageInputs({ region: flag }, env).values.region ?? outputsRegion ?? settingsRegion;
 }
 
-function fail(problems: string[]): never {
-  throw new UserError(`Cannot resolve the stage: ${problems.join("; ")}.`);
+const CANNOT_RESOLVE = "Cannot resolve the stage: ";
+
+function fail(problem: string): never {
+  const problems = new Problems();
+  problems.add(problem);
+  problems.throwIfAny(CANNOT_RESOLVE);
+  throw new Error("unreachable: a problem was added");
 }
 
 /**
@@ -199,27 +206,26 @@ export async function resolveStage<N extends Need = Need>(
   options: ResolveStageOptions & { needs?: readonly N[] },
 ): Promise<ResolvedStage & { [K in N]: ConnectionSettings }> {
   const o = options;
-  const env = o.env;
   const needs = new Set<Need>(o.needs ?? ["admin", "umami"]);
-  const problems: string[] = [];
-  const adminUrl = o.adminUrl ?? env[STAGE_ENV.adminUrl];
-  const umamiUrl = o.umamiUrl ?? env[STAGE_ENV.umamiUrl];
-  const caFile = o.caFile ?? env[STAGE_ENV.caFile];
+  const problems = new Problems();
+  // Flags over variables, by the one table (stage-inputs.ts); `from` names which one gave each value.
+  const { values: input, from } = readStageInputs(o, o.env);
+  const { adminUrl, umamiUrl, caFile } = input;
   const stage = o.stage ?? (adminUrl || umamiUrl ? defaultStage : undefined);
-  if (stage === undefined) fail(["pass --stage <stage> (or --admin-url / --umami-url for a database outside SST)"]);
+  if (stage === undefined) fail("pass --stage <stage> (or --admin-url / --umami-url for a database outside SST)");
   try {
     validateStage(stage);
   } catch (error) {
-    fail([(error as Error).message.replace(/\.$/, "")]);
+    fail((error as Error).message);
   }
-  const { outputs, source: outputsSource } = loadOutputs(stage, o, problems);
+  const { outputs, source: outputsSource } = loadOutputs(stage, o, input.outputsFile, problems);
   const connection = (url: string, what: string): ConnectionSettings | undefined => {
     try {
       const host = parseDatabaseUrl(url).host;
       const upgrade = caFile && !isLocalHost(host) ? { sslmode: "verify-full" as const } : {};
       return parseDatabaseUrl(url, { caFile, connectTimeoutMs: o.connectTimeoutMs, ...upgrade });
     } catch (error) {
-      problems.push(`${what}: ${(error as Error).message.replace(/\.$/, "")}`);
+      problems.addError(error, `${what}: `);
       return undefined;
     }
   };
@@ -228,16 +234,16 @@ export async function resolveStage<N extends Need = Need>(
   // The database comes from the admin URL when given (a database outside SST), else from the stage settings.
   const settings = { ...stageSettings(stage), ...(admin ? { database: admin.database } : {}) };
   const spec = buildSpec(stage, settings);
-  if (outputs.schema && outputs.schema !== spec.schema) problems.push(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
-  if (outputs.database && outputs.database !== spec.database) problems.push(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
-  if (outputs.role && outputs.role !== spec.role.name) problems.push(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
-  const region = awsRegion(o.region, env, outputs.region, settings.region);
+  if (outputs.schema && outputs.schema !== spec.schema) problems.add(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
+  if (outputs.database && outputs.database !== spec.database) problems.add(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
+  if (outputs.role && outputs.role !== spec.role.name) problems.add(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
+  const region = input.region ?? outputs.region ?? settings.region;
 
   let umami = umamiFromUrl;
-  let umamiSource = umamiFromUrl ? (o.umamiUrl ? "--umami-url" : STAGE_ENV.umamiUrl) : undefined;
-  let secretArn = o.secretId ?? env[STAGE_ENV.secretId] ?? outputs.secretArn ?? outputs.secretName;
+  let umamiSource = umamiFromUrl ? from.umamiUrl : undefined;
+  let secretArn = input.secretId ?? outputs.secretArn ?? outputs.secretName;
   let localSecret: CredentialsSecret | undefined;
-  const secretFile = o.secretFile ?? env[STAGE_ENV.secretFile];
+  const secretFile = input.secretFile;
   if (needs.has("umami") && !umami && secretFile) {
     try {
       localSecret = readSecretFile(secretFile);
@@ -245,29 +251,29 @@ export async function resolveStage<N extends Need = Need>(
       umami = connection(localSecret.DATABASE_URL, `secret file ${secretFile}`);
       umamiSource = `file ${secretFile}`;
     } catch (error) {
-      problems.push((error as Error).message.replace(/\.$/, ""));
+      problems.addError(error);
     }
   }
   const needsSecret = needs.has("umami") && !umami && !secretFile;
-  const masterArn = o.masterSecretArn ?? env[STAGE_ENV.masterSecretArn] ?? outputs.masterSecretArn ?? settings.masterSecretArn;
+  const masterArn = input.masterSecretArn ?? outputs.masterSecretArn ?? settings.masterSecretArn;
   const needsMaster = needs.has("admin") && !admin && !adminUrl;
   if (needsMaster && !masterArn) {
-    problems.push(
+    problems.add(
       `no administrator credentials for stage ${stage}: pass --admin-url (or ${STAGE_ENV.adminUrl}), or --master-secret-arn ` +
         `(aws rds describe-db-clusters --db-cluster-identifier ${settings.clusterIdentifier} --query "DBClusters[0].MasterUserSecret.SecretArn")`,
     );
   }
-  const hostOverride = o.host ?? env[STAGE_ENV.host];
-  const portText = o.port?.toString() ?? env[STAGE_ENV.port];
+  const hostOverride = input.host;
+  const portText = input.port;
   const port = portText === undefined ? undefined : Number(portText);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) problems.push(`${o.port !== undefined ? "--port" : STAGE_ENV.port} must be a port number from 1 to 65535 (got ${portText})`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) problems.add(`${from.port} must be a port number from 1 to 65535 (got ${portText})`);
   const knownEndpoint = hostOverride ?? outputs.host ?? localSecret?.host ?? umamiFromUrl?.host;
   if (needsMaster && !knownEndpoint && !needsSecret) {
-    problems.push(
+    problems.add(
       `no host for stage ${stage}: pass --host (or ${STAGE_ENV.host}) with the cluster endpoint, run after sst deploy (it writes .sst/outputs.json), or pass --admin-url`,
     );
   }
-  if (problems.length > 0) fail(problems);
+  problems.throwIfAny(CANNOT_RESOLVE);
 
   // Local inputs are valid: now ask AWS, both reads at once, and report every failure together.
   let remote: CredentialsSecret | undefined;
@@ -287,7 +293,7 @@ export async function resolveStage<N extends Need = Need>(
   for (const result of await Promise.allSettled(reads)) {
     if (result.status === "rejected") {
       if (!(result.reason instanceof UserError)) throw result.reason;
-      problems.push(result.reason.message.replace(/\.$/, ""));
+      problems.addError(result.reason);
     }
   }
   if (remote) {
@@ -296,7 +302,7 @@ export async function resolveStage<N extends Need = Need>(
     umamiSource = `Secrets Manager ${secretArn}`;
   }
   let adminSettings = admin;
-  let adminSource = admin ? (o.adminUrl ? "--admin-url" : STAGE_ENV.adminUrl) : undefined;
+  let adminSource = admin ? from.adminUrl : undefined;
   if (master) {
     const endpoint = hostOverride
       ? { host: hostOverride, port: port ?? 5432 }
@@ -312,11 +318,11 @@ export async function resolveStage<N extends Need = Need>(
   }
   if (umami && (umami.user !== spec.role.name || umami.schema !== spec.schema)) {
     // Checked before anything connects: post-deploy would otherwise migrate as whoever the URL names.
-    problems.push(
+    problems.add(
       `the Umami connection (${umamiSource}) is ${umami.user} on schema ${umami.schema}, but stage ${spec.stage} is ${spec.role.name} on schema ${spec.schema}; pass the stage's own credentials or the right --stage`,
     );
   }
-  if (problems.length > 0) fail(problems);
+  problems.throwIfAny(CANNOT_RESOLVE);
   return {
     spec,
     admin: adminSettings,

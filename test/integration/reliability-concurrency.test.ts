@@ -4,8 +4,6 @@
  * freshly provisioned stage. Every process exits 0, each migration is applied exactly once, `_prisma_migrations`
  * holds one row per migration, and no lock is left behind.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
@@ -17,6 +15,7 @@ import { provisionStage } from "../../scripts/flows/provision.js";
 import { writeSecretFile } from "../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../support/server.js";
 import { applicationDataChecksums, runCli } from "../support/reliability.js";
+import { scratchDir } from "../support/scratch.js";
 
 const PASSWORD = "Concurrency-Cli-Password-0123456789abcdef";
 let server: TestServer;
@@ -68,7 +67,7 @@ describe("five processes at once", () => {
 
   it("umami-db post-deploy ×5 on a fresh stage: all exit 0 and pass, migrations applied once in total", async () => {
     const { spec, umami } = await provisioned("pr-5");
-    const dir = mkdtempSync(join(tmpdir(), "umami-concurrency-"));
+    const dir = scratchDir("umami-concurrency-");
     const secretFile = join(dir, "credentials.json");
     writeSecretFile(
       secretFile,

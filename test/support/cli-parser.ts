@@ -45,10 +45,3 @@ export async function parseCommandLine(argv: string[]): Promise<ParsedCommandLin
   if (!parsed) throw new Error(`umami-db ${argv.join(" ")}: names no command that runs`);
   return parsed;
 }
-
-/** Whether `path` (e.g. `["migrate", "deploy"]`) names a command of the CLI, without parsing any options. */
-export async function commandExists(path: string[]): Promise<boolean> {
-  let command: Command | undefined = recordingProgram(() => {});
-  for (const name of path) command = command?.commands.find((c) => c.name() === name);
-  return command !== undefined;
-}

@@ -1,15 +1,14 @@
 /**
- * Umami's release files for tests: the migrations through the product's own `github:` source and the offline
- * mirror that vitest.config.ts names (UMAMI_MIGRATIONS_MIRROR, ../shared/umami unless set), the mirror's paths
- * for what needs files (Prisma's own CLI, Umami's schema), and the npm package umami@2.10.0's pre-release
- * `04_team_redesign` (`docs/design.md` § "Umami's releases and Prisma"), fetched once with `npm pack` and cached under tmp/. Tests read the
- * environment here; the product reads it only in its commands.
+ * Umami's release files for tests: the migrations through the product's own `github:` source, which finds them
+ * in the copy bundled with the tool (vendor/umami; no mirror, no network), the bundled paths for what needs
+ * files (Prisma's own CLI, Umami's schema), and the npm package umami@2.10.0's pre-release `04_team_redesign`
+ * (`docs/design.md` § "Umami's releases and Prisma"), fetched once with `npm pack` and cached under tmp/.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
-import { loadMigrations, umamiReleaseSource, type LoadOptions, type MigrationSet } from "../../scripts/migrate/sources.js";
+import { BUNDLED_DIR, DEFAULT_CACHE_DIR, loadMigrations, umamiReleaseSource, type LoadOptions, type MigrationSet } from "../../scripts/migrate/sources.js";
 import { PROJECT_ROOT } from "./reliability.js";
 
 const execFileAsync = promisify(execFile);
@@ -17,16 +16,12 @@ const execFileAsync = promisify(execFile);
 /** The known Umami versions tests use. */
 export type UmamiVersion = "2.10.0" | "3.1.0";
 
-/** The offline mirror of Umami's release files: the one place tests read it (vitest.config.ts sets it). */
-export const UMAMI_MIRROR: string = (() => {
-  const dir = process.env.UMAMI_MIGRATIONS_MIRROR;
-  if (!dir) throw new Error("UMAMI_MIGRATIONS_MIRROR is not set: run the tests through vitest (vitest.config.ts sets it)");
-  return resolve(dir);
-})();
+/** Umami's release files as the tool ships them, laid out by tag (vendor/umami). */
+export const UMAMI_RELEASES: string = BUNDLED_DIR;
 
-/** The source options tests pass to flows: the mirror from the environment. */
+/** The source options tests pass to flows: the bundled copy, no mirror; nothing is downloaded for a known tag. */
 export function testSourceOptions(): LoadOptions {
-  return { mirrorDir: UMAMI_MIRROR };
+  return { bundledDir: BUNDLED_DIR, mirrorDir: undefined, cacheDir: DEFAULT_CACHE_DIR };
 }
 
 /** `github:umami-software/umami@v<version>`. */
@@ -34,7 +29,7 @@ export function releaseSource(version: UmamiVersion): string {
   return umamiReleaseSource(version);
 }
 
-/** Loads Umami `version`'s release migrations from the mirror. */
+/** Loads Umami `version`'s release migrations from the bundled copy. */
 export function loadRelease(version: UmamiVersion): Promise<MigrationSet> {
   return loadMigrations(releaseSource(version), testSourceOptions());
 }
@@ -45,14 +40,14 @@ export const UMAMI_3_TABLES = [
   "session_replay", "session_replay_saved", "share", "team", "team_user", "user", "website", "website_event",
 ];
 
-/** Each release's migrations directory inside the mirror (2.x and 3.x layouts). */
+/** Each release's migrations directory in the bundled copy (2.x and 3.x layouts). */
 export const RELEASE_DIRS = {
-  "2.10.0": join(UMAMI_MIRROR, "v2.10.0", "db", "postgresql", "migrations"),
-  "3.1.0": join(UMAMI_MIRROR, "v3.1.0", "prisma", "migrations"),
+  "2.10.0": join(UMAMI_RELEASES, "v2.10.0", "db", "postgresql", "migrations"),
+  "3.1.0": join(UMAMI_RELEASES, "v3.1.0", "prisma", "migrations"),
 } as const;
 
 /** Umami 3.1.0's Prisma schema (what its client is generated from; Prisma's CLI needs it to run). */
-export const RELEASE_SCHEMA_3_1_0 = join(UMAMI_MIRROR, "v3.1.0", "prisma", "schema.prisma");
+export const RELEASE_SCHEMA_3_1_0 = join(UMAMI_RELEASES, "v3.1.0", "prisma", "schema.prisma");
 
 /** SHA-256 of `04_team_redesign`: the npm package's pre-release copy and the one every release ships. */
 export const TEAM_REDESIGN_CHECKSUMS = {

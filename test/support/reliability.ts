@@ -19,14 +19,14 @@ export interface CliRun {
 }
 
 /**
- * Runs `node <args>` with `env` added to a clean environment (PATH and HOME only: nothing leaks in from the
+ * Runs `node <args>` with `env` added to a clean environment (PATH, HOME and TMPDIR only: nothing leaks in from the
  * test runner), `stdin` as its whole input, and collects its output.
  */
 export function runNode(args: string[], options: { cwd: string; env: Record<string, string>; stdin?: string }): Promise<CliRun> {
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -46,8 +46,8 @@ export function runNode(args: string[], options: { cwd: string; env: Record<stri
 export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; stdin?: string } = {}): Promise<CliRun> {
   return runNode([BIN, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
-    // The offline mirror of Umami's release files (vitest.config.ts) travels along: there is no GitHub here.
-    env: { AWS_EC2_METADATA_DISABLED: "true", UMAMI_MIGRATIONS_MIRROR: process.env.UMAMI_MIGRATIONS_MIRROR ?? "", ...env },
+    // Umami's release files come from the copy bundled in vendor/umami: no mirror, no GitHub.
+    env: { AWS_EC2_METADATA_DISABLED: "true", ...env },
     stdin: options.stdin,
   });
 }

@@ -15,6 +15,7 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { PROJECT_ROOT } from "./reliability.js";
 import { loadRelease, npmUmami2100MigrationsDir, RELEASE_SCHEMA_3_1_0 } from "./migrations.js";
 import type { ChildOutcome } from "./umami-child.js";
+import { testSourceOptions } from "../support/migrations.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -36,7 +37,7 @@ export function umamiReleaseMigrations(): Promise<MigrationSet> {
  */
 export async function npmPrereleaseThenRelease(): Promise<MigrationSet> {
   // The npm tarball's files, as a directory: the product refuses `npm:` sources (a pre-release copy).
-  const npm = await loadMigrations(await npmUmami2100MigrationsDir());
+  const npm = await loadMigrations(await npmUmami2100MigrationsDir(), testSourceOptions());
   const release = await umamiReleaseMigrations();
   const later = release.migrations.filter((m) => !npm.migrations.some((n) => n.name === m.name));
   return { ...release, source: `npm:umami@2.10.0 then v${UMAMI_RELEASE} 05..`, migrations: [...npm.migrations, ...later] };
@@ -65,7 +66,7 @@ export async function generateUmamiClient(schema = UMAMI_SCHEMA): Promise<string
     chmodSync(stub, 0o755);
     await execFileAsync(process.execPath, [join(PROJECT_ROOT, "node_modules/prisma/build/index.js"), "generate", "--schema", join(scratch, "prisma", "schema.prisma")], {
       cwd: scratch,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
     });
     try {
       renameSync(scratch, target);
@@ -117,7 +118,7 @@ export function startUmami(client: string, scenario: string, env: UmamiEnv, args
   const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, scenario], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...clean, UMAMI_PRISMA_CLIENT: client, UMAMI_SCENARIO_ARGS: JSON.stringify(args) },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), ...clean, UMAMI_PRISMA_CLIENT: client, UMAMI_SCENARIO_ARGS: JSON.stringify(args) },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";

@@ -43,6 +43,11 @@ function importsOf(file: string): string[] {
   return specs.map((spec) => relative(ROOT, resolve(dirname(file), spec)).replace(/\.js$/, ".ts"));
 }
 
+/** Source text without its comments (a comment may name `process.env` to say it is not read). */
+function withoutComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+}
+
 /** `scripts/flows/local.ts` → `flows`; `scripts/umami-db.ts` → `scripts`; `sst/stages.ts` → `sst`. */
 function folderOf(path: string): string {
   const parts = path.split("/");
@@ -87,6 +92,18 @@ describe("layout", () => {
     };
     for (const file of graph.keys()) visit(file, []);
     expect(cycles).toEqual([]);
+  });
+
+  it("reads the environment only in the commands: no process.env below scripts/commands/ (STYLE.md rule 4)", () => {
+    // scripts/ci/ holds the workflows' own entry points (run by GitHub Actions beside umami-db): edges too.
+    const below = files.filter((f) => !["commands", "scripts", "ci"].includes(folderOf(f)));
+    const readers = below.filter((f) => /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*["']env["']\s*\]/.test(withoutComments(readFileSync(join(ROOT, f), "utf8"))));
+    expect(readers).toEqual([]);
+    // The check sees what it looks for.
+    expect(/\bprocess\s*\.\s*env\b/.test(withoutComments("const x = process.env.HOME; // process.env"))).toBe(true);
+    expect(/\bprocess\s*\.\s*env\b/.test(withoutComments("/** nothing reads `process.env` */\n// process.env"))).toBe(false);
+    expect(below).toContain("scripts/stage/stage.ts");
+    expect(below).toContain("sst/stages.ts");
   });
 
   it("finds the edges it checks (the parser sees static and dynamic imports)", () => {

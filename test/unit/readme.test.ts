@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { commandExists, parseCommandLine } from "../support/cli-parser.js";
+import { parseCommandLine } from "../support/cli-parser.js";
 import { headingAnchors, readDoc, relativeLinks, sampleSteps, shellCommands, words } from "../support/markdown.js";
 
 const run = promisify(execFile);
@@ -22,14 +22,6 @@ const pkg = JSON.parse(readDoc("package.json")) as { scripts: Record<string, str
 
 /** The README and the reference it moved to docs/ (other docs/ files belong to their own subjects' tests). */
 const DOCS = ["README.md", "docs/cli.md", "docs/container.md", "docs/upgrades.md", "docs/deploy.md"];
-
-/**
- * What the README names as the product will be once parallel branches merge (issue 20: `releases add`; issues 17
- * and 19: the threat model and the CI guide). Each must still be missing on this branch: when one lands, its
- * assertion fails, and the entry is to be deleted so the command or link is checked like every other.
- */
-const PENDING_COMMANDS = ["releases add"];
-const PENDING_DOCS: string[] = [];
 
 // SST's CLI writes a log file into TMPDIR on every run: give it a directory of ours, removed afterwards.
 const sstTmp = mkdtempSync(join(tmpdir(), "readme-sst-"));
@@ -60,7 +52,6 @@ async function checkCommand(command: string): Promise<void> {
     return;
   }
   if ((w[0] === "npx" && w[1] === "umami-db") || (w[0] === "node" && w[1] === "bin/umami-db.js")) {
-    if (PENDING_COMMANDS.some((p) => w.slice(2).join(" ").startsWith(p))) return;
     await parseCommandLine(w.slice(2));
     return;
   }
@@ -134,22 +125,9 @@ describe.each(DOCS)("%s", (doc) => {
     const dir = doc.includes("/") ? doc.slice(0, doc.lastIndexOf("/") + 1) : "";
     for (const { path, anchor } of relativeLinks(text)) {
       const target = path ? new URL(path, new URL(dir, new URL(root, "file:"))).pathname.slice(root.length) : doc;
-      if (PENDING_DOCS.includes(target)) continue;
       expect(existsSync(join(root, target)), `${doc} links to ${target}`).toBe(true);
       if (anchor) expect(headingAnchors(readDoc(target)), `${doc} links to ${target}#${anchor}`).toContain(anchor);
     }
-  });
-});
-
-describe("what the README names before it exists on this branch", () => {
-  it.each(PENDING_COMMANDS)("umami-db %s is still missing here (when it lands, delete it from PENDING_COMMANDS)", async (command) => {
-    expect(await commandExists(command.split(" "))).toBe(false);
-    expect(shellCommands(readme).some((c) => c.includes(`umami-db ${command}`))).toBe(true);
-  });
-
-  it.each(PENDING_DOCS)("%s is still missing here (when it lands, delete it from PENDING_DOCS)", (path) => {
-    expect(existsSync(join(root, path))).toBe(false);
-    expect(relativeLinks(readme).map((l) => l.path)).toContain(path);
   });
 });
 

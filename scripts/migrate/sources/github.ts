@@ -1,6 +1,6 @@
 /**
- * `github:<owner>/<repo>@<tag>`: a release tag's migrations as Umami publishes them. In order: the offline
- * mirror (for umami-software/umami), the cache, then the tag's tarball from GitHub's codeload host
+ * `github:<owner>/<repo>@<tag>`: a release tag's migrations as Umami publishes them. In order (for
+ * umami-software/umami): the copy bundled in vendor/umami, the offline mirror; then the cache, then the tag's tarball from GitHub's codeload host
  * (`<base>/<owner>/<repo>/tar.gz/refs/tags/<tag>`, what github.com's "Download ZIP/tar.gz" links and the API's
  * `/tarball/<tag>` redirect to; anonymous, no API rate limit). Both layouts are understood:
  * `prisma/migrations` (Umami 3.x) and `db/postgresql/migrations` (2.x). Files of a release the tool knows are
@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { UserError } from "../../kernel/errors.js";
+import { findBundled } from "./bundled.js";
 import { cacheEntryDir, sha256, checksumsOf, differingFiles, readManifest, verifyEntry, writeEntry, type CacheManifest, type ReleaseFiles } from "./cache.js";
 import { readMigrationsDirectory } from "./directory.js";
 import { findInMirror, UMAMI_LAYOUTS } from "./mirror.js";
@@ -51,9 +52,13 @@ export function tarballUrl(s: GithubSource, baseUrl = DEFAULT_GITHUB_BASE_URL): 
   return `${baseUrl.replace(/\/+$/, "")}/${s.owner}/${s.repo}/tar.gz/refs/tags/${encodeURIComponent(s.tag)}`;
 }
 
-/** Loads a `github:` source from the mirror, the cache or GitHub (in that order). */
-export async function loadGithubRelease(s: GithubSource, options: LoadOptions & { cacheDir: string }): Promise<MigrationSet> {
+/** Loads a `github:` source from the bundled copy, the mirror, the cache or GitHub (in that order). */
+export async function loadGithubRelease(s: GithubSource, options: LoadOptions): Promise<MigrationSet> {
   const isUmami = `${s.owner}/${s.repo}` === UMAMI_REPO;
+  const bundled = isUmami && options.bundledDir ? findBundled(options.bundledDir, s.tag) : undefined;
+  if (bundled) {
+    return finish(s, readMigrationsDirectory(bundled), "bundled", `the bundled copy (${bundled})`, `Restore vendor/umami/${s.tag} from git (git checkout -- vendor/umami): nothing under vendor/ is edited by hand.`);
+  }
   if (options.mirrorDir && isUmami) {
     const dir = findInMirror(options.mirrorDir, s.tag);
     return finish(s, readMigrationsDirectory(dir), "mirror", `the mirror (${dir})`, "Restore the release's files in the mirror from the tag.");
@@ -68,7 +73,7 @@ export async function loadGithubRelease(s: GithubSource, options: LoadOptions & 
   }
 
   const url = tarballUrl(s, options.githubBaseUrl);
-  const download = extractMigrations(s, url, await fetchTarball(s, url, options, manifest ? { entryDir, damaged } : { entryDir }));
+  const download = await extractMigrations(s, url, await fetchTarball(s, url, options, manifest ? { entryDir, damaged } : { entryDir }));
   if (manifest) {
     // The cache was damaged (a file edited or lost): the download must be what was cached, or the tag moved.
     const differ = differingFiles(manifest.files, checksumsOf(download.files));
@@ -136,10 +141,10 @@ async function fetchTarball(s: GithubSource, url: string, options: LoadOptions, 
 }
 
 /** The migrations of a tag's tarball, found under either Umami layout below the archive's top folder. */
-function extractMigrations(s: GithubSource, url: string, gz: Buffer): { layout: string; commit?: string; files: ReleaseFiles } {
+async function extractMigrations(s: GithubSource, url: string, gz: Buffer): Promise<{ layout: string; commit?: string; files: ReleaseFiles }> {
   let contents;
   try {
-    contents = readTarGz(gz, (path) => UMAMI_LAYOUTS.some((layout) => path.split("/").slice(1).join("/").startsWith(`${layout}/`)));
+    contents = await readTarGz(gz, (path) => UMAMI_LAYOUTS.some((layout) => path.split("/").slice(1).join("/").startsWith(`${layout}/`)));
   } catch (error) {
     if (error instanceof TarFormatError) throw new UserError(`${url} did not return a tar.gz archive (${error.message}). Check UMAMI_GITHUB_BASE_URL.`, { cause: error });
     throw error;

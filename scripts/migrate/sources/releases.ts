@@ -1,9 +1,12 @@
 /**
- * The Umami releases this tool knows, as data: each migration's SHA-256 at the release tag, pinned when the
- * tool was built (from Umami's repository at the tag; see README "Umami versions"). A source claiming to be a
+ * The Umami releases this tool knows, as data (known-releases.json, written by `umami-db releases add`): each
+ * migration's SHA-256 at the release tag and every vendored file's (vendor/umami/<tag>/), pinned when the release
+ * was added from Umami's repository at the tag. A source claiming to be a
  * known release is checked against it, a directory or image is named by it, and `migrate status` uses it to
  * tell an edit Umami itself shipped between releases from an edit someone made.
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { DEFAULT_UMAMI_VERSION } from "../../../sst/stages.js";
 import { shortChecksum } from "../errors.js";
 import type { Migration } from "./types.js";
@@ -18,6 +21,8 @@ export interface KnownRelease {
   layout: "prisma/migrations" | "db/postgresql/migrations";
   /** Migration name → SHA-256 of its `migration.sql`. */
   checksums: Readonly<Record<string, string>>;
+  /** Every other file vendored with the release (path under `vendor/umami/<tag>/`) → SHA-256. */
+  files: Readonly<Record<string, string>>;
 }
 
 /** A copy of a release that is not the release (npm's `umami@2.10.0`), and what it lacks. */
@@ -34,40 +39,16 @@ export interface KnownCopy {
   lacks: readonly string[];
 }
 
-const UMAMI_2_MIGRATIONS = {
-  "01_init": "65f0f9ee4a3b432e7fa917795033254887497a849d95acf7d9cb4ff24b45f98f",
-  "02_report_schema_session_data": "4cc3c14482cb8700574cbdbdb478a93ccd1cabb0aeed37dfffb77a80278ce575",
-  "03_metric_performance_index": "baf86a7adc077bc46ea646d86aabc5f613aeb311e63894366979a18f6a9ca48c",
-  "04_team_redesign": "eb0e4ae2ef5204bc67ddb248358a402cd3bd88567d710f808f16c5124e5fd9cb",
-} as const;
+/** The data file that pins the known releases; `umami-db releases add` writes it, nobody edits it by hand. */
+export const KNOWN_RELEASES_FILE = fileURLToPath(new URL("./known-releases.json", import.meta.url));
+
+/** The known releases as the data file records them, oldest first. */
+export function readKnownReleases(file: string = KNOWN_RELEASES_FILE): KnownRelease[] {
+  return (JSON.parse(readFileSync(file, "utf8")) as { releases: KnownRelease[] }).releases;
+}
 
 /** The releases the tool knows, oldest first. */
-export const KNOWN_RELEASES: readonly KnownRelease[] = [
-  { tag: "v2.10.0", commit: "915a4ee9b0342fe57b3ba2537e6f96aa32273102", layout: "db/postgresql/migrations", checksums: UMAMI_2_MIGRATIONS },
-  {
-    tag: "v3.1.0",
-    commit: "c78ff36db0c82e13c86e5073020472c6546313a3",
-    layout: "prisma/migrations",
-    checksums: {
-      ...UMAMI_2_MIGRATIONS,
-      "05_add_visit_id": "12e5b277e41da871b0768118937cef221c4d4f9c3206b719fffba86324df7a11",
-      "06_session_data": "fcd8585d077229bb2a16ae4705a79a5bc31cf6cbca089de99f4b1c19cb0a0a17",
-      "07_add_tag": "c38c9605d759b3b00f94076c929b6081d7dbd01a25d2955909fc8d1a6e3276b4",
-      "08_add_utm_clid": "ad640f709cd22434c088d577a2cf124c275fe3dc53ca249a542ae05af66b07b6",
-      "09_update_hostname_region": "e94d9993b17ac5c330ae3f872fd5869fb8095a3f3a7d31d2aaade73dc45fbe9c",
-      "10_add_distinct_id": "6ece5066ccec715ca8a07b65eafde7f96d110c0638b2d2187398fd1a79770ff6",
-      "11_add_segment": "e7421573e8b15f8a5c3e0928f1564ab43b3855d7c6634a36d87ece68196900e5",
-      "12_update_report_parameter": "f74b307b6e62c8457f32c4bae0beb99e26eb384467755912714abdfeae9e09af",
-      "13_add_revenue": "53180616f450ac033a60143ff9b7c3656205947809c7979a51991922e7f326ad",
-      "14_add_link_and_pixel": "2017fc23cad1365fa62fe1c18b70c631eb6a119a902f88672ffad63f90d80f3d",
-      "15_add_share": "11e97bd1bd36611c473ca7f518a8c8c1e66fba5b2798e72db224f7e20477eb74",
-      "16_boards": "5cef1484333ad14bcbbc3e1b2262601d3274a072d9656fb422530d112f98b447",
-      "17_remove_duplicate_key": "19ef24e157ab33d7a34b13d06c5ffc2eca95ae4f668c1ccbbe219e48a09d13b1",
-      "18_add_performance": "4ab4d1d954adfd3e65a327797b8fa2a528aa4377cbe03e2bd79b1d1c33c3b6ae",
-      "19_add_session_replay": "d0b6047a369c8aa04813fb06ac012c731777a9f3d602d491119f47e57aa2ec09",
-    },
-  },
-];
+export const KNOWN_RELEASES: readonly KnownRelease[] = readKnownReleases();
 
 /** npm's `umami@2.10.0` ships a pre-release `04_team_redesign` (`docs/design.md` § "Umami's releases and Prisma"). */
 export const NPM_PRERELEASE_COPY: KnownCopy = {

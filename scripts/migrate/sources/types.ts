@@ -9,7 +9,7 @@ export interface Migration {
 }
 
 /** Where a set's files were read from, after the source was resolved. */
-export type MigrationOrigin = "directory" | "mirror" | "cache" | "github" | "docker";
+export type MigrationOrigin = "directory" | "bundled" | "mirror" | "cache" | "github" | "docker";
 
 /** A loaded migrations directory, in the order Prisma applies it. */
 export interface MigrationSet {
@@ -27,14 +27,17 @@ export interface MigrationSet {
 }
 
 /**
- * How sources reach the outside world. The command fills this from its flags and environment
- * (UMAMI_MIGRATIONS_MIRROR, UMAMI_GITHUB_BASE_URL, UMAMI_MIGRATIONS_CACHE); nothing below it reads `process.env`.
+ * How sources reach the outside world. Commands get it from `readInputs` (commands/inputs.ts: flags and
+ * UMAMI_MIGRATIONS_MIRROR, UMAMI_GITHUB_BASE_URL, UMAMI_MIGRATIONS_CACHE); nothing below them reads
+ * `process.env`. The places are required, so no caller can forget the mirror or the bundled copy.
  */
 export interface LoadOptions {
-  /** Cache for downloaded releases. @default `<project>/.umami-db/cache` (git-ignored) */
-  cacheDir?: string;
+  /** The releases that ship with the tool, laid out by tag; undefined: none (`releases add` downloads). */
+  bundledDir: string | undefined;
   /** An offline mirror of Umami's release files laid out by tag (`<dir>/v3.1.0/prisma/migrations`), read before any download. */
-  mirrorDir?: string;
+  mirrorDir: string | undefined;
+  /** Cache for downloaded releases (`<project>/.umami-db/cache`, git-ignored, unless UMAMI_MIGRATIONS_CACHE names another). */
+  cacheDir: string;
   /** Where GitHub's tag tarballs are served (codeload layout `<base>/<owner>/<repo>/tar.gz/refs/tags/<tag>`). @default "https://codeload.github.com" */
   githubBaseUrl?: string;
   /** How long a download may take, in milliseconds. @default 120000 */

@@ -4,8 +4,7 @@
  * missing role or schema reported as findings; and the `verify`/`fingerprint` commands' output and exit codes.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "..
 import { captureFingerprint, diffFingerprints, fingerprintChanges } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const run = promisify(execFile);
 const spec = buildSpec("dev");
@@ -157,7 +157,7 @@ describe("auditIsolation on a clean stage", () => {
 
 describe("umami-db verify and fingerprint", () => {
   it("exit 0 with --json on a clean stage, writes the Markdown report, compares a baseline", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "umami-verify-"));
+    const dir = scratchDir("umami-verify-");
     const baseline = join(dir, "before.json");
     const fp = await cli(["fingerprint", "--admin-url", server.adminUrl(), "--out", baseline]);
     expect(fp.code).toBe(0);

@@ -18,7 +18,7 @@ import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "..
 import { freePort } from "../../../scripts/local/embedded.js";
 import { applyMigrations } from "../../../scripts/migrate/runner.js";
 import { loadMigrations } from "../../../scripts/migrate/sources.js";
-import { loadRelease } from "../../support/migrations.js";
+import { loadRelease, testSourceOptions } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
@@ -204,13 +204,13 @@ function cases(): Case[] {
         "that lacks user.display_name and website.created_by, which Umami 3 needs. Use github:umami-software/umami@v2.10.0 (or the default, github:umami-software/umami@v3.1.0).",
     },
     {
-      name: "local offline: no mirror, no cache, GitHub unreachable (fails before starting a server)",
-      args: ["local", "--secret-file", join(dir, "local-offline.json")],
+      name: "local offline: a release not bundled, no mirror, no cache, GitHub unreachable (fails before starting a server)",
+      args: ["local", "--migrations", "github:umami-software/umami@v3.9.9", "--secret-file", join(dir, "local-offline.json")],
       env: { UMAMI_MIGRATIONS_MIRROR: "", UMAMI_GITHUB_BASE_URL: `http://127.0.0.1:${closedPort}`, UMAMI_MIGRATIONS_CACHE: join(dir, "offline-cache") },
       code: 2,
       stderr: new RegExp(
-        `^FAIL load migrations \\(\\d+ ms\\) — Could not download github:umami-software/umami@v3\\.1\\.0 from http://127\\.0\\.0\\.1:${closedPort}/umami-software/umami/tar\\.gz/refs/tags/v3\\.1\\.0 \\(ECONNREFUSED\\), ` +
-          `and it is neither in the cache \\(${join(dir, "offline-cache")}/github/umami-software/umami/v3\\.1\\.0\\) nor in a mirror \\(UMAMI_MIGRATIONS_MIRROR is not set\\)\\. Set UMAMI_MIGRATIONS_MIRROR .*fill the cache\\.$`,
+        `^FAIL load migrations \\(\\d+ ms\\) — Could not download github:umami-software/umami@v3\\.9\\.9 from http://127\\.0\\.0\\.1:${closedPort}/umami-software/umami/tar\\.gz/refs/tags/v3\\.9\\.9 \\(ECONNREFUSED\\), ` +
+          `and it is neither in the cache \\(${join(dir, "offline-cache")}/github/umami-software/umami/v3\\.9\\.9\\) nor in a mirror \\(UMAMI_MIGRATIONS_MIRROR is not set\\)\\. Set UMAMI_MIGRATIONS_MIRROR .*fill the cache\\.$`,
         "m",
       ),
       stdout: /^Umami schema, stage dev, on an embedded PostgreSQL \(not reached\): FAILED at "load migrations"$/m,
@@ -218,6 +218,7 @@ function cases(): Case[] {
     {
       name: "a mirror that lacks the release (local --migrations github:…@v3.0.0)",
       args: ["local", "--migrations", "github:umami-software/umami@v3.0.0", "--secret-file", join(dir, "local-no-tag.json")],
+      env: { UMAMI_MIGRATIONS_MIRROR: dir },
       code: 2,
       stderr: /^FAIL load migrations \(\d+ ms\) — The mirror .* \(UMAMI_MIGRATIONS_MIRROR\) has no Umami v3\.0\.0: looked for .*\/v3\.0\.0\/prisma\/migrations and .*\/v3\.0\.0\/db\/postgresql\/migrations\. /m,
     },
@@ -380,7 +381,7 @@ beforeAll(async () => {
   fixture("edited", "postgresql", { "01_init": "CREATE TABLE t (id integer);\n" });
   await provision("pr-3");
   const pr3 = parseDatabaseUrl(toUrl({ ...server.admin, schema: "umami_pr_3" }, { user: "umami_user_pr_3", password: PASSWORD }));
-  await applyMigrations(pr3, await loadMigrations(join(dir, "edited")));
+  await applyMigrations(pr3, await loadMigrations(join(dir, "edited"), testSourceOptions()));
   writeFileSync(join(dir, "edited", "01_init", "migration.sql"), "CREATE TABLE t (id bigint);\n");
   await withClient(server.superuser, (c) =>
     c.query(`CREATE ROLE ${WEAK.name} LOGIN PASSWORD '${WEAK.password}'; GRANT CREATE ON DATABASE app TO ${WEAK.name}; CREATE ROLE umami_user_pr_9 LOGIN`),
@@ -458,7 +459,7 @@ const CASE_NAMES = [
   "migrations directory missing",
   "a migration modified after it was applied (status --strict)",
   "npm's umami@2.10.0 (a pre-release copy) as the source",
-  "local offline: no mirror, no cache, GitHub unreachable (fails before starting a server)",
+  "local offline: a release not bundled, no mirror, no cache, GitHub unreachable (fails before starting a server)",
   "a mirror that lacks the release (local --migrations github:…@v3.0.0)",
   "administrator without CREATEROLE (preflight)",
   "administrator without CREATEROLE (local --admin-url)",

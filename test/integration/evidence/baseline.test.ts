@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
@@ -12,6 +11,7 @@ import { AURORA_METRICS } from "../../../scripts/evidence/cloudwatch.js";
 import { quoteIdent } from "../../../sst/database/quote.js";
 import { connect, withClient } from "../../../scripts/kernel/db.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+import { scratchDir } from "../../support/scratch.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -167,7 +167,7 @@ describe("maskStatement", () => {
 
 describe("umami-db baseline capture (CLI)", () => {
   it("with --out and --json writes the file and prints the same document", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "baseline-cli-")), "before.json");
+    const out = join(scratchDir("baseline-cli-"), "before.json");
     const { stdout } = await promisify(execFile)(process.execPath, ["bin/umami-db.js", "baseline", "capture", "--label", "cli", "--out", out, "--json"], {
       env: { ...process.env, ADMIN_DATABASE_URL: server.adminUrl() },
     });

@@ -3,8 +3,7 @@
  * `--admin-url` against a second, already running server — twice, to show the second run changes nothing.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +14,7 @@ import { KNOWN_RELEASES } from "../../../scripts/migrate/sources/releases.js";
 import { releaseSource, testSourceOptions, UMAMI_3_TABLES } from "../../support/migrations.js";
 import { readDoc, sampleSteps, shellCommands, words } from "../../support/markdown.js";
 import { startTestServer, type TestServer } from "../../support/server.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const run = promisify(execFile);
 const root = new URL("../../..", import.meta.url).pathname;
@@ -25,12 +25,9 @@ let server: TestServer;
 let dir: string;
 beforeAll(async () => {
   server = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), "umami-local-test-"));
+  dir = scratchDir("umami-local-test-");
 });
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => server?.stop());
 
 function stepNames(result: Pick<LocalResult, "steps">): string[] {
   return result.steps.map((s) => `${s.ok ? "ok" : "FAIL"} ${s.name}`);
@@ -64,7 +61,7 @@ describe("umami-db local", () => {
     ]);
     // The default: Umami 3.1.0's release (the stage's umamiVersion), here from the mirror.
     expect(result.migrations).toMatchObject({ source: "github:umami-software/umami@v3.1.0", applied: UMAMI_NAMES, notes: [expect.stringMatching(/^Umami v3\.1\.0's release files/)] });
-    expect(result.steps[0].detail).toBe("19 migrations from github:umami-software/umami@v3.1.0 (mirror)");
+    expect(result.steps[0].detail).toBe("19 migrations from github:umami-software/umami@v3.1.0 (bundled)");
     expect(result.umamiTables).toBe(17);
     expect(result.tables).toEqual(UMAMI_TABLES);
     expect(result.schemaCheck).toMatchObject({ ok: true, compared: result.migrations.applied, differences: [] });

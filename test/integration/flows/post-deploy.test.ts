@@ -4,8 +4,7 @@
  * writes the report directory. A change to the application between the two is caught by name.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import { provisionStage } from "../../../scripts/flows/provision.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const exec = promisify(execFile);
 const root = new URL("../../..", import.meta.url).pathname;
@@ -26,12 +26,9 @@ let server: TestServer;
 let dir: string;
 beforeAll(async () => {
   server = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), "umami-post-deploy-"));
+  dir = scratchDir("umami-post-deploy-");
 });
-afterAll(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => server?.stop());
 
 /** Runs the CLI with the admin URL in the environment (never in argv), returning exit code and output. */
 async function cli(args: string[]) {

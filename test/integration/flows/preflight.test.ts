@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -170,14 +170,21 @@ describe("preflight against an Aurora-like admin", () => {
   });
 
   it("runs from the CLI: exit 0 and preflight.json when ready, exit 1 on a blocking problem", async () => {
+    // The snapshot goes to the test's directory, never the tree's .umami-db/dev/before (a later post-deploy would
+    // compare a real database with this test server's).
     const out = mkdtempSync(join(tmpdir(), "preflight-"));
-    const ok = await run("node", ["bin/umami-db.js", "preflight", "--stage", "dev", "--admin-url", server.adminUrl(), "--out-dir", out]);
-    expect(ok.stdout).toContain("preflight: ready to deploy");
-    expect(JSON.parse(readFileSync(join(out, "preflight.json"), "utf8"))).toMatchObject({ stage: "dev", ok: true });
-    const failed = await run("node", ["bin/umami-db.js", "preflight", "--admin-url", server.adminUrl("app_with_pgcrypto"), "--json"]).catch((e) => e);
-    expect(failed.code).toBe(1);
-    expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false });
-    expect(failed.stdout).not.toContain(TEST_ADMIN.password);
+    try {
+      const ok = await run("node", ["bin/umami-db.js", "preflight", "--stage", "dev", "--admin-url", server.adminUrl(), "--out-dir", out, "--before-dir", join(out, "before")]);
+      expect(ok.stdout).toContain("preflight: ready to deploy");
+      expect(JSON.parse(readFileSync(join(out, "preflight.json"), "utf8"))).toMatchObject({ stage: "dev", ok: true });
+      expect(readdirSync(join(out, "before")).sort()).toEqual(["baseline.json", "fingerprint.json"]);
+      const failed = await run("node", ["bin/umami-db.js", "preflight", "--admin-url", server.adminUrl("app_with_pgcrypto"), "--json", "--before-dir", join(out, "failed")]).catch((e) => e);
+      expect(failed.code).toBe(1);
+      expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false });
+      expect(failed.stdout).not.toContain(TEST_ADMIN.password);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("requires rds_superuser membership where that role exists (Aurora)", async () => {

@@ -5,8 +5,7 @@
  * catalog snapshot, the fingerprint with the Umami schema included, the rows); then that the statement, run
  * as written, clears it and the rollback leaves no role, schema or pg_default_acl row.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
@@ -19,6 +18,7 @@ import { provisionStage } from "../../../scripts/flows/provision.js";
 import { rollbackStage, type RollbackResult } from "../../../scripts/flows/rollback.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 import { applicationDataChecksums, catalogSnapshot, runCli } from "../../support/reliability.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const PASSWORD = "umami-password-for-blocker-tests";
 const APP_OWNER_PASSWORD = "app-owner-password-for-blocker-tests";
@@ -258,7 +258,7 @@ describe("umami-db rollback refusing (CLI)", () => {
     await withClient(server.admin, (c) => c.query("CREATE VIEW public.site_names AS SELECT name FROM umami.website"));
     const before = await everything();
     const env = { ADMIN_DATABASE_URL: server.adminUrl() };
-    const secretFile = join(mkdtempSync(join(tmpdir(), "rollback-refused-")), "credentials.json");
+    const secretFile = join(scratchDir("rollback-refused-"), "credentials.json");
     writeFileSync(secretFile, "{}");
     const text = await runCli(["rollback", "--stage", "dev", "--yes", "--delete-secret", "--secret-file", secretFile], env);
     expect(text.code).toBe(1);

@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { ProtectedStageError, rollbackStage } from "../../../scripts/flows/rollback.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const PASSWORD = "umami-password-for-rollback-tests";
 let server: TestServer;
@@ -193,7 +193,7 @@ describe("umami-db rollback (CLI)", () => {
     expect(protectedStage.stderr).toContain("Stage production is protected");
     expect(await withClient(server.admin, (c) => traces(c, pr))).toMatchObject({ role: true, schema: true });
 
-    const file = join(mkdtempSync(join(tmpdir(), "rollback-cli-")), "credentials.json");
+    const file = join(scratchDir("rollback-cli-"), "credentials.json");
     writeSecretFile(file, buildCredentialsSecret({ username: pr.role.name, password: PASSWORD, host: "127.0.0.1", port: 5432, database: "app", schema: pr.schema, sslmode: "disable" }));
     const done = await cli("--stage", "pr-8", "--admin-url", server.adminUrl(), "--yes", "--json", "--delete-secret", "--secret-file", file);
     expect(done.code).toBe(0);

@@ -14,7 +14,7 @@ import { buildSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { runCli } from "../../support/reliability.js";
 import { devStageIn, startTestServer, type TestServer, type UmamiStage } from "../../support/server.js";
-import { npmUmami2100MigrationsDir, RELEASE_DIRS, TEAM_REDESIGN_CHECKSUMS } from "../../support/migrations.js";
+import { npmUmami2100MigrationsDir, RELEASE_DIRS, TEAM_REDESIGN_CHECKSUMS, testSourceOptions } from "../../support/migrations.js";
 
 const PASSWORD = "Verify-Schema-Password-0123456789abcdef";
 let server: TestServer;
@@ -45,7 +45,7 @@ describe("a database migrated from npm's umami@2.10.0", () => {
   let stage: Stage;
   beforeAll(async () => {
     stage = await stageIn("verify_npm");
-    const npm = await loadMigrations(npmDir);
+    const npm = await loadMigrations(npmDir, testSourceOptions());
     expect(npm.migrations.map((m) => m.checksum)[3]).toBe(TEAM_REDESIGN_CHECKSUMS.npmPreRelease);
     await applyMigrations(stage.umami, npm);
   });
@@ -97,8 +97,8 @@ describe("a database migrated from npm's umami@2.10.0", () => {
 
   it("after Umami 3.1.0's 05..19 on top, the same four remain (the upgrade does not repair them)", async () => {
     const upgraded = await stageIn("verify_npm_upgraded");
-    await applyMigrations(upgraded.umami, await loadMigrations(npmDir));
-    await applyMigrations(upgraded.umami, await loadMigrations(RELEASE_DIRS["3.1.0"]));
+    await applyMigrations(upgraded.umami, await loadMigrations(npmDir, testSourceOptions()));
+    await applyMigrations(upgraded.umami, await loadMigrations(RELEASE_DIRS["3.1.0"], testSourceOptions()));
     const { code, result } = await verify(upgraded, RELEASE_DIRS["3.1.0"]);
     expect(code).toBe(1);
     expect(result?.compared).toHaveLength(19);
@@ -112,6 +112,7 @@ describe("a database migrated from npm's umami@2.10.0", () => {
       admin: parseDatabaseUrl(server.adminUrl(database)),
       umami: stage.umami,
       migrations: RELEASE_DIRS["2.10.0"],
+      sources: testSourceOptions(),
       before: {},
     });
     const step = result.steps.find((s) => s.name === "verify schema against the release");
@@ -139,7 +140,7 @@ describe("a database migrated from the release", () => {
   let stage: Stage;
   beforeAll(async () => {
     stage = await stageIn("verify_release");
-    await applyMigrations(stage.umami, await loadMigrations(RELEASE_DIRS["3.1.0"]));
+    await applyMigrations(stage.umami, await loadMigrations(RELEASE_DIRS["3.1.0"], testSourceOptions()));
   });
 
   it("matches it (exit 0) and says what the scratch server cost", async () => {

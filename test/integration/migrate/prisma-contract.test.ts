@@ -23,7 +23,7 @@ import { loadMigrations, type MigrationSet } from "../../../scripts/migrate/sour
 import { createPrismaProject, type PrismaProject } from "../../support/prisma-project.js";
 import { PROJECT_ROOT, runCli } from "../../support/reliability.js";
 import { devStageIn, startTestServer, type TestServer, type UmamiStage } from "../../support/server.js";
-import { loadRelease, RELEASE_DIRS } from "../../support/migrations.js";
+import { loadRelease, RELEASE_DIRS, testSourceOptions } from "../../support/migrations.js";
 
 const PASSWORD = "Contract-Test-Password-0123456789abcdef";
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -178,7 +178,7 @@ describe("upgrades across the two tools", () => {
 describe("a failed migration and resolve --rolled-back, both directions", () => {
   it("ours → Prisma: Prisma sees our failure (status exit 1, deploy P3009) and, once we resolve it, sees it pending again", async () => {
     const stage = await stageIn("contract_fail_ours");
-    const broken = await loadMigrations(brokenDir);
+    const broken = await loadMigrations(brokenDir, testSourceOptions());
     const error = await applyMigrations(stage.umami, broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationFailedError);
     // One transaction: nothing of the failed script remains (as with Prisma's native engine).
@@ -211,7 +211,7 @@ describe("a failed migration and resolve --rolled-back, both directions", () => 
 
   it("Prisma → ours: we see Prisma's failure (status failed, deploy P3009), and once we resolve it Prisma sees it pending", async () => {
     const stage = await stageIn("contract_fail_prisma");
-    const broken = await loadMigrations(brokenDir);
+    const broken = await loadMigrations(brokenDir, testSourceOptions());
     const p = project(brokenDir);
     const deploy = await p.run(["migrate", "deploy"], stage.url);
     expect(deploy.code).toBe(1);
@@ -245,7 +245,7 @@ describe("an edited migration, and a database ahead of the folder", () => {
 
   it("is named the same way by both: 10_add_distinct_id", async () => {
     expect((await diagnose(edited, stage)).editedMigrationNames).toEqual(["10_add_distinct_id"]);
-    const ours = await migrationStatus(stage.umami, await loadMigrations(edited.migrationsDir));
+    const ours = await migrationStatus(stage.umami, await loadMigrations(edited.migrationsDir, testSourceOptions()));
     expect(ours.modified.map((m) => m.name)).toEqual(["10_add_distinct_id"]);
   });
 
@@ -268,7 +268,7 @@ describe("an edited migration, and a database ahead of the folder", () => {
     const prisma = await behind.run(["migrate", "status"], stage.url);
     expect(prisma.code).toBe(0);
     expect(prisma.stdout).toContain("Database schema is up to date!");
-    const status = await migrationStatus(stage.umami, await loadMigrations(behind.migrationsDir));
+    const status = await migrationStatus(stage.umami, await loadMigrations(behind.migrationsDir, testSourceOptions()));
     expect(status.missingLocally).toEqual(["19_add_session_replay"]);
     const ours = await runCli(["migrate", "status", "--migrations", behind.migrationsDir], { DATABASE_URL: stage.url });
     expect(ours.code, ours.stderr).toBe(prisma.code);

@@ -15,7 +15,7 @@ import { CannotRollBackError, FailedMigrationsError, MigrationFailedError, Migra
 import { PRISMA_ADVISORY_LOCK_KEY, prismaChecksum, readMigrationRows } from "../../../scripts/migrate/bookkeeping.js";
 import { loadMigrations, type MigrationSet } from "../../../scripts/migrate/sources.js";
 import { KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
-import { loadRelease, UMAMI_3_TABLES } from "../../support/migrations.js";
+import { loadRelease, UMAMI_3_TABLES, testSourceOptions } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
@@ -65,8 +65,8 @@ function rowsOf(settings: ConnectionSettings) {
 }
 
 describe("Umami 3.1.0 as umami_user", () => {
-  it("loads the release's 19 migrations from the mirror, checksums equal to sha256sum of the files", () => {
-    expect(umamiSet).toMatchObject({ source: "github:umami-software/umami@v3.1.0", origin: "mirror" });
+  it("loads the release's 19 migrations from the bundled copy, checksums equal to sha256sum of the files", () => {
+    expect(umamiSet).toMatchObject({ source: "github:umami-software/umami@v3.1.0", origin: "bundled" });
     expect(umamiSet.migrations.map((m) => m.name)).toEqual(UMAMI_NAMES);
     expect(umamiSet.migrations.map((m) => m.checksum)).toEqual(UMAMI_CHECKSUMS);
     for (const m of umamiSet.migrations) {
@@ -188,7 +188,7 @@ describe("Umami 3.1.0 as umami_user", () => {
 describe("failures, as Prisma records and reports them", () => {
   it("rolls back a broken migration entirely, records the failure, then blocks like P3009", async () => {
     const settings = adminIn("fx_broken");
-    const set = await loadMigrations(join(FIXTURES, "broken"));
+    const set = await loadMigrations(join(FIXTURES, "broken"), testSourceOptions());
     const error = await applyMigrations(settings, set).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationFailedError);
     expect(error).toMatchObject({ migration: "02_broken", code: "42P01", line: 10 });
@@ -224,7 +224,7 @@ describe("failures, as Prisma records and reports them", () => {
     await expect(resolveRolledBack(settings, "01_create_a")).rejects.toThrow(CannotRollBackError);
     await expect(resolveRolledBack(settings, "99_nope")).rejects.toThrow(/never applied/);
     expect(await resolveRolledBack(settings, "02_broken")).toEqual({ schema: "fx_broken", name: "02_broken", rows: 1 });
-    const fixed = await loadMigrations(join(FIXTURES, "broken"));
+    const fixed = await loadMigrations(join(FIXTURES, "broken"), testSourceOptions());
     fixed.migrations[1].sql = 'CREATE TABLE "partial" ("id" SERIAL PRIMARY KEY);\n';
     fixed.migrations[1].checksum = prismaChecksum(fixed.migrations[1].sql);
     expect((await applyMigrations(settings, fixed)).applied).toEqual(["02_broken", "03_after"]);
@@ -238,7 +238,7 @@ describe("failures, as Prisma records and reports them", () => {
   });
 
   it("refuses a schema that has tables but no _prisma_migrations (P3005), changing nothing", async () => {
-    const set = await loadMigrations(join(FIXTURES, "ok"));
+    const set = await loadMigrations(join(FIXTURES, "ok"), testSourceOptions());
     const error = await applyMigrations(adminIn("public"), set).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaNotEmptyError);
     expect((error as Error).message).toContain("customers");
@@ -247,7 +247,7 @@ describe("failures, as Prisma records and reports them", () => {
 
   it("dry-runs without creating the schema or the table", async () => {
     const settings = adminIn(`fx_dry_${randomUUID().slice(0, 8)}`);
-    const set = await loadMigrations(join(FIXTURES, "ok"));
+    const set = await loadMigrations(join(FIXTURES, "ok"), testSourceOptions());
     expect(await applyMigrations(settings, set, { dryRun: true })).toMatchObject({ applied: [], pending: ["01_create_a", "02_create_b"], dryRun: true });
     const exists = await withClient(server.admin, (c) => c.query("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS e", [settings.schema]));
     expect(exists.rows[0].e).toBe(false);

@@ -15,6 +15,7 @@ import { loadMigrations } from "../../../scripts/migrate/sources.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+import { testSourceOptions } from "../../support/migrations.js";
 
 const PASSWORD = "Timeouts-Test-Password-0123456789abcdef";
 const SLEEP = "CREATE TABLE slow (id integer PRIMARY KEY);\nSELECT pg_sleep(2);\nINSERT INTO slow VALUES (1);\n";
@@ -65,7 +66,7 @@ describe("statement_timeout on the role", () => {
   });
 
   it("does not cut off a migration that runs longer; it is recorded exactly as before, and progress came from a second connection", async () => {
-    const set = await loadMigrations(migrations([["01_sleep", SLEEP]]));
+    const set = await loadMigrations(migrations([["01_sleep", SLEEP]]), testSourceOptions());
     const events: MigrateEvent[] = [];
     resetConnectionPeak();
     const result = await applyMigrations(umami, set, { onProgress: (e) => events.push(e), progressIntervalMs: 400 });
@@ -94,7 +95,7 @@ describe("lock_timeout behind a live session", () => {
       ["01_sleep", SLEEP],
       ["02_alter", ALTER],
     ]);
-    const set = await loadMigrations(dir);
+    const set = await loadMigrations(dir, testSourceOptions());
     // Umami's runtime, as the same role, in the middle of a transaction that read the table.
     const live = await connect({ ...umami, applicationName: "umami-live" });
     try {
@@ -134,6 +135,7 @@ describe("progress of an index build", () => {
         ["03_table", TABLE],
         ["04_index", INDEX],
       ]),
+      testSourceOptions(),
     );
     const events: MigrateEvent[] = [];
     await applyMigrations(umami, set, { onProgress: (e) => events.push(e), progressIntervalMs: 200 });

@@ -4,7 +4,7 @@
  * Umami holds website_event exclusively (the plan reads pg_class only) and changes nothing; `--json` keeps
  * stdout for the one object while progress of a long migration goes to stderr.
  */
-import { UMAMI_MIRROR as MIRROR } from "../../support/migrations.js";
+import { UMAMI_RELEASES as MIRROR, testSourceOptions } from "../../support/migrations.js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -31,7 +31,7 @@ beforeAll(async () => {
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   url = toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD });
   umami = parseDatabaseUrl(url);
-  await applyMigrations(umami, await loadMigrations(resolve(MIRROR, "v2.10.0/db/postgresql/migrations")));
+  await applyMigrations(umami, await loadMigrations(resolve(MIRROR, "v2.10.0/db/postgresql/migrations"), testSourceOptions()));
   await withClient(umami, async (c) => {
     await c.query(`INSERT INTO website (website_id, name) VALUES ('00000000-0000-4000-8000-000000000001', 'Site')`);
     await c.query(
@@ -67,7 +67,11 @@ describe("migrate deploy --dry-run", () => {
       expect(text.code, text.stderr).toBe(0);
       expect(text.stdout).toContain("  05_add_visit_id — website_event (~5,000 rows, ");
       expect(text.stdout).toContain(": ACCESS EXCLUSIVE, blocks reads and writes; updates rows\n");
-      expect(text.stdout.split("\n")[1]).toBe("None rewrites, updates, scans or indexes a big table.");
+      // First what destroys data, with the live row estimates; then the window verdict.
+      const lines = text.stdout.split("\n");
+      expect(lines[1]).toBe("Data the pending migrations destroy (back it up first if it matters):");
+      expect(lines[2]).toMatch(/^ {2}05_add_visit_id — website_event \(~5,000 rows, .*\): updates rows; line 4 UPDATE \(the rows its WHERE matches\)$/);
+      expect(lines).toContain("None rewrites, updates, scans or indexes a big table.");
     } finally {
       await live.query("ROLLBACK").catch(() => undefined);
       await live.end();

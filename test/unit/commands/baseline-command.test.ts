@@ -1,15 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { baselineCommand } from "../../../scripts/commands/baseline.js";
 import { baseline } from "../../support/baselines.js";
+import { scratchDir } from "../../support/scratch.js";
 
 let dir: string;
 let out: string;
 let err: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "baseline-command-"));
+  dir = scratchDir("baseline-command-");
   out = "";
   err = "";
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((out += String(chunk)), true));
@@ -18,7 +18,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.restoreAllMocks();
   process.exitCode = undefined;
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const write = (name: string, value: unknown) => {

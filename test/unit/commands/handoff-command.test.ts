@@ -2,17 +2,16 @@
  * `umami-db handoff` as a user runs it: the secret's ARN from SST's outputs (no AWS call, no database), the
  * Markdown on stdout and in --out, the same facts as --json, and one-line errors with exit 2.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { errorLines, runCli } from "../../support/reliability.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
-const dir = mkdtempSync(join(tmpdir(), "umami-handoff-"));
+const dir = scratchDir("umami-handoff-");
 const outputs = join(dir, "outputs.json");
 writeFileSync(outputs, JSON.stringify({ stage: "dev", secretArn: ARN, region: "us-east-1" }));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("umami-db handoff", () => {
   it("prints the handoff from SST's outputs, writes the same Markdown with --out, and the data with --json", async () => {

@@ -12,15 +12,15 @@ import { loadMigrations, type DockerRunner } from "../../../scripts/migrate/sour
 import { buildDockerExtractCommands, describeDockerFailure, runDocker } from "../../../scripts/migrate/sources/docker.js";
 import { tmpdir } from "node:os";
 import { dockerAvailable } from "../../../scripts/migrate/docker-engine.js";
+import { UMAMI_RELEASES, testSourceOptions } from "../../support/migrations.js";
 
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
+const MIRROR = UMAMI_RELEASES;
 // Where an engine runs, the real-client test would pull an image: it runs only where none answers.
 const engine = await dockerAvailable();
+// Every cache directory of this file lives here, removed at the end: /tmp is left as found.
+const scratch = mkdtempSync(join(tmpdir(), "umami-db-docker-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const IMAGE = "ghcr.io/umami-software/umami:postgresql-v3.1.0";
-const cacheDirs: string[] = [];
-/** A cache directory of its own, removed after the file's tests. */
-const cacheDirForTest = () => (cacheDirs.push(mkdtempSync(join(tmpdir(), "umami-db-docker-"))), cacheDirs[cacheDirs.length - 1]);
-afterAll(() => cacheDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe("docker:<image>", () => {
   it("builds create, cp and rm for /app/prisma/migrations, and never runs the image", () => {
@@ -40,8 +40,8 @@ describe("docker:<image>", () => {
       if (args[0] === "image") return { stdout: "sha256:abc\n", stderr: "" };
       return { stdout: "", stderr: "" };
     };
-    const cacheDir = cacheDirForTest();
-    const set = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir });
+    const cacheDir = mkdtempSync(join(scratch, "cache-"));
+    const set = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), docker, cacheDir });
     expect(calls.map((c) => c[0])).toEqual(["create", "cp", "rm", "image"]);
     expect(set).toMatchObject({ source: `docker:${IMAGE}`, origin: "docker", dir: `${IMAGE}:/app/prisma/migrations` });
     expect(set.migrations).toHaveLength(19);
@@ -57,7 +57,7 @@ describe("docker:<image>", () => {
       if (args[0] === "cp") throw Object.assign(new Error("exit 1"), { stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n" });
       return { stdout: "", stderr: "" };
     };
-    const error = await loadMigrations("docker:nginx:latest", { docker, cacheDir: cacheDirForTest() }).catch((e: unknown) => e);
+    const error = await loadMigrations("docker:nginx:latest", { ...testSourceOptions(), docker, cacheDir: mkdtempSync(join(scratch, "cache-")) }).catch((e: unknown) => e);
     expect(calls).toEqual(["create", "cp", "rm"]);
     expect((error as Error).message).toMatch(/^The image nginx:latest has no \/app\/prisma\/migrations \(Error response from daemon: Could not find the file .*\): is it an Umami image\?/);
   });
@@ -66,7 +66,7 @@ describe("docker:<image>", () => {
     const real = await runDocker(["version"]).then(() => undefined, (e: unknown) => e);
     const enoent = (real as { code?: string } | undefined)?.code === "ENOENT" ? real : Object.assign(new Error("spawn docker ENOENT"), { code: "ENOENT" });
     const docker: DockerRunner = async () => Promise.reject(enoent);
-    const error = await loadMigrations(`docker:${IMAGE}`, { docker, cacheDir: cacheDirForTest() }).catch((e: unknown) => e);
+    const error = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), docker, cacheDir: mkdtempSync(join(scratch, "cache-")) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(
       `The Docker client (docker) is not on PATH, so docker:${IMAGE} cannot be read. Install Docker, or use the release the image was built from, github:umami-software/umami@v<version>.`,
@@ -74,8 +74,8 @@ describe("docker:<image>", () => {
   });
 
   it.skipIf(engine)("with the real client and no engine (this machine), fails in one line and leaves nothing behind", async () => {
-    const cacheDir = cacheDirForTest();
-    const error = await loadMigrations(`docker:${IMAGE}`, { cacheDir }).catch((e: unknown) => e);
+    const cacheDir = mkdtempSync(join(scratch, "cache-"));
+    const error = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), cacheDir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/^(No Docker engine answers \(.*\)|The Docker client \(docker\) is not on PATH), so docker:ghcr\.io\/umami-software\/umami:postgresql-v3\.1\.0 cannot be read\./);
     expect(readdirSync(cacheDir)).toEqual([]);
@@ -92,6 +92,6 @@ describe("docker:<image>", () => {
   });
 
   it("refuses a source that names no image", async () => {
-    await expect(loadMigrations("docker:", {})).rejects.toThrow(/names no image\. Use docker:<image>/);
+    await expect(loadMigrations("docker:", testSourceOptions())).rejects.toThrow(/names no image\. Use docker:<image>/);
   });
 });

@@ -1,70 +1,53 @@
 /**
- * `github:` sources against a local HTTP server that serves tag tarballs in GitHub's layout (made with
- * `git archive`, as GitHub makes them: top folder `umami-<version>/`, a pax header with the commit), built
- * from Umami's release files in the mirror. Also the mirror itself, the cache and its manifest, and every
+ * `github:` sources against a local HTTP server that serves tag tarballs in GitHub's layout (test/support/
+ * tarballs.ts: `git archive`, as GitHub makes them), built from Umami's release files. Also the mirror itself, the cache and its manifest, and every
  * way a download can fail.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
-import { loadMigrations, type LoadOptions } from "../../../scripts/migrate/sources.js";
+import { BUNDLED_DIR, loadMigrations, type LoadOptions } from "../../../scripts/migrate/sources.js";
 import { KNOWN_RELEASES } from "../../../scripts/migrate/sources/releases.js";
-import { readTarGz } from "../../../scripts/migrate/sources/tar.js";
+import { UMAMI_RELEASES } from "../../support/migrations.js";
+import { gitArchive as makeArchive, startTarballServer } from "../../support/tarballs.js";
 
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
 const scratch = mkdtempSync(join(tmpdir(), "umami-db-github-"));
-const tarballs = new Map<string, Buffer>(); // URL path → body
-const requests: string[] = [];
-let server: Server;
+// A mirror as an air-gapped user lays one out: a copy of the release files, in this file's scratch directory.
+const MIRROR = join(scratch, "mirror");
+cpSync(UMAMI_RELEASES, MIRROR, { recursive: true });
+let server: Awaited<ReturnType<typeof startTarballServer>>;
 let base: string;
 let closed: string; // a port nothing listens on
+let requests: string[];
+let tarballs: Map<string, Buffer>;
 
-/** A tag tarball as GitHub serves it: `git archive` of a repository holding `files` (path → text) at `layout`. */
-function gitArchive(version: string, layout: string, from: string, edit: (dir: string) => void = () => undefined): Buffer {
-  const repo = mkdtempSync(join(scratch, "repo-"));
-  cpSync(from, join(repo, layout), { recursive: true });
-  writeFileSync(join(repo, "package.json"), `{ "name": "umami", "version": "${version}" }\n`);
-  edit(join(repo, layout));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: repo });
-  git("init", "-q", ".");
-  git("add", "-A");
-  git("commit", "-qm", `v${version}`);
-  const commit = git("rev-parse", "HEAD").toString().trim();
-  const archive = git("archive", "--format=tar.gz", `--prefix=umami-${version}/`, "HEAD");
-  expect(readTarGz(archive).comment).toBe(commit); // git archive's pax comment, as GitHub's tarballs carry
+/** A tag tarball as GitHub serves it, its commit in git archive's pax comment (checked independently of our reader). */
+function gitArchive(version: string, layout: string, from: string, edit?: (dir: string) => void): Buffer {
+  const { archive, commit } = makeArchive(scratch, version, layout, from, edit);
+  expect(execFileSync("git", ["get-tar-commit-id"], { input: gunzipSync(archive) }).toString().trim()).toBe(commit);
   return archive;
 }
 
-function serve(tag: string, body: Buffer, repo = "umami-software/umami"): void {
-  tarballs.set(`/${repo}/tar.gz/refs/tags/${tag}`, body);
-}
+const serve = (tag: string, body: Buffer, repo?: string) => server.serve(tag, body, repo);
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(req.url ?? "");
-    const body = tarballs.get(req.url ?? "");
-    res.writeHead(body ? 200 : 404, { "content-type": "application/x-gzip" }).end(body ?? "Not Found");
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
-  closed = `http://127.0.0.1:${(probe.address() as { port: number }).port}`;
-  await new Promise((r) => probe.close(r));
+  server = await startTarballServer();
+  ({ base, closed, requests, tarballs } = server);
   serve("v3.1.0", gitArchive("3.1.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations")));
   serve("v2.10.0", gitArchive("2.10.0", "db/postgresql/migrations", join(MIRROR, "v2.10.0/db/postgresql/migrations")));
 });
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function fresh(): LoadOptions & { cacheDir: string } {
-  return { cacheDir: mkdtempSync(join(scratch, "cache-")), githubBaseUrl: base };
+/** A fresh cache, no bundled copy, no mirror: what `releases add` downloads with. */
+function fresh(): LoadOptions {
+  return { bundledDir: undefined, mirrorDir: undefined, cacheDir: mkdtempSync(join(scratch, "cache-")), githubBaseUrl: base };
 }
 
 async function refusal(source: string, options: LoadOptions): Promise<string> {
@@ -164,6 +147,34 @@ describe("github:umami-software/umami@<tag> from GitHub", () => {
   it("refuses a download that is not a tarball", async () => {
     tarballs.set("/umami-software/umami/tar.gz/refs/tags/v3.0.0", Buffer.from("<html>login</html>"));
     expect(await refusal("github:umami-software/umami@v3.0.0", fresh())).toMatch(/did not return a tar\.gz archive .* Check UMAMI_GITHUB_BASE_URL\.$/);
+  });
+});
+
+describe("the copy bundled in vendor/umami", () => {
+  it("is read first: no mirror, no cache, no network needed for a release the tool ships", async () => {
+    const before = requests.length;
+    const options = { ...fresh(), bundledDir: BUNDLED_DIR, mirrorDir: join(scratch, "no-such-mirror"), githubBaseUrl: closed };
+    const v3 = await loadMigrations("github:umami-software/umami@v3.1.0", options);
+    const v2 = await loadMigrations("github:umami-software/umami@v2.10.0", options);
+    expect(requests.length).toBe(before);
+    expect([v3.origin, v3.dir, v3.migrations.length]).toEqual(["bundled", join(BUNDLED_DIR, "v3.1.0/prisma/migrations"), 19]);
+    expect([v2.origin, v2.dir, v2.migrations.length]).toEqual(["bundled", join(BUNDLED_DIR, "v2.10.0/db/postgresql/migrations"), 4]);
+    expect(v3.notes).toEqual(["Umami v3.1.0's release files: every checksum matches the tool's record of the tag (commit c78ff36d)."]);
+    expect(existsSync(join(options.cacheDir, "github"))).toBe(false);
+  });
+
+  it("leaves a tag it does not ship to the mirror, the cache and the download", async () => {
+    cpSync(join(MIRROR, "v3.1.0"), join(MIRROR, "v3.9.9"), { recursive: true });
+    const set = await loadMigrations("github:umami-software/umami@v3.9.9", { ...fresh(), bundledDir: BUNDLED_DIR, mirrorDir: MIRROR });
+    expect([set.origin, set.dir]).toEqual(["mirror", join(MIRROR, "v3.9.9/prisma/migrations")]);
+  });
+
+  it("refuses a bundled copy edited by hand, naming the file and the remedy", async () => {
+    const bundled = join(scratch, "edited-vendor");
+    cpSync(join(BUNDLED_DIR, "v3.1.0"), join(bundled, "v3.1.0"), { recursive: true });
+    writeFileSync(join(bundled, "v3.1.0/prisma/migrations/07_add_tag/migration.sql"), "-- edited\n");
+    const message = await refusal("github:umami-software/umami@v3.1.0", { ...fresh(), bundledDir: bundled });
+    expect(message).toMatch(/^github:umami-software\/umami@v3\.1\.0 from the bundled copy \(.*\) differs from Umami v3\.1\.0's release as this tool knows it: 07_add_tag \([0-9a-f]{10}… ≠ release c38c9605d7…\)\. Restore vendor\/umami\/v3\.1\.0 from git/);
   });
 });
 

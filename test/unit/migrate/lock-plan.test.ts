@@ -2,7 +2,7 @@
  * The dry run's lock plan, pure: statements split as PostgreSQL's lexer splits them, each statement's lock and
  * work, and Umami 3.1.0's own migrations 05..19 against a grown 2.10.0 schema's estimates.
  */
-import { UMAMI_MIRROR as MIRROR } from "../../support/migrations.js";
+import { UMAMI_RELEASES as MIRROR } from "../../support/migrations.js";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deployImpact, describeImpact, formatBytes, type TableEstimate } from "../../../scripts/migrate/deploy-impact.js";
@@ -76,6 +76,50 @@ describe("planStatements", () => {
   });
 });
 
+describe("what destroys data, in any syntactic form", () => {
+  const destroys = (sql: string) => planStatements(sql, new Map()).filter((o) => o.destroys).map((o) => `${o.line} ${o.table}: ${o.destroys}`);
+
+  it.each([
+    ["a CTE, then DELETE … USING (Umami 3.2's session_data de-duplication)", 'WITH ranked AS (\n  SELECT session_id, row_number() OVER (PARTITION BY session_id ORDER BY created_at DESC) AS rn FROM "session_data"\n)\nDELETE FROM "session_data" USING ranked WHERE "session_data".session_id = ranked.session_id AND ranked.rn > 1;', ["1 session_data: deletes rows"]],
+    ["WITH RECURSIVE, a column list and MATERIALIZED", "WITH RECURSIVE r (id) AS MATERIALIZED (SELECT 1), s AS NOT MATERIALIZED (SELECT 2) DELETE FROM ONLY umami.website_event * WHERE event_id IN (SELECT id FROM r);", ["1 website_event: deletes rows"]],
+    ["a data-modifying CTE with RETURNING", 'WITH gone AS (DELETE FROM "Report" r WHERE r.type = \'x\' RETURNING r.*) INSERT INTO report_archive SELECT * FROM gone;', ["1 Report: deletes rows"]],
+    ["a CTE that updates, then a SELECT", "with moved as (update session set region = 'x' returning 1) select count(*) from moved;", ["1 session: updates rows"]],
+    ["UPDATE … FROM with an alias", 'UPDATE "website_event" AS we SET visit_id = v.id FROM visits v WHERE we.session_id = v.session_id;', ["1 website_event: updates rows"]],
+    ["DELETE without WHERE", "DELETE FROM session_data;", ["1 session_data: deletes rows"]],
+    ["TRUNCATE of several tables", 'TRUNCATE TABLE ONLY "event_data", umami.session_data RESTART IDENTITY CASCADE;', ["1 event_data: deletes rows", "1 session_data: deletes rows"]],
+    ["DROP TABLE", 'DROP TABLE IF EXISTS "team_user", team CASCADE;', ["1 team_user: drops data", "1 team: drops data"]],
+    ["ALTER TABLE … DROP COLUMN, with and without COLUMN", 'ALTER TABLE "session" DROP COLUMN IF EXISTS "hostname", DROP subdivision2, ADD COLUMN x int;', ["1 session: drops data", "1 session: drops data"]],
+    ["INSERT … ON CONFLICT DO UPDATE", "INSERT INTO session (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET region = EXCLUDED.region;", ["1 session: updates rows"]],
+    ["MERGE … THEN DELETE", "MERGE INTO website w USING gone g ON w.id = g.id WHEN MATCHED THEN DELETE;", ["1 website: deletes rows"]],
+    ["a DO block", "DO $$\nBEGIN\n  DELETE FROM report WHERE type = 'old';\n  UPDATE \"user\" SET role = 'user';\nEND\n$$;", ["1 report: deletes rows", "1 user: updates rows"]],
+  ])("%s", (_name, sql, expected) => {
+    expect(destroys(sql)).toEqual(expected);
+  });
+
+  it("names nothing for statements that keep every row", () => {
+    expect(destroys("WITH x AS (SELECT 1) SELECT * FROM x;\nCREATE INDEX i ON t (a);\nALTER TABLE t DROP CONSTRAINT c, ADD COLUMN d int;\nINSERT INTO t VALUES (1) ON CONFLICT DO NOTHING;\nDROP INDEX i;")).toEqual([]);
+  });
+
+  it("the plan says it with the table's row estimate, first, even on a small table", () => {
+    const estimates: TableEstimate[] = [
+      { table: "session_data", rows: 12_345, tableBytes: 8192 * 10, indexBytes: 8192, indexes: [] },
+      { table: "session", rows: 40, tableBytes: 8192, indexBytes: 0, indexes: [] },
+    ];
+    const pending = [
+      { name: "26_dedupe_session_data", checksum: "", sql: 'WITH ranked AS (SELECT id, row_number() OVER (PARTITION BY session_id, data_key ORDER BY created_at DESC) AS rn FROM "session_data")\nDELETE FROM "session_data" USING ranked WHERE "session_data".id = ranked.id AND ranked.rn > 1;\nCREATE UNIQUE INDEX "session_data_key" ON "session_data" ("session_id", "data_key");' },
+      { name: "27_drop_column", checksum: "", sql: 'ALTER TABLE "session" DROP COLUMN "hostname";' },
+    ];
+    const lines = describeImpact(deployImpact(pending, estimates));
+    expect(lines.slice(0, 3)).toEqual([
+      "Data the pending migrations destroy (back it up first if it matters):",
+      "  26_dedupe_session_data — session_data (~12,345 rows, 80.0 kB + 8.0 kB indexes): deletes rows; line 1 DELETE (the rows its WHERE matches)",
+      "  27_drop_column — session (~40 rows, 8.0 kB + 0 bytes indexes): drops data; line 1 DROP COLUMN hostname (its data is deleted)",
+    ]);
+    expect(lines).toContain("  26_dedupe_session_data — session_data (~12,345 rows, 80.0 kB + 8.0 kB indexes): SHARE, blocks writes; builds indexes; deletes rows");
+    expect(describeImpact(deployImpact([{ name: "01", checksum: "", sql: "ALTER TABLE session ADD COLUMN x int;" }], estimates))[0]).toBe("No pending migration deletes, updates or drops existing data.");
+  });
+});
+
 describe("Umami 3.1.0 after 2.10.0, on a grown database", () => {
   const set = readMigrationsDirectory(resolve(MIRROR, "v3.1.0/prisma/migrations"));
   const pending = set.migrations.filter((m) => m.name >= "05");
@@ -106,10 +150,12 @@ describe("Umami 3.1.0 after 2.10.0, on a grown database", () => {
         rows: 3_000_000,
         tableBytes: 900 * 1024 * 1024,
         indexBytes: 0,
+        exists: true,
+        destroys: ["updates rows"],
         operations: [
           { line: 2, lock: "ACCESS EXCLUSIVE", work: "catalog", what: "ADD COLUMN visit_id" },
           // Its WHERE is the join to the visits it computed: in fact every row.
-          { line: 4, lock: "ROW EXCLUSIVE", work: "update", what: "UPDATE (the rows its WHERE matches)" },
+          { line: 4, lock: "ROW EXCLUSIVE", work: "update", what: "UPDATE (the rows its WHERE matches)", destroys: "updates rows" },
           { line: 16, lock: "ACCESS EXCLUSIVE", work: "scan", what: "ALTER COLUMN visit_id SET NOT NULL (checks every row)" },
           { line: 19, lock: "SHARE", work: "index", what: "CREATE INDEX website_event_visit_id_idx" },
           { line: 22, lock: "SHARE", work: "index", what: "CREATE INDEX website_event_website_id_visit_id_created_at_idx" },
@@ -127,13 +173,27 @@ describe("Umami 3.1.0 after 2.10.0, on a grown database", () => {
     expect(byMigration["17_remove_duplicate_key"]).toEqual(["session:ACCESS EXCLUSIVE:catalog", "team:ACCESS EXCLUSIVE:catalog", "team_user:ACCESS EXCLUSIVE:catalog", "user:ACCESS EXCLUSIVE:catalog", "website:ACCESS EXCLUSIVE:catalog"]);
   });
 
-  it("renders one line per migration and table, and the window to plan", () => {
+  it("renders one line per migration and table, the window to plan, and first the data it destroys", () => {
     const lines = describeImpact(impact);
     expect(lines).toContain("  05_add_visit_id — website_event (~3,000,000 rows, 900.0 MB + 0 bytes indexes, big): ACCESS EXCLUSIVE, blocks reads and writes; updates rows");
     expect(lines.at(-1)).toBe(
-      "  Catalog changes only, on small tables (a brief ACCESS EXCLUSIVE once granted): 10_add_distinct_id (session_data), 15_add_share (website), 17_remove_duplicate_key (team, team_user, user, website), 19_add_session_replay (website)",
+      "  Catalog changes only, on small tables (a brief ACCESS EXCLUSIVE once granted): 10_add_distinct_id (session_data), 17_remove_duplicate_key (team, team_user, user, website), 19_add_session_replay (website)",
     );
-    expect(lines[0]).toBe(
+    // 15_add_share drops website.share_id: never folded into the brief catalog changes.
+    expect(lines).toContain("  15_add_share — website (~20 rows, 10.2 kB + 0 bytes indexes): ACCESS EXCLUSIVE, blocks reads and writes; catalog change only (instant once the lock is granted); drops data");
+    const destroyed = lines.slice(0, lines.indexOf(lines.find((l) => l.startsWith("Plan a window"))!));
+    expect(destroyed[0]).toBe("Data the pending migrations destroy (back it up first if it matters):");
+    expect(destroyed.slice(1).map((l) => l.split(";")[0])).toEqual([
+      "  05_add_visit_id — website_event (~3,000,000 rows, 900.0 MB + 0 bytes indexes): updates rows",
+      "  06_session_data — session_data (~0 rows, 0 bytes + 0 bytes indexes): drops data",
+      "  09_update_hostname_region — website_event (~3,000,000 rows, 900.0 MB + 0 bytes indexes): updates rows",
+      "  09_update_hostname_region — session (~300,000 rows, 60.0 MB + 0 bytes indexes): drops data",
+      "  14_add_link_and_pixel — report (~0 rows, 0 bytes + 0 bytes indexes): deletes rows, updates rows",
+      "  15_add_share — website (~20 rows, 10.2 kB + 0 bytes indexes): drops data",
+      // Created by 16_boards in the same deploy: named, and its size said to be unknown.
+      "  19_add_session_replay — board (not in the schema yet: a pending migration creates it): drops data",
+    ]);
+    expect(lines[destroyed.length]).toBe(
       "Plan a window for 05_add_visit_id (website_event), 07_add_tag (website_event), 09_update_hostname_region (website_event, session): they rewrite, update, scan or index big tables while holding these locks.",
     );
     expect(formatBytes(1_181_116_006)).toBe("1.1 GB");

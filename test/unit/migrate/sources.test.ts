@@ -14,8 +14,9 @@ import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations, readProvider } from "../../.
 import { identifyMigrations, KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
 import { umamiVersionOf } from "../../../sst/database/spec.js";
 import { DEFAULT_UMAMI_VERSION } from "../../../sst/stages.js";
+import { UMAMI_RELEASES, testSourceOptions } from "../../support/migrations.js";
 
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
+const MIRROR = UMAMI_RELEASES;
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/migrations");
 const scratch = mkdtempSync(join(tmpdir(), "umami-db-source-"));
@@ -49,7 +50,7 @@ describe("Prisma's checksum", () => {
 
 describe("directory sources", () => {
   it("loads migrations in name order with their text and checksums", async () => {
-    const set = await loadMigrations(join(FIXTURES, "ok"));
+    const set = await loadMigrations(join(FIXTURES, "ok"), testSourceOptions());
     expect(set.provider).toBe("postgresql");
     expect(set.dir).toBe(join(FIXTURES, "ok"));
     expect(set.migrations.map((m) => m.name)).toEqual(["01_create_a", "02_create_b"]);
@@ -67,7 +68,7 @@ describe("directory sources", () => {
     ["no-lock", /migration_lock\.toml is missing/],
     ["does-not-exist", /does not exist/],
   ])("refuses %s with one line saying what to do", async (dir, message) => {
-    const error = await loadMigrations(join(FIXTURES, dir)).catch((e: unknown) => e);
+    const error = await loadMigrations(join(FIXTURES, dir), testSourceOptions()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain("\n");
@@ -102,26 +103,26 @@ describe("known releases", () => {
   });
 
   it("names a directory by what it holds", async () => {
-    const v3 = await loadMigrations(join(MIRROR, "v3.1.0/prisma/migrations"));
+    const v3 = await loadMigrations(join(MIRROR, "v3.1.0/prisma/migrations"), testSourceOptions());
     expect(v3).toMatchObject({ origin: "directory", notes: ["These are Umami v3.1.0's release files."] });
     const npmCopy = join(scratch, "npm-copy");
     cpSync(join(MIRROR, "v2.10.0/db/postgresql/migrations"), npmCopy, { recursive: true });
     // npm's 04 is not in this repository; any file with its checksum would do, so the set's checksum is set directly.
-    const set = await loadMigrations(npmCopy);
+    const set = await loadMigrations(npmCopy, testSourceOptions());
     set.migrations[3].checksum = NPM_PRERELEASE_COPY.differs["04_team_redesign"];
     expect(identifyMigrations(set.migrations)).toBe(
       "These files contain npm's umami@2.10.0 (a pre-release copy): its 04_team_redesign is not Umami's release and lacks user.display_name and website.created_by; use github:umami-software/umami@v2.10.0 or later.",
     );
     writeFileSync(join(npmCopy, "02_report_schema_session_data/migration.sql"), "-- edited\n");
-    expect((await loadMigrations(npmCopy)).notes).toEqual([expect.stringMatching(/^These files are not a release this tool knows: 02_report_schema_session_data \([0-9a-f]{10}… ≠ release 4cc3c14482…\) differ from Umami v2\.10\.0\.$/)]);
+    expect((await loadMigrations(npmCopy, testSourceOptions())).notes).toEqual([expect.stringMatching(/^These files are not a release this tool knows: 02_report_schema_session_data \([0-9a-f]{10}… ≠ release 4cc3c14482…\) differ from Umami v2\.10\.0\.$/)]);
     // A directory that shares nothing with Umami's migrations gets no note.
-    expect((await loadMigrations(join(FIXTURES, "ok"))).notes).toEqual([]);
+    expect((await loadMigrations(join(FIXTURES, "ok"), testSourceOptions())).notes).toEqual([]);
   });
 });
 
 describe("npm sources", () => {
   it("refuses npm's umami@2.10.0 in one line naming the pre-release 04, what it lacks and the source to use", async () => {
-    const error = await loadMigrations("npm:umami@2.10.0", { cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
+    const error = await loadMigrations("npm:umami@2.10.0", { ...testSourceOptions(), cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(
       "npm:umami@2.10.0 is not Umami's 2.10.0 release: its 04_team_redesign is a pre-release copy (checksum 83afff5fe5…, the release's is eb0e4ae2ef…) " +
@@ -134,7 +135,7 @@ describe("npm sources", () => {
     ["npm:umami@latest", /Use github:umami-software\/umami@v3\.1\.0, docker/],
     ["npm:left-pad@1.3.0", /is not supported/],
   ])("refuses %s without any download", async (source, message) => {
-    const error = await loadMigrations(source, { cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
+    const error = await loadMigrations(source, { ...testSourceOptions(), cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(message);
   });

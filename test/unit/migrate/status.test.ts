@@ -11,10 +11,11 @@ import { loadMigrations, type Migration } from "../../../scripts/migrate/sources
 import { NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
 import { diagnoseMigrations, statusVerdict } from "../../../scripts/migrate/status.js";
 import { join } from "node:path";
+import { UMAMI_RELEASES, testSourceOptions } from "../../support/migrations.js";
 
-const MIRROR = process.env.UMAMI_MIGRATIONS_MIRROR!;
-const v3 = (await loadMigrations(join(MIRROR, "v3.1.0/prisma/migrations"))).migrations;
-const v2 = (await loadMigrations(join(MIRROR, "v2.10.0/db/postgresql/migrations"))).migrations;
+const MIRROR = UMAMI_RELEASES;
+const v3 = (await loadMigrations(join(MIRROR, "v3.1.0/prisma/migrations"), testSourceOptions())).migrations;
+const v2 = (await loadMigrations(join(MIRROR, "v2.10.0/db/postgresql/migrations"), testSourceOptions())).migrations;
 
 let clock = 0;
 function row(name: string, checksum: string, state: "applied" | "failed" | "rolled-back" = "applied"): MigrationRow {

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   DecryptionFailure,
@@ -18,6 +17,7 @@ import { buildSpec } from "../../../sst/database/spec.js";
 import { secretFinding } from "../../../scripts/flows/preflight.js";
 import { parseCredentialsSecret, readSecretFile, SecretFormatError, writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { deleteCredentialsSecret, fetchCredentialsSecret, fetchMasterCredentials, inspectStageSecret } from "../../../scripts/stage/secrets-manager.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const PASSWORD = "p@ss:w/rd?#Sekr3t";
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
@@ -118,7 +118,7 @@ describe("parseCredentialsSecret", () => {
 
 describe("secret files", () => {
   it("writes 0600 in a 0700 directory, atomically, and reads back", () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "umami-secret-")), ".umami-db", "dev");
+    const dir = join(scratchDir("umami-secret-"), ".umami-db", "dev");
     const path = join(dir, "credentials.json");
     writeSecretFile(path, valid);
     writeSecretFile(path, valid);
@@ -130,7 +130,7 @@ describe("secret files", () => {
   });
 
   it("names a missing or broken file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "umami-secret-"));
+    const dir = scratchDir("umami-secret-");
     expect(await failure(() => readSecretFile(join(dir, "nope.json")))).toMatch(/does not exist.*umami-db local/);
     writeFileSync(join(dir, "bad.json"), text({ ...valid, engine: undefined }));
     await expect(async () => readSecretFile(join(dir, "bad.json"))).rejects.toThrow(SecretFormatError);

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
@@ -7,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { awsRegion, localSecretPath, resolveStage, type ResolveStageOptions } from "../../../scripts/stage/stage.js";
+import { scratchDir } from "../../support/scratch.js";
 
 const HOST = "app-aurora-dev.cluster-abc.us-east-1.rds.amazonaws.com";
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
@@ -21,7 +21,7 @@ const client = new SecretsManagerClient({ region: "us-east-1" });
 afterEach(() => sm.reset());
 
 function project(files: Record<string, unknown> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), "umami-stage-"));
+  const root = scratchDir("umami-stage-");
   mkdirSync(join(root, ".sst"));
   for (const [name, value] of Object.entries(files)) writeFileSync(join(root, name), JSON.stringify(value));
   return root;
