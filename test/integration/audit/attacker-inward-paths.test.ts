@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditIsolation, type AuditResult } from "../../../scripts/audit/audit.js";
 import { withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { runCli } from "../../support/reliability.js";
-import { check, failing, spec, startAuditStage, statements, type AuditStage, type Who } from "./helpers.js";
+import { applyRemedy, check, failing, spec, startAuditStage, type AuditStage, type Who } from "./helpers.js";
 
 const SECRET = "umami-secret-site";
 const ROLE_PASSWORD = "Attacker-Role-Password-0123456789";
@@ -35,13 +35,8 @@ async function verify(...args: string[]) {
   return { code: run.code, finding: (name: string) => json.findings.find((f) => f.check === name) };
 }
 
-/** Runs each statement a remedy spells out, as `who`. */
-async function apply(remedy: string, who: Who): Promise<string[]> {
-  const list = statements(remedy);
-  expect(list.length).toBeGreaterThan(0);
-  for (const sql of list) await stage.run(who, sql);
-  return list;
-}
+/** Runs each statement a remedy spells out, as `who` (helpers.ts). */
+const apply = (remedy: string, who: Who): Promise<string[]> => applyRemedy(stage, remedy, who);
 
 describe("the audit's baseline", () => {
   it("Aurora's defaults with wal_level = logical pass the new checks", async () => {
