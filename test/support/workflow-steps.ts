@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { parseCommandLine } from "./cli-parser.js";
+import { scratchDir } from "./scratch.js";
 
 const run = promisify(execFile);
 
@@ -98,7 +99,8 @@ export function sstCommandFlags(command: string): Promise<string[] | null> {
     sstFlags.set(
       command,
       // sst prints a command's help and exits 1 (it always does for --help): read stdout either way.
-      run("npx", ["sst", command, "--help"], { env: { ...process.env, SST_SKIP_DEPENDENCY_CHECK: "1", SST_TELEMETRY_DISABLED: "1", SST_NO_BUN: "1" } })
+      // SST writes a log file into TMPDIR on every run: a scratch directory, removed after the test file.
+      run("npx", ["sst", command, "--help"], { env: { ...process.env, TMPDIR: scratchDir("sst-help-"), SST_SKIP_DEPENDENCY_CHECK: "1", SST_TELEMETRY_DISABLED: "1", SST_NO_BUN: "1" } })
         .catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }))
         .then(({ stdout }) => (stdout.startsWith(`Usage: sst ${command}`) ? [...stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1]) : null)),
     );

@@ -177,7 +177,7 @@ describe("preflight against an Aurora-like admin", () => {
       const ok = await run("node", ["bin/umami-db.js", "preflight", "--stage", "dev", "--admin-url", server.adminUrl(), "--out-dir", out, "--before-dir", join(out, "before")]);
       expect(ok.stdout).toContain("preflight: ready to deploy");
       expect(JSON.parse(readFileSync(join(out, "preflight.json"), "utf8"))).toMatchObject({ stage: "dev", ok: true });
-      expect(readdirSync(join(out, "before")).sort()).toEqual(["baseline.json", "fingerprint.json"]);
+      expect(readdirSync(join(out, "before")).sort()).toEqual(["baseline.json", "fingerprint.json", "origin.json"]);
       const failed = await run("node", ["bin/umami-db.js", "preflight", "--admin-url", server.adminUrl("app_with_pgcrypto"), "--json", "--before-dir", join(out, "failed")]).catch((e) => e);
       expect(failed.code).toBe(1);
       expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false });
