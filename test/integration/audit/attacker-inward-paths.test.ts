@@ -9,8 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditIsolation, type AuditResult } from "../../../scripts/audit/audit.js";
 import { withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
-import { runCli } from "../../support/reliability.js";
-import { applyRemedy, check, failing, spec, startAuditStage, type AuditStage, type Who } from "./helpers.js";
+import { applyRemedy, check, failing, spec, startAuditStage, verifyCli, type AuditStage, type Who } from "./helpers.js";
 
 const SECRET = "umami-secret-site";
 const ROLE_PASSWORD = "Attacker-Role-Password-0123456789";
@@ -28,12 +27,8 @@ const audit = (adminRoles: string[] = []): Promise<AuditResult> => auditIsolatio
 const login = (user: string): ConnectionSettings => (user === "app_user" ? stage.as("app") : { ...stage.server.admin, user, password: ROLE_PASSWORD });
 const as = <T>(user: string, fn: (c: Client) => Promise<T>) => withClient(login(user), fn);
 
-/** `verify --json` as the administrator: exit code and findings by check. */
-async function verify(...args: string[]) {
-  const run = await runCli(["verify", "--json", ...args], { ADMIN_DATABASE_URL: stage.server.adminUrl() });
-  const json = JSON.parse(run.stdout) as { ok: boolean; findings: { check: string; severity: string; objects: string[]; remedy: string }[] };
-  return { code: run.code, finding: (name: string) => json.findings.find((f) => f.check === name) };
-}
+/** `verify --json` as the administrator (helpers.ts). */
+const verify = (...args: string[]) => verifyCli(stage, ...args);
 
 /** Runs each statement a remedy spells out, as `who` (helpers.ts). */
 const apply = (remedy: string, who: Who): Promise<string[]> => applyRemedy(stage, remedy, who);

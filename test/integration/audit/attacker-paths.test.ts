@@ -5,14 +5,11 @@
  * naming the objects, roles and path, the finding's own remedy is run as written, the access fails, and the
  * audit passes again.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditIsolation } from "../../../scripts/audit/audit.js";
 import { withClient } from "../../../scripts/kernel/db.js";
-import { applyRemedy, check, failing, rows, spec, startAuditStage, type AuditStage } from "./helpers.js";
+import { applyRemedy, check, failing, rows, spec, startAuditStage, verifyCli, type AuditStage } from "./helpers.js";
 
-const run = promisify(execFile);
 let stage: AuditStage;
 
 beforeAll(async () => {
@@ -22,11 +19,8 @@ afterAll(async () => stage?.server.stop());
 
 const audit = () => auditIsolation({ admin: stage.server.admin, spec });
 
-/** `verify --json` as a DBA runs it: exit code and findings. */
-async function verify(): Promise<{ code: number; findings: { class: string; check: string; severity: string; objects: string[] }[] }> {
-  const out = await run(process.execPath, ["bin/umami-db.js", "verify", "--admin-url", stage.server.adminUrl(), "--json"]).catch((e) => e);
-  return { code: out.code ?? 0, findings: JSON.parse(out.stdout).findings };
-}
+/** `verify --json` as a DBA runs it (helpers.ts). */
+const verify = () => verifyCli(stage);
 
 describe("latent-grants: a privilege behind a schema without USAGE", () => {
   it("a column granted to PUBLIC is read through pg_stats, a sequence advanced by OID; the REVOKEs close both", async () => {
@@ -246,11 +240,11 @@ describe("database-wide-settings: settings stored in the cluster are readable by
       const stored = await rows<{ c: string }>(stage, "umami", "SELECT pg_catalog.unnest(setconfig) AS c FROM pg_catalog.pg_db_role_setting");
       expect(stored.map((r) => r.c)).toContain(`app.api_key=${KEY}`);
 
-      const out = await run(process.execPath, ["bin/umami-db.js", "verify", "--admin-url", stage.server.adminUrl(), "--json"]).catch((e) => e);
+      const out = await verify();
       expect(out.code).toBe(1);
-      expect(`${out.stdout}${out.stderr}`).not.toContain(SECRET);
-      expect(`${out.stdout}${out.stderr}`).not.toContain(KEY);
-      const f = (JSON.parse(out.stdout).findings as { check: string }[]).find((x) => x.check === "outward: custom settings stored in the cluster");
+      expect(out.output).not.toContain(SECRET);
+      expect(out.output).not.toContain(KEY);
+      const f = out.finding("outward: custom settings stored in the cluster");
       expect(f).toMatchObject({
         class: "database-wide-settings",
         severity: "fail",

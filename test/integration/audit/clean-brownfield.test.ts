@@ -6,15 +6,12 @@
  * shown to be what it claims (the trigger really logs Umami's DDL, the mapping really serves the
  * application, umami_user really cannot use either).
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditIsolation } from "../../../scripts/audit/audit.js";
 import { withClient } from "../../../scripts/kernel/db.js";
 import { TEST_APP_PASSWORD, type TestServer } from "../../support/server.js";
-import { check, failing, rows, spec, startAuditStage, type AuditStage } from "./helpers.js";
+import { check, failing, rows, spec, startAuditStage, verifyCli, type AuditStage } from "./helpers.js";
 
-const run = promisify(execFile);
 let stage: AuditStage;
 
 /** What the DBAs did long before Umami: run as the Aurora-like admin, and as the superuser where Aurora's admin would be rds_superuser. */
@@ -73,11 +70,10 @@ afterAll(async () => stage?.server.stop());
 
 describe("a clean, hardened brownfield database", () => {
   it("`verify` exits 0: nothing fails", async () => {
-    const out = await run(process.execPath, ["bin/umami-db.js", "verify", "--admin-url", stage.server.adminUrl(), "--json"]).catch((e) => e);
-    const json = JSON.parse(out.stdout) as { ok: boolean; findings: { check: string; severity: string; objects: string[] }[] };
-    expect(json.findings.filter((f) => f.severity === "fail")).toEqual([]);
-    expect(out.code ?? 0).toBe(0);
-    expect(json.ok).toBe(true);
+    const out = await verifyCli(stage);
+    expect(out.findings.filter((f) => f.severity === "fail")).toEqual([]);
+    expect(out.code).toBe(0);
+    expect(out.ok).toBe(true);
   });
 
   it("the administrator's locked-down event trigger passes, and really logs Umami's DDL without umami_user being able to run it", async () => {

@@ -8,6 +8,7 @@ import type { AuditResult, Finding } from "../../../scripts/audit/audit.js";
 import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { startTestServer, TEST_ADMIN, TEST_APP_PASSWORD, type TestServer } from "../../support/server.js";
+import { runCli } from "../../support/reliability.js";
 
 export const spec = buildSpec("dev");
 
@@ -80,4 +81,23 @@ export async function applyRemedy(
 /** Runs `sql` as `who` and returns its rows. */
 export async function rows<R extends Record<string, unknown>>(stage: AuditStage, who: Who, sql: string, database?: string): Promise<R[]> {
   return withClient(stage.as(who, database), async (c) => (await c.query<R>(sql)).rows);
+}
+
+/** A finding as `verify --json` prints it. */
+export interface CliFinding {
+  class: string;
+  check: string;
+  severity: string;
+  objects: string[];
+  remedy: string;
+}
+
+/**
+ * `umami-db verify --json` as a DBA runs it (the administrator's URL in the environment, `args` added): exit
+ * code, everything printed, the report and a finding by check.
+ */
+export async function verifyCli(stage: AuditStage, ...args: string[]) {
+  const run = await runCli(["verify", "--json", ...args], { ADMIN_DATABASE_URL: stage.server.adminUrl() });
+  const json = JSON.parse(run.stdout) as { ok: boolean; findings: CliFinding[] };
+  return { code: run.code, output: `${run.stdout}${run.stderr}`, ok: json.ok, findings: json.findings, finding: (name: string) => json.findings.find((f) => f.check === name) };
 }
