@@ -5,7 +5,6 @@
 import { appendFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { Command } from "commander";
-import { umamiVersionOf } from "../../sst/database/spec.js";
 import { UserError } from "../kernel/errors.js";
 import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
 import { beforeDir, loadBefore, snapshotMismatch } from "../flows/snapshots.js";
@@ -67,7 +66,7 @@ export function postDeployCommand(): Command {
           secretArn: resolved.secretArn,
           migrations,
           // The handoff's image tag follows the release migrated; a directory or an image: the stage's version.
-          umamiVersion: umamiReleaseVersion(migrations) ?? umamiVersionOf(resolved.spec.stage),
+          umamiVersion: umamiReleaseVersion(migrations) ?? resolved.spec.umamiVersion,
           sources,
           strict: flags.strict === true,
           before,
