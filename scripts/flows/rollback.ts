@@ -85,6 +85,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   const committed: string[] = [];
   let addedMembership = false;
   let dropRevoke = () => undefined as void;
+  let revoke = async () => undefined as void;
   let state: State;
   try {
     state = await readState(main, spec);
@@ -93,11 +94,15 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
     if (databases.length > 0 && !(await isMember(main, role, admin.user))) {
       await main.query(grant);
       addedMembership = true;
-      // Interrupted, the open transaction rolls back with the connection, but this grant was committed.
-      dropRevoke = onInterrupt(`revoked ${admin.user}'s temporary membership in ${role}`, async () => {
-        await main.query("ROLLBACK").catch(() => undefined);
-        await revokeMembership(main, role, admin.user);
-      });
+      // Interrupted, the open transaction rolls back with the connection, but this grant was committed. One
+      // revoke, whoever asks first (the `finally` below, woken by the cancelled statement, or the interrupt).
+      let revoking: Promise<void> | undefined;
+      revoke = () =>
+        (revoking ??= (async () => {
+          await main.query("ROLLBACK").catch(() => undefined);
+          await revokeMembership(main, role, admin.user);
+        })());
+      dropRevoke = onInterrupt(`revoked ${admin.user}'s temporary membership in ${role}`, revoke);
     }
     await transaction.join(spec.database, main);
     if (state.roleOid) await main.query(grant);
@@ -141,7 +146,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
     throw rollbackFailed(spec, error, committed);
   } finally {
     await transaction.close();
-    if (addedMembership) await revokeMembership(main, role, admin.user).catch(() => undefined);
+    if (addedMembership) await revoke().catch(() => undefined);
     dropRevoke();
     await main.end().catch(() => undefined);
   }

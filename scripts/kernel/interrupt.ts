@@ -28,12 +28,17 @@ const connectionHooks: { cancel?: () => Promise<number>; close?: () => Promise<v
 let state: "idle" | "installed" | "interrupted" = "idle";
 let handler: ((signal: Signal) => void) | undefined;
 
-/** Registers `run` to undo something if the process is interrupted; returns the function that drops it. */
+/**
+ * Registers `run` to undo something if the process is interrupted; returns the function that drops it. `run`
+ * must be safe to call after the flow has undone the thing itself (one memoised promise): once a signal has
+ * arrived, dropping is a no-op, so that the handler waits for the undo the flow may have begun in its own
+ * `finally` (woken by the cancelled statement) and says it was done, instead of exiting under it.
+ */
 export function onInterrupt(label: string, run: () => Promise<void> | void): () => void {
   const cleanup = { label, run };
   cleanups.add(cleanup);
   claimSignals();
-  return () => void cleanups.delete(cleanup);
+  return () => void (state === "interrupted" || cleanups.delete(cleanup));
 }
 
 /** Whether an interrupt is being handled: no new file is written, no failure recorded. */
@@ -57,11 +62,15 @@ export function claimSignals(): void {
   }
 }
 
-async function bounded(work: () => Promise<unknown> | unknown, ms: number): Promise<boolean> {
+/** Runs `work` for at most `ms`: "done", or why it did not finish (its error's first line, or the timeout). */
+async function bounded(work: () => Promise<unknown> | unknown, ms: number): Promise<"done" | string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((done) => (timer = setTimeout(() => done(false), ms)));
+  const timeout = new Promise<string>((done) => (timer = setTimeout(() => done(`timed out after ${ms / 1000} s`), ms)));
   try {
-    return await Promise.race([Promise.resolve().then(work).then(() => true, () => false), timeout]);
+    return await Promise.race([
+      Promise.resolve().then(work).then(() => "done" as const, (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0]),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -82,13 +91,13 @@ export function installInterruptHandlers(options: { stderr?: NodeJS.WriteStream;
     stdout.write = mute;
     void (async () => {
       const done: string[] = [];
-      const cancelled = connectionHooks.cancel ? await bounded(async () => {
+      const cancelled = connectionHooks.cancel ? (await bounded(async () => {
         const n = await connectionHooks.cancel!();
         if (n > 0) done.push(`cancelled ${n} running statement${n > 1 ? "s" : ""} (rolled back)`);
-      }, 3_000) : true;
+      }, 3_000)) === "done" : true;
       for (const cleanup of [...cleanups].reverse()) {
-        if (await bounded(cleanup.run, 10_000)) done.push(cleanup.label);
-        else done.push(`could not finish: ${cleanup.label}`);
+        const outcome = await bounded(cleanup.run, 10_000);
+        done.push(outcome === "done" ? cleanup.label : `could not finish: ${cleanup.label} (${outcome})`);
       }
       cleanups.clear();
       if (connectionHooks.close) await bounded(connectionHooks.close, 3_000);

