@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { UserError } from "../../kernel/errors.js";
+import { onInterrupt } from "../../kernel/interrupt.js";
 import { readMigrationsDirectory } from "./directory.js";
 import { identifyMigrations } from "./releases.js";
 import type { DockerRunner, LoadOptions, MigrationSet } from "./types.js";
@@ -48,12 +49,24 @@ export async function loadDockerImage(source: string, options: LoadOptions & { c
   const commands = buildDockerExtractCommands(image);
   mkdirSync(options.cacheDir, { recursive: true });
   const scratch = mkdtempSync(join(options.cacheDir, ".docker-"));
+  // The container and the copy go whether the load ends, fails or is interrupted (`docker cp` of a pulled
+  // image can take minutes): one removal, whoever asks first.
+  let id: string | undefined;
+  let removing: Promise<void> | undefined;
+  const removeContainer = () =>
+    (removing ??= (async () => {
+      if (id) await docker(commands.remove(id)).catch(() => undefined);
+    })());
+  const dropCleanup = onInterrupt(`removed the scratch container and copy of ${image}`, async () => {
+    await removeContainer();
+    rmSync(scratch, { recursive: true, force: true });
+  });
   try {
-    const id = (await docker(commands.create).catch((error: unknown) => Promise.reject(describeDockerFailure(image, error)))).stdout.trim();
+    id = (await docker(commands.create).catch((error: unknown) => Promise.reject(describeDockerFailure(image, error)))).stdout.trim();
     try {
       await docker(commands.copy(id, join(scratch, "migrations"))).catch((error: unknown) => Promise.reject(describeDockerFailure(image, error)));
     } finally {
-      await docker(commands.remove(id)).catch(() => undefined);
+      await removeContainer();
     }
     const imageId = (await docker(commands.inspect).catch(() => ({ stdout: "" }))).stdout.trim();
     const read = readMigrationsDirectory(join(scratch, "migrations"));
@@ -67,6 +80,7 @@ export async function loadDockerImage(source: string, options: LoadOptions & { c
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    dropCleanup();
   }
 }
 

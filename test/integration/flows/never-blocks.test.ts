@@ -149,9 +149,9 @@ describe("post-deploy and the application's locks", () => {
     );
     expect(samples).toBeGreaterThan(50);
     expect(waits.length).toBeGreaterThan(50);
+    // Any real wait (a statement of the flow holding one of the relations) shows as a blocker here, sampled
+    // back to back; how long the LOCKs took is printed above and measured by `npm run bench:impact`, not
+    // asserted (a loaded CI machine stretched a lock-free round trip past a fixed bound).
     expect([...blockedBy]).toEqual([]);
-    // Without a lock to wait for, a LOCK statement is a round trip; 250 ms leaves room for a loaded machine
-    // while any real wait (a statement of the flow holding a relation) would show as a blocker above.
-    expect(longest).toBeLessThan(250);
   }, 120_000);
 });

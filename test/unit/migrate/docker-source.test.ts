@@ -4,7 +4,8 @@
  * runner stands in for the client (it copies a directory where `docker cp` would); the README says this
  * source is proven only where Docker runs.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
@@ -13,6 +14,7 @@ import { buildDockerExtractCommands, describeDockerFailure, runDocker } from "..
 import { tmpdir } from "node:os";
 import { dockerAvailable } from "../../../scripts/migrate/docker-engine.js";
 import { UMAMI_RELEASES, testSourceOptions } from "../../support/migrations.js";
+import { PROJECT_ROOT } from "../../support/reliability.js";
 
 const MIRROR = UMAMI_RELEASES;
 // Where an engine runs, the real-client test would pull an image: it runs only where none answers.
@@ -60,6 +62,31 @@ describe("docker:<image>", () => {
     const error = await loadMigrations("docker:nginx:latest", { ...testSourceOptions(), docker, cacheDir: mkdtempSync(join(scratch, "cache-")) }).catch((e: unknown) => e);
     expect(calls).toEqual(["create", "cp", "rm"]);
     expect((error as Error).message).toMatch(/^The image nginx:latest has no \/app\/prisma\/migrations \(Error response from daemon: Could not find the file .*\): is it an Umami image\?/);
+  });
+
+  it("interrupted during `docker cp` (SIGTERM to the CLI's process): removes the container and the copy, exits 143", () => {
+    const cacheDir = mkdtempSync(join(scratch, "cache-"));
+    const log = join(scratch, "interrupted-calls.log");
+    // In a process of its own, with the CLI's handler: the copy never ends until the signal.
+    const script = `
+      import { appendFileSync, writeFileSync } from "node:fs";
+      import { installInterruptHandlers } from ${JSON.stringify(join(PROJECT_ROOT, "scripts/kernel/interrupt.ts"))};
+      import { loadDockerImage } from ${JSON.stringify(join(PROJECT_ROOT, "scripts/migrate/sources/docker.ts"))};
+      installInterruptHandlers();
+      setInterval(() => undefined, 1000); // as the CLI's open handles do: the signal finds the process alive
+      const docker = async (args) => {
+        appendFileSync(${JSON.stringify(log)}, args[0] + "\\n");
+        if (args[0] === "create") return { stdout: "c0ffee\\n", stderr: "" };
+        if (args[0] === "cp") { writeFileSync(args[2], "half a copy"); process.kill(process.pid, "SIGTERM"); return new Promise(() => undefined); }
+        return { stdout: "", stderr: "" };
+      };
+      await loadDockerImage("docker:${IMAGE}", { docker, cacheDir: ${JSON.stringify(cacheDir)} });
+    `;
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 20_000 });
+    expect(run.status, run.stderr).toBe(143);
+    expect(run.stderr.trimEnd()).toBe(`error: interrupted by SIGTERM: removed the scratch container and copy of ${IMAGE}.`);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["create", "cp", "rm"]);
+    expect(readdirSync(cacheDir)).toEqual([]);
   });
 
   it("says in one line that the Docker client is missing (the real client, absent here, or any ENOENT)", async () => {
