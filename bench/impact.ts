@@ -19,11 +19,12 @@ import { once } from "node:events";
 import { cpus } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { connect, parseDatabaseUrl, toUrl, type Client, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { connect, parseDatabaseUrl, toUrl, type ConnectionSettings } from "../scripts/kernel/db.js";
 import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
 import { DEFAULT_MIGRATIONS_SOURCE, loadMigrations } from "../scripts/migrate/sources.js";
 import { migrationLoadOptions } from "../scripts/commands/migration-source.js";
 import { addDefaultStagePgcrypto, createSampleDatabase } from "../scripts/local/sample-app.js";
+import { applicationRelations } from "./application-relations.js";
 import { fullDeployFlow } from "./flow.js";
 import { serverCpuMs } from "./server-cpu.js";
 import { median } from "./stats.js";
@@ -86,21 +87,6 @@ async function measureWindow(app: ConnectionSettings, admin: ConnectionSettings,
   const [w, f] = await Promise.all([workload, flow]);
   if (f && f.startedAtMs + f.ms > started + windowMs) throw new Error(`the deploy flow (${Math.round(f.ms)} ms) did not fit in the window; pass a longer --window-seconds`);
   return { withFlow, tps: w.tps, p99Ms: w.p99Ms, errors: w.errors, ...(f ? { flowMs: Math.round(f.ms), flowOk: f.ok } : {}) };
-}
-
-/**
- * The application's relations: all schemas but the system's and the Umami stages', and not an extension's
- * (pg_stat_statements' view is the superuser's: the application could not lock it, and it is not its data).
- */
-async function applicationRelations(c: Client): Promise<{ names: string; oids: string[] }> {
-  const { rows } = await c.query<{ name: string; oid: string }>(`
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name, c.oid::text AS oid
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname !~ '^(pg_|umami)' AND n.nspname <> 'information_schema'
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-     ORDER BY 1`);
-  return { names: rows.map((r) => r.name).join(", "), oids: rows.map((r) => r.oid) };
 }
 
 async function flowCost(server: { dataDir: string }, superuser: ConnectionSettings, admin: ConnectionSettings) {

@@ -17,6 +17,7 @@ import { captureFingerprint } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { runPostDeploy, type PostDeployResult } from "../../../scripts/flows/post-deploy.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
+import { applicationRelations } from "../../../bench/application-relations.js";
 
 const PASSWORD = "never-blocks-umami-password-0123456789";
 const MIGRATIONS = releaseSource("3.1.0");
@@ -28,18 +29,6 @@ beforeAll(async () => {
   server = await startTestServer();
 });
 afterAll(async () => server?.stop());
-
-/** Every table and view of the application (all schemas but the system's and Umami's; not an extension's, such as pg_stat_statements). */
-async function applicationRelations(c: Client): Promise<string> {
-  const { rows } = await c.query<{ name: string }>(`
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname !~ '^(pg_|umami)' AND n.nspname <> 'information_schema'
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-     ORDER BY 1`);
-  return rows.map((r) => r.name).join(", ");
-}
 
 /** A fresh stage (provisioned, nothing migrated) and the "before" snapshot post-deploy compares with. */
 async function freshStage() {
@@ -89,7 +78,7 @@ describe("post-deploy and the application's locks", () => {
     try {
       const appPid = await backendPid(app);
       await app.query("BEGIN");
-      await app.query(`LOCK TABLE ${await withClient(server.admin, applicationRelations)} IN ACCESS EXCLUSIVE MODE`);
+      await app.query(`LOCK TABLE ${(await withClient(server.admin, applicationRelations)).names} IN ACCESS EXCLUSIVE MODE`);
       const result = await within(DEADLINE_MS, postDeploy(), "post-deploy");
       expect(passed(result)).toEqual({ ok: true, failedStep: undefined, error: undefined, applied: 19 });
       // The lock was held all along: the transaction is still open, and still holds it.
@@ -105,7 +94,7 @@ describe("post-deploy and the application's locks", () => {
 
   it("never makes the application wait: no sample finds it blocked by the flow; its longest LOCK is measured", async () => {
     const postDeploy = await freshStage();
-    const relations = await withClient(server.admin, applicationRelations);
+    const relations = (await withClient(server.admin, applicationRelations)).names;
     const app = await connect({ ...server.admin, applicationName: "the application" });
     const sampler = await connect(server.superuser);
     const appPid = await backendPid(app);
