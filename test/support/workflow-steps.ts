@@ -2,7 +2,8 @@
  * What a workflow's `run:` steps call, checked against the repository: each command of a step's shell script must be
  * a command the runner or the repository has, with arguments its own parser accepts — `umami-db` through its
  * commander program, `sst` through its `--help` flag list, the CI scripts through their `parseArgs` options,
- * `npm` through package.json's scripts. Used by test/unit/workflow.test.ts.
+ * `npm` through package.json's scripts (arguments to an umami-db script through its parser). Used by
+ * test/unit/workflow.test.ts, and by test/unit/readme.test.ts for the commands the documents show.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -82,9 +83,9 @@ export function shellCommands(script: string): string[][] {
 }
 
 /** Parses `args` with umami-db's own commander program, running no action; the usage error, or null. */
-export async function parseUmamiDb(args: string[]): Promise<string | null> {
+export async function parseUmamiDb(args: string[], options: { allowHelp?: boolean } = {}): Promise<string | null> {
   try {
-    return (await parseCommandLine(args)).help ? `umami-db ${args.join(" ")} only prints help` : null;
+    return (await parseCommandLine(args)).help && !options.allowHelp ? `umami-db ${args.join(" ")} only prints help` : null;
   } catch (error) {
     // The CLI's own message (commander's, or a flag's value checker's UserError), without the command line.
     return ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
@@ -108,26 +109,43 @@ export function sstCommandFlags(command: string): Promise<string[] | null> {
   return sstFlags.get(command)!;
 }
 
-/** Checks one command of a step against the repository; the problem in one line, or null. */
-export async function checkCommand(argv: string[], root = "."): Promise<string | null> {
+/**
+ * Checks one command (a workflow step's, or one a document shows) against the repository; the problem in one
+ * line, or null. `allowHelp`: a command that only prints help is fine (a document may show one; a step may not).
+ */
+export async function checkCommand(argv: string[], options: { root?: string; allowHelp?: boolean } = {}): Promise<string | null> {
+  const root = options.root ?? ".";
   const [tool, ...args] = argv;
   const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { scripts: Record<string, string>; bin: Record<string, string>; dependencies: Record<string, string> };
+  const umamiDb = async (cliArgs: string[]) => {
+    const error = await parseUmamiDb(cliArgs, options);
+    return error ? `umami-db ${cliArgs.join(" ")}: ${error}` : null;
+  };
   if (tool === "npm") {
     if (args[0] === "ci") return args.slice(1).every((a) => ["--no-audit", "--no-fund"].includes(a)) ? null : `npm ci with unexpected flags: ${args.join(" ")}`;
-    const script = args[0] === "run" ? args[1] : args[0];
-    return pkg.scripts[script] ? null : `npm ${args.join(" ")}: package.json has no script "${script}"`;
+    const rest = args[0] === "run" ? args.slice(1) : args;
+    while (rest[0]?.startsWith("-")) rest.shift(); // npm's own flags (-s)
+    const [script, ...extra] = rest;
+    if (!pkg.scripts[script]) return `npm ${args.join(" ")}: package.json has no script "${script}"`;
+    const passed = extra[0] === "--" ? extra.slice(1) : extra;
+    const [runner, file, ...scriptArgs] = pkg.scripts[script].split(/\s+/);
+    if (runner === "node" && file === "bin/umami-db.js") return umamiDb([...scriptArgs, ...passed]);
+    return passed.length ? `npm ${args.join(" ")}: arguments to a script that is not umami-db` : null;
   }
-  if (tool === "npx" && args[0] === "umami-db") {
+  if ((tool === "npx" && args[0] === "umami-db") || (tool === "node" && args[0] === "bin/umami-db.js")) {
     if (!pkg.bin["umami-db"]) return "package.json has no bin umami-db";
-    const error = await parseUmamiDb(args.slice(1));
-    return error ? `umami-db ${args.slice(1).join(" ")}: ${error}` : null;
+    return umamiDb(args.slice(1));
   }
   if (tool === "npx" && args[0] === "sst") {
     if (!pkg.dependencies.sst) return "sst is not a dependency";
+    const dash = args.indexOf("--");
     const flags = await sstCommandFlags(args[1]);
     if (!flags) return `sst has no command "${args[1]}"`;
-    const unknown = args.slice(2).filter((a) => a.startsWith("--") && !flags.includes(a.split("=")[0]));
-    return unknown.length ? `sst ${args[1]} has no flag ${unknown.join(", ")} (it has ${flags.join(" ")})` : null;
+    const own = args.slice(2, dash < 0 ? undefined : dash);
+    const unknown = own.filter((a) => a.startsWith("--") && !flags.includes(a.split("=")[0]));
+    if (unknown.length) return `sst ${args[1]} has no flag ${unknown.join(", ")} (it has ${flags.join(" ")})`;
+    // `sst shell -- <command>`: the command it runs is checked too.
+    return dash < 0 ? null : checkCommand(args.slice(dash + 1), options);
   }
   if (tool === "npx" && args[0] === "tsx") {
     const file = `${root}/${args[1]}`;
@@ -152,7 +170,7 @@ export async function checkRunSteps(workflow: { jobs: Record<string, { steps?: {
     for (const step of steps) {
       if (!step.run) continue;
       for (const argv of shellCommands(step.run)) {
-        const problem = await checkCommand(argv, root);
+        const problem = await checkCommand(argv, { root });
         if (problem) problems.push(`${job} / ${step.name ?? step.run.split("\n")[0]}: ${problem}`);
       }
     }

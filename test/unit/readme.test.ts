@@ -11,8 +11,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { parseCommandLine } from "../support/cli-parser.js";
-import { sstCommandFlags } from "../support/workflow-steps.js";
+import { checkCommand } from "../support/workflow-steps.js";
 import { headingAnchors, readDoc, relativeLinks, sampleSteps, shellCommands, words } from "../support/markdown.js";
 
 const run = promisify(execFile);
@@ -22,40 +21,6 @@ const pkg = JSON.parse(readDoc("package.json")) as { scripts: Record<string, str
 
 /** The README and the reference it moved to docs/ (other docs/ files belong to their own subjects' tests). */
 const DOCS = ["README.md", "docs/cli.md", "docs/container.md", "docs/upgrades.md", "docs/deploy.md"];
-
-/** Checks one shell command against the product; throws saying what does not exist. */
-async function checkCommand(command: string): Promise<void> {
-  const w = words(command);
-  if (w[0] === "npm") {
-    const [verb, ...rest] = w.slice(1);
-    if (verb === "ci") return expect(rest, command).toEqual([]);
-    if (verb === "test") return expect(pkg.scripts.test, command).toBeDefined();
-    expect(verb, command).toBe("run");
-    while (rest[0]?.startsWith("-")) rest.shift(); // npm's own flags (-s)
-    const [script, ...extra] = rest;
-    expect(pkg.scripts, `${command}: no npm script "${script}"`).toHaveProperty([script]);
-    const args = extra[0] === "--" ? extra.slice(1) : extra;
-    const cli = words(pkg.scripts[script]);
-    if (cli[0] === "node" && cli[1] === "bin/umami-db.js") await parseCommandLine([...cli.slice(2), ...args]);
-    else expect(args, `${command}: arguments to a script that is not umami-db`).toEqual([]);
-    return;
-  }
-  if ((w[0] === "npx" && w[1] === "umami-db") || (w[0] === "node" && w[1] === "bin/umami-db.js")) {
-    await parseCommandLine(w.slice(2));
-    return;
-  }
-  if (w[0] === "npx" && w[1] === "sst") {
-    const dash = w.indexOf("--");
-    const [sub, ...flags] = w.slice(2, dash < 0 ? undefined : dash);
-    // SST's own `sst <sub> --help`, read once per command (the workflow step check asks it the same way).
-    const known = await sstCommandFlags(sub);
-    expect(known, `${command}: SST has no command ${sub}`).not.toBeNull();
-    for (const flag of flags.filter((f) => f.startsWith("--"))) expect(known, `${command}: sst ${sub} has no ${flag}`).toContain(flag);
-    if (dash >= 0) await checkCommand(w.slice(dash + 1).join(" "));
-    return;
-  }
-  throw new Error(`${command}: not an npm script, umami-db or sst command; add how to check it to this test`);
-}
 
 describe("README", () => {
   it("gives exactly the two set-up commands, and both npm scripts exist", () => {
@@ -107,7 +72,7 @@ describe.each(DOCS)("%s", (doc) => {
   it("shows only shell commands the product has: npm scripts, umami-db lines its parser accepts, sst commands and flags", async () => {
     const commands = shellCommands(text);
     if (doc === "README.md") expect(commands.length).toBeGreaterThanOrEqual(15);
-    for (const command of commands) await checkCommand(command);
+    for (const command of commands) expect(await checkCommand(words(command), { root, allowHelp: true }), command).toBeNull();
   }, 60_000);
 
   it("links only to files and headings that exist", () => {
