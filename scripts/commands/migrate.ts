@@ -9,6 +9,7 @@ import { maskUrl } from "../../sst/database/url.js";
 import { parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import type { StepObserver } from "../flows/steps.js";
+import { DEFAULT_UMAMI_IMAGE } from "../migrate/docker-engine.js";
 import { describeMigrationProgress } from "../migrate/progress.js";
 import type { MigrateEvent } from "../migrate/runner.js";
 import { defaultStage } from "../../sst/stages.js";
@@ -97,7 +98,7 @@ function deployCommand(): Command {
     .exitOverride()
     .option("--dry-run", "list the pending migrations and the existing tables each would lock or rewrite (lock, what it blocks, estimated rows and size); change nothing, lock no table")
     .addOption(new Option("--engine <engine>", "builtin runner, or Prisma itself in Umami's Docker image").choices(["builtin", "docker"]).default("builtin"))
-    .option("--image <image>", "image for --engine docker (default: ghcr.io/umami-software/umami:postgresql-latest)")
+    .option("--image <image>", `image for --engine docker (default: ${DEFAULT_UMAMI_IMAGE}, the pinned release; never the moving postgresql-latest unless asked)`)
     .option(
       "--lock-timeout <seconds>",
       "how long one migration statement waits for a lock held by Umami's live sessions before giving up, nothing applied (lock_timeout; statements themselves never time out) (default: 10)",

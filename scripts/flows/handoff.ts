@@ -12,6 +12,7 @@ import { replicaWithheldReason } from "../../sst/database/umami-replica.js";
 export { RDS_CA_BUNDLE_URL };
 import { UserError } from "../kernel/errors.js";
 import { PRISMA_ADVISORY_LOCK_KEY, PRISMA_LOCK_TIMEOUT_MS } from "../migrate/bookkeeping.js";
+import { officialImage } from "../migrate/docker-engine.js";
 import { inspectStageSecret } from "../stage/secrets-manager.js";
 
 /** The newest Umami release whose scripts/check-db.js migrates with DATABASE_URL only (DIRECT_DATABASE_URL came after it). */
@@ -53,15 +54,6 @@ export interface Handoff {
 export function parseSecretArn(arn: string): { region: string; account: string } | undefined {
   const m = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):(\d{12}):secret:.+$/.exec(arn);
   return m ? { region: m[1], account: m[2] } : undefined;
-}
-
-/**
- * The official image for a release, as Umami's release workflow tags it: from 3.0 on the bare version
- * (`3.1.0`, plus `3.1`, `3` and the moving `postgresql-latest`); up to 2.x `postgresql-v<version>`.
- */
-export function officialImage(version: string): string {
-  const major = Number(version.split(".")[0]);
-  return `ghcr.io/umami-software/umami:${major >= 3 ? version : `postgresql-v${version}`}`;
 }
 
 /** Builds the handoff for `spec` and its secret's ARN. */

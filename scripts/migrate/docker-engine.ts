@@ -1,16 +1,28 @@
 /**
  * `--engine docker`: the story's own command, Umami's image running Prisma's CLI, for users who have a
  * Docker engine and want Prisma itself to apply the migrations:
- * `docker run --rm -e DATABASE_URL ghcr.io/umami-software/umami:postgresql-latest npx prisma migrate deploy`.
+ * `docker run --rm -e DATABASE_URL ghcr.io/umami-software/umami:postgresql-latest npx prisma migrate deploy`,
+ * with the pinned release's image by default instead of the moving tag (docs/container.md: a newer image's
+ * migrations would run ahead of the stage's umamiVersion); `--image …:postgresql-latest` is the story's literal one.
  * Umami's image copies `db/postgresql` to `/app/prisma` at build time (`copy-db-files`) and its own start
  * script runs `prisma migrate deploy` (package.json `update-db`, scripts/check-db.js), so the same
  * invocation with the working directory `/app` finds the schema and the migrations.
  */
 import { spawn } from "node:child_process";
+import { DEFAULT_UMAMI_VERSION } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl } from "../kernel/db.js";
 
-/** The story's image. Its migrations are the image's, which may be newer than the stage's umamiVersion. */
-export const DEFAULT_UMAMI_IMAGE = "ghcr.io/umami-software/umami:postgresql-latest";
+/**
+ * The official image for a release, as Umami's release workflow tags it: from 3.0 on the bare version
+ * (`3.1.0`, plus `3.1`, `3` and the moving `postgresql-latest`); up to 2.x `postgresql-v<version>`.
+ */
+export function officialImage(version: string): string {
+  const major = Number(version.split(".")[0]);
+  return `ghcr.io/umami-software/umami:${major >= 3 ? version : `postgresql-v${version}`}`;
+}
+
+/** The pinned release's image: its migrations are the ones the stage's default umamiVersion expects. */
+export const DEFAULT_UMAMI_IMAGE = officialImage(DEFAULT_UMAMI_VERSION);
 
 /** A child process to run: `env` holds what must not appear on the command line. */
 export interface DockerCommand {

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { NODE_PG_MISSING_CA, SECRET_KEYS } from "../../../sst/database/secret.js";
 import { stageSettings } from "../../../sst/stages.js";
-import { buildHandoff, findSecretArn, officialImage, parseSecretArn } from "../../../scripts/flows/handoff.js";
+import { buildHandoff, findSecretArn, parseSecretArn } from "../../../scripts/flows/handoff.js";
+import { officialImage } from "../../../scripts/migrate/docker-engine.js";
 import { renderHandoffMarkdown } from "../../../scripts/flows/handoff-report.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
 

@@ -4,18 +4,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildDockerMigrateCommand, DEFAULT_UMAMI_IMAGE, dockerAvailable, runDockerCommand } from "../../../scripts/migrate/docker-engine.js";
+import { DEFAULT_UMAMI_VERSION } from "../../../sst/stages.js";
 
 const URL = "postgresql://umami_user:S3cret-Pa55@db.cluster-abc.eu-west-1.rds.amazonaws.com:5432/app?schema=umami";
 const hasDocker = await dockerAvailable();
 
 describe("buildDockerMigrateCommand", () => {
-  it("builds the story's command with the URL passed by name only", () => {
+  it("builds the story's command with the URL passed by name only, on the pinned release's image (never the moving postgresql-latest)", () => {
     expect(buildDockerMigrateCommand(URL)).toEqual({
       command: "docker",
-      args: ["run", "--rm", "-e", "DATABASE_URL", "ghcr.io/umami-software/umami:postgresql-latest", "npx", "prisma", "migrate", "deploy"],
+      args: ["run", "--rm", "-e", "DATABASE_URL", `ghcr.io/umami-software/umami:${DEFAULT_UMAMI_VERSION}`, "npx", "prisma", "migrate", "deploy"],
       env: { DATABASE_URL: URL },
     });
-    expect(DEFAULT_UMAMI_IMAGE).toBe("ghcr.io/umami-software/umami:postgresql-latest");
+    expect(DEFAULT_UMAMI_IMAGE).toBe("ghcr.io/umami-software/umami:3.1.0");
   });
 
   it("never puts the password on the command line", () => {
