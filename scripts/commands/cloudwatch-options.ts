@@ -4,6 +4,7 @@
  */
 import { Command, Option } from "commander";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
+import { baselineWindow } from "../evidence/cloudwatch-period.js";
 import { isLocalHost } from "../kernel/db.js";
 import type { ResolvedStage } from "../stage/stage.js";
 import { positiveInt } from "./run.js";
@@ -22,22 +23,26 @@ export function cloudWatchFlags(command: Command): Command {
     .option("--no-cloudwatch", "skip CloudWatch metrics (default: read them unless the database is local)")
     .option("--cluster-id <id>", "Aurora cluster for CloudWatch (default: the stage's clusterIdentifier)")
     .option("--instance-id <id>", "writer instance for CloudWatch (default: the stage's instanceIdentifier)")
-    .addOption(new Option("--window-hours <n>", "CloudWatch window before now").default(24).argParser(positiveInt("--window-hours")));
+    .addOption(
+      new Option("--window-hours <n>", "CloudWatch window before now (post-deploy: from where the \"before\" window ended, at most this far back)")
+        .default(24)
+        .argParser(positiveInt("--window-hours")),
+    );
 }
 
-/** CloudWatch options for the resolved stage, or undefined when CloudWatch is not to be read. */
-export async function cloudWatchOptions(resolved: ResolvedStage & { admin: { host: string } }, flags: CloudWatchFlags): Promise<CloudWatchOptions | undefined> {
+/**
+ * CloudWatch options for the resolved stage, or undefined when CloudWatch is not to be read. `since`: the end
+ * of the "before" baseline's window, for post-deploy's "after" (so the two windows do not overlap).
+ */
+export async function cloudWatchOptions(resolved: ResolvedStage & { admin: { host: string } }, flags: CloudWatchFlags, since?: Date): Promise<CloudWatchOptions | undefined> {
   if (!flags.cloudwatch || isLocalHost(resolved.admin.host)) return undefined;
   const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
   const cluster = resolved.spec.cluster;
-  const end = new Date();
   return {
     client: new CloudWatchClient({ region: resolved.region, maxAttempts: 5 }),
     region: resolved.region,
     clusterId: flags.clusterId ?? cluster.clusterIdentifier,
     instanceId: flags.instanceId ?? cluster.baselineInstanceIdentifier,
-    start: new Date(end.getTime() - flags.windowHours * 3600_000),
-    end,
-    periodSeconds: 300,
+    ...baselineWindow(new Date(), flags.windowHours, since),
   };
 }

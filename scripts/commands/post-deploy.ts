@@ -55,7 +55,9 @@ export function postDeployCommand(): Command {
         const { admin, spec } = resolved;
         const mismatch = snapshotMismatch(snapshotDir, before.origin, { stage: spec.stage, host: admin.host, port: admin.port, database: admin.database });
         if (flags.before && mismatch) throw new UserError(mismatch);
-        const cloudwatch = await cloudWatchOptions(resolved, flags);
+        // "After" starts where "before" ended: the deploy happened in between, and overlapping windows dilute a rise.
+        const beforeEnd = before.baseline?.cloudwatch?.window.end ?? before.baseline?.capturedAt;
+        const cloudwatch = await cloudWatchOptions(resolved, flags, beforeEnd ? new Date(beforeEnd) : undefined);
         const migrations = flags.migrations ?? defaultMigrationsSource(resolved.spec.stage);
         const { umamiReleaseVersion } = await import("../migrate/sources.js");
         const { runPostDeploy } = await import("../flows/post-deploy.js");

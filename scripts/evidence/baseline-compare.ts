@@ -152,7 +152,20 @@ function comparabilityWarnings(before: Baseline, after: Baseline): string[] {
   if (Date.parse(after.capturedAt) < Date.parse(before.capturedAt)) warnings.push(`"${after.label}" was captured before "${before.label}": are the arguments swapped?`);
   if (before.server.version !== after.server.version) warnings.push(`the server version changed (${before.server.version} → ${after.server.version})`);
   if (before.stats.statsReset !== after.stats.statsReset) warnings.push("pg_stat_database counters were reset between the captures");
+  const [wb, wa] = [before.cloudwatch?.window, after.cloudwatch?.window];
+  const overlapMs = wb && wa ? Math.min(Date.parse(wb.end), Date.parse(wa.end)) - Math.max(Date.parse(wb.start), Date.parse(wa.start)) : 0;
+  if (overlapMs > 0) {
+    const share = overlapMs / (Date.parse(wa!.end) - Date.parse(wa!.start));
+    warnings.push(
+      `the CloudWatch windows overlap by ${formatDuration(overlapMs)} (${Math.round(share * 100)} % of "${after.label}"'s): its averages are partly the time before the change, and a rise shows diluted. Capture "${after.label}" over a window that starts where "${before.label}"'s ends`,
+    );
+  }
   return warnings;
+}
+
+function formatDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  return minutes < 120 ? `${minutes} min` : `${(minutes / 60).toFixed(1)} h`;
 }
 
 /** A figure with its unit, for tables and Markdown. */

@@ -16,6 +16,8 @@ export interface Figures {
   dbBytes?: number;
   schemas?: Record<string, number>;
   cloudwatch?: boolean;
+  /** The CloudWatch window. @default the 24 hours before capturedAt */
+  window?: { start: string; end: string };
 }
 
 /** A complete baseline labelled `label` with `f` applied. */
@@ -50,7 +52,7 @@ export function baseline(label: string, f: Figures = {}): Baseline {
         : {
             clusterId: "c",
             instanceId: "i",
-            window: { start: "2026-11-24T10:00:00.000Z", end: "2026-11-25T10:00:00.000Z", periodSeconds: 300 },
+            window: { ...(f.window ?? { start: "2026-11-24T10:00:00.000Z", end: "2026-11-25T10:00:00.000Z" }), periodSeconds: 300 },
             metrics: AURORA_METRICS.map((m) => ({
               metric: m.name,
               level: m.level,

@@ -101,13 +101,20 @@ describe("compareBaselines overall", () => {
 });
 
 describe("comparability warnings", () => {
-  it("has none for a pair of the same database in order", () => {
-    expect(compareBaselines(baseline("b"), baseline("a")).warnings).toEqual([]);
+  const afterDeploy = { window: { start: "2026-11-25T10:00:00.000Z", end: "2026-11-25T10:12:00.000Z" } };
+  it("has none for a pair of the same database in order, the \"after\" window starting where \"before\"'s ended", () => {
+    expect(compareBaselines(baseline("b"), baseline("a", afterDeploy)).warnings).toEqual([]);
+  });
+  it("warns when the CloudWatch windows overlap (post-deploy's 24 hours used to cover preflight's)", () => {
+    const overlapping = compareBaselines(baseline("before"), baseline("after", { window: { start: "2026-11-24T10:12:00.000Z", end: "2026-11-25T10:12:00.000Z" } }));
+    expect(overlapping.warnings).toEqual([
+      'the CloudWatch windows overlap by 23.8 h (99 % of "after"\'s): its averages are partly the time before the change, and a rise shows diluted. Capture "after" over a window that starts where "before"\'s ends',
+    ]);
   });
   it("warns about another database, swapped arguments, a new server version and reset counters", () => {
     const before = baseline("b");
     const after = {
-      ...baseline("a"),
+      ...baseline("a", afterDeploy),
       capturedAt: "2026-11-25T09:00:00.000Z",
       target: { ...before.target, database: "other" },
       server: { version: "15.10", versionNum: 150010 },

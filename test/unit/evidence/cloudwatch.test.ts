@@ -3,6 +3,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { AURORA_METRICS, buildMetricQueries, fetchAuroraMetrics, resolveWindow } from "../../../scripts/evidence/cloudwatch.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
+import { baselineWindow } from "../../../scripts/evidence/cloudwatch-period.js";
+import { cloudWatchOptions } from "../../../scripts/commands/cloudwatch-options.js";
 
 const cw = mockClient(CloudWatchClient);
 afterEach(() => cw.reset());
@@ -47,6 +49,39 @@ describe("resolveWindow", () => {
   it("rejects an empty window and a period that is not a multiple of 60", () => {
     expect(() => resolveWindow({ start: t(10), end: t(10) })).toThrow(UserError);
     expect(() => resolveWindow({ periodSeconds: 90 })).toThrow(/multiple of 60/);
+  });
+});
+
+describe("baselineWindow: where post-deploy's \"after\" window starts", () => {
+  const end = new Date("2026-12-04T12:00:00.000Z");
+  it("is the 24 hours before now with 5-minute points when there is no \"before\" (preflight)", () => {
+    expect(baselineWindow(end, 24)).toEqual({ start: new Date("2026-12-03T12:00:00.000Z"), end, periodSeconds: 300 });
+  });
+  it("starts where the \"before\" window ended, with 1-minute points over a deploy's few minutes", () => {
+    expect(baselineWindow(end, 24, new Date("2026-12-04T11:48:00.000Z"))).toEqual({ start: new Date("2026-12-04T11:48:00.000Z"), end, periodSeconds: 60 });
+  });
+  it("goes back at most --window-hours after a preflight days ago, and covers at least one minute", () => {
+    expect(baselineWindow(end, 24, new Date("2026-12-01T09:00:00.000Z"))).toEqual({ start: new Date("2026-12-03T12:00:00.000Z"), end, periodSeconds: 300 });
+    expect(baselineWindow(end, 24, new Date("2026-12-04T11:59:50.000Z")).start).toEqual(new Date("2026-12-04T11:59:00.000Z"));
+  });
+});
+
+describe("cloudWatchOptions", () => {
+  const resolved = {
+    admin: { host: "app.cluster-abc.us-east-1.rds.amazonaws.com" },
+    region: "us-east-1",
+    spec: { cluster: { clusterIdentifier: "app", baselineInstanceIdentifier: "app-instance-1" } },
+  } as unknown as Parameters<typeof cloudWatchOptions>[0];
+  const flags = { cloudwatch: true, windowHours: 24 };
+  it("gives post-deploy a window that starts where preflight's ended, not the 24 hours that overlap it", async () => {
+    const since = new Date(Date.now() - 10 * 60_000);
+    const options = await cloudWatchOptions(resolved, flags, since);
+    expect(options).toMatchObject({ clusterId: "app", instanceId: "app-instance-1", start: since, periodSeconds: 60 });
+    expect(options!.end!.getTime() - since.getTime()).toBeGreaterThanOrEqual(10 * 60_000);
+  });
+  it("reads nothing for a database on this machine or with --no-cloudwatch", async () => {
+    expect(await cloudWatchOptions({ ...resolved, admin: { host: "127.0.0.1" } } as typeof resolved, flags)).toBeUndefined();
+    expect(await cloudWatchOptions(resolved, { ...flags, cloudwatch: false })).toBeUndefined();
   });
 });
 
