@@ -4,7 +4,7 @@
  * ids are stable (reports, CI and the threat model quote them).
  */
 
-/** Class id → one-line title. The first group is round 1's checks, the second issue 17's classes 1–8. */
+/** Class id → one-line title. The first group is round 1's checks, the second issue 17's classes 1–8, then later rounds'. */
 export const AUDIT_CLASSES = {
   existence: "The Umami role and schema exist, in the database the stage names",
   "outward-privileges": "Umami's role holds privileges on application objects (tables, columns, sequences, functions, schemas, defaults, large objects, foreign servers)",
@@ -28,6 +28,7 @@ export const AUDIT_CLASSES = {
   "foreign-objects-in-schema": "Objects in Umami's schema that Umami's role does not own: granted to it by provisioning, or reading elsewhere with their owner's rights",
   "definer-escalation": "SECURITY DEFINER functions of administrators or CREATEROLE roles executable by non-administrators",
   "latent-grants": "Privileges behind a schema without USAGE, reachable through paths that never check the schema (pg_stats, sequence functions by OID)",
+  "planted-code": "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */
