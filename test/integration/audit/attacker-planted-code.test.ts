@@ -64,8 +64,8 @@ describe("planted-code", () => {
         class: "planted-code",
         severity: "fail",
         objects: [
-          "view umami.website_summary: its functions run with the reader's rights",
-          "constraint website_name_check ON umami.website: reads with the writer's rights (query_to_xml, large objects or dblink)",
+          "view umami.website_summary: its functions run with the reader's rights, and it calls one that reaches data (outside pg_catalog, or query_to_xml, large objects, dblink, setval)",
+          "constraint website_name_check ON umami.website: reaches data with the writer's rights (query_to_xml, large objects, dblink or setval)",
         ],
       });
       expect(await applyRemedy(stage, f.remedy, "umami")).toEqual([
@@ -145,14 +145,26 @@ describe("planted-code", () => {
     }
   });
 
-  it("a function nothing calls is named, not failed: verify exits 0", async () => {
-    await stage.run("umami", "CREATE FUNCTION umami.unused() RETURNS integer LANGUAGE sql AS 'SELECT 1'");
+  it("a function nothing calls and a view of built-ins that reach nothing for the reader are named, not failed: verify exits 0", async () => {
+    await stage.run("umami", `
+      CREATE FUNCTION umami.unused() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+      CREATE VIEW umami.website_names AS SELECT pg_catalog.lower(name) AS name, pg_catalog.pg_notify('leak', name)::text AS note FROM umami.website`);
+    await stage.run("admin", "GRANT umami_user TO app_admin");
     try {
+      // Real: the administrator's read sends umami_user only what umami_user already reads.
+      expect(await heard(() => rows(stage, "admin", "SELECT name FROM umami.website_names"))).toBe("umami-site");
       const { code, finding } = await verifyCli(stage);
-      expect(finding(CHECK)).toMatchObject({ severity: "warn", objects: ["function umami.unused() (SECURITY INVOKER): called by nothing yet"] });
+      expect(finding(CHECK)).toMatchObject({
+        severity: "warn",
+        objects: [
+          "view umami.website_names: calls only built-ins that reach nothing with the reader's rights",
+          "function umami.unused() (SECURITY INVOKER): called by nothing yet",
+        ],
+      });
       expect(code).toBe(0);
     } finally {
-      await stage.run("umami", "DROP FUNCTION umami.unused()");
+      await stage.run("admin", "REVOKE umami_user FROM app_admin");
+      await stage.run("umami", "DROP FUNCTION umami.unused(); DROP VIEW umami.website_names");
     }
   });
 });
