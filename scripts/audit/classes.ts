@@ -20,7 +20,7 @@ export const AUDIT_CLASSES = {
   "intended-grants": "Umami's role holds exactly the spec's privileges: missing and extra",
   probes: "Live probes as Umami's role agree with the catalogs",
   fingerprint: "The application's schemas and roles are unchanged since the baseline",
-  "search-path-shadowing": "A role's effective search_path reaches a schema Umami's role can create in: its code runs with that role's rights (CVE-2018-1058)",
+  "search-path-shadowing": "A role's effective search_path reaches a schema Umami's role can create in, or an administrator's one where other login roles can: their code runs with that role's rights (CVE-2018-1058)",
   "admin-by-membership": "Roles that are members of an administrator hold its powers without being declared administrators",
   "inward-via-objects": "Views, materialized views and functions owned by others read Umami's tables for non-administrators",
   "inward-via-replication": "Replication roles, publications and logical slots ship Umami's rows without a SELECT privilege",
