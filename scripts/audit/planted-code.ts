@@ -53,7 +53,8 @@ const PLANTED_CODE_SQL = `
   SELECT 3, 'default', t.name || '.' || pg_catalog.quote_ident(a.attname), t.name, ARRAY[]::text[], true
     FROM pg_catalog.pg_attrdef ad JOIN tables t ON t.oid = ad.adrelid
     JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-   WHERE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) ~* $3
+   -- t.oid, not ad.adrelid: a condition on pg_attrdef alone would be deparsed for every default of the database.
+   WHERE pg_catalog.pg_get_expr(ad.adbin, t.oid) ~* $3
   UNION ALL
   SELECT 3, CASE WHEN co.contypid <> 0 THEN 'domain constraint' ELSE 'constraint' END, pg_catalog.quote_ident(co.conname),
          COALESCE((SELECT t.name FROM tables t WHERE t.oid = co.conrelid), pg_catalog.format_type(co.contypid, NULL)), ARRAY[]::text[], true
