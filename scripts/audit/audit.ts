@@ -20,6 +20,7 @@ import { auditForeignObjects } from "./foreign-objects.js";
 import { auditInwardObjects } from "./inward-objects.js";
 import { auditDefiners } from "./definers.js";
 import { auditReplication } from "./replication.js";
+import { auditPlantedCode } from "./planted-code.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { fingerprintChanges, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
@@ -171,12 +172,13 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditInwardObjects(ctx),
     auditDefiners(ctx),
     auditReplication(ctx),
+    auditPlantedCode(ctx),
   ]);
   const probing = options.umami ? runProbes(ctx, options.umami, all) : null;
   probing?.catch(() => undefined); // awaited below
   const comparing = baseline && !problem ? all.then(() => fingerprintChanges(client, baseline)) : null;
   comparing?.catch(() => undefined); // awaited below
-  const [outward, databases, roleSettings, settingsPaths, inward, foreignObjects, escalation, triggers, intended, inwardObjects, definers, replication] = await all;
+  const [outward, databases, roleSettings, settingsPaths, inward, foreignObjects, escalation, triggers, intended, inwardObjects, definers, replication, planted] = await all;
   queries += databases.queries;
   const findings = [
     ...existenceFindings(ctx),
@@ -192,6 +194,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...definers,
     ...replication,
     ...triggers,
+    ...planted,
     ...intended,
   ];
   const probes = probing ? await probing : null;

@@ -7,6 +7,11 @@
  *   role then names without a schema (a table, a view, an overloaded function or operator) may be the Umami
  *   role's, and runs with the victim's rights: an administrator's included. Schemas the victim has no USAGE
  *   on are skipped by PostgreSQL, so they are skipped here.
+ * - the same for an **administrator's** path (class search-path-shadowing too): a schema on it where a login
+ *   role outside the administrators can create objects. That role's overload of what the administrator calls
+ *   (`pg_total_relation_size('x')` picks a text overload over pg_catalog's regclass one) runs with the
+ *   administrator's rights, which grant any role, umami_user included. Superusers are left out (on Aurora,
+ *   AWS's rdsadmin, which nobody else can log in as or alter).
  * - **database-wide-settings**: custom settings (`app.jwt_secret`, names no loaded module defines) stored for
  *   a database, for all roles or for any role. Every session of the database reads a database-wide one with
  *   current_setting(), and every role reads all of them in pg_db_role_setting, which PostgreSQL lets PUBLIC
@@ -14,7 +19,7 @@
  */
 import { finding, type AuditContext, type Finding } from "./types.js";
 
-// $1 Umami role oid, $2 Umami schema. Ranks follow PostgreSQL's precedence (role in database > role > database > all roles >
+// $1 Umami role oid, $2 Umami schema, $3 the administrators' oids. Ranks follow PostgreSQL's precedence (role in database > role > database > all roles >
 // server). The server's value is the session's reset value when no stored setting shaped it, else the
 // compiled default (a non-superuser cannot read the parameter group's file).
 const SETTINGS_PATHS_SQL = `
@@ -50,10 +55,23 @@ const SETTINGS_PATHS_SQL = `
   )
   SELECT 'search path' AS kind, e.role, e.source, e.value, pg_catalog.quote_ident(n.nspname) AS schema, e.raw,
          pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') AS public_create, n.nspname = $2 AS umami,
-         NULL AS name, NULL AS reset_name, (SELECT pg_catalog.quote_ident(datname) FROM db) AS database
+         NULL AS name, NULL AS reset_name, (SELECT pg_catalog.quote_ident(datname) FROM db) AS database, NULL::text[] AS creators
     FROM entries e JOIN pg_catalog.pg_namespace n ON n.nspname = e.schema
    WHERE pg_catalog.has_schema_privilege(e.role_oid, n.oid, 'USAGE')
      AND (pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') OR n.nspowner = $1::oid)
+  UNION ALL
+  -- An administrator's path into a schema where login roles outside the administrators create (the Umami
+  -- role's own schemas are the branch above's).
+  SELECT 'admin path', e.role, e.source, e.value, pg_catalog.quote_ident(n.nspname), e.raw, NULL, false, NULL, NULL,
+         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators
+    FROM entries e JOIN pg_catalog.pg_namespace n ON n.nspname = e.schema
+    CROSS JOIN LATERAL (SELECT ARRAY(SELECT pg_catalog.quote_ident(r.rolname) FROM pg_catalog.pg_roles r
+                                      WHERE r.rolcanlogin AND r.oid <> ALL ($3::oid[]) AND r.oid <> $1::oid
+                                        AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE') ORDER BY 1) AS creators) c
+   WHERE e.role_oid = ANY ($3::oid[]) AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = e.role_oid)
+     AND pg_catalog.has_schema_privilege(e.role_oid, n.oid, 'USAGE')
+     AND NOT (pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') OR n.nspowner = $1::oid)
+     AND pg_catalog.cardinality(c.creators) > 0
   UNION ALL
   SELECT 'custom setting', CASE WHEN st.setrole = 0 THEN NULL ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(st.setrole)) END,
          CASE WHEN st.setrole <> 0 AND st.setdatabase <> 0 THEN 'role in database' WHEN st.setrole <> 0 THEN 'role'
@@ -61,7 +79,7 @@ const SETTINGS_PATHS_SQL = `
          NULL, NULL, NULL, NULL, NULL, st.name,
          (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.part), '.' ORDER BY p.i)
             FROM pg_catalog.unnest(pg_catalog.string_to_array(st.name, '.')) WITH ORDINALITY AS p(part, i)),
-         pg_catalog.quote_ident(d.datname)
+         pg_catalog.quote_ident(d.datname), NULL
     FROM stored st LEFT JOIN pg_catalog.pg_database d ON d.oid = st.setdatabase
    WHERE pg_catalog.strpos(st.name, '.') > 0 AND st.setrole <> $1::oid
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_settings g WHERE g.name = st.name)
@@ -69,7 +87,7 @@ const SETTINGS_PATHS_SQL = `
 `;
 
 interface SettingsRow {
-  kind: "search path" | "custom setting";
+  kind: "search path" | "admin path" | "custom setting";
   role: string | null;
   source: "role in database" | "role" | "database" | "all roles" | "server";
   value: string | null;
@@ -82,6 +100,8 @@ interface SettingsRow {
   reset_name: string | null;
   /** The database a setting is stored for, quoted where needed (null: all databases). */
   database: string | null;
+  /** For an administrator's path: the login roles outside the administrators that can create in the schema. */
+  creators: string[] | null;
 }
 
 /** Names that say a custom setting holds a secret; any other is reported as readable, with a warning. */
@@ -136,6 +156,27 @@ function searchPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
   );
 }
 
+/**
+ * An administrator's path into a schema other roles create in. The remedy is on the administrator's own path
+ * (never the database's or the application's: the application keeps creating where it does).
+ */
+function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
+  const remedies = new Set<string>();
+  for (const r of rows) {
+    const raws = rows.filter((x) => x.role === r.role).map((x) => x.raw!);
+    const at = r.source === "role in database" ? r : { ...r, source: "role" as const };
+    remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
+  }
+  return finding(
+    "search-path-shadowing",
+    "inward: administrators' search_path into schemas other roles can create in",
+    "fail",
+    rows.map((r) => `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}, where ${r.creators!.join(", ")} can create objects`),
+    `Whatever an administrator names without a schema may be one of these roles' (a function overload that matches better than pg_catalog's, an operator), and it runs with the administrator's rights, which grant any role, ${ctx.spec.role.name} included (CVE-2018-1058). Take the schema out of the administrators' own path and name its objects with their schema: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, where the application creates nothing at runtime, take its login roles' CREATE on the schema.)`,
+    `No administrator's effective search_path reaches a schema where a login role outside the administrators can create.`,
+  );
+}
+
 function customSettingsFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
   const role = ctx.spec.role.name;
   const secrets = rows.filter((r) => SECRET_NAME.test(r.name!));
@@ -158,9 +199,10 @@ function customSettingsFinding(rows: SettingsRow[], ctx: AuditContext): Finding 
 /** Search paths that reach the Umami role's schemas, and custom settings it can read. */
 export async function auditSettingsPaths(ctx: AuditContext): Promise<Finding[]> {
   if (!ctx.roleOid) return [];
-  const rows = await ctx.query<SettingsRow>(SETTINGS_PATHS_SQL, [ctx.roleOid, ctx.spec.schema]);
+  const rows = await ctx.query<SettingsRow>(SETTINGS_PATHS_SQL, [ctx.roleOid, ctx.spec.schema, ctx.allowedOids]);
   return [
     searchPathFinding(rows.filter((r) => r.kind === "search path"), ctx),
+    adminPathFinding(rows.filter((r) => r.kind === "admin path"), ctx),
     customSettingsFinding(rows.filter((r) => r.kind === "custom setting"), ctx),
   ];
 }

@@ -71,7 +71,12 @@ describe("inward paths", () => {
       });
       const f = check(result, "inward: privileges on the Umami schema and its objects");
       expect(await apply(f.remedy, "umami")).toEqual(["REVOKE ALL ON TABLE umami.website FROM app_user;"]);
-      expect(failing(await audit())).toEqual([]);
+      // As owner it creates in public (pg_database_owner's), which is on the administrator's path.
+      const after = await audit();
+      expect(failing(after)).toEqual(["inward: administrators' search_path into schemas other roles can create in"]);
+      expect(check(after, "inward: administrators' search_path into schemas other roles can create in").objects).toEqual([
+        `app_admin: search_path = "$user", public (from the server's default (parameter group)) reaches schema public, where app_user can create objects`,
+      ]);
     } finally {
       await stage.run("superuser", "ALTER DATABASE app OWNER TO app_admin");
       await stage.run("umami", "REVOKE ALL ON umami.website FROM app_user");
