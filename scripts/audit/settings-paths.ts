@@ -55,7 +55,8 @@ const SETTINGS_PATHS_SQL = `
   )
   SELECT 'search path' AS kind, e.role, e.source, e.value, pg_catalog.quote_ident(n.nspname) AS schema, e.raw,
          pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') AS public_create, n.nspname = $2 AS umami,
-         NULL AS name, NULL AS reset_name, (SELECT pg_catalog.quote_ident(datname) FROM db) AS database, NULL::text[] AS creators
+         NULL AS name, NULL AS reset_name, (SELECT pg_catalog.quote_ident(datname) FROM db) AS database, NULL::text[] AS creators,
+         NULL::text[] AS owners
     FROM entries e JOIN pg_catalog.pg_namespace n ON n.nspname = e.schema
    WHERE pg_catalog.has_schema_privilege(e.role_oid, n.oid, 'USAGE')
      AND (pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') OR n.nspowner = $1::oid)
@@ -63,15 +64,25 @@ const SETTINGS_PATHS_SQL = `
   -- An administrator's path into a schema where login roles outside the administrators create (the Umami
   -- role's own schemas are the branch above's).
   SELECT 'admin path', e.role, e.source, e.value, pg_catalog.quote_ident(n.nspname), e.raw, NULL, false, NULL, NULL,
-         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators
+         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners
     FROM entries e JOIN pg_catalog.pg_namespace n ON n.nspname = e.schema
-    CROSS JOIN LATERAL (SELECT ARRAY(SELECT pg_catalog.quote_ident(r.rolname) FROM pg_catalog.pg_roles r
-                                      WHERE r.rolcanlogin AND r.oid <> ALL ($3::oid[]) AND r.oid <> $1::oid
-                                        AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE') ORDER BY 1) AS creators) c
+    CROSS JOIN LATERAL (
+      SELECT pg_catalog.array_agg(w.name ORDER BY w.name) FILTER (WHERE w.granted) AS creators,
+             pg_catalog.array_agg(w.name || CASE WHEN n.nspowner = 'pg_database_owner'::pg_catalog.regrole
+                                                 THEN ' (the database''s owner, through pg_database_owner)'
+                                                 ELSE ' (the schema''s owner)' END ORDER BY w.name) FILTER (WHERE NOT w.granted) AS owners
+        FROM (SELECT pg_catalog.quote_ident(r.rolname) AS name,
+                     -- CREATE granted (to it, a role it can become, or PUBLIC), not only held as the owner.
+                     EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) a
+                              WHERE a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
+                                AND (a.grantee = 0 OR pg_catalog.pg_has_role(r.oid, a.grantee, 'MEMBER'))) AS granted
+                FROM pg_catalog.pg_roles r
+               WHERE r.rolcanlogin AND r.oid <> ALL ($3::oid[]) AND r.oid <> $1::oid
+                 AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE')) w) c
    WHERE e.role_oid = ANY ($3::oid[]) AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = e.role_oid)
      AND pg_catalog.has_schema_privilege(e.role_oid, n.oid, 'USAGE')
      AND NOT (pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') OR n.nspowner = $1::oid)
-     AND pg_catalog.cardinality(c.creators) > 0
+     AND (c.creators IS NOT NULL OR c.owners IS NOT NULL)
   UNION ALL
   SELECT 'custom setting', CASE WHEN st.setrole = 0 THEN NULL ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(st.setrole)) END,
          CASE WHEN st.setrole <> 0 AND st.setdatabase <> 0 THEN 'role in database' WHEN st.setrole <> 0 THEN 'role'
@@ -79,7 +90,7 @@ const SETTINGS_PATHS_SQL = `
          NULL, NULL, NULL, NULL, NULL, st.name,
          (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.part), '.' ORDER BY p.i)
             FROM pg_catalog.unnest(pg_catalog.string_to_array(st.name, '.')) WITH ORDINALITY AS p(part, i)),
-         pg_catalog.quote_ident(d.datname), NULL
+         pg_catalog.quote_ident(d.datname), NULL, NULL
     FROM stored st LEFT JOIN pg_catalog.pg_database d ON d.oid = st.setdatabase
    WHERE pg_catalog.strpos(st.name, '.') > 0 AND st.setrole <> $1::oid
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_settings g WHERE g.name = st.name)
@@ -100,8 +111,10 @@ interface SettingsRow {
   reset_name: string | null;
   /** The database a setting is stored for, quoted where needed (null: all databases). */
   database: string | null;
-  /** For an administrator's path: the login roles outside the administrators that can create in the schema. */
+  /** For an administrator's path: the login roles outside the administrators granted CREATE on the schema. */
   creators: string[] | null;
+  /** …and those that create there only as its owner (or the database's, through pg_database_owner), with how. */
+  owners: string[] | null;
 }
 
 /** Names that say a custom setting holds a secret; any other is reported as readable, with a warning. */
@@ -158,7 +171,10 @@ function searchPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
 
 /**
  * An administrator's path into a schema other roles create in. The remedy is on the administrator's own path
- * (never the database's or the application's: the application keeps creating where it does).
+ * (never the database's or the application's: the application keeps creating where it does). A role granted
+ * CREATE there fails; one that creates there only as the owner (a database the application owns: public is
+ * pg_database_owner's) warns: PostgreSQL's secure schema usage pattern trusts the database owner, and the
+ * threat model says so.
  */
 function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
   const remedies = new Set<string>();
@@ -167,12 +183,14 @@ function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
     const at = r.source === "role in database" ? r : { ...r, source: "role" as const };
     remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
   }
+  const granted = rows.some((r) => r.creators);
+  const who = (r: SettingsRow) => [...(r.creators ?? []).map((c) => `${c} (granted CREATE)`), ...(r.owners ?? [])].join(", ");
   return finding(
     "search-path-shadowing",
     "inward: administrators' search_path into schemas other roles can create in",
-    "fail",
-    rows.map((r) => `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}, where ${r.creators!.join(", ")} can create objects`),
-    `Whatever an administrator names without a schema may be one of these roles' (a function overload that matches better than pg_catalog's, an operator), and it runs with the administrator's rights, which grant any role, ${ctx.spec.role.name} included (CVE-2018-1058). Take the schema out of the administrators' own path and name its objects with their schema: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, where the application creates nothing at runtime, take its login roles' CREATE on the schema.)`,
+    granted ? "fail" : "warn",
+    rows.map((r) => `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}, where ${who(r)} can create objects`),
+    `Whatever an administrator names without a schema may be one of these roles' (a function overload that matches better than pg_catalog's, an operator), and it runs with the administrator's rights, which grant any role, ${ctx.spec.role.name} included (CVE-2018-1058). Take the schema out of the administrators' own path and name its objects with their schema: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, where the application creates nothing at runtime, take its login roles' CREATE on the schema.)${granted ? "" : " Only owners create there, whom PostgreSQL's secure schema usage pattern trusts: a warning, as long as the owner is not compromised."}`,
     `No administrator's effective search_path reaches a schema where a login role outside the administrators can create.`,
   );
 }

@@ -47,7 +47,7 @@ describe("search-path-shadowing: an application role plants in the administrator
       const f = finding(CHECK)!;
       expect(f).toMatchObject({
         class: "search-path-shadowing",
-        objects: [`app_admin: search_path = "$user", public (from the server's default (parameter group)) reaches schema public, where app_user can create objects`],
+        objects: [`app_admin: search_path = "$user", public (from the server's default (parameter group)) reaches schema public, where app_user (granted CREATE) can create objects`],
       });
       expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([`ALTER ROLE app_admin SET search_path TO "$user";`]);
 
