@@ -66,15 +66,19 @@ export function writeOutputFile(path: string, text: string): void {
 
 /**
  * Checks, before any work, that a directory a command will write into can be created and written (a probe
- * file is written and removed), so a long flow never ends by losing its output to a bad path.
+ * file is written and removed), so a long flow never ends by losing its output to a bad path. What the check
+ * created it removes again: a command refused after it changes nothing; the writers create the directory.
  */
 export function ensureWritableDir(dir: string, option: string): void {
+  let created: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    created = mkdirSync(dir, { recursive: true });
     const probe = join(dir, `.umami-db-write-test-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
   } catch (error) {
     throw new UserError(`Cannot write into ${dir} (${option}): ${(error as Error).message}. Choose a directory you can write to.`, { cause: error });
+  } finally {
+    if (created) rmSync(created, { recursive: true, force: true });
   }
 }
