@@ -80,6 +80,8 @@ export function migrateCommand(): Command {
     // unknown command, with its suggestion; an unknown option alone is still one.
     .allowExcessArguments()
     .allowUnknownOption()
+    // Commander adds `help [command]` only to commands without an action: `migrate help deploy` was refused.
+    .helpCommand(true)
     .hook("preAction", (self, actionCommand) => {
       if (actionCommand !== self || self.args.length === 0) return;
       if (!self.args[0].startsWith("-")) (self as Command & { unknownCommand(): never }).unknownCommand();
