@@ -54,6 +54,11 @@ export interface AuditOptions {
   spec: UmamiDatabaseSpec;
   /** A fingerprint captured before the deploy; when given, the application must be unchanged. */
   baselineFingerprint?: Fingerprint;
+  /**
+   * What to do for a comparison when no `baselineFingerprint` is given, as the calling command takes it.
+   * @default verify's: capture one with `umami-db fingerprint` and pass --baseline-fingerprint
+   */
+  noBaselineRemedy?: string;
   /** Roles that count as administrators besides the connecting user, superusers and members of rds_superuser. */
   adminRoles?: string[];
   /**
@@ -116,11 +121,11 @@ function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): F
   );
 }
 
-function fingerprintFinding(baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null): Finding {
+const VERIFY_NO_BASELINE = "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json.";
+
+function fingerprintFinding(baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null, noBaselineRemedy = VERIFY_NO_BASELINE): Finding {
   const check = "application fingerprint";
-  if (!baseline) {
-    return { class: "fingerprint", check, severity: "warn", objects: [], remedy: "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json." };
-  }
+  if (!baseline) return { class: "fingerprint", check, severity: "warn", objects: [], remedy: noBaselineRemedy };
   if (problem) return { class: "fingerprint", check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
   return finding(
     "fingerprint",
@@ -206,7 +211,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     queries += compared.queries;
     changed = compared.changed;
   }
-  findings.push(fingerprintFinding(baseline, changed, problem));
+  findings.push(fingerprintFinding(baseline, changed, problem, options.noBaselineRemedy));
   return {
     ok: findings.every((f) => f.severity !== "fail"),
     findings,

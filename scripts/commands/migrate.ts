@@ -76,6 +76,18 @@ export function migrateCommand(): Command {
       "Apply Umami's Prisma migrations (deploy), show their status, resolve a failed one, verify the schema against the release. Name the subcommand: a bare `migrate` changes nothing.",
     )
     .exitOverride()
+    // A misspelt subcommand (`migrate deploi --json`) reaches the bare command with its options: commander then
+    // said "too many arguments for 'migrate'" (or "unknown option '--json'"). Named here as commander names an
+    // unknown command, with its suggestion; an unknown option alone is still one.
+    .allowExcessArguments()
+    .allowUnknownOption()
+    // Commander adds `help [command]` only to commands without an action: `migrate help deploy` was refused.
+    .helpCommand(true)
+    .hook("preAction", (self, actionCommand) => {
+      if (actionCommand !== self || self.args.length === 0) return;
+      if (!self.args[0].startsWith("-")) (self as Command & { unknownCommand(): never }).unknownCommand();
+      self.error(`error: unknown option '${self.args[0]}'`, { code: "commander.unknownOption" });
+    })
     // No default subcommand, as Prisma has none: typing `umami-db migrate` to look around must not migrate.
     .action(
       action(async () => {

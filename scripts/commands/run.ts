@@ -8,8 +8,8 @@
  * | 1    | a check failed (audit finding, threshold, conflict)  |
  * | 2    | could not run (usage, connection, bad input)         |
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { UserError } from "../kernel/errors.js";
 import { interrupted } from "../kernel/interrupt.js";
 
@@ -66,15 +66,40 @@ export function writeOutputFile(path: string, text: string): void {
 
 /**
  * Checks, before any work, that a directory a command will write into can be created and written (a probe
- * file is written and removed), so a long flow never ends by losing its output to a bad path.
+ * file is written and removed), so a long flow never ends by losing its output to a bad path. What the check
+ * created it removes again, empty directories only (another run's files are never touched): a command refused
+ * afterwards changes nothing, and the writers create the directory when they write.
  */
 export function ensureWritableDir(dir: string, option: string): void {
+  let created: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
-    const probe = join(dir, `.umami-db-write-test-${process.pid}`);
-    writeFileSync(probe, "");
-    rmSync(probe);
+    // A concurrent run's check may remove a directory it created between this mkdir and this probe: again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const made = mkdirSync(dir, { recursive: true });
+        created ??= made;
+        const probe = join(dir, `.umami-db-write-test-${process.pid}`);
+        writeFileSync(probe, "");
+        rmSync(probe);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt === 3) throw error;
+      }
+    }
   } catch (error) {
     throw new UserError(`Cannot write into ${dir} (${option}): ${(error as Error).message}. Choose a directory you can write to.`, { cause: error });
+  } finally {
+    if (created) removeEmptyDirs(resolve(dir), resolve(created));
+  }
+}
+
+/** Removes `dir` and its parents up to `top`, while each is empty. */
+function removeEmptyDirs(dir: string, top: string): void {
+  for (let d = dir; d.startsWith(top); d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
   }
 }

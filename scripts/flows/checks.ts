@@ -61,7 +61,15 @@ export async function checkAfter(
 ): Promise<ChecksSummary> {
   const audit = await steps.check(
     "audit isolation",
-    () => auditIsolation({ admin: options.admin, umami: options.umami, spec: options.spec, baselineFingerprint: options.before?.fingerprint }),
+    () =>
+      auditIsolation({
+        admin: options.admin,
+        umami: options.umami,
+        spec: options.spec,
+        baselineFingerprint: options.before?.fingerprint,
+        // local always has its own; post-deploy's comes from preflight (verify's --baseline-fingerprint is not its flag).
+        noBaselineRemedy: `Not compared: run \`umami-db preflight --stage ${options.spec.stage}\` before \`sst deploy\` (it saves the fingerprint post-deploy compares), then post-deploy without --no-before.`,
+      }),
     (a) => ({ ok: a.ok, detail: auditLine(a) }),
   );
   const after = await steps.run("baseline after", () =>

@@ -9,10 +9,11 @@ import type { Baseline } from "../evidence/baseline.js";
 import type { BeforeSnapshot } from "./checks.js";
 import { UserError } from "../kernel/errors.js";
 import { interrupted } from "../kernel/interrupt.js";
+import { projectRoot } from "../kernel/project-root.js";
 import { fingerprintProblem, type Fingerprint } from "../evidence/fingerprint.js";
 
 /** The directory holding a stage's "before" snapshot. */
-export function beforeDir(stage: string, root: string = process.cwd()): string {
+export function beforeDir(stage: string, root: string = projectRoot()): string {
   return resolve(root, ".umami-db", validateStage(stage), "before");
 }
 

@@ -51,7 +51,11 @@ export function parseDatabaseUrl(
 ): ConnectionSettings {
   const parsed = parseDatabaseUrlParts(url);
   const { host, params } = parsed;
-  if (!parsed.database) throw new UserError(`The database URL (${maskUrl(url)}) names no database. Add /<database> after the port.`);
+  if (!parsed.database) {
+    // A URL that ends where its host does may be a password with an unencoded @ (`user:pa@ss`): its "host" is not quoted.
+    const shown = url.includes("@") ? maskUrl(url).replace(/@[^@]*$/, "@****") : maskUrl(url);
+    throw new UserError(`The database URL (${shown}) names no database. Add /<database> after the port.`);
+  }
   const requested = (overrides.sslmode ?? params.sslmode ?? (isLocalHost(host) ? "disable" : "require")) as SslMode;
   if (!SSL_MODES.includes(requested)) {
     throw new UserError(`sslmode=${requested} is not supported. Use one of ${SSL_MODES.join(", ")}.`);

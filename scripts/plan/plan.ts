@@ -113,9 +113,9 @@ export async function buildPlan(stage: string, settings?: StageSettings): Promis
   };
 }
 
-/** One input as a short `key=value` for the table: lists joined, objects as JSON. */
+/** One input as a short `key=value` for the table: lists joined, objects (in a list too) as JSON. */
 function formatInput(key: string, value: unknown): string {
-  if (Array.isArray(value)) return `${key}=[${value.join(",")}]`;
+  if (Array.isArray(value)) return `${key}=[${value.map((v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v))).join(",")}]`;
   if (value !== null && typeof value === "object") return `${key}=${JSON.stringify(value)}`;
   return `${key}=${String(value)}`;
 }

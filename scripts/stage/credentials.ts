@@ -49,8 +49,12 @@ function urlProblems(secret: Record<string, unknown>, key: UrlKey, port: number 
   }
   const problems: string[] = [];
   const host = url.host;
+  // A URL written with an unencoded @ or : in the password parses with a piece of it as its host or user:
+  // a part found inside the secret's password is not quoted.
+  const password = typeof secret.password === "string" ? secret.password : "";
+  const shown = (found: string) => (found && password.includes(found) ? "****" : found || "none");
   const compare = (part: string, found: string, expected: unknown) => {
-    if (typeof expected === "string" && found !== expected) problems.push(`${key}'s ${part} (${found || "none"}) differs from "${part}" (${expected})`);
+    if (typeof expected === "string" && found !== expected) problems.push(`${key}'s ${part} (${shown(found)}) differs from "${part}" (${expected})`);
   };
   compare("user", url.user, secret.username);
   // A password that differs is what a Secrets Manager rotation leaves behind (it copies the URLs unchanged).
@@ -62,7 +66,7 @@ function urlProblems(secret: Record<string, unknown>, key: UrlKey, port: number 
   const sslmode = url.params.sslmode;
   // node-pg reads require/prefer/verify-ca as verify-full, libpq as "check nothing": only verify-full means
   // the same to Umami and to this tool (`docs/design.md` § "The contract with the Umami container").
-  if (!isLocalHost(host) && sslmode !== "verify-full") problems.push(`${key} must say sslmode=verify-full for ${host} (found ${sslmode ?? "no sslmode"})`);
+  if (!isLocalHost(host) && sslmode !== "verify-full") problems.push(`${key} must say sslmode=verify-full for ${shown(host)} (found ${sslmode ?? "no sslmode"})`);
   if (key === "DIRECT_DATABASE_URL" && !/(^|\s)-c\s*statement_timeout\s*=\s*0(\s|$)/.test(url.params.options ?? "")) {
     problems.push(`DIRECT_DATABASE_URL must carry options=${encodeURIComponent(MIGRATION_SESSION_OPTIONS)} (migrations run without the role's statement timeout)`);
   }

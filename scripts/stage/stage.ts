@@ -14,6 +14,7 @@ import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { Problems } from "../kernel/problems.js";
+import { projectRoot } from "../kernel/project-root.js";
 import { readSecretFile, type CredentialsSecret } from "./credentials.js";
 import { fetchCredentialsSecret, fetchMasterCredentials } from "./secrets-manager.js";
 import { readStageInputs, STAGE_INPUTS } from "./stage-inputs.js";
@@ -76,7 +77,7 @@ export interface ResolveStageOptions {
   /** What the command will connect as. @default ["admin", "umami"] */
   needs?: readonly Need[];
   env: Record<string, string | undefined>;
-  /** Project root holding `.sst/`. @default process.cwd() */
+  /** Project root holding `.sst/`. @default projectRoot(): the nearest directory holding sst.config.ts */
   root?: string;
   clients?: { secretsManager?: SecretsManagerClient };
 }
@@ -95,7 +96,7 @@ export interface ResolvedStage {
 }
 
 /** Where `umami-db local` keeps a stage's credentials file. */
-export function localSecretPath(stage: string, root: string = process.cwd()): string {
+export function localSecretPath(stage: string, root: string = projectRoot()): string {
   return resolve(root, ".umami-db", validateStage(stage), "credentials.json");
 }
 
@@ -152,7 +153,7 @@ function loadOutputs(stage: string, o: ResolveStageOptions, outputsFile: string 
     return { outputs: parseOutputs(value, `SST_RESOURCE_${LINKED_RESOURCE}`, problems), source: `sst shell (SST_RESOURCE_${LINKED_RESOURCE})` };
   }
   const explicit = outputsFile;
-  const path = explicit ?? join(o.root ?? process.cwd(), ".sst", "outputs.json");
+  const path = explicit ?? join(o.root ?? projectRoot(), ".sst", "outputs.json");
   if (!existsSync(path)) {
     if (explicit) problems.add(`outputs file ${path} does not exist (run sst deploy --stage ${stage}, or fix --outputs-file)`);
     return { outputs: {} };

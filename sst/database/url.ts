@@ -81,8 +81,8 @@ export function parseDatabaseUrlParts(url: string): ParsedDatabaseUrl {
   const authorityEnd = afterUserinfo.search(/[/?]/);
   const authority = authorityEnd >= 0 ? afterUserinfo.slice(0, authorityEnd) : afterUserinfo;
   const portText = /^(?:\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority)?.[1];
-  if (portText !== undefined && portText !== "" && !/^\d{1,5}$/.test(portText)) {
-    // What follows the host's `:` may be a password that lost its `@`: never quoted.
+  if (portText !== undefined && !/^\d{1,5}$/.test(portText)) {
+    // What follows the host's `:` may be a password that lost its `@` (an empty port too: `user:/pass`): never quoted.
     throw urlError(`The database URL (${maskUrl(url)}) has a port that is not a number. Use ${EXAMPLE}, and ${ENCODE_HINT}.`);
   }
   const parsed = (() => {
@@ -119,8 +119,9 @@ export function parseDatabaseUrlParts(url: string): ParsedDatabaseUrl {
 
 /**
  * The URL with its password replaced by `****`, for messages; safe on any text. Whatever could be a password
- * is masked: everything between the user name's `:` and the last `@`, a `password=` parameter, and whatever
- * follows a host's `:` that does not start a port (a password that lost its `@`, or typed where the port goes).
+ * is masked: everything between the user name's `:` and the last `@`, a `password=` parameter, whatever
+ * follows a host's `:` that does not start a port (a password that lost its `@`, or typed where the port goes),
+ * everything after the `@` when no host stands there, and whatever follows a `#`.
  */
 export function maskUrl(url: string): string {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)/.exec(url);
@@ -133,9 +134,17 @@ export function maskUrl(url: string): string {
     const user = colon >= 0 ? rest.slice(0, colon) : rest.slice(0, at);
     userinfo = `${/[/?#]/.test(user) ? MASK : user}${colon >= 0 ? `:${MASK}` : ""}@`;
   }
-  const hostPart = rest.slice(at + 1);
-  const colon = /^(?:\[[^\]]*\]|[^:/?#]*):/.exec(hostPart);
-  if (colon && !/^\d{0,5}(?:[/?#]|$)/.test(hostPart.slice(colon[0].length))) return `${scheme[1]}${userinfo}${hostPart.slice(0, colon[0].length)}${MASK}`;
+  // A URL has no fragment: from a `#` on, the text may be the rest of a password whose `@` came early.
+  const hash = rest.indexOf("#", at + 1);
+  const hostPart = hash >= 0 ? `${rest.slice(at + 1, hash)}#${MASK}` : rest.slice(at + 1);
+  // Only a host that is one (a name, an address, a bracketed literal) is quoted: anything else after the `@`
+  // (empty, a space, a `%`, an `&`…) may be the tail of a password whose own `@` ended the user information.
+  const host = /^(?:\[[^\]]*\]|[^:/?#]*)/.exec(hostPart)![0];
+  if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)$/.test(host)) return `${scheme[1]}${userinfo}${MASK}`;
+  // After the host's `:` only a port (1 to 5 digits) is quoted; an empty one is a password's `:` as well.
+  if (hostPart[host.length] === ":" && !/^\d{1,5}(?:[/?]|$)/.test(hostPart.slice(host.length + 1))) {
+    return `${scheme[1]}${userinfo}${host}:${MASK}`;
+  }
   return `${scheme[1]}${userinfo}${hostPart}`;
 }
 

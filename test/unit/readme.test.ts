@@ -19,6 +19,24 @@ const root = new URL("../..", import.meta.url).pathname;
 const readme = readDoc("README.md");
 const pkg = JSON.parse(readDoc("package.json")) as { scripts: Record<string, string>; engines: { node: string } };
 
+const semver = createRequire(join(root, "node_modules/@pulumi/pulumi/package.json"))("semver") as typeof import("semver");
+
+/** The manifest of every package under node_modules, nested ones included. */
+function installedPackages(): { name: string; version: string; engines?: { node?: string } }[] {
+  const found: { name: string; version: string; engines?: { node?: string } }[] = [];
+  const visit = (dir: string): void => {
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      if (name.startsWith(".")) continue;
+      if (name.startsWith("@")) visit(join(dir, name));
+      const manifest = join(dir, name, "package.json");
+      if (existsSync(manifest)) found.push(JSON.parse(readFileSync(manifest, "utf8")));
+      visit(join(dir, name, "node_modules"));
+    }
+  };
+  visit(join(root, "node_modules"));
+  return found;
+}
+
 /** The README and the reference it moved to docs/ (other docs/ files belong to their own subjects' tests). */
 const DOCS = ["README.md", "docs/cli.md", "docs/container.md", "docs/upgrades.md", "docs/deploy.md"];
 
@@ -37,25 +55,22 @@ describe("README", () => {
   });
 
   it("states the Node version package.json declares, and every installed dependency accepts it", () => {
-    const require = createRequire(join(root, "node_modules/@pulumi/pulumi/package.json"));
-    const semver = require("semver") as typeof import("semver");
     const lowest = semver.minVersion(pkg.engines.node)!.version; // e.g. 22.12.0
     expect(readme).toContain(`Node ${lowest.replace(/\.0$/, "")} or later`);
-    const refusing: string[] = [];
-    const visit = (dir: string): void => {
-      for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-        if (name.startsWith(".")) continue;
-        if (name.startsWith("@")) visit(join(dir, name));
-        const manifest = join(dir, name, "package.json");
-        if (existsSync(manifest)) {
-          const m = JSON.parse(readFileSync(manifest, "utf8")) as { name: string; version: string; engines?: { node?: string } };
-          if (m.engines?.node && !semver.satisfies(lowest, m.engines.node)) refusing.push(`${m.name}@${m.version} (node ${m.engines.node})`);
-        }
-        visit(join(dir, name, "node_modules"));
-      }
-    };
-    visit(join(root, "node_modules"));
+    const refusing = installedPackages()
+      .filter((m) => m.engines?.node && !semver.satisfies(lowest, m.engines.node))
+      .map((m) => `${m.name}@${m.version} (node ${m.engines?.node})`);
     expect(refusing).toEqual([]);
+  });
+
+  it("names every installed dependency that declares more than the Node 20 it says still runs", () => {
+    const paragraph = readme.split("\n\n").find((p) => /^Node 20\.\d+ and later still runs/.test(p))!;
+    const node20 = /^Node (20\.\d+)/.exec(paragraph)![1] + ".0";
+    const refusing = new Set(installedPackages().filter((m) => typeof m.engines?.node === "string" && !semver.satisfies(node20, m.engines.node)).map((m) => m.name));
+    const named = [...paragraph.matchAll(/`(@?[a-z0-9-]+(?:\/[a-z0-9.-]+)?)`/g)].map((m) => m[1]);
+    const words = ["zero", "one", "two", "three", "four", "five", "six"];
+    expect(paragraph.replace(/\s+/g, " ")).toContain(`${words[refusing.size]} dependencies declare 22`);
+    expect([...refusing].filter((n) => !named.includes(n))).toEqual([]);
   });
 
   it("shows a sample of npm run local with its steps (checked against a real run in flows/local.test.ts)", () => {

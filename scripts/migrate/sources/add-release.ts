@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { UserError } from "../../kernel/errors.js";
 import { planStatements, type TableOperation } from "../lock-plan.js";
 import { cacheEntryDir, readManifest, sha256 } from "./cache.js";
-import { loadGithubRelease, parseGithubSource } from "./github.js";
+import { DownloadError, loadGithubRelease, parseGithubSource } from "./github.js";
 import { readKnownReleases, type KnownRelease } from "./releases.js";
 import type { LoadOptions } from "./types.js";
 
@@ -56,7 +56,15 @@ export async function addRelease(tag: string, store: ReleaseStore, sources: Pick
   const scratch = mkdtempSync(join(store.bundledDir, `.add-${tag}-`));
   try {
     const cacheDir = join(scratch, "cache");
-    const set = await loadGithubRelease(s, { bundledDir: undefined, mirrorDir: undefined, cacheDir, ...sources });
+    const set = await loadGithubRelease(s, { bundledDir: undefined, mirrorDir: undefined, cacheDir, ...sources }).catch((error: unknown) => {
+      // The loader's remedy (a mirror, the cache) is not this command's: it downloads, and only from GitHub.
+      if (!(error instanceof DownloadError)) throw error;
+      throw new UserError(
+        `Could not download ${s.source} from ${error.url} (${error.reason}). \`releases add\` takes a release from GitHub only, never from ` +
+          `UMAMI_MIGRATIONS_MIRROR or the cache: run it where ${new URL(error.url).host} is reachable, or set UMAMI_GITHUB_BASE_URL to a server that serves GitHub's tag tarballs.`,
+        { cause: error },
+      );
+    });
     const manifest = readManifest(cacheEntryDir(cacheDir, s.owner, s.repo, tag))!;
     if (!manifest.commit) throw new UserError(`${s.source}: the tarball names no commit (no pax comment), so its provenance cannot be recorded. Check UMAMI_GITHUB_BASE_URL points at GitHub's codeload or a faithful mirror.`);
     const release: KnownRelease = {

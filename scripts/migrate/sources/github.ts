@@ -18,6 +18,18 @@ import type { LoadOptions, Migration, MigrationOrigin, MigrationSet } from "./ty
 
 /** GitHub's host for repository archives. */
 export const DEFAULT_GITHUB_BASE_URL = "https://codeload.github.com";
+
+/** A tag's tarball could not be downloaded (no answer, or an HTTP error): the URL and why, for a caller's own remedy. */
+export class DownloadError extends UserError {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024;
 const UMAMI_REPO = "umami-software/umami";
@@ -122,10 +134,12 @@ async function fetchTarball(s: GithubSource, url: string, options: LoadOptions, 
     const cached = cache.damaged
       ? `its cache entry (${cache.entryDir}) differs from its manifest in ${cache.damaged.join(", ")}, and it is not`
       : `it is neither in the cache (${cache.entryDir}) nor`;
-    throw new UserError(
+    throw new DownloadError(
       `Could not download ${s.source} from ${url} (${reason}), and ${cached} in a mirror` +
         `${options.mirrorDir ? "" : " (UMAMI_MIGRATIONS_MIRROR is not set)"}. Set UMAMI_MIGRATIONS_MIRROR to a directory of Umami's release files laid out by tag ` +
         `(<dir>/${s.tag}/prisma/migrations), or run once where GitHub is reachable to fill the cache.`,
+      url,
+      reason,
       { cause: error },
     );
   }
@@ -133,7 +147,7 @@ async function fetchTarball(s: GithubSource, url: string, options: LoadOptions, 
     throw new UserError(`GitHub has no tag ${s.tag} in ${s.owner}/${s.repo} (${url} answered 404). Check the version: Umami's tags look like v3.1.0.`);
   }
   if (!response.ok) {
-    throw new UserError(`Could not download ${s.source}: ${url} answered HTTP ${response.status}. Try again later, or set UMAMI_MIGRATIONS_MIRROR to a mirror of the release files.`);
+    throw new DownloadError(`Could not download ${s.source}: ${url} answered HTTP ${response.status}. Try again later, or set UMAMI_MIGRATIONS_MIRROR to a mirror of the release files.`, url, `HTTP ${response.status}`);
   }
   const length = Number(response.headers.get("content-length") ?? 0);
   if (length > MAX_DOWNLOAD_BYTES) throw new UserError(`${url} is ${length} bytes, more than a release tarball (${MAX_DOWNLOAD_BYTES}); check UMAMI_GITHUB_BASE_URL.`);

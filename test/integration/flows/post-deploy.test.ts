@@ -17,6 +17,7 @@ import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
 import { scratchDir } from "../../support/scratch.js";
+import { umamiDbProgram } from "../../../scripts/commands/program.js";
 
 const exec = promisify(execFile);
 const root = new URL("../../..", import.meta.url).pathname;
@@ -133,5 +134,18 @@ describe("preflight → deploy → post-deploy", () => {
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain("post-deploy dev: FAIL");
     expect(latestReport(reports()).json.steps.find((s) => s.name === "migration status")).toMatchObject({ ok: false, detail: "not in sync (1 edited since applied)" });
+  });
+
+  it("--no-before: the fingerprint's remedy is post-deploy's own (preflight), and every flag its output names is one it has", async () => {
+    const args = ["post-deploy", "--stage", "dev", "--secret-file", secretFile(), "--no-before", "--reports-dir", reports()];
+    const result = await cli(args);
+    expect(result.code, result.stderr).toBe(0);
+    const finding = latestReport(reports()).json.checks?.audit.findings.find((f) => f.check === "application fingerprint");
+    expect(finding?.remedy).toBe("Not compared: run `umami-db preflight --stage dev` before `sst deploy` (it saves the fingerprint post-deploy compares), then post-deploy without --no-before.");
+    // A user copies a remedy's flag onto the command they ran: it must be one of post-deploy's.
+    const flags = umamiDbProgram().commands.find((c) => c.name() === "post-deploy")!.options.map((o) => o.long);
+    const named = [...new Set(result.stdout.match(/--[a-z][a-z-]+/g))];
+    expect(named).toContain("--no-before");
+    expect(named.filter((flag) => !flags.includes(flag))).toEqual([]);
   });
 });

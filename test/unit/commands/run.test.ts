@@ -1,9 +1,11 @@
 /** How a command ends: the exit-code table and the one-line rule for user errors (scripts/commands/run.ts). */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { EXIT, flowExitCode, reportError } from "../../../scripts/commands/run.js";
+import { ensureWritableDir, EXIT, flowExitCode, reportError } from "../../../scripts/commands/run.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
+import { scratchDir } from "../../support/scratch.js";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -35,6 +37,24 @@ describe("reportError", () => {
     const { code, text } = stderrOf(() => reportError(new TypeError("boom")));
     expect(code).toBe(EXIT.couldNotRun);
     expect(text).toMatch(/^internal error \(please report\): TypeError: boom\n\s+at /);
+  });
+});
+
+describe("ensureWritableDir", () => {
+  it("proves a directory writable and leaves nothing it created (a command refused afterwards changes nothing)", () => {
+    const top = scratchDir("umami-writable-");
+    ensureWritableDir(join(top, "reports", "dev"), "--reports-dir");
+    expect(readdirSync(top)).toEqual([]);
+    mkdirSync(join(top, "kept"));
+    ensureWritableDir(join(top, "kept"), "--reports-dir");
+    expect(readdirSync(top)).toEqual(["kept"]);
+    expect(readdirSync(join(top, "kept"))).toEqual([]);
+  });
+
+  it("still refuses a directory below a regular file, in one line", () => {
+    const top = scratchDir("umami-writable-");
+    writeFileSync(join(top, "file"), "");
+    expect(() => ensureWritableDir(join(top, "file", "reports"), "--reports-dir")).toThrow(/^Cannot write into .*\(--reports-dir\): ENOTDIR.*Choose a directory you can write to\.$/);
   });
 });
 

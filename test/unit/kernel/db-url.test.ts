@@ -19,3 +19,13 @@ describe("parseDatabaseUrl on the secret's URLs", () => {
     expect(parseDatabaseUrl(url).options).toBe("-c statement_timeout=0");
   });
 });
+
+describe("a URL that names no database, where the host may be a password's tail", () => {
+  it("is refused in one line quoting neither the password nor what follows its unencoded @", () => {
+    for (const url of ["postgresql://admin:a@Secr3tPass", "postgresql://admin:@Secr3tPass", "postgresql://admin:a@Secr3tPass:5432", "postgresql://admin:a@Secr3tPass?sslmode=require"]) {
+      expect(() => parseDatabaseUrl(url)).toThrow(/^The database URL \(postgresql:\/\/admin:\*\*\*\*@\*\*\*\*\) names no database\. Add \/<database> after the port\.$/);
+    }
+    // Without user information nothing can be a password: the host is quoted.
+    expect(() => parseDatabaseUrl("postgresql://db.example.com:5432")).toThrow("The database URL (postgresql://db.example.com:5432) names no database.");
+  });
+});

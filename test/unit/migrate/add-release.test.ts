@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +103,24 @@ describe("releases add", () => {
     expect(((await refusal("latest")) as Error).message).toMatch(/does not name a release tag/);
     expect(readFileSync(store.releasesFile, "utf8")).toBe(before);
     expect(readdirSync(store.bundledDir).sort()).toEqual(["LICENSE", "README.md", "v2.10.0", "v3.1.0", "v3.4.0"]);
+  });
+
+  it("unreachable GitHub: says where it must run, not to set a mirror it never reads, changing nothing", async () => {
+    const before = readFileSync(store.releasesFile, "utf8");
+    // A port nothing listens on: the connection is refused, as an offline machine's would fail.
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, "127.0.0.1", done));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((done) => closed.close(done));
+    const error = (await addRelease("v3.5.0", store, { githubBaseUrl: `http://127.0.0.1:${port}` }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toBe(
+      `Could not download github:umami-software/umami@v3.5.0 from http://127.0.0.1:${port}/umami-software/umami/tar.gz/refs/tags/v3.5.0 (ECONNREFUSED). ` +
+        `\`releases add\` takes a release from GitHub only, never from UMAMI_MIGRATIONS_MIRROR or the cache: run it where 127.0.0.1:${port} is reachable, ` +
+        "or set UMAMI_GITHUB_BASE_URL to a server that serves GitHub's tag tarballs.",
+    );
+    expect(readFileSync(store.releasesFile, "utf8")).toBe(before);
+    expect(readdirSync(store.bundledDir).filter((name) => name.startsWith(".add-"))).toEqual([]);
   });
 
   it("through the CLI, refuses a known tag in one line, exit 2", async () => {

@@ -115,6 +115,15 @@ describe("renderPlan", () => {
     for (const statement of plans.dev.sql) expect(lines).toContain(`${statement};`);
     expect(text).toContain("password=[secret]");
   });
+
+  it("prints a list of objects (the storage alarm's metric queries) as JSON, never [object Object]", () => {
+    const text = renderPlan(plans.dev);
+    expect(text).not.toContain("[object Object]");
+    const storage = plans.dev.resources.find((r) => r.name === "ClusterStorageGrowth")!;
+    const queries = storage.inputs.metricQueries as unknown[];
+    expect(queries.length).toBeGreaterThan(0);
+    expect(text).toContain(`metricQueries=[${queries.map((q) => JSON.stringify(q)).join(",")}]`);
+  });
 });
 
 describe("umami-db plan (CLI)", () => {

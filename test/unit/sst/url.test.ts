@@ -30,6 +30,16 @@ describe("maskUrl", () => {
     ["postgresql://admin@host:Secr3t/db", "postgresql://admin@host:****"],
     ["postgresql://admin:pw@[::1]:5432/db", "postgresql://admin:****@[::1]:5432/db"],
     ["admin:Secr3t@host/db", "****"],
+    // A URL with no host after the password: what follows the password's own @ (or : / ? #) is no host or port.
+    ["postgresql://admin:#Secr3t", "postgresql://admin:****"],
+    ["postgresql://admin:/Secr3t", "postgresql://admin:****"],
+    ["postgresql://admin:?Secr3t", "postgresql://admin:****"],
+    ["postgresql://admin:sl/ash@#?Secr3t", "postgresql://admin:****@****"],
+    ["postgresql://admin:p@ Secr3t", "postgresql://admin:****@****"],
+    ["postgresql://admin:p@%Secr3t", "postgresql://admin:****@****"],
+    ["postgresql://admin:p@/Secr3t", "postgresql://admin:****@****"],
+    ["postgresql://admin:p@&Secr3t", "postgresql://admin:****@****"],
+    ["postgresql://admin:pw@host/db#Secr3t", "postgresql://admin:****@host/db#****"],
     ["not a url", "not a url"],
   ])("%s → %s", (url, masked) => {
     expect(maskUrl(url)).toBe(masked);
@@ -52,8 +62,14 @@ describe("parseDatabaseUrlParts: a malformed URL is refused in one line that nev
     [`//admin:${PASSWORD}@host/db`, /is not a URL \(\*\*\*\*\)/],
     [`${PASSWORD}@host/db`, /is not a URL \(\*\*\*\*\)/],
     [`mysql://admin:${PASSWORD}@host/db`, /found mysql:\/\//],
-    [`postgresql://admin:${PASSWORD}@/db`, /is not a URL \(postgresql:\/\/admin:\*\*\*\*@\/db\)/],
+    [`postgresql://admin:${PASSWORD}@/db`, /is not a URL \(postgresql:\/\/admin:\*\*\*\*@\*\*\*\*\)/],
     [`postgresql://admin:${PASSWORD}@:5432/db`, /is not a URL|no host/],
+    [`postgresql://admin:#${PASSWORD}`, /has a #/],
+    [`postgresql://admin:/${PASSWORD}`, /port that is not a number/],
+    [`postgresql://admin:?${PASSWORD}`, /port that is not a number/],
+    [`postgresql://admin:x@ ${PASSWORD}`, /is not a URL/],
+    [`postgresql://admin:x@/${PASSWORD}`, /is not a URL/],
+    [`postgresql://admin:x@?${PASSWORD}`, /is not a URL/],
   ])("%s", (url, message) => {
     let error: Error | undefined;
     try {

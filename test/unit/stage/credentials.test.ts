@@ -88,6 +88,16 @@ describe("parseCredentialsSecret", () => {
     expect(message).not.toContain("different");
   });
 
+  it("a URL written by hand with the password unencoded: no piece of the password is quoted as its host or user", async () => {
+    // "a@Sekr3tTail" unencoded: every parser reads user admin, password "a", host "Sekr3tTail".
+    for (const url of ["postgresql://admin:a@Sekr3tTail/app?schema=umami", "postgresql://a:b@Sekr3tTail:5432/app?schema=umami&sslmode=verify-full"]) {
+      const secret = { ...valid, password: "a@Sekr3tTail", DATABASE_URL: url };
+      const message = await failure(() => parseCredentialsSecret(text(secret), "s"));
+      expect(message).toContain(`DATABASE_URL's host (****) differs from "host"`);
+      expect(message).not.toContain("Sekr3tTail");
+    }
+  });
+
   it("requires sslmode=verify-full in every URL for a remote host: node-pg and libpq read anything else differently", async () => {
     for (const mode of ["disable", "require", "prefer", "verify-ca"]) {
       const url = valid.DATABASE_URL.replace("sslmode=verify-full", `sslmode=${mode}`);
