@@ -11,6 +11,9 @@ import { verifySchemaLine } from "../flows/verify-schema-report.js";
 import { readSecretFile } from "../stage/credentials.js";
 import { localSecretPath } from "../stage/stage.js";
 import { progressObserver, formatMs } from "./progress.js";
+
+/** Where a kept server's user is told how to connect and stop it (a test holds the heading to the document). */
+export const KEPT_SERVER_DOC = { path: "docs/cli.md", heading: "Running locally, to look around afterwards" };
 import { action, flowExitCode } from "./run.js";
 import { readStageInputs } from "../stage/stage-inputs.js";
 
@@ -87,7 +90,7 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
   if (databaseUrl) lines.push(`  DATABASE_URL:  ${databaseUrl}${result.server.embedded && !result.server.kept ? "  (server stopped and removed)" : ""}`);
   if (result.server.kept && result.server.dataDir) {
     lines.push(`  data kept in:  ${result.server.dataDir}`);
-    if (result.server.restartCommand) lines.push(`  restart with:  ${result.server.restartCommand}`, `                 (then connect as the credentials file says, or as superuser postgres — README, "Running locally")`);
+    if (result.server.restartCommand) lines.push(`  restart with:  ${result.server.restartCommand}`, `                 (then connect as the credentials file says, or as superuser postgres — ${KEPT_SERVER_DOC.path}, "${KEPT_SERVER_DOC.heading}")`);
   }
   lines.push(`  total:         ${formatMs(total)}`, "");
   return lines.join("\n");

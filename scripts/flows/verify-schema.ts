@@ -62,7 +62,7 @@ export async function verifySchema(umami: ConnectionSettings, set: MigrationSet,
 
   onProgress("starting a scratch PostgreSQL 15…");
   const tServer = performance.now();
-  const scratch = await startEmbeddedPostgres();
+  const scratch = await startEmbeddedPostgres({ name: "scratch PostgreSQL of the schema check" });
   const ms = { scratchServer: performance.now() - tServer, scratchMigrations: 0, compare: 0, total: 0 };
   let expected;
   try {

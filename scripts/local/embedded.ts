@@ -65,6 +65,8 @@ export interface EmbeddedOptions {
   onLog?: (line: string) => void;
   /** Use this data directory (and keep it) instead of a temporary one. */
   dataDir?: string;
+  /** What the server is, in the line an interrupt prints. @default "embedded PostgreSQL" */
+  name?: string;
 }
 
 const SUPERUSER = "postgres";
@@ -161,7 +163,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       if (!keep) rmSync(dataDir, { recursive: true, force: true });
       dropCleanup();
     })());
-  const dropCleanup = onInterrupt(keep ? `stopped the embedded PostgreSQL (data kept in ${dataDir})` : "stopped the embedded PostgreSQL and removed its temporary files", stop);
+  const name = options.name ?? "embedded PostgreSQL";
+  const dropCleanup = onInterrupt(keep ? `stopped the ${name} (data kept in ${dataDir})` : `stopped the ${name} and removed its temporary files`, stop);
   try {
     await ready;
   } catch (error) {

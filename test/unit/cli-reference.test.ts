@@ -4,6 +4,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildReference, REFERENCE_FILE, withReference } from "../../scripts/gen-reference.js";
+import { KEPT_SERVER_DOC } from "../../scripts/commands/local.js";
+import { readDoc } from "../support/markdown.js";
 
 describe(REFERENCE_FILE, () => {
   it("has a command reference identical to the CLI's --help (run `npm run docs` when this fails)", () => {
@@ -14,4 +16,10 @@ describe(REFERENCE_FILE, () => {
     }
     expect(withReference(doc, reference)).toBe(doc);
   }, 120_000);
+});
+
+describe("pointers the CLI prints into the docs", () => {
+  it("local --keep's hint names a document and a heading that exist (it named the README's, which moved)", () => {
+    expect(readDoc(KEPT_SERVER_DOC.path).split("\n")).toContain(`## ${KEPT_SERVER_DOC.heading}`);
+  });
 });

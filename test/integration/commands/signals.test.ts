@@ -206,7 +206,7 @@ describe("umami-db post-deploy, interrupted", () => {
 
   it.each(["SIGINT", "SIGTERM"] as const)("%s while the schema is rebuilt on the scratch server: stopped and removed", async (signal) => {
     const run = await interrupt(args(`reports-${signal}`), { ADMIN_DATABASE_URL: server.adminUrl(), UMAMI_SECRET_FILE: secretFile() }, signal, scratchServerRunning);
-    expectCleanInterrupt(run, signal, /stopped the embedded PostgreSQL and removed its temporary files/);
+    expectCleanInterrupt(run, signal, /stopped the scratch PostgreSQL of the schema check and removed its temporary files/);
     expect(existsSync(join(dir, `reports-${signal}`))).toBe(false); // no report, not even its directory
   }, 120_000);
 
