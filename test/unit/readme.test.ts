@@ -117,3 +117,13 @@ describe("the cheap, offline commands the README and docs show, run as shown", (
     } else expect(stdout).toMatch(/^Usage: umami-db/);
   }, 60_000);
 });
+
+describe("docs/benchmarks.md", () => {
+  it("states the audit goals the bench judges by (bench/audit.ts AUDIT_GOALS; the bench printed older ones)", async () => {
+    const { AUDIT_GOALS } = await import("../../bench/audit.js");
+    const rows = readDoc("docs/benchmarks.md").split("\n").filter((l) => l.startsWith("| Audit of 20,000") || l.startsWith("| Per-object privilege loop"));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(new RegExp(`\\| < ${AUDIT_GOALS.auditMs} ms \\|$`));
+    expect(rows[1]).toContain(`| ≥ ${AUDIT_GOALS.loopbackRatio}× / ≥ ${AUDIT_GOALS.proxyRatio}× (issue 17) |`);
+  });
+});
