@@ -4,7 +4,8 @@
  * there — umami_user's included, since Umami shares the application's database. A trigger function that
  * publishes its row (`pg_notify('orders', row_to_json(NEW)::text)`, the usual change feed) hands each new row
  * to umami_user, with no grant for any check to see. The audit reads the functions' source; a NOTIFY sent
- * from the application's own client code is stored nowhere it can read (out of scope).
+ * from the application's own client code is stored nowhere it can read (out of scope). Run in every other
+ * database umami_user can connect to as well (databases.ts): a LISTEN there receives that database's payloads.
  */
 import { finding, type AuditContext, type Finding } from "./types.js";
 
@@ -13,8 +14,8 @@ const SENDS = String.raw`\mpg_notify\M|\mnotify\M`;
 /** A whole row serialised: row_to_json(NEW), to_jsonb(OLD), NEW::text, NEW.*, hstore(NEW)… */
 const SERIALISES_ROW = String.raw`row_to_json|\mto_jsonb?\s*\(|\mhstore\s*\(|\m(new|old)\M\s*(::|\.\s*\*)`;
 
-// $1 Umami schema oid, $2 regex of a NOTIFY, $3 regex of a serialised row. Functions of extensions are the
-// extension's; C and internal functions have no source to read.
+// $1 Umami schema oid (null in another database: no schema there is Umami's), $2 regex of a NOTIFY, $3 regex
+// of a serialised row. Functions of extensions are the extension's; C and internal functions have no source.
 const NOTIFY_SQL = `
   SELECT n.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS function,
          pg_catalog.pg_get_userbyid(p.proowner) AS owner,
@@ -27,7 +28,7 @@ const NOTIFY_SQL = `
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-   WHERE p.pronamespace <> $1::oid
+   WHERE ($1::oid IS NULL OR p.pronamespace <> $1::oid)
      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
      AND l.lanname NOT IN ('c', 'internal')
      AND p.prosrc ~* $2
@@ -61,9 +62,11 @@ export async function auditNotifications(ctx: AuditContext): Promise<Finding[]> 
       "outward: NOTIFY payloads of the application",
       rowsOut.length > 0 ? "fail" : "warn",
       rows.map(describe),
-      `${role} may LISTEN on any channel of database ${ctx.database} and receives every payload sent there: PostgreSQL has no privilege on channels, so no REVOKE closes this. ${
+      `${role} may LISTEN on any channel of database ${ctx.database} and receives every payload sent there: PostgreSQL has no privilege on channels to take away. ${
         rowsOut.length > 0 ? "Those that publish whole rows hand the application's data to it today. " : "Review what each payload holds. "
-      }Have each function send only the row's key (the listener reads the row with its own rights, which ${role} lacks), in the application's next migration: e.g. PERFORM pg_notify(channel, NEW.id::text). Or give Umami a database of its own (the stage's database setting).`,
+      }Have each function send only the row's key (the listener reads the row with its own rights, which ${role} lacks), in the application's next migration: e.g. PERFORM pg_notify(channel, NEW.id::text).${
+        ctx.schemaOid ? " Or give Umami a database of its own (the stage's database setting)." : ""
+      }`,
       `No function outside ${spec.schema} sends NOTIFY (one sent from the application's client code is not stored in the database: see the threat model).`,
     ),
   ];

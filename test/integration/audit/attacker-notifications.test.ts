@@ -5,8 +5,9 @@
  * the fix its remedy spells out (send only the key) is applied, and umami_user receives the key alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect } from "../../../scripts/kernel/db.js";
-import { startAuditStage, verifyCli, type AuditStage } from "./helpers.js";
+import { connect, withClient } from "../../../scripts/kernel/db.js";
+import { TEST_APP_PASSWORD } from "../../support/server.js";
+import { applyRemedy, startAuditStage, verifyCli, type AuditStage } from "./helpers.js";
 
 let stage: AuditStage;
 
@@ -15,20 +16,24 @@ beforeAll(async () => {
 });
 afterAll(async () => stage?.server.stop());
 
-/** What umami_user's session receives on `channel` while app_user inserts an order. */
-async function listenWhileAppInserts(channel: string): Promise<string[]> {
-  const listener = await connect(stage.umami);
+/** What umami_user's session (on `database`) receives on `channel` while `write` runs. */
+async function listenWhile(channel: string, write: () => Promise<void>, database = "app"): Promise<string[]> {
+  const listener = await connect({ ...stage.umami, database });
   const got: string[] = [];
   try {
     listener.on("notification", (n) => got.push(n.payload ?? ""));
     await listener.query(`LISTEN ${channel}`);
-    await stage.run("app", "INSERT INTO public.orders (customer_id, status, total_cents) VALUES (7, 'paid', 4200)");
+    await write();
     await listener.query("SELECT 1"); // notifications sent before this round trip have arrived
   } finally {
     await listener.end();
   }
   return got;
 }
+
+/** What umami_user's session receives on `channel` while app_user inserts an order. */
+const listenWhileAppInserts = (channel: string) =>
+  listenWhile(channel, () => stage.run("app", "INSERT INTO public.orders (customer_id, status, total_cents) VALUES (7, 'paid', 4200)"));
 
 const CHECK = "outward: NOTIFY payloads of the application";
 
@@ -53,7 +58,7 @@ describe("NOTIFY payloads of the application", () => {
       class: "notifications",
       severity: "fail",
       objects: ["function public.orders_changed() (owner app_admin, trigger on public.orders) publishes whole rows"],
-      remedy: expect.stringContaining("no REVOKE closes this"),
+      remedy: expect.stringContaining("no privilege on channels to take away"),
     });
     expect(before.finding(CHECK)!.remedy).toContain("NEW.id::text");
 
@@ -75,5 +80,33 @@ describe("NOTIFY payloads of the application", () => {
       severity: "warn",
       objects: ["function public.orders_changed() (owner app_admin, trigger on public.orders) sends payloads the audit cannot read"],
     });
+  });
+
+  it("in another database umami_user may connect to, the same feed reaches it; verify fails naming the database; REVOKE CONNECT … FROM PUBLIC closes it", async () => {
+    const shop = await stage.server.createDatabase("shop");
+    await withClient(shop, (c) => c.query(`
+      CREATE TABLE public.carts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL);
+      GRANT SELECT, INSERT ON public.carts TO app_user;
+      CREATE FUNCTION public.carts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify('carts', to_jsonb(NEW)::text); RETURN NEW; END $$;
+      CREATE TRIGGER carts_changed AFTER INSERT ON public.carts FOR EACH ROW EXECUTE FUNCTION public.carts_changed()`));
+    const app = { ...shop, user: "app_user", password: TEST_APP_PASSWORD };
+    const insert = () => withClient(app, async (c) => void (await c.query("INSERT INTO public.carts (email) VALUES ('buyer@example.com')")));
+    expect((await listenWhile("carts", insert, "shop")).map((p) => JSON.parse(p) as unknown)).toEqual([{ id: 1, email: "buyer@example.com" }]);
+
+    const before = await verifyCli(stage);
+    expect(before.code).toBe(1);
+    const found = before.finding("outward: database shop")!;
+    expect(found).toMatchObject({ class: "other-databases", severity: "fail" });
+    expect(found.objects).toContain("NOTIFY payloads of the application: function public.carts_changed() (owner app_admin, trigger on public.carts) publishes whole rows");
+
+    // The remedy's way out for a database Umami does not use: keep umami_user out of it (the application keeps CONNECT).
+    await withClient(shop, (c) => c.query("GRANT CONNECT ON DATABASE shop TO app_user"));
+    await applyRemedy(stage, found.remedy, "admin", { database: "shop", keep: (s) => s.startsWith("REVOKE CONNECT") });
+    await expect(listenWhile("carts", insert, "shop")).rejects.toMatchObject({ code: "42501" }); // insufficient privilege: no CONNECT
+    await insert();
+    const after = await verifyCli(stage);
+    expect(after.finding("outward: database shop")).toBeUndefined();
+    expect(after.finding(CHECK)!.severity).toBe("warn"); // the first test's key-only feed in app
   });
 });
