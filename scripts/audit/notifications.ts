@@ -27,10 +27,9 @@ const NOTIFY_SQL = `
            WHERE t.tgfoid = p.oid AND NOT t.tgisinternal) AS tables
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-    JOIN pg_catalog.pg_language l ON l.oid = p.prolang
    WHERE ($1::oid IS NULL OR p.pronamespace <> $1::oid)
-     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-     AND l.lanname NOT IN ('c', 'internal')
+     AND p.pronamespace <> ALL (ARRAY['pg_catalog', 'information_schema']::pg_catalog.regnamespace[])
+     AND p.prolang NOT IN (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname IN ('c', 'internal'))
      AND p.prosrc ~* $2
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                       WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid AND e.deptype = 'e')
