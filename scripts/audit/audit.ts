@@ -21,6 +21,7 @@ import { auditInwardObjects } from "./inward-objects.js";
 import { auditDefiners } from "./definers.js";
 import { auditReplication } from "./replication.js";
 import { auditPlantedCode } from "./planted-code.js";
+import { auditNotifications } from "./notifications.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { fingerprintChanges, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
@@ -178,17 +179,19 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditDefiners(ctx),
     auditReplication(ctx),
     auditPlantedCode(ctx),
+    auditNotifications(ctx),
   ]);
   const probing = options.umami ? runProbes(ctx, options.umami, all) : null;
   probing?.catch(() => undefined); // awaited below
   const comparing = baseline && !problem ? all.then(() => fingerprintChanges(client, baseline)) : null;
   comparing?.catch(() => undefined); // awaited below
-  const [outward, databases, roleSettings, settingsPaths, inward, foreignObjects, escalation, triggers, intended, inwardObjects, definers, replication, planted] = await all;
+  const [outward, databases, roleSettings, settingsPaths, inward, foreignObjects, escalation, triggers, intended, inwardObjects, definers, replication, planted, notifications] = await all;
   queries += databases.queries;
   const findings = [
     ...existenceFindings(ctx),
     ...outward,
     ...databases.findings,
+    ...notifications,
     ...roleSettings,
     connectionLimitFinding(ctx),
     ...settingsPaths,

@@ -29,6 +29,7 @@ export const AUDIT_CLASSES = {
   "definer-escalation": "SECURITY DEFINER functions of administrators or CREATEROLE roles executable by non-administrators",
   "latent-grants": "Privileges behind a schema without USAGE, reachable through paths that never check the schema (pg_stats, sequence functions by OID)",
   "planted-code": "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
+  notifications: "Application functions send NOTIFY payloads, which Umami's role receives on LISTEN without any privilege (same database)",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */

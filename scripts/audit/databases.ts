@@ -1,12 +1,13 @@
 /**
  * Every other database the Umami role can connect to, audited as deeply as the main one: the administrator
  * connects to each (one at a time, beside its main connection) and runs the same outward checks there — PUBLIC-readable data, CREATE on
- * schemas, SECURITY DEFINER functions, default privileges, large objects, foreign servers — and lists what the
+ * schemas, SECURITY DEFINER functions, default privileges, large objects, foreign servers, NOTIFY payloads — and lists what the
  * role owns there. A database the administrator cannot reach is reported as not audited, with the reason.
  * Also the objects the role owns in this database and the shared ones (databases, tablespaces).
  */
 import { ConnectionError, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { auditOutward } from "./outward.js";
+import { auditNotifications } from "./notifications.js";
 import { ownershipFinding, queryOwned, type OwnedRow } from "./ownership.js";
 import { batchedQuery } from "./batch.js";
 import { finding, type AuditContext, type DatabaseRow, type Finding } from "./types.js";
@@ -21,6 +22,7 @@ const PER_DATABASE_CHECKS = [
   "outward: default privileges in application schemas",
   "outward: large objects",
   "outward: foreign servers",
+  "outward: NOTIFY payloads of the application",
 ];
 
 // $1 role oid. Databases other than this one that accept connections and that the role may connect to, with
@@ -49,8 +51,8 @@ async function auditOne(ctx: AuditContext, settings: ConnectionSettings): Promis
       const { query, statements } = batchedQuery(client, { gather: true });
       // No schema there is Umami's: '' matches none (PostgreSQL has no zero-length names).
       const sub: AuditContext = { ...ctx, query, database: settings.database, schemaOid: null };
-      const [outward, allOwned] = await Promise.all([auditOutward(sub, { skipSchema: "" }), queryOwned(query, ctx.roleOid!, "")]);
-      const findings = outward.filter((f) => PER_DATABASE_CHECKS.includes(f.check));
+      const [outward, allOwned, notifications] = await Promise.all([auditOutward(sub, { skipSchema: "" }), queryOwned(query, ctx.roleOid!, ""), auditNotifications(sub)]);
+      const findings = [...outward, ...notifications].filter((f) => PER_DATABASE_CHECKS.includes(f.check));
       const owned = allOwned.filter((r) => r.scope === "here");
       return { audited: true, findings, owned, queries: statements() };
     });

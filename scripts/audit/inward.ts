@@ -72,10 +72,20 @@ const INWARD_SQL = `
        AND NOT (a.grantee = 0 AND d.defaclobjtype IN ('f', 'T'))
   )
   SELECT kind, otype, object, CASE grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grantee)) END AS grantee,
-         pg_catalog.array_agg(DISTINCT privilege_type ORDER BY privilege_type) AS privileges
+         pg_catalog.array_agg(DISTINCT privilege_type ORDER BY privilege_type) AS privileges,
+         g.rolcanlogin IS NOT FALSE AS can_login, m.through,
+         EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend o
+                  WHERE o.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND o.refobjid = grantee AND o.deptype = 'o'
+                    AND o.dbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())) AS owns
     FROM entries
+    LEFT JOIN pg_catalog.pg_roles g ON g.oid = grantee
+    -- The login roles outside the allowed ones that can SET ROLE to the grantee (members, however indirect).
+    CROSS JOIN LATERAL (SELECT CASE WHEN grantee = 0 THEN '{}'::text[] ELSE ARRAY(
+                                 SELECT u.rolname::text FROM pg_catalog.pg_roles u
+                                  WHERE u.rolcanlogin AND u.oid <> grantee AND u.oid <> ALL ($3::oid[])
+                                    AND pg_catalog.pg_has_role(u.oid, grantee, 'MEMBER') ORDER BY 1) END AS through) m
    WHERE grantee <> ALL ($3::oid[])
-   GROUP BY kind, otype, object, grantee
+   GROUP BY kind, otype, object, grantee, g.rolcanlogin, m.through
    ORDER BY kind, object, grantee
 `;
 
@@ -85,7 +95,22 @@ interface InwardRow {
   object: string;
   grantee: string;
   privileges: string[];
+  /** False only for a role that cannot log in (PUBLIC counts as able). */
+  can_login: boolean;
+  /** Login roles outside the administrators that are members of the grantee. */
+  through: string[];
+  /** The grantee owns something in this database (a SECURITY DEFINER function or a view acts as it). */
+  owns: boolean;
 }
+
+/**
+ * A privilege held by a group nobody outside the administrators can act as: it cannot log in, no login role
+ * outside them is its member, and it owns nothing here that would act as it. pgaudit's object-audit role is
+ * one (RDS: `GRANT SELECT ON … TO rds_pgaudit` marks a table's reads for the audit log). No path until the
+ * group is granted to someone: named, not failed — as privileged-roles does for such groups.
+ */
+const dormant = (r: InwardRow) => (r.kind === "object" || r.kind === "column") && !r.can_login && r.through.length === 0 && !r.owns;
+const DORMANT = " — NOLOGIN, no member outside the administrators, owns nothing here: no path until one is granted it";
 
 /** The statement that removes one entry, as written. */
 function remedyFor(r: InwardRow, role: string, admin: string): string {
@@ -110,7 +135,15 @@ function describe(r: InwardRow): string {
   if (r.kind === "owner") return `${r.otype.toLowerCase()} ${r.object} owned by ${r.grantee}`;
   if (r.kind === "member") return `member of ${r.object} → ${r.grantee} (MEMBER)`;
   if (r.kind === "default") return `${r.otype} ${r.object} → ${r.grantee} (${r.privileges.join(", ")})`;
-  return `${r.object} → ${r.grantee} (${r.privileges.join(", ")})`;
+  const through = !r.can_login && r.through.length > 0 ? ` (and through it: ${r.through.join(", ")})` : "";
+  return `${r.object} → ${r.grantee} (${r.privileges.join(", ")})${through}${dormant(r) ? DORMANT : ""}`;
+}
+
+/** For a group reached only through its members, taking the membership away keeps what the group is for. */
+function memberRemedy(list: InwardRow[]): string {
+  const groups = list.filter((r) => !dormant(r) && !r.can_login && r.through.length > 0 && !r.owns);
+  const pairs = [...new Set(groups.flatMap((r) => r.through.map((m) => `REVOKE ${r.grantee} FROM ${m};`)))];
+  return pairs.length > 0 ? ` Or, where a group must keep its grant (pgaudit's object-audit role), take the group from the login roles that act as it: ${pairs.join(" ")}` : "";
 }
 
 /** Runs the inward checks: one query, one finding per check. */
@@ -125,13 +158,16 @@ export async function auditInward(ctx: AuditContext): Promise<Finding[]> {
   const objects = of("object", "column", "owner");
   const members = of("member");
   const defaults = of("default");
+  const open = objects.some((r) => !dormant(r));
   return [
     finding(
       "inward-grants",
       "inward: privileges on the Umami schema and its objects",
-      "fail",
+      open ? "fail" : "warn",
       objects.map(describe),
-      `Another role can use or change Umami's data; only ${admins} may hold privileges or own objects there: ${remedies(objects)}`,
+      open
+        ? `Another role can use or change Umami's data; only ${admins} may hold privileges or own objects there: ${remedies(objects)}${memberRemedy(objects)}`
+        : `No role outside the administrators can act as these groups today; the first GRANT of one to such a role opens the path (pgaudit's object-audit role may keep its grant: it only marks what is logged). To take them away: ${remedies(objects)}`,
       `Only ${admins} hold privileges on schema ${spec.schema} and its objects, or own them; PUBLIC holds none.`,
     ),
     finding(
