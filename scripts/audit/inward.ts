@@ -81,7 +81,7 @@ const INWARD_SQL = `
     LEFT JOIN pg_catalog.pg_roles g ON g.oid = grantee
     -- The login roles outside the allowed ones that can SET ROLE to the grantee (members, however indirect).
     CROSS JOIN LATERAL (SELECT CASE WHEN grantee = 0 THEN '{}'::text[] ELSE ARRAY(
-                                 SELECT u.rolname::text FROM pg_catalog.pg_roles u
+                                 SELECT pg_catalog.quote_ident(u.rolname) FROM pg_catalog.pg_roles u
                                   WHERE u.rolcanlogin AND u.oid <> grantee AND u.oid <> ALL ($3::oid[])
                                     AND pg_catalog.pg_has_role(u.oid, grantee, 'MEMBER') ORDER BY 1) END AS through) m
    WHERE grantee <> ALL ($3::oid[])

@@ -55,4 +55,16 @@ describe("a privilege held by a group nobody can act as", () => {
     expect(after.code).toBe(0);
     expect(after.finding(CHECK)!.severity).toBe("warn");
   });
+
+  it("names a member whose name needs quotes as SQL does, so the remedy runs as written", async () => {
+    await stage.run("admin", `CREATE ROLE "Reporting-User" LOGIN; GRANT rds_pgaudit TO "Reporting-User"`);
+    try {
+      const found = (await verifyCli(stage)).finding(CHECK)!;
+      expect(found).toMatchObject({ severity: "fail", objects: ['umami.website → rds_pgaudit (SELECT) (and through it: "Reporting-User")'] });
+      expect(await applyRemedy(stage, found.remedy, "admin", { keep: (s) => s.startsWith("REVOKE rds_pgaudit") })).toEqual(['REVOKE rds_pgaudit FROM "Reporting-User";']);
+      expect((await verifyCli(stage)).finding(CHECK)!.severity).toBe("warn");
+    } finally {
+      await stage.run("admin", `DROP ROLE "Reporting-User"`);
+    }
+  });
 });
