@@ -30,12 +30,12 @@ export const DATA_BYPASSING_ROLES = [
 // (granted to administrators only, or to nobody yet) is no path today: named, not failed.
 const REACHABLE = (role: string, through: string) => `(${role}.rolcanlogin OR pg_catalog.cardinality(${through}) > 0
          OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc f WHERE f.proowner = ${role}.oid AND f.prosecdef))`;
-const THROUGH = (role: string) => `ARRAY(SELECT u.rolname::text FROM pg_catalog.pg_roles u
+const THROUGH = (role: string) => `ARRAY(SELECT pg_catalog.quote_ident(u.rolname) FROM pg_catalog.pg_roles u
                 WHERE u.oid <> ${role}.oid AND u.rolcanlogin AND u.oid <> ALL ($1::oid[])
                   AND pg_catalog.pg_has_role(u.oid, ${role}.oid, 'MEMBER') ORDER BY 1)`;
 const ESCALATION_SQL = `
   SELECT x.kind, x.target, x.grantee, x.through, ${REACHABLE("x", "x.through")} AS reachable FROM (
-  SELECT 'predefined' AS kind, p.rolname AS target, m.rolname AS grantee, m.oid, m.rolcanlogin, ${THROUGH("m")} AS through
+  SELECT 'predefined' AS kind, p.rolname AS target, pg_catalog.quote_ident(m.rolname) AS grantee, m.oid, m.rolcanlogin, ${THROUGH("m")} AS through
     FROM pg_catalog.pg_auth_members am
     JOIN pg_catalog.pg_roles p ON p.oid = am.roleid
     JOIN pg_catalog.pg_roles m ON m.oid = am.member
@@ -47,7 +47,7 @@ const ESCALATION_SQL = `
     JOIN pg_catalog.pg_roles m ON m.oid = am.member
    WHERE a.oid = ANY ($1::oid[]) AND a.oid IS DISTINCT FROM $3::oid AND m.oid <> ALL ($1::oid[])
   UNION ALL
-  SELECT 'createrole', NULL, r.rolname, r.oid, r.rolcanlogin, ${THROUGH("r")}
+  SELECT 'createrole', NULL, pg_catalog.quote_ident(r.rolname), r.oid, r.rolcanlogin, ${THROUGH("r")}
     FROM pg_catalog.pg_roles r
    WHERE r.rolcreaterole AND r.oid <> ALL ($1::oid[])
   ) x

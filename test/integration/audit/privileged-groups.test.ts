@@ -68,4 +68,16 @@ describe("privileged-roles: a group that cannot log in", () => {
       await stage.run("superuser", "DROP FUNCTION IF EXISTS public.run_report(text); DROP ROLE reports_owner");
     }
   });
+
+  it("a login role whose name needs quotes is named as SQL does, so the remedy runs as written", async () => {
+    await stage.run("admin", `CREATE ROLE "Report-Reader" LOGIN; GRANT pg_read_all_data TO "Report-Reader"`);
+    try {
+      const f = (await verifyCli(stage)).finding(CHECK)!;
+      expect(f).toMatchObject({ severity: "fail", objects: ['pg_read_all_data → "Report-Reader"'] });
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(['REVOKE pg_read_all_data FROM "Report-Reader";']);
+      expect((await verifyCli(stage)).finding(CHECK)!.severity).toBe("pass");
+    } finally {
+      await stage.run("admin", `DROP ROLE "Report-Reader"`);
+    }
+  });
 });
