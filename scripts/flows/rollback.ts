@@ -14,7 +14,7 @@ import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { quoteIdent } from "../../sst/database/quote.js";
 import { connect, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
-import { onInterrupt } from "../kernel/interrupt.js";
+import { onInterrupt, type Undo } from "../kernel/interrupt.js";
 import { UserError } from "../kernel/errors.js";
 import { findRollbackBlockers, type RollbackBlocker } from "../rollback/blockers.js";
 import { isMember, lockSchemaTables, otherDatabases, readState, revokeMembership, type State } from "../rollback/state.js";
@@ -84,8 +84,7 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   const others: { database: string; client: Client }[] = [];
   const committed: string[] = [];
   let addedMembership = false;
-  let dropRevoke = () => undefined as void;
-  let revoke = async () => undefined as void;
+  let revoke: Undo | undefined;
   let state: State;
   try {
     state = await readState(main, spec);
@@ -96,13 +95,10 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
       addedMembership = true;
       // Interrupted, the open transaction rolls back with the connection, but this grant was committed. One
       // revoke, whoever asks first (the `finally` below, woken by the cancelled statement, or the interrupt).
-      let revoking: Promise<void> | undefined;
-      revoke = () =>
-        (revoking ??= (async () => {
-          await main.query("ROLLBACK").catch(() => undefined);
-          await revokeMembership(main, role, admin.user);
-        })());
-      dropRevoke = onInterrupt(`revoked ${admin.user}'s temporary membership in ${role}`, revoke);
+      revoke = onInterrupt(`revoked ${admin.user}'s temporary membership in ${role}`, async () => {
+        await main.query("ROLLBACK").catch(() => undefined);
+        await revokeMembership(main, role, admin.user);
+      });
     }
     await transaction.join(spec.database, main);
     if (state.roleOid) await main.query(grant);
@@ -146,8 +142,9 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
     throw rollbackFailed(spec, error, committed);
   } finally {
     await transaction.close();
-    if (addedMembership) await revoke().catch(() => undefined);
-    dropRevoke();
+    // Unless it went with the role: then there is nothing left to revoke.
+    if (addedMembership) await revoke?.().catch(() => undefined);
+    else revoke?.drop();
     await main.end().catch(() => undefined);
   }
   result.nothingToDo = !state.roleOid && !state.schemaOid && state.defaultAcls === 0;

@@ -13,10 +13,16 @@
  * A second signal exits at once.
  */
 
-/** One undo: what it says when done, and the work. */
+/** One undo: what it says when done, and the work (run at most once, by the flow or the handler). */
 interface Cleanup {
   label: string;
-  run: () => Promise<void> | void;
+  run: () => Promise<void>;
+}
+
+/** An undo registered with `onInterrupt`: calling it undoes now (once); `drop` forgets it undone. */
+export interface Undo {
+  (): Promise<void>;
+  drop(): void;
 }
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
@@ -29,16 +35,19 @@ let state: "idle" | "installed" | "interrupted" = "idle";
 let handler: ((signal: Signal) => void) | undefined;
 
 /**
- * Registers `run` to undo something if the process is interrupted; returns the function that drops it. `run`
- * must be safe to call after the flow has undone the thing itself (one memoised promise): once a signal has
- * arrived, dropping is a no-op, so that the handler waits for the undo the flow may have begun in its own
- * `finally` (woken by the cancelled statement) and says it was done, instead of exiting under it.
+ * Registers `run` to undo something if the process is interrupted. The flow calls the returned undo itself when
+ * it is done with the thing, or `drop()` when there is nothing left to undo. `run` runs once, whoever asks
+ * first, and every caller waits for that one run: the handler waits for an undo the flow began in its own
+ * `finally` (woken by the cancelled statement) and says it was done, instead of exiting under it. Once a signal
+ * has arrived nothing is forgotten: the handler runs, or waits for, every undo registered.
  */
-export function onInterrupt(label: string, run: () => Promise<void> | void): () => void {
-  const cleanup = { label, run };
+export function onInterrupt(label: string, run: () => Promise<void> | void): Undo {
+  let running: Promise<void> | undefined;
+  const cleanup: Cleanup = { label, run: () => (running ??= Promise.resolve().then(run)) };
+  const forget = () => void (state === "interrupted" || cleanups.delete(cleanup));
   cleanups.add(cleanup);
   claimSignals();
-  return () => void (state === "interrupted" || cleanups.delete(cleanup));
+  return Object.assign(() => cleanup.run().finally(forget), { drop: forget });
 }
 
 /** Whether an interrupt is being handled: no new file is written, no failure recorded. */

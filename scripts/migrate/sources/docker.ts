@@ -57,7 +57,7 @@ export async function loadDockerImage(source: string, options: LoadOptions & { c
     (removing ??= (async () => {
       if (id) await docker(commands.remove(id)).catch(() => undefined);
     })());
-  const dropCleanup = onInterrupt(`removed the scratch container and copy of ${image}`, async () => {
+  const removeAll = onInterrupt(`removed the scratch container and copy of ${image}`, async () => {
     await removeContainer();
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -79,8 +79,7 @@ export async function loadDockerImage(source: string, options: LoadOptions & { c
       notes: [`Copied from image ${image}${imageId ? ` (${imageId})` : ""}.`, ...(known ? [known] : [])],
     };
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
-    dropCleanup();
+    await removeAll();
   }
 }
 

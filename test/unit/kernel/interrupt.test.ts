@@ -1,6 +1,7 @@
 /**
  * kernel/interrupt.ts in a process of its own, signalled for real: the handler reports, and waits for, an undo
- * that the flow began itself (woken by its cancelled statement) and dropped before the handler reached it.
+ * that the flow began itself (woken by its cancelled statement) and dropped before the handler reached it; the
+ * undo runs once, whoever asks.
  * Measured before the fix: the label was missing from the line, and the process could exit under the undo.
  */
 import { spawnSync } from "node:child_process";
@@ -13,12 +14,10 @@ import { writeSync } from "node:fs";
 import { installInterruptHandlers, onInterrupt, setConnectionHooks } from ${JSON.stringify(join(PROJECT_ROOT, "scripts/kernel/interrupt.ts"))};
 installInterruptHandlers();
 let undos = 0;
-let undoing;
-const undo = () => (undoing ??= new Promise((done) => setTimeout(() => { undos++; done(); }, 200)));
-const drop = onInterrupt("undid the temporary thing", undo);
-// The flow: its statement is cancelled, its finally undoes and drops at once, before the handler's loop.
+const undo = onInterrupt("undid the temporary thing", () => new Promise((done) => setTimeout(() => { undos++; done(); }, 200)));
+// The flow: its statement is cancelled, its finally begins the undo and drops it at once, before the handler's loop.
 setConnectionHooks({
-  cancel: async () => { void undo().then(drop); drop(); return 1; },
+  cancel: async () => { void undo(); undo.drop(); return 1; },
   // Past the handler's muted stderr.
   close: async () => { writeSync(2, "undos=" + undos + "\\n"); },
 });
