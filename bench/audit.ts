@@ -44,14 +44,20 @@ export interface AuditBench {
    * The same two sides measured once more through a proxy that delays each answer (bench/latency-proxy.ts),
    * as a network between the runner and Aurora would; null when not asked for.
    */
-  delayed: { delayMs: number; roundTripMs: number; loopbackRoundTripMs: number; auditMs: number; loopMs: number; ratio: number } | null;
+  delayed: {
+    delayMs: number;
+    roundTripMs: number;
+    loopbackRoundTripMs: number;
+    auditMs: number;
+    loopMs: number;
+    ratio: number;
+  } | null;
 }
 
 const DATABASE = "bench_audit";
 // Generated per run: the benchmark's throwaway server needs passwords, the repository holds none.
 const ADMIN = { name: "bench_admin", password: generatePassword() };
 const UMAMI_PASSWORD = generatePassword();
-
 
 // One round trip builds the whole application; the sizes are parameters, the names are generated server-side.
 const BUILD_SQL = `
@@ -91,10 +97,10 @@ export async function benchAudit(
   await installAuroraExtensions(superuser, DATABASE);
   const admin: ConnectionSettings = { ...superuser, user: ADMIN.name, password: ADMIN.password, database: DATABASE };
   await withClient(admin, async (c) => {
-    await c.query("SELECT pg_catalog.set_config('bench.schemas', $1, false), pg_catalog.set_config('bench.tables', $2, false)", [
-      String(schemas),
-      String(tablesPerSchema),
-    ]);
+    await c.query(
+      "SELECT pg_catalog.set_config('bench.schemas', $1, false), pg_catalog.set_config('bench.tables', $2, false)",
+      [String(schemas), String(tablesPerSchema)],
+    );
     await c.query(BUILD_SQL);
     await provisionStage(c, spec, { admin: ADMIN.name, password: UMAMI_PASSWORD });
   });

@@ -18,6 +18,7 @@ createInterface({ input: process.stdin }).once("line", () => {
 });
 process.stdout.write("ready\n");
 const flows: { ms: number; ok: boolean }[] = [];
-for (let i = Number(process.env.BENCH_FIRST_STAGE ?? 1); !stop; i += 1) flows.push(await deployFlow(admin, `bench-${i}`, migrations));
+for (let i = Number(process.env.BENCH_FIRST_STAGE ?? 1); !stop; i += 1)
+  flows.push(await deployFlow(admin, `bench-${i}`, migrations));
 process.stdout.write(`${JSON.stringify({ flows })}\n`);
 process.exit(0);

@@ -14,12 +14,18 @@ import { captureBaseline } from "../scripts/evidence/baseline.js";
 import { captureFingerprint } from "../scripts/evidence/fingerprint.js";
 
 /** Provisions `stage`, migrates it as its role and audits it; returns the time taken. */
-export async function deployFlow(admin: ConnectionSettings, stage: string, migrations: MigrationSet): Promise<{ ms: number; ok: boolean }> {
+export async function deployFlow(
+  admin: ConnectionSettings,
+  stage: string,
+  migrations: MigrationSet,
+): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
   const spec = buildSpec(stage, { clusterIdentifier: "bench", database: admin.database });
   const password = generatePassword();
   await withClient(admin, (c) => provisionStage(c, spec, { admin: admin.user, password }));
-  const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), { applicationName: "umami-db migrate" });
+  const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), {
+    applicationName: "umami-db migrate",
+  });
   await applyMigrations(umami, migrations);
   const audit = await auditIsolation({ admin, umami, spec });
   return { ms: performance.now() - started, ok: audit.ok };
@@ -30,7 +36,11 @@ export async function deployFlow(admin: ConnectionSettings, stage: string, migra
  * provisioning, Umami's migrations as the stage's role, the audit (probes, fingerprint compared) and the
  * "after" baseline. Returns the time taken and whether the audit passed.
  */
-export async function fullDeployFlow(admin: ConnectionSettings, stage: string, migrations: MigrationSet): Promise<{ ms: number; ok: boolean }> {
+export async function fullDeployFlow(
+  admin: ConnectionSettings,
+  stage: string,
+  migrations: MigrationSet,
+): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
   const spec = buildSpec(stage, { clusterIdentifier: "bench", database: admin.database });
   const scope = { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] };
@@ -38,7 +48,9 @@ export async function fullDeployFlow(admin: ConnectionSettings, stage: string, m
   await captureBaseline(admin, { label: "before", umamiSchema: spec.schema });
   const password = generatePassword();
   await withClient(admin, (c) => provisionStage(c, spec, { admin: admin.user, password }));
-  const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), { applicationName: "umami-db migrate" });
+  const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), {
+    applicationName: "umami-db migrate",
+  });
   await applyMigrations(umami, migrations);
   const audit = await auditIsolation({ admin, umami, spec, baselineFingerprint: fingerprint });
   await captureBaseline(admin, { label: "after", umamiSchema: spec.schema });
@@ -49,7 +61,10 @@ export async function fullDeployFlow(admin: ConnectionSettings, stage: string, m
  * Samples `pg_stat_activity` every few milliseconds while `fn` runs and returns the most connections whose
  * `application_name` starts with `umami-db` seen at once (the monitor's own session is named otherwise).
  */
-export async function peakConnections<T>(monitor: ConnectionSettings, fn: () => Promise<T>): Promise<{ result: T; peak: number; samples: number }> {
+export async function peakConnections<T>(
+  monitor: ConnectionSettings,
+  fn: () => Promise<T>,
+): Promise<{ result: T; peak: number; samples: number }> {
   return withClient({ ...monitor, applicationName: "bench monitor" }, async (client: Client) => {
     let peak = 0;
     let samples = 0;

@@ -79,14 +79,28 @@ interface Window {
   flowOk?: boolean;
 }
 
-async function measureWindow(app: ConnectionSettings, admin: ConnectionSettings, withFlow: boolean, stage: string): Promise<Window> {
+async function measureWindow(
+  app: ConnectionSettings,
+  admin: ConnectionSettings,
+  withFlow: boolean,
+  stage: string,
+): Promise<Window> {
   const child = withFlow ? await flowInChild(admin, stage) : undefined;
   const started = performance.now();
   const workload = runWorkload(app, { clients: 4, durationMs: windowMs, ...(rate > 0 ? { ratePerSecond: rate } : {}) });
   const flow = child?.run(windowMs * 0.1);
   const [w, f] = await Promise.all([workload, flow]);
-  if (f && f.startedAtMs + f.ms > started + windowMs) throw new Error(`the deploy flow (${Math.round(f.ms)} ms) did not fit in the window; pass a longer --window-seconds`);
-  return { withFlow, tps: w.tps, p99Ms: w.p99Ms, errors: w.errors, ...(f ? { flowMs: Math.round(f.ms), flowOk: f.ok } : {}) };
+  if (f && f.startedAtMs + f.ms > started + windowMs)
+    throw new Error(
+      `the deploy flow (${Math.round(f.ms)} ms) did not fit in the window; pass a longer --window-seconds`,
+    );
+  return {
+    withFlow,
+    tps: w.tps,
+    p99Ms: w.p99Ms,
+    errors: w.errors,
+    ...(f ? { flowMs: Math.round(f.ms), flowOk: f.ok } : {}),
+  };
 }
 
 async function flowCost(server: { dataDir: string }, superuser: ConnectionSettings, admin: ConnectionSettings) {
@@ -135,7 +149,10 @@ async function flowCost(server: { dataDir: string }, superuser: ConnectionSettin
     const cpuMs = serverCpuMs(server.dataDir) - cpu0 - (idleMsPerSecond * wallMs) / 1000;
     await new Promise((r) => setTimeout(r, 1_000)); // let the flow's sessions flush their statistics
     const after = await counters();
-    const wal = await db.query<{ bytes: string }>("SELECT pg_catalog.pg_wal_lsn_diff($1, $2)::text AS bytes", [after.lsn, before.lsn]);
+    const wal = await db.query<{ bytes: string }>("SELECT pg_catalog.pg_wal_lsn_diff($1, $2)::text AS bytes", [
+      after.lsn,
+      before.lsn,
+    ]);
     await app.query("ROLLBACK");
     return {
       flowMs: Math.round(flow.ms),
@@ -164,21 +181,38 @@ async function main() {
     const windows: Window[] = [];
     for (let i = 0; i < pairs; i++) {
       for (const withFlow of i % 2 === 0 ? [true, false] : [false, true]) {
-        log(`window ${windows.length + 1}/${pairs * 2}: ${windowMs / 1000} s ${withFlow ? "with one deploy" : "without"} …`);
+        log(
+          `window ${windows.length + 1}/${pairs * 2}: ${windowMs / 1000} s ${withFlow ? "with one deploy" : "without"} …`,
+        );
         windows.push(await measureWindow(app, admin, withFlow, `bench-w${i}`));
       }
     }
     const side = (withFlow: boolean) => {
       const ws = windows.filter((w) => w.withFlow === withFlow);
-      return { tps: median(ws.map((w) => w.tps)), p99Ms: median(ws.map((w) => w.p99Ms)), errors: ws.reduce((n, w) => n + w.errors, 0) };
+      return {
+        tps: median(ws.map((w) => w.tps)),
+        p99Ms: median(ws.map((w) => w.p99Ms)),
+        errors: ws.reduce((n, w) => n + w.errors, 0),
+      };
     };
     const withDeploy = side(true);
     const without = side(false);
     const result = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model },
-      settings: { windowSeconds: windowMs / 1000, pairs, ratePerSecond: rate || "unthrottled", clients: 4, migrations: MIGRATIONS },
+      settings: {
+        windowSeconds: windowMs / 1000,
+        pairs,
+        ratePerSecond: rate || "unthrottled",
+        clients: 4,
+        migrations: MIGRATIONS,
+      },
       windows,
-      medians: { withDeploy, without, tpsRatio: withDeploy.tps / without.tps, p99Ratio: withDeploy.p99Ms / without.p99Ms },
+      medians: {
+        withDeploy,
+        without,
+        tpsRatio: withDeploy.tps / without.tps,
+        p99Ratio: withDeploy.p99Ms / without.p99Ms,
+      },
       cost,
     };
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -187,7 +221,10 @@ async function main() {
       const lines = [
         `| window | deploy | TPS | p99 ms | errors | flow ms |`,
         `|---|---|---|---|---|---|`,
-        ...windows.map((w, i) => `| ${i + 1} | ${w.withFlow ? "one" : "none"} | ${f(w.tps)} | ${f(w.p99Ms, 2)} | ${w.errors} | ${w.flowMs ?? ""} |`),
+        ...windows.map(
+          (w, i) =>
+            `| ${i + 1} | ${w.withFlow ? "one" : "none"} | ${f(w.tps)} | ${f(w.p99Ms, 2)} | ${w.errors} | ${w.flowMs ?? ""} |`,
+        ),
         ``,
         `median with one deploy: ${f(withDeploy.tps)} TPS, p99 ${f(withDeploy.p99Ms, 2)} ms; without: ${f(without.tps)} TPS, p99 ${f(without.p99Ms, 2)} ms ` +
           `(TPS ratio ${f(result.medians.tpsRatio, 3)}, p99 ratio ${f(result.medians.p99Ratio, 2)})`,

@@ -17,7 +17,10 @@ export interface LatencyProxy {
 }
 
 /** Starts a proxy to `target` that delays the server's answers by `delayMs`. */
-export async function startLatencyProxy(target: { host: string; port: number }, delayMs: number): Promise<LatencyProxy> {
+export async function startLatencyProxy(
+  target: { host: string; port: number },
+  delayMs: number,
+): Promise<LatencyProxy> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connectTcp(target.port, target.host);

@@ -25,7 +25,6 @@ export interface MigrateBench {
   ratio: number;
 }
 
-
 /**
  * What the benchmarks migrate: Umami 2.10.0's release (four migrations, so the figures stay comparable with
  * earlier runs), from the copy bundled in vendor/umami, as the commands read it.
@@ -38,7 +37,10 @@ export function loadBenchMigrations(): Promise<MigrationSet> {
  * Measures on `admin`'s database (use a scratch one: it creates and drops `bench_*` schemas and creates
  * pgcrypto in `public` if the database has none, as Umami's 01_init needs it). Both sides include connecting.
  */
-export async function benchMigrate(admin: ConnectionSettings, options: { set?: MigrationSet; rounds?: number } = {}): Promise<MigrateBench> {
+export async function benchMigrate(
+  admin: ConnectionSettings,
+  options: { set?: MigrationSet; rounds?: number } = {},
+): Promise<MigrateBench> {
   const set = options.set ?? (await loadBenchMigrations());
   const rounds = options.rounds ?? 9;
   await withClient(admin, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA public"));
@@ -89,9 +91,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const superuser = parseDatabaseUrl(server.superuserUrl);
     const admin = { name: "bench_admin", password: generatePassword() };
     await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...admin, database: "bench" }));
-    const settings = parseDatabaseUrl(toUrl({ ...superuser, database: "bench" }, { user: admin.name, password: admin.password }));
+    const settings = parseDatabaseUrl(
+      toUrl({ ...superuser, database: "bench" }, { user: admin.name, password: admin.password }),
+    );
     const result = await benchMigrate(settings, { rounds: Number(process.argv[2] ?? 9) });
-    process.stdout.write(`${JSON.stringify({ ...result, runnerMs: Math.round(result.runnerMs * 10) / 10, rawMs: Math.round(result.rawMs * 10) / 10, ratio: Math.round(result.ratio * 100) / 100 })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...result, runnerMs: Math.round(result.runnerMs * 10) / 10, rawMs: Math.round(result.rawMs * 10) / 10, ratio: Math.round(result.ratio * 100) / 100 })}\n`,
+    );
   } finally {
     await server.stop();
   }

@@ -54,7 +54,11 @@ export interface FlowCpu {
 }
 
 /** Runs `flow` `count` times back to back on an otherwise idle server and divides the CPU used by `count`. */
-export async function measureFlowCpu(dataDir: string, count: number, flow: (i: number) => Promise<unknown>): Promise<FlowCpu> {
+export async function measureFlowCpu(
+  dataDir: string,
+  count: number,
+  flow: (i: number) => Promise<unknown>,
+): Promise<FlowCpu> {
   const idleStart = serverCpuMs(dataDir);
   const idleStarted = performance.now();
   await new Promise((resolve) => setTimeout(resolve, 2_000));

@@ -22,12 +22,18 @@ export interface Dataset {
 const BATCH = 100_000;
 
 /** Fills `schema` (migrated to Umami 2.10.0) with `events` website_event rows and what belongs to them. */
-export async function generateUmamiDataset(client: Client, schema: string, events: number, onBatch?: (done: number) => void): Promise<Dataset> {
+export async function generateUmamiDataset(
+  client: Client,
+  schema: string,
+  events: number,
+  onBatch?: (done: number) => void,
+): Promise<Dataset> {
   const t0 = performance.now();
   const q = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   const sessions = Math.max(1, Math.round(events / 10));
   const websites = Math.max(3, Math.min(50, Math.round(events / 150_000)));
-  const admin = (await client.query<{ user_id: string }>(`SELECT user_id FROM ${q("user")} WHERE username = 'admin'`)).rows[0].user_id;
+  const admin = (await client.query<{ user_id: string }>(`SELECT user_id FROM ${q("user")} WHERE username = 'admin'`))
+    .rows[0].user_id;
 
   await client.query(
     `INSERT INTO ${q("website")} (website_id, name, domain, user_id, created_by, created_at)
@@ -90,7 +96,10 @@ export async function generateUmamiDataset(client: Client, schema: string, event
 }
 
 /** Rows (estimated after ANALYZE) and total size (heap, TOAST and indexes) of each table in `schema`, largest first. */
-export async function schemaSizes(client: Client, schema: string): Promise<{ table: string; rows: number; bytes: number }[]> {
+export async function schemaSizes(
+  client: Client,
+  schema: string,
+): Promise<{ table: string; rows: number; bytes: number }[]> {
   const { rows } = await client.query<{ table: string; rows: number; bytes: string }>(
     `SELECT c.relname AS table, greatest(c.reltuples, 0)::float8 AS rows, pg_catalog.pg_total_relation_size(c.oid) AS bytes
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -30,7 +30,9 @@ const json = process.argv.includes("--json");
 const rowsFlag = process.argv.indexOf("--rows");
 const rows = rowsFlag > 0 ? Number(process.argv[rowsFlag + 1]) : 3_000_000;
 if (!Number.isInteger(rows) || rows < 1000) {
-  process.stderr.write(`error: --rows takes a whole number of website_event rows, at least 1000 (got ${JSON.stringify(process.argv[rowsFlag + 1])}).\n`);
+  process.stderr.write(
+    `error: --rows takes a whole number of website_event rows, at least 1000 (got ${JSON.stringify(process.argv[rowsFlag + 1])}).\n`,
+  );
   process.exit(2);
 }
 
@@ -46,15 +48,35 @@ async function main() {
   const server = await startEmbeddedPostgres();
   try {
     const superuser = parseDatabaseUrl(server.superuserUrl);
-    const admin = { ...superuser, user: "app_admin", password: generatePassword(), database: "app", applicationName: "bench upgrade" };
-    await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: admin.user, password: admin.password, database: admin.database }));
+    const admin = {
+      ...superuser,
+      user: "app_admin",
+      password: generatePassword(),
+      database: "app",
+      applicationName: "bench upgrade",
+    };
+    await withClient(superuser, (c) =>
+      createAuroraLikeAdmin(c, { name: admin.user, password: admin.password, database: admin.database }),
+    );
     const spec = buildSpec("dev");
     const password = generatePassword();
     await withClient(admin, (c) => provisionStage(c, spec, { admin: admin.user, password }));
-    const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), { applicationName: "bench upgrade" });
+    const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), {
+      applicationName: "bench upgrade",
+    });
 
-    const plain = await withClient(umami, async (c) => (await c.query<{ statement_timeout: string; lock_timeout: string }>("SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('lock_timeout') AS lock_timeout")).rows[0]);
-    out(`role ${spec.role.name} (spec: statement_timeout ${spec.role.statementTimeoutMs} ms): a plain session has statement_timeout = ${plain.statement_timeout}, lock_timeout = ${plain.lock_timeout}`);
+    const plain = await withClient(
+      umami,
+      async (c) =>
+        (
+          await c.query<{ statement_timeout: string; lock_timeout: string }>(
+            "SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('lock_timeout') AS lock_timeout",
+          )
+        ).rows[0],
+    );
+    out(
+      `role ${spec.role.name} (spec: statement_timeout ${spec.role.statementTimeoutMs} ms): a plain session has statement_timeout = ${plain.statement_timeout}, lock_timeout = ${plain.lock_timeout}`,
+    );
 
     await applyMigrations(umami, release);
     log(`generating ${rows.toLocaleString("en-US")} website_event rows as ${spec.role.name} …`);
@@ -66,8 +88,11 @@ async function main() {
     });
     const before = await withClient(umami, (c) => schemaSizes(c, spec.schema));
     const beforeBytes = before.reduce((sum, t) => sum + t.bytes, 0);
-    out(`dataset (Umami 2.10.0): ${dataset.websites} websites, ${dataset.sessions.toLocaleString("en-US")} sessions, ${dataset.events.toLocaleString("en-US")} events, ${dataset.eventData.toLocaleString("en-US")} event_data rows; ${formatBytes(beforeBytes)} in ${formatElapsed(dataset.ms)}`);
-    for (const t of before.slice(0, 4)) out(`  ${t.table.padEnd(14)} ${t.rows.toLocaleString("en-US").padStart(11)} rows  ${formatBytes(t.bytes)}`);
+    out(
+      `dataset (Umami 2.10.0): ${dataset.websites} websites, ${dataset.sessions.toLocaleString("en-US")} sessions, ${dataset.events.toLocaleString("en-US")} events, ${dataset.eventData.toLocaleString("en-US")} event_data rows; ${formatBytes(beforeBytes)} in ${formatElapsed(dataset.ms)}`,
+    );
+    for (const t of before.slice(0, 4))
+      out(`  ${t.table.padEnd(14)} ${t.rows.toLocaleString("en-US").padStart(11)} rows  ${formatBytes(t.bytes)}`);
 
     const dry = await applyMigrations(umami, target, { dryRun: true });
     out(`\nmigrate deploy --dry-run: ${dry.pending.length} pending (${dry.pending[0]} … ${dry.pending.at(-1)})`);
@@ -92,16 +117,23 @@ async function main() {
     const after = await withClient(umami, (c) => schemaSizes(c, spec.schema));
     const afterBytes = after.reduce((sum, t) => sum + t.bytes, 0);
 
-    out(`\nupgrade 2.10.0 → 3.1.0 as ${spec.role.name}: ${upgraded.applied.length} migrations in ${formatElapsed(totalMs)}; schema ${formatBytes(beforeBytes)} → ${formatBytes(afterBytes)}`);
+    out(
+      `\nupgrade 2.10.0 → 3.1.0 as ${spec.role.name}: ${upgraded.applied.length} migrations in ${formatElapsed(totalMs)}; schema ${formatBytes(beforeBytes)} → ${formatBytes(afterBytes)}`,
+    );
     out("  migration                        time     statement_timeout  lock_timeout");
-    for (const t of timings) out(`  ${t.name.padEnd(32)} ${formatElapsed(t.ms).padStart(9)}  ${t.statementTimeout.padEnd(17)}  ${t.lockTimeout}`);
+    for (const t of timings)
+      out(
+        `  ${t.name.padEnd(32)} ${formatElapsed(t.ms).padStart(9)}  ${t.statementTimeout.padEnd(17)}  ${t.lockTimeout}`,
+      );
     const longest = timings.reduce((a, b) => (b.ms > a.ms ? b : a));
     const verdict =
       longest.ms > spec.role.statementTimeoutMs
         ? `longer than the role's statement_timeout (${spec.role.statementTimeoutMs / 1000} s): a plain session would have been cancelled; the migration ran with statement_timeout = ${longest.statementTimeout}`
         : `within the role's statement_timeout (${spec.role.statementTimeoutMs / 1000} s) at this size`;
     out(`longest: ${longest.name} ${formatElapsed(longest.ms)}, ${verdict}`);
-    out(`machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; embedded PostgreSQL 15 with default memory settings`);
+    out(
+      `machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; embedded PostgreSQL 15 with default memory settings`,
+    );
     if (json) {
       process.stdout.write(
         `${JSON.stringify({ rows, plainSession: plain, roleStatementTimeoutMs: spec.role.statementTimeoutMs, dataset, bytesBefore: beforeBytes, bytesAfter: afterBytes, tablesBefore: before, impact: dry.impact, migrations: timings, totalMs: Math.round(totalMs) }, null, 2)}\n`,

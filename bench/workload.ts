@@ -53,14 +53,23 @@ export async function runWorkload(settings: ConnectionSettings, options: Workloa
   try {
     for (let i = 0; i < options.clients; i++) clients.push(await connect(appSettings));
     monitor = await connect({ ...settings, applicationName: "umami-db bench lock monitor" });
-    const range = await clients[0].query<{ min_order: string; max_order: string; min_customer: string; max_customer: string }>(`
+    const range = await clients[0].query<{
+      min_order: string;
+      max_order: string;
+      min_customer: string;
+      max_customer: string;
+    }>(`
       SELECT (SELECT min(id) FROM public.orders) AS min_order, (SELECT max(id) FROM public.orders) AS max_order,
              (SELECT min(id) FROM public.customers) AS min_customer, (SELECT max(id) FROM public.customers) AS max_customer
     `);
     const r = range.rows[0];
     const orders = [Number(r.min_order), Number(r.max_order)] as const;
     const customers = [Number(r.min_customer), Number(r.max_customer)] as const;
-    const pids = await Promise.all(clients.map(async (c) => (await c.query<{ pid: number }>("SELECT pg_catalog.pg_backend_pid() AS pid")).rows[0].pid));
+    const pids = await Promise.all(
+      clients.map(
+        async (c) => (await c.query<{ pid: number }>("SELECT pg_catalog.pg_backend_pid() AS pid")).rows[0].pid,
+      ),
+    );
 
     const latencies: number[] = [];
     const errorMessages = new Set<string>();
@@ -98,7 +107,13 @@ export async function runWorkload(settings: ConnectionSettings, options: Workloa
         const t0 = interval > 0 ? next : performance.now();
         next += interval;
         try {
-          await transaction(client, pick(customers), pick(orders), `SKU-${Math.floor(random() * 50)}`, 1 + Math.floor(random() * 500));
+          await transaction(
+            client,
+            pick(customers),
+            pick(orders),
+            `SKU-${Math.floor(random() * 50)}`,
+            1 + Math.floor(random() * 500),
+          );
           latencies.push(performance.now() - t0);
         } catch (error) {
           errors++;
@@ -132,10 +147,21 @@ export async function runWorkload(settings: ConnectionSettings, options: Workloa
 }
 
 /** One short read/write transaction (pgbench's TPC-B shape on the sample application's tables). */
-async function transaction(client: Client, customerId: number, orderId: number, sku: string, cents: number): Promise<void> {
+async function transaction(
+  client: Client,
+  customerId: number,
+  orderId: number,
+  sku: string,
+  cents: number,
+): Promise<void> {
   await client.query("BEGIN");
-  await client.query("SELECT id, status, total_cents FROM public.orders WHERE customer_id = $1 ORDER BY id LIMIT 5", [customerId]);
-  await client.query("UPDATE public.orders SET total_cents = total_cents + $1, updated_at = pg_catalog.now() WHERE id = $2", [cents, orderId]);
+  await client.query("SELECT id, status, total_cents FROM public.orders WHERE customer_id = $1 ORDER BY id LIMIT 5", [
+    customerId,
+  ]);
+  await client.query(
+    "UPDATE public.orders SET total_cents = total_cents + $1, updated_at = pg_catalog.now() WHERE id = $2",
+    [cents, orderId],
+  );
   await client.query(
     `INSERT INTO public.order_items (order_id, sku, quantity) VALUES ($1, $2, 1)
      ON CONFLICT (order_id, sku) DO UPDATE SET quantity = public.order_items.quantity + 1`,
@@ -184,6 +210,10 @@ export function compareImpact(alone: WorkloadResult, during: WorkloadResult): Im
     p99Ratio,
     errors: during.errors,
     maxLockWaitMs: during.maxLockWaitMs,
-    pass: { tps: tpsRatio >= IMPACT_GOALS.tpsRatioMin, p99: p99Ratio <= IMPACT_GOALS.p99RatioMax, errors: during.errors <= IMPACT_GOALS.errorsMax },
+    pass: {
+      tps: tpsRatio >= IMPACT_GOALS.tpsRatioMin,
+      p99: p99Ratio <= IMPACT_GOALS.p99RatioMax,
+      errors: during.errors <= IMPACT_GOALS.errorsMax,
+    },
   };
 }

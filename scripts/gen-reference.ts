@@ -27,8 +27,19 @@ export function commandNames(top: string): string[] {
 
 /** The environment variables the commands read, from their one precedence table (scripts/commands/inputs.ts). */
 function environmentTable(): string {
-  const rows = Object.entries(ENVIRONMENT).map(([name, input]) => `| \`${name}\` | ${input.flag ? `\`${input.flag}\`` : "—"} | ${input.fallback} | ${input.what} |`);
-  return ["### Environment", "", "A flag wins over its variable; with neither, the fallback applies.", "", "| variable | flag that wins | fallback | what |", "|---|---|---|---|", ...rows].join("\n");
+  const rows = Object.entries(ENVIRONMENT).map(
+    ([name, input]) =>
+      `| \`${name}\` | ${input.flag ? `\`${input.flag}\`` : "—"} | ${input.fallback} | ${input.what} |`,
+  );
+  return [
+    "### Environment",
+    "",
+    "A flag wins over its variable; with neither, the fallback applies.",
+    "",
+    "| variable | flag that wins | fallback | what |",
+    "|---|---|---|---|",
+    ...rows,
+  ].join("\n");
 }
 
 /** The reference section: the environment table, the top-level help, then each command's (and its subcommands'). */
@@ -38,7 +49,8 @@ export function buildReference(): string {
   for (const name of commandNames(top)) {
     const text = help([name]);
     blocks.push(`### umami-db ${name}\n\n\`\`\`text\n${text}\n\`\`\``);
-    for (const sub of commandNames(text)) blocks.push(`### umami-db ${name} ${sub}\n\n\`\`\`text\n${help([name, sub])}\n\`\`\``);
+    for (const sub of commandNames(text))
+      blocks.push(`### umami-db ${name} ${sub}\n\n\`\`\`text\n${help([name, sub])}\n\`\`\``);
   }
   return `${BEGIN}\n${blocks.join("\n\n")}\n${END}`;
 }

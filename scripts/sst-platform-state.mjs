@@ -19,7 +19,8 @@ export function pinnedProviders(configText) {
   const block = configText.slice(open + 1, end);
   const pins = {};
   // `name: "1.2.3"` or `name: { version: "1.2.3", … }`, names quoted or not.
-  for (const m of block.matchAll(/["']?([\w-]+)["']?\s*:\s*(?:\{[^{}]*?version\s*:\s*)?["'](\d[^"']*)["']/g)) pins[m[1]] = m[2];
+  for (const m of block.matchAll(/["']?([\w-]+)["']?\s*:\s*(?:\{[^{}]*?version\s*:\s*)?["'](\d[^"']*)["']/g))
+    pins[m[1]] = m[2];
   return pins;
 }
 
@@ -36,8 +37,11 @@ export function platformProblem(root) {
   const platform = join(root, ".sst", "platform");
   if (!existsSync(join(platform, "config.d.ts"))) return ".sst/platform is missing";
   const sst = readJson(join(root, "node_modules", "sst", "package.json"))?.version;
-  const built = existsSync(join(platform, "version")) ? readFileSync(join(platform, "version"), "utf8").trim() : undefined;
-  if (sst && built !== sst) return `.sst/platform was built by SST ${built ?? "(unknown)"}, node_modules has SST ${sst}`;
+  const built = existsSync(join(platform, "version"))
+    ? readFileSync(join(platform, "version"), "utf8").trim()
+    : undefined;
+  if (sst && built !== sst)
+    return `.sst/platform was built by SST ${built ?? "(unknown)"}, node_modules has SST ${sst}`;
   const lock = readJson(join(root, ".sst", "provider-lock.json")) ?? [];
   const pins = pinnedProviders(readFileSync(join(root, "sst.config.ts"), "utf8"));
   for (const [name, version] of Object.entries(pins)) {

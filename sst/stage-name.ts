@@ -29,7 +29,8 @@ function distance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     row = next;
   }
   return row[b.length];
@@ -40,7 +41,9 @@ export function protectedLookalike(stage: string): string | undefined {
   if (isConfiguredStage(stage)) return undefined;
   const first = stage.split("-")[0].replace(/\d+$/, "");
   return Object.keys(configuredStages).find(
-    (name) => configuredStages[name].protect && (stage.startsWith(name) || abbreviates(first, name) || distance(first, name) <= 2),
+    (name) =>
+      configuredStages[name].protect &&
+      (stage.startsWith(name) || abbreviates(first, name) || distance(first, name) <= 2),
   );
 }
 

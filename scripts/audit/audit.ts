@@ -23,7 +23,12 @@ import { auditReplication } from "./replication.js";
 import { auditPlantedCode } from "./planted-code.js";
 import { auditNotifications } from "./notifications.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
-import { fingerprintChanges, fingerprintProblem, type Fingerprint, type FingerprintChange } from "../evidence/fingerprint.js";
+import {
+  fingerprintChanges,
+  fingerprintProblem,
+  type Fingerprint,
+  type FingerprintChange,
+} from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
 import { batchedQuery } from "./batch.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
@@ -122,12 +127,25 @@ function probeFindings(probes: ProbeResult[] | null, spec: UmamiDatabaseSpec): F
   );
 }
 
-const VERIFY_NO_BASELINE = "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json.";
+const VERIFY_NO_BASELINE =
+  "Not compared: capture `umami-db fingerprint --out before.json` before the deploy and pass --baseline-fingerprint before.json.";
 
-function fingerprintFinding(baseline: Fingerprint | undefined, changed: FingerprintChange[], problem: string | null, noBaselineRemedy = VERIFY_NO_BASELINE): Finding {
+function fingerprintFinding(
+  baseline: Fingerprint | undefined,
+  changed: FingerprintChange[],
+  problem: string | null,
+  noBaselineRemedy = VERIFY_NO_BASELINE,
+): Finding {
   const check = "application fingerprint";
   if (!baseline) return { class: "fingerprint", check, severity: "warn", objects: [], remedy: noBaselineRemedy };
-  if (problem) return { class: "fingerprint", check, severity: "fail", objects: [], remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.` };
+  if (problem)
+    return {
+      class: "fingerprint",
+      check,
+      severity: "fail",
+      objects: [],
+      remedy: `The baseline cannot be compared: ${problem}. Use the fingerprint taken before the deploy (\`umami-db fingerprint --out\` or preflight's snapshot); one taken now would prove nothing about the deploy.`,
+    };
   return finding(
     "fingerprint",
     check,
@@ -145,7 +163,8 @@ function fingerprintFinding(baseline: Fingerprint | undefined, changed: Fingerpr
 export async function auditIsolation(options: AuditOptions): Promise<AuditResult> {
   const started = performance.now();
   const admin = options.admin;
-  if (!isClient(admin)) return withClient(admin, (client) => auditIsolation({ ...options, admin: client, adminSettings: admin }));
+  if (!isClient(admin))
+    return withClient(admin, (client) => auditIsolation({ ...options, admin: client, adminSettings: admin }));
   const client = admin;
   // One connection answers one query at a time: the checks below start together, so their queries go out
   // together, as one statement, while the one before them is in flight (batch.ts).
@@ -185,7 +204,22 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
   probing?.catch(() => undefined); // awaited below
   const comparing = baseline && !problem ? all.then(() => fingerprintChanges(client, baseline)) : null;
   comparing?.catch(() => undefined); // awaited below
-  const [outward, databases, roleSettings, settingsPaths, inward, foreignObjects, escalation, triggers, intended, inwardObjects, definers, replication, planted, notifications] = await all;
+  const [
+    outward,
+    databases,
+    roleSettings,
+    settingsPaths,
+    inward,
+    foreignObjects,
+    escalation,
+    triggers,
+    intended,
+    inwardObjects,
+    definers,
+    replication,
+    planted,
+    notifications,
+  ] = await all;
   queries += databases.queries;
   const findings = [
     ...existenceFindings(ctx),

@@ -33,7 +33,10 @@ export function combineQueries(batch: { sql: string; params: unknown[] }[]): { s
  * A counted query function on `client` that batches queries issued while one is in flight. With `gather`, a
  * query issued while the connection is idle waits for the others issued in the same turn of the event loop.
  */
-export function batchedQuery(client: Client, options: { gather?: boolean } = {}): { query: CountedQuery; statements: () => number } {
+export function batchedQuery(
+  client: Client,
+  options: { gather?: boolean } = {},
+): { query: CountedQuery; statements: () => number } {
   let statements = 0;
   let busy = false;
   let waiting: Pending[] = [];

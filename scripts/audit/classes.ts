@@ -7,29 +7,43 @@
 /** Class id → one-line title. The first group is round 1's checks, the second issue 17's classes 1–8, then later rounds'. */
 export const AUDIT_CLASSES = {
   existence: "The Umami role and schema exist, in the database the stage names",
-  "outward-privileges": "Umami's role holds privileges on application objects (tables, columns, sequences, functions, schemas, defaults, large objects, foreign servers)",
+  "outward-privileges":
+    "Umami's role holds privileges on application objects (tables, columns, sequences, functions, schemas, defaults, large objects, foreign servers)",
   "other-databases": "Umami's role reaches other databases of the cluster, audited there as deeply",
   ownership: "Umami's role owns objects outside its schema (an owner keeps every privilege)",
-  "role-attributes": "Umami's role has attributes beyond the spec (SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS, connection limit)",
+  "role-attributes":
+    "Umami's role has attributes beyond the spec (SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS, connection limit)",
   memberships: "Umami's role inherits other roles' privileges (application and predefined roles)",
   "role-settings": "Umami's role carries settings beyond the spec's (search_path, timeouts), in any database",
-  "inward-grants": "Roles outside the administrators hold privileges on, or own, Umami's schema and objects, or get its future objects",
+  "inward-grants":
+    "Roles outside the administrators hold privileges on, or own, Umami's schema and objects, or get its future objects",
   "inward-members": "Roles outside the administrators are members of Umami's role",
-  "privileged-roles": "Roles outside the administrators bypass privileges (pg_read_all_data…) or can grant themselves any role (CREATEROLE)",
+  "privileged-roles":
+    "Roles outside the administrators bypass privileges (pg_read_all_data…) or can grant themselves any role (CREATEROLE)",
   triggers: "Code that runs inside Umami's statements: triggers and rules on its tables, event triggers",
   "intended-grants": "Umami's role holds exactly the spec's privileges: missing and extra",
   probes: "Live probes as Umami's role agree with the catalogs",
   fingerprint: "The application's schemas and roles are unchanged since the baseline",
-  "search-path-shadowing": "A role's effective search_path reaches a schema Umami's role can create in, or an administrator's one where other login roles can: their code runs with that role's rights (CVE-2018-1058)",
-  "admin-by-membership": "Roles that are members of an administrator hold its powers without being declared administrators",
-  "inward-via-objects": "Views, materialized views and functions owned by others read Umami's tables for non-administrators",
-  "inward-via-replication": "Replication roles, publications and logical slots ship Umami's rows without a SELECT privilege",
-  "database-wide-settings": "Settings stored in the cluster (ALTER DATABASE/ROLE … SET) are readable by Umami's role: secrets in custom settings",
-  "foreign-objects-in-schema": "Objects in Umami's schema that Umami's role does not own: granted to it by provisioning, or reading elsewhere with their owner's rights",
-  "definer-escalation": "SECURITY DEFINER functions of administrators or CREATEROLE roles executable by non-administrators",
-  "latent-grants": "Privileges behind a schema without USAGE, reachable through paths that never check the schema (pg_stats, sequence functions by OID)",
-  "planted-code": "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
-  notifications: "Application functions send NOTIFY payloads, which Umami's role receives on LISTEN without any privilege (same database)",
+  "search-path-shadowing":
+    "A role's effective search_path reaches a schema Umami's role can create in, or an administrator's one where other login roles can: their code runs with that role's rights (CVE-2018-1058)",
+  "admin-by-membership":
+    "Roles that are members of an administrator hold its powers without being declared administrators",
+  "inward-via-objects":
+    "Views, materialized views and functions owned by others read Umami's tables for non-administrators",
+  "inward-via-replication":
+    "Replication roles, publications and logical slots ship Umami's rows without a SELECT privilege",
+  "database-wide-settings":
+    "Settings stored in the cluster (ALTER DATABASE/ROLE … SET) are readable by Umami's role: secrets in custom settings",
+  "foreign-objects-in-schema":
+    "Objects in Umami's schema that Umami's role does not own: granted to it by provisioning, or reading elsewhere with their owner's rights",
+  "definer-escalation":
+    "SECURITY DEFINER functions of administrators or CREATEROLE roles executable by non-administrators",
+  "latent-grants":
+    "Privileges behind a schema without USAGE, reachable through paths that never check the schema (pg_stats, sequence functions by OID)",
+  "planted-code":
+    "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
+  notifications:
+    "Application functions send NOTIFY payloads, which Umami's role receives on LISTEN without any privilege (same database)",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */

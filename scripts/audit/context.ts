@@ -40,7 +40,11 @@ const CONTEXT_SQL = `
 `;
 
 /** Reads the role, the schema and the administrators in one query. */
-export async function loadContext(spec: UmamiDatabaseSpec, query: CountedQuery, adminRoles: string[]): Promise<AuditContext> {
+export async function loadContext(
+  spec: UmamiDatabaseSpec,
+  query: CountedQuery,
+  adminRoles: string[],
+): Promise<AuditContext> {
   const [row] = await query<{
     admin_user: string;
     database: string;

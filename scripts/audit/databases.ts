@@ -40,9 +40,10 @@ export const DATABASES_SQL = `
    ORDER BY 1
 `;
 
-
 /** One other database's outcome: its findings and owned objects, or why it was not audited. */
-type Outcome = { audited: true; findings: Finding[]; owned: OwnedRow[]; queries: number } | { audited: false; reason: string };
+type Outcome =
+  | { audited: true; findings: Finding[]; owned: OwnedRow[]; queries: number }
+  | { audited: false; reason: string };
 
 async function auditOne(ctx: AuditContext, settings: ConnectionSettings): Promise<Outcome> {
   try {
@@ -51,7 +52,11 @@ async function auditOne(ctx: AuditContext, settings: ConnectionSettings): Promis
       const { query, statements } = batchedQuery(client, { gather: true });
       // No schema there is Umami's: '' matches none (PostgreSQL has no zero-length names).
       const sub: AuditContext = { ...ctx, query, database: settings.database, schemaOid: null };
-      const [outward, allOwned, notifications] = await Promise.all([auditOutward(sub, { skipSchema: "" }), queryOwned(query, ctx.roleOid!, ""), auditNotifications(sub)]);
+      const [outward, allOwned, notifications] = await Promise.all([
+        auditOutward(sub, { skipSchema: "" }),
+        queryOwned(query, ctx.roleOid!, ""),
+        auditNotifications(sub),
+      ]);
       const findings = [...outward, ...notifications].filter((f) => PER_DATABASE_CHECKS.includes(f.check));
       const owned = allOwned.filter((r) => r.scope === "here");
       return { audited: true, findings, owned, queries: statements() };
@@ -80,7 +85,16 @@ function databaseFinding(row: DatabaseRow, outcome: Outcome, role: string, admin
     };
   }
   const bad = outcome.findings.filter((f) => f.severity !== "pass");
-  const owned = outcome.owned.length > 0 ? [ownershipFinding("outward: objects owned outside the schema", outcome.owned, { role, schema: "(none there)", admin })] : [];
+  const owned =
+    outcome.owned.length > 0
+      ? [
+          ownershipFinding("outward: objects owned outside the schema", outcome.owned, {
+            role,
+            schema: "(none there)",
+            admin,
+          }),
+        ]
+      : [];
   const problems = [...bad, ...owned];
   const fails = problems.some((f) => f.severity === "fail");
   if (problems.length === 0) {
@@ -96,7 +110,10 @@ function databaseFinding(row: DatabaseRow, outcome: Outcome, role: string, admin
     "other-databases",
     check,
     fails ? "fail" : "warn",
-    [`database ${row.name} (${privileges(row)})`, ...problems.flatMap((f) => f.objects.map((o) => `${f.check.replace(/^outward: /, "")}: ${o}`))],
+    [
+      `database ${row.name} (${privileges(row)})`,
+      ...problems.flatMap((f) => f.objects.map((o) => `${f.check.replace(/^outward: /, "")}: ${o}`)),
+    ],
     `In database ${row.name} (connect to it as an administrator): ${problems.map((f) => f.remedy).join(" ")} Or keep ${role} out of it: ${close}`,
     "",
   );
@@ -114,7 +131,9 @@ export async function auditDatabases(
   if (!ctx.roleOid) return { findings: [], queries: 0 };
   // The list of databases is what is needed first: asked first, it goes out alone (batch.ts), and the owned
   // objects join the other checks' queries in the next round trip.
-  const list = ctx.otherDatabases ? Promise.resolve(ctx.otherDatabases) : ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
+  const list = ctx.otherDatabases
+    ? Promise.resolve(ctx.otherDatabases)
+    : ctx.query<DatabaseRow>(DATABASES_SQL, [ctx.roleOid]);
   const ownedHere = queryOwned(ctx.query, ctx.roleOid, ctx.spec.schema);
   ownedHere.catch(() => undefined); // awaited below; meanwhile a failure must not count as unhandled
   const databases = await list;
@@ -122,7 +141,8 @@ export async function auditDatabases(
   const outcomes: Outcome[] = [];
   for (const d of databases) {
     if (!d.admin_can_connect) outcomes.push({ audited: false, reason: `${ctx.adminUser} has no CONNECT on it` });
-    else if (!connect) outcomes.push({ audited: false, reason: "the audit was given an open connection without its settings" });
+    else if (!connect)
+      outcomes.push({ audited: false, reason: "the audit was given an open connection without its settings" });
     else outcomes.push(await auditOne(ctx, connect(d.name)));
   }
   const owned = await ownedHere;
@@ -134,11 +154,25 @@ export async function auditDatabases(
     return `not audited: ${role} cannot connect to it (REASSIGN OWNED or DROP OWNED there as its owner)`;
   };
   const findings = [
-    ownershipFinding("outward: objects owned outside the schema", owned, { role, schema: ctx.spec.schema, admin: ctx.adminUser, elsewhere }),
+    ownershipFinding("outward: objects owned outside the schema", owned, {
+      role,
+      schema: ctx.spec.schema,
+      admin: ctx.adminUser,
+      elsewhere,
+    }),
     ...databases.map((d, i) => databaseFinding(d, outcomes[i], role, ctx.adminUser)),
   ];
   if (databases.length === 0) {
-    findings.push(finding("other-databases", "outward: other databases", "warn", [], "", `${role} can connect to no other database of the cluster.`));
+    findings.push(
+      finding(
+        "other-databases",
+        "outward: other databases",
+        "warn",
+        [],
+        "",
+        `${role} can connect to no other database of the cluster.`,
+      ),
+    );
   }
   const queries = outcomes.reduce((n, o) => n + (o.audited ? o.queries : 0), 0);
   return { findings, queries };

@@ -73,14 +73,17 @@ function failure(r: DefinerRow, schema: string): string | null {
 /** SECURITY DEFINER functions of administrators and CREATEROLE roles that others can execute. */
 export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
-  const rows = (await ctx.query<DefinerRow>(DEFINERS_SQL, [ctx.allowedOids, ctx.roleOid, spec.schema])).filter((r) => r.callers.length > 0);
+  const rows = (await ctx.query<DefinerRow>(DEFINERS_SQL, [ctx.allowedOids, ctx.roleOid, spec.schema])).filter(
+    (r) => r.callers.length > 0,
+  );
   const failing = rows.filter((r) => failure(r, spec.schema) !== null);
   const describe = (r: DefinerRow) => {
     const why = failure(r, spec.schema);
     const shape = why ?? `pinned search_path, no dynamic SQL, ${r.language}`;
     return `${r.otype.toLowerCase()} ${r.object} runs as ${r.owner} for ${r.callers.join(", ")} — ${why ? "fails" : "reviewable"}: ${shape}`;
   };
-  const revoke = (r: DefinerRow) => r.grantees.map((g) => `REVOKE EXECUTE ON ${r.otype} ${r.object} FROM ${g};`).join(" ");
+  const revoke = (r: DefinerRow) =>
+    r.grantees.map((g) => `REVOKE EXECUTE ON ${r.otype} ${r.object} FROM ${g};`).join(" ");
   // A body that only lacks a pinned search_path keeps working for its callers once pinned (the schemas a
   // caller's default path reaches, pg_catalog first and pg_temp last); anything else is taken from them.
   const remedy = (r: DefinerRow) =>
@@ -96,7 +99,9 @@ export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
       failing.length > 0
         ? `Whoever may execute these acts as their owner while they run, and their shape lets the caller steer them (an unpinned search_path, dynamic SQL, Umami's schema in the body, or a CREATEROLE owner): ${failing
             .map(remedy)
-            .join(" ")} (Pin only schemas no role outside the administrators can create in. Grant EXECUTE back only to roles that must call a function once its body is fixed, or make it SECURITY INVOKER.)`
+            .join(
+              " ",
+            )} (Pin only schemas no role outside the administrators can create in. Grant EXECUTE back only to roles that must call a function once its body is fixed, or make it SECURITY INVOKER.)`
         : `Each runs a fixed body as its owner (pinned search_path, no dynamic SQL, nothing of ${spec.schema}): review what it returns; if a caller should not have it: ${rows
             .map(revoke)
             .join(" ")}`,

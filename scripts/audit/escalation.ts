@@ -63,16 +63,29 @@ interface EscalationRow {
   reachable: boolean;
 }
 
-const DORMANT = " — NOLOGIN, no member outside the administrators, no SECURITY DEFINER function: no path until one is granted it";
+const DORMANT =
+  " — NOLOGIN, no member outside the administrators, no SECURITY DEFINER function: no path until one is granted it";
 
 /** Fails when a listed role is reachable; a NOLOGIN group nobody outside the administrators reaches only warns. */
-function grantFinding(cls: "privileged-roles" | "admin-by-membership", check: string, rows: EscalationRow[], describe: (r: EscalationRow) => string, remedy: string, pass: string): Finding {
+function grantFinding(
+  cls: "privileged-roles" | "admin-by-membership",
+  check: string,
+  rows: EscalationRow[],
+  describe: (r: EscalationRow) => string,
+  remedy: string,
+  pass: string,
+): Finding {
   return finding(
     cls,
     check,
     rows.some((r) => r.reachable) ? "fail" : "warn",
-    rows.map((r) => `${describe(r)}${r.through.length ? ` (and through it: ${r.through.join(", ")})` : ""}${r.reachable ? "" : DORMANT}`),
-    rows.some((r) => r.reachable) ? remedy : `No role outside the administrators can use these today; the first GRANT of one to such a role opens the path. To take it away: ${remedy}`,
+    rows.map(
+      (r) =>
+        `${describe(r)}${r.through.length ? ` (and through it: ${r.through.join(", ")})` : ""}${r.reachable ? "" : DORMANT}`,
+    ),
+    rows.some((r) => r.reachable)
+      ? remedy
+      : `No role outside the administrators can use these today; the first GRANT of one to such a role opens the path. To take it away: ${remedy}`,
     pass,
   );
 }
@@ -82,11 +95,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
   const role = ctx.spec.role.name;
   // The Umami role's own memberships and attributes are reported by the outward checks.
   const rows = (
-    await ctx.query<EscalationRow>(ESCALATION_SQL, [
-      ctx.allowedOids,
-      DATA_BYPASSING_ROLES,
-      ctx.roleOid,
-    ])
+    await ctx.query<EscalationRow>(ESCALATION_SQL, [ctx.allowedOids, DATA_BYPASSING_ROLES, ctx.roleOid])
   ).filter((r) => r.grantee !== role);
   const predefined = rows.filter((r) => r.kind === "predefined");
   const createRole = rows.filter((r) => r.kind === "createrole");

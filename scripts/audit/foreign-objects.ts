@@ -73,7 +73,9 @@ export async function auditForeignObjects(ctx: AuditContext): Promise<Finding[]>
       objects.map(describeForeignObject),
       `The schema's default privileges (and provisioning's grants) give ${role} what is in ${spec.schema}, and a view reads with its owner's rights. If an object is Umami's, hand it to ${role} (as its owner, a member of ${role}): GRANT ${role} TO ${ctx.adminUser}; ${objects
         .map((o) => `ALTER ${alterKeyword(o.type)} ${o.identity} OWNER TO ${role};`)
-        .join(" ")} If it is the application's, move it out with the application's next change (ALTER … SET SCHEMA renames it for the application too), or give Umami a schema of its own (another stage name).`,
+        .join(
+          " ",
+        )} If it is the application's, move it out with the application's next change (ALTER … SET SCHEMA renames it for the application too), or give Umami a schema of its own (another stage name).`,
       `Everything in ${spec.schema} is owned by ${role} (or belongs to an extension).`,
     ),
   ];

@@ -48,16 +48,27 @@ export async function auditIntendedGrants(ctx: AuditContext): Promise<Finding[]>
   const { spec } = ctx;
   const role = spec.role.name;
   if (!ctx.roleOid) {
-    return [{ class: "intended-grants", check: "intended grants", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
+    return [
+      {
+        class: "intended-grants",
+        check: "intended grants",
+        severity: "warn",
+        objects: [],
+        remedy: `Not checked: role ${role} does not exist.`,
+      },
+    ];
   }
-  const rows = await ctx.query<{ area: string; object: string; held: string[]; by_default: string[] | null }>(INTENDED_SQL, [
-    ctx.roleOid,
-    ctx.schemaOid,
-    ALL_PRIVILEGES.table,
-    ALL_PRIVILEGES.sequence,
-    ALL_PRIVILEGES.schema,
-    ALL_PRIVILEGES.database,
-  ]);
+  const rows = await ctx.query<{ area: string; object: string; held: string[]; by_default: string[] | null }>(
+    INTENDED_SQL,
+    [
+      ctx.roleOid,
+      ctx.schemaOid,
+      ALL_PRIVILEGES.table,
+      ALL_PRIVILEGES.sequence,
+      ALL_PRIVILEGES.schema,
+      ALL_PRIVILEGES.database,
+    ],
+  );
   const p = spec.privileges;
   const expected: Record<string, readonly string[]> = {
     database: p.database,
@@ -69,9 +80,17 @@ export async function auditIntendedGrants(ctx: AuditContext): Promise<Finding[]>
   };
   // Default privileges with no row at all are entirely missing (a row exists only once something is granted).
   if (ctx.schemaOid) {
-    for (const [area, objtype] of [["default tables", "TABLES"], ["default sequences", "SEQUENCES"]] as const) {
+    for (const [area, objtype] of [
+      ["default tables", "TABLES"],
+      ["default sequences", "SEQUENCES"],
+    ] as const) {
       if (!rows.some((r) => r.area === area)) {
-        rows.push({ area, object: `default privileges ON ${objtype} IN SCHEMA ${spec.schema}`, held: [], by_default: null });
+        rows.push({
+          area,
+          object: `default privileges ON ${objtype} IN SCHEMA ${spec.schema}`,
+          held: [],
+          by_default: null,
+        });
       }
     }
   }

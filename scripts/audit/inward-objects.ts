@@ -95,7 +95,9 @@ interface ReaderRow {
 export async function auditInwardObjects(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
   const rows = ctx.schemaOid
-    ? (await ctx.query<ReaderRow>(INWARD_OBJECTS_SQL, [ctx.schemaOid, ctx.allowedOids, spec.schema])).filter((r) => r.callers.length > 0)
+    ? (await ctx.query<ReaderRow>(INWARD_OBJECTS_SQL, [ctx.schemaOid, ctx.allowedOids, spec.schema])).filter(
+        (r) => r.callers.length > 0,
+      )
     : [];
   const revoke = (r: ReaderRow) => {
     const on = r.otype === "FUNCTION" || r.otype === "PROCEDURE" ? `EXECUTE ON ${r.otype}` : "SELECT ON TABLE";
@@ -106,7 +108,10 @@ export async function auditInwardObjects(ctx: AuditContext): Promise<Finding[]> 
       "inward-via-objects",
       "inward: views and functions that read Umami's tables",
       "fail",
-      rows.map((r) => `${r.otype.toLowerCase()} ${r.object} (owner ${r.owner}) reads ${r.reads.join(", ")} → ${r.callers.join(", ")}`),
+      rows.map(
+        (r) =>
+          `${r.otype.toLowerCase()} ${r.object} (owner ${r.owner}) reads ${r.reads.join(", ")} → ${r.callers.join(", ")}`,
+      ),
       `These run with their owner's rights, so whoever may use them reads Umami's data without any privilege on ${spec.schema}; keep them for the administrators (or drop them): ${rows.map(revoke).join(" ")}`,
       `No view, materialized view or SECURITY DEFINER function outside ${spec.schema} lets a role outside the administrators read its tables.`,
     ),

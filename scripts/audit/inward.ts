@@ -109,7 +109,8 @@ interface InwardRow {
  * one (RDS: `GRANT SELECT ON … TO rds_pgaudit` marks a table's reads for the audit log). No path until the
  * group is granted to someone: named, not failed — as privileged-roles does for such groups.
  */
-const dormant = (r: InwardRow) => (r.kind === "object" || r.kind === "column") && !r.can_login && r.through.length === 0 && !r.owns;
+const dormant = (r: InwardRow) =>
+  (r.kind === "object" || r.kind === "column") && !r.can_login && r.through.length === 0 && !r.owns;
 const DORMANT = " — NOLOGIN, no member outside the administrators, owns nothing here: no path until one is granted it";
 
 /** The statement that removes one entry, as written. */
@@ -143,15 +144,18 @@ function describe(r: InwardRow): string {
 function memberRemedy(list: InwardRow[]): string {
   const groups = list.filter((r) => !dormant(r) && !r.can_login && r.through.length > 0 && !r.owns);
   const pairs = [...new Set(groups.flatMap((r) => r.through.map((m) => `REVOKE ${r.grantee} FROM ${m};`)))];
-  return pairs.length > 0 ? ` Or, where a group must keep its grant (pgaudit's object-audit role), take the group from the login roles that act as it: ${pairs.join(" ")}` : "";
+  return pairs.length > 0
+    ? ` Or, where a group must keep its grant (pgaudit's object-audit role), take the group from the login roles that act as it: ${pairs.join(" ")}`
+    : "";
 }
 
 /** Runs the inward checks: one query, one finding per check. */
 export async function auditInward(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
-  const rows = ctx.schemaOid || ctx.roleOid
-    ? await ctx.query<InwardRow>(INWARD_SQL, [ctx.schemaOid, ctx.roleOid, ctx.allowedOids])
-    : [];
+  const rows =
+    ctx.schemaOid || ctx.roleOid
+      ? await ctx.query<InwardRow>(INWARD_SQL, [ctx.schemaOid, ctx.roleOid, ctx.allowedOids])
+      : [];
   const admins = `${spec.role.name} and the administrators (${ctx.administrators.join(", ")})`;
   const of = (...kinds: InwardRow["kind"][]) => rows.filter((r) => kinds.includes(r.kind));
   const remedies = (list: InwardRow[]) => list.map((r) => remedyFor(r, spec.role.name, ctx.adminUser)).join(" ");

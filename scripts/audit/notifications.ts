@@ -62,7 +62,9 @@ export async function auditNotifications(ctx: AuditContext): Promise<Finding[]> 
       rowsOut.length > 0 ? "fail" : "warn",
       rows.map(describe),
       `${role} may LISTEN on any channel of database ${ctx.database} and receives every payload sent there: PostgreSQL has no privilege on channels to take away. ${
-        rowsOut.length > 0 ? "Those that publish whole rows hand the application's data to it today. " : "Review what each payload holds. "
+        rowsOut.length > 0
+          ? "Those that publish whole rows hand the application's data to it today. "
+          : "Review what each payload holds. "
       }Have each function send only the row's key (the listener reads the row with its own rights, which ${role} lacks), in the application's next migration: e.g. PERFORM pg_notify(channel, NEW.id::text).${
         ctx.schemaOid ? " Or give Umami a database of its own (the stage's database setting)." : ""
       }`,

@@ -64,9 +64,11 @@ function latentPath(row: OutwardRow): string | null {
     const via = row.via ?? [];
     return via.length > 0 ? `callable through ${via.join(", ")}, which never check the function's schema` : null;
   }
-  if (row.kind === "sequence") return "usable by OID: nextval(), setval() and pg_sequence_last_value() never check the schema";
+  if (row.kind === "sequence")
+    return "usable by OID: nextval(), setval() and pg_sequence_last_value() never check the schema";
   const reads = row.privileges.some((p) => p === "SELECT" || p === "SELECT (columns)");
-  if (reads && row.note !== "rls") return "readable through pg_stats (most_common_vals, histogram_bounds): it checks the column privilege, never the schema";
+  if (reads && row.note !== "rls")
+    return "readable through pg_stats (most_common_vals, histogram_bounds): it checks the column privilege, never the schema";
   return null;
 }
 
@@ -84,8 +86,10 @@ function relationRemedy(row: OutwardRow, role: string): string {
   const kind = row.kind === "sequence" ? "SEQUENCE" : "TABLE";
   const targets = row.defaults ?? [];
   const steps = targets.filter((t) => t !== "OWNER").map((t) => `REVOKE ALL ON ${kind} ${row.object} FROM ${t};`);
-  if (targets.includes("OWNER")) steps.push(`(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`);
-  if (steps.length === 0) steps.push(`(${row.object} is reached through a role ${role} is a member of: see "outward: role memberships")`);
+  if (targets.includes("OWNER"))
+    steps.push(`(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`);
+  if (steps.length === 0)
+    steps.push(`(${row.object} is reached through a role ${role} is a member of: see "outward: role memberships")`);
   return steps.join(" ");
 }
 
@@ -94,8 +98,10 @@ function relationRemedy(row: OutwardRow, role: string): string {
  * foreign tables use it (dropping it would break them). Only one made for the Umami role is dropped.
  */
 function foreignRemedy(row: OutwardRow, role: string): string {
-  if (row.kind !== "user mapping") return `REVOKE USAGE ON ${row.note} ${row.object} FROM ${row.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`;
-  if (row.object.startsWith("FOR PUBLIC ")) return `(keep the mapping ${row.object}: the application's foreign tables use it; without USAGE on its server ${role} cannot)`;
+  if (row.kind !== "user mapping")
+    return `REVOKE USAGE ON ${row.note} ${row.object} FROM ${row.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`;
+  if (row.object.startsWith("FOR PUBLIC "))
+    return `(keep the mapping ${row.object}: the application's foreign tables use it; without USAGE on its server ${role} cannot)`;
   return `DROP USER MAPPING ${row.object};`;
 }
 
@@ -108,10 +114,20 @@ function functionRemedy(row: OutwardRow, role: string): string {
  * Objects in usable schemas fail; grants that expose no data warn (said why). Relations and sequences behind a
  * schema without USAGE are `latentFinding`'s.
  */
-function reachFinding(check: string, rows: OutwardRow[], what: string, role: string, intro: string, remedy: (row: OutwardRow) => string): Finding {
+function reachFinding(
+  check: string,
+  rows: OutwardRow[],
+  what: string,
+  role: string,
+  intro: string,
+  remedy: (row: OutwardRow) => string,
+): Finding {
   const live = rows.filter((r) => r.usable && !harmless(r));
   const safe = rows.filter((r) => harmless(r));
-  const objects = [...live.map((r) => describe(r)), ...safe.map((r) => `${describe(r)} — no data exposed: ${harmless(r)}`)];
+  const objects = [
+    ...live.map((r) => describe(r)),
+    ...safe.map((r) => `${describe(r)} — no data exposed: ${harmless(r)}`),
+  ];
   const risky = live;
   return finding(
     "outward-privileges",
@@ -133,7 +149,10 @@ function latentFinding(rows: OutwardRow[], role: string): Finding {
     "latent-grants",
     "outward: grants behind schemas without USAGE",
     reached.length > 0 ? "fail" : "warn",
-    latent.map((r) => `${describe(r)} — no USAGE on its schema, ${latentPath(r) ?? "latent: every path to it looks its name up"}`),
+    latent.map(
+      (r) =>
+        `${describe(r)} — no USAGE on its schema, ${latentPath(r) ?? "latent: every path to it looks its name up"}`,
+    ),
     `${reached.length > 0 ? `${role} reads or uses these without USAGE on their schema (the path is named on each)` : `${role} cannot reach these today; the day their schema is granted it can`}. Grant to the application role only: ${latent
       .map((r) => (r.kind === "function" ? functionRemedy(r, role) : relationRemedy(r, role)))
       .join(" ")}`,
@@ -146,7 +165,15 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
   const { spec } = ctx;
   const role = spec.role.name;
   if (!ctx.roleOid || !ctx.role) {
-    return [{ class: "outward-privileges", check: "outward isolation", severity: "warn", objects: [], remedy: `Not checked: role ${role} does not exist.` }];
+    return [
+      {
+        class: "outward-privileges",
+        check: "outward isolation",
+        severity: "warn",
+        objects: [],
+        remedy: `Not checked: role ${role} does not exist.`,
+      },
+    ];
   }
   const rows = await ctx.query<OutwardRow>(OUTWARD_SQL, [
     ctx.roleOid,
@@ -180,20 +207,41 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
   const foreign = rows.filter((r) => ["foreign data wrapper", "foreign server", "user mapping"].includes(r.kind));
 
   return [
-    reachFinding("outward: tables and views", of("relation"), "table, view or foreign table", role,
-      `${role} can use application tables or views.`, (r) => relationRemedy(r, role)),
-    reachFinding("outward: sequences", of("sequence"), "sequence", role,
-      `${role} can read or advance application sequences.`, (r) => relationRemedy(r, role)),
+    reachFinding(
+      "outward: tables and views",
+      of("relation"),
+      "table, view or foreign table",
+      role,
+      `${role} can use application tables or views.`,
+      (r) => relationRemedy(r, role),
+    ),
+    reachFinding(
+      "outward: sequences",
+      of("sequence"),
+      "sequence",
+      role,
+      `${role} can read or advance application sequences.`,
+      (r) => relationRemedy(r, role),
+    ),
     latentFinding([...of("relation"), ...of("sequence"), ...of("function")], role),
-    reachFinding("outward: SECURITY DEFINER functions", of("function"), "SECURITY DEFINER function", role,
-      `${role} can execute functions that run with their owner's privileges.`, (r) => functionRemedy(r, role)),
+    reachFinding(
+      "outward: SECURITY DEFINER functions",
+      of("function"),
+      "SECURITY DEFINER function",
+      role,
+      `${role} can execute functions that run with their owner's privileges.`,
+      (r) => functionRemedy(r, role),
+    ),
     finding(
       "outward-privileges",
       "outward: CREATE on other schemas",
       "fail",
       creatable.map((r) => describe(r, ["CREATE"])),
       `${role} can create objects in application schemas (PUBLIC keeps CREATE on public in databases created before PostgreSQL 15): ${creatable
-        .map((r) => `REVOKE CREATE ON SCHEMA ${r.object} FROM ${r.public_privileges?.includes("CREATE") ? "PUBLIC" : role};`)
+        .map(
+          (r) =>
+            `REVOKE CREATE ON SCHEMA ${r.object} FROM ${r.public_privileges?.includes("CREATE") ? "PUBLIC" : role};`,
+        )
         .join(" ")}`,
       `${role} cannot create objects in any schema but ${spec.schema}.`,
     ),
@@ -204,7 +252,9 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       schemas.filter((r) => r.privileges.includes("USAGE")).map((r) => describe(r, ["USAGE"])),
       `${role} can look up names in these schemas (no data: the table checks above decide that). To hide them, grant USAGE to the application role and ${schemas
         .filter((r) => r.privileges.includes("USAGE"))
-        .map((r) => `REVOKE USAGE ON SCHEMA ${r.object} FROM ${r.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`)
+        .map(
+          (r) => `REVOKE USAGE ON SCHEMA ${r.object} FROM ${r.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`,
+        )
         .join(" ")}`,
       `${role} has USAGE on no schema but ${spec.schema}.`,
     ),
@@ -212,9 +262,20 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "other-databases",
       "outward: other databases (granted access)",
       "fail",
-      grantedDb.map((r) => describe(r, r.privileges.filter((p) => !isDefault(r, p)))),
+      grantedDb.map((r) =>
+        describe(
+          r,
+          r.privileges.filter((p) => !isDefault(r, p)),
+        ),
+      ),
       `${role} holds privileges on another database beyond PostgreSQL's defaults (CREATE lets it create schemas there): ${grantedDb
-        .flatMap((r) => r.privileges.filter((p) => !isDefault(r, p)).map((p) => `REVOKE ${p} ON DATABASE ${r.object} FROM ${r.public_privileges?.includes(p) ? "PUBLIC" : role};`))
+        .flatMap((r) =>
+          r.privileges
+            .filter((p) => !isDefault(r, p))
+            .map(
+              (p) => `REVOKE ${p} ON DATABASE ${r.object} FROM ${r.public_privileges?.includes(p) ? "PUBLIC" : role};`,
+            ),
+        )
         .join(" ")}`,
       `${role} holds nothing on other databases beyond PostgreSQL's defaults.`,
     ),
@@ -249,10 +310,18 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "outward-privileges",
       "outward: large objects",
       "fail",
-      loCount === 0 ? [] : [`${loCount} large object(s)${largeObjects?.note === "on" ? " (lo_compat_privileges = on)" : ""}: ${largeObjects!.privileges.join(", ")}`],
-      `${role} can read or write these large objects${largeObjects?.note === "on" ? " (turn lo_compat_privileges off first)" : ""}: ${(largeObjects?.privileges ?? [])
+      loCount === 0
+        ? []
+        : [
+            `${loCount} large object(s)${largeObjects?.note === "on" ? " (lo_compat_privileges = on)" : ""}: ${largeObjects!.privileges.join(", ")}`,
+          ],
+      `${role} can read or write these large objects${largeObjects?.note === "on" ? " (turn lo_compat_privileges off first)" : ""}: ${(
+        largeObjects?.privileges ?? []
+      )
         .map((oid) => `REVOKE ALL ON LARGE OBJECT ${oid} FROM PUBLIC;`)
-        .join(" ")}${loCount > LARGE_OBJECTS_LISTED ? ` (and the same for the others: SELECT oid FROM pg_largeobject_metadata)` : ""} (one ${role} owns is listed under "outward: objects owned outside the schema").`,
+        .join(
+          " ",
+        )}${loCount > LARGE_OBJECTS_LISTED ? ` (and the same for the others: SELECT oid FROM pg_largeobject_metadata)` : ""} (one ${role} owns is listed under "outward: objects owned outside the schema").`,
       `${role} can reach no large object.`,
     ),
     finding(

@@ -19,7 +19,8 @@ import { finding, type AuditContext, type Finding } from "./types.js";
  * the function rows catch). A view that calls none of these, nor a function outside pg_catalog, reads only what
  * its owner may: named, not failed.
  */
-const CALLER_REACH = "(^|[^[:alnum:]_])(query_to_xml[a-z_]*|table_to_xml[a-z_]*|cursor_to_xml[a-z_]*|schema_to_xml[a-z_]*|database_to_xml[a-z_]*|lo_[a-z_]+|loread|lowrite|dblink[a-z_]*|setval)\\s*\\(";
+const CALLER_REACH =
+  "(^|[^[:alnum:]_])(query_to_xml[a-z_]*|table_to_xml[a-z_]*|cursor_to_xml[a-z_]*|schema_to_xml[a-z_]*|database_to_xml[a-z_]*|lo_[a-z_]+|loread|lowrite|dblink[a-z_]*|setval)\\s*\\(";
 
 // $1 Umami schema oid, $2 Umami role oid, $3 the built-ins' pattern. Views and functions through their namespace
 // dependency (pg_depend's index, as inward.ts); what calls a function through its dependents (a trigger, a
@@ -124,9 +125,10 @@ function remedy(r: PlantedRow): string {
 export async function auditPlantedCode(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
   const role = spec.role.name;
-  const rows = ctx.schemaOid && ctx.roleOid
-    ? await ctx.query<PlantedRow>(PLANTED_CODE_SQL, [ctx.schemaOid, ctx.roleOid, CALLER_REACH])
-    : [];
+  const rows =
+    ctx.schemaOid && ctx.roleOid
+      ? await ctx.query<PlantedRow>(PLANTED_CODE_SQL, [ctx.schemaOid, ctx.roleOid, CALLER_REACH])
+      : [];
   const armed = rows.filter((r) => r.armed);
   return [
     finding(

@@ -5,7 +5,13 @@
  */
 import type { AuditContext } from "./types.js";
 import { quoteIdent } from "../../sst/database/quote.js";
-import { ConnectionError, withClient, withRolledBackTransaction, type Client, type ConnectionSettings } from "../kernel/db.js";
+import {
+  ConnectionError,
+  withClient,
+  withRolledBackTransaction,
+  type Client,
+  type ConnectionSettings,
+} from "../kernel/db.js";
 
 /** One probe's outcome. `ok` when the outcome is the expected one. */
 export interface ProbeResult {
@@ -39,7 +45,12 @@ const TARGETS_SQL = `
       ORDER BY n.nspname LIMIT 1) AS other_schema
 `;
 
-async function attempt(client: Client, name: string, expected: ProbeResult["expected"], statements: string[]): Promise<ProbeResult> {
+async function attempt(
+  client: Client,
+  name: string,
+  expected: ProbeResult["expected"],
+  statements: string[],
+): Promise<ProbeResult> {
   await client.query("SAVEPOINT probe");
   try {
     for (const sql of statements) await client.query(sql);
@@ -51,7 +62,13 @@ async function attempt(client: Client, name: string, expected: ProbeResult["expe
     if (e.code === INSUFFICIENT_PRIVILEGE) return { name, expected, outcome: "denied", ok: expected === "denied" };
     // The privilege check passed, but the application holds the table: allowed, and not waited for.
     if (e.code === LOCK_NOT_AVAILABLE) {
-      return { name, expected, outcome: "allowed", ok: expected === "allowed", detail: "the privilege check passed; the table was locked by another session, so it was not read" };
+      return {
+        name,
+        expected,
+        outcome: "allowed",
+        ok: expected === "allowed",
+        detail: "the privilege check passed; the table was locked by another session, so it was not read",
+      };
     }
     return { name, expected, outcome: "error", ok: false, detail: `${e.code ?? "?"}: ${e.message ?? String(error)}` };
   }
@@ -65,12 +82,17 @@ function skipped(name: string, expected: ProbeResult["expected"], why: string): 
  * Runs the probes as the Umami role (`umami`), choosing targets with the administrator's context; the Umami
  * role's connection opens once `after` has settled (the audit's other connections are closed by then).
  */
-export async function runProbes(ctx: AuditContext, umami: ConnectionSettings, after: Promise<unknown> = Promise.resolve()): Promise<ProbeResult[]> {
+export async function runProbes(
+  ctx: AuditContext,
+  umami: ConnectionSettings,
+  after: Promise<unknown> = Promise.resolve(),
+): Promise<ProbeResult[]> {
   const { spec } = ctx;
-  const [targets] = await ctx.query<{ app_table: { schema: string; table: string } | null; has_public: boolean; other_schema: string | null }>(
-    TARGETS_SQL,
-    [spec.schema],
-  );
+  const [targets] = await ctx.query<{
+    app_table: { schema: string; table: string } | null;
+    has_public: boolean;
+    other_schema: string | null;
+  }>(TARGETS_SQL, [spec.schema]);
   await after.catch(() => undefined);
   let results: ProbeResult[] = [];
   try {
@@ -78,7 +100,15 @@ export async function runProbes(ctx: AuditContext, umami: ConnectionSettings, af
       withRolledBackTransaction(client, async () => {
         const who = await client.query<{ user: string }>("SELECT current_user AS user");
         if (who.rows[0].user !== spec.role.name) {
-          results = [{ name: "log in", expected: "allowed", outcome: "error", ok: false, detail: `logged in as ${who.rows[0].user}, not ${spec.role.name}` }];
+          results = [
+            {
+              name: "log in",
+              expected: "allowed",
+              outcome: "error",
+              ok: false,
+              detail: `logged in as ${who.rows[0].user}, not ${spec.role.name}`,
+            },
+          ];
           return;
         }
         // A probe must never wait behind the application's locks.
@@ -101,8 +131,14 @@ export async function runProbes(ctx: AuditContext, umami: ConnectionSettings, af
             ? await attempt(client, "create a table in public", "denied", [create("public")])
             : skipped("create a table in public", "denied", "the database has no public schema"),
           targets.other_schema
-            ? await attempt(client, `create a table in ${targets.other_schema}`, "denied", [create(targets.other_schema)])
-            : skipped("create a table in another application schema", "denied", "the database has no other application schema"),
+            ? await attempt(client, `create a table in ${targets.other_schema}`, "denied", [
+                create(targets.other_schema),
+              ])
+            : skipped(
+                "create a table in another application schema",
+                "denied",
+                "the database has no other application schema",
+              ),
           await attempt(client, "create a schema", "denied", [`CREATE SCHEMA ${quoteIdent(PROBE_TABLE)}`]),
           await attempt(client, `create and read a table in ${spec.schema}`, "allowed", [
             create(spec.schema),
@@ -115,7 +151,9 @@ export async function runProbes(ctx: AuditContext, umami: ConnectionSettings, af
   } catch (error) {
     // A role that cannot log in is a finding (the connection error never carries the password); others are bugs.
     if (!(error instanceof ConnectionError)) throw error;
-    results = [{ name: `log in as ${spec.role.name}`, expected: "allowed", outcome: "error", ok: false, detail: error.message }];
+    results = [
+      { name: `log in as ${spec.role.name}`, expected: "allowed", outcome: "error", ok: false, detail: error.message },
+    ];
   }
   return results;
 }

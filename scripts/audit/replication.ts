@@ -74,7 +74,11 @@ interface ReplicationRow {
 /** Replication roles and publications that carry Umami's rows out; the slots that decode them. */
 export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
-  const rows = await ctx.query<ReplicationRow>(REPLICATION_SQL, [ctx.allowedOids, ctx.schemaOid, RDS_REPLICATION_GROUP]);
+  const rows = await ctx.query<ReplicationRow>(REPLICATION_SQL, [
+    ctx.allowedOids,
+    ctx.schemaOid,
+    RDS_REPLICATION_GROUP,
+  ]);
   const logical = rows[0]?.wal_level === "logical";
   const attribute = rows.filter((r) => r.kind === "role");
   const group = rows.filter((r) => r.kind === "group");
@@ -85,9 +89,15 @@ export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
   const live = attribute.length > 0 || (group.length > 0 && logical);
   const roles = [
     ...attribute.map((r) => `${r.name} REPLICATION${r.list?.length ? ` (and through it: ${r.list.join(", ")})` : ""}`),
-    ...group.map((r) => `${r.name} member of ${r.detail}${r.list?.length ? ` (and through it: ${r.list.join(", ")})` : ""}${logical ? "" : " — latent: wal_level is not logical"}`),
+    ...group.map(
+      (r) =>
+        `${r.name} member of ${r.detail}${r.list?.length ? ` (and through it: ${r.list.join(", ")})` : ""}${logical ? "" : " — latent: wal_level is not logical"}`,
+    ),
   ];
-  const slotNotes = slots.map((s) => `logical slot ${s.name} (${s.detail}${s.detail === "pgoutput" ? ": what its publications carry" : ": every table's changes"})`);
+  const slotNotes = slots.map(
+    (s) =>
+      `logical slot ${s.name} (${s.detail}${s.detail === "pgoutput" ? ": what its publications carry" : ": every table's changes"})`,
+  );
   const publicationRemedy = (r: ReplicationRow) => {
     if (r.list![0] === "ALL TABLES") {
       // PostgreSQL cannot take a table out of FOR ALL TABLES; the same name rebuilt in one transaction keeps
@@ -104,16 +114,25 @@ export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
       [...roles, ...(roles.length > 0 ? slotNotes : [])],
       `A replication role reads every row written, ${spec.schema}'s included, without any SELECT privilege (a logical slot with test_decoding, or a base backup): ${[
         // A role that cannot log in is reached through its members: the membership is what to take away.
-        ...attribute.map((r) => (r.detail === "NOLOGIN" ? r.list!.map((m) => `REVOKE ${r.name} FROM ${m};`).join(" ") : `ALTER ROLE ${r.name} NOREPLICATION;`)),
+        ...attribute.map((r) =>
+          r.detail === "NOLOGIN"
+            ? r.list!.map((m) => `REVOKE ${r.name} FROM ${m};`).join(" ")
+            : `ALTER ROLE ${r.name} NOREPLICATION;`,
+        ),
         ...group.map((r) => `REVOKE ${r.detail} FROM ${r.name};`),
-      ].join(" ")} (only a superuser may take REPLICATION away, so on Aurora grant rds_replication instead of it, and declare a CDC role that must keep it with --admin-role).`,
+      ].join(
+        " ",
+      )} (only a superuser may take REPLICATION away, so on Aurora grant rds_replication instead of it, and declare a CDC role that must keep it with --admin-role).`,
       `No role outside the administrators has REPLICATION or ${RDS_REPLICATION_GROUP}.`,
     ),
     finding(
       "inward-via-replication",
       "inward: publications of Umami's tables",
       "fail",
-      [...publications.map((r) => `publication ${r.name} (owner ${r.detail}) FOR ${r.list!.join(", ")}`), ...(publications.length > 0 ? slotNotes : [])],
+      [
+        ...publications.map((r) => `publication ${r.name} (owner ${r.detail}) FOR ${r.list!.join(", ")}`),
+        ...(publications.length > 0 ? slotNotes : []),
+      ],
       `Whatever subscribes to these receives Umami's rows, a CDC pipeline run by an administrator included: ${publications.map(publicationRemedy).join(" ")}`,
       `No publication carries ${spec.schema}'s tables (none is FOR ALL TABLES).`,
     ),

@@ -23,7 +23,9 @@ export function renderAuditTable(result: AuditResult, about?: string): string {
   const width = Math.min(Math.max(...result.findings.map((f) => f.check.length), 5), 40);
   const lines = [...(about ? [`Isolation audit: ${about}`, ""] : []), `${"RESULT".padEnd(6)}  CHECK`];
   for (const f of result.findings) {
-    lines.push(`${MARK[f.severity].padEnd(6)}  ${f.check.padEnd(width)}  ${f.severity === "pass" ? f.remedy : ""}`.trimEnd());
+    lines.push(
+      `${MARK[f.severity].padEnd(6)}  ${f.check.padEnd(width)}  ${f.severity === "pass" ? f.remedy : ""}`.trimEnd(),
+    );
     if (f.severity === "pass") continue;
     for (const object of f.objects.slice(0, TERMINAL_OBJECTS)) lines.push(`${INDENT}- ${object}`);
     if (f.objects.length > TERMINAL_OBJECTS) lines.push(`${INDENT}- … and ${f.objects.length - TERMINAL_OBJECTS} more`);
@@ -59,12 +61,16 @@ export function renderAuditMarkdown(result: AuditResult, about?: string): string
   ];
   if (result.probes.length > 0) {
     out.push("### Live probes", "", "| Probe | Expected | Outcome |", "|---|---|---|");
-    for (const p of result.probes) out.push(`| ${cell(p.name)} | ${p.expected} | ${p.ok ? "" : "**"}${p.outcome}${p.ok ? "" : "**"}${p.detail ? ` — ${cell(p.detail)}` : ""} |`);
+    for (const p of result.probes)
+      out.push(
+        `| ${cell(p.name)} | ${p.expected} | ${p.ok ? "" : "**"}${p.outcome}${p.ok ? "" : "**"}${p.detail ? ` — ${cell(p.detail)}` : ""} |`,
+      );
     out.push("");
   }
   out.push("### Application fingerprint", "");
   if (!result.fingerprint.compared) out.push("Not compared (no usable baseline).");
-  else if (result.fingerprint.changed.length === 0) out.push("Identical to the baseline: no application object changed.");
+  else if (result.fingerprint.changed.length === 0)
+    out.push("Identical to the baseline: no application object changed.");
   else {
     out.push(`${result.fingerprint.changed.length} object(s) differ from the baseline:`, "");
     for (const c of result.fingerprint.changed) out.push(`- ${c.change} \`${cell(c.object)}\``);
@@ -80,7 +86,13 @@ export function renderAuditMarkdown(result: AuditResult, about?: string): string
 export function auditJson(result: AuditResult) {
   return {
     ok: result.ok,
-    findings: result.findings.map(({ class: cls, check, severity, objects, remedy }) => ({ class: cls, check, severity, objects, remedy })),
+    findings: result.findings.map(({ class: cls, check, severity, objects, remedy }) => ({
+      class: cls,
+      check,
+      severity,
+      objects,
+      remedy,
+    })),
     fingerprint: { changed: result.fingerprint.changed },
   };
 }

@@ -38,10 +38,10 @@ export async function auditRoleSettings(ctx: AuditContext): Promise<Finding[]> {
   const role = spec.role.name;
   if (!ctx.roleOid) return [];
   const declared = Object.fromEntries(roleSettings(spec).map((s) => [s.name, s.value]));
-  const rows = await ctx.query<{ database: string | null; name: string; held: string | null; expected: string | null }>(SETTINGS_SQL, [
-    ctx.roleOid,
-    JSON.stringify(declared),
-  ]);
+  const rows = await ctx.query<{ database: string | null; name: string; held: string | null; expected: string | null }>(
+    SETTINGS_SQL,
+    [ctx.roleOid, JSON.stringify(declared)],
+  );
   const where = (r: { database: string | null }) => (r.database ? ` IN DATABASE ${r.database}` : "");
   const objects = rows.map((r) =>
     r.held === null
@@ -62,7 +62,9 @@ export async function auditRoleSettings(ctx: AuditContext): Promise<Finding[]> {
       "fail",
       objects,
       `${role}'s settings decide what it reaches (search_path) and how long it may hold locks (timeouts); bring them back to the spec: ${fixes.join(" ")}`,
-      `${role}'s settings are exactly the spec's (${roleSettings(spec).map((s) => s.name).join(", ")}), in no database overridden.`,
+      `${role}'s settings are exactly the spec's (${roleSettings(spec)
+        .map((s) => s.name)
+        .join(", ")}), in no database overridden.`,
     ),
   ];
 }
@@ -76,7 +78,9 @@ export function connectionLimitFinding(ctx: AuditContext): Finding {
     "role-attributes",
     "umami role: connection limit",
     "fail",
-    limit === budget.total ? [] : [`${spec.role.name} CONNECTION LIMIT ${limit === -1 ? "none (-1)" : limit}, the spec says ${budget.total}`],
+    limit === budget.total
+      ? []
+      : [`${spec.role.name} CONNECTION LIMIT ${limit === -1 ? "none (-1)" : limit}, the spec says ${budget.total}`],
     limit !== -1 && limit < budget.total
       ? `Umami's pools need ${budget.formula}: with fewer, a rolling deploy fails queries with "too many connections for role". Redeploy the stack (sst deploy), or ALTER ROLE ${spec.role.name} CONNECTION LIMIT ${budget.total};`
       : `Without the spec's limit Umami's pools could take connections the application needs: redeploy the stack (sst deploy), or ALTER ROLE ${spec.role.name} CONNECTION LIMIT ${budget.total};`,

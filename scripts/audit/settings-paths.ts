@@ -163,7 +163,10 @@ function searchPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
     "search-path-shadowing",
     "inward: search_path into schemas umami_user can create in",
     "fail",
-    rows.map((r) => `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}${isUser(r) ? ' through "$user"' : ""}, where ${role} can create objects`),
+    rows.map(
+      (r) =>
+        `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}${isUser(r) ? ' through "$user"' : ""}, where ${role} can create objects`,
+    ),
     `Whatever these roles name without a schema may be ${role}'s (a table, a view, an overloaded function or operator), and it runs with their rights (CVE-2018-1058). Take ${ctx.spec.schema} out of their path, or ${role}'s CREATE out of the others: ${[...remedies].join(" ")} Reconnect for a role setting to apply.`,
     `No login role's effective search_path reaches a schema ${role} can create in.`,
   );
@@ -184,12 +187,16 @@ function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
     remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
   }
   const granted = rows.some((r) => r.creators);
-  const who = (r: SettingsRow) => [...(r.creators ?? []).map((c) => `${c} (granted CREATE)`), ...(r.owners ?? [])].join(", ");
+  const who = (r: SettingsRow) =>
+    [...(r.creators ?? []).map((c) => `${c} (granted CREATE)`), ...(r.owners ?? [])].join(", ");
   return finding(
     "search-path-shadowing",
     "inward: administrators' search_path into schemas other roles can create in",
     granted ? "fail" : "warn",
-    rows.map((r) => `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}, where ${who(r)} can create objects`),
+    rows.map(
+      (r) =>
+        `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}, where ${who(r)} can create objects`,
+    ),
     `Whatever an administrator names without a schema may be one of these roles' (a function overload that matches better than pg_catalog's, an operator), and it runs with the administrator's rights, which grant any role, ${ctx.spec.role.name} included (CVE-2018-1058). Take the schema out of the administrators' own path and name its objects with their schema: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, where the application creates nothing at runtime, take its login roles' CREATE on the schema.)${granted ? "" : " Only owners create there, whom PostgreSQL's secure schema usage pattern trusts: a warning, as long as the owner is not compromised."}`,
     `No administrator's effective search_path reaches a schema where a login role outside the administrators can create.`,
   );
@@ -206,10 +213,15 @@ function customSettingsFinding(rows: SettingsRow[], ctx: AuditContext): Finding 
     "database-wide-settings",
     "outward: custom settings stored in the cluster",
     secrets.length > 0 ? "fail" : "warn",
-    rows.map((r) => `${r.name} (${scope(r, ctx.database)} SET) — ${where(r)}${SECRET_NAME.test(r.name!) ? "; its name says it holds a secret" : ""}`),
+    rows.map(
+      (r) =>
+        `${r.name} (${scope(r, ctx.database)} SET) — ${where(r)}${SECRET_NAME.test(r.name!) ? "; its name says it holds a secret" : ""}`,
+    ),
     `${role} can read these values (no per-role setting hides them: pg_db_role_setting is readable by every role). Move each secret to the application's secret store and have the application read it there first — resetting it before would break the application — then: ${rows
       .map((r) => `${scope(r, ctx.database)} RESET ${r.reset_name};`)
-      .join(" ")}${secrets.length < rows.length ? " (A setting that holds no secret may stay: that is why it only warns.)" : ""}`,
+      .join(
+        " ",
+      )}${secrets.length < rows.length ? " (A setting that holds no secret may stay: that is why it only warns.)" : ""}`,
     `No custom setting is stored for a database or a role (${role} would read it).`,
   );
 }
@@ -219,8 +231,17 @@ export async function auditSettingsPaths(ctx: AuditContext): Promise<Finding[]> 
   if (!ctx.roleOid) return [];
   const rows = await ctx.query<SettingsRow>(SETTINGS_PATHS_SQL, [ctx.roleOid, ctx.spec.schema, ctx.allowedOids]);
   return [
-    searchPathFinding(rows.filter((r) => r.kind === "search path"), ctx),
-    adminPathFinding(rows.filter((r) => r.kind === "admin path"), ctx),
-    customSettingsFinding(rows.filter((r) => r.kind === "custom setting"), ctx),
+    searchPathFinding(
+      rows.filter((r) => r.kind === "search path"),
+      ctx,
+    ),
+    adminPathFinding(
+      rows.filter((r) => r.kind === "admin path"),
+      ctx,
+    ),
+    customSettingsFinding(
+      rows.filter((r) => r.kind === "custom setting"),
+      ctx,
+    ),
   ];
 }

@@ -55,8 +55,14 @@ interface TriggerRow {
 }
 
 function describe(r: TriggerRow): string {
-  const fn = r.function ? ` runs ${r.function} (owner ${r.function_owner}${r.definer ? ", SECURITY DEFINER" : ""})` : "";
-  const state = r.enabled ? (r.kind === "event trigger" && !r.pinned ? " — search_path not pinned" : "") : " — disabled";
+  const fn = r.function
+    ? ` runs ${r.function} (owner ${r.function_owner}${r.definer ? ", SECURITY DEFINER" : ""})`
+    : "";
+  const state = r.enabled
+    ? r.kind === "event trigger" && !r.pinned
+      ? " — search_path not pinned"
+      : ""
+    : " — disabled";
   if (r.kind === "event trigger") return `event trigger ${r.name} ON ${r.target}${fn}${state}`;
   return `${r.kind} ${r.name} ON ${r.target}${fn}${state}`;
 }
@@ -78,7 +84,8 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
   const unpinned = enabled.filter((r) => !r.foreign_owner && !r.definer && !r.pinned);
   const fnSchema = (r: TriggerRow) => r.function!.slice(0, r.function!.indexOf("."));
   const pin = (r: TriggerRow) => `ALTER FUNCTION ${r.function} SET search_path = pg_catalog, ${fnSchema(r)}, pg_temp;`;
-  const drop = (r: TriggerRow) => (r.kind === "rule" ? `DROP RULE ${r.name} ON ${r.target};` : `DROP TRIGGER ${r.name} ON ${r.target};`);
+  const drop = (r: TriggerRow) =>
+    r.kind === "rule" ? `DROP RULE ${r.name} ON ${r.target};` : `DROP TRIGGER ${r.name} ON ${r.target};`;
   return [
     finding(
       "triggers",
@@ -98,7 +105,9 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
       events.length > 0
         ? `Event triggers run on every DDL statement, ${spec.role.name}'s migrations included, and can grant or copy Umami's tables. If it is an administrator's own tool, give its function to an administrator and pin its search_path: ${events
             .map((r) => `${r.foreign_owner ? `ALTER FUNCTION ${r.function} OWNER TO ${ctx.adminUser}; ` : ""}${pin(r)}`)
-            .join(" ")} Otherwise remove it: ${events.map((r) => `DROP EVENT TRIGGER ${r.name};`).join(" ")} (or ALTER EVENT TRIGGER … DISABLE; and make its function skip ${spec.role.name}'s commands before enabling it again).`
+            .join(
+              " ",
+            )} Otherwise remove it: ${events.map((r) => `DROP EVENT TRIGGER ${r.name};`).join(" ")} (or ALTER EVENT TRIGGER … DISABLE; and make its function skip ${spec.role.name}'s commands before enabling it again).`
         : `An administrator's event trigger runs with the rights of whoever runs DDL, under their search_path; pin it so that no caller's path decides what it runs: ${unpinned.map(pin).join(" ")}`,
       enabled.length > 0
         ? `Every enabled event trigger runs an administrator's function with a pinned search_path (${enabled.map((r) => r.name).join(", ")}).`

@@ -69,6 +69,7 @@ export function finding(
   pass: string,
   detail?: string,
 ): Finding {
-  if (objects.length === 0) return { class: cls, check, severity: "pass", objects: [], remedy: pass, ...(detail ? { detail } : {}) };
+  if (objects.length === 0)
+    return { class: cls, check, severity: "pass", objects: [], remedy: pass, ...(detail ? { detail } : {}) };
   return { class: cls, check, severity, objects, remedy, ...(detail ? { detail } : {}) };
 }

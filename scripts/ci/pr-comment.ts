@@ -25,20 +25,35 @@ interface IssueComment {
 async function github<T>(target: CommentTarget, method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${target.apiUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${target.token}`, accept: "application/vnd.github+json", "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${target.token}`,
+      accept: "application/vnd.github+json",
+      "content-type": "application/json",
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!response.ok) throw new Error(`GitHub answered ${method} ${path} with ${response.status} ${response.statusText}: ${(await response.text()).slice(0, 200)}`);
+  if (!response.ok)
+    throw new Error(
+      `GitHub answered ${method} ${path} with ${response.status} ${response.statusText}: ${(await response.text()).slice(0, 200)}`,
+    );
   return (response.status === 204 ? undefined : await response.json()) as T;
 }
 
 /** Creates or updates the one summary comment; returns what it did and the comment's id. */
-export async function upsertPrComment(target: CommentTarget, body: string): Promise<{ action: "created" | "updated"; id: number; deleted: number[] }> {
-  if (!body.startsWith(PR_COMMENT_MARKER)) throw new Error(`The comment must start with ${PR_COMMENT_MARKER}, or the next run could not find it.`);
+export async function upsertPrComment(
+  target: CommentTarget,
+  body: string,
+): Promise<{ action: "created" | "updated"; id: number; deleted: number[] }> {
+  if (!body.startsWith(PR_COMMENT_MARKER))
+    throw new Error(`The comment must start with ${PR_COMMENT_MARKER}, or the next run could not find it.`);
   const base = `/repos/${target.repository}/issues`;
   const ours: IssueComment[] = [];
   for (let page = 1; ; page++) {
-    const comments = await github<IssueComment[]>(target, "GET", `${base}/${target.pullRequest}/comments?per_page=100&page=${page}`);
+    const comments = await github<IssueComment[]>(
+      target,
+      "GET",
+      `${base}/${target.pullRequest}/comments?per_page=100&page=${page}`,
+    );
     ours.push(...comments.filter((c) => c.body?.startsWith(PR_COMMENT_MARKER)));
     if (comments.length < 100) break;
   }
@@ -60,12 +75,20 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: PR_COMMENT_OPTIONS, strict: true });
   const env = process.env;
   const missing = ["GITHUB_TOKEN", "GITHUB_REPOSITORY", "PR_NUMBER"].filter((k) => !env[k]);
-  if (!values.file || missing.length) throw new Error(`Needs --file <summary.md> and ${missing.join(", ") || "nothing else"} in the environment.`);
+  if (!values.file || missing.length)
+    throw new Error(`Needs --file <summary.md> and ${missing.join(", ") || "nothing else"} in the environment.`);
   const result = await upsertPrComment(
-    { apiUrl: env.GITHUB_API_URL ?? "https://api.github.com", token: env.GITHUB_TOKEN!, repository: env.GITHUB_REPOSITORY!, pullRequest: Number(env.PR_NUMBER) },
+    {
+      apiUrl: env.GITHUB_API_URL ?? "https://api.github.com",
+      token: env.GITHUB_TOKEN!,
+      repository: env.GITHUB_REPOSITORY!,
+      pullRequest: Number(env.PR_NUMBER),
+    },
     readFileSync(values.file, "utf8"),
   );
-  process.stdout.write(`PR comment ${result.action} (id ${result.id})${result.deleted.length ? `; deleted duplicates ${result.deleted.join(", ")}` : ""}\n`);
+  process.stdout.write(
+    `PR comment ${result.action} (id ${result.id})${result.deleted.length ? `; deleted duplicates ${result.deleted.join(", ")}` : ""}\n`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

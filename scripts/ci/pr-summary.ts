@@ -26,7 +26,10 @@ export interface PrSummaryInputs {
 const BLOCK_LIMIT = 12_000;
 
 function block(text: string): string {
-  const cut = text.length > BLOCK_LIMIT ? `${text.slice(0, BLOCK_LIMIT)}\n… cut at ${BLOCK_LIMIT} characters: the whole text is in the run's artifact` : text;
+  const cut =
+    text.length > BLOCK_LIMIT
+      ? `${text.slice(0, BLOCK_LIMIT)}\n… cut at ${BLOCK_LIMIT} characters: the whole text is in the run's artifact`
+      : text;
   return ["```text", cut.trimEnd().replace(/```/g, "'''"), "```"].join("\n");
 }
 
@@ -36,15 +39,24 @@ function details(summary: string, body: string): string[] {
 
 function dryRunLines(dryRun: PrSummaryInputs["dryRun"]): string[] {
   if (!dryRun) return [];
-  if (dryRun.pending.length === 0) return [`No pending migration for \`${dryRun.schema}\` (${dryRun.alreadyApplied.length} already applied).`];
-  return [`Would apply to \`${dryRun.schema}\`: ${dryRun.pending.map((m) => `\`${m}\``).join(", ")}`, "", block(describeImpact(dryRun.impact ?? []).join("\n"))];
+  if (dryRun.pending.length === 0)
+    return [`No pending migration for \`${dryRun.schema}\` (${dryRun.alreadyApplied.length} already applied).`];
+  return [
+    `Would apply to \`${dryRun.schema}\`: ${dryRun.pending.map((m) => `\`${m}\``).join(", ")}`,
+    "",
+    block(describeImpact(dryRun.impact ?? []).join("\n")),
+  ];
 }
 
 /** The summary's Markdown; starts with the marker that finds the comment again. */
 export function renderPrSummary(inputs: PrSummaryInputs): string {
   const awsRan = inputs.aws === "success" || inputs.aws === "failure";
   const awsLine = (done: unknown, what: string) =>
-    inputs.aws === "skipped" ? "skipped: AWS is not configured for pull requests (variable AWS_PR_ROLE_ARN, docs/ci.md)" : done ? what : `**${inputs.aws}**: see the job's log`;
+    inputs.aws === "skipped"
+      ? "skipped: AWS is not configured for pull requests (variable AWS_PR_ROLE_ARN, docs/ci.md)"
+      : done
+        ? what
+        : `**${inputs.aws}**: see the job's log`;
   const out = [PR_COMMENT_MARKER];
   if (inputs.vendorChanges.length) {
     out.push(
@@ -52,7 +64,8 @@ export function renderPrSummary(inputs: PrSummaryInputs): string {
       `> **This pull request changes \`vendor/umami/\`: a new Umami release** (${inputs.vendorChanges.length} file(s)). The upgrade plan — the migrations dev would apply, the tables each locks and their size — is ${awsRan && inputs.dryRun ? "below" : "not available: the dry run against dev did not run (AWS not configured or the job failed)"}.`,
       "",
     );
-    if (awsRan && inputs.dryRun) out.push("### Upgrade plan (migrate deploy --dry-run against dev)", "", ...dryRunLines(inputs.dryRun), "");
+    if (awsRan && inputs.dryRun)
+      out.push("### Upgrade plan (migrate deploy --dry-run against dev)", "", ...dryRunLines(inputs.dryRun), "");
     out.push(...details("Files changed under vendor/umami/", inputs.vendorChanges.map((f) => `- \`${f}\``).join("\n")));
   }
   out.push(
@@ -61,14 +74,19 @@ export function renderPrSummary(inputs: PrSummaryInputs): string {
     "| Check | Result |",
     "|---|---|",
     `| \`npm test\` | ${inputs.tests === "success" ? "passed" : `**${inputs.tests}**`} |`,
-    ...inputs.plans.map((p) => `| \`umami-db plan --stage ${p.stage}\` (offline) | ${p.text ? p.text.split("\n")[0].replace(/\|/g, "\\|") : "**not produced**"} |`),
+    ...inputs.plans.map(
+      (p) =>
+        `| \`umami-db plan --stage ${p.stage}\` (offline) | ${p.text ? p.text.split("\n")[0].replace(/\|/g, "\\|") : "**not produced**"} |`,
+    ),
     `| \`sst diff --stage dev\` | ${awsLine(inputs.sstDiff, "below")} |`,
     `| \`umami-db migrate deploy --dry-run\` (dev) | ${awsLine(inputs.dryRun, inputs.dryRun ? `${inputs.dryRun.pending.length} pending` : "")} |`,
     "",
   );
-  if (!inputs.vendorChanges.length && inputs.dryRun) out.push("### Pending migrations on dev (dry run)", "", ...dryRunLines(inputs.dryRun), "");
+  if (!inputs.vendorChanges.length && inputs.dryRun)
+    out.push("### Pending migrations on dev (dry run)", "", ...dryRunLines(inputs.dryRun), "");
   if (inputs.sstDiff) out.push(...details("sst diff --stage dev", block(inputs.sstDiff)));
-  for (const p of inputs.plans) if (p.text) out.push(...details(`Plan: ${p.stage} (resources and the exact SQL)`, block(p.text)));
+  for (const p of inputs.plans)
+    if (p.text) out.push(...details(`Plan: ${p.stage} (resources and the exact SQL)`, block(p.text)));
   return `${out.join("\n").trimEnd()}\n`;
 }
 
@@ -99,7 +117,11 @@ export function readPrSummaryInputs(dir: string, results: { tests: string; aws: 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: PR_SUMMARY_OPTIONS, strict: true });
   if (!values.dir) throw new Error("--dir <directory> is required: the directory the plan and aws jobs uploaded.");
-  process.stdout.write(renderPrSummary(readPrSummaryInputs(values.dir, { tests: values.tests ?? "unknown", aws: values.aws ?? "skipped" })));
+  process.stdout.write(
+    renderPrSummary(
+      readPrSummaryInputs(values.dir, { tests: values.tests ?? "unknown", aws: values.aws ?? "skipped" }),
+    ),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

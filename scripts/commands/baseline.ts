@@ -20,7 +20,8 @@ function multipleOf60(option: string): (value: string) => number {
   const parse = positiveInt(option);
   return (value: string) => {
     const n = parse(value);
-    if (!isCloudWatchPeriod(n)) throw new UserError(`${option} must be a multiple of 60 seconds for CloudWatch (got ${n}). Use e.g. 300.`);
+    if (!isCloudWatchPeriod(n))
+      throw new UserError(`${option} must be a multiple of 60 seconds for CloudWatch (got ${n}). Use e.g. 300.`);
     return n;
   };
 }
@@ -45,7 +46,9 @@ interface CompareFlags {
 
 /** `umami-db baseline` with its `capture` and `compare` subcommands. */
 export function baselineCommand(): Command {
-  const baseline = new Command("baseline").description("Capture a performance baseline before/after the Umami schema, and compare two of them.");
+  const baseline = new Command("baseline").description(
+    "Capture a performance baseline before/after the Umami schema, and compare two of them.",
+  );
 
   baseline
     .command("capture")
@@ -60,14 +63,25 @@ export function baselineCommand(): Command {
     .option("--stage <stage>", "stage whose schema name, region and instance identifier to use", defaultStage)
     .option("--cluster-id <id>", "Aurora cluster identifier: also read CloudWatch metrics")
     .option("--instance-id <id>", "writer instance identifier (default: the stage's, else <cluster-id>-instance-1)")
-    .option("--region <region>", "AWS region of the cluster (default AWS_REGION, then AWS_DEFAULT_REGION, then the stage settings)")
+    .option(
+      "--region <region>",
+      "AWS region of the cluster (default AWS_REGION, then AWS_DEFAULT_REGION, then the stage settings)",
+    )
     .option("--window-hours <hours>", "CloudWatch window ending now", positiveInt("--window-hours"), 24)
-    .option("--period-seconds <seconds>", "CloudWatch seconds per data point (a multiple of 60)", multipleOf60("--period-seconds"), 300)
+    .option(
+      "--period-seconds <seconds>",
+      "CloudWatch seconds per data point (a multiple of 60)",
+      multipleOf60("--period-seconds"),
+      300,
+    )
     .action(
       action(async (flags: CaptureFlags) => {
         validateStage(flags.stage);
         const adminUrl = readStageInputs({ adminUrl: flags.adminUrl }, process.env).values.adminUrl;
-        if (!adminUrl) throw new UserError("No administrator URL. Pass --admin-url postgresql://admin:…@host:5432/db or set ADMIN_DATABASE_URL.");
+        if (!adminUrl)
+          throw new UserError(
+            "No administrator URL. Pass --admin-url postgresql://admin:…@host:5432/db or set ADMIN_DATABASE_URL.",
+          );
         const admin = parseDatabaseUrl(adminUrl, { applicationName: "umami-db baseline" });
         const settings = stageSettings(flags.stage);
         const schema = buildSpec(flags.stage, settings).schema;
@@ -75,9 +89,15 @@ export function baselineCommand(): Command {
         let cloudwatch;
         if (flags.clusterId) {
           const region = awsRegion(flags.region, process.env, undefined, settings.region);
-          if (!region) throw new UserError("No AWS region for CloudWatch. Pass --region (the cluster's region, e.g. us-east-1) or set AWS_REGION.");
+          if (!region)
+            throw new UserError(
+              "No AWS region for CloudWatch. Pass --region (the cluster's region, e.g. us-east-1) or set AWS_REGION.",
+            );
           const instanceId =
-            flags.instanceId ?? (settings.clusterIdentifier === flags.clusterId && settings.instanceIdentifier ? settings.instanceIdentifier : `${flags.clusterId}-instance-1`);
+            flags.instanceId ??
+            (settings.clusterIdentifier === flags.clusterId && settings.instanceIdentifier
+              ? settings.instanceIdentifier
+              : `${flags.clusterId}-instance-1`);
           const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
           const end = new Date();
           cloudwatch = {
@@ -102,7 +122,9 @@ export function baselineCommand(): Command {
 
   baseline
     .command("compare")
-    .description("Compare two baselines: before, after, delta, threshold and verdict per figure. Exit 1 when a threshold is broken.")
+    .description(
+      "Compare two baselines: before, after, delta, threshold and verdict per figure. Exit 1 when a threshold is broken.",
+    )
     .argument("<before>", "baseline JSON captured before the change")
     .argument("<after>", "baseline JSON captured after the change")
     .option("--json", "print the comparison as JSON")
@@ -110,10 +132,17 @@ export function baselineCommand(): Command {
     .action(
       action(async (beforePath: string, afterPath: string, flags: CompareFlags) => {
         const { parseBaseline } = await import("../evidence/baseline.js");
-        const { compareBaselines, renderComparisonMarkdown, renderComparisonTable } = await import("../evidence/baseline-compare.js");
-        const comparison = compareBaselines(parseBaseline(readText(beforePath), beforePath), parseBaseline(readText(afterPath), afterPath));
+        const { compareBaselines, renderComparisonMarkdown, renderComparisonTable } = await import(
+          "../evidence/baseline-compare.js"
+        );
+        const comparison = compareBaselines(
+          parseBaseline(readText(beforePath), beforePath),
+          parseBaseline(readText(afterPath), afterPath),
+        );
         if (flags.report) writeOutputFile(flags.report, renderComparisonMarkdown(comparison));
-        process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${renderComparisonTable(comparison)}\n`);
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${renderComparisonTable(comparison)}\n`,
+        );
         return comparison.ok ? EXIT.ok : EXIT.checkFailed;
       }),
     );
@@ -125,7 +154,10 @@ function readText(path: string): string {
     return readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new UserError(`Cannot read baseline ${path} (${code ?? (error as Error).message}). Check the path; baselines are written by \`umami-db baseline capture --out\`.`, { cause: error });
+    throw new UserError(
+      `Cannot read baseline ${path} (${code ?? (error as Error).message}). Check the path; baselines are written by \`umami-db baseline capture --out\`.`,
+      { cause: error },
+    );
   }
 }
 

@@ -24,7 +24,10 @@ export function cloudWatchFlags(command: Command): Command {
     .option("--cluster-id <id>", "Aurora cluster for CloudWatch (default: the stage's clusterIdentifier)")
     .option("--instance-id <id>", "writer instance for CloudWatch (default: the stage's instanceIdentifier)")
     .addOption(
-      new Option("--window-hours <n>", "CloudWatch window before now (post-deploy: from where the \"before\" window ended, at most this far back)")
+      new Option(
+        "--window-hours <n>",
+        'CloudWatch window before now (post-deploy: from where the "before" window ended, at most this far back)',
+      )
         .default(24)
         .argParser(positiveInt("--window-hours")),
     );
@@ -34,7 +37,11 @@ export function cloudWatchFlags(command: Command): Command {
  * CloudWatch options for the resolved stage, or undefined when CloudWatch is not to be read. `since`: the end
  * of the "before" baseline's window, for post-deploy's "after" (so the two windows do not overlap).
  */
-export async function cloudWatchOptions(resolved: ResolvedStage & { admin: { host: string } }, flags: CloudWatchFlags, since?: Date): Promise<CloudWatchOptions | undefined> {
+export async function cloudWatchOptions(
+  resolved: ResolvedStage & { admin: { host: string } },
+  flags: CloudWatchFlags,
+  since?: Date,
+): Promise<CloudWatchOptions | undefined> {
   if (!flags.cloudwatch || isLocalHost(resolved.admin.host)) return undefined;
   const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
   const cluster = resolved.spec.cluster;

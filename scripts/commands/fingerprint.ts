@@ -17,10 +17,16 @@ export async function readFingerprintFile(path: string): Promise<Fingerprint> {
     value = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : "it is not valid JSON";
-    throw new UserError(`Cannot read the baseline fingerprint ${path}: ${reason}. Pass the file \`umami-db fingerprint --out\` (or preflight) wrote before the deploy; one captured now would prove nothing about the deploy.`, { cause: error });
+    throw new UserError(
+      `Cannot read the baseline fingerprint ${path}: ${reason}. Pass the file \`umami-db fingerprint --out\` (or preflight) wrote before the deploy; one captured now would prove nothing about the deploy.`,
+      { cause: error },
+    );
   }
   const problem = fingerprintProblem(value);
-  if (problem) throw new UserError(`The baseline fingerprint ${path} cannot be used: ${problem}. Pass the file \`umami-db fingerprint --out\` (or preflight) wrote before the deploy; one captured now would prove nothing about the deploy.`);
+  if (problem)
+    throw new UserError(
+      `The baseline fingerprint ${path} cannot be used: ${problem}. Pass the file \`umami-db fingerprint --out\` (or preflight) wrote before the deploy; one captured now would prove nothing about the deploy.`,
+    );
   return value as Fingerprint;
 }
 

@@ -28,10 +28,22 @@ export function handoffCommand(): Command {
         "the environment variables and why, the image tag, TLS, connection limit and migrations. Connects to no database.",
     )
     .option("--stage <stage>", "SST stage whose secret the task reads")
-    .option("--outputs-file <path>", `SST outputs JSON with the secret's ARN (default .sst/outputs.json; env ${STAGE_ENV.outputsFile})`)
-    .option("--region <region>", "AWS region for Secrets Manager when the outputs hold no ARN (default AWS_REGION, then the stage settings)")
-    .option("--secret-id <id>", `the credentials secret's name or ARN (env ${STAGE_ENV.secretId}; default: the outputs, else the stage's name)`)
-    .option("--umami-version <version>", "the Umami release that was migrated (the image tag follows it; default: the stage's umamiVersion in sst/stages.ts)")
+    .option(
+      "--outputs-file <path>",
+      `SST outputs JSON with the secret's ARN (default .sst/outputs.json; env ${STAGE_ENV.outputsFile})`,
+    )
+    .option(
+      "--region <region>",
+      "AWS region for Secrets Manager when the outputs hold no ARN (default AWS_REGION, then the stage settings)",
+    )
+    .option(
+      "--secret-id <id>",
+      `the credentials secret's name or ARN (env ${STAGE_ENV.secretId}; default: the outputs, else the stage's name)`,
+    )
+    .option(
+      "--umami-version <version>",
+      "the Umami release that was migrated (the image tag follows it; default: the stage's umamiVersion in sst/stages.ts)",
+    )
     .option("--json", "print the handoff as JSON", false)
     .option("--out <file>", "also write the Markdown handoff to this file")
     .action(
@@ -41,7 +53,14 @@ export function handoffCommand(): Command {
         if (!/^\d+\.\d+\.\d+$/.test(flags.umamiVersion)) {
           throw new UserError(`--umami-version must be a release like 3.1.0 (got ${flags.umamiVersion}).`);
         }
-        const resolved = await resolveStage({ stage: flags.stage, outputsFile: flags.outputsFile, region: flags.region, secretId: flags.secretId, needs: [], env: process.env });
+        const resolved = await resolveStage({
+          stage: flags.stage,
+          outputsFile: flags.outputsFile,
+          region: flags.region,
+          secretId: flags.secretId,
+          needs: [],
+          env: process.env,
+        });
         const { buildHandoff, findSecretArn } = await import("../flows/handoff.js");
         const { renderHandoffMarkdown } = await import("../flows/handoff-report.js");
         const client = async () => {

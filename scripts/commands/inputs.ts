@@ -21,8 +21,15 @@ export interface EnvironmentInput {
 }
 
 const OWN = {
-  DATABASE_URL: { flag: "--database-url", fallback: "none (`migrate` requires one)", what: "umami_user's URL for `migrate`, with ?schema=" },
-  UMAMI_MIGRATIONS_MIRROR: { fallback: "none", what: "offline mirror of release files laid out by tag, for tags not bundled in vendor/umami" },
+  DATABASE_URL: {
+    flag: "--database-url",
+    fallback: "none (`migrate` requires one)",
+    what: "umami_user's URL for `migrate`, with ?schema=",
+  },
+  UMAMI_MIGRATIONS_MIRROR: {
+    fallback: "none",
+    what: "offline mirror of release files laid out by tag, for tags not bundled in vendor/umami",
+  },
   UMAMI_GITHUB_BASE_URL: { fallback: "https://codeload.github.com", what: "where tag tarballs are downloaded" },
   UMAMI_MIGRATIONS_CACHE: { fallback: ".umami-db/cache", what: "the download cache" },
 } as const satisfies Record<string, EnvironmentInput>;
@@ -30,7 +37,12 @@ const OWN = {
 /** Precedence, strongest first: the flag, then the variable, then the fallback. */
 export const ENVIRONMENT: Readonly<Record<string, EnvironmentInput>> = {
   ...Object.fromEntries(
-    Object.values(STAGE_INPUTS).flatMap((input) => input.env.map((name, i) => [name, { flag: input.flag, fallback: input.env[i + 1] ?? input.fallback, what: input.what }])),
+    Object.values(STAGE_INPUTS).flatMap((input) =>
+      input.env.map((name, i) => [
+        name,
+        { flag: input.flag, fallback: input.env[i + 1] ?? input.fallback, what: input.what },
+      ]),
+    ),
   ),
   ...OWN,
 };
@@ -44,6 +56,10 @@ export function environmentValue(env: Environment, name: EnvironmentName): strin
 }
 
 /** The flag's value if given, else the variable's (the table's precedence). */
-export function flagOrEnvironment(flag: string | undefined, env: Environment, name: EnvironmentName): string | undefined {
+export function flagOrEnvironment(
+  flag: string | undefined,
+  env: Environment,
+  name: EnvironmentName,
+): string | undefined {
   return flag ?? environmentValue(env, name);
 }

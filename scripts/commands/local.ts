@@ -6,7 +6,12 @@ import { validateStage } from "../../sst/database/spec.js";
 import { defaultStage } from "../../sst/stages.js";
 import { parseDatabaseUrl } from "../kernel/db.js";
 import type { LocalResult } from "../flows/local.js";
-import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
+import {
+  defaultMigrationsSource,
+  MIGRATIONS_OPTION_HELP,
+  migrationLoadOptions,
+  migrationsDefaultHelp,
+} from "./migration-source.js";
 import { verifySchemaLine } from "../flows/verify-schema-report.js";
 import { readSecretFile } from "../stage/credentials.js";
 import { localSecretPath } from "../stage/stage.js";
@@ -35,7 +40,10 @@ export function localCommand(): Command {
         "Aurora-like admin, the credentials file, Umami's migrations as umami_user, the audit and the baseline.",
     )
     .option("--stage <stage>", "stage whose names to use", defaultStage)
-    .option("--admin-url <url>", "run against this existing PostgreSQL as its administrator (no sample application; env ADMIN_DATABASE_URL)")
+    .option(
+      "--admin-url <url>",
+      "run against this existing PostgreSQL as its administrator (no sample application; env ADMIN_DATABASE_URL)",
+    )
     .option("--keep", "keep the embedded server's data directory", false)
     .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} ${migrationsDefaultHelp()}`)
     .option("--secret-file <path>", "where to write the credentials JSON (default .umami-db/<stage>/credentials.json)")
@@ -43,15 +51,25 @@ export function localCommand(): Command {
     .option("--json", "print one JSON object instead of the summary", false)
     .action(
       action(async (given: LocalFlags) => {
-        const flags = { ...given, adminUrl: readStageInputs({ adminUrl: given.adminUrl }, process.env).values.adminUrl };
+        const flags = {
+          ...given,
+          adminUrl: readStageInputs({ adminUrl: given.adminUrl }, process.env).values.adminUrl,
+        };
         validateStage(flags.stage);
         if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
         const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
         const migrations = flags.migrations ?? defaultMigrationsSource(flags.stage);
         const sources = migrationLoadOptions(process.env);
         const { runLocal } = await import("../flows/local.js");
-        const result = await runLocal({ ...flags, migrations, sources, secretFile, observer: progressObserver({ quiet: false }) });
-        const url = flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;
+        const result = await runLocal({
+          ...flags,
+          migrations,
+          sources,
+          secretFile,
+          observer: progressObserver({ quiet: false }),
+        });
+        const url =
+          flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;
         if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, databaseUrl: url }, null, 2)}\n`);
         else process.stdout.write(renderSummary(result, url));
         return flowExitCode(result);
@@ -62,7 +80,9 @@ export function localCommand(): Command {
 /** The human summary printed after the steps. */
 export function renderSummary(result: LocalResult, databaseUrl: string | undefined): string {
   const total = result.steps.reduce((sum, s) => sum + s.ms, 0);
-  const where = result.server.host ? ` (${result.server.host}:${result.server.port}/${result.server.database})` : " (not reached)";
+  const where = result.server.host
+    ? ` (${result.server.host}:${result.server.port}/${result.server.database})`
+    : " (not reached)";
   const lines = [
     "",
     `Umami schema, stage ${result.stage}, on ${result.server.embedded ? "an embedded" : "an existing"} PostgreSQL${where}: ` +
@@ -70,7 +90,10 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
   ];
   if (result.error) lines.push(`  error:         ${result.error}`);
   // Only what was reached: a run that failed before the server says nothing about names or tables.
-  if (result.names.schema) lines.push(`  names:         schema ${result.names.schema}, role ${result.names.role}, secret ${result.names.secretName}`);
+  if (result.names.schema)
+    lines.push(
+      `  names:         schema ${result.names.schema}, role ${result.names.role}, secret ${result.names.secretName}`,
+    );
   if (result.server.host) {
     lines.push(
       `  migrations:    ${result.migrations.applied.length} applied${result.migrations.applied.length ? ` (${result.migrations.applied.join(", ")})` : ""}, ${result.migrations.alreadyApplied.length} already applied`,
@@ -87,10 +110,17 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
   }
   if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
   if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);
-  if (databaseUrl) lines.push(`  DATABASE_URL:  ${databaseUrl}${result.server.embedded && !result.server.kept ? "  (server stopped and removed)" : ""}`);
+  if (databaseUrl)
+    lines.push(
+      `  DATABASE_URL:  ${databaseUrl}${result.server.embedded && !result.server.kept ? "  (server stopped and removed)" : ""}`,
+    );
   if (result.server.kept && result.server.dataDir) {
     lines.push(`  data kept in:  ${result.server.dataDir}`);
-    if (result.server.restartCommand) lines.push(`  restart with:  ${result.server.restartCommand}`, `                 (then connect as the credentials file says, or as superuser postgres — ${KEPT_SERVER_DOC.path}, "${KEPT_SERVER_DOC.heading}")`);
+    if (result.server.restartCommand)
+      lines.push(
+        `  restart with:  ${result.server.restartCommand}`,
+        `                 (then connect as the credentials file says, or as superuser postgres — ${KEPT_SERVER_DOC.path}, "${KEPT_SERVER_DOC.heading}")`,
+      );
   }
   lines.push(`  total:         ${formatMs(total)}`, "");
   return lines.join("\n");

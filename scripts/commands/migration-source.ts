@@ -30,7 +30,9 @@ export function migrationsDefaultHelp(): string {
 export function migrationLoadOptions(env: Environment, problems = new Problems()): LoadOptions {
   const base = environmentValue(env, "UMAMI_GITHUB_BASE_URL");
   if (base !== undefined && !/^https?:\/\/[^/\s]+/.test(base)) {
-    problems.add(`UMAMI_GITHUB_BASE_URL=${JSON.stringify(base)} is not an http(s) URL: set it to GitHub's archive host (https://codeload.github.com) or a mirror of it, or unset it`);
+    problems.add(
+      `UMAMI_GITHUB_BASE_URL=${JSON.stringify(base)} is not an http(s) URL: set it to GitHub's archive host (https://codeload.github.com) or a mirror of it, or unset it`,
+    );
   }
   const mirror = environmentValue(env, "UMAMI_MIGRATIONS_MIRROR");
   const cache = environmentValue(env, "UMAMI_MIGRATIONS_CACHE");

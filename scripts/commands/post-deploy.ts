@@ -6,7 +6,12 @@ import { appendFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { Command } from "commander";
 import { UserError } from "../kernel/errors.js";
-import { defaultMigrationsSource, MIGRATIONS_OPTION_HELP, migrationLoadOptions, migrationsDefaultHelp } from "./migration-source.js";
+import {
+  defaultMigrationsSource,
+  MIGRATIONS_OPTION_HELP,
+  migrationLoadOptions,
+  migrationsDefaultHelp,
+} from "./migration-source.js";
 import { beforeDir, loadBefore, snapshotMismatch } from "../flows/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
@@ -32,11 +37,20 @@ export function postDeployCommand(): Command {
   );
   cloudWatchFlags(stageOptions(command))
     .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} ${migrationsDefaultHelp()}`)
-    .option("--strict", "fail when an applied migration was edited or the database has migrations the source lacks (Prisma only reports both)")
+    .option(
+      "--strict",
+      "fail when an applied migration was edited or the database has migrations the source lacks (Prisma only reports both)",
+    )
     .option("--before-dir <dir>", "the snapshot saved by preflight (default .umami-db/<stage>/before)")
-    .option("--no-before", "run without preflight's snapshot: the application fingerprint and the baseline are then not compared")
+    .option(
+      "--no-before",
+      "run without preflight's snapshot: the application fingerprint and the baseline are then not compared",
+    )
     .option("--reports-dir <dir>", "where report directories are created", "reports")
-    .option("--summary-file <path>", "also append the report, with the charts' captions, to this Markdown file (CI: \"$GITHUB_STEP_SUMMARY\")")
+    .option(
+      "--summary-file <path>",
+      'also append the report, with the charts\' captions, to this Markdown file (CI: "$GITHUB_STEP_SUMMARY")',
+    )
     .option("--json", "print the report's JSON instead of a summary", false)
     .action(
       action(async (flags: PostDeployFlags) => {
@@ -53,7 +67,12 @@ export function postDeployCommand(): Command {
           );
         }
         const { admin, spec } = resolved;
-        const mismatch = snapshotMismatch(snapshotDir, before.origin, { stage: spec.stage, host: admin.host, port: admin.port, database: admin.database });
+        const mismatch = snapshotMismatch(snapshotDir, before.origin, {
+          stage: spec.stage,
+          host: admin.host,
+          port: admin.port,
+          database: admin.database,
+        });
         if (flags.before && mismatch) throw new UserError(mismatch);
         // "After" starts where "before" ended: the deploy happened in between, and overlapping windows dilute a rise.
         const beforeEnd = before.baseline?.cloudwatch?.window.end ?? before.baseline?.capturedAt;
@@ -79,7 +98,11 @@ export function postDeployCommand(): Command {
         const { verifySchemaLine } = await import("../flows/verify-schema-report.js");
         const dir = resolve(flags.reportsDir, resolved.spec.stage, result.startedAt.replace(/[:.]/g, "-"));
         try {
-          const report = await buildReportFiles(result, before.baseline, `the run's artifact, under ${relative(process.cwd(), dir) || "."}`);
+          const report = await buildReportFiles(
+            result,
+            before.baseline,
+            `the run's artifact, under ${relative(process.cwd(), dir) || "."}`,
+          );
           for (const [name, text] of Object.entries(report.files)) writeOutputFile(join(dir, name), text);
           if (flags.summaryFile) appendFileSync(flags.summaryFile, `${report.summary}\n`);
         } catch (error) {
@@ -89,9 +112,14 @@ export function postDeployCommand(): Command {
         }
         if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, reportDir: dir }, null, 2)}\n`);
         else {
-          process.stdout.write(`\npost-deploy ${result.stage}: ${result.ok ? "PASS" : `FAIL${result.failedStep ? ` at step "${result.failedStep}"` : ""}`}\n`);
+          process.stdout.write(
+            `\npost-deploy ${result.stage}: ${result.ok ? "PASS" : `FAIL${result.failedStep ? ` at step "${result.failedStep}"` : ""}`}\n`,
+          );
           if (result.error) process.stdout.write(`  error:  ${result.error}\n`);
-          if (result.schemaCheck) process.stdout.write(`  schema:        ${verifySchemaLine(result.schemaCheck)}${result.schemaCheck.ok ? "" : " (SQL and remedy in report.md)"}\n`);
+          if (result.schemaCheck)
+            process.stdout.write(
+              `  schema:        ${verifySchemaLine(result.schemaCheck)}${result.schemaCheck.ok ? "" : " (SQL and remedy in report.md)"}\n`,
+            );
           for (const line of result.checks?.summary ?? []) process.stdout.write(`  ${line}\n`);
           process.stdout.write(`  report: ${join(dir, "report.md")}\n`);
         }

@@ -30,12 +30,16 @@ export function renderPreflight(result: PreflightResult): string {
     if (f.remedy && f.severity !== "ok") lines.push(`${" ".repeat(29)}→ ${f.remedy}`);
   }
   const blocking = result.findings.filter((f) => f.severity === "error").length;
-  lines.push(result.ok ? "preflight: ready to deploy" : `preflight: ${blocking} blocking problem(s); fix them before sst deploy`);
+  lines.push(
+    result.ok ? "preflight: ready to deploy" : `preflight: ${blocking} blocking problem(s); fix them before sst deploy`,
+  );
   return `${lines.join("\n")}\n`;
 }
 
 /** The stage's secret name in Secrets Manager; not asked for a local database (umami-db local has none). */
-async function inspectSecret(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>): Promise<SecretInspection | Error | undefined> {
+async function inspectSecret(
+  resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>,
+): Promise<SecretInspection | Error | undefined> {
   if (isLocalHost(resolved.admin.host)) return undefined;
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
   const { inspectStageSecret } = await import("../stage/secrets-manager.js");
@@ -44,7 +48,10 @@ async function inspectSecret(resolved: Awaited<ReturnType<typeof resolveFromFlag
 }
 
 /** Captures the application's fingerprint and the baseline before the deploy; returns the files written. */
-async function saveSnapshot(resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>, flags: PreflightFlags): Promise<string[]> {
+async function saveSnapshot(
+  resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>,
+  flags: PreflightFlags,
+): Promise<string[]> {
   const { captureBefore } = await import("../flows/checks.js");
   const { saveBefore } = await import("../flows/snapshots.js");
   const { StepRunner } = await import("../flows/steps.js");
@@ -52,7 +59,12 @@ async function saveSnapshot(resolved: Awaited<ReturnType<typeof resolveFromFlags
   const cloudwatch = await cloudWatchOptions(resolved, flags);
   const before = await captureBefore(new StepRunner(progressObserver()), resolved.admin, resolved.spec, cloudwatch);
   const { admin, spec } = resolved;
-  return saveBefore(flags.beforeDir ?? beforeDir(spec.stage), before, { stage: spec.stage, host: admin.host, port: admin.port, database: admin.database });
+  return saveBefore(flags.beforeDir ?? beforeDir(spec.stage), before, {
+    stage: spec.stage,
+    host: admin.host,
+    port: admin.port,
+    database: admin.database,
+  });
 }
 
 /** The `preflight` command. */
@@ -75,7 +87,9 @@ export function preflightCommand(): Command {
         if (flags.outDir) writeOutputFile(join(flags.outDir, "preflight.json"), `${JSON.stringify(result, null, 2)}\n`);
         // The "before" of the deploy: only when the database is ready, so post-deploy compares against a real state.
         const snapshot = result.ok && flags.snapshot ? await saveSnapshot(resolved, flags) : [];
-        process.stdout.write(flags.json ? `${JSON.stringify({ ...result, snapshot }, null, 2)}\n` : renderPreflight(result));
+        process.stdout.write(
+          flags.json ? `${JSON.stringify({ ...result, snapshot }, null, 2)}\n` : renderPreflight(result),
+        );
         if (!flags.json && snapshot.length) process.stdout.write(`snapshot for post-deploy: ${snapshot.join(", ")}\n`);
         return result.ok ? EXIT.ok : EXIT.checkFailed;
       }),

@@ -38,13 +38,19 @@ function checkOptionsInOrder(command: Command): void {
   if (required.length === 0) return;
   command.hook("preAction", (_, action) => {
     const missing = required.find((o) => action.getOptionValue(o.attributeName()) === undefined);
-    if (missing) action.error(`error: required option '${missing.flags}' not specified`, { code: "commander.missingMandatoryOptionValue" });
+    if (missing)
+      action.error(`error: required option '${missing.flags}' not specified`, {
+        code: "commander.missingMandatoryOptionValue",
+      });
   });
 }
 
 /** Every `--stage` a user types meets the stage-name rules (sst/stage-name.ts); `--new-stage` says a look-alike is meant. */
 function checkStageFlag(command: Command): void {
-  command.option("--new-stage", "the stage is meant as a new one, although its name looks like a protected stage's (e.g. prod)");
+  command.option(
+    "--new-stage",
+    "the stage is meant as a new one, although its name looks like a protected stage's (e.g. prod)",
+  );
   command.hook("preAction", (_, action) => {
     const { stage, newStage } = action.opts<{ stage?: string; newStage?: boolean }>();
     // A stage SST itself refuses is reported by the command, as before; here only the rules on top of SST's.

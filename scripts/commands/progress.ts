@@ -9,7 +9,9 @@ import type { StepObserver, StepRecord } from "../flows/steps.js";
  * rewrites its line on a terminal; elsewhere it is a line of its own, at most one per `progressEveryMs` per step
  * (a CI log of a ten-minute migration stays readable).
  */
-export function progressObserver(options: { quiet?: boolean; stream?: NodeJS.WriteStream; progressEveryMs?: number } = {}): StepObserver {
+export function progressObserver(
+  options: { quiet?: boolean; stream?: NodeJS.WriteStream; progressEveryMs?: number } = {},
+): StepObserver {
   const stream = options.stream ?? process.stderr;
   if (options.quiet) return {};
   const tty = stream.isTTY === true;
@@ -39,7 +41,11 @@ export function progressObserver(options: { quiet?: boolean; stream?: NodeJS.Wri
 /** One line for a finished step: mark, name, time, detail or error. */
 export function formatStep(record: StepRecord): string {
   const mark = record.ok ? "ok  " : "FAIL";
-  const tail = record.ok ? (record.detail ? ` — ${record.detail}` : "") : ` — ${record.error ?? record.detail ?? "failed"}`;
+  const tail = record.ok
+    ? record.detail
+      ? ` — ${record.detail}`
+      : ""
+    : ` — ${record.error ?? record.detail ?? "failed"}`;
   return `${mark} ${record.name} (${formatMs(record.ms)})${tail}`;
 }
 

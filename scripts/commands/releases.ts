@@ -10,7 +10,9 @@ import { action, EXIT } from "./run.js";
 
 /** The `releases` command and its subcommands. */
 export function releasesCommand(): Command {
-  const releases = new Command("releases").description("List the Umami releases that ship with the tool (vendor/umami), or add one from GitHub.");
+  const releases = new Command("releases").description(
+    "List the Umami releases that ship with the tool (vendor/umami), or add one from GitHub.",
+  );
   releases.addCommand(
     new Command("list")
       .description("List the known releases: tag, commit, layout and number of migrations.")
@@ -19,7 +21,11 @@ export function releasesCommand(): Command {
         action(async (options: { json?: boolean }) => {
           const { KNOWN_RELEASES } = await import("../migrate/sources/releases.js");
           if (options.json) process.stdout.write(`${JSON.stringify(KNOWN_RELEASES, null, 2)}\n`);
-          else for (const r of KNOWN_RELEASES) process.stdout.write(`${r.tag}  ${r.commit}  ${r.layout}  ${Object.keys(r.checksums).length} migrations\n`);
+          else
+            for (const r of KNOWN_RELEASES)
+              process.stdout.write(
+                `${r.tag}  ${r.commit}  ${r.layout}  ${Object.keys(r.checksums).length} migrations\n`,
+              );
           return EXIT.ok;
         }),
       ),
@@ -38,8 +44,14 @@ export function releasesCommand(): Command {
           const { BUNDLED_DIR } = await import("../migrate/sources/bundled.js");
           const { KNOWN_RELEASES_FILE } = await import("../migrate/sources/releases.js");
           const { githubBaseUrl } = migrationLoadOptions(process.env);
-          const added = await addRelease(tag, { bundledDir: BUNDLED_DIR, releasesFile: KNOWN_RELEASES_FILE }, { githubBaseUrl });
-          process.stdout.write(options.json ? `${JSON.stringify(added, null, 2)}\n` : renderAddedRelease(added, KNOWN_RELEASES_FILE));
+          const added = await addRelease(
+            tag,
+            { bundledDir: BUNDLED_DIR, releasesFile: KNOWN_RELEASES_FILE },
+            { githubBaseUrl },
+          );
+          process.stdout.write(
+            options.json ? `${JSON.stringify(added, null, 2)}\n` : renderAddedRelease(added, KNOWN_RELEASES_FILE),
+          );
           return EXIT.ok;
         }),
       ),
@@ -51,11 +63,18 @@ export function releasesCommand(): Command {
 export function renderAddedRelease(r: AddedRelease, releasesFile: string): string {
   const lines = [
     `Added Umami ${r.tag} (commit ${r.commit.slice(0, 8)}): ${r.migrations} migrations in ${r.dir}; checksums recorded in ${releasesFile}.`,
-    r.added.length ? `New since ${r.since ?? "no earlier release"}: ${r.added.length} migration(s).` : `No migration is new since ${r.since}.`,
+    r.added.length
+      ? `New since ${r.since ?? "no earlier release"}: ${r.added.length} migration(s).`
+      : `No migration is new since ${r.since}.`,
   ];
   for (const m of r.added) lines.push(`  ${m.name}: ${describeOperations(m.operations)}`);
-  if (r.changed.length) lines.push(`Changed by Umami since ${r.since}: ${r.changed.join(", ")} (a database that applied the old copy keeps it; migrate status names the edit).`);
-  lines.push("Review the files and the checksums, then commit them. `umami-db migrate deploy --dry-run` against a database adds each table's row estimate.");
+  if (r.changed.length)
+    lines.push(
+      `Changed by Umami since ${r.since}: ${r.changed.join(", ")} (a database that applied the old copy keeps it; migrate status names the edit).`,
+    );
+  lines.push(
+    "Review the files and the checksums, then commit them. `umami-db migrate deploy --dry-run` against a database adds each table's row estimate.",
+  );
   return `${lines.join("\n")}\n`;
 }
 

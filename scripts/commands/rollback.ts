@@ -50,10 +50,15 @@ async function deleteSecrets(
   const { deleteCredentialsSecret } = await import("../stage/secrets-manager.js");
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
   const secretId = flags.secretId ?? resolved.secretArn ?? resolved.spec.secretName;
-  const outcome = await deleteCredentialsSecret(new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 }), secretId, {
-    recoveryWindowDays: resolved.spec.protect ? 30 : undefined,
-  });
-  if (outcome === "deleted") result.removed.push(`secret ${secretId}${resolved.spec.protect ? " (recoverable for 30 days)" : ""}`);
+  const outcome = await deleteCredentialsSecret(
+    new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 }),
+    secretId,
+    {
+      recoveryWindowDays: resolved.spec.protect ? 30 : undefined,
+    },
+  );
+  if (outcome === "deleted")
+    result.removed.push(`secret ${secretId}${resolved.spec.protect ? " (recoverable for 30 days)" : ""}`);
   if (outcome === "remains") result.leftovers.push(`secret ${secretId}`);
 }
 
@@ -82,7 +87,10 @@ export function rollbackCommand(): Command {
     .option("--yes", "do not ask for confirmation (required when not on a terminal)", false)
     .option("--force", "allow rolling back a protected (production-like) stage", false)
     .option("--delete-secret", "also delete the stage's credentials secret (Secrets Manager and the local file)", false)
-    .option("--secret-file <path>", "local credentials file to delete with --delete-secret (default .umami-db/<stage>/credentials.json)")
+    .option(
+      "--secret-file <path>",
+      "local credentials file to delete with --delete-secret (default .umami-db/<stage>/credentials.json)",
+    )
     .option("--secret-id <id>", "Secrets Manager secret to delete with --delete-secret (default: the stage's)")
     .option("--json", "print the result as JSON", false)
     .action(
@@ -91,14 +99,20 @@ export function rollbackCommand(): Command {
         const { spec, admin } = resolved;
         if (spec.protect && !flags.force) throw new ProtectedStageError(spec.stage);
         if (!flags.yes) {
-          if (!process.stdin.isTTY) throw new UserError("rollback deletes data and asks for confirmation; on a non-interactive shell pass --yes.");
+          if (!process.stdin.isTTY)
+            throw new UserError(
+              "rollback deletes data and asks for confirmation; on a non-interactive shell pass --yes.",
+            );
           const where = `${admin.host}:${admin.port}/${spec.database}`;
           const ok = await confirm(
             `Remove schema ${spec.schema} (and all Umami data in it) from ${where}, and role ${spec.role.name} with everything it owns or holds in any database of that server (stage ${spec.stage})?\n` +
               `Type the stage name to confirm: `,
             spec.stage,
           );
-          if (!ok) throw new UserError("Rollback cancelled: the confirmation did not match the stage name. Nothing was changed.");
+          if (!ok)
+            throw new UserError(
+              "Rollback cancelled: the confirmation did not match the stage name. Nothing was changed.",
+            );
         }
         const result = await rollbackStage(admin, spec, { force: flags.force });
         const refused = result.blockers.length > 0;
@@ -107,14 +121,19 @@ export function rollbackCommand(): Command {
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else if (refused) process.stdout.write(renderBlockers(spec.stage, result));
         else {
-          if (result.nothingToDo && result.removed.length === 0) process.stdout.write(`rollback ${spec.stage}: nothing to do (no role, schema or default privileges of the stage)\n`);
+          if (result.nothingToDo && result.removed.length === 0)
+            process.stdout.write(
+              `rollback ${spec.stage}: nothing to do (no role, schema or default privileges of the stage)\n`,
+            );
           for (const line of result.removed) process.stdout.write(`removed  ${line}\n`);
           for (const line of result.kept) process.stdout.write(`kept     ${line}\n`);
           for (const line of result.leftovers) process.stdout.write(`LEFT     ${line}\n`);
           if (result.leftovers.length === 0) process.stdout.write(`rollback ${spec.stage}: no trace left\n`);
           if (result.removed.length > 0) {
             // Pulumi's state still lists what was just dropped; only a refresh makes SST see it.
-            process.stdout.write(`next: if SST deployed stage ${spec.stage}, run \`npx sst refresh --stage ${spec.stage}\` so its state forgets the removed objects\n`);
+            process.stdout.write(
+              `next: if SST deployed stage ${spec.stage}, run \`npx sst refresh --stage ${spec.stage}\` so its state forgets the removed objects\n`,
+            );
           }
         }
         return result.leftovers.length === 0 && !refused ? EXIT.ok : EXIT.checkFailed;

@@ -16,7 +16,9 @@ import { interrupted } from "../kernel/interrupt.js";
 export const EXIT = { ok: 0, checkFailed: 1, couldNotRun: 2 } as const;
 
 /** Wraps a command handler: sets `process.exitCode` from its result or from the error it throws. */
-export function action<A extends unknown[]>(handler: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  handler: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       process.exitCode = (await handler(...args)) ?? EXIT.ok;
@@ -33,7 +35,9 @@ export function reportError(error: unknown): number {
     process.stderr.write(`error: ${error.message.replace(/\s*\n\s*/g, " ")}\n`);
     return error.exitCode;
   }
-  process.stderr.write(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return EXIT.couldNotRun;
 }
 
@@ -47,7 +51,8 @@ export function flowExitCode(result: { ok: boolean; error?: string }): number {
 export function positiveInt(option: string): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new UserError(`${option} takes a whole number greater than 0 (got ${JSON.stringify(value)}).`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new UserError(`${option} takes a whole number greater than 0 (got ${JSON.stringify(value)}).`);
     return n;
   };
 }
@@ -60,7 +65,9 @@ export function writeOutputFile(path: string, text: string): void {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);
   } catch (error) {
-    throw new UserError(`Could not write ${path}: ${(error as Error).message}. Choose a path you can write to.`, { cause: error });
+    throw new UserError(`Could not write ${path}: ${(error as Error).message}. Choose a path you can write to.`, {
+      cause: error,
+    });
   }
 }
 
@@ -87,7 +94,10 @@ export function ensureWritableDir(dir: string, option: string): void {
       }
     }
   } catch (error) {
-    throw new UserError(`Cannot write into ${dir} (${option}): ${(error as Error).message}. Choose a directory you can write to.`, { cause: error });
+    throw new UserError(
+      `Cannot write into ${dir} (${option}): ${(error as Error).message}. Choose a directory you can write to.`,
+      { cause: error },
+    );
   } finally {
     if (created) removeEmptyDirs(resolve(dir), resolve(created));
   }

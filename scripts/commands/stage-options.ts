@@ -15,14 +15,30 @@ export type StageFlags = Omit<ResolveStageOptions, "connectTimeoutMs" | "needs" 
 /** Adds the shared stage options to `command`; `needs` leaves out the options a command never uses. */
 export function stageOptions(command: Command, needs: readonly Need[] = ["admin", "umami"]): Command {
   command
-    .option("--stage <stage>", `SST stage to act on (names, secret and settings come from it; ${defaultStage} when only a URL is given)`)
+    .option(
+      "--stage <stage>",
+      `SST stage to act on (names, secret and settings come from it; ${defaultStage} when only a URL is given)`,
+    )
     .option("--outputs-file <path>", `SST outputs JSON (default .sst/outputs.json; env ${STAGE_ENV.outputsFile})`)
-    .option("--region <region>", "AWS region of the secrets (default AWS_REGION, then AWS_DEFAULT_REGION, the deployed outputs, the stage settings)")
-    .option("--ca-file <path>", `CA bundle for sslmode=verify-full, e.g. the RDS global bundle (env ${STAGE_ENV.caFile})`)
-    .option("--connect-timeout <seconds>", "seconds to wait for a connection (default 10)", positiveInt("--connect-timeout"));
+    .option(
+      "--region <region>",
+      "AWS region of the secrets (default AWS_REGION, then AWS_DEFAULT_REGION, the deployed outputs, the stage settings)",
+    )
+    .option(
+      "--ca-file <path>",
+      `CA bundle for sslmode=verify-full, e.g. the RDS global bundle (env ${STAGE_ENV.caFile})`,
+    )
+    .option(
+      "--connect-timeout <seconds>",
+      "seconds to wait for a connection (default 10)",
+      positiveInt("--connect-timeout"),
+    );
   if (needs.includes("admin")) {
     command
-      .option("--admin-url <url>", `administrator connection URL (env ${STAGE_ENV.adminUrl}); default: the cluster's master secret`)
+      .option(
+        "--admin-url <url>",
+        `administrator connection URL (env ${STAGE_ENV.adminUrl}); default: the cluster's master secret`,
+      )
       .option("--master-secret-arn <arn>", `ARN of the cluster's master user secret (env ${STAGE_ENV.masterSecretArn})`)
       .option("--host <host>", `cluster endpoint, when there are no SST outputs yet (env ${STAGE_ENV.host})`)
       .option("--port <port>", `cluster port (env ${STAGE_ENV.port}; default 5432)`, positiveInt("--port"));
@@ -42,5 +58,10 @@ export function stageOptions(command: Command, needs: readonly Need[] = ["admin"
  */
 export function resolveFromFlags<N extends Need>(flags: StageFlags, needs: readonly N[]) {
   const { connectTimeout, ...given } = flags;
-  return resolveStage({ ...given, connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000, needs, env: process.env });
+  return resolveStage({
+    ...given,
+    connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000,
+    needs,
+    env: process.env,
+  });
 }

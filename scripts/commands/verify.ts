@@ -24,7 +24,10 @@ export function verifyCommand(): Command {
   );
   stageOptions(command)
     .option("--baseline-fingerprint <file>", "fingerprint captured before the deploy (umami-db fingerprint --out …)")
-    .option("--admin-role <role...>", "roles that count as administrators besides the connecting user, superusers and members of rds_superuser (owning the database does not make one)")
+    .option(
+      "--admin-role <role...>",
+      "roles that count as administrators besides the connecting user, superusers and members of rds_superuser (owning the database does not make one)",
+    )
     .option("--json", "print { ok, findings, fingerprint } as JSON")
     .option("--report <file>", "also write the audit as Markdown to this file")
     .action(
@@ -49,7 +52,9 @@ export function verifyCommand(): Command {
         const { admin, spec } = resolved;
         const about = `stage ${spec.stage}, database ${spec.database} at ${admin.host}:${admin.port}, ${new Date().toISOString()}`;
         if (flags.report) writeOutputFile(flags.report, renderAuditMarkdown(result, about));
-        process.stdout.write(flags.json ? `${JSON.stringify(auditJson(result), null, 2)}\n` : renderAuditTable(result, about));
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(auditJson(result), null, 2)}\n` : renderAuditTable(result, about),
+        );
         return result.ok ? EXIT.ok : EXIT.checkFailed;
       }),
     );

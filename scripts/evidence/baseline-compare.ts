@@ -62,13 +62,38 @@ export interface Comparison {
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
-function row(metric: string, unit: ComparisonRow["unit"], before: number | null, after: number | null, judge?: { threshold: string; pass: (delta: number) => boolean | null; note?: (delta: number) => string | undefined }): ComparisonRow {
+function row(
+  metric: string,
+  unit: ComparisonRow["unit"],
+  before: number | null,
+  after: number | null,
+  judge?: { threshold: string; pass: (delta: number) => boolean | null; note?: (delta: number) => string | undefined },
+): ComparisonRow {
   const delta = before === null || after === null ? null : round(after - before);
   if (!judge) return { metric, unit, before, after, delta, threshold: null, verdict: "n/a" };
-  if (delta === null) return { metric, unit, before, after, delta, threshold: judge.threshold, verdict: "n/a", note: before === null && after === null ? "not captured" : "missing in one of the baselines" };
+  if (delta === null)
+    return {
+      metric,
+      unit,
+      before,
+      after,
+      delta,
+      threshold: judge.threshold,
+      verdict: "n/a",
+      note: before === null && after === null ? "not captured" : "missing in one of the baselines",
+    };
   const pass = judge.pass(delta);
   const note = pass === null ? "no activity before: a relative change is undefined" : judge.note?.(delta);
-  return { metric, unit, before, after, delta, threshold: judge.threshold, verdict: pass === null ? "n/a" : pass ? "pass" : "fail", ...(note ? { note } : {}) };
+  return {
+    metric,
+    unit,
+    before,
+    after,
+    delta,
+    threshold: judge.threshold,
+    verdict: pass === null ? "n/a" : pass ? "pass" : "fail",
+    ...(note ? { note } : {}),
+  };
 }
 
 function metric(b: Baseline, name: AuroraMetricName): number | null {
@@ -78,16 +103,23 @@ function sum(...xs: (number | null)[]): number | null {
   return xs.some((x) => x === null) ? null : xs.reduce<number>((a, x) => a + (x as number), 0);
 }
 
-const cpuJudge = { threshold: `< +${THRESHOLDS.cpuIncreasePoints} points`, pass: (d: number) => d < THRESHOLDS.cpuIncreasePoints };
+const cpuJudge = {
+  threshold: `< +${THRESHOLDS.cpuIncreasePoints} points`,
+  pass: (d: number) => d < THRESHOLDS.cpuIncreasePoints,
+};
 const connectionsJudge = {
   threshold: `${THRESHOLDS.connections.min} … +${THRESHOLDS.connections.max}`,
   pass: (d: number) => d >= THRESHOLDS.connections.min && d <= THRESHOLDS.connections.max,
-  note: (d: number) => (d < THRESHOLDS.connections.min ? "fewer connections than before: the load differed, capture again under comparable load" : undefined),
+  note: (d: number) =>
+    d < THRESHOLDS.connections.min
+      ? "fewer connections than before: the load differed, capture again under comparable load"
+      : undefined,
 };
 function iopsJudge(before: number | null) {
   return {
     threshold: `±${THRESHOLDS.iopsRelative * 100} %`,
-    pass: (d: number) => (before === 0 ? (d === 0 ? true : null) : Math.abs(d) <= round(THRESHOLDS.iopsRelative * (before as number))),
+    pass: (d: number) =>
+      before === 0 ? (d === 0 ? true : null) : Math.abs(d) <= round(THRESHOLDS.iopsRelative * (before as number)),
     note: (d: number) => (before ? `${d >= 0 ? "+" : ""}${((d / before) * 100).toFixed(1)} %` : undefined),
   };
 }
@@ -105,16 +137,37 @@ export function compareBaselines(before: Baseline, after: Baseline): Comparison 
   const volumeBefore = before.cloudwatch?.metrics.find((m) => m.metric === "VolumeBytesUsed")?.maximum ?? null;
   const volumeAfter = after.cloudwatch?.metrics.find((m) => m.metric === "VolumeBytesUsed")?.maximum ?? null;
 
-  const instanceIops = [sum(metric(before, "ReadIOPS"), metric(before, "WriteIOPS")), sum(metric(after, "ReadIOPS"), metric(after, "WriteIOPS"))] as const;
+  const instanceIops = [
+    sum(metric(before, "ReadIOPS"), metric(before, "WriteIOPS")),
+    sum(metric(after, "ReadIOPS"), metric(after, "WriteIOPS")),
+  ] as const;
   const volumeIops = [
     sum(metric(before, "VolumeReadIOPs"), metric(before, "VolumeWriteIOPs")),
     sum(metric(after, "VolumeReadIOPs"), metric(after, "VolumeWriteIOPs")),
   ] as const;
 
   const rows: ComparisonRow[] = [
-    row("CPU utilization, average (CloudWatch)", "percent", metric(before, "CPUUtilization"), metric(after, "CPUUtilization"), cpuJudge),
-    row("Client connections (pg_stat_activity)", "count", before.connections.total, after.connections.total, connectionsJudge),
-    row("Database connections, average (CloudWatch)", "count", metric(before, "DatabaseConnections"), metric(after, "DatabaseConnections"), connectionsJudge),
+    row(
+      "CPU utilization, average (CloudWatch)",
+      "percent",
+      metric(before, "CPUUtilization"),
+      metric(after, "CPUUtilization"),
+      cpuJudge,
+    ),
+    row(
+      "Client connections (pg_stat_activity)",
+      "count",
+      before.connections.total,
+      after.connections.total,
+      connectionsJudge,
+    ),
+    row(
+      "Database connections, average (CloudWatch)",
+      "count",
+      metric(before, "DatabaseConnections"),
+      metric(after, "DatabaseConnections"),
+      connectionsJudge,
+    ),
     row("Instance IOPS, read + write (CloudWatch)", "iops", ...instanceIops, iopsJudge(instanceIops[0])),
     row("Volume IOPs, read + write (CloudWatch)", "iops", ...volumeIops, iopsJudge(volumeIops[0])),
     row("Storage growth not explained by schemas", "bytes", 0, unexplainedBytes, {
@@ -122,11 +175,21 @@ export function compareBaselines(before: Baseline, after: Baseline): Comparison 
       pass: (d) => d <= THRESHOLDS.storageUnexplainedBytes,
     }),
     row("Database size", "bytes", before.sizes.databaseBytes, after.sizes.databaseBytes),
-    row(`Schema ${schemaName ?? "(umami not given)"} size`, "bytes", schemaName ? (sb.get(schemaName) ?? 0) : null, schemaName ? (sa.get(schemaName) ?? 0) : null),
+    row(
+      `Schema ${schemaName ?? "(umami not given)"} size`,
+      "bytes",
+      schemaName ? (sb.get(schemaName) ?? 0) : null,
+      schemaName ? (sa.get(schemaName) ?? 0) : null,
+    ),
     row("Volume bytes used, max (CloudWatch)", "bytes", volumeBefore, volumeAfter),
     row("Cache hit ratio", "ratio", before.cacheHitRatio, after.cacheHitRatio),
     row("max_connections", "count", before.connections.maxConnections, after.connections.maxConnections),
-    row("Freeable memory, average (CloudWatch)", "bytes", metric(before, "FreeableMemory"), metric(after, "FreeableMemory")),
+    row(
+      "Freeable memory, average (CloudWatch)",
+      "bytes",
+      metric(before, "FreeableMemory"),
+      metric(after, "FreeableMemory"),
+    ),
   ];
   return {
     ok: rows.every((r) => r.verdict !== "fail"),
@@ -148,12 +211,19 @@ export function compareBaselines(before: Baseline, after: Baseline): Comparison 
 function comparabilityWarnings(before: Baseline, after: Baseline): string[] {
   const warnings: string[] = [];
   const where = (b: Baseline) => `${b.target.host}:${b.target.port}/${b.target.database}`;
-  if (where(before) !== where(after)) warnings.push(`the baselines are of different databases (${where(before)} and ${where(after)})`);
-  if (Date.parse(after.capturedAt) < Date.parse(before.capturedAt)) warnings.push(`"${after.label}" was captured before "${before.label}": are the arguments swapped?`);
-  if (before.server.version !== after.server.version) warnings.push(`the server version changed (${before.server.version} → ${after.server.version})`);
-  if (before.stats.statsReset !== after.stats.statsReset) warnings.push("pg_stat_database counters were reset between the captures");
+  if (where(before) !== where(after))
+    warnings.push(`the baselines are of different databases (${where(before)} and ${where(after)})`);
+  if (Date.parse(after.capturedAt) < Date.parse(before.capturedAt))
+    warnings.push(`"${after.label}" was captured before "${before.label}": are the arguments swapped?`);
+  if (before.server.version !== after.server.version)
+    warnings.push(`the server version changed (${before.server.version} → ${after.server.version})`);
+  if (before.stats.statsReset !== after.stats.statsReset)
+    warnings.push("pg_stat_database counters were reset between the captures");
   const [wb, wa] = [before.cloudwatch?.window, after.cloudwatch?.window];
-  const overlapMs = wb && wa ? Math.min(Date.parse(wb.end), Date.parse(wa.end)) - Math.max(Date.parse(wb.start), Date.parse(wa.start)) : 0;
+  const overlapMs =
+    wb && wa
+      ? Math.min(Date.parse(wb.end), Date.parse(wa.end)) - Math.max(Date.parse(wb.start), Date.parse(wa.start))
+      : 0;
   if (overlapMs > 0) {
     const share = overlapMs / (Date.parse(wa!.end) - Date.parse(wa!.start));
     warnings.push(
@@ -183,7 +253,14 @@ export function formatValue(value: number | null, unit: ComparisonRow["unit"], s
       return `${sign}${Number.isInteger(value) ? value : value.toFixed(2)}`;
     case "bytes": {
       const abs = Math.abs(value);
-      const [div, suffix] = abs >= 1024 ** 3 ? [1024 ** 3, "GiB"] : abs >= 1024 ** 2 ? [1024 ** 2, "MiB"] : abs >= 1024 ? [1024, "KiB"] : [1, "B"];
+      const [div, suffix] =
+        abs >= 1024 ** 3
+          ? [1024 ** 3, "GiB"]
+          : abs >= 1024 ** 2
+            ? [1024 ** 2, "MiB"]
+            : abs >= 1024
+              ? [1024, "KiB"]
+              : [1, "B"];
       return `${sign}${div === 1 ? value : (value / div).toFixed(2)} ${suffix}`;
     }
   }
@@ -191,7 +268,15 @@ export function formatValue(value: number | null, unit: ComparisonRow["unit"], s
 
 function cells(r: ComparisonRow): string[] {
   const verdict = r.verdict === "pass" ? "pass" : r.verdict === "fail" ? "FAIL" : "n/a";
-  return [r.metric, formatValue(r.before, r.unit), formatValue(r.after, r.unit), formatValue(r.delta, r.unit, true), r.threshold ?? "—", verdict, r.note ?? ""];
+  return [
+    r.metric,
+    formatValue(r.before, r.unit),
+    formatValue(r.after, r.unit),
+    formatValue(r.delta, r.unit, true),
+    r.threshold ?? "—",
+    verdict,
+    r.note ?? "",
+  ];
 }
 const HEADER = ["Metric", "Before", "After", "Delta", "Threshold", "Verdict", "Note"];
 
@@ -199,7 +284,11 @@ const HEADER = ["Metric", "Before", "After", "Delta", "Threshold", "Verdict", "N
 export function renderComparisonTable(comparison: Comparison): string {
   const lines = [HEADER, ...comparison.rows.map(cells)];
   const widths = HEADER.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  const fmt = (l: string[]) => l.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const fmt = (l: string[]) =>
+    l
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [
     `Baseline ${comparison.before.label} (${comparison.before.capturedAt}) → ${comparison.after.label} (${comparison.after.capturedAt})`,
     fmt(lines[0]),
@@ -207,7 +296,9 @@ export function renderComparisonTable(comparison: Comparison): string {
     ...lines.slice(1).map(fmt),
     ...comparison.warnings.map((w) => `warning: ${w}`),
     "",
-    comparison.ok ? "Result: no threshold broken." : `Result: ${comparison.rows.filter((r) => r.verdict === "fail").length} threshold(s) broken.`,
+    comparison.ok
+      ? "Result: no threshold broken."
+      : `Result: ${comparison.rows.filter((r) => r.verdict === "fail").length} threshold(s) broken.`,
   ].join("\n");
 }
 

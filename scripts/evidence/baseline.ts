@@ -162,7 +162,12 @@ async function capturePostgres(client: Client, umamiSchema: string | undefined):
     `,
     [umamiSchema ?? ""],
   );
-  const activity = await client.query<{ user: string | null; database: string | null; state: string | null; count: string }>(`
+  const activity = await client.query<{
+    user: string | null;
+    database: string | null;
+    state: string | null;
+    count: string;
+  }>(`
     SELECT usename AS "user", datname AS database, state, count(*) AS count
       FROM pg_catalog.pg_stat_activity
      WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
@@ -180,14 +185,20 @@ async function capturePostgres(client: Client, umamiSchema: string | undefined):
   const blksRead = n(s.blks_read);
   const blksHit = n(s.blks_hit);
   const schemaRows = schemas.rows.map((r) => ({ name: r.name, bytes: Number(r.bytes), tables: Number(r.tables) }));
-  const byUserAndState = activity.rows.map((r) => ({ user: r.user, database: r.database, state: r.state, count: Number(r.count) }));
+  const byUserAndState = activity.rows.map((r) => ({
+    user: r.user,
+    database: r.database,
+    state: r.state,
+    count: Number(r.count),
+  }));
   const umami = umamiSchema === undefined ? null : schemaRows.find((r) => r.name === umamiSchema);
   const row = server.rows[0];
   return {
     server: { version: row.version, versionNum: Number(row.num) },
     sizes: { databaseBytes: Number(row.db_bytes), schemas: schemaRows },
     schemas: schemaRows.map((r) => r.name),
-    umamiSchema: umamiSchema === undefined ? null : { name: umamiSchema, exists: umami !== undefined, bytes: umami?.bytes ?? 0 },
+    umamiSchema:
+      umamiSchema === undefined ? null : { name: umamiSchema, exists: umami !== undefined, bytes: umami?.bytes ?? 0 },
     connections: {
       maxConnections: Number(row.max),
       superuserReserved: Number(row.reserved),
@@ -221,11 +232,23 @@ async function topStatements(client: Client): Promise<Baseline["statements"]> {
      WHERE e.extname = 'pg_stat_statements'
   `);
   if (ext.rowCount === 0) {
-    return { available: false, schema: null, note: "pg_stat_statements is not installed in this database (not created by this tool)", top: [] };
+    return {
+      available: false,
+      schema: null,
+      note: "pg_stat_statements is not installed in this database (not created by this tool)",
+      top: [],
+    };
   }
   const schema = ext.rows[0].schema;
   try {
-    const top = await client.query<{ queryid: string | null; query: string | null; calls: string; total: number; mean: number; rows: string }>(
+    const top = await client.query<{
+      queryid: string | null;
+      query: string | null;
+      calls: string;
+      total: number;
+      mean: number;
+      rows: string;
+    }>(
       `
       SELECT queryid::text AS queryid, query, calls, total_exec_time AS total, mean_exec_time AS mean, rows
         FROM ${quoteIdent(schema)}.pg_stat_statements
@@ -249,7 +272,12 @@ async function topStatements(client: Client): Promise<Baseline["statements"]> {
     };
   } catch (error) {
     // Installed but unusable, e.g. not in shared_preload_libraries: a finding, not a crash.
-    return { available: false, schema, note: `pg_stat_statements is installed but could not be read: ${(error as Error).message}`, top: [] };
+    return {
+      available: false,
+      schema,
+      note: `pg_stat_statements is installed but could not be read: ${(error as Error).message}`,
+      top: [],
+    };
   }
 }
 
@@ -269,17 +297,36 @@ export function parseBaseline(text: string, source: string): Baseline {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${source} is not JSON (${(error as Error).message}). Give a file written by \`umami-db baseline capture --out\`.`, { cause: error });
+    throw new UserError(
+      `${source} is not JSON (${(error as Error).message}). Give a file written by \`umami-db baseline capture --out\`.`,
+      { cause: error },
+    );
   }
   const b = value as Partial<Baseline> | null;
-  if (!b || typeof b !== "object" || Array.isArray(b)) throw new UserError(`${source} is not a baseline (expected a JSON object). Give a file written by \`umami-db baseline capture --out\`.`);
+  if (!b || typeof b !== "object" || Array.isArray(b))
+    throw new UserError(
+      `${source} is not a baseline (expected a JSON object). Give a file written by \`umami-db baseline capture --out\`.`,
+    );
   if (b.version !== BASELINE_VERSION) {
-    throw new UserError(`${source} has baseline format version ${JSON.stringify(b.version ?? null)}; this tool reads version ${BASELINE_VERSION}. Capture it again with this version.`);
+    throw new UserError(
+      `${source} has baseline format version ${JSON.stringify(b.version ?? null)}; this tool reads version ${BASELINE_VERSION}. Capture it again with this version.`,
+    );
   }
-  const missing = (["label", "capturedAt", "sizes", "connections", "stats", "statements"] as const).filter((k) => b[k] === undefined || b[k] === null);
-  if (missing.length) throw new UserError(`${source} is missing ${missing.join(", ")}. Capture it again with \`umami-db baseline capture\`.`);
-  if (typeof b.sizes?.databaseBytes !== "number" || !Array.isArray(b.sizes.schemas) || typeof b.connections?.total !== "number") {
-    throw new UserError(`${source} has malformed sizes or connections. Capture it again with \`umami-db baseline capture\`.`);
+  const missing = (["label", "capturedAt", "sizes", "connections", "stats", "statements"] as const).filter(
+    (k) => b[k] === undefined || b[k] === null,
+  );
+  if (missing.length)
+    throw new UserError(
+      `${source} is missing ${missing.join(", ")}. Capture it again with \`umami-db baseline capture\`.`,
+    );
+  if (
+    typeof b.sizes?.databaseBytes !== "number" ||
+    !Array.isArray(b.sizes.schemas) ||
+    typeof b.connections?.total !== "number"
+  ) {
+    throw new UserError(
+      `${source} has malformed sizes or connections. Capture it again with \`umami-db baseline capture\`.`,
+    );
   }
   return { ...b, umamiSchema: b.umamiSchema ?? null, cloudwatch: b.cloudwatch ?? null } as Baseline;
 }

@@ -16,7 +16,11 @@ const ONE_MINUTE_POINTS_UP_TO_MS = 3 * 3_600_000;
  * one's window ended (`since`: the change happened in between), never more than `hours` back and at least one
  * minute. Points of 5 minutes over a long window, of 1 minute over a short one (a deploy's few minutes).
  */
-export function baselineWindow(end: Date, hours: number, since?: Date): { start: Date; end: Date; periodSeconds: number } {
+export function baselineWindow(
+  end: Date,
+  hours: number,
+  since?: Date,
+): { start: Date; end: Date; periodSeconds: number } {
   const earliest = end.getTime() - hours * 3_600_000;
   const start = since ? Math.min(Math.max(since.getTime(), earliest), end.getTime() - 60_000) : earliest;
   return { start: new Date(start), end, periodSeconds: end.getTime() - start <= ONE_MINUTE_POINTS_UP_TO_MS ? 60 : 300 };

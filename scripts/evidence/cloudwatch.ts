@@ -6,7 +6,12 @@
  * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.AuroraMonitoring.Metrics.html
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
  */
-import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery, type MetricDataResult } from "@aws-sdk/client-cloudwatch";
+import {
+  GetMetricDataCommand,
+  type CloudWatchClient,
+  type MetricDataQuery,
+  type MetricDataResult,
+} from "@aws-sdk/client-cloudwatch";
 import { UserError } from "../kernel/errors.js";
 import { sdkClientRegion } from "../kernel/aws-region.js";
 import { isCloudWatchPeriod } from "./cloudwatch-period.js";
@@ -69,7 +74,10 @@ const DEFAULT_WINDOW_HOURS = 24;
 const DEFAULT_PERIOD_SECONDS = 300;
 
 /** The resolved window of a request (defaults applied, validated). */
-export function resolveWindow(request: Pick<AuroraMetricsRequest, "start" | "end" | "periodSeconds">, now: Date = new Date()): {
+export function resolveWindow(
+  request: Pick<AuroraMetricsRequest, "start" | "end" | "periodSeconds">,
+  now: Date = new Date(),
+): {
   start: Date;
   end: Date;
   periodSeconds: number;
@@ -78,7 +86,9 @@ export function resolveWindow(request: Pick<AuroraMetricsRequest, "start" | "end
   const start = request.start ?? new Date(end.getTime() - DEFAULT_WINDOW_HOURS * 3_600_000);
   const periodSeconds = request.periodSeconds ?? DEFAULT_PERIOD_SECONDS;
   if (!(start.getTime() < end.getTime())) {
-    throw new UserError(`The CloudWatch window starts (${start.toISOString()}) at or after it ends (${end.toISOString()}). Give a start before the end.`);
+    throw new UserError(
+      `The CloudWatch window starts (${start.toISOString()}) at or after it ends (${end.toISOString()}). Give a start before the end.`,
+    );
   }
   if (!isCloudWatchPeriod(periodSeconds)) {
     throw new UserError(`The CloudWatch period must be a multiple of 60 seconds (got ${periodSeconds}). Use e.g. 300.`);
@@ -90,21 +100,33 @@ export function resolveWindow(request: Pick<AuroraMetricsRequest, "start" | "end
 const queryId = (metric: string, stat: "avg" | "max") => `${stat}_${metric.toLowerCase()}`;
 
 /** The `MetricDataQueries` of the one request: an Average and a Maximum query per metric. */
-export function buildMetricQueries(request: Pick<AuroraMetricsRequest, "clusterId" | "instanceId">, periodSeconds: number): MetricDataQuery[] {
+export function buildMetricQueries(
+  request: Pick<AuroraMetricsRequest, "clusterId" | "instanceId">,
+  periodSeconds: number,
+): MetricDataQuery[] {
   return AURORA_METRICS.flatMap((m) => {
     const dimension =
-      m.level === "instance" ? { Name: "DBInstanceIdentifier", Value: request.instanceId } : { Name: "DBClusterIdentifier", Value: request.clusterId };
+      m.level === "instance"
+        ? { Name: "DBInstanceIdentifier", Value: request.instanceId }
+        : { Name: "DBClusterIdentifier", Value: request.clusterId };
     return (["Average", "Maximum"] as const).map((stat) => ({
       Id: queryId(m.name, stat === "Average" ? "avg" : "max"),
       Label: `${m.name} ${stat}`,
-      MetricStat: { Metric: { Namespace: "AWS/RDS", MetricName: m.name, Dimensions: [dimension] }, Period: periodSeconds, Stat: stat },
+      MetricStat: {
+        Metric: { Namespace: "AWS/RDS", MetricName: m.name, Dimensions: [dimension] },
+        Period: periodSeconds,
+        Stat: stat,
+      },
       ReturnData: true,
     }));
   });
 }
 
 /** Reads every Aurora series in one paged GetMetricData request and summarises each. */
-export async function fetchAuroraMetrics(client: CloudWatchClient, request: AuroraMetricsRequest): Promise<MetricSummary[]> {
+export async function fetchAuroraMetrics(
+  client: CloudWatchClient,
+  request: AuroraMetricsRequest,
+): Promise<MetricSummary[]> {
   const { start, end, periodSeconds } = resolveWindow(request);
   const queries = buildMetricQueries(request, periodSeconds);
   const values = new Map<string, number[]>();
@@ -116,7 +138,13 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
     let page;
     try {
       page = await client.send(
-        new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: start, EndTime: end, ScanBy: "TimestampAscending", NextToken: nextToken }),
+        new GetMetricDataCommand({
+          MetricDataQueries: queries,
+          StartTime: start,
+          EndTime: end,
+          ScanBy: "TimestampAscending",
+          NextToken: nextToken,
+        }),
       );
     } catch (error) {
       throw describeCloudWatchError(error);
@@ -124,7 +152,10 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
     for (const result of page.MetricDataResults ?? []) {
       if (!result.Id) continue;
       values.set(result.Id, [...(values.get(result.Id) ?? []), ...(result.Values ?? [])]);
-      times.set(result.Id, [...(times.get(result.Id) ?? []), ...(result.Timestamps ?? []).map((t) => new Date(t).toISOString())]);
+      times.set(result.Id, [
+        ...(times.get(result.Id) ?? []),
+        ...(result.Timestamps ?? []).map((t) => new Date(t).toISOString()),
+      ]);
       statuses.set(result.Id, result.StatusCode);
       const texts = (result.Messages ?? []).map((m) => [m.Code, m.Value].filter(Boolean).join(": "));
       if (texts.length) messages.set(result.Id, [...(messages.get(result.Id) ?? []), ...texts]);
@@ -148,7 +179,10 @@ export async function fetchAuroraMetrics(client: CloudWatchClient, request: Auro
     const summary: MetricSummary = {
       metric: m.name,
       level: m.level,
-      dimension: m.level === "instance" ? { name: "DBInstanceIdentifier", value: request.instanceId } : { name: "DBClusterIdentifier", value: request.clusterId },
+      dimension:
+        m.level === "instance"
+          ? { name: "DBInstanceIdentifier", value: request.instanceId }
+          : { name: "DBClusterIdentifier", value: request.clusterId },
       unit: m.unit,
       // Each point is one period's Average; periods are equal, so their mean is the window's average.
       average: averages.length ? averages.reduce((a, b) => a + b, 0) / averages.length : null,
@@ -187,19 +221,34 @@ function describeCloudWatchError(error: unknown): Error {
   const name = e.name ?? e.code ?? "";
   const detail = (e.message ?? String(error)).split("\n")[0];
   if (/AccessDenied|NotAuthorized|UnauthorizedOperation/i.test(name)) {
-    return new UserError(`CloudWatch refused GetMetricData (${name}: ${detail}). Grant cloudwatch:GetMetricData to the caller's IAM role, or leave out --cluster-id to capture PostgreSQL figures only.`, { cause: error });
+    return new UserError(
+      `CloudWatch refused GetMetricData (${name}: ${detail}). Grant cloudwatch:GetMetricData to the caller's IAM role, or leave out --cluster-id to capture PostgreSQL figures only.`,
+      { cause: error },
+    );
   }
   if (/Throttl|TooManyRequests|RequestLimitExceeded/i.test(name)) {
-    return new UserError(`CloudWatch throttled GetMetricData even after the SDK's retries (${name}). Wait a minute and capture again, or capture with a longer --period-seconds.`, { cause: error });
+    return new UserError(
+      `CloudWatch throttled GetMetricData even after the SDK's retries (${name}). Wait a minute and capture again, or capture with a longer --period-seconds.`,
+      { cause: error },
+    );
   }
   if (/UnrecognizedClient|InvalidClientTokenId|ExpiredToken|CredentialsProviderError|InvalidSignature/i.test(name)) {
-    return new UserError(`AWS credentials were not accepted or not found (${name}). Log in (aws sso login / AWS_PROFILE) and retry.`, { cause: error });
+    return new UserError(
+      `AWS credentials were not accepted or not found (${name}). Log in (aws sso login / AWS_PROFILE) and retry.`,
+      { cause: error },
+    );
   }
   if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(`${e.code ?? ""} ${detail}`)) {
-    return new UserError(`The CloudWatch endpoint could not be resolved (${detail}). Check --region: it must be the cluster's AWS region, e.g. us-east-1.`, { cause: error });
+    return new UserError(
+      `The CloudWatch endpoint could not be resolved (${detail}). Check --region: it must be the cluster's AWS region, e.g. us-east-1.`,
+      { cause: error },
+    );
   }
   if (/InvalidParameter|ValidationError|InvalidNextToken/i.test(name)) {
-    return new UserError(`CloudWatch rejected the request (${name}: ${detail}). Check --cluster-id, --instance-id and the window.`, { cause: error });
+    return new UserError(
+      `CloudWatch rejected the request (${name}: ${detail}). Check --cluster-id, --instance-id and the window.`,
+      { cause: error },
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -230,7 +230,10 @@ function isClient(value: ConnectionSettings | Client): value is Client {
 export const FINGERPRINT_QUERIES = 2;
 
 /** Captures the fingerprint of the application's schemas and roles, reading the catalogs only (2 queries). */
-export async function captureFingerprint(admin: ConnectionSettings | Client, options: FingerprintOptions): Promise<Fingerprint> {
+export async function captureFingerprint(
+  admin: ConnectionSettings | Client,
+  options: FingerprintOptions,
+): Promise<Fingerprint> {
   if (!isClient(admin)) return withClient(admin, (client) => captureFingerprint(client, options));
   const excludedSchemas = [...new Set(options.excludeSchemas)].sort();
   const excludedRoles = [...new Set(options.excludeRoles ?? [])].sort();
@@ -284,13 +287,16 @@ function groupDigest(alias: string): string {
  * What changed in the application since `baseline`: the server's group digests first (one query); only when
  * one differs is the whole fingerprint captured and compared object by object. `queries` counts them.
  */
-export async function fingerprintChanges(admin: ConnectionSettings | Client, baseline: Fingerprint): Promise<{ changed: FingerprintChange[]; queries: number }> {
+export async function fingerprintChanges(
+  admin: ConnectionSettings | Client,
+  baseline: Fingerprint,
+): Promise<{ changed: FingerprintChange[]; queries: number }> {
   if (!isClient(admin)) return withClient(admin, (client) => fingerprintChanges(client, baseline));
   const options = { excludeSchemas: baseline.excludedSchemas, excludeRoles: baseline.excludedRoles };
-  const { rows } = await admin.query<{ database: string; schemas: Record<string, string> | null; roles: string }>(DIGESTS_SQL, [
-    options.excludeSchemas,
-    options.excludeRoles,
-  ]);
+  const { rows } = await admin.query<{ database: string; schemas: Record<string, string> | null; roles: string }>(
+    DIGESTS_SQL,
+    [options.excludeSchemas, options.excludeRoles],
+  );
   const now = rows[0];
   const schemas = now.schemas ?? {};
   const names = Object.keys(baseline.schemas);
@@ -300,7 +306,10 @@ export async function fingerprintChanges(admin: ConnectionSettings | Client, bas
     names.length === Object.keys(schemas).length &&
     names.every((name) => schemas[name] === baseline.schemas[name].digest);
   if (same) return { changed: [], queries: 1 };
-  return { changed: diffFingerprints(baseline, await captureFingerprint(admin, options)), queries: 1 + FINGERPRINT_QUERIES };
+  return {
+    changed: diffFingerprints(baseline, await captureFingerprint(admin, options)),
+    queries: 1 + FINGERPRINT_QUERIES,
+  };
 }
 
 function flatten(fp: Fingerprint): Map<string, { digest: string; schema: string | null }> {
@@ -330,8 +339,10 @@ export function diffFingerprints(before: Fingerprint, after: Fingerprint): Finge
 export function fingerprintProblem(value: unknown): string | null {
   const fp = value as Partial<Fingerprint> | null;
   if (!fp || typeof fp !== "object") return "it is not a JSON object";
-  if (fp.version !== FINGERPRINT_VERSION) return `its version is ${JSON.stringify(fp.version)}, this tool writes ${FINGERPRINT_VERSION}`;
-  if (typeof fp.database !== "string" || !fp.schemas || typeof fp.schemas !== "object") return "it has no database or schemas";
+  if (fp.version !== FINGERPRINT_VERSION)
+    return `its version is ${JSON.stringify(fp.version)}, this tool writes ${FINGERPRINT_VERSION}`;
+  if (typeof fp.database !== "string" || !fp.schemas || typeof fp.schemas !== "object")
+    return "it has no database or schemas";
   if (!fp.roles || typeof fp.roles.objects !== "object") return "it has no roles";
   return null;
 }

@@ -9,7 +9,9 @@ import type { Chart } from "./charts.js";
 
 /** The chart as an SVG document (UTF-8 text, no external reference). */
 export async function renderChartSvg(chart: Chart): Promise<string> {
-  const view = new View(parse(compile(chart.spec as unknown as Parameters<typeof compile>[0]).spec), { renderer: "none" });
+  const view = new View(parse(compile(chart.spec as unknown as Parameters<typeof compile>[0]).spec), {
+    renderer: "none",
+  });
   try {
     const svg = await view.toSVG();
     // A <title> names the chart for screen readers and for the DOM a browser shows.

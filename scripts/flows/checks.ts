@@ -73,7 +73,11 @@ export async function checkAfter(
     (a) => ({ ok: a.ok, detail: auditLine(a) }),
   );
   const after = await steps.run("baseline after", () =>
-    captureBaseline(options.admin, { label: "after", umamiSchema: options.spec.schema, cloudwatch: options.cloudwatch }),
+    captureBaseline(options.admin, {
+      label: "after",
+      umamiSchema: options.spec.schema,
+      cloudwatch: options.cloudwatch,
+    }),
   );
   const before = options.before?.baseline;
   const comparison = before
@@ -90,7 +94,10 @@ export async function checkAfter(
     // Every warning and failure with its objects and remedy: the local server is gone afterwards.
     ...audit.findings
       .filter((f) => f.severity !== "pass")
-      .flatMap((f) => [`  ${f.severity === "fail" ? "FAIL" : "warn"} ${f.check}${f.objects.length ? `: ${f.objects.join(", ")}` : ""}`, `       → ${f.remedy}`]),
+      .flatMap((f) => [
+        `  ${f.severity === "fail" ? "FAIL" : "warn"} ${f.check}${f.objects.length ? `: ${f.objects.join(", ")}` : ""}`,
+        `       → ${f.remedy}`,
+      ]),
   ];
   const { ok, findings, fingerprint, probes, queries, ms } = audit;
   return {

@@ -19,7 +19,9 @@ export async function requireDeployed(admin: ConnectionSettings, spec: UmamiData
       [spec.role.name, spec.schema],
     ),
   );
-  const missing = [rows[0].role ? "" : `role ${spec.role.name}`, rows[0].schema ? "" : `schema ${spec.schema}`].filter(Boolean);
+  const missing = [rows[0].role ? "" : `role ${spec.role.name}`, rows[0].schema ? "" : `schema ${spec.schema}`].filter(
+    Boolean,
+  );
   if (missing.length === 0) return;
   throw new NotDeployedError(
     `${missing.join(" and ")} ${missing.length > 1 ? "do" : "does"} not exist in ${admin.host}:${admin.port}/${admin.database}: stage ${spec.stage} is not deployed there yet. ` +

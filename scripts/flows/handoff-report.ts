@@ -18,7 +18,10 @@ export function renderHandoffMarkdown(h: Handoff, level = 1): string {
     "",
     "| Variable | From | Why |",
     "|---|---|---|",
-    ...h.variables.map((v) => `| \`${v.name}\` | ${v.from === "secret" ? `secret key \`${v.key}\`` : `\`${v.value}\``} | ${v.why.replace(/\|/g, "\\|")} |`),
+    ...h.variables.map(
+      (v) =>
+        `| \`${v.name}\` | ${v.from === "secret" ? `secret key \`${v.key}\`` : `\`${v.value}\``} | ${v.why.replace(/\|/g, "\\|")} |`,
+    ),
     "",
     `${sub} Image`,
     "",

@@ -5,7 +5,13 @@
  * the ARN. `umami-db handoff` prints it, post-deploy's report.md embeds it.
  */
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { NODE_PG_MISSING_CA, NODE_PG_WRONG_HOST, PRISMA_TLS_ERROR_PREFIX, RDS_CA_BUNDLE_URL, type UrlKey } from "../../sst/database/secret.js";
+import {
+  NODE_PG_MISSING_CA,
+  NODE_PG_WRONG_HOST,
+  PRISMA_TLS_ERROR_PREFIX,
+  RDS_CA_BUNDLE_URL,
+  type UrlKey,
+} from "../../sst/database/secret.js";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { replicaWithheldReason } from "../../sst/database/umami-replica.js";
 
@@ -43,7 +49,12 @@ export interface Handoff {
   sstService: string;
   /** `missingCa`: what the task logs without the bundle, one line per server behaviour (NODE_PG_MISSING_CA), as Prisma wraps it. */
   tls: { caBundlePath: string; missingCa: Array<{ log: string; code: string; when: string }>; wrongHost: string };
-  connections: { limit: number; formula: string; desiredCount: number; deployment: { minimumHealthyPercent: number; maximumPercent: number } };
+  connections: {
+    limit: number;
+    formula: string;
+    desiredCount: number;
+    deployment: { minimumHealthyPercent: number; maximumPercent: number };
+  };
   migrations: string[];
   /** What the task's execution role needs beyond SST's defaults. */
   permissions: string[];
@@ -57,7 +68,11 @@ export function parseSecretArn(arn: string): { region: string; account: string }
 }
 
 /** Builds the handoff for `spec` and its secret's ARN. */
-export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options: { umamiVersion?: string } = {}): Handoff {
+export function buildHandoff(
+  spec: UmamiDatabaseSpec,
+  secretArn: string,
+  options: { umamiVersion?: string } = {},
+): Handoff {
   const arn = parseSecretArn(secretArn);
   if (!arn) throw new Error(`buildHandoff needs the secret's full ARN (got ${secretArn})`);
   const version = options.umamiVersion ?? spec.umamiVersion;
@@ -92,7 +107,14 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
       why: `For migrations: the same URL with options=-c statement_timeout=0, so a long migration on a grown database is not cut off at ${lifted}. Umami's check-db.js reads it only after ${LAST_RELEASE_WITHOUT_DIRECT_URL} (its dev branch); ${version === LAST_RELEASE_WITHOUT_DIRECT_URL ? `${version} ignores it` : "check your release"}.`,
     },
     ...(replicaPool
-      ? [{ name: "DATABASE_REPLICA_URL", from: "secret" as const, key: "DATABASE_REPLICA_URL" as const, why: "Umami's read pool on the cluster's reader endpoint (a second pool of 10 per task, counted in the role's limit)." }]
+      ? [
+          {
+            name: "DATABASE_REPLICA_URL",
+            from: "secret" as const,
+            key: "DATABASE_REPLICA_URL" as const,
+            why: "Umami's read pool on the cluster's reader endpoint (a second pool of 10 per task, counted in the role's limit).",
+          },
+        ]
       : []),
     {
       name: "SKIP_DB_MIGRATION",
@@ -115,7 +137,13 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
     portMappings: [{ containerPort: 3000, protocol: "tcp" }],
     environment: variables.filter((v) => v.from === "value").map((v) => ({ name: v.name, value: v.value })),
     secrets: variables.filter((v) => v.from === "secret").map((v) => ({ name: v.name, valueFrom: secretRef(v.key!) })),
-    healthCheck: { command: ["CMD-SHELL", "curl -fsS http://localhost:3000/api/heartbeat || exit 1"], interval: 30, timeout: 5, retries: 3, startPeriod: 60 },
+    healthCheck: {
+      command: ["CMD-SHELL", "curl -fsS http://localhost:3000/api/heartbeat || exit 1"],
+      interval: 30,
+      timeout: 5,
+      retries: 3,
+      startPeriod: 60,
+    },
   };
   const tasks = spec.container.tasks;
   const sstService = [
@@ -124,7 +152,10 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
     `new sst.aws.Service("Umami", {`,
     `  cluster, // an sst.aws.Cluster in the cluster's VPC, with a security group the database admits`,
     `  image: { context: "umami-image" }, // umami-image/Dockerfile: see below (official image + RDS CA bundle)`,
-    `  environment: { ${variables.filter((v) => v.from === "value").map((v) => `${v.name}: "${v.value}"`).join(", ")} },`,
+    `  environment: { ${variables
+      .filter((v) => v.from === "value")
+      .map((v) => `${v.name}: "${v.value}"`)
+      .join(", ")} },`,
     `  ssm: {`,
     ...variables.filter((v) => v.from === "secret").map((v) => `    ${v.name}: \`\${umamiSecretArn}:${v.key}::\`,`),
     `  },`,
@@ -150,7 +181,11 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
     sstService,
     tls: {
       caBundlePath: ca,
-      missingCa: NODE_PG_MISSING_CA.map((e) => ({ log: `${PRISMA_TLS_ERROR_PREFIX}${e.message}`, code: e.code, when: e.when })),
+      missingCa: NODE_PG_MISSING_CA.map((e) => ({
+        log: `${PRISMA_TLS_ERROR_PREFIX}${e.message}`,
+        code: e.code,
+        when: e.when,
+      })),
       wrongHost: `${NODE_PG_WRONG_HOST.messageStart}… (${NODE_PG_WRONG_HOST.code}) — point the URL at the cluster endpoint, never at an IP or a CNAME`,
     },
     connections: {
@@ -166,11 +201,19 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
     ],
     permissions: [
       `secretsmanager:GetSecretValue on ${secretArn} (SST's execution role grants it on *).`,
-      ...(spec.secret.kmsKeyId ? [`kms:Decrypt on ${spec.secret.kmsKeyId}, the secret's key (SST's execution role does not grant it).`] : []),
+      ...(spec.secret.kmsKeyId
+        ? [`kms:Decrypt on ${spec.secret.kmsKeyId}, the secret's key (SST's execution role does not grant it).`]
+        : []),
     ],
     notes: [
-      ...(withheld ? [`DATABASE_REPLICA_URL is not given to the task although stage ${spec.stage} has readReplica: ${withheld}`] : []),
-      ...(spec.container.readReplica && !withheld && !replicaPool ? [`DATABASE_REPLICA_URL is not given to the task: the role's limit counts no replica pool for stage ${spec.stage}'s umamiVersion; set umamiVersion to ${version} and deploy the stack first.`] : []),
+      ...(withheld
+        ? [`DATABASE_REPLICA_URL is not given to the task although stage ${spec.stage} has readReplica: ${withheld}`]
+        : []),
+      ...(spec.container.readReplica && !withheld && !replicaPool
+        ? [
+            `DATABASE_REPLICA_URL is not given to the task: the role's limit counts no replica pool for stage ${spec.stage}'s umamiVersion; set umamiVersion to ${version} and deploy the stack first.`,
+          ]
+        : []),
       "ECS reads the secret when a task starts: after a password rotation (passwordGeneration), force a new deployment.",
       "Set APP_SECRET (its own secret): without it Umami derives its signing secret from DATABASE_URL, so a password rotation would log every user out and change visitor session ids.",
       `The image's rolling deploy runs old and new tasks side by side: keep the service's deployment at maximumPercent 200 (ECS's default) or lower; the role's limit (${spec.role.connectionLimit}) assumes at most twice umamiTasks.`,
@@ -182,7 +225,11 @@ export function buildHandoff(spec: UmamiDatabaseSpec, secretArn: string, options
  * The secret's full ARN — ECS's `valueFrom` with a JSON key needs it: `known` when it is one (SST's outputs),
  * else Secrets Manager's DescribeSecret of `known` or the spec's secret name (metadata only, never the value).
  */
-export async function findSecretArn(client: () => Promise<SecretsManagerClient>, spec: UmamiDatabaseSpec, known?: string): Promise<string> {
+export async function findSecretArn(
+  client: () => Promise<SecretsManagerClient>,
+  spec: UmamiDatabaseSpec,
+  known?: string,
+): Promise<string> {
   if (known && parseSecretArn(known)) return known;
   const id = known ?? spec.secretName;
   const found = await inspectStageSecret(await client(), id, spec.stage).catch((error: unknown) => {
@@ -199,11 +246,19 @@ export async function findSecretArn(client: () => Promise<SecretsManagerClient>,
       if (found.arn) return found.arn;
       break;
     case "absent":
-      throw new UserError(`Secret ${id} does not exist: deploy stage ${spec.stage} first (sst deploy --stage ${spec.stage}), then run the handoff again.`);
+      throw new UserError(
+        `Secret ${id} does not exist: deploy stage ${spec.stage} first (sst deploy --stage ${spec.stage}), then run the handoff again.`,
+      );
     case "scheduled-for-deletion":
-      throw new UserError(`Secret ${id} is scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id ${id}) or redeploy stage ${spec.stage}.`);
+      throw new UserError(
+        `Secret ${id} is scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id ${id}) or redeploy stage ${spec.stage}.`,
+      );
     case "foreign":
-      throw new UserError(`Secret ${id} is not stage ${spec.stage}'s (Environment tag: ${found.environment ?? "none"}): pass --secret-id with this stage's secret, or the right --stage.`);
+      throw new UserError(
+        `Secret ${id} is not stage ${spec.stage}'s (Environment tag: ${found.environment ?? "none"}): pass --secret-id with this stage's secret, or the right --stage.`,
+      );
   }
-  throw new UserError(`Secrets Manager did not return the ARN of ${id}. Pass --secret-id with the full ARN (sst deploy writes it to .sst/outputs.json).`);
+  throw new UserError(
+    `Secrets Manager did not return the ARN of ${id}. Pass --secret-id with the full ARN (sst deploy writes it to .sst/outputs.json).`,
+  );
 }

@@ -44,7 +44,16 @@ export interface LocalOptions {
 
 /** What a local run did; holds no password. */
 export interface LocalResult extends MigrationFlowResult {
-  server: { embedded: boolean; host: string; port: number; database: string; version?: string; dataDir?: string; kept: boolean; restartCommand?: string };
+  server: {
+    embedded: boolean;
+    host: string;
+    port: number;
+    database: string;
+    version?: string;
+    dataDir?: string;
+    kept: boolean;
+    restartCommand?: string;
+  };
   secretFile?: string;
   /** The DATABASE_URL to point a real Umami at, password masked. */
   databaseUrl?: string;
@@ -73,23 +82,42 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     result.migrations.notes = migrationSet.notes ?? [];
     const admin = options.adminUrl
       ? parseDatabaseUrl(options.adminUrl, { applicationName: "umami-db local" })
-      : await steps.run("start embedded PostgreSQL 15", async () => {
-          embedded = await startEmbeddedPostgres({ keep: options.keep });
-          return (await createSampleDatabase(parseDatabaseUrl(embedded.superuserUrl), "umami-db local")).admin;
-        }, () => `127.0.0.1:${embedded?.port}, sample application in database ${SAMPLE_APP.database}`);
-    Object.assign(result.server, { host: admin.host, port: admin.port, database: admin.database, dataDir: embedded?.dataDir, kept: options.keep && !!embedded, restartCommand: embedded?.restartCommand });
+      : await steps.run(
+          "start embedded PostgreSQL 15",
+          async () => {
+            embedded = await startEmbeddedPostgres({ keep: options.keep });
+            return (await createSampleDatabase(parseDatabaseUrl(embedded.superuserUrl), "umami-db local")).admin;
+          },
+          () => `127.0.0.1:${embedded?.port}, sample application in database ${SAMPLE_APP.database}`,
+        );
+    Object.assign(result.server, {
+      host: admin.host,
+      port: admin.port,
+      database: admin.database,
+      dataDir: embedded?.dataDir,
+      kept: options.keep && !!embedded,
+      restartCommand: embedded?.restartCommand,
+    });
 
     const spec = buildSpec(options.stage, { ...stageSettings(options.stage), database: admin.database });
     result.names = { schema: spec.schema, role: spec.role.name, secretName: spec.secretName };
     if (embedded && spec.extension.notCreatedBecause === "derived-stage") {
       // A derived stage never manages pgcrypto: on a real database stage dev's is already there. The fresh
       // embedded database gets one first, as part of the world before the deploy.
-      await steps.run(`install pgcrypto (stands in for stage ${defaultStage}'s; ${spec.stage} never manages it)`, () => addDefaultStagePgcrypto(admin), () => "in schema public");
+      await steps.run(
+        `install pgcrypto (stands in for stage ${defaultStage}'s; ${spec.stage} never manages it)`,
+        () => addDefaultStagePgcrypto(admin),
+        () => "in schema public",
+      );
     }
 
     const before = await captureBefore(steps, admin, spec);
 
-    const password = await steps.run("provision schema, role and grants", () => provision(admin, spec, options.secretFile, embedded !== undefined), (p) => p.detail);
+    const password = await steps.run(
+      "provision schema, role and grants",
+      () => provision(admin, spec, options.secretFile, embedded !== undefined),
+      (p) => p.detail,
+    );
     const secret = buildCredentialsSecret({
       username: spec.role.name,
       password: password.password,
@@ -102,13 +130,21 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
       // No reader here: the replica URL names the same server, as Aurora's reader endpoint does without replicas.
       readerHost: spec.container.readReplica ? admin.host : undefined,
     });
-    await steps.run("write credentials file", async () => writeSecretFile(options.secretFile, secret), () => `${options.secretFile} (mode 0600)`);
+    await steps.run(
+      "write credentials file",
+      async () => writeSecretFile(options.secretFile, secret),
+      () => `${options.secretFile} (mode 0600)`,
+    );
     result.secretFile = options.secretFile;
     result.databaseUrl = maskUrl(secret.DATABASE_URL);
 
     const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
     await migrateAndVerify(steps, result, {
-      admin, umami, spec, set: migrationSet, before,
+      admin,
+      umami,
+      spec,
+      set: migrationSet,
+      before,
       afterMigrate: async (migrated) => {
         result.migrations.applied = migrated.applied;
         result.migrations.alreadyApplied = migrated.alreadyApplied;
@@ -121,7 +157,9 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
   } finally {
     if (embedded) {
       const server = embedded;
-      await steps.run(options.keep ? "stop embedded PostgreSQL (data kept)" : "stop embedded PostgreSQL", () => server.stop()).catch(() => undefined);
+      await steps
+        .run(options.keep ? "stop embedded PostgreSQL (data kept)" : "stop embedded PostgreSQL", () => server.stop())
+        .catch(() => undefined);
     }
   }
   return result;
@@ -144,8 +182,15 @@ async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, sec
     // A file whose password the role no longer accepts (changed elsewhere) would fail every later step: rotate.
     const known = filed !== undefined && (await passwordWorks(admin, spec, filed)) ? filed : undefined;
     const password = known ?? generatePassword();
-    const done = await provisionStage(client, spec, { admin: admin.user, password, rotatePassword: existing.role && !known });
-    const rotated = filed !== undefined && !known ? " (password rotated: the credentials file's was no longer valid)" : " (password rotated)";
+    const done = await provisionStage(client, spec, {
+      admin: admin.user,
+      password,
+      rotatePassword: existing.role && !known,
+    });
+    const rotated =
+      filed !== undefined && !known
+        ? " (password rotated: the credentials file's was no longer valid)"
+        : " (password rotated)";
     const what = [
       done.createdRole ? `role ${spec.role.name} created` : `role ${spec.role.name} kept${known ? "" : rotated}`,
       done.createdSchema ? `schema ${spec.schema} created` : `schema ${spec.schema} kept`,
@@ -158,7 +203,9 @@ async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, sec
 /** Whether the stage's role logs in with `password` (only a wrong password counts as no). */
 async function passwordWorks(admin: ConnectionSettings, spec: UmamiDatabaseSpec, password: string): Promise<boolean> {
   try {
-    await withClient({ ...admin, user: spec.role.name, password, applicationName: "umami-db local" }, (c) => c.query("SELECT 1"));
+    await withClient({ ...admin, user: spec.role.name, password, applicationName: "umami-db local" }, (c) =>
+      c.query("SELECT 1"),
+    );
     return true;
   } catch (error) {
     if (error instanceof ConnectionError && error.code === "28P01") return false;
@@ -169,6 +216,10 @@ async function passwordWorks(admin: ConnectionSettings, spec: UmamiDatabaseSpec,
 function reusablePassword(secretFile: string, admin: ConnectionSettings, spec: UmamiDatabaseSpec): string | undefined {
   if (!existsSync(secretFile)) return undefined;
   const secret = readSecretFile(secretFile);
-  const same = secret.host === admin.host && secret.port === admin.port && secret.database === admin.database && secret.username === spec.role.name;
+  const same =
+    secret.host === admin.host &&
+    secret.port === admin.port &&
+    secret.database === admin.database &&
+    secret.username === spec.role.name;
   return same ? secret.password : undefined;
 }

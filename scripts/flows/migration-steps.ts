@@ -62,7 +62,12 @@ function locksOf(sql: string): string[] {
  * Step "migrate as <role>": applies `set` as `umami`, with progress on the step while a migration runs; each
  * migration's start, duration and locks go into `timeline` as they happen (a failed one included).
  */
-function migrateStep(steps: StepRunner, umami: ConnectionSettings, set: MigrationSet, timeline: MigrationTiming[] = []): Promise<MigrateResult> {
+function migrateStep(
+  steps: StepRunner,
+  umami: ConnectionSettings,
+  set: MigrationSet,
+  timeline: MigrationTiming[] = [],
+): Promise<MigrateResult> {
   const name = `migrate as ${umami.user}`;
   const started = new Map<string, string>();
   const sql = new Map(set.migrations.map((m) => [m.name, m.sql]));
@@ -74,7 +79,13 @@ function migrateStep(steps: StepRunner, umami: ConnectionSettings, set: Migratio
           if (e.type === "progress") steps.progress(name, `${e.name} ${describeMigrationProgress(e)}`);
           if (e.type === "start") started.set(e.name, new Date().toISOString());
           if (e.type === "applied" || e.type === "failed") {
-            timeline.push({ name: e.name, startedAt: started.get(e.name) ?? new Date().toISOString(), ms: e.ms, ok: e.type === "applied", locks: locksOf(sql.get(e.name) ?? "") });
+            timeline.push({
+              name: e.name,
+              startedAt: started.get(e.name) ?? new Date().toISOString(),
+              ms: e.ms,
+              ok: e.type === "applied",
+              locks: locksOf(sql.get(e.name) ?? ""),
+            });
           }
         },
       }),
@@ -107,9 +118,21 @@ export async function migrateAndVerify(
   const { admin, umami, spec, set } = options;
   await options.afterMigrate(await migrateStep(steps, umami, set, options.timeline));
   const listTables = async () => (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
-  result.tables = options.tablesStep ? await steps.run("count Umami tables", listTables, (t) => `${t.length} tables`) : await listTables();
+  result.tables = options.tablesStep
+    ? await steps.run("count Umami tables", listTables, (t) => `${t.length} tables`)
+    : await listTables();
   result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
-  result.checks = await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch });
+  result.checks = await checkAfter(steps, {
+    admin,
+    umami,
+    spec,
+    before: options.before,
+    cloudwatch: options.cloudwatch,
+  });
   // After the baseline: its window between "before" and "after" stays as short as before.
-  result.schemaCheck = await steps.check("verify schema against the release", () => verifySchema(umami, set), (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }));
+  result.schemaCheck = await steps.check(
+    "verify schema against the release",
+    () => verifySchema(umami, set),
+    (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }),
+  );
 }

@@ -10,7 +10,12 @@ import type { ConnectionSettings } from "../kernel/db.js";
 import { migrationStatus } from "../migrate/runner.js";
 import type { LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
-import { loadMigrationsStep, migrateAndVerify, type MigrationFlowResult, type MigrationTiming } from "./migration-steps.js";
+import {
+  loadMigrationsStep,
+  migrateAndVerify,
+  type MigrationFlowResult,
+  type MigrationTiming,
+} from "./migration-steps.js";
 import { flowFailure, StepRunner, type StepObserver } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
 import { NotDeployedError, requireDeployed } from "./deployed.js";
@@ -74,14 +79,28 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     secretArn: options.secretArn ?? null,
     names: { schema: spec.schema, role: spec.role.name, secretName: spec.secretName },
     target: { host: admin.host, port: admin.port, database: admin.database },
-    migrations: { source: options.migrations, applied: [], alreadyApplied: [], modified: [], missingLocally: [], notes: [], timeline: [] },
+    migrations: {
+      source: options.migrations,
+      applied: [],
+      alreadyApplied: [],
+      modified: [],
+      missingLocally: [],
+      notes: [],
+      timeline: [],
+    },
     umamiTables: 0,
     tables: [],
-    before: { baseline: options.before.baseline?.capturedAt ?? null, fingerprint: options.before.fingerprint?.capturedAt ?? null },
+    before: {
+      baseline: options.before.baseline?.capturedAt ?? null,
+      fingerprint: options.before.fingerprint?.capturedAt ?? null,
+    },
     schemaCheck: null,
     checks: null,
     // Built from the spec and the ARN alone, so report.md carries it whatever the steps below find.
-    handoff: options.secretArn && parseSecretArn(options.secretArn) ? buildHandoff(spec, options.secretArn, { umamiVersion: options.umamiVersion }) : null,
+    handoff:
+      options.secretArn && parseSecretArn(options.secretArn)
+        ? buildHandoff(spec, options.secretArn, { umamiVersion: options.umamiVersion })
+        : null,
   };
   try {
     const set = await loadMigrationsStep(steps, options.migrations, options.sources);
@@ -90,7 +109,14 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     // deployed yet is named as such, not as the wrong password PostgreSQL answers for a missing role.
     await requireDeployed(admin, spec);
     await migrateAndVerify(steps, result, {
-      admin, umami, spec, set, before: options.before, cloudwatch: options.cloudwatch, tablesStep: true, timeline: result.migrations.timeline,
+      admin,
+      umami,
+      spec,
+      set,
+      before: options.before,
+      cloudwatch: options.cloudwatch,
+      tablesStep: true,
+      timeline: result.migrations.timeline,
       afterMigrate: async (migrated) => {
         // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
         // fail the run only with --strict (`docs/design.md` § "Umami's releases and Prisma").
@@ -99,8 +125,14 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
           () => migrationStatus(umami, set),
           (s) => {
             const verdict = statusVerdict(s, { strict: options.strict });
-            const extra = [s.modified.length ? `${s.modified.length} edited since applied` : "", s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : ""].filter(Boolean);
-            return { ok: verdict.exitCode === 0, detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}` };
+            const extra = [
+              s.modified.length ? `${s.modified.length} edited since applied` : "",
+              s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : "",
+            ].filter(Boolean);
+            return {
+              ok: verdict.exitCode === 0,
+              detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}`,
+            };
           },
         );
         result.migrations = {

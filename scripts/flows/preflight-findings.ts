@@ -41,15 +41,14 @@ export interface ConnectionCounts {
  * Room for umami_user's CONNECTION LIMIT — Umami's pools × tasks × 2 for a rolling deploy + the post-deploy's
  * (`connectionBudget`) — in what `max_connections` leaves after the reserved slots and the connections in use.
  */
-export function connectionHeadroomFinding(
-  spec: UmamiDatabaseSpec,
-  s: ConnectionCounts,
-): PreflightFinding {
+export function connectionHeadroomFinding(spec: UmamiDatabaseSpec, s: ConnectionCounts): PreflightFinding {
   // Slots neither the application nor the Umami role may use: PostgreSQL's superuser reserve and RDS's own.
   const free = s.max_connections - s.reserved - s.rds_reserved - s.in_use;
   const budget = spec.role.connectionBudget;
   const left = free - budget.total;
-  const reserved = s.rds_reserved ? `reserved ${s.reserved} − rds_superuser reserved ${s.rds_reserved}` : `reserved ${s.reserved}`;
+  const reserved = s.rds_reserved
+    ? `reserved ${s.reserved} − rds_superuser reserved ${s.rds_reserved}`
+    : `reserved ${s.reserved}`;
   const detail =
     `max_connections ${s.max_connections} − ${reserved} − in use ${s.in_use} − ${spec.role.name}'s limit ${budget.total} = ${left} left ` +
     `(limit: ${budget.formula})`;
@@ -59,7 +58,12 @@ export function connectionHeadroomFinding(
   const remedy = `${knobs ? `For stage ${spec.stage} in sst/stages.ts, ${knobs}, or r` : "R"}aise max_connections (a larger instance class, or the cluster parameter group's max_connections).`;
   if (left < 0) return { check: "connection-headroom", severity: "error", detail, remedy };
   if (left < s.max_connections * 0.1) {
-    return { check: "connection-headroom", severity: "warning", detail: `${detail}: less than 10% of max_connections stays for the application's peaks`, remedy };
+    return {
+      check: "connection-headroom",
+      severity: "warning",
+      detail: `${detail}: less than 10% of max_connections stays for the application's peaks`,
+      remedy,
+    };
   }
   return { check: "connection-headroom", severity: "ok", detail };
 }
@@ -97,7 +101,12 @@ export function readReplicaFinding(spec: UmamiDatabaseSpec): PreflightFinding | 
 /** The finding for the stage's secret name, from `inspectStageSecret` (or the error that prevented it). */
 export function secretFinding(spec: UmamiDatabaseSpec, secret: SecretInspection | Error): PreflightFinding {
   if (secret instanceof Error) {
-    return { check: "secret", severity: "warning", detail: `could not check secret ${spec.secretName}: ${secret.message}`, remedy: "The deploy role needs secretsmanager:DescribeSecret." };
+    return {
+      check: "secret",
+      severity: "warning",
+      detail: `could not check secret ${spec.secretName}: ${secret.message}`,
+      remedy: "The deploy role needs secretsmanager:DescribeSecret.",
+    };
   }
   switch (secret.state) {
     case "absent":
@@ -113,7 +122,11 @@ export function secretFinding(spec: UmamiDatabaseSpec, secret: SecretInspection 
           remedy: `Turn rotation off (aws secretsmanager cancel-rotate-secret --secret-id ${secret.secretId}) and rotate through the stack: set or raise passwordGeneration for stage ${spec.stage} in sst/stages.ts, then sst deploy.`,
         };
       }
-      return { check: "secret", severity: "info", detail: `secret ${secret.secretId} exists, tagged for stage ${spec.stage}: the deploy updates it` };
+      return {
+        check: "secret",
+        severity: "info",
+        detail: `secret ${secret.secretId} exists, tagged for stage ${spec.stage}: the deploy updates it`,
+      };
     case "scheduled-for-deletion":
       return {
         check: "secret",
@@ -130,4 +143,3 @@ export function secretFinding(spec: UmamiDatabaseSpec, secret: SecretInspection 
       };
   }
 }
-

@@ -8,10 +8,21 @@ import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/databa
 import { isLocalHost, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import type { SecretInspection } from "../stage/secrets-manager.js";
-import { connectionHeadroomFinding, readReplicaFinding, secretFinding, type PreflightFinding } from "./preflight-findings.js";
+import {
+  connectionHeadroomFinding,
+  readReplicaFinding,
+  secretFinding,
+  type PreflightFinding,
+} from "./preflight-findings.js";
 
 // Callers keep importing the findings from here.
-export { connectionHeadroomFinding, readReplicaFinding, secretFinding, type PreflightFinding, type Severity } from "./preflight-findings.js";
+export {
+  connectionHeadroomFinding,
+  readReplicaFinding,
+  secretFinding,
+  type PreflightFinding,
+  type Severity,
+} from "./preflight-findings.js";
 
 /** The whole preflight. */
 export interface PreflightResult {
@@ -130,16 +141,22 @@ function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: ConflictRow
   if (c.role_exists && c.role_comment !== marker) {
     // Without a marker, the role is this stack's when it has exactly the shape provisioning gives it.
     if (c.role_privileged) problems.push(`role ${role} has SUPERUSER/CREATEROLE/CREATEDB/REPLICATION/BYPASSRLS`);
-    if (!c.role_search_path_ours) problems.push(`role ${role} does not have search_path=${schema} (not set by provisioning)`);
-    if (c.role_objects_outside > 0) problems.push(`role ${role} owns ${c.role_objects_outside} relation(s) outside schema ${schema}`);
-    if (c.role_other_databases > 0) problems.push(`role ${role} has objects or grants in ${c.role_other_databases} other database(s)`);
+    if (!c.role_search_path_ours)
+      problems.push(`role ${role} does not have search_path=${schema} (not set by provisioning)`);
+    if (c.role_objects_outside > 0)
+      problems.push(`role ${role} owns ${c.role_objects_outside} relation(s) outside schema ${schema}`);
+    if (c.role_other_databases > 0)
+      problems.push(`role ${role} has objects or grants in ${c.role_other_databases} other database(s)`);
   }
   if (c.schema_exists && c.schema_comment !== marker) {
     if (c.schema_owner !== admin) problems.push(`schema ${schema} is owned by ${c.schema_owner}, not ${admin}`);
-    if (c.foreign_objects > 0) problems.push(`schema ${schema} holds ${c.foreign_objects} relation(s) owned by other roles`);
+    if (c.foreign_objects > 0)
+      problems.push(`schema ${schema} holds ${c.foreign_objects} relation(s) owned by other roles`);
     if (!c.role_exists) problems.push(`schema ${schema} exists without role ${role}`);
   }
-  const existing = [c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter((x): x is string => Boolean(x));
+  const existing = [c.role_exists && `role ${role}`, c.schema_exists && `schema ${schema}`].filter((x): x is string =>
+    Boolean(x),
+  );
   if (problems.length > 0) {
     return {
       check: "conflicts",
@@ -163,15 +180,34 @@ function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: ConflictRow
 export function serverVersionFinding(versionNum: number, version: string): PreflightFinding {
   const major = Math.floor(versionNum / 10000);
   if (major === 15) return { check: "server-version", severity: "ok", detail: `PostgreSQL ${version}` };
-  if (major < 15) return { check: "server-version", severity: "error", detail: `PostgreSQL ${version}; this stack needs 15.x`, remedy: "Upgrade the cluster to Aurora PostgreSQL 15 first." };
-  return { check: "server-version", severity: "warning", detail: `PostgreSQL ${version}; measured on 15.x only`, remedy: "Run umami-db local against this major version before deploying." };
+  if (major < 15)
+    return {
+      check: "server-version",
+      severity: "error",
+      detail: `PostgreSQL ${version}; this stack needs 15.x`,
+      remedy: "Upgrade the cluster to Aurora PostgreSQL 15 first.",
+    };
+  return {
+    check: "server-version",
+    severity: "warning",
+    detail: `PostgreSQL ${version}; measured on 15.x only`,
+    remedy: "Run umami-db local against this major version before deploying.",
+  };
 }
 
 function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s: ServerRow): PreflightFinding[] {
   const f: PreflightFinding[] = [];
   if (s.ssl) f.push({ check: "tls", severity: "ok", detail: `connection encrypted (${s.tls_version})` });
-  else if (isLocalHost(settings.host)) f.push({ check: "tls", severity: "info", detail: "no TLS (allowed for localhost only)" });
-  else f.push({ check: "tls", severity: "error", detail: `the connection to ${settings.host} is not encrypted`, remedy: "Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it) and enable rds.force_ssl on the cluster." });
+  else if (isLocalHost(settings.host))
+    f.push({ check: "tls", severity: "info", detail: "no TLS (allowed for localhost only)" });
+  else
+    f.push({
+      check: "tls",
+      severity: "error",
+      detail: `the connection to ${settings.host} is not encrypted`,
+      remedy:
+        "Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it) and enable rds.force_ssl on the cluster.",
+    });
 
   f.push(serverVersionFinding(s.version_num, s.version));
 
@@ -180,9 +216,18 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
   if (!s.db_create) rights.push(`CREATE on database ${spec.database}`);
   if (s.rds_superuser_exists && !s.rds_superuser_member && !s.rolsuper) rights.push("membership in rds_superuser");
   if (rights.length > 0) {
-    f.push({ check: "admin-rights", severity: "error", detail: `${s.admin} lacks ${rights.join(", ")}`, remedy: "Connect as the cluster's master user (its secret: --master-secret-arn) or grant what is missing." });
+    f.push({
+      check: "admin-rights",
+      severity: "error",
+      detail: `${s.admin} lacks ${rights.join(", ")}`,
+      remedy: "Connect as the cluster's master user (its secret: --master-secret-arn) or grant what is missing.",
+    });
   } else if (s.rolsuper) {
-    f.push({ check: "admin-rights", severity: "info", detail: `${s.admin} is a superuser; Aurora's master is not, so a pass here proves less than on Aurora` });
+    f.push({
+      check: "admin-rights",
+      severity: "info",
+      detail: `${s.admin} is a superuser; Aurora's master is not, so a pass here proves less than on Aurora`,
+    });
   } else if (!s.db_grant_connect) {
     // PostgreSQL answers such a GRANT with a WARNING ("no privileges were granted"), not an error: the stage's
     // role would then connect only through PUBLIC's default CONNECT, and lose it when that is revoked.
@@ -193,7 +238,11 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
       remedy: `As ${s.db_owner}: GRANT CONNECT ON DATABASE ${spec.database} TO ${s.admin} WITH GRANT OPTION (or make ${s.admin} the owner).`,
     });
   } else {
-    f.push({ check: "admin-rights", severity: "ok", detail: `${s.admin} has CREATEROLE and CREATE on ${spec.database}${s.rds_superuser_exists ? ", member of rds_superuser" : ""}` });
+    f.push({
+      check: "admin-rights",
+      severity: "ok",
+      detail: `${s.admin} has CREATEROLE and CREATE on ${spec.database}${s.rds_superuser_exists ? ", member of rds_superuser" : ""}`,
+    });
   }
 
   if (s.public_create_schemas.length > 0) {
@@ -216,9 +265,20 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
   } else if (!s.pgcrypto_schema && !wantCreate) {
     f.push({ check: "pgcrypto", severity: "error", ...missingPgcryptoMessage(spec) });
   } else if (!s.pgcrypto_schema && !s.pgcrypto_available) {
-    f.push({ check: "pgcrypto", severity: "error", detail: "pgcrypto is not available on this server", remedy: "Use a server that ships pgcrypto (Aurora PostgreSQL does)." });
+    f.push({
+      check: "pgcrypto",
+      severity: "error",
+      detail: "pgcrypto is not available on this server",
+      remedy: "Use a server that ships pgcrypto (Aurora PostgreSQL does).",
+    });
   } else {
-    f.push({ check: "pgcrypto", severity: "ok", detail: s.pgcrypto_schema ? `installed in schema ${s.pgcrypto_schema}` : `available; provisioning creates it in schema ${spec.schema}` });
+    f.push({
+      check: "pgcrypto",
+      severity: "ok",
+      detail: s.pgcrypto_schema
+        ? `installed in schema ${s.pgcrypto_schema}`
+        : `available; provisioning creates it in schema ${spec.schema}`,
+    });
   }
 
   f.push(connectionHeadroomFinding(spec, s));
@@ -230,7 +290,11 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
  * Whether the stage's role and schema, if they exist, are this stage's (preflight's "conflicts" check; also
  * run by `local --admin-url` before it provisions, since provisioning would rotate a foreign role's password).
  */
-export async function checkConflicts(client: Client, spec: UmamiDatabaseSpec, admin: string): Promise<PreflightFinding> {
+export async function checkConflicts(
+  client: Client,
+  spec: UmamiDatabaseSpec,
+  admin: string,
+): Promise<PreflightFinding> {
   const conflicts = (await client.query<ConflictRow>(CONFLICT_SQL, [spec.role.name, spec.schema])).rows[0];
   return conflictFindings(spec, admin, conflicts);
 }
@@ -241,12 +305,23 @@ export async function runPreflight(
   options: { secret?: SecretInspection | Error } = {},
 ): Promise<PreflightResult> {
   const target = { ...settings, database: spec.database };
-  const result: PreflightResult = { stage: spec.stage, database: spec.database, host: target.host, port: target.port, ok: false, findings: [] };
+  const result: PreflightResult = {
+    stage: spec.stage,
+    database: spec.database,
+    host: target.host,
+    port: target.port,
+    ok: false,
+    findings: [],
+  };
   let client: Client | undefined;
   try {
     await withClient(target, async (c) => {
       client = c;
-      result.findings.push({ check: "reachability", severity: "ok", detail: `connected to ${target.host}:${target.port}/${target.database} as ${target.user}` });
+      result.findings.push({
+        check: "reachability",
+        severity: "ok",
+        detail: `connected to ${target.host}:${target.port}/${target.database} as ${target.user}`,
+      });
       const server = (await c.query<ServerRow>(SERVER_SQL, [spec.extension.name, spec.schema])).rows[0];
       result.serverVersion = server.version;
       result.findings.push(...serverFindings(spec, target, server));
@@ -254,7 +329,12 @@ export async function runPreflight(
     });
   } catch (error) {
     if (!(error instanceof UserError) || client) throw error;
-    result.findings.push({ check: "reachability", severity: "error", detail: error.message, remedy: "Fix the connection (see the message), then run preflight again." });
+    result.findings.push({
+      check: "reachability",
+      severity: "error",
+      detail: error.message,
+      remedy: "Fix the connection (see the message), then run preflight again.",
+    });
   }
   if (options.secret) result.findings.push(secretFinding(spec, options.secret));
   const replica = readReplicaFinding(spec);

@@ -74,14 +74,20 @@ export async function provisionStage(
   }
   if (before.schema) {
     // Objects umami_user does not own would be granted to it (class foreign-objects-in-schema): refuse the schema.
-    const foreign = await queryForeignObjects(async (sql, params) => (await admin.query(sql, params)).rows, spec.schema, spec.role.name);
+    const foreign = await queryForeignObjects(
+      async (sql, params) => (await admin.query(sql, params)).rows,
+      spec.schema,
+      spec.role.name,
+    );
     if (foreign.length > 0) {
       throw new ProvisionError(
         "schema",
         undefined,
         `Cannot provision: schema ${spec.schema} in database ${spec.database} already holds objects ${spec.role.name} does not own (${foreign
           .map(describeForeignObject)
-          .join("; ")}); provisioning would grant them to ${spec.role.name}. Move them out of ${spec.schema}, or deploy Umami under another stage name (its own schema). Nothing was changed.`,
+          .join(
+            "; ",
+          )}); provisioning would grant them to ${spec.role.name}. Move them out of ${spec.schema}, or deploy Umami under another stage name (its own schema). Nothing was changed.`,
       );
     }
   }
@@ -132,5 +138,8 @@ async function grantableObjects(admin: Client, spec: UmamiDatabaseSpec): Promise
     `,
     [spec.schema, spec.role.name],
   );
-  return { tables: rows.filter((r) => !r.sequence).map((r) => r.name), sequences: rows.filter((r) => r.sequence).map((r) => r.name) };
+  return {
+    tables: rows.filter((r) => !r.sequence).map((r) => r.name),
+    sequences: rows.filter((r) => r.sequence).map((r) => r.name),
+  };
 }

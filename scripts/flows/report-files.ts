@@ -23,7 +23,9 @@ export function reportCharts(result: PostDeployResult, before?: Baseline): Chart
   const after = result.checks?.after;
   if (after?.cloudwatch) {
     const lastMigration = result.migrations.timeline.at(-1);
-    const end = lastMigration ? new Date(Date.parse(lastMigration.startedAt) + lastMigration.ms).toISOString() : result.startedAt;
+    const end = lastMigration
+      ? new Date(Date.parse(lastMigration.startedAt) + lastMigration.ms).toISOString()
+      : result.startedAt;
     charts.push(...metricCharts(before, after, { start: before?.capturedAt ?? result.startedAt, end }));
   }
   const timeline = migrationTimelineChart(result.migrations.timeline);
@@ -40,12 +42,17 @@ export function renderReportHtml(markdown: string, title: string, svgs: Map<stri
     const svg = svgs.get(src);
     return svg ? `<figure role="img" aria-label="${alt}">${svg}</figure>` : tag;
   });
-  const css = "body{font:14px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}figure{margin:1em 0}code{font-size:12px}";
+  const css =
+    "body{font:14px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}figure{margin:1em 0}code{font-size:12px}";
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title.replace(/</g, "&lt;")}</title><style>${css}</style></head><body>\n${inlined}</body></html>\n`;
 }
 
 /** Renders every file of the report directory. */
-export async function buildReportFiles(result: PostDeployResult, before: Baseline | undefined, artifactHint: string): Promise<ReportFiles> {
+export async function buildReportFiles(
+  result: PostDeployResult,
+  before: Baseline | undefined,
+  artifactHint: string,
+): Promise<ReportFiles> {
   const charts = reportCharts(result, before);
   const svgs = new Map<string, string>();
   for (const chart of charts) svgs.set(`${CHARTS_DIR}/${chart.file}`, await renderChartSvg(chart));

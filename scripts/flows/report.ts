@@ -41,31 +41,50 @@ export function renderPostDeployMarkdown(result: PostDeployResult, charts: Chart
   if (!result.ok) lines.push(...failureLines(result));
   if (charts.length) {
     lines.push("## Charts", "");
-    for (const c of charts) lines.push(`![${c.caption.replace(/[[\]]/g, "")}](${CHARTS_DIR}/${c.file})`, "", `*${c.caption}*`, "");
+    for (const c of charts)
+      lines.push(`![${c.caption.replace(/[[\]]/g, "")}](${CHARTS_DIR}/${c.file})`, "", `*${c.caption}*`, "");
   }
-  if (result.migrations.modified.length) lines.push("## Edited migrations", "", ...result.migrations.modified.map((m) => `- ${m}`), "");
+  if (result.migrations.modified.length)
+    lines.push("## Edited migrations", "", ...result.migrations.modified.map((m) => `- ${m}`), "");
   if (result.migrations.missingLocally?.length) {
-    lines.push("## Migrations the source lacks", "", "Applied to the database but not in the source (a newer Umami ran?):", "", ...result.migrations.missingLocally.map((m) => `- \`${m}\``), "");
+    lines.push(
+      "## Migrations the source lacks",
+      "",
+      "Applied to the database but not in the source (a newer Umami ran?):",
+      "",
+      ...result.migrations.missingLocally.map((m) => `- \`${m}\``),
+      "",
+    );
   }
   for (const note of result.migrations.notes ?? []) lines.push(`> ${cell(note)}`, "");
   lines.push("## Steps", "", "| Step | Result | Time | Detail |", "|---|---|---:|---|");
   for (const s of result.steps) {
-    lines.push(`| ${cell(s.name)} | ${s.ok ? "ok" : "**FAIL**"} | ${s.ms} ms | ${cell(s.ok ? (s.detail ?? "") : (s.error ?? s.detail ?? ""))} |`);
+    lines.push(
+      `| ${cell(s.name)} | ${s.ok ? "ok" : "**FAIL**"} | ${s.ms} ms | ${cell(s.ok ? (s.detail ?? "") : (s.error ?? s.detail ?? ""))} |`,
+    );
   }
   lines.push("");
-  if (result.schemaCheck) lines.push("## Schema against the release", "", renderVerifySchemaMarkdown(result.schemaCheck).trim(), "");
+  if (result.schemaCheck)
+    lines.push("## Schema against the release", "", renderVerifySchemaMarkdown(result.schemaCheck).trim(), "");
   if (result.checks) {
     // renderAuditMarkdown brings its own "## Isolation audit" heading.
     lines.push(renderAuditMarkdown(result.checks.audit as AuditResult).trim(), "");
     lines.push("## Performance baseline", "");
-    lines.push(result.checks.comparison ? renderComparisonMarkdown(result.checks.comparison).trim() : "No baseline from before the deploy (run `umami-db preflight` before `sst deploy`); the baseline after is in report.json.");
+    lines.push(
+      result.checks.comparison
+        ? renderComparisonMarkdown(result.checks.comparison).trim()
+        : "No baseline from before the deploy (run `umami-db preflight` before `sst deploy`); the baseline after is in report.json.",
+    );
     lines.push("");
   }
-  if (result.migrations.applied.length) lines.push("## Migrations applied", "", ...result.migrations.applied.map((m) => `- \`${m}\``), "");
+  if (result.migrations.applied.length)
+    lines.push("## Migrations applied", "", ...result.migrations.applied.map((m) => `- \`${m}\``), "");
   lines.push(
     result.handoff
       ? renderHandoffMarkdown(result.handoff, 2)
-      : "## Handoff for Story 4.1\n\nThe secret's ARN is not known (pass --secret-id with the ARN, or deploy with SST): run `umami-db handoff --stage " + result.stage + "` once it is.\n",
+      : "## Handoff for Story 4.1\n\nThe secret's ARN is not known (pass --secret-id with the ARN, or deploy with SST): run `umami-db handoff --stage " +
+          result.stage +
+          "` once it is.\n",
   );
   return lines.join("\n");
 }
@@ -78,7 +97,9 @@ export function rollbackCommand(stage: string): string {
 /** A failed run: what failed, whether anything changed, and the exact commands to undo or resume. */
 function failureLines(result: PostDeployResult): string[] {
   const failed = result.migrations.timeline.filter((m) => !m.ok);
-  const applied = result.migrations.applied.length ? result.migrations.applied : result.migrations.timeline.filter((m) => m.ok).map((m) => m.name);
+  const applied = result.migrations.applied.length
+    ? result.migrations.applied
+    : result.migrations.timeline.filter((m) => m.ok).map((m) => m.name);
   return [
     "## What failed, what changed, how to roll back",
     "",
@@ -87,7 +108,10 @@ function failureLines(result: PostDeployResult): string[] {
     applied.length
       ? `- **Migrations committed this run:** ${applied.map((m) => `\`${m}\``).join(", ")} (each in its own transaction, with its row in \`_prisma_migrations\`).`
       : "- **Migrations committed this run:** none.",
-    ...failed.map((m) => `- **Migration \`${m.name}\` failed** and its transaction rolled back: nothing of it remains, and it is recorded as failed, so the next deploy stops until \`npx umami-db migrate resolve --rolled-back ${m.name}\` (with the Umami role's URL) after the fix.`),
+    ...failed.map(
+      (m) =>
+        `- **Migration \`${m.name}\` failed** and its transaction rolled back: nothing of it remains, and it is recorded as failed, so the next deploy stops until \`npx umami-db migrate resolve --rolled-back ${m.name}\` (with the Umami role's URL) after the fix.`,
+    ),
     "- **Nothing was rolled back automatically.** To remove the stage's schema (with Umami's data), role and default privileges:",
     "",
     "```sh",
@@ -103,7 +127,17 @@ function failureLines(result: PostDeployResult): string[] {
 export function renderDeploySummary(result: PostDeployResult, charts: Chart[], artifactHint: string): string {
   const report = renderPostDeployMarkdown(result, []);
   const chartLines = charts.length
-    ? ["## Charts", "", `SVG charts and report.html (the report with the charts in it) are in ${artifactHint}:`, "", ...charts.map((c) => `- \`${CHARTS_DIR}/${c.file}\` — ${c.caption}${c.sparkline ? `<br>\`${c.sparkline}\` (before ┃ after the deploy)` : ""}`), ""]
+    ? [
+        "## Charts",
+        "",
+        `SVG charts and report.html (the report with the charts in it) are in ${artifactHint}:`,
+        "",
+        ...charts.map(
+          (c) =>
+            `- \`${CHARTS_DIR}/${c.file}\` — ${c.caption}${c.sparkline ? `<br>\`${c.sparkline}\` (before ┃ after the deploy)` : ""}`,
+        ),
+        "",
+      ]
     : [];
   // After the run's facts and any failure, before the steps.
   const at = report.indexOf("## Steps");

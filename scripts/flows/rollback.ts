@@ -17,7 +17,14 @@ import { connect, withClient, type Client, type ConnectionSettings } from "../ke
 import { onInterrupt, type Undo } from "../kernel/interrupt.js";
 import { UserError } from "../kernel/errors.js";
 import { findRollbackBlockers, type RollbackBlocker } from "../rollback/blockers.js";
-import { isMember, lockSchemaTables, otherDatabases, readState, revokeMembership, type State } from "../rollback/state.js";
+import {
+  isMember,
+  lockSchemaTables,
+  otherDatabases,
+  readState,
+  revokeMembership,
+  type State,
+} from "../rollback/state.js";
 import { MultiDatabaseTransaction } from "../rollback/transaction.js";
 
 /** What a rollback did and what (if anything) is still there. */
@@ -43,7 +50,9 @@ const ROLLBACK_LOCK_TIMEOUT_MS = 5_000;
 export class ProtectedStageError extends UserError {
   override name = "ProtectedStageError";
   constructor(readonly stage: string) {
-    super(`Stage ${stage} is protected (production-like): rollback would delete its analytics data. Pass --force if you mean it.`);
+    super(
+      `Stage ${stage} is protected (production-like): rollback would delete its analytics data. Pass --force if you mean it.`,
+    );
   }
 }
 
@@ -53,13 +62,13 @@ export interface RollbackOptions {
   force?: boolean;
 }
 
-
 /** A rollback that failed part-way, undone where it could be; `committed` lists what stayed done. */
 function rollbackFailed(spec: UmamiDatabaseSpec, error: unknown, committed: string[]): UserError {
   const pgError = error as { code?: string; message?: string };
-  const cause = pgError.code === "55P03"
-    ? `the stage's tables stayed locked for ${ROLLBACK_LOCK_TIMEOUT_MS / 1000} s (Umami, or another session, is still using them). Stop Umami (scale its service to 0) and run rollback again`
-    : (pgError.message ?? String(error));
+  const cause =
+    pgError.code === "55P03"
+      ? `the stage's tables stayed locked for ${ROLLBACK_LOCK_TIMEOUT_MS / 1000} s (Umami, or another session, is still using them). Stop Umami (scale its service to 0) and run rollback again`
+      : (pgError.message ?? String(error));
   const done = committed.length > 0 ? ` Already done and kept: ${committed.join("; ")}.` : "";
   return new UserError(
     `Rollback of stage ${spec.stage} stopped and was undone in database ${spec.database} (schema ${spec.schema} and role ${spec.role.name} are as they were): ${cause}.${done}`,
@@ -72,10 +81,22 @@ function rollbackFailed(spec: UmamiDatabaseSpec, error: unknown, committed: stri
  * nothing and returns `nothingToDo`. Throws `ProtectedStageError` before changing anything; when the rollback
  * would touch the application it returns the `blockers` and changes nothing.
  */
-export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDatabaseSpec, options: RollbackOptions = {}): Promise<RollbackResult> {
+export async function rollbackStage(
+  admin: ConnectionSettings,
+  spec: UmamiDatabaseSpec,
+  options: RollbackOptions = {},
+): Promise<RollbackResult> {
   if (spec.protect && !options.force) throw new ProtectedStageError(spec.stage);
   const settings = { ...admin, database: spec.database };
-  const result: RollbackResult = { stage: spec.stage, database: spec.database, removed: [], kept: [], leftovers: [], nothingToDo: false, blockers: [] };
+  const result: RollbackResult = {
+    stage: spec.stage,
+    database: spec.database,
+    removed: [],
+    kept: [],
+    leftovers: [],
+    nothingToDo: false,
+    blockers: [],
+  };
   const [grant, dropSchema, dropOwned, dropRole] = buildRollbackSql(spec, { admin: admin.user });
   const role = spec.role.name;
   const target = { role, schema: spec.schema, admin: admin.user, database: spec.database };
@@ -157,9 +178,12 @@ export async function rollbackStage(admin: ConnectionSettings, spec: UmamiDataba
   }
   if (state.roleOid) result.removed.push(`role ${role}`);
   if (state.defaultAcls > 0) result.removed.push(`default privileges (${state.defaultAcls} entries)`);
-  const after = await withClient(settings, (client) => readState(client, spec, { role: state.roleOid, schema: state.schemaOid }));
+  const after = await withClient(settings, (client) =>
+    readState(client, spec, { role: state.roleOid, schema: state.schemaOid }),
+  );
   if (after.roleOid) result.leftovers.push(`role ${role}`);
   if (after.schemaOid) result.leftovers.push(`schema ${spec.schema}`);
-  if (after.defaultAcls > 0) result.leftovers.push(`${after.defaultAcls} pg_default_acl entries for ${role}/${spec.schema}`);
+  if (after.defaultAcls > 0)
+    result.leftovers.push(`${after.defaultAcls} pg_default_acl entries for ${role}/${spec.schema}`);
   return result;
 }

@@ -46,19 +46,31 @@ export function loadBefore(dir: string): Partial<BeforeSnapshot> & { origin?: Sn
     try {
       return JSON.parse(readFileSync(path, "utf8"));
     } catch (error) {
-      throw new UserError(`${path} is not valid JSON (${(error as Error).message}). Delete it or run \`umami-db preflight\` again.`);
+      throw new UserError(
+        `${path} is not valid JSON (${(error as Error).message}). Delete it or run \`umami-db preflight\` again.`,
+      );
     }
   };
   const baseline = read("baseline.json") as Baseline | undefined;
   const fingerprint = read("fingerprint.json") as Fingerprint | undefined;
-  if (baseline !== undefined && (typeof baseline !== "object" || baseline === null || typeof baseline.capturedAt !== "string" || !baseline.sizes)) {
-    throw new UserError(`${join(dir, "baseline.json")} is not a baseline written by umami-db. Delete it or run \`umami-db preflight\` again.`);
+  if (
+    baseline !== undefined &&
+    (typeof baseline !== "object" || baseline === null || typeof baseline.capturedAt !== "string" || !baseline.sizes)
+  ) {
+    throw new UserError(
+      `${join(dir, "baseline.json")} is not a baseline written by umami-db. Delete it or run \`umami-db preflight\` again.`,
+    );
   }
   const problem = fingerprint === undefined ? null : fingerprintProblem(fingerprint);
-  if (problem) throw new UserError(`${join(dir, "fingerprint.json")}: ${problem}. Delete it or run \`umami-db preflight\` again.`);
+  if (problem)
+    throw new UserError(`${join(dir, "fingerprint.json")}: ${problem}. Delete it or run \`umami-db preflight\` again.`);
   const written = read("origin.json") as SnapshotOrigin | undefined;
   // A snapshot from before origin.json: its baseline names host, port and database.
-  const origin = written ?? (baseline || fingerprint ? { ...baseline?.target, database: baseline?.target.database ?? fingerprint?.database } : undefined);
+  const origin =
+    written ??
+    (baseline || fingerprint
+      ? { ...baseline?.target, database: baseline?.target.database ?? fingerprint?.database }
+      : undefined);
   return { baseline, fingerprint, origin };
 }
 
@@ -66,7 +78,11 @@ export function loadBefore(dir: string): Partial<BeforeSnapshot> & { origin?: Sn
  * Why a snapshot cannot serve as this run's "before" (taken on another stage, host, port or database), in one
  * line naming both; null when it can. Host names compare case-insensitively, as DNS does.
  */
-export function snapshotMismatch(dir: string, origin: SnapshotOrigin | undefined, here: Required<SnapshotOrigin>): string | null {
+export function snapshotMismatch(
+  dir: string,
+  origin: SnapshotOrigin | undefined,
+  here: Required<SnapshotOrigin>,
+): string | null {
   if (!origin) return null;
   const differs =
     (origin.stage !== undefined && origin.stage !== here.stage) ||
@@ -74,7 +90,8 @@ export function snapshotMismatch(dir: string, origin: SnapshotOrigin | undefined
     (origin.port !== undefined && origin.port !== here.port) ||
     (origin.database !== undefined && origin.database !== here.database);
   if (!differs) return null;
-  const where = (o: SnapshotOrigin) => `${o.stage ? `stage ${o.stage} at ` : ""}${o.host ?? "?"}:${o.port ?? "?"}/${o.database ?? "?"}`;
+  const where = (o: SnapshotOrigin) =>
+    `${o.stage ? `stage ${o.stage} at ` : ""}${o.host ?? "?"}:${o.port ?? "?"}/${o.database ?? "?"}`;
   return (
     `The "before" snapshot in ${dir} was taken on ${where(origin)}, but post-deploy runs on ${where(here)}: it cannot prove this database untouched. ` +
     `Run \`umami-db preflight --stage ${here.stage}\` against this database before \`sst deploy\`, pass --before-dir with its snapshot, or --no-before.`

@@ -63,20 +63,34 @@ export class StepRunner {
       this.record({ name, ok: true, ms: elapsed(started), detail: describe?.(result) });
       return result;
     } catch (error) {
-      this.record({ name, ok: false, ms: elapsed(started), error: error instanceof Error ? error.message : String(error) });
+      this.record({
+        name,
+        ok: false,
+        ms: elapsed(started),
+        error: error instanceof Error ? error.message : String(error),
+      });
       throw new StepFailedError(name, error);
     }
   }
 
   /** Records a step whose outcome is a check (e.g. the audit): it ran, but `ok` says whether it passed. */
-  async check<T>(name: string, fn: () => Promise<T>, judge: (result: T) => { ok: boolean; detail?: string }): Promise<T> {
+  async check<T>(
+    name: string,
+    fn: () => Promise<T>,
+    judge: (result: T) => { ok: boolean; detail?: string },
+  ): Promise<T> {
     this.observer.start?.(name);
     const started = performance.now();
     let result: T;
     try {
       result = await fn();
     } catch (error) {
-      this.record({ name, ok: false, ms: elapsed(started), error: error instanceof Error ? error.message : String(error) });
+      this.record({
+        name,
+        ok: false,
+        ms: elapsed(started),
+        error: error instanceof Error ? error.message : String(error),
+      });
       throw new StepFailedError(name, error);
     }
     this.record({ name, ms: elapsed(started), ...judge(result) });

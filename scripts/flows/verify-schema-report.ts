@@ -10,14 +10,21 @@ export function verifySchemaLine(result: VerifySchemaResult): string {
   // No time here: the step records its own, and the line stays the same from one run to the next.
   const compared = `${result.compared.length} applied migration(s) rebuilt on a scratch server`;
   const pending = result.pending.length ? `; ${result.pending.length} pending, not compared` : "";
-  return result.ok ? `matches the release (${compared}${pending})` : `${result.differences.length} difference(s) from the release (${compared}${pending})`;
+  return result.ok
+    ? `matches the release (${compared}${pending})`
+    : `${result.differences.length} difference(s) from the release (${compared}${pending})`;
 }
 
 /** The text `migrate verify-schema` prints: every difference, then the SQL and the remedy. */
 export function renderVerifySchemaText(result: VerifySchemaResult): string {
   const lines = [`schema ${result.schema} vs ${result.source}: ${verifySchemaLine(result)}`];
   for (const d of result.differences) lines.push(`  ${d.change.padEnd(8)} ${d.message}`);
-  if (result.sql.length) lines.push("", `SQL that brings ${result.schema} to the release:`, ...result.sql.map((s) => s.replace(/^/gm, "  ")));
+  if (result.sql.length)
+    lines.push(
+      "",
+      `SQL that brings ${result.schema} to the release:`,
+      ...result.sql.map((s) => s.replace(/^/gm, "  ")),
+    );
   if (result.remedy) lines.push("", `remedy: ${result.remedy}`);
   lines.push(costLine(result));
   return `${lines.join("\n")}\n`;
@@ -25,10 +32,14 @@ export function renderVerifySchemaText(result: VerifySchemaResult): string {
 
 /** The report.md section for post-deploy and local. */
 export function renderVerifySchemaMarkdown(result: VerifySchemaResult): string {
-  const lines = [`Live schema \`${result.schema}\` against \`${result.source}\`: ${verifySchemaLine(result)}. ${costLine(result)}.`, ""];
+  const lines = [
+    `Live schema \`${result.schema}\` against \`${result.source}\`: ${verifySchemaLine(result)}. ${costLine(result)}.`,
+    "",
+  ];
   if (result.differences.length) {
     lines.push("| Change | Object | Difference |", "|---|---|---|");
-    for (const d of result.differences) lines.push(`| ${d.change} | ${d.kind} \`${d.object}\` | ${d.message.replace(/\|/g, "\\|")} |`);
+    for (const d of result.differences)
+      lines.push(`| ${d.change} | ${d.kind} \`${d.object}\` | ${d.message.replace(/\|/g, "\\|")} |`);
     lines.push("");
     if (result.sql.length) lines.push("```sql", ...result.sql, "```", "");
     lines.push(`**Remedy:** ${result.remedy}`, "");

@@ -38,18 +38,29 @@ export interface VerifySchemaResult {
 export type VerifySchemaProgress = (line: string) => void;
 
 /** Compares the live schema of `umami` with what `set`'s applied migrations build on a scratch server. */
-export async function verifySchema(umami: ConnectionSettings, set: MigrationSet, onProgress: VerifySchemaProgress = () => undefined): Promise<VerifySchemaResult> {
+export async function verifySchema(
+  umami: ConnectionSettings,
+  set: MigrationSet,
+  onProgress: VerifySchemaProgress = () => undefined,
+): Promise<VerifySchemaResult> {
   const t0 = performance.now();
   const schema = umami.schema;
   const live = await withClient(umami, async (client) => {
     const { exists, tables } = await inspectSchema(client, schema);
-    if (!exists) throw new UserError(`Schema ${schema} does not exist, so there is nothing to verify. Check ?schema= in the URL, or provision and migrate the stage first.`);
+    if (!exists)
+      throw new UserError(
+        `Schema ${schema} does not exist, so there is nothing to verify. Check ?schema= in the URL, or provision and migrate the stage first.`,
+      );
     if (!tables.includes(MIGRATIONS_TABLE)) {
-      throw new UserError(`Schema ${schema} has no ${MIGRATIONS_TABLE}: Umami's migrations were never applied here. Run \`umami-db migrate deploy\` first.`);
+      throw new UserError(
+        `Schema ${schema} has no ${MIGRATIONS_TABLE}: Umami's migrations were never applied here. Run \`umami-db migrate deploy\` first.`,
+      );
     }
     return { rows: await readMigrationRows(client, schema), snapshot: await readSchemaSnapshot(client, schema) };
   });
-  const applied = new Set(live.rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => r.migration_name));
+  const applied = new Set(
+    live.rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => r.migration_name),
+  );
   const known = new Set(set.migrations.map((m) => m.name));
   const unknown = [...applied].filter((name) => !known.has(name));
   if (unknown.length > 0) {
@@ -66,7 +77,10 @@ export async function verifySchema(umami: ConnectionSettings, set: MigrationSet,
   const ms = { scratchServer: performance.now() - tServer, scratchMigrations: 0, compare: 0, total: 0 };
   let expected;
   try {
-    const settings = { ...parseDatabaseUrl(scratch.superuserUrl, { applicationName: "umami-db verify-schema" }), schema };
+    const settings = {
+      ...parseDatabaseUrl(scratch.superuserUrl, { applicationName: "umami-db verify-schema" }),
+      schema,
+    };
     onProgress(`applying ${toApply.length} migration(s) to scratch schema ${schema}…`);
     const tMigrate = performance.now();
     await applyMigrations(settings, { ...set, migrations: toApply });
@@ -104,7 +118,13 @@ function withDataSteps(difference: SchemaDifference, migrations: Migration[]): S
   const steps = migrations.flatMap((m) =>
     m.sql
       .split(";")
-      .map((statement) => statement.split("\n").filter((line) => !line.trim().startsWith("--")).join("\n").trim())
+      .map((statement) =>
+        statement
+          .split("\n")
+          .filter((line) => !line.trim().startsWith("--"))
+          .join("\n")
+          .trim(),
+      )
       .filter((statement) => fills.test(statement))
       .map((statement) => `${statement}; -- data step of ${m.name}`),
   );
@@ -116,7 +136,9 @@ function remedyLine(schema: string, user: string, differences: SchemaDifference[
   const rest = differences.length - fixable;
   return (
     `The live schema ${schema} differs from the release in ${differences.length} place(s). ` +
-    (fixable ? `Review the SQL above and run it as ${user} (whose search_path is ${schema}) in one transaction, ` : "") +
+    (fixable
+      ? `Review the SQL above and run it as ${user} (whose search_path is ${schema}) in one transaction, `
+      : "") +
     (rest ? `${fixable ? "then " : ""}resolve the ${rest} difference(s) without SQL by hand, ` : "") +
     "then run `umami-db migrate verify-schema` again."
   );
@@ -125,4 +147,3 @@ function remedyLine(schema: string, user: string, differences: SchemaDifference[
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
-

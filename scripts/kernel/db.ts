@@ -62,12 +62,16 @@ export function parseDatabaseUrl(
   }
   // TLS is required for anything but this machine: Aurora always offers it, and the password crosses the network.
   if (requested === "disable" && !isLocalHost(host)) {
-    throw new UserError(`sslmode=disable is refused for ${host}: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).`);
+    throw new UserError(
+      `sslmode=disable is refused for ${host}: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).`,
+    );
   }
   // libpq's sslrootcert= in the URL names the CA bundle, like --ca-file.
   const caFile = overrides.caFile ?? params.sslrootcert ?? undefined;
   if (caFile !== undefined && !existsSync(caFile)) {
-    throw new UserError(`The CA file ${caFile} does not exist. Download the RDS bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and pass its path.`);
+    throw new UserError(
+      `The CA file ${caFile} does not exist. Download the RDS bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and pass its path.`,
+    );
   }
   return {
     host,
@@ -85,7 +89,10 @@ export function parseDatabaseUrl(
 }
 
 /** A URL for `settings` (through the one formatter), optionally as another user on the same server. */
-export function toUrl(settings: ConnectionSettings, as?: { user: string; password: string; database?: string }): string {
+export function toUrl(
+  settings: ConnectionSettings,
+  as?: { user: string; password: string; database?: string },
+): string {
   return formatDatabaseUrl({
     user: as?.user ?? settings.user,
     password: as?.password ?? settings.password,
@@ -133,7 +140,10 @@ export class ConnectionError extends UserError {
  * Node's codes for a certificate that chains to a CA this process was not given: the handoff's family
  * (NODE_PG_MISSING_CA: what the server sends decides which), plus a self-signed server certificate.
  */
-const MISSING_CA_CODES: ReadonlySet<string> = new Set([...NODE_PG_MISSING_CA.map((e) => e.code), "DEPTH_ZERO_SELF_SIGNED_CERT"]);
+const MISSING_CA_CODES: ReadonlySet<string> = new Set([
+  ...NODE_PG_MISSING_CA.map((e) => e.code),
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+]);
 
 /** The one remedy for a missing CA, wherever this tool reads the bundle from. */
 export const CA_BUNDLE_REMEDY = `Give this tool the CA bundle (RDS: ${RDS_CA_BUNDLE_URL}): --ca-file <path>, or UMAMI_CA_FILE=<path>, or NODE_EXTRA_CA_CERTS=<path> (sslrootcert=<path> in a URL does the same).`;
@@ -147,11 +157,16 @@ export function describeConnectFailure(settings: ConnectionSettings, error: unkn
   let message: string;
   if (code === "28000" && /no encryption/.test(e.message ?? "")) {
     message = `The server at ${where} refused a connection without TLS (pg_hba.conf allows only hostssl). Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).`;
-  } else if (code === "28P01") message = `Login ${who} at ${where} failed: wrong password. Check the secret or the URL's password.`;
-  else if (code === "28000") message = `Login ${who} at ${where} was rejected by pg_hba.conf or the role cannot log in (${e.message}).`;
-  else if (code === "3D000") message = `Database ${settings.database} does not exist at ${where}. Check the database name in the stage settings or URL.`;
-  else if (code === "ENOTFOUND" || code === "EAI_AGAIN") message = `Host ${settings.host} could not be resolved. Check the host name (cluster endpoint) and your DNS/VPN.`;
-  else if (code === "ECONNREFUSED") message = `Nothing is listening at ${where} (connection refused). Check the port and that the database is running.`;
+  } else if (code === "28P01")
+    message = `Login ${who} at ${where} failed: wrong password. Check the secret or the URL's password.`;
+  else if (code === "28000")
+    message = `Login ${who} at ${where} was rejected by pg_hba.conf or the role cannot log in (${e.message}).`;
+  else if (code === "3D000")
+    message = `Database ${settings.database} does not exist at ${where}. Check the database name in the stage settings or URL.`;
+  else if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    message = `Host ${settings.host} could not be resolved. Check the host name (cluster endpoint) and your DNS/VPN.`;
+  else if (code === "ECONNREFUSED")
+    message = `Nothing is listening at ${where} (connection refused). Check the port and that the database is running.`;
   else if (code === "ETIMEDOUT" || /timeout/i.test(e.message ?? "")) {
     message = `Connecting to ${where} timed out after ${settings.connectTimeoutMs / 1000} s. Usual causes: the security group does not allow this runner, or the cluster is in a private subnet — run from inside the VPC or through \`sst tunnel\`.`;
   } else if (MISSING_CA_CODES.has(code ?? "")) {
@@ -162,9 +177,17 @@ export function describeConnectFailure(settings: ConnectionSettings, error: unkn
     message = `The certificate of ${where} was not trusted (${e.message}, ${code}). ${CA_BUNDLE_REMEDY}`;
   } else if (/does not support SSL/i.test(e.message ?? "")) {
     message = `The server at ${where} does not accept TLS connections, and sslmode=${settings.sslmode} requires TLS. Point the URL at the cluster endpoint (Aurora accepts TLS), or use sslmode=disable for a database on this machine.`;
-  } else if (/SSL/i.test(e.message ?? "")) message = `TLS negotiation with ${where} failed: ${e.message}. Check sslmode (and --ca-file for verify-full).`;
+  } else if (/SSL/i.test(e.message ?? ""))
+    message = `TLS negotiation with ${where} failed: ${e.message}. Check sslmode (and --ca-file for verify-full).`;
   else message = `Could not connect ${who} at ${where}: ${e.message ?? String(error)}`;
-  return new ConnectionError(settings.host, settings.port, settings.user, code, maskPassword(message, settings.password), { cause: error });
+  return new ConnectionError(
+    settings.host,
+    settings.port,
+    settings.user,
+    code,
+    maskPassword(message, settings.password),
+    { cause: error },
+  );
 }
 
 /** Connections this process holds open now, and the most it held at once since `resetConnectionPeak()`. */

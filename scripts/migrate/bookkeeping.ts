@@ -43,7 +43,10 @@ export function matchesChecksum(script: string, recorded: string): boolean {
   const variants = [script, script.replaceAll("\r\n", "\n"), script.replaceAll("\n", "\r\n")];
   return variants.some((variant) => {
     const digest = createHash("sha256").update(variant, "utf8").digest();
-    const rendered = recorded.length !== 0 && recorded.length !== 64 ? [...digest].map((b) => b.toString(16)).join("") : digest.toString("hex");
+    const rendered =
+      recorded.length !== 0 && recorded.length !== 64
+        ? [...digest].map((b) => b.toString(16)).join("")
+        : digest.toString("hex");
     return rendered === recorded;
   });
 }
@@ -116,7 +119,12 @@ export async function readMigrationRows(client: Client, schema: string): Promise
  * before it commits, so the committed result is the same. `started_at` is the transaction's start (`now()`),
  * when the migration began.
  */
-export async function recordMigrationApplied(client: Client, schema: string, name: string, checksum: string): Promise<string> {
+export async function recordMigrationApplied(
+  client: Client,
+  schema: string,
+  name: string,
+  checksum: string,
+): Promise<string> {
   const id = randomUUID();
   await client.query(
     `INSERT INTO ${migrationsTable(schema)} (id, checksum, started_at, finished_at, migration_name, applied_steps_count)
@@ -155,7 +163,11 @@ export async function markRolledBack(client: Client, schema: string, name: strin
 }
 
 /** The text of Prisma's P3018 (`ApplyMigrationError`), which Prisma stores in `logs` of a failed migration. */
-export function renderApplyMigrationError(name: string, script: string, error: { code?: string; message?: string; position?: string }): string {
+export function renderApplyMigrationError(
+  name: string,
+  script: string,
+  error: { code?: string; message?: string; position?: string },
+): string {
   const where = error.position ? `\n\nPosition:\n${renderPosition(script, Number(error.position))}` : "";
   return (
     "A migration failed to apply. New migrations cannot be applied before the error is recovered from. " +

@@ -5,7 +5,16 @@
  * dry run never queues behind — or in front of — Umami's sessions (pg_relation_size() would open the table).
  */
 import type { Client } from "../kernel/db.js";
-import { blockedBy, heavierWork, planStatements, strongerLock, type Destruction, type LockMode, type TableOperation, type Work } from "./lock-plan.js";
+import {
+  blockedBy,
+  heavierWork,
+  planStatements,
+  strongerLock,
+  type Destruction,
+  type LockMode,
+  type TableOperation,
+  type Work,
+} from "./lock-plan.js";
 import type { Migration } from "./sources.js";
 
 /** A table of the schema as the catalog estimates it. */
@@ -53,7 +62,13 @@ export const BIG_TABLE = { rows: 100_000, bytes: 100 * 1024 * 1024 };
 
 /** The schema's tables and their indexes, from pg_class only (no lock on any table). */
 export async function readTableEstimates(client: Client, schema: string): Promise<TableEstimate[]> {
-  const { rows } = await client.query<{ table: string; rows: number; table_bytes: string; index_bytes: string; indexes: string[] }>(
+  const { rows } = await client.query<{
+    table: string;
+    rows: number;
+    table_bytes: string;
+    index_bytes: string;
+    indexes: string[];
+  }>(
     `
     SELECT c.relname AS table,
            c.reltuples::float8 AS rows,
@@ -70,7 +85,13 @@ export async function readTableEstimates(client: Client, schema: string): Promis
     `,
     [schema],
   );
-  return rows.map((r) => ({ table: r.table, rows: r.rows < 0 ? null : Math.round(r.rows), tableBytes: Number(r.table_bytes), indexBytes: Number(r.index_bytes), indexes: r.indexes }));
+  return rows.map((r) => ({
+    table: r.table,
+    rows: r.rows < 0 ? null : Math.round(r.rows),
+    tableBytes: Number(r.table_bytes),
+    indexBytes: Number(r.index_bytes),
+    indexes: r.indexes,
+  }));
 }
 
 /** The impact of `pending` (in order) on the tables in `estimates`; migrations that touch none are left out. */
@@ -97,8 +118,17 @@ export function deployImpact(pending: Migration[], estimates: TableEstimate[]): 
         const size = estimate ?? { rows: 0, tableBytes: 0, indexBytes: 0 };
         const big = (size.rows ?? 0) >= BIG_TABLE.rows || size.tableBytes + size.indexBytes >= BIG_TABLE.bytes;
         tables.set(table, {
-          table, lock: op.lock, blocks: blockedBy(op.lock), work: op.work, big, rows: size.rows, tableBytes: size.tableBytes, indexBytes: size.indexBytes,
-          exists: estimate !== undefined, destroys: op.destroys ? [op.destroys] : [], operations: [operation],
+          table,
+          lock: op.lock,
+          blocks: blockedBy(op.lock),
+          work: op.work,
+          big,
+          rows: size.rows,
+          tableBytes: size.tableBytes,
+          indexBytes: size.indexBytes,
+          exists: estimate !== undefined,
+          destroys: op.destroys ? [op.destroys] : [],
+          operations: [operation],
         });
       }
     }
@@ -126,16 +156,32 @@ const WORK_TEXT: Record<Work, string> = {
 export function describeImpact(impacts: MigrationImpact[]): string[] {
   if (impacts.length === 0) return ["No pending migration locks or changes an existing table."];
   const long = impacts.filter((i) => i.long);
-  const destroying = impacts.flatMap((i) => i.tables.filter((t) => t.destroys.length).map((t) => ({ migration: i.migration, t })));
+  const destroying = impacts.flatMap((i) =>
+    i.tables.filter((t) => t.destroys.length).map((t) => ({ migration: i.migration, t })),
+  );
   const lines = [
     ...(destroying.length
       ? [
           "Data the pending migrations destroy (back it up first if it matters):",
-          ...destroying.map(({ migration, t }) => `  ${migration} — ${t.table} (${describeSize(t)}): ${t.destroys.join(", ")}; ${t.operations.filter((o) => o.destroys).map((o) => `line ${o.line} ${o.what}`).join("; ")}`),
+          ...destroying.map(
+            ({ migration, t }) =>
+              `  ${migration} — ${t.table} (${describeSize(t)}): ${t.destroys.join(", ")}; ${t.operations
+                .filter((o) => o.destroys)
+                .map((o) => `line ${o.line} ${o.what}`)
+                .join("; ")}`,
+          ),
         ]
       : ["No pending migration deletes, updates or drops existing data."]),
     long.length
-      ? `Plan a window for ${long.map((i) => `${i.migration} (${i.tables.filter((t) => t.big && t.work !== "catalog").map((t) => t.table).join(", ")})`).join(", ")}: they rewrite, update, scan or index big tables while holding these locks.`
+      ? `Plan a window for ${long
+          .map(
+            (i) =>
+              `${i.migration} (${i.tables
+                .filter((t) => t.big && t.work !== "catalog")
+                .map((t) => t.table)
+                .join(", ")})`,
+          )
+          .join(", ")}: they rewrite, update, scan or index big tables while holding these locks.`
       : "None rewrites, updates, scans or indexes a big table.",
     "Existing tables the pending migrations lock (estimates from pg_class; each lock is held until its migration commits):",
   ];
@@ -146,17 +192,21 @@ export function describeImpact(impacts: MigrationImpact[]): string[] {
     if (small.length) brief.push(`${impact.migration} (${small.map((t) => t.table).join(", ")})`);
     for (const t of existing.filter((x) => !small.includes(x))) {
       const destroys = t.destroys.filter((d) => d !== WORK_TEXT[t.work]);
-      lines.push(`  ${impact.migration} — ${t.table} (${describeSize(t)}${t.big ? ", big" : ""}): ${t.lock}, blocks ${t.blocks}; ${WORK_TEXT[t.work]}${destroys.length ? `; ${destroys.join(", ")}` : ""}`);
+      lines.push(
+        `  ${impact.migration} — ${t.table} (${describeSize(t)}${t.big ? ", big" : ""}): ${t.lock}, blocks ${t.blocks}; ${WORK_TEXT[t.work]}${destroys.length ? `; ${destroys.join(", ")}` : ""}`,
+      );
       lines.push(`      ${t.operations.map((o) => `line ${o.line} ${o.what}`).join("; ")}`);
     }
   }
-  if (brief.length) lines.push(`  Catalog changes only, on small tables (a brief ACCESS EXCLUSIVE once granted): ${brief.join(", ")}`);
+  if (brief.length)
+    lines.push(`  Catalog changes only, on small tables (a brief ACCESS EXCLUSIVE once granted): ${brief.join(", ")}`);
   return lines;
 }
 
 function describeSize(t: Pick<TableImpact, "rows" | "tableBytes" | "indexBytes" | "exists">): string {
   if (!t.exists) return "not in the schema yet: a pending migration creates it";
-  const rows = t.rows === null ? "rows not estimated yet: never vacuumed or analyzed" : `~${t.rows.toLocaleString("en-US")} rows`;
+  const rows =
+    t.rows === null ? "rows not estimated yet: never vacuumed or analyzed" : `~${t.rows.toLocaleString("en-US")} rows`;
   return `${rows}, ${formatBytes(t.tableBytes)} + ${formatBytes(t.indexBytes)} indexes`;
 }
 

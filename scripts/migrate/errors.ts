@@ -121,7 +121,9 @@ export class LockWaitTimeoutError extends UserError {
   ) {
     const holders = wait?.holders ?? [];
     const what = wait ? `${wait.mode} on ${wait.object}` : "a lock";
-    const by = holders.length ? `held by ${holders.map(describeHolder).join(", ")}` : "held by another session (it was not identified: the wait ended before the monitor's next look)";
+    const by = holders.length
+      ? `held by ${holders.map(describeHolder).join(", ")}`
+      : "held by another session (it was not identified: the wait ended before the monitor's next look)";
     const remedy = holders.length
       ? `Let ${holders.length === 1 ? "that session" : "those sessions"} finish, or end ${holders.length === 1 ? "it" : "them"} (SELECT pg_terminate_backend(${holders[0].pid}))`
       : "Find the session in pg_locks and let it finish";
@@ -134,7 +136,12 @@ export class LockWaitTimeoutError extends UserError {
 }
 
 function describeHolder(holder: LockHolder): string {
-  const details = [holder.user, holder.application ? `application "${holder.application}"` : null, holder.state, holder.seconds !== null ? `for ${holder.seconds} s` : null].filter(Boolean);
+  const details = [
+    holder.user,
+    holder.application ? `application "${holder.application}"` : null,
+    holder.state,
+    holder.seconds !== null ? `for ${holder.seconds} s` : null,
+  ].filter(Boolean);
   return `pid ${holder.pid}${details.length ? ` (${details.join(", ")})` : ""}`;
 }
 

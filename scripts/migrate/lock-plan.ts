@@ -9,7 +9,16 @@
 import { splitStatements, type Token } from "./statements.js";
 
 /** PostgreSQL's table lock modes, weakest first. */
-export const LOCK_MODES = ["ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"] as const;
+export const LOCK_MODES = [
+  "ACCESS SHARE",
+  "ROW SHARE",
+  "ROW EXCLUSIVE",
+  "SHARE UPDATE EXCLUSIVE",
+  "SHARE",
+  "SHARE ROW EXCLUSIVE",
+  "EXCLUSIVE",
+  "ACCESS EXCLUSIVE",
+] as const;
 export type LockMode = (typeof LOCK_MODES)[number];
 
 /** What a statement does to the table's data, heaviest first in `WORK_ORDER`. */
@@ -38,23 +47,39 @@ export function blockedBy(lock: LockMode): "reads and writes" | "writes" | "noth
 }
 
 /** The stronger of two locks, and the heavier of two kinds of work. */
-export const strongerLock = (a: LockMode, b: LockMode): LockMode => (LOCK_MODES.indexOf(a) >= LOCK_MODES.indexOf(b) ? a : b);
+export const strongerLock = (a: LockMode, b: LockMode): LockMode =>
+  LOCK_MODES.indexOf(a) >= LOCK_MODES.indexOf(b) ? a : b;
 export const heavierWork = (a: Work, b: Work): Work => (WORK_ORDER.indexOf(a) <= WORK_ORDER.indexOf(b) ? a : b);
 
 // Functions whose value differs per row: as a new column's default they make PostgreSQL rewrite the table.
-const VOLATILE_FUNCTIONS = new Set(["gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "random", "clock_timestamp", "timeofday", "nextval", "gen_random_bytes", "txid_current"]);
+const VOLATILE_FUNCTIONS = new Set([
+  "gen_random_uuid",
+  "uuid_generate_v1",
+  "uuid_generate_v4",
+  "random",
+  "clock_timestamp",
+  "timeofday",
+  "nextval",
+  "gen_random_bytes",
+  "txid_current",
+]);
 const SERIAL_TYPES = new Set(["serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"]);
 
 /**
  * The operations of `sql` on tables. `indexes` (index → table, from the catalog) resolves DROP INDEX and
  * learns the indexes the script creates; `created` learns the tables it creates, which are left out (empty).
  */
-export function planStatements(sql: string, indexes: Map<string, string>, created: Set<string> = new Set()): TableOperation[] {
+export function planStatements(
+  sql: string,
+  indexes: Map<string, string>,
+  created: Set<string> = new Set(),
+): TableOperation[] {
   const operations: TableOperation[] = [];
   for (const statement of splitStatements(sql)) {
     const add = (table: string | undefined, lock: LockMode, work: Work, what: string, destroys?: Destruction) => {
       // A table the script created is empty for its locks; what destroys data is named even there.
-      if (table && (destroys || !created.has(table))) operations.push({ table, line: statement.line, lock, work, what, ...(destroys ? { destroys } : {}) });
+      if (table && (destroys || !created.has(table)))
+        operations.push({ table, line: statement.line, lock, work, what, ...(destroys ? { destroys } : {}) });
     };
     // `WITH a AS (…), b AS (…) <statement>`: each CTE body may itself delete or update (a data-modifying CTE).
     const { bodies, main } = splitWith(statement.tokens);
@@ -69,7 +94,10 @@ type Add = (table: string | undefined, lock: LockMode, work: Work, what: string,
 function planTokens(t: Token[], indexes: Map<string, string>, created: Set<string>, add: Add): void {
   const w = (i: number) => (t[i]?.kind === "word" ? t[i].value : undefined);
   const matches = (word: string) => (hasWord(t, "where") ? `the rows its WHERE matches` : word);
-  if (w(0) === "create" && (w(1) === "table" || (w(2) === "table" && ["unlogged", "temp", "temporary"].includes(w(1) ?? "")))) {
+  if (
+    w(0) === "create" &&
+    (w(1) === "table" || (w(2) === "table" && ["unlogged", "temp", "temporary"].includes(w(1) ?? "")))
+  ) {
     const at = skipWords(t, t.findIndex((x) => x.value === "table") + 1, ["if", "not", "exists"]);
     const name = readName(t, at);
     if (name) created.add(name.name);
@@ -80,28 +108,54 @@ function planTokens(t: Token[], indexes: Map<string, string>, created: Set<strin
     const nameAt = skipWords(t, t.findIndex((x) => x.value === "index") + 1, ["concurrently", "if", "not", "exists"]);
     const name = nameAt < on ? readName(t, nameAt)?.name : undefined;
     if (name && table) indexes.set(name, table);
-    add(table, concurrently ? "SHARE UPDATE EXCLUSIVE" : "SHARE", "index", `CREATE ${w(1) === "unique" ? "UNIQUE " : ""}INDEX${concurrently ? " CONCURRENTLY (fails inside a migration's transaction)" : ""}${name ? ` ${name}` : ""}`);
+    add(
+      table,
+      concurrently ? "SHARE UPDATE EXCLUSIVE" : "SHARE",
+      "index",
+      `CREATE ${w(1) === "unique" ? "UNIQUE " : ""}INDEX${concurrently ? " CONCURRENTLY (fails inside a migration's transaction)" : ""}${name ? ` ${name}` : ""}`,
+    );
   } else if (w(0) === "drop" && w(1) === "index") {
-    for (const name of namesAfter(t, skipWords(t, 2, ["concurrently", "if", "exists"]))) add(indexes.get(name), "ACCESS EXCLUSIVE", "catalog", `DROP INDEX ${name}`);
+    for (const name of namesAfter(t, skipWords(t, 2, ["concurrently", "if", "exists"])))
+      add(indexes.get(name), "ACCESS EXCLUSIVE", "catalog", `DROP INDEX ${name}`);
   } else if (w(0) === "drop" && w(1) === "table") {
-    for (const name of namesAfter(t, skipWords(t, 2, ["if", "exists"]))) add(name, "ACCESS EXCLUSIVE", "catalog", "DROP TABLE (its data is deleted)", "drops data");
+    for (const name of namesAfter(t, skipWords(t, 2, ["if", "exists"])))
+      add(name, "ACCESS EXCLUSIVE", "catalog", "DROP TABLE (its data is deleted)", "drops data");
   } else if (w(0) === "truncate") {
-    for (const name of namesAfter(t, skipWords(t, 1, ["table", "only"]))) add(name, "ACCESS EXCLUSIVE", "catalog", "TRUNCATE (every row is deleted)", "deletes rows");
+    for (const name of namesAfter(t, skipWords(t, 1, ["table", "only"])))
+      add(name, "ACCESS EXCLUSIVE", "catalog", "TRUNCATE (every row is deleted)", "deletes rows");
   } else if (w(0) === "update") {
     const table = readName(t, skipWords(t, 1, ["only"]))?.name;
     add(table, "ROW EXCLUSIVE", "update", `UPDATE (${matches("every row")})`, "updates rows");
   } else if (w(0) === "delete" && w(1) === "from") {
-    add(readName(t, skipWords(t, 2, ["only"]))?.name, "ROW EXCLUSIVE", "delete", `DELETE (${matches("every row")})`, "deletes rows");
+    add(
+      readName(t, skipWords(t, 2, ["only"]))?.name,
+      "ROW EXCLUSIVE",
+      "delete",
+      `DELETE (${matches("every row")})`,
+      "deletes rows",
+    );
   } else if (w(0) === "merge" && w(1) === "into") {
     // MERGE … WHEN MATCHED THEN UPDATE / DELETE (PostgreSQL 15).
     const table = readName(t, skipWords(t, 2, ["only"]))?.name;
     const deletes = t.some((x, i) => x.kind === "word" && x.value === "then" && w(i + 1) === "delete");
     const updates = t.some((x, i) => x.kind === "word" && x.value === "then" && w(i + 1) === "update");
-    add(table, "ROW EXCLUSIVE", deletes ? "delete" : updates ? "update" : "insert", "MERGE", deletes ? "deletes rows" : updates ? "updates rows" : undefined);
+    add(
+      table,
+      "ROW EXCLUSIVE",
+      deletes ? "delete" : updates ? "update" : "insert",
+      "MERGE",
+      deletes ? "deletes rows" : updates ? "updates rows" : undefined,
+    );
   } else if (w(0) === "insert" && w(1) === "into") {
     const upsert = t.some((x, i) => x.kind === "word" && x.value === "do" && w(i + 1) === "update");
     const what = `${hasWord(t, "select") ? "INSERT … SELECT" : "INSERT … VALUES"}${upsert ? " ON CONFLICT DO UPDATE" : ""}`;
-    add(readName(t, 2)?.name, "ROW EXCLUSIVE", upsert ? "update" : hasWord(t, "select") ? "insert" : "catalog", what, upsert ? "updates rows" : undefined);
+    add(
+      readName(t, 2)?.name,
+      "ROW EXCLUSIVE",
+      upsert ? "update" : hasWord(t, "select") ? "insert" : "catalog",
+      what,
+      upsert ? "updates rows" : undefined,
+    );
   } else if (w(0) === "alter" && w(1) === "table") {
     const at = skipWords(t, 2, ["if", "exists", "only"]);
     const name = readName(t, at);
@@ -140,7 +194,9 @@ function doBlockStatements(tokens: Token[]): Token[][] {
   if (!(tokens[0]?.kind === "word" && tokens[0].value === "do")) return [];
   const body = tokens.find((x) => x.kind === "string");
   if (!body) return [];
-  return splitStatements(body.value).map((s) => splitWith(s.tokens[0]?.value === "begin" ? s.tokens.slice(1) : s.tokens).main);
+  return splitStatements(body.value).map(
+    (s) => splitWith(s.tokens[0]?.value === "begin" ? s.tokens.slice(1) : s.tokens).main,
+  );
 }
 
 /** The index of the `)` that closes the `(` at `open` (the end when unbalanced). */
@@ -163,7 +219,8 @@ function alterAction(a: Token[]): { lock: LockMode; work: Work; what: string; de
   if (constraintAt > 0 && ["check", "foreign", "primary", "unique", "exclude"].includes(w(constraintAt) ?? "")) {
     const kind = w(constraintAt)!;
     const label = `ADD ${kind === "foreign" ? "FOREIGN KEY" : kind === "primary" ? "PRIMARY KEY" : kind.toUpperCase()}`;
-    if (hasWord(a, "valid") && hasWord(a, "not")) return { lock: kind === "foreign" ? "SHARE ROW EXCLUSIVE" : X, work: "catalog", what: `${label} NOT VALID` };
+    if (hasWord(a, "valid") && hasWord(a, "not"))
+      return { lock: kind === "foreign" ? "SHARE ROW EXCLUSIVE" : X, work: "catalog", what: `${label} NOT VALID` };
     if (kind === "foreign") return { lock: "SHARE ROW EXCLUSIVE", work: "scan", what: `${label} (checks every row)` };
     if (kind === "check") return { lock: X, work: "scan", what: `${label} (checks every row)` };
     return { lock: X, work: "index", what: `${label} (builds an index)` };
@@ -173,31 +230,62 @@ function alterAction(a: Token[]): { lock: LockMode; work: Work; what: string; de
     const column = ident(col);
     const type = w(col + 1);
     const def = a.findIndex((x) => x.kind === "word" && x.value === "default");
-    const volatile = def >= 0 && a.slice(def + 1).some((x, i, rest) => x.kind === "word" && VOLATILE_FUNCTIONS.has(x.value) && rest[i + 1]?.value === "(");
-    if (volatile || SERIAL_TYPES.has(type ?? "") || hasWord(a, "generated")) return { lock: X, work: "rewrite", what: `ADD COLUMN ${column} (a per-row default: rewrites the table)` };
-    return { lock: X, work: "catalog", what: `ADD COLUMN ${column}${hasWord(a, "not") && hasWord(a, "null") && def < 0 ? " NOT NULL without a default (fails on a non-empty table)" : ""}` };
+    const volatile =
+      def >= 0 &&
+      a
+        .slice(def + 1)
+        .some((x, i, rest) => x.kind === "word" && VOLATILE_FUNCTIONS.has(x.value) && rest[i + 1]?.value === "(");
+    if (volatile || SERIAL_TYPES.has(type ?? "") || hasWord(a, "generated"))
+      return { lock: X, work: "rewrite", what: `ADD COLUMN ${column} (a per-row default: rewrites the table)` };
+    return {
+      lock: X,
+      work: "catalog",
+      what: `ADD COLUMN ${column}${hasWord(a, "not") && hasWord(a, "null") && def < 0 ? " NOT NULL without a default (fails on a non-empty table)" : ""}`,
+    };
   }
   if (w(0) === "alter") {
     const col = w(1) === "column" ? 2 : 1;
     const column = ident(col);
-    const rest = a.slice(col + 1).map((x) => x.value).join(" ");
-    if (/^(set data )?type /.test(rest)) return { lock: X, work: "rewrite", what: `ALTER COLUMN ${column} TYPE (rewrites the table unless the new type is binary-compatible)` };
-    if (rest === "set not null") return { lock: X, work: "scan", what: `ALTER COLUMN ${column} SET NOT NULL (checks every row)` };
+    const rest = a
+      .slice(col + 1)
+      .map((x) => x.value)
+      .join(" ");
+    if (/^(set data )?type /.test(rest))
+      return {
+        lock: X,
+        work: "rewrite",
+        what: `ALTER COLUMN ${column} TYPE (rewrites the table unless the new type is binary-compatible)`,
+      };
+    if (rest === "set not null")
+      return { lock: X, work: "scan", what: `ALTER COLUMN ${column} SET NOT NULL (checks every row)` };
     return { lock: X, work: "catalog", what: `ALTER COLUMN ${column} ${rest.toUpperCase()}` };
   }
   if (w(0) === "rename" && w(1) === "to") return { lock: X, work: "catalog", what: `RENAME TO ${ident(2)}` };
   if (w(0) === "rename") {
     const col = w(1) === "column" ? 2 : w(1) === "constraint" ? 2 : 1;
-    return { lock: X, work: "catalog", what: `RENAME ${w(1) === "constraint" ? "CONSTRAINT" : "COLUMN"} ${ident(col)} TO ${ident(col + 2)}` };
+    return {
+      lock: X,
+      work: "catalog",
+      what: `RENAME ${w(1) === "constraint" ? "CONSTRAINT" : "COLUMN"} ${ident(col)} TO ${ident(col + 2)}`,
+    };
   }
   if (w(0) === "drop") {
     const at = skipWords(a, w(1) === "column" || w(1) === "constraint" ? 2 : 1, ["if", "exists"]);
     if (w(1) === "constraint") return { lock: X, work: "catalog", what: `DROP CONSTRAINT ${ident(at)}` };
     return { lock: X, work: "catalog", what: `DROP COLUMN ${ident(at)} (its data is deleted)`, destroys: "drops data" };
   }
-  if (w(0) === "validate") return { lock: "SHARE UPDATE EXCLUSIVE", work: "scan", what: `VALIDATE CONSTRAINT ${ident(2)} (checks every row)` };
-  if (w(0) === "set" && (w(1) === "logged" || w(1) === "unlogged" || w(1) === "tablespace")) return { lock: X, work: "rewrite", what: `SET ${w(1)!.toUpperCase()} (rewrites the table)` };
-  return { lock: X, work: "catalog", what: a.slice(0, 3).map((x) => x.value.toUpperCase()).join(" ") };
+  if (w(0) === "validate")
+    return { lock: "SHARE UPDATE EXCLUSIVE", work: "scan", what: `VALIDATE CONSTRAINT ${ident(2)} (checks every row)` };
+  if (w(0) === "set" && (w(1) === "logged" || w(1) === "unlogged" || w(1) === "tablespace"))
+    return { lock: X, work: "rewrite", what: `SET ${w(1)!.toUpperCase()} (rewrites the table)` };
+  return {
+    lock: X,
+    work: "catalog",
+    what: a
+      .slice(0, 3)
+      .map((x) => x.value.toUpperCase())
+      .join(" "),
+  };
 }
 
 function hasWord(tokens: Token[], word: string): boolean {
@@ -211,7 +299,8 @@ function skipWords(tokens: Token[], at: number, words: string[]): number {
 
 /** `name` or `schema.name` at `at`: the unqualified name (Umami's migrations name tables unqualified). */
 function readName(tokens: Token[], at: number): { name: string; next: number } | undefined {
-  const part = (i: number) => (tokens[i] && (tokens[i].kind === "word" || tokens[i].kind === "quoted") ? tokens[i].value : undefined);
+  const part = (i: number) =>
+    tokens[i] && (tokens[i].kind === "word" || tokens[i].kind === "quoted") ? tokens[i].value : undefined;
   const first = part(at);
   if (first === undefined) return undefined;
   if (tokens[at + 1]?.value === "." && part(at + 2) !== undefined) return { name: part(at + 2)!, next: at + 3 };

@@ -104,11 +104,13 @@ export async function sampleBackend(client: Client, pid: number): Promise<Backen
   const row = rows[0];
   if (!row) return {};
   const sample: BackendSample = {};
-  if (row.waiting && row.mode) sample.waiting = { mode: row.mode, object: row.object ?? "a lock", holders: row.holders ?? [] };
+  if (row.waiting && row.mode)
+    sample.waiting = { mode: row.mode, object: row.object ?? "a lock", holders: row.holders ?? [] };
   if (row.phase) {
     sample.index = {
       // A table created earlier in the same (uncommitted) migration is not visible here: regclass gives its oid.
-      table: row.table && !/^\d+$/.test(row.table) ? row.table : `a table this migration created (oid ${row.table ?? "?"})`,
+      table:
+        row.table && !/^\d+$/.test(row.table) ? row.table : `a table this migration created (oid ${row.table ?? "?"})`,
       phase: row.phase,
       blocksDone: Number(row.blocks_done ?? 0),
       blocksTotal: Number(row.blocks_total ?? 0),
@@ -123,7 +125,11 @@ export async function sampleBackend(client: Client, pid: number): Promise<Backen
  * Samples backend `pid` every `intervalMs` from a connection of its own (opened at the first tick) and hands
  * each sample to `onSample`. Errors end the watch quietly: progress is a courtesy, never a failure.
  */
-export function watchBackend(settings: ConnectionSettings, pid: number, options: { intervalMs: number; onSample?: (sample: BackendSample) => void }): BackendWatch {
+export function watchBackend(
+  settings: ConnectionSettings,
+  pid: number,
+  options: { intervalMs: number; onSample?: (sample: BackendSample) => void },
+): BackendWatch {
   let client: Client | undefined;
   let stopped = false;
   let lastWait: LockWait | undefined;

@@ -11,13 +11,19 @@ type ProgressEvent = Extract<MigrateEvent, { type: "progress" }>;
 export function describeMigrationProgress(event: ProgressEvent): string {
   const elapsed = `running ${formatElapsed(event.elapsedMs)}`;
   if (event.waiting) {
-    const holders = event.waiting.holders.map((h) => `pid ${h.pid}${h.user ? ` ${h.user}` : ""}${h.application ? ` "${h.application}"` : ""}`);
+    const holders = event.waiting.holders.map(
+      (h) => `pid ${h.pid}${h.user ? ` ${h.user}` : ""}${h.application ? ` "${h.application}"` : ""}`,
+    );
     return `${elapsed} — waiting for ${event.waiting.mode} on ${event.waiting.object}${holders.length ? `, held by ${holders.join(", ")}` : ""}`;
   }
   if (event.index) {
     const { table, phase, blocksDone, blocksTotal, tuplesDone, tuplesTotal } = event.index;
     const counts =
-      blocksTotal > 0 ? `, ${fraction(blocksDone, blocksTotal, "blocks")}` : tuplesTotal > 0 ? `, ${fraction(tuplesDone, tuplesTotal, "tuples")}` : "";
+      blocksTotal > 0
+        ? `, ${fraction(blocksDone, blocksTotal, "blocks")}`
+        : tuplesTotal > 0
+          ? `, ${fraction(tuplesDone, tuplesTotal, "tuples")}`
+          : "";
     return `${elapsed} — CREATE INDEX on ${table}: ${phase}${counts}`;
   }
   return elapsed;

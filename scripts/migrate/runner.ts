@@ -94,7 +94,11 @@ export interface MigrateOptions {
 }
 
 /** Applies `set`'s pending migrations to the schema named by `settings.schema`, as `prisma migrate deploy` does. */
-export async function applyMigrations(settings: ConnectionSettings, set: MigrationSet, options: MigrateOptions = {}): Promise<MigrateResult> {
+export async function applyMigrations(
+  settings: ConnectionSettings,
+  set: MigrationSet,
+  options: MigrateOptions = {},
+): Promise<MigrateResult> {
   const started = performance.now();
   const schema = settings.schema;
   return withClient(settings, async (client) => {
@@ -102,7 +106,15 @@ export async function applyMigrations(settings: ConnectionSettings, set: Migrati
       const rows = (await hasMigrationsTable(client, schema)) ? await readMigrationRows(client, schema) : [];
       const plan = planRun(schema, set.migrations, rows);
       const impact = deployImpact(plan.unapplied, await readTableEstimates(client, schema));
-      return { ...plan, pending: plan.unapplied.map((m) => m.name), impact, applied: [], createdMigrationsTable: false, dryRun: true, ms: performance.now() - started };
+      return {
+        ...plan,
+        pending: plan.unapplied.map((m) => m.name),
+        impact,
+        applied: [],
+        createdMigrationsTable: false,
+        dryRun: true,
+        ms: performance.now() - started,
+      };
     }
     return lockLikePrisma(client, settings, options, async (pid) => {
       // Prisma creates a missing schema, and only a missing one: CREATE SCHEMA [IF NOT EXISTS] fails for a role
@@ -130,10 +142,16 @@ export async function migrationStatus(settings: ConnectionSettings, set: Migrati
 }
 
 /** `prisma migrate resolve --rolled-back <name>`: marks the failed rows of `name` rolled back, so deploys resume. */
-export async function resolveRolledBack(settings: ConnectionSettings, name: string, options: Pick<MigrateOptions, "lockTimeoutMs"> = {}): Promise<{ schema: string; name: string; rows: number }> {
+export async function resolveRolledBack(
+  settings: ConnectionSettings,
+  name: string,
+  options: Pick<MigrateOptions, "lockTimeoutMs"> = {},
+): Promise<{ schema: string; name: string; rows: number }> {
   return withClient(settings, async (client) =>
     lockLikePrisma(client, settings, options, async () => {
-      const rows = (await hasMigrationsTable(client, settings.schema)) ? await readMigrationRows(client, settings.schema) : [];
+      const rows = (await hasMigrationsTable(client, settings.schema))
+        ? await readMigrationRows(client, settings.schema)
+        : [];
       const relevant = rows.filter((r) => r.migration_name === name);
       if (relevant.length === 0) throw new CannotRollBackError(name, "never-applied");
       if (relevant.every((r) => r.finished_at !== null)) throw new CannotRollBackError(name, "not-failed");
@@ -179,7 +197,8 @@ async function lockLikePrisma<T>(
       return fn(pid);
     });
   } catch (error) {
-    if ((error as { code?: string }).code === "55P03") throw new MigrationLockTimeoutError(settings.host, settings.port, waitMs, { cause: error });
+    if ((error as { code?: string }).code === "55P03")
+      throw new MigrationLockTimeoutError(settings.host, settings.port, waitMs, { cause: error });
     throw error;
   }
 }
@@ -232,7 +251,13 @@ function planRun(schema: string, migrations: Migration[], rows: MigrationRow[]) 
  * a migration that rewrites a grown table: issue 14), but with a lock_timeout, so that it never queues behind
  * Umami's live sessions for ever — and, while it queues, every new query on that table queues behind it.
  */
-async function applyOne(client: Client, settings: ConnectionSettings, pid: number, migration: Migration, options: MigrateOptions): Promise<void> {
+async function applyOne(
+  client: Client,
+  settings: ConnectionSettings,
+  pid: number,
+  migration: Migration,
+  options: MigrateOptions,
+): Promise<void> {
   const { onProgress } = options;
   const schema = settings.schema;
   const lockTimeoutMs = options.statementLockTimeoutMs ?? DEFAULT_STATEMENT_LOCK_TIMEOUT_MS;
@@ -248,13 +273,19 @@ async function applyOne(client: Client, settings: ConnectionSettings, pid: numbe
               pg_catalog.set_config('lock_timeout', $1, true) AS lock_timeout`,
       [`${lockTimeoutMs}ms`],
     );
-    onProgress?.({ type: "start", name: migration.name, statementTimeout: rows[0].statement_timeout, lockTimeout: rows[0].lock_timeout });
+    onProgress?.({
+      type: "start",
+      name: migration.name,
+      statementTimeout: rows[0].statement_timeout,
+      lockTimeout: rows[0].lock_timeout,
+    });
     // Looked at often enough to see a lock wait at least twice before lock_timeout ends it.
     const every = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     const intervalMs = lockTimeoutMs > 0 ? Math.max(50, Math.min(every, Math.floor(lockTimeoutMs / 4))) : every;
     watch = watchBackend(settings, pid, {
       intervalMs,
-      onSample: (sample) => onProgress?.({ type: "progress", name: migration.name, elapsedMs: performance.now() - t0, ...sample }),
+      onSample: (sample) =>
+        onProgress?.({ type: "progress", name: migration.name, elapsedMs: performance.now() - t0, ...sample }),
     });
     await client.query(migration.sql);
     await recordMigrationApplied(client, schema, migration.name, migration.checksum);
@@ -274,13 +305,21 @@ async function applyOne(client: Client, settings: ConnectionSettings, pid: numbe
     const logs = renderApplyMigrationError(migration.name, migration.sql, e);
     // If even this write fails (the connection dropped), nothing of the migration was committed either: the
     // next run simply applies it again.
-    const recorded = await recordMigrationFailed(client, schema, { checksum: migration.checksum, name: migration.name, startedAt, logs }).then(
+    const recorded = await recordMigrationFailed(client, schema, {
+      checksum: migration.checksum,
+      name: migration.name,
+      startedAt,
+      logs,
+    }).then(
       () => true,
       () => false,
     );
     onProgress?.({ type: "failed", name: migration.name, ms: performance.now() - t0 });
     const line = e.position ? lineOf(migration.sql, Number(e.position)) : undefined;
-    throw new MigrationFailedError(migration.name, schema, e.code, line, e.message ?? String(error), { cause: error, recorded });
+    throw new MigrationFailedError(migration.name, schema, e.code, line, e.message ?? String(error), {
+      cause: error,
+      recorded,
+    });
   }
   onProgress?.({ type: "applied", name: migration.name, ms: performance.now() - t0 });
 }

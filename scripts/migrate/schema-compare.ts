@@ -39,34 +39,83 @@ export function compareSchemas(expected: SchemaSnapshot, actual: SchemaSnapshot)
     const live = liveTables.get(name);
     if (live === undefined) {
       onlyOneSide.add(name);
-      differences.push({ kind: "table", object: name, change: "missing", message: `${kind} ${name} is missing (the release's migrations create it)` });
+      differences.push({
+        kind: "table",
+        object: name,
+        change: "missing",
+        message: `${kind} ${name} is missing (the release's migrations create it)`,
+      });
     } else if (live !== kind) {
-      differences.push({ kind: "table", object: name, change: "differs", aspect: "kind", expected: kind, actual: live, message: `${name} is a ${live}, the release has a ${kind}` });
+      differences.push({
+        kind: "table",
+        object: name,
+        change: "differs",
+        aspect: "kind",
+        expected: kind,
+        actual: live,
+        message: `${name} is a ${live}, the release has a ${kind}`,
+      });
     }
   }
   for (const [name, kind] of liveTables) {
     if (!releaseTables.has(name)) {
       onlyOneSide.add(name);
-      differences.push({ kind: "table", object: name, change: "extra", message: `${kind} ${name} is not in the release` });
+      differences.push({
+        kind: "table",
+        object: name,
+        change: "extra",
+        message: `${kind} ${name} is not in the release`,
+      });
     }
   }
   const inBoth = (t: string) => !onlyOneSide.has(t);
 
   // Columns: type, nullability and default are separate differences, each with its own ALTER.
-  const liveColumns = byKey(actual.columns.filter((c) => inBoth(c.table)), (c) => `${c.table}.${c.name}`);
-  const releaseColumns = byKey(expected.columns.filter((c) => inBoth(c.table)), (c) => `${c.table}.${c.name}`);
+  const liveColumns = byKey(
+    actual.columns.filter((c) => inBoth(c.table)),
+    (c) => `${c.table}.${c.name}`,
+  );
+  const releaseColumns = byKey(
+    expected.columns.filter((c) => inBoth(c.table)),
+    (c) => `${c.table}.${c.name}`,
+  );
   for (const [key, want] of releaseColumns) {
     const have = liveColumns.get(key);
     const alter = `ALTER TABLE ${table(want.table)} ALTER COLUMN ${q(want.name)}`;
     if (!have) {
-      differences.push({ kind: "column", object: key, change: "missing", expected: describeColumn(want), sql: `ALTER TABLE ${table(want.table)} ADD COLUMN ${q(want.name)} ${describeColumn(want)};`, message: `column ${key} (${describeColumn(want)}) is missing` });
+      differences.push({
+        kind: "column",
+        object: key,
+        change: "missing",
+        expected: describeColumn(want),
+        sql: `ALTER TABLE ${table(want.table)} ADD COLUMN ${q(want.name)} ${describeColumn(want)};`,
+        message: `column ${key} (${describeColumn(want)}) is missing`,
+      });
       continue;
     }
     if (have.type !== want.type) {
-      differences.push({ kind: "column", object: key, change: "differs", aspect: "type", expected: want.type, actual: have.type, sql: `${alter} TYPE ${want.type};`, message: `column ${key} is ${have.type}, the release has ${want.type}` });
+      differences.push({
+        kind: "column",
+        object: key,
+        change: "differs",
+        aspect: "type",
+        expected: want.type,
+        actual: have.type,
+        sql: `${alter} TYPE ${want.type};`,
+        message: `column ${key} is ${have.type}, the release has ${want.type}`,
+      });
     }
     if (have.notNull !== want.notNull) {
-      differences.push({ kind: "column", object: key, change: "differs", aspect: "nullability", expected: nullability(want), actual: nullability(have), sql: `${alter} ${want.notNull ? "SET" : "DROP"} NOT NULL;`, message: `column ${key} is ${nullability(have)}, the release has ${nullability(want)}` });
+      differences.push({
+        kind: "column",
+        object: key,
+        change: "differs",
+        aspect: "nullability",
+        expected: nullability(want),
+        actual: nullability(have),
+        sql: `${alter} ${want.notNull ? "SET" : "DROP"} NOT NULL;`,
+        message: `column ${key} is ${nullability(have)}, the release has ${nullability(want)}`,
+      });
     }
     if (have.default !== want.default) {
       differences.push({
@@ -82,57 +131,165 @@ export function compareSchemas(expected: SchemaSnapshot, actual: SchemaSnapshot)
     }
   }
   for (const [key, have] of liveColumns) {
-    if (!releaseColumns.has(key)) differences.push({ kind: "column", object: key, change: "extra", actual: describeColumn(have), message: `column ${key} (${describeColumn(have)}) is not in the release` });
+    if (!releaseColumns.has(key))
+      differences.push({
+        kind: "column",
+        object: key,
+        change: "extra",
+        actual: describeColumn(have),
+        message: `column ${key} (${describeColumn(have)}) is not in the release`,
+      });
   }
 
-  const named = <T extends { table: string; name: string; definition: string }>(kind: "index" | "constraint", release: T[], live: T[], create: (o: T) => string, drop: (o: T) => string) => {
+  const named = <T extends { table: string; name: string; definition: string }>(
+    kind: "index" | "constraint",
+    release: T[],
+    live: T[],
+    create: (o: T) => string,
+    drop: (o: T) => string,
+  ) => {
     const keyOf = (o: T) => (kind === "index" ? o.name : `${o.table}.${o.name}`);
-    const liveByKey = byKey(live.filter((o) => inBoth(o.table)), keyOf);
-    const releaseByKey = byKey(release.filter((o) => inBoth(o.table)), keyOf);
+    const liveByKey = byKey(
+      live.filter((o) => inBoth(o.table)),
+      keyOf,
+    );
+    const releaseByKey = byKey(
+      release.filter((o) => inBoth(o.table)),
+      keyOf,
+    );
     for (const [key, want] of releaseByKey) {
       const have = liveByKey.get(key);
-      if (!have) differences.push({ kind, object: key, change: "missing", expected: want.definition, sql: create(want), message: `${kind} ${key} is missing (${want.definition})` });
+      if (!have)
+        differences.push({
+          kind,
+          object: key,
+          change: "missing",
+          expected: want.definition,
+          sql: create(want),
+          message: `${kind} ${key} is missing (${want.definition})`,
+        });
       else if (have.definition !== want.definition) {
-        differences.push({ kind, object: key, change: "differs", aspect: "definition", expected: want.definition, actual: have.definition, sql: `${drop(have)}\n${create(want)}`, message: `${kind} ${key} is ${have.definition}, the release has ${want.definition}` });
+        differences.push({
+          kind,
+          object: key,
+          change: "differs",
+          aspect: "definition",
+          expected: want.definition,
+          actual: have.definition,
+          sql: `${drop(have)}\n${create(want)}`,
+          message: `${kind} ${key} is ${have.definition}, the release has ${want.definition}`,
+        });
       }
     }
     for (const [key, have] of liveByKey) {
-      if (!releaseByKey.has(key)) differences.push({ kind, object: key, change: "extra", actual: have.definition, message: `${kind} ${key} is not in the release (${have.definition})` });
+      if (!releaseByKey.has(key))
+        differences.push({
+          kind,
+          object: key,
+          change: "extra",
+          actual: have.definition,
+          message: `${kind} ${key} is not in the release (${have.definition})`,
+        });
     }
   };
-  named("index", expected.indexes, actual.indexes, (i) => `${i.definition};`, (i) => `DROP INDEX ${table(i.name)};`);
-  named("constraint", expected.constraints, actual.constraints, (c) => `ALTER TABLE ${table(c.table)} ADD CONSTRAINT ${q(c.name)} ${c.definition};`, (c) => `ALTER TABLE ${table(c.table)} DROP CONSTRAINT ${q(c.name)};`);
+  named(
+    "index",
+    expected.indexes,
+    actual.indexes,
+    (i) => `${i.definition};`,
+    (i) => `DROP INDEX ${table(i.name)};`,
+  );
+  named(
+    "constraint",
+    expected.constraints,
+    actual.constraints,
+    (c) => `ALTER TABLE ${table(c.table)} ADD CONSTRAINT ${q(c.name)} ${c.definition};`,
+    (c) => `ALTER TABLE ${table(c.table)} DROP CONSTRAINT ${q(c.name)};`,
+  );
 
   const liveSequences = byKey(actual.sequences, (s) => s.name);
   for (const want of expected.sequences) {
     const have = liveSequences.get(want.name);
     const owned = want.ownedBy ? ` OWNED BY ${table(want.ownedBy.split(".")[0])}.${q(want.ownedBy.split(".")[1])}` : "";
-    if (!have) differences.push({ kind: "sequence", object: want.name, change: "missing", expected: want.definition, sql: `CREATE SEQUENCE ${table(want.name)} ${want.definition}${owned};`, message: `sequence ${want.name} is missing` });
+    if (!have)
+      differences.push({
+        kind: "sequence",
+        object: want.name,
+        change: "missing",
+        expected: want.definition,
+        sql: `CREATE SEQUENCE ${table(want.name)} ${want.definition}${owned};`,
+        message: `sequence ${want.name} is missing`,
+      });
     else if (have.definition !== want.definition || have.ownedBy !== want.ownedBy) {
-      differences.push({ kind: "sequence", object: want.name, change: "differs", aspect: "definition", expected: `${want.definition}${owned}`, actual: `${have.definition}${have.ownedBy ? ` OWNED BY ${have.ownedBy}` : ""}`, message: `sequence ${want.name} differs from the release` });
+      differences.push({
+        kind: "sequence",
+        object: want.name,
+        change: "differs",
+        aspect: "definition",
+        expected: `${want.definition}${owned}`,
+        actual: `${have.definition}${have.ownedBy ? ` OWNED BY ${have.ownedBy}` : ""}`,
+        message: `sequence ${want.name} differs from the release`,
+      });
     }
   }
   const releaseSequences = new Set(expected.sequences.map((s) => s.name));
-  for (const have of actual.sequences) if (!releaseSequences.has(have.name)) differences.push({ kind: "sequence", object: have.name, change: "extra", message: `sequence ${have.name} is not in the release` });
+  for (const have of actual.sequences)
+    if (!releaseSequences.has(have.name))
+      differences.push({
+        kind: "sequence",
+        object: have.name,
+        change: "extra",
+        message: `sequence ${have.name} is not in the release`,
+      });
 
   const liveEnums = byKey(actual.enums, (e) => e.name);
   for (const want of expected.enums) {
     const have = liveEnums.get(want.name);
     const labels = want.labels.map((l) => `'${l.replace(/'/g, "''")}'`).join(", ");
-    if (!have) differences.push({ kind: "enum", object: want.name, change: "missing", expected: want.labels.join(", "), sql: `CREATE TYPE ${table(want.name)} AS ENUM (${labels});`, message: `enum ${want.name} is missing` });
+    if (!have)
+      differences.push({
+        kind: "enum",
+        object: want.name,
+        change: "missing",
+        expected: want.labels.join(", "),
+        sql: `CREATE TYPE ${table(want.name)} AS ENUM (${labels});`,
+        message: `enum ${want.name} is missing`,
+      });
     else if (have.labels.join("\u0000") !== want.labels.join("\u0000")) {
-      differences.push({ kind: "enum", object: want.name, change: "differs", aspect: "labels", expected: want.labels.join(", "), actual: have.labels.join(", "), message: `enum ${want.name} has labels (${have.labels.join(", ")}), the release has (${want.labels.join(", ")})` });
+      differences.push({
+        kind: "enum",
+        object: want.name,
+        change: "differs",
+        aspect: "labels",
+        expected: want.labels.join(", "),
+        actual: have.labels.join(", "),
+        message: `enum ${want.name} has labels (${have.labels.join(", ")}), the release has (${want.labels.join(", ")})`,
+      });
     }
   }
   const releaseEnums = new Set(expected.enums.map((e) => e.name));
-  for (const have of actual.enums) if (!releaseEnums.has(have.name)) differences.push({ kind: "enum", object: have.name, change: "extra", message: `enum ${have.name} is not in the release` });
+  for (const have of actual.enums)
+    if (!releaseEnums.has(have.name))
+      differences.push({
+        kind: "enum",
+        object: have.name,
+        change: "extra",
+        message: `enum ${have.name} is not in the release`,
+      });
 
   const order: ObjectKind[] = ["table", "column", "index", "constraint", "sequence", "enum"];
-  return differences.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.object.localeCompare(b.object) || (a.aspect ?? "").localeCompare(b.aspect ?? ""));
+  return differences.sort(
+    (a, b) =>
+      order.indexOf(a.kind) - order.indexOf(b.kind) ||
+      a.object.localeCompare(b.object) ||
+      (a.aspect ?? "").localeCompare(b.aspect ?? ""),
+  );
 }
 
 function describeColumn(c: ColumnSnapshot): string {
-  return [c.type, c.default === null ? "" : `DEFAULT ${c.default}`, c.notNull ? "NOT NULL" : ""].filter(Boolean).join(" ");
+  return [c.type, c.default === null ? "" : `DEFAULT ${c.default}`, c.notNull ? "NOT NULL" : ""]
+    .filter(Boolean)
+    .join(" ");
 }
 
 function nullability(c: ColumnSnapshot): string {

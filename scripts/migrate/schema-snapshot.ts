@@ -57,12 +57,20 @@ export interface SchemaSnapshot {
   enums: EnumSnapshot[];
 }
 
-const KINDS: Record<string, string> = { r: "table", p: "partitioned table", v: "view", m: "materialized view", f: "foreign table" };
+const KINDS: Record<string, string> = {
+  r: "table",
+  p: "partitioned table",
+  v: "view",
+  m: "materialized view",
+  f: "foreign table",
+};
 
 /** Reads `schema`'s structure from the catalogs in one round trip. A missing schema gives `exists: false`. */
 export async function readSchemaSnapshot(client: Client, schema: string): Promise<SchemaSnapshot> {
   // Every object is matched to its namespace by $1; `ext` lists the oids an extension owns (pg_depend 'e').
-  const { rows } = await client.query<Omit<SchemaSnapshot, "schema" | "tables"> & { tables: { name: string; kind: string }[] }>(
+  const { rows } = await client.query<
+    Omit<SchemaSnapshot, "schema" | "tables"> & { tables: { name: string; kind: string }[] }
+  >(
     `
     WITH ns AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1),
          ext AS (SELECT objid FROM pg_catalog.pg_depend WHERE deptype = 'e'),

@@ -20,7 +20,12 @@ import type { LoadOptions, MigrationSet } from "./sources/types.js";
 export type { DockerRunner, LoadOptions, Migration, MigrationOrigin, MigrationSet } from "./sources/types.js";
 export { readMigrationsDirectory, readProvider } from "./sources/directory.js";
 export { BUNDLED_DIR } from "./sources/bundled.js";
-export { DEFAULT_MIGRATIONS_SOURCE, KNOWN_RELEASES, umamiReleaseSource, umamiReleaseVersion } from "./sources/releases.js";
+export {
+  DEFAULT_MIGRATIONS_SOURCE,
+  KNOWN_RELEASES,
+  umamiReleaseSource,
+  umamiReleaseVersion,
+} from "./sources/releases.js";
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The default cache directory, inside the project and ignored by git. */

@@ -27,7 +27,12 @@ export interface ModifiedMigration {
 export type HistoryDiagnostic =
   | { diagnostic: "databaseIsBehind"; unappliedMigrationNames: string[] }
   | { diagnostic: "migrationsDirectoryIsBehind"; unpersistedMigrationNames: string[] }
-  | { diagnostic: "historiesDiverge"; lastCommonMigrationName: string | null; unpersistedMigrationNames: string[]; unappliedMigrationNames: string[] };
+  | {
+      diagnostic: "historiesDiverge";
+      lastCommonMigrationName: string | null;
+      unpersistedMigrationNames: string[];
+      unappliedMigrationNames: string[];
+    };
 
 /** Where a schema's migration history stands (`umami-db migrate status`). */
 export interface MigrationStatus {
@@ -54,7 +59,12 @@ export interface MigrationStatus {
 }
 
 /** Diagnoses `rows` (ordered by started_at, as Prisma lists them) against the folder's `migrations`. */
-export function diagnoseMigrations(schema: string, migrations: readonly Migration[], rows: readonly MigrationRow[], hasMigrationsTable: boolean): MigrationStatus {
+export function diagnoseMigrations(
+  schema: string,
+  migrations: readonly Migration[],
+  rows: readonly MigrationRow[],
+  hasMigrationsTable: boolean,
+): MigrationStatus {
   const folder = new Set(migrations.map((m) => m.name));
   const recorded = new Set(rows.map((r) => r.migration_name));
   const live = rows.filter((r) => r.rolled_back_at === null);
@@ -71,16 +81,24 @@ export function diagnoseMigrations(schema: string, migrations: readonly Migratio
     modified: findModified(migrations, rows),
     missingLocally: notInFolder,
     history,
-    upToDate: hasMigrationsTable && failed.length === 0 && (history === null || history.diagnostic === "migrationsDirectoryIsBehind"),
+    upToDate:
+      hasMigrationsTable &&
+      failed.length === 0 &&
+      (history === null || history.diagnostic === "migrationsDirectoryIsBehind"),
   };
 }
 
 /** Prisma's `Diagnostics::history`: by name only, ignoring order, as the engine does. */
-function diagnoseHistory(migrations: readonly Migration[], notInDb: { name: string; index: number }[], notInFolder: string[]): HistoryDiagnostic | null {
+function diagnoseHistory(
+  migrations: readonly Migration[],
+  notInDb: { name: string; index: number }[],
+  notInFolder: string[],
+): HistoryDiagnostic | null {
   if (notInDb.length === 0 && notInFolder.length === 0) return null;
   const unapplied = notInDb.map((m) => m.name);
   if (notInFolder.length === 0) return { diagnostic: "databaseIsBehind", unappliedMigrationNames: unapplied };
-  if (notInDb.length === 0) return { diagnostic: "migrationsDirectoryIsBehind", unpersistedMigrationNames: notInFolder };
+  if (notInDb.length === 0)
+    return { diagnostic: "migrationsDirectoryIsBehind", unpersistedMigrationNames: notInFolder };
   const first = notInDb[0].index;
   return {
     diagnostic: "historiesDiverge",
@@ -100,12 +118,23 @@ export function findModified(migrations: readonly Migration[], rows: readonly Mi
     if (!row || matchesChecksum(m.sql, row.checksum)) return [];
     const umami = explainUmamiEdit(m.name, row.checksum, m.checksum);
     const message = umami ?? new ChecksumMismatchError(m.name, m.checksum, row.checksum).message;
-    return [{ name: m.name, fileChecksum: m.checksum, recordedChecksum: row.checksum, message, changedByUmami: umami !== undefined }];
+    return [
+      {
+        name: m.name,
+        fileChecksum: m.checksum,
+        recordedChecksum: row.checksum,
+        message,
+        changedByUmami: umami !== undefined,
+      },
+    ];
   });
 }
 
 /** What a status says, as lines and an exit code (0 in sync for Prisma, 1 not; `strict` counts edits and extra rows). */
-export function statusVerdict(status: MigrationStatus, options: { strict?: boolean } = {}): { exitCode: 0 | 1; lines: string[] } {
+export function statusVerdict(
+  status: MigrationStatus,
+  options: { strict?: boolean } = {},
+): { exitCode: 0 | 1; lines: string[] } {
   const lines: string[] = [];
   const h = status.history;
   if (h?.diagnostic === "historiesDiverge") {
@@ -113,13 +142,22 @@ export function statusVerdict(status: MigrationStatus, options: { strict?: boole
       `Your local migration history and the migrations table from your database are different (last common migration: ${h.lastCommonMigrationName ?? "none"}).`,
     );
   }
-  if (!status.hasMigrationsTable) lines.push(`The current database is not managed by Prisma Migrate: ${status.schema} has no _prisma_migrations.`);
+  if (!status.hasMigrationsTable)
+    lines.push(`The current database is not managed by Prisma Migrate: ${status.schema} has no _prisma_migrations.`);
   lines.push(...status.pending.map((n) => `  pending  ${n}`));
-  lines.push(...status.failed.map((n) => `  FAILED   ${n} — undo its changes, then umami-db migrate resolve --rolled-back ${n}`));
-  const reported = options.strict ? "fails with --strict" : "reported; Prisma's status ignores it, --strict fails on it";
-  lines.push(...status.modified.map((m) => `  ${m.changedByUmami ? "CHANGED " : "EDITED  "} ${m.message} (${reported})`));
+  lines.push(
+    ...status.failed.map((n) => `  FAILED   ${n} — undo its changes, then umami-db migrate resolve --rolled-back ${n}`),
+  );
+  const reported = options.strict
+    ? "fails with --strict"
+    : "reported; Prisma's status ignores it, --strict fails on it";
+  lines.push(
+    ...status.modified.map((m) => `  ${m.changedByUmami ? "CHANGED " : "EDITED  "} ${m.message} (${reported})`),
+  );
   if (status.missingLocally.length > 0) {
-    lines.push(`  AHEAD    The following migration(s) are applied to the database but missing from the local migrations directory: ${status.missingLocally.join(", ")} (${reported})`);
+    lines.push(
+      `  AHEAD    The following migration(s) are applied to the database but missing from the local migrations directory: ${status.missingLocally.join(", ")} (${reported})`,
+    );
   }
   const strictFailure = options.strict === true && (status.modified.length > 0 || status.missingLocally.length > 0);
   const ok = status.upToDate && status.pending.length === 0 && !strictFailure;

@@ -77,7 +77,8 @@ export function mockCluster(spec: UmamiDatabaseSpec) {
 
 /** A password with the alphabet `random.RandomPassword` would use for these inputs. */
 function fakePassword(inputs: Record<string, unknown>): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + String(inputs.overrideSpecial ?? "");
+  const alphabet =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + String(inputs.overrideSpecial ?? "");
   const length = Number(inputs.length ?? 32);
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
 }
@@ -150,7 +151,8 @@ export async function evaluateUnderMocks<C extends pulumi.Resource, O>(
   await pulumi.runtime.setMocks(mocks(spec, registered, calls), "umami-aurora-schema", spec.stage, false);
 
   const names = new Map<pulumi.Resource, string>();
-  const recorded: Array<{ type: string; name: string; resource: pulumi.Resource; opts: pulumi.CustomResourceOptions }> = [];
+  const recorded: Array<{ type: string; name: string; resource: pulumi.Resource; opts: pulumi.CustomResourceOptions }> =
+    [];
   // A (legacy) transformation sees every child's options, dependsOn included; it runs in-process, so it
   // works under mocks, where the newer `transforms` would need the engine.
   const record: pulumi.ResourceTransformation = ({ type, name, resource, opts }) => {

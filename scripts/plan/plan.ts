@@ -88,7 +88,8 @@ function displayInputs(resource: EvaluatedResource): Record<string, unknown> {
   for (const [key, value] of Object.entries(resource.inputs)) {
     if (NOISE_INPUTS.has(key) || value === undefined) continue;
     if (resource.secretInputs.includes(key)) inputs[key] = REDACTED;
-    else if (isProvider && typeof value === "string" && /^(true|false|-?\d+)$/.test(value)) inputs[key] = JSON.parse(value);
+    else if (isProvider && typeof value === "string" && /^(true|false|-?\d+)$/.test(value))
+      inputs[key] = JSON.parse(value);
     else inputs[key] = value;
   }
   return inputs;
@@ -115,7 +116,8 @@ export async function buildPlan(stage: string, settings?: StageSettings): Promis
 
 /** One input as a short `key=value` for the table: lists joined, objects (in a list too) as JSON. */
 function formatInput(key: string, value: unknown): string {
-  if (Array.isArray(value)) return `${key}=[${value.map((v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v))).join(",")}]`;
+  if (Array.isArray(value))
+    return `${key}=[${value.map((v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v))).join(",")}]`;
   if (value !== null && typeof value === "object") return `${key}=${JSON.stringify(value)}`;
   return `${key}=${String(value)}`;
 }

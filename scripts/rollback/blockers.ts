@@ -209,7 +209,10 @@ export async function findRollbackBlockers(
   return rows.map((row) => describeBlocker(row, target));
 }
 
-function describeBlocker(row: BlockerRow, target: { role: string; schema: string; admin: string; database: string }): RollbackBlocker {
+function describeBlocker(
+  row: BlockerRow,
+  target: { role: string; schema: string; admin: string; database: string },
+): RollbackBlocker {
   const object = `${row.type} ${row.identity}`;
   const base = { database: target.database, object };
   switch (row.kind) {
@@ -225,9 +228,10 @@ function describeBlocker(row: BlockerRow, target: { role: string; schema: string
       return {
         ...base,
         reason: `names role ${target.role}: DROP OWNED BY would ${others.length === 0 ? "drop the policy" : "change its role list"}`,
-        remedy: others.length === 0
-          ? `DROP POLICY ${quoteIdent(row.names[2])} ON ${table}`
-          : `ALTER POLICY ${quoteIdent(row.names[2])} ON ${table} TO ${others.map((r) => (r === "public" ? "PUBLIC" : quoteIdent(r))).join(", ")}`,
+        remedy:
+          others.length === 0
+            ? `DROP POLICY ${quoteIdent(row.names[2])} ON ${table}`
+            : `ALTER POLICY ${quoteIdent(row.names[2])} ON ${table} TO ${others.map((r) => (r === "public" ? "PUBLIC" : quoteIdent(r))).join(", ")}`,
       };
     }
     case "shared-owner":
@@ -256,24 +260,49 @@ const signature = (names: string[], args: string[]) => `${qualified(names)}(${ar
 export function buildDropDependentSql(type: string, names: string[], args: string[], identity: string): string {
   const onTable = () => `${quoteIdent(names[2])} ON ${qualified(names.slice(0, 2))}`;
   switch (type) {
-    case "policy": return `DROP POLICY ${onTable()}`;
-    case "trigger": return `DROP TRIGGER ${onTable()}`;
-    case "rule": return `DROP RULE ${onTable()}`;
-    case "default value": return `ALTER TABLE ${qualified(names.slice(0, 2))} ALTER COLUMN ${quoteIdent(names[2])} DROP DEFAULT`;
-    case "table constraint": return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP CONSTRAINT ${quoteIdent(names[2])}`;
+    case "policy":
+      return `DROP POLICY ${onTable()}`;
+    case "trigger":
+      return `DROP TRIGGER ${onTable()}`;
+    case "rule":
+      return `DROP RULE ${onTable()}`;
+    case "default value":
+      return `ALTER TABLE ${qualified(names.slice(0, 2))} ALTER COLUMN ${quoteIdent(names[2])} DROP DEFAULT`;
+    case "table constraint":
+      return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP CONSTRAINT ${quoteIdent(names[2])}`;
     // A type's name comes formatted by format_type (qualified, quoted where needed): used as given.
-    case "domain constraint": return `ALTER DOMAIN ${names[0]} DROP CONSTRAINT ${quoteIdent(args[0])}`;
-    case "type": case "domain": return `DROP ${type.toUpperCase()} ${names[0]}`;
-    case "table column": return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP COLUMN ${quoteIdent(names[2])}`;
-    case "function": case "procedure": case "aggregate": return `DROP ${type.toUpperCase()} ${signature(names, args)}`;
-    case "statistics object": return `DROP STATISTICS ${qualified(names)}`;
-    case "publication relation": return `ALTER PUBLICATION ${quoteIdent(args[0])} DROP TABLE ${qualified(names)}`;
-    case "publication namespace": return `ALTER PUBLICATION ${quoteIdent(args[0])} DROP TABLES IN SCHEMA ${quoteIdent(names[0])}`;
-    case "cast": return `DROP CAST (${names[0]} AS ${args[0]})`;
-    case "view": case "materialized view": case "table": case "foreign table": case "index": case "sequence":
-    case "event trigger": case "collation": case "operator": case "conversion":
+    case "domain constraint":
+      return `ALTER DOMAIN ${names[0]} DROP CONSTRAINT ${quoteIdent(args[0])}`;
+    case "type":
+    case "domain":
+      return `DROP ${type.toUpperCase()} ${names[0]}`;
+    case "table column":
+      return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP COLUMN ${quoteIdent(names[2])}`;
+    case "function":
+    case "procedure":
+    case "aggregate":
+      return `DROP ${type.toUpperCase()} ${signature(names, args)}`;
+    case "statistics object":
+      return `DROP STATISTICS ${qualified(names)}`;
+    case "publication relation":
+      return `ALTER PUBLICATION ${quoteIdent(args[0])} DROP TABLE ${qualified(names)}`;
+    case "publication namespace":
+      return `ALTER PUBLICATION ${quoteIdent(args[0])} DROP TABLES IN SCHEMA ${quoteIdent(names[0])}`;
+    case "cast":
+      return `DROP CAST (${names[0]} AS ${args[0]})`;
+    case "view":
+    case "materialized view":
+    case "table":
+    case "foreign table":
+    case "index":
+    case "sequence":
+    case "event trigger":
+    case "collation":
+    case "operator":
+    case "conversion":
       return `DROP ${type.toUpperCase()} ${type === "operator" ? `${qualified(names)} (${args.join(", ")})` : qualified(names)}`;
-    default: return `DROP ${type.toUpperCase()} ${identity}`;
+    default:
+      return `DROP ${type.toUpperCase()} ${identity}`;
   }
 }
 
@@ -281,18 +310,37 @@ export function buildDropDependentSql(type: string, names: string[], args: strin
 export function buildRevokeSql(type: string, names: string[], args: string[], role: string): string {
   const from = `FROM ${quoteIdent(role)}`;
   switch (type) {
-    case "table column": return `REVOKE ALL (${quoteIdent(names[2])}) ON TABLE ${qualified(names.slice(0, 2))} ${from}`;
-    case "table": case "view": case "materialized view": case "foreign table": return `REVOKE ALL ON TABLE ${qualified(names)} ${from}`;
-    case "sequence": return `REVOKE ALL ON SEQUENCE ${qualified(names)} ${from}`;
-    case "function": case "procedure": return `REVOKE ALL ON ${type.toUpperCase()} ${signature(names, args)} ${from}`;
-    case "aggregate": return `REVOKE ALL ON FUNCTION ${signature(names, args)} ${from}`;
-    case "schema": case "database": case "language": case "tablespace":
+    case "table column":
+      return `REVOKE ALL (${quoteIdent(names[2])}) ON TABLE ${qualified(names.slice(0, 2))} ${from}`;
+    case "table":
+    case "view":
+    case "materialized view":
+    case "foreign table":
+      return `REVOKE ALL ON TABLE ${qualified(names)} ${from}`;
+    case "sequence":
+      return `REVOKE ALL ON SEQUENCE ${qualified(names)} ${from}`;
+    case "function":
+    case "procedure":
+      return `REVOKE ALL ON ${type.toUpperCase()} ${signature(names, args)} ${from}`;
+    case "aggregate":
+      return `REVOKE ALL ON FUNCTION ${signature(names, args)} ${from}`;
+    case "schema":
+    case "database":
+    case "language":
+    case "tablespace":
       return `REVOKE ALL ON ${type.toUpperCase()} ${qualified(names)} ${from}`;
-    case "type": case "domain": return `REVOKE ALL ON ${type.toUpperCase()} ${names[0]} ${from}`;
-    case "foreign-data wrapper": return `REVOKE ALL ON FOREIGN DATA WRAPPER ${quoteIdent(names[0])} ${from}`;
-    case "server": return `REVOKE ALL ON FOREIGN SERVER ${quoteIdent(names[0])} ${from}`;
-    case "large object": return `REVOKE ALL ON LARGE OBJECT ${names[0]} ${from}`;
-    case "parameter ACL": return `REVOKE ALL ON PARAMETER ${names[0]} ${from}`;
-    default: return `REVOKE ALL ON ${type.toUpperCase()} ${qualified(names)} ${from}`;
+    case "type":
+    case "domain":
+      return `REVOKE ALL ON ${type.toUpperCase()} ${names[0]} ${from}`;
+    case "foreign-data wrapper":
+      return `REVOKE ALL ON FOREIGN DATA WRAPPER ${quoteIdent(names[0])} ${from}`;
+    case "server":
+      return `REVOKE ALL ON FOREIGN SERVER ${quoteIdent(names[0])} ${from}`;
+    case "large object":
+      return `REVOKE ALL ON LARGE OBJECT ${names[0]} ${from}`;
+    case "parameter ACL":
+      return `REVOKE ALL ON PARAMETER ${names[0]} ${from}`;
+    default:
+      return `REVOKE ALL ON ${type.toUpperCase()} ${qualified(names)} ${from}`;
   }
 }

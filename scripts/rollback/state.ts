@@ -17,7 +17,11 @@ export interface State {
 }
 
 /** Reads the stage's traces; `oids` (from a first read) also finds default privileges a dropped role or schema left. */
-export async function readState(client: Client, spec: UmamiDatabaseSpec, oids?: { role: string | null; schema: string | null }): Promise<State> {
+export async function readState(
+  client: Client,
+  spec: UmamiDatabaseSpec,
+  oids?: { role: string | null; schema: string | null },
+): Promise<State> {
   const { rows } = await client.query<{
     role_oid: string | null;
     schema_oid: string | null;
@@ -42,7 +46,13 @@ export async function readState(client: Client, spec: UmamiDatabaseSpec, oids?: 
     [spec.role.name, spec.schema, spec.extension.name, oids?.schema ?? "0", oids?.role ?? "0"],
   );
   const row = rows[0];
-  return { roleOid: row.role_oid, schemaOid: row.schema_oid, tables: row.tables, pgcryptoSchema: row.pgcrypto_schema, defaultAcls: row.default_acls };
+  return {
+    roleOid: row.role_oid,
+    schemaOid: row.schema_oid,
+    tables: row.tables,
+    pgcryptoSchema: row.pgcrypto_schema,
+    defaultAcls: row.default_acls,
+  };
 }
 
 /** Other databases where the role owns objects or holds privileges (pg_shdepend; 0 = shared objects). */

@@ -6,7 +6,14 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { MIGRATION_SESSION_OPTIONS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, URL_KEYS, type CredentialsSecret, type UrlKey } from "../../sst/database/secret.js";
+import {
+  MIGRATION_SESSION_OPTIONS,
+  OPTIONAL_SECRET_KEYS,
+  SECRET_KEYS,
+  URL_KEYS,
+  type CredentialsSecret,
+  type UrlKey,
+} from "../../sst/database/secret.js";
 import { parseDatabaseUrlParts, type ParsedDatabaseUrl } from "../../sst/database/url.js";
 import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
@@ -27,7 +34,17 @@ export class SecretFormatError extends UserError {
   }
 }
 
-const STRING_KEYS = ["username", "password", "host", "database", "schema", "engine", "dbname", "DATABASE_URL", "DIRECT_DATABASE_URL"] as const;
+const STRING_KEYS = [
+  "username",
+  "password",
+  "host",
+  "database",
+  "schema",
+  "engine",
+  "dbname",
+  "DATABASE_URL",
+  "DIRECT_DATABASE_URL",
+] as const;
 
 /** A port: a whole number 1–65535, or the same as a numeric string (AWS's own rotation templates write both). */
 function parsePort(value: unknown): number | undefined {
@@ -54,21 +71,27 @@ function urlProblems(secret: Record<string, unknown>, key: UrlKey, port: number 
   const password = typeof secret.password === "string" ? secret.password : "";
   const shown = (found: string) => (found && password.includes(found) ? "****" : found || "none");
   const compare = (part: string, found: string, expected: unknown) => {
-    if (typeof expected === "string" && found !== expected) problems.push(`${key}'s ${part} (${shown(found)}) differs from "${part}" (${expected})`);
+    if (typeof expected === "string" && found !== expected)
+      problems.push(`${key}'s ${part} (${shown(found)}) differs from "${part}" (${expected})`);
   };
   compare("user", url.user, secret.username);
   // A password that differs is what a Secrets Manager rotation leaves behind (it copies the URLs unchanged).
-  if (typeof secret.password === "string" && url.password !== secret.password) problems.push(`${key}'s password differs from "password" (rotated outside the stack?)`);
+  if (typeof secret.password === "string" && url.password !== secret.password)
+    problems.push(`${key}'s password differs from "password" (rotated outside the stack?)`);
   if (key !== "DATABASE_REPLICA_URL") compare("host", host, secret.host);
-  if (port !== undefined && url.port !== port) problems.push(`${key}'s port (${url.port}) differs from "port" (${port})`);
+  if (port !== undefined && url.port !== port)
+    problems.push(`${key}'s port (${url.port}) differs from "port" (${port})`);
   compare("database", url.database, secret.database);
   compare("schema", url.params.schema ?? "public", secret.schema);
   const sslmode = url.params.sslmode;
   // node-pg reads require/prefer/verify-ca as verify-full, libpq as "check nothing": only verify-full means
   // the same to Umami and to this tool (`docs/design.md` § "The contract with the Umami container").
-  if (!isLocalHost(host) && sslmode !== "verify-full") problems.push(`${key} must say sslmode=verify-full for ${shown(host)} (found ${sslmode ?? "no sslmode"})`);
+  if (!isLocalHost(host) && sslmode !== "verify-full")
+    problems.push(`${key} must say sslmode=verify-full for ${shown(host)} (found ${sslmode ?? "no sslmode"})`);
   if (key === "DIRECT_DATABASE_URL" && !/(^|\s)-c\s*statement_timeout\s*=\s*0(\s|$)/.test(url.params.options ?? "")) {
-    problems.push(`DIRECT_DATABASE_URL must carry options=${encodeURIComponent(MIGRATION_SESSION_OPTIONS)} (migrations run without the role's statement timeout)`);
+    problems.push(
+      `DIRECT_DATABASE_URL must carry options=${encodeURIComponent(MIGRATION_SESSION_OPTIONS)} (migrations run without the role's statement timeout)`,
+    );
   }
   return problems;
 }
@@ -96,11 +119,13 @@ export function parseCredentialsSecret(text: string, source: string): Credential
   if (missing.length > 0) problems.push(`missing ${missing.map((k) => `"${k}"`).join(", ")}`);
   const strings = [...STRING_KEYS, ...OPTIONAL_SECRET_KEYS.filter((k) => k in secret)];
   for (const key of strings) {
-    if (key in secret && (typeof secret[key] !== "string" || secret[key] === "")) problems.push(`"${key}" must be a non-empty string`);
+    if (key in secret && (typeof secret[key] !== "string" || secret[key] === ""))
+      problems.push(`"${key}" must be a non-empty string`);
   }
   const port = parsePort(secret.port);
   if ("port" in secret && port === undefined) problems.push(`"port" must be a whole number from 1 to 65535`);
-  if (typeof secret.engine === "string" && secret.engine !== "postgres") problems.push(`"engine" must be "postgres" (found "${secret.engine}")`);
+  if (typeof secret.engine === "string" && secret.engine !== "postgres")
+    problems.push(`"engine" must be "postgres" (found "${secret.engine}")`);
   if (typeof secret.dbname === "string" && typeof secret.database === "string" && secret.dbname !== secret.database) {
     problems.push(`"dbname" (${secret.dbname}) differs from "database" (${secret.database})`);
   }

@@ -43,13 +43,19 @@ export interface FetchOptions {
 
 /** What works without AWS, by the secret a command could not read. */
 const WITHOUT_AWS: Record<string, string> = {
-  "The credentials secret": "work without AWS: --secret-file <credentials JSON> or --umami-url (env UMAMI_SECRET_FILE, UMAMI_DATABASE_URL)",
+  "The credentials secret":
+    "work without AWS: --secret-file <credentials JSON> or --umami-url (env UMAMI_SECRET_FILE, UMAMI_DATABASE_URL)",
   "The master secret": "work without AWS: --admin-url (env ADMIN_DATABASE_URL)",
 };
 
 /** Translates an AWS error into one line with its remedy; never includes the secret's value. */
 
-export function describeAwsError(error: unknown, what: string, secretId: string, region: string | undefined): UserError {
+export function describeAwsError(
+  error: unknown,
+  what: string,
+  secretId: string,
+  region: string | undefined,
+): UserError {
   const e = error as AwsError;
   const name = e.name ?? e.code ?? "";
   const where = region ? ` in region ${region}` : "";
@@ -76,7 +82,8 @@ export function describeAwsError(error: unknown, what: string, secretId: string,
       message = `No AWS credentials were found to read ${what} ${secretId}. Configure them (AWS_PROFILE, aws sso login, or OIDC in CI)${WITHOUT_AWS[what] ? `, or ${WITHOUT_AWS[what]}` : ""}.`;
       break;
     default:
-      if (isThrottling(error)) message = `AWS kept throttling reads of ${what} ${secretId}${where}. Wait a minute and run again.`;
+      if (isThrottling(error))
+        message = `AWS kept throttling reads of ${what} ${secretId}${where}. Wait a minute and run again.`;
       else if (e.code === "ENOTFOUND" || e.code === "EAI_AGAIN" || /getaddrinfo/.test(e.message ?? "")) {
         message = `The Secrets Manager endpoint${where} could not be reached (${e.message ?? name}). Check --region / AWS_REGION (e.g. us-east-1).`;
       } else message = `Reading ${what} ${secretId}${where} failed: ${name || "error"}: ${e.message ?? String(error)}`;
@@ -95,14 +102,18 @@ async function getSecretString(
   const region = await sdkClientRegion(client);
   const arnRegion = secretArnRegion(secretId);
   if (arnRegion && region && arnRegion !== region) {
-    throw new UserError(`${what} ${secretId} is in region ${arnRegion}, but the client uses ${region}. Pass --region ${arnRegion} (or set AWS_REGION).`);
+    throw new UserError(
+      `${what} ${secretId} is in region ${arnRegion}, but the client uses ${region}. Pass --region ${arnRegion} (or set AWS_REGION).`,
+    );
   }
   const attempts = options.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
     try {
       const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
       if (typeof out.SecretString !== "string") {
-        throw new UserError(`${what} ${secretId} has no SecretString (binary secrets are not supported). Store it as JSON text.`);
+        throw new UserError(
+          `${what} ${secretId} has no SecretString (binary secrets are not supported). Store it as JSON text.`,
+        );
       }
       return { text: out.SecretString, arn: out.ARN ?? secretId };
     } catch (error) {
@@ -143,7 +154,9 @@ export async function fetchMasterCredentials(
   try {
     value = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new UserError(`The master secret ${secretArn} is not JSON. Point --master-secret-arn at the cluster's master user secret.`);
+    throw new UserError(
+      `The master secret ${secretArn} is not JSON. Point --master-secret-arn at the cluster's master user secret.`,
+    );
   }
   const problems = (["username", "password"] as const).filter((k) => typeof value?.[k] !== "string" || value[k] === "");
   if (problems.length > 0) {
@@ -208,12 +221,21 @@ export interface SecretInspection {
  * Looks at the stage's secret name before a deploy (DescribeSecret: metadata and tags, never the value). A
  * secret is this stage's when it carries the stack's tags `Project=UserMetrics` and `Environment=<stage>`.
  */
-export async function inspectStageSecret(client: SecretsManagerClient, secretId: string, stage: string): Promise<SecretInspection> {
+export async function inspectStageSecret(
+  client: SecretsManagerClient,
+  secretId: string,
+  stage: string,
+): Promise<SecretInspection> {
   const { DescribeSecretCommand } = await import("@aws-sdk/client-secrets-manager");
   try {
     const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
     const tags = Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
-    const base = { secretId, arn: out.ARN, environment: tags.Environment, rotationEnabled: out.RotationEnabled === true };
+    const base = {
+      secretId,
+      arn: out.ARN,
+      environment: tags.Environment,
+      rotationEnabled: out.RotationEnabled === true,
+    };
     if (out.DeletedDate) return { ...base, state: "scheduled-for-deletion" };
     return { ...base, state: tags.Project === "UserMetrics" && tags.Environment === stage ? "ours" : "foreign" };
   } catch (error) {

@@ -15,16 +15,61 @@ export interface StageInput {
 
 /** The table. */
 export const STAGE_INPUTS = {
-  adminUrl: { flag: "--admin-url", env: ["ADMIN_DATABASE_URL"], fallback: "the cluster's master secret", what: "the administrator's URL" },
-  umamiUrl: { flag: "--umami-url", env: ["UMAMI_DATABASE_URL"], fallback: "the stage's credentials secret", what: "umami_user's URL" },
-  secretFile: { flag: "--secret-file", env: ["UMAMI_SECRET_FILE"], fallback: "Secrets Manager (`local`, `rollback`: .umami-db/<stage>/credentials.json)", what: "a local credentials file" },
-  secretId: { flag: "--secret-id", env: ["UMAMI_SECRET_ID"], fallback: "the SST outputs' ARN, else the stage's secret name", what: "the credentials secret's name or ARN" },
-  masterSecretArn: { flag: "--master-secret-arn", env: ["UMAMI_MASTER_SECRET_ARN"], fallback: "the SST outputs, else sst/stages.ts", what: "the cluster's master user secret" },
-  outputsFile: { flag: "--outputs-file", env: ["UMAMI_OUTPUTS_FILE"], fallback: ".sst/outputs.json", what: "SST's outputs JSON" },
-  caFile: { flag: "--ca-file", env: ["UMAMI_CA_FILE"], fallback: "the system's CAs", what: "CA bundle for sslmode=verify-full" },
-  host: { flag: "--host", env: ["UMAMI_DB_HOST"], fallback: "the SST outputs", what: "cluster endpoint before the first deploy" },
+  adminUrl: {
+    flag: "--admin-url",
+    env: ["ADMIN_DATABASE_URL"],
+    fallback: "the cluster's master secret",
+    what: "the administrator's URL",
+  },
+  umamiUrl: {
+    flag: "--umami-url",
+    env: ["UMAMI_DATABASE_URL"],
+    fallback: "the stage's credentials secret",
+    what: "umami_user's URL",
+  },
+  secretFile: {
+    flag: "--secret-file",
+    env: ["UMAMI_SECRET_FILE"],
+    fallback: "Secrets Manager (`local`, `rollback`: .umami-db/<stage>/credentials.json)",
+    what: "a local credentials file",
+  },
+  secretId: {
+    flag: "--secret-id",
+    env: ["UMAMI_SECRET_ID"],
+    fallback: "the SST outputs' ARN, else the stage's secret name",
+    what: "the credentials secret's name or ARN",
+  },
+  masterSecretArn: {
+    flag: "--master-secret-arn",
+    env: ["UMAMI_MASTER_SECRET_ARN"],
+    fallback: "the SST outputs, else sst/stages.ts",
+    what: "the cluster's master user secret",
+  },
+  outputsFile: {
+    flag: "--outputs-file",
+    env: ["UMAMI_OUTPUTS_FILE"],
+    fallback: ".sst/outputs.json",
+    what: "SST's outputs JSON",
+  },
+  caFile: {
+    flag: "--ca-file",
+    env: ["UMAMI_CA_FILE"],
+    fallback: "the system's CAs",
+    what: "CA bundle for sslmode=verify-full",
+  },
+  host: {
+    flag: "--host",
+    env: ["UMAMI_DB_HOST"],
+    fallback: "the SST outputs",
+    what: "cluster endpoint before the first deploy",
+  },
   port: { flag: "--port", env: ["UMAMI_DB_PORT"], fallback: "5432", what: "cluster port" },
-  region: { flag: "--region", env: ["AWS_REGION", "AWS_DEFAULT_REGION"], fallback: "the SST outputs, else sst/stages.ts", what: "region of the secrets and metrics" },
+  region: {
+    flag: "--region",
+    env: ["AWS_REGION", "AWS_DEFAULT_REGION"],
+    fallback: "the SST outputs, else sst/stages.ts",
+    what: "region of the secrets and metrics",
+  },
 } as const satisfies Record<string, StageInput>;
 
 /** An input of the table. */
@@ -37,7 +82,10 @@ export interface StageInputs {
 }
 
 /** Applies the table to parsed flags and an environment; an empty variable counts as unset. */
-export function readStageInputs(flags: Partial<Record<StageInputName, string | number | undefined>>, env: Readonly<Record<string, string | undefined>>): StageInputs {
+export function readStageInputs(
+  flags: Partial<Record<StageInputName, string | number | undefined>>,
+  env: Readonly<Record<string, string | undefined>>,
+): StageInputs {
   const inputs: StageInputs = { values: {}, from: {} };
   for (const [name, input] of Object.entries(STAGE_INPUTS) as [StageInputName, StageInput][]) {
     const flag = flags[name];

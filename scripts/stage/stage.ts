@@ -50,7 +50,17 @@ export interface StageOutputs {
   region?: string;
 }
 
-const OUTPUT_STRINGS = ["stage", "secretArn", "secretName", "host", "database", "schema", "role", "masterSecretArn", "region"] as const;
+const OUTPUT_STRINGS = [
+  "stage",
+  "secretArn",
+  "secretName",
+  "host",
+  "database",
+  "schema",
+  "role",
+  "masterSecretArn",
+  "region",
+] as const;
 
 /** Which connections a command needs: preflight and rollback need only the administrator. */
 export type Need = "admin" | "umami";
@@ -130,7 +140,12 @@ function readJson(path: string, what: string, problems: Problems): unknown {
 }
 
 /** The stack's outputs: linked resource from `sst shell`, else the outputs file — only when it is this stage's. */
-function loadOutputs(stage: string, o: ResolveStageOptions, outputsFile: string | undefined, problems: Problems): { outputs: StageOutputs; source?: string } {
+function loadOutputs(
+  stage: string,
+  o: ResolveStageOptions,
+  outputsFile: string | undefined,
+  problems: Problems,
+): { outputs: StageOutputs; source?: string } {
   const linked = o.env[`SST_RESOURCE_${LINKED_RESOURCE}`];
   if (linked) {
     let app: { stage?: string } = {};
@@ -140,7 +155,9 @@ function loadOutputs(stage: string, o: ResolveStageOptions, outputsFile: string 
       // SST always writes valid JSON here; a hand-set value that is not JSON simply carries no stage.
     }
     if (app.stage && app.stage !== stage) {
-      problems.add(`sst shell runs stage ${app.stage} but --stage is ${stage}; run \`sst shell --stage ${stage} -- …\``);
+      problems.add(
+        `sst shell runs stage ${app.stage} but --stage is ${stage}; run \`sst shell --stage ${stage} -- …\``,
+      );
       return { outputs: {} };
     }
     let value: unknown;
@@ -150,12 +167,16 @@ function loadOutputs(stage: string, o: ResolveStageOptions, outputsFile: string 
       problems.add(`SST_RESOURCE_${LINKED_RESOURCE} is not JSON`);
       return { outputs: {} };
     }
-    return { outputs: parseOutputs(value, `SST_RESOURCE_${LINKED_RESOURCE}`, problems), source: `sst shell (SST_RESOURCE_${LINKED_RESOURCE})` };
+    return {
+      outputs: parseOutputs(value, `SST_RESOURCE_${LINKED_RESOURCE}`, problems),
+      source: `sst shell (SST_RESOURCE_${LINKED_RESOURCE})`,
+    };
   }
   const explicit = outputsFile;
   const path = explicit ?? join(o.root ?? projectRoot(), ".sst", "outputs.json");
   if (!existsSync(path)) {
-    if (explicit) problems.add(`outputs file ${path} does not exist (run sst deploy --stage ${stage}, or fix --outputs-file)`);
+    if (explicit)
+      problems.add(`outputs file ${path} does not exist (run sst deploy --stage ${stage}, or fix --outputs-file)`);
     return { outputs: {} };
   }
   const value = readJson(path, "outputs file", problems);
@@ -177,16 +198,28 @@ async function secretsManager(o: ResolveStageOptions, region: string | undefined
   return new SecretsManagerClient({ region, maxAttempts: 5 });
 }
 
-function checkSecretNames(secret: CredentialsSecret, spec: UmamiDatabaseSpec, source: string, problems: Problems): void {
-  if (secret.username !== spec.role.name) problems.add(`${source} is for role ${secret.username}, stage ${spec.stage} uses ${spec.role.name}`);
-  if (secret.schema !== spec.schema) problems.add(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
+function checkSecretNames(
+  secret: CredentialsSecret,
+  spec: UmamiDatabaseSpec,
+  source: string,
+  problems: Problems,
+): void {
+  if (secret.username !== spec.role.name)
+    problems.add(`${source} is for role ${secret.username}, stage ${spec.stage} uses ${spec.role.name}`);
+  if (secret.schema !== spec.schema)
+    problems.add(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
 }
 
 /**
  * The AWS region every command uses, in one order: the flag, the SDK's own variables (AWS_REGION, then
  * AWS_DEFAULT_REGION), the deployed outputs, the stage settings.
  */
-export function awsRegion(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, outputsRegion?: string, settingsRegion?: string): string | undefined {
+export function awsRegion(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  outputsRegion?: string,
+  settingsRegion?: string,
+): string | undefined {
   return readStageInputs({ region: flag }, env).values.region ?? outputsRegion ?? settingsRegion;
 }
 
@@ -235,9 +268,12 @@ export async function resolveStage<N extends Need = Need>(
   // The database comes from the admin URL when given (a database outside SST), else from the stage settings.
   const settings = { ...stageSettings(stage), ...(admin ? { database: admin.database } : {}) };
   const spec = buildSpec(stage, settings);
-  if (outputs.schema && outputs.schema !== spec.schema) problems.add(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
-  if (outputs.database && outputs.database !== spec.database) problems.add(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
-  if (outputs.role && outputs.role !== spec.role.name) problems.add(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
+  if (outputs.schema && outputs.schema !== spec.schema)
+    problems.add(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
+  if (outputs.database && outputs.database !== spec.database)
+    problems.add(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
+  if (outputs.role && outputs.role !== spec.role.name)
+    problems.add(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
   const region = input.region ?? outputs.region ?? settings.region;
 
   let umami = umamiFromUrl;
@@ -267,7 +303,8 @@ export async function resolveStage<N extends Need = Need>(
   const hostOverride = input.host;
   const portText = input.port;
   const port = portText === undefined ? undefined : Number(portText);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) problems.add(`${from.port} must be a port number from 1 to 65535 (got ${portText})`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    problems.add(`${from.port} must be a port number from 1 to 65535 (got ${portText})`);
   const knownEndpoint = hostOverride ?? outputs.host ?? localSecret?.host ?? umamiFromUrl?.host;
   if (needsMaster && !knownEndpoint && !needsSecret) {
     problems.add(
@@ -290,7 +327,8 @@ export async function resolveStage<N extends Need = Need>(
       }),
     );
   }
-  if (needsMaster && client && masterArn) reads.push(fetchMasterCredentials(client, masterArn).then((m) => void (master = m)));
+  if (needsMaster && client && masterArn)
+    reads.push(fetchMasterCredentials(client, masterArn).then((m) => void (master = m)));
   for (const result of await Promise.allSettled(reads)) {
     if (result.status === "rejected") {
       if (!(result.reason instanceof UserError)) throw result.reason;
@@ -312,7 +350,14 @@ export async function resolveStage<N extends Need = Need>(
         : (remote ?? localSecret ?? { host: umamiFromUrl!.host, port: umamiFromUrl!.port });
     // The credentials never go through a URL: the endpoint is parsed alone, then user and password are set.
     const sslmode = isLocalHost(endpoint.host) ? "disable" : "require";
-    const endpointUrl = formatDatabaseUrl({ user: "", password: "", host: endpoint.host, port: endpoint.port, database: spec.database, params: { sslmode } });
+    const endpointUrl = formatDatabaseUrl({
+      user: "",
+      password: "",
+      host: endpoint.host,
+      port: endpoint.port,
+      database: spec.database,
+      params: { sslmode },
+    });
     const base = connection(endpointUrl, "cluster endpoint");
     adminSettings = base && { ...base, user: master.username, password: master.password };
     adminSource = `master secret ${masterArn}`;

@@ -53,7 +53,10 @@ export function parseMasterSecret(secretString: string, secretArn: string): Mast
  * Looks the cluster up by identifier and reads the master password from the RDS-managed master secret, or
  * from `cluster.masterSecretArn` when the cluster's password is not managed by RDS.
  */
-export function lookupClusterAdmin(settings: Pick<ClusterSpec, "clusterIdentifier" | "region" | "masterSecretArn">, opts: pulumi.InvokeOutputOptions = {}): ClusterAdmin {
+export function lookupClusterAdmin(
+  settings: Pick<ClusterSpec, "clusterIdentifier" | "region" | "masterSecretArn">,
+  opts: pulumi.InvokeOutputOptions = {},
+): ClusterAdmin {
   const cluster = aws.rds.getClusterOutput(
     { clusterIdentifier: settings.clusterIdentifier, region: settings.region },
     opts,
@@ -69,10 +72,15 @@ export function lookupClusterAdmin(settings: Pick<ClusterSpec, "clusterIdentifie
         }
         return arn;
       });
-  const version = aws.secretsmanager.getSecretVersionOutput({ secretId: masterSecretArn, region: settings.region }, opts);
+  const version = aws.secretsmanager.getSecretVersionOutput(
+    { secretId: masterSecretArn, region: settings.region },
+    opts,
+  );
   // Under mocks (and for some provider versions) the lookup's result is not marked secret: mark it here.
   const master = pulumi.secret(
-    pulumi.all([version.secretString, masterSecretArn]).apply(([secretString, arn]) => parseMasterSecret(secretString, arn)),
+    pulumi
+      .all([version.secretString, masterSecretArn])
+      .apply(([secretString, arn]) => parseMasterSecret(secretString, arn)),
   );
   return {
     host: cluster.endpoint,
@@ -80,7 +88,9 @@ export function lookupClusterAdmin(settings: Pick<ClusterSpec, "clusterIdentifie
     port: cluster.port,
     // The secret's own user pairs with its password; the cluster's master user is the fallback.
     // A user name is not a secret: unmarked, it stays readable in diffs and in the schema's owner.
-    username: pulumi.unsecret(pulumi.all([master, cluster.masterUsername]).apply(([m, fallback]) => m.username ?? fallback)),
+    username: pulumi.unsecret(
+      pulumi.all([master, cluster.masterUsername]).apply(([m, fallback]) => m.username ?? fallback),
+    ),
     password: pulumi.secret(master.apply((m) => m.password)),
     masterSecretArn,
   };

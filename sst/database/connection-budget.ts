@@ -35,14 +35,33 @@ export interface ConnectionBudget {
  * the replica pool only when the handoff gives the task DATABASE_REPLICA_URL (not to Umami 3.x, whose writes
  * would go to the reader).
  */
-export function connectionBudget(container: { tasks: number; readReplica: boolean; umamiVersion: string }): ConnectionBudget {
+export function connectionBudget(container: {
+  tasks: number;
+  readReplica: boolean;
+  umamiVersion: string;
+}): ConnectionBudget {
   const { tasks, umamiVersion: version } = container;
   if (!Number.isInteger(tasks) || tasks < 1) {
-    throw new InvalidNameError("umamiTasks", String(tasks), "use a whole number of at least 1 (the Umami service's desired count).");
+    throw new InvalidNameError(
+      "umamiTasks",
+      String(tasks),
+      "use a whole number of at least 1 (the Umami service's desired count).",
+    );
   }
   const poolsPerTask = umamiGetsReplica(container.readReplica, version) ? 2 : 1;
-  const withheld = container.readReplica && poolsPerTask === 1 ? ` (no replica pool: Umami ${version} gets no DATABASE_REPLICA_URL)` : "";
+  const withheld =
+    container.readReplica && poolsPerTask === 1
+      ? ` (no replica pool: Umami ${version} gets no DATABASE_REPLICA_URL)`
+      : "";
   const total = UMAMI_POOL_MAX * poolsPerTask * tasks * ROLLING_DEPLOY_FACTOR + POST_DEPLOY_CONNECTIONS;
   const formula = `${UMAMI_POOL_MAX} per pool × ${poolsPerTask} pool${poolsPerTask > 1 ? "s" : ""} per task${withheld} × ${tasks} task${tasks > 1 ? "s" : ""} × ${ROLLING_DEPLOY_FACTOR} (rolling deploy) + ${POST_DEPLOY_CONNECTIONS} (post-deploy) = ${total}`;
-  return { poolMax: UMAMI_POOL_MAX, poolsPerTask, tasks, rollingFactor: ROLLING_DEPLOY_FACTOR, postDeploy: POST_DEPLOY_CONNECTIONS, total, formula };
+  return {
+    poolMax: UMAMI_POOL_MAX,
+    poolsPerTask,
+    tasks,
+    rollingFactor: ROLLING_DEPLOY_FACTOR,
+    postDeploy: POST_DEPLOY_CONNECTIONS,
+    total,
+    formula,
+  };
 }

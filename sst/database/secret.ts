@@ -77,16 +77,31 @@ export interface MissingCaError {
  * reports of node-pg against RDS show the second (brianc/node-postgres#2558).
  */
 export const NODE_PG_MISSING_CA: readonly MissingCaError[] = [
-  { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE", message: "unable to verify the first certificate", when: "the server sends its certificate alone" },
-  { code: "SELF_SIGNED_CERT_IN_CHAIN", message: "self-signed certificate in certificate chain", when: "the server sends its chain up to the root (RDS, as reported)" },
-  { code: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", message: "unable to get local issuer certificate", when: "the server sends its chain without the root" },
+  {
+    code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    message: "unable to verify the first certificate",
+    when: "the server sends its certificate alone",
+  },
+  {
+    code: "SELF_SIGNED_CERT_IN_CHAIN",
+    message: "self-signed certificate in certificate chain",
+    when: "the server sends its chain up to the root (RDS, as reported)",
+  },
+  {
+    code: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    message: "unable to get local issuer certificate",
+    when: "the server sends its chain without the root",
+  },
 ];
 
 /** How Umami's Prisma client (PrismaPg) wraps node-pg's TLS error: `Error opening a TLS connection: <message>`. */
 export const PRISMA_TLS_ERROR_PREFIX = "Error opening a TLS connection: ";
 
 /** What node-pg says for a certificate issued to another host name (Node's `checkServerIdentity`). */
-export const NODE_PG_WRONG_HOST = { code: "ERR_TLS_CERT_ALTNAME_INVALID", messageStart: "Hostname/IP does not match certificate's altnames" } as const;
+export const NODE_PG_WRONG_HOST = {
+  code: "ERR_TLS_CERT_ALTNAME_INVALID",
+  messageStart: "Hostname/IP does not match certificate's altnames",
+} as const;
 
 /** The parts the secret is built from, by the secret's own keys (`username`: AWS's rotation format). */
 export interface SecretParts {

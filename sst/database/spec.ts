@@ -4,7 +4,13 @@
  * and the offline plan, and the audit reads it to know what "allowed" means. Nobody else lists privileges.
  */
 import { InvalidNameError } from "../errors.js";
-import { DEFAULT_UMAMI_VERSION, defaultStage, isConfiguredStage, stageSettings, type StageSettings } from "../stages.js";
+import {
+  DEFAULT_UMAMI_VERSION,
+  defaultStage,
+  isConfiguredStage,
+  stageSettings,
+  type StageSettings,
+} from "../stages.js";
 import { connectionBudget, type ConnectionBudget } from "./connection-budget.js";
 
 /** The story's names, used verbatim by the configured stages. */
@@ -79,7 +85,9 @@ export interface RoleSpec {
  * value is a list of identifiers (quoted as needed), a string is sent as is. The one list that provisioning
  * (`sql.ts`) issues and the audit compares `pg_db_role_setting` with.
  */
-export function roleSettings(spec: UmamiDatabaseSpec): ReadonlyArray<{ name: string; value: string | readonly string[] }> {
+export function roleSettings(
+  spec: UmamiDatabaseSpec,
+): ReadonlyArray<{ name: string; value: string | readonly string[] }> {
   return [
     { name: "search_path", value: spec.role.searchPath },
     { name: "statement_timeout", value: String(spec.role.statementTimeoutMs) },
@@ -205,7 +213,11 @@ export function validateStage(stage: string): string {
 /** Refuses a name that is not a plain PostgreSQL identifier of at most 63 bytes. */
 export function validateIdentifier(what: string, name: string): string {
   if (!IDENTIFIER_PATTERN.test(name)) {
-    throw new InvalidNameError(what, name, "use letters, digits and underscores, starting with a letter or underscore.");
+    throw new InvalidNameError(
+      what,
+      name,
+      "use letters, digits and underscores, starting with a letter or underscore.",
+    );
   }
   if (Buffer.byteLength(name, "utf8") > MAX_IDENTIFIER_BYTES) {
     throw new InvalidNameError(
@@ -233,7 +245,11 @@ export function stageNames(stage: string): { schema: string; role: string; secre
 }
 
 function pgcryptoSpec(stage: string, schema: string, settings: StageSettings): ExtensionSpec {
-  const notCreatedBecause = !isConfiguredStage(stage) ? "derived-stage" : settings.pgcryptoAlreadyInstalled ? "already-installed" : null;
+  const notCreatedBecause = !isConfiguredStage(stage)
+    ? "derived-stage"
+    : settings.pgcryptoAlreadyInstalled
+      ? "already-installed"
+      : null;
   return { name: "pgcrypto", schema, create: notCreatedBecause === null, notCreatedBecause };
 }
 
@@ -247,11 +263,19 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
   const readReplica = settings.readReplica ?? false;
   const budget = connectionBudget({ tasks: settings.umamiTasks ?? 1, readReplica, umamiVersion });
   if (settings.containerCaBundle !== undefined && !settings.containerCaBundle.startsWith("/")) {
-    throw new InvalidNameError("containerCaBundle", settings.containerCaBundle, "use an absolute path inside the Umami image (NODE_EXTRA_CA_CERTS), e.g. /etc/ssl/certs/rds-global-bundle.pem.");
+    throw new InvalidNameError(
+      "containerCaBundle",
+      settings.containerCaBundle,
+      "use an absolute path inside the Umami image (NODE_EXTRA_CA_CERTS), e.g. /etc/ssl/certs/rds-global-bundle.pem.",
+    );
   }
   const generation = settings.passwordGeneration;
   if (generation !== undefined && !(Number.isInteger(generation) && generation >= 0)) {
-    throw new InvalidNameError("passwordGeneration", String(generation), "use a whole number; raise it by one to rotate umami_user's password.");
+    throw new InvalidNameError(
+      "passwordGeneration",
+      String(generation),
+      "use a whole number; raise it by one to rotate umami_user's password.",
+    );
   }
   return {
     stage,

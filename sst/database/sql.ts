@@ -50,7 +50,12 @@ function passwordClause(password: string): string {
 }
 
 /** The role: created, or brought back to the spec's attributes when it exists (password set only when asked). */
-export function buildRoleSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exists = false, setPassword = !exists): string[] {
+export function buildRoleSql(
+  spec: UmamiDatabaseSpec,
+  ctx: ProvisionContext,
+  exists = false,
+  setPassword = !exists,
+): string[] {
   const role = quoteIdent(spec.role.name);
   const password = setPassword ? ` ${passwordClause(ctx.password)}` : "";
   return [
@@ -58,7 +63,8 @@ export function buildRoleSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exi
       ? `ALTER ROLE ${role} WITH ${roleAttributes(spec, true)}${password}`
       : `CREATE ROLE ${role} WITH ${roleAttributes(spec, false)}${password}`,
     ...roleSettings(spec).map(
-      ({ name, value }) => `ALTER ROLE ${role} SET ${name} TO ${typeof value === "string" ? value : value.map(quoteIdent).join(", ")}`,
+      ({ name, value }) =>
+        `ALTER ROLE ${role} SET ${name} TO ${typeof value === "string" ? value : value.map(quoteIdent).join(", ")}`,
     ),
   ];
 }
@@ -75,7 +81,12 @@ export interface GrantableObjects {
 }
 
 /** The schema (owned by the administrator), pgcrypto inside it when the database lacks it, and the grants. */
-export function buildSchemaSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, exists = false, objects?: GrantableObjects): string[] {
+export function buildSchemaSql(
+  spec: UmamiDatabaseSpec,
+  ctx: ProvisionContext,
+  exists = false,
+  objects?: GrantableObjects,
+): string[] {
   const schema = quoteIdent(spec.schema);
   const role = quoteIdent(spec.role.name);
   const admin = quoteIdent(ctx.admin);
@@ -98,8 +109,10 @@ export function buildSchemaSql(spec: UmamiDatabaseSpec, ctx: ProvisionContext, e
       `GRANT ${p.sequences.join(", ")} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
     );
   } else {
-    if (objects.tables.length) statements.push(`GRANT ${p.tables.join(", ")} ON TABLE ${qualified(objects.tables)} TO ${role}`);
-    if (objects.sequences.length) statements.push(`GRANT ${p.sequences.join(", ")} ON SEQUENCE ${qualified(objects.sequences)} TO ${role}`);
+    if (objects.tables.length)
+      statements.push(`GRANT ${p.tables.join(", ")} ON TABLE ${qualified(objects.tables)} TO ${role}`);
+    if (objects.sequences.length)
+      statements.push(`GRANT ${p.sequences.join(", ")} ON SEQUENCE ${qualified(objects.sequences)} TO ${role}`);
   }
   statements.push(
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${admin} IN SCHEMA ${schema} GRANT ${p.defaultPrivileges.tables.join(", ")} ON TABLES TO ${role}`,

@@ -17,7 +17,6 @@ import { buildCredentialsSecret } from "./secret.js";
 /** The component's Pulumi type token. */
 const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
 
-
 /** Arguments of {@link UmamiDatabase}. */
 export interface UmamiDatabaseArgs {
   /**
@@ -126,7 +125,9 @@ export class UmamiDatabase extends pulumi.ComponentResource {
         password: pulumi.secret(this.admin.password),
         database: this.spec.database,
         // Encrypted always; the certificate is verified when the stage names a CA bundle (RDS's global bundle).
-        ...(this.spec.cluster.caBundleFile ? { sslmode: "verify-full", sslrootcert: this.spec.cluster.caBundleFile } : { sslmode: "require" }),
+        ...(this.spec.cluster.caBundleFile
+          ? { sslmode: "verify-full", sslrootcert: this.spec.cluster.caBundleFile }
+          : { sslmode: "require" }),
         // Aurora's master is rds_superuser, not a superuser: the provider must not use superuser-only paths.
         superuser: false,
         connectTimeout: 15,
@@ -158,7 +159,12 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     );
   }
 
-  private createRole(name: string, provider: postgresql.Provider, password: random.RandomPassword, salt: random.RandomBytes): postgresql.Role {
+  private createRole(
+    name: string,
+    provider: postgresql.Provider,
+    password: random.RandomPassword,
+    salt: random.RandomBytes,
+  ): postgresql.Role {
     const r = this.spec.role;
     return new postgresql.Role(
       `${name}Role`,
@@ -211,7 +217,11 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     );
   }
 
-  private createExtension(name: string, provider: postgresql.Provider, schema: postgresql.Schema): postgresql.Extension | undefined {
+  private createExtension(
+    name: string,
+    provider: postgresql.Provider,
+    schema: postgresql.Schema,
+  ): postgresql.Extension | undefined {
     const ext = this.spec.extension;
     // A pgcrypto the database already has is neither created nor ever dropped (`docs/design.md` § "Facts we measured").
     if (!ext.create) return undefined;
@@ -252,13 +262,47 @@ export class UmamiDatabase extends pulumi.ComponentResource {
     const inSchema = { ...on, schema: schema.name };
     // Objects the administrator creates later in the schema are granted to umami_user too.
     const byAdmin = { ...inSchema, owner: this.admin.username };
-    next((o) => new postgresql.Grant(`${name}GrantDatabase`, { ...on, objectType: "database", privileges: [...p.database] }, o));
-    next((o) => new postgresql.Grant(`${name}GrantSchema`, { ...inSchema, objectType: "schema", privileges: [...p.schema] }, o));
+    next(
+      (o) =>
+        new postgresql.Grant(`${name}GrantDatabase`, { ...on, objectType: "database", privileges: [...p.database] }, o),
+    );
+    next(
+      (o) =>
+        new postgresql.Grant(`${name}GrantSchema`, { ...inSchema, objectType: "schema", privileges: [...p.schema] }, o),
+    );
     // `objects: []` means every table (sequence) in the schema: GRANT … ON ALL TABLES IN SCHEMA.
-    next((o) => new postgresql.Grant(`${name}GrantTables`, { ...inSchema, objectType: "table", objects: [], privileges: [...p.tables] }, o));
-    next((o) => new postgresql.Grant(`${name}GrantSequences`, { ...inSchema, objectType: "sequence", objects: [], privileges: [...p.sequences] }, o));
-    next((o) => new postgresql.DefaultPrivileges(`${name}DefaultTables`, { ...byAdmin, objectType: "table", privileges: [...p.defaultPrivileges.tables] }, o));
-    next((o) => new postgresql.DefaultPrivileges(`${name}DefaultSequences`, { ...byAdmin, objectType: "sequence", privileges: [...p.defaultPrivileges.sequences] }, o));
+    next(
+      (o) =>
+        new postgresql.Grant(
+          `${name}GrantTables`,
+          { ...inSchema, objectType: "table", objects: [], privileges: [...p.tables] },
+          o,
+        ),
+    );
+    next(
+      (o) =>
+        new postgresql.Grant(
+          `${name}GrantSequences`,
+          { ...inSchema, objectType: "sequence", objects: [], privileges: [...p.sequences] },
+          o,
+        ),
+    );
+    next(
+      (o) =>
+        new postgresql.DefaultPrivileges(
+          `${name}DefaultTables`,
+          { ...byAdmin, objectType: "table", privileges: [...p.defaultPrivileges.tables] },
+          o,
+        ),
+    );
+    next(
+      (o) =>
+        new postgresql.DefaultPrivileges(
+          `${name}DefaultSequences`,
+          { ...byAdmin, objectType: "sequence", privileges: [...p.defaultPrivileges.sequences] },
+          o,
+        ),
+    );
     return previous;
   }
 
@@ -320,7 +364,15 @@ export function credentialsSecretString(
     .all([password, host, port, readerHost])
     .apply(([pw, h, p, reader]) =>
       JSON.stringify(
-        buildCredentialsSecret({ username: spec.role.name, password: pw, host: h, port: p, database: spec.database, schema: spec.schema, readerHost: reader }),
+        buildCredentialsSecret({
+          username: spec.role.name,
+          password: pw,
+          host: h,
+          port: p,
+          database: spec.database,
+          schema: spec.schema,
+          readerHost: reader,
+        }),
       ),
     );
   return pulumi.secret(json);

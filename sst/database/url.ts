@@ -30,7 +30,8 @@ export interface ParsedDatabaseUrl extends DatabaseUrlParts {
 
 /** How a URL should be written, with a password that must be percent-encoded. */
 const EXAMPLE = "postgresql://user:password@host:5432/database";
-const ENCODE_HINT = "percent-encode them in the user name and password (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23, % as %25, a space as %20)";
+const ENCODE_HINT =
+  "percent-encode them in the user name and password (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23, % as %25, a space as %20)";
 
 const MASK = "****";
 
@@ -67,7 +68,9 @@ export function parseDatabaseUrlParts(url: string): ParsedDatabaseUrl {
   }
   const rest = url.slice(scheme[0].length);
   if (rest.includes("#")) {
-    throw urlError(`The database URL (${maskUrl(url)}) has a #: a PostgreSQL URL has no fragment, so it is part of a password or name; ${ENCODE_HINT}.`);
+    throw urlError(
+      `The database URL (${maskUrl(url)}) has a #: a PostgreSQL URL has no fragment, so it is part of a password or name; ${ENCODE_HINT}.`,
+    );
   }
   const at = rest.lastIndexOf("@");
   const userinfo = at >= 0 ? rest.slice(0, at) : undefined;
@@ -83,7 +86,9 @@ export function parseDatabaseUrlParts(url: string): ParsedDatabaseUrl {
   const portText = /^(?:\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority)?.[1];
   if (portText !== undefined && !/^\d{1,5}$/.test(portText)) {
     // What follows the host's `:` may be a password that lost its `@` (an empty port too: `user:/pass`): never quoted.
-    throw urlError(`The database URL (${maskUrl(url)}) has a port that is not a number. Use ${EXAMPLE}, and ${ENCODE_HINT}.`);
+    throw urlError(
+      `The database URL (${maskUrl(url)}) has a port that is not a number. Use ${EXAMPLE}, and ${ENCODE_HINT}.`,
+    );
   }
   const parsed = (() => {
     try {
@@ -97,7 +102,9 @@ export function parseDatabaseUrlParts(url: string): ParsedDatabaseUrl {
       return decodeURIComponent(part);
     } catch {
       // The part itself is never quoted: it may be the password.
-      throw urlError(`The database URL's ${what} has a malformed %-escape. Percent-encode special characters (% as %25, @ as %40, : as %3A).`);
+      throw urlError(
+        `The database URL's ${what} has a malformed %-escape. Percent-encode special characters (% as %25, @ as %40, : as %3A).`,
+      );
     }
   };
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");

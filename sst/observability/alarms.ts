@@ -33,9 +33,17 @@ const INSTANCE_CLASS_MEMORY_GIB: Readonly<Record<string, number>> = {
   "db.t4g.large": 8,
   ...Object.fromEntries(
     ["r5", "r6g", "r6i", "r7g", "r7i", "r8g"].flatMap((family) =>
-      Object.entries({ large: 16, xlarge: 32, "2xlarge": 64, "4xlarge": 128, "8xlarge": 256, "12xlarge": 384, "16xlarge": 512, "24xlarge": 768, "32xlarge": 1024 }).map(
-        ([size, gib]) => [`db.${family}.${size}`, gib],
-      ),
+      Object.entries({
+        large: 16,
+        xlarge: 32,
+        "2xlarge": 64,
+        "4xlarge": 128,
+        "8xlarge": 256,
+        "12xlarge": 384,
+        "16xlarge": 512,
+        "24xlarge": 768,
+        "32xlarge": 1024,
+      }).map(([size, gib]) => [`db.${family}.${size}`, gib]),
     ),
   ),
 };
@@ -59,8 +67,12 @@ export function defaultMaxConnections(instanceClass: string): number {
 /** The alarms' arguments for a stage, from its settings in sst/stages.ts (without an instance: the cluster's writer role). */
 export function clusterAlarmsArgs(
   stage: string,
-  settings: Pick<ClusterSpec, "clusterIdentifier" | "instanceIdentifier" | "maxConnections" | "instanceClass" | "alarmEmail" | "region">,
-  tags: Record<string, string>): ClusterAlarmsArgs {
+  settings: Pick<
+    ClusterSpec,
+    "clusterIdentifier" | "instanceIdentifier" | "maxConnections" | "instanceClass" | "alarmEmail" | "region"
+  >,
+  tags: Record<string, string>,
+): ClusterAlarmsArgs {
   return {
     stage,
     clusterIdentifier: settings.clusterIdentifier,
@@ -150,12 +162,24 @@ export class ClusterAlarms extends pulumi.ComponentResource {
   }
 
   private createTopic(name: string, args: ClusterAlarmsArgs): aws.sns.Topic {
-    const topic = new aws.sns.Topic(`${name}Topic`, { name: `umami-db-${args.stage}-alarms`, tags: args.tags }, { parent: this });
-    new aws.sns.TopicSubscription(`${name}EmailSubscription`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail! }, { parent: this });
+    const topic = new aws.sns.Topic(
+      `${name}Topic`,
+      { name: `umami-db-${args.stage}-alarms`, tags: args.tags },
+      { parent: this },
+    );
+    new aws.sns.TopicSubscription(
+      `${name}EmailSubscription`,
+      { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail! },
+      { parent: this },
+    );
     return topic;
   }
 
-  private createCpuAlarm(name: string, args: ClusterAlarmsArgs, actions: pulumi.Input<string>[]): aws.cloudwatch.MetricAlarm {
+  private createCpuAlarm(
+    name: string,
+    args: ClusterAlarmsArgs,
+    actions: pulumi.Input<string>[],
+  ): aws.cloudwatch.MetricAlarm {
     // Three 5-minute averages in a row: a vacuum or a deploy spike should not page anyone.
     return this.writerAlarm(`${name}Cpu`, args, actions, {
       name: `umami-db-${args.stage}-cpu-above-${ALERT_RULES.cpuPercent}`,
@@ -167,7 +191,11 @@ export class ClusterAlarms extends pulumi.ComponentResource {
     });
   }
 
-  private createConnectionsAlarm(name: string, args: ClusterAlarmsArgs, actions: pulumi.Input<string>[]): aws.cloudwatch.MetricAlarm {
+  private createConnectionsAlarm(
+    name: string,
+    args: ClusterAlarmsArgs,
+    actions: pulumi.Input<string>[],
+  ): aws.cloudwatch.MetricAlarm {
     return this.writerAlarm(`${name}Connections`, args, actions, {
       name: `umami-db-${args.stage}-connections-above-80pct`,
       alarmDescription: `Connections above ${this.connectionsThreshold} (80 % of max_connections ${this.maxConnections}) for 10 minutes.`,
@@ -183,7 +211,10 @@ export class ClusterAlarms extends pulumi.ComponentResource {
     id: string,
     args: ClusterAlarmsArgs,
     actions: pulumi.Input<string>[],
-    alarm: Pick<aws.cloudwatch.MetricAlarmArgs, "name" | "alarmDescription" | "metricName" | "statistic" | "evaluationPeriods" | "threshold">,
+    alarm: Pick<
+      aws.cloudwatch.MetricAlarmArgs,
+      "name" | "alarmDescription" | "metricName" | "statistic" | "evaluationPeriods" | "threshold"
+    >,
   ): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
       id,
@@ -210,7 +241,11 @@ export class ClusterAlarms extends pulumi.ComponentResource {
    * for the first point of a window that holds no earlier one, and with 3 of 3 that missing day
    * (not breaching) could keep the alarm from ever firing.
    */
-  private createStorageAlarm(name: string, args: ClusterAlarmsArgs, actions: pulumi.Input<string>[]): aws.cloudwatch.MetricAlarm {
+  private createStorageAlarm(
+    name: string,
+    args: ClusterAlarmsArgs,
+    actions: pulumi.Input<string>[],
+  ): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
       `${name}StorageGrowth`,
       {
@@ -219,10 +254,21 @@ export class ClusterAlarms extends pulumi.ComponentResource {
         metricQueries: [
           {
             id: "bytes",
-            metric: { namespace: "AWS/RDS", metricName: "VolumeBytesUsed", dimensions: { DBClusterIdentifier: args.clusterIdentifier }, period: 86400, stat: "Maximum" },
+            metric: {
+              namespace: "AWS/RDS",
+              metricName: "VolumeBytesUsed",
+              dimensions: { DBClusterIdentifier: args.clusterIdentifier },
+              period: 86400,
+              stat: "Maximum",
+            },
             returnData: false,
           },
-          { id: "growth", expression: `RATE(bytes) * ${SECONDS_PER_MONTH}`, label: "Volume growth (bytes per 30 days)", returnData: true },
+          {
+            id: "growth",
+            expression: `RATE(bytes) * ${SECONDS_PER_MONTH}`,
+            label: "Volume growth (bytes per 30 days)",
+            returnData: true,
+          },
         ],
         evaluationPeriods: 4,
         datapointsToAlarm: 3,
@@ -241,11 +287,29 @@ export class ClusterAlarms extends pulumi.ComponentResource {
   private createDashboard(name: string, args: ClusterAlarmsArgs): aws.cloudwatch.Dashboard {
     const region = args.region ?? aws.config.region ?? "us-east-1";
     const body = pulumi
-      .all([args.clusterIdentifier, args.instanceIdentifier ?? "", this.cpuAlarm.arn, this.connectionsAlarm.arn, this.storageAlarm.arn])
+      .all([
+        args.clusterIdentifier,
+        args.instanceIdentifier ?? "",
+        this.cpuAlarm.arn,
+        this.connectionsAlarm.arn,
+        this.storageAlarm.arn,
+      ])
       .apply(([cluster, instance, ...alarmArns]) =>
-        JSON.stringify(dashboardBody({ region, cluster, instance: instance || undefined, connectionsThreshold: this.connectionsThreshold, alarmArns })),
+        JSON.stringify(
+          dashboardBody({
+            region,
+            cluster,
+            instance: instance || undefined,
+            connectionsThreshold: this.connectionsThreshold,
+            alarmArns,
+          }),
+        ),
       );
-    return new aws.cloudwatch.Dashboard(`${name}Dashboard`, { dashboardName: `umami-db-${args.stage}`, dashboardBody: body }, { parent: this });
+    return new aws.cloudwatch.Dashboard(
+      `${name}Dashboard`,
+      { dashboardName: `umami-db-${args.stage}`, dashboardBody: body },
+      { parent: this },
+    );
   }
 }
 
@@ -259,20 +323,32 @@ function writerDimensions(args: ClusterAlarmsArgs): Record<string, pulumi.Input<
 function resolveMaxConnections(args: ClusterAlarmsArgs): number {
   if (args.maxConnections !== undefined) {
     if (!Number.isInteger(args.maxConnections) || args.maxConnections < 1) {
-      throw new UserError(`maxConnections must be a whole number of at least 1 (got ${args.maxConnections}). Use the value of SHOW max_connections.`);
+      throw new UserError(
+        `maxConnections must be a whole number of at least 1 (got ${args.maxConnections}). Use the value of SHOW max_connections.`,
+      );
     }
     return args.maxConnections;
   }
   if (!args.instanceClass) {
-    throw new UserError(`Stage ${args.stage} sets neither maxConnections nor instanceClass, so the connections alarm has no threshold. Set one in sst/stages.ts.`);
+    throw new UserError(
+      `Stage ${args.stage} sets neither maxConnections nor instanceClass, so the connections alarm has no threshold. Set one in sst/stages.ts.`,
+    );
   }
   return defaultMaxConnections(args.instanceClass);
 }
 
 /** The dashboard's body: CPU, connections, IOPS and volume bytes, with the alarm thresholds drawn in. */
-export function dashboardBody(p: { region: string; cluster: string; instance?: string; connectionsThreshold: number; alarmArns: string[] }): object {
+export function dashboardBody(p: {
+  region: string;
+  cluster: string;
+  instance?: string;
+  connectionsThreshold: number;
+  alarmArns: string[];
+}): object {
   const instance = (metric: string) =>
-    p.instance ? ["AWS/RDS", metric, "DBInstanceIdentifier", p.instance] : ["AWS/RDS", metric, "DBClusterIdentifier", p.cluster, "Role", "WRITER"];
+    p.instance
+      ? ["AWS/RDS", metric, "DBInstanceIdentifier", p.instance]
+      : ["AWS/RDS", metric, "DBClusterIdentifier", p.cluster, "Role", "WRITER"];
   const cluster = (metric: string) => ["AWS/RDS", metric, "DBClusterIdentifier", p.cluster];
   const widget = (x: number, y: number, title: string, metrics: unknown[], extra: object = {}) => ({
     type: "metric",
@@ -297,7 +373,9 @@ export function dashboardBody(p: { region: string; cluster: string; instance?: s
         [...cluster("VolumeReadIOPs"), { stat: "Average", yAxis: "right" }],
         [...cluster("VolumeWriteIOPs"), { stat: "Average", yAxis: "right" }],
       ]),
-      widget(12, 6, "Cluster volume bytes used", [[...cluster("VolumeBytesUsed"), { stat: "Maximum" }]], { period: 3600 }),
+      widget(12, 6, "Cluster volume bytes used", [[...cluster("VolumeBytesUsed"), { stat: "Maximum" }]], {
+        period: 3600,
+      }),
       // The three alarms' states at a glance, first thing to look at after a deploy.
       { type: "alarm", x: 0, y: 12, width: 24, height: 2, properties: { title: "Alert rules", alarms: p.alarmArns } },
     ],

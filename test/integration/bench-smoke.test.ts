@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../support/reliability.js";
 
-const scripts = (JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, "utf8")) as { scripts: Record<string, string> }).scripts;
+const scripts = (
+  JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, "utf8")) as { scripts: Record<string, string> }
+).scripts;
 
 /** Each bench script's tiny size, and what its output must show. */
 const SMOKE: Record<string, { args: string[]; figures: RegExp[] }> = {
@@ -32,13 +34,22 @@ const SMOKE: Record<string, { args: string[]; figures: RegExp[] }> = {
   },
   "bench:upgrade": {
     args: ["--rows", "1000"],
-    figures: [/^dataset \(Umami 2\.10\.0\): .*1,000 events/m, /^migrate deploy --dry-run: 15 pending/m, /^Data the pending migrations destroy/m, /^upgrade 2\.10\.0 → 3\.1\.0 as umami_user: 15 migrations in [\d.]+ s/m],
+    figures: [
+      /^dataset \(Umami 2\.10\.0\): .*1,000 events/m,
+      /^migrate deploy --dry-run: 15 pending/m,
+      /^Data the pending migrations destroy/m,
+      /^upgrade 2\.10\.0 → 3\.1\.0 as umami_user: 15 migrations in [\d.]+ s/m,
+    ],
   },
 };
 
 function npmRun(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "--silent", script, "--", ...args], { cwd: PROJECT_ROOT, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["run", "--silent", script, "--", ...args], {
+      cwd: PROJECT_ROOT,
+      env: process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -50,12 +61,20 @@ function npmRun(script: string, args: string[]): Promise<{ code: number | null; 
 
 describe("npm run bench* at a tiny size", () => {
   it("has a smoke size for every bench script", () => {
-    expect(Object.keys(scripts).filter((s) => /^bench(:|$)/.test(s)).sort()).toEqual(Object.keys(SMOKE).sort());
+    expect(
+      Object.keys(scripts)
+        .filter((s) => /^bench(:|$)/.test(s))
+        .sort(),
+    ).toEqual(Object.keys(SMOKE).sort());
   });
 
-  it.each(Object.entries(SMOKE))("%s completes and prints its figures", async (script, { args, figures }) => {
-    const run = await npmRun(script, args);
-    expect(run.code, run.stderr.slice(-2000)).toBe(0);
-    for (const figure of figures) expect(run.stdout).toMatch(figure);
-  }, 240_000);
+  it.each(Object.entries(SMOKE))(
+    "%s completes and prints its figures",
+    async (script, { args, figures }) => {
+      const run = await npmRun(script, args);
+      expect(run.code, run.stderr.slice(-2000)).toBe(0);
+      for (const figure of figures) expect(run.stdout).toMatch(figure);
+    },
+    240_000,
+  );
 });

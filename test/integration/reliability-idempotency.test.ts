@@ -29,11 +29,14 @@ let umami: ConnectionSettings;
 beforeAll(async () => {
   server = await startTestServer();
   superuserOnApp = { ...server.superuser, database: "app" };
-  umami = parseDatabaseUrl(toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }));
+  umami = parseDatabaseUrl(
+    toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }),
+  );
 });
 afterAll(async () => server?.stop());
 
-const provision = () => withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
+const provision = () =>
+  withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
 const snapshot = () => withClient(superuserOnApp, catalogSnapshot);
 
 /** A post-deploy result without what differs between two runs by nature: clocks, durations, live counters. */
@@ -42,7 +45,12 @@ function stable(result: PostDeployResult) {
   return {
     ...rest,
     schemaCheck: schemaCheck && { ...schemaCheck, ms: "<live figures>" },
-    steps: steps.map((s) => ({ name: s.name, ok: s.ok, error: s.error, detail: s.name.startsWith("baseline") || s.name === "compare baseline" ? "<live figures>" : s.detail })),
+    steps: steps.map((s) => ({
+      name: s.name,
+      ok: s.ok,
+      error: s.error,
+      detail: s.name.startsWith("baseline") || s.name === "compare baseline" ? "<live figures>" : s.detail,
+    })),
     checks: checks && {
       ok: checks.audit.ok,
       findings: checks.audit.findings,
@@ -78,12 +86,24 @@ describe("idempotency", () => {
 
   it("two post-deploy runs report the same audit and results, timestamps and live figures aside", async () => {
     const before = await captureBefore(new StepRunner(), server.admin, spec);
-    const run = () => runPostDeploy({ spec, admin: server.admin, umami, migrations: releaseSource("3.1.0"), sources: testSourceOptions(), before, secretArn: "file" });
+    const run = () =>
+      runPostDeploy({
+        spec,
+        admin: server.admin,
+        umami,
+        migrations: releaseSource("3.1.0"),
+        sources: testSourceOptions(),
+        before,
+        secretArn: "file",
+      });
     const catalog = await snapshot();
     const first = await run();
     const second = await run();
     expect(first.ok, first.error).toBe(true);
-    expect(first.migrations).toMatchObject({ applied: [], alreadyApplied: Object.keys(KNOWN_RELEASES.find((r) => r.tag === "v3.1.0")!.checksums) });
+    expect(first.migrations).toMatchObject({
+      applied: [],
+      alreadyApplied: Object.keys(KNOWN_RELEASES.find((r) => r.tag === "v3.1.0")!.checksums),
+    });
     expect(first.checks?.audit.findings.length).toBeGreaterThan(10);
     expect(stable(second)).toEqual(stable(first));
     // report.md likewise, up to the performance section (live figures by nature).
@@ -106,20 +126,30 @@ describe("idempotency", () => {
     // Issue 17, class foreign-objects-in-schema: round 1 re-granted such a table; now provisioning names it and stops.
     await withClient(server.admin, (c) => c.query("CREATE TABLE umami.admin_made (id int)"));
     try {
-      await expect(provision()).rejects.toThrow(/schema umami in database app already holds objects umami_user does not own \(table umami\.admin_made owned by app_admin\)/);
+      await expect(provision()).rejects.toThrow(
+        /schema umami in database app already holds objects umami_user does not own \(table umami\.admin_made owned by app_admin\)/,
+      );
     } finally {
       await withClient(server.admin, (c) => c.query("DROP TABLE umami.admin_made"));
     }
     await withClient(server.admin, (c) => c.query("REVOKE CREATE ON SCHEMA umami FROM umami_user"));
     const has = () =>
-      withClient(server.admin, async (c) =>
-        (await c.query<{ ok: boolean }>("SELECT pg_catalog.has_schema_privilege('umami_user', 'umami', 'CREATE') AS ok")).rows[0].ok,
+      withClient(
+        server.admin,
+        async (c) =>
+          (
+            await c.query<{ ok: boolean }>(
+              "SELECT pg_catalog.has_schema_privilege('umami_user', 'umami', 'CREATE') AS ok",
+            )
+          ).rows[0].ok,
       );
     expect(await has()).toBe(false);
     await provision();
     expect(await has()).toBe(true);
     const owned = await withClient(server.admin, (c) =>
-      c.query<{ acl: string | null }>("SELECT relacl::text AS acl FROM pg_catalog.pg_class WHERE oid = 'umami.website'::regclass"),
+      c.query<{ acl: string | null }>(
+        "SELECT relacl::text AS acl FROM pg_catalog.pg_class WHERE oid = 'umami.website'::regclass",
+      ),
     );
     expect(owned.rows[0].acl).toBeNull();
   });

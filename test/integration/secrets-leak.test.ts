@@ -28,7 +28,15 @@ const runs = new Map<string, CliRun>();
 const generated: string[] = [];
 
 const EMBEDDED_SUPERUSER_PASSWORD = "embedded-superuser";
-const known = () => [UMAMI_PASSWORD, WRONG, TEST_ADMIN.password, TEST_APP_PASSWORD, EMBEDDED_SUPERUSER_PASSWORD, MOCK_MASTER_PASSWORD, ...generated];
+const known = () => [
+  UMAMI_PASSWORD,
+  WRONG,
+  TEST_ADMIN.password,
+  TEST_APP_PASSWORD,
+  EMBEDDED_SUPERUSER_PASSWORD,
+  MOCK_MASTER_PASSWORD,
+  ...generated,
+];
 
 /** Every file under `root`, except the credentials files (where the password is supposed to be). */
 function writtenFiles(root: string): string[] {
@@ -40,14 +48,25 @@ function writtenFiles(root: string): string[] {
 beforeAll(async () => {
   server = await startTestServer();
   dir = mkdtempSync(join(tmpdir(), "umami-leak-"));
-  await withClient(server.admin, (c) => provisionStage(c, buildSpec("dev"), { admin: TEST_ADMIN.name, password: UMAMI_PASSWORD }));
+  await withClient(server.admin, (c) =>
+    provisionStage(c, buildSpec("dev"), { admin: TEST_ADMIN.name, password: UMAMI_PASSWORD }),
+  );
   const secret = (password: string) =>
-    buildCredentialsSecret({ username: "umami_user", password, host: "127.0.0.1", port: server.embedded.port, database: "app", schema: "umami", sslmode: "disable" });
+    buildCredentialsSecret({
+      username: "umami_user",
+      password,
+      host: "127.0.0.1",
+      port: server.embedded.port,
+      database: "app",
+      schema: "umami",
+      sslmode: "disable",
+    });
   writeSecretFile(join(dir, "secrets", "umami.json"), secret(UMAMI_PASSWORD));
   writeSecretFile(join(dir, "secrets", "wrong.json"), secret(WRONG));
   const admin = server.adminUrl();
   const wrongAdmin = admin.replace(TEST_ADMIN.password, WRONG);
-  const umamiUrl = (password: string) => `postgresql://umami_user:${password}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`;
+  const umamiUrl = (password: string) =>
+    `postgresql://umami_user:${password}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`;
   const out = (name: string) => join(dir, "out", name);
 
   type Run = [name: string, args: string[], env?: Record<string, string>];
@@ -55,27 +74,60 @@ beforeAll(async () => {
     ["plan --json", ["plan", "--stage", "dev", "--json"]],
     ["plan", ["plan", "--stage", "dev"]],
     ["local --json (embedded)", ["local", "--json", "--secret-file", join(dir, "local-embedded", "credentials.json")]],
-    ["local --admin-url (text)", ["local", "--stage", "pr-6", "--secret-file", join(dir, "local-pr-6", "credentials.json")], { ADMIN_DATABASE_URL: admin }],
+    [
+      "local --admin-url (text)",
+      ["local", "--stage", "pr-6", "--secret-file", join(dir, "local-pr-6", "credentials.json")],
+      { ADMIN_DATABASE_URL: admin },
+    ],
     ["migrate --json", ["migrate", "deploy", "--json"], { DATABASE_URL: umamiUrl(UMAMI_PASSWORD) }],
-    ["baseline capture", ["baseline", "capture", "--label", "before", "--out", out("baseline.json")], { ADMIN_DATABASE_URL: admin }],
+    [
+      "baseline capture",
+      ["baseline", "capture", "--label", "before", "--out", out("baseline.json")],
+      { ADMIN_DATABASE_URL: admin },
+    ],
     ["fingerprint", ["fingerprint", "--stage", "dev", "--out", out("fingerprint.json")], { ADMIN_DATABASE_URL: admin }],
-    ["preflight", ["preflight", "--stage", "pr-8", "--json", "--out-dir", out("preflight")], { ADMIN_DATABASE_URL: admin }],
+    [
+      "preflight",
+      ["preflight", "--stage", "pr-8", "--json", "--out-dir", out("preflight")],
+      { ADMIN_DATABASE_URL: admin },
+    ],
     ["migrate, wrong password", ["migrate", "deploy"], { DATABASE_URL: umamiUrl(WRONG) }],
     ["migrate status, wrong password", ["migrate", "status", "--json"], { DATABASE_URL: umamiUrl(WRONG) }],
     ["verify, wrong admin password", ["verify", "--stage", "dev", "--json"], { ADMIN_DATABASE_URL: wrongAdmin }],
     ["preflight, wrong admin password", ["preflight", "--stage", "dev", "--json"], { ADMIN_DATABASE_URL: wrongAdmin }],
     ["fingerprint, wrong admin password", ["fingerprint", "--stage", "dev"], { ADMIN_DATABASE_URL: wrongAdmin }],
-    ["baseline capture, wrong admin password", ["baseline", "capture", "--label", "x"], { ADMIN_DATABASE_URL: wrongAdmin }],
-    ["local --admin-url, wrong admin password", ["local", "--stage", "pr-9", "--json", "--secret-file", join(dir, "local-pr-9", "credentials.json")], { ADMIN_DATABASE_URL: wrongAdmin }],
+    [
+      "baseline capture, wrong admin password",
+      ["baseline", "capture", "--label", "x"],
+      { ADMIN_DATABASE_URL: wrongAdmin },
+    ],
+    [
+      "local --admin-url, wrong admin password",
+      ["local", "--stage", "pr-9", "--json", "--secret-file", join(dir, "local-pr-9", "credentials.json")],
+      { ADMIN_DATABASE_URL: wrongAdmin },
+    ],
     ["rollback, wrong admin password", ["rollback", "--stage", "pr-6", "--yes"], { ADMIN_DATABASE_URL: wrongAdmin }],
     [
       "post-deploy, wrong umami password in the secret file",
-      ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--json", "--reports-dir", out("reports-wrong")],
+      [
+        "post-deploy",
+        "--stage",
+        "dev",
+        "--no-cloudwatch",
+        "--no-before",
+        "--json",
+        "--reports-dir",
+        out("reports-wrong"),
+      ],
       { ADMIN_DATABASE_URL: admin, UMAMI_SECRET_FILE: join(dir, "secrets", "wrong.json") },
     ],
   ];
   const second: Run[] = [
-    ["verify --json", ["verify", "--stage", "dev", "--json", "--report", out("audit.md")], { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl(UMAMI_PASSWORD) }],
+    [
+      "verify --json",
+      ["verify", "--stage", "dev", "--json", "--report", out("audit.md")],
+      { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl(UMAMI_PASSWORD) },
+    ],
     [
       "post-deploy --json",
       ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--json", "--reports-dir", out("reports")],
@@ -83,9 +135,18 @@ beforeAll(async () => {
     ],
   ];
   // Alone, so the audit above never sees stage pr-6 half removed.
-  const third: Run[] = [["rollback --json", ["rollback", "--stage", "pr-6", "--yes", "--json"], { ADMIN_DATABASE_URL: admin }]];
+  const third: Run[] = [
+    ["rollback --json", ["rollback", "--stage", "pr-6", "--yes", "--json"], { ADMIN_DATABASE_URL: admin }],
+  ];
   for (const batch of [first, second, third]) {
-    const results = await inBatches(batch.map(([, args, env]) => () => runCli(args, env ?? {}, { cwd: dir })), 4);
+    const results = await inBatches(
+      batch.map(
+        ([, args, env]) =>
+          () =>
+            runCli(args, env ?? {}, { cwd: dir }),
+      ),
+      4,
+    );
     batch.forEach(([name], i) => runs.set(name, results[i]));
   }
   for (const file of [join(dir, "local-embedded", "credentials.json"), join(dir, "local-pr-6", "credentials.json")]) {
@@ -124,13 +185,16 @@ describe("no password in any output", () => {
       "rollback --json": 0,
     });
     expect(generated).toHaveLength(2);
-    for (const run of [runs.get("migrate, wrong password")!, runs.get("verify, wrong admin password")!]) expect(run.stderr).toContain("failed: wrong password");
+    for (const run of [runs.get("migrate, wrong password")!, runs.get("verify, wrong admin password")!])
+      expect(run.stderr).toContain("failed: wrong password");
   });
 
   it("stdout and stderr of every run hold none of the passwords", () => {
     for (const [name, run] of runs) {
       for (const password of known()) {
-        expect(run.stdout.includes(password) || run.stderr.includes(password), `${name} printed a password`).toBe(false);
+        expect(run.stdout.includes(password) || run.stderr.includes(password), `${name} printed a password`).toBe(
+          false,
+        );
       }
     }
   });
@@ -158,7 +222,9 @@ describe("no password in any output", () => {
     expect(JSON.stringify(stack.outputs)).not.toContain(generatedPassword);
     expect(JSON.stringify(stack.outputs)).not.toContain(MOCK_MASTER_PASSWORD);
     const plan = JSON.parse(runs.get("plan --json")!.stdout) as { resources: { inputs: Record<string, unknown> }[] };
-    expect(plan.resources.some((r) => r.inputs.password === "[secret]" || r.inputs.secretString === "[secret]")).toBe(true);
+    expect(plan.resources.some((r) => r.inputs.password === "[secret]" || r.inputs.secretString === "[secret]")).toBe(
+      true,
+    );
   });
 
   it("the server recorded no statement holding a password (pg_stat_statements)", async () => {
@@ -167,7 +233,8 @@ describe("no password in any output", () => {
       return (await c.query<{ query: string }>("SELECT query FROM pg_stat_statements")).rows;
     });
     expect(rows.length).toBeGreaterThan(50);
-    for (const { query } of rows) for (const password of [UMAMI_PASSWORD, ...generated]) expect(query).not.toContain(password);
+    for (const { query } of rows)
+      for (const password of [UMAMI_PASSWORD, ...generated]) expect(query).not.toContain(password);
   });
 
   it("the local credentials file is 0600 in a 0700 directory", () => {
@@ -218,11 +285,17 @@ describe("no password in any output, for any malformed URL", () => {
     ["no database", `postgresql://${admin}:${A}@${host}`],
     ["an unsupported sslmode", `postgresql://${admin}:${A}@${host}/app?sslmode=bogus`],
     ["sslmode=disable for a remote host", `postgresql://${admin}:${A}@db.example.com/app?sslmode=disable`],
-    ["a CA file that does not exist", `postgresql://${admin}:${A}@${host}/app?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`],
+    [
+      "a CA file that does not exist",
+      `postgresql://${admin}:${A}@${host}/app?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`,
+    ],
     ["an unresolvable host", `postgresql://${admin}:${A}@no-such-host.invalid:5432/app?sslmode=require`],
     ["a closed port", `postgresql://${admin}:${A}@127.0.0.1:1/app?sslmode=disable`],
     ["a wrong password on the right server", `postgresql://${admin}:${A}${B}@${host}/app?sslmode=disable`],
-    ["a %-encoded # / @ on the right server", `postgresql://${admin}:${A}%23${B}%2F${C}%40${D}@${host}/app?sslmode=disable`],
+    [
+      "a %-encoded # / @ on the right server",
+      `postgresql://${admin}:${A}%23${B}%2F${C}%40${D}@${host}/app?sslmode=disable`,
+    ],
   ];
 
   /** Where a URL goes: the commands that take one, by flag, by environment and in a secret file. */
@@ -230,18 +303,82 @@ describe("no password in any output, for any malformed URL", () => {
   const carriers = (adminUrl: string, secretWith: (url: string, i: number) => string): Carrier[] => [
     { name: "migrate deploy, DATABASE_URL", run: (url) => [["migrate", "deploy"], { DATABASE_URL: url }] },
     { name: "migrate status --database-url", run: (url) => [["migrate", "status", "--database-url", url], {}] },
-    { name: "migrate resolve, DATABASE_URL", run: (url) => [["migrate", "resolve", "--rolled-back", "01_init"], { DATABASE_URL: url }] },
-    { name: "preflight, ADMIN_DATABASE_URL", run: (url, i) => [["preflight", "--stage", "dev", "--out-dir", join(out, `pf-${i}`)], { ADMIN_DATABASE_URL: url }] },
-    { name: "fingerprint --admin-url", run: (url, i) => [["fingerprint", "--stage", "dev", "--admin-url", url, "--out", join(out, `fp-${i}.json`)], {}] },
-    { name: "baseline capture, ADMIN_DATABASE_URL", run: (url, i) => [["baseline", "capture", "--label", "x", "--out", join(out, `bl-${i}.json`)], { ADMIN_DATABASE_URL: url }] },
-    { name: "verify --admin-url", run: (url, i) => [["verify", "--stage", "dev", "--admin-url", url, "--report", join(out, `audit-${i}.md`)], {}] },
-    { name: "verify, UMAMI_DATABASE_URL", run: (url) => [["verify", "--stage", "dev"], { ADMIN_DATABASE_URL: adminUrl, UMAMI_DATABASE_URL: url }] },
-    { name: "post-deploy --umami-url", run: (url, i) => [["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--umami-url", url, "--reports-dir", join(out, `r-${i}`)], { ADMIN_DATABASE_URL: adminUrl }] },
-    { name: "post-deploy, ADMIN_DATABASE_URL", run: (url, i) => [["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--reports-dir", join(out, `r-${i}`)], { ADMIN_DATABASE_URL: url, UMAMI_SECRET_FILE: join(dir, "secrets", "umami.json") }] },
-    { name: "post-deploy, DATABASE_URL in UMAMI_SECRET_FILE", run: (url, i) => [["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--reports-dir", join(out, `r-${i}`)], { ADMIN_DATABASE_URL: adminUrl, UMAMI_SECRET_FILE: secretWith(url, i) }] },
-    { name: "verify --secret-file (its DATABASE_URL)", run: (url, i) => [["verify", "--stage", "dev", "--secret-file", secretWith(url, i)], { ADMIN_DATABASE_URL: adminUrl }] },
+    {
+      name: "migrate resolve, DATABASE_URL",
+      run: (url) => [["migrate", "resolve", "--rolled-back", "01_init"], { DATABASE_URL: url }],
+    },
+    {
+      name: "preflight, ADMIN_DATABASE_URL",
+      run: (url, i) => [
+        ["preflight", "--stage", "dev", "--out-dir", join(out, `pf-${i}`)],
+        { ADMIN_DATABASE_URL: url },
+      ],
+    },
+    {
+      name: "fingerprint --admin-url",
+      run: (url, i) => [["fingerprint", "--stage", "dev", "--admin-url", url, "--out", join(out, `fp-${i}.json`)], {}],
+    },
+    {
+      name: "baseline capture, ADMIN_DATABASE_URL",
+      run: (url, i) => [
+        ["baseline", "capture", "--label", "x", "--out", join(out, `bl-${i}.json`)],
+        { ADMIN_DATABASE_URL: url },
+      ],
+    },
+    {
+      name: "verify --admin-url",
+      run: (url, i) => [["verify", "--stage", "dev", "--admin-url", url, "--report", join(out, `audit-${i}.md`)], {}],
+    },
+    {
+      name: "verify, UMAMI_DATABASE_URL",
+      run: (url) => [["verify", "--stage", "dev"], { ADMIN_DATABASE_URL: adminUrl, UMAMI_DATABASE_URL: url }],
+    },
+    {
+      name: "post-deploy --umami-url",
+      run: (url, i) => [
+        [
+          "post-deploy",
+          "--stage",
+          "dev",
+          "--no-cloudwatch",
+          "--no-before",
+          "--umami-url",
+          url,
+          "--reports-dir",
+          join(out, `r-${i}`),
+        ],
+        { ADMIN_DATABASE_URL: adminUrl },
+      ],
+    },
+    {
+      name: "post-deploy, ADMIN_DATABASE_URL",
+      run: (url, i) => [
+        ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--reports-dir", join(out, `r-${i}`)],
+        { ADMIN_DATABASE_URL: url, UMAMI_SECRET_FILE: join(dir, "secrets", "umami.json") },
+      ],
+    },
+    {
+      name: "post-deploy, DATABASE_URL in UMAMI_SECRET_FILE",
+      run: (url, i) => [
+        ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--reports-dir", join(out, `r-${i}`)],
+        { ADMIN_DATABASE_URL: adminUrl, UMAMI_SECRET_FILE: secretWith(url, i) },
+      ],
+    },
+    {
+      name: "verify --secret-file (its DATABASE_URL)",
+      run: (url, i) => [
+        ["verify", "--stage", "dev", "--secret-file", secretWith(url, i)],
+        { ADMIN_DATABASE_URL: adminUrl },
+      ],
+    },
     { name: "rollback --admin-url", run: (url) => [["rollback", "--stage", "pr-41", "--yes", "--admin-url", url], {}] },
-    { name: "local, ADMIN_DATABASE_URL", run: (url, i) => [["local", "--stage", "pr-42", "--secret-file", join(out, `local-${i}.json`)], { ADMIN_DATABASE_URL: url }] },
+    {
+      name: "local, ADMIN_DATABASE_URL",
+      run: (url, i) => [
+        ["local", "--stage", "pr-42", "--secret-file", join(out, `local-${i}.json`)],
+        { ADMIN_DATABASE_URL: url },
+      ],
+    },
   ];
 
   beforeAll(async () => {
@@ -250,7 +387,15 @@ describe("no password in any output, for any malformed URL", () => {
     const host = `127.0.0.1:${server.embedded.port}`;
     const secretWith = (url: string, i: number) => {
       // The secret's own keys are right; only its DATABASE_URL is the malformed one (as a hand edit would leave it).
-      const good = buildCredentialsSecret({ username: "umami_user", password: UMAMI_PASSWORD, host: "127.0.0.1", port: server.embedded.port, database: "app", schema: "umami", sslmode: "disable" });
+      const good = buildCredentialsSecret({
+        username: "umami_user",
+        password: UMAMI_PASSWORD,
+        host: "127.0.0.1",
+        port: server.embedded.port,
+        database: "app",
+        schema: "umami",
+        sslmode: "disable",
+      });
       const path = join(dir, "secrets", `malformed-${i}.json`);
       writeSecretFile(path, { ...good, DATABASE_URL: url });
       return path;
@@ -266,7 +411,14 @@ describe("no password in any output, for any malformed URL", () => {
         planned.push([`${shape} → ${c.name}`, ...c.run(url, planned.length)]);
       }
     });
-    const results = await inBatches(planned.map(([, args, env]) => () => runCli(args, env, { cwd: dir })), 4);
+    const results = await inBatches(
+      planned.map(
+        ([, args, env]) =>
+          () =>
+            runCli(args, env, { cwd: dir }),
+      ),
+      4,
+    );
     planned.forEach(([name], i) => malformedRuns.set(name, results[i]));
   }, 300_000);
 
@@ -286,7 +438,10 @@ describe("no password in any output, for any malformed URL", () => {
   it("no fragment of a password in stdout, stderr or any file written", () => {
     for (const [name, run] of malformedRuns) {
       for (const fragment of FRAGMENTS) {
-        expect(run.stdout.includes(fragment) || run.stderr.includes(fragment), `${name} printed ${fragment}: ${run.stderr}`).toBe(false);
+        expect(
+          run.stdout.includes(fragment) || run.stderr.includes(fragment),
+          `${name} printed ${fragment}: ${run.stderr}`,
+        ).toBe(false);
       }
     }
     for (const file of writtenFiles(out)) {

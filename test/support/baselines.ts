@@ -39,11 +39,27 @@ export function baseline(label: string, f: Figures = {}): Baseline {
     capturedAt: "2026-11-25T10:00:00.000Z",
     target: { host: "db.example", port: 5432, database: "app", user: "admin" },
     server: { version: "15.8", versionNum: 150008 },
-    sizes: { databaseBytes: f.dbBytes ?? 60 * MiB, schemas: Object.entries(schemas).map(([name, bytes]) => ({ name, bytes, tables: 1 })) },
+    sizes: {
+      databaseBytes: f.dbBytes ?? 60 * MiB,
+      schemas: Object.entries(schemas).map(([name, bytes]) => ({ name, bytes, tables: 1 })),
+    },
     schemas: Object.keys(schemas),
     umamiSchema: { name: "umami", exists: "umami" in schemas, bytes: schemas.umami ?? 0 },
     connections: { maxConnections: 1600, superuserReserved: 3, total: f.connections ?? 12, byUserAndState: [] },
-    stats: { xactCommit: 1, xactRollback: 0, blksRead: 1, blksHit: 99, tupReturned: 0, tupFetched: 0, tupInserted: 0, tupUpdated: 0, tupDeleted: 0, deadlocks: 0, tempBytes: 0, statsReset: null },
+    stats: {
+      xactCommit: 1,
+      xactRollback: 0,
+      blksRead: 1,
+      blksHit: 99,
+      tupReturned: 0,
+      tupFetched: 0,
+      tupInserted: 0,
+      tupUpdated: 0,
+      tupDeleted: 0,
+      deadlocks: 0,
+      tempBytes: 0,
+      statsReset: null,
+    },
     cacheHitRatio: 0.99,
     statements: { available: false, schema: null, top: [] },
     cloudwatch:
@@ -52,7 +68,10 @@ export function baseline(label: string, f: Figures = {}): Baseline {
         : {
             clusterId: "c",
             instanceId: "i",
-            window: { ...(f.window ?? { start: "2026-11-24T10:00:00.000Z", end: "2026-11-25T10:00:00.000Z" }), periodSeconds: 300 },
+            window: {
+              ...(f.window ?? { start: "2026-11-24T10:00:00.000Z", end: "2026-11-25T10:00:00.000Z" }),
+              periodSeconds: 300,
+            },
             metrics: AURORA_METRICS.map((m) => ({
               metric: m.name,
               level: m.level,

@@ -24,7 +24,8 @@ export const CHROMIUM: string | null = (() => {
 })();
 
 /** Why the browser tests are skipped, for the test's name. */
-export const CHROMIUM_SKIP_REASON = "Chromium is not installed (Debian: apt-get install -y chromium; .ci/run tries it): the browser check is skipped";
+export const CHROMIUM_SKIP_REASON =
+  "Chromium is not installed (Debian: apt-get install -y chromium; .ci/run tries it): the browser check is skipped";
 
 async function chromium(args: string[]): Promise<string> {
   // A profile of its own per run, removed after: nothing left in /tmp or $HOME.
@@ -32,7 +33,16 @@ async function chromium(args: string[]): Promise<string> {
   try {
     const { stdout } = await run(
       CHROMIUM!,
-      ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", `--user-data-dir=${profile}`, "--virtual-time-budget=2000", ...args],
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        `--user-data-dir=${profile}`,
+        "--virtual-time-budget=2000",
+        ...args,
+      ],
       { timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
     );
     return stdout;

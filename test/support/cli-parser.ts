@@ -7,7 +7,9 @@ import { Command, CommanderError } from "commander";
 import { umamiDbProgram } from "../../scripts/commands/program.js";
 
 /** What a command line parsed to: the command path (`["migrate", "deploy"]`) and its options. */
-export type ParsedCommandLine = { help: true } | { help: false; path: string[]; options: Record<string, unknown>; args: string[] };
+export type ParsedCommandLine =
+  | { help: true }
+  | { help: false; path: string[]; options: Record<string, unknown>; args: string[] };
 
 function silence(command: Command, onLeaf: (command: Command) => void): Command {
   command.exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });

@@ -8,7 +8,14 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { BUNDLED_DIR, DEFAULT_CACHE_DIR, loadMigrations, umamiReleaseSource, type LoadOptions, type MigrationSet } from "../../scripts/migrate/sources.js";
+import {
+  BUNDLED_DIR,
+  DEFAULT_CACHE_DIR,
+  loadMigrations,
+  umamiReleaseSource,
+  type LoadOptions,
+  type MigrationSet,
+} from "../../scripts/migrate/sources.js";
 import { PROJECT_ROOT } from "./reliability.js";
 
 const execFileAsync = promisify(execFile);
@@ -36,8 +43,24 @@ export function loadRelease(version: UmamiVersion): Promise<MigrationSet> {
 
 /** The tables Umami 3.1.0's 19 migrations leave in the schema, `_prisma_migrations` included (measured). */
 export const UMAMI_3_TABLES = [
-  "_prisma_migrations", "board", "event_data", "link", "pixel", "report", "revenue", "segment", "session", "session_data",
-  "session_replay", "session_replay_saved", "share", "team", "team_user", "user", "website", "website_event",
+  "_prisma_migrations",
+  "board",
+  "event_data",
+  "link",
+  "pixel",
+  "report",
+  "revenue",
+  "segment",
+  "session",
+  "session_data",
+  "session_replay",
+  "session_replay_saved",
+  "share",
+  "team",
+  "team_user",
+  "user",
+  "website",
+  "website_event",
 ];
 
 /** Each release's migrations directory in the bundled copy (2.x and 3.x layouts). */
@@ -68,7 +91,11 @@ export async function npmUmami2100MigrationsDir(): Promise<string> {
   mkdirSync(NPM_CACHE, { recursive: true });
   const scratch = mkdtempSync(join(NPM_CACHE, ".pack-"));
   try {
-    const { stdout } = await execFileAsync("npm", ["pack", "umami@2.10.0", "--pack-destination", scratch, "--json", "--ignore-scripts"], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await execFileAsync(
+      "npm",
+      ["pack", "umami@2.10.0", "--pack-destination", scratch, "--json", "--ignore-scripts"],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
     const { filename } = (JSON.parse(stdout) as { filename: string }[])[0];
     await execFileAsync("tar", ["-xzf", join(scratch, filename), "-C", scratch, "package/db/postgresql/migrations"]);
     if (!existsSync(dir)) renameSync(join(scratch, "package"), target);

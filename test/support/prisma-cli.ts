@@ -23,7 +23,9 @@ const require = createRequire(import.meta.url);
 
 type AdapterFactory = unknown;
 interface MigrateModule {
-  Migrate: { setup: (input: Record<string, unknown>) => Promise<unknown> } & (new (input: Record<string, unknown>) => unknown);
+  Migrate: { setup: (input: Record<string, unknown>) => Promise<unknown> } & (new (
+    input: Record<string, unknown>,
+  ) => unknown);
   SchemaEngineWasm: { setup: (input: Record<string, unknown>) => Promise<unknown> };
   MigrateDeploy: CommandClass;
   MigrateStatus: CommandClass;
@@ -42,11 +44,20 @@ const internals = require("@prisma/internals") as {
   inferDirectoryConfig: (schemaContext: unknown, config: unknown) => { migrationsDirPath: string };
 };
 const { loadConfigFromFile } = require("@prisma/config") as {
-  loadConfigFromFile: (input: { configFile?: string }) => Promise<{ config?: { schema?: string; datasource?: { url?: string } }; error?: { _tag: string; error?: Error } }>;
+  loadConfigFromFile: (input: {
+    configFile?: string;
+  }) => Promise<{
+    config?: { schema?: string; datasource?: { url?: string } };
+    error?: { _tag: string; error?: Error };
+  }>;
 };
-const { PrismaPg } = require("@prisma/adapter-pg") as { PrismaPg: new (config: { connectionString: string }, options?: { schema?: string }) => AdapterFactory };
+const { PrismaPg } = require("@prisma/adapter-pg") as {
+  PrismaPg: new (config: { connectionString: string }, options?: { schema?: string }) => AdapterFactory;
+};
 // The adapter's own copy of driver-adapter-utils, as @prisma/config 6.19 used it to wrap `config.adapter()`.
-const { bindMigrationAwareSqlAdapterFactory } = createRequire(require.resolve("@prisma/adapter-pg"))("@prisma/driver-adapter-utils") as { bindMigrationAwareSqlAdapterFactory: (f: AdapterFactory) => AdapterFactory };
+const { bindMigrationAwareSqlAdapterFactory } = createRequire(require.resolve("@prisma/adapter-pg"))(
+  "@prisma/driver-adapter-utils",
+) as { bindMigrationAwareSqlAdapterFactory: (f: AdapterFactory) => AdapterFactory };
 
 // tsconfig's lib has no WebAssembly types (no DOM); Node has the global.
 const { WebAssembly: wasm } = globalThis as unknown as {
@@ -57,7 +68,9 @@ const { WebAssembly: wasm } = globalThis as unknown as {
 };
 
 /** The Wasm schema engine, instantiated as `@prisma/internals`' loader does, from the package's own file. */
-async function loadWasmSchemaEngine(): Promise<{ new: (input: unknown, debug: unknown, adapter: unknown) => Promise<unknown> }> {
+async function loadWasmSchemaEngine(): Promise<{
+  new: (input: unknown, debug: unknown, adapter: unknown) => Promise<unknown>;
+}> {
   // The package exports no ./package.json; its main entry lies at its root.
   const packageDir = dirname(require.resolve("@prisma/schema-engine-wasm"));
   const runtime = (await import(join(packageDir, "schema_engine_bg.js"))) as {
@@ -85,7 +98,9 @@ function schemaOf(url: string): string {
 migrateModule.Migrate.setup = async ({ schemaContext, schemaEngineConfig, ...rest }) => {
   const url = (schemaEngineConfig as { datasource?: { url?: string } }).datasource?.url;
   if (!url) throw new Error("prisma.config.ts has no datasource.url");
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: url }, { schema: schemaOf(url) }));
+  const adapter = bindMigrationAwareSqlAdapterFactory(
+    new PrismaPg({ connectionString: url }, { schema: schemaOf(url) }),
+  );
   const schemaEngine = await migrateModule.SchemaEngineWasm.setup({ adapter, schemaContext, ...rest });
   // Migrate's constructor is private in the types only; setup is what calls it in Prisma's own code.
   return new migrateModule.Migrate({ engine: schemaEngine, schemaContext, ...rest });
@@ -106,7 +121,12 @@ async function diagnose(config: { schema?: string }): Promise<string> {
     schemaPath: internals.createSchemaPathInput({ schemaPathFromConfig: config.schema, baseDir: process.cwd() }),
   });
   const { migrationsDirPath } = internals.inferDirectoryConfig(schemaContext, config);
-  const migrate = (await migrateModule.Migrate.setup({ schemaEngineConfig: config, baseDir: process.cwd(), migrationsDirPath, schemaContext })) as {
+  const migrate = (await migrateModule.Migrate.setup({
+    schemaEngineConfig: config,
+    baseDir: process.cwd(),
+    migrationsDirPath,
+    schemaContext,
+  })) as {
     diagnoseMigrationHistory(input: { optInToShadowDatabase: boolean }): Promise<unknown>;
     stop(): Promise<void>;
   };
@@ -121,7 +141,8 @@ async function diagnose(config: { schema?: string }): Promise<string> {
 async function main(argv: string[]): Promise<number> {
   const [group, name, ...rest] = argv;
   const command = group === "migrate" ? COMMANDS[name] : undefined;
-  if (!command && !(group === "migrate" && name === "diagnose")) throw new Error(`usage: prisma-cli migrate deploy|status|resolve|diagnose [options] (got ${argv.join(" ")})`);
+  if (!command && !(group === "migrate" && name === "diagnose"))
+    throw new Error(`usage: prisma-cli migrate deploy|status|resolve|diagnose [options] (got ${argv.join(" ")})`);
   const { config, error } = await loadConfigFromFile({});
   if (error || !config) {
     console.error(`Failed to load the Prisma config: ${error?._tag} ${error?.error ?? ""}`);

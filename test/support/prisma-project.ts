@@ -58,5 +58,8 @@ export function createPrismaProject(migrationsDir: string): PrismaProject {
 
 function runHarness(cwd: string, args: string[], env: Record<string, string>): Promise<CliRun> {
   // No colours, no telemetry, no update check: the output is compared as text.
-  return runNode([TSX, HARNESS, ...args], { cwd, env: { NO_COLOR: "1", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1", ...env } });
+  return runNode([TSX, HARNESS, ...args], {
+    cwd,
+    env: { NO_COLOR: "1", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1", ...env },
+  });
 }

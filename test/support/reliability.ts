@@ -22,11 +22,19 @@ export interface CliRun {
  * Runs `node <args>` with `env` added to a clean environment (PATH, HOME and TMPDIR only: nothing leaks in from the
  * test runner), `stdin` as its whole input, and collects its output.
  */
-export function runNode(args: string[], options: { cwd: string; env: Record<string, string>; stdin?: string }): Promise<CliRun> {
+export function runNode(
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; stdin?: string },
+): Promise<CliRun> {
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), ...options.env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+        ...options.env,
+      },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -43,7 +51,11 @@ export function runNode(args: string[], options: { cwd: string; env: Record<stri
  * Runs `umami-db <args>` with `env` added to a clean environment (no AWS or SST variables leak in from the
  * test runner). Passwords go through `env`, never `args`, so they are not visible in the process list.
  */
-export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; stdin?: string } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string; stdin?: string } = {},
+): Promise<CliRun> {
   return runNode([BIN, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     // Umami's release files come from the copy bundled in vendor/umami: no mirror, no GitHub.

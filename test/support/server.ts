@@ -3,7 +3,12 @@
  * administrator shaped like Aurora's master (member of an `rds_superuser` group), every database created
  * with Aurora's defaults (pg_stat_statements preloaded and created), and optionally the sample application.
  */
-import { createAuroraLikeAdmin, installAuroraExtensions, SAMPLE_APP, seedSampleApplication } from "../../scripts/local/sample-app.js";
+import {
+  createAuroraLikeAdmin,
+  installAuroraExtensions,
+  SAMPLE_APP,
+  seedSampleApplication,
+} from "../../scripts/local/sample-app.js";
 import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/local/embedded.js";
 import { provisionStage } from "../../scripts/flows/provision.js";
@@ -31,7 +36,9 @@ export const TEST_APP_PASSWORD = "app-password-for-tests";
  * Starts a server with the Aurora-like admin and database `app`; seeds the sample application unless told
  * not to. `settings` are extra `postgres -c` settings (e.g. TLS from test/support/tls.ts).
  */
-export async function startTestServer(options: { sampleApp?: boolean; settings?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { sampleApp?: boolean; settings?: Record<string, string> } = {},
+): Promise<TestServer> {
   const embedded = await startEmbeddedPostgres({ settings: options.settings });
   const superuser = parseDatabaseUrl(embedded.superuserUrl);
   await withClient(superuser, (c) => createAuroraLikeAdmin(c, { ...TEST_ADMIN, database: SAMPLE_APP.database }));
@@ -63,7 +70,9 @@ export interface UmamiStage {
 /** Creates `database` and provisions stage dev in it, as the stack would, by the Aurora-like admin. */
 export async function devStageIn(server: TestServer, database: string, password: string): Promise<UmamiStage> {
   const admin = await server.createDatabase(database);
-  await withClient(admin, (c) => provisionStage(c, buildSpec("dev", { ...stageSettings("dev"), database }), { admin: TEST_ADMIN.name, password }));
+  await withClient(admin, (c) =>
+    provisionStage(c, buildSpec("dev", { ...stageSettings("dev"), database }), { admin: TEST_ADMIN.name, password }),
+  );
   const url = `postgresql://umami_user:${password}@127.0.0.1:${server.embedded.port}/${database}?schema=umami&sslmode=disable`;
   return { url, umami: parseDatabaseUrl(url) };
 }

@@ -9,16 +9,26 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 
 /** A tag tarball as GitHub serves it, made in `scratch` from the migrations at `from`, after `edit` (if any). */
-export function gitArchive(scratch: string, version: string, layout: string, from: string, edit: (dir: string) => void = () => undefined): { archive: Buffer; commit: string } {
+export function gitArchive(
+  scratch: string,
+  version: string,
+  layout: string,
+  from: string,
+  edit: (dir: string) => void = () => undefined,
+): { archive: Buffer; commit: string } {
   const repo = mkdtempSync(join(scratch, "repo-"));
   cpSync(from, join(repo, layout), { recursive: true });
   writeFileSync(join(repo, "package.json"), `{ "name": "umami", "version": "${version}" }\n`);
   edit(join(repo, layout));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: repo });
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: repo });
   git("init", "-q", ".");
   git("add", "-A");
   git("commit", "-qm", `v${version}`);
-  return { archive: git("archive", "--format=tar.gz", `--prefix=umami-${version}/`, "HEAD"), commit: git("rev-parse", "HEAD").toString().trim() };
+  return {
+    archive: git("archive", "--format=tar.gz", `--prefix=umami-${version}/`, "HEAD"),
+    commit: git("rev-parse", "HEAD").toString().trim(),
+  };
 }
 
 /** A local codeload: `serve` publishes a tag's tarball; `base` is its URL, `closed` one where nothing listens. */

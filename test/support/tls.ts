@@ -31,10 +31,21 @@ export function createCertificateAuthority(dir: string, commonName = "umami-db t
   const certFile = join(dir, "ca.crt");
   const keyFile = join(dir, "ca.key");
   openssl([
-    "req", "-x509", ...NEW_KEY, "-days", "1", "-subj", `/CN=${commonName}`,
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    "-keyout", keyFile, "-out", certFile,
+    "req",
+    "-x509",
+    ...NEW_KEY,
+    "-days",
+    "1",
+    "-subj",
+    `/CN=${commonName}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
   ]);
   return { dir, certFile, keyFile };
 }
@@ -50,7 +61,23 @@ export function createIntermediateAuthority(root: CertificateAuthority, name: st
   const ext = join(root.dir, `${name}.ext`);
   writeFileSync(ext, "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n");
   openssl(["req", ...NEW_KEY, "-subj", `/CN=${name}`, "-keyout", keyFile, "-out", csr]);
-  openssl(["x509", "-req", "-in", csr, "-CA", root.certFile, "-CAkey", root.keyFile, "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", certFile]);
+  openssl([
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    root.certFile,
+    "-CAkey",
+    root.keyFile,
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    ext,
+    "-out",
+    certFile,
+  ]);
   return { dir: root.dir, certFile, keyFile };
 }
 
@@ -60,15 +87,39 @@ export function createIntermediateAuthority(root: CertificateAuthority, name: st
  * certificate, so the server presents its whole chain: root included for a root CA, the intermediate but no
  * root for one from `createIntermediateAuthority`.
  */
-export function issueServerCertificate(ca: CertificateAuthority, name: string, hostNames: string[], options: { chain?: boolean } = {}): CertificateFiles {
+export function issueServerCertificate(
+  ca: CertificateAuthority,
+  name: string,
+  hostNames: string[],
+  options: { chain?: boolean } = {},
+): CertificateFiles {
   const certFile = join(ca.dir, `${name}.crt`);
   const keyFile = join(ca.dir, `${name}.key`);
   const csr = join(ca.dir, `${name}.csr`);
   const ext = join(ca.dir, `${name}.ext`);
   const altNames = hostNames.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
-  writeFileSync(ext, `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${altNames}\n`);
+  writeFileSync(
+    ext,
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${altNames}\n`,
+  );
   openssl(["req", ...NEW_KEY, "-subj", `/CN=${hostNames[0]}`, "-keyout", keyFile, "-out", csr]);
-  openssl(["x509", "-req", "-in", csr, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", certFile]);
+  openssl([
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    ca.certFile,
+    "-CAkey",
+    ca.keyFile,
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    ext,
+    "-out",
+    certFile,
+  ]);
   if (options.chain ?? true) appendFileSync(certFile, readFileSync(ca.certFile));
   return { certFile, keyFile };
 }
@@ -78,7 +129,11 @@ export function issueServerCertificate(ca: CertificateAuthority, name: string, h
  * accepts plain connections only from `plainRoles` (the test's superuser and administrator, whose URLs say
  * sslmode=disable); every other role — umami_user above all — must come over TLS.
  */
-export function tlsServerSettings(certificate: CertificateFiles, dir: string, plainRoles: string[]): Record<string, string> {
+export function tlsServerSettings(
+  certificate: CertificateFiles,
+  dir: string,
+  plainRoles: string[],
+): Record<string, string> {
   const hba = join(dir, `pg_hba.${plainRoles.join("_") || "none"}.conf`);
   const lines = [
     "hostssl all all 127.0.0.1/32 scram-sha-256",

@@ -5,7 +5,17 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { buildHandoff } from "../../scripts/flows/handoff.js";
@@ -40,7 +50,11 @@ export async function npmPrereleaseThenRelease(): Promise<MigrationSet> {
   const npm = await loadMigrations(await npmUmami2100MigrationsDir(), testSourceOptions());
   const release = await umamiReleaseMigrations();
   const later = release.migrations.filter((m) => !npm.migrations.some((n) => n.name === m.name));
-  return { ...release, source: `npm:umami@2.10.0 then v${UMAMI_RELEASE} 05..`, migrations: [...npm.migrations, ...later] };
+  return {
+    ...release,
+    source: `npm:umami@2.10.0 then v${UMAMI_RELEASE} 05..`,
+    migrations: [...npm.migrations, ...later],
+  };
 }
 
 /**
@@ -64,10 +78,26 @@ export async function generateUmamiClient(schema = UMAMI_SCHEMA): Promise<string
     const stub = join(scratch, "schema-engine-stub");
     writeFileSync(stub, "#!/bin/sh\necho 'schema engine stub: prisma generate must not need it' >&2\nexit 1\n");
     chmodSync(stub, 0o755);
-    await execFileAsync(process.execPath, [join(PROJECT_ROOT, "node_modules/prisma/build/index.js"), "generate", "--schema", join(scratch, "prisma", "schema.prisma")], {
-      cwd: scratch,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), PRISMA_SCHEMA_ENGINE_BINARY: stub, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
-    });
+    await execFileAsync(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, "node_modules/prisma/build/index.js"),
+        "generate",
+        "--schema",
+        join(scratch, "prisma", "schema.prisma"),
+      ],
+      {
+        cwd: scratch,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "/tmp",
+          ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+          PRISMA_SCHEMA_ENGINE_BINARY: stub,
+          CHECKPOINT_DISABLE: "1",
+          PRISMA_HIDE_UPDATE_MESSAGE: "1",
+        },
+      },
+    );
     try {
       renameSync(scratch, target);
     } catch (error) {
@@ -81,10 +111,14 @@ export async function generateUmamiClient(schema = UMAMI_SCHEMA): Promise<string
 }
 
 /** The container's environment for one child: what the ECS task definition would give Umami. */
-export type UmamiEnv = { DATABASE_URL: string; DATABASE_REPLICA_URL?: string; NODE_EXTRA_CA_CERTS?: string } & Record<string, string | undefined>;
+export type UmamiEnv = { DATABASE_URL: string; DATABASE_REPLICA_URL?: string; NODE_EXTRA_CA_CERTS?: string } & Record<
+  string,
+  string | undefined
+>;
 
 /** An ARN of the shape Secrets Manager gives, for the handoff (ECS references the secret by it). */
-const TEST_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
+const TEST_SECRET_ARN =
+  "arn:aws:secretsmanager:us-east-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
 
 /**
  * The container's environment exactly as the handoff (`umami-db handoff`) lists it: each variable from its
@@ -114,11 +148,23 @@ const CHILD = join(PROJECT_ROOT, "test", "support", "umami-child.ts");
  * Starts umami-child.ts in a fresh Node process with `env` as its whole environment (plus PATH and HOME):
  * nothing leaks in from the test runner, and NODE_EXTRA_CA_CERTS is read at start as in the container.
  */
-export function startUmami(client: string, scenario: string, env: UmamiEnv, args: Record<string, unknown> = {}): UmamiChild {
+export function startUmami(
+  client: string,
+  scenario: string,
+  env: UmamiEnv,
+  args: Record<string, unknown> = {},
+): UmamiChild {
   const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, scenario], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), ...clean, UMAMI_PRISMA_CLIENT: client, UMAMI_SCENARIO_ARGS: JSON.stringify(args) },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+      ...clean,
+      UMAMI_PRISMA_CLIENT: client,
+      UMAMI_SCENARIO_ARGS: JSON.stringify(args),
+    },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
@@ -139,7 +185,9 @@ export function startUmami(client: string, scenario: string, env: UmamiEnv, args
       try {
         done(JSON.parse(last) as ChildOutcome);
       } catch {
-        reject(new Error(`umami-child ${scenario} exited ${code} without an outcome.\nstdout: ${stdout}\nstderr: ${stderr}`));
+        reject(
+          new Error(`umami-child ${scenario} exited ${code} without an outcome.\nstdout: ${stdout}\nstderr: ${stderr}`),
+        );
       }
     });
   });
@@ -147,6 +195,11 @@ export function startUmami(client: string, scenario: string, env: UmamiEnv, args
 }
 
 /** Runs one scenario to its end. */
-export function runUmami(client: string, scenario: string, env: UmamiEnv, args: Record<string, unknown> = {}): Promise<ChildOutcome> {
+export function runUmami(
+  client: string,
+  scenario: string,
+  env: UmamiEnv,
+  args: Record<string, unknown> = {},
+): Promise<ChildOutcome> {
   return startUmami(client, scenario, env, args).outcome;
 }

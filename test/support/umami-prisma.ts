@@ -30,7 +30,10 @@ export interface UmamiPrismaClient {
   $disconnect(): Promise<void>;
 }
 
-type PrismaClientClass = new (options: { adapter: PrismaPg; errorFormat?: "pretty" | "colorless" | "minimal" }) => UmamiPrismaClient;
+type PrismaClientClass = new (options: {
+  adapter: PrismaPg;
+  errorFormat?: "pretty" | "colorless" | "minimal";
+}) => UmamiPrismaClient;
 
 /** What Umami reads from its environment to reach the database. */
 export interface UmamiDatabaseEnv {
@@ -60,9 +63,15 @@ export function umamiSchema(env: UmamiDatabaseEnv): string | null {
  */
 export function createUmamiDataLayer(PrismaClient: PrismaClientClass, env: UmamiDatabaseEnv): UmamiDataLayer {
   const schema = umamiSchema(env) ?? undefined;
-  const client = new PrismaClient({ adapter: new PrismaPg({ connectionString: env.DATABASE_URL }, { schema }), errorFormat: "pretty" });
+  const client = new PrismaClient({
+    adapter: new PrismaPg({ connectionString: env.DATABASE_URL }, { schema }),
+    errorFormat: "pretty",
+  });
   const replica = env.DATABASE_REPLICA_URL
-    ? new PrismaClient({ adapter: new PrismaPg({ connectionString: env.DATABASE_REPLICA_URL }, { schema }), errorFormat: "pretty" })
+    ? new PrismaClient({
+        adapter: new PrismaPg({ connectionString: env.DATABASE_REPLICA_URL }, { schema }),
+        errorFormat: "pretty",
+      })
     : undefined;
   return {
     client,
@@ -84,7 +93,10 @@ export function createUmamiDataLayer(PrismaClient: PrismaClientClass, env: Umami
 }
 
 /** Umami's `createUser` (src/queries/prisma/user.ts): what its first admin and every new user go through. */
-export function createUser(client: UmamiPrismaClient, data: { id: string; username: string; password: string; role: string }) {
+export function createUser(
+  client: UmamiPrismaClient,
+  data: { id: string; username: string; password: string; role: string },
+) {
   return client.user.create({ data, select: { id: true, username: true, role: true } });
 }
 

@@ -85,7 +85,9 @@ export function shellCommands(script: string): string[][] {
 /** Parses `args` with umami-db's own commander program, running no action; the usage error, or null. */
 export async function parseUmamiDb(args: string[], options: { allowHelp?: boolean } = {}): Promise<string | null> {
   try {
-    return (await parseCommandLine(args)).help && !options.allowHelp ? `umami-db ${args.join(" ")} only prints help` : null;
+    return (await parseCommandLine(args)).help && !options.allowHelp
+      ? `umami-db ${args.join(" ")} only prints help`
+      : null;
   } catch (error) {
     // The CLI's own message (commander's, or a flag's value checker's UserError), without the command line.
     return ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
@@ -101,9 +103,21 @@ export function sstCommandFlags(command: string): Promise<string[] | null> {
       command,
       // sst prints a command's help and exits 1 (it always does for --help): read stdout either way.
       // SST writes a log file into TMPDIR on every run: a scratch directory, removed after the test file.
-      run("npx", ["sst", command, "--help"], { env: { ...process.env, TMPDIR: scratchDir("sst-help-"), SST_SKIP_DEPENDENCY_CHECK: "1", SST_TELEMETRY_DISABLED: "1", SST_NO_BUN: "1" } })
+      run("npx", ["sst", command, "--help"], {
+        env: {
+          ...process.env,
+          TMPDIR: scratchDir("sst-help-"),
+          SST_SKIP_DEPENDENCY_CHECK: "1",
+          SST_TELEMETRY_DISABLED: "1",
+          SST_NO_BUN: "1",
+        },
+      })
         .catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }))
-        .then(({ stdout }) => (stdout.startsWith(`Usage: sst ${command}`) ? [...stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1]) : null)),
+        .then(({ stdout }) =>
+          stdout.startsWith(`Usage: sst ${command}`)
+            ? [...stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1])
+            : null,
+        ),
     );
   }
   return sstFlags.get(command)!;
@@ -113,16 +127,26 @@ export function sstCommandFlags(command: string): Promise<string[] | null> {
  * Checks one command (a workflow step's, or one a document shows) against the repository; the problem in one
  * line, or null. `allowHelp`: a command that only prints help is fine (a document may show one; a step may not).
  */
-export async function checkCommand(argv: string[], options: { root?: string; allowHelp?: boolean } = {}): Promise<string | null> {
+export async function checkCommand(
+  argv: string[],
+  options: { root?: string; allowHelp?: boolean } = {},
+): Promise<string | null> {
   const root = options.root ?? ".";
   const [tool, ...args] = argv;
-  const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { scripts: Record<string, string>; bin: Record<string, string>; dependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as {
+    scripts: Record<string, string>;
+    bin: Record<string, string>;
+    dependencies: Record<string, string>;
+  };
   const umamiDb = async (cliArgs: string[]) => {
     const error = await parseUmamiDb(cliArgs, options);
     return error ? `umami-db ${cliArgs.join(" ")}: ${error}` : null;
   };
   if (tool === "npm") {
-    if (args[0] === "ci") return args.slice(1).every((a) => ["--no-audit", "--no-fund"].includes(a)) ? null : `npm ci with unexpected flags: ${args.join(" ")}`;
+    if (args[0] === "ci")
+      return args.slice(1).every((a) => ["--no-audit", "--no-fund"].includes(a))
+        ? null
+        : `npm ci with unexpected flags: ${args.join(" ")}`;
     const rest = args[0] === "run" ? args.slice(1) : args;
     while (rest[0]?.startsWith("-")) rest.shift(); // npm's own flags (-s)
     const [script, ...extra] = rest;
@@ -154,7 +178,12 @@ export async function checkCommand(argv: string[], options: { root?: string; all
     const options = Object.entries(module).find(([name]) => name.endsWith("_OPTIONS"))?.[1];
     if (!options) return `${args[1]} exports no *_OPTIONS for its flags`;
     try {
-      parseArgs({ args: args.slice(2), options: options as NonNullable<Parameters<typeof parseArgs>[0]>["options"], strict: true, allowPositionals: false });
+      parseArgs({
+        args: args.slice(2),
+        options: options as NonNullable<Parameters<typeof parseArgs>[0]>["options"],
+        strict: true,
+        allowPositionals: false,
+      });
       return null;
     } catch (error) {
       return `${args[1]}: ${(error as Error).message}`;
@@ -164,7 +193,10 @@ export async function checkCommand(argv: string[], options: { root?: string; all
 }
 
 /** Every problem in the `run:` steps of a parsed workflow, as "job / step: problem". */
-export async function checkRunSteps(workflow: { jobs: Record<string, { steps?: { name?: string; run?: string }[] }> }, root = "."): Promise<string[]> {
+export async function checkRunSteps(
+  workflow: { jobs: Record<string, { steps?: { name?: string; run?: string }[] }> },
+  root = ".",
+): Promise<string[]> {
   const problems: string[] = [];
   for (const [job, { steps = [] }] of Object.entries(workflow.jobs)) {
     for (const step of steps) {

@@ -11,7 +11,18 @@ describe(REFERENCE_FILE, () => {
   it("has a command reference identical to the CLI's --help (run `npm run docs` when this fails)", () => {
     const doc = readFileSync(new URL(`../../${REFERENCE_FILE}`, import.meta.url), "utf8");
     const reference = buildReference();
-    for (const command of ["plan", "local", "migrate", "verify", "fingerprint", "baseline", "preflight", "post-deploy", "rollback", "handoff"]) {
+    for (const command of [
+      "plan",
+      "local",
+      "migrate",
+      "verify",
+      "fingerprint",
+      "baseline",
+      "preflight",
+      "post-deploy",
+      "rollback",
+      "handoff",
+    ]) {
       expect(reference).toContain(`### umami-db ${command}\n`);
     }
     expect(withReference(doc, reference)).toBe(doc);

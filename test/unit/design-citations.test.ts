@@ -29,7 +29,13 @@ function commentsOf(text: string): string[] {
   return [...text.matchAll(tokens)]
     .map((m) => m[0])
     .filter((t) => t.startsWith("//") || t.startsWith("/*"))
-    .map((c) => c.replace(/^\/\*+|\*+\/$/g, "").split("\n").map((l) => l.replace(/^\s*(\*|\/\/)?\s?/, "")).join(" "));
+    .map((c) =>
+      c
+        .replace(/^\/\*+|\*+\/$/g, "")
+        .split("\n")
+        .map((l) => l.replace(/^\s*(\*|\/\/)?\s?/, ""))
+        .join(" "),
+    );
 }
 
 /** Every name a heading of docs/design.md answers to: its text, and its text without a trailing "(…)". */
@@ -54,14 +60,16 @@ describe("citations of docs/design.md", () => {
   it("name sections that exist", () => {
     const missing: string[] = [];
     for (const [file, texts] of comments) {
-      for (const text of texts) for (const [, name] of text.matchAll(CITATION)) if (!sections.has(name)) missing.push(`${file}: § "${name}"`);
+      for (const text of texts)
+        for (const [, name] of text.matchAll(CITATION)) if (!sections.has(name)) missing.push(`${file}: § "${name}"`);
     }
     expect(missing).toEqual([]);
   });
 
   it("never cite a fact by number", () => {
-    const numbered = [...comments]
-      .flatMap(([file, texts]) => texts.filter((t) => BY_NUMBER.test(t)).map((t) => `${file}: ${t.match(BY_NUMBER)?.[0]}`));
+    const numbered = [...comments].flatMap(([file, texts]) =>
+      texts.filter((t) => BY_NUMBER.test(t)).map((t) => `${file}: ${t.match(BY_NUMBER)?.[0]}`),
+    );
     expect(numbered).toEqual([]);
   });
 
@@ -69,6 +77,8 @@ describe("citations of docs/design.md", () => {
     const cited = [...comments.values()].flat().flatMap((t) => [...t.matchAll(CITATION)].map((m) => m[1]));
     expect(cited.length).toBeGreaterThan(20);
     expect(sections.has("Facts we measured")).toBe(true);
-    expect(commentsOf('const u = "postgresql://h/db"; /* a\n * `docs/design.md`\n * § "Shape" */')).toEqual(['a `docs/design.md` § "Shape" ']);
+    expect(commentsOf('const u = "postgresql://h/db"; /* a\n * `docs/design.md`\n * § "Shape" */')).toEqual([
+      'a `docs/design.md` § "Shape" ',
+    ]);
   });
 });

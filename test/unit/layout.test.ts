@@ -97,11 +97,17 @@ describe("layout", () => {
   it("reads the environment only in the commands: no process.env below scripts/commands/ (STYLE.md rule 4)", () => {
     // scripts/ci/ holds the workflows' own entry points (run by GitHub Actions beside umami-db): edges too.
     const below = files.filter((f) => !["commands", "scripts", "ci"].includes(folderOf(f)));
-    const readers = below.filter((f) => /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*["']env["']\s*\]/.test(withoutComments(readFileSync(join(ROOT, f), "utf8"))));
+    const readers = below.filter((f) =>
+      /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*["']env["']\s*\]/.test(
+        withoutComments(readFileSync(join(ROOT, f), "utf8")),
+      ),
+    );
     expect(readers).toEqual([]);
     // The check sees what it looks for.
     expect(/\bprocess\s*\.\s*env\b/.test(withoutComments("const x = process.env.HOME; // process.env"))).toBe(true);
-    expect(/\bprocess\s*\.\s*env\b/.test(withoutComments("/** nothing reads `process.env` */\n// process.env"))).toBe(false);
+    expect(/\bprocess\s*\.\s*env\b/.test(withoutComments("/** nothing reads `process.env` */\n// process.env"))).toBe(
+      false,
+    );
     expect(below).toContain("scripts/stage/stage.ts");
     expect(below).toContain("sst/stages.ts");
   });

@@ -19,7 +19,9 @@ const root = new URL("../..", import.meta.url).pathname;
 const readme = readDoc("README.md");
 const pkg = JSON.parse(readDoc("package.json")) as { scripts: Record<string, string>; engines: { node: string } };
 
-const semver = createRequire(join(root, "node_modules/@pulumi/pulumi/package.json"))("semver") as typeof import("semver");
+const semver = createRequire(join(root, "node_modules/@pulumi/pulumi/package.json"))(
+  "semver",
+) as typeof import("semver");
 
 /** The manifest of every package under node_modules, nested ones included. */
 function installedPackages(): { name: string; version: string; engines?: { node?: string } }[] {
@@ -66,7 +68,11 @@ describe("README", () => {
   it("names every installed dependency that declares more than the Node 20 it says still runs", () => {
     const paragraph = readme.split("\n\n").find((p) => /^Node 20\.\d+ and later still runs/.test(p))!;
     const node20 = /^Node (20\.\d+)/.exec(paragraph)![1] + ".0";
-    const refusing = new Set(installedPackages().filter((m) => typeof m.engines?.node === "string" && !semver.satisfies(node20, m.engines.node)).map((m) => m.name));
+    const refusing = new Set(
+      installedPackages()
+        .filter((m) => typeof m.engines?.node === "string" && !semver.satisfies(node20, m.engines.node))
+        .map((m) => m.name),
+    );
     const named = [...paragraph.matchAll(/`(@?[a-z0-9-]+(?:\/[a-z0-9.-]+)?)`/g)].map((m) => m[1]);
     const words = ["zero", "one", "two", "three", "four", "five", "six"];
     expect(paragraph.replace(/\s+/g, " ")).toContain(`${words[refusing.size]} dependencies declare 22`);
@@ -87,7 +93,8 @@ describe.each(DOCS)("%s", (doc) => {
   it("shows only shell commands the product has: npm scripts, umami-db lines its parser accepts, sst commands and flags", async () => {
     const commands = shellCommands(text);
     if (doc === "README.md") expect(commands.length).toBeGreaterThanOrEqual(15);
-    for (const command of commands) expect(await checkCommand(words(command), { root, allowHelp: true }), command).toBeNull();
+    for (const command of commands)
+      expect(await checkCommand(words(command), { root, allowHelp: true }), command).toBeNull();
   }, 60_000);
 
   it("links only to files and headings that exist", () => {
@@ -102,7 +109,9 @@ describe.each(DOCS)("%s", (doc) => {
 
 describe("the cheap, offline commands the README and docs show, run as shown", () => {
   const all = [...new Set(DOCS.flatMap((doc) => shellCommands(readDoc(doc))))];
-  const cheap = all.filter((c) => /^(npx umami-db|node bin\/umami-db\.js) (plan --stage [a-z0-9-]+$|.*--help$)/.test(c));
+  const cheap = all.filter((c) =>
+    /^(npx umami-db|node bin\/umami-db\.js) (plan --stage [a-z0-9-]+$|.*--help$)/.test(c),
+  );
 
   it("includes the offline plan and --help", () => {
     expect(cheap).toContain("npx umami-db plan --stage dev");
@@ -121,7 +130,9 @@ describe("the cheap, offline commands the README and docs show, run as shown", (
 describe("docs/benchmarks.md", () => {
   it("states the audit goals the bench judges by (bench/audit.ts AUDIT_GOALS; the bench printed older ones)", async () => {
     const { AUDIT_GOALS } = await import("../../bench/audit.js");
-    const rows = readDoc("docs/benchmarks.md").split("\n").filter((l) => l.startsWith("| Audit of 20,000") || l.startsWith("| Per-object privilege loop"));
+    const rows = readDoc("docs/benchmarks.md")
+      .split("\n")
+      .filter((l) => l.startsWith("| Audit of 20,000") || l.startsWith("| Per-object privilege loop"));
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(new RegExp(`\\| < ${AUDIT_GOALS.auditMs} ms \\|$`));
     expect(rows[1]).toContain(`| ≥ ${AUDIT_GOALS.loopbackRatio}× / ≥ ${AUDIT_GOALS.proxyRatio}× (issue 17) |`);

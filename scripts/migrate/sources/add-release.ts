@@ -46,27 +46,40 @@ const older = (a: string, b: string) => {
 };
 
 /** Downloads Umami `tag`, vendors it and records its checksums; refuses a tag the tool already knows. */
-export async function addRelease(tag: string, store: ReleaseStore, sources: Pick<LoadOptions, "githubBaseUrl" | "downloadTimeoutMs">): Promise<AddedRelease> {
+export async function addRelease(
+  tag: string,
+  store: ReleaseStore,
+  sources: Pick<LoadOptions, "githubBaseUrl" | "downloadTimeoutMs">,
+): Promise<AddedRelease> {
   const s = parseGithubSource(`github:umami-software/umami@${tag}`);
   const known = readKnownReleases(store.releasesFile);
-  if (known.some((r) => r.tag === tag)) throw new UserError(`Umami ${tag} is already a release this tool knows (${store.releasesFile}); nothing to add.`);
+  if (known.some((r) => r.tag === tag))
+    throw new UserError(`Umami ${tag} is already a release this tool knows (${store.releasesFile}); nothing to add.`);
   const target = join(store.bundledDir, tag);
-  if (existsSync(target)) throw new UserError(`${target} exists but ${tag} is not recorded in ${store.releasesFile}. Remove the folder (nothing under vendor/ is edited by hand) and run again.`);
+  if (existsSync(target))
+    throw new UserError(
+      `${target} exists but ${tag} is not recorded in ${store.releasesFile}. Remove the folder (nothing under vendor/ is edited by hand) and run again.`,
+    );
 
   const scratch = mkdtempSync(join(store.bundledDir, `.add-${tag}-`));
   try {
     const cacheDir = join(scratch, "cache");
-    const set = await loadGithubRelease(s, { bundledDir: undefined, mirrorDir: undefined, cacheDir, ...sources }).catch((error: unknown) => {
-      // The loader's remedy (a mirror, the cache) is not this command's: it downloads, and only from GitHub.
-      if (!(error instanceof DownloadError)) throw error;
-      throw new UserError(
-        `Could not download ${s.source} from ${error.url} (${error.reason}). \`releases add\` takes a release from GitHub only, never from ` +
-          `UMAMI_MIGRATIONS_MIRROR or the cache: run it where ${new URL(error.url).host} is reachable, or set UMAMI_GITHUB_BASE_URL to a server that serves GitHub's tag tarballs.`,
-        { cause: error },
-      );
-    });
+    const set = await loadGithubRelease(s, { bundledDir: undefined, mirrorDir: undefined, cacheDir, ...sources }).catch(
+      (error: unknown) => {
+        // The loader's remedy (a mirror, the cache) is not this command's: it downloads, and only from GitHub.
+        if (!(error instanceof DownloadError)) throw error;
+        throw new UserError(
+          `Could not download ${s.source} from ${error.url} (${error.reason}). \`releases add\` takes a release from GitHub only, never from ` +
+            `UMAMI_MIGRATIONS_MIRROR or the cache: run it where ${new URL(error.url).host} is reachable, or set UMAMI_GITHUB_BASE_URL to a server that serves GitHub's tag tarballs.`,
+          { cause: error },
+        );
+      },
+    );
     const manifest = readManifest(cacheEntryDir(cacheDir, s.owner, s.repo, tag))!;
-    if (!manifest.commit) throw new UserError(`${s.source}: the tarball names no commit (no pax comment), so its provenance cannot be recorded. Check UMAMI_GITHUB_BASE_URL points at GitHub's codeload or a faithful mirror.`);
+    if (!manifest.commit)
+      throw new UserError(
+        `${s.source}: the tarball names no commit (no pax comment), so its provenance cannot be recorded. Check UMAMI_GITHUB_BASE_URL points at GitHub's codeload or a faithful mirror.`,
+      );
     const release: KnownRelease = {
       tag,
       commit: manifest.commit,
@@ -80,7 +93,10 @@ export async function addRelease(tag: string, store: ReleaseStore, sources: Pick
     writeFileSync(store.releasesFile, `${JSON.stringify({ releases }, null, 2)}\n`);
     appendReadmeRow(store.bundledDir, release, set.migrations.length);
 
-    const base = known.filter((r) => older(r.tag, tag) < 0).sort((a, b) => older(a.tag, b.tag)).at(-1);
+    const base = known
+      .filter((r) => older(r.tag, tag) < 0)
+      .sort((a, b) => older(a.tag, b.tag))
+      .at(-1);
     const before = base?.checksums ?? {};
     // The plan of each new migration, knowing the indexes the release's earlier migrations created.
     const indexes = new Map<string, string>();
@@ -93,7 +109,9 @@ export async function addRelease(tag: string, store: ReleaseStore, sources: Pick
       dir: join(target, release.layout),
       migrations: set.migrations.length,
       since: base?.tag,
-      added: set.migrations.filter((m) => !(m.name in before)).map((m) => ({ name: m.name, operations: planStatements(m.sql, indexes, created) })),
+      added: set.migrations
+        .filter((m) => !(m.name in before))
+        .map((m) => ({ name: m.name, operations: planStatements(m.sql, indexes, created) })),
       changed: set.migrations.filter((m) => m.name in before && before[m.name] !== m.checksum).map((m) => m.name),
     };
   } finally {
@@ -106,6 +124,10 @@ function appendReadmeRow(bundledDir: string, release: KnownRelease, count: numbe
   const path = join(bundledDir, "README.md");
   const lines = readFileSync(path, "utf8").split("\n");
   const last = lines.findLastIndex((line) => line.startsWith("| `"));
-  lines.splice(last + 1, 0, `| \`${release.tag}/${release.layout}/\` | ${release.tag} | ${release.commit} | the ${release.tag.slice(1)} release's ${count} migrations (added by \`umami-db releases add\`) |`);
+  lines.splice(
+    last + 1,
+    0,
+    `| \`${release.tag}/${release.layout}/\` | ${release.tag} | ${release.commit} | the ${release.tag.slice(1)} release's ${count} migrations (added by \`umami-db releases add\`) |`,
+  );
   writeFileSync(path, lines.join("\n"));
 }

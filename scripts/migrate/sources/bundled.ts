@@ -14,5 +14,7 @@ export const BUNDLED_DIR = fileURLToPath(new URL("../../../vendor/umami", import
 
 /** The migrations directory of `tag` in the bundled copy, or undefined when the tool does not ship that tag. */
 export function findBundled(bundledDir: string, tag: string): string | undefined {
-  return UMAMI_LAYOUTS.map((layout) => join(bundledDir, tag, layout)).find((dir) => existsSync(join(dir, "migration_lock.toml")));
+  return UMAMI_LAYOUTS.map((layout) => join(bundledDir, tag, layout)).find((dir) =>
+    existsSync(join(dir, "migration_lock.toml")),
+  );
 }

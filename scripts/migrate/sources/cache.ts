@@ -5,7 +5,16 @@
  * leaves half a cache entry.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { UserError } from "../../kernel/errors.js";
 
@@ -42,7 +51,10 @@ export function readManifest(entryDir: string): CacheManifest | undefined {
   try {
     return JSON.parse(readFileSync(path, "utf8")) as CacheManifest;
   } catch (error) {
-    throw new UserError(`The cache manifest ${path} is not valid JSON (${(error as Error).message}). Delete ${entryDir} and run again to download the tag afresh.`, { cause: error });
+    throw new UserError(
+      `The cache manifest ${path} is not valid JSON (${(error as Error).message}). Delete ${entryDir} and run again to download the tag afresh.`,
+      { cause: error },
+    );
   }
 }
 
@@ -62,7 +74,9 @@ export function differingFiles(a: Record<string, string>, b: Map<string, string>
 
 /** Checksums of downloaded files, as the manifest records them. */
 export function checksumsOf(files: ReleaseFiles): Record<string, string> {
-  return Object.fromEntries([...files].map(([path, bytes]) => [path, sha256(bytes)]).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(
+    [...files].map(([path, bytes]) => [path, sha256(bytes)]).sort(([a], [b]) => a.localeCompare(b)),
+  );
 }
 
 /** Writes a fresh entry (files + manifest), replacing a damaged one; returns the migrations directory. */

@@ -11,11 +11,15 @@ import type { MigrationSet } from "./types.js";
 /** Reads a directory in Prisma's layout; refuses what `prisma migrate deploy` would refuse, and a missing lock file. */
 export function readMigrationsDirectory(dir: string): Omit<MigrationSet, "source"> & { source?: string } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UserError(`Migrations directory ${dir} does not exist. Pass --migrations <dir> with Prisma's layout, or github:umami-software/umami@v<version>.`);
+    throw new UserError(
+      `Migrations directory ${dir} does not exist. Pass --migrations <dir> with Prisma's layout, or github:umami-software/umami@v<version>.`,
+    );
   }
   const lockPath = join(dir, "migration_lock.toml");
   if (!existsSync(lockPath)) {
-    throw new UserError(`${lockPath} is missing. A Prisma migrations directory has a migration_lock.toml saying provider = "postgresql"; check the path.`);
+    throw new UserError(
+      `${lockPath} is missing. A Prisma migrations directory has a migration_lock.toml saying provider = "postgresql"; check the path.`,
+    );
   }
   const provider = readProvider(readFileSync(lockPath, "utf8"));
   if (provider !== "postgresql") {
@@ -29,12 +33,16 @@ export function readMigrationsDirectory(dir: string): Omit<MigrationSet, "source
     .map((entry) => entry.name)
     .sort((a, b) => a.localeCompare(b));
   if (names.length === 0) {
-    throw new UserError(`Migrations directory ${dir} has no migration sub-directories. Point --migrations at the directory that holds <name>/migration.sql.`);
+    throw new UserError(
+      `Migrations directory ${dir} has no migration sub-directories. Point --migrations at the directory that holds <name>/migration.sql.`,
+    );
   }
   const migrations = names.map((name) => {
     const file = join(dir, name, "migration.sql");
     if (!existsSync(file)) {
-      throw new UserError(`Could not find the migration file at ${file} (Prisma P3015). Restore the file or delete the directory ${name}.`);
+      throw new UserError(
+        `Could not find the migration file at ${file} (Prisma P3015). Restore the file or delete the directory ${name}.`,
+      );
     }
     // Prisma reads the script as UTF-8 text and hashes that text's UTF-8 bytes.
     const sql = readFileSync(file, "utf8");
@@ -46,5 +54,8 @@ export function readMigrationsDirectory(dir: string): Omit<MigrationSet, "source
 /** The provider in a `migration_lock.toml`, read as Prisma's `read_provider_from_lock_file` does. */
 export function readProvider(lockFile: string): string | undefined {
   const line = lockFile.split(/\r?\n/).find((l) => l.startsWith("provider"));
-  return line?.replace(/^provider\s*=\s*/, "").trim().replace(/^"|"$/g, "");
+  return line
+    ?.replace(/^provider\s*=\s*/, "")
+    .trim()
+    .replace(/^"|"$/g, "");
 }

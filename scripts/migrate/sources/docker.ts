@@ -21,7 +21,8 @@ export const IMAGE_MIGRATIONS_PATH = "/app/prisma/migrations";
 const execFileAsync = promisify(execFile);
 
 /** Runs the `docker` executable. */
-export const runDocker: DockerRunner = async (args) => execFileAsync("docker", args, { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
+export const runDocker: DockerRunner = async (args) =>
+  execFileAsync("docker", args, { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
 
 /** The three Docker commands that copy the migrations out of `image` (`id` is the created container's). */
 export function buildDockerExtractCommands(image: string) {
@@ -37,13 +38,18 @@ export function buildDockerExtractCommands(image: string) {
 export function parseDockerSource(source: string): string {
   const image = source.slice("docker:".length).trim();
   if (!image || /\s/.test(image) || image.startsWith("-")) {
-    throw new UserError(`Migration source ${JSON.stringify(source)} names no image. Use docker:<image>, e.g. docker:ghcr.io/umami-software/umami:postgresql-v3.1.0.`);
+    throw new UserError(
+      `Migration source ${JSON.stringify(source)} names no image. Use docker:<image>, e.g. docker:ghcr.io/umami-software/umami:postgresql-v3.1.0.`,
+    );
   }
   return image;
 }
 
 /** Copies the image's migrations into a scratch directory under `cacheDir`, reads them, and removes both container and copy. */
-export async function loadDockerImage(source: string, options: LoadOptions & { cacheDir: string }): Promise<MigrationSet> {
+export async function loadDockerImage(
+  source: string,
+  options: LoadOptions & { cacheDir: string },
+): Promise<MigrationSet> {
   const image = parseDockerSource(source);
   const docker = options.docker ?? runDocker;
   const commands = buildDockerExtractCommands(image);
@@ -62,9 +68,13 @@ export async function loadDockerImage(source: string, options: LoadOptions & { c
     rmSync(scratch, { recursive: true, force: true });
   });
   try {
-    id = (await docker(commands.create).catch((error: unknown) => Promise.reject(describeDockerFailure(image, error)))).stdout.trim();
+    id = (
+      await docker(commands.create).catch((error: unknown) => Promise.reject(describeDockerFailure(image, error)))
+    ).stdout.trim();
     try {
-      await docker(commands.copy(id, join(scratch, "migrations"))).catch((error: unknown) => Promise.reject(describeDockerFailure(image, error)));
+      await docker(commands.copy(id, join(scratch, "migrations"))).catch((error: unknown) =>
+        Promise.reject(describeDockerFailure(image, error)),
+      );
     } finally {
       await removeContainer();
     }
@@ -87,17 +97,37 @@ export async function loadDockerImage(source: string, options: LoadOptions & { c
 export function describeDockerFailure(image: string, error: unknown): UserError {
   const e = error as { code?: string | number; stderr?: string; message?: string };
   const instead = "or use the release the image was built from, github:umami-software/umami@v<version>";
-  if (e.code === "ENOENT") return new UserError(`The Docker client (docker) is not on PATH, so docker:${image} cannot be read. Install Docker, ${instead}.`, { cause: error });
+  if (e.code === "ENOENT")
+    return new UserError(
+      `The Docker client (docker) is not on PATH, so docker:${image} cannot be read. Install Docker, ${instead}.`,
+      { cause: error },
+    );
   const text = `${e.stderr ?? ""} ${e.message ?? ""}`;
   const first = (e.stderr ?? e.message ?? String(error)).trim().split("\n")[0];
-  if (/Cannot connect to the Docker daemon|error during connect|Is the docker daemon running|docker\.sock/i.test(text)) {
-    return new UserError(`No Docker engine answers (${first}), so docker:${image} cannot be read. Start Docker, ${instead}.`, { cause: error });
+  if (
+    /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running|docker\.sock/i.test(text)
+  ) {
+    return new UserError(
+      `No Docker engine answers (${first}), so docker:${image} cannot be read. Start Docker, ${instead}.`,
+      { cause: error },
+    );
   }
-  if (/No such image|manifest unknown|not found|pull access denied|repository does not exist/i.test(text) && !/Could not find the file/i.test(text)) {
-    return new UserError(`Docker could not find the image ${image} (${first}). Check its name and tag, and that you are logged in to its registry.`, { cause: error });
+  if (
+    /No such image|manifest unknown|not found|pull access denied|repository does not exist/i.test(text) &&
+    !/Could not find the file/i.test(text)
+  ) {
+    return new UserError(
+      `Docker could not find the image ${image} (${first}). Check its name and tag, and that you are logged in to its registry.`,
+      { cause: error },
+    );
   }
   if (/Could not find the file|No such container:path/i.test(text)) {
-    return new UserError(`The image ${image} has no ${IMAGE_MIGRATIONS_PATH} (${first}): is it an Umami image? Umami's are ghcr.io/umami-software/umami:postgresql-<version>.`, { cause: error });
+    return new UserError(
+      `The image ${image} has no ${IMAGE_MIGRATIONS_PATH} (${first}): is it an Umami image? Umami's are ghcr.io/umami-software/umami:postgresql-<version>.`,
+      { cause: error },
+    );
   }
-  return new UserError(`Docker failed to read docker:${image} (${first}). Check the Docker engine, ${instead}.`, { cause: error });
+  return new UserError(`Docker failed to read docker:${image} (${first}). Check the Docker engine, ${instead}.`, {
+    cause: error,
+  });
 }

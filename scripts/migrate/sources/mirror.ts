@@ -13,7 +13,9 @@ export const UMAMI_LAYOUTS = ["prisma/migrations", "db/postgresql/migrations"] a
 /** The migrations directory of `tag` in the mirror; a mirror without it is a one-line error naming the paths looked for. */
 export function findInMirror(mirrorDir: string, tag: string): string {
   if (!existsSync(mirrorDir) || !statSync(mirrorDir).isDirectory()) {
-    throw new UserError(`UMAMI_MIGRATIONS_MIRROR names ${mirrorDir}, which is not a directory. Point it at a directory of Umami release files laid out by tag (<dir>/${tag}/prisma/migrations), or unset it to download from GitHub.`);
+    throw new UserError(
+      `UMAMI_MIGRATIONS_MIRROR names ${mirrorDir}, which is not a directory. Point it at a directory of Umami release files laid out by tag (<dir>/${tag}/prisma/migrations), or unset it to download from GitHub.`,
+    );
   }
   const candidates = UMAMI_LAYOUTS.map((layout) => join(mirrorDir, tag, layout));
   const found = candidates.find((dir) => existsSync(join(dir, "migration_lock.toml")));

@@ -117,11 +117,17 @@ export function identifyMigrations(migrations: readonly Migration[]): string | u
   const exact = KNOWN_RELEASES.find((r) => compareWithRelease(r, migrations).length === 0);
   if (exact) return `These are Umami ${exact.tag}'s release files.`;
   const copy = NPM_PRERELEASE_COPY;
-  if (Object.entries(copy.differs).some(([name, checksum]) => migrations.some((m) => m.name === name && m.checksum === checksum))) {
+  if (
+    Object.entries(copy.differs).some(([name, checksum]) =>
+      migrations.some((m) => m.name === name && m.checksum === checksum),
+    )
+  ) {
     return `These files contain ${copy.label}: its ${Object.keys(copy.differs).join(", ")} is not Umami's release and lacks ${copy.lacks.join(" and ")}; use ${umamiReleaseSource(copy.release)} or later.`;
   }
   // The nearest release: the one whose migrations the set shares most of.
-  const nearest = [...KNOWN_RELEASES].sort((a, b) => compareWithRelease(a, migrations).length - compareWithRelease(b, migrations).length)[0];
+  const nearest = [...KNOWN_RELEASES].sort(
+    (a, b) => compareWithRelease(a, migrations).length - compareWithRelease(b, migrations).length,
+  )[0];
   const changed = compareWithRelease(nearest, migrations).filter((d) => d.found && d.expected);
   return changed.length
     ? `These files are not a release this tool knows: ${describeDifferences(changed)} differ from Umami ${nearest.tag}.`
@@ -133,7 +139,9 @@ export function whoShipped(name: string, checksum: string): string | undefined {
   const tags = KNOWN_RELEASES.filter((r) => r.checksums[name] === checksum).map((r) => r.tag);
   const who = [
     ...(NPM_PRERELEASE_COPY.differs[name] === checksum ? [NPM_PRERELEASE_COPY.label] : []),
-    ...(tags.length ? [`Umami ${tags.length > 1 ? `${tags.slice(0, -1).join(", ")} and ${tags[tags.length - 1]}` : tags[0]}`] : []),
+    ...(tags.length
+      ? [`Umami ${tags.length > 1 ? `${tags.slice(0, -1).join(", ")} and ${tags[tags.length - 1]}` : tags[0]}`]
+      : []),
   ];
   return who.length ? who.join(" and ") : undefined;
 }
@@ -147,7 +155,10 @@ export function explainUmamiEdit(name: string, recordedChecksum: string, fileChe
   const folder = whoShipped(name, fileChecksum);
   if (!applied || !folder) return undefined;
   const copy = NPM_PRERELEASE_COPY;
-  const lacks = copy.differs[name] === recordedChecksum ? ` The database therefore lacks ${copy.lacks.join(" and ")}, which the release adds.` : "";
+  const lacks =
+    copy.differs[name] === recordedChecksum
+      ? ` The database therefore lacks ${copy.lacks.join(" and ")}, which the release adds.`
+      : "";
   return (
     `Migration ${name} was changed by Umami between releases: the database applied it as shipped in ${applied}, checksum ${shortChecksum(recordedChecksum)}; ` +
     `the folder has it as shipped in ${folder}, checksum ${shortChecksum(fileChecksum)}.${lacks}`

@@ -14,7 +14,10 @@ let stage: AuditStage;
 
 beforeAll(async () => {
   stage = await startAuditStage("Admin-Path-Password-0123456789abcdef");
-  await stage.run("umami", "INSERT INTO umami.website VALUES ('00000000-0000-0000-0000-000000000043', 'umami-secret-site')");
+  await stage.run(
+    "umami",
+    "INSERT INTO umami.website VALUES ('00000000-0000-0000-0000-000000000043', 'umami-secret-site')",
+  );
 });
 afterAll(async () => stage?.server.stop());
 
@@ -26,14 +29,17 @@ describe("search-path-shadowing: an application role plants in the administrator
   it("app_user's overload in public runs with the administrator's rights and grants it umami_user; the administrator's own path closes it", async () => {
     // The application's migrations create in public: the DBA granted it (as a database owned by the application would).
     await stage.run("admin", "GRANT CREATE ON SCHEMA public TO app_user");
-    await stage.run("app", `
+    await stage.run(
+      "app",
+      `
       CREATE FUNCTION public.pg_total_relation_size(text) RETURNS bigint LANGUAGE plpgsql AS $f$
       BEGIN
         IF session_user <> 'app_user' THEN
           BEGIN EXECUTE 'GRANT umami_user TO app_user'; EXCEPTION WHEN others THEN NULL; END;
         END IF;
         RETURN pg_catalog.pg_total_relation_size($1::regclass);
-      END $f$`);
+      END $f$`,
+    );
     try {
       // Real: app_user cannot read Umami's data; the administrator's size query makes it a member of umami_user.
       await expect(rows(stage, "app", "SELECT name FROM umami.website")).rejects.toThrow(/permission denied/);
@@ -47,7 +53,9 @@ describe("search-path-shadowing: an application role plants in the administrator
       const f = finding(CHECK)!;
       expect(f).toMatchObject({
         class: "search-path-shadowing",
-        objects: [`app_admin: search_path = "$user", public (from the server's default (parameter group)) reaches schema public, where app_user (granted CREATE) can create objects`],
+        objects: [
+          `app_admin: search_path = "$user", public (from the server's default (parameter group)) reaches schema public, where app_user (granted CREATE) can create objects`,
+        ],
       });
       expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([`ALTER ROLE app_admin SET search_path TO "$user";`]);
 

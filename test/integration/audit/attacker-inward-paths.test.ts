@@ -21,10 +21,12 @@ beforeAll(async () => {
 });
 afterAll(async () => stage?.server.stop());
 
-const audit = (adminRoles: string[] = []): Promise<AuditResult> => auditIsolation({ admin: stage.server.admin, spec, adminRoles });
+const audit = (adminRoles: string[] = []): Promise<AuditResult> =>
+  auditIsolation({ admin: stage.server.admin, spec, adminRoles });
 
 /** A login role's own connection to `app` (app_user's is the sample application's). */
-const login = (user: string): ConnectionSettings => (user === "app_user" ? stage.as("app") : { ...stage.server.admin, user, password: ROLE_PASSWORD });
+const login = (user: string): ConnectionSettings =>
+  user === "app_user" ? stage.as("app") : { ...stage.server.admin, user, password: ROLE_PASSWORD };
 const as = <T>(user: string, fn: (c: Client) => Promise<T>) => withClient(login(user), fn);
 
 /** `verify --json` as the administrator (helpers.ts). */
@@ -37,8 +39,13 @@ describe("the audit's baseline", () => {
   it("Aurora's defaults with wal_level = logical pass the new checks", async () => {
     const result = await audit();
     expect(failing(result)).toEqual([]);
-    for (const name of ["inward: members of the administrators", "inward: views and functions that read Umami's tables", "inward: replication roles",
-      "inward: publications of Umami's tables", "inward: SECURITY DEFINER functions of the administrators"]) {
+    for (const name of [
+      "inward: members of the administrators",
+      "inward: views and functions that read Umami's tables",
+      "inward: replication roles",
+      "inward: publications of Umami's tables",
+      "inward: SECURITY DEFINER functions of the administrators",
+    ]) {
       expect(check(result, name).severity).toBe("pass");
     }
   });
@@ -62,7 +69,10 @@ describe("admin-by-membership", () => {
 
       const cli = await verify();
       expect(cli.code).toBe(1);
-      expect(cli.finding("inward: members of the administrators")).toMatchObject({ severity: "fail", objects: ["ops member of app_admin"] });
+      expect(cli.finding("inward: members of the administrators")).toMatchObject({
+        severity: "fail",
+        objects: ["ops member of app_admin"],
+      });
       const f = check(await audit(), "inward: members of the administrators");
       expect(f.class).toBe("admin-by-membership");
       expect(await apply(f.remedy, "admin")).toEqual(["REVOKE app_admin FROM ops;"]);
@@ -81,15 +91,30 @@ describe("inward-via-objects", () => {
   afterAll(async () => stage.run("admin", "REVOKE umami_user FROM app_admin"));
 
   it.each([
-    ["a view", "CREATE VIEW public.site_names AS SELECT name FROM umami.website; GRANT SELECT ON public.site_names TO app_user",
-      "SELECT name FROM public.site_names", "view public.site_names (owner app_admin) reads umami.website → app_user",
-      "REVOKE SELECT ON TABLE public.site_names FROM app_user;", "DROP VIEW IF EXISTS public.site_names"],
-    ["a materialized view", "CREATE MATERIALIZED VIEW public.site_snapshot AS SELECT name FROM umami.website; GRANT SELECT ON public.site_snapshot TO PUBLIC",
-      "SELECT name FROM public.site_snapshot", "materialized view public.site_snapshot (owner app_admin) reads umami.website → PUBLIC, app_user",
-      "REVOKE SELECT ON TABLE public.site_snapshot FROM PUBLIC;", "DROP MATERIALIZED VIEW IF EXISTS public.site_snapshot"],
-    ["a view over a view", "CREATE VIEW public.site_base AS SELECT name FROM umami.website; CREATE VIEW public.site_upper AS SELECT name FROM public.site_base; GRANT SELECT ON public.site_upper TO app_user",
-      "SELECT name FROM public.site_upper", "view public.site_upper (owner app_admin) reads umami.website → app_user",
-      "REVOKE SELECT ON TABLE public.site_upper FROM app_user;", "DROP VIEW IF EXISTS public.site_upper, public.site_base"],
+    [
+      "a view",
+      "CREATE VIEW public.site_names AS SELECT name FROM umami.website; GRANT SELECT ON public.site_names TO app_user",
+      "SELECT name FROM public.site_names",
+      "view public.site_names (owner app_admin) reads umami.website → app_user",
+      "REVOKE SELECT ON TABLE public.site_names FROM app_user;",
+      "DROP VIEW IF EXISTS public.site_names",
+    ],
+    [
+      "a materialized view",
+      "CREATE MATERIALIZED VIEW public.site_snapshot AS SELECT name FROM umami.website; GRANT SELECT ON public.site_snapshot TO PUBLIC",
+      "SELECT name FROM public.site_snapshot",
+      "materialized view public.site_snapshot (owner app_admin) reads umami.website → PUBLIC, app_user",
+      "REVOKE SELECT ON TABLE public.site_snapshot FROM PUBLIC;",
+      "DROP MATERIALIZED VIEW IF EXISTS public.site_snapshot",
+    ],
+    [
+      "a view over a view",
+      "CREATE VIEW public.site_base AS SELECT name FROM umami.website; CREATE VIEW public.site_upper AS SELECT name FROM public.site_base; GRANT SELECT ON public.site_upper TO app_user",
+      "SELECT name FROM public.site_upper",
+      "view public.site_upper (owner app_admin) reads umami.website → app_user",
+      "REVOKE SELECT ON TABLE public.site_upper FROM app_user;",
+      "DROP VIEW IF EXISTS public.site_upper, public.site_base",
+    ],
   ])("%s owned by the administrator: app_user reads Umami's rows; the remedy's REVOKE closes it", async (_, create, read, object, remedy, drop) => {
     await stage.run("admin", create);
     try {
@@ -98,7 +123,10 @@ describe("inward-via-objects", () => {
 
       const cli = await verify();
       expect(cli.code).toBe(1);
-      expect(cli.finding("inward: views and functions that read Umami's tables")).toMatchObject({ severity: "fail", objects: [object] });
+      expect(cli.finding("inward: views and functions that read Umami's tables")).toMatchObject({
+        severity: "fail",
+        objects: [object],
+      });
       const f = check(await audit(), "inward: views and functions that read Umami's tables");
       expect(f.class).toBe("inward-via-objects");
       expect(await apply(f.remedy, "admin")).toEqual([remedy]);
@@ -111,8 +139,11 @@ describe("inward-via-objects", () => {
   });
 
   it("a SECURITY DEFINER function of the administrator hands app_user Umami's rows; both paths named, one REVOKE closes them", async () => {
-    await stage.run("admin", `CREATE FUNCTION public.site_list() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
-      SET search_path = pg_catalog, pg_temp AS $$ SELECT name FROM umami.website $$`);
+    await stage.run(
+      "admin",
+      `CREATE FUNCTION public.site_list() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
+      SET search_path = pg_catalog, pg_temp AS $$ SELECT name FROM umami.website $$`,
+    );
     try {
       const rows = await as("app_user", (c) => c.query<{ name: string }>("SELECT public.site_list() AS name"));
       expect(rows.rows.map((r) => r.name)).toContain(SECRET);
@@ -130,7 +161,9 @@ describe("inward-via-objects", () => {
       const f = check(await audit(), "inward: views and functions that read Umami's tables");
       expect(await apply(f.remedy, "admin")).toEqual(["REVOKE EXECUTE ON FUNCTION public.site_list() FROM PUBLIC;"]);
 
-      await expect(as("app_user", (c) => c.query("SELECT public.site_list()"))).rejects.toThrow(/permission denied for function site_list/);
+      await expect(as("app_user", (c) => c.query("SELECT public.site_list()"))).rejects.toThrow(
+        /permission denied for function site_list/,
+      );
       expect(failing(await audit())).toEqual([]);
     } finally {
       await stage.run("admin", "DROP FUNCTION IF EXISTS public.site_list()");
@@ -142,11 +175,22 @@ describe("inward-via-replication", () => {
   it("a role with REPLICATION decodes Umami's new rows with test_decoding, without any SELECT; NOREPLICATION closes it", async () => {
     await stage.run("superuser", `CREATE ROLE spy LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'`);
     try {
-      await expect(as("spy", (c) => c.query("SELECT name FROM umami.website"))).rejects.toThrow(/permission denied for schema umami/);
-      await as("spy", (c) => c.query("SELECT pg_catalog.pg_create_logical_replication_slot('spy_slot', 'test_decoding')"));
-      await stage.run("umami", "INSERT INTO umami.website VALUES ('00000000-0000-0000-0000-000000000018', 'umami-new-site')");
-      const changes = await as("spy", (c) => c.query<{ data: string }>("SELECT data FROM pg_catalog.pg_logical_slot_peek_changes('spy_slot', NULL, NULL)"));
-      expect(changes.rows.map((r) => r.data)).toContainEqual(expect.stringMatching(/^table umami\.website: INSERT: .*'umami-new-site'/));
+      await expect(as("spy", (c) => c.query("SELECT name FROM umami.website"))).rejects.toThrow(
+        /permission denied for schema umami/,
+      );
+      await as("spy", (c) =>
+        c.query("SELECT pg_catalog.pg_create_logical_replication_slot('spy_slot', 'test_decoding')"),
+      );
+      await stage.run(
+        "umami",
+        "INSERT INTO umami.website VALUES ('00000000-0000-0000-0000-000000000018', 'umami-new-site')",
+      );
+      const changes = await as("spy", (c) =>
+        c.query<{ data: string }>("SELECT data FROM pg_catalog.pg_logical_slot_peek_changes('spy_slot', NULL, NULL)"),
+      );
+      expect(changes.rows.map((r) => r.data)).toContainEqual(
+        expect.stringMatching(/^table umami\.website: INSERT: .*'umami-new-site'/),
+      );
 
       const cli = await verify();
       expect(cli.code).toBe(1);
@@ -159,12 +203,15 @@ describe("inward-via-replication", () => {
       // ALTER ROLE … NOREPLICATION needs a superuser (`docs/design.md` § "Facts we measured").
       expect(await apply(f.remedy, "superuser")).toEqual(["ALTER ROLE spy NOREPLICATION;"]);
 
-      await expect(as("spy", (c) => c.query("SELECT * FROM pg_catalog.pg_logical_slot_peek_changes('spy_slot', NULL, NULL)"))).rejects.toThrow(
-        /must be superuser or replication role/,
-      );
+      await expect(
+        as("spy", (c) => c.query("SELECT * FROM pg_catalog.pg_logical_slot_peek_changes('spy_slot', NULL, NULL)")),
+      ).rejects.toThrow(/must be superuser or replication role/);
       expect(failing(await audit())).toEqual([]);
     } finally {
-      await stage.run("superuser", "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'spy_slot'");
+      await stage.run(
+        "superuser",
+        "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'spy_slot'",
+      );
       await stage.run("umami", "DELETE FROM umami.website WHERE name = 'umami-new-site'");
       await stage.run("superuser", "DROP ROLE spy");
     }
@@ -184,16 +231,24 @@ describe("inward-via-replication", () => {
       const f = check(await audit(), "inward: replication roles");
       expect(f).toMatchObject({ severity: "fail", objects: ["rdsrepladmin REPLICATION (and through it: app_user)"] });
       expect(await apply(f.remedy, "superuser")).toEqual(["REVOKE rdsrepladmin FROM app_user;"]);
-      await expect(withClient(stage.as("app"), (c) => c.query("SET ROLE rdsrepladmin"))).rejects.toThrow(/permission denied to set role/);
+      await expect(withClient(stage.as("app"), (c) => c.query("SET ROLE rdsrepladmin"))).rejects.toThrow(
+        /permission denied to set role/,
+      );
       expect(failing(await audit())).toEqual([]);
     } finally {
-      await stage.run("superuser", "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'member_slot'");
+      await stage.run(
+        "superuser",
+        "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'member_slot'",
+      );
       await stage.run("superuser", "DROP ROLE rdsrepladmin");
     }
   });
 
   it("a publication FOR ALL TABLES ships Umami's rows to an administrator's CDC pipeline; rebuilt as the remedy says, the pipeline keeps the application's rows only", async () => {
-    await stage.run("superuser", `CREATE ROLE cdc LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'; CREATE PUBLICATION everything FOR ALL TABLES`);
+    await stage.run(
+      "superuser",
+      `CREATE ROLE cdc LOGIN REPLICATION PASSWORD '${ROLE_PASSWORD}'; CREATE PUBLICATION everything FOR ALL TABLES`,
+    );
     const changes = (consume: boolean) =>
       as("cdc", async (c) => {
         const fn = consume ? "pg_logical_slot_get_binary_changes" : "pg_logical_slot_peek_binary_changes";
@@ -204,7 +259,10 @@ describe("inward-via-replication", () => {
       });
     const write = async (site: string, customer: string) => {
       await stage.run("umami", `INSERT INTO umami.website VALUES (gen_random_uuid(), '${site}')`);
-      await stage.run("admin", `INSERT INTO public.customers (email, name) VALUES ('${customer}@example.com', '${customer}')`);
+      await stage.run(
+        "admin",
+        `INSERT INTO public.customers (email, name) VALUES ('${customer}@example.com', '${customer}')`,
+      );
     };
     try {
       await as("cdc", (c) => c.query("SELECT pg_catalog.pg_create_logical_replication_slot('cdc_slot', 'pgoutput')"));
@@ -219,12 +277,18 @@ describe("inward-via-replication", () => {
       expect(cli.finding("inward: replication roles")?.severity).toBe("pass");
       expect(cli.finding("inward: publications of Umami's tables")).toMatchObject({
         severity: "fail",
-        objects: ["publication everything (owner postgres) FOR ALL TABLES", "logical slot 'cdc_slot' (pgoutput: what its publications carry)"],
+        objects: [
+          "publication everything (owner postgres) FOR ALL TABLES",
+          "logical slot 'cdc_slot' (pgoutput: what its publications carry)",
+        ],
       });
       const f = check(await audit(["cdc"]), "inward: publications of Umami's tables");
       expect(f.class).toBe("inward-via-replication");
       const rebuild = f.remedy.match(/DROP PUBLICATION [^;]+;|CREATE PUBLICATION [^;]+;/g);
-      expect(rebuild).toEqual(["DROP PUBLICATION everything;", "CREATE PUBLICATION everything FOR TABLES IN SCHEMA billing, drizzle, public;"]);
+      expect(rebuild).toEqual([
+        "DROP PUBLICATION everything;",
+        "CREATE PUBLICATION everything FOR TABLES IN SCHEMA billing, drizzle, public;",
+      ]);
       await stage.run("superuser", `BEGIN; ${rebuild!.join(" ")} COMMIT;`);
 
       await write("umami-after-remedy", "customer-after-remedy");
@@ -233,7 +297,10 @@ describe("inward-via-replication", () => {
       expect(after).not.toContain("umami-after-remedy");
       expect(failing(await audit(["cdc"]))).toEqual([]);
     } finally {
-      await stage.run("superuser", "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'cdc_slot'");
+      await stage.run(
+        "superuser",
+        "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'cdc_slot'",
+      );
       await stage.run("superuser", "DROP PUBLICATION IF EXISTS everything; DROP ROLE cdc");
       await stage.run("umami", "DELETE FROM umami.website WHERE name LIKE 'umami-%' AND name <> 'umami-secret-site'");
       await stage.run("admin", "DELETE FROM public.customers WHERE name IN ('cdc-customer', 'customer-after-remedy')");
@@ -243,7 +310,10 @@ describe("inward-via-replication", () => {
 
 describe("definer-escalation", () => {
   it("the administrator's dynamic-SQL SECURITY DEFINER function lets app_user grant itself umami_user; REVOKE EXECUTE closes it", async () => {
-    await stage.run("admin", "CREATE FUNCTION public.run_as_admin(statement text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN EXECUTE statement; END $$");
+    await stage.run(
+      "admin",
+      "CREATE FUNCTION public.run_as_admin(statement text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN EXECUTE statement; END $$",
+    );
     try {
       // Real: app_user acts as app_admin (CREATEROLE) and makes itself umami_user, then reads.
       const rows = await as("app_user", async (c) => {
@@ -258,13 +328,19 @@ describe("definer-escalation", () => {
       expect(cli.code).toBe(1);
       expect(cli.finding("inward: SECURITY DEFINER functions of the administrators")).toMatchObject({
         severity: "fail",
-        objects: ["function public.run_as_admin(statement text) runs as app_admin for PUBLIC, app_user — fails: search_path not pinned, dynamic SQL"],
+        objects: [
+          "function public.run_as_admin(statement text) runs as app_admin for PUBLIC, app_user — fails: search_path not pinned, dynamic SQL",
+        ],
       });
       const f = check(await audit(), "inward: SECURITY DEFINER functions of the administrators");
       expect(f.class).toBe("definer-escalation");
-      expect(await apply(f.remedy, "admin")).toEqual(["REVOKE EXECUTE ON FUNCTION public.run_as_admin(statement text) FROM PUBLIC;"]);
+      expect(await apply(f.remedy, "admin")).toEqual([
+        "REVOKE EXECUTE ON FUNCTION public.run_as_admin(statement text) FROM PUBLIC;",
+      ]);
 
-      await expect(as("app_user", (c) => c.query("SELECT public.run_as_admin('SELECT 1')"))).rejects.toThrow(/permission denied for function run_as_admin/);
+      await expect(as("app_user", (c) => c.query("SELECT public.run_as_admin('SELECT 1')"))).rejects.toThrow(
+        /permission denied for function run_as_admin/,
+      );
       expect(failing(await audit())).toEqual([]);
     } finally {
       await stage.run("admin", "DROP FUNCTION IF EXISTS public.run_as_admin(text); REVOKE umami_user FROM app_user");
@@ -272,19 +348,30 @@ describe("definer-escalation", () => {
   });
 
   it("a monitoring agent's statistics wrapper (pinned search_path, fixed SQL) is a warning naming it, and verify exits 0", async () => {
-    await stage.run("admin", `
+    await stage.run(
+      "admin",
+      `
       CREATE ROLE monitor LOGIN PASSWORD '${ROLE_PASSWORD}';
       CREATE SCHEMA monitoring; GRANT USAGE ON SCHEMA monitoring TO monitor;
       CREATE FUNCTION monitoring.stat_statements() RETURNS SETOF public.pg_stat_statements LANGUAGE sql SECURITY DEFINER
         SET search_path = pg_catalog, public, pg_temp AS $$ SELECT * FROM pg_stat_statements $$;
       REVOKE ALL ON FUNCTION monitoring.stat_statements() FROM PUBLIC;
-      GRANT EXECUTE ON FUNCTION monitoring.stat_statements() TO monitor`);
+      GRANT EXECUTE ON FUNCTION monitoring.stat_statements() TO monitor`,
+    );
     try {
       // Real: through it, monitor sees other roles' statement text, which its own privileges hide.
       await stage.run("app", "SELECT count(*) FROM public.customers");
       const seen = await as("monitor", async (c) => ({
-        own: (await c.query<{ query: string }>("SELECT s.query FROM public.pg_stat_statements s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app_user'")).rows,
-        wrapped: (await c.query<{ query: string }>("SELECT s.query FROM monitoring.stat_statements() s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app_user'")).rows,
+        own: (
+          await c.query<{ query: string }>(
+            "SELECT s.query FROM public.pg_stat_statements s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app_user'",
+          )
+        ).rows,
+        wrapped: (
+          await c.query<{ query: string }>(
+            "SELECT s.query FROM monitoring.stat_statements() s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app_user'",
+          )
+        ).rows,
       }));
       expect(new Set(seen.own.map((r) => r.query))).toEqual(new Set(["<insufficient privilege>"]));
       expect(seen.wrapped.map((r) => r.query)).toContain("SELECT count(*) FROM public.customers");
@@ -293,7 +380,9 @@ describe("definer-escalation", () => {
       expect(cli.code).toBe(0);
       expect(cli.finding("inward: SECURITY DEFINER functions of the administrators")).toMatchObject({
         severity: "warn",
-        objects: ["function monitoring.stat_statements() runs as app_admin for monitor — reviewable: pinned search_path, no dynamic SQL, sql"],
+        objects: [
+          "function monitoring.stat_statements() runs as app_admin for monitor — reviewable: pinned search_path, no dynamic SQL, sql",
+        ],
       });
     } finally {
       await stage.run("admin", "DROP SCHEMA monitoring CASCADE; DROP ROLE monitor");

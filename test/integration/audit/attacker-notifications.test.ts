@@ -33,19 +33,24 @@ async function listenWhile(channel: string, write: () => Promise<void>, database
 
 /** What umami_user's session receives on `channel` while app_user inserts an order. */
 const listenWhileAppInserts = (channel: string) =>
-  listenWhile(channel, () => stage.run("app", "INSERT INTO public.orders (customer_id, status, total_cents) VALUES (7, 'paid', 4200)"));
+  listenWhile(channel, () =>
+    stage.run("app", "INSERT INTO public.orders (customer_id, status, total_cents) VALUES (7, 'paid', 4200)"),
+  );
 
 const CHECK = "outward: NOTIFY payloads of the application";
 
 describe("NOTIFY payloads of the application", () => {
   it("the application's change-feed trigger hands each new order to umami_user's LISTEN; verify fails naming it; sending only the key closes it", async () => {
-    await stage.run("admin", `
+    await stage.run(
+      "admin",
+      `
       CREATE FUNCTION public.orders_changed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         PERFORM pg_notify('orders', row_to_json(NEW)::text);
         RETURN NEW;
       END $$;
-      CREATE TRIGGER orders_changed AFTER INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.orders_changed()`);
+      CREATE TRIGGER orders_changed AFTER INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.orders_changed()`,
+    );
     // The attacker: no grant on public.orders, yet the row arrives.
     await expect(stage.run("umami", "SELECT * FROM public.orders")).rejects.toThrow(/permission denied/);
     const stolen = await listenWhileAppInserts("orders");
@@ -63,42 +68,59 @@ describe("NOTIFY payloads of the application", () => {
     expect(before.finding(CHECK)!.remedy).toContain("NEW.id::text");
 
     // The remedy, as the application's next migration: the key only; the application reads the row itself.
-    await stage.run("admin", `
+    await stage.run(
+      "admin",
+      `
       CREATE OR REPLACE FUNCTION public.orders_changed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         PERFORM pg_notify('orders', NEW.id::text);
         RETURN NEW;
-      END $$`);
+      END $$`,
+    );
     const keys = await listenWhileAppInserts("orders");
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^\d+$/);
-    await expect(stage.run("umami", `SELECT * FROM public.orders WHERE id = ${Number(keys[0])}`)).rejects.toThrow(/permission denied/);
+    await expect(stage.run("umami", `SELECT * FROM public.orders WHERE id = ${Number(keys[0])}`)).rejects.toThrow(
+      /permission denied/,
+    );
 
     const after = await verifyCli(stage);
     expect(after.code).toBe(0);
     expect(after.finding(CHECK)).toMatchObject({
       severity: "warn",
-      objects: ["function public.orders_changed() (owner app_admin, trigger on public.orders) sends payloads the audit cannot read"],
+      objects: [
+        "function public.orders_changed() (owner app_admin, trigger on public.orders) sends payloads the audit cannot read",
+      ],
     });
   });
 
   it("in another database umami_user may connect to, the same feed reaches it; verify fails naming the database; REVOKE CONNECT … FROM PUBLIC closes it", async () => {
     const shop = await stage.server.createDatabase("shop");
-    await withClient(shop, (c) => c.query(`
+    await withClient(shop, (c) =>
+      c.query(`
       CREATE TABLE public.carts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL);
       GRANT SELECT, INSERT ON public.carts TO app_user;
       CREATE FUNCTION public.carts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN PERFORM pg_notify('carts', to_jsonb(NEW)::text); RETURN NEW; END $$;
-      CREATE TRIGGER carts_changed AFTER INSERT ON public.carts FOR EACH ROW EXECUTE FUNCTION public.carts_changed()`));
+      CREATE TRIGGER carts_changed AFTER INSERT ON public.carts FOR EACH ROW EXECUTE FUNCTION public.carts_changed()`),
+    );
     const app = { ...shop, user: "app_user", password: TEST_APP_PASSWORD };
-    const insert = () => withClient(app, async (c) => void (await c.query("INSERT INTO public.carts (email) VALUES ('buyer@example.com')")));
-    expect((await listenWhile("carts", insert, "shop")).map((p) => JSON.parse(p) as unknown)).toEqual([{ id: 1, email: "buyer@example.com" }]);
+    const insert = () =>
+      withClient(
+        app,
+        async (c) => void (await c.query("INSERT INTO public.carts (email) VALUES ('buyer@example.com')")),
+      );
+    expect((await listenWhile("carts", insert, "shop")).map((p) => JSON.parse(p) as unknown)).toEqual([
+      { id: 1, email: "buyer@example.com" },
+    ]);
 
     const before = await verifyCli(stage);
     expect(before.code).toBe(1);
     const found = before.finding("outward: database shop")!;
     expect(found).toMatchObject({ class: "other-databases", severity: "fail" });
-    expect(found.objects).toContain("NOTIFY payloads of the application: function public.carts_changed() (owner app_admin, trigger on public.carts) publishes whole rows");
+    expect(found.objects).toContain(
+      "NOTIFY payloads of the application: function public.carts_changed() (owner app_admin, trigger on public.carts) publishes whole rows",
+    );
 
     // The remedy's way out for a database Umami does not use: keep umami_user out of it (the application keeps CONNECT).
     await withClient(shop, (c) => c.query("GRANT CONNECT ON DATABASE shop TO app_user"));

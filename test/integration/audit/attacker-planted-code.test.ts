@@ -38,24 +38,36 @@ async function heard(fn: () => Promise<unknown>): Promise<string> {
 
 /** Whether umami_user has become a member of pg_read_all_data (the escalation's mark). */
 async function escalated(): Promise<boolean> {
-  const [{ m }] = await rows<{ m: boolean }>(stage, "admin", "SELECT pg_catalog.pg_has_role('umami_user', 'pg_read_all_data', 'MEMBER') AS m");
+  const [{ m }] = await rows<{ m: boolean }>(
+    stage,
+    "admin",
+    "SELECT pg_catalog.pg_has_role('umami_user', 'pg_read_all_data', 'MEMBER') AS m",
+  );
   return m;
 }
 
 describe("planted-code", () => {
   it("a view and a CHECK constraint of umami_user's send the customers table to its session when an administrator reads or updates Umami's rows; dropping them closes it", async () => {
-    const reader = "pg_catalog.query_to_xml('SELECT email FROM public.customers ORDER BY id LIMIT 3', true, true, '')::text";
-    await stage.run("umami", `
+    const reader =
+      "pg_catalog.query_to_xml('SELECT email FROM public.customers ORDER BY id LIMIT 3', true, true, '')::text";
+    await stage.run(
+      "umami",
+      `
       CREATE VIEW umami.website_summary AS
         SELECT count(*) AS websites, pg_catalog.pg_notify('leak', ${reader})::text AS note FROM umami.website;
-      ALTER TABLE umami.website ADD CONSTRAINT website_name_check CHECK (pg_catalog.pg_notify('leak', ${reader})::text IS NOT NULL) NOT VALID`);
+      ALTER TABLE umami.website ADD CONSTRAINT website_name_check CHECK (pg_catalog.pg_notify('leak', ${reader})::text IS NOT NULL) NOT VALID`,
+    );
     // A DBA looks at Umami's data as Umami's owner would let it: a member of umami_user.
     await stage.run("admin", "GRANT umami_user TO app_admin");
     try {
       // Real: umami_user cannot read customers; the administrator's read and update send them to it.
       await expect(rows(stage, "umami", "SELECT email FROM public.customers")).rejects.toThrow(/permission denied/);
-      expect(await heard(() => rows(stage, "admin", "SELECT websites FROM umami.website_summary"))).toContain("customer1@example.com");
-      expect(await heard(() => rows(stage, "admin", "UPDATE umami.website SET name = name"))).toContain("customer2@example.com");
+      expect(await heard(() => rows(stage, "admin", "SELECT websites FROM umami.website_summary"))).toContain(
+        "customer1@example.com",
+      );
+      expect(await heard(() => rows(stage, "admin", "UPDATE umami.website SET name = name"))).toContain(
+        "customer2@example.com",
+      );
 
       const { code, finding } = await verifyCli(stage);
       expect(code).toBe(1);
@@ -73,19 +85,26 @@ describe("planted-code", () => {
         "ALTER TABLE umami.website DROP CONSTRAINT website_name_check;",
       ]);
       expect(await heard(() => rows(stage, "admin", "UPDATE umami.website SET name = name"))).toBe("");
-      await expect(rows(stage, "admin", "SELECT websites FROM umami.website_summary")).rejects.toThrow(/does not exist/);
+      await expect(rows(stage, "admin", "SELECT websites FROM umami.website_summary")).rejects.toThrow(
+        /does not exist/,
+      );
       const after = await verifyCli(stage);
       expect(after.finding(CHECK)!.severity).toBe("pass");
       expect(after.code).toBe(0);
     } finally {
       await stage.run("admin", "REVOKE umami_user FROM app_admin");
-      await stage.run("umami", "DROP VIEW IF EXISTS umami.website_summary; ALTER TABLE umami.website DROP CONSTRAINT IF EXISTS website_name_check");
+      await stage.run(
+        "umami",
+        "DROP VIEW IF EXISTS umami.website_summary; ALTER TABLE umami.website DROP CONSTRAINT IF EXISTS website_name_check",
+      );
     }
   });
 
   it("a policy's and a trigger's caller-rights functions make umami_user a member of pg_read_all_data when an administrator reads or deletes Umami's rows; DROP … CASCADE closes both", async () => {
     const grant = "EXECUTE 'GRANT pg_read_all_data TO umami_user'";
-    await stage.run("umami", `
+    await stage.run(
+      "umami",
+      `
       CREATE FUNCTION umami.visible() RETURNS boolean LANGUAGE plpgsql AS $f$
         BEGIN IF session_user <> 'umami_user' THEN ${grant}; END IF; RETURN true; END $f$;
       CREATE FUNCTION umami.retain() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -96,7 +115,8 @@ describe("planted-code", () => {
       CREATE TRIGGER website_retain BEFORE DELETE ON umami.website FOR EACH ROW EXECUTE FUNCTION umami.retain();
       -- The policy applies to readers that are not the owner (a member of umami_user counts as its owner):
       -- umami_user grants the administrator SELECT, which no check reports (administrators may hold anything).
-      GRANT SELECT ON umami.website TO app_admin`);
+      GRANT SELECT ON umami.website TO app_admin`,
+    );
     try {
       // Real, twice: the administrator's read runs the policy's function, its delete the trigger's, as itself.
       expect(await rows(stage, "admin", "SELECT count(*)::int AS n FROM umami.website")).toEqual([{ n: 1 }]);
@@ -138,17 +158,23 @@ describe("planted-code", () => {
     } finally {
       await stage.run("superuser", "REVOKE pg_read_all_data FROM umami_user");
       await withClient(stage.server.admin, (c) => c.query("REVOKE umami_user FROM app_admin"));
-      await stage.run("umami", `
+      await stage.run(
+        "umami",
+        `
         DROP FUNCTION IF EXISTS umami.visible() CASCADE; DROP FUNCTION IF EXISTS umami.retain() CASCADE;
         DROP FUNCTION IF EXISTS umami.unused(); ALTER TABLE umami.website DISABLE ROW LEVEL SECURITY;
-        REVOKE SELECT ON umami.website FROM app_admin`);
+        REVOKE SELECT ON umami.website FROM app_admin`,
+      );
     }
   });
 
   it("a function nothing calls and a view of built-ins that reach nothing for the reader are named, not failed: verify exits 0", async () => {
-    await stage.run("umami", `
+    await stage.run(
+      "umami",
+      `
       CREATE FUNCTION umami.unused() RETURNS integer LANGUAGE sql AS 'SELECT 1';
-      CREATE VIEW umami.website_names AS SELECT pg_catalog.lower(name) AS name, pg_catalog.pg_notify('leak', name)::text AS note FROM umami.website`);
+      CREATE VIEW umami.website_names AS SELECT pg_catalog.lower(name) AS name, pg_catalog.pg_notify('leak', name)::text AS note FROM umami.website`,
+    );
     await stage.run("admin", "GRANT umami_user TO app_admin");
     try {
       // Real: the administrator's read sends umami_user only what umami_user already reads.

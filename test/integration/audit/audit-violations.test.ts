@@ -20,7 +20,9 @@ beforeAll(async () => {
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   umami = parseDatabaseUrl(toUrl(server.admin, { user: spec.role.name, password: PASSWORD }));
   // An Umami table, created as Umami's migrations do: by umami_user, which then owns it.
-  await withClient(umami, (c) => c.query("CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL)"));
+  await withClient(umami, (c) =>
+    c.query("CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL)"),
+  );
 });
 afterAll(async () => server?.stop());
 
@@ -34,7 +36,12 @@ function settingsFor(who: Who): ConnectionSettings {
 }
 
 /** Applies `apply` as `who`, audits, and always runs `undo`. */
-async function withViolation(who: Who, apply: string, undo: string, options: { probes?: boolean } = {}): Promise<AuditResult> {
+async function withViolation(
+  who: Who,
+  apply: string,
+  undo: string,
+  options: { probes?: boolean } = {},
+): Promise<AuditResult> {
   await withClient(settingsFor(who), (c) => c.query(apply));
   try {
     return await auditIsolation({ admin: server.admin, spec, umami: options.probes ? umami : undefined });
@@ -61,15 +68,26 @@ function failing(result: AuditResult): string[] {
 describe("seeded violations", () => {
   it("the old CONNECTION LIMIT 10 (one pool) fails against the spec's derived limit; a removed guard fails with its remedy", async () => {
     const clean = await auditIsolation({ admin: server.admin, spec });
-    expect(check(clean, "umami role: connection limit")).toMatchObject({ severity: "pass", remedy: expect.stringContaining("= 22") });
+    expect(check(clean, "umami role: connection limit")).toMatchObject({
+      severity: "pass",
+      remedy: expect.stringContaining("= 22"),
+    });
     expect(check(clean, "outward: role settings").severity).toBe("pass");
-    const limited = await withViolation("admin", "ALTER ROLE umami_user CONNECTION LIMIT 10", "ALTER ROLE umami_user CONNECTION LIMIT 22");
+    const limited = await withViolation(
+      "admin",
+      "ALTER ROLE umami_user CONNECTION LIMIT 10",
+      "ALTER ROLE umami_user CONNECTION LIMIT 22",
+    );
     expect(check(limited, "umami role: connection limit")).toMatchObject({
       severity: "fail",
       objects: ["umami_user CONNECTION LIMIT 10, the spec says 22"],
       remedy: expect.stringContaining("too many connections for role"),
     });
-    const unguarded = await withViolation("admin", "ALTER ROLE umami_user RESET statement_timeout", "ALTER ROLE umami_user SET statement_timeout TO 60000");
+    const unguarded = await withViolation(
+      "admin",
+      "ALTER ROLE umami_user RESET statement_timeout",
+      "ALTER ROLE umami_user SET statement_timeout TO 60000",
+    );
     expect(check(unguarded, "outward: role settings")).toMatchObject({
       severity: "fail",
       objects: ["statement_timeout: missing (spec: 60000)"],
@@ -78,7 +96,11 @@ describe("seeded violations", () => {
   });
 
   it("PUBLIC SELECT on an application table fails the outward table check", async () => {
-    const result = await withViolation("admin", "GRANT SELECT ON public.customers TO PUBLIC", "REVOKE SELECT ON public.customers FROM PUBLIC");
+    const result = await withViolation(
+      "admin",
+      "GRANT SELECT ON public.customers TO PUBLIC",
+      "REVOKE SELECT ON public.customers FROM PUBLIC",
+    );
     const f = check(result, "outward: tables and views");
     expect(f.severity).toBe("fail");
     expect(exposed(f)).toEqual(["public.customers (SELECT via PUBLIC)"]);
@@ -87,34 +109,62 @@ describe("seeded violations", () => {
   });
 
   it("a column grant to PUBLIC counts too", async () => {
-    const result = await withViolation("admin", "GRANT SELECT (email) ON public.customers TO PUBLIC", "REVOKE SELECT (email) ON public.customers FROM PUBLIC");
-    expect(exposed(check(result, "outward: tables and views"))).toEqual(["public.customers (SELECT (columns) via PUBLIC)"]);
+    const result = await withViolation(
+      "admin",
+      "GRANT SELECT (email) ON public.customers TO PUBLIC",
+      "REVOKE SELECT (email) ON public.customers FROM PUBLIC",
+    );
+    expect(exposed(check(result, "outward: tables and views"))).toEqual([
+      "public.customers (SELECT (columns) via PUBLIC)",
+    ]);
   });
 
   it("a direct grant to umami_user on an application table fails", async () => {
-    const result = await withViolation("admin", "GRANT SELECT, UPDATE ON public.orders TO umami_user", "REVOKE SELECT, UPDATE ON public.orders FROM umami_user");
+    const result = await withViolation(
+      "admin",
+      "GRANT SELECT, UPDATE ON public.orders TO umami_user",
+      "REVOKE SELECT, UPDATE ON public.orders FROM umami_user",
+    );
     const f = check(result, "outward: tables and views");
     expect(f.severity).toBe("fail");
     expect(exposed(f)).toEqual(["public.orders (SELECT, UPDATE)"]);
   });
 
   it("a grant behind a schema without USAGE that no path reaches is a latent warning; SELECT fails (pg_stats reads it)", async () => {
-    const result = await withViolation("admin", "GRANT INSERT ON billing.invoices TO umami_user", "REVOKE INSERT ON billing.invoices FROM umami_user");
+    const result = await withViolation(
+      "admin",
+      "GRANT INSERT ON billing.invoices TO umami_user",
+      "REVOKE INSERT ON billing.invoices FROM umami_user",
+    );
     const f = check(result, "outward: grants behind schemas without USAGE");
     expect(f.severity).toBe("warn");
-    expect(f.objects).toEqual(["billing.invoices (INSERT) — no USAGE on its schema, latent: every path to it looks its name up"]);
+    expect(f.objects).toEqual([
+      "billing.invoices (INSERT) — no USAGE on its schema, latent: every path to it looks its name up",
+    ]);
     expect(exposed(check(result, "outward: tables and views"))).toEqual([]);
     expect(failing(result)).toEqual([]);
-    const select = await withViolation("admin", "GRANT SELECT ON billing.invoices TO umami_user", "REVOKE SELECT ON billing.invoices FROM umami_user");
+    const select = await withViolation(
+      "admin",
+      "GRANT SELECT ON billing.invoices TO umami_user",
+      "REVOKE SELECT ON billing.invoices FROM umami_user",
+    );
     expect(check(select, "outward: grants behind schemas without USAGE").severity).toBe("fail");
   });
 
   it("CREATE on public for PUBLIC fails the schema check and the live probe", async () => {
-    const result = await withViolation("admin", "GRANT CREATE ON SCHEMA public TO PUBLIC", "REVOKE CREATE ON SCHEMA public FROM PUBLIC", { probes: true });
+    const result = await withViolation(
+      "admin",
+      "GRANT CREATE ON SCHEMA public TO PUBLIC",
+      "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+      { probes: true },
+    );
     const f = check(result, "outward: CREATE on other schemas");
     expect(f.severity).toBe("fail");
     expect(f.objects).toEqual(["public (CREATE via PUBLIC)"]);
-    expect(result.probes.find((p) => p.name === "create a table in public")).toMatchObject({ outcome: "allowed", ok: false });
+    expect(result.probes.find((p) => p.name === "create a table in public")).toMatchObject({
+      outcome: "allowed",
+      ok: false,
+    });
     expect(check(result, "live probes").severity).toBe("fail");
   });
 
@@ -124,11 +174,17 @@ describe("seeded violations", () => {
     expect(f.severity).toBe("fail");
     expect(f.objects).toEqual(["app_user (direct)"]);
     // …and through it, the application's tables.
-    expect(check(result, "outward: tables and views").objects).toContain("public.orders (SELECT, INSERT, UPDATE, DELETE)");
+    expect(check(result, "outward: tables and views").objects).toContain(
+      "public.orders (SELECT, INSERT, UPDATE, DELETE)",
+    );
   });
 
   it("a predefined role such as pg_read_all_data is reported too", async () => {
-    const result = await withViolation("superuser", "GRANT pg_read_all_data TO umami_user", "REVOKE pg_read_all_data FROM umami_user");
+    const result = await withViolation(
+      "superuser",
+      "GRANT pg_read_all_data TO umami_user",
+      "REVOKE pg_read_all_data FROM umami_user",
+    );
     expect(check(result, "outward: role memberships").objects).toEqual(["pg_read_all_data (direct)"]);
     expect(check(result, "outward: tables and views").severity).toBe("fail");
   });
@@ -142,11 +198,18 @@ describe("seeded violations", () => {
     expect(exposed(check(result, "outward: tables and views"))).toEqual([
       "public.stray (SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER)",
     ]);
-    expect(check(result, "outward: objects owned outside the schema")).toMatchObject({ severity: "fail", objects: ["table public.stray"] });
+    expect(check(result, "outward: objects owned outside the schema")).toMatchObject({
+      severity: "fail",
+      objects: ["table public.stray"],
+    });
   });
 
   it("a superuser umami_user reaches everything", async () => {
-    const result = await withViolation("superuser", "ALTER ROLE umami_user SUPERUSER", "ALTER ROLE umami_user NOSUPERUSER");
+    const result = await withViolation(
+      "superuser",
+      "ALTER ROLE umami_user SUPERUSER",
+      "ALTER ROLE umami_user NOSUPERUSER",
+    );
     expect(check(result, "outward: role attributes").objects).toEqual(["umami_user SUPERUSER"]);
     expect(check(result, "outward: tables and views").objects).toContain(
       "public.customers (SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER)",
@@ -154,21 +217,33 @@ describe("seeded violations", () => {
   });
 
   it("CREATEDB and CREATEROLE on umami_user fail the attribute check", async () => {
-    const result = await withViolation("superuser", "ALTER ROLE umami_user CREATEDB CREATEROLE", "ALTER ROLE umami_user NOCREATEDB NOCREATEROLE");
+    const result = await withViolation(
+      "superuser",
+      "ALTER ROLE umami_user CREATEDB CREATEROLE",
+      "ALTER ROLE umami_user NOCREATEDB NOCREATEROLE",
+    );
     const f = check(result, "outward: role attributes");
     expect(f.severity).toBe("fail");
     expect(f.objects).toEqual(["umami_user CREATEDB", "umami_user CREATEROLE"]);
   });
 
   it("an application role granted on an Umami table fails the inward check", async () => {
-    const result = await withViolation("umami", "GRANT SELECT ON umami.website TO app_user", "REVOKE SELECT ON umami.website FROM app_user");
+    const result = await withViolation(
+      "umami",
+      "GRANT SELECT ON umami.website TO app_user",
+      "REVOKE SELECT ON umami.website FROM app_user",
+    );
     const f = check(result, "inward: privileges on the Umami schema and its objects");
     expect(f.severity).toBe("fail");
     expect(f.objects).toEqual(["umami.website → app_user (SELECT)"]);
   });
 
   it("PUBLIC granted on an Umami table fails the inward check", async () => {
-    const result = await withViolation("umami", "GRANT SELECT, INSERT ON umami.website TO PUBLIC", "REVOKE ALL ON umami.website FROM PUBLIC");
+    const result = await withViolation(
+      "umami",
+      "GRANT SELECT, INSERT ON umami.website TO PUBLIC",
+      "REVOKE ALL ON umami.website FROM PUBLIC",
+    );
     const f = check(result, "inward: privileges on the Umami schema and its objects");
     expect(f.severity).toBe("fail");
     expect(f.objects).toEqual(["umami.website → PUBLIC (INSERT, SELECT)"]);
@@ -223,10 +298,21 @@ describe("seeded violations", () => {
   });
 
   it("a revoked privilege is reported missing, an added one extra — separately", async () => {
-    const missing = await withViolation("umami", "REVOKE TRUNCATE ON umami.website FROM umami_user", "GRANT TRUNCATE ON umami.website TO umami_user");
-    expect(check(missing, "intended grants: missing")).toMatchObject({ severity: "fail", objects: ["table umami.website: TRUNCATE"] });
+    const missing = await withViolation(
+      "umami",
+      "REVOKE TRUNCATE ON umami.website FROM umami_user",
+      "GRANT TRUNCATE ON umami.website TO umami_user",
+    );
+    expect(check(missing, "intended grants: missing")).toMatchObject({
+      severity: "fail",
+      objects: ["table umami.website: TRUNCATE"],
+    });
     expect(check(missing, "intended grants: extra").severity).not.toBe("fail");
-    const extra = await withViolation("admin", "GRANT CREATE ON DATABASE app TO umami_user", "REVOKE CREATE ON DATABASE app FROM umami_user");
+    const extra = await withViolation(
+      "admin",
+      "GRANT CREATE ON DATABASE app TO umami_user",
+      "REVOKE CREATE ON DATABASE app FROM umami_user",
+    );
     expect(check(extra, "intended grants: extra")).toMatchObject({ severity: "fail" });
     expect(check(extra, "intended grants: extra").objects).toContain("database app: CREATE");
     expect(check(extra, "intended grants: missing").severity).toBe("pass");

@@ -30,7 +30,9 @@ beforeAll(async () => {
   umamiUrl = toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD });
   umami = parseDatabaseUrl(umamiUrl);
   await withClient(umami, (c) =>
-    c.query("CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL); CREATE SEQUENCE umami.counter"),
+    c.query(
+      "CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL); CREATE SEQUENCE umami.counter",
+    ),
   );
 });
 afterAll(async () => server?.stop());
@@ -68,7 +70,10 @@ describe("auditIsolation on a clean stage", () => {
     expect(result.queries).toBeLessThanOrEqual(6);
     // PostgreSQL's defaults are warnings with a remedy, not failures.
     const defaults = result.findings.find((f) => f.check === "intended grants: extra")!;
-    expect(defaults).toMatchObject({ severity: "warn", objects: ["database app: TEMPORARY (via PUBLIC, PostgreSQL's default)"] });
+    expect(defaults).toMatchObject({
+      severity: "warn",
+      objects: ["database app: TEMPORARY (via PUBLIC, PostgreSQL's default)"],
+    });
   });
 
   it("runs the live probes as umami_user with the expected outcomes", async () => {
@@ -93,11 +98,21 @@ describe("auditIsolation on a clean stage", () => {
   });
 
   it("proves an untouched application with the server's digests alone (one query), equal to the ones captured here", async () => {
-    const baseline = await captureFingerprint(server.admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] });
+    const baseline = await captureFingerprint(server.admin, {
+      excludeSchemas: [spec.schema],
+      excludeRoles: [spec.role.name],
+    });
     // A name that sorts differently bytewise and by case, and a non-ASCII one: the server's order must be group()'s.
-    await withClient(server.admin, (c) => c.query('CREATE TABLE public."Zeta" (id int); CREATE TABLE public."ärger" (id int); CREATE TABLE public.alpha (id int)'));
+    await withClient(server.admin, (c) =>
+      c.query(
+        'CREATE TABLE public."Zeta" (id int); CREATE TABLE public."ärger" (id int); CREATE TABLE public.alpha (id int)',
+      ),
+    );
     try {
-      const now = await captureFingerprint(server.admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] });
+      const now = await captureFingerprint(server.admin, {
+        excludeSchemas: [spec.schema],
+        excludeRoles: [spec.role.name],
+      });
       expect(await fingerprintChanges(server.admin, now)).toEqual({ changed: [], queries: 1 });
       // And a difference falls back to the object-by-object comparison, which names it.
       expect(await fingerprintChanges(server.admin, baseline)).toEqual({
@@ -110,21 +125,32 @@ describe("auditIsolation on a clean stage", () => {
   });
 
   it("compares the application with a baseline and names what changed", async () => {
-    const baseline = await captureFingerprint(server.admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] });
+    const baseline = await captureFingerprint(server.admin, {
+      excludeSchemas: [spec.schema],
+      excludeRoles: [spec.role.name],
+    });
     const same = await auditIsolation({ admin: server.admin, spec, baselineFingerprint: baseline });
     expect(same.fingerprint).toEqual({ compared: true, changed: [] });
     expect(same.findings.find((f) => f.check === "application fingerprint")!.severity).toBe("pass");
-    await withClient(server.admin, (c) => c.query("COMMENT ON TABLE public.orders IS 'not a change'; CREATE INDEX orders_status_idx ON public.orders (status)"));
+    await withClient(server.admin, (c) =>
+      c.query(
+        "COMMENT ON TABLE public.orders IS 'not a change'; CREATE INDEX orders_status_idx ON public.orders (status)",
+      ),
+    );
     try {
       const changed = await auditIsolation({ admin: server.admin, spec, baselineFingerprint: baseline });
-      expect(changed.fingerprint.changed).toEqual([{ change: "added", object: "index public.orders_status_idx", schema: "public" }]);
+      expect(changed.fingerprint.changed).toEqual([
+        { change: "added", object: "index public.orders_status_idx", schema: "public" },
+      ]);
       expect(changed.findings.find((f) => f.check === "application fingerprint")).toMatchObject({
         severity: "fail",
         objects: ["added index public.orders_status_idx"],
       });
       expect(changed.ok).toBe(false);
     } finally {
-      await withClient(server.admin, (c) => c.query("DROP INDEX public.orders_status_idx; COMMENT ON TABLE public.orders IS NULL"));
+      await withClient(server.admin, (c) =>
+        c.query("DROP INDEX public.orders_status_idx; COMMENT ON TABLE public.orders IS NULL"),
+      );
     }
   });
 
@@ -161,14 +187,28 @@ describe("umami-db verify and fingerprint", () => {
     const baseline = join(dir, "before.json");
     const fp = await cli(["fingerprint", "--admin-url", server.adminUrl(), "--out", baseline]);
     expect(fp.code).toBe(0);
-    expect(JSON.parse(readFileSync(baseline, "utf8"))).toMatchObject({ database: "app", excludedSchemas: ["umami"], excludedRoles: ["umami_user"] });
+    expect(JSON.parse(readFileSync(baseline, "utf8"))).toMatchObject({
+      database: "app",
+      excludedSchemas: ["umami"],
+      excludedRoles: ["umami_user"],
+    });
     // --json prints the same document on stdout as well as writing it.
-    const both = await cli(["fingerprint", "--admin-url", server.adminUrl(), "--out", join(dir, "again.json"), "--json"]);
+    const both = await cli([
+      "fingerprint",
+      "--admin-url",
+      server.adminUrl(),
+      "--out",
+      join(dir, "again.json"),
+      "--json",
+    ]);
     expect(JSON.parse(both.stdout)).toEqual(JSON.parse(readFileSync(join(dir, "again.json"), "utf8")));
     const report = join(dir, "audit.md");
-    const verify = await cli(["verify", "--admin-url", server.adminUrl(), "--json", "--report", report, "--baseline-fingerprint", baseline], {
-      UMAMI_DATABASE_URL: umamiUrl,
-    });
+    const verify = await cli(
+      ["verify", "--admin-url", server.adminUrl(), "--json", "--report", report, "--baseline-fingerprint", baseline],
+      {
+        UMAMI_DATABASE_URL: umamiUrl,
+      },
+    );
     expect(verify.code).toBe(0);
     const json = JSON.parse(verify.stdout);
     expect(Object.keys(json)).toEqual(["ok", "findings", "fingerprint"]);
@@ -200,7 +240,13 @@ describe("umami-db verify and fingerprint", () => {
     expect(noDb.code).toBe(2);
     expect(noDb.stderr.trim().split("\n")).toHaveLength(1);
     expect(noDb.stderr).toContain("no_such_database does not exist");
-    const badBaseline = await cli(["verify", "--admin-url", server.adminUrl(), "--baseline-fingerprint", "/nonexistent/before.json"]);
+    const badBaseline = await cli([
+      "verify",
+      "--admin-url",
+      server.adminUrl(),
+      "--baseline-fingerprint",
+      "/nonexistent/before.json",
+    ]);
     expect(badBaseline.code).toBe(2);
     expect(badBaseline.stderr).toBe(
       "error: Cannot read the baseline fingerprint /nonexistent/before.json: it does not exist. Pass the file `umami-db fingerprint --out` (or preflight) wrote before the deploy; one captured now would prove nothing about the deploy.\n",

@@ -41,12 +41,16 @@ describe("Aurora's defaults", () => {
     expect(tables.severity).toBe("warn");
     expect(tables.objects).toHaveLength(2);
     for (const object of tables.objects) {
-      expect(object).toMatch(/^public\.pg_stat_statements(_info)? \(SELECT via PUBLIC\) — no data exposed: extension pg_stat_statements's own grant/);
+      expect(object).toMatch(
+        /^public\.pg_stat_statements(_info)? \(SELECT via PUBLIC\) — no data exposed: extension pg_stat_statements's own grant/,
+      );
     }
     // And what it says is true: umami_user sees no other role's statement text.
     await withClient(stage.server.admin, (c) => c.query("SELECT count(*) FROM public.customers"));
     const texts = await withClient(stage.umami, (c) =>
-      c.query<{ query: string }>("SELECT s.query FROM public.pg_stat_statements s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app_admin'"),
+      c.query<{ query: string }>(
+        "SELECT s.query FROM public.pg_stat_statements s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app_admin'",
+      ),
     );
     expect(texts.rows.length).toBeGreaterThan(0);
     expect(new Set(texts.rows.map((r) => r.query))).toEqual(new Set(["<insufficient privilege>"]));
@@ -64,7 +68,12 @@ describe("Aurora's defaults", () => {
   });
 
   it("`verify` exits 0 on such a database", async () => {
-    const out = await run(process.execPath, ["bin/umami-db.js", "verify", "--admin-url", stage.server.adminUrl()]).catch((e) => e);
+    const out = await run(process.execPath, [
+      "bin/umami-db.js",
+      "verify",
+      "--admin-url",
+      stage.server.adminUrl(),
+    ]).catch((e) => e);
     expect(out.code ?? 0).toBe(0);
     expect(out.stdout).toMatch(/WARN\s+outward: tables and views/);
   });
@@ -97,10 +106,13 @@ describe("Aurora's defaults", () => {
   });
 
   it("a security_invoker view over a table umami_user cannot read warns; a definer view over it fails", async () => {
-    await stage.run("admin", `
+    await stage.run(
+      "admin",
+      `
       CREATE VIEW public.customer_emails WITH (security_invoker) AS SELECT email FROM public.customers;
       CREATE VIEW public.customer_names AS SELECT name FROM public.customers;
-      GRANT SELECT ON public.customer_emails, public.customer_names TO PUBLIC`);
+      GRANT SELECT ON public.customer_emails, public.customer_names TO PUBLIC`,
+    );
     try {
       const tables = check(await audit(), "outward: tables and views");
       expect(tables.severity).toBe("fail");
@@ -109,7 +121,9 @@ describe("Aurora's defaults", () => {
       );
       expect(tables.objects).toContain("public.customer_names (SELECT via PUBLIC)");
       // What the catalogs say is what happens.
-      await expect(withClient(stage.umami, (c) => c.query("SELECT * FROM public.customer_emails"))).rejects.toThrow(/permission denied for table customers/);
+      await expect(withClient(stage.umami, (c) => c.query("SELECT * FROM public.customer_emails"))).rejects.toThrow(
+        /permission denied for table customers/,
+      );
       const names = await withClient(stage.umami, (c) => c.query("SELECT * FROM public.customer_names"));
       expect(names.rowCount).toBeGreaterThan(0);
       await stage.run("admin", "DROP VIEW public.customer_names");

@@ -17,12 +17,15 @@ let stage: AuditStage;
 /** What the DBAs did long before Umami: run as the Aurora-like admin, and as the superuser where Aurora's admin would be rds_superuser. */
 async function harden(server: TestServer): Promise<void> {
   const superuser = { ...server.superuser, database: "app" };
-  await withClient(superuser, (c) => c.query(`
+  await withClient(superuser, (c) =>
+    c.query(`
     CREATE EXTENSION postgres_fdw SCHEMA public;
     CREATE SERVER reporting FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1', port '${server.embedded.port}', dbname 'app');
     ALTER SERVER reporting OWNER TO app_admin;
-    REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC`));
-  await withClient(server.admin, (c) => c.query(`
+    REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC`),
+  );
+  await withClient(server.admin, (c) =>
+    c.query(`
     CREATE EXTENSION pgcrypto SCHEMA public;
     CREATE EXTENSION "uuid-ossp" SCHEMA public;
     CREATE EXTENSION pg_trgm SCHEMA public;
@@ -54,13 +57,16 @@ async function harden(server: TestServer): Promise<void> {
         INSERT INTO ddl_log (by, tag, object) VALUES (session_user, o.command_tag, o.object_identity);
       END LOOP;
     END $$;
-    REVOKE EXECUTE ON FUNCTION public.log_ddl() FROM PUBLIC`));
+    REVOKE EXECUTE ON FUNCTION public.log_ddl() FROM PUBLIC`),
+  );
   // Only a superuser creates event triggers; pg_stat_statements' objects are the superuser's too (on Aurora: rds_superuser).
-  await withClient(superuser, (c) => c.query(`
+  await withClient(superuser, (c) =>
+    c.query(`
     CREATE EVENT TRIGGER ddl_audit ON ddl_command_end EXECUTE FUNCTION public.log_ddl();
     REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO app_user;
-    REVOKE ALL ON public.pg_stat_statements, public.pg_stat_statements_info FROM PUBLIC`));
+    REVOKE ALL ON public.pg_stat_statements, public.pg_stat_statements_info FROM PUBLIC`),
+  );
 }
 
 beforeAll(async () => {
@@ -79,18 +85,27 @@ describe("a clean, hardened brownfield database", () => {
   it("the administrator's locked-down event trigger passes, and really logs Umami's DDL without umami_user being able to run it", async () => {
     const f = check(await auditIsolation({ admin: stage.server.admin, spec }), "inward: event triggers");
     expect(f).toMatchObject({ severity: "pass", remedy: expect.stringContaining("ddl_audit") });
-    const logged = await rows<{ by: string; object: string }>(stage, "admin", "SELECT by::text, object FROM public.ddl_log WHERE tag = 'CREATE TABLE'");
+    const logged = await rows<{ by: string; object: string }>(
+      stage,
+      "admin",
+      "SELECT by::text, object FROM public.ddl_log WHERE tag = 'CREATE TABLE'",
+    );
     expect(logged).toContainEqual({ by: "umami_user", object: "umami.website" });
-    await expect(rows(stage, "umami", "SELECT public.log_ddl()")).rejects.toThrow(/permission denied for schema public|permission denied for function/);
+    await expect(rows(stage, "umami", "SELECT public.log_ddl()")).rejects.toThrow(
+      /permission denied for schema public|permission denied for function/,
+    );
   });
 
   it("the FOR PUBLIC mapping is not reported: the application reads through it, umami_user cannot use its server", async () => {
     const result = await auditIsolation({ admin: stage.server.admin, spec });
     expect(check(result, "outward: foreign servers").severity).toBe("pass");
     expect(await rows(stage, "app", "SELECT count(*)::int AS n FROM public.remote_orders")).toEqual([{ n: 1000 }]);
-    await expect(stage.run("umami", "CREATE FOREIGN TABLE umami.stolen (id bigint) SERVER reporting OPTIONS (table_name 'orders')")).rejects.toThrow(
-      /permission denied for foreign server reporting/,
-    );
+    await expect(
+      stage.run(
+        "umami",
+        "CREATE FOREIGN TABLE umami.stolen (id bigint) SERVER reporting OPTIONS (table_name 'orders')",
+      ),
+    ).rejects.toThrow(/permission denied for foreign server reporting/);
   });
 
   it("FORCE ROW LEVEL SECURITY and a pg_monitor role raise nothing, and umami_user reads no customer", async () => {

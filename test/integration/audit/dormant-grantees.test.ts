@@ -14,16 +14,22 @@ let stage: AuditStage;
 
 beforeAll(async () => {
   stage = await startAuditStage("Dormant-Grantees-Password-0123456789");
-  await stage.run("umami", `
+  await stage.run(
+    "umami",
+    `
     INSERT INTO umami.website VALUES ('5f0c7d1e-3a4b-4c8d-9e2f-1a2b3c4d5e6f', 'shop.example.com'),
       ('6a1d8e2f-4b5c-4d9e-8f3a-2b3c4d5e6f70', 'blog.example.com'), ('7b2e9f3a-5c6d-4e0f-9a4b-3c4d5e6f7081', 'docs.example.com');
-    ANALYZE umami.website`);
+    ANALYZE umami.website`,
+  );
   // As a DBA marks a table for pgaudit's object audit on Aurora (the administrator takes umami_user's role to grant on its table, then gives it back).
-  await stage.run("admin", `
+  await stage.run(
+    "admin",
+    `
     CREATE ROLE rds_pgaudit NOLOGIN;
     GRANT umami_user TO app_admin;
     GRANT SELECT ON umami.website TO rds_pgaudit;
-    REVOKE umami_user FROM app_admin`);
+    REVOKE umami_user FROM app_admin`,
+  );
 });
 afterAll(async () => stage?.server.stop());
 
@@ -35,19 +41,25 @@ describe("a privilege held by a group nobody can act as", () => {
     expect(out.code).toBe(0);
     expect(out.finding(CHECK)).toMatchObject({
       severity: "warn",
-      objects: ["umami.website → rds_pgaudit (SELECT) — NOLOGIN, no member outside the administrators, owns nothing here: no path until one is granted it"],
+      objects: [
+        "umami.website → rds_pgaudit (SELECT) — NOLOGIN, no member outside the administrators, owns nothing here: no path until one is granted it",
+      ],
     });
   });
 
   it("granted to app_user it fails: app_user reads Umami's values in pg_stats as the group; the remedy's REVOKE of the membership closes it", async () => {
-    const stats = "SELECT histogram_bounds::text AS seen FROM pg_catalog.pg_stats WHERE schemaname = 'umami' AND tablename = 'website' AND attname = 'name'";
+    const stats =
+      "SELECT histogram_bounds::text AS seen FROM pg_catalog.pg_stats WHERE schemaname = 'umami' AND tablename = 'website' AND attname = 'name'";
     expect(await rows(stage, "app", stats)).toEqual([]);
     await stage.run("admin", "GRANT rds_pgaudit TO app_user");
     expect(await rows(stage, "app", stats)).toEqual([{ seen: "{blog.example.com,docs.example.com,shop.example.com}" }]);
     const out = await verifyCli(stage);
     expect(out.code).toBe(1);
     const found = out.finding(CHECK)!;
-    expect(found).toMatchObject({ severity: "fail", objects: ["umami.website → rds_pgaudit (SELECT) (and through it: app_user)"] });
+    expect(found).toMatchObject({
+      severity: "fail",
+      objects: ["umami.website → rds_pgaudit (SELECT) (and through it: app_user)"],
+    });
     const ran = await applyRemedy(stage, found.remedy, "admin", { keep: (s) => s.startsWith("REVOKE rds_pgaudit") });
     expect(ran).toEqual(["REVOKE rds_pgaudit FROM app_user;"]);
     expect(await rows(stage, "app", stats)).toEqual([]);
@@ -60,8 +72,13 @@ describe("a privilege held by a group nobody can act as", () => {
     await stage.run("admin", `CREATE ROLE "Reporting-User" LOGIN; GRANT rds_pgaudit TO "Reporting-User"`);
     try {
       const found = (await verifyCli(stage)).finding(CHECK)!;
-      expect(found).toMatchObject({ severity: "fail", objects: ['umami.website → rds_pgaudit (SELECT) (and through it: "Reporting-User")'] });
-      expect(await applyRemedy(stage, found.remedy, "admin", { keep: (s) => s.startsWith("REVOKE rds_pgaudit") })).toEqual(['REVOKE rds_pgaudit FROM "Reporting-User";']);
+      expect(found).toMatchObject({
+        severity: "fail",
+        objects: ['umami.website → rds_pgaudit (SELECT) (and through it: "Reporting-User")'],
+      });
+      expect(
+        await applyRemedy(stage, found.remedy, "admin", { keep: (s) => s.startsWith("REVOKE rds_pgaudit") }),
+      ).toEqual(['REVOKE rds_pgaudit FROM "Reporting-User";']);
       expect((await verifyCli(stage)).finding(CHECK)!.severity).toBe("warn");
     } finally {
       await stage.run("admin", `DROP ROLE "Reporting-User"`);

@@ -36,12 +36,19 @@ export async function startAuditStage(
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password }));
   const umami = parseDatabaseUrl(toUrl(server.admin, { user: spec.role.name, password }));
   const app = parseDatabaseUrl(toUrl(server.admin, { user: "app_user", password: TEST_APP_PASSWORD }));
-  await withClient(umami, (c) => c.query("CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL)"));
+  await withClient(umami, (c) =>
+    c.query("CREATE TABLE umami.website (website_id uuid PRIMARY KEY, name text NOT NULL)"),
+  );
   const as = (who: Who, database = server.admin.database): ConnectionSettings => {
     const base = { admin: server.admin, superuser: { ...server.superuser }, umami, app }[who];
     return { ...base, database };
   };
-  return { server, umami, as, run: async (who, sql, database) => void (await withClient(as(who, database), (c) => c.query(sql))) };
+  return {
+    server,
+    umami,
+    as,
+    run: async (who, sql, database) => void (await withClient(as(who, database), (c) => c.query(sql))),
+  };
 }
 
 /** The finding of `name`; throws when the audit has no such check. */
@@ -79,7 +86,12 @@ export async function applyRemedy(
 }
 
 /** Runs `sql` as `who` and returns its rows. */
-export async function rows<R extends Record<string, unknown>>(stage: AuditStage, who: Who, sql: string, database?: string): Promise<R[]> {
+export async function rows<R extends Record<string, unknown>>(
+  stage: AuditStage,
+  who: Who,
+  sql: string,
+  database?: string,
+): Promise<R[]> {
   return withClient(stage.as(who, database), async (c) => (await c.query<R>(sql)).rows);
 }
 
@@ -99,5 +111,11 @@ export interface CliFinding {
 export async function verifyCli(stage: AuditStage, ...args: string[]) {
   const run = await runCli(["verify", "--json", ...args], { ADMIN_DATABASE_URL: stage.server.adminUrl() });
   const json = JSON.parse(run.stdout) as { ok: boolean; findings: CliFinding[] };
-  return { code: run.code, output: `${run.stdout}${run.stderr}`, ok: json.ok, findings: json.findings, finding: (name: string) => json.findings.find((f) => f.check === name) };
+  return {
+    code: run.code,
+    output: `${run.stdout}${run.stderr}`,
+    ok: json.ok,
+    findings: json.findings,
+    finding: (name: string) => json.findings.find((f) => f.check === name),
+  };
 }

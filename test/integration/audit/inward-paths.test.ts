@@ -38,7 +38,10 @@ describe("inward paths", () => {
   });
 
   it("a group holding pg_write_all_data names the login roles behind it", async () => {
-    await stage.run("admin", "CREATE ROLE app_writers NOLOGIN; GRANT pg_write_all_data TO app_writers; GRANT app_writers TO app_user");
+    await stage.run(
+      "admin",
+      "CREATE ROLE app_writers NOLOGIN; GRANT pg_write_all_data TO app_writers; GRANT app_writers TO app_user",
+    );
     try {
       const f = check(await audit(), "inward: predefined roles that bypass privileges");
       expect(f.objects).toEqual(["pg_write_all_data → app_writers (and through it: app_user)"]);
@@ -65,7 +68,9 @@ describe("inward paths", () => {
     await stage.run("umami", "GRANT SELECT ON umami.website TO app_user");
     try {
       const result = await audit();
-      expect(result.findings.find((f) => f.check === "inward: privileges on the Umami schema and its objects")).toMatchObject({
+      expect(
+        result.findings.find((f) => f.check === "inward: privileges on the Umami schema and its objects"),
+      ).toMatchObject({
         severity: "fail",
         objects: ["umami.website → app_user (SELECT)"],
       });
@@ -88,29 +93,45 @@ describe("inward paths", () => {
   });
 
   it("a trigger on a Umami table that copies rows out fails; its DROP TRIGGER clears it", async () => {
-    await stage.run("admin", `
+    await stage.run(
+      "admin",
+      `
       CREATE TABLE public.captured (website_id uuid, name text);
       GRANT INSERT ON public.captured TO PUBLIC;
       CREATE FUNCTION public.capture() RETURNS trigger LANGUAGE plpgsql AS
-        $$ BEGIN INSERT INTO public.captured VALUES (NEW.website_id, NEW.name); RETURN NEW; END $$`);
-    await stage.run("superuser", "ALTER FUNCTION public.capture() OWNER TO app_user; CREATE TRIGGER website_capture AFTER INSERT ON umami.website FOR EACH ROW EXECUTE FUNCTION public.capture()");
+        $$ BEGIN INSERT INTO public.captured VALUES (NEW.website_id, NEW.name); RETURN NEW; END $$`,
+    );
+    await stage.run(
+      "superuser",
+      "ALTER FUNCTION public.capture() OWNER TO app_user; CREATE TRIGGER website_capture AFTER INSERT ON umami.website FOR EACH ROW EXECUTE FUNCTION public.capture()",
+    );
     try {
       // Real: every row Umami writes lands in the application's table.
       await stage.run("umami", "INSERT INTO umami.website VALUES ('00000000-0000-0000-0000-000000000001', 'copied')");
-      const copied = await withClient(stage.server.admin, (c) => c.query<{ name: string }>("SELECT name FROM public.captured"));
+      const copied = await withClient(stage.server.admin, (c) =>
+        c.query<{ name: string }>("SELECT name FROM public.captured"),
+      );
       expect(copied.rows).toEqual([{ name: "copied" }]);
       const f = check(await audit(), "inward: triggers and rules on Umami tables");
-      expect(f).toMatchObject({ severity: "fail", objects: ["trigger website_capture ON umami.website runs public.capture() (owner app_user)"] });
+      expect(f).toMatchObject({
+        severity: "fail",
+        objects: ["trigger website_capture ON umami.website runs public.capture() (owner app_user)"],
+      });
       expect(await apply(f.remedy, "umami")).toEqual(["DROP TRIGGER website_capture ON umami.website;"]);
       expect(check(await audit(), "inward: triggers and rules on Umami tables").severity).toBe("pass");
     } finally {
-      await stage.run("superuser", "DROP TRIGGER IF EXISTS website_capture ON umami.website; DELETE FROM umami.website");
+      await stage.run(
+        "superuser",
+        "DROP TRIGGER IF EXISTS website_capture ON umami.website; DELETE FROM umami.website",
+      );
       await stage.run("admin", "DROP TABLE public.captured; DROP FUNCTION public.capture()");
     }
   });
 
   it("an event trigger that grants each new table to an application role fails; DROP EVENT TRIGGER clears it", async () => {
-    await stage.run("superuser", `
+    await stage.run(
+      "superuser",
+      `
       CREATE FUNCTION public.grant_new_tables() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
       DECLARE o record;
       BEGIN
@@ -119,22 +140,30 @@ describe("inward paths", () => {
           EXECUTE format('GRANT SELECT ON %s TO app_user', o.object_identity);
         END LOOP;
       END $$;
-      CREATE EVENT TRIGGER grant_new_tables ON ddl_command_end EXECUTE FUNCTION public.grant_new_tables()`);
+      CREATE EVENT TRIGGER grant_new_tables ON ddl_command_end EXECUTE FUNCTION public.grant_new_tables()`,
+    );
     try {
       const f = check(await audit(), "inward: event triggers");
       expect(f).toMatchObject({
         severity: "fail",
-        objects: ["event trigger grant_new_tables ON ddl_command_end runs public.grant_new_tables() (owner postgres, SECURITY DEFINER) — search_path not pinned"],
+        objects: [
+          "event trigger grant_new_tables ON ddl_command_end runs public.grant_new_tables() (owner postgres, SECURITY DEFINER) — search_path not pinned",
+        ],
       });
       // Real: a table Umami's migration creates is readable by app_user at once.
       await stage.run("umami", "CREATE TABLE umami.report (id integer)");
       await withClient(stage.as("app"), (c) => c.query("SELECT * FROM umami.report"));
-      expect(await apply(f.remedy, "superuser", (s) => s.startsWith("DROP"))).toEqual(["DROP EVENT TRIGGER grant_new_tables;"]);
+      expect(await apply(f.remedy, "superuser", (s) => s.startsWith("DROP"))).toEqual([
+        "DROP EVENT TRIGGER grant_new_tables;",
+      ]);
       await stage.run("umami", "DROP TABLE umami.report");
       await stage.run("admin", "REVOKE USAGE ON SCHEMA umami FROM app_user");
       expect(check(await audit(), "inward: event triggers").severity).toBe("pass");
     } finally {
-      await stage.run("superuser", "DROP EVENT TRIGGER IF EXISTS grant_new_tables; DROP FUNCTION public.grant_new_tables()");
+      await stage.run(
+        "superuser",
+        "DROP EVENT TRIGGER IF EXISTS grant_new_tables; DROP FUNCTION public.grant_new_tables()",
+      );
       await stage.run("umami", "DROP TABLE IF EXISTS umami.report");
       await stage.run("admin", "REVOKE USAGE ON SCHEMA umami FROM app_user");
     }

@@ -17,7 +17,9 @@ let stage: AuditStage;
 beforeAll(async () => {
   stage = await startAuditStage("Monitoring-Agents-Password-0123456789");
   // As Datadog's Postgres setup page has the administrator run it, in each database.
-  await stage.run("admin", `
+  await stage.run(
+    "admin",
+    `
     CREATE USER datadog WITH PASSWORD '${AGENT.password}';
     GRANT pg_monitor TO datadog;
     CREATE SCHEMA datadog;
@@ -33,7 +35,8 @@ beforeAll(async () => {
       CLOSE curs;
       RETURN QUERY SELECT plan;
     END;
-    $$ LANGUAGE 'plpgsql' RETURNS NULL ON NULL INPUT SECURITY DEFINER`);
+    $$ LANGUAGE 'plpgsql' RETURNS NULL ON NULL INPUT SECURITY DEFINER`,
+  );
 });
 afterAll(async () => stage?.server.stop());
 
@@ -49,23 +52,36 @@ describe("monitoring agents' documented helper functions", () => {
           CREATE FUNCTION pg_temp.leak() RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT pg_temp.grant_me()'`);
         return c.query("SELECT * FROM datadog.explain_statement('SELECT pg_temp.leak()')");
       });
-    await stage.run("umami", "INSERT INTO umami.website VALUES ('0b0e6c54-5d1f-4b8e-9a53-3b5b2f1b7a10', 'shop.example.com')");
+    await stage.run(
+      "umami",
+      "INSERT INTO umami.website VALUES ('0b0e6c54-5d1f-4b8e-9a53-3b5b2f1b7a10', 'shop.example.com')",
+    );
     // The agent holds nothing on Umami's schema; through the helper it reads Umami's rows as the administrator.
-    await expect(withClient(agent, (c) => c.query("SELECT name FROM umami.website"))).rejects.toThrow(/permission denied/);
+    await expect(withClient(agent, (c) => c.query("SELECT name FROM umami.website"))).rejects.toThrow(
+      /permission denied/,
+    );
     await walk();
-    expect(await withClient(agent, async (c) => (await c.query("SELECT name FROM umami.website")).rows)).toEqual([{ name: "shop.example.com" }]);
+    expect(await withClient(agent, async (c) => (await c.query("SELECT name FROM umami.website")).rows)).toEqual([
+      { name: "shop.example.com" },
+    ]);
     await stage.run("admin", "REVOKE pg_read_all_data FROM datadog");
 
     const before = await verifyCli(stage);
     expect(before.code).toBe(1);
     const found = before.finding(CHECK)!;
     expect(found.severity).toBe("fail");
-    expect(found.objects).toEqual(["function datadog.explain_statement(l_query text, OUT explain json) runs as app_admin for datadog — fails: search_path not pinned, dynamic SQL"]);
+    expect(found.objects).toEqual([
+      "function datadog.explain_statement(l_query text, OUT explain json) runs as app_admin for datadog — fails: search_path not pinned, dynamic SQL",
+    ]);
 
     const ran = await applyRemedy(stage, found.remedy, "admin");
-    expect(ran).toEqual(["REVOKE EXECUTE ON FUNCTION datadog.explain_statement(l_query text, OUT explain json) FROM PUBLIC;"]);
+    expect(ran).toEqual([
+      "REVOKE EXECUTE ON FUNCTION datadog.explain_statement(l_query text, OUT explain json) FROM PUBLIC;",
+    ]);
     await expect(walk()).rejects.toThrow(/permission denied for function explain_statement/);
-    await expect(withClient(agent, (c) => c.query("SELECT name FROM umami.website"))).rejects.toThrow(/permission denied/);
+    await expect(withClient(agent, (c) => c.query("SELECT name FROM umami.website"))).rejects.toThrow(
+      /permission denied/,
+    );
     const after = await verifyCli(stage);
     expect(after.code).toBe(0);
     expect(after.finding(CHECK)!.severity).toBe("pass");

@@ -19,7 +19,12 @@ afterAll(async () => stage?.server.stop());
 
 const audit = () => auditIsolation({ admin: stage.server.admin, spec });
 
-async function apply(remedy: string, who: Who, database?: string, keep: (s: string) => boolean = () => true): Promise<string[]> {
+async function apply(
+  remedy: string,
+  who: Who,
+  database?: string,
+  keep: (s: string) => boolean = () => true,
+): Promise<string[]> {
   const list = statements(remedy).filter(keep);
   expect(list.length).toBeGreaterThan(0);
   for (const sql of list) await stage.run(who, sql, database);
@@ -28,11 +33,15 @@ async function apply(remedy: string, who: Who, database?: string, keep: (s: stri
 
 describe("outward paths", () => {
   it("another database where PUBLIC reads data and creates objects fails, named object by object", async () => {
-    await stage.run("admin", `
+    await stage.run(
+      "admin",
+      `
       CREATE TABLE public.api_keys (id integer, secret text);
       INSERT INTO public.api_keys VALUES (1, 'k-1');
       GRANT SELECT ON public.api_keys TO PUBLIC;
-      GRANT CREATE ON SCHEMA public TO PUBLIC`, "legacy");
+      GRANT CREATE ON SCHEMA public TO PUBLIC`,
+      "legacy",
+    );
     // Real: umami_user reads it.
     const read = await withClient(stage.as("umami", "legacy"), (c) => c.query("SELECT secret FROM public.api_keys"));
     expect(read.rows).toEqual([{ secret: "k-1" }]);
@@ -45,8 +54,16 @@ describe("outward paths", () => {
         "CREATE on other schemas: public (CREATE via PUBLIC)",
       ]),
     );
-    const applied = await apply(f.remedy, "admin", "legacy", (s) => !s.includes("pg_stat_statements") && !s.startsWith("REVOKE CONNECT"));
-    expect(applied).toEqual(["REVOKE ALL ON TABLE public.api_keys FROM PUBLIC;", "REVOKE CREATE ON SCHEMA public FROM PUBLIC;"]);
+    const applied = await apply(
+      f.remedy,
+      "admin",
+      "legacy",
+      (s) => !s.includes("pg_stat_statements") && !s.startsWith("REVOKE CONNECT"),
+    );
+    expect(applied).toEqual([
+      "REVOKE ALL ON TABLE public.api_keys FROM PUBLIC;",
+      "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+    ]);
     const after = await audit();
     expect(check(after, "outward: database legacy").severity).toBe("warn");
     expect(failing(after)).toEqual([]);
@@ -54,21 +71,31 @@ describe("outward paths", () => {
 
   it("a database the administrator cannot connect to is reported as not audited, with the reason", async () => {
     await stage.run("superuser", "CREATE DATABASE vault", "postgres");
-    await stage.run("superuser", "REVOKE CONNECT ON DATABASE vault FROM PUBLIC; GRANT CONNECT ON DATABASE vault TO umami_user", "postgres");
+    await stage.run(
+      "superuser",
+      "REVOKE CONNECT ON DATABASE vault FROM PUBLIC; GRANT CONNECT ON DATABASE vault TO umami_user",
+      "postgres",
+    );
     try {
       const f = check(await audit(), "outward: database vault");
-      expect(f).toMatchObject({ severity: "warn", objects: ["database vault (CONNECT, TEMPORARY via PUBLIC) — not audited: app_admin has no CONNECT on it"] });
+      expect(f).toMatchObject({
+        severity: "warn",
+        objects: ["database vault (CONNECT, TEMPORARY via PUBLIC) — not audited: app_admin has no CONNECT on it"],
+      });
     } finally {
       await stage.run("superuser", "DROP DATABASE vault", "postgres");
     }
   });
 
   it("settings attached to umami_user are compared with the spec's: different, extra, per database", async () => {
-    await stage.run("admin", `
+    await stage.run(
+      "admin",
+      `
       ALTER ROLE umami_user SET search_path TO umami, public;
       ALTER ROLE umami_user SET row_security TO off;
       ALTER ROLE umami_user IN DATABASE app SET search_path TO public;
-      ALTER ROLE umami_user RESET statement_timeout`);
+      ALTER ROLE umami_user RESET statement_timeout`,
+    );
     const f = check(await audit(), "outward: role settings");
     expect(f.severity).toBe("fail");
     expect(f.objects).toEqual([
@@ -89,10 +116,13 @@ describe("outward paths", () => {
   it("objects umami_user owns outside its schema fail after the CREATE that let it make them is gone", async () => {
     await stage.run("admin", "GRANT CREATE ON SCHEMA public TO umami_user");
     await stage.run("admin", "GRANT CREATE ON SCHEMA public TO umami_user", "legacy");
-    await stage.run("umami", `
+    await stage.run(
+      "umami",
+      `
       CREATE FUNCTION public.stray_count(integer, text) RETURNS integer LANGUAGE sql AS 'SELECT 1';
       CREATE TYPE public.stray_mood AS ENUM ('ok');
-      CREATE SEQUENCE public.stray_seq`);
+      CREATE SEQUENCE public.stray_seq`,
+    );
     await stage.run("umami", "CREATE TABLE public.stray_events (id serial)", "legacy");
     await stage.run("admin", "REVOKE CREATE ON SCHEMA public FROM umami_user");
     await stage.run("admin", "REVOKE CREATE ON SCHEMA public FROM umami_user", "legacy");
@@ -117,33 +147,50 @@ describe("outward paths", () => {
       "ALTER SEQUENCE public.stray_seq OWNER TO app_admin;",
       "ALTER TYPE public.stray_mood OWNER TO app_admin;",
     ]);
-    expect(await apply(legacy.remedy, "admin", "legacy", (s) => s.includes("OWNER TO"))).toEqual(["ALTER TABLE public.stray_events OWNER TO app_admin;"]);
+    expect(await apply(legacy.remedy, "admin", "legacy", (s) => s.includes("OWNER TO"))).toEqual([
+      "ALTER TABLE public.stray_events OWNER TO app_admin;",
+    ]);
     const after = await audit();
     expect(check(after, "outward: objects owned outside the schema").severity).toBe("pass");
     expect(check(after, "outward: database legacy").severity).toBe("warn");
     expect(failing(after)).toEqual([]);
-    await stage.run("admin", "DROP FUNCTION public.stray_count(integer, text); DROP TYPE public.stray_mood; DROP SEQUENCE public.stray_seq");
+    await stage.run(
+      "admin",
+      "DROP FUNCTION public.stray_count(integer, text); DROP TYPE public.stray_mood; DROP SEQUENCE public.stray_seq",
+    );
   });
 
   it("a SECURITY DEFINER function's remedy names FUNCTION and its arguments, and works", async () => {
-    await stage.run("admin", "CREATE FUNCTION public.order_total(bigint) RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT 1::bigint'");
+    await stage.run(
+      "admin",
+      "CREATE FUNCTION public.order_total(bigint) RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT 1::bigint'",
+    );
     try {
       const f = check(await audit(), "outward: SECURITY DEFINER functions");
       expect(f.severity).toBe("fail");
-      expect(await apply(f.remedy, "admin")).toEqual(["REVOKE EXECUTE ON FUNCTION public.order_total(bigint) FROM PUBLIC;"]);
+      expect(await apply(f.remedy, "admin")).toEqual([
+        "REVOKE EXECUTE ON FUNCTION public.order_total(bigint) FROM PUBLIC;",
+      ]);
       expect(check(await audit(), "outward: SECURITY DEFINER functions").severity).toBe("pass");
     } finally {
       await stage.run("admin", "DROP FUNCTION public.order_total(bigint)");
     }
   });
   it("large objects and foreign servers name each object, and their remedies work as written", async () => {
-    const [{ oid }] = (await withClient(stage.server.admin, (c) => c.query<{ oid: string }>("SELECT pg_catalog.lo_create(0)::text AS oid"))).rows;
+    const [{ oid }] = (
+      await withClient(stage.server.admin, (c) =>
+        c.query<{ oid: string }>("SELECT pg_catalog.lo_create(0)::text AS oid"),
+      )
+    ).rows;
     await stage.run("admin", `GRANT SELECT ON LARGE OBJECT ${oid} TO PUBLIC`);
-    await stage.run("superuser", `
+    await stage.run(
+      "superuser",
+      `
       CREATE FOREIGN DATA WRAPPER audit_fdw;
       CREATE SERVER audit_server FOREIGN DATA WRAPPER audit_fdw;
       GRANT USAGE ON FOREIGN SERVER audit_server TO PUBLIC;
-      CREATE USER MAPPING FOR PUBLIC SERVER audit_server`);
+      CREATE USER MAPPING FOR PUBLIC SERVER audit_server`,
+    );
     try {
       const result = await audit();
       const lo = check(result, "outward: large objects");
@@ -153,7 +200,9 @@ describe("outward paths", () => {
       expect(foreign.objects).toEqual(["foreign server audit_server", "user mapping FOR PUBLIC SERVER audit_server"]);
       // The FOR PUBLIC mapping stays (the application's foreign tables use it): USAGE on the server is what goes.
       expect(foreign.remedy).toContain("keep the mapping FOR PUBLIC SERVER audit_server");
-      expect(await apply(foreign.remedy, "superuser")).toEqual(["REVOKE USAGE ON FOREIGN SERVER audit_server FROM PUBLIC;"]);
+      expect(await apply(foreign.remedy, "superuser")).toEqual([
+        "REVOKE USAGE ON FOREIGN SERVER audit_server FROM PUBLIC;",
+      ]);
       const after = await audit();
       expect(check(after, "outward: large objects").severity).toBe("pass");
       expect(check(after, "outward: foreign servers").severity).toBe("pass");

@@ -12,7 +12,10 @@ let stage: AuditStage;
 
 beforeAll(async () => {
   stage = await startAuditStage("Privileged-Groups-Password-0123456789");
-  await stage.run("umami", "INSERT INTO umami.website VALUES ('00000000-0000-0000-0000-000000000044', 'umami-secret-site')");
+  await stage.run(
+    "umami",
+    "INSERT INTO umami.website VALUES ('00000000-0000-0000-0000-000000000044', 'umami-secret-site')",
+  );
 });
 afterAll(async () => stage?.server.stop());
 
@@ -21,13 +24,18 @@ const readUmami = () => rows(stage, "app", "SELECT name FROM umami.website");
 
 describe("privileged-roles: a group that cannot log in", () => {
   it("a NOLOGIN read-only group granted to administrators only warns and verify exits 0; granted to app_user it fails, app_user reads Umami's row, the remedy closes it", async () => {
-    await stage.run("admin", "CREATE ROLE dba_readonly NOLOGIN; GRANT pg_read_all_data TO dba_readonly; GRANT dba_readonly TO app_admin");
+    await stage.run(
+      "admin",
+      "CREATE ROLE dba_readonly NOLOGIN; GRANT pg_read_all_data TO dba_readonly; GRANT dba_readonly TO app_admin",
+    );
     try {
       await expect(readUmami()).rejects.toThrow(/permission denied/);
       const clean = await verifyCli(stage);
       expect(clean.finding(CHECK)).toMatchObject({
         severity: "warn",
-        objects: ["pg_read_all_data → dba_readonly — NOLOGIN, no member outside the administrators, no SECURITY DEFINER function: no path until one is granted it"],
+        objects: [
+          "pg_read_all_data → dba_readonly — NOLOGIN, no member outside the administrators, no SECURITY DEFINER function: no path until one is granted it",
+        ],
       });
       expect(clean.code).toBe(0);
 
@@ -37,7 +45,10 @@ describe("privileged-roles: a group that cannot log in", () => {
       const { code, finding } = await verifyCli(stage);
       expect(code).toBe(1);
       const f = finding(CHECK)!;
-      expect(f).toMatchObject({ severity: "fail", objects: ["pg_read_all_data → dba_readonly (and through it: app_user)"] });
+      expect(f).toMatchObject({
+        severity: "fail",
+        objects: ["pg_read_all_data → dba_readonly (and through it: app_user)"],
+      });
       expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["REVOKE pg_read_all_data FROM dba_readonly;"]);
       await expect(readUmami()).rejects.toThrow(/permission denied/);
       const after = await verifyCli(stage);
@@ -50,19 +61,26 @@ describe("privileged-roles: a group that cannot log in", () => {
 
   it("a NOLOGIN group without members that owns a SECURITY DEFINER function still fails: app_user reads Umami's row through it", async () => {
     await stage.run("admin", "CREATE ROLE reports_owner NOLOGIN; GRANT pg_read_all_data TO reports_owner");
-    await stage.run("superuser", `
+    await stage.run(
+      "superuser",
+      `
       CREATE FUNCTION public.run_report(q text) RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
         AS $f$ BEGIN RETURN QUERY EXECUTE q; END $f$;
-      ALTER FUNCTION public.run_report(text) OWNER TO reports_owner`);
+      ALTER FUNCTION public.run_report(text) OWNER TO reports_owner`,
+    );
     try {
       // Real: the function's default EXECUTE for PUBLIC lets app_user act as reports_owner.
-      expect(await rows(stage, "app", "SELECT public.run_report('SELECT name FROM umami.website') AS name")).toEqual([{ name: "umami-secret-site" }]);
+      expect(await rows(stage, "app", "SELECT public.run_report('SELECT name FROM umami.website') AS name")).toEqual([
+        { name: "umami-secret-site" },
+      ]);
       const { code, finding } = await verifyCli(stage);
       expect(code).toBe(1);
       const f = finding(CHECK)!;
       expect(f).toMatchObject({ severity: "fail", objects: ["pg_read_all_data → reports_owner"] });
       expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["REVOKE pg_read_all_data FROM reports_owner;"]);
-      await expect(rows(stage, "app", "SELECT public.run_report('SELECT name FROM umami.website')")).rejects.toThrow(/permission denied/);
+      await expect(rows(stage, "app", "SELECT public.run_report('SELECT name FROM umami.website')")).rejects.toThrow(
+        /permission denied/,
+      );
       expect((await verifyCli(stage)).finding(CHECK)!.severity).toBe("pass");
     } finally {
       await stage.run("superuser", "DROP FUNCTION IF EXISTS public.run_report(text); DROP ROLE reports_owner");

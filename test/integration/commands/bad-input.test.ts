@@ -22,7 +22,14 @@ import { loadRelease, testSourceOptions } from "../../support/migrations.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
 import { startTestServer, TEST_ADMIN, type TestServer } from "../../support/server.js";
-import { applicationDataChecksums, catalogSnapshot, errorLines, inBatches, runCli, type CliRun } from "../../support/reliability.js";
+import {
+  applicationDataChecksums,
+  catalogSnapshot,
+  errorLines,
+  inBatches,
+  runCli,
+  type CliRun,
+} from "../../support/reliability.js";
 
 const PASSWORD = "Bad-Input-Umami-Password-0123456789abcde";
 const WEAK = { name: "weak_admin", password: "weak-admin-password-xyz" };
@@ -60,7 +67,15 @@ const secretFile = (name: string, content: string) => {
 
 function cases(): Case[] {
   const admin = server.adminUrl();
-  const validSecret = buildCredentialsSecret({ username: "umami_user", password: PASSWORD, host: "127.0.0.1", port: port(), database: "app", schema: "umami", sslmode: "disable" });
+  const validSecret = buildCredentialsSecret({
+    username: "umami_user",
+    password: PASSWORD,
+    host: "127.0.0.1",
+    port: port(),
+    database: "app",
+    schema: "umami",
+    sslmode: "disable",
+  });
   const postDeploy = (file: string): Pick<Case, "args" | "env"> => ({
     args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--reports-dir", join(dir, "reports")],
     env: { ADMIN_DATABASE_URL: admin, UMAMI_SECRET_FILE: file },
@@ -70,10 +85,19 @@ function cases(): Case[] {
   // Cut off inside the password: the parser's message must not quote it.
   const malformedText = `{"username": "umami_user", "password": "${PASSWORD}`;
   const malformed = secretFile("malformed.json", malformedText);
-  const missingKey = secretFile("missing-key.json", JSON.stringify({ ...validSecret, DATABASE_URL: undefined, dbname: undefined }));
+  const missingKey = secretFile(
+    "missing-key.json",
+    JSON.stringify({ ...validSecret, DATABASE_URL: undefined, dbname: undefined }),
+  );
   const wrongTypes = secretFile("wrong-types.json", JSON.stringify({ ...validSecret, port: "five", username: 5 }));
-  const inconsistent = secretFile("inconsistent.json", JSON.stringify({ ...validSecret, DATABASE_URL: validSecret.DATABASE_URL.replace("/app?", "/other?") }));
-  const migrations = (name: string) => ({ args: ["migrate", "deploy", "--migrations", join(dir, name)], env: { DATABASE_URL: umamiUrl() } });
+  const inconsistent = secretFile(
+    "inconsistent.json",
+    JSON.stringify({ ...validSecret, DATABASE_URL: validSecret.DATABASE_URL.replace("/app?", "/other?") }),
+  );
+  const migrations = (name: string) => ({
+    args: ["migrate", "deploy", "--migrations", join(dir, name)],
+    env: { DATABASE_URL: umamiUrl() },
+  });
   const long = `a${"b".repeat(59)}`;
   return [
     {
@@ -93,21 +117,28 @@ function cases(): Case[] {
     {
       name: "unknown host",
       args: ["migrate", "deploy"],
-      env: { DATABASE_URL: `postgresql://umami_user:${PASSWORD}@no-such-host.invalid:5432/app?schema=umami&sslmode=require` },
+      env: {
+        DATABASE_URL: `postgresql://umami_user:${PASSWORD}@no-such-host.invalid:5432/app?schema=umami&sslmode=require`,
+      },
       code: 2,
-      error: "error: Host no-such-host.invalid could not be resolved. Check the host name (cluster endpoint) and your DNS/VPN.",
+      error:
+        "error: Host no-such-host.invalid could not be resolved. Check the host name (cluster endpoint) and your DNS/VPN.",
     },
     {
       name: "closed port",
       args: ["migrate", "deploy"],
-      env: { DATABASE_URL: `postgresql://umami_user:${PASSWORD}@127.0.0.1:${closedPort}/app?schema=umami&sslmode=disable` },
+      env: {
+        DATABASE_URL: `postgresql://umami_user:${PASSWORD}@127.0.0.1:${closedPort}/app?schema=umami&sslmode=disable`,
+      },
       code: 2,
       error: `error: Nothing is listening at 127.0.0.1:${closedPort} (connection refused). Check the port and that the database is running.`,
     },
     {
       name: "connect timeout (a server that accepts and never answers)",
       args: ["fingerprint", "--stage", "dev", "--connect-timeout", "1"],
-      env: { ADMIN_DATABASE_URL: `postgresql://app_admin:${TEST_ADMIN.password}@127.0.0.1:${blackholePort}/app?sslmode=disable` },
+      env: {
+        ADMIN_DATABASE_URL: `postgresql://app_admin:${TEST_ADMIN.password}@127.0.0.1:${blackholePort}/app?sslmode=disable`,
+      },
       code: 2,
       error:
         `error: Connecting to 127.0.0.1:${blackholePort} timed out after 1 s. Usual causes: the security group does not allow this runner, ` +
@@ -133,21 +164,40 @@ function cases(): Case[] {
       code: 2,
       error: `error: Cannot resolve the stage: The secret file ${join(dir, "absent.json")} does not exist. Run \`umami-db local\` to create it, or pass the right --secret-file.`,
     },
-    { name: "secret not JSON", ...postDeploy(malformed), code: 2, error: secretError(malformed, `it is not JSON (syntax error at position ${malformedText.length})`) },
-    { name: "secret missing keys", ...postDeploy(missingKey), code: 2, error: secretError(missingKey, 'missing "dbname", "DATABASE_URL"') },
+    {
+      name: "secret not JSON",
+      ...postDeploy(malformed),
+      code: 2,
+      error: secretError(malformed, `it is not JSON (syntax error at position ${malformedText.length})`),
+    },
+    {
+      name: "secret missing keys",
+      ...postDeploy(missingKey),
+      code: 2,
+      error: secretError(missingKey, 'missing "dbname", "DATABASE_URL"'),
+    },
     {
       name: "secret with wrong types",
       ...postDeploy(wrongTypes),
       code: 2,
-      error: secretError(wrongTypes, '"username" must be a non-empty string; "port" must be a whole number from 1 to 65535'),
+      error: secretError(
+        wrongTypes,
+        '"username" must be a non-empty string; "port" must be a whole number from 1 to 65535',
+      ),
     },
-    { name: "DATABASE_URL inconsistent with the parts", ...postDeploy(inconsistent), code: 2, error: secretError(inconsistent, 'DATABASE_URL\'s database (other) differs from "database" (app)') },
+    {
+      name: "DATABASE_URL inconsistent with the parts",
+      ...postDeploy(inconsistent),
+      code: 2,
+      error: secretError(inconsistent, 'DATABASE_URL\'s database (other) differs from "database" (app)'),
+    },
     {
       name: "invalid stage name",
       args: ["post-deploy", "--stage", "x_y"],
       env: { ADMIN_DATABASE_URL: admin },
       code: 2,
-      error: 'error: Cannot resolve the stage: Invalid stage "x_y": a stage starts with a letter and has only letters, digits and hyphens, at most 40 characters (e.g. dev, pr-42).',
+      error:
+        'error: Cannot resolve the stage: Invalid stage "x_y": a stage starts with a letter and has only letters, digits and hyphens, at most 40 characters (e.g. dev, pr-42).',
     },
     {
       name: "stage name too long (60 characters)",
@@ -160,7 +210,8 @@ function cases(): Case[] {
       name: "stage name with a quote",
       args: ["plan", "--stage", 'a"b'],
       code: 2,
-      error: 'error: Invalid stage "a\\"b": a stage starts with a letter and has only letters, digits and hyphens, at most 40 characters (e.g. dev, pr-42).',
+      error:
+        'error: Invalid stage "a\\"b": a stage starts with a letter and has only letters, digits and hyphens, at most 40 characters (e.g. dev, pr-42).',
     },
     {
       name: "migrations directory empty",
@@ -190,9 +241,12 @@ function cases(): Case[] {
       // Without --strict, Prisma 7's verdict: reported, exit 0 (test/integration/migrate/runner.test.ts).
       name: "a migration modified after it was applied (status --strict)",
       args: ["migrate", "status", "--strict", "--migrations", join(dir, "edited")],
-      env: { DATABASE_URL: toUrl({ ...server.admin, schema: "umami_pr_3" }, { user: "umami_user_pr_3", password: PASSWORD }) },
+      env: {
+        DATABASE_URL: toUrl({ ...server.admin, schema: "umami_pr_3" }, { user: "umami_user_pr_3", password: PASSWORD }),
+      },
       code: 1,
-      stdout: /^ {2}EDITED {3}Migration 01_init was edited after it was applied \(checksum [0-9a-f]{10}… ≠ recorded [0-9a-f]{10}…\)\. It is not applied again; restore the file or add a new migration\. \(fails with --strict\)$/m,
+      stdout:
+        /^ {2}EDITED {3}Migration 01_init was edited after it was applied \(checksum [0-9a-f]{10}… ≠ recorded [0-9a-f]{10}…\)\. It is not applied again; restore the file or add a new migration\. \(fails with --strict\)$/m,
     },
     {
       name: "npm's umami@2.10.0 (a pre-release copy) as the source",
@@ -205,8 +259,18 @@ function cases(): Case[] {
     },
     {
       name: "local offline: a release not bundled, no mirror, no cache, GitHub unreachable (fails before starting a server)",
-      args: ["local", "--migrations", "github:umami-software/umami@v3.9.9", "--secret-file", join(dir, "local-offline.json")],
-      env: { UMAMI_MIGRATIONS_MIRROR: "", UMAMI_GITHUB_BASE_URL: `http://127.0.0.1:${closedPort}`, UMAMI_MIGRATIONS_CACHE: join(dir, "offline-cache") },
+      args: [
+        "local",
+        "--migrations",
+        "github:umami-software/umami@v3.9.9",
+        "--secret-file",
+        join(dir, "local-offline.json"),
+      ],
+      env: {
+        UMAMI_MIGRATIONS_MIRROR: "",
+        UMAMI_GITHUB_BASE_URL: `http://127.0.0.1:${closedPort}`,
+        UMAMI_MIGRATIONS_CACHE: join(dir, "offline-cache"),
+      },
       code: 2,
       stderr: new RegExp(
         // formatMs: "812 ms", or "1.2 s" on a loaded machine (a refused connection's retries).
@@ -218,22 +282,37 @@ function cases(): Case[] {
     },
     {
       name: "a mirror that lacks the release (local --migrations github:…@v3.0.0)",
-      args: ["local", "--migrations", "github:umami-software/umami@v3.0.0", "--secret-file", join(dir, "local-no-tag.json")],
+      args: [
+        "local",
+        "--migrations",
+        "github:umami-software/umami@v3.0.0",
+        "--secret-file",
+        join(dir, "local-no-tag.json"),
+      ],
       env: { UMAMI_MIGRATIONS_MIRROR: dir },
       code: 2,
-      stderr: /^FAIL load migrations \(\d+ ms\) — The mirror .* \(UMAMI_MIGRATIONS_MIRROR\) has no Umami v3\.0\.0: looked for .*\/v3\.0\.0\/prisma\/migrations and .*\/v3\.0\.0\/db\/postgresql\/migrations\. /m,
+      stderr:
+        /^FAIL load migrations \(\d+ ms\) — The mirror .* \(UMAMI_MIGRATIONS_MIRROR\) has no Umami v3\.0\.0: looked for .*\/v3\.0\.0\/prisma\/migrations and .*\/v3\.0\.0\/db\/postgresql\/migrations\. /m,
     },
     {
       name: "administrator without CREATEROLE (preflight)",
       args: ["preflight", "--stage", "pr-7"],
-      env: { ADMIN_DATABASE_URL: server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, `${WEAK.name}:${WEAK.password}`) },
+      env: {
+        ADMIN_DATABASE_URL: server
+          .adminUrl()
+          .replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, `${WEAK.name}:${WEAK.password}`),
+      },
       code: 1,
       stdout: /^ERROR\s+admin-rights\s+weak_admin lacks CREATEROLE, membership in rds_superuser$/m,
     },
     {
       name: "administrator without CREATEROLE (local --admin-url)",
       args: ["local", "--stage", "pr-7", "--secret-file", join(dir, "local-pr-7.json")],
-      env: { ADMIN_DATABASE_URL: server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, `${WEAK.name}:${WEAK.password}`) },
+      env: {
+        ADMIN_DATABASE_URL: server
+          .adminUrl()
+          .replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, `${WEAK.name}:${WEAK.password}`),
+      },
       code: 2,
       stderr:
         /^FAIL provision schema, role and grants \(\d+ ms\) — Provisioning step "CREATE ROLE "umami_user_pr_7"" failed as weak_admin: permission denied to create role\. The administrator needs CREATEROLE and ownership of \(or CREATE on\) database app\.$/m,
@@ -243,7 +322,8 @@ function cases(): Case[] {
       args: ["preflight", "--stage", "pr-9"],
       env: { ADMIN_DATABASE_URL: admin },
       code: 1,
-      stdout: /^ERROR\s+conflicts\s+role umami_user_pr_9 already exists and is not stage pr-9's: role umami_user_pr_9 does not have search_path=umami_pr_9 \(not set by provisioning\)$/m,
+      stdout:
+        /^ERROR\s+conflicts\s+role umami_user_pr_9 already exists and is not stage pr-9's: role umami_user_pr_9 does not have search_path=umami_pr_9 \(not set by provisioning\)$/m,
     },
     {
       name: "URL that is not a URL",
@@ -257,7 +337,8 @@ function cases(): Case[] {
       args: ["migrate", "deploy"],
       env: { DATABASE_URL: `postgresql://umami_user:${PASSWORD}@db.example.com:5432/app?schema=umami&sslmode=disable` },
       code: 2,
-      error: "error: sslmode=disable is refused for db.example.com: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).",
+      error:
+        "error: sslmode=disable is refused for db.example.com: TLS is required for any host but localhost. Use sslmode=require (or sslmode=verify-full with sslrootcert=<CA bundle> in the URL, or --ca-file where the command has it).",
     },
     {
       name: "--connect-timeout not a number",
@@ -270,14 +351,16 @@ function cases(): Case[] {
       name: "no database URL",
       args: ["migrate", "deploy"],
       code: 2,
-      error: "error: No database URL. Pass --database-url postgresql://umami_user:…@host:5432/db?schema=umami or set DATABASE_URL.",
+      error:
+        "error: No database URL. Pass --database-url postgresql://umami_user:…@host:5432/db?schema=umami or set DATABASE_URL.",
     },
     {
       name: "resolve --rolled-back on a migration never applied",
       args: ["migrate", "resolve", "--rolled-back", "09_nope"],
       env: { DATABASE_URL: umamiUrl() },
       code: 2,
-      error: "error: Migration 09_nope cannot be rolled back because it was never applied to the database (Prisma P3011). Pass the whole directory name, e.g. 01_init.",
+      error:
+        "error: Migration 09_nope cannot be rolled back because it was never applied to the database (Prisma P3011). Pass the whole directory name, e.g. 01_init.",
     },
     {
       name: "--out below a regular file",
@@ -288,7 +371,14 @@ function cases(): Case[] {
     },
     {
       name: "post-deploy --reports-dir below a regular file (checked before any work)",
-      args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--reports-dir", join(dir, "malformed.json", "reports")],
+      args: [
+        "post-deploy",
+        "--stage",
+        "dev",
+        "--no-cloudwatch",
+        "--reports-dir",
+        join(dir, "malformed.json", "reports"),
+      ],
       env: { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl() },
       code: 2,
       error: `error: Cannot write into ${join(dir, "malformed.json", "reports")} (--reports-dir): ENOTDIR: not a directory, mkdir '${join(dir, "malformed.json", "reports")}'. Choose a directory you can write to.`,
@@ -297,7 +387,8 @@ function cases(): Case[] {
       name: "local with a migrations directory that does not exist (fails before starting a server)",
       args: ["local", "--migrations", join(dir, "absent"), "--secret-file", join(dir, "local-absent.json")],
       code: 2,
-      stderr: /^FAIL load migrations \(\d+ ms\) — Migrations directory .*absent does not exist\. Pass --migrations <dir> with Prisma's layout, or github:umami-software\/umami@v<version>\.$/m,
+      stderr:
+        /^FAIL load migrations \(\d+ ms\) — Migrations directory .*absent does not exist\. Pass --migrations <dir> with Prisma's layout, or github:umami-software\/umami@v<version>\.$/m,
       stdout: /^Umami schema, stage dev, on an embedded PostgreSQL \(not reached\): FAILED at "load migrations"$/m,
     },
     {
@@ -313,11 +404,21 @@ function cases(): Case[] {
       args: ["migrate", "status"],
       env: { DATABASE_URL: `postgresql://umami_user:100%zz@127.0.0.1:${port()}/app?schema=umami&sslmode=disable` },
       code: 2,
-      error: "error: The database URL's password has a malformed %-escape. Percent-encode special characters (% as %25, @ as %40, : as %3A).",
+      error:
+        "error: The database URL's password has a malformed %-escape. Percent-encode special characters (% as %25, @ as %40, : as %3A).",
     },
     {
       name: "post-deploy without preflight's snapshot (and without --no-before)",
-      args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--before-dir", join(dir, "no-snapshot-here"), "--reports-dir", join(dir, "reports-no-before")],
+      args: [
+        "post-deploy",
+        "--stage",
+        "dev",
+        "--no-cloudwatch",
+        "--before-dir",
+        join(dir, "no-snapshot-here"),
+        "--reports-dir",
+        join(dir, "reports-no-before"),
+      ],
       env: { ADMIN_DATABASE_URL: admin, UMAMI_DATABASE_URL: umamiUrl() },
       code: 2,
       error: `error: No "before" snapshot in ${join(dir, "no-snapshot-here")}: post-deploy could not prove the application untouched. Run \`umami-db preflight --stage dev\` before \`sst deploy\` (it saves one), or pass --no-before to run without the comparison.`,
@@ -331,7 +432,16 @@ function cases(): Case[] {
     },
     {
       name: "post-deploy with an Umami URL that is not the stage's role and schema",
-      args: ["post-deploy", "--stage", "dev", "--no-cloudwatch", "--umami-url", admin, "--reports-dir", join(dir, "reports-wrong-umami")],
+      args: [
+        "post-deploy",
+        "--stage",
+        "dev",
+        "--no-cloudwatch",
+        "--umami-url",
+        admin,
+        "--reports-dir",
+        join(dir, "reports-wrong-umami"),
+      ],
       env: { ADMIN_DATABASE_URL: admin },
       code: 2,
       error: `error: Cannot resolve the stage: the Umami connection (--umami-url) is ${TEST_ADMIN.name} on schema public, but stage dev is umami_user on schema umami; pass the stage's own credentials or the right --stage.`,
@@ -365,7 +475,10 @@ beforeAll(async () => {
 
   // A deployed stage to protect, a stage with an applied-then-edited migration, a weak administrator and a
   // role that no provisioning of stage pr-9 made.
-  const provision = (stage: string) => withClient(server.admin, (c) => provisionStage(c, buildSpec(stage), { admin: TEST_ADMIN.name, password: PASSWORD }));
+  const provision = (stage: string) =>
+    withClient(server.admin, (c) =>
+      provisionStage(c, buildSpec(stage), { admin: TEST_ADMIN.name, password: PASSWORD }),
+    );
   await provision("dev");
   await applyMigrations(parseDatabaseUrl(umamiUrl()), await loadRelease("3.1.0"));
   const fixture = (name: string, provider: string, migrations: Record<string, string | null>) => {
@@ -381,17 +494,38 @@ beforeAll(async () => {
   fixture("mysql", "mysql", { "01_init": "CREATE TABLE t (id int);\n" });
   fixture("edited", "postgresql", { "01_init": "CREATE TABLE t (id integer);\n" });
   await provision("pr-3");
-  const pr3 = parseDatabaseUrl(toUrl({ ...server.admin, schema: "umami_pr_3" }, { user: "umami_user_pr_3", password: PASSWORD }));
+  const pr3 = parseDatabaseUrl(
+    toUrl({ ...server.admin, schema: "umami_pr_3" }, { user: "umami_user_pr_3", password: PASSWORD }),
+  );
   await applyMigrations(pr3, await loadMigrations(join(dir, "edited"), testSourceOptions()));
   writeFileSync(join(dir, "edited", "01_init", "migration.sql"), "CREATE TABLE t (id bigint);\n");
   await withClient(server.superuser, (c) =>
-    c.query(`CREATE ROLE ${WEAK.name} LOGIN PASSWORD '${WEAK.password}'; GRANT CREATE ON DATABASE app TO ${WEAK.name}; CREATE ROLE umami_user_pr_9 LOGIN`),
+    c.query(
+      `CREATE ROLE ${WEAK.name} LOGIN PASSWORD '${WEAK.password}'; GRANT CREATE ON DATABASE app TO ${WEAK.name}; CREATE ROLE umami_user_pr_9 LOGIN`,
+    ),
   );
-  writeSecretFile(join(dir, "dev.json"), buildCredentialsSecret({ username: "umami_user", password: PASSWORD, host: "127.0.0.1", port: port(), database: "app", schema: "umami", sslmode: "disable" }));
+  writeSecretFile(
+    join(dir, "dev.json"),
+    buildCredentialsSecret({
+      username: "umami_user",
+      password: PASSWORD,
+      host: "127.0.0.1",
+      port: port(),
+      database: "app",
+      schema: "umami",
+      sslmode: "disable",
+    }),
+  );
 
-  before = { catalog: await withClient(superuserOnApp, catalogSnapshot), data: await withClient(server.admin, applicationDataChecksums) };
+  before = {
+    catalog: await withClient(superuserOnApp, catalogSnapshot),
+    data: await withClient(server.admin, applicationDataChecksums),
+  };
   const all = cases();
-  const results = await inBatches(all.map((c) => () => runCli(c.args, c.env ?? {}, { cwd: dir })), 5);
+  const results = await inBatches(
+    all.map((c) => () => runCli(c.args, c.env ?? {}, { cwd: dir })),
+    5,
+  );
   runs = new Map(all.map((c, i) => [c.name, results[i]]));
 }, 300_000);
 
@@ -428,7 +562,8 @@ describe("bad input through the CLI", () => {
     expect(await withClient(superuserOnApp, catalogSnapshot)).toBe(before.catalog);
     expect(await withClient(server.admin, applicationDataChecksums)).toEqual(before.data);
     expect(existsSync(join(dir, "local-pr-7.json"))).toBe(false);
-    for (const file of ["local-offline.json", "local-no-tag.json", "offline-cache"]) expect(existsSync(join(dir, file))).toBe(false);
+    for (const file of ["local-offline.json", "local-no-tag.json", "offline-cache"])
+      expect(existsSync(join(dir, file))).toBe(false);
   });
 });
 

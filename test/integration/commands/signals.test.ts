@@ -6,7 +6,16 @@
  * the database, no migration half-applied or recorded as failed (the next deploy applies it), no privilege left.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,14 +44,18 @@ interface Interrupted {
 
 /** Command lines of the processes naming `path` (Linux's /proc). */
 function processesNaming(path: string): string[] {
-  return readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
-    try {
-      const cmdline = readFileSync(join("/proc", pid, "cmdline"), "utf8").replace(/\0/g, " ").trim();
-      return cmdline.includes(path) ? [`${pid}: ${cmdline}`] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync("/proc")
+    .filter((pid) => /^\d+$/.test(pid))
+    .flatMap((pid) => {
+      try {
+        const cmdline = readFileSync(join("/proc", pid, "cmdline"), "utf8")
+          .replace(/\0/g, " ")
+          .trim();
+        return cmdline.includes(path) ? [`${pid}: ${cmdline}`] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /**
@@ -61,7 +74,14 @@ async function interrupt(
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: dir,
     detached: true,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", TMPDIR: tmp, AWS_EC2_METADATA_DISABLED: "true", UMAMI_MIGRATIONS_MIRROR: process.env.UMAMI_MIGRATIONS_MIRROR ?? "", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      TMPDIR: tmp,
+      AWS_EC2_METADATA_DISABLED: "true",
+      UMAMI_MIGRATIONS_MIRROR: process.env.UMAMI_MIGRATIONS_MIRROR ?? "",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -71,14 +91,23 @@ async function interrupt(
   const exited = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
   const deadline = Date.now() + 60_000;
   while (!(typeof when === "function" ? await when(tmp) : when.test(stderr))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`never reached the point to interrupt: ${stderr}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`never reached the point to interrupt: ${stderr}`);
     await new Promise((r) => setTimeout(r, 25));
   }
   if (signal === "SIGINT") process.kill(-child.pid!, "SIGINT");
   else child.kill("SIGTERM");
   const code = await exited;
   const leftRunning = processesNaming(tmp);
-  const leftInTmp = readdirSync(tmp).filter((name) => !name.startsWith("tsx-")).map((name) => { try { return `${name}: ${readdirSync(join(tmp, name)).join(",")}`; } catch { return name; } });
+  const leftInTmp = readdirSync(tmp)
+    .filter((name) => !name.startsWith("tsx-"))
+    .map((name) => {
+      try {
+        return `${name}: ${readdirSync(join(tmp, name)).join(",")}`;
+      } catch {
+        return name;
+      }
+    });
   rmSync(tmp, { recursive: true, force: true });
   return { code, stdout, stderr, leftInTmp, leftRunning };
 }
@@ -98,7 +127,11 @@ function expectCleanInterrupt(run: Interrupted, signal: "SIGINT" | "SIGTERM", un
 
 /** Sessions of `user` still open on the server (a cancelled backend may take a moment to go). */
 async function sessionsOf(user: string): Promise<number> {
-  return withClient(server.superuser, async (c) => Number((await c.query("SELECT count(*) AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1", [user])).rows[0].n));
+  return withClient(server.superuser, async (c) =>
+    Number(
+      (await c.query("SELECT count(*) AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1", [user])).rows[0].n,
+    ),
+  );
 }
 
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -107,8 +140,15 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 
 /** Whether a statement of `user` runs `text` now. */
 const running = (user: string, text: string) => async () =>
-  withClient(server.superuser, async (c) =>
-    (await c.query("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND state = 'active' AND position($2 IN query) > 0", [user, text])).rowCount! > 0,
+  withClient(
+    server.superuser,
+    async (c) =>
+      (
+        await c.query(
+          "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND state = 'active' AND position($2 IN query) > 0",
+          [user, text],
+        )
+      ).rowCount! > 0,
   );
 
 function writeMigrations(name: string, migrations: Record<string, string>): string {
@@ -134,7 +174,8 @@ const initdbRunning = (tmp: string) =>
   });
 
 /** Whether an embedded server runs from the run's TMPDIR (post-deploy's scratch server for verify-schema). */
-const scratchServerRunning = (tmp: string) => readdirSync(tmp).some((d) => d.startsWith("umami-db-pg-") && existsSync(join(tmp, d, "postmaster.pid")));
+const scratchServerRunning = (tmp: string) =>
+  readdirSync(tmp).some((d) => d.startsWith("umami-db-pg-") && existsSync(join(tmp, d, "postmaster.pid")));
 
 const SLOW = "CREATE TABLE half_a (id integer);\nSELECT pg_catalog.pg_sleep(60);\nCREATE TABLE half_b (id integer);\n";
 
@@ -143,7 +184,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "umami-signals-"));
   chmodSync(dir, 0o755);
   for (const stage of ["dev", "pr-31", "pr-32", "pr-33"]) {
-    await withClient(server.admin, (c) => provisionStage(c, buildSpec(stage), { admin: TEST_ADMIN.name, password: PASSWORD }));
+    await withClient(server.admin, (c) =>
+      provisionStage(c, buildSpec(stage), { admin: TEST_ADMIN.name, password: PASSWORD }),
+    );
   }
   // The stage's own table, as Umami's are (the administrator reaches it through the role, as rollback does).
   const pr33 = { ...server.admin, user: "umami_user_pr_33", password: PASSWORD };
@@ -163,28 +206,55 @@ describe("umami-db local, interrupted", () => {
     ["SIGTERM", "while initdb runs", initdbRunning],
     ["SIGINT", "while provisioning", /^ok {3}fingerprint the application/m],
     ["SIGTERM", "while migrating", /^ok {3}write credentials file/m],
-  ] as const)("%s %s: server stopped, temporary files removed", async (signal, _point, when) => {
-    const run = await interrupt(["local", "--secret-file", join(dir, `local-${signal}.json`)], {}, signal, when);
-    expectCleanInterrupt(run, signal, /stopped the embedded PostgreSQL and removed its temporary files/);
-  }, 90_000);
+  ] as const)(
+    "%s %s: server stopped, temporary files removed",
+    async (signal, _point, when) => {
+      const run = await interrupt(["local", "--secret-file", join(dir, `local-${signal}.json`)], {}, signal, when);
+      expectCleanInterrupt(run, signal, /stopped the embedded PostgreSQL and removed its temporary files/);
+    },
+    90_000,
+  );
 });
 
 describe("umami-db migrate deploy, interrupted inside a migration", () => {
-  it.each(["SIGINT", "SIGTERM"] as const)("%s: the migration is rolled back whole, not recorded as failed, and the next deploy applies it", async (signal) => {
+  it.each([
+    "SIGINT",
+    "SIGTERM",
+  ] as const)("%s: the migration is rolled back whole, not recorded as failed, and the next deploy applies it", async (signal) => {
     const schema = signal === "SIGINT" ? "umami_pr_31" : "umami_pr_32";
     const role = signal === "SIGINT" ? "umami_user_pr_31" : "umami_user_pr_32";
     const url = `postgresql://${role}:${PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=${schema}&sslmode=disable`;
-    const migrations = writeMigrations(`slow-${signal}`, { "01_first": "CREATE TABLE first (id integer);\n", "02_slow": SLOW });
-    const run = await interrupt(["migrate", "deploy", "--migrations", migrations], { DATABASE_URL: url }, signal, running(role, "pg_sleep"));
+    const migrations = writeMigrations(`slow-${signal}`, {
+      "01_first": "CREATE TABLE first (id integer);\n",
+      "02_slow": SLOW,
+    });
+    const run = await interrupt(
+      ["migrate", "deploy", "--migrations", migrations],
+      { DATABASE_URL: url },
+      signal,
+      running(role, "pg_sleep"),
+    );
     expectCleanInterrupt(run, signal, /cancelled 1 running statement \(rolled back\)/);
     await until(async () => (await sessionsOf(role)) === 0);
     expect(await sessionsOf(role)).toBe(0);
     const state = await withClient({ ...server.superuser, database: "app" }, async (c) => ({
-      tables: (await c.query("SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r' ORDER BY 1", [schema])).rows.map((r) => r.relname),
-      rows: (await c.query(`SELECT migration_name, finished_at IS NOT NULL AS finished FROM "${schema}"._prisma_migrations ORDER BY 1`)).rows,
+      tables: (
+        await c.query(
+          "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r' ORDER BY 1",
+          [schema],
+        )
+      ).rows.map((r) => r.relname),
+      rows: (
+        await c.query(
+          `SELECT migration_name, finished_at IS NOT NULL AS finished FROM "${schema}"._prisma_migrations ORDER BY 1`,
+        )
+      ).rows,
     }));
     // 02_slow's first table is not there: nothing of it was committed, and nothing says it failed.
-    expect(state).toEqual({ tables: ["_prisma_migrations", "first"], rows: [{ migration_name: "01_first", finished: true }] });
+    expect(state).toEqual({
+      tables: ["_prisma_migrations", "first"],
+      rows: [{ migration_name: "01_first", finished: true }],
+    });
     writeFileSync(join(migrations, "02_slow", "migration.sql"), SLOW.replace("pg_sleep(60)", "pg_sleep(0)"));
     const again = await runCli(["migrate", "deploy", "--migrations", migrations], { DATABASE_URL: url });
     expect(again.code, again.stderr).toBe(0);
@@ -196,49 +266,127 @@ describe("umami-db post-deploy, interrupted", () => {
   const secretFile = () => {
     const path = join(dir, "dev-secret.json");
     if (!existsSync(path)) {
-      writeSecretFile(path, buildCredentialsSecret({ username: "umami_user", password: PASSWORD, host: "127.0.0.1", port: server.embedded.port, database: "app", schema: "umami", sslmode: "disable" }));
+      writeSecretFile(
+        path,
+        buildCredentialsSecret({
+          username: "umami_user",
+          password: PASSWORD,
+          host: "127.0.0.1",
+          port: server.embedded.port,
+          database: "app",
+          schema: "umami",
+          sslmode: "disable",
+        }),
+      );
     }
     return path;
   };
   const args = (reports: string, migrations?: string) => [
-    "post-deploy", "--stage", "dev", "--no-cloudwatch", "--no-before", "--reports-dir", join(dir, reports), ...(migrations ? ["--migrations", migrations] : []),
+    "post-deploy",
+    "--stage",
+    "dev",
+    "--no-cloudwatch",
+    "--no-before",
+    "--reports-dir",
+    join(dir, reports),
+    ...(migrations ? ["--migrations", migrations] : []),
   ];
 
-  it.each(["SIGINT", "SIGTERM"] as const)("%s while the schema is rebuilt on the scratch server: stopped and removed", async (signal) => {
-    const run = await interrupt(args(`reports-${signal}`), { ADMIN_DATABASE_URL: server.adminUrl(), UMAMI_SECRET_FILE: secretFile() }, signal, scratchServerRunning);
-    expectCleanInterrupt(run, signal, /stopped the scratch PostgreSQL of the schema check and removed its temporary files/);
+  it.each([
+    "SIGINT",
+    "SIGTERM",
+  ] as const)("%s while the schema is rebuilt on the scratch server: stopped and removed", async (signal) => {
+    const run = await interrupt(
+      args(`reports-${signal}`),
+      { ADMIN_DATABASE_URL: server.adminUrl(), UMAMI_SECRET_FILE: secretFile() },
+      signal,
+      scratchServerRunning,
+    );
+    expectCleanInterrupt(
+      run,
+      signal,
+      /stopped the scratch PostgreSQL of the schema check and removed its temporary files/,
+    );
     expect(existsSync(join(dir, `reports-${signal}`))).toBe(false); // no report, not even its directory
   }, 120_000);
 
   // Last: its migrations are not Umami's, so the release's schema cannot be rebuilt afterwards.
   it("SIGINT inside a migration: rolled back, no report written", async () => {
-    const migrations = writeMigrations("slow-post-deploy", { "01_first": "CREATE TABLE first (id integer);\n", "02_slow": SLOW });
-    const run = await interrupt(args("reports-a", migrations), { ADMIN_DATABASE_URL: server.adminUrl(), UMAMI_SECRET_FILE: secretFile() }, "SIGINT", running("umami_user", "pg_sleep"));
+    const migrations = writeMigrations("slow-post-deploy", {
+      "01_first": "CREATE TABLE first (id integer);\n",
+      "02_slow": SLOW,
+    });
+    const run = await interrupt(
+      args("reports-a", migrations),
+      { ADMIN_DATABASE_URL: server.adminUrl(), UMAMI_SECRET_FILE: secretFile() },
+      "SIGINT",
+      running("umami_user", "pg_sleep"),
+    );
     expectCleanInterrupt(run, "SIGINT", /cancelled 1 running statement/);
     expect(existsSync(join(dir, "reports-a"))).toBe(false);
     await until(async () => (await sessionsOf("umami_user")) === 0);
-    const tables = await withClient(server.admin, async (c) => (await c.query("SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = 'umami'::regnamespace AND relname LIKE 'half_%'")).rowCount);
+    const tables = await withClient(
+      server.admin,
+      async (c) =>
+        (
+          await c.query(
+            "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = 'umami'::regnamespace AND relname LIKE 'half_%'",
+          )
+        ).rowCount,
+    );
     expect(tables).toBe(0);
   }, 90_000);
 });
 
 describe("umami-db rollback, interrupted while it waits for a lock", () => {
-  it.each(["SIGINT", "SIGTERM"] as const)("%s: nothing removed, the temporary membership revoked, the lock released", async (signal) => {
+  it.each([
+    "SIGINT",
+    "SIGTERM",
+  ] as const)("%s: nothing removed, the temporary membership revoked, the lock released", async (signal) => {
     const spec = buildSpec("pr-33");
     const memberships = () =>
-      withClient(server.superuser, async (c) => (await c.query("SELECT roleid::regrole::text AS role FROM pg_catalog.pg_auth_members WHERE member = $1::regrole ORDER BY 1", [TEST_ADMIN.name])).rows);
+      withClient(
+        server.superuser,
+        async (c) =>
+          (
+            await c.query(
+              "SELECT roleid::regrole::text AS role FROM pg_catalog.pg_auth_members WHERE member = $1::regrole ORDER BY 1",
+              [TEST_ADMIN.name],
+            )
+          ).rows,
+      );
     // A privilege in another database makes rollback grant itself the role first (DROP OWNED BY there).
     const other = await server.createDatabase(`signals_${signal.toLowerCase()}`);
-    await withClient({ ...server.superuser, database: other.database }, (c) => c.query(`CREATE TABLE shared (id integer); GRANT SELECT ON shared TO ${spec.role.name}`));
+    await withClient({ ...server.superuser, database: other.database }, (c) =>
+      c.query(`CREATE TABLE shared (id integer); GRANT SELECT ON shared TO ${spec.role.name}`),
+    );
     const before = await memberships();
     const holder: Client = await connect({ ...server.superuser, database: "app" });
     try {
       await holder.query("BEGIN");
       await holder.query(`LOCK TABLE ${spec.schema}.lock_target IN ACCESS SHARE MODE`);
       const waiting = async () =>
-        withClient(server.superuser, async (c) => (await c.query("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'", [TEST_ADMIN.name])).rowCount! > 0);
-      const run = await interrupt(["rollback", "--stage", "pr-33", "--yes"], { ADMIN_DATABASE_URL: server.adminUrl() }, signal, waiting);
-      expectCleanInterrupt(run, signal, new RegExp(`revoked ${TEST_ADMIN.name}'s temporary membership in ${spec.role.name}`));
+        withClient(
+          server.superuser,
+          async (c) =>
+            (
+              await c.query(
+                "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'",
+                [TEST_ADMIN.name],
+              )
+            ).rowCount! > 0,
+        );
+      const run = await interrupt(
+        ["rollback", "--stage", "pr-33", "--yes"],
+        { ADMIN_DATABASE_URL: server.adminUrl() },
+        signal,
+        waiting,
+      );
+      expectCleanInterrupt(
+        run,
+        signal,
+        new RegExp(`revoked ${TEST_ADMIN.name}'s temporary membership in ${spec.role.name}`),
+      );
     } finally {
       await holder.query("ROLLBACK");
       await holder.end();

@@ -67,10 +67,14 @@ describe("captureBaseline against PostgreSQL 15", () => {
       await extra[0].query("SELECT 1");
       const during = await captureBaseline(server.admin, { label: "a" });
       expect(during.connections.total).toBe(before.connections.total + 2);
-      const admins = during.connections.byUserAndState.filter((g) => g.user === TEST_ADMIN.name && g.database === "app");
+      const admins = during.connections.byUserAndState.filter(
+        (g) => g.user === TEST_ADMIN.name && g.database === "app",
+      );
       expect(admins.find((g) => g.state === "idle in transaction")?.count).toBe(1);
       expect(admins.reduce((n, g) => n + g.count, 0)).toBe(2);
-      expect(compareBaselines(before, during).rows.find((r) => r.metric.startsWith("Client connections"))).toMatchObject({ delta: 2, verdict: "pass" });
+      expect(
+        compareBaselines(before, during).rows.find((r) => r.metric.startsWith("Client connections")),
+      ).toMatchObject({ delta: 2, verdict: "pass" });
     } finally {
       for (const c of extra) await c.end();
     }
@@ -100,14 +104,20 @@ describe("captureBaseline against PostgreSQL 15", () => {
       expect(b.statements).toMatchObject({ available: false, schema: null, top: [] });
       expect(b.statements.note).toMatch(/not installed/);
     } finally {
-      await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
+      await withClient({ ...server.superuser, database: "app" }, (c) =>
+        c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"),
+      );
     }
   });
 
   it("reads the top statements when pg_stat_statements is installed, with passwords masked", async () => {
     // The embedded server preloads the library; installing the extension needs a superuser (Aurora: rds_superuser).
-    await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()"));
-    await withClient({ ...server.superuser, database: "app" }, (c) => c.query("GRANT pg_read_all_stats TO " + quoteIdent(TEST_ADMIN.name)));
+    await withClient({ ...server.superuser, database: "app" }, (c) =>
+      c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()"),
+    );
+    await withClient({ ...server.superuser, database: "app" }, (c) =>
+      c.query("GRANT pg_read_all_stats TO " + quoteIdent(TEST_ADMIN.name)),
+    );
     await withClient(server.admin, async (c) => {
       await c.query("CREATE ROLE baseline_probe LOGIN PASSWORD 'never-in-a-baseline'");
       for (let i = 0; i < 5; i++) await c.query("SELECT count(*) FROM public.orders WHERE customer_id = $1", [i]);
@@ -133,19 +143,40 @@ describe("captureBaseline against PostgreSQL 15", () => {
     try {
       cw.on(GetMetricDataCommand).resolves({
         MetricDataResults: AURORA_METRICS.flatMap((m) =>
-          ["avg", "max"].map((s) => ({ Id: `${s}_${m.name.toLowerCase()}`, Label: m.name, StatusCode: "Complete" as const, Timestamps: [new Date("2026-11-25T11:55:00Z")], Values: [s === "avg" ? 10 : 20] })),
+          ["avg", "max"].map((s) => ({
+            Id: `${s}_${m.name.toLowerCase()}`,
+            Label: m.name,
+            StatusCode: "Complete" as const,
+            Timestamps: [new Date("2026-11-25T11:55:00Z")],
+            Values: [s === "avg" ? 10 : 20],
+          })),
         ),
         $metadata: {},
       });
-      const client = new CloudWatchClient({ region: "us-east-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" } });
+      const client = new CloudWatchClient({
+        region: "us-east-1",
+        credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" },
+      });
       const b = await captureBaseline(server.admin, {
         label: "cw",
         now: new Date("2026-11-25T12:00:00Z"),
-        cloudwatch: { client, region: "us-east-1", clusterId: "app-aurora-dev", instanceId: "app-aurora-dev-instance-1" },
+        cloudwatch: {
+          client,
+          region: "us-east-1",
+          clusterId: "app-aurora-dev",
+          instanceId: "app-aurora-dev-instance-1",
+        },
       });
-      expect(b.cloudwatch?.window).toEqual({ start: "2026-11-24T12:00:00.000Z", end: "2026-11-25T12:00:00.000Z", periodSeconds: 300 });
+      expect(b.cloudwatch?.window).toEqual({
+        start: "2026-11-24T12:00:00.000Z",
+        end: "2026-11-25T12:00:00.000Z",
+        periodSeconds: 300,
+      });
       expect(b.cloudwatch?.metrics).toHaveLength(AURORA_METRICS.length);
-      expect(b.cloudwatch?.metrics.find((m) => m.metric === "CPUUtilization")).toMatchObject({ average: 10, maximum: 20 });
+      expect(b.cloudwatch?.metrics.find((m) => m.metric === "CPUUtilization")).toMatchObject({
+        average: 10,
+        maximum: 20,
+      });
       expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
     } finally {
       cw.restore();
@@ -158,7 +189,9 @@ describe("maskStatement", () => {
     expect(maskStatement("ALTER ROLE umami_user WITH LOGIN PASSWORD 'it''s secret' VALID UNTIL 'infinity'")).toBe(
       "ALTER ROLE umami_user WITH LOGIN PASSWORD '****' VALID UNTIL 'infinity'",
     );
-    expect(maskStatement("CREATE ROLE x ENCRYPTED PASSWORD $pw$s3cr3t$pw$")).toBe("CREATE ROLE x ENCRYPTED PASSWORD '****'");
+    expect(maskStatement("CREATE ROLE x ENCRYPTED PASSWORD $pw$s3cr3t$pw$")).toBe(
+      "CREATE ROLE x ENCRYPTED PASSWORD '****'",
+    );
     expect(maskStatement("ALTER USER x PASSWORD $1")).toBe("ALTER USER x PASSWORD '****'");
     expect(maskStatement("SELECT\n  1")).toBe("SELECT 1");
     expect(maskStatement("x".repeat(400))).toHaveLength(300);
@@ -168,9 +201,13 @@ describe("maskStatement", () => {
 describe("umami-db baseline capture (CLI)", () => {
   it("with --out and --json writes the file and prints the same document", async () => {
     const out = join(scratchDir("baseline-cli-"), "before.json");
-    const { stdout } = await promisify(execFile)(process.execPath, ["bin/umami-db.js", "baseline", "capture", "--label", "cli", "--out", out, "--json"], {
-      env: { ...process.env, ADMIN_DATABASE_URL: server.adminUrl() },
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["bin/umami-db.js", "baseline", "capture", "--label", "cli", "--out", out, "--json"],
+      {
+        env: { ...process.env, ADMIN_DATABASE_URL: server.adminUrl() },
+      },
+    );
     expect(JSON.parse(stdout)).toEqual(JSON.parse(readFileSync(out, "utf8")));
     expect(JSON.parse(stdout)).toMatchObject({ label: "cli", target: { database: "app" } });
   });

@@ -60,21 +60,34 @@ describe("umami-db local", () => {
       "ok stop embedded PostgreSQL",
     ]);
     // The default: Umami 3.1.0's release (the stage's umamiVersion), here from the mirror.
-    expect(result.migrations).toMatchObject({ source: "github:umami-software/umami@v3.1.0", applied: UMAMI_NAMES, notes: [expect.stringMatching(/^Umami v3\.1\.0's release files/)] });
+    expect(result.migrations).toMatchObject({
+      source: "github:umami-software/umami@v3.1.0",
+      applied: UMAMI_NAMES,
+      notes: [expect.stringMatching(/^Umami v3\.1\.0's release files/)],
+    });
     expect(result.steps[0].detail).toBe("19 migrations from github:umami-software/umami@v3.1.0 (bundled)");
     expect(result.umamiTables).toBe(17);
     expect(result.tables).toEqual(UMAMI_TABLES);
     expect(result.schemaCheck).toMatchObject({ ok: true, compared: result.migrations.applied, differences: [] });
     expect(result.checks?.audit.findings.filter((f) => f.severity === "fail")).toEqual([]);
     expect(result.checks?.audit.fingerprint).toMatchObject({ compared: true, changed: [] });
-    expect(result.databaseUrl).toMatch(/^postgresql:\/\/umami_user:\*\*\*\*@127\.0\.0\.1:\d+\/app\?schema=umami&sslmode=disable$/);
+    expect(result.databaseUrl).toMatch(
+      /^postgresql:\/\/umami_user:\*\*\*\*@127\.0\.0\.1:\d+\/app\?schema=umami&sslmode=disable$/,
+    );
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
     expect(stdout).not.toContain(readSecretFile(secretFile).password);
   });
 
   it("runs against an existing server with --admin-url, and a second run applies and changes nothing", async () => {
     const secretFile = join(dir, "existing", "credentials.json");
-    const options = { stage: "dev", adminUrl: server.adminUrl(), keep: false, migrations: releaseSource("3.1.0"), sources: testSourceOptions(), secretFile };
+    const options = {
+      stage: "dev",
+      adminUrl: server.adminUrl(),
+      keep: false,
+      migrations: releaseSource("3.1.0"),
+      sources: testSourceOptions(),
+      secretFile,
+    };
     resetConnectionPeak();
     const first = await runLocal(options);
     // The whole flow — baseline, fingerprint, provisioning, migrations, audit with live probes — never holds
@@ -90,7 +103,9 @@ describe("umami-db local", () => {
     const second = await runLocal(options);
     expect(second.ok).toBe(true);
     expect(second.migrations).toMatchObject({ applied: [], alreadyApplied: first.migrations.applied });
-    expect(second.steps.find((s) => s.name === "provision schema, role and grants")?.detail).toMatch(/^role umami_user kept, schema umami kept/);
+    expect(second.steps.find((s) => s.name === "provision schema, role and grants")?.detail).toMatch(
+      /^role umami_user kept, schema umami kept/,
+    );
     expect(readSecretFile(secretFile).password).toBe(password);
 
     // The administrator cannot read Umami's tables (isolation); umami_user, from the credentials file, can.
@@ -114,17 +129,30 @@ describe("umami-db local", () => {
     // umami_user and rotate the password app's credentials hold.
     const first = join(dir, "existing", "credentials.json");
     const app2 = await server.createDatabase("app2_local");
-    const result = await runLocal({ stage: "dev", adminUrl: server.adminUrl("app2_local"), keep: false, migrations: releaseSource("3.1.0"), sources: testSourceOptions(), secretFile: join(dir, "app2", "credentials.json") });
+    const result = await runLocal({
+      stage: "dev",
+      adminUrl: server.adminUrl("app2_local"),
+      keep: false,
+      migrations: releaseSource("3.1.0"),
+      sources: testSourceOptions(),
+      secretFile: join(dir, "app2", "credentials.json"),
+    });
     expect(result.ok).toBe(false);
     expect(result.failedStep).toBe("provision schema, role and grants");
-    expect(result.error).toMatch(/^Step "provision schema, role and grants" failed: role umami_user already exists and is not stage dev's: role umami_user has objects or grants in 1 other database\(s\)\. If they are leftovers of stage dev/);
+    expect(result.error).toMatch(
+      /^Step "provision schema, role and grants" failed: role umami_user already exists and is not stage dev's: role umami_user has objects or grants in 1 other database\(s\)\. If they are leftovers of stage dev/,
+    );
     await withClient(parseDatabaseUrl(readSecretFile(first).DATABASE_URL), (c) => c.query("SELECT 1")); // app's password still works
-    const schemas = await withClient(app2, (c) => c.query("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = 'umami'"));
+    const schemas = await withClient(app2, (c) =>
+      c.query("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = 'umami'"),
+    );
     expect(schemas.rows).toEqual([]);
   });
 
   it("refuses a bad --admin-url with one line and exit 2 before starting anything", async () => {
-    const error = (await run(process.execPath, ["bin/umami-db.js", "local", "--admin-url", "mysql://x@y/z"], { cwd: root }).catch((e: unknown) => e)) as {
+    const error = (await run(process.execPath, ["bin/umami-db.js", "local", "--admin-url", "mysql://x@y/z"], {
+      cwd: root,
+    }).catch((e: unknown) => e)) as {
       code: number;
       stderr: string;
     };

@@ -33,7 +33,9 @@ afterAll(async () => server?.stop());
 /** A fresh stage (provisioned, nothing migrated) and the "before" snapshot post-deploy compares with. */
 async function freshStage() {
   await withClient(server.superuser, async (c) => {
-    await c.query("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = 'umami_user'");
+    await c.query(
+      "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = 'umami_user'",
+    );
   });
   await withClient(server.admin, async (c) => {
     await c.query("DROP SCHEMA IF EXISTS umami CASCADE");
@@ -41,10 +43,16 @@ async function freshStage() {
   });
   const before = {
     baseline: await captureBaseline(server.admin, { label: "before", umamiSchema: spec.schema }),
-    fingerprint: await captureFingerprint(server.admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] }),
+    fingerprint: await captureFingerprint(server.admin, {
+      excludeSchemas: [spec.schema],
+      excludeRoles: [spec.role.name],
+    }),
   };
-  const umami = parseDatabaseUrl(toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }));
-  return () => runPostDeploy({ spec, admin: server.admin, umami, migrations: MIGRATIONS, sources: testSourceOptions(), before });
+  const umami = parseDatabaseUrl(
+    toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }),
+  );
+  return () =>
+    runPostDeploy({ spec, admin: server.admin, umami, migrations: MIGRATIONS, sources: testSourceOptions(), before });
 }
 
 async function backendPid(c: Client): Promise<number> {
@@ -59,7 +67,11 @@ async function within<T>(ms: number, run: Promise<T>, what: string): Promise<T> 
       const waiting = await withClient(server.superuser, (c) =>
         c.query<{ query: string }>("SELECT query FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock'"),
       );
-      reject(new Error(`${what} did not finish within ${ms} ms; waiting on a lock: ${waiting.rows.map((r) => r.query.replace(/\s+/g, " ").slice(0, 300)).join(" | ")}`));
+      reject(
+        new Error(
+          `${what} did not finish within ${ms} ms; waiting on a lock: ${waiting.rows.map((r) => r.query.replace(/\s+/g, " ").slice(0, 300)).join(" | ")}`,
+        ),
+      );
     }, ms);
   });
   try {
@@ -69,7 +81,12 @@ async function within<T>(ms: number, run: Promise<T>, what: string): Promise<T> 
   }
 }
 
-const passed = (r: PostDeployResult) => ({ ok: r.ok, failedStep: r.failedStep, error: r.error, applied: r.migrations.applied.length });
+const passed = (r: PostDeployResult) => ({
+  ok: r.ok,
+  failedStep: r.failedStep,
+  error: r.error,
+  applied: r.migrations.applied.length,
+});
 
 describe("post-deploy and the application's locks", () => {
   it("completes while the application holds ACCESS EXCLUSIVE on all its relations in an open transaction", async () => {
@@ -78,12 +95,17 @@ describe("post-deploy and the application's locks", () => {
     try {
       const appPid = await backendPid(app);
       await app.query("BEGIN");
-      await app.query(`LOCK TABLE ${(await withClient(server.admin, applicationRelations)).names} IN ACCESS EXCLUSIVE MODE`);
+      await app.query(
+        `LOCK TABLE ${(await withClient(server.admin, applicationRelations)).names} IN ACCESS EXCLUSIVE MODE`,
+      );
       const result = await within(DEADLINE_MS, postDeploy(), "post-deploy");
       expect(passed(result)).toEqual({ ok: true, failedStep: undefined, error: undefined, applied: 19 });
       // The lock was held all along: the transaction is still open, and still holds it.
       const held = await withClient(server.superuser, (c) =>
-        c.query("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE pid = $1 AND mode = 'AccessExclusiveLock' AND granted", [appPid]),
+        c.query(
+          "SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE pid = $1 AND mode = 'AccessExclusiveLock' AND granted",
+          [appPid],
+        ),
       );
       expect(held.rows[0].n).toBeGreaterThanOrEqual(6);
     } finally {
@@ -116,7 +138,10 @@ describe("post-deploy and the application's locks", () => {
     })();
     const sampleLoop = (async () => {
       while (running) {
-        const { rows } = await sampler.query<{ blockers: number[] }>("SELECT pg_catalog.pg_blocking_pids($1) AS blockers", [appPid]);
+        const { rows } = await sampler.query<{ blockers: number[] }>(
+          "SELECT pg_catalog.pg_blocking_pids($1) AS blockers",
+          [appPid],
+        );
         for (const pid of rows[0].blockers) blockedBy.add(pid);
         samples += 1;
       }

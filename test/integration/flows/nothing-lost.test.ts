@@ -26,11 +26,14 @@ let data: Record<string, string>;
 let fingerprint: Fingerprint;
 
 const checksums = () => withClient(server.admin, applicationDataChecksums);
-const fingerprintNow = () => captureFingerprint(server.admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] });
+const fingerprintNow = () =>
+  captureFingerprint(server.admin, { excludeSchemas: [spec.schema], excludeRoles: [spec.role.name] });
 
 beforeAll(async () => {
   server = await startTestServer();
-  umami = parseDatabaseUrl(toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }));
+  umami = parseDatabaseUrl(
+    toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD }),
+  );
   data = await checksums();
   fingerprint = await fingerprintNow();
 });
@@ -38,7 +41,13 @@ afterAll(async () => server?.stop());
 
 describe("the application's data through a deploy's life", () => {
   it("covers every application table, each with rows", () => {
-    expect(Object.keys(data)).toEqual(["billing.invoices", "drizzle.__drizzle_migrations", "public.customers", "public.order_items", "public.orders"]);
+    expect(Object.keys(data)).toEqual([
+      "billing.invoices",
+      "drizzle.__drizzle_migrations",
+      "public.customers",
+      "public.order_items",
+      "public.orders",
+    ]);
     for (const sum of Object.values(data)) expect(Number(sum.split(":")[0])).toBeGreaterThan(0);
   });
 
@@ -73,7 +82,9 @@ describe("a stage whose names need quoting, through the same life", () => {
   const quoted = buildSpec("Feature-X");
 
   it("is refused, changing nothing, while the database has no pgcrypto (a derived stage never creates it)", async () => {
-    const refused = withClient(server.admin, (c) => provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }));
+    const refused = withClient(server.admin, (c) =>
+      provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }),
+    );
     await expect(refused).rejects.toThrow(
       "Cannot provision: database app has no pgcrypto, and stage Feature-X never creates it (derived stages share the database of stage dev, which manages the one pgcrypto a database holds). Deploy stage dev first, or have the administrator run CREATE EXTENSION pgcrypto in database app.",
     );
@@ -85,11 +96,15 @@ describe("a stage whose names need quoting, through the same life", () => {
     expect([quoted.schema, quoted.role.name]).toEqual(["umami_Feature_X", "umami_user_Feature_X"]);
     await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
     await withClient(server.admin, (c) => provisionStage(c, quoted, { admin: TEST_ADMIN.name, password: PASSWORD }));
-    const role = parseDatabaseUrl(toUrl({ ...server.admin, schema: quoted.schema }, { user: quoted.role.name, password: PASSWORD }));
+    const role = parseDatabaseUrl(
+      toUrl({ ...server.admin, schema: quoted.schema }, { user: quoted.role.name, password: PASSWORD }),
+    );
     const migrated = await applyMigrations(role, await loadRelease("3.1.0"));
     expect(migrated.applied).toHaveLength(19);
     const tables = await withClient(server.admin, (c) =>
-      c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_tables WHERE schemaname = $1", [quoted.schema]),
+      c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_tables WHERE schemaname = $1", [
+        quoted.schema,
+      ]),
     );
     expect(tables.rows[0].n).toBe(UMAMI_3_TABLES.length); // Umami 3.1.0: 17 tables + _prisma_migrations
     const audit = await auditIsolation({ admin: server.admin, umami: role, spec: quoted });

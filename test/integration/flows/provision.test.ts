@@ -15,20 +15,29 @@ beforeAll(async () => {
   server = await startTestServer();
   // Records every statement, as Aurora's pg_stat_statements does: the password must never be among them
   // (the test server creates it, as RDS's defaults do).
-  await withClient({ ...server.superuser, database: "app" }, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
+  await withClient({ ...server.superuser, database: "app" }, (c) =>
+    c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"),
+  );
 });
 afterAll(async () => server?.stop());
 
 const PASSWORD = "Provision-Test-Password-0123456789abcdef";
 
 function provision(settings: ConnectionSettings, stage: string) {
-  return withClient(settings, (c) => provisionStage(c, buildSpec(stage), { admin: TEST_ADMIN.name, password: PASSWORD }));
+  return withClient(settings, (c) =>
+    provisionStage(c, buildSpec(stage), { admin: TEST_ADMIN.name, password: PASSWORD }),
+  );
 }
 
 describe("provisioning as an Aurora-like administrator", () => {
   it("creates the story's schema, role, grants, default privileges and pgcrypto for dev", async () => {
     const result = await provision(server.admin, "dev");
-    expect(result).toMatchObject({ createdRole: true, createdSchema: true, pgcryptoPreexisting: false, pgcryptoSchema: "umami" });
+    expect(result).toMatchObject({
+      createdRole: true,
+      createdSchema: true,
+      pgcryptoPreexisting: false,
+      pgcryptoSchema: "umami",
+    });
     await withClient(server.admin, async (c) => {
       const role = await c.query(
         `SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolconnlimit,
@@ -43,7 +52,9 @@ describe("provisioning as an Aurora-like administrator", () => {
         rolconnlimit: 22,
         config: ["search_path=umami", "statement_timeout=60000", "idle_in_transaction_session_timeout=60000"],
       });
-      const schema = await c.query(`SELECT nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_catalog.pg_namespace WHERE nspname = 'umami'`);
+      const schema = await c.query(
+        `SELECT nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_catalog.pg_namespace WHERE nspname = 'umami'`,
+      );
       expect(schema.rows[0].owner).toBe("app_admin");
       expect(schema.rows[0].acl).toContain("umami_user=UC/app_admin");
       const defaults = await c.query(
@@ -58,9 +69,13 @@ describe("provisioning as an Aurora-like administrator", () => {
   });
 
   it("logs in as umami_user with the password, lands in the schema and cannot exceed it", async () => {
-    const umami = parseDatabaseUrl(server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, `umami_user:${PASSWORD}`));
+    const umami = parseDatabaseUrl(
+      server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, `umami_user:${PASSWORD}`),
+    );
     await withClient(umami, async (c) => {
-      const { rows } = await c.query(`SELECT current_schemas(false)::text[] AS path, current_setting('statement_timeout') AS timeout`);
+      const { rows } = await c.query(
+        `SELECT current_schemas(false)::text[] AS path, current_setting('statement_timeout') AS timeout`,
+      );
       expect(rows[0]).toEqual({ path: ["umami"], timeout: "1min" });
       await expect(c.query("SELECT * FROM public.customers")).rejects.toThrow(/permission denied for table customers/);
     });
@@ -68,9 +83,13 @@ describe("provisioning as an Aurora-like administrator", () => {
 
   it("sends a SCRAM verifier, never the password: pg_stat_statements and the catalog hold no plaintext", async () => {
     await withClient({ ...server.superuser, database: "app" }, async (c) => {
-      const stored = await c.query<{ p: string }>("SELECT rolpassword AS p FROM pg_catalog.pg_authid WHERE rolname = 'umami_user'");
+      const stored = await c.query<{ p: string }>(
+        "SELECT rolpassword AS p FROM pg_catalog.pg_authid WHERE rolname = 'umami_user'",
+      );
       expect(stored.rows[0].p).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
-      const statements = await c.query<{ query: string }>("SELECT query FROM pg_stat_statements WHERE query ILIKE '%ROLE%umami_user%'");
+      const statements = await c.query<{ query: string }>(
+        "SELECT query FROM pg_stat_statements WHERE query ILIKE '%ROLE%umami_user%'",
+      );
       expect(statements.rows.length).toBeGreaterThan(0);
       expect(statements.rows.map((r) => r.query).join("\n")).not.toContain(PASSWORD);
     });
@@ -108,7 +127,9 @@ describe("provisioning as an Aurora-like administrator", () => {
 
   it("refuses a schema that already holds objects the stage's role would not own, naming them, and changes nothing", async () => {
     // A brownfield database where the name is taken: the application's table in a schema called umami_pr_8.
-    await withClient(server.admin, (c) => c.query("CREATE SCHEMA umami_pr_8; CREATE TABLE umami_pr_8.ledger (id integer, amount integer)"));
+    await withClient(server.admin, (c) =>
+      c.query("CREATE SCHEMA umami_pr_8; CREATE TABLE umami_pr_8.ledger (id integer, amount integer)"),
+    );
     try {
       const before = await withClient({ ...server.superuser, database: "app" }, catalogSnapshot);
       const error = await provision(server.admin, "pr-8").catch((e: unknown) => e);
@@ -124,8 +145,12 @@ describe("provisioning as an Aurora-like administrator", () => {
   });
 
   it("refuses an administrator without CREATEROLE with a message naming the step, and creates nothing", async () => {
-    await withClient(server.superuser, (c) => c.query(`CREATE ROLE weak_admin LOGIN PASSWORD 'weak-admin-pw'; GRANT CREATE ON DATABASE app TO weak_admin`));
-    const weak = parseDatabaseUrl(server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, "weak_admin:weak-admin-pw"));
+    await withClient(server.superuser, (c) =>
+      c.query(`CREATE ROLE weak_admin LOGIN PASSWORD 'weak-admin-pw'; GRANT CREATE ON DATABASE app TO weak_admin`),
+    );
+    const weak = parseDatabaseUrl(
+      server.adminUrl().replace(`${TEST_ADMIN.name}:${TEST_ADMIN.password}`, "weak_admin:weak-admin-pw"),
+    );
     const error = await withClient(weak, (c) =>
       provisionStage(c, buildSpec("pr-7"), { admin: "weak_admin", password: PASSWORD }),
     ).catch((e: unknown) => e);

@@ -6,7 +6,16 @@
  * Chromium, whose DOM must show the data. KEEP_SCREENSHOTS=<dir> keeps the PNGs to look at.
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -48,7 +57,8 @@ const BASES: Record<string, { base: number; wave: number; bump: number }> = {
 };
 const valueAt = (metric: string, t: number, stat: "avg" | "max") => {
   const b = BASES[metric];
-  const v = b.base + b.wave * Math.sin((2 * Math.PI * (t % (24 * HOUR))) / (24 * HOUR)) + (t >= T.getTime() ? b.bump : 0);
+  const v =
+    b.base + b.wave * Math.sin((2 * Math.PI * (t % (24 * HOUR))) / (24 * HOUR)) + (t >= T.getTime() ? b.bump : 0);
   return stat === "max" ? v * 1.2 : v;
 };
 
@@ -62,7 +72,13 @@ function metricData(input: GetMetricDataCommandInput) {
       const stat = q.Id!.startsWith("avg") ? "avg" : "max";
       const times: Date[] = [];
       for (let t = Math.ceil(start / 300_000) * 300_000; t < end; t += 300_000) times.push(new Date(t));
-      return { Id: q.Id, Label: q.Label, StatusCode: "Complete" as const, Timestamps: times, Values: times.map((t) => valueAt(metric, t.getTime(), stat)) };
+      return {
+        Id: q.Id,
+        Label: q.Label,
+        StatusCode: "Complete" as const,
+        Timestamps: times,
+        Values: times.map((t) => valueAt(metric, t.getTime(), stat)),
+      };
     }),
     Messages: [],
     $metadata: {},
@@ -80,14 +96,29 @@ beforeAll(async () => {
   server = await startTestServer();
   dir = mkdtempSync(join(tmpdir(), "umami-report-charts-"));
   cw.on(GetMetricDataCommand).callsFake(metricData);
-  const client = new CloudWatchClient({ region: "us-east-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" } });
-  const ids = { client, region: "us-east-1", clusterId: "app-aurora-dev", instanceId: "app-aurora-dev-instance-1", periodSeconds: 300 };
+  const client = new CloudWatchClient({
+    region: "us-east-1",
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" },
+  });
+  const ids = {
+    client,
+    region: "us-east-1",
+    clusterId: "app-aurora-dev",
+    instanceId: "app-aurora-dev-instance-1",
+    periodSeconds: 300,
+  };
   const spec = buildSpec("dev");
   // preflight: the day before the deploy.
-  before = await captureBefore(new StepRunner(), server.admin, spec, { ...ids, start: new Date(T.getTime() - 24 * HOUR), end: T });
+  before = await captureBefore(new StepRunner(), server.admin, spec, {
+    ...ids,
+    start: new Date(T.getTime() - 24 * HOUR),
+    end: T,
+  });
   // sst deploy: the same declaration, provisioned by the Aurora-like administrator.
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
-  const umami = parseDatabaseUrl(`postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`);
+  const umami = parseDatabaseUrl(
+    `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`,
+  );
   // post-deploy: its baseline after reads the hour after the deploy.
   result = await runPostDeploy({
     spec,
@@ -105,7 +136,10 @@ beforeAll(async () => {
     writeFileSync(join(dir, name), text);
   }
   const marked = new Marked({ gfm: true });
-  writeFileSync(join(dir, "summary.html"), `<!doctype html><meta charset="utf-8"><body>${marked.parse(report.summary, { async: false })}</body>`);
+  writeFileSync(
+    join(dir, "summary.html"),
+    `<!doctype html><meta charset="utf-8"><body>${marked.parse(report.summary, { async: false })}</body>`,
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -143,12 +177,16 @@ describe("post-deploy's report with charts, from a real run", () => {
     const cpu = report.charts.find((c) => c.file === "cpu.svg")!;
     const row = result.checks!.comparison!.rows.find((r) => r.metric.startsWith("CPU"))!;
     const r2 = (x: number) => Math.round(x * 100) / 100;
-    expect(cpu.caption).toBe(`CPU utilization (%): before avg ${r2(row.before!)}, after avg ${r2(row.after!)}; threshold < before + 5 points: within`);
+    expect(cpu.caption).toBe(
+      `CPU utilization (%): before avg ${r2(row.before!)}, after avg ${r2(row.after!)}; threshold < before + 5 points: within`,
+    );
     const svg = report.files["charts/cpu.svg"];
     expect(svg).toContain(`threshold ${r2(row.before! + 5)}`);
     expect(svg).toContain("deploy");
     // Where no picture can go (GitHub's job summary), the same series as a line of text: a day before, the hour after.
-    expect(report.summary).toMatch(/`charts\/cpu\.svg` — CPU utilization .*<br>`[▁▂▃▄▅▆▇█]{24}┃[▁▂▃▄▅▆▇█]{6}` \(before ┃ after the deploy\)/);
+    expect(report.summary).toMatch(
+      /`charts\/cpu\.svg` — CPU utilization .*<br>`[▁▂▃▄▅▆▇█]{24}┃[▁▂▃▄▅▆▇█]{6}` \(before ┃ after the deploy\)/,
+    );
   });
 
   it("links the charts from report.md, once each; one audit heading; object counts in the singular when one", () => {
@@ -164,7 +202,10 @@ describe("post-deploy's report with charts, from a real run", () => {
       ok: false,
       failedStep: "audit isolation",
       error: 'Step "audit isolation" failed',
-      migrations: { ...result.migrations, timeline: [...result.migrations.timeline.slice(0, 2), { ...result.migrations.timeline[2], ok: false }] },
+      migrations: {
+        ...result.migrations,
+        timeline: [...result.migrations.timeline.slice(0, 2), { ...result.migrations.timeline[2], ok: false }],
+      },
     };
     const files = await buildReportFiles(failed, before.baseline, "the artifact");
     expect(files.summary).toContain('**Failed:** step "audit isolation"');
@@ -178,11 +219,19 @@ describe("post-deploy's report with charts, from a real run", () => {
 
   it("the pull request's summary, from the real plan and a real dry run, starts with the marker and the Umami release notice", async () => {
     const root = new URL("../../..", import.meta.url).pathname;
-    const plan = (stage: string) => exec(process.execPath, ["bin/umami-db.js", "plan", "--stage", stage], { cwd: root }).then((r) => r.stdout);
+    const plan = (stage: string) =>
+      exec(process.execPath, ["bin/umami-db.js", "plan", "--stage", stage], { cwd: root }).then((r) => r.stdout);
     // A database on Umami 2.10.0 upgraded to 3.1.0: the dry run's pending migrations and locks.
     const upgrade = await server.createDatabase("upgrade");
-    await withClient(upgrade, (c) => provisionStage(c, buildSpec("dev", { ...stageSettings("dev"), database: "upgrade" }), { admin: TEST_ADMIN.name, password: PASSWORD }));
-    const umami = parseDatabaseUrl(`postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/upgrade?schema=umami&sslmode=disable`);
+    await withClient(upgrade, (c) =>
+      provisionStage(c, buildSpec("dev", { ...stageSettings("dev"), database: "upgrade" }), {
+        admin: TEST_ADMIN.name,
+        password: PASSWORD,
+      }),
+    );
+    const umami = parseDatabaseUrl(
+      `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/upgrade?schema=umami&sslmode=disable`,
+    );
     await applyMigrations(umami, await loadRelease("2.10.0"));
     const dryRun = await applyMigrations(umami, await loadRelease("3.1.0"), { dryRun: true });
     const summary = renderPrSummary({
@@ -200,14 +249,27 @@ describe("post-deploy's report with charts, from a real run", () => {
     expect(summary).toMatch(/This pull request changes `vendor\/umami\/`: a new Umami release/);
     expect(summary).toContain(`Would apply to \`umami\`: ${dryRun.pending.map((m) => `\`${m}\``).join(", ")}`);
     expect(summary).toContain("| `umami-db plan --stage dev` (offline) | Plan for stage dev: 18 resources");
-    writeFileSync(join(dir, "pr-summary.html"), `<!doctype html><meta charset="utf-8"><body>${new Marked({ gfm: true }).parse(summary, { async: false })}</body>`);
-    const skipped = renderPrSummary({ tests: "success", aws: "skipped", plans: [], vendorChanges: [], sstDiff: null, dryRun: null });
+    writeFileSync(
+      join(dir, "pr-summary.html"),
+      `<!doctype html><meta charset="utf-8"><body>${new Marked({ gfm: true }).parse(summary, { async: false })}</body>`,
+    );
+    const skipped = renderPrSummary({
+      tests: "success",
+      aws: "skipped",
+      plans: [],
+      vendorChanges: [],
+      sstDiff: null,
+      dryRun: null,
+    });
     expect(skipped).toContain("skipped: AWS is not configured for pull requests");
   });
 });
 
 describe.skipIf(!CHROMIUM)(CHROMIUM ? "in headless Chromium" : CHROMIUM_SKIP_REASON, () => {
-  const keep = (png: string) => process.env.KEEP_SCREENSHOTS && (mkdirSync(process.env.KEEP_SCREENSHOTS, { recursive: true }), copyFileSync(png, join(process.env.KEEP_SCREENSHOTS, png.split("/").at(-1)!)));
+  const keep = (png: string) =>
+    process.env.KEEP_SCREENSHOTS &&
+    (mkdirSync(process.env.KEEP_SCREENSHOTS, { recursive: true }),
+    copyFileSync(png, join(process.env.KEEP_SCREENSHOTS, png.split("/").at(-1)!)));
 
   it("report.html shows every chart with its data: titles, averages, thresholds, the deploy, migrations, audit classes", async () => {
     const page = join(dir, "report.html");
@@ -226,7 +288,10 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? "in headless Chromium" : CHROMIUM_SKIP_REA
     await screenshot(page, png, 1000, 5200);
     expect(statSync(png).size).toBeGreaterThan(50_000);
     keep(png);
-    if (process.env.KEEP_SCREENSHOTS) for (const name of Object.keys(report.files)) mkdirSync(dirname(join(process.env.KEEP_SCREENSHOTS, "report", name)), { recursive: true }), copyFileSync(join(dir, name), join(process.env.KEEP_SCREENSHOTS, "report", name));
+    if (process.env.KEEP_SCREENSHOTS)
+      for (const name of Object.keys(report.files))
+        mkdirSync(dirname(join(process.env.KEEP_SCREENSHOTS, "report", name)), { recursive: true }),
+          copyFileSync(join(dir, name), join(process.env.KEEP_SCREENSHOTS, "report", name));
   }, 120_000);
 
   it("the deploy summary and the pull request summary render as pages", async () => {

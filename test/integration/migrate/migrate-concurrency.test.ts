@@ -17,8 +17,12 @@ let umami: ConnectionSettings;
 
 beforeAll(async () => {
   server = await startTestServer({ sampleApp: false });
-  await withClient(server.admin, (c) => provisionStage(c, buildSpec("dev"), { admin: TEST_ADMIN.name, password: PASSWORD }));
-  umami = parseDatabaseUrl(`postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`);
+  await withClient(server.admin, (c) =>
+    provisionStage(c, buildSpec("dev"), { admin: TEST_ADMIN.name, password: PASSWORD }),
+  );
+  umami = parseDatabaseUrl(
+    `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`,
+  );
 });
 afterAll(async () => server?.stop());
 

@@ -54,16 +54,30 @@ function appliedByPrisma(stdout: string): string[] {
 async function diagnose(p: PrismaProject, stage: Stage) {
   const run = await p.run(["migrate", "diagnose"], stage.url);
   expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout) as { editedMigrationNames: string[]; failedMigrationNames: string[]; hasMigrationsTable: boolean; history: unknown };
+  return JSON.parse(run.stdout) as {
+    editedMigrationNames: string[];
+    failedMigrationNames: string[];
+    hasMigrationsTable: boolean;
+    history: unknown;
+  };
 }
 
 /** A row without what differs between any two runs (id, timestamps), keeping whether it finished. */
 function stable(row: MigrationRow) {
-  return { migration_name: row.migration_name, checksum: row.checksum, logs: row.logs, rolled_back_at: row.rolled_back_at, applied_steps_count: row.applied_steps_count, finished: row.finished_at !== null };
+  return {
+    migration_name: row.migration_name,
+    checksum: row.checksum,
+    logs: row.logs,
+    rolled_back_at: row.rolled_back_at,
+    applied_steps_count: row.applied_steps_count,
+    finished: row.finished_at !== null,
+  };
 }
 
 async function tableExists(stage: Stage, name: string): Promise<boolean> {
-  const { rows: r } = await withClient(stage.umami, (c) => c.query<{ t: string | null }>("SELECT pg_catalog.to_regclass($1)::text AS t", [`umami.${name}`]));
+  const { rows: r } = await withClient(stage.umami, (c) =>
+    c.query<{ t: string | null }>("SELECT pg_catalog.to_regclass($1)::text AS t", [`umami.${name}`]),
+  );
   return r[0].t !== null;
 }
 
@@ -100,7 +114,12 @@ describe("our history, read by Prisma", () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain("19 migrations found in prisma/migrations");
     expect(status.stdout).toContain("Database schema is up to date!");
-    expect(await diagnose(p, ours)).toEqual({ editedMigrationNames: [], failedMigrationNames: [], hasMigrationsTable: true, history: null });
+    expect(await diagnose(p, ours)).toEqual({
+      editedMigrationNames: [],
+      failedMigrationNames: [],
+      hasMigrationsTable: true,
+      history: null,
+    });
   });
 
   it("leaves `prisma migrate deploy` nothing to do: exit 0, no pending migration, not one row changed", async () => {
@@ -126,8 +145,17 @@ describe("upgrades across the two tools", () => {
     const after = await rows(stage);
     expect(after.slice(0, 4)).toEqual(ourRows);
     expect(after.slice(4).map((r) => r.migration_name)).toEqual(later);
-    expect(await migrationStatus(stage.umami, release3)).toMatchObject({ pending: [], failed: [], modified: [], missingLocally: [] });
-    expect(await applyMigrations(stage.umami, release3)).toMatchObject({ applied: [], modified: [], createdMigrationsTable: false });
+    expect(await migrationStatus(stage.umami, release3)).toMatchObject({
+      pending: [],
+      failed: [],
+      modified: [],
+      missingLocally: [],
+    });
+    expect(await applyMigrations(stage.umami, release3)).toMatchObject({
+      applied: [],
+      modified: [],
+      createdMigrationsTable: false,
+    });
   });
 
   it("3.1.0 applied by Prisma, then our deploy: a no-op, rows untouched", async () => {
@@ -137,21 +165,41 @@ describe("upgrades across the two tools", () => {
     expect(appliedByPrisma(deploy.stdout)).toEqual(release3.migrations.map((m) => m.name));
     const before = await rows(stage);
     const result = await applyMigrations(stage.umami, release3);
-    expect(result).toMatchObject({ applied: [], alreadyApplied: release3.migrations.map((m) => m.name), modified: [], createdMigrationsTable: false });
+    expect(result).toMatchObject({
+      applied: [],
+      alreadyApplied: release3.migrations.map((m) => m.name),
+      modified: [],
+      createdMigrationsTable: false,
+    });
     expect(await rows(stage)).toEqual(before);
-    expect(await migrationStatus(stage.umami, release3)).toMatchObject({ pending: [], failed: [], modified: [], missingLocally: [] });
+    expect(await migrationStatus(stage.umami, release3)).toMatchObject({
+      pending: [],
+      failed: [],
+      modified: [],
+      missingLocally: [],
+    });
   });
 
   it("leaves the same _prisma_migrations (DDL from the catalogs, row values) and the same Umami schema as Prisma", async () => {
-    const ours = parseDatabaseUrl(`postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/contract_ours?schema=umami&sslmode=disable`);
-    const prisma = parseDatabaseUrl(`postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/contract_prisma?schema=umami&sslmode=disable`);
-    const [ourSnapshot, prismaSnapshot] = await Promise.all([ours, prisma].map((s) => withClient(s, (c) => readSchemaSnapshot(c, "umami"))));
+    const ours = parseDatabaseUrl(
+      `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/contract_ours?schema=umami&sslmode=disable`,
+    );
+    const prisma = parseDatabaseUrl(
+      `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/contract_prisma?schema=umami&sslmode=disable`,
+    );
+    const [ourSnapshot, prismaSnapshot] = await Promise.all(
+      [ours, prisma].map((s) => withClient(s, (c) => readSchemaSnapshot(c, "umami"))),
+    );
     const table = (snap: typeof ourSnapshot) => ({
       columns: snap.columns.filter((c) => c.table === "_prisma_migrations"),
       indexes: snap.indexes.filter((i) => i.table === "_prisma_migrations"),
       constraints: snap.constraints.filter((c) => c.table === "_prisma_migrations"),
     });
-    expect(table(ourSnapshot).columns.map((c) => `${c.name} ${c.type}${c.notNull ? " NOT NULL" : ""}${c.default ? ` DEFAULT ${c.default}` : ""}`)).toEqual([
+    expect(
+      table(ourSnapshot).columns.map(
+        (c) => `${c.name} ${c.type}${c.notNull ? " NOT NULL" : ""}${c.default ? ` DEFAULT ${c.default}` : ""}`,
+      ),
+    ).toEqual([
       "applied_steps_count integer NOT NULL DEFAULT 0",
       "checksum character varying(64) NOT NULL",
       "finished_at timestamp with time zone",
@@ -165,9 +213,18 @@ describe("upgrades across the two tools", () => {
     // Every table, column, index, constraint and sequence of Umami's schema, as Prisma built it.
     expect(compareSchemas(prismaSnapshot, ourSnapshot)).toEqual([]);
 
-    const [ourRows, prismaRows] = await Promise.all([ours, prisma].map((s) => withClient(s, (c) => readMigrationRows(c, "umami"))));
+    const [ourRows, prismaRows] = await Promise.all(
+      [ours, prisma].map((s) => withClient(s, (c) => readMigrationRows(c, "umami"))),
+    );
     expect(ourRows.map(stable)).toEqual(prismaRows.map(stable));
-    expect(ourRows.map(stable)[0]).toEqual({ migration_name: "01_init", checksum: release3.migrations[0].checksum, logs: null, rolled_back_at: null, applied_steps_count: 1, finished: true });
+    expect(ourRows.map(stable)[0]).toEqual({
+      migration_name: "01_init",
+      checksum: release3.migrations[0].checksum,
+      logs: null,
+      rolled_back_at: null,
+      applied_steps_count: 1,
+      finished: true,
+    });
     for (const r of [...ourRows, ...prismaRows]) {
       expect(r.id).toMatch(UUID_V4);
       expect(r.started_at <= (r.finished_at ?? "")).toBe(true);
@@ -219,12 +276,20 @@ describe("a failed migration and resolve --rolled-back, both directions", () => 
     // The stock adapter ran the script as two autocommitted statements: the first one stayed.
     expect(await tableExists(stage, "contract_partial")).toBe(true);
     const failed = (await rows(stage)).at(-1);
-    expect(failed).toMatchObject({ migration_name: "05_broken", checksum: broken.migrations[4].checksum, finished_at: null, rolled_back_at: null, applied_steps_count: 0 });
+    expect(failed).toMatchObject({
+      migration_name: "05_broken",
+      checksum: broken.migrations[4].checksum,
+      finished_at: null,
+      rolled_back_at: null,
+      applied_steps_count: 0,
+    });
 
     expect(await migrationStatus(stage.umami, broken)).toMatchObject({ failed: ["05_broken"], pending: [] });
     const error = await applyMigrations(stage.umami, broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FailedMigrationsError);
-    expect((error as Error).message).toContain("Found failed migration 05_broken in umami._prisma_migrations (Prisma P3009");
+    expect((error as Error).message).toContain(
+      "Found failed migration 05_broken in umami._prisma_migrations (Prisma P3009",
+    );
 
     await resolveRolledBack(stage.umami, "05_broken");
     const status = await p.run(["migrate", "status"], stage.url);
@@ -240,7 +305,10 @@ describe("an edited migration, and a database ahead of the folder", () => {
     stage = await stageIn("contract_edited");
     await applyMigrations(stage.umami, release3);
     edited = project(RELEASE_DIRS["3.1.0"]);
-    appendFileSync(join(edited.migrationsDir, "10_add_distinct_id", "migration.sql"), "\n-- edited after it was applied\n");
+    appendFileSync(
+      join(edited.migrationsDir, "10_add_distinct_id", "migration.sql"),
+      "\n-- edited after it was applied\n",
+    );
   });
 
   it("is named the same way by both: 10_add_distinct_id", async () => {
@@ -257,14 +325,19 @@ describe("an edited migration, and a database ahead of the folder", () => {
     const ours = await runCli(["migrate", "status", "--migrations", edited.migrationsDir], { DATABASE_URL: stage.url });
     expect(ours.code).toBe(prisma.code);
     expect(ours.stdout).toContain("10_add_distinct_id");
-    const strict = await runCli(["migrate", "status", "--strict", "--migrations", edited.migrationsDir], { DATABASE_URL: stage.url });
+    const strict = await runCli(["migrate", "status", "--strict", "--migrations", edited.migrationsDir], {
+      DATABASE_URL: stage.url,
+    });
     expect(strict.code).toBe(1);
   });
 
   it("a database ahead of the folder: Prisma's engine names the unknown migration, and both exit 0", async () => {
     const behind = project(RELEASE_DIRS["3.1.0"]);
     rmSync(join(behind.migrationsDir, "19_add_session_replay"), { recursive: true });
-    expect((await diagnose(behind, stage)).history).toEqual({ diagnostic: "migrationsDirectoryIsBehind", unpersistedMigrationNames: ["19_add_session_replay"] });
+    expect((await diagnose(behind, stage)).history).toEqual({
+      diagnostic: "migrationsDirectoryIsBehind",
+      unpersistedMigrationNames: ["19_add_session_replay"],
+    });
     const prisma = await behind.run(["migrate", "status"], stage.url);
     expect(prisma.code).toBe(0);
     expect(prisma.stdout).toContain("Database schema is up to date!");

@@ -11,7 +11,13 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, parseDatabaseUrl, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { applyMigrations, migrationStatus, resolveRolledBack } from "../../../scripts/migrate/runner.js";
-import { CannotRollBackError, FailedMigrationsError, MigrationFailedError, MigrationLockTimeoutError, SchemaNotEmptyError } from "../../../scripts/migrate/errors.js";
+import {
+  CannotRollBackError,
+  FailedMigrationsError,
+  MigrationFailedError,
+  MigrationLockTimeoutError,
+  SchemaNotEmptyError,
+} from "../../../scripts/migrate/errors.js";
 import { PRISMA_ADVISORY_LOCK_KEY, prismaChecksum, readMigrationRows } from "../../../scripts/migrate/bookkeeping.js";
 import { loadMigrations, type MigrationSet } from "../../../scripts/migrate/sources.js";
 import { KNOWN_RELEASES, NPM_PRERELEASE_COPY } from "../../../scripts/migrate/sources/releases.js";
@@ -36,8 +42,12 @@ let statsSettings: ConnectionSettings;
 
 beforeAll(async () => {
   server = await startTestServer();
-  await withClient(server.admin, (c) => provisionStage(c, buildSpec("dev"), { admin: TEST_ADMIN.name, password: UMAMI_PASSWORD }));
-  umami = parseDatabaseUrl(`postgresql://umami_user:${UMAMI_PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`);
+  await withClient(server.admin, (c) =>
+    provisionStage(c, buildSpec("dev"), { admin: TEST_ADMIN.name, password: UMAMI_PASSWORD }),
+  );
+  umami = parseDatabaseUrl(
+    `postgresql://umami_user:${UMAMI_PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`,
+  );
   umamiSet = await loadRelease("3.1.0");
   // pg_stat_statements (preloaded) records every statement the server ran; its view lives in `postgres`.
   statsSettings = server.superuser;
@@ -70,19 +80,35 @@ describe("Umami 3.1.0 as umami_user", () => {
     expect(umamiSet.migrations.map((m) => m.name)).toEqual(UMAMI_NAMES);
     expect(umamiSet.migrations.map((m) => m.checksum)).toEqual(UMAMI_CHECKSUMS);
     for (const m of umamiSet.migrations) {
-      expect(createHash("sha256").update(readFileSync(join(umamiSet.dir, m.name, "migration.sql"))).digest("hex")).toBe(m.checksum);
+      expect(
+        createHash("sha256")
+          .update(readFileSync(join(umamiSet.dir, m.name, "migration.sql")))
+          .digest("hex"),
+      ).toBe(m.checksum);
     }
   });
 
   it("applies all of them with the spec's grants and never issues CREATE SCHEMA", async () => {
     await withClient(statsSettings, (c) => c.query("SELECT pg_stat_statements_reset()"));
     const events: string[] = [];
-    const result = await applyMigrations(umami, umamiSet, { onProgress: (e) => events.push(`${e.type}${"name" in e ? ` ${e.name}` : ""}`) });
-    expect(result).toMatchObject({ schema: "umami", applied: UMAMI_NAMES, alreadyApplied: [], pending: [], modified: [], createdMigrationsTable: true, dryRun: false });
+    const result = await applyMigrations(umami, umamiSet, {
+      onProgress: (e) => events.push(`${e.type}${"name" in e ? ` ${e.name}` : ""}`),
+    });
+    expect(result).toMatchObject({
+      schema: "umami",
+      applied: UMAMI_NAMES,
+      alreadyApplied: [],
+      pending: [],
+      modified: [],
+      createdMigrationsTable: true,
+      dryRun: false,
+    });
     expect(events).toEqual(UMAMI_NAMES.flatMap((n) => [`start ${n}`, `applied ${n}`]));
     expect(await tablesIn("umami")).toEqual(UMAMI_TABLES);
     const { rows } = await withClient(statsSettings, (c) =>
-      c.query<{ query: string }>("SELECT query FROM pg_stat_statements s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'umami_user'"),
+      c.query<{ query: string }>(
+        "SELECT query FROM pg_stat_statements s JOIN pg_catalog.pg_roles r ON r.oid = s.userid WHERE r.rolname = 'umami_user'",
+      ),
     );
     expect(rows.some((r) => /_prisma_migrations/.test(r.query))).toBe(true); // the view does see this role's statements
     expect(rows.filter((r) => /CREATE\s+SCHEMA/i.test(r.query))).toEqual([]);
@@ -108,10 +134,16 @@ describe("Umami 3.1.0 as umami_user", () => {
       { name: "applied_steps_count", type: "integer", not_null: true, default: "0" },
     ]);
     const key = await withClient(server.admin, (c) =>
-      c.query("SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint WHERE conrelid = 'umami._prisma_migrations'::regclass"),
+      c.query(
+        "SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint WHERE conrelid = 'umami._prisma_migrations'::regclass",
+      ),
     );
     expect(key.rows).toEqual([{ conname: "_prisma_migrations_pkey", def: "PRIMARY KEY (id)" }]);
-    const owner = await withClient(server.admin, (c) => c.query("SELECT relowner::regrole::text AS owner FROM pg_catalog.pg_class WHERE oid = 'umami._prisma_migrations'::regclass"));
+    const owner = await withClient(server.admin, (c) =>
+      c.query(
+        "SELECT relowner::regrole::text AS owner FROM pg_catalog.pg_class WHERE oid = 'umami._prisma_migrations'::regclass",
+      ),
+    );
     expect(owner.rows[0].owner).toBe("umami_user");
   });
 
@@ -134,7 +166,12 @@ describe("Umami 3.1.0 as umami_user", () => {
   it("applies nothing the second time, and reports the schema up to date", async () => {
     const before = await rowsOf(umami);
     const result = await applyMigrations(umami, umamiSet);
-    expect(result).toMatchObject({ applied: [], alreadyApplied: UMAMI_NAMES, modified: [], createdMigrationsTable: false });
+    expect(result).toMatchObject({
+      applied: [],
+      alreadyApplied: UMAMI_NAMES,
+      modified: [],
+      createdMigrationsTable: false,
+    });
     expect(await rowsOf(umami)).toEqual(before);
     expect(await migrationStatus(umami, umamiSet)).toEqual({
       schema: "umami",
@@ -160,7 +197,9 @@ describe("Umami 3.1.0 as umami_user", () => {
         name: "03_metric_performance_index",
         fileChecksum: edited.migrations[2].checksum,
         recordedChecksum: UMAMI_CHECKSUMS[2],
-        message: expect.stringContaining(`Migration 03_metric_performance_index was edited after it was applied (checksum ${edited.migrations[2].checksum.slice(0, 10)}… ≠ recorded baf86a7adc…)`),
+        message: expect.stringContaining(
+          `Migration 03_metric_performance_index was edited after it was applied (checksum ${edited.migrations[2].checksum.slice(0, 10)}… ≠ recorded baf86a7adc…)`,
+        ),
         changedByUmami: false,
       },
     ]);
@@ -196,27 +235,41 @@ describe("failures, as Prisma records and reports them", () => {
     // 01 committed; nothing of 02 (table, index, row) survived; 03 never ran.
     expect(await tablesIn("fx_broken")).toEqual(["_prisma_migrations", "a"]);
     const leftovers = await withClient(settings, (c) =>
-      c.query("SELECT (SELECT count(*)::int FROM fx_broken.a) AS rows, to_regclass('fx_broken.partial_id_idx') AS idx, to_regclass('fx_broken.partial_id_seq') AS seq"),
+      c.query(
+        "SELECT (SELECT count(*)::int FROM fx_broken.a) AS rows, to_regclass('fx_broken.partial_id_idx') AS idx, to_regclass('fx_broken.partial_id_seq') AS seq",
+      ),
     );
     expect(leftovers.rows[0]).toEqual({ rows: 0, idx: null, seq: null });
 
     const rows = await rowsOf(settings);
-    expect(rows.map((r) => [r.migration_name, r.applied_steps_count, r.finished_at === null, r.rolled_back_at])).toEqual([
+    expect(
+      rows.map((r) => [r.migration_name, r.applied_steps_count, r.finished_at === null, r.rolled_back_at]),
+    ).toEqual([
       ["01_create_a", 1, false, null],
       ["02_broken", 0, true, null],
     ]);
     const failed = rows[1];
     expect(failed.id).toMatch(UUID_V4);
     expect(failed.checksum).toBe(set.migrations[1].checksum);
-    expect(failed.logs).toContain("A migration failed to apply. New migrations cannot be applied before the error is recovered from.");
-    expect(failed.logs).toContain("Migration name: 02_broken\n\nDatabase error code: 42P01\n\nDatabase error:\nERROR: relation \"does_not_exist\" does not exist");
+    expect(failed.logs).toContain(
+      "A migration failed to apply. New migrations cannot be applied before the error is recovered from.",
+    );
+    expect(failed.logs).toContain(
+      'Migration name: 02_broken\n\nDatabase error code: 42P01\n\nDatabase error:\nERROR: relation "does_not_exist" does not exist',
+    );
 
     const again = await applyMigrations(settings, set).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(FailedMigrationsError);
-    expect((again as Error).message).toMatch(/^Found failed migration 02_broken in fx_broken\._prisma_migrations \(Prisma P3009/);
+    expect((again as Error).message).toMatch(
+      /^Found failed migration 02_broken in fx_broken\._prisma_migrations \(Prisma P3009/,
+    );
     expect((again as Error).message).toContain("umami-db migrate resolve --rolled-back 02_broken");
     expect(await tablesIn("fx_broken")).toEqual(["_prisma_migrations", "a"]);
-    expect(await migrationStatus(settings, set)).toMatchObject({ applied: ["01_create_a"], pending: ["03_after"], failed: ["02_broken"] });
+    expect(await migrationStatus(settings, set)).toMatchObject({
+      applied: ["01_create_a"],
+      pending: ["03_after"],
+      failed: ["02_broken"],
+    });
   });
 
   it("resumes after resolve --rolled-back, as Prisma does, once the migration is fixed", async () => {
@@ -248,8 +301,14 @@ describe("failures, as Prisma records and reports them", () => {
   it("dry-runs without creating the schema or the table", async () => {
     const settings = adminIn(`fx_dry_${randomUUID().slice(0, 8)}`);
     const set = await loadMigrations(join(FIXTURES, "ok"), testSourceOptions());
-    expect(await applyMigrations(settings, set, { dryRun: true })).toMatchObject({ applied: [], pending: ["01_create_a", "02_create_b"], dryRun: true });
-    const exists = await withClient(server.admin, (c) => c.query("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS e", [settings.schema]));
+    expect(await applyMigrations(settings, set, { dryRun: true })).toMatchObject({
+      applied: [],
+      pending: ["01_create_a", "02_create_b"],
+      dryRun: true,
+    });
+    const exists = await withClient(server.admin, (c) =>
+      c.query("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS e", [settings.schema]),
+    );
     expect(exists.rows[0].e).toBe(false);
   });
 
@@ -273,7 +332,8 @@ describe("the umami-db migrate command", () => {
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   }
-  const url = () => `postgresql://umami_user:${UMAMI_PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`;
+  const url = () =>
+    `postgresql://umami_user:${UMAMI_PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`;
 
   it("reads DATABASE_URL, brings the schema up to date, exits 0 and never prints the password", async () => {
     const deploy = await run(["migrate", "deploy", "--json"], { DATABASE_URL: url() });
@@ -283,9 +343,12 @@ describe("the umami-db migrate command", () => {
     expect([...result.alreadyApplied, ...result.applied]).toEqual(UMAMI_NAMES);
     const status = await run(["migrate", "status", "--database-url", url()]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain("schema umami: 19 applied, 0 pending, 0 failed, 19 in github:umami-software/umami@v3.1.0");
+    expect(status.stdout).toContain(
+      "schema umami: 19 applied, 0 pending, 0 failed, 19 in github:umami-software/umami@v3.1.0",
+    );
     expect(status.stdout).toContain("Database schema is up to date!");
-    for (const out of [deploy.stdout, deploy.stderr, status.stdout, status.stderr]) expect(out).not.toContain(UMAMI_PASSWORD);
+    for (const out of [deploy.stdout, deploy.stderr, status.stdout, status.stderr])
+      expect(out).not.toContain(UMAMI_PASSWORD);
   });
 
   it("after an upgrade from npm's pre-release 2.10.0, names Umami's own change and exits 0 as Prisma 7 does; --strict exits 1", async () => {
@@ -293,7 +356,9 @@ describe("the umami-db migrate command", () => {
     await applyMigrations(admin, await loadRelease("2.10.0"));
     // A database migrated from npm's umami@2.10.0 records its pre-release 04's checksum (the SQL is not ours to ship).
     await withClient(admin, (c) =>
-      c.query("UPDATE fx_upgrade._prisma_migrations SET checksum = $1 WHERE migration_name = '04_team_redesign'", [NPM_PRERELEASE_COPY.differs["04_team_redesign"]]),
+      c.query("UPDATE fx_upgrade._prisma_migrations SET checksum = $1 WHERE migration_name = '04_team_redesign'", [
+        NPM_PRERELEASE_COPY.differs["04_team_redesign"],
+      ]),
     );
     const target = new URL(server.adminUrl());
     target.searchParams.set("schema", "fx_upgrade");
@@ -314,18 +379,46 @@ describe("the umami-db migrate command", () => {
     expect((await run(["migrate", "status", ...db, "--strict"])).code).toBe(1);
 
     // The folder behind the database (Umami 3.1.0 ran, the source says 2.10.0): reported, exit 0; --strict exits 1.
-    const ahead = await run(["migrate", "status", ...db, "--migrations", "github:umami-software/umami@v2.10.0", "--json"]);
+    const ahead = await run([
+      "migrate",
+      "status",
+      ...db,
+      "--migrations",
+      "github:umami-software/umami@v2.10.0",
+      "--json",
+    ]);
     expect(ahead.code).toBe(0);
-    expect(JSON.parse(ahead.stdout)).toMatchObject({ missingLocally: UMAMI_NAMES.slice(4), history: { diagnostic: "migrationsDirectoryIsBehind" }, upToDate: true, exitCode: 0 });
-    expect((await run(["migrate", "status", ...db, "--migrations", "github:umami-software/umami@v2.10.0", "--strict"])).code).toBe(1);
+    expect(JSON.parse(ahead.stdout)).toMatchObject({
+      missingLocally: UMAMI_NAMES.slice(4),
+      history: { diagnostic: "migrationsDirectoryIsBehind" },
+      upToDate: true,
+      exitCode: 0,
+    });
+    expect(
+      (await run(["migrate", "status", ...db, "--migrations", "github:umami-software/umami@v2.10.0", "--strict"])).code,
+    ).toBe(1);
     for (const out of [status.stdout, status.stderr, ahead.stdout]) expect(out).not.toContain(TEST_ADMIN.password);
   });
 
   it("exits 1 from status when a migration is pending, and 2 with one line on bad input", async () => {
-    const pending = await run(["migrate", "status", "--database-url", url().replace("schema=umami", "schema=fx_nothing_here"), "--migrations", join(FIXTURES, "ok")]);
+    const pending = await run([
+      "migrate",
+      "status",
+      "--database-url",
+      url().replace("schema=umami", "schema=fx_nothing_here"),
+      "--migrations",
+      join(FIXTURES, "ok"),
+    ]);
     expect(pending.code).toBe(1);
     expect(pending.stdout).toContain("pending  01_create_a");
-    const bad = await run(["migrate", "deploy", "--database-url", url(), "--migrations", join(FIXTURES, "wrong-provider")]);
+    const bad = await run([
+      "migrate",
+      "deploy",
+      "--database-url",
+      url(),
+      "--migrations",
+      join(FIXTURES, "wrong-provider"),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/^error: .*names provider "mysql"/);

@@ -7,7 +7,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, connectionCount, parseDatabaseUrl, resetConnectionPeak, withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
+import {
+  connect,
+  connectionCount,
+  parseDatabaseUrl,
+  resetConnectionPeak,
+  withClient,
+  type ConnectionSettings,
+} from "../../../scripts/kernel/db.js";
 import { applyMigrations, type MigrateEvent } from "../../../scripts/migrate/runner.js";
 import { LockWaitTimeoutError } from "../../../scripts/migrate/errors.js";
 import { prismaChecksum, readMigrationRows } from "../../../scripts/migrate/bookkeeping.js";
@@ -49,7 +56,9 @@ beforeAll(async () => {
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   // The guard a stage may put on the role: far shorter than the migration below.
   await withClient(server.admin, (c) => c.query("ALTER ROLE umami_user SET statement_timeout TO '1s'"));
-  umami = parseDatabaseUrl(`postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`);
+  umami = parseDatabaseUrl(
+    `postgresql://umami_user:${PASSWORD}@127.0.0.1:${server.embedded.port}/app?schema=umami&sslmode=disable`,
+  );
   root = mkdtempSync(join(tmpdir(), "umami-timeouts-"));
 });
 afterAll(async () => {
@@ -60,7 +69,9 @@ afterAll(async () => {
 describe("statement_timeout on the role", () => {
   it("is in force for a plain session of the role", async () => {
     await withClient(umami, async (c) => {
-      expect((await c.query<{ statement_timeout: string }>("SHOW statement_timeout")).rows[0].statement_timeout).toBe("1s");
+      expect((await c.query<{ statement_timeout: string }>("SHOW statement_timeout")).rows[0].statement_timeout).toBe(
+        "1s",
+      );
       await expect(c.query("SELECT pg_sleep(2)")).rejects.toMatchObject({ code: "57014" });
     });
   });
@@ -82,10 +93,18 @@ describe("statement_timeout on the role", () => {
 
     const rows = await withClient(umami, (c) => readMigrationRows(c, "umami"));
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ migration_name: "01_sleep", checksum: prismaChecksum(SLEEP), logs: null, rolled_back_at: null, applied_steps_count: 1 });
+    expect(rows[0]).toMatchObject({
+      migration_name: "01_sleep",
+      checksum: prismaChecksum(SLEEP),
+      logs: null,
+      rolled_back_at: null,
+      applied_steps_count: 1,
+    });
     expect(rows[0].finished_at).not.toBeNull();
     // The role's setting is untouched for the next plain session.
-    await withClient(umami, async (c) => expect((await c.query<{ s: string }>("SELECT current_setting('statement_timeout') AS s")).rows[0].s).toBe("1s"));
+    await withClient(umami, async (c) =>
+      expect((await c.query<{ s: string }>("SELECT current_setting('statement_timeout') AS s")).rows[0].s).toBe("1s"),
+    );
   });
 });
 
@@ -116,7 +135,9 @@ describe("lock_timeout behind a live session", () => {
       const rows = await withClient(umami, (c) => readMigrationRows(c, "umami"));
       expect(rows.map((r) => r.migration_name)).toEqual(["01_sleep"]);
       const columns = await withClient(umami, (c) =>
-        c.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_schema = 'umami' AND table_name = 'slow' ORDER BY 1"),
+        c.query<{ column_name: string }>(
+          "SELECT column_name FROM information_schema.columns WHERE table_schema = 'umami' AND table_name = 'slow' ORDER BY 1",
+        ),
       );
       expect(columns.rows.map((r) => r.column_name)).toEqual(["id"]);
     } finally {

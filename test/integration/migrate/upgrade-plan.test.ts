@@ -31,7 +31,10 @@ beforeAll(async () => {
   await withClient(server.admin, (c) => provisionStage(c, spec, { admin: TEST_ADMIN.name, password: PASSWORD }));
   url = toUrl({ ...server.admin, schema: spec.schema }, { user: spec.role.name, password: PASSWORD });
   umami = parseDatabaseUrl(url);
-  await applyMigrations(umami, await loadMigrations(resolve(MIRROR, "v2.10.0/db/postgresql/migrations"), testSourceOptions()));
+  await applyMigrations(
+    umami,
+    await loadMigrations(resolve(MIRROR, "v2.10.0/db/postgresql/migrations"), testSourceOptions()),
+  );
   await withClient(umami, async (c) => {
     await c.query(`INSERT INTO website (website_id, name) VALUES ('00000000-0000-4000-8000-000000000001', 'Site')`);
     await c.query(
@@ -57,9 +60,9 @@ describe("migrate deploy --dry-run", () => {
       const result = JSON.parse(run.stdout) as MigrateResult;
       expect(result.pending).toHaveLength(15);
       const visit = result.impact?.find((i) => i.migration === "05_add_visit_id");
-      expect(visit?.tables.map(({ table, lock, blocks, work, rows }) => ({ table, lock, blocks, work, rows }))).toEqual([
-        { table: "website_event", lock: "ACCESS EXCLUSIVE", blocks: "reads and writes", work: "update", rows: 5000 },
-      ]);
+      expect(visit?.tables.map(({ table, lock, blocks, work, rows }) => ({ table, lock, blocks, work, rows }))).toEqual(
+        [{ table: "website_event", lock: "ACCESS EXCLUSIVE", blocks: "reads and writes", work: "update", rows: 5000 }],
+      );
       expect(visit?.tables[0].tableBytes).toBeGreaterThan(0);
       expect(result.impact?.map((i) => i.migration)).not.toContain("11_add_segment");
 
@@ -70,7 +73,9 @@ describe("migrate deploy --dry-run", () => {
       // First what destroys data, with the live row estimates; then the window verdict.
       const lines = text.stdout.split("\n");
       expect(lines[1]).toBe("Data the pending migrations destroy (back it up first if it matters):");
-      expect(lines[2]).toMatch(/^ {2}05_add_visit_id — website_event \(~5,000 rows, .*\): updates rows; line 4 UPDATE \(the rows its WHERE matches\)$/);
+      expect(lines[2]).toMatch(
+        /^ {2}05_add_visit_id — website_event \(~5,000 rows, .*\): updates rows; line 4 UPDATE \(the rows its WHERE matches\)$/,
+      );
       expect(lines).toContain("None rewrites, updates, scans or indexes a big table.");
     } finally {
       await live.query("ROLLBACK").catch(() => undefined);
@@ -83,9 +88,13 @@ describe("migrate deploy --dry-run", () => {
 describe("--lock-timeout", () => {
   it("refuses what is not a number of seconds in one line, before connecting", async () => {
     for (const value of ["abc", "0", "-1", "10s"]) {
-      const run = await runCli(["migrate", "deploy", "--lock-timeout", value, "--migrations", V3], { DATABASE_URL: url });
+      const run = await runCli(["migrate", "deploy", "--lock-timeout", value, "--migrations", V3], {
+        DATABASE_URL: url,
+      });
       expect(run.code).toBe(2);
-      expect(run.stderr).toBe(`error: --lock-timeout takes a number of seconds greater than 0, e.g. 10 or 2.5 (got ${JSON.stringify(value)}).\n`);
+      expect(run.stderr).toBe(
+        `error: --lock-timeout takes a number of seconds greater than 0, e.g. 10 or 2.5 (got ${JSON.stringify(value)}).\n`,
+      );
     }
   });
 });
@@ -97,7 +106,10 @@ describe("progress on stderr, the result alone on stdout", () => {
       writeFileSync(join(dir, "migration_lock.toml"), 'provider = "postgresql"\n');
       mkdirSync(join(dir, "01_slow"));
       writeFileSync(join(dir, "01_slow", "migration.sql"), "SELECT pg_sleep(2.6);\n");
-      const schema = toUrl({ ...umami, schema: "progress_check" }, { user: TEST_ADMIN.name, password: TEST_ADMIN.password });
+      const schema = toUrl(
+        { ...umami, schema: "progress_check" },
+        { user: TEST_ADMIN.name, password: TEST_ADMIN.password },
+      );
       const run = await runCli(["migrate", "deploy", "--json", "--migrations", dir], { DATABASE_URL: schema });
       expect(run.code, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({ applied: ["01_slow"] });

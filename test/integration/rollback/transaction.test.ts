@@ -9,12 +9,15 @@ let other: ConnectionSettings;
 beforeAll(async () => {
   server = await startTestServer({ sampleApp: false });
   other = await server.createDatabase("tx_other");
-  for (const settings of [server.admin, other]) await withClient(settings, (c) => c.query("CREATE TABLE public.tx_marks (label text)"));
+  for (const settings of [server.admin, other])
+    await withClient(settings, (c) => c.query("CREATE TABLE public.tx_marks (label text)"));
 });
 afterAll(async () => server?.stop());
 
 const marks = (settings: ConnectionSettings) =>
-  withClient(settings, async (c) => (await c.query<{ label: string }>("SELECT label FROM public.tx_marks ORDER BY label")).rows.map((r) => r.label));
+  withClient(settings, async (c) =>
+    (await c.query<{ label: string }>("SELECT label FROM public.tx_marks ORDER BY label")).rows.map((r) => r.label),
+  );
 
 describe("MultiDatabaseTransaction", () => {
   it("keeps what was committed, rolls back the rest on close, and closes the connections it opened", async () => {

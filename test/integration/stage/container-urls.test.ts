@@ -54,14 +54,17 @@ function throughUmamiDb<T extends pg.QueryResultRow>(url: string, sql: string): 
   return withClient(parseDatabaseUrl(url), async (c) => (await c.query<T>(sql)).rows);
 }
 
-const SHOW = "SELECT pg_catalog.current_setting('statement_timeout') AS timeout, pg_catalog.current_setting('search_path') AS path";
+const SHOW =
+  "SELECT pg_catalog.current_setting('statement_timeout') AS timeout, pg_catalog.current_setting('search_path') AS path";
 const LONGER_THAN_GUARD = `SELECT true AS slept FROM pg_catalog.pg_sleep(${(GUARD_MS * 3) / 1000})`;
 
 describe("the statement timeout through each URL", () => {
   it("bounds Umami's runtime: DATABASE_URL has the role's guard and a runaway query is cancelled", async () => {
     for (const read of [throughNodePg, throughUmamiDb]) {
       expect(await read(secret.DATABASE_URL, SHOW)).toEqual([{ timeout: `${GUARD_MS}ms`, path: "umami" }]);
-      await expect(read(secret.DATABASE_URL, LONGER_THAN_GUARD)).rejects.toThrow("canceling statement due to statement timeout");
+      await expect(read(secret.DATABASE_URL, LONGER_THAN_GUARD)).rejects.toThrow(
+        "canceling statement due to statement timeout",
+      );
     }
   });
 
@@ -71,7 +74,10 @@ describe("the statement timeout through each URL", () => {
       expect(await read(secret.DIRECT_DATABASE_URL, LONGER_THAN_GUARD)).toEqual([{ slept: true }]);
     }
     // Where the value comes from: the client's startup packet, not the role (pg_settings.source).
-    const [source] = await throughNodePg<{ source: string }>(secret.DIRECT_DATABASE_URL, "SELECT source FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'");
+    const [source] = await throughNodePg<{ source: string }>(
+      secret.DIRECT_DATABASE_URL,
+      "SELECT source FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'",
+    );
     expect(source).toEqual({ source: "client" });
   });
 });
@@ -79,10 +85,19 @@ describe("the statement timeout through each URL", () => {
 describe("the connection limit", () => {
   it("holds two of Umami's pools of 10 at once (a rolling deploy) with zero connection errors", async () => {
     expect(spec.role.connectionLimit).toBe(22);
-    const pools = [0, 1].map(() => new pg.Pool({ connectionString: secret.DATABASE_URL, max: 10 }).on("error", () => undefined));
+    const pools = [0, 1].map(() =>
+      new pg.Pool({ connectionString: secret.DATABASE_URL, max: 10 }).on("error", () => undefined),
+    );
     try {
       // 20 queries that each hold a connection long enough for all of them to be open together.
-      const runs = pools.flatMap((pool) => Array.from({ length: 10 }, () => pool.query("SELECT pg_catalog.pg_sleep(0.1)").then(() => "ok", (e: Error) => e.message)));
+      const runs = pools.flatMap((pool) =>
+        Array.from({ length: 10 }, () =>
+          pool.query("SELECT pg_catalog.pg_sleep(0.1)").then(
+            () => "ok",
+            (e: Error) => e.message,
+          ),
+        ),
+      );
       const results = await Promise.all(runs);
       expect(results.filter((r) => r !== "ok")).toEqual([]);
       const [{ n }] = await throughUmamiDb<{ n: number }>(

@@ -19,7 +19,8 @@ describe("Umami's bundled migrations", () => {
   it("create no view, policy, function, procedure, trigger or rule, and enable no row-level security", () => {
     const files = migrations(vendor);
     expect(files.length).toBeGreaterThan(20);
-    const planted = /\bCREATE\s+(OR\s+REPLACE\s+)?(MATERIALIZED\s+)?(VIEW|POLICY|FUNCTION|PROCEDURE|TRIGGER|CONSTRAINT\s+TRIGGER|RULE|AGGREGATE)\b|\bROW\s+LEVEL\s+SECURITY\b/i;
+    const planted =
+      /\bCREATE\s+(OR\s+REPLACE\s+)?(MATERIALIZED\s+)?(VIEW|POLICY|FUNCTION|PROCEDURE|TRIGGER|CONSTRAINT\s+TRIGGER|RULE|AGGREGATE)\b|\bROW\s+LEVEL\s+SECURITY\b/i;
     expect(files.filter((f) => planted.test(readFileSync(f, "utf8")))).toEqual([]);
   });
 });

@@ -6,11 +6,35 @@ import { auditJson, renderAuditMarkdown, renderAuditTable } from "../../../scrip
 const result: AuditResult = {
   ok: false,
   findings: [
-    finding("outward-privileges", "outward: tables and views", "fail", ["public.orders (SELECT via PUBLIC)"], "REVOKE ALL ON public.orders FROM PUBLIC.", "nothing reachable"),
-    finding("outward-privileges", "outward: USAGE on other schemas", "warn", ["public (USAGE via PUBLIC)"], "Revoke USAGE | if unused.", "no usage"),
-    finding("inward-members", "inward: members of the Umami role", "fail", [], "revoke", "No role but the administrators is a member of umami_user."),
+    finding(
+      "outward-privileges",
+      "outward: tables and views",
+      "fail",
+      ["public.orders (SELECT via PUBLIC)"],
+      "REVOKE ALL ON public.orders FROM PUBLIC.",
+      "nothing reachable",
+    ),
+    finding(
+      "outward-privileges",
+      "outward: USAGE on other schemas",
+      "warn",
+      ["public (USAGE via PUBLIC)"],
+      "Revoke USAGE | if unused.",
+      "no usage",
+    ),
+    finding(
+      "inward-members",
+      "inward: members of the Umami role",
+      "fail",
+      [],
+      "revoke",
+      "No role but the administrators is a member of umami_user.",
+    ),
   ],
-  fingerprint: { compared: true, changed: [{ change: "changed", object: "column public.orders.total", schema: "public" }] },
+  fingerprint: {
+    compared: true,
+    changed: [{ change: "changed", object: "column public.orders.total", schema: "public" }],
+  },
   probes: [
     { name: "read public.orders", expected: "denied", outcome: "allowed", ok: false },
     { name: "create and read a table in umami", expected: "allowed", outcome: "allowed", ok: true },
@@ -46,7 +70,9 @@ describe("renderAuditTable", () => {
 describe("renderAuditMarkdown", () => {
   it("has a table row per check with escaped cells, the probes and the fingerprint changes", () => {
     const md = renderAuditMarkdown(result);
-    expect(md).toContain("| FAIL | outward: tables and views | `public.orders (SELECT via PUBLIC)` | REVOKE ALL ON public.orders FROM PUBLIC. | outward-privileges |");
+    expect(md).toContain(
+      "| FAIL | outward: tables and views | `public.orders (SELECT via PUBLIC)` | REVOKE ALL ON public.orders FROM PUBLIC. | outward-privileges |",
+    );
     expect(md).toContain("Revoke USAGE \\| if unused.");
     expect(md).toContain("| read public.orders | denied | **allowed** |");
     expect(md).toContain("- changed `column public.orders.total`");
@@ -54,7 +80,11 @@ describe("renderAuditMarkdown", () => {
 
   it("says what was audited when told (verify passes stage, database, server and time)", () => {
     const about = "stage dev, database app at db.example.com:5432, 2026-11-25T15:00:00.000Z";
-    expect(renderAuditMarkdown(result, about).split("\n").slice(0, 3)).toEqual(["## Isolation audit", "", `Audited: ${about}`]);
+    expect(renderAuditMarkdown(result, about).split("\n").slice(0, 3)).toEqual([
+      "## Isolation audit",
+      "",
+      `Audited: ${about}`,
+    ]);
     expect(renderAuditTable(result, about).split("\n")[0]).toBe(`Isolation audit: ${about}`);
     expect(renderAuditMarkdown(result)).not.toContain("Audited:");
   });

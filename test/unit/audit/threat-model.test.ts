@@ -23,7 +23,10 @@ function sections(): Map<string, string> {
 
 /** The tests a text names: `file` › "name". */
 function testsIn(text: string): { file: string; name: string }[] {
-  return [...text.matchAll(/`(test\/[^`]+\.test\.ts)` › "((?:[^"\\]|\\.)*)"/g)].map((m) => ({ file: m[1], name: m[2].replace(/\\"/g, '"') }));
+  return [...text.matchAll(/`(test\/[^`]+\.test\.ts)` › "((?:[^"\\]|\\.)*)"/g)].map((m) => ({
+    file: m[1],
+    name: m[2].replace(/\\"/g, '"'),
+  }));
 }
 
 describe("docs/threat-model.md", () => {

@@ -18,7 +18,10 @@ beforeAll(async () => {
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       const url = new URL(req.url!, "http://x");
-      const send = (status: number, value?: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(value === undefined ? "" : JSON.stringify(value));
+      const send = (status: number, value?: unknown) =>
+        res
+          .writeHead(status, { "content-type": "application/json" })
+          .end(value === undefined ? "" : JSON.stringify(value));
       if (req.headers.authorization !== "Bearer test-token") return send(401, { message: "Bad credentials" });
       if (req.method === "GET" && url.pathname === "/repos/acme/app/issues/7/comments") {
         const page = Number(url.searchParams.get("page"));
@@ -58,7 +61,9 @@ describe("upsertPrComment", () => {
     comments.push({ id: nextId++, body: `${PR_COMMENT_MARKER}\nracing run` });
     const result = await upsertPrComment(target, `${PR_COMMENT_MARKER}\nrun 3`);
     expect(result.deleted).toHaveLength(1);
-    expect(comments.filter((c) => c.body.startsWith(PR_COMMENT_MARKER)).map((c) => c.body)).toEqual([`${PR_COMMENT_MARKER}\nrun 3`]);
+    expect(comments.filter((c) => c.body.startsWith(PR_COMMENT_MARKER)).map((c) => c.body)).toEqual([
+      `${PR_COMMENT_MARKER}\nrun 3`,
+    ]);
   });
 
   it("refuses a body without the marker, and names GitHub's refusal", async () => {

@@ -37,17 +37,28 @@ describe("umami-db baseline compare", () => {
   });
 
   it("exits 1 when a threshold is broken, and --json prints the comparison", async () => {
-    await run("compare", write("b.json", baseline("before")), write("a.json", baseline("after", { connections: 20 })), "--json");
+    await run(
+      "compare",
+      write("b.json", baseline("before")),
+      write("a.json", baseline("after", { connections: 20 })),
+      "--json",
+    );
     expect(process.exitCode).toBe(1);
     const comparison = JSON.parse(out);
     expect(comparison.ok).toBe(false);
-    expect(comparison.rows.find((r: { metric: string }) => r.metric.startsWith("Client connections")).verdict).toBe("fail");
+    expect(comparison.rows.find((r: { metric: string }) => r.metric.startsWith("Client connections")).verdict).toBe(
+      "fail",
+    );
   });
 
   it.each([
     ["a missing file", () => join(dir, "nope.json"), /Cannot read baseline .*nope\.json \(ENOENT\)/],
     ["text that is not JSON", () => write("x.json", "{not json"), /x\.json is not JSON/],
-    ["another format version", () => write("v.json", { ...baseline("x"), version: 2 }), /format version 2; this tool reads version 1/],
+    [
+      "another format version",
+      () => write("v.json", { ...baseline("x"), version: 2 }),
+      /format version 2; this tool reads version 1/,
+    ],
     ["a baseline without sizes", () => write("s.json", { ...baseline("x"), sizes: undefined }), /missing sizes/],
   ])("exits 2 with one line for %s", async (_, file, message) => {
     await run("compare", write("b.json", baseline("before")), file());

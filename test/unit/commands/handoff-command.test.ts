@@ -24,14 +24,23 @@ describe("umami-db handoff", () => {
     expect(json.code).toBe(0);
     const handoff = JSON.parse(json.stdout);
     expect(handoff).toMatchObject({ stage: "dev", secretArn: ARN, umamiVersion: "3.1.0", connections: { limit: 22 } });
-    expect(handoff.containerDefinition.secrets.map((s: { name: string }) => s.name)).toEqual(["DATABASE_URL", "DIRECT_DATABASE_URL"]);
+    expect(handoff.containerDefinition.secrets.map((s: { name: string }) => s.name)).toEqual([
+      "DATABASE_URL",
+      "DIRECT_DATABASE_URL",
+    ]);
   });
 
   it("refuses a missing stage, a malformed version and another stage's outputs with one line and exit 2", async () => {
     const noStage = await runCli(["handoff"]);
-    expect([noStage.code, errorLines(noStage)]).toEqual([2, ["error: Pass --stage <stage>: the handoff is for one stage's secret."]]);
+    expect([noStage.code, errorLines(noStage)]).toEqual([
+      2,
+      ["error: Pass --stage <stage>: the handoff is for one stage's secret."],
+    ]);
     const version = await runCli(["handoff", "--stage", "dev", "--outputs-file", outputs, "--umami-version", "latest"]);
-    expect([version.code, errorLines(version)]).toEqual([2, ["error: --umami-version must be a release like 3.1.0 (got latest)."]]);
+    expect([version.code, errorLines(version)]).toEqual([
+      2,
+      ["error: --umami-version must be a release like 3.1.0 (got latest)."],
+    ]);
     const other = await runCli(["handoff", "--stage", "production", "--outputs-file", outputs]);
     expect(other.code).toBe(2);
     expect(errorLines(other)[0]).toContain(`outputs file ${outputs} is for stage dev, not production`);

@@ -39,14 +39,22 @@ beforeAll(async () => {
   const db = `127.0.0.1:${closed}/app`;
   const jobs = Object.entries(COMMANDS).flatMap(([name, args]) =>
     Object.entries(MODES).map(async ([mode, m]) => {
-      const run = await runCli([...args, "--migrations", `github:umami-software/umami@${m.tag}`, ...(name === "local" ? ["--admin-url", `postgresql://admin:pw@${db}`] : [])], {
-        UMAMI_GITHUB_BASE_URL: `http://127.0.0.1:${closed}`,
-        UMAMI_MIGRATIONS_CACHE: cache,
-        ...(m.mirror ? { UMAMI_MIGRATIONS_MIRROR: mirror } : {}),
-        DATABASE_URL: `postgresql://umami_user:pw@${db}?schema=umami`,
-        ADMIN_DATABASE_URL: `postgresql://admin:pw@${db}`,
-        UMAMI_DATABASE_URL: `postgresql://umami_user:pw@${db}?schema=umami`,
-      });
+      const run = await runCli(
+        [
+          ...args,
+          "--migrations",
+          `github:umami-software/umami@${m.tag}`,
+          ...(name === "local" ? ["--admin-url", `postgresql://admin:pw@${db}`] : []),
+        ],
+        {
+          UMAMI_GITHUB_BASE_URL: `http://127.0.0.1:${closed}`,
+          UMAMI_MIGRATIONS_CACHE: cache,
+          ...(m.mirror ? { UMAMI_MIGRATIONS_MIRROR: mirror } : {}),
+          DATABASE_URL: `postgresql://umami_user:pw@${db}?schema=umami`,
+          ADMIN_DATABASE_URL: `postgresql://admin:pw@${db}`,
+          UMAMI_DATABASE_URL: `postgresql://umami_user:pw@${db}?schema=umami`,
+        },
+      );
       runs.set(`${name} ${mode}`, run);
     }),
   );
@@ -63,7 +71,9 @@ describe.each(Object.keys(COMMANDS))("%s", (name) => {
   it("reads the mirror: a tag it lacks is named with the mirror's paths", () => {
     const { code, text } = output("mirror");
     expect(code).toBe(2);
-    expect(text).toContain(`The mirror ${mirror} (UMAMI_MIGRATIONS_MIRROR) has no Umami v3.8.8: looked for ${join(mirror, "v3.8.8/prisma/migrations")}`);
+    expect(text).toContain(
+      `The mirror ${mirror} (UMAMI_MIGRATIONS_MIRROR) has no Umami v3.8.8: looked for ${join(mirror, "v3.8.8/prisma/migrations")}`,
+    );
   });
 
   it("loads a release the tool ships from vendor/umami: no mirror entry, no network, nothing cached; stops only at the database", () => {
@@ -71,15 +81,21 @@ describe.each(Object.keys(COMMANDS))("%s", (name) => {
     expect(code).not.toBe(0);
     expect(text).not.toMatch(/The mirror|Could not download|FAIL load migrations/);
     expect(text).toContain(`Nothing is listening at 127.0.0.1:${closed}`);
-    if (name === "migrate deploy") expect(text).toContain("19 migrations in github:umami-software/umami@v3.1.0 (from bundled)");
-    if (name === "local" || name === "post-deploy") expect(text).toMatch(/ok\s+load migrations \(\d+ ms\) — 19 migrations from github:umami-software\/umami@v3\.1\.0 \(bundled\)/);
+    if (name === "migrate deploy")
+      expect(text).toContain("19 migrations in github:umami-software/umami@v3.1.0 (from bundled)");
+    if (name === "local" || name === "post-deploy")
+      expect(text).toMatch(
+        /ok\s+load migrations \(\d+ ms\) — 19 migrations from github:umami-software\/umami@v3\.1\.0 \(bundled\)/,
+      );
   });
 
   it("offline, with no mirror, fails in one line naming the mirror and the cache", () => {
     const { code, text } = output("offline");
     expect(code).toBe(2);
     expect(text).toMatch(
-      new RegExp(`Could not download github:umami-software/umami@v3\\.8\\.8 from http://127\\.0\\.0\\.1:${closed}/umami-software/umami/tar\\.gz/refs/tags/v3\\.8\\.8 \\(ECONNREFUSED\\), and it is neither in the cache \\(${cache}/github/umami-software/umami/v3\\.8\\.8\\) nor in a mirror \\(UMAMI_MIGRATIONS_MIRROR is not set\\)`),
+      new RegExp(
+        `Could not download github:umami-software/umami@v3\\.8\\.8 from http://127\\.0\\.0\\.1:${closed}/umami-software/umami/tar\\.gz/refs/tags/v3\\.8\\.8 \\(ECONNREFUSED\\), and it is neither in the cache \\(${cache}/github/umami-software/umami/v3\\.8\\.8\\) nor in a mirror \\(UMAMI_MIGRATIONS_MIRROR is not set\\)`,
+      ),
     );
   });
 });

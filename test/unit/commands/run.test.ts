@@ -28,9 +28,14 @@ describe("reportError", () => {
       parseError = (error as Error).message;
     }
     expect(parseError).toContain("\n"); // what made the message two lines before
-    const { code, text } = stderrOf(() => reportError(new UserError(`f.json is not JSON (${parseError}). Give another file.`)));
+    const { code, text } = stderrOf(() =>
+      reportError(new UserError(`f.json is not JSON (${parseError}). Give another file.`)),
+    );
     expect(code).toBe(EXIT.couldNotRun);
-    expect(text.split("\n")).toEqual([`error: f.json is not JSON (Unexpected token 'x', "{"a": 1, "b": x }" is not valid JSON). Give another file.`, ""]);
+    expect(text.split("\n")).toEqual([
+      `error: f.json is not JSON (Unexpected token 'x', "{"a": 1, "b": x }" is not valid JSON). Give another file.`,
+      "",
+    ]);
   });
 
   it("keeps the stack of anything else (a bug)", () => {
@@ -54,13 +59,17 @@ describe("ensureWritableDir", () => {
   it("still refuses a directory below a regular file, in one line", () => {
     const top = scratchDir("umami-writable-");
     writeFileSync(join(top, "file"), "");
-    expect(() => ensureWritableDir(join(top, "file", "reports"), "--reports-dir")).toThrow(/^Cannot write into .*\(--reports-dir\): ENOTDIR.*Choose a directory you can write to\.$/);
+    expect(() => ensureWritableDir(join(top, "file", "reports"), "--reports-dir")).toThrow(
+      /^Cannot write into .*\(--reports-dir\): ENOTDIR.*Choose a directory you can write to\.$/,
+    );
   });
 });
 
 describe("flowExitCode", () => {
   it("is 0 when ok, 2 when a step could not run, 1 when a check failed", () => {
-    expect([flowExitCode({ ok: true }), flowExitCode({ ok: false, error: "x" }), flowExitCode({ ok: false })]).toEqual([0, 2, 1]);
+    expect([flowExitCode({ ok: true }), flowExitCode({ ok: false, error: "x" }), flowExitCode({ ok: false })]).toEqual([
+      0, 2, 1,
+    ]);
   });
 });
 

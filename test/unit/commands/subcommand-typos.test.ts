@@ -34,10 +34,15 @@ describe("a misspelt subcommand", () => {
     expect(error.message).toBe(`error: unknown command '${argv[1]}'\n(Did you mean ${suggestion}?)`);
   });
 
-  it.each([["migrate", "deploy"], ["baseline", "capture"], ["releases", "list"]])("umami-db %s help %s shows that subcommand's help", async (group, sub) => {
+  it.each([
+    ["migrate", "deploy"],
+    ["baseline", "capture"],
+    ["releases", "list"],
+  ])("umami-db %s help %s shows that subcommand's help", async (group, sub) => {
     let out = "";
     const program = silenced(umamiDbProgram());
-    for (const c of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) c.configureOutput({ writeOut: (s) => (out += s), writeErr: () => {} });
+    for (const c of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)])
+      c.configureOutput({ writeOut: (s) => (out += s), writeErr: () => {} });
     const error = await program.parseAsync([group, "help", sub], { from: "user" }).catch((e: unknown) => e);
     expect(error).toMatchObject({ exitCode: 0 });
     expect(out).toMatch(new RegExp(`^Usage: umami-db ${group} ${sub} `));

@@ -1,12 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { compareBaselines, formatValue, renderComparisonMarkdown, renderComparisonTable, THRESHOLDS, type Comparison } from "../../../scripts/evidence/baseline-compare.js";
+import {
+  compareBaselines,
+  formatValue,
+  renderComparisonMarkdown,
+  renderComparisonTable,
+  THRESHOLDS,
+  type Comparison,
+} from "../../../scripts/evidence/baseline-compare.js";
 import { baseline, MiB } from "../../support/baselines.js";
 
 const verdict = (c: Comparison, prefix: string) => c.rows.find((r) => r.metric.startsWith(prefix))!.verdict;
 
 describe("compareBaselines thresholds", () => {
   it("keeps the thresholds in one constant", () => {
-    expect(THRESHOLDS).toEqual({ cpuIncreasePoints: 5, connections: { min: 0, max: 2 }, iopsRelative: 0.1, storageUnexplainedBytes: 16 * MiB });
+    expect(THRESHOLDS).toEqual({
+      cpuIncreasePoints: 5,
+      connections: { min: 0, max: 2 },
+      iopsRelative: 0.1,
+      storageUnexplainedBytes: 16 * MiB,
+    });
   });
 
   it.each([
@@ -15,7 +27,9 @@ describe("compareBaselines thresholds", () => {
     ["just over", 10, 15.01, "fail"],
     ["a drop", 30, 12, "pass"],
   ])("CPU %s", (_, before, after, expected) => {
-    expect(verdict(compareBaselines(baseline("b", { cpu: before }), baseline("a", { cpu: after })), "CPU")).toBe(expected);
+    expect(verdict(compareBaselines(baseline("b", { cpu: before }), baseline("a", { cpu: after })), "CPU")).toBe(
+      expected,
+    );
   });
 
   it.each([
@@ -25,13 +39,20 @@ describe("compareBaselines thresholds", () => {
     ["just over (+3)", 12, 15, "fail"],
     ["a drop (-1): load differed", 12, 11, "fail"],
   ])("connections %s", (_, before, after, expected) => {
-    const c = compareBaselines(baseline("b", { connections: before, cwConnections: before }), baseline("a", { connections: after, cwConnections: after }));
+    const c = compareBaselines(
+      baseline("b", { connections: before, cwConnections: before }),
+      baseline("a", { connections: after, cwConnections: after }),
+    );
     expect(verdict(c, "Client connections")).toBe(expected);
     expect(verdict(c, "Database connections")).toBe(expected);
   });
 
   it("judges CloudWatch's average connections at fractional edges", () => {
-    const cw = (before: number, after: number) => verdict(compareBaselines(baseline("b", { cwConnections: before }), baseline("a", { cwConnections: after })), "Database connections");
+    const cw = (before: number, after: number) =>
+      verdict(
+        compareBaselines(baseline("b", { cwConnections: before }), baseline("a", { cwConnections: after })),
+        "Database connections",
+      );
     expect(cw(12.3, 14.3)).toBe("pass");
     expect(cw(12.3, 14.31)).toBe("fail");
     expect(cw(12.3, 12.29)).toBe("fail");
@@ -44,7 +65,10 @@ describe("compareBaselines thresholds", () => {
     ["at -10 %", 60, 40, 50, 40, "pass"],
     ["just over -10 %", 60, 40, 49.99, 40, "fail"],
   ])("instance IOPS %s", (_, r1, w1, r2, w2, expected) => {
-    const c = compareBaselines(baseline("b", { readIops: r1, writeIops: w1 }), baseline("a", { readIops: r2, writeIops: w2 }));
+    const c = compareBaselines(
+      baseline("b", { readIops: r1, writeIops: w1 }),
+      baseline("a", { readIops: r2, writeIops: w2 }),
+    );
     expect(verdict(c, "Instance IOPS")).toBe(expected);
   });
 
@@ -58,11 +82,19 @@ describe("compareBaselines thresholds", () => {
   });
 
   it("calls IOPS n/a (not pass, not a division by zero) when there was no activity before", () => {
-    const c = compareBaselines(baseline("b", { readIops: 0, writeIops: 0 }), baseline("a", { readIops: 1, writeIops: 0 }));
+    const c = compareBaselines(
+      baseline("b", { readIops: 0, writeIops: 0 }),
+      baseline("a", { readIops: 1, writeIops: 0 }),
+    );
     const r = c.rows.find((x) => x.metric.startsWith("Instance IOPS"))!;
     expect(r.verdict).toBe("n/a");
     expect(r.note).toMatch(/no activity before/);
-    expect(verdict(compareBaselines(baseline("b", { readIops: 0, writeIops: 0 }), baseline("a", { readIops: 0, writeIops: 0 })), "Instance IOPS")).toBe("pass");
+    expect(
+      verdict(
+        compareBaselines(baseline("b", { readIops: 0, writeIops: 0 }), baseline("a", { readIops: 0, writeIops: 0 })),
+        "Instance IOPS",
+      ),
+    ).toBe("pass");
   });
 
   it.each([
@@ -71,7 +103,10 @@ describe("compareBaselines thresholds", () => {
     ["just over", 16 * MiB + 1, "fail"],
   ])("unexplained storage growth %s the limit", (_, unexplained, expected) => {
     const before = baseline("b", { dbBytes: 60 * MiB, schemas: { public: 50 * MiB } });
-    const after = baseline("a", { dbBytes: 60 * MiB + 3 * MiB + MiB + unexplained, schemas: { public: 51 * MiB, umami: 3 * MiB } });
+    const after = baseline("a", {
+      dbBytes: 60 * MiB + 3 * MiB + MiB + unexplained,
+      schemas: { public: 51 * MiB, umami: 3 * MiB },
+    });
     const c = compareBaselines(before, after);
     expect(c.storage).toEqual({
       growthBytes: 4 * MiB + unexplained,
@@ -102,11 +137,14 @@ describe("compareBaselines overall", () => {
 
 describe("comparability warnings", () => {
   const afterDeploy = { window: { start: "2026-11-25T10:00:00.000Z", end: "2026-11-25T10:12:00.000Z" } };
-  it("has none for a pair of the same database in order, the \"after\" window starting where \"before\"'s ended", () => {
+  it('has none for a pair of the same database in order, the "after" window starting where "before"\'s ended', () => {
     expect(compareBaselines(baseline("b"), baseline("a", afterDeploy)).warnings).toEqual([]);
   });
   it("warns when the CloudWatch windows overlap (post-deploy's 24 hours used to cover preflight's)", () => {
-    const overlapping = compareBaselines(baseline("before"), baseline("after", { window: { start: "2026-11-24T10:12:00.000Z", end: "2026-11-25T10:12:00.000Z" } }));
+    const overlapping = compareBaselines(
+      baseline("before"),
+      baseline("after", { window: { start: "2026-11-24T10:12:00.000Z", end: "2026-11-25T10:12:00.000Z" } }),
+    );
     expect(overlapping.warnings).toEqual([
       'the CloudWatch windows overlap by 23.8 h (99 % of "after"\'s): its averages are partly the time before the change, and a rise shows diluted. Capture "after" over a window that starts where "before"\'s ends',
     ]);
@@ -133,13 +171,22 @@ describe("comparability warnings", () => {
 });
 
 describe("rendering", () => {
-  const c = compareBaselines(baseline("before-umami"), baseline("after-umami", { cpu: 26, schemas: { public: 50 * MiB, billing: 2 * MiB, umami: 3 * MiB }, dbBytes: 63 * MiB }));
+  const c = compareBaselines(
+    baseline("before-umami"),
+    baseline("after-umami", {
+      cpu: 26,
+      schemas: { public: 50 * MiB, billing: 2 * MiB, umami: 3 * MiB },
+      dbBytes: 63 * MiB,
+    }),
+  );
 
   it("renders Markdown a DBA can paste: a table with every row and the storage lines", () => {
     const md = renderComparisonMarkdown(c);
     expect(md).toContain("### Performance baseline: before-umami → after-umami");
     expect(md).toContain("1 threshold(s) broken: CPU utilization, average (CloudWatch)");
-    expect(md).toContain("| CPU utilization, average (CloudWatch) | 20.00 % | 26.00 % | +6.00 % | < +5 points | FAIL |");
+    expect(md).toContain(
+      "| CPU utilization, average (CloudWatch) | 20.00 % | 26.00 % | +6.00 % | < +5 points | FAIL |",
+    );
     expect(md).toContain("- Umami schema `umami`: +3.00 MiB");
     expect(md.split("\n").filter((l) => l.startsWith("| ")).length).toBe(c.rows.length + 1);
   });

@@ -1,7 +1,12 @@
 import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandOutput } from "@aws-sdk/client-cloudwatch";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { AURORA_METRICS, buildMetricQueries, fetchAuroraMetrics, resolveWindow } from "../../../scripts/evidence/cloudwatch.js";
+import {
+  AURORA_METRICS,
+  buildMetricQueries,
+  fetchAuroraMetrics,
+  resolveWindow,
+} from "../../../scripts/evidence/cloudwatch.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { baselineWindow } from "../../../scripts/evidence/cloudwatch-period.js";
 import { cloudWatchOptions } from "../../../scripts/commands/cloudwatch-options.js";
@@ -9,20 +14,43 @@ import { cloudWatchOptions } from "../../../scripts/commands/cloudwatch-options.
 const cw = mockClient(CloudWatchClient);
 afterEach(() => cw.reset());
 
-const client = () => new CloudWatchClient({ region: "us-east-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" } });
-const request = { clusterId: "app-aurora-dev", instanceId: "app-aurora-dev-instance-1", start: new Date("2026-11-24T00:00:00Z"), end: new Date("2026-11-25T00:00:00Z") };
+const client = () =>
+  new CloudWatchClient({
+    region: "us-east-1",
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" },
+  });
+const request = {
+  clusterId: "app-aurora-dev",
+  instanceId: "app-aurora-dev-instance-1",
+  start: new Date("2026-11-24T00:00:00Z"),
+  end: new Date("2026-11-25T00:00:00Z"),
+};
 const t = (minutes: number) => new Date(Date.parse("2026-11-24T00:00:00Z") + minutes * 60_000);
 
 // Shaped like AWS's documented GetMetricData output: MetricDataResults[{Id, Label, Timestamps, Values, StatusCode,
 // Messages}], NextToken, Messages — Timestamps[x] belongs to Values[x].
-function result(id: string, values: number[], status: "Complete" | "PartialData" | "InternalError" | "Forbidden" = "Complete") {
-  return { Id: id, Label: id, Timestamps: values.map((_, i) => t(5 * i)), Values: values, StatusCode: status, Messages: [] };
+function result(
+  id: string,
+  values: number[],
+  status: "Complete" | "PartialData" | "InternalError" | "Forbidden" = "Complete",
+) {
+  return {
+    Id: id,
+    Label: id,
+    Timestamps: values.map((_, i) => t(5 * i)),
+    Values: values,
+    StatusCode: status,
+    Messages: [],
+  };
 }
 function page(results: ReturnType<typeof result>[], nextToken?: string): GetMetricDataCommandOutput {
   return { MetricDataResults: results, NextToken: nextToken, Messages: [], $metadata: { httpStatusCode: 200 } };
 }
 const everySeries = (avg: number[], max: number[]) =>
-  AURORA_METRICS.flatMap((m) => [result(`avg_${m.name.toLowerCase()}`, avg), result(`max_${m.name.toLowerCase()}`, max)]);
+  AURORA_METRICS.flatMap((m) => [
+    result(`avg_${m.name.toLowerCase()}`, avg),
+    result(`max_${m.name.toLowerCase()}`, max),
+  ]);
 
 describe("buildMetricQueries", () => {
   it("asks for Average and Maximum of each metric with the dimension of its level", () => {
@@ -30,7 +58,11 @@ describe("buildMetricQueries", () => {
     expect(queries).toHaveLength(AURORA_METRICS.length * 2);
     const cpu = queries.find((q) => q.Id === "avg_cpuutilization")!;
     expect(cpu.MetricStat).toEqual({
-      Metric: { Namespace: "AWS/RDS", MetricName: "CPUUtilization", Dimensions: [{ Name: "DBInstanceIdentifier", Value: "app-aurora-dev-instance-1" }] },
+      Metric: {
+        Namespace: "AWS/RDS",
+        MetricName: "CPUUtilization",
+        Dimensions: [{ Name: "DBInstanceIdentifier", Value: "app-aurora-dev-instance-1" }],
+      },
       Period: 300,
       Stat: "Average",
     });
@@ -52,17 +84,27 @@ describe("resolveWindow", () => {
   });
 });
 
-describe("baselineWindow: where post-deploy's \"after\" window starts", () => {
+describe('baselineWindow: where post-deploy\'s "after" window starts', () => {
   const end = new Date("2026-12-04T12:00:00.000Z");
-  it("is the 24 hours before now with 5-minute points when there is no \"before\" (preflight)", () => {
+  it('is the 24 hours before now with 5-minute points when there is no "before" (preflight)', () => {
     expect(baselineWindow(end, 24)).toEqual({ start: new Date("2026-12-03T12:00:00.000Z"), end, periodSeconds: 300 });
   });
-  it("starts where the \"before\" window ended, with 1-minute points over a deploy's few minutes", () => {
-    expect(baselineWindow(end, 24, new Date("2026-12-04T11:48:00.000Z"))).toEqual({ start: new Date("2026-12-04T11:48:00.000Z"), end, periodSeconds: 60 });
+  it('starts where the "before" window ended, with 1-minute points over a deploy\'s few minutes', () => {
+    expect(baselineWindow(end, 24, new Date("2026-12-04T11:48:00.000Z"))).toEqual({
+      start: new Date("2026-12-04T11:48:00.000Z"),
+      end,
+      periodSeconds: 60,
+    });
   });
   it("goes back at most --window-hours after a preflight days ago, and covers at least one minute", () => {
-    expect(baselineWindow(end, 24, new Date("2026-12-01T09:00:00.000Z"))).toEqual({ start: new Date("2026-12-03T12:00:00.000Z"), end, periodSeconds: 300 });
-    expect(baselineWindow(end, 24, new Date("2026-12-04T11:59:50.000Z")).start).toEqual(new Date("2026-12-04T11:59:00.000Z"));
+    expect(baselineWindow(end, 24, new Date("2026-12-01T09:00:00.000Z"))).toEqual({
+      start: new Date("2026-12-03T12:00:00.000Z"),
+      end,
+      periodSeconds: 300,
+    });
+    expect(baselineWindow(end, 24, new Date("2026-12-04T11:59:50.000Z")).start).toEqual(
+      new Date("2026-12-04T11:59:00.000Z"),
+    );
   });
 });
 
@@ -80,7 +122,9 @@ describe("cloudWatchOptions", () => {
     expect(options!.end!.getTime() - since.getTime()).toBeGreaterThanOrEqual(10 * 60_000);
   });
   it("reads nothing for a database on this machine or with --no-cloudwatch", async () => {
-    expect(await cloudWatchOptions({ ...resolved, admin: { host: "127.0.0.1" } } as typeof resolved, flags)).toBeUndefined();
+    expect(
+      await cloudWatchOptions({ ...resolved, admin: { host: "127.0.0.1" } } as typeof resolved, flags),
+    ).toBeUndefined();
     expect(await cloudWatchOptions(resolved, { ...flags, cloudwatch: false })).toBeUndefined();
   });
 });
@@ -111,7 +155,10 @@ describe("fetchAuroraMetrics", () => {
         { t: t(10).toISOString(), average: 30, maximum: 35 },
       ],
     });
-    expect(summaries.find((s) => s.metric === "VolumeWriteIOPs")!.dimension).toEqual({ name: "DBClusterIdentifier", value: request.clusterId });
+    expect(summaries.find((s) => s.metric === "VolumeWriteIOPs")!.dimension).toEqual({
+      name: "DBClusterIdentifier",
+      value: request.clusterId,
+    });
   });
 
   it("follows NextToken and merges the pages of each series", async () => {
@@ -129,7 +176,11 @@ describe("fetchAuroraMetrics", () => {
 
   it("reports a series without data points as null with a note, and partial data", async () => {
     const results = everySeries([1, 2], [3, 4]).map((r) =>
-      r.Id.endsWith("volumebytesused") ? result(r.Id, []) : r.Id === "avg_readiops" ? result(r.Id, [5], "PartialData") : r,
+      r.Id.endsWith("volumebytesused")
+        ? result(r.Id, [])
+        : r.Id === "avg_readiops"
+          ? result(r.Id, [5], "PartialData")
+          : r,
     );
     cw.on(GetMetricDataCommand).resolves(page(results));
     const summaries = await fetchAuroraMetrics(client(), request);
@@ -143,16 +194,34 @@ describe("fetchAuroraMetrics", () => {
     cw.on(GetMetricDataCommand).resolves(page(everySeries([], [])));
     const failure = await fetchAuroraMetrics(client(), request).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(UserError);
-    expect((failure as Error).message).toMatch(/no Aurora metrics for cluster "app-aurora-dev" \/ instance "app-aurora-dev-instance-1" in us-east-1 .* Check --region/);
+    expect((failure as Error).message).toMatch(
+      /no Aurora metrics for cluster "app-aurora-dev" \/ instance "app-aurora-dev-instance-1" in us-east-1 .* Check --region/,
+    );
   });
 
   it("turns AccessDenied, throttling, unknown regions and bad parameters into one-line UserErrors", async () => {
     const cases: [Error & { code?: string }, RegExp][] = [
-      [Object.assign(new Error("User is not authorized to perform: cloudwatch:GetMetricData"), { name: "AccessDenied" }), /Grant cloudwatch:GetMetricData/],
+      [
+        Object.assign(new Error("User is not authorized to perform: cloudwatch:GetMetricData"), {
+          name: "AccessDenied",
+        }),
+        /Grant cloudwatch:GetMetricData/,
+      ],
       [Object.assign(new Error("Rate exceeded"), { name: "Throttling" }), /throttled .* after the SDK's retries/],
-      [Object.assign(new Error("getaddrinfo ENOTFOUND monitoring.us-east-9.amazonaws.com"), { code: "ENOTFOUND" }), /Check --region/],
-      [Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }), /credentials/],
-      [Object.assign(new Error("The parameter Period must be a multiple of 60."), { name: "InvalidParameterValue" }), /Check --cluster-id/],
+      [
+        Object.assign(new Error("getaddrinfo ENOTFOUND monitoring.us-east-9.amazonaws.com"), { code: "ENOTFOUND" }),
+        /Check --region/,
+      ],
+      [
+        Object.assign(new Error("The security token included in the request is invalid."), {
+          name: "InvalidClientTokenId",
+        }),
+        /credentials/,
+      ],
+      [
+        Object.assign(new Error("The parameter Period must be a multiple of 60."), { name: "InvalidParameterValue" }),
+        /Check --cluster-id/,
+      ],
     ];
     for (const [error, message] of cases) {
       cw.reset();

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { diffFingerprints, digest, FINGERPRINT_VERSION, fingerprintProblem, type Fingerprint } from "../../../scripts/evidence/fingerprint.js";
+import {
+  diffFingerprints,
+  digest,
+  FINGERPRINT_VERSION,
+  fingerprintProblem,
+  type Fingerprint,
+} from "../../../scripts/evidence/fingerprint.js";
 
 function fingerprint(schemas: Record<string, Record<string, string>>, roles: Record<string, string> = {}): Fingerprint {
   return {
@@ -15,17 +21,26 @@ function fingerprint(schemas: Record<string, Record<string, string>>, roles: Rec
 
 describe("diffFingerprints", () => {
   it("is empty for identical fingerprints, whatever their capture time", () => {
-    const a = fingerprint({ public: { "table public.orders": "1", "acl public.orders": "2" } }, { "role app_user": "3" });
+    const a = fingerprint(
+      { public: { "table public.orders": "1", "acl public.orders": "2" } },
+      { "role app_user": "3" },
+    );
     expect(diffFingerprints(a, { ...a, capturedAt: "2027-01-01T00:00:00.000Z" })).toEqual([]);
   });
 
   it("names added, removed and changed objects, sorted by object", () => {
     const before = fingerprint(
-      { public: { "column public.orders.total": "1", "index public.orders_pkey": "2" }, billing: { "table billing.invoices": "3" } },
+      {
+        public: { "column public.orders.total": "1", "index public.orders_pkey": "2" },
+        billing: { "table billing.invoices": "3" },
+      },
       { "role app_user": "4" },
     );
     const after = fingerprint(
-      { public: { "column public.orders.total": "9", "acl public.customers": "5" }, billing: { "table billing.invoices": "3" } },
+      {
+        public: { "column public.orders.total": "9", "acl public.customers": "5" },
+        billing: { "table billing.invoices": "3" },
+      },
       { "role app_user": "4", "membership app_user in pg_read_all_data": "6" },
     );
     expect(diffFingerprints(before, after)).toEqual([

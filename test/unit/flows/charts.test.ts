@@ -19,10 +19,21 @@ describe("sparkline", () => {
 });
 
 describe("auditChart", () => {
-  const finding = (check: string, severity: "pass" | "warn" | "fail", cls: AuditClass) => ({ check, severity, objects: [], remedy: "", class: cls });
+  const finding = (check: string, severity: "pass" | "warn" | "fail", cls: AuditClass) => ({
+    check,
+    severity,
+    objects: [],
+    remedy: "",
+    class: cls,
+  });
 
   it("counts findings by class and result", () => {
-    const chart = auditChart([finding("outward: tables", "warn", "outward-privileges"), finding("outward: sequences", "pass", "outward-privileges"), finding("outward: functions", "pass", "outward-privileges"), finding("live probes", "fail", "probes")])!;
+    const chart = auditChart([
+      finding("outward: tables", "warn", "outward-privileges"),
+      finding("outward: sequences", "pass", "outward-privileges"),
+      finding("outward: functions", "pass", "outward-privileges"),
+      finding("live probes", "fail", "probes"),
+    ])!;
     expect((chart.spec.data as { values: unknown[] }).values).toEqual([
       { class: "outward-privileges", result: "warn", count: 1 },
       { class: "outward-privileges", result: "pass", count: 2 },
@@ -36,11 +47,23 @@ describe("migrationTimelineChart", () => {
   it("draws each migration from its start for its duration, naming its locks; a failed one says so", () => {
     const chart = migrationTimelineChart([
       { name: "01_init", startedAt: "2026-12-04T10:00:00.000Z", ms: 20, ok: true, locks: [] },
-      { name: "02_add", startedAt: "2026-12-04T10:00:00.030Z", ms: 5, ok: false, locks: ["ACCESS EXCLUSIVE on website_event"] },
+      {
+        name: "02_add",
+        startedAt: "2026-12-04T10:00:00.030Z",
+        ms: 5,
+        ok: false,
+        locks: ["ACCESS EXCLUSIVE on website_event"],
+      },
     ])!;
     expect((chart.spec.data as { values: unknown[] }).values).toEqual([
       { name: "01_init", start: 0, end: 20, label: "20 ms · no lock on an existing table", result: "applied" },
-      { name: "02_add", start: 30, end: 35, label: "5 ms FAILED · ACCESS EXCLUSIVE on website_event", result: "failed" },
+      {
+        name: "02_add",
+        start: 30,
+        end: 35,
+        label: "5 ms FAILED · ACCESS EXCLUSIVE on website_event",
+        result: "failed",
+      },
     ]);
     expect(chart.caption).toBe("2 migration(s) in 35 ms; failed: 02_add");
     expect(migrationTimelineChart([])).toBeNull();

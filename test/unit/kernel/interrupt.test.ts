@@ -27,10 +27,16 @@ setInterval(() => undefined, 1000);
 
 describe("interrupt handler", () => {
   it("names and waits for an undo the flow already began and dropped", () => {
-    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", SCRIPT], { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 20_000 });
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", SCRIPT], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(run.status, run.stderr).toBe(143);
     const lines = run.stderr.trimEnd().split("\n");
     expect(lines.at(-2)).toBe("undos=1");
-    expect(lines.at(-1)).toBe("error: interrupted by SIGTERM: cancelled 1 running statement (rolled back); undid the temporary thing.");
+    expect(lines.at(-1)).toBe(
+      "error: interrupted by SIGTERM: cancelled 1 running statement (rolled back); undid the temporary thing.",
+    );
   });
 });

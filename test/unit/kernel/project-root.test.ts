@@ -23,7 +23,10 @@ function deployedProject(): { top: string; deep: string } {
   mkdirSync(deep, { recursive: true });
   mkdirSync(join(top, ".sst"));
   writeFileSync(join(top, "sst.config.ts"), "");
-  writeFileSync(join(top, ".sst", "outputs.json"), JSON.stringify({ stage: "dev", secretArn: ARN, region: "us-east-1" }));
+  writeFileSync(
+    join(top, ".sst", "outputs.json"),
+    JSON.stringify({ stage: "dev", secretArn: ARN, region: "us-east-1" }),
+  );
   return { top, deep };
 }
 
@@ -50,8 +53,14 @@ describe("projectRoot", () => {
 
   it("umami-db handoff in a subdirectory reads the outputs sst deploy wrote at the top (no AWS needed)", async () => {
     const { deep } = deployedProject();
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_") && !key.startsWith("UMAMI_")));
-    const { stdout } = await run(process.execPath, [bin, "handoff", "--stage", "dev", "--json"], { cwd: deep, env, timeout: 60_000 });
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_") && !key.startsWith("UMAMI_")),
+    );
+    const { stdout } = await run(process.execPath, [bin, "handoff", "--stage", "dev", "--json"], {
+      cwd: deep,
+      env,
+      timeout: 60_000,
+    });
     expect(JSON.parse(stdout)).toMatchObject({ stage: "dev", secretArn: ARN });
   }, 60_000);
 });

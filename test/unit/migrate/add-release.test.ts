@@ -30,7 +30,8 @@ const NEW = {
     'DELETE FROM "session_data" USING ranked WHERE "session_data".session_data_id = ranked.session_data_id AND ranked.rn > 1;\n\n' +
     'CREATE UNIQUE INDEX "session_data_session_id_data_key_key" ON "session_data"("session_id", "data_key");\n',
   "21_drop_distinct_id": 'ALTER TABLE "session" DROP COLUMN "distinct_id";\n',
-  "22_add_audit_log": 'CREATE TABLE "audit_log" ("id" UUID NOT NULL, CONSTRAINT "audit_log_pkey" PRIMARY KEY ("id"));\n',
+  "22_add_audit_log":
+    'CREATE TABLE "audit_log" ("id" UUID NOT NULL, CONSTRAINT "audit_log_pkey" PRIMARY KEY ("id"));\n',
 };
 
 beforeAll(async () => {
@@ -39,7 +40,10 @@ beforeAll(async () => {
     mkdirSync(join(upstream, name));
     writeFileSync(join(upstream, name, "migration.sql"), sql);
   }
-  writeFileSync(join(upstream, "17_remove_duplicate_key/migration.sql"), `${readFileSync(join(upstream, "17_remove_duplicate_key/migration.sql"), "utf8")}-- edited upstream\n`);
+  writeFileSync(
+    join(upstream, "17_remove_duplicate_key/migration.sql"),
+    `${readFileSync(join(upstream, "17_remove_duplicate_key/migration.sql"), "utf8")}-- edited upstream\n`,
+  );
   server = await startTarballServer();
   const made = gitArchive(scratch, "3.4.0", "prisma/migrations", upstream);
   commit = made.commit;
@@ -58,7 +62,14 @@ describe("releases add", () => {
   it("vendors the tag byte-identical, records its checksums and commit, and names what each new migration locks and destroys", async () => {
     const added = await addRelease("v3.4.0", store, { githubBaseUrl: server.base });
     expect(server.requests).toEqual(["/umami-software/umami/tar.gz/refs/tags/v3.4.0"]);
-    expect(added).toMatchObject({ tag: "v3.4.0", commit, layout: "prisma/migrations", migrations: 22, since: "v3.1.0", changed: ["17_remove_duplicate_key"] });
+    expect(added).toMatchObject({
+      tag: "v3.4.0",
+      commit,
+      layout: "prisma/migrations",
+      migrations: 22,
+      since: "v3.1.0",
+      changed: ["17_remove_duplicate_key"],
+    });
     expect(added.added.map((m) => m.name)).toEqual(Object.keys(NEW));
 
     const dir = join(store.bundledDir, "v3.4.0/prisma/migrations");
@@ -72,23 +83,38 @@ describe("releases add", () => {
     const recorded = readKnownReleases(store.releasesFile).find((r) => r.tag === "v3.4.0")!;
     const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
     expect(recorded.commit).toBe(commit);
-    expect(recorded.checksums["20_dedupe_session_data"]).toBe(sha(join(upstream, "20_dedupe_session_data/migration.sql")));
+    expect(recorded.checksums["20_dedupe_session_data"]).toBe(
+      sha(join(upstream, "20_dedupe_session_data/migration.sql")),
+    );
     expect(Object.keys(recorded.checksums)).toHaveLength(22);
-    expect(recorded.files).toEqual({ "prisma/migrations/migration_lock.toml": sha(join(upstream, "migration_lock.toml")) });
+    expect(recorded.files).toEqual({
+      "prisma/migrations/migration_lock.toml": sha(join(upstream, "migration_lock.toml")),
+    });
     expect(readKnownReleases(store.releasesFile).map((r) => r.tag)).toEqual(["v2.10.0", "v3.1.0", "v3.4.0"]);
-    expect(readFileSync(join(store.bundledDir, "README.md"), "utf8")).toContain(`| \`v3.4.0/prisma/migrations/\` | v3.4.0 | ${commit} |`);
+    expect(readFileSync(join(store.bundledDir, "README.md"), "utf8")).toContain(
+      `| \`v3.4.0/prisma/migrations/\` | v3.4.0 | ${commit} |`,
+    );
 
     // Then it loads from the bundled copy, offline.
-    const set = await loadMigrations("github:umami-software/umami@v3.4.0", { bundledDir: store.bundledDir, mirrorDir: undefined, cacheDir: join(scratch, "cache"), githubBaseUrl: server.closed });
+    const set = await loadMigrations("github:umami-software/umami@v3.4.0", {
+      bundledDir: store.bundledDir,
+      mirrorDir: undefined,
+      cacheDir: join(scratch, "cache"),
+      githubBaseUrl: server.closed,
+    });
     expect([set.origin, set.migrations.length]).toEqual(["bundled", 22]);
 
     const text = renderAddedRelease(added, store.releasesFile);
-    expect(text).toContain(`Added Umami v3.4.0 (commit ${commit.slice(0, 8)}): 22 migrations in ${dir}; checksums recorded in ${store.releasesFile}.`);
+    expect(text).toContain(
+      `Added Umami v3.4.0 (commit ${commit.slice(0, 8)}): 22 migrations in ${dir}; checksums recorded in ${store.releasesFile}.`,
+    );
     expect(text).toContain("New since v3.1.0: 3 migration(s).");
     expect(text).toContain(
       "  20_dedupe_session_data: session_data — SHARE, blocks writes; deletes rows (line 1 DELETE (the rows its WHERE matches); line 7 CREATE UNIQUE INDEX session_data_session_id_data_key_key)",
     );
-    expect(text).toContain("  21_drop_distinct_id: session — ACCESS EXCLUSIVE, blocks reads and writes; drops data (line 1 DROP COLUMN distinct_id (its data is deleted))");
+    expect(text).toContain(
+      "  21_drop_distinct_id: session — ACCESS EXCLUSIVE, blocks reads and writes; drops data (line 1 DROP COLUMN distinct_id (its data is deleted))",
+    );
     expect(text).toContain("  22_add_audit_log: locks no existing table (creates its own objects only)");
     expect(text).toContain("Changed by Umami since v3.1.0: 17_remove_duplicate_key");
   });
@@ -98,8 +124,12 @@ describe("releases add", () => {
     const refusal = (tag: string) => addRelease(tag, store, { githubBaseUrl: server.base }).catch((e: unknown) => e);
     const known = await refusal("v3.1.0");
     expect(known).toBeInstanceOf(UserError);
-    expect((known as Error).message).toBe(`Umami v3.1.0 is already a release this tool knows (${store.releasesFile}); nothing to add.`);
-    expect(((await refusal("v3.9.0")) as Error).message).toMatch(/^GitHub has no tag v3\.9\.0 in umami-software\/umami \(.* answered 404\)/);
+    expect((known as Error).message).toBe(
+      `Umami v3.1.0 is already a release this tool knows (${store.releasesFile}); nothing to add.`,
+    );
+    expect(((await refusal("v3.9.0")) as Error).message).toMatch(
+      /^GitHub has no tag v3\.9\.0 in umami-software\/umami \(.* answered 404\)/,
+    );
     expect(((await refusal("latest")) as Error).message).toMatch(/does not name a release tag/);
     expect(readFileSync(store.releasesFile, "utf8")).toBe(before);
     expect(readdirSync(store.bundledDir).sort()).toEqual(["LICENSE", "README.md", "v2.10.0", "v3.1.0", "v3.4.0"]);
@@ -112,7 +142,9 @@ describe("releases add", () => {
     await new Promise<void>((done) => closed.listen(0, "127.0.0.1", done));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((done) => closed.close(done));
-    const error = (await addRelease("v3.5.0", store, { githubBaseUrl: `http://127.0.0.1:${port}` }).catch((e: unknown) => e)) as Error;
+    const error = (await addRelease("v3.5.0", store, { githubBaseUrl: `http://127.0.0.1:${port}` }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(error).toBeInstanceOf(UserError);
     expect(error.message).toBe(
       `Could not download github:umami-software/umami@v3.5.0 from http://127.0.0.1:${port}/umami-software/umami/tar.gz/refs/tags/v3.5.0 (ECONNREFUSED). ` +
@@ -125,6 +157,9 @@ describe("releases add", () => {
 
   it("through the CLI, refuses a known tag in one line, exit 2", async () => {
     const run = await runCli(["releases", "add", "v3.1.0"]);
-    expect([run.code, run.stderr.trim()]).toEqual([2, `error: Umami v3.1.0 is already a release this tool knows (${KNOWN_RELEASES_FILE}); nothing to add.`]);
+    expect([run.code, run.stderr.trim()]).toEqual([
+      2,
+      `error: Umami v3.1.0 is already a release this tool knows (${KNOWN_RELEASES_FILE}); nothing to add.`,
+    ]);
   });
 });

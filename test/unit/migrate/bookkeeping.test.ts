@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { ChecksumMismatchError, FailedMigrationsError, shortChecksum } from "../../../scripts/migrate/errors.js";
-import { buildMigrationsTableDdl, lineOf, PRISMA_ADVISORY_LOCK_KEY, renderApplyMigrationError } from "../../../scripts/migrate/bookkeeping.js";
+import {
+  buildMigrationsTableDdl,
+  lineOf,
+  PRISMA_ADVISORY_LOCK_KEY,
+  renderApplyMigrationError,
+} from "../../../scripts/migrate/bookkeeping.js";
 
 describe("_prisma_migrations DDL", () => {
   it("is Prisma's column list, qualified with the quoted schema", () => {
@@ -36,10 +41,12 @@ describe("failure text", () => {
 
   it("is Prisma's P3018 message, with the lines up to the error", () => {
     const position = String(script.indexOf("nope") + 1);
-    expect(renderApplyMigrationError("02_x", script, { code: "42P01", message: 'relation "nope" does not exist', position })).toBe(
+    expect(
+      renderApplyMigrationError("02_x", script, { code: "42P01", message: 'relation "nope" does not exist', position }),
+    ).toBe(
       "A migration failed to apply. New migrations cannot be applied before the error is recovered from. " +
         "Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\n" +
-        "Migration name: 02_x\n\nDatabase error code: 42P01\n\nDatabase error:\nERROR: relation \"nope\" does not exist\n\n" +
+        'Migration name: 02_x\n\nDatabase error code: 42P01\n\nDatabase error:\nERROR: relation "nope" does not exist\n\n' +
         "Position:\n  1 CREATE TABLE a (id int);\n  2 \n  3 INSERT INTO nope VALUES (1);\n",
     );
   });
@@ -57,7 +64,16 @@ describe("messages", () => {
   it("reports a failed migration as P3009 on one line, with the way out", () => {
     const logs = renderApplyMigrationError("02_x", "SELECT 1/0;", { code: "22012", message: "division by zero" });
     const error = new FailedMigrationsError("umami", [
-      { id: "i", checksum: "c", finished_at: null, migration_name: "02_x", logs, rolled_back_at: null, started_at: "2026-11-25T12:00:00.000000Z", applied_steps_count: 0 },
+      {
+        id: "i",
+        checksum: "c",
+        finished_at: null,
+        migration_name: "02_x",
+        logs,
+        rolled_back_at: null,
+        started_at: "2026-11-25T12:00:00.000000Z",
+        applied_steps_count: 0,
+      },
     ]);
     expect(error.message).toBe(
       "Found failed migration 02_x in umami._prisma_migrations (Prisma P3009: migrate found failed migrations in the target database, new migrations will not be applied). " +

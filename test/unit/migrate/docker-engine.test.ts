@@ -3,7 +3,12 @@
  * rather than on the command line. Running it needs a Docker engine, which this machine does not have.
  */
 import { describe, expect, it } from "vitest";
-import { buildDockerMigrateCommand, DEFAULT_UMAMI_IMAGE, dockerAvailable, runDockerCommand } from "../../../scripts/migrate/docker-engine.js";
+import {
+  buildDockerMigrateCommand,
+  DEFAULT_UMAMI_IMAGE,
+  dockerAvailable,
+  runDockerCommand,
+} from "../../../scripts/migrate/docker-engine.js";
 import { DEFAULT_UMAMI_VERSION } from "../../../sst/stages.js";
 
 const URL = "postgresql://umami_user:S3cret-Pa55@db.cluster-abc.eu-west-1.rds.amazonaws.com:5432/app?schema=umami";
@@ -13,7 +18,17 @@ describe("buildDockerMigrateCommand", () => {
   it("builds the story's command with the URL passed by name only, on the pinned release's image (never the moving postgresql-latest)", () => {
     expect(buildDockerMigrateCommand(URL)).toEqual({
       command: "docker",
-      args: ["run", "--rm", "-e", "DATABASE_URL", `ghcr.io/umami-software/umami:${DEFAULT_UMAMI_VERSION}`, "npx", "prisma", "migrate", "deploy"],
+      args: [
+        "run",
+        "--rm",
+        "-e",
+        "DATABASE_URL",
+        `ghcr.io/umami-software/umami:${DEFAULT_UMAMI_VERSION}`,
+        "npx",
+        "prisma",
+        "migrate",
+        "deploy",
+      ],
       env: { DATABASE_URL: URL },
     });
     expect(DEFAULT_UMAMI_IMAGE).toBe("ghcr.io/umami-software/umami:3.1.0");
@@ -25,8 +40,22 @@ describe("buildDockerMigrateCommand", () => {
   });
 
   it("uses the host's network for a database on this machine, and another image when asked", () => {
-    const built = buildDockerMigrateCommand("postgresql://u:p@127.0.0.1:5433/app?schema=umami", { image: "ghcr.io/umami-software/umami:postgresql-v2.10.0" });
-    expect(built.args).toEqual(["run", "--rm", "--network", "host", "-e", "DATABASE_URL", "ghcr.io/umami-software/umami:postgresql-v2.10.0", "npx", "prisma", "migrate", "deploy"]);
+    const built = buildDockerMigrateCommand("postgresql://u:p@127.0.0.1:5433/app?schema=umami", {
+      image: "ghcr.io/umami-software/umami:postgresql-v2.10.0",
+    });
+    expect(built.args).toEqual([
+      "run",
+      "--rm",
+      "--network",
+      "host",
+      "-e",
+      "DATABASE_URL",
+      "ghcr.io/umami-software/umami:postgresql-v2.10.0",
+      "npx",
+      "prisma",
+      "migrate",
+      "deploy",
+    ]);
   });
 
   it("rejects a URL that is not PostgreSQL", () => {

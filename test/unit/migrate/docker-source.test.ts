@@ -10,7 +10,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { loadMigrations, type DockerRunner } from "../../../scripts/migrate/sources.js";
-import { buildDockerExtractCommands, describeDockerFailure, runDocker } from "../../../scripts/migrate/sources/docker.js";
+import {
+  buildDockerExtractCommands,
+  describeDockerFailure,
+  runDocker,
+} from "../../../scripts/migrate/sources/docker.js";
 import { tmpdir } from "node:os";
 import { dockerAvailable } from "../../../scripts/migrate/docker-engine.js";
 import { UMAMI_RELEASES, testSourceOptions } from "../../support/migrations.js";
@@ -28,7 +32,11 @@ describe("docker:<image>", () => {
   it("builds create, cp and rm for /app/prisma/migrations, and never runs the image", () => {
     const commands = buildDockerExtractCommands(IMAGE);
     expect(commands.create).toEqual(["create", IMAGE]);
-    expect(commands.copy("c0ffee", "/tmp/x/migrations")).toEqual(["cp", "c0ffee:/app/prisma/migrations", "/tmp/x/migrations"]);
+    expect(commands.copy("c0ffee", "/tmp/x/migrations")).toEqual([
+      "cp",
+      "c0ffee:/app/prisma/migrations",
+      "/tmp/x/migrations",
+    ]);
     expect(commands.remove("c0ffee")).toEqual(["rm", "c0ffee"]);
     expect(commands.inspect).toEqual(["image", "inspect", "--format", "{{.Id}}", IMAGE]);
   });
@@ -56,12 +64,21 @@ describe("docker:<image>", () => {
     const docker: DockerRunner = async (args) => {
       calls.push(args[0]);
       if (args[0] === "create") return { stdout: "c0ffee\n", stderr: "" };
-      if (args[0] === "cp") throw Object.assign(new Error("exit 1"), { stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n" });
+      if (args[0] === "cp")
+        throw Object.assign(new Error("exit 1"), {
+          stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n",
+        });
       return { stdout: "", stderr: "" };
     };
-    const error = await loadMigrations("docker:nginx:latest", { ...testSourceOptions(), docker, cacheDir: mkdtempSync(join(scratch, "cache-")) }).catch((e: unknown) => e);
+    const error = await loadMigrations("docker:nginx:latest", {
+      ...testSourceOptions(),
+      docker,
+      cacheDir: mkdtempSync(join(scratch, "cache-")),
+    }).catch((e: unknown) => e);
     expect(calls).toEqual(["create", "cp", "rm"]);
-    expect((error as Error).message).toMatch(/^The image nginx:latest has no \/app\/prisma\/migrations \(Error response from daemon: Could not find the file .*\): is it an Umami image\?/);
+    expect((error as Error).message).toMatch(
+      /^The image nginx:latest has no \/app\/prisma\/migrations \(Error response from daemon: Could not find the file .*\): is it an Umami image\?/,
+    );
   });
 
   it("interrupted during `docker cp` (SIGTERM to the CLI's process): removes the container and the copy, exits 143", () => {
@@ -82,35 +99,66 @@ describe("docker:<image>", () => {
       };
       await loadDockerImage("docker:${IMAGE}", { docker, cacheDir: ${JSON.stringify(cacheDir)} });
     `;
-    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 20_000 });
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(run.status, run.stderr).toBe(143);
-    expect(run.stderr.trimEnd()).toBe(`error: interrupted by SIGTERM: removed the scratch container and copy of ${IMAGE}.`);
+    expect(run.stderr.trimEnd()).toBe(
+      `error: interrupted by SIGTERM: removed the scratch container and copy of ${IMAGE}.`,
+    );
     expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["create", "cp", "rm"]);
     expect(readdirSync(cacheDir)).toEqual([]);
   });
 
   it("says in one line that the Docker client is missing (the real client, absent here, or any ENOENT)", async () => {
-    const real = await runDocker(["version"]).then(() => undefined, (e: unknown) => e);
-    const enoent = (real as { code?: string } | undefined)?.code === "ENOENT" ? real : Object.assign(new Error("spawn docker ENOENT"), { code: "ENOENT" });
+    const real = await runDocker(["version"]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const enoent =
+      (real as { code?: string } | undefined)?.code === "ENOENT"
+        ? real
+        : Object.assign(new Error("spawn docker ENOENT"), { code: "ENOENT" });
     const docker: DockerRunner = async () => Promise.reject(enoent);
-    const error = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), docker, cacheDir: mkdtempSync(join(scratch, "cache-")) }).catch((e: unknown) => e);
+    const error = await loadMigrations(`docker:${IMAGE}`, {
+      ...testSourceOptions(),
+      docker,
+      cacheDir: mkdtempSync(join(scratch, "cache-")),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(
       `The Docker client (docker) is not on PATH, so docker:${IMAGE} cannot be read. Install Docker, or use the release the image was built from, github:umami-software/umami@v<version>.`,
     );
   });
 
-  it.skipIf(engine)("with the real client and no engine (this machine), fails in one line and leaves nothing behind", async () => {
-    const cacheDir = mkdtempSync(join(scratch, "cache-"));
-    const error = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), cacheDir }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UserError);
-    expect((error as Error).message).toMatch(/^(No Docker engine answers \(.*\)|The Docker client \(docker\) is not on PATH), so docker:ghcr\.io\/umami-software\/umami:postgresql-v3\.1\.0 cannot be read\./);
-    expect(readdirSync(cacheDir)).toEqual([]);
-  });
+  it.skipIf(engine)(
+    "with the real client and no engine (this machine), fails in one line and leaves nothing behind",
+    async () => {
+      const cacheDir = mkdtempSync(join(scratch, "cache-"));
+      const error = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), cacheDir }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toMatch(
+        /^(No Docker engine answers \(.*\)|The Docker client \(docker\) is not on PATH), so docker:ghcr\.io\/umami-software\/umami:postgresql-v3\.1\.0 cannot be read\./,
+      );
+      expect(readdirSync(cacheDir)).toEqual([]);
+    },
+  );
 
   it.each([
-    ["no engine", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", /^No Docker engine answers \(Cannot connect to the Docker daemon at .*\), so docker:img:1 cannot be read\. Start Docker, /],
-    ["no image", "Unable to find image 'img:1' locally\nError response from daemon: manifest unknown", /^Docker could not find the image img:1 \(Unable to find image 'img:1' locally\)\. Check its name and tag/],
+    [
+      "no engine",
+      "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+      /^No Docker engine answers \(Cannot connect to the Docker daemon at .*\), so docker:img:1 cannot be read\. Start Docker, /,
+    ],
+    [
+      "no image",
+      "Unable to find image 'img:1' locally\nError response from daemon: manifest unknown",
+      /^Docker could not find the image img:1 \(Unable to find image 'img:1' locally\)\. Check its name and tag/,
+    ],
     ["anything else", "something odd", /^Docker failed to read docker:img:1 \(something odd\)\./],
   ])("says in one line: %s", (_name, stderr, message) => {
     const error = describeDockerFailure("img:1", Object.assign(new Error("Command failed"), { code: 1, stderr }));

@@ -28,7 +28,11 @@ let tarballs: Map<string, Buffer>;
 /** A tag tarball as GitHub serves it, its commit in git archive's pax comment (checked independently of our reader). */
 function gitArchive(version: string, layout: string, from: string, edit?: (dir: string) => void): Buffer {
   const { archive, commit } = makeArchive(scratch, version, layout, from, edit);
-  expect(execFileSync("git", ["get-tar-commit-id"], { input: gunzipSync(archive) }).toString().trim()).toBe(commit);
+  expect(
+    execFileSync("git", ["get-tar-commit-id"], { input: gunzipSync(archive) })
+      .toString()
+      .trim(),
+  ).toBe(commit);
   return archive;
 }
 
@@ -47,7 +51,12 @@ afterAll(async () => {
 
 /** A fresh cache, no bundled copy, no mirror: what `releases add` downloads with. */
 function fresh(): LoadOptions {
-  return { bundledDir: undefined, mirrorDir: undefined, cacheDir: mkdtempSync(join(scratch, "cache-")), githubBaseUrl: base };
+  return {
+    bundledDir: undefined,
+    mirrorDir: undefined,
+    cacheDir: mkdtempSync(join(scratch, "cache-")),
+    githubBaseUrl: base,
+  };
 }
 
 async function refusal(source: string, options: LoadOptions): Promise<string> {
@@ -65,19 +74,32 @@ describe("github:umami-software/umami@<tag> from GitHub", () => {
     const before = requests.length;
     const set = await loadMigrations("github:umami-software/umami@v3.1.0", options);
     expect(requests.slice(before)).toEqual(["/umami-software/umami/tar.gz/refs/tags/v3.1.0"]);
-    expect(set).toMatchObject({ source: "github:umami-software/umami@v3.1.0", origin: "github", provider: "postgresql" });
+    expect(set).toMatchObject({
+      source: "github:umami-software/umami@v3.1.0",
+      origin: "github",
+      provider: "postgresql",
+    });
     expect(set.dir).toBe(join(options.cacheDir, "github/umami-software/umami/v3.1.0/prisma/migrations"));
     expect(Object.fromEntries(set.migrations.map((m) => [m.name, m.checksum]))).toEqual(release("v3.1.0").checksums);
     expect(set.notes).toEqual([expect.stringMatching(/^Umami v3\.1\.0's release files: every checksum matches/)]);
 
-    const manifest = JSON.parse(readFileSync(join(options.cacheDir, "github/umami-software/umami/v3.1.0/manifest.json"), "utf8"));
-    expect(manifest).toMatchObject({ source: "github:umami-software/umami@v3.1.0", layout: "prisma/migrations", url: `${base}/umami-software/umami/tar.gz/refs/tags/v3.1.0` });
+    const manifest = JSON.parse(
+      readFileSync(join(options.cacheDir, "github/umami-software/umami/v3.1.0/manifest.json"), "utf8"),
+    );
+    expect(manifest).toMatchObject({
+      source: "github:umami-software/umami@v3.1.0",
+      layout: "prisma/migrations",
+      url: `${base}/umami-software/umami/tar.gz/refs/tags/v3.1.0`,
+    });
     expect(manifest.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(Object.keys(manifest.files)).toHaveLength(20); // 19 migrations + migration_lock.toml
     expect(manifest.files["05_add_visit_id/migration.sql"]).toBe(release("v3.1.0").checksums["05_add_visit_id"]);
     // Only the migrations were kept (no package.json), and no scratch directory is left behind.
     expect(readdirSync(join(options.cacheDir, "github/umami-software/umami"))).toEqual(["v3.1.0"]);
-    expect(readdirSync(join(options.cacheDir, "github/umami-software/umami/v3.1.0"))).toEqual(["manifest.json", "prisma"]);
+    expect(readdirSync(join(options.cacheDir, "github/umami-software/umami/v3.1.0"))).toEqual([
+      "manifest.json",
+      "prisma",
+    ]);
 
     const offline = await loadMigrations("github:umami-software/umami@v3.1.0", { ...options, githubBaseUrl: closed });
     expect(offline.origin).toBe("cache");
@@ -93,7 +115,10 @@ describe("github:umami-software/umami@<tag> from GitHub", () => {
   it("restores a damaged cache entry from GitHub when GitHub still has the same files", async () => {
     const options = fresh();
     await loadMigrations("github:umami-software/umami@v3.1.0", options);
-    const file = join(options.cacheDir, "github/umami-software/umami/v3.1.0/prisma/migrations/07_add_tag/migration.sql");
+    const file = join(
+      options.cacheDir,
+      "github/umami-software/umami/v3.1.0/prisma/migrations/07_add_tag/migration.sql",
+    );
     writeFileSync(file, "-- tampered\n");
     // Offline, it says which cached file is damaged rather than claiming there is no cache.
     expect(await refusal("github:umami-software/umami@v3.1.0", { ...options, githubBaseUrl: closed })).toMatch(
@@ -109,63 +134,118 @@ describe("github:umami-software/umami@<tag> from GitHub", () => {
     // A tag the tool does not know, so only the cache's manifest can catch the change.
     serve("v9.0.0", gitArchive("9.0.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations")));
     const first = await loadMigrations("github:umami-software/umami@v9.0.0", options);
-    expect(first.notes).toEqual([expect.stringContaining("Umami v9.0.0 is not a release this tool knows (it knows v2.10.0, v3.1.0)")]);
+    expect(first.notes).toEqual([
+      expect.stringContaining("Umami v9.0.0 is not a release this tool knows (it knows v2.10.0, v3.1.0)"),
+    ]);
     const entry = join(options.cacheDir, "github/umami-software/umami/v9.0.0");
     const manifest = readFileSync(join(entry, "manifest.json"), "utf8");
     rmSync(join(entry, "prisma/migrations/19_add_session_replay"), { recursive: true }); // the cache lost a file
-    serve("v9.0.0", gitArchive("9.0.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations"), (dir) => writeFileSync(join(dir, "04_team_redesign/migration.sql"), "-- moved tag\n")));
+    serve(
+      "v9.0.0",
+      gitArchive("9.0.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations"), (dir) =>
+        writeFileSync(join(dir, "04_team_redesign/migration.sql"), "-- moved tag\n"),
+      ),
+    );
     const message = await refusal("github:umami-software/umami@v9.0.0", options);
-    expect(message).toMatch(/^github:umami-software\/umami@v9\.0\.0: GitHub's v9\.0\.0 differs from the copy cached on \S+ in 04_team_redesign\/migration\.sql \(the tag was moved or re-created\)\. /);
+    expect(message).toMatch(
+      /^github:umami-software\/umami@v9\.0\.0: GitHub's v9\.0\.0 differs from the copy cached on \S+ in 04_team_redesign\/migration\.sql \(the tag was moved or re-created\)\. /,
+    );
     expect(message).toContain(`delete ${entry} and run again`);
     expect(readFileSync(join(entry, "manifest.json"), "utf8")).toBe(manifest);
   });
 
   it("refuses a tarball whose files differ from the release the tool knows, caching nothing", async () => {
     const options = fresh();
-    serve("v3.1.0", gitArchive("3.1.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations"), (dir) => writeFileSync(join(dir, "11_add_segment/migration.sql"), "-- not Umami's\n")), "fork/umami");
+    serve(
+      "v3.1.0",
+      gitArchive("3.1.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations"), (dir) =>
+        writeFileSync(join(dir, "11_add_segment/migration.sql"), "-- not Umami's\n"),
+      ),
+      "fork/umami",
+    );
     tarballs.set("/umami-software/umami/tar.gz/refs/tags/v3.1.0", tarballs.get("/fork/umami/tar.gz/refs/tags/v3.1.0")!);
     try {
       const message = await refusal("github:umami-software/umami@v3.1.0", options);
-      expect(message).toMatch(/^github:umami-software\/umami@v3\.1\.0 from GitHub \(http:\/\/127\.0\.0\.1:\d+\/umami-software\/umami\/tar\.gz\/refs\/tags\/v3\.1\.0\) differs from Umami v3\.1\.0's release as this tool knows it: 11_add_segment \([0-9a-f]{10}… ≠ release e7421573e8…\)\./);
+      expect(message).toMatch(
+        /^github:umami-software\/umami@v3\.1\.0 from GitHub \(http:\/\/127\.0\.0\.1:\d+\/umami-software\/umami\/tar\.gz\/refs\/tags\/v3\.1\.0\) differs from Umami v3\.1\.0's release as this tool knows it: 11_add_segment \([0-9a-f]{10}… ≠ release e7421573e8…\)\./,
+      );
       expect(existsSync(join(options.cacheDir, "github"))).toBe(false);
       // Another repository's tag is not checked against Umami's releases, and says so.
-      expect((await loadMigrations("github:fork/umami@v3.1.0", options)).notes).toEqual(["fork/umami is not Umami's repository; its files are used as found."]);
+      expect((await loadMigrations("github:fork/umami@v3.1.0", options)).notes).toEqual([
+        "fork/umami is not Umami's repository; its files are used as found.",
+      ]);
     } finally {
       serve("v3.1.0", gitArchive("3.1.0", "prisma/migrations", join(MIRROR, "v3.1.0/prisma/migrations")));
     }
   });
 
   it.each([
-    ["a tag GitHub does not have", "github:umami-software/umami@v0.0.1", () => base, /^GitHub has no tag v0\.0\.1 in umami-software\/umami \(.* answered 404\)\. Check the version/],
-    ["a branch instead of a tag", "github:umami-software/umami@master", () => base, /does not name a release tag \("master"\)/],
+    [
+      "a tag GitHub does not have",
+      "github:umami-software/umami@v0.0.1",
+      () => base,
+      /^GitHub has no tag v0\.0\.1 in umami-software\/umami \(.* answered 404\)\. Check the version/,
+    ],
+    [
+      "a branch instead of a tag",
+      "github:umami-software/umami@master",
+      () => base,
+      /does not name a release tag \("master"\)/,
+    ],
     ["no tag at all", "github:umami-software/umami", () => base, /is not github:<owner>\/<repo>@<tag>/],
-    ["no network, no mirror, no cache", "github:umami-software/umami@v3.1.0", () => closed, /^Could not download github:umami-software\/umami@v3\.1\.0 from http:\/\/127\.0\.0\.1:\d+\/umami-software\/umami\/tar\.gz\/refs\/tags\/v3\.1\.0 \(ECONNREFUSED\), and it is neither in the cache \(.*\/github\/umami-software\/umami\/v3\.1\.0\) nor in a mirror \(UMAMI_MIGRATIONS_MIRROR is not set\)\. Set UMAMI_MIGRATIONS_MIRROR/],
+    [
+      "no network, no mirror, no cache",
+      "github:umami-software/umami@v3.1.0",
+      () => closed,
+      /^Could not download github:umami-software\/umami@v3\.1\.0 from http:\/\/127\.0\.0\.1:\d+\/umami-software\/umami\/tar\.gz\/refs\/tags\/v3\.1\.0 \(ECONNREFUSED\), and it is neither in the cache \(.*\/github\/umami-software\/umami\/v3\.1\.0\) nor in a mirror \(UMAMI_MIGRATIONS_MIRROR is not set\)\. Set UMAMI_MIGRATIONS_MIRROR/,
+    ],
   ])("refuses %s in one line", async (_name, source, url, message) => {
     expect(await refusal(source, { ...fresh(), githubBaseUrl: url() })).toMatch(message);
   });
 
   it("refuses a download that is not a tarball", async () => {
     tarballs.set("/umami-software/umami/tar.gz/refs/tags/v3.0.0", Buffer.from("<html>login</html>"));
-    expect(await refusal("github:umami-software/umami@v3.0.0", fresh())).toMatch(/did not return a tar\.gz archive .* Check UMAMI_GITHUB_BASE_URL\.$/);
+    expect(await refusal("github:umami-software/umami@v3.0.0", fresh())).toMatch(
+      /did not return a tar\.gz archive .* Check UMAMI_GITHUB_BASE_URL\.$/,
+    );
   });
 });
 
 describe("the copy bundled in vendor/umami", () => {
   it("is read first: no mirror, no cache, no network needed for a release the tool ships", async () => {
     const before = requests.length;
-    const options = { ...fresh(), bundledDir: BUNDLED_DIR, mirrorDir: join(scratch, "no-such-mirror"), githubBaseUrl: closed };
+    const options = {
+      ...fresh(),
+      bundledDir: BUNDLED_DIR,
+      mirrorDir: join(scratch, "no-such-mirror"),
+      githubBaseUrl: closed,
+    };
     const v3 = await loadMigrations("github:umami-software/umami@v3.1.0", options);
     const v2 = await loadMigrations("github:umami-software/umami@v2.10.0", options);
     expect(requests.length).toBe(before);
-    expect([v3.origin, v3.dir, v3.migrations.length]).toEqual(["bundled", join(BUNDLED_DIR, "v3.1.0/prisma/migrations"), 19]);
-    expect([v2.origin, v2.dir, v2.migrations.length]).toEqual(["bundled", join(BUNDLED_DIR, "v2.10.0/db/postgresql/migrations"), 4]);
-    expect(v3.notes).toEqual(["Umami v3.1.0's release files: every checksum matches the tool's record of the tag (commit c78ff36d)."]);
+    expect([v3.origin, v3.dir, v3.migrations.length]).toEqual([
+      "bundled",
+      join(BUNDLED_DIR, "v3.1.0/prisma/migrations"),
+      19,
+    ]);
+    expect([v2.origin, v2.dir, v2.migrations.length]).toEqual([
+      "bundled",
+      join(BUNDLED_DIR, "v2.10.0/db/postgresql/migrations"),
+      4,
+    ]);
+    expect(v3.notes).toEqual([
+      "Umami v3.1.0's release files: every checksum matches the tool's record of the tag (commit c78ff36d).",
+    ]);
     expect(existsSync(join(options.cacheDir, "github"))).toBe(false);
   });
 
   it("leaves a tag it does not ship to the mirror, the cache and the download", async () => {
     cpSync(join(MIRROR, "v3.1.0"), join(MIRROR, "v3.9.9"), { recursive: true });
-    const set = await loadMigrations("github:umami-software/umami@v3.9.9", { ...fresh(), bundledDir: BUNDLED_DIR, mirrorDir: MIRROR });
+    const set = await loadMigrations("github:umami-software/umami@v3.9.9", {
+      ...fresh(),
+      bundledDir: BUNDLED_DIR,
+      mirrorDir: MIRROR,
+    });
     expect([set.origin, set.dir]).toEqual(["mirror", join(MIRROR, "v3.9.9/prisma/migrations")]);
   });
 
@@ -174,7 +254,9 @@ describe("the copy bundled in vendor/umami", () => {
     cpSync(join(BUNDLED_DIR, "v3.1.0"), join(bundled, "v3.1.0"), { recursive: true });
     writeFileSync(join(bundled, "v3.1.0/prisma/migrations/07_add_tag/migration.sql"), "-- edited\n");
     const message = await refusal("github:umami-software/umami@v3.1.0", { ...fresh(), bundledDir: bundled });
-    expect(message).toMatch(/^github:umami-software\/umami@v3\.1\.0 from the bundled copy \(.*\) differs from Umami v3\.1\.0's release as this tool knows it: 07_add_tag \([0-9a-f]{10}… ≠ release c38c9605d7…\)\. Restore vendor\/umami\/v3\.1\.0 from git/);
+    expect(message).toMatch(
+      /^github:umami-software\/umami@v3\.1\.0 from the bundled copy \(.*\) differs from Umami v3\.1\.0's release as this tool knows it: 07_add_tag \([0-9a-f]{10}… ≠ release c38c9605d7…\)\. Restore vendor\/umami\/v3\.1\.0 from git/,
+    );
   });
 });
 
@@ -186,7 +268,11 @@ describe("the offline mirror (UMAMI_MIGRATIONS_MIRROR)", () => {
     const v2 = await loadMigrations("github:umami-software/umami@v2.10.0", options);
     expect(requests.length).toBe(before);
     expect([v3.origin, v3.dir, v3.migrations.length]).toEqual(["mirror", join(MIRROR, "v3.1.0/prisma/migrations"), 19]);
-    expect([v2.origin, v2.dir, v2.migrations.length]).toEqual(["mirror", join(MIRROR, "v2.10.0/db/postgresql/migrations"), 4]);
+    expect([v2.origin, v2.dir, v2.migrations.length]).toEqual([
+      "mirror",
+      join(MIRROR, "v2.10.0/db/postgresql/migrations"),
+      4,
+    ]);
     expect(existsSync(join(options.cacheDir, "github"))).toBe(false);
   });
 
@@ -205,6 +291,8 @@ describe("the offline mirror (UMAMI_MIGRATIONS_MIRROR)", () => {
     mkdirSync(join(mirror, "v2.10.0/db/postgresql/migrations/05_extra"));
     writeFileSync(join(mirror, "v2.10.0/db/postgresql/migrations/05_extra/migration.sql"), "SELECT 1;\n");
     const message = await refusal("github:umami-software/umami@v2.10.0", { ...fresh(), mirrorDir: mirror });
-    expect(message).toMatch(/^github:umami-software\/umami@v2\.10\.0 from the mirror \(.*\) differs from Umami v2\.10\.0's release as this tool knows it: 04_team_redesign \([0-9a-f]{10}… ≠ release eb0e4ae2ef…\), 05_extra \(not in the release\)\. Restore the release's files/);
+    expect(message).toMatch(
+      /^github:umami-software\/umami@v2\.10\.0 from the mirror \(.*\) differs from Umami v2\.10\.0's release as this tool knows it: 04_team_redesign \([0-9a-f]{10}… ≠ release eb0e4ae2ef…\), 05_extra \(not in the release\)\. Restore the release's files/,
+    );
   });
 });

@@ -8,29 +8,53 @@ import { progressObserver } from "../../../scripts/commands/progress.js";
 
 describe("describeMigrationProgress", () => {
   it("says how long it has run, and what it waits for or how far the index build is", () => {
-    expect(describeMigrationProgress({ type: "progress", name: "05_add_visit_id", elapsedMs: 2_040 })).toBe("running 2.0 s");
+    expect(describeMigrationProgress({ type: "progress", name: "05_add_visit_id", elapsedMs: 2_040 })).toBe(
+      "running 2.0 s",
+    );
     expect(
       describeMigrationProgress({
         type: "progress",
         name: "05_add_visit_id",
         elapsedMs: 245_000,
-        index: { table: "website_event", phase: "building index: scanning table", blocksDone: 12_345, blocksTotal: 58_520, tuplesDone: 0, tuplesTotal: 0 },
+        index: {
+          table: "website_event",
+          phase: "building index: scanning table",
+          blocksDone: 12_345,
+          blocksTotal: 58_520,
+          tuplesDone: 0,
+          tuplesTotal: 0,
+        },
       }),
-    ).toBe("running 4 min 05 s — CREATE INDEX on website_event: building index: scanning table, 12,345 of 58,520 blocks (21%)");
+    ).toBe(
+      "running 4 min 05 s — CREATE INDEX on website_event: building index: scanning table, 12,345 of 58,520 blocks (21%)",
+    );
     expect(
       describeMigrationProgress({
         type: "progress",
         name: "07_add_tag",
         elapsedMs: 61_000,
-        index: { table: "website_event", phase: "building index: loading tuples in tree", blocksDone: 0, blocksTotal: 0, tuplesDone: 1_500_000, tuplesTotal: 3_000_000 },
+        index: {
+          table: "website_event",
+          phase: "building index: loading tuples in tree",
+          blocksDone: 0,
+          blocksTotal: 0,
+          tuplesDone: 1_500_000,
+          tuplesTotal: 3_000_000,
+        },
       }),
-    ).toBe("running 1 min 01 s — CREATE INDEX on website_event: building index: loading tuples in tree, 1,500,000 of 3,000,000 tuples (50%)");
+    ).toBe(
+      "running 1 min 01 s — CREATE INDEX on website_event: building index: loading tuples in tree, 1,500,000 of 3,000,000 tuples (50%)",
+    );
     expect(
       describeMigrationProgress({
         type: "progress",
         name: "07_add_tag",
         elapsedMs: 4_000,
-        waiting: { mode: "AccessExclusiveLock", object: "website_event", holders: [{ pid: 4242, user: "umami_user", application: "umami", state: "active", seconds: 30 }] },
+        waiting: {
+          mode: "AccessExclusiveLock",
+          object: "website_event",
+          holders: [{ pid: 4242, user: "umami_user", application: "umami", state: "active", seconds: 30 }],
+        },
       }),
     ).toBe('running 4.0 s — waiting for AccessExclusiveLock on website_event, held by pid 4242 umami_user "umami"');
     expect(formatElapsed(600_000)).toBe("10 min 00 s");

@@ -12,7 +12,13 @@ function snapshot(overrides: Partial<SchemaSnapshot> = {}): SchemaSnapshot {
       { table: "website", name: "website_id", type: "uuid", notNull: true, default: null },
       { table: "website", name: "name", type: "character varying(100)", notNull: true, default: null },
     ],
-    indexes: [{ table: "website", name: "website_pkey", definition: "CREATE UNIQUE INDEX website_pkey ON umami.website USING btree (website_id)" }],
+    indexes: [
+      {
+        table: "website",
+        name: "website_pkey",
+        definition: "CREATE UNIQUE INDEX website_pkey ON umami.website USING btree (website_id)",
+      },
+    ],
     constraints: [{ table: "website", name: "website_pkey", definition: "PRIMARY KEY (website_id)" }],
     sequences: [],
     enums: [],
@@ -28,15 +34,30 @@ describe("compareSchemas", () => {
   it("names a missing table once, not each of its columns, indexes and constraints", () => {
     const release = snapshot();
     const live = snapshot({ tables: [], columns: [], indexes: [], constraints: [] });
-    expect(compareSchemas(release, live)).toEqual([{ kind: "table", object: "website", change: "missing", message: "table website is missing (the release's migrations create it)" }]);
-    expect(compareSchemas(live, release).map((d) => `${d.change} ${d.kind} ${d.object}`)).toEqual(["extra table website"]);
+    expect(compareSchemas(release, live)).toEqual([
+      {
+        kind: "table",
+        object: "website",
+        change: "missing",
+        message: "table website is missing (the release's migrations create it)",
+      },
+    ]);
+    expect(compareSchemas(live, release).map((d) => `${d.change} ${d.kind} ${d.object}`)).toEqual([
+      "extra table website",
+    ]);
   });
 
   it("gives type, nullability and default their own difference and ALTER", () => {
     const live = snapshot({
       columns: [
         { table: "website", name: "website_id", type: "uuid", notNull: true, default: null },
-        { table: "website", name: "name", type: "character varying(50)", notNull: false, default: "'x'::character varying" },
+        {
+          table: "website",
+          name: "name",
+          type: "character varying(50)",
+          notNull: false,
+          default: "'x'::character varying",
+        },
       ],
     });
     expect(compareSchemas(snapshot(), live).map((d) => [d.aspect, d.sql])).toEqual([
@@ -66,7 +87,13 @@ describe("compareSchemas", () => {
 
   it("creates a missing sequence with its owner, and names an enum whose labels differ", () => {
     const release = snapshot({
-      sequences: [{ name: "website_seq", definition: "AS integer INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1 NO CYCLE", ownedBy: "website.name" }],
+      sequences: [
+        {
+          name: "website_seq",
+          definition: "AS integer INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1 NO CYCLE",
+          ownedBy: "website.name",
+        },
+      ],
       enums: [{ name: "role", labels: ["admin", "user"] }],
     });
     const live = snapshot({ enums: [{ name: "role", labels: ["admin"] }] });

@@ -29,7 +29,9 @@ describe("Prisma's checksum", () => {
 
   it("equals the SHA-256 of the file's bytes", () => {
     const file = join(FIXTURES, "ok/02_create_b/migration.sql");
-    expect(prismaChecksum(readFileSync(file, "utf8"))).toBe(createHash("sha256").update(readFileSync(file)).digest("hex"));
+    expect(prismaChecksum(readFileSync(file, "utf8"))).toBe(
+      createHash("sha256").update(readFileSync(file)).digest("hex"),
+    );
   });
 
   it("matches across line endings and the old unpadded format, and only there", () => {
@@ -95,11 +97,19 @@ describe("known releases", () => {
     for (const release of KNOWN_RELEASES) {
       const dir = join(MIRROR, release.tag, release.layout);
       const onDisk = Object.fromEntries(
-        Object.keys(release.checksums).map((name) => [name, createHash("sha256").update(readFileSync(join(dir, name, "migration.sql"))).digest("hex")]),
+        Object.keys(release.checksums).map((name) => [
+          name,
+          createHash("sha256")
+            .update(readFileSync(join(dir, name, "migration.sql")))
+            .digest("hex"),
+        ]),
       );
       expect(onDisk).toEqual(release.checksums);
     }
-    expect(KNOWN_RELEASES.map((r) => [r.tag, Object.keys(r.checksums).length])).toEqual([["v2.10.0", 4], ["v3.1.0", 19]]);
+    expect(KNOWN_RELEASES.map((r) => [r.tag, Object.keys(r.checksums).length])).toEqual([
+      ["v2.10.0", 4],
+      ["v3.1.0", 19],
+    ]);
   });
 
   it("names a directory by what it holds", async () => {
@@ -114,7 +124,11 @@ describe("known releases", () => {
       "These files contain npm's umami@2.10.0 (a pre-release copy): its 04_team_redesign is not Umami's release and lacks user.display_name and website.created_by; use github:umami-software/umami@v2.10.0 or later.",
     );
     writeFileSync(join(npmCopy, "02_report_schema_session_data/migration.sql"), "-- edited\n");
-    expect((await loadMigrations(npmCopy, testSourceOptions())).notes).toEqual([expect.stringMatching(/^These files are not a release this tool knows: 02_report_schema_session_data \([0-9a-f]{10}… ≠ release 4cc3c14482…\) differ from Umami v2\.10\.0\.$/)]);
+    expect((await loadMigrations(npmCopy, testSourceOptions())).notes).toEqual([
+      expect.stringMatching(
+        /^These files are not a release this tool knows: 02_report_schema_session_data \([0-9a-f]{10}… ≠ release 4cc3c14482…\) differ from Umami v2\.10\.0\.$/,
+      ),
+    ]);
     // A directory that shares nothing with Umami's migrations gets no note.
     expect((await loadMigrations(join(FIXTURES, "ok"), testSourceOptions())).notes).toEqual([]);
   });
@@ -122,7 +136,10 @@ describe("known releases", () => {
 
 describe("npm sources", () => {
   it("refuses npm's umami@2.10.0 in one line naming the pre-release 04, what it lacks and the source to use", async () => {
-    const error = await loadMigrations("npm:umami@2.10.0", { ...testSourceOptions(), cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
+    const error = await loadMigrations("npm:umami@2.10.0", {
+      ...testSourceOptions(),
+      cacheDir: join(scratch, "never-used"),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(
       "npm:umami@2.10.0 is not Umami's 2.10.0 release: its 04_team_redesign is a pre-release copy (checksum 83afff5fe5…, the release's is eb0e4ae2ef…) " +
@@ -131,11 +148,16 @@ describe("npm sources", () => {
   });
 
   it.each([
-    ["npm:umami@3.1.0", /^Migration source "npm:umami@3\.1\.0" is not supported: Umami publishes its releases as GitHub tags, .* Use github:umami-software\/umami@v3\.1\.0, docker:<image> or a directory\.$/],
+    [
+      "npm:umami@3.1.0",
+      /^Migration source "npm:umami@3\.1\.0" is not supported: Umami publishes its releases as GitHub tags, .* Use github:umami-software\/umami@v3\.1\.0, docker:<image> or a directory\.$/,
+    ],
     ["npm:umami@latest", /Use github:umami-software\/umami@v3\.1\.0, docker/],
     ["npm:left-pad@1.3.0", /is not supported/],
   ])("refuses %s without any download", async (source, message) => {
-    const error = await loadMigrations(source, { ...testSourceOptions(), cacheDir: join(scratch, "never-used") }).catch((e: unknown) => e);
+    const error = await loadMigrations(source, { ...testSourceOptions(), cacheDir: join(scratch, "never-used") }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(message);
   });

@@ -32,31 +32,45 @@ function row(name: string, checksum: string, state: "applied" | "failed" | "roll
   };
 }
 const applied = (migrations: readonly Migration[]) => migrations.map((m) => row(m.name, m.checksum));
-const status = (migrations: readonly Migration[], rows: MigrationRow[], hasTable = true) => diagnoseMigrations("umami", migrations, rows, hasTable);
+const status = (migrations: readonly Migration[], rows: MigrationRow[], hasTable = true) =>
+  diagnoseMigrations("umami", migrations, rows, hasTable);
 
 describe("Prisma's diagnosis and verdict", () => {
   it("in sync: up to date, exit 0", () => {
     const s = status(v3, applied(v3));
-    expect(s).toMatchObject({ history: null, pending: [], failed: [], modified: [], missingLocally: [], upToDate: true });
+    expect(s).toMatchObject({
+      history: null,
+      pending: [],
+      failed: [],
+      modified: [],
+      missingLocally: [],
+      upToDate: true,
+    });
     expect(statusVerdict(s)).toEqual({ exitCode: 0, lines: ["Database schema is up to date!"] });
   });
 
   it("an edited applied migration: reported, exit 0 (Prisma ignores it); exit 1 with --strict", () => {
-    const edited = v3.map((m) => (m.name === "07_add_tag" ? { ...m, sql: `${m.sql}-- edit\n`, checksum: prismaChecksum(`${m.sql}-- edit\n`) } : m));
+    const edited = v3.map((m) =>
+      m.name === "07_add_tag" ? { ...m, sql: `${m.sql}-- edit\n`, checksum: prismaChecksum(`${m.sql}-- edit\n`) } : m,
+    );
     const s = status(edited, applied(v3));
     expect(s.modified.map((m) => [m.name, m.changedByUmami])).toEqual([["07_add_tag", false]]);
     expect(s.upToDate).toBe(true);
     const lenient = statusVerdict(s);
     expect(lenient.exitCode).toBe(0);
     expect(lenient.lines).toEqual([
-      expect.stringMatching(/^ {2}EDITED {3}Migration 07_add_tag was edited after it was applied \(checksum [0-9a-f]{10}… ≠ recorded c38c9605d7…\)\. .* \(reported; Prisma's status ignores it, --strict fails on it\)$/),
+      expect.stringMatching(
+        /^ {2}EDITED {3}Migration 07_add_tag was edited after it was applied \(checksum [0-9a-f]{10}… ≠ recorded c38c9605d7…\)\. .* \(reported; Prisma's status ignores it, --strict fails on it\)$/,
+      ),
       "Database schema is up to date!",
     ]);
     expect(statusVerdict(s, { strict: true }).exitCode).toBe(1);
   });
 
   it("names npm's pre-release 04 → the release's 04 as Umami's own change between releases", () => {
-    const npmRows = applied(v2).map((r) => (r.migration_name === "04_team_redesign" ? { ...r, checksum: NPM_PRERELEASE_COPY.differs["04_team_redesign"] } : r));
+    const npmRows = applied(v2).map((r) =>
+      r.migration_name === "04_team_redesign" ? { ...r, checksum: NPM_PRERELEASE_COPY.differs["04_team_redesign"] } : r,
+    );
     const s = status(v3, [...npmRows, ...applied(v3.slice(4))]);
     expect(s.modified).toEqual([
       {
@@ -71,17 +85,24 @@ describe("Prisma's diagnosis and verdict", () => {
     ]);
     const verdict = statusVerdict(s);
     expect(verdict.exitCode).toBe(0);
-    expect(verdict.lines[0]).toMatch(/^ {2}CHANGED {2}Migration 04_team_redesign was changed by Umami between releases/);
+    expect(verdict.lines[0]).toMatch(
+      /^ {2}CHANGED {2}Migration 04_team_redesign was changed by Umami between releases/,
+    );
   });
 
   it("a database ahead of the folder (a newer Umami ran): Prisma's migrationsDirectoryIsBehind, exit 0; exit 1 with --strict", () => {
     const s = status(v2, applied(v3));
-    expect(s.history).toEqual({ diagnostic: "migrationsDirectoryIsBehind", unpersistedMigrationNames: v3.slice(4).map((m) => m.name) });
+    expect(s.history).toEqual({
+      diagnostic: "migrationsDirectoryIsBehind",
+      unpersistedMigrationNames: v3.slice(4).map((m) => m.name),
+    });
     expect(s.missingLocally).toHaveLength(15);
     const verdict = statusVerdict(s);
     expect(verdict.exitCode).toBe(0);
     expect(verdict.lines).toEqual([
-      expect.stringMatching(/^ {2}AHEAD {4}The following migration\(s\) are applied to the database but missing from the local migrations directory: 05_add_visit_id, 06_session_data, .*, 19_add_session_replay \(reported; /),
+      expect.stringMatching(
+        /^ {2}AHEAD {4}The following migration\(s\) are applied to the database but missing from the local migrations directory: 05_add_visit_id, 06_session_data, .*, 19_add_session_replay \(reported; /,
+      ),
       "Database schema is up to date!",
     ]);
     expect(statusVerdict(s, { strict: true }).exitCode).toBe(1);
@@ -89,7 +110,10 @@ describe("Prisma's diagnosis and verdict", () => {
 
   it("unapplied migrations: databaseIsBehind, exit 1", () => {
     const s = status(v3, applied(v2));
-    expect(s.history).toEqual({ diagnostic: "databaseIsBehind", unappliedMigrationNames: v3.slice(4).map((m) => m.name) });
+    expect(s.history).toEqual({
+      diagnostic: "databaseIsBehind",
+      unappliedMigrationNames: v3.slice(4).map((m) => m.name),
+    });
     expect(statusVerdict(s).exitCode).toBe(1);
   });
 
@@ -103,7 +127,9 @@ describe("Prisma's diagnosis and verdict", () => {
     });
     const verdict = statusVerdict(s, {});
     expect(verdict.exitCode).toBe(1);
-    expect(verdict.lines[0]).toBe("Your local migration history and the migrations table from your database are different (last common migration: 04_team_redesign).");
+    expect(verdict.lines[0]).toBe(
+      "Your local migration history and the migrations table from your database are different (last common migration: 04_team_redesign).",
+    );
   });
 
   it("a failed migration, and no _prisma_migrations at all, exit 1", () => {
@@ -111,18 +137,27 @@ describe("Prisma's diagnosis and verdict", () => {
     expect(failed).toMatchObject({ failed: ["04_team_redesign"], history: null, upToDate: false });
     expect(statusVerdict(failed).exitCode).toBe(1);
     const unmanaged = status(v2, [], false);
-    expect(statusVerdict(unmanaged).lines[0]).toBe("The current database is not managed by Prisma Migrate: umami has no _prisma_migrations.");
+    expect(statusVerdict(unmanaged).lines[0]).toBe(
+      "The current database is not managed by Prisma Migrate: umami has no _prisma_migrations.",
+    );
     expect(statusVerdict(unmanaged).exitCode).toBe(1);
   });
 
   it("follows Prisma's rows: a rolled-back attempt counts as recorded (edited against the first row), yet deploy would apply it", () => {
     const broken = { ...v2[3], checksum: prismaChecksum("broken") };
     // Only a rolled-back row: Prisma's status sees no unapplied migration; its deploy applies it. We say pending.
-    const rolledBack = status(v2, [...applied(v2.slice(0, 3)), row("04_team_redesign", broken.checksum, "rolled-back")]);
+    const rolledBack = status(v2, [
+      ...applied(v2.slice(0, 3)),
+      row("04_team_redesign", broken.checksum, "rolled-back"),
+    ]);
     expect(rolledBack).toMatchObject({ history: null, pending: ["04_team_redesign"], upToDate: true });
     expect(statusVerdict(rolledBack).exitCode).toBe(1);
     // Re-applied after the fix: Prisma compares the file with the first row, the rolled-back one, and lists it as edited.
-    const fixed = status(v2, [...applied(v2.slice(0, 3)), row("04_team_redesign", broken.checksum, "rolled-back"), row("04_team_redesign", v2[3].checksum)]);
+    const fixed = status(v2, [
+      ...applied(v2.slice(0, 3)),
+      row("04_team_redesign", broken.checksum, "rolled-back"),
+      row("04_team_redesign", v2[3].checksum),
+    ]);
     expect(fixed.modified.map((m) => m.name)).toEqual(["04_team_redesign"]);
     expect(statusVerdict(fixed).exitCode).toBe(0);
   });

@@ -23,15 +23,21 @@ describe("readTarGz", () => {
     const archive = join(dir, `${format}.tar.gz`);
     execFileSync("tar", [`--format=${format}`, "-czf", archive, "-C", join(dir, "src"), "umami-3.1.0"]);
     const { files } = await readTarGz(readFileSync(archive));
-    expect(Object.fromEntries(files.map((f) => [f.path, f.data.toString()]))).toEqual({ [deep]: "CREATE TABLE t ();\n", "umami-3.1.0/short.txt": "short\n" });
-    expect((await readTarGz(readFileSync(archive), (p) => p.endsWith(".sql"))).files.map((f) => f.path)).toEqual([deep]);
+    expect(Object.fromEntries(files.map((f) => [f.path, f.data.toString()]))).toEqual({
+      [deep]: "CREATE TABLE t ();\n",
+      "umami-3.1.0/short.txt": "short\n",
+    });
+    expect((await readTarGz(readFileSync(archive), (p) => p.endsWith(".sql"))).files.map((f) => f.path)).toEqual([
+      deep,
+    ]);
   });
 
   it("keeps git archive's commit (the pax global header's comment), as GitHub's tag tarballs carry it", async () => {
     const repo = join(dir, "repo");
     mkdirSync(repo);
     writeFileSync(join(repo, "a.sql"), "SELECT 1;\n");
-    const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: repo });
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: repo });
     git("init", "-q", ".");
     git("add", "-A");
     git("commit", "-qm", "one");

@@ -83,13 +83,17 @@ describe("buildPlan", () => {
 
   it("prints the SQL from sql.ts for the administrator the provider connects as, password redacted", () => {
     expect(resource(plans.dev, "UmamiProvider").inputs.username).toBe(MOCK_MASTER_USERNAME);
-    expect(plans.dev.sql).toEqual(buildProvisionSql(buildSpec("dev"), { admin: MOCK_MASTER_USERNAME, password: REDACTED }));
+    expect(plans.dev.sql).toEqual(
+      buildProvisionSql(buildSpec("dev"), { admin: MOCK_MASTER_USERNAME, password: REDACTED }),
+    );
     expect(plans.dev.sql[0]).toMatch(/^CREATE ROLE "umami_user" WITH LOGIN .* PASSWORD '\[secret\]'$/);
     expect(plans["pr-42"].sql).toContain('CREATE SCHEMA "umami_pr_42" AUTHORIZATION "postgres"');
   });
 
   it("grants in the same order and with the same privileges as the SQL", () => {
-    const grants = plans.dev.resources.filter((r) => /\/(grant:Grant|defaultPrivileges:DefaultPrivileges)$/.test(r.type));
+    const grants = plans.dev.resources.filter((r) =>
+      /\/(grant:Grant|defaultPrivileges:DefaultPrivileges)$/.test(r.type),
+    );
     const statements = plans.dev.sql.filter((s) => /^(GRANT|ALTER DEFAULT PRIVILEGES)/.test(s));
     expect(grants).toHaveLength(statements.length);
     const target = { database: "ON DATABASE", schema: "ON SCHEMA", table: "TABLES", sequence: "SEQUENCES" } as const;
@@ -111,7 +115,8 @@ describe("renderPlan", () => {
     const lines = text.split("\n");
     expect(lines[0]).toBe("Plan for stage dev: 18 resources (secrets shown as [secret])");
     expect(lines[2]).toMatch(/^TYPE\s+NAME\s+INPUTS$/);
-    for (const r of plans.dev.resources) expect(text).toMatch(new RegExp(`^${r.type.replace(/[/.]/g, "\\$&")}\\s+${r.name}\\s`, "m"));
+    for (const r of plans.dev.resources)
+      expect(text).toMatch(new RegExp(`^${r.type.replace(/[/.]/g, "\\$&")}\\s+${r.name}\\s`, "m"));
     for (const statement of plans.dev.sql) expect(lines).toContain(`${statement};`);
     expect(text).toContain("password=[secret]");
   });
@@ -133,7 +138,9 @@ describe("umami-db plan (CLI)", () => {
   });
 
   it("refuses an invalid stage with one line and exit 2", async () => {
-    const failure = await run(process.execPath, ["bin/umami-db.js", "plan", "--stage", "pr_42"]).catch((error) => error);
+    const failure = await run(process.execPath, ["bin/umami-db.js", "plan", "--stage", "pr_42"]).catch(
+      (error) => error,
+    );
     expect(failure.code).toBe(2);
     expect(failure.stdout).toBe("");
     expect(failure.stderr).toMatch(/^error: Invalid stage "pr_42": .*\n$/);

@@ -46,7 +46,11 @@ describe("buildProvisionSql", () => {
   });
 
   it("brings existing objects back to the spec without naming superuser-only attributes or the password", () => {
-    const sql = buildProvisionSql(buildSpec("dev"), { admin: "postgres", password: "secret-pw" }, { role: true, schema: true });
+    const sql = buildProvisionSql(
+      buildSpec("dev"),
+      { admin: "postgres", password: "secret-pw" },
+      { role: true, schema: true },
+    );
     expect(sql[0]).toBe(`ALTER ROLE "umami_user" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 22`);
     expect(sql.join("\n")).not.toContain("secret-pw");
     expect(sql.some((s) => s.startsWith("CREATE SCHEMA"))).toBe(false);

@@ -42,7 +42,11 @@ afterEach(() => {
 
 describe("pinnedProviders", () => {
   it("reads the repository's own sst.config.ts", () => {
-    expect(pinnedProviders(readFileSync("sst.config.ts", "utf8"))).toEqual({ aws: "7.48.0", postgresql: "3.18.1", random: "4.21.2" });
+    expect(pinnedProviders(readFileSync("sst.config.ts", "utf8"))).toEqual({
+      aws: "7.48.0",
+      postgresql: "3.18.1",
+      random: "4.21.2",
+    });
   });
 
   it("reads object and string pins, quoted or not, and ignores other settings", () => {
@@ -69,15 +73,29 @@ describe("platformProblem", () => {
 
   it("names a provider pin the platform does not hold", () => {
     const bumped = CONFIG.replace('"3.18.1"', '"3.19.0"');
-    expect(platformProblem(checkout({ ...FRESH, "sst.config.ts": bumped }))).toBe("sst.config.ts pins @pulumi/postgresql 3.19.0, .sst/platform has 3.18.1");
+    expect(platformProblem(checkout({ ...FRESH, "sst.config.ts": bumped }))).toBe(
+      "sst.config.ts pins @pulumi/postgresql 3.19.0, .sst/platform has 3.18.1",
+    );
     const { ".sst/platform/node_modules/@pulumi/random/package.json": _, ...withoutRandom } = FRESH;
-    expect(platformProblem(checkout(withoutRandom))).toBe("sst.config.ts pins @pulumi/random 4.21.2, .sst/platform has none");
+    expect(platformProblem(checkout(withoutRandom))).toBe(
+      "sst.config.ts pins @pulumi/random 4.21.2, .sst/platform has none",
+    );
   });
 
   it("finds a provider's package through SST's provider lock", () => {
     const config = CONFIG.replace("random: '4.21.2'", "vercel: '4.6.0'");
-    const files = { ...FRESH, "sst.config.ts": config, ".sst/provider-lock.json": JSON.stringify([{ name: "vercel", package: "@pulumiverse/vercel", version: "4.6.0" }]) };
-    expect(platformProblem(checkout(files))).toBe("sst.config.ts pins @pulumiverse/vercel 4.6.0, .sst/platform has none");
-    expect(platformProblem(checkout({ ...files, ".sst/platform/node_modules/@pulumiverse/vercel/package.json": pkg("4.6.0") }))).toBeNull();
+    const files = {
+      ...FRESH,
+      "sst.config.ts": config,
+      ".sst/provider-lock.json": JSON.stringify([{ name: "vercel", package: "@pulumiverse/vercel", version: "4.6.0" }]),
+    };
+    expect(platformProblem(checkout(files))).toBe(
+      "sst.config.ts pins @pulumiverse/vercel 4.6.0, .sst/platform has none",
+    );
+    expect(
+      platformProblem(
+        checkout({ ...files, ".sst/platform/node_modules/@pulumiverse/vercel/package.json": pkg("4.6.0") }),
+      ),
+    ).toBeNull();
   });
 });

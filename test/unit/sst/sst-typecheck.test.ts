@@ -67,12 +67,22 @@ beforeAll(async () => {
   writeFileSync(join(probeDir, "handoff-service.ts"), HANDOFF_SERVICE);
   writeFileSync(
     join(probeDir, "tsconfig.json"),
-    JSON.stringify({ extends: "../../tsconfig.sst.json", include: ["../../sst.config.ts", "../../.sst/platform/config.d.ts", "../../sst/**/*.ts", "sst.config.ts", "handoff-service.ts"], exclude: [] }),
+    JSON.stringify({
+      extends: "../../tsconfig.sst.json",
+      include: [
+        "../../sst.config.ts",
+        "../../.sst/platform/config.d.ts",
+        "../../sst/**/*.ts",
+        "sst.config.ts",
+        "handoff-service.ts",
+      ],
+      exclude: [],
+    }),
   );
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  const result = await run(process.execPath, [tsc, "-p", join(probeDir, "tsconfig.json"), "--pretty", "false"], { cwd: root }).catch(
-    (error: { stdout: string }) => error,
-  );
+  const result = await run(process.execPath, [tsc, "-p", join(probeDir, "tsconfig.json"), "--pretty", "false"], {
+    cwd: root,
+  }).catch((error: { stdout: string }) => error);
   diagnostics = result.stdout
     .split("\n")
     .map((line) => /^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/.exec(line))
@@ -101,7 +111,9 @@ describe("sst.config.ts against SST's platform types", () => {
   });
 
   it("finds no platform error beyond the known one", () => {
-    const platform = diagnostics.filter((d) => d.file.startsWith(".sst/")).map((d) => `${d.file}: ${d.code} ${d.message}`);
+    const platform = diagnostics
+      .filter((d) => d.file.startsWith(".sst/"))
+      .map((d) => `${d.file}: ${d.code} ${d.message}`);
     expect(platform).toEqual(KNOWN_PLATFORM_ERRORS);
   });
 });

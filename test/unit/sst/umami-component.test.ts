@@ -14,7 +14,13 @@ import { PASSWORD_POLICY } from "../../../sst/database/spec.js";
 import { UserError } from "../../../sst/errors.js";
 import { REQUIRED_TAG_KEYS, stackTags } from "../../../sst/observability/tags.js";
 import { stageSettings } from "../../../sst/stages.js";
-import { MOCK_MASTER_PASSWORD, MOCK_MASTER_USERNAME, mockCluster, type EvaluatedResource, type EvaluatedStack } from "../../../scripts/plan/mock-stack.js";
+import {
+  MOCK_MASTER_PASSWORD,
+  MOCK_MASTER_USERNAME,
+  mockCluster,
+  type EvaluatedResource,
+  type EvaluatedStack,
+} from "../../../scripts/plan/mock-stack.js";
 import { evaluateUmamiDatabase, type UmamiDatabaseOutputs } from "../../../scripts/plan/plan.js";
 
 type Stack = EvaluatedStack<UmamiDatabaseOutputs>;
@@ -87,7 +93,11 @@ describe("resources", () => {
       [TYPES.secret, "UmamiSecret"],
       [TYPES.secretVersion, "UmamiSecretVersion"],
     ]);
-    expect(stacks.dev.resources[0]).toMatchObject({ type: "umami:database:UmamiDatabase", name: "Umami", custom: false });
+    expect(stacks.dev.resources[0]).toMatchObject({
+      type: "umami:database:UmamiDatabase",
+      name: "Umami",
+      custom: false,
+    });
   });
 
   it("uses the story's names for dev", () => {
@@ -108,7 +118,11 @@ describe("resources", () => {
 
   it("derives names from the stage for pr-42, everywhere the name appears", () => {
     const pr = stacks["pr-42"];
-    expect(pr.outputs).toMatchObject({ schema: "umami_pr_42", role: "umami_user_pr_42", secretName: "observability/pr-42/umami-db-credentials" });
+    expect(pr.outputs).toMatchObject({
+      schema: "umami_pr_42",
+      role: "umami_user_pr_42",
+      secretName: "observability/pr-42/umami-db-credentials",
+    });
     for (const name of GRANT_CHAIN) expect(find(pr, name).inputs.role).toBe("umami_user_pr_42");
     for (const name of GRANT_CHAIN.slice(1)) expect(find(pr, name).inputs.schema).toBe("umami_pr_42");
     expect(find(pr, "UmamiRole").inputs.searchPaths).toEqual(["umami_pr_42"]);
@@ -138,12 +152,17 @@ describe("resources", () => {
     expect(provider.inputs.password).toBe(MOCK_MASTER_PASSWORD);
     expect(provider.inputs.sslrootcert).toBeUndefined();
     // With a CA bundle the provider verifies the cluster's certificate and host name.
-    expect(find(stacks.verified, "UmamiProvider").inputs).toMatchObject({ sslmode: "verify-full", sslrootcert: "/etc/ssl/rds-global-bundle.pem" });
+    expect(find(stacks.verified, "UmamiProvider").inputs).toMatchObject({
+      sslmode: "verify-full",
+      sslrootcert: "/etc/ssl/rds-global-bundle.pem",
+    });
   });
 
   it("reads the master password from the RDS-managed secret, or from masterSecretArn when set", () => {
     const secretArnRead = (stack: Stack) =>
-      stack.calls.filter((c) => c.token === "aws:secretsmanager/getSecretVersion:getSecretVersion").map((c) => c.inputs.secretId);
+      stack.calls
+        .filter((c) => c.token === "aws:secretsmanager/getSecretVersion:getSecretVersion")
+        .map((c) => c.inputs.secretId);
     expect(secretArnRead(stacks.dev)).toEqual([mockCluster(specs.dev).masterUserSecrets[0].secretArn]);
     expect(secretArnRead(stacks.ownSecret)).toEqual([specs.ownSecret.cluster.masterSecretArn]);
     expect(find(stacks.ownSecret, "UmamiSecret").inputs.kmsKeyId).toBe("alias/umami");
@@ -180,7 +199,11 @@ describe("resources", () => {
   });
 
   it("creates pgcrypto in the Umami schema only when the database lacks it", () => {
-    expect(find(stacks.dev, "UmamiPgcrypto").inputs).toMatchObject({ name: "pgcrypto", schema: "umami", database: "app" });
+    expect(find(stacks.dev, "UmamiPgcrypto").inputs).toMatchObject({
+      name: "pgcrypto",
+      schema: "umami",
+      database: "app",
+    });
     expect(stacks.pgcryptoPresent.resources.some((r) => r.type === TYPES.extension)).toBe(false);
     expect(find(stacks.pgcryptoPresent, "UmamiGrantDatabase").dependsOn).toEqual(["UmamiSchema"]);
   });
@@ -189,7 +212,11 @@ describe("resources", () => {
 describe("secrets", () => {
   it("generates a long password from a URL-safe alphabet", () => {
     expect(PASSWORD_POLICY.length).toBeGreaterThanOrEqual(32);
-    expect(find(stacks.dev, "UmamiPassword").inputs).toMatchObject({ length: PASSWORD_POLICY.length, special: true, overrideSpecial: "-_" });
+    expect(find(stacks.dev, "UmamiPassword").inputs).toMatchObject({
+      length: PASSWORD_POLICY.length,
+      special: true,
+      overrideSpecial: "-_",
+    });
   });
 
   it("passes the passwords and the secret string as Pulumi secrets", () => {
@@ -220,7 +247,15 @@ describe("secrets", () => {
     const password = String(secret.password);
     expect(password).toHaveLength(40);
     expect(Object.keys(secret)).toEqual([...SECRET_KEYS]);
-    expect(secret).toMatchObject({ username: "umami_user", password, port: 5432, database: "app", schema: "umami", engine: "postgres", dbname: "app" });
+    expect(secret).toMatchObject({
+      username: "umami_user",
+      password,
+      port: 5432,
+      database: "app",
+      schema: "umami",
+      engine: "postgres",
+      dbname: "app",
+    });
     expect(encodeURIComponent(password)).toBe(password);
     const base = `postgresql://umami_user:${password}@${mockCluster(specs.dev).endpoint}:5432/app?schema=umami&sslmode=verify-full&sslaccept=strict`;
     expect(secret.DATABASE_URL).toBe(base);
@@ -258,7 +293,10 @@ describe("secrets", () => {
     } catch (error) {
       expect(String((error as Error).message)).not.toContain("hunter2");
     }
-    expect(parseMasterSecret('{"username":"admin","password":"pw"}', arn)).toEqual({ username: "admin", password: "pw" });
+    expect(parseMasterSecret('{"username":"admin","password":"pw"}', arn)).toEqual({
+      username: "admin",
+      password: "pw",
+    });
   });
 });
 
@@ -292,7 +330,8 @@ describe("ordering and removal", () => {
   it("orders role → schema → pgcrypto, so removal drops the schema before the role", () => {
     expect(find(stacks.dev, "UmamiSchema").dependsOn).toEqual(["UmamiRole"]);
     expect(find(stacks.dev, "UmamiPgcrypto").dependsOn).toEqual(["UmamiSchema"]);
-    for (const r of stacks.dev.resources.filter((x) => x.type.startsWith("postgresql:"))) expect(r.provider, r.name).toBe("UmamiProvider");
+    for (const r of stacks.dev.resources.filter((x) => x.type.startsWith("postgresql:")))
+      expect(r.provider, r.name).toBe("UmamiProvider");
   });
 
   it("sets the deletion options that make `sst remove` end like `umami-db rollback`", () => {
@@ -305,7 +344,8 @@ describe("ordering and removal", () => {
   it("retains and protects everything in a protected stage but the password, nothing elsewhere", () => {
     const children = (stack: Stack) => stack.resources.filter((r) => r.custom && r.type !== TYPES.provider);
     // The password lives only in Pulumi's state; protecting it would refuse the replacement that rotates it.
-    for (const r of children(stacks.production)) expect([r.name, r.protect, r.retainOnDelete]).toEqual([r.name, r.name !== "UmamiPassword", true]);
+    for (const r of children(stacks.production))
+      expect([r.name, r.protect, r.retainOnDelete]).toEqual([r.name, r.name !== "UmamiPassword", true]);
     for (const r of children(stacks.dev)) expect([r.name, r.protect, r.retainOnDelete]).toEqual([r.name, false, false]);
     expect(find(stacks.production, "UmamiSecret").inputs.recoveryWindowInDays).toBe(30);
   });
@@ -315,7 +355,8 @@ describe("replacements and rotation", () => {
   it("replaces grants and default privileges delete-first, so the replacement is not revoked with the old one", () => {
     // pulumi-postgresql issue 233: create-then-delete grants the new one, then the old one's delete REVOKEs it.
     for (const stage of ["dev", "production"]) {
-      for (const name of GRANT_CHAIN) expect([stage, name, find(stacks[stage], name).deleteBeforeReplace]).toEqual([stage, name, true]);
+      for (const name of GRANT_CHAIN)
+        expect([stage, name, find(stacks[stage], name).deleteBeforeReplace]).toEqual([stage, name, true]);
     }
     // Nothing else needs it: the role and the schema are renamed in place, the secret is updated in place.
     const others = stacks.dev.resources.filter((r) => r.custom && !GRANT_CHAIN.includes(r.name));
@@ -330,7 +371,8 @@ describe("replacements and rotation", () => {
     const secret = JSON.parse(String(find(stacks.rotated, "UmamiSecretVersion").inputs.secretString));
     const verifier = String(find(stacks.rotated, "UmamiRole").inputs.password);
     expect(scramVerifier(secret.password, Buffer.from(verifier.split("$")[1].split(":")[1], "base64"))).toBe(verifier);
-    for (const key of ["DATABASE_URL", "DIRECT_DATABASE_URL"]) expect(decodeURIComponent(new URL(secret[key]).password)).toBe(secret.password);
+    for (const key of ["DATABASE_URL", "DIRECT_DATABASE_URL"])
+      expect(decodeURIComponent(new URL(secret[key]).password)).toBe(secret.password);
     // Secrets Manager's rotation is never configured by the stack (preflight refuses it when turned on).
     expect(stacks.dev.resources.some((r) => /rotation/i.test(r.type))).toBe(false);
     expect(String(find(stacks.dev, "UmamiSecret").inputs.description)).toContain("Do not turn on rotation");
@@ -339,7 +381,11 @@ describe("replacements and rotation", () => {
 
 describe("stackTags", () => {
   it("sets the schema's keys and lets a stage add, but never replace, them", () => {
-    const tags = stackTags("pr-42", { Owner: "data-team" }, { ...stageSettings("dev"), tags: { CostCenter: "analytics", Environment: "prod", Team: "web" } });
+    const tags = stackTags(
+      "pr-42",
+      { Owner: "data-team" },
+      { ...stageSettings("dev"), tags: { CostCenter: "analytics", Environment: "prod", Team: "web" } },
+    );
     expect(tags).toEqual({
       Project: "UserMetrics",
       Component: "Database",

@@ -2,20 +2,36 @@
 import { describe, expect, it } from "vitest";
 import { formatDatabaseUrl, maskUrl, parseDatabaseUrlParts } from "../../../sst/database/url.js";
 
-const parts = { user: "umami_user", password: "p@ss:w/rd?#% é", host: "2001:db8::1", port: 5432, database: "app", params: { schema: "umami", sslmode: "verify-full", options: undefined } };
+const parts = {
+  user: "umami_user",
+  password: "p@ss:w/rd?#% é",
+  host: "2001:db8::1",
+  port: 5432,
+  database: "app",
+  params: { schema: "umami", sslmode: "verify-full", options: undefined },
+};
 
 describe("formatDatabaseUrl", () => {
   it("brackets an IPv6 host, %-encodes every part with %20 for a space, and leaves out undefined parameters", () => {
-    expect(formatDatabaseUrl(parts)).toBe("postgresql://umami_user:p%40ss%3Aw%2Frd%3F%23%25%20%C3%A9@[2001:db8::1]:5432/app?schema=umami&sslmode=verify-full");
+    expect(formatDatabaseUrl(parts)).toBe(
+      "postgresql://umami_user:p%40ss%3Aw%2Frd%3F%23%25%20%C3%A9@[2001:db8::1]:5432/app?schema=umami&sslmode=verify-full",
+    );
   });
 
   it("masks the password when asked, and writes no user information when there is none", () => {
-    expect(formatDatabaseUrl(parts, { masked: true })).toBe("postgresql://umami_user:****@[2001:db8::1]:5432/app?schema=umami&sslmode=verify-full");
-    expect(formatDatabaseUrl({ user: "", password: "", host: "h", port: 5433, database: "d b" })).toBe("postgresql://h:5433/d%20b");
+    expect(formatDatabaseUrl(parts, { masked: true })).toBe(
+      "postgresql://umami_user:****@[2001:db8::1]:5432/app?schema=umami&sslmode=verify-full",
+    );
+    expect(formatDatabaseUrl({ user: "", password: "", host: "h", port: 5433, database: "d b" })).toBe(
+      "postgresql://h:5433/d%20b",
+    );
   });
 
   it("round-trips through the parser", () => {
-    expect(parseDatabaseUrlParts(formatDatabaseUrl(parts))).toEqual({ ...parts, params: { schema: "umami", sslmode: "verify-full" } });
+    expect(parseDatabaseUrlParts(formatDatabaseUrl(parts))).toEqual({
+      ...parts,
+      params: { schema: "umami", sslmode: "verify-full" },
+    });
   });
 });
 
@@ -84,6 +100,10 @@ describe("parseDatabaseUrlParts: a malformed URL is refused in one line that nev
 
   it("reads a password with spaces, unicode and a second ':' as node-pg does", () => {
     expect(parseDatabaseUrlParts("postgresql://u:a b:c ü@h/d").password).toBe("a b:c ü");
-    expect(parseDatabaseUrlParts("postgresql://u:a%20b%3Ac@[::1]/d")).toMatchObject({ password: "a b:c", host: "::1", port: 5432 });
+    expect(parseDatabaseUrlParts("postgresql://u:a%20b%3Ac@[::1]/d")).toMatchObject({
+      password: "a b:c",
+      host: "::1",
+      port: 5432,
+    });
   });
 });

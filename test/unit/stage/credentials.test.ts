@@ -15,8 +15,18 @@ import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
 import { buildSpec } from "../../../sst/database/spec.js";
 import { secretFinding } from "../../../scripts/flows/preflight.js";
-import { parseCredentialsSecret, readSecretFile, SecretFormatError, writeSecretFile } from "../../../scripts/stage/credentials.js";
-import { deleteCredentialsSecret, fetchCredentialsSecret, fetchMasterCredentials, inspectStageSecret } from "../../../scripts/stage/secrets-manager.js";
+import {
+  parseCredentialsSecret,
+  readSecretFile,
+  SecretFormatError,
+  writeSecretFile,
+} from "../../../scripts/stage/credentials.js";
+import {
+  deleteCredentialsSecret,
+  fetchCredentialsSecret,
+  fetchMasterCredentials,
+  inspectStageSecret,
+} from "../../../scripts/stage/secrets-manager.js";
 import { scratchDir } from "../../support/scratch.js";
 
 const PASSWORD = "p@ss:w/rd?#Sekr3t";
@@ -52,7 +62,10 @@ async function failure(fn: () => unknown): Promise<string> {
 const awsError = (name: string, message: string, status = 400) =>
   new SecretsManagerServiceException({ name, $fault: "client", $metadata: { httpStatusCode: status }, message });
 const notFound = () =>
-  new ResourceNotFoundException({ $metadata: { httpStatusCode: 400 }, message: "Secrets Manager can't find the specified secret." });
+  new ResourceNotFoundException({
+    $metadata: { httpStatusCode: 400 },
+    message: "Secrets Manager can't find the specified secret.",
+  });
 
 describe("parseCredentialsSecret", () => {
   it("accepts the stack's own secret and a numeric-string port", () => {
@@ -68,7 +81,10 @@ describe("parseCredentialsSecret", () => {
   it("lists every problem at once: missing keys, wrong types, engine, dbname", async () => {
     const { host: _host, schema: _schema, ...rest } = valid;
     const message = await failure(() =>
-      parseCredentialsSecret(text({ ...rest, port: "fifty", engine: "mysql", dbname: "other", username: 7 }), "file x.json"),
+      parseCredentialsSecret(
+        text({ ...rest, port: "fifty", engine: "mysql", dbname: "other", username: 7 }),
+        "file x.json",
+      ),
     );
     expect(message).toContain('missing "host", "schema"');
     expect(message).toContain('"username" must be a non-empty string');
@@ -79,8 +95,16 @@ describe("parseCredentialsSecret", () => {
   });
 
   it("finds a DATABASE_URL inconsistent with the parts, the password included, without printing it", async () => {
-    const other = buildCredentialsSecret({ ...valid, password: "different", port: 5433, schema: "public", username: "someone" });
-    const message = await failure(() => parseCredentialsSecret(text({ ...valid, DATABASE_URL: other.DATABASE_URL }), "s"));
+    const other = buildCredentialsSecret({
+      ...valid,
+      password: "different",
+      port: 5433,
+      schema: "public",
+      username: "someone",
+    });
+    const message = await failure(() =>
+      parseCredentialsSecret(text({ ...valid, DATABASE_URL: other.DATABASE_URL }), "s"),
+    );
     expect(message).toContain("DATABASE_URL's user (someone) differs");
     expect(message).toContain(`DATABASE_URL's password differs from "password"`);
     expect(message).toContain("DATABASE_URL's port (5433) differs");
@@ -90,7 +114,10 @@ describe("parseCredentialsSecret", () => {
 
   it("a URL written by hand with the password unencoded: no piece of the password is quoted as its host or user", async () => {
     // "a@Sekr3tTail" unencoded: every parser reads user admin, password "a", host "Sekr3tTail".
-    for (const url of ["postgresql://admin:a@Sekr3tTail/app?schema=umami", "postgresql://a:b@Sekr3tTail:5432/app?schema=umami&sslmode=verify-full"]) {
+    for (const url of [
+      "postgresql://admin:a@Sekr3tTail/app?schema=umami",
+      "postgresql://a:b@Sekr3tTail:5432/app?schema=umami&sslmode=verify-full",
+    ]) {
       const secret = { ...valid, password: "a@Sekr3tTail", DATABASE_URL: url };
       const message = await failure(() => parseCredentialsSecret(text(secret), "s"));
       expect(message).toContain(`DATABASE_URL's host (****) differs from "host"`);
@@ -106,22 +133,32 @@ describe("parseCredentialsSecret", () => {
       );
     }
     const direct = valid.DIRECT_DATABASE_URL.replace("sslmode=verify-full", "sslmode=require");
-    expect(await failure(() => parseCredentialsSecret(text({ ...valid, DIRECT_DATABASE_URL: direct }), "s"))).toContain("DIRECT_DATABASE_URL must say sslmode=verify-full");
+    expect(await failure(() => parseCredentialsSecret(text({ ...valid, DIRECT_DATABASE_URL: direct }), "s"))).toContain(
+      "DIRECT_DATABASE_URL must say sslmode=verify-full",
+    );
   });
 
   it("requires DIRECT_DATABASE_URL, and that it lifts the statement timeout for migrations", async () => {
     const { DIRECT_DATABASE_URL: _direct, ...old } = valid;
     expect(await failure(() => parseCredentialsSecret(text(old), "s"))).toContain('missing "DIRECT_DATABASE_URL"');
-    const message = await failure(() => parseCredentialsSecret(text({ ...valid, DIRECT_DATABASE_URL: valid.DATABASE_URL }), "s"));
+    const message = await failure(() =>
+      parseCredentialsSecret(text({ ...valid, DIRECT_DATABASE_URL: valid.DATABASE_URL }), "s"),
+    );
     expect(message).toContain("DIRECT_DATABASE_URL must carry options=-c%20statement_timeout%3D0");
   });
 
   it("names every URL a Secrets Manager rotation left with the old password", async () => {
-    const withReplica = buildCredentialsSecret({ ...valid, readerHost: "app-aurora-dev.cluster-ro-abc.us-east-1.rds.amazonaws.com" });
+    const withReplica = buildCredentialsSecret({
+      ...valid,
+      readerHost: "app-aurora-dev.cluster-ro-abc.us-east-1.rds.amazonaws.com",
+    });
     expect(parseCredentialsSecret(text(withReplica), "s")).toEqual(withReplica);
     // What AWS's rotation function writes: a new "password", every other key copied unchanged.
-    const message = await failure(() => parseCredentialsSecret(text({ ...withReplica, password: "rotated-by-aws-0123456789" }), "s"));
-    for (const key of ["DATABASE_URL", "DIRECT_DATABASE_URL", "DATABASE_REPLICA_URL"]) expect(message).toContain(`${key}'s password differs from "password"`);
+    const message = await failure(() =>
+      parseCredentialsSecret(text({ ...withReplica, password: "rotated-by-aws-0123456789" }), "s"),
+    );
+    for (const key of ["DATABASE_URL", "DIRECT_DATABASE_URL", "DATABASE_REPLICA_URL"])
+      expect(message).toContain(`${key}'s password differs from "password"`);
     expect(message).not.toContain("rotated-by-aws");
   });
 });
@@ -152,15 +189,39 @@ describe("Secrets Manager", () => {
   afterEach(() => sm.reset());
 
   it("returns the validated secret and its ARN", async () => {
-    sm.on(GetSecretValueCommand, { SecretId: "observability/umami-db-credentials" }).resolves({ ARN, SecretString: text(valid) });
-    expect(await fetchCredentialsSecret(client, "observability/umami-db-credentials")).toEqual({ secret: valid, arn: ARN });
+    sm.on(GetSecretValueCommand, { SecretId: "observability/umami-db-credentials" }).resolves({
+      ARN,
+      SecretString: text(valid),
+    });
+    expect(await fetchCredentialsSecret(client, "observability/umami-db-credentials")).toEqual({
+      secret: valid,
+      arn: ARN,
+    });
   });
 
   it.each([
     ["secret not found", notFound(), /was not found in region us-east-1.*sst deploy/],
-    ["access denied", awsError("AccessDeniedException", "User: arn:aws:sts::123456789012:assumed-role/ci/gh is not authorized to perform: secretsmanager:GetSecretValue"), /denied.*secretsmanager:GetSecretValue/],
-    ["KMS decryption failure", new DecryptionFailure({ $metadata: { httpStatusCode: 400 }, message: "Secrets Manager can't decrypt the protected secret text using the provided KMS key." }), /kms:Decrypt/],
-    ["invalid credentials / region not enabled", awsError("UnrecognizedClientException", "The security token included in the request is invalid."), /rejected the credentials in region us-east-1/],
+    [
+      "access denied",
+      awsError(
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/ci/gh is not authorized to perform: secretsmanager:GetSecretValue",
+      ),
+      /denied.*secretsmanager:GetSecretValue/,
+    ],
+    [
+      "KMS decryption failure",
+      new DecryptionFailure({
+        $metadata: { httpStatusCode: 400 },
+        message: "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+      }),
+      /kms:Decrypt/,
+    ],
+    [
+      "invalid credentials / region not enabled",
+      awsError("UnrecognizedClientException", "The security token included in the request is invalid."),
+      /rejected the credentials in region us-east-1/,
+    ],
   ])("maps %s to one line with a remedy", async (_label, error, pattern) => {
     sm.on(GetSecretValueCommand).rejects(error);
     expect(await failure(() => fetchCredentialsSecret(client, ARN, { baseDelayMs: 0 }))).toMatch(pattern);
@@ -182,22 +243,36 @@ describe("Secrets Manager", () => {
 
   it("gives up after the attempts when throttling lasts", async () => {
     sm.on(GetSecretValueCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
-    expect(await failure(() => fetchCredentialsSecret(client, ARN, { baseDelayMs: 0, attempts: 3 }))).toMatch(/kept throttling/);
+    expect(await failure(() => fetchCredentialsSecret(client, ARN, { baseDelayMs: 0, attempts: 3 }))).toMatch(
+      /kept throttling/,
+    );
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(3);
   });
 
   it("detects a wrong region before calling AWS, and an unreachable regional endpoint", async () => {
     const eu = new SecretsManagerClient({ region: "eu-west-1" });
-    expect(await failure(() => fetchCredentialsSecret(eu, ARN))).toMatch(/is in region us-east-1, but the client uses eu-west-1.*--region us-east-1/);
+    expect(await failure(() => fetchCredentialsSecret(eu, ARN))).toMatch(
+      /is in region us-east-1, but the client uses eu-west-1.*--region us-east-1/,
+    );
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
-    sm.on(GetSecretValueCommand).rejects(Object.assign(new Error("getaddrinfo ENOTFOUND secretsmanager.us-east-9.amazonaws.com"), { code: "ENOTFOUND" }));
-    expect(await failure(() => fetchCredentialsSecret(client, "observability/umami-db-credentials"))).toMatch(/endpoint in region us-east-1 could not be reached.*--region/);
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error("getaddrinfo ENOTFOUND secretsmanager.us-east-9.amazonaws.com"), { code: "ENOTFOUND" }),
+    );
+    expect(await failure(() => fetchCredentialsSecret(client, "observability/umami-db-credentials"))).toMatch(
+      /endpoint in region us-east-1 could not be reached.*--region/,
+    );
   });
 
   it("reads the master secret and names missing keys", async () => {
-    sm.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({ ARN: MASTER_ARN, SecretString: text({ username: "postgres", password: PASSWORD }) });
+    sm.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({
+      ARN: MASTER_ARN,
+      SecretString: text({ username: "postgres", password: PASSWORD }),
+    });
     expect(await fetchMasterCredentials(client, MASTER_ARN)).toEqual({ username: "postgres", password: PASSWORD });
-    sm.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({ ARN: MASTER_ARN, SecretString: text({ username: "postgres" }) });
+    sm.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({
+      ARN: MASTER_ARN,
+      SecretString: text({ username: "postgres" }),
+    });
     expect(await failure(() => fetchMasterCredentials(client, MASTER_ARN))).toContain('lacks "password"');
   });
 });
@@ -218,35 +293,65 @@ describe("the stage's secret before a deploy and on rollback", () => {
       stub(sm);
       return inspectStageSecret(client, NAME, "dev").catch((e: Error) => e);
     };
-    expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).rejects(notFound()))).severity).toBe("ok");
-    expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev") }))).severity).toBe("info");
+    expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).rejects(notFound()))).severity).toBe(
+      "ok",
+    );
+    expect(
+      secretFinding(
+        dev,
+        await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev") })),
+      ).severity,
+    ).toBe("info");
     // Rotation turned on: refused, the URLs would go stale at the first rotation.
-    const rotating = await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev"), RotationEnabled: true }));
+    const rotating = await inspect((m) =>
+      m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev"), RotationEnabled: true }),
+    );
     expect(secretFinding(dev, rotating)).toMatchObject({
       severity: "error",
       detail: expect.stringContaining("Secrets Manager rotation turned on"),
       remedy: expect.stringContaining("cancel-rotate-secret"),
     });
     expect(secretFinding(dev, rotating).remedy).toContain("passwordGeneration for stage dev");
-    expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("production") })))).toMatchObject({
+    expect(
+      secretFinding(
+        dev,
+        await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("production") })),
+      ),
+    ).toMatchObject({
       severity: "error",
       detail: expect.stringContaining("Environment tag: production"),
     });
-    const scheduled = await inspect((m) => m.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: tags("dev"), DeletedDate: new Date("2026-11-20T00:00:00Z") }));
-    expect(secretFinding(dev, scheduled)).toMatchObject({ severity: "error", remedy: expect.stringContaining("restore-secret") });
-    const denied = await inspect((m) => m.on(DescribeSecretCommand).rejects(awsError("AccessDeniedException", "not authorized")));
+    const scheduled = await inspect((m) =>
+      m
+        .on(DescribeSecretCommand)
+        .resolves({ ARN, Name: NAME, Tags: tags("dev"), DeletedDate: new Date("2026-11-20T00:00:00Z") }),
+    );
+    expect(secretFinding(dev, scheduled)).toMatchObject({
+      severity: "error",
+      remedy: expect.stringContaining("restore-secret"),
+    });
+    const denied = await inspect((m) =>
+      m.on(DescribeSecretCommand).rejects(awsError("AccessDeniedException", "not authorized")),
+    );
     expect(denied).toBeInstanceOf(UserError);
     expect(secretFinding(dev, denied).severity).toBe("warning");
   });
 
   it("deletes without recovery for a throw-away stage, with a window for a protected one, and is idempotent", async () => {
-    sm.on(DescribeSecretCommand).resolvesOnce({ ARN, Name: NAME }).resolvesOnce({ ARN, Name: NAME, DeletedDate: new Date() });
+    sm.on(DescribeSecretCommand)
+      .resolvesOnce({ ARN, Name: NAME })
+      .resolvesOnce({ ARN, Name: NAME, DeletedDate: new Date() });
     sm.on(DeleteSecretCommand).resolves({ ARN, Name: NAME });
     expect(await deleteCredentialsSecret(client, NAME)).toBe("deleted");
-    expect(sm.commandCalls(DeleteSecretCommand)[0].args[0].input).toEqual({ SecretId: NAME, ForceDeleteWithoutRecovery: true });
+    expect(sm.commandCalls(DeleteSecretCommand)[0].args[0].input).toEqual({
+      SecretId: NAME,
+      ForceDeleteWithoutRecovery: true,
+    });
 
     sm.reset();
-    sm.on(DescribeSecretCommand).resolvesOnce({ ARN, Name: NAME }).resolvesOnce({ ARN, Name: NAME, DeletedDate: new Date() });
+    sm.on(DescribeSecretCommand)
+      .resolvesOnce({ ARN, Name: NAME })
+      .resolvesOnce({ ARN, Name: NAME, DeletedDate: new Date() });
     sm.on(DeleteSecretCommand).resolves({ ARN, Name: NAME });
     expect(await deleteCredentialsSecret(client, NAME, { recoveryWindowDays: 30 })).toBe("deleted");
     expect(sm.commandCalls(DeleteSecretCommand)[0].args[0].input).toEqual({ SecretId: NAME, RecoveryWindowInDays: 30 });
