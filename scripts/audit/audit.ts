@@ -22,6 +22,8 @@ import { auditDefiners } from "./definers.js";
 import { auditReplication } from "./replication.js";
 import { auditPlantedCode } from "./planted-code.js";
 import { auditNotifications } from "./notifications.js";
+import { auditCrossSchemaLinks } from "./cross-schema-links.js";
+import { auditParameters } from "./parameters.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import {
   fingerprintChanges,
@@ -199,6 +201,8 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditReplication(ctx),
     auditPlantedCode(ctx),
     auditNotifications(ctx),
+    auditCrossSchemaLinks(ctx),
+    auditParameters(ctx),
   ]);
   const probing = options.umami ? runProbes(ctx, options.umami, all) : null;
   probing?.catch(() => undefined); // awaited below
@@ -219,6 +223,8 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     replication,
     planted,
     notifications,
+    crossLinks,
+    parameters,
   ] = await all;
   queries += databases.queries;
   const findings = [
@@ -226,12 +232,14 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...outward,
     ...databases.findings,
     ...notifications,
+    ...parameters,
     ...roleSettings,
     connectionLimitFinding(ctx),
     ...settingsPaths,
     ...inward,
     ...foreignObjects,
     ...inwardObjects,
+    ...crossLinks,
     ...escalation,
     ...definers,
     ...replication,

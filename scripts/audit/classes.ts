@@ -44,6 +44,10 @@ export const AUDIT_CLASSES = {
     "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
   notifications:
     "Application functions send NOTIFY payloads, which Umami's role receives on LISTEN without any privilege (same database)",
+  "cross-schema-links":
+    "Inheritance, partitions and foreign keys link Umami's tables with tables outside its schema: rows read, checked or deleted across without a privilege",
+  "parameter-privileges":
+    "Umami's role may set superuser-only parameters or write the server's configuration (GRANT SET / ALTER SYSTEM ON PARAMETER); ALTER SYSTEM held outside the administrators",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */

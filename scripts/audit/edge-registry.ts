@@ -79,19 +79,8 @@ const EXTENSION_SCRIPTS: OutOfScope = {
   why: "An extension installed in Umami's schema (pgcrypto, by design) runs its install and update scripts as the administrator with that schema first in search_path. PostgreSQL 15.4 and later quote @extschema@, and pgcrypto's scripts create C functions only, but an update script that resolves an unqualified name there would run umami_user's overload with the administrator's rights. Not judged yet: update extensions in Umami's schema only after reading their scripts. Objects an extension created are left out of `foreign-objects-in-schema` for the same reason.",
 };
 
-const PARAMETERS: OutOfScope = {
-  title: "Parameter privileges (for now)",
-  why: "GRANT SET / ALTER SYSTEM ON PARAMETER. Walked: SET on lo_compat_privileges granted to umami_user lets it read every large object of the database. No check reads pg_parameter_acl yet: read it by hand.",
-};
-const LINKED_TABLES: OutOfScope = {
-  title: "Inheritance, partitions and foreign keys (for now)",
-  why: "Walked: reading a parent reads its children without their privileges, and a foreign key with ON DELETE CASCADE deletes the application's rows when umami_user deletes its own. No check reads pg_inherits or foreign keys yet: read them by hand.",
-};
-
 /** Out-of-scope reasons, in the order the threat model lists them. */
 export const OUT_OF_SCOPE_REASONS: readonly OutOfScope[] = [
-  PARAMETERS,
-  LINKED_TABLES,
   EXTENSION_SCRIPTS,
   SUBSCRIPTIONS,
   SUPERUSER_CODE,
@@ -126,6 +115,7 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_largeobject_metadata.lomacl": ["outward-privileges"],
   "pg_foreign_data_wrapper.fdwacl": ["outward-privileges"],
   "pg_foreign_server.srvacl": ["outward-privileges"],
+  "pg_parameter_acl.paracl": ["parameter-privileges"],
   // Stored settings and options (text[] *config / *options columns).
   "pg_db_role_setting.setconfig": ["role-settings", "search-path-shadowing", "database-wide-settings"],
   "pg_proc.proconfig": ["definer-escalation", "triggers"],
@@ -244,7 +234,6 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_attribute.atttypid -> pg_type": ["planted-code"],
   "pg_type.typbasetype -> pg_type": ["planted-code"],
   "pg_constraint.contypid -> pg_type": ["planted-code"],
-  "pg_constraint.conrelid -> pg_class": ["planted-code"],
   "pg_range.rngsubdiff -> pg_proc": ["planted-code"],
   "pg_cast.castfunc -> pg_proc": ["latent-grants", "planted-code"],
   "pg_operator.oprcode -> pg_proc": ["latent-grants", "planted-code"],
@@ -259,6 +248,16 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_aggregate.aggmfinalfn -> pg_proc": ["latent-grants", "planted-code"],
   "pg_aggregate.aggsortop -> pg_operator": ["planted-code"],
   "pg_proc.prolang -> pg_language": ["definer-escalation", "notifications"],
+  // Relations linked across schemas: foreign keys, inheritance, partitions.
+  "pg_constraint.conrelid -> pg_class": ["cross-schema-links", "planted-code"],
+  "pg_constraint.conrelid,conkey -> pg_attribute": ["cross-schema-links"],
+  "pg_constraint.confrelid -> pg_class": ["cross-schema-links"],
+  "pg_constraint.confrelid,confkey -> pg_attribute": ["cross-schema-links"],
+  "pg_constraint.conparentid -> pg_constraint": ["cross-schema-links"],
+  "pg_inherits.inhparent -> pg_class": ["cross-schema-links"],
+  "pg_inherits.inhrelid -> pg_class": ["cross-schema-links"],
+  "pg_partitioned_table.partrelid -> pg_class": ["cross-schema-links"],
+  "pg_partitioned_table.partdefid -> pg_class": ["cross-schema-links"],
   // Data reached through other paths: sequences, statistics, large objects, foreign tables, replication.
   "pg_sequence.seqrelid -> pg_class": ["outward-privileges", "latent-grants"],
   "pg_statistic.starelid -> pg_class": ["latent-grants", "inward-grants"],
@@ -290,17 +289,6 @@ function reason(why: OutOfScope, edges: string[]): Record<string, OutOfScope> {
 
 /** Edge → why it is not judged. */
 export const OUT_OF_SCOPE_EDGES: Record<string, OutOfScope> = {
-  ...reason(PARAMETERS, ["pg_parameter_acl.paracl"]),
-  ...reason(LINKED_TABLES, [
-    "pg_constraint.conrelid,conkey -> pg_attribute",
-    "pg_constraint.confrelid -> pg_class",
-    "pg_constraint.confrelid,confkey -> pg_attribute",
-    "pg_constraint.conparentid -> pg_constraint",
-    "pg_inherits.inhparent -> pg_class",
-    "pg_inherits.inhrelid -> pg_class",
-    "pg_partitioned_table.partrelid -> pg_class",
-    "pg_partitioned_table.partdefid -> pg_class",
-  ]),
   ...reason(EXTENSION_SCRIPTS, ["pg_extension.extnamespace -> pg_namespace", "pg_extension.extconfig -> pg_class"]),
   ...reason(SUBSCRIPTIONS, [
     "pg_subscription.subdbid -> pg_database",
