@@ -44,6 +44,8 @@ export const AUDIT_CLASSES = {
     "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
   notifications:
     "Application functions send NOTIFY payloads, which Umami's role receives on LISTEN without any privilege (same database)",
+  "live-effects":
+    "Code that Umami's own DDL and writes set off (event triggers, triggers, constraints, defaults, policies), observed live in a rolled-back transaction: privileges, owners and objects changed, rows written and NOTIFY sent outside its schema",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */
