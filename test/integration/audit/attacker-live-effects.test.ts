@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditIsolation, type AuditResult } from "../../../scripts/audit/audit.js";
 import { applicationOf, captureFingerprint } from "../../../scripts/evidence/fingerprint.js";
-import { toUrl } from "../../../scripts/kernel/db.js";
+import { connect, toUrl } from "../../../scripts/kernel/db.js";
 import { applyRemedy, check, failing, rows, spec, startAuditStage, verifyCli, type AuditStage } from "./helpers.js";
 
 let stage: AuditStage;
@@ -204,5 +204,78 @@ describe("what Umami's own statements set off", () => {
     const after = await verify();
     expect(after.code).toBe(0);
     expect(after.finding(ROWS)!.severity).toBe("pass");
+  });
+
+  it("a CHECK constraint's function publishes each tracked website on a channel app_user LISTENs on; the catalogs only warn, the probe fails it; the remedy drops it", async () => {
+    await stage.run(
+      "superuser",
+      `CREATE FUNCTION public.announce(site text) RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+       BEGIN PERFORM pg_notify('sites', site); RETURN true; END $$;
+       ALTER FUNCTION public.announce(text) OWNER TO app_user`,
+    );
+    await stage.run(
+      "admin",
+      "ALTER TABLE umami.website ADD CONSTRAINT website_announced CHECK (public.announce(name))",
+    );
+    // The attacker: app_user listens, the tracker writes a website.
+    const listener = await connect(stage.as("app"));
+    const heard: string[] = [];
+    try {
+      listener.on("notification", (n) => heard.push(n.payload ?? ""));
+      await listener.query("LISTEN sites");
+      await stage.run("umami", "INSERT INTO umami.website VALUES (gen_random_uuid(), 'payroll.internal.example')");
+      await listener.query("SELECT 1");
+    } finally {
+      await listener.end();
+    }
+    expect(heard).toEqual(["payroll.internal.example"]);
+
+    expect(failing(await catalogsOnly())).toEqual([]);
+    const result = await withProbes();
+    expect(check(result, NOTIFY)).toMatchObject({
+      class: "live-effects",
+      severity: "fail",
+      objects: ["public.announce(site text) (constraint website_announced on umami.website) sends NOTIFY"],
+    });
+    expect(
+      await applyRemedy(stage, check(result, NOTIFY).remedy, "admin", { keep: (s) => s.startsWith("ALTER TABLE") }),
+    ).toEqual(["ALTER TABLE umami.website DROP CONSTRAINT website_announced;"]);
+    const after = await verify();
+    expect(after.code).toBe(0);
+    expect(after.finding(NOTIFY)!.severity).toBe("pass");
+  });
+
+  it("an event trigger that refuses umami_user's DDL breaks Umami's next migration: the probe fails naming it; skipping Umami's schema passes", async () => {
+    const policy = (skipUmami: boolean) => `
+      CREATE OR REPLACE FUNCTION public.ddl_policy() RETURNS event_trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+      BEGIN
+        ${skipUmami ? "IF current_user = 'umami_user' THEN RETURN; END IF;" : ""}
+        IF current_user <> 'app_admin' THEN RAISE EXCEPTION 'DDL is reserved to app_admin'; END IF;
+      END $$`;
+    await stage.run("admin", policy(false));
+    await stage.run(
+      "superuser",
+      "CREATE EVENT TRIGGER ddl_policy ON ddl_command_start EXECUTE FUNCTION public.ddl_policy()",
+    );
+    await expect(stage.run("umami", "CREATE TABLE umami.pageview (id uuid PRIMARY KEY)")).rejects.toThrow(
+      /DDL is reserved to app_admin/,
+    );
+
+    const before = await verify();
+    expect(before.code).toBe(1);
+    expect(before.finding(RUN)).toMatchObject({ class: "live-effects", severity: "fail" });
+    expect(before.finding(RUN)!.objects).toEqual([
+      expect.stringMatching(
+        /^the DDL of a migration failed: P0001: DDL is reserved to app_admin \(PL\/pgSQL function public\.ddl_policy\(\)/,
+      ),
+    ]);
+    expect(before.finding(RUN)!.remedy).toContain(
+      "event trigger ddl_policy ON ddl_command_start → public.ddl_policy()",
+    );
+
+    await stage.run("admin", policy(true));
+    const after = await verify();
+    expect(after.code).toBe(0);
+    expect(after.finding(RUN)!.severity).toBe("pass");
   });
 });
