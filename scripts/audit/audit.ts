@@ -32,6 +32,7 @@ import {
   type FingerprintChange,
 } from "../evidence/fingerprint.js";
 import { runProbes, type ProbeResult } from "./probes.js";
+import { auditLiveEffects } from "./live-effects.js";
 import { batchedQuery } from "./batch.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
@@ -204,7 +205,13 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditCrossSchemaLinks(ctx),
     auditParameters(ctx),
   ]);
-  const probing = options.umami ? runProbes(ctx, options.umami, all) : null;
+  // The live effects of Umami's own statements run next on the probes' connection (live-effects.ts).
+  let live: Finding[] = [];
+  const probing = options.umami
+    ? runProbes(ctx, options.umami, all, async (client) => {
+        live = await auditLiveEffects(ctx, client);
+      })
+    : null;
   probing?.catch(() => undefined); // awaited below
   const comparing = baseline && !problem ? all.then(() => fingerprintChanges(client, baseline)) : null;
   comparing?.catch(() => undefined); // awaited below
@@ -248,7 +255,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...intended,
   ];
   const probes = probing ? await probing : null;
-  findings.push(probeFindings(probes, options.spec));
+  findings.push(probeFindings(probes, options.spec), ...live);
 
   let changed: FingerprintChange[] = [];
   if (comparing) {

@@ -48,6 +48,8 @@ export const AUDIT_CLASSES = {
     "Inheritance, partitions and foreign keys link Umami's tables with tables outside its schema: rows read, checked or deleted across without a privilege",
   "parameter-privileges":
     "Umami's role may set superuser-only parameters or write the server's configuration (GRANT SET / ALTER SYSTEM ON PARAMETER); ALTER SYSTEM held outside the administrators",
+  "live-effects":
+    "Code that Umami's own DDL and writes set off (event triggers, triggers, constraints, defaults, policies), observed live in a rolled-back transaction: privileges, owners and objects changed, rows written and NOTIFY sent outside its schema",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */

@@ -9,8 +9,11 @@
  */
 import { finding, type AuditContext, type Finding } from "./types.js";
 
-// Case-insensitive (~*), as PL/pgSQL and SQL spell NOTIFY either way. `\m`/`\M` are word boundaries.
-const SENDS = String.raw`\mpg_notify\M|\mnotify\M`;
+/**
+ * A NOTIFY in a function's source (pg_notify() or the statement): case-insensitive (~*), as PL/pgSQL and SQL
+ * spell it either way; `\m`/`\M` are word boundaries.
+ */
+export const SENDS_NOTIFY = String.raw`\mpg_notify\M|\mnotify\M`;
 /** A whole row serialised: row_to_json(NEW), to_jsonb(OLD), NEW::text, NEW.*, hstore(NEW)… */
 const SERIALISES_ROW = String.raw`row_to_json|\mto_jsonb?\s*\(|\mhstore\s*\(|\m(new|old)\M\s*(::|\.\s*\*)`;
 
@@ -52,7 +55,7 @@ function describe(r: NotifyRow): string {
 /** Application functions that send NOTIFY: a row they publish reaches umami_user's LISTEN. */
 export async function auditNotifications(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
-  const rows = await ctx.query<NotifyRow>(NOTIFY_SQL, [ctx.schemaOid, SENDS, SERIALISES_ROW]);
+  const rows = await ctx.query<NotifyRow>(NOTIFY_SQL, [ctx.schemaOid, SENDS_NOTIFY, SERIALISES_ROW]);
   const rowsOut = rows.filter((r) => r.whole_rows);
   const role = spec.role.name;
   return [

@@ -86,6 +86,8 @@ export async function runProbes(
   ctx: AuditContext,
   umami: ConnectionSettings,
   after: Promise<unknown> = Promise.resolve(),
+  /** Runs next on the same connection once the probes' transaction is rolled back (when the role logged in). */
+  next?: (client: Client) => Promise<void>,
 ): Promise<ProbeResult[]> {
   const { spec } = ctx;
   const [targets] = await ctx.query<{
@@ -96,8 +98,8 @@ export async function runProbes(
   await after.catch(() => undefined);
   let results: ProbeResult[] = [];
   try {
-    await withClient(umami, (client) =>
-      withRolledBackTransaction(client, async () => {
+    await withClient(umami, async (client) => {
+      await withRolledBackTransaction(client, async () => {
         const who = await client.query<{ user: string }>("SELECT current_user AS user");
         if (who.rows[0].user !== spec.role.name) {
           results = [
@@ -146,8 +148,9 @@ export async function runProbes(
             `SELECT id FROM ${table(spec.schema, PROBE_TABLE)}`,
           ]),
         ];
-      }),
-    );
+      });
+      if (next && results.every((r) => r.name !== "log in")) await next(client);
+    });
   } catch (error) {
     // A role that cannot log in is a finding (the connection error never carries the password); others are bugs.
     if (!(error instanceof ConnectionError)) throw error;
