@@ -280,6 +280,8 @@ export const CLASSES_WITHOUT_EDGES: Partial<Record<AuditClass, string>> = {
   existence: "the role and the schema themselves, the two ends of every edge",
   "role-attributes": "attributes of Umami's role (pg_authid's own columns), not links",
   probes: "behaviour, observed live as Umami's role: what the catalogs forbid is tried",
+  "live-effects":
+    "behaviour, observed live: what Umami's own DDL and writes set off elsewhere (event triggers, triggers, constraints, defaults, policies), whatever catalog links carry it",
   fingerprint: "change, not reach: a digest of the application's objects and roles compared with a baseline",
 };
 
