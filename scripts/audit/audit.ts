@@ -22,6 +22,7 @@ import { auditDefiners } from "./definers.js";
 import { auditReplication } from "./replication.js";
 import { auditPlantedCode } from "./planted-code.js";
 import { auditNotifications } from "./notifications.js";
+import { auditOpaqueCode } from "./opaque-code.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import {
   fingerprintChanges,
@@ -199,6 +200,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditReplication(ctx),
     auditPlantedCode(ctx),
     auditNotifications(ctx),
+    auditOpaqueCode(ctx),
   ]);
   const probing = options.umami ? runProbes(ctx, options.umami, all) : null;
   probing?.catch(() => undefined); // awaited below
@@ -219,6 +221,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     replication,
     planted,
     notifications,
+    opaque,
   ] = await all;
   queries += databases.queries;
   const findings = [
@@ -237,6 +240,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...replication,
     ...triggers,
     ...planted,
+    ...opaque,
     ...intended,
   ];
   const probes = probing ? await probing : null;

@@ -43,7 +43,9 @@ export const AUDIT_CLASSES = {
   "planted-code":
     "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
   notifications:
-    "Application functions send NOTIFY payloads, which Umami's role receives on LISTEN without any privilege (same database)",
+    "Application functions and documented C triggers (contrib tcn) send NOTIFY payloads beyond a surrogate key, which Umami's role receives on LISTEN without any privilege (same database)",
+  "opaque-code":
+    "Code whose effect the catalogs cannot show (function bodies, SQL passed as text, views', rules' and triggers' text, pinned search_paths) runs with other roles' rights and names a schema Umami's role creates in",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */

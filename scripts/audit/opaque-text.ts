@@ -10,12 +10,6 @@
 const IDENT = String.raw`[\p{L}\p{N}_$]`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** A POSIX pattern for `~*` that finds what may be a qualified reference to one of `schemas` (SQL's coarse filter). */
-export function schemaReferencePattern(schemas: string[]): string {
-  if (schemas.length === 0) return "$^";
-  return `(${schemas.map((s) => s.replace(/[^\p{L}\p{N}_]/gu, (c) => `\\${c}`)).join("|")})"?\\s*\\.`;
-}
-
 /**
  * The schemas of `schemas` that `text` uses as a qualifier (`umami.website`, `"umami" . "website"`), in code or
  * inside a string — SQL passed as text names its tables the same way. `'umami'` alone or `'umami.%'` do not
@@ -102,7 +96,7 @@ export function dynamicSql(code: string): string[] {
 }
 
 /** `code` without comments; string literals and quoted identifiers kept. */
-export function stripComments(code: string): string {
+function stripComments(code: string): string {
   let out = "";
   let i = 0;
   while (i < code.length) {
@@ -205,10 +199,13 @@ const SERIALISER =
 const WHOLE_ROW = /(?<![\p{L}\p{N}_$."])(new|old)(?![\p{L}\p{N}_$])(?!\s*\.\s*["\p{L}_])/iu;
 const COLUMN = /(?<![\p{L}\p{N}_$."])(?:new|old)\s*\.\s*("(?:[^"]|"")+"|[\p{L}_][\p{L}\p{N}_$]*)/giu;
 const LITERAL = /^(?:[eE]?'(?:[^']|'')*'|null|\d+)$/i;
+/** Functions that only shape their arguments (judged above) into a payload: building JSON, concatenating, casing. */
+const CONSTRUCTOR =
+  /^(json_build_object|jsonb_build_object|json_build_array|jsonb_build_array|format|concat|concat_ws|coalesce|lower|upper|trim|text|varchar|null)$/i;
 const TG_VARIABLE = /^tg_(op|name|table_name|table_schema|relname|level|when|nargs)$/i;
 
 /** The payload expressions of every pg_notify(…) call and NOTIFY statement in `code` (comments removed); `dynamic` when NOTIFY is in a string. */
-export function notifyPayloads(code: string): { payloads: string[]; dynamic: boolean } {
+function notifyPayloads(code: string): { payloads: string[]; dynamic: boolean } {
   const clean = stripComments(code);
   const payloads: string[] = [];
   let dynamic = false;
@@ -249,7 +246,7 @@ export function notifyPayloads(code: string): { payloads: string[]; dynamic: boo
  * function (null: no trigger runs it, so no column is known to be a key): a whole row, a non-key column or a key that is itself data fail; literals, trigger variables and
  * surrogate keys are a key; a variable is followed to its assignments; anything else is unknown.
  */
-export function judgePayload(payload: string, code: string, keys: KeyColumn[] | null, depth = 0): PayloadVerdict {
+function judgePayload(payload: string, code: string, keys: KeyColumn[] | null, depth = 0): PayloadVerdict {
   const expr = payload.trim();
   if (SERIALISER.test(expr) || WHOLE_ROW.test(expr))
     return { kind: "row", why: `publishes whole rows (${short(expr)})` };
@@ -270,13 +267,7 @@ export function judgePayload(payload: string, code: string, keys: KeyColumn[] | 
     .replace(/::\s*("(?:[^"]|"")+"|[\p{L}_][\p{L}\p{N}_$]*)(\s*\([^)]*\))?(\s*\[\])?/gu, " ")
     .replace(/\|\||[(),+]/g, " ")
     .split(/\s+/)
-    .filter(
-      (t) =>
-        t &&
-        !LITERAL.test(t) &&
-        !TG_VARIABLE.test(t) &&
-        !/^(text|varchar|coalesce|concat|concat_ws|lower|upper|trim|null)$/i.test(t),
-    );
+    .filter((t) => t && !LITERAL.test(t) && !TG_VARIABLE.test(t) && !CONSTRUCTOR.test(t));
   if (rest.length === 0) return { kind: "key" };
   const variables = rest.filter((t) => /^[\p{L}_][\p{L}\p{N}_$]*$/u.test(t));
   if (variables.length !== rest.length || depth > 2)
