@@ -24,6 +24,7 @@ import { auditPlantedCode } from "./planted-code.js";
 import { auditNotifications } from "./notifications.js";
 import { auditCrossSchemaLinks } from "./cross-schema-links.js";
 import { auditParameters } from "./parameters.js";
+import { auditOpaqueCode } from "./opaque-code.js";
 import { withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import {
   fingerprintChanges,
@@ -204,6 +205,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditNotifications(ctx),
     auditCrossSchemaLinks(ctx),
     auditParameters(ctx),
+    auditOpaqueCode(ctx),
   ]);
   // The live effects of Umami's own statements run next on the probes' connection (live-effects.ts).
   let live: Finding[] = [];
@@ -232,6 +234,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     notifications,
     crossLinks,
     parameters,
+    opaque,
   ] = await all;
   queries += databases.queries;
   const findings = [
@@ -252,6 +255,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...replication,
     ...triggers,
     ...planted,
+    ...opaque,
     ...intended,
   ];
   const probes = probing ? await probing : null;

@@ -42,14 +42,16 @@ export const AUDIT_CLASSES = {
     "Privileges behind a schema without USAGE, reachable through paths that never check the schema (pg_stats, sequence functions by OID)",
   "planted-code":
     "Views, policies and SECURITY INVOKER functions in Umami's schema run with the rights of whoever reads or writes its data, administrators included",
-  notifications:
-    "Application functions send NOTIFY payloads, which Umami's role receives on LISTEN without any privilege (same database)",
   "cross-schema-links":
     "Inheritance, partitions and foreign keys link Umami's tables with tables outside its schema: rows read, checked or deleted across without a privilege",
   "parameter-privileges":
     "Umami's role may set superuser-only parameters or write the server's configuration (GRANT SET / ALTER SYSTEM ON PARAMETER); ALTER SYSTEM held outside the administrators",
   "live-effects":
     "Code that Umami's own DDL and writes set off (event triggers, triggers, constraints, defaults, policies), observed live in a rolled-back transaction: privileges, owners and objects changed, rows written and NOTIFY sent outside its schema",
+  notifications:
+    "Application functions and documented C triggers (contrib tcn) send NOTIFY payloads beyond a surrogate key, which Umami's role receives on LISTEN without any privilege (same database)",
+  "opaque-code":
+    "Code whose effect the catalogs cannot show (function bodies, SQL passed as text, views', rules' and triggers' text, pinned search_paths) runs with other roles' rights and names a schema Umami's role creates in",
 } as const satisfies Record<string, string>;
 
 /** A path class id (see `AUDIT_CLASSES`). */

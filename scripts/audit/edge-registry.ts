@@ -118,7 +118,7 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_parameter_acl.paracl": ["parameter-privileges"],
   // Stored settings and options (text[] *config / *options columns).
   "pg_db_role_setting.setconfig": ["role-settings", "search-path-shadowing", "database-wide-settings"],
-  "pg_proc.proconfig": ["definer-escalation", "triggers"],
+  "pg_proc.proconfig": ["definer-escalation", "triggers", "opaque-code"],
   "pg_class.reloptions": ["outward-privileges", "inward-via-objects"],
   "pg_user_mapping.umoptions": ["outward-privileges"],
   // Expressions (pg_node_tree columns; pg_depend records what they reference).
@@ -130,9 +130,9 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_policy.polqual": ["planted-code"],
   "pg_policy.polwithcheck": ["planted-code"],
   "pg_proc.proargdefaults": ["planted-code"],
-  "pg_proc.prosqlbody": ["inward-via-objects"],
+  "pg_proc.prosqlbody": ["inward-via-objects", "opaque-code"],
   "pg_publication_rel.prqual": ["inward-via-replication"],
-  "pg_rewrite.ev_action": ["inward-via-objects", "planted-code"],
+  "pg_rewrite.ev_action": ["inward-via-objects", "planted-code", "opaque-code"],
   "pg_rewrite.ev_qual": ["triggers"],
   "pg_trigger.tgqual": ["triggers"],
   "pg_type.typdefaultbin": ["planted-code"],
@@ -223,10 +223,10 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_depend.refclassid -> pg_class": ["inward-via-objects", "planted-code", "foreign-objects-in-schema"],
   // Code that runs: triggers, rules, event triggers, policies, defaults, constraints, casts, operators, aggregates.
   "pg_trigger.tgrelid -> pg_class": ["triggers", "notifications"],
-  "pg_trigger.tgfoid -> pg_proc": ["triggers", "notifications", "planted-code"],
+  "pg_trigger.tgfoid -> pg_proc": ["triggers", "notifications", "planted-code", "opaque-code"],
   "pg_trigger.tgconstrrelid -> pg_class": ["triggers"],
   "pg_rewrite.ev_class -> pg_class": ["triggers", "inward-via-objects", "planted-code"],
-  "pg_event_trigger.evtfoid -> pg_proc": ["triggers"],
+  "pg_event_trigger.evtfoid -> pg_proc": ["triggers", "opaque-code"],
   "pg_policy.polrelid -> pg_class": ["planted-code"],
   "pg_attrdef.adrelid -> pg_class": ["planted-code"],
   "pg_attrdef.adrelid,adnum -> pg_attribute": ["planted-code"],

@@ -32,6 +32,17 @@ const INWARD_OBJECTS_SQL = `
        AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
       JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid AND rw.ev_class <> r.oid
      WHERE r.depth < 8
+  ), views AS (
+    -- Views that call a function: a view's query runs the function checking EXECUTE as the reader and never the
+    -- function's schema (its name was looked up once, when the view was made), so USAGE there protects nothing.
+    SELECT DISTINCT d.refobjid AS fn, c.oid, c.relnamespace AS nsp,
+           pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+      FROM pg_catalog.pg_depend d
+      JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid
+      JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class AND c.relkind = 'v'
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+       AND d.refobjid IN (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.prosecdef)
   ), objects AS (
     SELECT c.oid, CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END AS otype,
            pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object,
@@ -64,13 +75,20 @@ const INWARD_OBJECTS_SQL = `
   SELECT o.otype, o.object, pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner)) AS owner, o.reads,
          ARRAY(SELECT 'PUBLIC' WHERE (CASE o.acltype WHEN 'f' THEN pg_catalog.has_function_privilege('public', o.oid, 'EXECUTE')
                                                     ELSE pg_catalog.has_table_privilege('public', o.oid, 'SELECT') END)
-                                 AND pg_catalog.has_schema_privilege('public', o.nsp, 'USAGE')
+                                 AND (pg_catalog.has_schema_privilege('public', o.nsp, 'USAGE')
+                                      OR EXISTS (SELECT 1 FROM views v WHERE v.fn = o.oid AND o.acltype = 'f'
+                                                    AND pg_catalog.has_table_privilege('public', v.oid, 'SELECT')
+                                                    AND pg_catalog.has_schema_privilege('public', v.nsp, 'USAGE')))
                UNION ALL
                SELECT pg_catalog.quote_ident(r.rolname) FROM pg_catalog.pg_roles r
                 WHERE r.oid <> ALL ($2::oid[]) AND r.oid <> o.owner AND r.rolcanlogin
                   AND (CASE o.acltype WHEN 'f' THEN pg_catalog.has_function_privilege(r.oid, o.oid, 'EXECUTE')
                                       ELSE pg_catalog.has_table_privilege(r.oid, o.oid, 'SELECT') END)
-                  AND pg_catalog.has_schema_privilege(r.oid, o.nsp, 'USAGE')) AS callers,
+                  AND (pg_catalog.has_schema_privilege(r.oid, o.nsp, 'USAGE')
+                       OR EXISTS (SELECT 1 FROM views v WHERE v.fn = o.oid AND o.acltype = 'f'
+                                     AND pg_catalog.has_table_privilege(r.oid, v.oid, 'SELECT')
+                                     AND pg_catalog.has_schema_privilege(r.oid, v.nsp, 'USAGE')))) AS callers,
+         ARRAY(SELECT DISTINCT v.name FROM views v WHERE v.fn = o.oid AND o.acltype = 'f' ORDER BY 1) AS views,
          ARRAY(SELECT DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
                  FROM pg_catalog.aclexplode(COALESCE(o.acl, pg_catalog.acldefault(o.acltype, o.owner))) a
                 WHERE a.grantee <> o.owner AND a.grantee <> ALL ($2::oid[])
@@ -88,6 +106,8 @@ interface ReaderRow {
   owner: string;
   reads: string[];
   callers: string[];
+  /** For a function: the views that call it (their readers call it without USAGE on its schema). */
+  views: string[];
   grantees: string[];
 }
 
@@ -110,7 +130,7 @@ export async function auditInwardObjects(ctx: AuditContext): Promise<Finding[]> 
       "fail",
       rows.map(
         (r) =>
-          `${r.otype.toLowerCase()} ${r.object} (owner ${r.owner}) reads ${r.reads.join(", ")} → ${r.callers.join(", ")}`,
+          `${r.otype.toLowerCase()} ${r.object} (owner ${r.owner}) reads ${r.reads.join(", ")} → ${r.callers.join(", ")}${r.views.length > 0 ? ` (also through view ${r.views.join(", ")}, which never checks the function's schema)` : ""}`,
       ),
       `These run with their owner's rights, so whoever may use them reads Umami's data without any privilege on ${spec.schema}; keep them for the administrators (or drop them): ${rows.map(revoke).join(" ")}`,
       `No view, materialized view or SECURITY DEFINER function outside ${spec.schema} lets a role outside the administrators read its tables.`,

@@ -128,7 +128,16 @@ export const OUTWARD_SQL = `
              FROM pg_catalog.pg_aggregate a
              JOIN pg_catalog.pg_proc ap ON ap.oid = a.aggfnoid JOIN ns ans ON ans.oid = ap.pronamespace
             WHERE ans.usable AND p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn,
-                                           a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)) END
+                                           a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)
+           UNION ALL
+           -- A view runs its functions checking EXECUTE as the reader, never their schema.
+           SELECT DISTINCT 'view ' || pg_catalog.quote_ident(vns.nspname) || '.' || pg_catalog.quote_ident(v.relname)
+             FROM pg_catalog.pg_depend d
+             JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid
+             JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class AND v.relkind = 'v'
+             JOIN ns vns ON vns.oid = v.relnamespace
+            WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+              AND d.refobjid = p.oid AND vns.usable AND pg_catalog.has_table_privilege($1::oid, v.oid, 'SELECT')) END
     FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
    WHERE p.prosecdef AND pg_catalog.has_function_privilege($1::oid, p.oid, 'EXECUTE')
   UNION ALL

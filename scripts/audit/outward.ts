@@ -56,8 +56,9 @@ function harmless(row: OutwardRow): string | null {
  * up (and so checks the schema). Measured on PostgreSQL 15 as the Umami role: `pg_stats` filters on
  * has_column_privilege() alone and shows most_common_vals and histogram_bounds (the column's values) unless
  * row-level security is on; nextval(), setval() and pg_sequence_last_value() take a regclass, and an OID
- * cast to regclass looks up no schema; an operator, a cast or an aggregate calls its function checking only
- * EXECUTE (a SECURITY DEFINER function behind an operator in public ran for the Umami role, measured).
+ * cast to regclass looks up no schema; an operator, a cast, an aggregate or a view calls its function checking
+ * only EXECUTE (a SECURITY DEFINER function behind an operator in public ran for the Umami role, and one behind a
+ * view it may read, measured).
  */
 function latentPath(row: OutwardRow): string | null {
   if (row.kind === "function") {

@@ -84,6 +84,27 @@ const SETTINGS_PATHS_SQL = `
      AND NOT (pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') OR n.nspowner = $1::oid)
      AND (c.creators IS NOT NULL OR c.owners IS NOT NULL)
   UNION ALL
+  -- A name no schema has yet ("$user" for a role without its schema, a schema dropped since): whoever may create
+  -- schemas in the database (CREATE on it) takes the name, and grants the victim USAGE itself. The Umami role
+  -- for every login role's path; login roles outside the administrators for an administrator's (superusers
+  -- aside, as above). Names under pg_ are the system's: nobody creates them.
+  SELECT 'unclaimed path', e.role, e.source, e.value, pg_catalog.quote_ident(e.schema), e.raw, NULL, c.umami, NULL, NULL,
+         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners
+    FROM entries e
+    CROSS JOIN LATERAL (
+      SELECT pg_catalog.bool_or(w.oid = $1::oid) AS umami,
+             pg_catalog.array_agg(w.name ORDER BY w.name) FILTER (WHERE w.granted) AS creators,
+             pg_catalog.array_agg(w.name || ' (the database''s owner)' ORDER BY w.name) FILTER (WHERE NOT w.granted) AS owners
+        FROM (SELECT r.oid, pg_catalog.quote_ident(r.rolname) AS name,
+                     NOT pg_catalog.pg_has_role(r.oid, (SELECT d.datdba FROM pg_catalog.pg_database d JOIN db ON db.oid = d.oid), 'MEMBER') AS granted
+                FROM pg_catalog.pg_roles r
+               WHERE r.rolcanlogin AND pg_catalog.has_database_privilege(r.oid, (SELECT oid FROM db), 'CREATE')
+                 AND (r.oid = $1::oid
+                      OR (r.oid <> ALL ($3::oid[]) AND e.role_oid = ANY ($3::oid[])
+                          AND NOT (SELECT v.rolsuper FROM pg_catalog.pg_roles v WHERE v.oid = e.role_oid)))) w) c
+   WHERE e.schema !~ '^pg_' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = e.schema)
+     AND (c.creators IS NOT NULL OR c.owners IS NOT NULL)
+  UNION ALL
   SELECT 'custom setting', CASE WHEN st.setrole = 0 THEN NULL ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(st.setrole)) END,
          CASE WHEN st.setrole <> 0 AND st.setdatabase <> 0 THEN 'role in database' WHEN st.setrole <> 0 THEN 'role'
               WHEN st.setdatabase <> 0 THEN 'database' ELSE 'all roles' END,
@@ -98,13 +119,14 @@ const SETTINGS_PATHS_SQL = `
 `;
 
 interface SettingsRow {
-  kind: "search path" | "admin path" | "custom setting";
+  kind: "search path" | "admin path" | "unclaimed path" | "custom setting";
   role: string | null;
   source: "role in database" | "role" | "database" | "all roles" | "server";
   value: string | null;
   schema: string | null;
   raw: string | null;
   public_create: boolean | null;
+  /** The schema is the Umami role's (a search path), or the Umami role may create it (an unclaimed one). */
   umami: boolean | null;
   name: string | null;
   /** The name as RESET accepts it (each dotted part quoted where needed). */
@@ -177,7 +199,8 @@ function searchPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
  * (never the database's or the application's: the application keeps creating where it does). A role granted
  * CREATE there fails; one that creates there only as the owner (a database the application owns: public is
  * pg_database_owner's) warns: PostgreSQL's secure schema usage pattern trusts the database owner, and the
- * threat model says so.
+ * threat model says so — unless the schema is the administrator's own "$user" entry: owned by another role, that
+ * name was taken, and it fails.
  */
 function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
   const remedies = new Set<string>();
@@ -186,7 +209,8 @@ function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
     const at = r.source === "role in database" ? r : { ...r, source: "role" as const };
     remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
   }
-  const granted = rows.some((r) => r.creators);
+  // A schema named for the administrator ("$user") that another role owns was taken, not trusted: it fails too.
+  const granted = rows.some((r) => r.creators || (isUser(r) && r.owners));
   const who = (r: SettingsRow) =>
     [...(r.creators ?? []).map((c) => `${c} (granted CREATE)`), ...(r.owners ?? [])].join(", ");
   return finding(
@@ -199,6 +223,34 @@ function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
     ),
     `Whatever an administrator names without a schema may be one of these roles' (a function overload that matches better than pg_catalog's, an operator), and it runs with the administrator's rights, which grant any role, ${ctx.spec.role.name} included (CVE-2018-1058). Take the schema out of the administrators' own path and name its objects with their schema: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, where the application creates nothing at runtime, take its login roles' CREATE on the schema.)${granted ? "" : " Only owners create there, whom PostgreSQL's secure schema usage pattern trusts: a warning, as long as the owner is not compromised."}`,
     `No administrator's effective search_path reaches a schema where a login role outside the administrators can create.`,
+  );
+}
+
+/**
+ * A path entry no schema answers to: the first role that may create schemas in the database takes the name and
+ * grants the victim USAGE, and what the victim names without a schema resolves there (CVE-2018-1058). Fails when
+ * the Umami role, or a role granted CREATE on the database, may take it; warns when only the database's owner
+ * may (trusted, as for schemas it owns). The remedy takes the name out of the victim's own path.
+ */
+function unclaimedFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
+  const remedies = new Set<string>();
+  for (const r of rows) {
+    const raws = rows.filter((x) => x.role === r.role).map((x) => x.raw!);
+    const at = r.source === "role in database" ? r : { ...r, source: "role" as const };
+    remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
+  }
+  const failing = rows.some((r) => r.umami || r.creators);
+  const who = (r: SettingsRow) => [...(r.creators ?? []), ...(r.owners ?? [])].join(", ");
+  return finding(
+    "search-path-shadowing",
+    "inward: search_path entries no schema answers to yet",
+    failing ? "fail" : "warn",
+    rows.map(
+      (r) =>
+        `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) names schema ${r.schema}${isUser(r) ? ' through "$user"' : ""}, which does not exist: ${who(r)} may create it (CREATE on database ${ctx.database})`,
+    ),
+    `A search_path entry is a name, not an object: whoever creates that schema first decides what these roles' unqualified names mean, with their rights (CVE-2018-1058). Take the name out of their own path: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, as an administrator, create the schema first for its role, so that nobody else can.)${failing ? "" : " Only the database's owner may create it, whom PostgreSQL's secure schema usage pattern trusts: a warning."}`,
+    `Every schema named in a login role's effective search_path exists, or no role outside the administrators may create it.`,
   );
 }
 
@@ -237,6 +289,10 @@ export async function auditSettingsPaths(ctx: AuditContext): Promise<Finding[]> 
     ),
     adminPathFinding(
       rows.filter((r) => r.kind === "admin path"),
+      ctx,
+    ),
+    unclaimedFinding(
+      rows.filter((r) => r.kind === "unclaimed path"),
       ctx,
     ),
     customSettingsFinding(

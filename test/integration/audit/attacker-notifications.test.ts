@@ -62,7 +62,9 @@ describe("NOTIFY payloads of the application", () => {
     expect(before.finding(CHECK)).toMatchObject({
       class: "notifications",
       severity: "fail",
-      objects: ["function public.orders_changed() (owner app_admin, trigger on public.orders) publishes whole rows"],
+      objects: [
+        "function public.orders_changed() (owner app_admin, trigger on public.orders) publishes whole rows (row_to_json(NEW)::text)",
+      ],
       remedy: expect.stringContaining("no privilege on channels to take away"),
     });
     expect(before.finding(CHECK)!.remedy).toContain("NEW.id::text");
@@ -89,7 +91,7 @@ describe("NOTIFY payloads of the application", () => {
     expect(after.finding(CHECK)).toMatchObject({
       severity: "warn",
       objects: [
-        "function public.orders_changed() (owner app_admin, trigger on public.orders) sends payloads the audit cannot read",
+        "function public.orders_changed() (owner app_admin, trigger on public.orders) sends a key or a constant",
       ],
     });
   });
@@ -119,7 +121,7 @@ describe("NOTIFY payloads of the application", () => {
     const found = before.finding("outward: database shop")!;
     expect(found).toMatchObject({ class: "other-databases", severity: "fail" });
     expect(found.objects).toContain(
-      "NOTIFY payloads of the application: function public.carts_changed() (owner app_admin, trigger on public.carts) publishes whole rows",
+      "NOTIFY payloads of the application: function public.carts_changed() (owner app_admin, trigger on public.carts) publishes whole rows (to_jsonb(NEW)::text)",
     );
 
     // The remedy's way out for a database Umami does not use: keep umami_user out of it (the application keeps CONNECT).
@@ -130,5 +132,63 @@ describe("NOTIFY payloads of the application", () => {
     const after = await verifyCli(stage);
     expect(after.finding("outward: database shop")).toBeUndefined();
     expect(after.finding(CHECK)!.severity).toBe("warn"); // the first test's key-only feed in app
+  });
+
+  it("a feed through json_build_object and contrib tcn on a table keyed by its token hand umami_user the data; verify fails naming both; surrogate keys close them", async () => {
+    await stage.run("superuser", "CREATE EXTENSION tcn SCHEMA public");
+    await stage.run(
+      "admin",
+      `
+      CREATE TABLE public.api_tokens (token text PRIMARY KEY, id bigint GENERATED ALWAYS AS IDENTITY UNIQUE, customer_id bigint NOT NULL);
+      GRANT SELECT, INSERT ON public.api_tokens TO app_user;
+      CREATE TRIGGER api_tokens_tcn AFTER INSERT OR UPDATE OR DELETE ON public.api_tokens
+        FOR EACH ROW EXECUTE FUNCTION public.triggered_change_notification('tokens');
+      CREATE FUNCTION public.customers_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify('customers', json_build_object('op', TG_OP, 'data', NEW)::text); RETURN NEW; END $$;
+      CREATE TRIGGER customers_changed AFTER INSERT ON public.customers FOR EACH ROW EXECUTE FUNCTION public.customers_changed()`,
+    );
+    let n = 0;
+    const write = () => {
+      n += 1;
+      return stage.run(
+        "app",
+        `INSERT INTO public.api_tokens (token, customer_id) VALUES ('tok-live-${n}', 1); INSERT INTO public.customers (email, name) VALUES ('new${n}@example.com', 'New')`,
+      );
+    };
+    // The attacker: no grant on either table, yet the token and the customer arrive.
+    await expect(stage.run("umami", "SELECT token FROM public.api_tokens")).rejects.toThrow(/permission denied/);
+    expect(await listenWhile("tokens", write)).toEqual([`"api_tokens",I,"token"='tok-live-1'`]);
+    const [customer] = await listenWhile("customers", write);
+    expect(JSON.parse(customer)).toMatchObject({ op: "INSERT", data: { email: "new2@example.com" } });
+
+    const before = await verifyCli(stage);
+    expect(before.code).toBe(1);
+    const found = before.finding(CHECK)!;
+    expect(found.severity).toBe("fail");
+    expect(found.objects).toEqual(
+      expect.arrayContaining([
+        "function public.customers_changed() (owner app_admin, trigger on public.customers) publishes whole rows (json_build_object('op', TG_OP, 'data', NEW)::text)",
+        "trigger api_tokens_tcn ON public.api_tokens (contrib tcn, channel tokens) publishes its primary key: key column token (text) is data, not a surrogate key",
+      ]),
+    );
+
+    // The remedy, as the application's next migration: each feed sends its surrogate integer key.
+    await stage.run(
+      "admin",
+      `
+      DROP TRIGGER api_tokens_tcn ON public.api_tokens;
+      CREATE FUNCTION public.api_tokens_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify('tokens', TG_OP || ':' || NEW.id::text); RETURN NEW; END $$;
+      CREATE TRIGGER api_tokens_changed AFTER INSERT ON public.api_tokens FOR EACH ROW EXECUTE FUNCTION public.api_tokens_changed();
+      CREATE OR REPLACE FUNCTION public.customers_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify('customers', json_build_object('op', TG_OP, 'id', NEW.id)::text); RETURN NEW; END $$`,
+    );
+    expect(await listenWhile("tokens", write)).toEqual([expect.stringMatching(/^INSERT:\d+$/)]);
+    const [key] = await listenWhile("customers", write);
+    expect(Object.keys(JSON.parse(key) as object)).toEqual(["op", "id"]);
+
+    const after = await verifyCli(stage);
+    expect(after.finding(CHECK)!.severity).toBe("warn");
+    expect(after.code).toBe(0);
   });
 });
