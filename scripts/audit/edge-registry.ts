@@ -118,6 +118,7 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_parameter_acl.paracl": ["parameter-privileges"],
   // Stored settings and options (text[] *config / *options columns).
   "pg_db_role_setting.setconfig": ["role-settings", "search-path-shadowing", "database-wide-settings"],
+  // A search_path pinned there counts as pinned today even when it names a schema umami_user can create in.
   "pg_proc.proconfig": ["definer-escalation", "triggers"],
   "pg_class.reloptions": ["outward-privileges", "inward-via-objects"],
   "pg_user_mapping.umoptions": ["outward-privileges"],
