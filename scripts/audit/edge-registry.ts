@@ -17,7 +17,7 @@
 import type { AuditClass } from "./classes.js";
 
 /** One reason an edge is not judged: a short title (the threat model's out-of-scope list quotes it) and why. */
-export interface OutOfScope {
+interface OutOfScope {
   title: string;
   why: string;
 }
