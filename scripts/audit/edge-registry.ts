@@ -17,7 +17,7 @@
 import type { AuditClass } from "./classes.js";
 
 /** One reason an edge is not judged: a short title (the threat model's out-of-scope list quotes it) and why. */
-export interface OutOfScope {
+interface OutOfScope {
   title: string;
   why: string;
 }
@@ -118,6 +118,7 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_parameter_acl.paracl": ["parameter-privileges"],
   // Stored settings and options (text[] *config / *options columns).
   "pg_db_role_setting.setconfig": ["role-settings", "search-path-shadowing", "database-wide-settings"],
+  // definer-escalation judges who may call it; opaque-code judges a pinned path that names a schema umami_user can create in.
   "pg_proc.proconfig": ["definer-escalation", "triggers", "opaque-code"],
   "pg_class.reloptions": ["outward-privileges", "inward-via-objects"],
   "pg_user_mapping.umoptions": ["outward-privileges"],
