@@ -9,13 +9,13 @@ import { resolve } from "node:path";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { buildSpec, validateStage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { formatDatabaseUrl } from "../../sst/database/url.js";
+import { InvalidNameError } from "../../sst/errors.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
-import { UserError } from "../kernel/errors.js";
 import { Problems } from "../kernel/problems.js";
 import { projectRoot } from "../kernel/project-root.js";
 import { readSecretFile, type CredentialsSecret } from "./credentials.js";
-import { fetchCredentialsSecret, fetchMasterCredentials } from "./secrets-manager.js";
+import { readStageSecrets } from "./secrets-manager.js";
 import { loadOutputs, type LinkedResource, type StageOutputs } from "./outputs.js";
 import { STAGE_ENV, type StageInputs } from "./stage-inputs.js";
 
@@ -57,24 +57,6 @@ export function localSecretPath(stage: string, root: string = projectRoot()): st
   return resolve(root, ".umami-db", validateStage(stage), "credentials.json");
 }
 
-async function secretsManager(o: ResolveStageOptions, region: string): Promise<SecretsManagerClient> {
-  if (o.clients?.secretsManager) return o.clients.secretsManager;
-  const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-  return new SecretsManagerClient({ region, maxAttempts: 5 });
-}
-
-function checkSecretNames(
-  secret: CredentialsSecret,
-  spec: UmamiDatabaseSpec,
-  source: string,
-  problems: Problems,
-): void {
-  if (secret.username !== spec.role.name)
-    problems.add(`${source} is for role ${secret.username}, stage ${spec.stage} uses ${spec.role.name}`);
-  if (secret.schema !== spec.schema)
-    problems.add(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
-}
-
 const CANNOT_RESOLVE = "Cannot resolve the stage: ";
 
 function fail(problem: string): never {
@@ -96,14 +78,9 @@ export async function resolveStage<N extends Need = Need>(
   const problems = new Problems();
   // `from` names the flag or variable that gave each value, for messages.
   const { values: input, from } = o.given;
-  const { adminUrl, umamiUrl, caFile } = input;
+  const { adminUrl, umamiUrl, caFile, secretFile } = input;
   const stage = o.stage ?? (adminUrl || umamiUrl ? defaultStage : undefined);
   if (stage === undefined) fail("pass --stage <stage> (or --admin-url / --umami-url for a database outside SST)");
-  try {
-    validateStage(stage);
-  } catch (error) {
-    fail((error as Error).message);
-  }
   const { outputs, source: outputsSource } = loadOutputs(
     stage,
     { linked: o.linked, file: input.outputsFile, root: o.root },
@@ -121,40 +98,42 @@ export async function resolveStage<N extends Need = Need>(
   };
   const admin = needs.has("admin") && adminUrl ? connection(adminUrl, "admin URL") : undefined;
   const umamiFromUrl = needs.has("umami") && umamiUrl ? connection(umamiUrl, "umami URL") : undefined;
+  // A credentials file stands in for Secrets Manager (`umami-db local` writes one).
+  let localSecret: CredentialsSecret | undefined;
+  if (needs.has("umami") && !umamiFromUrl && secretFile) {
+    try {
+      localSecret = readSecretFile(secretFile);
+    } catch (error) {
+      problems.addError(error);
+    }
+  }
   // The database comes from the admin URL when given (a database outside SST), else from the stage settings.
   const settings = { ...stageSettings(stage), ...(admin ? { database: admin.database } : {}) };
-  const spec = buildSpec(stage, settings);
+  let spec: UmamiDatabaseSpec;
+  try {
+    validateStage(stage);
+    spec = buildSpec(stage, settings);
+  } catch (error) {
+    // Alone: every other problem would only be about the wrong stage.
+    if (!(error instanceof InvalidNameError) || error.what !== "stage") throw error;
+    fail(error.message);
+  }
   if (outputs.schema && outputs.schema !== spec.schema)
     problems.add(`the outputs name schema ${outputs.schema}, the spec ${spec.schema} (deployed from other code?)`);
   if (outputs.database && outputs.database !== spec.database)
     problems.add(`the outputs name database ${outputs.database}, the stage settings ${spec.database}`);
   if (outputs.role && outputs.role !== spec.role.name)
     problems.add(`the outputs name role ${outputs.role}, the spec ${spec.role.name}`);
-  // The stage's settings' region has its default in the spec: the region is always known.
+  // The spec holds the region's default: the region is always known.
   const region = input.region ?? outputs.region ?? spec.cluster.region;
 
-  let umami = umamiFromUrl;
-  let umamiSource = umamiFromUrl ? from.umamiUrl : undefined;
-  let secretArn = input.secretId ?? outputs.secretArn ?? outputs.secretName;
-  let localSecret: CredentialsSecret | undefined;
-  const secretFile = input.secretFile;
-  if (needs.has("umami") && !umami && secretFile) {
-    try {
-      localSecret = readSecretFile(secretFile);
-      checkSecretNames(localSecret, spec, `secret file ${secretFile}`, problems);
-      umami = connection(localSecret.DATABASE_URL, `secret file ${secretFile}`);
-      umamiSource = `file ${secretFile}`;
-    } catch (error) {
-      problems.addError(error);
-    }
-  }
-  const needsSecret = needs.has("umami") && !umami && !secretFile;
-  const masterArn = input.masterSecretArn ?? outputs.masterSecretArn ?? settings.masterSecretArn;
+  const needsSecret = needs.has("umami") && !umamiFromUrl && !secretFile;
+  const masterArn = input.masterSecretArn ?? outputs.masterSecretArn ?? spec.cluster.masterSecretArn;
   const needsMaster = needs.has("admin") && !admin && !adminUrl;
   if (needsMaster && !masterArn) {
     problems.add(
       `no administrator credentials for stage ${stage}: pass --admin-url (or ${STAGE_ENV.adminUrl}), or --master-secret-arn ` +
-        `(aws rds describe-db-clusters --db-cluster-identifier ${settings.clusterIdentifier} --query "DBClusters[0].MasterUserSecret.SecretArn")`,
+        `(aws rds describe-db-clusters --db-cluster-identifier ${spec.cluster.clusterIdentifier} --query "DBClusters[0].MasterUserSecret.SecretArn")`,
     );
   }
   const hostOverride = input.host;
@@ -168,35 +147,41 @@ export async function resolveStage<N extends Need = Need>(
       `no host for stage ${stage}: pass --host (or ${STAGE_ENV.host}) with the cluster endpoint, run after sst deploy (it writes .sst/outputs.json), or pass --admin-url`,
     );
   }
+  // Whichever secret the Umami connection comes from must be the stage's, checked before anything connects.
+  const checkNames = (secret: CredentialsSecret, source: string) => {
+    if (secret.username !== spec.role.name)
+      problems.add(`${source} is for role ${secret.username}, stage ${spec.stage} uses ${spec.role.name}`);
+    if (secret.schema !== spec.schema)
+      problems.add(`${source} is for schema ${secret.schema}, stage ${spec.stage} uses ${spec.schema}`);
+  };
+  if (localSecret) checkNames(localSecret, `secret file ${secretFile}`);
   problems.throwIfAny(CANNOT_RESOLVE);
 
   // Local inputs are valid: now ask AWS, both reads at once, and report every failure together.
-  let remote: CredentialsSecret | undefined;
-  const reads: Promise<void>[] = [];
-  const client = needsSecret || needsMaster ? await secretsManager(o, region) : undefined;
-  let master: { username: string; password: string } | undefined;
-  if (needsSecret && client) {
-    const id = secretArn ?? spec.secretName;
-    reads.push(
-      fetchCredentialsSecret(client, id).then((r) => {
-        remote = r.secret;
-        secretArn = r.arn;
-      }),
-    );
-  }
-  if (needsMaster && client && masterArn)
-    reads.push(fetchMasterCredentials(client, masterArn).then((m) => void (master = m)));
-  for (const result of await Promise.allSettled(reads)) {
-    if (result.status === "rejected") {
-      if (!(result.reason instanceof UserError)) throw result.reason;
-      problems.addError(result.reason);
-    }
-  }
-  if (remote) {
-    checkSecretNames(remote, spec, `secret ${secretArn}`, problems);
-    umami = connection(remote.DATABASE_URL, `secret ${secretArn}`);
-    umamiSource = `Secrets Manager ${secretArn}`;
-  }
+  let secretArn = input.secretId ?? outputs.secretArn ?? outputs.secretName;
+  const fetched = await readStageSecrets(
+    {
+      credentials: needsSecret ? (secretArn ?? spec.secretName) : undefined,
+      master: needsMaster ? masterArn : undefined,
+    },
+    { client: o.clients?.secretsManager, region },
+  );
+  for (const error of fetched.errors) problems.addError(error);
+  const remote = fetched.credentials?.secret;
+  if (fetched.credentials) secretArn = fetched.credentials.arn;
+  if (remote) checkNames(remote, `secret ${secretArn}`);
+  const secret = localSecret ?? remote;
+  const umamiSource = umamiFromUrl
+    ? from.umamiUrl
+    : localSecret
+      ? `file ${secretFile}`
+      : remote
+        ? `Secrets Manager ${secretArn}`
+        : undefined;
+  const umami =
+    umamiFromUrl ??
+    (secret && connection(secret.DATABASE_URL, localSecret ? `secret file ${secretFile}` : `secret ${secretArn}`));
+  const master = fetched.master;
   let adminSettings = admin;
   let adminSource = admin ? from.adminUrl : undefined;
   if (master) {
@@ -204,7 +189,7 @@ export async function resolveStage<N extends Need = Need>(
       ? { host: hostOverride, port: port ?? 5432 }
       : outputs.host
         ? { host: outputs.host, port: outputs.port ?? 5432 }
-        : (remote ?? localSecret ?? { host: umamiFromUrl!.host, port: umamiFromUrl!.port });
+        : (secret ?? { host: umamiFromUrl!.host, port: umamiFromUrl!.port });
     // The credentials never go through a URL: the endpoint is parsed alone, then user and password are set.
     const sslmode = isLocalHost(endpoint.host) ? "disable" : "require";
     const endpointUrl = formatDatabaseUrl({

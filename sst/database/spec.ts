@@ -274,6 +274,7 @@ function pgcryptoSpec(stage: string, schema: string, settings: StageSettings): E
  */
 export function buildSpec(stage: string, settings: StageSettings = stageSettings(stage)): UmamiDatabaseSpec {
   const names = stageNames(stage);
+  const extension = pgcryptoSpec(stage, names.schema, settings);
   const umamiVersion = settings.umamiVersion ?? DEFAULT_UMAMI_VERSION;
   const readReplica = settings.readReplica ?? false;
   const budget = connectionBudget({ tasks: settings.umamiTasks ?? 1, readReplica, umamiVersion });
@@ -319,7 +320,7 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
       sequences: ALL_PRIVILEGES.sequence,
       defaultPrivileges: { tables: ALL_PRIVILEGES.table, sequences: ALL_PRIVILEGES.sequence },
     },
-    extension: pgcryptoSpec(stage, names.schema, settings),
+    extension,
     container: {
       tasks: budget.tasks,
       readReplica,
