@@ -32,6 +32,7 @@ export default $config({
     const { stackTags } = await import("./sst/observability/tags.js");
     const { UmamiDatabase } = await import("./sst/database/umami.js");
     const { ClusterAlarms, clusterAlarmsArgs } = await import("./sst/observability/alarms.js");
+    const { LINKED_RESOURCE } = await import("./sst/outputs.js");
 
     const spec = buildSpec($app.stage);
     const tags = stackTags($app.stage, {}, spec);
@@ -39,7 +40,8 @@ export default $config({
 
     const alarms = new ClusterAlarms("Cluster", clusterAlarmsArgs($app.stage, spec.cluster, tags));
 
-    const outputs = {
+    // The shape umami-db reads back (sst/outputs.ts): a missing or extra output fails the type check.
+    const outputs: import("./sst/outputs.js").StackOutputs<$util.Input<string>, $util.Input<number>> = {
       stage: $app.stage,
       region: spec.cluster.region,
       secretArn: database.secretArn,
@@ -53,7 +55,7 @@ export default $config({
     };
     // `sst shell --stage <stage> -- npx umami-db post-deploy …` finds these (no secret among them) as
     // SST_RESOURCE_UmamiDatabase; otherwise `umami-db` reads .sst/outputs.json, trusted only when `stage` matches.
-    new sst.Linkable("UmamiDatabase", { properties: outputs });
+    new sst.Linkable(LINKED_RESOURCE, { properties: outputs });
     return { ...outputs, dashboard: alarms.dashboard.dashboardName };
   },
 });

@@ -5,15 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { buildSpec, validateStage } from "../../sst/database/spec.js";
-import { defaultStage, stageSettings } from "../../sst/stages.js";
+import { defaultStage } from "../../sst/stages.js";
 import type { Baseline } from "../evidence/baseline.js";
 import { parseDatabaseUrl } from "../kernel/db.js";
-import { awsRegion } from "../stage/stage.js";
 import { isCloudWatchPeriod } from "../evidence/cloudwatch-period.js";
 import { UserError } from "../kernel/errors.js";
 import { action, EXIT, positiveInt, writeOutputFile } from "./run.js";
-import { readStageInputs } from "../stage/stage-inputs.js";
+import { stageContext } from "./context.js";
 
 /** Parses --period-seconds: CloudWatch takes multiples of 60 for periods this long; checked before anything runs. */
 function multipleOf60(option: string): (value: string) => number {
@@ -65,7 +63,7 @@ export function baselineCommand(): Command {
     .option("--instance-id <id>", "writer instance identifier (default: the stage's, else <cluster-id>-instance-1)")
     .option(
       "--region <region>",
-      "AWS region of the cluster (default AWS_REGION, then AWS_DEFAULT_REGION, then the stage settings)",
+      "AWS region of the cluster (default AWS_REGION, then AWS_DEFAULT_REGION, the deployed outputs, the stage settings)",
     )
     .option("--window-hours <hours>", "CloudWatch window ending now", positiveInt("--window-hours"), 24)
     .option(
@@ -76,35 +74,25 @@ export function baselineCommand(): Command {
     )
     .action(
       action(async (flags: CaptureFlags) => {
-        validateStage(flags.stage);
-        const adminUrl = readStageInputs({ adminUrl: flags.adminUrl }, process.env).values.adminUrl;
+        const context = await stageContext(flags, []);
+        const adminUrl = context.given.adminUrl;
         if (!adminUrl)
           throw new UserError(
             "No administrator URL. Pass --admin-url postgresql://admin:…@host:5432/db or set ADMIN_DATABASE_URL.",
           );
         const admin = parseDatabaseUrl(adminUrl, { applicationName: "umami-db baseline" });
-        const settings = stageSettings(flags.stage);
-        const schema = buildSpec(flags.stage, settings).schema;
+        const schema = context.spec.schema;
         const { captureBaseline } = await import("../evidence/baseline.js");
         let cloudwatch;
         if (flags.clusterId) {
-          const region = awsRegion(flags.region, process.env, undefined, settings.region);
-          if (!region)
-            throw new UserError(
-              "No AWS region for CloudWatch. Pass --region (the cluster's region, e.g. us-east-1) or set AWS_REGION.",
-            );
-          const instanceId =
-            flags.instanceId ??
-            (settings.clusterIdentifier === flags.clusterId && settings.instanceIdentifier
-              ? settings.instanceIdentifier
-              : `${flags.clusterId}-instance-1`);
+          const { region, clusterId, instanceId } = context.cloudwatch;
           const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
           const end = new Date();
           cloudwatch = {
             // Adaptive retries back off on throttling before an error ever reaches the user.
             client: new CloudWatchClient({ region, maxAttempts: 5, retryMode: "adaptive" }),
             region,
-            clusterId: flags.clusterId,
+            clusterId,
             instanceId,
             start: new Date(end.getTime() - flags.windowHours * 3_600_000),
             end,

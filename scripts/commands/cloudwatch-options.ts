@@ -6,7 +6,7 @@ import { Command, Option } from "commander";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { baselineWindow } from "../evidence/cloudwatch-period.js";
 import { isLocalHost } from "../kernel/db.js";
-import type { ResolvedStage } from "../stage/stage.js";
+import type { CloudWatchTarget } from "./context.js";
 import { positiveInt } from "./run.js";
 
 /** The flags `cloudWatchFlags` adds. */
@@ -22,7 +22,7 @@ export function cloudWatchFlags(command: Command): Command {
   return command
     .option("--no-cloudwatch", "skip CloudWatch metrics (default: read them unless the database is local)")
     .option("--cluster-id <id>", "Aurora cluster for CloudWatch (default: the stage's clusterIdentifier)")
-    .option("--instance-id <id>", "writer instance for CloudWatch (default: the stage's instanceIdentifier)")
+    .option("--instance-id <id>", "writer instance for CloudWatch (default: the stage's, else <cluster-id>-instance-1)")
     .addOption(
       new Option(
         "--window-hours <n>",
@@ -34,22 +34,22 @@ export function cloudWatchFlags(command: Command): Command {
 }
 
 /**
- * CloudWatch options for the resolved stage, or undefined when CloudWatch is not to be read. `since`: the end
+ * CloudWatch options for the context's target, or undefined when CloudWatch is not to be read. `since`: the end
  * of the "before" baseline's window, for post-deploy's "after" (so the two windows do not overlap).
  */
 export async function cloudWatchOptions(
-  resolved: ResolvedStage & { admin: { host: string } },
+  context: { admin: { host: string }; cloudwatch: CloudWatchTarget },
   flags: CloudWatchFlags,
   since?: Date,
 ): Promise<CloudWatchOptions | undefined> {
-  if (!flags.cloudwatch || isLocalHost(resolved.admin.host)) return undefined;
+  if (!flags.cloudwatch || isLocalHost(context.admin.host)) return undefined;
   const { CloudWatchClient } = await import("@aws-sdk/client-cloudwatch");
-  const cluster = resolved.spec.cluster;
+  const { region, clusterId, instanceId } = context.cloudwatch;
   return {
-    client: new CloudWatchClient({ region: resolved.region, maxAttempts: 5 }),
-    region: resolved.region,
-    clusterId: flags.clusterId ?? cluster.clusterIdentifier,
-    instanceId: flags.instanceId ?? cluster.baselineInstanceIdentifier,
+    client: new CloudWatchClient({ region, maxAttempts: 5 }),
+    region,
+    clusterId,
+    instanceId,
     ...baselineWindow(new Date(), flags.windowHours, since),
   };
 }

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { UserError } from "../kernel/errors.js";
 import type { Fingerprint } from "../evidence/fingerprint.js";
 import { action, EXIT, writeOutputFile } from "./run.js";
-import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
+import { stageContext, stageOptions, type StageFlags } from "./context.js";
 
 /** Reads and checks a baseline written by `umami-db fingerprint`; a one-line UserError when it cannot be used. */
 export async function readFingerprintFile(path: string): Promise<Fingerprint> {
@@ -41,9 +41,9 @@ export function fingerprintCommand(): Command {
     .option("--json", "print the fingerprint JSON on stdout even with --out", false)
     .action(
       action(async (flags: StageFlags & { out?: string; json: boolean }) => {
-        const resolved = await resolveFromFlags(flags, ["admin"]);
+        const context = await stageContext(flags, ["admin"]);
         const { applicationOf, captureFingerprint } = await import("../evidence/fingerprint.js");
-        const fingerprint = await captureFingerprint(resolved.admin, applicationOf(resolved.spec));
+        const fingerprint = await captureFingerprint(context.admin, applicationOf(context.spec));
         const json = `${JSON.stringify(fingerprint, null, 2)}\n`;
         if (flags.out) writeOutputFile(flags.out, json);
         if (flags.json || !flags.out) {
@@ -53,7 +53,7 @@ export function fingerprintCommand(): Command {
         const objects = Object.values(fingerprint.schemas).reduce((n, s) => n + Object.keys(s.objects).length, 0);
         process.stdout.write(
           `Fingerprint of database ${fingerprint.database}: ${Object.keys(fingerprint.schemas).length} schemas, ${objects} objects, ` +
-            `${Object.keys(fingerprint.roles.objects).length} role entries (left out: schema ${resolved.spec.schema}, role ${resolved.spec.role.name}) → ${flags.out}\n`,
+            `${Object.keys(fingerprint.roles.objects).length} role entries (left out: schema ${context.spec.schema}, role ${context.spec.role.name}) → ${flags.out}\n`,
         );
         return EXIT.ok;
       }),

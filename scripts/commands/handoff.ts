@@ -5,9 +5,9 @@
  * for the secret's ARN (else Secrets Manager's DescribeSecret, never the value); connects to no database.
  */
 import { Command } from "commander";
-import { umamiVersionOf } from "../../sst/database/spec.js";
 import { UserError } from "../kernel/errors.js";
-import { resolveStage, STAGE_ENV } from "../stage/stage.js";
+import { STAGE_ENV } from "../stage/stage-inputs.js";
+import { stageContext } from "./context.js";
 import { action, EXIT, writeOutputFile } from "./run.js";
 
 interface HandoffFlags {
@@ -34,7 +34,7 @@ export function handoffCommand(): Command {
     )
     .option(
       "--region <region>",
-      "AWS region for Secrets Manager when the outputs hold no ARN (default AWS_REGION, then the stage settings)",
+      "AWS region for Secrets Manager when the outputs hold no ARN (default AWS_REGION, then AWS_DEFAULT_REGION, the deployed outputs, the stage settings)",
     )
     .option(
       "--secret-id <id>",
@@ -49,26 +49,19 @@ export function handoffCommand(): Command {
     .action(
       action(async (flags: HandoffFlags) => {
         if (!flags.stage) throw new UserError("Pass --stage <stage>: the handoff is for one stage's secret.");
-        flags.umamiVersion ??= umamiVersionOf(flags.stage);
-        if (!/^\d+\.\d+\.\d+$/.test(flags.umamiVersion)) {
-          throw new UserError(`--umami-version must be a release like 3.1.0 (got ${flags.umamiVersion}).`);
+        const context = await stageContext(flags, []);
+        const umamiVersion = flags.umamiVersion ?? context.spec.umamiVersion;
+        if (!/^\d+\.\d+\.\d+$/.test(umamiVersion)) {
+          throw new UserError(`--umami-version must be a release like 3.1.0 (got ${umamiVersion}).`);
         }
-        const resolved = await resolveStage({
-          stage: flags.stage,
-          outputsFile: flags.outputsFile,
-          region: flags.region,
-          secretId: flags.secretId,
-          needs: [],
-          env: process.env,
-        });
         const { buildHandoff, findSecretArn } = await import("../flows/handoff.js");
         const { renderHandoffMarkdown } = await import("../flows/handoff-report.js");
         const client = async () => {
           const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-          return new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 });
+          return new SecretsManagerClient({ region: context.region, maxAttempts: 5 });
         };
-        const arn = await findSecretArn(client, resolved.spec, resolved.secretArn);
-        const handoff = buildHandoff(resolved.spec, arn, { umamiVersion: flags.umamiVersion });
+        const arn = await findSecretArn(client, context.spec, context.secretArn);
+        const handoff = buildHandoff(context.spec, arn, { umamiVersion });
         const markdown = renderHandoffMarkdown(handoff);
         if (flags.out) writeOutputFile(flags.out, markdown);
         process.stdout.write(flags.json ? `${JSON.stringify(handoff, null, 2)}\n` : markdown);

@@ -1,7 +1,7 @@
 /**
  * Inputs once (STYLE.md rule 4): every environment variable the commands read, in one table with the flag that
  * wins over it and what applies when neither is given. The stage's inputs come from their own table
- * (stage/stage-inputs.ts, which resolveStage applies); the migration sources' and `migrate`'s are here. Only
+ * (stage/stage-inputs.ts, which the command context applies: context.ts); the migration sources' and `migrate`'s are here. Only
  * the commands read `process.env`, and only through these readers (test/unit/layout.test.ts enforces it); the
  * README's environment variables are checked against this table (test/unit/commands/inputs.test.ts).
  */

@@ -2,9 +2,7 @@
  * `umami-db local`: the whole flow on an embedded PostgreSQL 15 (or `--admin-url`), with a summary.
  */
 import { Command } from "commander";
-import { validateStage } from "../../sst/database/spec.js";
 import { defaultStage } from "../../sst/stages.js";
-import { parseDatabaseUrl } from "../kernel/db.js";
 import type { LocalResult } from "../flows/local.js";
 import {
   defaultMigrationsSource,
@@ -14,13 +12,12 @@ import {
 } from "./migration-source.js";
 import { verifySchemaLine } from "../flows/verify-schema-report.js";
 import { readSecretFile } from "../stage/credentials.js";
-import { localSecretPath } from "../stage/stage.js";
 import { progressObserver, formatMs } from "./progress.js";
 
 /** Where a kept server's user is told how to connect and stop it (a test holds the heading to the document). */
 export const KEPT_SERVER_DOC = { path: "docs/cli.md", heading: "Running locally, to look around afterwards" };
 import { action, flowExitCode } from "./run.js";
-import { readStageInputs } from "../stage/stage-inputs.js";
+import { localContext } from "./context.js";
 
 interface LocalFlags {
   stage: string;
@@ -46,26 +43,26 @@ export function localCommand(): Command {
     )
     .option("--keep", "keep the embedded server's data directory", false)
     .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} ${migrationsDefaultHelp()}`)
-    .option("--secret-file <path>", "where to write the credentials JSON (default .umami-db/<stage>/credentials.json)")
+    .option(
+      "--secret-file <path>",
+      "where to write the credentials JSON (env UMAMI_SECRET_FILE; default .umami-db/<stage>/credentials.json)",
+    )
     .option("--show-secret", "print the DATABASE_URL with its password", false)
     .option("--json", "print one JSON object instead of the summary", false)
     .action(
-      action(async (given: LocalFlags) => {
-        const flags = {
-          ...given,
-          adminUrl: readStageInputs({ adminUrl: given.adminUrl }, process.env).values.adminUrl,
-        };
-        validateStage(flags.stage);
-        if (flags.adminUrl) parseDatabaseUrl(flags.adminUrl); // refuse a bad URL before anything starts
-        const secretFile = flags.secretFile ?? localSecretPath(flags.stage);
-        const migrations = flags.migrations ?? defaultMigrationsSource(flags.stage);
+      action(async (flags: LocalFlags) => {
+        // A bad stage or URL is refused here, before anything starts.
+        const context = localContext(flags);
+        const migrations = flags.migrations ?? defaultMigrationsSource(context.stage);
         const sources = migrationLoadOptions(process.env);
         const { runLocal } = await import("../flows/local.js");
         const result = await runLocal({
-          ...flags,
+          stage: context.stage,
+          adminUrl: context.given.adminUrl,
+          keep: flags.keep,
           migrations,
           sources,
-          secretFile,
+          secretFile: context.files.secretFile,
           observer: progressObserver({ quiet: false }),
         });
         const url =

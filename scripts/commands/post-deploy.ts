@@ -12,11 +12,11 @@ import {
   migrationLoadOptions,
   migrationsDefaultHelp,
 } from "./migration-source.js";
-import { beforeDir, loadBefore, snapshotMismatch } from "../flows/snapshots.js";
+import { loadBefore, snapshotMismatch } from "../flows/snapshots.js";
 import { progressObserver } from "./progress.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
 import { action, ensureWritableDir, flowExitCode, writeOutputFile } from "./run.js";
-import { stageOptions, resolveFromFlags, type StageFlags } from "./stage-options.js";
+import { stageContext, stageOptions, type StageFlags } from "./context.js";
 
 interface PostDeployFlags extends StageFlags, CloudWatchFlags {
   migrations?: string;
@@ -55,18 +55,18 @@ export function postDeployCommand(): Command {
     .action(
       action(async (flags: PostDeployFlags) => {
         const sources = migrationLoadOptions(process.env);
-        const resolved = await resolveFromFlags(flags, ["admin", "umami"]);
+        const context = await stageContext(flags, ["admin", "umami"]);
         ensureWritableDir(flags.reportsDir, "--reports-dir");
-        const snapshotDir = flags.beforeDir ?? beforeDir(resolved.spec.stage);
+        const snapshotDir = context.files.beforeDir;
         const before = flags.before ? loadBefore(snapshotDir) : {};
         if (flags.before && !before.baseline && !before.fingerprint) {
           // Without it the report could not say the application is untouched: refuse before changing anything.
           throw new UserError(
             `No "before" snapshot in ${snapshotDir}: post-deploy could not prove the application untouched. ` +
-              `Run \`umami-db preflight --stage ${resolved.spec.stage}\` before \`sst deploy\` (it saves one), or pass --no-before to run without the comparison.`,
+              `Run \`umami-db preflight --stage ${context.spec.stage}\` before \`sst deploy\` (it saves one), or pass --no-before to run without the comparison.`,
           );
         }
-        const { admin, spec } = resolved;
+        const { admin, spec } = context;
         const mismatch = snapshotMismatch(snapshotDir, before.origin, {
           stage: spec.stage,
           host: admin.host,
@@ -76,18 +76,18 @@ export function postDeployCommand(): Command {
         if (flags.before && mismatch) throw new UserError(mismatch);
         // "After" starts where "before" ended: the deploy happened in between, and overlapping windows dilute a rise.
         const beforeEnd = before.baseline?.cloudwatch?.window.end ?? before.baseline?.capturedAt;
-        const cloudwatch = await cloudWatchOptions(resolved, flags, beforeEnd ? new Date(beforeEnd) : undefined);
-        const migrations = flags.migrations ?? defaultMigrationsSource(resolved.spec.stage);
+        const cloudwatch = await cloudWatchOptions(context, flags, beforeEnd ? new Date(beforeEnd) : undefined);
+        const migrations = flags.migrations ?? defaultMigrationsSource(context.spec.stage);
         const { umamiReleaseVersion } = await import("../migrate/sources.js");
         const { runPostDeploy } = await import("../flows/post-deploy.js");
         const result = await runPostDeploy({
-          spec: resolved.spec,
-          admin: resolved.admin,
-          umami: resolved.umami,
-          secretArn: resolved.secretArn,
+          spec: context.spec,
+          admin: context.admin,
+          umami: context.umami,
+          secretArn: context.secretArn,
           migrations,
           // The handoff's image tag follows the release migrated; a directory or an image: the stage's version.
-          umamiVersion: umamiReleaseVersion(migrations) ?? resolved.spec.umamiVersion,
+          umamiVersion: umamiReleaseVersion(migrations) ?? context.spec.umamiVersion,
           sources,
           strict: flags.strict === true,
           before,
@@ -96,7 +96,7 @@ export function postDeployCommand(): Command {
         });
         const { buildReportFiles } = await import("../flows/report-files.js");
         const { verifySchemaLine } = await import("../flows/verify-schema-report.js");
-        const dir = resolve(flags.reportsDir, resolved.spec.stage, result.startedAt.replace(/[:.]/g, "-"));
+        const dir = resolve(flags.reportsDir, context.spec.stage, result.startedAt.replace(/[:.]/g, "-"));
         try {
           const report = await buildReportFiles(
             result,

@@ -6,12 +6,11 @@
 import { join } from "node:path";
 import { Command } from "commander";
 import { isLocalHost } from "../kernel/db.js";
-import { beforeDir } from "../flows/snapshots.js";
 import { runPreflight, type PreflightResult } from "../flows/preflight.js";
 import type { SecretInspection } from "../stage/secrets-manager.js";
 import { cloudWatchFlags, cloudWatchOptions, type CloudWatchFlags } from "./cloudwatch-options.js";
 import { action, ensureWritableDir, EXIT, writeOutputFile } from "./run.js";
-import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
+import { stageContext, stageOptions, type StageContext, type StageFlags } from "./context.js";
 
 interface PreflightFlags extends StageFlags, CloudWatchFlags {
   json: boolean;
@@ -37,29 +36,24 @@ export function renderPreflight(result: PreflightResult): string {
 }
 
 /** The stage's secret name in Secrets Manager; not asked for a local database (umami-db local has none). */
-async function inspectSecret(
-  resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>,
-): Promise<SecretInspection | Error | undefined> {
-  if (isLocalHost(resolved.admin.host)) return undefined;
+async function inspectSecret(context: StageContext<"admin">): Promise<SecretInspection | Error | undefined> {
+  if (isLocalHost(context.admin.host)) return undefined;
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
   const { inspectStageSecret } = await import("../stage/secrets-manager.js");
-  const client = new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 });
-  return inspectStageSecret(client, resolved.spec.secretName, resolved.spec.stage).catch((error: Error) => error);
+  const client = new SecretsManagerClient({ region: context.region, maxAttempts: 5 });
+  return inspectStageSecret(client, context.spec.secretName, context.spec.stage).catch((error: Error) => error);
 }
 
 /** Captures the application's fingerprint and the baseline before the deploy; returns the files written. */
-async function saveSnapshot(
-  resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>,
-  flags: PreflightFlags,
-): Promise<string[]> {
+async function saveSnapshot(context: StageContext<"admin">, flags: PreflightFlags): Promise<string[]> {
   const { captureBefore } = await import("../flows/checks.js");
   const { saveBefore } = await import("../flows/snapshots.js");
   const { StepRunner } = await import("../flows/steps.js");
   const { progressObserver } = await import("./progress.js");
-  const cloudwatch = await cloudWatchOptions(resolved, flags);
-  const before = await captureBefore(new StepRunner(progressObserver()), resolved.admin, resolved.spec, cloudwatch);
-  const { admin, spec } = resolved;
-  return saveBefore(flags.beforeDir ?? beforeDir(spec.stage), before, {
+  const cloudwatch = await cloudWatchOptions(context, flags);
+  const before = await captureBefore(new StepRunner(progressObserver()), context.admin, context.spec, cloudwatch);
+  const { admin, spec } = context;
+  return saveBefore(context.files.beforeDir, before, {
     stage: spec.stage,
     host: admin.host,
     port: admin.port,
@@ -80,13 +74,13 @@ export function preflightCommand(): Command {
     .option("--before-dir <dir>", "where the snapshot goes (default .umami-db/<stage>/before, read by post-deploy)")
     .action(
       action(async (flags: PreflightFlags) => {
-        const resolved = await resolveFromFlags(flags, ["admin"]);
+        const context = await stageContext(flags, ["admin"]);
         if (flags.outDir) ensureWritableDir(flags.outDir, "--out-dir");
-        if (flags.snapshot) ensureWritableDir(flags.beforeDir ?? beforeDir(resolved.spec.stage), "--before-dir");
-        const result = await runPreflight(resolved.admin, resolved.spec, { secret: await inspectSecret(resolved) });
+        if (flags.snapshot) ensureWritableDir(context.files.beforeDir, "--before-dir");
+        const result = await runPreflight(context.admin, context.spec, { secret: await inspectSecret(context) });
         if (flags.outDir) writeOutputFile(join(flags.outDir, "preflight.json"), `${JSON.stringify(result, null, 2)}\n`);
         // The "before" of the deploy: only when the database is ready, so post-deploy compares against a real state.
-        const snapshot = result.ok && flags.snapshot ? await saveSnapshot(resolved, flags) : [];
+        const snapshot = result.ok && flags.snapshot ? await saveSnapshot(context, flags) : [];
         process.stdout.write(
           flags.json ? `${JSON.stringify({ ...result, snapshot }, null, 2)}\n` : renderPreflight(result),
         );

@@ -10,18 +10,14 @@ import { Command } from "commander";
 import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { ProtectedStageError, rollbackStage, type RollbackResult } from "../flows/rollback.js";
-import { localSecretPath } from "../stage/stage.js";
 import { action, EXIT } from "./run.js";
-import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
-import { readStageInputs } from "../stage/stage-inputs.js";
+import { stageContext, stageOptions, type StageContext, type StageFlags } from "./context.js";
 
 interface RollbackFlags extends StageFlags {
   yes: boolean;
   force: boolean;
   json: boolean;
   deleteSecret: boolean;
-  secretFile?: string;
-  secretId?: string;
 }
 
 async function confirm(question: string, expected: string): Promise<boolean> {
@@ -34,31 +30,27 @@ async function confirm(question: string, expected: string): Promise<boolean> {
 }
 
 /** Deletes the credentials secret (local file and/or Secrets Manager); returns what was removed and left. */
-async function deleteSecrets(
-  flags: RollbackFlags,
-  resolved: Awaited<ReturnType<typeof resolveFromFlags<"admin">>>,
-  result: RollbackResult,
-): Promise<void> {
-  const file = readStageInputs(flags, process.env).values.secretFile ?? localSecretPath(resolved.spec.stage);
+async function deleteSecrets(context: StageContext<"admin">, result: RollbackResult): Promise<void> {
+  const file = context.files.secretFile;
   if (existsSync(file)) {
     rmSync(file, { force: true });
     result.removed.push(`secret file ${file}`);
   }
   if (existsSync(file)) result.leftovers.push(`secret file ${file}`);
   // A local database (umami-db local) has no Secrets Manager secret.
-  if (isLocalHost(resolved.admin.host)) return;
+  if (isLocalHost(context.admin.host)) return;
   const { deleteCredentialsSecret } = await import("../stage/secrets-manager.js");
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-  const secretId = flags.secretId ?? resolved.secretArn ?? resolved.spec.secretName;
+  const secretId = context.secretArn ?? context.spec.secretName;
   const outcome = await deleteCredentialsSecret(
-    new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 }),
+    new SecretsManagerClient({ region: context.region, maxAttempts: 5 }),
     secretId,
     {
-      recoveryWindowDays: resolved.spec.protect ? 30 : undefined,
+      recoveryWindowDays: context.spec.protect ? 30 : undefined,
     },
   );
   if (outcome === "deleted")
-    result.removed.push(`secret ${secretId}${resolved.spec.protect ? " (recoverable for 30 days)" : ""}`);
+    result.removed.push(`secret ${secretId}${context.spec.protect ? " (recoverable for 30 days)" : ""}`);
   if (outcome === "remains") result.leftovers.push(`secret ${secretId}`);
 }
 
@@ -95,8 +87,8 @@ export function rollbackCommand(): Command {
     .option("--json", "print the result as JSON", false)
     .action(
       action(async (flags: RollbackFlags) => {
-        const resolved = await resolveFromFlags(flags, ["admin"]);
-        const { spec, admin } = resolved;
+        const context = await stageContext(flags, ["admin"]);
+        const { spec, admin } = context;
         if (spec.protect && !flags.force) throw new ProtectedStageError(spec.stage);
         if (!flags.yes) {
           if (!process.stdin.isTTY)
@@ -117,7 +109,7 @@ export function rollbackCommand(): Command {
         const result = await rollbackStage(admin, spec, { force: flags.force });
         const refused = result.blockers.length > 0;
         // A refused rollback keeps the secret too: the role it opens is still there.
-        if (flags.deleteSecret && !refused) await deleteSecrets(flags, resolved, result);
+        if (flags.deleteSecret && !refused) await deleteSecrets(context, result);
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else if (refused) process.stdout.write(renderBlockers(spec.stage, result));
         else {

@@ -4,16 +4,25 @@
  * writes Markdown with `--report`. Exit 0 when nothing fails, 1 when a check fails, 2 when it could not run.
  */
 import { Command } from "commander";
-import { readStageInputs } from "../stage/stage-inputs.js";
 import { readFingerprintFile } from "./fingerprint.js";
 import { action, EXIT, writeOutputFile } from "./run.js";
-import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
+import { stageContext, stageOptions, type Given, type StageFlags } from "./context.js";
 
 interface VerifyFlags extends StageFlags {
   baselineFingerprint?: string;
   adminRole?: string[];
   json?: boolean;
   report?: string;
+}
+
+/**
+ * The probes need the Umami role's credentials: from a URL, a secret file or id, or — for a deployed stage
+ * reached without --admin-url — the stage's own secret. With only --admin-url they are skipped.
+ */
+function probeNeeds(given: Given): ("admin" | "umami")[] {
+  return Boolean(given.umamiUrl ?? given.secretFile ?? given.secretId) || !given.adminUrl
+    ? ["admin", "umami"]
+    : ["admin"];
 }
 
 /** The `verify` command. */
@@ -34,22 +43,18 @@ export function verifyCommand(): Command {
       action(async (flags: VerifyFlags) => {
         // Everything the user typed is checked before connecting.
         const baseline = flags.baselineFingerprint ? await readFingerprintFile(flags.baselineFingerprint) : undefined;
-        // The probes need the Umami role's credentials: from a URL, a secret file or id, or — for a deployed
-        // stage reached without --admin-url — the stage's own secret. With only --admin-url they are skipped.
-        const given = readStageInputs(flags, process.env).values;
-        const probes = Boolean(given.umamiUrl ?? given.secretFile ?? given.secretId) || !given.adminUrl;
-        const resolved = await resolveFromFlags(flags, probes ? ["admin", "umami"] : ["admin"]);
+        const context = await stageContext(flags, probeNeeds);
         const { auditIsolation } = await import("../audit/audit.js");
         const { auditJson, renderAuditMarkdown, renderAuditTable } = await import("../audit/report.js");
         const result = await auditIsolation({
-          admin: resolved.admin,
-          umami: resolved.umami,
-          spec: resolved.spec,
+          admin: context.admin,
+          umami: context.umami,
+          spec: context.spec,
           baselineFingerprint: baseline,
           adminRoles: flags.adminRole,
         });
         // A report pasted into a ticket must say what it is about.
-        const { admin, spec } = resolved;
+        const { admin, spec } = context;
         const about = `stage ${spec.stage}, database ${spec.database} at ${admin.host}:${admin.port}, ${new Date().toISOString()}`;
         if (flags.report) writeOutputFile(flags.report, renderAuditMarkdown(result, about));
         process.stdout.write(

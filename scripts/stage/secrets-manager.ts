@@ -31,6 +31,8 @@ export function secretArnRegion(secretId: string): string | undefined {
 
 /** Options for the Secrets Manager reads. */
 export interface FetchOptions {
+  /** The region the client was made for (the command context's): named in messages, checked against an ARN's. */
+  region: string;
   /**
    * Attempts when AWS throttles. The SDK already retries inside `send` (standard mode, `maxAttempts`); this
    * outer loop waits longer for throttling that outlasts it (many CI jobs at once).
@@ -99,9 +101,9 @@ async function getSecretString(
   options: FetchOptions,
 ): Promise<{ text: string; arn: string }> {
   const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
-  const region = await sdkClientRegion(client);
+  const region = options.region;
   const arnRegion = secretArnRegion(secretId);
-  if (arnRegion && region && arnRegion !== region) {
+  if (arnRegion && arnRegion !== region) {
     throw new UserError(
       `${what} ${secretId} is in region ${arnRegion}, but the client uses ${region}. Pass --region ${arnRegion} (or set AWS_REGION).`,
     );
@@ -131,7 +133,7 @@ async function getSecretString(
 export async function fetchCredentialsSecret(
   client: SecretsManagerClient,
   secretId: string,
-  options: FetchOptions = {},
+  options: FetchOptions,
 ): Promise<{ secret: CredentialsSecret; arn: string }> {
   const { text, arn } = await getSecretString(client, secretId, "The credentials secret", options);
   return { secret: parseCredentialsSecret(text, arn), arn };
@@ -147,7 +149,7 @@ export interface MasterCredentials {
 export async function fetchMasterCredentials(
   client: SecretsManagerClient,
   secretArn: string,
-  options: FetchOptions = {},
+  options: FetchOptions,
 ): Promise<MasterCredentials> {
   const { text } = await getSecretString(client, secretArn, "The master secret", options);
   let value: Record<string, unknown>;
@@ -165,6 +167,41 @@ export async function fetchMasterCredentials(
     );
   }
   return { username: value.username as string, password: value.password as string };
+}
+
+/** What `readStageSecrets` read: each secret asked for, unless its read failed (then its error is listed). */
+export interface StageSecrets {
+  credentials?: { secret: CredentialsSecret; arn: string };
+  master?: MasterCredentials;
+  errors: UserError[];
+}
+
+/**
+ * Reads the secrets a stage's connections need, both at once: the credentials secret (name or ARN) and the
+ * cluster's master secret, each only when asked. Every failure is returned, not thrown, so the caller reports
+ * them together; a bug is rethrown. Without `client`, one is made for `region` (the SDK is loaded only then).
+ */
+export async function readStageSecrets(
+  ids: { credentials?: string; master?: string },
+  where: { client?: SecretsManagerClient; region: string },
+): Promise<StageSecrets> {
+  const found: StageSecrets = { errors: [] };
+  if (ids.credentials === undefined && ids.master === undefined) return found;
+  let client = where.client;
+  if (!client) {
+    const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+    client = new SecretsManagerClient({ region: where.region, maxAttempts: 5 });
+  }
+  const reads = [
+    ids.credentials && fetchCredentialsSecret(client, ids.credentials, where).then((c) => void (found.credentials = c)),
+    ids.master && fetchMasterCredentials(client, ids.master, where).then((m) => void (found.master = m)),
+  ];
+  for (const result of await Promise.allSettled(reads)) {
+    if (result.status === "fulfilled") continue;
+    if (!(result.reason instanceof UserError)) throw result.reason;
+    found.errors.push(result.reason);
+  }
+  return found;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The stage inputs a user gives by flag or environment variable, and their one precedence table: the flag,
- * then the variable(s), strongest first. `readStageInputs` applies it, purely, for `resolveStage` and for
- * every command that needs to know what was given (verify, rollback); what comes after the variables (SST's
- * outputs, the secrets, the stage settings) is `resolveStage`'s work.
+ * then the variable(s), strongest first. `readStageInputs` applies it, purely, for the command context
+ * (commands/context.ts), which hands what was given to `resolveStage`; what comes after the variables (SST's
+ * outputs, the secrets, the stage settings, the defaults) is `resolveStage`'s work.
  */
 
 /** One input: its flag, the variables read when the flag is absent (in order), and what applies without any. */
@@ -71,6 +71,11 @@ export const STAGE_INPUTS = {
     what: "region of the secrets and metrics",
   },
 } as const satisfies Record<string, StageInput>;
+
+/** The first variable of each input, for help texts and messages. */
+export const STAGE_ENV = Object.fromEntries(
+  Object.entries(STAGE_INPUTS).map(([name, input]) => [name, input.env[0]]),
+) as { [K in keyof typeof STAGE_INPUTS]: (typeof STAGE_INPUTS)[K]["env"][0] };
 
 /** An input of the table. */
 export type StageInputName = keyof typeof STAGE_INPUTS;

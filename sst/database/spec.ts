@@ -153,8 +153,6 @@ export interface ClusterSpec {
   caBundleFile?: string;
   /** Writer instance the alarms and the dashboard watch; unset: the cluster's writer role. */
   instanceIdentifier?: string;
-  /** Writer instance whose metrics the baseline reads: `instanceIdentifier`, else `<cluster>-instance-1`. */
-  baselineInstanceIdentifier: string;
   /** `max_connections` of the instances, for the connections alarm; unset: derived from `instanceClass`. */
   maxConnections?: number;
   /** Instance class of the writer. */
@@ -193,6 +191,23 @@ export interface UmamiDatabaseSpec {
   umamiVersion: string;
   /** Extra tags merged into every AWS resource. */
   tags: Readonly<Record<string, string>>;
+}
+
+/** The region of a stage whose settings name none: the one default, for the stack and every command. */
+export const DEFAULT_REGION = "us-east-1";
+
+/**
+ * The writer instance whose metrics a baseline reads on cluster `clusterId` (@default the stage's cluster):
+ * the stage's `instanceIdentifier` on the stage's own cluster, else `<clusterId>-instance-1`, the name Aurora
+ * gives the first instance. Preflight, post-deploy and `baseline capture` all ask here, so "before" and
+ * "after" measure one instance.
+ */
+export function baselineInstance(
+  cluster: Pick<ClusterSpec, "clusterIdentifier" | "instanceIdentifier">,
+  clusterId: string = cluster.clusterIdentifier,
+): string {
+  const own = clusterId === cluster.clusterIdentifier ? cluster.instanceIdentifier : undefined;
+  return own ?? `${clusterId}-instance-1`;
 }
 
 const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
@@ -259,6 +274,7 @@ function pgcryptoSpec(stage: string, schema: string, settings: StageSettings): E
  */
 export function buildSpec(stage: string, settings: StageSettings = stageSettings(stage)): UmamiDatabaseSpec {
   const names = stageNames(stage);
+  const extension = pgcryptoSpec(stage, names.schema, settings);
   const umamiVersion = settings.umamiVersion ?? DEFAULT_UMAMI_VERSION;
   const readReplica = settings.readReplica ?? false;
   const budget = connectionBudget({ tasks: settings.umamiTasks ?? 1, readReplica, umamiVersion });
@@ -304,7 +320,7 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
       sequences: ALL_PRIVILEGES.sequence,
       defaultPrivileges: { tables: ALL_PRIVILEGES.table, sequences: ALL_PRIVILEGES.sequence },
     },
-    extension: pgcryptoSpec(stage, names.schema, settings),
+    extension,
     container: {
       tasks: budget.tasks,
       readReplica,
@@ -312,11 +328,10 @@ export function buildSpec(stage: string, settings: StageSettings = stageSettings
     },
     cluster: {
       clusterIdentifier: settings.clusterIdentifier,
-      region: settings.region ?? "us-east-1",
+      region: settings.region ?? DEFAULT_REGION,
       masterSecretArn: settings.masterSecretArn,
       caBundleFile: settings.caBundleFile,
       instanceIdentifier: settings.instanceIdentifier,
-      baselineInstanceIdentifier: settings.instanceIdentifier ?? `${settings.clusterIdentifier}-instance-1`,
       maxConnections: settings.maxConnections,
       instanceClass: settings.instanceClass,
       alarmEmail: settings.alarmEmail,

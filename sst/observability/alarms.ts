@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { UserError } from "../errors.js";
-import type { ClusterSpec } from "../database/spec.js";
+import { DEFAULT_REGION, type ClusterSpec } from "../database/spec.js";
 
 /** The component's Pulumi type token. */
 export const CLUSTER_ALARMS_TYPE = "umami:observability:ClusterAlarms";
@@ -121,7 +121,7 @@ export interface ClusterAlarmsArgs {
    * ```
    */
   tags: Record<string, string>;
-  /** Region shown in the dashboard's widgets. @default the aws provider's region, else "us-east-1" */
+  /** Region shown in the dashboard's widgets. @default the aws provider's region, else DEFAULT_REGION (us-east-1) */
   region?: string;
 }
 
@@ -285,7 +285,7 @@ export class ClusterAlarms extends pulumi.ComponentResource {
   }
 
   private createDashboard(name: string, args: ClusterAlarmsArgs): aws.cloudwatch.Dashboard {
-    const region = args.region ?? aws.config.region ?? "us-east-1";
+    const region = args.region ?? aws.config.region ?? DEFAULT_REGION;
     const body = pulumi
       .all([
         args.clusterIdentifier,

@@ -111,9 +111,8 @@ describe('baselineWindow: where post-deploy\'s "after" window starts', () => {
 describe("cloudWatchOptions", () => {
   const resolved = {
     admin: { host: "app.cluster-abc.us-east-1.rds.amazonaws.com" },
-    region: "us-east-1",
-    spec: { cluster: { clusterIdentifier: "app", baselineInstanceIdentifier: "app-instance-1" } },
-  } as unknown as Parameters<typeof cloudWatchOptions>[0];
+    cloudwatch: { region: "us-east-1", clusterId: "app", instanceId: "app-instance-1" },
+  };
   const flags = { cloudwatch: true, windowHours: 24 };
   it("gives post-deploy a window that starts where preflight's ended, not the 24 hours that overlap it", async () => {
     const since = new Date(Date.now() - 10 * 60_000);

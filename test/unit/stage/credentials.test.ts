@@ -186,6 +186,7 @@ describe("secret files", () => {
 
 describe("Secrets Manager", () => {
   const client = new SecretsManagerClient({ region: "us-east-1" });
+  const US = { region: "us-east-1" };
   afterEach(() => sm.reset());
 
   it("returns the validated secret and its ARN", async () => {
@@ -193,7 +194,7 @@ describe("Secrets Manager", () => {
       ARN,
       SecretString: text(valid),
     });
-    expect(await fetchCredentialsSecret(client, "observability/umami-db-credentials")).toEqual({
+    expect(await fetchCredentialsSecret(client, "observability/umami-db-credentials", US)).toEqual({
       secret: valid,
       arn: ARN,
     });
@@ -224,12 +225,14 @@ describe("Secrets Manager", () => {
     ],
   ])("maps %s to one line with a remedy", async (_label, error, pattern) => {
     sm.on(GetSecretValueCommand).rejects(error);
-    expect(await failure(() => fetchCredentialsSecret(client, ARN, { baseDelayMs: 0 }))).toMatch(pattern);
+    expect(await failure(() => fetchCredentialsSecret(client, ARN, { ...US, baseDelayMs: 0 }))).toMatch(pattern);
   });
 
   it("refuses malformed secret JSON without echoing it", async () => {
     sm.on(GetSecretValueCommand).resolves({ ARN, SecretString: `{"password":"${PASSWORD}"` });
-    expect(await failure(() => fetchCredentialsSecret(client, ARN))).toContain(`${ARN} is not valid: it is not JSON`);
+    expect(await failure(() => fetchCredentialsSecret(client, ARN, US))).toContain(
+      `${ARN} is not valid: it is not JSON`,
+    );
   });
 
   it("retries throttling, then succeeds", async () => {
@@ -237,13 +240,13 @@ describe("Secrets Manager", () => {
       .rejectsOnce(awsError("ThrottlingException", "Rate exceeded"))
       .rejectsOnce(awsError("ThrottlingException", "Rate exceeded"))
       .resolves({ ARN, SecretString: text(valid) });
-    expect((await fetchCredentialsSecret(client, ARN, { baseDelayMs: 0 })).secret).toEqual(valid);
+    expect((await fetchCredentialsSecret(client, ARN, { ...US, baseDelayMs: 0 })).secret).toEqual(valid);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(3);
   });
 
   it("gives up after the attempts when throttling lasts", async () => {
     sm.on(GetSecretValueCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
-    expect(await failure(() => fetchCredentialsSecret(client, ARN, { baseDelayMs: 0, attempts: 3 }))).toMatch(
+    expect(await failure(() => fetchCredentialsSecret(client, ARN, { ...US, baseDelayMs: 0, attempts: 3 }))).toMatch(
       /kept throttling/,
     );
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(3);
@@ -251,14 +254,15 @@ describe("Secrets Manager", () => {
 
   it("detects a wrong region before calling AWS, and an unreachable regional endpoint", async () => {
     const eu = new SecretsManagerClient({ region: "eu-west-1" });
-    expect(await failure(() => fetchCredentialsSecret(eu, ARN))).toMatch(
+    const EU = { region: "eu-west-1" };
+    expect(await failure(() => fetchCredentialsSecret(eu, ARN, EU))).toMatch(
       /is in region us-east-1, but the client uses eu-west-1.*--region us-east-1/,
     );
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
     sm.on(GetSecretValueCommand).rejects(
       Object.assign(new Error("getaddrinfo ENOTFOUND secretsmanager.us-east-9.amazonaws.com"), { code: "ENOTFOUND" }),
     );
-    expect(await failure(() => fetchCredentialsSecret(client, "observability/umami-db-credentials"))).toMatch(
+    expect(await failure(() => fetchCredentialsSecret(client, "observability/umami-db-credentials", US))).toMatch(
       /endpoint in region us-east-1 could not be reached.*--region/,
     );
   });
@@ -268,12 +272,12 @@ describe("Secrets Manager", () => {
       ARN: MASTER_ARN,
       SecretString: text({ username: "postgres", password: PASSWORD }),
     });
-    expect(await fetchMasterCredentials(client, MASTER_ARN)).toEqual({ username: "postgres", password: PASSWORD });
+    expect(await fetchMasterCredentials(client, MASTER_ARN, US)).toEqual({ username: "postgres", password: PASSWORD });
     sm.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({
       ARN: MASTER_ARN,
       SecretString: text({ username: "postgres" }),
     });
-    expect(await failure(() => fetchMasterCredentials(client, MASTER_ARN))).toContain('lacks "password"');
+    expect(await failure(() => fetchMasterCredentials(client, MASTER_ARN, US))).toContain('lacks "password"');
   });
 });
 

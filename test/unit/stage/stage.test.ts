@@ -10,7 +10,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildCredentialsSecret } from "../../../sst/database/secret.js";
 import { writeSecretFile } from "../../../scripts/stage/credentials.js";
-import { awsRegion, localSecretPath, resolveStage, type ResolveStageOptions } from "../../../scripts/stage/stage.js";
+import { LINKED_ENV } from "../../../scripts/stage/outputs.js";
+import { localSecretPath, resolveStage, type Need } from "../../../scripts/stage/stage.js";
+import { readStageInputs, type StageInputName } from "../../../scripts/stage/stage-inputs.js";
 import { scratchDir } from "../../support/scratch.js";
 
 const HOST = "app-aurora-dev.cluster-abc.us-east-1.rds.amazonaws.com";
@@ -60,16 +62,30 @@ function stubSecrets() {
   });
 }
 
-const base = (root: string, extra: Partial<ResolveStageOptions> = {}): ResolveStageOptions => ({
-  stage: "dev",
-  env: {},
-  root,
-  clients: { secretsManager: client },
-  ...extra,
-});
+/** A command's inputs: its flags (named as the table names them), the environment, what it connects as. */
+type Inputs = Partial<Record<StageInputName, string | number>> & {
+  stage?: string;
+  env?: Record<string, string>;
+  needs?: Need[];
+  root?: string;
+};
 
-async function problem(options: ResolveStageOptions): Promise<string> {
-  const error = await resolveStage(options).then(
+const base = (root: string, extra: Inputs = {}): Inputs => ({ stage: "dev", env: {}, root, ...extra });
+
+/** Resolves as the command context does: flags over the environment by the table, and what `sst shell` linked. */
+function resolve({ stage, env = {}, needs, root, ...flags }: Inputs) {
+  return resolveStage({
+    stage,
+    given: readStageInputs(flags, env),
+    linked: { resource: env[LINKED_ENV.resource], app: env[LINKED_ENV.app] },
+    needs,
+    root,
+    clients: { secretsManager: client },
+  });
+}
+
+async function problem(options: Inputs): Promise<string> {
+  const error = await resolve(options).then(
     () => undefined,
     (e: Error) => e,
   );
@@ -79,22 +95,10 @@ async function problem(options: ResolveStageOptions): Promise<string> {
   return error!.message;
 }
 
-describe("awsRegion (one order for every command, baseline capture included)", () => {
-  it("takes the flag, then AWS_REGION, AWS_DEFAULT_REGION, the outputs, the stage settings", () => {
-    const env = { AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-central-1" };
-    expect(awsRegion("ap-south-1", env, "us-west-2", "us-east-1")).toBe("ap-south-1");
-    expect(awsRegion(undefined, env, "us-west-2", "us-east-1")).toBe("eu-west-1");
-    expect(awsRegion(undefined, { AWS_DEFAULT_REGION: "eu-central-1" }, "us-west-2", "us-east-1")).toBe("eu-central-1");
-    expect(awsRegion(undefined, {}, "us-west-2", "us-east-1")).toBe("us-west-2");
-    expect(awsRegion(undefined, {}, undefined, "us-east-1")).toBe("us-east-1");
-    expect(awsRegion(undefined, {})).toBeUndefined();
-  });
-});
-
 describe("resolveStage", () => {
   it("finds everything from SST's outputs and Secrets Manager", async () => {
     stubSecrets();
-    const r = await resolveStage(base(project({ ".sst/outputs.json": outputs })));
+    const r = await resolve(base(project({ ".sst/outputs.json": outputs })));
     expect(r.spec.schema).toBe("umami");
     expect(r.umami).toMatchObject({
       host: HOST,
@@ -127,14 +131,14 @@ describe("resolveStage", () => {
       SST_RESOURCE_UmamiDatabase: JSON.stringify(outputs),
       SST_RESOURCE_App: '{"name": "umami-db", "stage": "dev" }',
     };
-    expect((await resolveStage(base(project(), { env }))).admin.user).toBe("postgres");
+    expect((await resolve(base(project(), { env }))).admin.user).toBe("postgres");
     const message = await problem(base(project(), { stage: "pr-42", env }));
     expect(message).toContain("sst shell runs stage dev but --stage is pr-42");
   });
 
   it("lets flags and environment variables override every source, without calling AWS", async () => {
     const root = project({ ".sst/outputs.json": outputs });
-    const r = await resolveStage(
+    const r = await resolve(
       base(root, {
         adminUrl: "postgresql://admin:a@db.internal:6432/app",
         env: { UMAMI_DATABASE_URL: "postgresql://umami_user:u@db.internal:6432/app?schema=umami&sslmode=require" },
@@ -152,7 +156,7 @@ describe("resolveStage", () => {
     const path = localSecretPath("dev", root);
     expect(path).toBe(join(root, ".umami-db", "dev", "credentials.json"));
     writeSecretFile(path, buildCredentialsSecret({ ...secret, host: "127.0.0.1", port: 5544, sslmode: "disable" }));
-    const r = await resolveStage(base(root, { needs: ["umami"], env: { UMAMI_SECRET_FILE: path } }));
+    const r = await resolve(base(root, { needs: ["umami"], env: { UMAMI_SECRET_FILE: path } }));
     expect(r.umami).toMatchObject({ host: "127.0.0.1", port: 5544, sslmode: "disable", schema: "umami" });
     expect(r.admin).toBeUndefined();
   });
@@ -160,7 +164,7 @@ describe("resolveStage", () => {
   it("reaches the administrator before the first deploy from the CI's variables (host + master secret)", async () => {
     stubSecrets();
     const env = { UMAMI_DB_HOST: HOST, UMAMI_MASTER_SECRET_ARN: MASTER_ARN, AWS_REGION: "us-east-1" };
-    const r = await resolveStage(base(project(), { needs: ["admin"], env }));
+    const r = await resolve(base(project(), { needs: ["admin"], env }));
     expect(r.admin).toMatchObject({
       host: HOST,
       port: 5432,
@@ -228,7 +232,7 @@ describe("resolveStage", () => {
   it("verifies the server certificate when a CA file is given", async () => {
     const root = project();
     writeFileSync(join(root, "rds-ca.pem"), "-----BEGIN CERTIFICATE-----\n");
-    const r = await resolveStage(
+    const r = await resolve(
       base(root, { needs: ["admin"], adminUrl: `postgresql://a:b@${HOST}/app`, caFile: join(root, "rds-ca.pem") }),
     );
     expect(r.admin).toMatchObject({ sslmode: "verify-full", caFile: join(root, "rds-ca.pem") });
