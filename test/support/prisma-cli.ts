@@ -44,9 +44,7 @@ const internals = require("@prisma/internals") as {
   inferDirectoryConfig: (schemaContext: unknown, config: unknown) => { migrationsDirPath: string };
 };
 const { loadConfigFromFile } = require("@prisma/config") as {
-  loadConfigFromFile: (input: {
-    configFile?: string;
-  }) => Promise<{
+  loadConfigFromFile: (input: { configFile?: string }) => Promise<{
     config?: { schema?: string; datasource?: { url?: string } };
     error?: { _tag: string; error?: Error };
   }>;
