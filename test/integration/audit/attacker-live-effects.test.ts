@@ -159,7 +159,7 @@ describe("what Umami's own statements set off", () => {
     expect(after.finding(PRIVILEGES)!.severity).toBe("pass");
   });
 
-  it("a CHECK constraint on a Umami table copies every tracked row into app_user's table; the catalogs pass it, the probe names the table; the remedy drops it", async () => {
+  it("a CHECK constraint on a Umami table copies every tracked row into app_user's table; the catalogs see only the EXECUTE, the probe names the table; the remedy drops it", async () => {
     // app_user's own definer function (not an administrator's: no definer check looks at it), and an
     // administrator who made itself a member of umami_user (a PG15 CREATEROLE role can) attaches it to Umami's table.
     await stage.run(
