@@ -279,3 +279,54 @@ describe("what Umami's own statements set off", () => {
     expect(after.finding(RUN)!.severity).toBe("pass");
   });
 });
+
+describe("with track_functions = pl (a superuser's setting: the parameter group's on Aurora)", () => {
+  let counted: AuditStage;
+  beforeAll(async () => {
+    counted = await startAuditStage("Live-Effects-Counted-0123456789", { settings: { track_functions: "pl" } });
+  });
+  afterAll(async () => counted?.server.stop());
+
+  it("a NOTIFY two calls deep in a CHECK constraint's code is counted and fails; the catalogs only warn; the remedy drops it", async () => {
+    await counted.run(
+      "superuser",
+      `CREATE FUNCTION public.announce(site text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+       BEGIN PERFORM pg_notify('sites', site); END $$;
+       CREATE FUNCTION public.check_site(site text) RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+       BEGIN PERFORM public.announce(site); RETURN true; END $$;
+       ALTER FUNCTION public.announce(text) OWNER TO app_user;
+       ALTER FUNCTION public.check_site(text) OWNER TO app_user`,
+    );
+    await counted.run("admin", "GRANT umami_user TO app_admin");
+    await counted.run(
+      "admin",
+      "ALTER TABLE umami.website ADD CONSTRAINT website_checked CHECK (public.check_site(name))",
+    );
+    const listener = await connect(counted.as("app"));
+    const heard: string[] = [];
+    try {
+      listener.on("notification", (n) => heard.push(n.payload ?? ""));
+      await listener.query("LISTEN sites");
+      await counted.run("umami", "INSERT INTO umami.website VALUES (gen_random_uuid(), 'board.internal.example')");
+      await listener.query("SELECT 1");
+    } finally {
+      await listener.end();
+    }
+    expect(heard).toEqual(["board.internal.example"]);
+
+    const audit = () => auditIsolation({ admin: counted.server.admin, umami: counted.umami, spec });
+    expect(failing(await auditIsolation({ admin: counted.server.admin, spec }))).toEqual([]);
+    const result = await audit();
+    expect(check(result, NOTIFY)).toMatchObject({
+      severity: "fail",
+      objects: ["public.announce(site text) ran on Umami's row writes and sends NOTIFY"],
+    });
+    expect(check(result, NOTIFY).remedy).toContain(
+      "constraint website_checked on umami.website → public.check_site(site text)",
+    );
+    await applyRemedy(counted, check(result, NOTIFY).remedy, "admin", { keep: (s) => s.startsWith("ALTER TABLE") });
+    const after = await audit();
+    expect(failing(after)).toEqual([]);
+    expect(check(after, NOTIFY).remedy).toContain("functions that ran counted (track_functions = pl)");
+  });
+});
