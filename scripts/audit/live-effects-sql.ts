@@ -171,9 +171,11 @@ export function changedSql(schema: string, mode: "written" | "listed" = "written
   // catalog, oid, sub-id, owner, acl
   const objects = [
     `SELECT ${cat("pg_class")}, c.oid, 0, c.relowner, c.relacl FROM pg_catalog.pg_class c WHERE ${recent("c")} AND c.relnamespace <> 'pg_toast'::pg_catalog.regnamespace`,
-    `SELECT ${cat("pg_class")}, a.attrelid, a.attnum, NULL, a.attacl FROM pg_catalog.pg_class c
-       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
-      WHERE c.relnamespace = ${ns} AND a.attacl IS NOT NULL AND ${recent("a", "attrelid")}`,
+    // The schema's relations through pg_depend's index (as PLAN_SQL), not a second scan of pg_class.
+    `SELECT ${cat("pg_class")}, a.attrelid, a.attnum, NULL, a.attacl FROM pg_catalog.pg_depend d
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = d.objid AND a.attnum > 0
+      WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = ${ns}
+        AND d.classid = ${cat("pg_class")} AND d.deptype = 'n' AND a.attacl IS NOT NULL AND ${recent("a", "attrelid")}`,
     ...[
       ["pg_namespace", "nspowner", "nspacl"],
       ["pg_proc", "proowner", "proacl"],

@@ -159,7 +159,7 @@ describe("what Umami's own statements set off", () => {
     expect(after.finding(PRIVILEGES)!.severity).toBe("pass");
   });
 
-  it("a CHECK constraint on a Umami table copies every tracked row into app_user's table; the catalogs pass it, the probe names the table; the remedy drops it", async () => {
+  it("a CHECK constraint on a Umami table copies every tracked row into app_user's table; the catalogs see only the EXECUTE, the probe names the table; the remedy drops it", async () => {
     // app_user's own definer function (not an administrator's: no definer check looks at it), and an
     // administrator who made itself a member of umami_user (a PG15 CREATEROLE role can) attaches it to Umami's table.
     await stage.run(
@@ -277,5 +277,56 @@ describe("what Umami's own statements set off", () => {
     const after = await verify();
     expect(after.code).toBe(0);
     expect(after.finding(RUN)!.severity).toBe("pass");
+  });
+});
+
+describe("with track_functions = pl (a superuser's setting: the parameter group's on Aurora)", () => {
+  let counted: AuditStage;
+  beforeAll(async () => {
+    counted = await startAuditStage("Live-Effects-Counted-0123456789", { settings: { track_functions: "pl" } });
+  });
+  afterAll(async () => counted?.server.stop());
+
+  it("a NOTIFY two calls deep in a CHECK constraint's code is counted and fails; the catalogs only warn; the remedy drops it", async () => {
+    await counted.run(
+      "superuser",
+      `CREATE FUNCTION public.announce(site text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+       BEGIN PERFORM pg_notify('sites', site); END $$;
+       CREATE FUNCTION public.check_site(site text) RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+       BEGIN PERFORM public.announce(site); RETURN true; END $$;
+       ALTER FUNCTION public.announce(text) OWNER TO app_user;
+       ALTER FUNCTION public.check_site(text) OWNER TO app_user`,
+    );
+    await counted.run("admin", "GRANT umami_user TO app_admin");
+    await counted.run(
+      "admin",
+      "ALTER TABLE umami.website ADD CONSTRAINT website_checked CHECK (public.check_site(name))",
+    );
+    const listener = await connect(counted.as("app"));
+    const heard: string[] = [];
+    try {
+      listener.on("notification", (n) => heard.push(n.payload ?? ""));
+      await listener.query("LISTEN sites");
+      await counted.run("umami", "INSERT INTO umami.website VALUES (gen_random_uuid(), 'board.internal.example')");
+      await listener.query("SELECT 1");
+    } finally {
+      await listener.end();
+    }
+    expect(heard).toEqual(["board.internal.example"]);
+
+    const audit = () => auditIsolation({ admin: counted.server.admin, umami: counted.umami, spec });
+    expect(failing(await auditIsolation({ admin: counted.server.admin, spec }))).toEqual([]);
+    const result = await audit();
+    expect(check(result, NOTIFY)).toMatchObject({
+      severity: "fail",
+      objects: ["public.announce(site text) ran on Umami's row writes and sends NOTIFY"],
+    });
+    expect(check(result, NOTIFY).remedy).toContain(
+      "constraint website_checked on umami.website → public.check_site(site text)",
+    );
+    await applyRemedy(counted, check(result, NOTIFY).remedy, "admin", { keep: (s) => s.startsWith("ALTER TABLE") });
+    const after = await audit();
+    expect(failing(after)).toEqual([]);
+    expect(check(after, NOTIFY).remedy).toContain("functions that ran counted (track_functions = pl)");
   });
 });
