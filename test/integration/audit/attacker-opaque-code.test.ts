@@ -140,6 +140,10 @@ describe("opaque-code", () => {
           "function ops.site_names() (owner app_admin) reads schema umami → app_user (also through view public.site_names, which never checks the function's schema)",
         ],
       });
+      expect(before.finding("inward: SECURITY DEFINER functions of the administrators")).toMatchObject({
+        severity: "fail",
+        objects: ["function ops.site_names() runs as app_admin for app_user — fails: its body names umami"],
+      });
       expect(await applyRemedy(stage, before.finding(READERS)!.remedy, "admin")).toEqual([
         "REVOKE EXECUTE ON FUNCTION ops.site_names() FROM PUBLIC;",
       ]);
