@@ -140,6 +140,10 @@ describe("opaque-code", () => {
           "function ops.site_names() (owner app_admin) reads schema umami → app_user (also through view public.site_names, which never checks the function's schema)",
         ],
       });
+      expect(before.finding("inward: SECURITY DEFINER functions of the administrators")).toMatchObject({
+        severity: "fail",
+        objects: ["function ops.site_names() runs as app_admin for app_user — fails: its body names umami"],
+      });
       expect(await applyRemedy(stage, before.finding(READERS)!.remedy, "admin")).toEqual([
         "REVOKE EXECUTE ON FUNCTION ops.site_names() FROM PUBLIC;",
       ]);
@@ -160,6 +164,40 @@ describe("opaque-code", () => {
       expect((await verifyCli(stage)).code).toBe(0);
     } finally {
       await stage.run("admin", "DROP VIEW IF EXISTS public.site_names; DROP SCHEMA ops CASCADE");
+    }
+  });
+
+  it("outward, the same blind spot: a SECURITY DEFINER function behind a schema umami_user cannot use runs for it through a view; latent-grants fails naming the view; the REVOKEs close it", async () => {
+    await stage.run(
+      "admin",
+      `
+      CREATE SCHEMA billing_ops;
+      CREATE FUNCTION billing_ops.order_totals() RETURNS SETOF integer LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+        AS $$ SELECT total_cents FROM public.orders $$;
+      CREATE VIEW public.order_amounts AS SELECT t AS total_cents FROM billing_ops.order_totals() AS t;
+      GRANT SELECT ON public.order_amounts TO PUBLIC`,
+    );
+    try {
+      await expect(rows(stage, "umami", "SELECT billing_ops.order_totals()")).rejects.toThrow(
+        /permission denied for schema billing_ops/,
+      );
+      expect((await rows(stage, "umami", "SELECT total_cents FROM public.order_amounts")).length).toBeGreaterThan(0);
+
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      const latent = before.finding("outward: grants behind schemas without USAGE")!;
+      expect(latent.severity).toBe("fail");
+      expect(latent.objects).toEqual([
+        "billing_ops.order_totals() (EXECUTE via PUBLIC) — no USAGE on its schema, callable through view public.order_amounts, which never check the function's schema",
+      ]);
+      await applyRemedy(stage, latent.remedy, "admin");
+      await applyRemedy(stage, before.finding("outward: tables and views")!.remedy, "admin");
+      await expect(rows(stage, "umami", "SELECT total_cents FROM public.order_amounts")).rejects.toThrow(
+        /permission denied/,
+      );
+      expect((await verifyCli(stage)).code).toBe(0);
+    } finally {
+      await stage.run("admin", "DROP VIEW IF EXISTS public.order_amounts; DROP SCHEMA billing_ops CASCADE");
     }
   });
 });
