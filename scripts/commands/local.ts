@@ -86,7 +86,7 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
   const lines = [
     "",
     `Umami schema, stage ${result.stage}, on ${result.server.embedded ? "an embedded" : "an existing"} PostgreSQL${where}: ` +
-      `${result.ok ? "OK" : `FAILED at "${result.failedStep ?? "setup"}"`}`,
+      (result.ok ? "OK" : `FAILED at "${result.failedStep ?? "setup"}"`),
   ];
   if (result.error) lines.push(`  error:         ${result.error}`);
   // Only what was reached: a run that failed before the server says nothing about names or tables.

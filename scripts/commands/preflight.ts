@@ -44,7 +44,9 @@ async function inspectSecret(
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
   const { inspectStageSecret } = await import("../stage/secrets-manager.js");
   const client = new SecretsManagerClient({ region: resolved.region, maxAttempts: 5 });
-  return inspectStageSecret(client, resolved.spec.secretName, resolved.spec.stage).catch((error: Error) => error);
+  return inspectStageSecret(client, resolved.spec.secretName, resolved.spec.stage).catch((error: unknown) =>
+    error instanceof Error ? error : new Error(String(error)),
+  );
 }
 
 /** Captures the application's fingerprint and the baseline before the deploy; returns the files written. */

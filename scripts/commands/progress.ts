@@ -14,7 +14,7 @@ export function progressObserver(
 ): StepObserver {
   const stream = options.stream ?? process.stderr;
   if (options.quiet) return {};
-  const tty = stream.isTTY === true;
+  const tty = stream.isTTY;
   const every = options.progressEveryMs ?? 10_000;
   const lastLine = new Map<string, number>();
   return {

@@ -265,8 +265,8 @@ async function topStatements(client: Client): Promise<Baseline["statements"]> {
         queryId: r.queryid,
         query: maskStatement(r.query ?? ""),
         calls: Number(r.calls),
-        totalMs: Number(r.total),
-        meanMs: Number(r.mean),
+        totalMs: r.total,
+        meanMs: r.mean,
         rows: Number(r.rows),
       })),
     };

@@ -132,7 +132,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     });
     await steps.run(
       "write credentials file",
-      async () => writeSecretFile(options.secretFile, secret),
+      () => writeSecretFile(options.secretFile, secret),
       () => `${options.secretFile} (mode 0600)`,
     );
     result.secretFile = options.secretFile;
@@ -145,7 +145,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
       spec,
       set: migrationSet,
       before,
-      afterMigrate: async (migrated) => {
+      afterMigrate: (migrated) => {
         result.migrations.applied = migrated.applied;
         result.migrations.alreadyApplied = migrated.alreadyApplied;
       },

@@ -119,7 +119,7 @@ function parseOutputs(value: unknown, source: string, problems: Problems): Stage
   const out: StageOutputs = {};
   for (const key of OUTPUT_STRINGS) {
     if (raw[key] === undefined) continue;
-    if (typeof raw[key] === "string" && raw[key] !== "") out[key] = raw[key] as string;
+    if (typeof raw[key] === "string" && raw[key] !== "") out[key] = raw[key];
     else problems.add(`${source}: "${key}" must be a non-empty string`);
   }
   if (raw.port !== undefined) {
@@ -150,7 +150,7 @@ function loadOutputs(
   if (linked) {
     let app: { stage?: string } = {};
     try {
-      app = JSON.parse(o.env.SST_RESOURCE_App ?? "{}");
+      app = JSON.parse(o.env.SST_RESOURCE_App ?? "{}") as { stage?: string };
     } catch {
       // SST always writes valid JSON here; a hand-set value that is not JSON simply carries no stage.
     }

@@ -360,20 +360,18 @@ export function credentialsSecretString(
   port: pulumi.Input<number>,
   readerHost?: pulumi.Input<string>,
 ): pulumi.Output<string> {
-  const json = pulumi
-    .all([password, host, port, readerHost])
-    .apply(([pw, h, p, reader]) =>
-      JSON.stringify(
-        buildCredentialsSecret({
-          username: spec.role.name,
-          password: pw,
-          host: h,
-          port: p,
-          database: spec.database,
-          schema: spec.schema,
-          readerHost: reader,
-        }),
-      ),
-    );
+  const json = pulumi.all([password, host, port, readerHost]).apply(([pw, h, p, reader]) =>
+    JSON.stringify(
+      buildCredentialsSecret({
+        username: spec.role.name,
+        password: pw,
+        host: h,
+        port: p,
+        database: spec.database,
+        schema: spec.schema,
+        readerHost: reader,
+      }),
+    ),
+  );
   return pulumi.secret(json);
 }

@@ -138,9 +138,7 @@ async function waitForGatedBackend(role: string): Promise<number> {
 }
 
 /** What of 02_gated is in the catalog, and the migration rows. */
-async function state(
-  spec: UmamiDatabaseSpec,
-): Promise<{
+async function state(spec: UmamiDatabaseSpec): Promise<{
   gatedTables: string[];
   rows: Pick<MigrationRow, "migration_name" | "finished_at" | "rolled_back_at" | "applied_steps_count">[];
 }> {

@@ -44,9 +44,7 @@ const internals = require("@prisma/internals") as {
   inferDirectoryConfig: (schemaContext: unknown, config: unknown) => { migrationsDirPath: string };
 };
 const { loadConfigFromFile } = require("@prisma/config") as {
-  loadConfigFromFile: (input: {
-    configFile?: string;
-  }) => Promise<{
+  loadConfigFromFile: (input: { configFile?: string }) => Promise<{
     config?: { schema?: string; datasource?: { url?: string } };
     error?: { _tag: string; error?: Error };
   }>;
@@ -163,9 +161,9 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error: Error) => {
+  (error: unknown) => {
     // Prisma's handleIndividualError.
-    console.error(`Error: ${error.message}`);
+    console.error(`Error: ${(error as Error).message}`);
     process.exit(1);
   },
 );

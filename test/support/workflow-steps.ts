@@ -112,7 +112,7 @@ export function sstCommandFlags(command: string): Promise<string[] | null> {
           SST_NO_BUN: "1",
         },
       })
-        .catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }))
+        .catch((error: unknown) => ({ stdout: (error as { stdout?: string }).stdout ?? "" }))
         .then(({ stdout }) =>
           stdout.startsWith(`Usage: sst ${command}`)
             ? [...stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1])

@@ -3,7 +3,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 // setMocks is process-global; vitest isolates test files, so this file owns it.
 const created: pulumi.runtime.MockResourceArgs[] = [];
-pulumi.runtime.setMocks(
+await pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       created.push(args);

@@ -71,7 +71,7 @@ const base = (root: string, extra: Partial<ResolveStageOptions> = {}): ResolveSt
 async function problem(options: ResolveStageOptions): Promise<string> {
   const error = await resolveStage(options).then(
     () => undefined,
-    (e: Error) => e,
+    (e: unknown) => e as Error,
   );
   expect(error?.name).toBe("UserError");
   expect(error!.message).not.toContain(UMAMI_PASSWORD);
