@@ -78,7 +78,7 @@ export function localCommand(): Command {
 }
 
 /** The human summary printed after the steps. */
-export function renderSummary(result: LocalResult, databaseUrl: string | undefined): string {
+function renderSummary(result: LocalResult, databaseUrl: string | undefined): string {
   const total = result.steps.reduce((sum, s) => sum + s.ms, 0);
   const where = result.server.host
     ? ` (${result.server.host}:${result.server.port}/${result.server.database})`

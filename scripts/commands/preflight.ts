@@ -23,7 +23,7 @@ interface PreflightFlags extends StageFlags, CloudWatchFlags {
 const LABEL = { ok: "ok     ", info: "info   ", warning: "WARNING", error: "ERROR  " } as const;
 
 /** Renders the findings as plain lines (terminal and CI logs alike). */
-export function renderPreflight(result: PreflightResult): string {
+function renderPreflight(result: PreflightResult): string {
   const lines = [`preflight ${result.stage}: ${result.host}:${result.port}/${result.database}`];
   for (const f of result.findings) {
     lines.push(`${LABEL[f.severity]} ${f.check.padEnd(20)} ${f.detail}`);

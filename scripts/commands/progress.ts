@@ -39,7 +39,7 @@ export function progressObserver(
 }
 
 /** One line for a finished step: mark, name, time, detail or error. */
-export function formatStep(record: StepRecord): string {
+function formatStep(record: StepRecord): string {
   const mark = record.ok ? "ok  " : "FAIL";
   const tail = record.ok
     ? record.detail

@@ -88,7 +88,7 @@ export interface Baseline {
 }
 
 /** Options for `captureBaseline`. */
-export interface CaptureOptions {
+interface CaptureOptions {
   label: string;
   /** The Umami schema, reported on its own (exists, size). */
   umamiSchema?: string;

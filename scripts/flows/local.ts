@@ -27,7 +27,7 @@ import { captureBefore, type ChecksSummary } from "./checks.js";
 import type { VerifySchemaResult } from "./verify-schema.js";
 
 /** Options of a local run (validated by the command). */
-export interface LocalOptions {
+interface LocalOptions {
   stage: string;
   /** Run against this existing PostgreSQL (as its administrator) instead of an embedded one. */
   adminUrl?: string;

@@ -11,7 +11,7 @@ import { scramVerifier } from "../../sst/database/scram.js";
 import { describeForeignObject, queryForeignObjects } from "../audit/foreign-objects.js";
 
 /** What a provisioning run did. */
-export interface ProvisionResult {
+interface ProvisionResult {
   createdRole: boolean;
   createdSchema: boolean;
   /** Whether pgcrypto was already in the database (anywhere) before this run. */

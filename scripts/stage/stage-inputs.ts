@@ -6,7 +6,7 @@
  */
 
 /** One input: its flag, the variables read when the flag is absent (in order), and what applies without any. */
-export interface StageInput {
+interface StageInput {
   flag: string;
   env: readonly string[];
   fallback: string;
@@ -73,10 +73,10 @@ export const STAGE_INPUTS = {
 } as const satisfies Record<string, StageInput>;
 
 /** An input of the table. */
-export type StageInputName = keyof typeof STAGE_INPUTS;
+type StageInputName = keyof typeof STAGE_INPUTS;
 
 /** The inputs given, as text, and where each came from (the flag's or the variable's name, for messages). */
-export interface StageInputs {
+interface StageInputs {
   values: Partial<Record<StageInputName, string>>;
   from: Partial<Record<StageInputName, string>>;
 }

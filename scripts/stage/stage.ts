@@ -34,7 +34,7 @@ export const STAGE_ENV = {
 } as const;
 
 /** Name of the linked resource whose properties `sst shell` exposes as `SST_RESOURCE_<name>`. */
-export const LINKED_RESOURCE = "UmamiDatabase";
+const LINKED_RESOURCE = "UmamiDatabase";
 
 /** The stack's outputs this tool reads (sst.config.ts `run()` returns them; all optional here). */
 export interface StageOutputs {
