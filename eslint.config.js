@@ -13,6 +13,8 @@ export default tseslint.config(
       "**/*.js",
       "**/*.mjs",
       "**/*.d.mts",
+      // Type-checked against SST's generated platform types by tsconfig.sst.json (npm run typecheck).
+      "sst.config.ts",
     ],
   },
   ...tseslint.configs.strictTypeChecked,
@@ -30,6 +32,11 @@ export default tseslint.config(
       "@typescript-eslint/no-unnecessary-condition": "off",
       // `() => void something()` and `(x) => console.log(x)` are the idiom for callbacks that return nothing.
       "@typescript-eslint/no-confusing-void-expression": "off",
+      // `const { password: _password, ...rest } = x` is how a field is left out of a copy.
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { varsIgnorePattern: "^_", argsIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
     },
   },
   {

@@ -82,7 +82,7 @@ export async function runWorkload(settings: ConnectionSettings, options: Workloa
 
     const sampler = (async () => {
       while (!done()) {
-        const waits = await monitor!.query<{ waited_ms: number | null }>(
+        const waits = await monitor.query<{ waited_ms: string | null }>(
           `SELECT EXTRACT(EPOCH FROM (pg_catalog.clock_timestamp() - query_start)) * 1000 AS waited_ms
              FROM pg_catalog.pg_stat_activity
             WHERE wait_event_type = 'Lock' AND pid = ANY($1::int[])`,

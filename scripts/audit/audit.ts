@@ -37,7 +37,7 @@ import { auditLiveEffects } from "./live-effects.js";
 import { batchedQuery } from "./batch.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
-export type { Finding, Severity } from "./types.js";
+export type { Finding } from "./types.js";
 
 /** Everything the audit found. */
 export interface AuditResult {
@@ -56,7 +56,7 @@ export interface AuditResult {
 }
 
 /** Options for `auditIsolation`. */
-export interface AuditOptions {
+interface AuditOptions {
   /** The administrator's connection to the application database: settings (connected and closed here) or an open client. */
   admin: ConnectionSettings | Client;
   /** The Umami role's own connection; when given, the live probes run. */

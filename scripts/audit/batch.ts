@@ -46,7 +46,7 @@ export function batchedQuery(
     try {
       if (batch.length === 1) {
         const [only] = batch;
-        only.resolve((await client.query(only.sql, only.params)).rows);
+        only.resolve((await client.query<QueryResultRow>(only.sql, only.params)).rows);
       } else {
         const combined = combineQueries(batch);
         const { rows } = await client.query<Record<string, QueryResultRow[]>>(combined.sql, combined.params);

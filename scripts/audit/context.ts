@@ -11,7 +11,7 @@ import { DATABASES_SQL } from "./databases.js";
 import type { AuditContext, CountedQuery, DatabaseRow } from "./types.js";
 
 /** Aurora's administrator group: its members administer the cluster without being superusers. */
-export const AURORA_ADMIN_GROUP = "rds_superuser";
+const AURORA_ADMIN_GROUP = "rds_superuser";
 
 // $1 role, $2 schema, $3 administrator group, $4 extra administrator roles. A direct member of the group
 // counts whether it inherits or not (it can always SET ROLE to it); a member of a member does not: that is a

@@ -13,7 +13,7 @@ import { finding, type AuditContext, type Finding } from "./types.js";
  * Predefined roles that reach table data whatever the ACLs say (PostgreSQL 15 docs, "Predefined Roles"):
  * read or write every table, or read and write the server's files (the data directory included).
  */
-export const DATA_BYPASSING_ROLES = [
+const DATA_BYPASSING_ROLES = [
   "pg_read_all_data",
   "pg_write_all_data",
   "pg_read_server_files",

@@ -38,7 +38,7 @@ const FOREIGN_OBJECTS_SQL = `
 `;
 
 /** One object in the Umami schema that the Umami role does not own. */
-export interface ForeignObject {
+interface ForeignObject {
   type: string;
   identity: string;
   owner: string;

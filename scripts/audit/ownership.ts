@@ -54,7 +54,7 @@ export async function queryOwned(query: CountedQuery, roleOid: string, skipSchem
 }
 
 /** The statement that hands an object back (or removes it): ALTER … OWNER TO, never a REVOKE. */
-export function ownershipRemedy(row: Pick<OwnedRow, "type" | "identity">, admin: string): string {
+function ownershipRemedy(row: Pick<OwnedRow, "type" | "identity">, admin: string): string {
   const kind = (row.type ?? "").toUpperCase();
   return `ALTER ${kind} ${row.identity} OWNER TO ${admin}; (or DROP ${kind} ${row.identity};)`;
 }

@@ -10,7 +10,7 @@
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 /** RDS's and Aurora's group whose members may create logical replication slots. */
-export const RDS_REPLICATION_GROUP = "rds_replication";
+const RDS_REPLICATION_GROUP = "rds_replication";
 
 // $1 allowed role oids, $2 Umami schema oid, $3 the RDS replication group. Roles outside the administrators
 // with REPLICATION or in the group (with the login roles behind a group member); publications that carry

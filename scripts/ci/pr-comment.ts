@@ -92,8 +92,10 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: Error) => {
-    process.stderr.write(`${process.argv[1].split("/").at(-1)}: ${error.message}\n`);
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `${process.argv[1].split("/").at(-1)}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 2;
   });
 }

@@ -109,12 +109,13 @@ export function readPrSummaryInputs(dir: string, results: { tests: string; aws: 
     plans: ["dev", "production"].map((stage) => ({ stage, text: readOptional(join(dir, `plan-${stage}.txt`)) })),
     vendorChanges: (readOptional(join(dir, "vendor-changes.txt")) ?? "").split("\n").filter(Boolean),
     sstDiff: readOptional(join(dir, "sst-diff.txt")),
-    dryRun: dryRun ? JSON.parse(dryRun) : null,
+    // umami-db's own `migrate deploy --dry-run --json` output, written by the aws job.
+    dryRun: dryRun ? (JSON.parse(dryRun) as PrSummaryInputs["dryRun"]) : null,
   };
 }
 
 /** The script's edge: flags and environment in, Markdown or one status line out; a problem is one line, exit 2. */
-async function main(): Promise<void> {
+function main(): void {
   const { values } = parseArgs({ options: PR_SUMMARY_OPTIONS, strict: true });
   if (!values.dir) throw new Error("--dir <directory> is required: the directory the plan and aws jobs uploaded.");
   process.stdout.write(
@@ -125,8 +126,12 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: Error) => {
-    process.stderr.write(`${process.argv[1].split("/").at(-1)}: ${error.message}\n`);
+  try {
+    main();
+  } catch (error: unknown) {
+    process.stderr.write(
+      `${process.argv[1].split("/").at(-1)}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 2;
-  });
+  }
 }

@@ -11,7 +11,7 @@ import { STAGE_INPUTS } from "../stage/stage-inputs.js";
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** One environment variable the commands read. */
-export interface EnvironmentInput {
+interface EnvironmentInput {
   /** The flag that wins over the variable, when there is one. */
   flag?: string;
   /** What applies when neither flag nor variable is given. */
@@ -48,7 +48,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentInput>> = {
 };
 
 /** A variable of this module's part of the table. */
-export type EnvironmentName = keyof typeof OWN;
+type EnvironmentName = keyof typeof OWN;
 
 /** The variable's value; an empty string counts as unset (as a shell's `VAR=` means). */
 export function environmentValue(env: Environment, name: EnvironmentName): string | undefined {

@@ -75,7 +75,7 @@ export function localCommand(): Command {
 }
 
 /** The human summary printed after the steps. */
-export function renderSummary(result: LocalResult, databaseUrl: string | undefined): string {
+function renderSummary(result: LocalResult, databaseUrl: string | undefined): string {
   const total = result.steps.reduce((sum, s) => sum + s.ms, 0);
   const where = result.server.host
     ? ` (${result.server.host}:${result.server.port}/${result.server.database})`
@@ -83,7 +83,7 @@ export function renderSummary(result: LocalResult, databaseUrl: string | undefin
   const lines = [
     "",
     `Umami schema, stage ${result.stage}, on ${result.server.embedded ? "an embedded" : "an existing"} PostgreSQL${where}: ` +
-      `${result.ok ? "OK" : `FAILED at "${result.failedStep ?? "setup"}"`}`,
+      (result.ok ? "OK" : `FAILED at "${result.failedStep ?? "setup"}"`),
   ];
   if (result.error) lines.push(`  error:         ${result.error}`);
   // Only what was reached: a run that failed before the server says nothing about names or tables.

@@ -109,11 +109,13 @@ export function migrateCommand(): Command {
     })
     // No default subcommand, as Prisma has none: typing `umami-db migrate` to look around must not migrate.
     .action(
-      action(async () => {
-        throw new UserError(
-          "Name what to do: `umami-db migrate deploy` applies pending migrations, `migrate status` lists them, `migrate resolve --rolled-back <name>` clears a failed one.",
-        );
-      }),
+      action(() =>
+        Promise.reject(
+          new UserError(
+            "Name what to do: `umami-db migrate deploy` applies pending migrations, `migrate status` lists them, `migrate resolve --rolled-back <name>` clears a failed one.",
+          ),
+        ),
+      ),
     );
   // The options live on the subcommands only, so `migrate status --database-url …` reaches `status` whatever
   // the program's parsing mode.

@@ -22,7 +22,7 @@ interface PreflightFlags extends StageFlags, CloudWatchFlags {
 const LABEL = { ok: "ok     ", info: "info   ", warning: "WARNING", error: "ERROR  " } as const;
 
 /** Renders the findings as plain lines (terminal and CI logs alike). */
-export function renderPreflight(result: PreflightResult): string {
+function renderPreflight(result: PreflightResult): string {
   const lines = [`preflight ${result.stage}: ${result.host}:${result.port}/${result.database}`];
   for (const f of result.findings) {
     lines.push(`${LABEL[f.severity]} ${f.check.padEnd(20)} ${f.detail}`);
@@ -41,7 +41,9 @@ async function inspectSecret(context: StageContext<"admin">): Promise<SecretInsp
   const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
   const { inspectStageSecret } = await import("../stage/secrets-manager.js");
   const client = new SecretsManagerClient({ region: context.region, maxAttempts: 5 });
-  return inspectStageSecret(client, context.spec.secretName, context.spec.stage).catch((error: Error) => error);
+  return inspectStageSecret(client, context.spec.secretName, context.spec.stage).catch((error: unknown) =>
+    error instanceof Error ? error : new Error(String(error)),
+  );
 }
 
 /** Captures the application's fingerprint and the baseline before the deploy; returns the files written. */

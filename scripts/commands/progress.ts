@@ -14,7 +14,7 @@ export function progressObserver(
 ): StepObserver {
   const stream = options.stream ?? process.stderr;
   if (options.quiet) return {};
-  const tty = stream.isTTY === true;
+  const tty = stream.isTTY;
   const every = options.progressEveryMs ?? 10_000;
   const lastLine = new Map<string, number>();
   return {
@@ -39,7 +39,7 @@ export function progressObserver(
 }
 
 /** One line for a finished step: mark, name, time, detail or error. */
-export function formatStep(record: StepRecord): string {
+function formatStep(record: StepRecord): string {
   const mark = record.ok ? "ok  " : "FAIL";
   const tail = record.ok
     ? record.detail

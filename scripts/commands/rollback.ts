@@ -55,7 +55,7 @@ async function deleteSecrets(context: StageContext<"admin">, result: RollbackRes
 }
 
 /** A refusal as text: each blocker, why, and the statement that clears it. */
-export function renderBlockers(stage: string, result: RollbackResult): string {
+function renderBlockers(stage: string, result: RollbackResult): string {
   const lines = result.blockers.map((b) => {
     const who = b.asRole ? ` (run as ${b.asRole})` : "";
     return `BLOCKED  ${b.object} [database ${b.database}]: ${b.reason}\n         clear it with${who}: ${b.remedy};\n`;

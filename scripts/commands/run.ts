@@ -17,7 +17,7 @@ export const EXIT = { ok: 0, checkFailed: 1, couldNotRun: 2 } as const;
 
 /** Wraps a command handler: sets `process.exitCode` from its result or from the error it throws. */
 export function action<A extends unknown[]>(
-  handler: (...args: A) => Promise<number | void>,
+  handler: (...args: A) => Promise<number | undefined>,
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {

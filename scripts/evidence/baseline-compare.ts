@@ -27,7 +27,7 @@ export const THRESHOLDS = {
 } as const;
 
 /** A row's verdict; `n/a` when a figure is missing on either side or the row is informational. */
-export type Verdict = "pass" | "fail" | "n/a";
+type Verdict = "pass" | "fail" | "n/a";
 
 /** One compared figure. */
 export interface ComparisonRow {

@@ -88,7 +88,7 @@ export interface Baseline {
 }
 
 /** Options for `captureBaseline`. */
-export interface CaptureOptions {
+interface CaptureOptions {
   label: string;
   /** The Umami schema, reported on its own (exists, size). */
   umamiSchema?: string;
@@ -265,8 +265,8 @@ async function topStatements(client: Client): Promise<Baseline["statements"]> {
         queryId: r.queryid,
         query: maskStatement(r.query ?? ""),
         calls: Number(r.calls),
-        totalMs: Number(r.total),
-        meanMs: Number(r.mean),
+        totalMs: r.total,
+        meanMs: r.mean,
         rows: Number(r.rows),
       })),
     };

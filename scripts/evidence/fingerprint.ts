@@ -48,7 +48,7 @@ export interface FingerprintChange {
 }
 
 /** Options for `captureFingerprint`. */
-export interface FingerprintOptions {
+interface FingerprintOptions {
   /** Schemas left out (the Umami schema of the stage being deployed). */
   excludeSchemas: string[];
   /** Roles left out, with their memberships (the Umami role). Predefined `pg_*` roles are always left out. */
@@ -227,7 +227,7 @@ function isClient(value: ConnectionSettings | Client): value is Client {
 }
 
 /** The catalog queries a fingerprint costs (for the audit's query count). */
-export const FINGERPRINT_QUERIES = 2;
+const FINGERPRINT_QUERIES = 2;
 
 /** Captures the fingerprint of the application's schemas and roles, reading the catalogs only (2 queries). */
 export async function captureFingerprint(

@@ -83,7 +83,7 @@ export async function checkAfter(
   const comparison = before
     ? await steps.check(
         "compare baseline",
-        async () => compareBaselines(before, after),
+        () => compareBaselines(before, after),
         (c) => ({ ok: c.ok, detail: comparisonLine(c) }),
       )
     : null;

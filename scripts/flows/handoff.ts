@@ -15,7 +15,6 @@ import {
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { replicaWithheldReason } from "../../sst/database/umami-replica.js";
 
-export { RDS_CA_BUNDLE_URL };
 import { UserError } from "../kernel/errors.js";
 import { PRISMA_ADVISORY_LOCK_KEY, PRISMA_LOCK_TIMEOUT_MS } from "../migrate/bookkeeping.js";
 import { officialImage } from "../migrate/docker-engine.js";

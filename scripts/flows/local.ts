@@ -27,7 +27,7 @@ import { captureBefore, type ChecksSummary } from "./checks.js";
 import type { VerifySchemaResult } from "./verify-schema.js";
 
 /** Options of a local run (validated by the command). */
-export interface LocalOptions {
+interface LocalOptions {
   stage: string;
   /** Run against this existing PostgreSQL (as its administrator) instead of an embedded one. */
   adminUrl?: string;
@@ -132,7 +132,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     });
     await steps.run(
       "write credentials file",
-      async () => writeSecretFile(options.secretFile, secret),
+      () => writeSecretFile(options.secretFile, secret),
       () => `${options.secretFile} (mode 0600)`,
     );
     result.secretFile = options.secretFile;
@@ -145,7 +145,7 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
       spec,
       set: migrationSet,
       before,
-      afterMigrate: async (migrated) => {
+      afterMigrate: (migrated) => {
         result.migrations.applied = migrated.applied;
         result.migrations.alreadyApplied = migrated.alreadyApplied;
       },

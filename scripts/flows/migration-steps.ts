@@ -108,7 +108,7 @@ export async function migrateAndVerify(
     set: MigrationSet;
     before?: Partial<BeforeSnapshot>;
     cloudwatch?: CloudWatchOptions;
-    afterMigrate: (migrated: MigrateResult) => Promise<void>;
+    afterMigrate: (migrated: MigrateResult) => void | Promise<void>;
     /** Receives each migration's start, duration and locks as it ends (post-deploy's timeline). */
     timeline?: MigrationTiming[];
     /** Lists the tables as a step of its own ("count Umami tables"), as post-deploy's report shows it. @default false */

@@ -22,7 +22,7 @@ import { NotDeployedError, requireDeployed } from "./deployed.js";
 import type { VerifySchemaResult } from "./verify-schema.js";
 
 /** Inputs of a post-deploy run, resolved and validated by the command. */
-export interface PostDeployOptions {
+interface PostDeployOptions {
   spec: UmamiDatabaseSpec;
   admin: ConnectionSettings;
   umami: ConnectionSettings;

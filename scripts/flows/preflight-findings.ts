@@ -29,7 +29,7 @@ export interface PreflightFinding {
 }
 
 /** The server's connection counts preflight reads (pg_settings, pg_stat_activity). */
-export interface ConnectionCounts {
+interface ConnectionCounts {
   max_connections: number;
   reserved: number;
   /** Aurora/RDS (PostgreSQL ≤ 15) keeps these slots for rds_superuser on top of PostgreSQL's own; 0 elsewhere. */

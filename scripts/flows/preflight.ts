@@ -16,13 +16,7 @@ import {
 } from "./preflight-findings.js";
 
 // Callers keep importing the findings from here.
-export {
-  connectionHeadroomFinding,
-  readReplicaFinding,
-  secretFinding,
-  type PreflightFinding,
-  type Severity,
-} from "./preflight-findings.js";
+export { secretFinding, type PreflightFinding } from "./preflight-findings.js";
 
 /** The whole preflight. */
 export interface PreflightResult {

@@ -5,13 +5,13 @@
  */
 import { buildRoleSql, buildSchemaSql, type GrantableObjects, type ProvisionContext } from "../../sst/database/sql.js";
 import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import type { Client } from "../kernel/db.js";
+import type { Client, QueryResultRow } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { scramVerifier } from "../../sst/database/scram.js";
 import { describeForeignObject, queryForeignObjects } from "../audit/foreign-objects.js";
 
 /** What a provisioning run did. */
-export interface ProvisionResult {
+interface ProvisionResult {
   createdRole: boolean;
   createdSchema: boolean;
   /** Whether pgcrypto was already in the database (anywhere) before this run. */
@@ -75,7 +75,7 @@ export async function provisionStage(
   if (before.schema) {
     // Objects umami_user does not own would be granted to it (class foreign-objects-in-schema): refuse the schema.
     const foreign = await queryForeignObjects(
-      async (sql, params) => (await admin.query(sql, params)).rows,
+      async <R extends QueryResultRow>(sql: string, params: unknown[]) => (await admin.query<R>(sql, params)).rows,
       spec.schema,
       spec.role.name,
     );

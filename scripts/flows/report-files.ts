@@ -18,7 +18,7 @@ export interface ReportFiles {
 }
 
 /** The charts a run has data for: the CloudWatch figures (when both baselines read CloudWatch), the migrations, the audit. */
-export function reportCharts(result: PostDeployResult, before?: Baseline): Chart[] {
+function reportCharts(result: PostDeployResult, before?: Baseline): Chart[] {
   const charts: Chart[] = [];
   const after = result.checks?.after;
   if (after?.cloudwatch) {
@@ -36,8 +36,8 @@ export function reportCharts(result: PostDeployResult, before?: Baseline): Chart
 }
 
 /** report.md as one HTML page, each chart's SVG inline in place of its image link. */
-export function renderReportHtml(markdown: string, title: string, svgs: Map<string, string>): string {
-  const body = new Marked({ gfm: true }).parse(markdown, { async: false }) as string;
+function renderReportHtml(markdown: string, title: string, svgs: Map<string, string>): string {
+  const body = new Marked({ gfm: true }).parse(markdown, { async: false });
   const inlined = body.replace(/<img src="([^"]+)" alt="([^"]*)"\s*\/?>/g, (tag, src: string, alt: string) => {
     const svg = svgs.get(src);
     return svg ? `<figure role="img" aria-label="${alt}">${svg}</figure>` : tag;

@@ -90,7 +90,7 @@ export function renderPostDeployMarkdown(result: PostDeployResult, charts: Chart
 }
 
 /** The command that removes what post-deploy's stage put in the database (never run by CI: a person decides). */
-export function rollbackCommand(stage: string): string {
+function rollbackCommand(stage: string): string {
   return `npx umami-db rollback --stage ${stage} --yes${stageSettings(stage).protect ? " --force" : ""}`;
 }
 

@@ -57,7 +57,7 @@ export class ProtectedStageError extends UserError {
 }
 
 /** Options for `rollbackStage`. */
-export interface RollbackOptions {
+interface RollbackOptions {
   /** Roll back a protected stage. @default false */
   force?: boolean;
 }

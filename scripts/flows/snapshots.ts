@@ -18,7 +18,7 @@ export function beforeDir(stage: string, root: string = projectRoot()): string {
 }
 
 /** Where a snapshot was taken: post-deploy compares only against its own stage's database. */
-export interface SnapshotOrigin {
+interface SnapshotOrigin {
   stage?: string;
   host?: string;
   port?: number;

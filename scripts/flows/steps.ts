@@ -54,8 +54,11 @@ export class StepRunner {
 
   constructor(private readonly observer: StepObserver = {}) {}
 
-  /** Runs `fn` as step `name`; `describe` turns its result into the record's detail. Throws `StepFailedError`. */
-  async run<T>(name: string, fn: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
+  /**
+   * Runs `fn` (synchronous or not) as step `name`; `describe` turns its result into the record's detail. Throws
+   * `StepFailedError`, whether `fn` throws or rejects.
+   */
+  async run<T>(name: string, fn: () => T | Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
     this.observer.start?.(name);
     const started = performance.now();
     try {
@@ -76,7 +79,7 @@ export class StepRunner {
   /** Records a step whose outcome is a check (e.g. the audit): it ran, but `ok` says whether it passed. */
   async check<T>(
     name: string,
-    fn: () => Promise<T>,
+    fn: () => T | Promise<T>,
     judge: (result: T) => { ok: boolean; detail?: string },
   ): Promise<T> {
     this.observer.start?.(name);

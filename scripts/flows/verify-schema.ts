@@ -35,7 +35,7 @@ export interface VerifySchemaResult {
 }
 
 /** Progress lines for long steps (the command prints them to stderr). */
-export type VerifySchemaProgress = (line: string) => void;
+type VerifySchemaProgress = (line: string) => void;
 
 /** Compares the live schema of `umami` with what `set`'s applied migrations build on a scratch server. */
 export async function verifySchema(

@@ -1,2 +1,2 @@
 /** The error kinds of the tool (STYLE.md rule 2), shared with the stack. */
-export { InvalidNameError, UserError } from "../../sst/errors.js";
+export { UserError } from "../../sst/errors.js";

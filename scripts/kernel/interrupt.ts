@@ -73,7 +73,7 @@ export function claimSignals(): void {
 }
 
 /** Runs `work` for at most `ms`: "done", or why it did not finish (its error's first line, or the timeout). */
-async function bounded(work: () => Promise<unknown> | unknown, ms: number): Promise<"done" | string> {
+async function bounded(work: () => unknown, ms: number): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((done) => (timer = setTimeout(() => done(`timed out after ${ms / 1000} s`), ms)));
   try {
@@ -82,7 +82,8 @@ async function bounded(work: () => Promise<unknown> | unknown, ms: number): Prom
         .then(work)
         .then(
           () => "done" as const,
-          (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0],
+          (error: unknown) =>
+            String((error as { message?: unknown } | null | undefined)?.message ?? error).split("\n")[0],
         ),
       timeout,
     ]);

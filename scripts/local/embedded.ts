@@ -56,7 +56,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Options for `startEmbeddedPostgres`. */
-export interface EmbeddedOptions {
+interface EmbeddedOptions {
   /** Keep the data directory after `stop()`. @default false */
   keep?: boolean;
   /** Extra `postgres -c` settings. */
@@ -140,7 +140,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     // As root, PostgreSQL refuses to run; the package then creates and uses a `postgres` OS user.
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
-    onLog: (m) => log(String(m)),
+    onLog: (m) => log(m),
     onError: (m) => log(String(m instanceof Error ? m.message : m)),
   });
   // The server is initialised (initdb) and started in one step that a stop waits for: initdb runs in a process

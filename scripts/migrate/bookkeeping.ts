@@ -52,7 +52,7 @@ export function matchesChecksum(script: string, recorded: string): boolean {
 }
 
 /** The table's qualified name in `schema`. */
-export function migrationsTable(schema: string): string {
+function migrationsTable(schema: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(MIGRATIONS_TABLE)}`;
 }
 

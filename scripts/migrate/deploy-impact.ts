@@ -58,7 +58,7 @@ export interface MigrationImpact {
 }
 
 /** From which size on a table's rewrite or scan is worth a maintenance window. */
-export const BIG_TABLE = { rows: 100_000, bytes: 100 * 1024 * 1024 };
+const BIG_TABLE = { rows: 100_000, bytes: 100 * 1024 * 1024 };
 
 /** The schema's tables and their indexes, from pg_class only (no lock on any table). */
 export async function readTableEstimates(client: Client, schema: string): Promise<TableEstimate[]> {

@@ -25,7 +25,7 @@ export function officialImage(version: string): string {
 export const DEFAULT_UMAMI_IMAGE = officialImage(DEFAULT_UMAMI_VERSION);
 
 /** A child process to run: `env` holds what must not appear on the command line. */
-export interface DockerCommand {
+interface DockerCommand {
   command: string;
   args: string[];
   /** Variables to add to the child's environment (DATABASE_URL, with its password). */

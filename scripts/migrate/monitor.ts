@@ -40,7 +40,7 @@ export interface IndexBuild {
 }
 
 /** One look at the migration's backend. */
-export interface BackendSample {
+interface BackendSample {
   /** Set while the backend waits on a heavyweight lock. */
   waiting?: LockWait;
   /** Set while it builds an index. */
@@ -48,7 +48,7 @@ export interface BackendSample {
 }
 
 /** A running watch; `stop()` closes its connection. */
-export interface BackendWatch {
+interface BackendWatch {
   /** The most recent lock wait seen (kept after the wait ended, for the lock-timeout message). */
   lastWait(): LockWait | undefined;
   stop(): Promise<void>;
@@ -99,7 +99,7 @@ const SAMPLE_SQL = `
    WHERE a.pid = $1`;
 
 /** Reads one sample of backend `pid` over `client`. */
-export async function sampleBackend(client: Client, pid: number): Promise<BackendSample> {
+async function sampleBackend(client: Client, pid: number): Promise<BackendSample> {
   const { rows } = await client.query<SampleRow>(SAMPLE_SQL, [pid]);
   const row = rows[0];
   if (!row) return {};

@@ -35,13 +35,13 @@ import { diagnoseMigrations, findModified, type MigrationStatus, type ModifiedMi
 import { deployImpact, readTableEstimates, type MigrationImpact } from "./deploy-impact.js";
 import { watchBackend, type IndexBuild, type LockWait } from "./monitor.js";
 
-export type { HistoryDiagnostic, MigrationStatus, ModifiedMigration } from "./status.js";
+export type { ModifiedMigration } from "./status.js";
 
 /** How long one statement of a migration waits for a lock before giving up (`lock_timeout`), by default. */
-export const DEFAULT_STATEMENT_LOCK_TIMEOUT_MS = 10_000;
+const DEFAULT_STATEMENT_LOCK_TIMEOUT_MS = 10_000;
 
 /** How often a running migration is looked at from the second connection, by default. */
-export const DEFAULT_PROGRESS_INTERVAL_MS = 2_000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 2_000;
 
 /** What a run did (or, with `dryRun`, would do). */
 export interface MigrateResult {
@@ -76,7 +76,7 @@ export type MigrateEvent =
   | { type: "failed"; name: string; ms: number };
 
 /** Options for `applyMigrations`. */
-export interface MigrateOptions {
+interface MigrateOptions {
   /** Report what would be applied; write nothing, take no lock. @default false */
   dryRun?: boolean;
   onProgress?: (event: MigrateEvent) => void;

@@ -17,12 +17,11 @@ import { refuseNpmSource } from "./sources/npm.js";
 import { identifyMigrations } from "./sources/releases.js";
 import type { LoadOptions, MigrationSet } from "./sources/types.js";
 
-export type { DockerRunner, LoadOptions, Migration, MigrationOrigin, MigrationSet } from "./sources/types.js";
+export type { DockerRunner, LoadOptions, Migration, MigrationSet } from "./sources/types.js";
 export { readMigrationsDirectory, readProvider } from "./sources/directory.js";
 export { BUNDLED_DIR } from "./sources/bundled.js";
 export {
   DEFAULT_MIGRATIONS_SOURCE,
-  KNOWN_RELEASES,
   umamiReleaseSource,
   umamiReleaseVersion,
 } from "./sources/releases.js";

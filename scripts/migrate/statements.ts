@@ -11,7 +11,7 @@ export interface Token {
 }
 
 /** One statement: the 1-based line it starts on, its text and its tokens. */
-export interface Statement {
+interface Statement {
   line: number;
   text: string;
   tokens: Token[];

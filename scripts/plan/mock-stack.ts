@@ -77,8 +77,8 @@ export function mockCluster(spec: UmamiDatabaseSpec) {
 
 /** A password with the alphabet `random.RandomPassword` would use for these inputs. */
 function fakePassword(inputs: Record<string, unknown>): string {
-  const alphabet =
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + String(inputs.overrideSpecial ?? "");
+  const special = typeof inputs.overrideSpecial === "string" ? inputs.overrideSpecial : "";
+  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + special;
   const length = Number(inputs.length ?? 32);
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
 }
@@ -113,14 +113,15 @@ function mocks(spec: UmamiDatabaseSpec, registered: Registered, calls: Evaluated
       }
     },
     call(args) {
-      calls.push({ token: args.token, inputs: { ...args.inputs } });
+      const inputs = args.inputs as Record<string, unknown>;
+      calls.push({ token: args.token, inputs: { ...inputs } });
       switch (args.token) {
         case "aws:rds/getCluster:getCluster":
           return cluster;
         case "aws:secretsmanager/getSecretVersion:getSecretVersion":
           return {
-            arn: args.inputs.secretId,
-            secretId: args.inputs.secretId,
+            arn: inputs.secretId,
+            secretId: inputs.secretId,
             secretString: JSON.stringify({ username: MOCK_MASTER_USERNAME, password: MOCK_MASTER_PASSWORD }),
             versionId: "00000000-0000-4000-8000-000000000001",
             versionStages: ["AWSCURRENT"],

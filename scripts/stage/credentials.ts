@@ -107,7 +107,7 @@ export function parseCredentialsSecret(text: string, source: string): Credential
     value = JSON.parse(text);
   } catch (error) {
     // JSON.parse's message quotes the text around the error, which may be the password: keep only the position.
-    const at = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    const at = /position (\d+)/.exec((error as SyntaxError).message)?.[1];
     throw new SecretFormatError(source, [`it is not JSON${at ? ` (syntax error at position ${at})` : ""}`]);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

@@ -25,7 +25,7 @@ function isThrottling(error: unknown): boolean {
 }
 
 /** Region of a secret ARN (`arn:aws:secretsmanager:<region>:<account>:secret:<name>`), or undefined for a name. */
-export function secretArnRegion(secretId: string): string | undefined {
+function secretArnRegion(secretId: string): string | undefined {
   return /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1];
 }
 
@@ -52,12 +52,7 @@ const WITHOUT_AWS: Record<string, string> = {
 
 /** Translates an AWS error into one line with its remedy; never includes the secret's value. */
 
-export function describeAwsError(
-  error: unknown,
-  what: string,
-  secretId: string,
-  region: string | undefined,
-): UserError {
+function describeAwsError(error: unknown, what: string, secretId: string, region: string | undefined): UserError {
   const e = error as AwsError;
   const name = e.name ?? e.code ?? "";
   const where = region ? ` in region ${region}` : "";
@@ -140,7 +135,7 @@ export async function fetchCredentialsSecret(
 }
 
 /** The administrator's credentials from the cluster's master secret (`{"username","password",…}`). */
-export interface MasterCredentials {
+interface MasterCredentials {
   username: string;
   password: string;
 }

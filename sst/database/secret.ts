@@ -51,7 +51,7 @@ export interface CredentialsSecret {
  * (`umami-db local`). Never `require`: node-pg reads it as verify-full while libpq (and `umami-db`) read it as
  * "encrypt, check nothing" — the two would disagree (`docs/design.md` § "The contract with the Umami container").
  */
-export type SecretSslMode = "verify-full" | "disable";
+type SecretSslMode = "verify-full" | "disable";
 
 /**
  * The startup `options` of DIRECT_DATABASE_URL. Options from the startup packet override the role's setting
@@ -63,7 +63,7 @@ export const MIGRATION_SESSION_OPTIONS = "-c statement_timeout=0";
 export const RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
 
 /** One way node-pg (pg 8.23, Node's TLS) fails when the server's certificate chains to a CA it was not given. */
-export interface MissingCaError {
+interface MissingCaError {
   /** Node's `err.code` (OpenSSL's verify result). */
   code: string;
   message: string;
@@ -104,7 +104,7 @@ export const NODE_PG_WRONG_HOST = {
 } as const;
 
 /** The parts the secret is built from, by the secret's own keys (`username`: AWS's rotation format). */
-export interface SecretParts {
+interface SecretParts {
   username: string;
   password: string;
   host: string;

@@ -41,9 +41,9 @@ export const ALL_PRIVILEGES = {
 } as const;
 
 export type TablePrivilege = (typeof ALL_PRIVILEGES.table)[number];
-export type SequencePrivilege = (typeof ALL_PRIVILEGES.sequence)[number];
-export type SchemaPrivilege = (typeof ALL_PRIVILEGES.schema)[number];
-export type DatabasePrivilege = (typeof ALL_PRIVILEGES.database)[number];
+type SequencePrivilege = (typeof ALL_PRIVILEGES.sequence)[number];
+type SchemaPrivilege = (typeof ALL_PRIVILEGES.schema)[number];
+type DatabasePrivilege = (typeof ALL_PRIVILEGES.database)[number];
 
 /** What umami_user is granted — the story's list, and nothing else. */
 export interface PrivilegeSpec {

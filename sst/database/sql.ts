@@ -18,7 +18,7 @@ export interface ProvisionContext {
 }
 
 /** What already exists, so a second provisioning issues nothing that changes the catalog. */
-export interface ExistingObjects {
+interface ExistingObjects {
   role: boolean;
   schema: boolean;
 }

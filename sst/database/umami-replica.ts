@@ -9,7 +9,7 @@
  * - `reads`: raw queries go to the replica, every write to the primary (2.18.0 to 2.x).
  * - `breaks-writes`: raw queries go to the replica and a write is a raw query (3.x): the reader refuses it.
  */
-export type UmamiReplicaUse = "ignored" | "reads" | "breaks-writes";
+type UmamiReplicaUse = "ignored" | "reads" | "breaks-writes";
 
 /** Why a 3.x release cannot run with a replica: the code path, the refusal, and the newest release read. */
 export const UMAMI_REPLICA_WRITE_FAILURE = {

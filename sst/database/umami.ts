@@ -18,7 +18,7 @@ import { buildCredentialsSecret } from "./secret.js";
 const UMAMI_DATABASE_TYPE = "umami:database:UmamiDatabase";
 
 /** Arguments of {@link UmamiDatabase}. */
-export interface UmamiDatabaseArgs {
+interface UmamiDatabaseArgs {
   /**
    * What must exist: names, privileges, role limits, extension, secret name. Build it with `buildSpec`;
    * never write one by hand (one declaration).

@@ -12,7 +12,7 @@
 import { UserError } from "../errors.js";
 
 /** The parts of a `postgresql://` URL, by libpq's names (`user`, never `username`). */
-export interface DatabaseUrlParts {
+interface DatabaseUrlParts {
   /** Empty: no user information in the URL (the credentials travel beside it). */
   user: string;
   password: string;

@@ -338,7 +338,7 @@ function resolveMaxConnections(args: ClusterAlarmsArgs): number {
 }
 
 /** The dashboard's body: CPU, connections, IOPS and volume bytes, with the alarm thresholds drawn in. */
-export function dashboardBody(p: {
+function dashboardBody(p: {
   region: string;
   cluster: string;
   instance?: string;

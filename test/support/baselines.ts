@@ -5,7 +5,7 @@ import { AURORA_METRICS, type AuroraMetricName } from "../../scripts/evidence/cl
 export const MiB = 1024 * 1024;
 
 /** The figures a test may set. */
-export interface Figures {
+interface Figures {
   cpu?: number;
   connections?: number;
   cwConnections?: number;

@@ -7,7 +7,7 @@ import { Command, CommanderError } from "commander";
 import { umamiDbProgram } from "../../scripts/commands/program.js";
 
 /** What a command line parsed to: the command path (`["migrate", "deploy"]`) and its options. */
-export type ParsedCommandLine =
+type ParsedCommandLine =
   | { help: true }
   | { help: false; path: string[]; options: Record<string, unknown>; args: string[] };
 

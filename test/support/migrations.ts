@@ -21,7 +21,7 @@ import { PROJECT_ROOT } from "./reliability.js";
 const execFileAsync = promisify(execFile);
 
 /** The known Umami versions tests use. */
-export type UmamiVersion = "2.10.0" | "3.1.0";
+type UmamiVersion = "2.10.0" | "3.1.0";
 
 /** Umami's release files as the tool ships them, laid out by tag (vendor/umami). */
 export const UMAMI_RELEASES: string = BUNDLED_DIR;

@@ -30,7 +30,7 @@ import { testSourceOptions } from "../support/migrations.js";
 const execFileAsync = promisify(execFile);
 
 /** The release whose data layer the container runs (`postgresql-latest` today), and its schema. */
-export const UMAMI_RELEASE = "3.1.0";
+const UMAMI_RELEASE = "3.1.0";
 const UMAMI_SCHEMA = RELEASE_SCHEMA_3_1_0;
 
 /** Scratch space ignored by git: the generated clients and the npm tarball cache. */
@@ -134,7 +134,7 @@ export function handoffEnvironment(spec: UmamiDatabaseSpec, secret: CredentialsS
 }
 
 /** A running child; `outcome` settles when it exits. */
-export interface UmamiChild {
+interface UmamiChild {
   /** Resolves when the child says it holds its connections (scenario `hold`). */
   ready: Promise<void>;
   /** Lets a child started with `wait` go on. */

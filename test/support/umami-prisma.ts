@@ -36,7 +36,7 @@ type PrismaClientClass = new (options: {
 }) => UmamiPrismaClient;
 
 /** What Umami reads from its environment to reach the database. */
-export interface UmamiDatabaseEnv {
+interface UmamiDatabaseEnv {
   DATABASE_URL: string;
   DATABASE_REPLICA_URL?: string;
 }
@@ -51,7 +51,7 @@ export interface UmamiDataLayer {
 }
 
 /** Umami's `getSchema`: Prisma's `?schema=` parameter of DATABASE_URL. */
-export function umamiSchema(env: UmamiDatabaseEnv): string | null {
+function umamiSchema(env: UmamiDatabaseEnv): string | null {
   return new URL(env.DATABASE_URL).searchParams.get("schema");
 }
 

@@ -15,14 +15,14 @@ import { scratchDir } from "./scratch.js";
 const run = promisify(execFile);
 
 /** Runner tools a step may call besides the repository's own (all on GitHub's ubuntu images and docs/ci.md's runner). */
-export const RUNNER_TOOLS = new Set(["mkdir", "echo", "cat", "git", "aws", "jq"]);
+const RUNNER_TOOLS = new Set(["mkdir", "echo", "cat", "git", "aws", "jq"]);
 
 /**
  * The simple commands of a shell script, as argument lists: pipelines, `&&`, `;` and newlines split them, `$(…)`
  * contributes its own commands, redirections and leading assignments are dropped, quotes are removed. Expressions
  * `${{ … }}` become the word GHA_EXPR. Enough for the scripts a workflow should hold; control flow is not.
  */
-export function shellCommands(script: string): string[][] {
+function shellCommands(script: string): string[][] {
   const text = script.replace(/\$\{\{[\s\S]*?\}\}/g, "GHA_EXPR");
   const commands: string[][] = [];
   let words: string[] = [];
@@ -97,7 +97,7 @@ export async function parseUmamiDb(args: string[], options: { allowHelp?: boolea
 const sstFlags = new Map<string, Promise<string[] | null>>();
 
 /** The flags `sst <command> --help` lists, or null when sst has no such command. */
-export function sstCommandFlags(command: string): Promise<string[] | null> {
+function sstCommandFlags(command: string): Promise<string[] | null> {
   if (!sstFlags.has(command)) {
     sstFlags.set(
       command,
@@ -112,7 +112,7 @@ export function sstCommandFlags(command: string): Promise<string[] | null> {
           SST_NO_BUN: "1",
         },
       })
-        .catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }))
+        .catch((error: unknown) => ({ stdout: (error as { stdout?: string }).stdout ?? "" }))
         .then(({ stdout }) =>
           stdout.startsWith(`Usage: sst ${command}`)
             ? [...stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1])

@@ -7,9 +7,9 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import semver from "semver";
 import { describe, expect, it } from "vitest";
 import { checkCommand } from "../support/workflow-steps.js";
 import { headingAnchors, readDoc, relativeLinks, sampleSteps, shellCommands, words } from "../support/markdown.js";
@@ -18,10 +18,6 @@ const run = promisify(execFile);
 const root = new URL("../..", import.meta.url).pathname;
 const readme = readDoc("README.md");
 const pkg = JSON.parse(readDoc("package.json")) as { scripts: Record<string, string>; engines: { node: string } };
-
-const semver = createRequire(join(root, "node_modules/@pulumi/pulumi/package.json"))(
-  "semver",
-) as typeof import("semver");
 
 /** The manifest of every package under node_modules, nested ones included. */
 function installedPackages(): { name: string; version: string; engines?: { node?: string } }[] {

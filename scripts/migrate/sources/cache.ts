@@ -75,7 +75,7 @@ export function differingFiles(a: Record<string, string>, b: Map<string, string>
 /** Checksums of downloaded files, as the manifest records them. */
 export function checksumsOf(files: ReleaseFiles): Record<string, string> {
   return Object.fromEntries(
-    [...files].map(([path, bytes]) => [path, sha256(bytes)]).sort(([a], [b]) => a.localeCompare(b)),
+    [...files].map(([path, bytes]): [string, string] => [path, sha256(bytes)]).sort(([a], [b]) => a.localeCompare(b)),
   );
 }
 

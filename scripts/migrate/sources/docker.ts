@@ -16,7 +16,7 @@ import { identifyMigrations } from "./releases.js";
 import type { DockerRunner, LoadOptions, MigrationSet } from "./types.js";
 
 /** Where Umami's image keeps the migrations `prisma migrate deploy` applies at start. */
-export const IMAGE_MIGRATIONS_PATH = "/app/prisma/migrations";
+const IMAGE_MIGRATIONS_PATH = "/app/prisma/migrations";
 
 const execFileAsync = promisify(execFile);
 
@@ -35,7 +35,7 @@ export function buildDockerExtractCommands(image: string) {
 }
 
 /** Parses `docker:<image>`; the image is anything Docker accepts as a reference. */
-export function parseDockerSource(source: string): string {
+function parseDockerSource(source: string): string {
   const image = source.slice("docker:".length).trim();
   if (!image || /\s/.test(image) || image.startsWith("-")) {
     throw new UserError(

@@ -27,7 +27,7 @@ import { readTarGz, TarFormatError } from "./tar.js";
 import type { LoadOptions, Migration, MigrationOrigin, MigrationSet } from "./types.js";
 
 /** GitHub's host for repository archives. */
-export const DEFAULT_GITHUB_BASE_URL = "https://codeload.github.com";
+const DEFAULT_GITHUB_BASE_URL = "https://codeload.github.com";
 
 /** A tag's tarball could not be downloaded (no answer, or an HTTP error): the URL and why, for a caller's own remedy. */
 export class DownloadError extends UserError {
@@ -45,7 +45,7 @@ const MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024;
 const UMAMI_REPO = "umami-software/umami";
 
 /** A parsed `github:` source. */
-export interface GithubSource {
+interface GithubSource {
   source: string;
   owner: string;
   repo: string;
@@ -74,7 +74,7 @@ export function parseGithubSource(source: string): GithubSource {
 }
 
 /** The tarball's address for `s` under `baseUrl`. */
-export function tarballUrl(s: GithubSource, baseUrl = DEFAULT_GITHUB_BASE_URL): string {
+function tarballUrl(s: GithubSource, baseUrl = DEFAULT_GITHUB_BASE_URL): string {
   return `${baseUrl.replace(/\/+$/, "")}/${s.owner}/${s.repo}/tar.gz/refs/tags/${encodeURIComponent(s.tag)}`;
 }
 

@@ -26,7 +26,7 @@ export interface KnownRelease {
 }
 
 /** A copy of a release that is not the release (npm's `umami@2.10.0`), and what it lacks. */
-export interface KnownCopy {
+interface KnownCopy {
   /** The source that delivers it. */
   source: string;
   /** How messages name it. */
@@ -78,7 +78,7 @@ export function knownRelease(tag: string): KnownRelease | undefined {
 }
 
 /** A difference between a set of files and a known release. */
-export interface ReleaseDifference {
+interface ReleaseDifference {
   name: string;
   /** The set's checksum (absent: the release has it, the set does not). */
   found?: string;
@@ -135,7 +135,7 @@ export function identifyMigrations(migrations: readonly Migration[]): string | u
 }
 
 /** Who shipped `name` with this checksum: `Umami v2.10.0 and v3.1.0`, `npm's umami@2.10.0 (a pre-release copy)`, or undefined. */
-export function whoShipped(name: string, checksum: string): string | undefined {
+function whoShipped(name: string, checksum: string): string | undefined {
   const tags = KNOWN_RELEASES.filter((r) => r.checksums[name] === checksum).map((r) => r.tag);
   const who = [
     ...(NPM_PRERELEASE_COPY.differs[name] === checksum ? [NPM_PRERELEASE_COPY.label] : []),

@@ -7,13 +7,13 @@
 import { Parser, type ReadEntry } from "tar";
 
 /** A regular file in the archive. */
-export interface TarFile {
+interface TarFile {
   path: string;
   data: Buffer;
 }
 
 /** What `readTarGz` found: the regular files whose path `wanted` accepts, and the archive's pax comment. */
-export interface TarContents {
+interface TarContents {
   files: TarFile[];
   /** The pax global header's `comment` (GitHub and `git archive` put the commit id there). */
   comment?: string;

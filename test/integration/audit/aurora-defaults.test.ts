@@ -68,12 +68,12 @@ describe("Aurora's defaults", () => {
   });
 
   it("`verify` exits 0 on such a database", async () => {
-    const out = await run(process.execPath, [
+    const out: { code?: number; stdout: string; stderr: string } = await run(process.execPath, [
       "bin/umami-db.js",
       "verify",
       "--admin-url",
       stage.server.adminUrl(),
-    ]).catch((e) => e);
+    ]).catch((e: unknown) => e as { code?: number; stdout: string; stderr: string });
     expect(out.code ?? 0).toBe(0);
     expect(out.stdout).toMatch(/WARN\s+outward: tables and views/);
   });

@@ -96,7 +96,7 @@ export async function rows<R extends Record<string, unknown>>(
 }
 
 /** A finding as `verify --json` prints it. */
-export interface CliFinding {
+interface CliFinding {
   class: string;
   check: string;
   severity: string;

@@ -148,7 +148,7 @@ describe("Umami 3.1.0's data layer on what we provision", () => {
     expect(user).toMatchObject({ role: "admin", username: expect.stringMatching(/^admin-/) });
     // The admin's Users page: Umami's own admin (from 01_init) and the new user, every column but the password.
     expect(users.count).toBe(2);
-    expect((users.data as unknown as Record<string, unknown>[]).find((u) => u.id === user.id)).toEqual({
+    expect((users.data as Record<string, unknown>[]).find((u) => u.id === user.id)).toEqual({
       id: user.id,
       username: user.username,
       role: "admin",

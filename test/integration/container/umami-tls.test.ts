@@ -103,7 +103,9 @@ function predictedCode(failure: string): string | undefined {
 
 /** umami-db's own failure for the secret's DATABASE_URL, read as it is (verify-full), without a CA bundle. */
 async function ownFailure(env: UmamiEnv): Promise<ConnectionError> {
-  const error = await withClient(parseDatabaseUrl(env.DATABASE_URL), async () => undefined).catch((e: unknown) => e);
+  const error = await withClient(parseDatabaseUrl(env.DATABASE_URL), () => Promise.resolve(undefined)).catch(
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConnectionError);
   return error as ConnectionError;
 }

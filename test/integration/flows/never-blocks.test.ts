@@ -63,14 +63,18 @@ async function backendPid(c: Client): Promise<number> {
 async function within<T>(ms: number, run: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(async () => {
-      const waiting = await withClient(server.superuser, (c) =>
+    // The lookup's own failure fails the wait too, rather than going unhandled.
+    timer = setTimeout(() => {
+      withClient(server.superuser, (c) =>
         c.query<{ query: string }>("SELECT query FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock'"),
-      );
-      reject(
-        new Error(
-          `${what} did not finish within ${ms} ms; waiting on a lock: ${waiting.rows.map((r) => r.query.replace(/\s+/g, " ").slice(0, 300)).join(" | ")}`,
-        ),
+      ).then(
+        (waiting) =>
+          reject(
+            new Error(
+              `${what} did not finish within ${ms} ms; waiting on a lock: ${waiting.rows.map((r) => r.query.replace(/\s+/g, " ").slice(0, 300)).join(" | ")}`,
+            ),
+          ),
+        reject,
       );
     }, ms);
   });

@@ -36,11 +36,10 @@ async function cli(args: string[]) {
   const env = { ...process.env, ADMIN_DATABASE_URL: server.adminUrl() };
   return exec(process.execPath, ["bin/umami-db.js", ...args], { cwd: root, env, timeout: 120_000 })
     .then((r) => ({ code: 0, ...r }))
-    .catch((e: { code: number; stdout: string; stderr: string }) => ({
-      code: e.code,
-      stdout: e.stdout,
-      stderr: e.stderr,
-    }));
+    .catch((error: unknown) => {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    });
 }
 
 function latestReport(reports: string): { json: PostDeployResult; md: string } {

@@ -237,7 +237,7 @@ describe("preflight against an Aurora-like admin", () => {
       expect(ok.stdout).toContain("preflight: ready to deploy");
       expect(JSON.parse(readFileSync(join(out, "preflight.json"), "utf8"))).toMatchObject({ stage: "dev", ok: true });
       expect(readdirSync(join(out, "before")).sort()).toEqual(["baseline.json", "fingerprint.json", "origin.json"]);
-      const failed = await run("node", [
+      const failed: { code?: number; stdout: string; stderr: string } = await run("node", [
         "bin/umami-db.js",
         "preflight",
         "--admin-url",
@@ -245,7 +245,7 @@ describe("preflight against an Aurora-like admin", () => {
         "--json",
         "--before-dir",
         join(out, "failed"),
-      ]).catch((e) => e);
+      ]).catch((e: unknown) => e as { code?: number; stdout: string; stderr: string });
       expect(failed.code).toBe(1);
       expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false });
       expect(failed.stdout).not.toContain(TEST_ADMIN.password);

@@ -289,9 +289,10 @@ describe.skipIf(!CHROMIUM)(CHROMIUM ? "in headless Chromium" : CHROMIUM_SKIP_REA
     expect(statSync(png).size).toBeGreaterThan(50_000);
     keep(png);
     if (process.env.KEEP_SCREENSHOTS)
-      for (const name of Object.keys(report.files))
-        mkdirSync(dirname(join(process.env.KEEP_SCREENSHOTS, "report", name)), { recursive: true }),
-          copyFileSync(join(dir, name), join(process.env.KEEP_SCREENSHOTS, "report", name));
+      for (const name of Object.keys(report.files)) {
+        mkdirSync(dirname(join(process.env.KEEP_SCREENSHOTS, "report", name)), { recursive: true });
+        copyFileSync(join(dir, name), join(process.env.KEEP_SCREENSHOTS, "report", name));
+      }
   }, 120_000);
 
   it("the deploy summary and the pull request summary render as pages", async () => {

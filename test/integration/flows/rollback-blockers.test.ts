@@ -106,7 +106,7 @@ async function expectRefusedThenCleared(
   clearAs: Record<string, ConnectionSettings> = {},
 ) {
   const before = await everything();
-  const refused = await rollbackStage(server.admin, dev).catch((error: Error) => error);
+  const refused = await rollbackStage(server.admin, dev).catch((error: unknown) => error as Error);
   expect(await everything()).toEqual(before);
   expect(refused).not.toBeInstanceOf(Error);
   if (refused instanceof Error) return;
@@ -338,7 +338,7 @@ describe("rollback while Umami still holds its tables", () => {
     try {
       await running.query("BEGIN");
       await running.query("SELECT count(*) FROM umami.website");
-      const error = await rollbackStage(server.admin, dev).catch((e: Error) => e);
+      const error = await rollbackStage(server.admin, dev).catch((e: unknown) => e as Error);
       expect(error).toBeInstanceOf(UserError);
       expect((error as Error).message).toBe(
         "Rollback of stage dev stopped and was undone in database app (schema umami and role umami_user are as they were): " +

@@ -219,7 +219,7 @@ describe("umami-db rollback (CLI)", () => {
   const cli = (...args: string[]) =>
     promisify(execFile)("node", ["bin/umami-db.js", "rollback", ...args]).then(
       (r) => ({ code: 0, ...r }),
-      (e: { code: number; stdout: string; stderr: string }) => e,
+      (e: unknown) => e as { code: number; stdout: string; stderr: string },
     );
 
   it("refuses without --yes off a terminal and a protected stage without --force, then removes with --yes and is idempotent", async () => {

@@ -123,7 +123,7 @@ describe("connect timeout", () => {
   it("names host, port and the usual causes", async () => {
     const port = (silent.address() as { port: number }).port;
     const settings = parseDatabaseUrl(`postgresql://u:secret-pw@127.0.0.1:${port}/app`, { connectTimeoutMs: 300 });
-    const error = await withClient(settings, async () => undefined).catch((e: unknown) => e);
+    const error = await withClient(settings, () => Promise.resolve(undefined)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     const message = (error as Error).message;
     expect(message).toContain(`Connecting to 127.0.0.1:${port} timed out after 0.3 s`);

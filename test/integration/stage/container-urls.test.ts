@@ -94,7 +94,7 @@ describe("the connection limit", () => {
         Array.from({ length: 10 }, () =>
           pool.query("SELECT pg_catalog.pg_sleep(0.1)").then(
             () => "ok",
-            (e: Error) => e.message,
+            (e: unknown) => (e as Error).message,
           ),
         ),
       );

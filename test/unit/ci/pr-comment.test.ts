@@ -15,7 +15,7 @@ let target: CommentTarget;
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = "";
-    req.on("data", (c) => (body += c));
+    req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       const url = new URL(req.url!, "http://x");
       const send = (status: number, value?: unknown) =>

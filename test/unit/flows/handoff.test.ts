@@ -22,7 +22,7 @@ import { UserError } from "../../../scripts/kernel/errors.js";
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
 const dev = buildSpec("dev");
 const sm = mockClient(SecretsManagerClient);
-const client = async () => new SecretsManagerClient({ region: "eu-west-1" });
+const client = () => Promise.resolve(new SecretsManagerClient({ region: "eu-west-1" }));
 afterEach(() => sm.reset());
 
 describe("buildHandoff", () => {

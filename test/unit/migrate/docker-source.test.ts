@@ -43,12 +43,12 @@ describe("docker:<image>", () => {
 
   it("reads the image's migrations, removes the container and the copy, and names the release", async () => {
     const calls: string[][] = [];
-    const docker: DockerRunner = async (args) => {
+    const docker: DockerRunner = (args) => {
       calls.push(args);
-      if (args[0] === "create") return { stdout: "c0ffee\n", stderr: "" };
+      if (args[0] === "create") return Promise.resolve({ stdout: "c0ffee\n", stderr: "" });
       if (args[0] === "cp") cpSync(join(MIRROR, "v3.1.0/prisma/migrations"), args[2], { recursive: true });
-      if (args[0] === "image") return { stdout: "sha256:abc\n", stderr: "" };
-      return { stdout: "", stderr: "" };
+      if (args[0] === "image") return Promise.resolve({ stdout: "sha256:abc\n", stderr: "" });
+      return Promise.resolve({ stdout: "", stderr: "" });
     };
     const cacheDir = mkdtempSync(join(scratch, "cache-"));
     const set = await loadMigrations(`docker:${IMAGE}`, { ...testSourceOptions(), docker, cacheDir });
@@ -61,14 +61,16 @@ describe("docker:<image>", () => {
 
   it("removes the container even when the copy fails", async () => {
     const calls: string[] = [];
-    const docker: DockerRunner = async (args) => {
+    const docker: DockerRunner = (args) => {
       calls.push(args[0]);
-      if (args[0] === "create") return { stdout: "c0ffee\n", stderr: "" };
+      if (args[0] === "create") return Promise.resolve({ stdout: "c0ffee\n", stderr: "" });
       if (args[0] === "cp")
-        throw Object.assign(new Error("exit 1"), {
-          stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n",
-        });
-      return { stdout: "", stderr: "" };
+        return Promise.reject(
+          Object.assign(new Error("exit 1"), {
+            stderr: "Error response from daemon: Could not find the file /app/prisma/migrations in container c0ffee\n",
+          }),
+        );
+      return Promise.resolve({ stdout: "", stderr: "" });
     };
     const error = await loadMigrations("docker:nginx:latest", {
       ...testSourceOptions(),
@@ -119,9 +121,9 @@ describe("docker:<image>", () => {
     );
     const enoent =
       (real as { code?: string } | undefined)?.code === "ENOENT"
-        ? real
+        ? (real as Error)
         : Object.assign(new Error("spawn docker ENOENT"), { code: "ENOENT" });
-    const docker: DockerRunner = async () => Promise.reject(enoent);
+    const docker: DockerRunner = () => Promise.reject(enoent);
     const error = await loadMigrations(`docker:${IMAGE}`, {
       ...testSourceOptions(),
       docker,

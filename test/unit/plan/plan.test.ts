@@ -138,9 +138,12 @@ describe("umami-db plan (CLI)", () => {
   });
 
   it("refuses an invalid stage with one line and exit 2", async () => {
-    const failure = await run(process.execPath, ["bin/umami-db.js", "plan", "--stage", "pr_42"]).catch(
-      (error) => error,
-    );
+    const failure: { code?: number; stdout: string; stderr: string } = await run(process.execPath, [
+      "bin/umami-db.js",
+      "plan",
+      "--stage",
+      "pr_42",
+    ]).catch((error: unknown) => error as { code?: number; stdout: string; stderr: string });
     expect(failure.code).toBe(2);
     expect(failure.stdout).toBe("");
     expect(failure.stderr).toMatch(/^error: Invalid stage "pr_42": .*\n$/);

@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { ClusterAlarmsArgs } from "../../../sst/observability/alarms.js";
 
 // setMocks is process-global; vitest isolates test files, so this file owns it.
 const created: pulumi.runtime.MockResourceArgs[] = [];
-pulumi.runtime.setMocks(
+await pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       created.push(args);
@@ -19,11 +20,8 @@ pulumi.runtime.setMocks(
   false,
 );
 
-type AlarmsModule = typeof import("../../../sst/observability/alarms.js");
-let m: AlarmsModule;
-beforeAll(async () => {
-  m = await import("../../../sst/observability/alarms.js");
-});
+// Imported once the mocks are set, as Pulumi requires.
+const m = await import("../../../sst/observability/alarms.js");
 beforeEach(() => {
   created.length = 0;
 });
@@ -31,7 +29,7 @@ beforeEach(() => {
 const TAGS = { Project: "UserMetrics", Component: "Database", Environment: "dev" };
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
-async function build(extra: Partial<import("../../../sst/observability/alarms.js").ClusterAlarmsArgs> = {}) {
+async function build(extra: Partial<ClusterAlarmsArgs> = {}) {
   const alarms = new m.ClusterAlarms("UmamiAlarms", {
     stage: "dev",
     clusterIdentifier: "app-aurora-dev",

@@ -82,7 +82,7 @@ beforeAll(async () => {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   const result = await run(process.execPath, [tsc, "-p", join(probeDir, "tsconfig.json"), "--pretty", "false"], {
     cwd: root,
-  }).catch((error: { stdout: string }) => error);
+  }).catch((error: unknown) => error as { stdout: string });
   diagnostics = result.stdout
     .split("\n")
     .map((line) => /^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/.exec(line))

@@ -291,7 +291,7 @@ describe("secrets", () => {
     try {
       parseMasterSecret('{"password": 7, "note": "hunter2-secret"}', arn);
     } catch (error) {
-      expect(String((error as Error).message)).not.toContain("hunter2");
+      expect((error as Error).message).not.toContain("hunter2");
     }
     expect(parseMasterSecret('{"username":"admin","password":"pw"}', arn)).toEqual({
       username: "admin",

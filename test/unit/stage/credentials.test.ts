@@ -180,7 +180,7 @@ describe("secret files", () => {
     const dir = scratchDir("umami-secret-");
     expect(await failure(() => readSecretFile(join(dir, "nope.json")))).toMatch(/does not exist.*umami-db local/);
     writeFileSync(join(dir, "bad.json"), text({ ...valid, engine: undefined }));
-    await expect(async () => readSecretFile(join(dir, "bad.json"))).rejects.toThrow(SecretFormatError);
+    expect(() => readSecretFile(join(dir, "bad.json"))).toThrow(SecretFormatError);
   });
 });
 
@@ -295,7 +295,7 @@ describe("the stage's secret before a deploy and on rollback", () => {
     const inspect = async (stub: (m: typeof sm) => void) => {
       sm.reset();
       stub(sm);
-      return inspectStageSecret(client, NAME, "dev").catch((e: Error) => e);
+      return inspectStageSecret(client, NAME, "dev").catch((e: unknown) => e as Error);
     };
     expect(secretFinding(dev, await inspect((m) => m.on(DescribeSecretCommand).rejects(notFound()))).severity).toBe(
       "ok",

@@ -87,7 +87,7 @@ function resolve({ stage, env = {}, needs, root, ...flags }: Inputs) {
 async function problem(options: Inputs): Promise<string> {
   const error = await resolve(options).then(
     () => undefined,
-    (e: Error) => e,
+    (e: unknown) => e as Error,
   );
   expect(error?.name).toBe("UserError");
   expect(error!.message).not.toContain(UMAMI_PASSWORD);
