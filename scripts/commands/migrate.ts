@@ -149,7 +149,7 @@ function deployCommand(): Command {
     )
     .option(
       "--online",
-      "run the migrations that have an online plan (05_add_visit_id, 09_update_hostname_region) as expand + backfill, the others as usual; both Umami versions can then write (docs/upgrades.md)",
+      "run the migrations that have an online plan (05_add_visit_id, 07_add_tag, 09_update_hostname_region) as expand + backfill, the others as usual; both Umami versions can then write (docs/upgrades.md)",
     )
     .option(
       "--finish",

@@ -3,11 +3,12 @@
  * under `migrate deploy --online`; any other (an edited copy included) runs offline, as written.
  */
 import type { Migration } from "../sources/types.js";
+import { ADD_TAG } from "./add-tag.js";
 import { HOSTNAME_REGION } from "./hostname-region.js";
 import type { OnlinePlan, Step } from "./plan.js";
 import { VISIT_ID } from "./visit-id.js";
 
-const TEMPLATES = [VISIT_ID, HOSTNAME_REGION];
+const TEMPLATES = [VISIT_ID, ADD_TAG, HOSTNAME_REGION];
 
 /** The online plan for `migration` in `schema`, when its file is one the tool knows byte for byte. */
 export function onlinePlanFor(migration: Migration, schema: string): OnlinePlan | undefined {

@@ -89,13 +89,14 @@ describe("2.10.0 → 3.1.0 online, under a tracker's load", () => {
       expect(first.finished).toBe(false);
       expect(first.online).toEqual([
         { name: "05_add_visit_id", phase: "backfilled" },
+        { name: "07_add_tag", phase: "backfilled" },
         { name: "09_update_hostname_region", phase: "backfilled" },
       ]);
       expect(first.offline).toEqual(
         release3.migrations
           .slice(4)
           .map((m) => m.name)
-          .filter((n) => !["05_add_visit_id", "09_update_hostname_region"].includes(n)),
+          .filter((n) => !["05_add_visit_id", "07_add_tag", "09_update_hostname_region"].includes(n)),
       );
       // The old version still writes: --finish refuses, changing nothing.
       await expect(deployOnline(online, release3, { ...OPTIONS, finish: true })).rejects.toThrow(
@@ -107,7 +108,7 @@ describe("2.10.0 → 3.1.0 online, under a tracker's load", () => {
       const done = await deployOnline(online, release3, { ...OPTIONS, finish: true });
       expect(done).toMatchObject({
         finished: true,
-        recorded: ["05_add_visit_id", "09_update_hostname_region"],
+        recorded: ["05_add_visit_id", "07_add_tag", "09_update_hostname_region"],
         offline: [],
       });
       await new Promise((r) => setTimeout(r, 300));
