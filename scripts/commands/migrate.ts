@@ -21,7 +21,7 @@ import {
 } from "./migration-source.js";
 import { flagOrEnvironment } from "./inputs.js";
 import { progressObserver } from "./progress.js";
-import { action, EXIT } from "./run.js";
+import { action, EXIT, positiveInt } from "./run.js";
 
 interface CommonOptions {
   databaseUrl?: string;
@@ -133,7 +133,7 @@ function deployCommand(): Command {
     .exitOverride()
     .option(
       "--dry-run",
-      "list the pending migrations and the existing tables each would lock or rewrite (lock, what it blocks, estimated rows and size); change nothing, lock no table",
+      "list the pending migrations and the existing tables each would lock or rewrite (lock, what it blocks, estimated rows and size), and for a migration with an online plan its phases and their locks; change nothing, lock no table",
     )
     .addOption(
       new Option("--engine <engine>", "builtin runner, or Prisma itself in Umami's Docker image")
@@ -149,10 +149,43 @@ function deployCommand(): Command {
       "how long one migration statement waits for a lock held by Umami's live sessions before giving up, nothing applied (lock_timeout; statements themselves never time out) (default: 10)",
       lockTimeoutMs,
     )
+    .option(
+      "--online",
+      "run the migrations that have an online plan (05_add_visit_id, 07_add_tag, 09_update_hostname_region) as expand + backfill, the others as usual; both Umami versions can then write (docs/upgrades.md)",
+    )
+    .option(
+      "--finish",
+      "with --online: refuse while rows in the old version's shape arrive, else contract and record; on a database not yet expanded, every phase in one go (a stage where nothing writes)",
+    )
+    .option(
+      "--batch-size <rows>",
+      "with --online: rows per backfill batch, each its own transaction (default: 5000)",
+      positiveInt("--batch-size"),
+    )
+    .option(
+      "--batch-pause <ms>",
+      "with --online: pause after each backfill batch (default: 10)",
+      nonNegativeInt("--batch-pause"),
+    )
+    .option(
+      "--max-replica-lag <seconds>",
+      "with --online: pause the backfill while a replica lags more than this",
+      seconds("--max-replica-lag"),
+    )
+    .option(
+      "--lock-budget <seconds>",
+      "with --online: ACCESS EXCLUSIVE time (waited and held) a run may spend per table on its short transactions (default: 1)",
+      seconds("--lock-budget"),
+    )
+    .option(
+      "--quiet <seconds>",
+      "with --online --finish: how long to watch for rows in the old version's shape before contracting (default: 5)",
+      seconds("--quiet"),
+    )
     .action(
       action(
         async (
-          options: CommonOptions & {
+          options: OnlineFlags & {
             dryRun?: boolean;
             engine: "builtin" | "docker";
             image?: string;
@@ -160,6 +193,15 @@ function deployCommand(): Command {
           },
         ) => {
           const { url, settings } = connectionSettings(options);
+          if (options.finish && !options.online)
+            throw new UserError(
+              "--finish completes an online upgrade: pass it with --online (`umami-db migrate deploy --online --finish`).",
+            );
+          if (options.online && options.engine === "docker")
+            throw new UserError(
+              "--online runs with the builtin engine only (Prisma's deploy has no online mode); drop --engine docker.",
+            );
+          if (options.online && !options.dryRun) return deployOnlineAction(settings, url, options);
           if (options.engine === "docker") {
             const { buildDockerMigrateCommand, runDockerCommand } = await import("../migrate/docker-engine.js");
             if (options.dryRun)
@@ -189,10 +231,15 @@ function deployCommand(): Command {
             if (result.pending.length === 0) process.stdout.write(`No pending migrations for ${result.schema}.\n`);
             else {
               const { describeImpact } = await import("../migrate/deploy-impact.js");
+              const { onlineLines } = await import("../migrate/online/plans.js");
               process.stdout.write(
                 [
                   `Would apply to ${result.schema}: ${result.pending.join(", ")}`,
                   ...describeImpact(result.impact ?? []),
+                  ...onlineLines(
+                    set.migrations.filter((m) => result.pending.includes(m.name)),
+                    result.schema,
+                  ),
                 ].join("\n") + "\n",
               );
             }
@@ -207,6 +254,67 @@ function deployCommand(): Command {
         },
       ),
     );
+}
+
+/** The flags of `migrate deploy --online`. */
+interface OnlineFlags extends CommonOptions {
+  online?: boolean;
+  finish?: boolean;
+  batchSize?: number;
+  batchPause?: number;
+  maxReplicaLag?: number;
+  lockBudget?: number;
+  quiet?: number;
+  lockTimeout?: number;
+}
+
+/** `--lock-budget 1` or `0.5`: seconds, 0 or more, in milliseconds. */
+function seconds(option: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+(\.\d+)?$/.test(value))
+      throw new UserError(`${option} takes a number of seconds, e.g. 1 or 0.5 (got ${JSON.stringify(value)}).`);
+    return Math.round(Number(value) * 1000);
+  };
+}
+
+function nonNegativeInt(option: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value))
+      throw new UserError(`${option} takes a whole number of milliseconds, 0 or more (got ${JSON.stringify(value)}).`);
+    return Number(value);
+  };
+}
+
+/** `migrate deploy --online [--finish]`: the online engine, its progress on stderr, what to do next on stdout. */
+async function deployOnlineAction(settings: ConnectionSettings, url: string, options: OnlineFlags): Promise<number> {
+  const { loadMigrations } = await import("../migrate/sources.js");
+  const { deployOnline } = await import("../migrate/online/deploy.js");
+  const { describeOnlineResult, describeOnlineEvent } = await import("../migrate/online/report.js");
+  const set = await loadMigrations(options.migrations, migrationLoadOptions(process.env));
+  process.stderr.write(
+    `${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${maskUrl(url)}; online${options.finish ? " --finish" : ""}\n${noteLines(set.notes)}`,
+  );
+  const result = await deployOnline(settings, set, {
+    finish: options.finish,
+    lock: { lockTimeoutMs: 200, budgetMs: options.lockBudget ?? 1_000, retryPauseMs: 500 },
+    backfill: {
+      batchSize: options.batchSize ?? 5_000,
+      pauseMs: options.batchPause ?? 10,
+      targetBatchMs: 500,
+      maxReplicaLagMs: options.maxReplicaLag,
+    },
+    quietMs: options.quiet ?? 5_000,
+    statementLockTimeoutMs: options.lockTimeout,
+    onProgress: migrationProgress(progressObserver()),
+    onEvent: (event) => {
+      const line = describeOnlineEvent(event);
+      if (line) process.stderr.write(`${line}\n`);
+    },
+  });
+  process.stdout.write(
+    options.json ? `${JSON.stringify(result, null, 2)}\n` : `${describeOnlineResult(result).join("\n")}\n`,
+  );
+  return EXIT.ok;
 }
 
 /** `migrate status`: applied, pending, failed and edited migrations, with Prisma's verdict as the exit code. */

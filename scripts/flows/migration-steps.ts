@@ -7,8 +7,8 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { CloudWatchOptions } from "../evidence/baseline.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
-import { planStatements } from "../migrate/lock-plan.js";
-import { describeMigrationProgress } from "../migrate/progress.js";
+import { heldLocks } from "../migrate/lock-plan.js";
+import { describeMigrationProgress, formatElapsed } from "../migrate/progress.js";
 import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
 import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
@@ -47,15 +47,13 @@ export interface MigrationTiming {
   startedAt: string;
   ms: number;
   ok: boolean;
-  /** e.g. `ACCESS EXCLUSIVE on website_event`; tables the migration itself creates are left out. */
+  /** e.g. `ACCESS EXCLUSIVE on website_event until commit (≤ 1 min 05 s)`; tables the migration itself creates are left out. */
   locks: string[];
 }
 
-/** The locks a migration's statements take on tables that exist before it, strongest per table. */
-function locksOf(sql: string): string[] {
-  const byTable = new Map<string, string>();
-  for (const op of planStatements(sql, new Map())) byTable.set(op.table, op.lock);
-  return [...byTable].map(([table, lock]) => `${lock} on ${table}`);
+/** The lock a migration holds on each table that exists before it (the strongest, held to commit), and how long at most. */
+function locksOf(sql: string, ms: number): string[] {
+  return heldLocks(sql).map(({ table, lock }) => `${lock} on ${table} until commit (≤ ${formatElapsed(ms)})`);
 }
 
 /**
@@ -84,7 +82,7 @@ function migrateStep(
               startedAt: started.get(e.name) ?? new Date().toISOString(),
               ms: e.ms,
               ok: e.type === "applied",
-              locks: locksOf(sql.get(e.name) ?? ""),
+              locks: locksOf(sql.get(e.name) ?? "", e.ms),
             });
           }
         },

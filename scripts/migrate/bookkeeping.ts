@@ -117,19 +117,20 @@ export async function readMigrationRows(client: Client, schema: string): Promise
  * `record_migration_finished`): id, checksum, name, started_at, finished_at, applied_steps_count 1, logs NULL.
  * Written in one INSERT inside the migration's transaction, after the script: no other session can see a row
  * before it commits, so the committed result is the same. `started_at` is the transaction's start (`now()`),
- * when the migration began.
+ * when the migration began; an online migration passes the start of its expand phase instead (online/record.ts).
  */
 export async function recordMigrationApplied(
   client: Client,
   schema: string,
   name: string,
   checksum: string,
+  startedAt?: string,
 ): Promise<string> {
   const id = randomUUID();
   await client.query(
     `INSERT INTO ${migrationsTable(schema)} (id, checksum, started_at, finished_at, migration_name, applied_steps_count)
-     VALUES ($1, $2, pg_catalog.now(), pg_catalog.clock_timestamp(), $3, 1)`,
-    [id, checksum, name],
+     VALUES ($1, $2, COALESCE($4::timestamptz, pg_catalog.now()), pg_catalog.clock_timestamp(), $3, 1)`,
+    [id, checksum, name, startedAt ?? null],
   );
   return id;
 }

@@ -333,3 +333,15 @@ function splitTopLevel(tokens: Token[]): Token[][] {
   }
   return parts.filter((p) => p.length > 0);
 }
+
+/**
+ * The lock each existing table is held under while `sql` runs as one migration. A lock is held to commit, so
+ * this is the strongest lock any statement takes on the table, not the last one: 05_add_visit_id's final
+ * CREATE INDEX takes SHARE, yet website_event stays ACCESS EXCLUSIVE from its first ALTER TABLE to commit.
+ */
+export function heldLocks(sql: string): { table: string; lock: LockMode }[] {
+  const byTable = new Map<string, LockMode>();
+  for (const op of planStatements(sql, new Map()))
+    byTable.set(op.table, strongerLock(byTable.get(op.table) ?? op.lock, op.lock));
+  return [...byTable].map(([table, lock]) => ({ table, lock }));
+}

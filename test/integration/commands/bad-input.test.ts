@@ -152,6 +152,22 @@ function cases(): Case[] {
       error: `error: The server at 127.0.0.1:${port()} does not accept TLS connections, and sslmode=require requires TLS. Point the URL at the cluster endpoint (Aurora accepts TLS), or use sslmode=disable for a database on this machine.`,
     },
     {
+      name: "--finish without --online",
+      args: ["migrate", "deploy", "--finish"],
+      env: { DATABASE_URL: umamiUrl(PASSWORD) },
+      code: 2,
+      error:
+        "error: --finish completes an online upgrade: pass it with --online (`umami-db migrate deploy --online --finish`).",
+    },
+    {
+      name: "--online with --engine docker",
+      args: ["migrate", "deploy", "--online", "--engine", "docker"],
+      env: { DATABASE_URL: umamiUrl(PASSWORD) },
+      code: 2,
+      error:
+        "error: --online runs with the builtin engine only (Prisma's deploy has no online mode); drop --engine docker.",
+    },
+    {
       name: "database missing",
       args: ["migrate", "deploy"],
       env: { DATABASE_URL: umamiUrl(PASSWORD, "no_such_db") },
@@ -580,6 +596,8 @@ const CASE_NAMES = [
   "closed port",
   "connect timeout (a server that accepts and never answers)",
   "TLS required, server without TLS",
+  "--finish without --online",
+  "--online with --engine docker",
   "database missing",
   "secret file missing",
   "secret not JSON",

@@ -11,7 +11,7 @@ import {
   formatBytes,
   type TableEstimate,
 } from "../../../scripts/migrate/deploy-impact.js";
-import { planStatements } from "../../../scripts/migrate/lock-plan.js";
+import { heldLocks, planStatements } from "../../../scripts/migrate/lock-plan.js";
 import { splitStatements } from "../../../scripts/migrate/statements.js";
 import { readMigrationsDirectory } from "../../../scripts/migrate/sources.js";
 
@@ -357,5 +357,22 @@ describe("Umami 3.1.0 after 2.10.0, on a grown database", () => {
       "Plan a window for 05_add_visit_id (website_event), 07_add_tag (website_event), 09_update_hostname_region (website_event, session): they rewrite, update, scan or index big tables while holding these locks.",
     );
     expect(formatBytes(1_181_116_006)).toBe("1.1 GB");
+  });
+});
+
+describe("heldLocks", () => {
+  const release = readMigrationsDirectory(resolve(MIRROR, "v3.1.0", "prisma", "migrations"));
+  const sql = (name: string) => release.migrations.find((m) => m.name === name)!.sql;
+
+  it("names the strongest lock per table, held to commit, not the last statement's", () => {
+    expect(heldLocks(sql("05_add_visit_id"))).toEqual([{ table: "website_event", lock: "ACCESS EXCLUSIVE" }]);
+    expect(heldLocks(sql("09_update_hostname_region"))).toEqual([
+      { table: "website_event", lock: "ACCESS EXCLUSIVE" },
+      { table: "session", lock: "ACCESS EXCLUSIVE" },
+    ]);
+    expect(heldLocks("CREATE INDEX i ON t (a);\nALTER TABLE u ADD COLUMN b int;\nCREATE INDEX j ON u (b);")).toEqual([
+      { table: "t", lock: "SHARE" },
+      { table: "u", lock: "ACCESS EXCLUSIVE" },
+    ]);
   });
 });
