@@ -153,7 +153,7 @@ interface Verdict {
 }
 
 /** What a search_path entry opens to umami_user, or null. */
-export function squattable(raw: string, user: string, where: Creatable): string | null {
+function squattable(raw: string, user: string, where: Creatable): string | null {
   const schema = entrySchema(raw, user);
   if (schema === "pg_temp" || schema === "pg_catalog") return null;
   if (where.creatable.includes(schema)) return `schema ${schema}, where it creates objects`;

@@ -76,7 +76,7 @@ export type MigrateEvent =
   | { type: "failed"; name: string; ms: number };
 
 /** Options for `applyMigrations`. */
-interface MigrateOptions {
+export interface MigrateOptions {
   /** Report what would be applied; write nothing, take no lock. @default false */
   dryRun?: boolean;
   onProgress?: (event: MigrateEvent) => void;

@@ -30,7 +30,7 @@ function secretArnRegion(secretId: string): string | undefined {
 }
 
 /** Options for the Secrets Manager reads. */
-export interface FetchOptions {
+interface FetchOptions {
   /** The region the client was made for (the command context's): named in messages, checked against an ARN's. */
   region: string;
   /**
@@ -165,7 +165,7 @@ export async function fetchMasterCredentials(
 }
 
 /** What `readStageSecrets` read: each secret asked for, unless its read failed (then its error is listed). */
-export interface StageSecrets {
+interface StageSecrets {
   credentials?: { secret: CredentialsSecret; arn: string };
   master?: MasterCredentials;
   errors: UserError[];

@@ -6,7 +6,7 @@
  */
 
 /** One input: its flag, the variables read when the flag is absent (in order), and what applies without any. */
-export interface StageInput {
+interface StageInput {
   flag: string;
   env: readonly string[];
   fallback: string;
