@@ -71,7 +71,7 @@ export function loadOutputs(
   if (linked) {
     let app: { stage?: string } = {};
     try {
-      app = JSON.parse(sources.linked?.app ?? "{}");
+      app = JSON.parse(sources.linked?.app ?? "{}") as { stage?: string };
     } catch {
       // SST always writes valid JSON here; a hand-set value that is not JSON simply carries no stage.
     }

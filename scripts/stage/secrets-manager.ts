@@ -192,10 +192,10 @@ export async function readStageSecrets(
     const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
     client = new SecretsManagerClient({ region: where.region, maxAttempts: 5 });
   }
-  const reads = [
-    ids.credentials && fetchCredentialsSecret(client, ids.credentials, where).then((c) => void (found.credentials = c)),
-    ids.master && fetchMasterCredentials(client, ids.master, where).then((m) => void (found.master = m)),
-  ];
+  const reads: Promise<void>[] = [];
+  if (ids.credentials)
+    reads.push(fetchCredentialsSecret(client, ids.credentials, where).then((c) => void (found.credentials = c)));
+  if (ids.master) reads.push(fetchMasterCredentials(client, ids.master, where).then((m) => void (found.master = m)));
   for (const result of await Promise.allSettled(reads)) {
     if (result.status === "fulfilled") continue;
     if (!(result.reason instanceof UserError)) throw result.reason;

@@ -65,7 +65,7 @@ const ADMIN_URL_FLAG = ["preflight", "post-deploy", "verify", "rollback", "finge
 
 let dir: string;
 let outputsFile: string;
-const dev = configuredStages.dev as StageSettings;
+const dev: StageSettings = configuredStages.dev;
 const saved = { ...dev };
 
 beforeEach(() => {
@@ -86,7 +86,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
   Object.assign(dev, saved);
-  for (const key of Object.keys(dev)) if (!(key in saved)) delete (dev as unknown as Record<string, unknown>)[key];
+  for (const key of Object.keys(dev)) if (!(key in saved)) Reflect.deleteProperty(dev, key);
   process.exitCode = undefined;
 });
 
