@@ -94,7 +94,7 @@ function migrateStep(
 }
 
 /** One step's outcome of `migrateAndVerify`, handed back as the step ends. */
-export type MigrationOutcome =
+type MigrationOutcome =
   | { migrated: MigrateResult }
   | { tables: string[]; umamiTables: number }
   | { checks: ChecksSummary }

@@ -9,7 +9,7 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { Client } from "../kernel/db.js";
 
 /** Which of the stage's objects already exist, and where pgcrypto is. */
-export interface StageObjects {
+interface StageObjects {
   role: boolean;
   schema: boolean;
   pgcrypto_schema: string | null;

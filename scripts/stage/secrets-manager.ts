@@ -170,7 +170,7 @@ export async function fetchMasterCredentials(
 }
 
 /** What `readStageSecrets` read: each secret asked for, unless its read failed (then its error is listed). */
-export interface StageSecrets {
+interface StageSecrets {
   credentials?: { secret: CredentialsSecret; arn: string };
   master?: MasterCredentials;
   errors: UserError[];
