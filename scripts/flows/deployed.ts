@@ -6,20 +6,15 @@
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { withClient, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
+import { readStageObjects } from "../stage/catalog.js";
 
 /** The stage's role or schema is missing where a command was pointed: the next step is `sst deploy`. */
 export class NotDeployedError extends UserError {}
 
 /** Throws a one-line NotDeployedError naming `sst deploy --stage <stage>` when the stage's role or schema is missing. */
 export async function requireDeployed(admin: ConnectionSettings, spec: UmamiDatabaseSpec): Promise<void> {
-  const { rows } = await withClient(admin, (c) =>
-    c.query<{ role: boolean; schema: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role,
-              EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $2) AS schema`,
-      [spec.role.name, spec.schema],
-    ),
-  );
-  const missing = [rows[0].role ? "" : `role ${spec.role.name}`, rows[0].schema ? "" : `schema ${spec.schema}`].filter(
+  const found = await withClient(admin, (c) => readStageObjects(c, spec));
+  const missing = [found.role ? "" : `role ${spec.role.name}`, found.schema ? "" : `schema ${spec.schema}`].filter(
     Boolean,
   );
   if (missing.length === 0) return;

@@ -15,7 +15,8 @@ import { maskUrl } from "../../sst/database/url.js";
 import { ConnectionError, isLocalHost, parseDatabaseUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../local/embedded.js";
 import { generatePassword } from "../kernel/password.js";
-import { inspectExisting, provisionStage } from "./provision.js";
+import { provisionStage } from "./provision.js";
+import { readStageObjects } from "../stage/catalog.js";
 import { checkConflicts } from "./preflight.js";
 import { UserError } from "../kernel/errors.js";
 import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../local/sample-app.js";
@@ -139,17 +140,12 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     result.databaseUrl = maskUrl(secret.DATABASE_URL);
 
     const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
-    await migrateAndVerify(steps, result, {
-      admin,
-      umami,
-      spec,
-      set: migrationSet,
-      before,
-      afterMigrate: (migrated) => {
-        result.migrations.applied = migrated.applied;
-        result.migrations.alreadyApplied = migrated.alreadyApplied;
-      },
-    });
+    for await (const outcome of migrateAndVerify(steps, { admin, umami, spec, set: migrationSet, before })) {
+      if ("migrated" in outcome) {
+        result.migrations.applied = outcome.migrated.applied;
+        result.migrations.alreadyApplied = outcome.migrated.alreadyApplied;
+      } else Object.assign(result, outcome);
+    }
     result.ok = steps.ok;
   } catch (error) {
     // A bug is rethrown (after the server is stopped, by `finally`).
@@ -177,7 +173,7 @@ async function provision(admin: ConnectionSettings, spec: UmamiDatabaseSpec, sec
       const conflicts = await checkConflicts(client, spec, admin.user);
       if (conflicts.severity === "error") throw new UserError(`${conflicts.detail}. ${conflicts.remedy}`);
     }
-    const existing = await inspectExisting(client, spec);
+    const existing = await readStageObjects(client, spec);
     const filed = existing.role ? reusablePassword(secretFile, admin, spec) : undefined;
     // A file whose password the role no longer accepts (changed elsewhere) would fail every later step: rotate.
     const known = filed !== undefined && (await passwordWorks(admin, spec, filed)) ? filed : undefined;

@@ -91,14 +91,21 @@ function migrateStep(
   );
 }
 
+/** One step's outcome of `migrateAndVerify`, handed back as the step ends. */
+type MigrationOutcome =
+  | { migrated: MigrateResult }
+  | { tables: string[]; umamiTables: number }
+  | { checks: ChecksSummary }
+  | { schemaCheck: VerifySchemaResult };
+
 /**
- * Migrates as the Umami role and proves the outcome, filling `result` as each step ends (a failed step leaves
- * what came before it): migrate → `afterMigrate` (the caller's record of the migration) → the schema's tables
- * → the audit and the baseline after → the schema against the release.
+ * Migrates as the Umami role and proves the outcome: migrate → the schema's tables → the audit and the baseline
+ * after → the schema against the release. Each step's outcome is handed back as the step ends, so a failed step
+ * leaves the caller what came before it, and the caller acts between two steps where it must (post-deploy asks
+ * Prisma's status right after the migration, before anything else runs).
  */
-export async function migrateAndVerify(
+export async function* migrateAndVerify(
   steps: StepRunner,
-  result: MigrationFlowResult & { checks?: ChecksSummary | null; schemaCheck?: VerifySchemaResult | null },
   options: {
     admin: ConnectionSettings;
     umami: ConnectionSettings;
@@ -106,31 +113,28 @@ export async function migrateAndVerify(
     set: MigrationSet;
     before?: Partial<BeforeSnapshot>;
     cloudwatch?: CloudWatchOptions;
-    afterMigrate: (migrated: MigrateResult) => void | Promise<void>;
     /** Receives each migration's start, duration and locks as it ends (post-deploy's timeline). */
     timeline?: MigrationTiming[];
     /** Lists the tables as a step of its own ("count Umami tables"), as post-deploy's report shows it. @default false */
     tablesStep?: boolean;
   },
-): Promise<void> {
+): AsyncGenerator<MigrationOutcome, void, undefined> {
   const { admin, umami, spec, set } = options;
-  await options.afterMigrate(await migrateStep(steps, umami, set, options.timeline));
+  yield { migrated: await migrateStep(steps, umami, set, options.timeline) };
   const listTables = async () => (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
-  result.tables = options.tablesStep
+  const tables = options.tablesStep
     ? await steps.run("count Umami tables", listTables, (t) => `${t.length} tables`)
     : await listTables();
-  result.umamiTables = result.tables.filter((t) => t !== "_prisma_migrations").length;
-  result.checks = await checkAfter(steps, {
-    admin,
-    umami,
-    spec,
-    before: options.before,
-    cloudwatch: options.cloudwatch,
-  });
+  yield { tables, umamiTables: tables.filter((t) => t !== "_prisma_migrations").length };
+  yield {
+    checks: await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch }),
+  };
   // After the baseline: its window between "before" and "after" stays as short as before.
-  result.schemaCheck = await steps.check(
-    "verify schema against the release",
-    () => verifySchema(umami, set),
-    (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }),
-  );
+  yield {
+    schemaCheck: await steps.check(
+      "verify schema against the release",
+      () => verifySchema(umami, set),
+      (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }),
+    ),
+  };
 }

@@ -108,7 +108,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     // Before anything logs in as the Umami role (after the source, which needs no database): a stage not
     // deployed yet is named as such, not as the wrong password PostgreSQL answers for a missing role.
     await requireDeployed(admin, spec);
-    await migrateAndVerify(steps, result, {
+    const verified = migrateAndVerify(steps, {
       admin,
       umami,
       spec,
@@ -117,34 +117,38 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
       cloudwatch: options.cloudwatch,
       tablesStep: true,
       timeline: result.migrations.timeline,
-      afterMigrate: async (migrated) => {
-        // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
-        // fail the run only with --strict (`docs/design.md` § "Umami's releases and Prisma").
-        const status = await steps.check(
-          "migration status",
-          () => migrationStatus(umami, set),
-          (s) => {
-            const verdict = statusVerdict(s, { strict: options.strict });
-            const extra = [
-              s.modified.length ? `${s.modified.length} edited since applied` : "",
-              s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : "",
-            ].filter(Boolean);
-            return {
-              ok: verdict.exitCode === 0,
-              detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}`,
-            };
-          },
-        );
-        result.migrations = {
-          ...result.migrations,
-          source: set.source,
-          applied: migrated.applied,
-          alreadyApplied: migrated.alreadyApplied,
-          modified: status.modified.map((m) => m.message),
-          missingLocally: status.missingLocally,
-        };
-      },
     });
+    for await (const outcome of verified) {
+      if (!("migrated" in outcome)) {
+        Object.assign(result, outcome);
+        continue;
+      }
+      // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
+      // fail the run only with --strict (`docs/design.md` § "Umami's releases and Prisma").
+      const status = await steps.check(
+        "migration status",
+        () => migrationStatus(umami, set),
+        (s) => {
+          const verdict = statusVerdict(s, { strict: options.strict });
+          const extra = [
+            s.modified.length ? `${s.modified.length} edited since applied` : "",
+            s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : "",
+          ].filter(Boolean);
+          return {
+            ok: verdict.exitCode === 0,
+            detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}`,
+          };
+        },
+      );
+      result.migrations = {
+        ...result.migrations,
+        source: set.source,
+        applied: outcome.migrated.applied,
+        alreadyApplied: outcome.migrated.alreadyApplied,
+        modified: status.modified.map((m) => m.message),
+        missingLocally: status.missingLocally,
+      };
+    }
     result.ok = steps.ok;
   } catch (error) {
     // Nothing was done yet: the command says the one next step, with no report of a run that did not happen.

@@ -7,6 +7,7 @@
 import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { isLocalHost, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
+import { readServerFacts, readStageShape, type ServerFacts, type StageShape } from "../stage/catalog.js";
 import type { SecretInspection } from "../stage/secrets-manager.js";
 import {
   connectionHeadroomFinding,
@@ -35,97 +36,7 @@ export function stageMarker(stage: string): string {
   return `umami-db stage=${stage}`;
 }
 
-interface ServerRow {
-  admin: string;
-  version_num: number;
-  version: string;
-  ssl: boolean | null;
-  tls_version: string | null;
-  rolsuper: boolean;
-  rolcreaterole: boolean;
-  db_create: boolean;
-  /** Whether the administrator can grant CONNECT on the database (owner, or WITH GRANT OPTION). */
-  db_grant_connect: boolean;
-  db_owner: string;
-  rds_superuser_exists: boolean;
-  rds_superuser_member: boolean | null;
-  max_connections: number;
-  reserved: number;
-  /** Aurora/RDS (PostgreSQL ≤ 15) keeps these slots for rds_superuser on top of PostgreSQL's own; 0 elsewhere. */
-  rds_reserved: number;
-  in_use: number;
-  pgcrypto_schema: string | null;
-  pgcrypto_available: boolean;
-  public_create_schemas: string[];
-}
-
-const SERVER_SQL = `
-  SELECT
-    current_user AS admin,
-    pg_catalog.current_setting('server_version_num')::int AS version_num,
-    pg_catalog.current_setting('server_version') AS version,
-    (SELECT s.ssl FROM pg_catalog.pg_stat_ssl s WHERE s.pid = pg_catalog.pg_backend_pid()) AS ssl,
-    (SELECT s.version FROM pg_catalog.pg_stat_ssl s WHERE s.pid = pg_catalog.pg_backend_pid()) AS tls_version,
-    r.rolsuper, r.rolcreaterole,
-    pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') AS db_create,
-    pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT WITH GRANT OPTION') AS db_grant_connect,
-    (SELECT pg_catalog.pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) AS db_owner,
-    EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser') AS rds_superuser_exists,
-    (SELECT pg_catalog.pg_has_role(current_user, oid, 'MEMBER') FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser') AS rds_superuser_member,
-    pg_catalog.current_setting('max_connections')::int AS max_connections,
-    pg_catalog.current_setting('superuser_reserved_connections')::int AS reserved,
-    COALESCE(NULLIF(pg_catalog.current_setting('rds.rds_superuser_reserved_connections', true), '')::int, 0) AS rds_reserved,
-    (SELECT count(*)::int FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend') AS in_use,
-    (SELECT e.extnamespace::regnamespace::text FROM pg_catalog.pg_extension e WHERE e.extname = $1) AS pgcrypto_schema,
-    EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = $1) AS pgcrypto_available,
-    ARRAY(
-      SELECT n.nspname::text FROM pg_catalog.pg_namespace n,
-             pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
-       WHERE a.grantee = 0 AND a.privilege_type = 'CREATE' AND n.nspname <> $2
-       ORDER BY 1
-    ) AS public_create_schemas
-  FROM pg_catalog.pg_roles r
-  WHERE r.rolname = current_user
-`;
-
-interface ConflictRow {
-  role_exists: boolean;
-  role_privileged: boolean;
-  role_search_path_ours: boolean;
-  role_comment: string | null;
-  role_objects_outside: number;
-  role_other_databases: number;
-  schema_exists: boolean;
-  schema_owner: string | null;
-  schema_comment: string | null;
-  foreign_objects: number;
-}
-
-const CONFLICT_SQL = `
-  SELECT
-    r.oid IS NOT NULL AS role_exists,
-    coalesce(r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls, false) AS role_privileged,
-    -- PostgreSQL stores the setting as written by ALTER ROLE … SET: quoted when the name needs it.
-    coalesce(('search_path=' || pg_catalog.quote_ident($2)) = ANY (r.rolconfig), false) AS role_search_path_ours,
-    pg_catalog.shobj_description(r.oid, 'pg_authid') AS role_comment,
-    -- The TOAST tables (and their indexes) of Umami's tables live in pg_toast: they are inside, in effect.
-    (SELECT count(*)::int FROM pg_catalog.pg_class c
-      WHERE c.relowner = r.oid AND c.relnamespace IS DISTINCT FROM n.oid
-        AND c.relnamespace <> 'pg_toast'::regnamespace) AS role_objects_outside,
-    (SELECT count(DISTINCT s.dbid)::int FROM pg_catalog.pg_shdepend s
-      WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = r.oid
-        AND s.dbid NOT IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))) AS role_other_databases,
-    n.oid IS NOT NULL AS schema_exists,
-    pg_catalog.pg_get_userbyid(n.nspowner) AS schema_owner,
-    pg_catalog.obj_description(n.oid, 'pg_namespace') AS schema_comment,
-    (SELECT count(*)::int FROM pg_catalog.pg_class c
-      WHERE c.relnamespace = n.oid AND c.relowner <> ALL (ARRAY[coalesce(r.oid, 0), n.nspowner])) AS foreign_objects
-  FROM (SELECT 1) AS one
-  LEFT JOIN pg_catalog.pg_roles r ON r.rolname = $1
-  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $2
-`;
-
-function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: ConflictRow): PreflightFinding {
+function conflictFindings(spec: UmamiDatabaseSpec, admin: string, c: StageShape): PreflightFinding {
   const marker = stageMarker(spec.stage);
   const role = spec.role.name;
   const schema = spec.schema;
@@ -189,7 +100,7 @@ export function serverVersionFinding(versionNum: number, version: string): Prefl
   };
 }
 
-function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s: ServerRow): PreflightFinding[] {
+function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s: ServerFacts): PreflightFinding[] {
   const f: PreflightFinding[] = [];
   if (s.ssl) f.push({ check: "tls", severity: "ok", detail: `connection encrypted (${s.tls_version})` });
   else if (isLocalHost(settings.host))
@@ -289,8 +200,7 @@ export async function checkConflicts(
   spec: UmamiDatabaseSpec,
   admin: string,
 ): Promise<PreflightFinding> {
-  const conflicts = (await client.query<ConflictRow>(CONFLICT_SQL, [spec.role.name, spec.schema])).rows[0];
-  return conflictFindings(spec, admin, conflicts);
+  return conflictFindings(spec, admin, await readStageShape(client, spec));
 }
 
 export async function runPreflight(
@@ -316,7 +226,7 @@ export async function runPreflight(
         severity: "ok",
         detail: `connected to ${target.host}:${target.port}/${target.database} as ${target.user}`,
       });
-      const server = (await c.query<ServerRow>(SERVER_SQL, [spec.extension.name, spec.schema])).rows[0];
+      const server = await readServerFacts(c, spec);
       result.serverVersion = server.version;
       result.findings.push(...serverFindings(spec, target, server));
       result.findings.push(await checkConflicts(c, spec, server.admin));

@@ -3,12 +3,13 @@
  * database reached as the administrator. Idempotent: objects that exist are brought back to the spec rather
  * than created, so a second run changes nothing in the catalog.
  */
-import { buildRoleSql, buildSchemaSql, type GrantableObjects, type ProvisionContext } from "../../sst/database/sql.js";
+import { buildRoleSql, buildSchemaSql, type ProvisionContext } from "../../sst/database/sql.js";
 import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import type { Client, QueryResultRow } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { scramVerifier } from "../../sst/database/scram.js";
 import { describeForeignObject, queryForeignObjects } from "../audit/foreign-objects.js";
+import { readGrantableObjects, readStageObjects } from "../stage/catalog.js";
 
 /** What a provisioning run did. */
 interface ProvisionResult {
@@ -35,22 +36,6 @@ export class ProvisionError extends UserError {
   }
 }
 
-/** Reads which of the stage's objects already exist, and where pgcrypto is. */
-export async function inspectExisting(admin: Client, spec: UmamiDatabaseSpec) {
-  const { rows } = await admin.query<{ role: boolean; schema: boolean; pgcrypto_schema: string | null }>(
-    `
-    SELECT
-      EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS role,
-      EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $2) AS schema,
-      (SELECT n.nspname FROM pg_catalog.pg_extension e
-         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-        WHERE e.extname = $3) AS pgcrypto_schema
-    `,
-    [spec.role.name, spec.schema, spec.extension.name],
-  );
-  return rows[0];
-}
-
 function describe(statement: string): string {
   // The statement's head names the step without the password or the grantee: "CREATE ROLE "umami_user"",
   // "GRANT USAGE, CREATE ON SCHEMA "umami"", "ALTER ROLE "umami_user" SET search_path".
@@ -66,7 +51,7 @@ export async function provisionStage(
   spec: UmamiDatabaseSpec,
   ctx: ProvisionContext & { rotatePassword?: boolean },
 ): Promise<ProvisionResult> {
-  const before = await inspectExisting(admin, spec);
+  const before = await readStageObjects(admin, spec);
   if (!spec.extension.create && before.pgcrypto_schema === null) {
     // Umami's first migration would fail as the stage's role (`docs/design.md` § "Facts we measured"): stop before changing anything.
     const { detail, remedy } = missingPgcryptoMessage(spec);
@@ -95,7 +80,7 @@ export async function provisionStage(
   const hashed = { ...ctx, password: scramVerifier(ctx.password) };
   const statements = [
     ...buildRoleSql(spec, hashed, before.role, !before.role || (ctx.rotatePassword ?? false)),
-    ...buildSchemaSql(spec, ctx, before.schema, before.schema ? await grantableObjects(admin, spec) : undefined),
+    ...buildSchemaSql(spec, ctx, before.schema, before.schema ? await readGrantableObjects(admin, spec) : undefined),
   ];
   for (const statement of statements) {
     try {
@@ -111,35 +96,12 @@ export async function provisionStage(
       );
     }
   }
-  const after = await inspectExisting(admin, spec);
+  const after = await readStageObjects(admin, spec);
   return {
     createdRole: !before.role,
     createdSchema: !before.schema,
     pgcryptoPreexisting: before.pgcrypto_schema !== null,
     pgcryptoSchema: after.pgcrypto_schema,
     statements: statements.length,
-  };
-}
-
-/**
- * In an existing schema, the tables and sequences the role does not own: the only ones a GRANT can add to
- * (umami_user owns what its migrations created, and the administrator may not GRANT on those).
- */
-async function grantableObjects(admin: Client, spec: UmamiDatabaseSpec): Promise<GrantableObjects> {
-  const { rows } = await admin.query<{ name: string; sequence: boolean }>(
-    `
-    SELECT c.relname AS name, c.relkind = 'S' AS sequence
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = $1
-       AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-       AND c.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2)
-     ORDER BY c.relname
-    `,
-    [spec.schema, spec.role.name],
-  );
-  return {
-    tables: rows.filter((r) => !r.sequence).map((r) => r.name),
-    sequences: rows.filter((r) => r.sequence).map((r) => r.name),
   };
 }

@@ -112,6 +112,13 @@ describe("layout", () => {
     expect(below).toContain("sst/stages.ts");
   });
 
+  it("keeps catalog reads in the capabilities: the flows compose them and hold no catalog SQL", () => {
+    const flows = files.filter((f) => folderOf(f) === "flows");
+    const readers = flows.filter((f) => /\bpg_catalog\.|\bFROM\s+pg_[a-z_]+/.test(readFileSync(join(ROOT, f), "utf8")));
+    expect(readers).toEqual([]);
+    expect(flows).toContain("scripts/flows/preflight.ts");
+  });
+
   it("finds the edges it checks (the parser sees static and dynamic imports)", () => {
     expect(graph.get("scripts/umami-db.ts")?.some((t) => t.startsWith("scripts/commands/"))).toBe(true);
     expect(graph.get("scripts/commands/verify.ts")).toContain("scripts/audit/audit.ts");
