@@ -1,6 +1,6 @@
 /**
- * What would make a rollback touch the application, read from the catalogs before anything is dropped
- * (issue 13): objects outside the stage's schema that `DROP SCHEMA … CASCADE` or `DROP OWNED BY` would drop
+ * What would make a rollback touch the application, read from the catalogs before anything is dropped:
+ * objects outside the stage's schema that `DROP SCHEMA … CASCADE` or `DROP OWNED BY` would drop
  * with it (policies, statistics, triggers, views, defaults, constraints, functions: anything `pg_depend`
  * records, followed transitively), policies that name the role, grants to the role the administrator cannot
  * revoke (another grantor's: `DROP OWNED BY` skips them and `DROP ROLE` then fails), and shared objects the

@@ -1,5 +1,5 @@
 /**
- * Issue 17, the attacker's half: threat model classes admin-by-membership, inward-via-objects,
+ * The attacker's half of the inward paths: threat model classes admin-by-membership, inward-via-objects,
  * inward-via-replication and definer-escalation, on a database with Aurora's defaults (a non-superuser admin in
  * an rds_superuser-like group, pg_stat_statements) and wal_level = logical. Each path is first used as the
  * attacking role — Umami's row is really read, or the owner's privilege really used — then `verify` fails

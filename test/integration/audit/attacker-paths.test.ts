@@ -1,5 +1,5 @@
 /**
- * Issue 17: the paths an attacker takes that round 1's audit passed as isolated, one class per test (the ids
+ * The paths an attacker takes that the grant checks alone pass as isolated, one class per test (the ids
  * of docs/threat-model.md). Each path is built on a database with Aurora's defaults, then used as the
  * attacking role — the data is read or the privilege used — before the audit runs; then `verify` fails
  * naming the objects, roles and path, the finding's own remedy is run as written, the access fails, and the

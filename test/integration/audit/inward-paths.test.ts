@@ -1,5 +1,5 @@
 /**
- * Issue 13, part 2, inward: application roles reaching Umami's data by paths no grant on the schema shows —
+ * Inward: application roles reaching Umami's data by paths no grant on the schema shows —
  * a predefined role that bypasses ACLs, CREATEROLE, the database's ownership, a trigger that copies rows out,
  * an event trigger that grants each new table. Each is seen, proved real where it can be, cleared with the
  * finding's own remedy, and the audit passes again.

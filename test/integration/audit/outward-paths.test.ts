@@ -1,5 +1,5 @@
 /**
- * Issue 13, part 2, outward: what umami_user reaches that the grant checks did not see — another database
+ * Outward: what umami_user reaches that the grant checks did not see — another database
  * with PUBLIC-readable data or PUBLIC CREATE (audited as deeply as the main one, or reported as not audited
  * with the reason), settings attached to the role itself, and objects it owns outside its schema, here and
  * elsewhere. Each remedy is run as written and the audit re-run.
