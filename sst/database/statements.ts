@@ -79,6 +79,9 @@ export function objectName(ref: ObjectRef): string {
     case "OPERATOR CLASS":
     case "OPERATOR FAMILY":
       return `${qualified(name.slice(1))} USING ${quoteIdent(name[0])}`;
+    case "USER MAPPING":
+      // Its user (as pg_identify_object_as_address names it: public for PUBLIC) and its server.
+      return `FOR ${name[0] === "public" ? "PUBLIC" : quoteIdent(name[0])} SERVER ${quoteIdent(args[0])}`;
     case "TRIGGER":
     case "RULE":
     case "POLICY":
@@ -149,9 +152,26 @@ export function alterOwner(on: ObjectRef, to: string): string {
   return `ALTER ${on.kind} ${objectName(on)} OWNER TO ${quoteIdent(to)}`;
 }
 
-/** `DROP kind name`. */
-export function drop(on: ObjectRef): string {
-  return `DROP ${on.kind} ${objectName(on)}`;
+/** `DROP kind name`, with CASCADE when asked (it takes what depends on the object along). */
+export function drop(on: ObjectRef, options: { cascade?: boolean } = {}): string {
+  return `DROP ${on.kind} ${objectName(on)}${options.cascade ? " CASCADE" : ""}`;
+}
+
+/** `ALTER TABLE table ALTER COLUMN column DROP DEFAULT` or `ALTER TABLE table DROP CONSTRAINT name`. */
+export function alterTable(
+  table: readonly string[],
+  change: { dropDefault: string } | { dropConstraint: string },
+): string {
+  const action =
+    "dropDefault" in change
+      ? `ALTER COLUMN ${quoteIdent(change.dropDefault)} DROP DEFAULT`
+      : `DROP CONSTRAINT ${quoteIdent(change.dropConstraint)}`;
+  return `ALTER TABLE ${qualified(table)} ${action}`;
+}
+
+/** `ALTER DOMAIN domain DROP CONSTRAINT name`. */
+export function dropDomainConstraint(domain: readonly string[], constraint: string): string {
+  return `ALTER DOMAIN ${qualified(domain)} DROP CONSTRAINT ${quoteIdent(constraint)}`;
 }
 
 /** The object types ALTER DEFAULT PRIVILEGES takes. */
@@ -215,9 +235,27 @@ export function alterRole(
   return `${head}${where} SET ${settingName(change.set)} TO ${settingValue(change.to)}`;
 }
 
+/**
+ * A setting stored for a role in a database, a role, a database, or every role: `ALTER ROLE role IN DATABASE
+ * db`, `ALTER ROLE role`, `ALTER DATABASE db` or `ALTER ROLE ALL`, then `SET name TO value` or `RESET name`.
+ */
+export function alterSetting(
+  scope: { role?: string | null; database?: string | null },
+  change: { set: string; to: SettingValue } | { reset: string },
+): string {
+  const { role, database } = scope;
+  const head = role
+    ? `ALTER ROLE ${quoteIdent(role)}${database ? ` IN DATABASE ${quoteIdent(database)}` : ""}`
+    : database
+      ? `ALTER DATABASE ${quoteIdent(database)}`
+      : "ALTER ROLE ALL";
+  if ("reset" in change) return `${head} RESET ${settingName(change.reset)}`;
+  return `${head} SET ${settingName(change.set)} TO ${settingValue(change.to)}`;
+}
+
 /** `ALTER FUNCTION name(args) SET search_path TO …`: pins where a routine looks names up. */
 export function pinSearchPath(routine: ObjectRef, schemas: readonly string[]): string {
-  return `ALTER ${routine.kind} ${objectName(routine)} SET search_path TO ${schemas.map(quoteIdent).join(", ")}`;
+  return `ALTER ${routine.kind} ${objectName(routine)} SET ${settingName("search_path")} TO ${schemas.map(quoteIdent).join(", ")}`;
 }
 
 /** `DROP USER MAPPING FOR role SERVER server`. */

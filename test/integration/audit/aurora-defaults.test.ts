@@ -97,7 +97,9 @@ describe("Aurora's defaults", () => {
     try {
       const f = check(await audit(), "inward: default privileges in the Umami schema");
       expect(f).toMatchObject({ severity: "fail", objects: ["TABLES FOR ROLE umami_user → app_user (SELECT)"] });
-      expect(f.remedy).toContain("ALTER DEFAULT PRIVILEGES FOR ROLE umami_user REVOKE ALL ON TABLES FROM app_user;");
+      expect(f.remedy).toContain(
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "umami_user" REVOKE ALL ON TABLES FROM "app_user";',
+      );
       await stage.run("umami", "ALTER DEFAULT PRIVILEGES FOR ROLE umami_user REVOKE ALL ON TABLES FROM app_user");
       expect(check(await audit(), "inward: default privileges in the Umami schema").severity).toBe("pass");
     } finally {

@@ -69,6 +69,10 @@ describe("statement builders", () => {
     expect(objectName({ kind: "TYPE", name: ["s", "t"] })).toBe('"s"."t"');
     expect(() => objectName({ kind: "LARGE OBJECT", name: ["1; DROP"] })).toThrow(/large object/);
     expect(objectName({ kind: "LARGE OBJECT", name: ["16401"] })).toBe("16401");
+    expect(objectName({ kind: "USER MAPPING", name: ["Umami-User"], args: ["srv x"] })).toBe(
+      'FOR "Umami-User" SERVER "srv x"',
+    );
+    expect(objectName({ kind: "USER MAPPING", name: ["public"], args: ["srv"] })).toBe('FOR PUBLIC SERVER "srv"');
   });
 
   it("hand objects back and drop them", () => {
@@ -112,7 +116,7 @@ describe("statement builders", () => {
 
   it("pin a routine's search_path and drop a user mapping", () => {
     expect(pinSearchPath({ kind: "FUNCTION", name: ["s", "f"], args: [] }, ["pg_catalog", "s", "pg_temp"])).toBe(
-      'ALTER FUNCTION "s"."f"() SET search_path TO "pg_catalog", "s", "pg_temp"',
+      'ALTER FUNCTION "s"."f"() SET "search_path" TO "pg_catalog", "s", "pg_temp"',
     );
     expect(dropUserMapping("umami_user", "srv x")).toBe('DROP USER MAPPING FOR "umami_user" SERVER "srv x"');
     expect(dropUserMapping(PUBLIC, "srv")).toBe('DROP USER MAPPING FOR PUBLIC SERVER "srv"');
