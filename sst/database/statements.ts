@@ -21,7 +21,7 @@ export type Grantee = string | typeof PUBLIC;
  * operator class or family; `[oid]` for a large object; `[type]` (formatted) for a type or domain. `args` are a
  * routine's or operator's argument types, or a cast's target type.
  */
-export interface ObjectRef {
+interface ObjectRef {
   kind: string;
   name: readonly string[];
   args?: readonly string[];
@@ -41,7 +41,7 @@ export function addressed(type: string, names: readonly string[], args: readonly
 }
 
 /** A privilege list: `ALL`, or the privileges by name (on `columns`, when given, each of them). */
-export type Privileges = "ALL" | readonly string[];
+type Privileges = "ALL" | readonly string[];
 
 /** A name in parts, each quoted: `"public"."orders"`. */
 export function qualified(names: readonly string[]): string {
@@ -202,7 +202,7 @@ export function grantDefault(d: {
 }
 
 /** A setting's value: a number as written, identifiers (a search_path) quoted each, anything else a literal. */
-export type SettingValue = number | string | { identifiers: readonly string[] };
+type SettingValue = number | string | { identifiers: readonly string[] };
 
 function settingValue(value: SettingValue): string {
   if (typeof value === "number") return String(value);
