@@ -134,7 +134,11 @@ export async function rollbackStage(
           database,
           object: `database ${database}`,
           reason: `${role} owns objects or holds privileges there, and ${admin.user} cannot connect to remove them (${(error as Error).message})`,
-          remedy: grantStatement({ privileges: ["CONNECT"], on: { kind: "DATABASE", name: [database] }, to: admin.user }),
+          remedy: grantStatement({
+            privileges: ["CONNECT"],
+            on: { kind: "DATABASE", name: [database] },
+            to: admin.user,
+          }),
         });
         continue;
       }
