@@ -1,11 +1,11 @@
 /**
- * The audit's cost must not grow with round trips (issue 4, "Performance"): an application of 50 schemas ×
+ * The audit's cost must not grow with round trips: an application of 50 schemas ×
  * 200 tables (each with a primary key and a sequence, PUBLIC USAGE on half the schemas) in a fresh database,
  * the stage provisioned, then `auditIsolation` timed against the naive per-object loop — one
  * `has_table_privilege(role, table, 'SELECT, INSERT, …')` round trip per relation, the cheapest per-object
  * question — on the same database. Medians over a few rounds, each side warmed up once. With `delayMs`, both
  * sides are measured once more through a proxy that delays every answer (a network's round trip, measured).
- * Goals: AUDIT_GOALS below (issue 17's). Run directly (`npx tsx bench/audit.ts`, BENCH_DELAY_MS=0 to skip the
+ * Goals: AUDIT_GOALS below. Run directly (`npx tsx bench/audit.ts`, BENCH_DELAY_MS=0 to skip the
  * proxy) it starts its own embedded PostgreSQL and prints one JSON line.
  */
 import { pathToFileURL } from "node:url";
@@ -20,7 +20,7 @@ import { createAuroraLikeAdmin, installAuroraExtensions } from "../scripts/local
 import { median } from "./stats.js";
 
 /**
- * The audit's goals (issue 17): one place for the bench's verdicts and docs/benchmarks.md's table (a test holds
+ * The audit's goals: one place for the bench's verdicts and docs/benchmarks.md's table (a test holds
  * the document to them). The ratio is the per-object loop ÷ the audit, on loopback and through the proxy.
  */
 export const AUDIT_GOALS = { auditMs: 300, loopbackRatio: 20, proxyRatio: 100 } as const;

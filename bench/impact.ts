@@ -1,6 +1,6 @@
 /**
  * `npm run bench:impact [-- --window-seconds 60] [-- --pairs 3] [-- --rate 100] [-- --json]`: what ONE deploy
- * costs the application, the way CloudWatch's periods see it (issue 13, part 5) — not a load test (that is
+ * costs the application, the way CloudWatch's periods see it — not a load test (that is
  * `npm run bench`, which runs flows back to back).
  *
  * - Windows: the application workload (bench/workload.ts, throttled to `--rate` transactions per second like

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:upgrade [-- --rows 3000000] [-- --json]`: Umami 2.10.0 (release) → 3.1.0 on a grown database,
- * with the runner, as umami_user with the stage's real role settings (sst/database/spec.ts, stage dev) —
- * issue 12 §4. Not part of `npm test` or `npm run bench`: at the default size it takes ~15 minutes here.
+ * with the runner, as umami_user with the stage's real role settings (sst/database/spec.ts, stage dev).
+ * Not part of `npm test` or `npm run bench`: at the default size it takes ~15 minutes here.
  *
  * 1. An embedded PostgreSQL 15, an Aurora-like administrator, stage dev provisioned (role limits included).
  * 2. A plain umami_user session reports the role's statement_timeout: the guard is in force.

@@ -70,7 +70,7 @@ export interface StageSettings {
    */
   umamiVersion?: string;
 
-  // --- The Umami container (issue 14): what the role's connection limit and the handoff are derived from ---
+  // --- The Umami container: what the role's connection limit and the handoff are derived from ---
   /**
    * Umami ECS tasks running at once (the service's desired count). umami_user's CONNECTION LIMIT is derived
    * from it (`connectionBudget` in spec.ts): 10 per pool × pools per task (2 only when the task gets

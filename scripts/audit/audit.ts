@@ -1,5 +1,5 @@
 /**
- * The isolation audit (issue 4; `docs/design.md` § "Facts we measured"): proves from the catalogs — never from
+ * The isolation audit (`docs/design.md` § "Facts we measured"): proves from the catalogs — never from
  * `information_schema`, which hides what a role cannot reach — that the Umami role reaches nothing outside its
  * schema (outward), that nobody but the Umami role and the administrators reaches into it (inward), that the
  * role holds exactly the spec's privileges (missing and extra reported separately, as pgTAP does), optionally

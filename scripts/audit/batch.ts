@@ -2,7 +2,7 @@
  * Few round trips on one connection: a query issued while the connection is idle goes out at once; the ones
  * issued while it is busy wait, and go out together as one statement when it is free again — each as a
  * subquery whose rows come back as one jsonb array, its `$n` parameters renumbered. The checks that start
- * together therefore cost one round trip, not one each (issue 17, "Win back the price"); the server does the
+ * together therefore cost one round trip, not one each (a round trip costs more than the query on a remote cluster); the server does the
  * same work. Rows read through jsonb keep the shapes the audit's queries return (text, arrays, booleans,
  * int4 numbers); a query that returns oid, int8 or numeric columns must cast them to text.
  */

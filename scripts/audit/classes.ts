@@ -4,7 +4,7 @@
  * ids are stable (reports, CI and the threat model quote them).
  */
 
-/** Class id → one-line title. The first group is round 1's checks, the second issue 17's classes 1–8, then later rounds'. */
+/** Class id → one-line title: the grant checks first, then the paths no grant shows, in the threat model's order. */
 export const AUDIT_CLASSES = {
   existence: "The Umami role and schema exist, in the database the stage names",
   "outward-privileges":

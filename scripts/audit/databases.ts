@@ -10,6 +10,7 @@ import { auditOutward } from "./outward.js";
 import { auditNotifications } from "./notifications.js";
 import { ownershipFinding, queryOwned, type OwnedRow } from "./ownership.js";
 import { batchedQuery } from "./batch.js";
+import { PUBLIC, revoke, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type DatabaseRow, type Finding } from "./types.js";
 
 /** The outward checks that are about one database (the rest — attributes, memberships — are cluster-wide). */
@@ -74,7 +75,14 @@ function privileges(row: DatabaseRow): string {
 
 function databaseFinding(row: DatabaseRow, outcome: Outcome, role: string, admin: string): Finding {
   const check = `outward: database ${row.name}`;
-  const close = `REVOKE CONNECT, TEMPORARY ON DATABASE ${row.name} FROM PUBLIC; (and GRANT CONNECT to the roles that use it)`;
+  const on = { kind: "DATABASE", name: [row.name] };
+  // What PUBLIC holds goes from PUBLIC; what the role holds beyond it, from the role.
+  const granted = row.held.filter((p) => !row.public_held.includes(p));
+  const keepOut = [
+    revoke({ privileges: ["CONNECT", "TEMPORARY"], on, from: PUBLIC }),
+    ...(granted.length > 0 ? [revoke({ privileges: granted, on, from: role })] : []),
+  ];
+  const close = `${script(keepOut)} (and GRANT CONNECT to the roles that use it)`;
   if (!outcome.audited) {
     return {
       class: "other-databases",

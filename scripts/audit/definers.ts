@@ -10,6 +10,7 @@
  *   resolves, CVE-2018-1058), dynamic SQL (the caller chooses the statement), a body that names the Umami
  *   schema, or an owner outside the administrators with CREATEROLE (it can grant itself umami_user).
  */
+import { pinSearchPath, revoke, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 allowed role oids, $2 the Umami role's oid, $3 the Umami schema's name. A caller may execute the function
@@ -27,6 +28,7 @@ const DEFINERS_SQL = `
   )
   SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS object,
          pg_catalog.quote_ident(n.nspname) AS schema,
+         ARRAY[n.nspname::text, p.proname::text] AS names, ARRAY[pg_catalog.pg_get_function_identity_arguments(p.oid)] AS args,
          CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS otype,
          pg_catalog.quote_ident(o.rolname) AS owner, o.oid = ANY ($1::oid[]) AS admin_owner,
          o.rolcreaterole AS createrole, l.lanname AS language,
@@ -48,7 +50,11 @@ const DEFINERS_SQL = `
                             AND pg_catalog.has_schema_privilege(r.oid, v.nsp, 'USAGE')))) AS callers,
          ARRAY(SELECT DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
                  FROM pg_catalog.aclexplode(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
-                WHERE a.grantee <> p.proowner AND a.grantee <> ALL ($1::oid[])) AS grantees
+                WHERE a.grantee <> p.proowner AND a.grantee <> ALL ($1::oid[])) AS grantees,
+         -- The same grantees as stored, NULL for PUBLIC (remedies are built from these).
+         ARRAY(SELECT DISTINCT CASE a.grantee WHEN 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+                 FROM pg_catalog.aclexplode(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
+                WHERE a.grantee <> p.proowner AND a.grantee <> ALL ($1::oid[])) AS grantee_names
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     JOIN pg_catalog.pg_roles o ON o.oid = p.proowner
@@ -62,6 +68,9 @@ const DEFINERS_SQL = `
 interface DefinerRow {
   object: string;
   schema: string;
+  /** The function's [schema, name] as stored and its identity arguments (remedies are built from these). */
+  names: string[];
+  args: string[];
   otype: string;
   owner: string;
   admin_owner: boolean;
@@ -72,6 +81,8 @@ interface DefinerRow {
   names_umami: boolean;
   callers: string[];
   grantees: string[];
+  /** The same, as stored; null for PUBLIC. */
+  grantee_names: (string | null)[];
 }
 
 /** Why a function fails, or null when its shape is reviewable (a warning). */
@@ -96,14 +107,15 @@ export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
     const shape = why ?? `pinned search_path, no dynamic SQL, ${r.language}`;
     return `${r.otype.toLowerCase()} ${r.object} runs as ${r.owner} for ${r.callers.join(", ")} — ${why ? "fails" : "reviewable"}: ${shape}`;
   };
-  const revoke = (r: DefinerRow) =>
-    r.grantees.map((g) => `REVOKE EXECUTE ON ${r.otype} ${r.object} FROM ${g};`).join(" ");
+  const on = (r: DefinerRow) => ({ kind: r.otype, name: r.names, args: r.args });
+  const revokeAll = (r: DefinerRow) =>
+    script(r.grantee_names.map((g) => revoke({ privileges: ["EXECUTE"], on: on(r), from: g })));
   // A body that only lacks a pinned search_path keeps working for its callers once pinned (the schemas a
   // caller's default path reaches, pg_catalog first and pg_temp last); anything else is taken from them.
   const remedy = (r: DefinerRow) =>
     r.admin_owner && !r.dynamic && !r.names_umami
-      ? `ALTER ${r.otype} ${r.object} SET search_path = ${[...new Set(["pg_catalog", r.schema, "public", "pg_temp"])].join(", ")};`
-      : revoke(r);
+      ? script([pinSearchPath(on(r), [...new Set(["pg_catalog", r.names[0], "public", "pg_temp"])])])
+      : revokeAll(r);
   return [
     finding(
       "definer-escalation",
@@ -116,9 +128,7 @@ export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
             .join(
               " ",
             )} (Pin only schemas no role outside the administrators can create in. Grant EXECUTE back only to roles that must call a function once its body is fixed, or make it SECURITY INVOKER.)`
-        : `Each runs a fixed body as its owner (pinned search_path, no dynamic SQL, nothing of ${spec.schema}): review what it returns; if a caller should not have it: ${rows
-            .map(revoke)
-            .join(" ")}`,
+        : `Each runs a fixed body as its owner (pinned search_path, no dynamic SQL, nothing of ${spec.schema}): review what it returns; if a caller should not have it: ${rows.map(revokeAll).join(" ")}`,
       `No SECURITY DEFINER function of an administrator or a CREATEROLE role can be executed by a role outside the administrators.`,
     ),
   ];

@@ -7,6 +7,7 @@
  * DEFINER functions it owns: with neither outside the administrators it is named with a warning, not failed.
  * One query over pg_roles and pg_auth_members.
  */
+import { alterRole, revokeRole, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 /**
@@ -34,20 +35,21 @@ const THROUGH = (role: string) => `ARRAY(SELECT pg_catalog.quote_ident(u.rolname
                 WHERE u.oid <> ${role}.oid AND u.rolcanlogin AND u.oid <> ALL ($1::oid[])
                   AND pg_catalog.pg_has_role(u.oid, ${role}.oid, 'MEMBER') ORDER BY 1)`;
 const ESCALATION_SQL = `
-  SELECT x.kind, x.target, x.grantee, x.through, ${REACHABLE("x", "x.through")} AS reachable FROM (
-  SELECT 'predefined' AS kind, p.rolname AS target, pg_catalog.quote_ident(m.rolname) AS grantee, m.oid, m.rolcanlogin, ${THROUGH("m")} AS through
+  SELECT x.kind, x.target, x.grantee, x.target_name, x.grantee_name, x.through, ${REACHABLE("x", "x.through")} AS reachable FROM (
+  SELECT 'predefined' AS kind, p.rolname AS target, pg_catalog.quote_ident(m.rolname) AS grantee, p.rolname::text AS target_name, m.rolname::text AS grantee_name,
+         m.oid, m.rolcanlogin, ${THROUGH("m")} AS through
     FROM pg_catalog.pg_auth_members am
     JOIN pg_catalog.pg_roles p ON p.oid = am.roleid
     JOIN pg_catalog.pg_roles m ON m.oid = am.member
    WHERE p.rolname = ANY ($2::text[]) AND m.oid <> ALL ($1::oid[])
   UNION ALL
-  SELECT 'admin-member', pg_catalog.quote_ident(a.rolname), pg_catalog.quote_ident(m.rolname), m.oid, m.rolcanlogin, ${THROUGH("m")}
+  SELECT 'admin-member', pg_catalog.quote_ident(a.rolname), pg_catalog.quote_ident(m.rolname), a.rolname::text, m.rolname::text, m.oid, m.rolcanlogin, ${THROUGH("m")}
     FROM pg_catalog.pg_auth_members am
     JOIN pg_catalog.pg_roles a ON a.oid = am.roleid
     JOIN pg_catalog.pg_roles m ON m.oid = am.member
    WHERE a.oid = ANY ($1::oid[]) AND a.oid IS DISTINCT FROM $3::oid AND m.oid <> ALL ($1::oid[])
   UNION ALL
-  SELECT 'createrole', NULL, pg_catalog.quote_ident(r.rolname), r.oid, r.rolcanlogin, ${THROUGH("r")}
+  SELECT 'createrole', NULL, pg_catalog.quote_ident(r.rolname), NULL, r.rolname::text, r.oid, r.rolcanlogin, ${THROUGH("r")}
     FROM pg_catalog.pg_roles r
    WHERE r.rolcreaterole AND r.oid <> ALL ($1::oid[])
   ) x
@@ -58,6 +60,9 @@ interface EscalationRow {
   kind: string;
   target: string | null;
   grantee: string;
+  /** The same two as stored (remedies are built from these). */
+  target_name: string | null;
+  grantee_name: string;
   /** Login roles outside the administrators that are members of the grantee. */
   through: string[];
   reachable: boolean;
@@ -96,7 +101,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
   // The Umami role's own memberships and attributes are reported by the outward checks.
   const rows = (
     await ctx.query<EscalationRow>(ESCALATION_SQL, [ctx.allowedOids, DATA_BYPASSING_ROLES, ctx.roleOid])
-  ).filter((r) => r.grantee !== role);
+  ).filter((r) => r.grantee_name !== role);
   const predefined = rows.filter((r) => r.kind === "predefined");
   const createRole = rows.filter((r) => r.kind === "createrole");
   const adminMembers = rows.filter((r) => r.kind === "admin-member");
@@ -107,9 +112,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
       "inward: predefined roles that bypass privileges",
       predefined,
       (r) => `${r.target} → ${r.grantee}`,
-      `These roles read or write every table, ${ctx.spec.schema}'s included, whatever its grants say: ${predefined
-        .map((r) => `REVOKE ${r.target} FROM ${r.grantee};`)
-        .join(" ")} (or pass the role with --admin-role if it is an administrator).`,
+      `These roles read or write every table, ${ctx.spec.schema}'s included, whatever its grants say: ${script(predefined.map((r) => revokeRole(r.target_name!, r.grantee_name)))} (or pass the role with --admin-role if it is an administrator).`,
       `No role outside the administrators (${admins}) holds ${DATA_BYPASSING_ROLES.join(", ")}.`,
     ),
     grantFinding(
@@ -117,9 +120,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
       "inward: CREATEROLE outside the administrators",
       createRole,
       (r) => `${r.grantee} CREATEROLE`,
-      `In PostgreSQL 15 a CREATEROLE role can grant itself ${role} (or pg_read_all_data) and change ${role}'s password: ${createRole
-        .map((r) => `ALTER ROLE ${r.grantee} NOCREATEROLE;`)
-        .join(" ")} (or pass it with --admin-role if it is an administrator).`,
+      `In PostgreSQL 15 a CREATEROLE role can grant itself ${role} (or pg_read_all_data) and change ${role}'s password: ${script(createRole.map((r) => alterRole(r.grantee_name, { attributes: ["NOCREATEROLE"] })))} (or pass it with --admin-role if it is an administrator).`,
       `No role outside the administrators (${admins}) has CREATEROLE.`,
     ),
     grantFinding(
@@ -127,9 +128,7 @@ export async function auditEscalation(ctx: AuditContext): Promise<Finding[]> {
       "inward: members of the administrators",
       adminMembers,
       (r) => `${r.grantee} member of ${r.target}`,
-      `A member of an administrator can SET ROLE to it and do what it does: grant itself ${role}, then read and change Umami's data. Declare each as an administrator (--admin-role) if it is one; otherwise: ${adminMembers
-        .map((r) => `REVOKE ${r.target} FROM ${r.grantee};`)
-        .join(" ")}`,
+      `A member of an administrator can SET ROLE to it and do what it does: grant itself ${role}, then read and change Umami's data. Declare each as an administrator (--admin-role) if it is one; otherwise: ${script(adminMembers.map((r) => revokeRole(r.target_name!, r.grantee_name)))}`,
       `No role outside the administrators (${admins}) is a member of one of them.`,
     ),
   ];

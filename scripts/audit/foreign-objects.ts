@@ -7,6 +7,7 @@
  * Objects an extension created (pgcrypto in the schema) are the extension's. One query, shared by the audit and
  * by provisioning, which refuses such a schema.
  */
+import { addressed, alterOwner, grantRole, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type CountedQuery, type Finding } from "./types.js";
 
 // $1 schema name, $2 Umami role name. Every object that lives in the schema records a dependency on it
@@ -26,13 +27,14 @@ const FOREIGN_OBJECTS_SQL = `
        AND d.classid <> 'pg_catalog.pg_extension'::pg_catalog.regclass
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classid AND e.objid = d.objid AND e.deptype = 'e')
   )
-  SELECT i.type, i.identity, pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner)) AS owner,
+  SELECT i.type, i.identity, a.object_names AS names, a.object_args AS args, pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner)) AS owner,
          o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND EXISTS (
            SELECT 1 FROM pg_catalog.pg_rewrite rw
              JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND dep.objid = rw.oid
              JOIN pg_catalog.pg_class rc ON rc.oid = dep.refobjid AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
             WHERE rw.ev_class = o.objid AND rc.relnamespace <> (SELECT oid FROM s)) AS reads_outside
     FROM objects o CROSS JOIN LATERAL pg_catalog.pg_identify_object(o.classid, o.objid, 0) i
+    CROSS JOIN LATERAL pg_catalog.pg_identify_object_as_address(o.classid, o.objid, 0) a
    WHERE o.owner IS DISTINCT FROM (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2)
    ORDER BY 1, 2
 `;
@@ -41,6 +43,9 @@ const FOREIGN_OBJECTS_SQL = `
 interface ForeignObject {
   type: string;
   identity: string;
+  /** The name in parts and argument types, as `pg_identify_object_as_address` gives them (remedies are built from these). */
+  names: string[];
+  args: string[];
   owner: string;
   reads_outside: boolean;
 }
@@ -55,11 +60,6 @@ export function describeForeignObject(o: ForeignObject): string {
   return `${o.type} ${o.identity} owned by ${o.owner}${o.reads_outside ? " — reads outside the schema with its owner's rights" : ""}`;
 }
 
-/** The keyword ALTER takes for an object type as pg_identify_object names it. */
-function alterKeyword(type: string): string {
-  return type === "composite type" ? "TYPE" : type === "table column" ? "TABLE" : type.toUpperCase();
-}
-
 /** The finding: fails on any such object; the remedy hands Umami's back to its role and says what to do with the application's. */
 export async function auditForeignObjects(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
@@ -71,11 +71,9 @@ export async function auditForeignObjects(ctx: AuditContext): Promise<Finding[]>
       `inward: objects in ${spec.schema} that ${role} does not own`,
       "fail",
       objects.map(describeForeignObject),
-      `The schema's default privileges (and provisioning's grants) give ${role} what is in ${spec.schema}, and a view reads with its owner's rights. If an object is Umami's, hand it to ${role} (as its owner, a member of ${role}): GRANT ${role} TO ${ctx.adminUser}; ${objects
-        .map((o) => `ALTER ${alterKeyword(o.type)} ${o.identity} OWNER TO ${role};`)
-        .join(
-          " ",
-        )} If it is the application's, move it out with the application's next change (ALTER … SET SCHEMA renames it for the application too), or give Umami a schema of its own (another stage name).`,
+      `The schema's default privileges (and provisioning's grants) give ${role} what is in ${spec.schema}, and a view reads with its owner's rights. If an object is Umami's, hand it to ${role} (as its owner, a member of ${role}): ${script(
+        [grantRole(role, ctx.adminUser), ...objects.map((o) => alterOwner(addressed(o.type, o.names, o.args), role))],
+      )} If it is the application's, move it out with the application's next change (ALTER … SET SCHEMA renames it for the application too), or give Umami a schema of its own (another stage name).`,
       `Everything in ${spec.schema} is owned by ${role} (or belongs to an extension).`,
     ),
   ];

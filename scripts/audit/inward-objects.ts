@@ -7,6 +7,7 @@
  * track unless written as SQL-standard bodies, the dependency or the schema's name in the source.
  * security_invoker views are left out: they check the caller's own privileges on what they read.
  */
+import { revoke, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami schema oid, $2 allowed role oids, $3 Umami schema name. The schema's relations come from their
@@ -46,6 +47,7 @@ const INWARD_OBJECTS_SQL = `
   ), objects AS (
     SELECT c.oid, CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END AS otype,
            pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object,
+           ARRAY[n.nspname::text, c.relname::text] AS names, NULL::text[] AS args,
            n.oid AS nsp, c.relowner AS owner, c.relacl AS acl, 'r'::"char" AS acltype,
            ARRAY(SELECT DISTINCT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(s.relname)
                    FROM readers x JOIN pg_catalog.pg_class s ON s.oid = x.source
@@ -59,6 +61,7 @@ const INWARD_OBJECTS_SQL = `
     UNION ALL
     SELECT p.oid, CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
            pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+           ARRAY[n.nspname::text, p.proname::text], ARRAY[pg_catalog.pg_get_function_identity_arguments(p.oid)],
            n.oid, p.proowner, p.proacl, 'f'::"char",
            ARRAY(SELECT DISTINCT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(s.relname)
                    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.refobjid
@@ -72,7 +75,7 @@ const INWARD_OBJECTS_SQL = `
       JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
      WHERE p.prosecdef AND p.pronamespace <> $1::oid AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
   )
-  SELECT o.otype, o.object, pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner)) AS owner, o.reads,
+  SELECT o.otype, o.object, o.names, o.args, pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner)) AS owner, o.reads,
          ARRAY(SELECT 'PUBLIC' WHERE (CASE o.acltype WHEN 'f' THEN pg_catalog.has_function_privilege('public', o.oid, 'EXECUTE')
                                                     ELSE pg_catalog.has_table_privilege('public', o.oid, 'SELECT') END)
                                  AND (pg_catalog.has_schema_privilege('public', o.nsp, 'USAGE')
@@ -92,7 +95,12 @@ const INWARD_OBJECTS_SQL = `
          ARRAY(SELECT DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
                  FROM pg_catalog.aclexplode(COALESCE(o.acl, pg_catalog.acldefault(o.acltype, o.owner))) a
                 WHERE a.grantee <> o.owner AND a.grantee <> ALL ($2::oid[])
-                  AND a.privilege_type IN ('SELECT', 'EXECUTE')) AS grantees
+                  AND a.privilege_type IN ('SELECT', 'EXECUTE')) AS grantees,
+         -- The same grantees as stored, NULL for PUBLIC (remedies are built from these).
+         ARRAY(SELECT DISTINCT CASE a.grantee WHEN 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+                 FROM pg_catalog.aclexplode(COALESCE(o.acl, pg_catalog.acldefault(o.acltype, o.owner))) a
+                WHERE a.grantee <> o.owner AND a.grantee <> ALL ($2::oid[])
+                  AND a.privilege_type IN ('SELECT', 'EXECUTE')) AS grantee_names
     FROM objects o
    WHERE pg_catalog.cardinality(o.reads) > 0
      AND (o.owner = ANY ($2::oid[])
@@ -103,12 +111,17 @@ const INWARD_OBJECTS_SQL = `
 interface ReaderRow {
   otype: string;
   object: string;
+  /** As stored, and a routine's identity arguments (remedies are built from these). */
+  names: string[];
+  args: string[] | null;
   owner: string;
   reads: string[];
   callers: string[];
   /** For a function: the views that call it (their readers call it without USAGE on its schema). */
   views: string[];
   grantees: string[];
+  /** The same, as stored; null for PUBLIC. */
+  grantee_names: (string | null)[];
 }
 
 /** Views, materialized views and SECURITY DEFINER functions that let other roles read Umami's tables. */
@@ -119,9 +132,10 @@ export async function auditInwardObjects(ctx: AuditContext): Promise<Finding[]> 
         (r) => r.callers.length > 0,
       )
     : [];
-  const revoke = (r: ReaderRow) => {
-    const on = r.otype === "FUNCTION" || r.otype === "PROCEDURE" ? `EXECUTE ON ${r.otype}` : "SELECT ON TABLE";
-    return r.grantees.map((g) => `REVOKE ${on} ${r.object} FROM ${g};`).join(" ");
+  const revokeAll = (r: ReaderRow) => {
+    const privilege = r.otype === "FUNCTION" || r.otype === "PROCEDURE" ? "EXECUTE" : "SELECT";
+    const on = { kind: r.otype, name: r.names, args: r.args ?? [] };
+    return script(r.grantee_names.map((from) => revoke({ privileges: [privilege], on, from })));
   };
   return [
     finding(
@@ -132,7 +146,7 @@ export async function auditInwardObjects(ctx: AuditContext): Promise<Finding[]> 
         (r) =>
           `${r.otype.toLowerCase()} ${r.object} (owner ${r.owner}) reads ${r.reads.join(", ")} → ${r.callers.join(", ")}${r.views.length > 0 ? ` (also through view ${r.views.join(", ")}, which never checks the function's schema)` : ""}`,
       ),
-      `These run with their owner's rights, so whoever may use them reads Umami's data without any privilege on ${spec.schema}; keep them for the administrators (or drop them): ${rows.map(revoke).join(" ")}`,
+      `These run with their owner's rights, so whoever may use them reads Umami's data without any privilege on ${spec.schema}; keep them for the administrators (or drop them): ${rows.map(revokeAll).join(" ")}`,
       `No view, materialized view or SECURITY DEFINER function outside ${spec.schema} lets a role outside the administrators read its tables.`,
     ),
   ];

@@ -42,7 +42,8 @@ export const OUTWARD_SQL = `
             OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee IN (SELECT oid FROM grantees))
             OR c.oid IN (SELECT attrelid FROM acl_columns))
   ), reach AS (
-    SELECT c.oid, c.relkind, pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object, ns.usable
+    SELECT c.oid, c.relkind, pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object,
+           ARRAY[ns.nspname::text, c.relname::text] AS names, ns.usable
       FROM candidates c JOIN ns ON ns.oid = c.relnamespace
      WHERE CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege($1::oid, c.oid, $9)
                 ELSE pg_catalog.has_table_privilege($1::oid, c.oid, $8)
@@ -74,6 +75,13 @@ export const OUTWARD_SQL = `
                        SELECT att.attacl FROM pg_catalog.pg_attribute att WHERE att.attrelid = reach.oid AND att.attacl IS NOT NULL) acls
                  CROSS JOIN LATERAL pg_catalog.aclexplode(acls.acl) a
                 WHERE a.grantee = 0 OR a.grantee = $1::oid) AS defaults,
+         -- The same grantees as stored, NULL for PUBLIC (remedies are built from these).
+         ARRAY(SELECT DISTINCT CASE a.grantee WHEN 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+                 FROM (SELECT o.relacl AS acl FROM pg_catalog.pg_class o WHERE o.oid = reach.oid
+                       UNION ALL
+                       SELECT att.attacl FROM pg_catalog.pg_attribute att WHERE att.attrelid = reach.oid AND att.attacl IS NOT NULL) acls
+                 CROSS JOIN LATERAL pg_catalog.aclexplode(acls.acl) a
+                WHERE a.grantee = 0 OR a.grantee = $1::oid) AS revoke_from,
          -- What a grant that exposes no data is: the extension's own (its install script's grant, pg_init_privs,
          -- on an object that is not one of its configuration tables), or a security_invoker view over a
          -- relation the role holds nothing on (every query on it fails with permission denied).
@@ -92,7 +100,7 @@ export const OUTWARD_SQL = `
                    THEN 'invoker'
               -- Row-level security hides the relation's statistics in pg_stats (its latent SELECT stays latent).
               WHEN rc.relrowsecurity THEN 'rls' END AS note,
-         NULL::text[] AS via
+         NULL::text[] AS via, reach.names, NULL::text[] AS args
     FROM reach
     JOIN pg_catalog.pg_class rc ON rc.oid = reach.oid
     LEFT JOIN pg_catalog.pg_depend ed ON ed.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ed.objid = reach.oid
@@ -104,13 +112,13 @@ export const OUTWARD_SQL = `
   SELECT 'schema', pg_catalog.quote_ident(ns.nspname), ns.usable,
          ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege($1::oid, ns.oid, p)),
          ARRAY(SELECT p FROM pg_catalog.unnest($5::text[]) p WHERE pg_catalog.has_schema_privilege('public', ns.oid, p)),
-         NULL, NULL, NULL
+         NULL, NULL, NULL, NULL, ARRAY[ns.nspname::text], NULL
     FROM ns
   UNION ALL
   SELECT 'function', pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
          ns.usable, ARRAY['EXECUTE'],
          CASE WHEN pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') THEN ARRAY['EXECUTE'] ELSE ARRAY[]::text[] END,
-         NULL, pg_catalog.pg_get_userbyid(p.proowner),
+         NULL, NULL, pg_catalog.pg_get_userbyid(p.proowner),
          -- What calls it without looking its name up (so without USAGE on its schema): an operator in a schema
          -- the role may use, a cast (casts have no schema), an aggregate in a usable schema.
          CASE WHEN NOT ns.usable THEN ARRAY(
@@ -137,7 +145,8 @@ export const OUTWARD_SQL = `
              JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class AND v.relkind = 'v'
              JOIN ns vns ON vns.oid = v.relnamespace
             WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-              AND d.refobjid = p.oid AND vns.usable AND pg_catalog.has_table_privilege($1::oid, v.oid, 'SELECT')) END
+              AND d.refobjid = p.oid AND vns.usable AND pg_catalog.has_table_privilege($1::oid, v.oid, 'SELECT')) END,
+         ARRAY[ns.nspname::text, p.proname::text], ARRAY[pg_catalog.pg_get_function_identity_arguments(p.oid)]
     FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
    WHERE p.prosecdef AND pg_catalog.has_function_privilege($1::oid, p.oid, 'EXECUTE')
   UNION ALL
@@ -145,11 +154,12 @@ export const OUTWARD_SQL = `
          ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege($1::oid, d.oid, p)),
          ARRAY(SELECT p FROM pg_catalog.unnest($6::text[]) p WHERE pg_catalog.has_database_privilege('public', d.oid, p)),
          ARRAY(SELECT a.privilege_type FROM pg_catalog.aclexplode(pg_catalog.acldefault('d', d.datdba)) a WHERE a.grantee = 0),
-         NULL, NULL
+         NULL, NULL, NULL, ARRAY[d.datname::text], NULL
     FROM pg_catalog.pg_database d
    WHERE d.datallowconn AND d.datname <> pg_catalog.current_database()
   UNION ALL
-  SELECT 'membership', pg_catalog.quote_ident(g.rolname), true, ARRAY[CASE WHEN pg_catalog.bool_or(m.direct) THEN 'direct' ELSE 'inherited' END], NULL, NULL, NULL, NULL
+  SELECT 'membership', pg_catalog.quote_ident(g.rolname), true, ARRAY[CASE WHEN pg_catalog.bool_or(m.direct) THEN 'direct' ELSE 'inherited' END], NULL, NULL,
+         NULL, NULL, NULL, ARRAY[g.rolname::text], NULL
     FROM member_of m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
    GROUP BY g.rolname
   UNION ALL
@@ -157,10 +167,8 @@ export const OUTWARD_SQL = `
            || COALESCE(' IN SCHEMA ' || n.nspname, '') || ' FOR ROLE ' || pg_catalog.pg_get_userbyid(d.defaclrole)
            || ' TO ' || CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END,
          true, pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type), NULL, NULL,
-         'ALTER DEFAULT PRIVILEGES FOR ROLE ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole))
-           || COALESCE(' IN SCHEMA ' || pg_catalog.quote_ident(n.nspname), '') || ' REVOKE ALL ON ' || dt.word
-           || ' FROM ' || CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END || ';',
-         NULL
+         ARRAY[CASE a.grantee WHEN 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END], dt.word, NULL,
+         ARRAY[pg_catalog.pg_get_userbyid(d.defaclrole)::text, n.nspname::text], NULL
     FROM pg_catalog.pg_default_acl d
     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
     CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
@@ -176,7 +184,8 @@ export const OUTWARD_SQL = `
    GROUP BY d.oid, dt.word, n.nspname, d.defaclrole, a.grantee
   UNION ALL
   SELECT 'large objects', pg_catalog.count(*)::text, true,
-         (pg_catalog.array_agg(l.oid::text ORDER BY l.oid))[1:$11], NULL, NULL, pg_catalog.current_setting('lo_compat_privileges'), NULL
+         (pg_catalog.array_agg(l.oid::text ORDER BY l.oid))[1:$11], NULL, NULL, NULL, pg_catalog.current_setting('lo_compat_privileges'), NULL,
+         NULL, NULL
     FROM pg_catalog.pg_largeobject_metadata l
    WHERE pg_catalog.current_setting('lo_compat_privileges')::boolean OR l.lomowner = $1::oid
       OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(l.lomacl) a
@@ -184,17 +193,18 @@ export const OUTWARD_SQL = `
   UNION ALL
   SELECT 'foreign data wrapper', pg_catalog.quote_ident(w.fdwname), true, ARRAY['USAGE'],
          CASE WHEN pg_catalog.has_foreign_data_wrapper_privilege('public', w.oid, 'USAGE') THEN ARRAY['USAGE'] ELSE ARRAY[]::text[] END,
-         NULL, 'FOREIGN DATA WRAPPER', NULL
+         NULL, NULL, 'FOREIGN DATA WRAPPER', NULL, ARRAY[w.fdwname::text], NULL
     FROM pg_catalog.pg_foreign_data_wrapper w WHERE pg_catalog.has_foreign_data_wrapper_privilege($1::oid, w.oid, 'USAGE')
   UNION ALL
   SELECT 'foreign server', pg_catalog.quote_ident(s.srvname), true, ARRAY['USAGE'],
          CASE WHEN pg_catalog.has_server_privilege('public', s.oid, 'USAGE') THEN ARRAY['USAGE'] ELSE ARRAY[]::text[] END,
-         NULL, 'FOREIGN SERVER', NULL
+         NULL, NULL, 'FOREIGN SERVER', NULL, ARRAY[s.srvname::text], NULL
     FROM pg_catalog.pg_foreign_server s WHERE pg_catalog.has_server_privilege($1::oid, s.oid, 'USAGE')
   UNION ALL
   SELECT 'user mapping', 'FOR ' || CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(um.usename) END
            || ' SERVER ' || pg_catalog.quote_ident(um.srvname),
-         true, ARRAY['USAGE'], NULL, NULL, 'USER MAPPING', NULL
+         true, ARRAY['USAGE'], NULL, NULL, ARRAY[CASE WHEN um.umuser = 0 THEN NULL ELSE um.usename::text END], 'USER MAPPING', NULL,
+         ARRAY[um.srvname::text], NULL
     FROM pg_catalog.pg_user_mappings um
    -- A mapping is used only by a role that may use its server (USAGE, to create a foreign table on it); the
    -- application's foreign tables are reached through their own grants, which the relation rows report.

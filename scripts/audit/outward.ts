@@ -10,6 +10,17 @@
 import { ALL_PRIVILEGES, type TablePrivilege } from "../../sst/database/spec.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 import { OUTWARD_SQL } from "./outward-sql.js";
+import {
+  alterRole,
+  dropUserMapping,
+  PUBLIC,
+  revoke,
+  revokeDefault,
+  revokeRole,
+  script,
+  type DefaultObjects,
+  type Grantee,
+} from "../../sst/database/statements.js";
 
 /** The table privileges GRANT accepts per column (GRANT docs: "column_name" applies to these only). */
 const COLUMN_PRIVILEGES: readonly TablePrivilege[] = ["SELECT", "INSERT", "UPDATE", "REFERENCES"];
@@ -24,9 +35,15 @@ interface OutwardRow {
   privileges: string[];
   public_privileges: string[] | null;
   defaults: string[] | null;
+  /** For a relation: the grantees a REVOKE must name, as stored (null for PUBLIC); for a default ACL or a user mapping: its grantee. */
+  revoke_from: (string | null)[] | null;
   note: string | null;
   /** For a function behind a schema without USAGE: the operators, casts and aggregates that call it anyway. */
   via: string[] | null;
+  /** The object's name in parts, as stored (remedies are built from these); for a default ACL: [owner, schema or null]. */
+  names: string[] | null;
+  /** A function's identity arguments, as one string. */
+  args: string[] | null;
 }
 
 function via(row: OutwardRow, privilege: string): string {
@@ -84,9 +101,9 @@ const EXTENSION_NOTES: Record<string, string> = {
  * ownership finding for what the role owns, the membership finding for what it inherits.
  */
 function relationRemedy(row: OutwardRow, role: string): string {
-  const kind = row.kind === "sequence" ? "SEQUENCE" : "TABLE";
+  const on = { kind: row.kind === "sequence" ? "SEQUENCE" : "TABLE", name: row.names! };
   const targets = row.defaults ?? [];
-  const steps = targets.filter((t) => t !== "OWNER").map((t) => `REVOKE ALL ON ${kind} ${row.object} FROM ${t};`);
+  const steps = (row.revoke_from ?? []).map((from) => script([revoke({ privileges: "ALL", on, from })]));
   if (targets.includes("OWNER"))
     steps.push(`(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`);
   if (steps.length === 0)
@@ -100,15 +117,34 @@ function relationRemedy(row: OutwardRow, role: string): string {
  */
 function foreignRemedy(row: OutwardRow, role: string): string {
   if (row.kind !== "user mapping")
-    return `REVOKE USAGE ON ${row.note} ${row.object} FROM ${row.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`;
-  if (row.object.startsWith("FOR PUBLIC "))
+    return script([
+      revoke({ privileges: ["USAGE"], on: { kind: row.note!, name: row.names! }, from: publicOr(row, "USAGE", role) }),
+    ]);
+  const user = row.revoke_from![0];
+  if (user === PUBLIC)
     return `(keep the mapping ${row.object}: the application's foreign tables use it; without USAGE on its server ${role} cannot)`;
-  return `DROP USER MAPPING ${row.object};`;
+  return script([dropUserMapping(user, row.names![0])]);
 }
 
 function functionRemedy(row: OutwardRow, role: string): string {
   if (row.note === role) return `(${row.object} is owned by ${role}: see "outward: objects owned outside the schema")`;
-  return `REVOKE EXECUTE ON FUNCTION ${row.object} FROM ${row.public_privileges?.includes("EXECUTE") ? "PUBLIC" : role};`;
+  return script([
+    revoke({
+      privileges: ["EXECUTE"],
+      on: { kind: "FUNCTION", name: row.names!, args: row.args! },
+      from: publicOr(row, "EXECUTE", role),
+    }),
+  ]);
+}
+
+/** PUBLIC when PUBLIC alone holds `privilege` on the row's object, else the role. */
+function publicOr(row: OutwardRow, privilege: string, role: string): Grantee {
+  return row.public_privileges?.includes(privilege) ? PUBLIC : role;
+}
+
+/** The statement that revokes `privilege` on a schema or database from PUBLIC or the role. */
+function revokeOn(kind: "SCHEMA" | "DATABASE", row: OutwardRow, privilege: string, role: string): string {
+  return revoke({ privileges: [privilege], on: { kind, name: row.names! }, from: publicOr(row, privilege, role) });
 }
 
 /**
@@ -238,12 +274,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "outward: CREATE on other schemas",
       "fail",
       creatable.map((r) => describe(r, ["CREATE"])),
-      `${role} can create objects in application schemas (PUBLIC keeps CREATE on public in databases created before PostgreSQL 15): ${creatable
-        .map(
-          (r) =>
-            `REVOKE CREATE ON SCHEMA ${r.object} FROM ${r.public_privileges?.includes("CREATE") ? "PUBLIC" : role};`,
-        )
-        .join(" ")}`,
+      `${role} can create objects in application schemas (PUBLIC keeps CREATE on public in databases created before PostgreSQL 15): ${script(creatable.map((r) => revokeOn("SCHEMA", r, "CREATE", role)))}`,
       `${role} cannot create objects in any schema but ${spec.schema}.`,
     ),
     finding(
@@ -251,12 +282,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "outward: USAGE on other schemas",
       "warn",
       schemas.filter((r) => r.privileges.includes("USAGE")).map((r) => describe(r, ["USAGE"])),
-      `${role} can look up names in these schemas (no data: the table checks above decide that). To hide them, grant USAGE to the application role and ${schemas
-        .filter((r) => r.privileges.includes("USAGE"))
-        .map(
-          (r) => `REVOKE USAGE ON SCHEMA ${r.object} FROM ${r.public_privileges?.includes("USAGE") ? "PUBLIC" : role};`,
-        )
-        .join(" ")}`,
+      `${role} can look up names in these schemas (no data: the table checks above decide that). To hide them, grant USAGE to the application role and ${script(schemas.filter((r) => r.privileges.includes("USAGE")).map((r) => revokeOn("SCHEMA", r, "USAGE", role)))}`,
       `${role} has USAGE on no schema but ${spec.schema}.`,
     ),
     finding(
@@ -269,15 +295,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
           r.privileges.filter((p) => !isDefault(r, p)),
         ),
       ),
-      `${role} holds privileges on another database beyond PostgreSQL's defaults (CREATE lets it create schemas there): ${grantedDb
-        .flatMap((r) =>
-          r.privileges
-            .filter((p) => !isDefault(r, p))
-            .map(
-              (p) => `REVOKE ${p} ON DATABASE ${r.object} FROM ${r.public_privileges?.includes(p) ? "PUBLIC" : role};`,
-            ),
-        )
-        .join(" ")}`,
+      `${role} holds privileges on another database beyond PostgreSQL's defaults (CREATE lets it create schemas there): ${script(grantedDb.flatMap((r) => r.privileges.filter((p) => !isDefault(r, p)).map((p) => revokeOn("DATABASE", r, p, role))))}`,
       `${role} holds nothing on other databases beyond PostgreSQL's defaults.`,
     ),
     finding(
@@ -285,7 +303,7 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "outward: role attributes",
       "fail",
       attributes.map(([name]) => `${role} ${name}`),
-      `A superuser must remove them: ALTER ROLE ${role} NO${attributes.map(([n]) => n).join(" NO")} (the spec says all are off).`,
+      `A superuser must remove them (the spec says all are off): ${script([alterRole(role, { attributes: attributes.map(([n]) => `NO${n}`) })])}`,
       `${role} has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS.`,
     ),
     finding(
@@ -293,10 +311,11 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "outward: role memberships",
       "fail",
       of("membership").map((r) => `${r.object} (${r.privileges[0]})`),
-      `${role} inherits the privileges of the roles listed (the spec grants it no membership): ${of("membership")
-        .filter((r) => r.privileges[0] === "direct")
-        .map((r) => `REVOKE ${r.object} FROM ${role};`)
-        .join(" ")}`,
+      `${role} inherits the privileges of the roles listed (the spec grants it no membership): ${script(
+        of("membership")
+          .filter((r) => r.privileges[0] === "direct")
+          .map((r) => revokeRole(r.names![0], role)),
+      )}`,
       `${role} is a member of no role (neither application roles nor predefined ones such as pg_read_all_data, pg_monitor or rds_superuser).`,
     ),
     finding(
@@ -304,7 +323,17 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
       "outward: default privileges in application schemas",
       "fail",
       defaults.map((r) => `${r.object} (${r.privileges.join(", ")})`),
-      `Objects the application creates later will be granted to PUBLIC or ${role}: ${defaults.map((r) => r.note).join(" ")}`,
+      `Objects the application creates later will be granted to PUBLIC or ${role}: ${script(
+        defaults.map((r) =>
+          revokeDefault({
+            forRole: r.names![0],
+            inSchema: r.names![1],
+            privileges: "ALL",
+            on: r.note as DefaultObjects,
+            from: r.revoke_from![0],
+          }),
+        ),
+      )}`,
       `No default privilege outside ${spec.schema} grants future objects to PUBLIC or ${role}.`,
     ),
     finding(
@@ -316,13 +345,11 @@ export async function auditOutward(ctx: AuditContext, options: { skipSchema?: st
         : [
             `${loCount} large object(s)${largeObjects?.note === "on" ? " (lo_compat_privileges = on)" : ""}: ${largeObjects!.privileges.join(", ")}`,
           ],
-      `${role} can read or write these large objects${largeObjects?.note === "on" ? " (turn lo_compat_privileges off first)" : ""}: ${(
-        largeObjects?.privileges ?? []
-      )
-        .map((oid) => `REVOKE ALL ON LARGE OBJECT ${oid} FROM PUBLIC;`)
-        .join(
-          " ",
-        )}${loCount > LARGE_OBJECTS_LISTED ? ` (and the same for the others: SELECT oid FROM pg_largeobject_metadata)` : ""} (one ${role} owns is listed under "outward: objects owned outside the schema").`,
+      `${role} can read or write these large objects${largeObjects?.note === "on" ? " (turn lo_compat_privileges off first)" : ""}: ${script(
+        (largeObjects?.privileges ?? []).map((oid) =>
+          revoke({ privileges: "ALL", on: { kind: "LARGE OBJECT", name: [oid] }, from: PUBLIC }),
+        ),
+      )}${loCount > LARGE_OBJECTS_LISTED ? ` (and the same for the others: SELECT oid FROM pg_largeobject_metadata)` : ""} (one ${role} owns is listed under "outward: objects owned outside the schema").`,
       `${role} can reach no large object.`,
     ),
     finding(

@@ -6,6 +6,7 @@
  * `pg_identify_object` names them, which is also the syntax ALTER and DROP accept); in another database only
  * counted, unless that database is audited too.
  */
+import { addressed, alterOwner, drop, grantRole, script } from "../../sst/database/statements.js";
 import { finding, type CountedQuery, type Finding } from "./types.js";
 
 /** One owned object: here (named), shared (a database or tablespace), or elsewhere (counted per database). */
@@ -13,6 +14,9 @@ export interface OwnedRow {
   scope: "here" | "shared" | "elsewhere";
   type: string | null;
   identity: string | null;
+  /** The name in parts and the argument types, as `pg_identify_object_as_address` gives them (remedies are built from these). */
+  names: string[] | null;
+  args: string[] | null;
   database: string | null;
   count: number;
 }
@@ -27,11 +31,13 @@ const OWNED_SQL = `
      WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND s.refobjid = $1::oid AND s.deptype = 'o'
        AND s.classid <> 'pg_catalog.pg_default_acl'::pg_catalog.regclass
   ), here AS (
-    SELECT CASE WHEN d.dbid = 0 THEN 'shared' ELSE 'here' END AS scope, d.classid, d.objid, o.type, o.schema, o.identity
+    SELECT CASE WHEN d.dbid = 0 THEN 'shared' ELSE 'here' END AS scope, d.classid, d.objid, o.type, o.schema, o.identity,
+           a.object_names AS names, a.object_args AS args
       FROM deps d CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, d.objsubid) o
+      CROSS JOIN LATERAL pg_catalog.pg_identify_object_as_address(d.classid, d.objid, d.objsubid) a
      WHERE d.dbid = 0 OR d.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
   )
-  SELECT scope, type, identity, NULL::text AS database, 1 AS count
+  SELECT scope, type, identity, names, args, NULL::text AS database, 1 AS count
     FROM here h
    -- pg_identify_object quotes the schema where the name needs it (measured: "umami_Feature_X").
    WHERE h.schema IS DISTINCT FROM $2 AND h.schema IS DISTINCT FROM pg_catalog.quote_ident($2)
@@ -41,7 +47,7 @@ const OWNED_SQL = `
             WHERE dep.classid = h.classid AND dep.objid = h.objid
               AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dep.deptype IN ('a', 'i')))
   UNION ALL
-  SELECT 'elsewhere', NULL, NULL, db.datname::text, pg_catalog.count(*)::int
+  SELECT 'elsewhere', NULL, NULL, NULL, NULL, db.datname::text, pg_catalog.count(*)::int
     FROM deps d JOIN pg_catalog.pg_database db ON db.oid = d.dbid
    WHERE db.datname <> pg_catalog.current_database()
    GROUP BY db.datname
@@ -54,9 +60,11 @@ export async function queryOwned(query: CountedQuery, roleOid: string, skipSchem
 }
 
 /** The statement that hands an object back (or removes it): ALTER … OWNER TO, never a REVOKE. */
-function ownershipRemedy(row: Pick<OwnedRow, "type" | "identity">, admin: string): string {
-  const kind = (row.type ?? "").toUpperCase();
-  return `ALTER ${kind} ${row.identity} OWNER TO ${admin}; (or DROP ${kind} ${row.identity};)`;
+function ownershipRemedy(row: OwnedRow, admin: string): string {
+  const object = addressed(row.type!, row.names!, row.args ?? []);
+  // A user mapping has no owner to change: the role's own mapping goes.
+  if (row.type === "user mapping") return script([drop(object)]);
+  return `${script([alterOwner(object, admin)])} (or ${script([drop(object)])})`;
 }
 
 /**
@@ -78,7 +86,7 @@ export function ownershipFinding(
       ...named.map((r) => `${r.type} ${r.identity}`),
       ...counted.map((r) => `${r.count} object(s) in database ${r.database} — ${ctx.elsewhere!(r.database!)}`),
     ],
-    `${ctx.role} owns these, so it keeps every privilege on them whatever is revoked. As an administrator that is a member of ${ctx.role} (GRANT ${ctx.role} TO ${ctx.admin}; first if needed), hand each back or drop it: ${named
+    `${ctx.role} owns these, so it keeps every privilege on them whatever is revoked. As an administrator that is a member of ${ctx.role} (${script([grantRole(ctx.role, ctx.admin)])} first if needed), hand each back or drop it: ${named
       .map((r) => ownershipRemedy(r, ctx.admin))
       .join(" ")}`,
     `${ctx.role} owns nothing outside schema ${ctx.schema}${ctx.elsewhere ? ", in any database" : ""}.`,

@@ -9,6 +9,7 @@
  * granted umami_user pg_read_all_data). A SECURITY DEFINER function of umami_user's runs as umami_user: no
  * one else's rights, left out. One query, batched with the other checks (no round trip of its own).
  */
+import { alterTable, drop, dropDomainConstraint, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 /**
@@ -32,12 +33,13 @@ const PLANTED_CODE_SQL = `
        AND d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_proc'::pg_catalog.regclass)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classid AND e.objid = d.objid AND e.deptype = 'e')
   ), tables AS (
-    SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+    SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name,
+           ARRAY[n.nspname::text, c.relname::text] AS names
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid IN (SELECT objid FROM inside WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass) AND c.relkind IN ('r', 'p')
   )
   SELECT 1 AS rank, 'view' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object,
-         NULL::text AS target, ARRAY[]::text[] AS used_by,
+         NULL::text AS target, ARRAY[]::text[] AS used_by, ARRAY[n.nspname::text, c.relname::text] AS names, NULL::text[] AS args,
          pg_catalog.pg_get_viewdef(c.oid) ~* $3 OR EXISTS (
            SELECT 1 FROM pg_catalog.pg_rewrite rw
              JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
@@ -48,17 +50,21 @@ const PLANTED_CODE_SQL = `
    WHERE c.oid IN (SELECT objid FROM inside WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)
      AND c.relkind = 'v' AND c.relowner = $2::oid
   UNION ALL
-  SELECT 2, 'policy', pg_catalog.quote_ident(pol.polname), t.name, ARRAY[]::text[], true
+  SELECT 2, 'policy', pg_catalog.quote_ident(pol.polname), t.name, ARRAY[]::text[], t.names || pol.polname::text, NULL, true
     FROM pg_catalog.pg_policy pol JOIN tables t ON t.oid = pol.polrelid
   UNION ALL
-  SELECT 3, 'default', t.name || '.' || pg_catalog.quote_ident(a.attname), t.name, ARRAY[]::text[], true
+  SELECT 3, 'default', t.name || '.' || pg_catalog.quote_ident(a.attname), t.name, ARRAY[]::text[], t.names || a.attname::text, NULL, true
     FROM pg_catalog.pg_attrdef ad JOIN tables t ON t.oid = ad.adrelid
     JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
    -- t.oid, not ad.adrelid: a condition on pg_attrdef alone would be deparsed for every default of the database.
    WHERE pg_catalog.pg_get_expr(ad.adbin, t.oid) ~* $3
   UNION ALL
   SELECT 3, CASE WHEN co.contypid <> 0 THEN 'domain constraint' ELSE 'constraint' END, pg_catalog.quote_ident(co.conname),
-         COALESCE((SELECT t.name FROM tables t WHERE t.oid = co.conrelid), pg_catalog.format_type(co.contypid, NULL)), ARRAY[]::text[], true
+         COALESCE((SELECT t.name FROM tables t WHERE t.oid = co.conrelid), pg_catalog.format_type(co.contypid, NULL)), ARRAY[]::text[],
+         COALESCE((SELECT t.names FROM tables t WHERE t.oid = co.conrelid),
+                  (SELECT ARRAY[tn.nspname::text, ty.typname::text] FROM pg_catalog.pg_type ty
+                     JOIN pg_catalog.pg_namespace tn ON tn.oid = ty.typnamespace WHERE ty.oid = co.contypid)) || co.conname::text,
+         NULL, true
     FROM pg_catalog.pg_constraint co
    WHERE co.connamespace = $1::oid AND co.contype = 'c' AND pg_catalog.pg_get_constraintdef(co.oid) ~* $3
   UNION ALL
@@ -68,6 +74,7 @@ const PLANTED_CODE_SQL = `
          ARRAY(SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, 0) FROM pg_catalog.pg_depend d
                 WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refobjid = p.oid AND d.deptype IN ('n', 'a')
                 ORDER BY 1),
+         ARRAY[n.nspname::text, p.proname::text], ARRAY[pg_catalog.pg_get_function_identity_arguments(p.oid)],
          -- A function nothing calls runs only when someone calls it by name.
          EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refobjid = p.oid AND d.deptype IN ('n', 'a'))
@@ -82,6 +89,13 @@ interface PlantedRow {
   object: string;
   target: string | null;
   used_by: string[];
+  /**
+   * As stored (remedies are built from these): [schema, name] for a view or routine; [schema, table, name] for a
+   * policy, default (its column) or constraint; [schema, domain, name] for a domain constraint.
+   */
+  names: string[];
+  /** A routine's identity arguments, as one string. */
+  args: string[] | null;
   /** Whether it runs something that reaches beyond its owner's rights when another role reads or writes. */
   armed: boolean;
 }
@@ -104,20 +118,21 @@ function describe(r: PlantedRow): string {
 }
 
 function remedy(r: PlantedRow): string {
+  const [schema, parent, name] = r.names;
   switch (r.kind) {
     case "view":
-      return `DROP VIEW ${r.object};`;
+      return drop({ kind: "VIEW", name: r.names });
     case "policy":
-      return `DROP POLICY ${r.object} ON ${r.target};`;
+      return drop({ kind: "POLICY", name: r.names });
     case "default":
-      return `ALTER TABLE ${r.target} ALTER COLUMN ${r.object.slice(r.target!.length + 1)} DROP DEFAULT;`;
+      return alterTable([schema, parent], { dropDefault: name });
     case "constraint":
-      return `ALTER TABLE ${r.target} DROP CONSTRAINT ${r.object};`;
+      return alterTable([schema, parent], { dropConstraint: name });
     case "domain constraint":
-      return `ALTER DOMAIN ${r.target} DROP CONSTRAINT ${r.object};`;
+      return dropDomainConstraint([schema, parent], name);
     default:
       // CASCADE takes the triggers, defaults and indexes that call it along.
-      return `DROP ${r.kind.toUpperCase()} ${r.object} CASCADE;`;
+      return drop({ kind: r.kind.toUpperCase(), name: r.names, args: r.args ?? [] }, { cascade: true });
   }
 }
 
@@ -136,7 +151,7 @@ export async function auditPlantedCode(ctx: AuditContext): Promise<Finding[]> {
       `inward: code in ${spec.schema} that runs with the reader's or writer's rights`,
       armed.length > 0 ? "fail" : "warn",
       rows.map(describe),
-      `Umami's migrations create no view, policy or function: these were made with ${role}'s credentials, and an administrator who reads or deletes Umami's rows runs them with the administrator's rights. Until they are gone, no administrator should touch ${spec.schema}'s data. Rotate ${role}'s password (the stage's secret), then as ${role} (their owner): ${rows.map(remedy).join(" ")}`,
+      `Umami's migrations create no view, policy or function: these were made with ${role}'s credentials, and an administrator who reads or deletes Umami's rows runs them with the administrator's rights. Until they are gone, no administrator should touch ${spec.schema}'s data. Rotate ${role}'s password (the stage's secret), then as ${role} (their owner): ${script(rows.map(remedy))}`,
       `No view, row-level security policy, SECURITY INVOKER function or caller-reaching default or constraint in ${spec.schema} (Umami's migrations create none).`,
     ),
   ];

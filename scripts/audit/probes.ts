@@ -1,5 +1,5 @@
 /**
- * Live probes (issue 4, item 4): logged in as the Umami role, try what the catalogs say it cannot do — and the
+ * Live probes: logged in as the Umami role, try what the catalogs say it cannot do — and the
  * one thing it must do — inside a single transaction that is always rolled back, one SAVEPOINT per probe so a
  * denied statement does not abort the others. Nothing is left behind (the fingerprint test proves it).
  */

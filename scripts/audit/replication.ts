@@ -7,6 +7,14 @@
  * ships their rows to whatever subscribes — a CDC pipeline run by an administrator included. Logical slots in
  * this database are named with what they decode.
  */
+import {
+  alterPublicationDrop,
+  alterRole,
+  createPublication,
+  drop,
+  revokeRole,
+  script,
+} from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 /** RDS's and Aurora's group whose members may create logical replication slots. */
@@ -20,7 +28,8 @@ const REPLICATION_SQL = `
          ARRAY(SELECT u.rolname::text FROM pg_catalog.pg_roles u
                 WHERE u.oid <> r.oid AND u.rolcanlogin AND u.oid <> ALL ($1::oid[])
                   AND pg_catalog.pg_has_role(u.oid, r.oid, 'MEMBER') ORDER BY 1) AS list,
-         pg_catalog.current_setting('wal_level') AS wal_level, NULL AS schemas
+         pg_catalog.current_setting('wal_level') AS wal_level, NULL AS schemas,
+         r.rolname::text AS raw_name, NULL::text AS raw_detail, NULL::jsonb AS items, NULL::text[] AS schema_names
     FROM pg_catalog.pg_roles r
    -- A role that cannot log in replicates only for its members (SET ROLE, then the slot functions): one
    -- without members outside the administrators (RDS's rdsrepladmin) reaches nothing.
@@ -33,7 +42,7 @@ const REPLICATION_SQL = `
          ARRAY(SELECT u.rolname::text FROM pg_catalog.pg_roles u
                 WHERE u.oid <> m.oid AND u.rolcanlogin AND u.oid <> ALL ($1::oid[])
                   AND pg_catalog.pg_has_role(u.oid, m.oid, 'MEMBER') ORDER BY 1),
-         pg_catalog.current_setting('wal_level'), NULL
+         pg_catalog.current_setting('wal_level'), NULL, m.rolname::text, g.rolname::text, NULL, NULL
     FROM pg_catalog.pg_auth_members am
     JOIN pg_catalog.pg_roles g ON g.oid = am.roleid AND g.rolname = $3
     JOIN pg_catalog.pg_roles m ON m.oid = am.member
@@ -53,10 +62,24 @@ const REPLICATION_SQL = `
          -- For a FOR ALL TABLES publication rebuilt without Umami's schema: every other schema.
          CASE WHEN p.puballtables THEN (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n.nspname), ', ' ORDER BY n.nspname)
                                           FROM pg_catalog.pg_namespace n
-                                         WHERE n.oid IS DISTINCT FROM $2::oid AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema') END
+                                         WHERE n.oid IS DISTINCT FROM $2::oid AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema') END,
+         p.pubname::text, NULL,
+         -- The same items as stored: [schema] for a schema, [schema, table] for a table (remedies are built from these).
+         CASE WHEN NOT p.puballtables THEN pg_catalog.to_jsonb(ARRAY(
+                SELECT pg_catalog.jsonb_build_array(n.nspname::text)
+                  FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid
+                 WHERE pn.pnpubid = p.oid AND pn.pnnspid = $2::oid
+                UNION ALL
+                SELECT pg_catalog.jsonb_build_array(n.nspname::text, c.relname::text)
+                  FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
+                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE pr.prpubid = p.oid AND c.relnamespace = $2::oid)) END,
+         CASE WHEN p.puballtables THEN ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
+                                              WHERE n.oid IS DISTINCT FROM $2::oid AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+                                              ORDER BY n.nspname) END
     FROM pg_catalog.pg_publication p
   UNION ALL
-  SELECT 'slot', pg_catalog.quote_literal(s.slot_name), s.plugin, NULL, pg_catalog.current_setting('wal_level'), NULL
+  SELECT 'slot', pg_catalog.quote_literal(s.slot_name), s.plugin, NULL, pg_catalog.current_setting('wal_level'), NULL, NULL, NULL, NULL, NULL
     FROM pg_catalog.pg_replication_slots s
    WHERE s.slot_type = 'logical' AND s.database = pg_catalog.current_database()
    ORDER BY 1, 2
@@ -69,6 +92,13 @@ interface ReplicationRow {
   list: string[] | null;
   wal_level: string;
   schemas: string | null;
+  /** The role's or publication's name as stored, and the group's (remedies are built from these). */
+  raw_name: string | null;
+  raw_detail: string | null;
+  /** A publication's items as stored: [schema] or [schema, table]. */
+  items: ([string] | [string, string])[] | null;
+  /** For a FOR ALL TABLES publication: every other schema, as stored. */
+  schema_names: string[] | null;
 }
 
 /** Replication roles and publications that carry Umami's rows out; the slots that decode them. */
@@ -102,9 +132,10 @@ export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
     if (r.list![0] === "ALL TABLES") {
       // PostgreSQL cannot take a table out of FOR ALL TABLES; the same name rebuilt in one transaction keeps
       // its subscribers' slots going with the application's tables only.
-      return `As a superuser, in one transaction: DROP PUBLICATION ${r.name}; CREATE PUBLICATION ${r.name} FOR TABLES IN SCHEMA ${r.schemas};`;
+      const publication = { kind: "PUBLICATION", name: [r.raw_name!] };
+      return `As a superuser, in one transaction: ${script([drop(publication), createPublication(r.raw_name!, r.schema_names!)])}`;
     }
-    return r.list!.map((item) => `ALTER PUBLICATION ${r.name} DROP ${item};`).join(" ");
+    return script(r.items!.map((item) => alterPublicationDrop(r.raw_name!, item)));
   };
   return [
     finding(
@@ -116,10 +147,10 @@ export async function auditReplication(ctx: AuditContext): Promise<Finding[]> {
         // A role that cannot log in is reached through its members: the membership is what to take away.
         ...attribute.map((r) =>
           r.detail === "NOLOGIN"
-            ? r.list!.map((m) => `REVOKE ${r.name} FROM ${m};`).join(" ")
-            : `ALTER ROLE ${r.name} NOREPLICATION;`,
+            ? script(r.list!.map((m) => revokeRole(r.raw_name!, m)))
+            : script([alterRole(r.raw_name!, { attributes: ["NOREPLICATION"] })]),
         ),
-        ...group.map((r) => `REVOKE ${r.detail} FROM ${r.name};`),
+        ...group.map((r) => script([revokeRole(r.raw_detail!, r.raw_name)])),
       ].join(
         " ",
       )} (only a superuser may take REPLICATION away, so on Aurora grant rds_replication instead of it, and declare a CDC role that must keep it with --admin-role).`,

@@ -80,7 +80,7 @@ export function renderAuditMarkdown(result: AuditResult, about?: string): string
 }
 
 /**
- * The `--json` shape promised by issue 4, with each finding's path class (issue 17; docs/threat-model.md):
+ * The `--json` shape CI and reviewers read, with each finding's path class (docs/threat-model.md):
  * `{ ok, findings: [{ class, check, severity, objects, remedy }], fingerprint: { changed } }`.
  */
 export function auditJson(result: AuditResult) {

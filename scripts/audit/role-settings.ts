@@ -6,6 +6,7 @@
  * LIMIT against the one the spec derives from Umami's pools (`connectionBudget`).
  */
 import { roleSettings } from "../../sst/database/spec.js";
+import { alterRole, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 role oid, $2 the spec's settings as JSON ({ name: "value" | ["identifier", …] }), normalised by the server.
@@ -42,7 +43,6 @@ export async function auditRoleSettings(ctx: AuditContext): Promise<Finding[]> {
     SETTINGS_SQL,
     [ctx.roleOid, JSON.stringify(declared)],
   );
-  const where = (r: { database: string | null }) => (r.database ? ` IN DATABASE ${r.database}` : "");
   const objects = rows.map((r) =>
     r.held === null
       ? `${r.name}: missing (spec: ${r.expected})`
@@ -50,18 +50,21 @@ export async function auditRoleSettings(ctx: AuditContext): Promise<Finding[]> {
         ? `${r.name} = ${r.held}${r.database ? ` in database ${r.database}` : ""} (the spec declares ${r.name in declared ? "it for every database" : "no such setting"})`
         : `${r.name} = ${r.held} (spec: ${r.expected})`,
   );
-  const fixes = rows.map((r) =>
-    r.held !== null && (r.expected === null || r.database)
-      ? `ALTER ROLE ${role}${where(r)} RESET ${r.name};`
-      : `ALTER ROLE ${role} SET ${r.name} TO ${r.expected};`,
-  );
+  const fixes = rows.map((r) => {
+    if (r.held !== null && (r.expected === null || r.database))
+      return alterRole(role, { reset: r.name, inDatabase: r.database ?? undefined });
+    const value = declared[r.name];
+    // A list is identifiers (search_path); a number stays a number, as the plan writes it.
+    const to = typeof value !== "string" ? { identifiers: value } : /^\d+$/.test(value) ? Number(value) : value;
+    return alterRole(role, { set: r.name, to });
+  });
   return [
     finding(
       "role-settings",
       "outward: role settings",
       "fail",
       objects,
-      `${role}'s settings decide what it reaches (search_path) and how long it may hold locks (timeouts); bring them back to the spec: ${fixes.join(" ")}`,
+      `${role}'s settings decide what it reaches (search_path) and how long it may hold locks (timeouts); bring them back to the spec: ${script(fixes)}`,
       `${role}'s settings are exactly the spec's (${roleSettings(spec)
         .map((s) => s.name)
         .join(", ")}), in no database overridden.`,
@@ -82,8 +85,8 @@ export function connectionLimitFinding(ctx: AuditContext): Finding {
       ? []
       : [`${spec.role.name} CONNECTION LIMIT ${limit === -1 ? "none (-1)" : limit}, the spec says ${budget.total}`],
     limit !== -1 && limit < budget.total
-      ? `Umami's pools need ${budget.formula}: with fewer, a rolling deploy fails queries with "too many connections for role". Redeploy the stack (sst deploy), or ALTER ROLE ${spec.role.name} CONNECTION LIMIT ${budget.total};`
-      : `Without the spec's limit Umami's pools could take connections the application needs: redeploy the stack (sst deploy), or ALTER ROLE ${spec.role.name} CONNECTION LIMIT ${budget.total};`,
+      ? `Umami's pools need ${budget.formula}: with fewer, a rolling deploy fails queries with "too many connections for role". Redeploy the stack (sst deploy), or ${script([alterRole(spec.role.name, { connectionLimit: budget.total })])}`
+      : `Without the spec's limit Umami's pools could take connections the application needs: redeploy the stack (sst deploy), or ${script([alterRole(spec.role.name, { connectionLimit: budget.total })])}`,
     `${spec.role.name} may hold ${budget.total} connections: ${budget.formula}.`,
   );
 }

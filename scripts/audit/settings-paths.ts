@@ -17,6 +17,7 @@
  *   current_setting(), and every role reads all of them in pg_db_role_setting, which PostgreSQL lets PUBLIC
  *   read: no per-role override hides one. Values are never read here, nor printed.
  */
+import { alterSetting, PUBLIC, revoke, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami role oid, $2 Umami schema, $3 the administrators' oids. Ranks follow PostgreSQL's precedence (role in database > role > database > all roles >
@@ -56,7 +57,7 @@ const SETTINGS_PATHS_SQL = `
   SELECT 'search path' AS kind, e.role, e.source, e.value, pg_catalog.quote_ident(n.nspname) AS schema, e.raw,
          pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') AS public_create, n.nspname = $2 AS umami,
          NULL AS name, NULL AS reset_name, (SELECT pg_catalog.quote_ident(datname) FROM db) AS database, NULL::text[] AS creators,
-         NULL::text[] AS owners
+         NULL::text[] AS owners, e.rolname AS role_name, (SELECT datname::text FROM db) AS database_name, n.nspname::text AS schema_name
     FROM entries e JOIN pg_catalog.pg_namespace n ON n.nspname = e.schema
    WHERE pg_catalog.has_schema_privilege(e.role_oid, n.oid, 'USAGE')
      AND (pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') OR n.nspowner = $1::oid)
@@ -64,7 +65,7 @@ const SETTINGS_PATHS_SQL = `
   -- An administrator's path into a schema where login roles outside the administrators create (the Umami
   -- role's own schemas are the branch above's).
   SELECT 'admin path', e.role, e.source, e.value, pg_catalog.quote_ident(n.nspname), e.raw, NULL, false, NULL, NULL,
-         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners
+         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners, e.rolname, (SELECT datname::text FROM db), n.nspname::text
     FROM entries e JOIN pg_catalog.pg_namespace n ON n.nspname = e.schema
     CROSS JOIN LATERAL (
       SELECT pg_catalog.array_agg(w.name ORDER BY w.name) FILTER (WHERE w.granted) AS creators,
@@ -111,7 +112,8 @@ const SETTINGS_PATHS_SQL = `
          NULL, NULL, NULL, NULL, NULL, st.name,
          (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.part), '.' ORDER BY p.i)
             FROM pg_catalog.unnest(pg_catalog.string_to_array(st.name, '.')) WITH ORDINALITY AS p(part, i)),
-         pg_catalog.quote_ident(d.datname), NULL, NULL
+         pg_catalog.quote_ident(d.datname), NULL, NULL,
+         CASE WHEN st.setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(st.setrole)::text END, d.datname::text, NULL
     FROM stored st LEFT JOIN pg_catalog.pg_database d ON d.oid = st.setdatabase
    WHERE pg_catalog.strpos(st.name, '.') > 0 AND st.setrole <> $1::oid
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_settings g WHERE g.name = st.name)
@@ -137,6 +139,10 @@ interface SettingsRow {
   creators: string[] | null;
   /** …and those that create there only as its owner (or the database's, through pg_database_owner), with how. */
   owners: string[] | null;
+  /** The role, the database and the schema as stored (remedies are built from these; null: every role, every database). */
+  role_name: string | null;
+  database_name: string | null;
+  schema_name: string | null;
 }
 
 /** Names that say a custom setting holds a secret; any other is reported as readable, with a warning. */
@@ -157,10 +163,30 @@ function origin(row: SettingsRow, database: string): string {
   return row.source === "server" ? "the server's default (parameter group)" : `${scope(row, database)} SET`;
 }
 
-/** The path without the entries that reach the Umami role's schemas. */
-function without(value: string, raws: string[]): string {
+/**
+ * The statement that stores or resets a setting at `row`'s scope. A search_path is stored for one database
+ * (`role in database`) or for the role wherever it connects; a server default is overridden on the role.
+ */
+function store(row: SettingsRow, database: string, change: Parameters<typeof alterSetting>[1]): string {
+  const db = row.database_name ?? database;
+  switch (row.source) {
+    case "role in database":
+      return alterSetting({ role: row.role_name, database: db }, change);
+    case "role":
+    case "server":
+      return alterSetting({ role: row.role_name }, change);
+    case "database":
+      return alterSetting({ database: db }, change);
+    default:
+      return alterSetting({}, change);
+  }
+}
+
+/** The path's schemas without the entries that reach the Umami role's schemas, unquoted as the server reads them. */
+function without(value: string, raws: string[]): string[] {
   const kept = (value.match(/"(?:[^"]|"")*"|[^\s,]+/g) ?? []).filter((entry) => !raws.includes(entry));
-  return kept.length > 0 ? kept.join(", ") : "pg_catalog";
+  const names = kept.map((e) => (e.startsWith('"') ? e.slice(1, -1).replace(/""/g, '"') : e.toLowerCase()));
+  return names.length > 0 ? names : ["pg_catalog"];
 }
 
 function isUser(row: SettingsRow): boolean {
@@ -173,13 +199,19 @@ function searchPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
   for (const r of rows) {
     if (!r.umami) {
       // Another schema: the path is the application's; what goes is umami_user's CREATE there.
-      remedies.add(`REVOKE CREATE ON SCHEMA ${r.schema} FROM ${r.public_create ? "PUBLIC" : role};`);
+      remedies.add(
+        revoke({
+          privileges: ["CREATE"],
+          on: { kind: "SCHEMA", name: [r.schema_name!] },
+          from: r.public_create ? PUBLIC : role,
+        }),
+      );
       continue;
     }
     const raws = rows.filter((x) => x.role === r.role && x.umami).map((x) => x.raw!);
     // "$user" is this role's own entry: fixed on the role, so that other roles' "$user" schemas keep working.
     const at = isUser(r) && r.source !== "role in database" ? { ...r, source: "role" as const } : r;
-    remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
+    remedies.add(store(at, ctx.database, { set: "search_path", to: { identifiers: without(r.value!, raws) } }));
   }
   return finding(
     "search-path-shadowing",
@@ -189,7 +221,7 @@ function searchPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
       (r) =>
         `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}${isUser(r) ? ' through "$user"' : ""}, where ${role} can create objects`,
     ),
-    `Whatever these roles name without a schema may be ${role}'s (a table, a view, an overloaded function or operator), and it runs with their rights (CVE-2018-1058). Take ${ctx.spec.schema} out of their path, or ${role}'s CREATE out of the others: ${[...remedies].join(" ")} Reconnect for a role setting to apply.`,
+    `Whatever these roles name without a schema may be ${role}'s (a table, a view, an overloaded function or operator), and it runs with their rights (CVE-2018-1058). Take ${ctx.spec.schema} out of their path, or ${role}'s CREATE out of the others: ${script([...remedies])} Reconnect for a role setting to apply.`,
     `No login role's effective search_path reaches a schema ${role} can create in.`,
   );
 }
@@ -207,7 +239,7 @@ function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
   for (const r of rows) {
     const raws = rows.filter((x) => x.role === r.role).map((x) => x.raw!);
     const at = r.source === "role in database" ? r : { ...r, source: "role" as const };
-    remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
+    remedies.add(store(at, ctx.database, { set: "search_path", to: { identifiers: without(r.value!, raws) } }));
   }
   // A schema named for the administrator ("$user") that another role owns was taken, not trusted: it fails too.
   const granted = rows.some((r) => r.creators || (isUser(r) && r.owners));
@@ -221,7 +253,7 @@ function adminPathFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
       (r) =>
         `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) reaches schema ${r.schema}, where ${who(r)} can create objects`,
     ),
-    `Whatever an administrator names without a schema may be one of these roles' (a function overload that matches better than pg_catalog's, an operator), and it runs with the administrator's rights, which grant any role, ${ctx.spec.role.name} included (CVE-2018-1058). Take the schema out of the administrators' own path and name its objects with their schema: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, where the application creates nothing at runtime, take its login roles' CREATE on the schema.)${granted ? "" : " Only owners create there, whom PostgreSQL's secure schema usage pattern trusts: a warning, as long as the owner is not compromised."}`,
+    `Whatever an administrator names without a schema may be one of these roles' (a function overload that matches better than pg_catalog's, an operator), and it runs with the administrator's rights, which grant any role, ${ctx.spec.role.name} included (CVE-2018-1058). Take the schema out of the administrators' own path and name its objects with their schema: ${script([...remedies])} Reconnect for a role setting to apply. (Or, where the application creates nothing at runtime, take its login roles' CREATE on the schema.)${granted ? "" : " Only owners create there, whom PostgreSQL's secure schema usage pattern trusts: a warning, as long as the owner is not compromised."}`,
     `No administrator's effective search_path reaches a schema where a login role outside the administrators can create.`,
   );
 }
@@ -269,11 +301,7 @@ function customSettingsFinding(rows: SettingsRow[], ctx: AuditContext): Finding 
       (r) =>
         `${r.name} (${scope(r, ctx.database)} SET) — ${where(r)}${SECRET_NAME.test(r.name!) ? "; its name says it holds a secret" : ""}`,
     ),
-    `${role} can read these values (no per-role setting hides them: pg_db_role_setting is readable by every role). Move each secret to the application's secret store and have the application read it there first — resetting it before would break the application — then: ${rows
-      .map((r) => `${scope(r, ctx.database)} RESET ${r.reset_name};`)
-      .join(
-        " ",
-      )}${secrets.length < rows.length ? " (A setting that holds no secret may stay: that is why it only warns.)" : ""}`,
+    `${role} can read these values (no per-role setting hides them: pg_db_role_setting is readable by every role). Move each secret to the application's secret store and have the application read it there first — resetting it before would break the application — then: ${script(rows.map((r) => store(r, ctx.database, { reset: r.name! })))}${secrets.length < rows.length ? " (A setting that holds no secret may stay: that is why it only warns.)" : ""}`,
     `No custom setting is stored for a database or a role (${role} would read it).`,
   );
 }

@@ -8,6 +8,7 @@
  * can only be called as triggers"), and umami_user, who runs DDL under its own search_path, cannot make it
  * resolve a name in its schema. Unpinned and SECURITY DEFINER, it can: that fails.
  */
+import { alterOwner, drop as dropObject, pinSearchPath, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami schema oid, $2 allowed role oids. Internal triggers (foreign keys) are PostgreSQL's own. `pinned`:
@@ -17,7 +18,9 @@ const TRIGGERS_SQL = `
          fn.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS function,
          pg_catalog.pg_get_userbyid(p.proowner) AS function_owner,
          fn.oid <> $1::oid AS outside, p.proowner <> ALL ($2::oid[]) AS foreign_owner, p.prosecdef AS definer,
-         t.tgenabled <> 'D' AS enabled, NULL::boolean AS pinned
+         t.tgenabled <> 'D' AS enabled, NULL::boolean AS pinned,
+         ARRAY[n.nspname::text, c.relname::text, t.tgname::text] AS names,
+         ARRAY[fn.nspname::text, p.proname::text] AS fn_names, ARRAY[pg_catalog.pg_get_function_identity_arguments(p.oid)] AS fn_args
     FROM pg_catalog.pg_trigger t
     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -25,7 +28,8 @@ const TRIGGERS_SQL = `
     JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace
    WHERE c.relnamespace = $1::oid AND NOT t.tgisinternal
   UNION ALL
-  SELECT 'rule', r.rulename, n.nspname || '.' || c.relname, NULL, NULL, true, true, false, r.ev_enabled <> 'D', NULL
+  SELECT 'rule', r.rulename, n.nspname || '.' || c.relname, NULL, NULL, true, true, false, r.ev_enabled <> 'D', NULL,
+         ARRAY[n.nspname::text, c.relname::text, r.rulename::text], NULL, NULL
     FROM pg_catalog.pg_rewrite r
     JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -34,7 +38,8 @@ const TRIGGERS_SQL = `
   SELECT 'event trigger', e.evtname, e.evtevent,
          fn.nspname || '.' || p.proname || '()', pg_catalog.pg_get_userbyid(p.proowner),
          true, p.proowner <> ALL ($2::oid[]), p.prosecdef, e.evtenabled <> 'D',
-         EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c WHERE pg_catalog.starts_with(c, 'search_path='))
+         EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c WHERE pg_catalog.starts_with(c, 'search_path=')),
+         ARRAY[e.evtname::text], ARRAY[fn.nspname::text, p.proname::text], ARRAY[]::text[]
     FROM pg_catalog.pg_event_trigger e
     JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid
     JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace
@@ -52,6 +57,11 @@ interface TriggerRow {
   definer: boolean;
   enabled: boolean;
   pinned: boolean | null;
+  /** As stored (remedies are built from these): [schema, table, name] for a trigger or rule, [name] for an event trigger. */
+  names: string[];
+  /** The function's [schema, name] and identity arguments. */
+  fn_names: string[] | null;
+  fn_args: string[] | null;
 }
 
 function describe(r: TriggerRow): string {
@@ -82,10 +92,9 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
   // unpinned (it runs with the rights of whoever runs DDL), passes when pinned.
   const events = enabled.filter((r) => r.foreign_owner || (r.definer && !r.pinned));
   const unpinned = enabled.filter((r) => !r.foreign_owner && !r.definer && !r.pinned);
-  const fnSchema = (r: TriggerRow) => r.function!.slice(0, r.function!.indexOf("."));
-  const pin = (r: TriggerRow) => `ALTER FUNCTION ${r.function} SET search_path = pg_catalog, ${fnSchema(r)}, pg_temp;`;
-  const drop = (r: TriggerRow) =>
-    r.kind === "rule" ? `DROP RULE ${r.name} ON ${r.target};` : `DROP TRIGGER ${r.name} ON ${r.target};`;
+  const fn = (r: TriggerRow) => ({ kind: "FUNCTION", name: r.fn_names!, args: r.fn_args! });
+  const pin = (r: TriggerRow) => script([pinSearchPath(fn(r), ["pg_catalog", r.fn_names![0], "pg_temp"])]);
+  const drop = (r: TriggerRow) => script([dropObject({ kind: r.kind === "rule" ? "RULE" : "TRIGGER", name: r.names })]);
   return [
     finding(
       "triggers",
@@ -104,10 +113,10 @@ export async function auditTriggers(ctx: AuditContext): Promise<Finding[]> {
       [...events, ...unpinned].map(describe),
       events.length > 0
         ? `Event triggers run on every DDL statement, ${spec.role.name}'s migrations included, and can grant or copy Umami's tables. If it is an administrator's own tool, give its function to an administrator and pin its search_path: ${events
-            .map((r) => `${r.foreign_owner ? `ALTER FUNCTION ${r.function} OWNER TO ${ctx.adminUser}; ` : ""}${pin(r)}`)
+            .map((r) => `${r.foreign_owner ? `${script([alterOwner(fn(r), ctx.adminUser)])} ` : ""}${pin(r)}`)
             .join(
               " ",
-            )} Otherwise remove it: ${events.map((r) => `DROP EVENT TRIGGER ${r.name};`).join(" ")} (or ALTER EVENT TRIGGER … DISABLE; and make its function skip ${spec.role.name}'s commands before enabling it again).`
+            )} Otherwise remove it: ${script(events.map((r) => dropObject({ kind: "EVENT TRIGGER", name: r.names })))} (or ALTER EVENT TRIGGER … DISABLE; and make its function skip ${spec.role.name}'s commands before enabling it again).`
         : `An administrator's event trigger runs with the rights of whoever runs DDL, under their search_path; pin it so that no caller's path decides what it runs: ${unpinned.map(pin).join(" ")}`,
       enabled.length > 0
         ? `Every enabled event trigger runs an administrator's function with a pinned search_path (${enabled.map((r) => r.name).join(", ")}).`

@@ -1,5 +1,5 @@
 /**
- * `umami-db handoff --stage <stage>`: what the Umami ECS task needs (Story 4.1) — the container-definition
+ * `umami-db handoff --stage <stage>`: what the Umami ECS task needs — the container-definition
  * fragment with `secrets` from the stage's secret by JSON key, the `sst.aws.Service` snippet, the variables and
  * why, the image, TLS and connection figures, and what one migration run per deploy means. Reads SST's outputs
  * for the secret's ARN (else Secrets Manager's DescribeSecret, never the value); connects to no database.

@@ -138,7 +138,7 @@ async function capturePostgres(client: Client, umamiSchema: string | undefined):
   // The Umami schema: tables and materialized views with their indexes and TOAST (pg_total_relation_size),
   // plus sequences. Every other schema is the application's, and pg_total_relation_size opens each relation
   // with a lock — it would wait behind an application holding ACCESS EXCLUSIVE, and the application would
-  // then wait behind it (issue 13). Their sizes come lock-free from pg_class.relpages × block size (table,
+  // then wait behind it. Their sizes come lock-free from pg_class.relpages × block size (table,
   // indexes, TOAST and its index), as of the last VACUUM or ANALYZE.
   const schemas = await client.query<{ name: string; bytes: string; tables: string }>(
     `

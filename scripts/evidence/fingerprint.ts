@@ -1,5 +1,5 @@
 /**
- * The "application untouched" proof (issue 4, item 5): a stable digest of everything the application owns in
+ * The "application untouched" proof: a stable digest of everything the application owns in
  * the database — per schema, of its tables, columns, types, defaults, constraints, indexes, views, functions,
  * sequences, triggers, policies, owners and ACLs — and of the application's roles (attributes, memberships).
  * Data is never read: sequence positions, row counts and statistics are left out so normal traffic does not
@@ -65,7 +65,7 @@ export function applicationOf(spec: Pick<UmamiDatabaseSpec, "schema" | "role">):
 // Expressions (views, defaults, CHECKs, index expressions, policies) are digested as their stored node trees,
 // never deparsed: pg_get_expr, pg_get_viewdef, pg_get_indexdef and pg_get_constraintdef open the relation
 // with a lock, so they wait behind an application holding ACCESS EXCLUSIVE, and it then waits behind them
-// (issue 13). The node tree changes whenever the definition does. Version 2 digests these trees.
+// (docs/design.md § "Rollback and locks"). The node tree changes whenever the definition does. Version 2 digests these trees.
 const SCHEMA_OBJECTS_SQL = `
   WITH ns AS (
     SELECT n.oid, n.nspname, n.nspowner, n.nspacl

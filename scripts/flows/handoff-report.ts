@@ -1,6 +1,6 @@
 /**
  * The handoff as Markdown: what `umami-db handoff` prints and what post-deploy's report.md carries as its
- * "Handoff for Story 4.1" section. Pure: strings only.
+ * handoff section. Pure: strings only.
  */
 import type { Handoff } from "./handoff.js";
 

@@ -1,5 +1,5 @@
 /**
- * The handoff for Story 4.1: what the Umami ECS task needs to use this stage's database as it is — which
+ * The handoff: what the Umami ECS task needs to use this stage's database as it is — which
  * variables, from which JSON keys of the secret, which image, which CA bundle, and what one migration per
  * deploy means. `buildHandoff` is pure; `findSecretArn` asks Secrets Manager only when the outputs do not hold
  * the ARN. `umami-db handoff` prints it, post-deploy's report.md embeds it.

@@ -26,7 +26,7 @@ interface PostDeployOptions {
   spec: UmamiDatabaseSpec;
   admin: ConnectionSettings;
   umami: ConnectionSettings;
-  /** ARN (or name) of the credentials secret, for the report (Story 4.1 needs it). */
+  /** ARN (or name) of the credentials secret, for the report's handoff (the Umami task reads the secret by ARN). */
   secretArn?: string;
   /** The Umami release migrated, for the handoff's image tag. @default the stage's (`spec.umamiVersion`) */
   umamiVersion?: string;
@@ -61,7 +61,7 @@ export interface PostDeployResult extends MigrationFlowResult {
   /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
   schemaCheck: VerifySchemaResult | null;
   checks: ChecksSummary | null;
-  /** What the Umami ECS task needs (Story 4.1); null when the secret's full ARN is not known. */
+  /** What the Umami ECS task needs; null when the secret's full ARN is not known. */
   handoff: Handoff | null;
 }
 

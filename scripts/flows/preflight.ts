@@ -5,6 +5,7 @@
  * never changes anything.
  */
 import { missingPgcryptoMessage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
+import { grant, PUBLIC, revoke, script } from "../../sst/database/statements.js";
 import { isLocalHost, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { readServerFacts, readStageShape, type ServerFacts, type StageShape } from "../stage/catalog.js";
@@ -140,7 +141,7 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
       check: "admin-rights",
       severity: "warning",
       detail: `${s.admin} can create in ${spec.database} but cannot grant CONNECT on it (owner: ${s.db_owner}): the stack's GRANT CONNECT to ${spec.role.name} would grant nothing`,
-      remedy: `As ${s.db_owner}: GRANT CONNECT ON DATABASE ${spec.database} TO ${s.admin} WITH GRANT OPTION (or make ${s.admin} the owner).`,
+      remedy: `As ${s.db_owner}: ${grant({ privileges: ["CONNECT"], on: { kind: "DATABASE", name: [spec.database] }, to: s.admin, withGrantOption: true })} (or make ${s.admin} the owner).`,
     });
   } else {
     f.push({
@@ -155,7 +156,7 @@ function serverFindings(spec: UmamiDatabaseSpec, settings: ConnectionSettings, s
       check: "public-create",
       severity: "warning",
       detail: `PUBLIC may CREATE in schema ${s.public_create_schemas.join(", ")}: ${spec.role.name} could create objects there`,
-      remedy: `REVOKE CREATE ON SCHEMA ${s.public_create_schemas.join(", ")} FROM PUBLIC (PostgreSQL 15's default for public).`,
+      remedy: `${script(s.public_create_schemas.map((n) => revoke({ privileges: ["CREATE"], on: { kind: "SCHEMA", name: [n] }, from: PUBLIC })))} (PostgreSQL 15's default for public).`,
     });
   } else f.push({ check: "public-create", severity: "ok", detail: "PUBLIC cannot CREATE in any schema" });
 

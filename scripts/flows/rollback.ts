@@ -12,7 +12,7 @@
  */
 import { buildRollbackSql } from "../../sst/database/sql.js";
 import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
-import { quoteIdent } from "../../sst/database/quote.js";
+import { grant as grantStatement } from "../../sst/database/statements.js";
 import { connect, withClient, type Client, type ConnectionSettings } from "../kernel/db.js";
 import { onInterrupt, type Undo } from "../kernel/interrupt.js";
 import { UserError } from "../kernel/errors.js";
@@ -134,7 +134,11 @@ export async function rollbackStage(
           database,
           object: `database ${database}`,
           reason: `${role} owns objects or holds privileges there, and ${admin.user} cannot connect to remove them (${(error as Error).message})`,
-          remedy: `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(admin.user)}`,
+          remedy: grantStatement({
+            privileges: ["CONNECT"],
+            on: { kind: "DATABASE", name: [database] },
+            to: admin.user,
+          }),
         });
         continue;
       }

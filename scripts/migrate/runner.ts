@@ -248,7 +248,7 @@ function planRun(schema: string, migrations: Migration[], rows: MigrationRow[]) 
  * One migration: its script (one simple-protocol query, as Prisma's `simple_query`) and its row commit
  * together, or nothing does and the failure is recorded as Prisma records one. The transaction runs with no
  * statement_timeout and no idle-in-transaction timeout (a role's guard against runaway queries must not kill
- * a migration that rewrites a grown table: issue 14), but with a lock_timeout, so that it never queues behind
+ * a migration that rewrites a grown table), but with a lock_timeout, so that it never queues behind
  * Umami's live sessions for ever — and, while it queues, every new query on that table queues behind it.
  */
 async function applyOne(

@@ -1,12 +1,24 @@
 /**
- * What would make a rollback touch the application, read from the catalogs before anything is dropped
- * (issue 13): objects outside the stage's schema that `DROP SCHEMA … CASCADE` or `DROP OWNED BY` would drop
+ * What would make a rollback touch the application, read from the catalogs before anything is dropped:
+ * objects outside the stage's schema that `DROP SCHEMA … CASCADE` or `DROP OWNED BY` would drop
  * with it (policies, statistics, triggers, views, defaults, constraints, functions: anything `pg_depend`
  * records, followed transitively), policies that name the role, grants to the role the administrator cannot
  * revoke (another grantor's: `DROP OWNED BY` skips them and `DROP ROLE` then fails), and shared objects the
  * role owns. Each blocker names the object and a statement that clears it. Set-based: one query per database.
  */
 import { quoteIdent } from "../../sst/database/quote.js";
+import {
+  addressed,
+  alterOwner,
+  alterPublicationDrop,
+  alterTable,
+  drop,
+  grantee,
+  objectName,
+  PUBLIC,
+  qualified,
+  revoke,
+} from "../../sst/database/statements.js";
 import type { Client } from "../kernel/db.js";
 
 /** One reason the rollback refuses to start, with the statement that clears it. */
@@ -224,21 +236,24 @@ function describeBlocker(
       };
     case "policy": {
       const others = row.other_roles ?? [];
-      const table = qualified(row.names.slice(0, 2));
+      const policy = { kind: "POLICY", name: row.names };
       return {
         ...base,
         reason: `names role ${target.role}: DROP OWNED BY would ${others.length === 0 ? "drop the policy" : "change its role list"}`,
         remedy:
           others.length === 0
-            ? `DROP POLICY ${quoteIdent(row.names[2])} ON ${table}`
-            : `ALTER POLICY ${quoteIdent(row.names[2])} ON ${table} TO ${others.map((r) => (r === "public" ? "PUBLIC" : quoteIdent(r))).join(", ")}`,
+            ? drop(policy)
+            : `ALTER POLICY ${objectName(policy)} TO ${others.map((r) => grantee(r === "public" ? PUBLIC : r)).join(", ")}`,
       };
     }
     case "shared-owner":
       return {
         ...base,
         reason: `is owned by ${target.role}: DROP OWNED BY does not drop it and DROP ROLE would fail`,
-        remedy: `ALTER ${row.type === "tablespace" ? "TABLESPACE" : "DATABASE"} ${quoteIdent(row.names[0])} OWNER TO ${quoteIdent(target.admin)}`,
+        remedy: alterOwner(
+          { kind: row.type === "tablespace" ? "TABLESPACE" : "DATABASE", name: [row.names[0]] },
+          target.admin,
+        ),
       };
     case "grant":
       return {
@@ -250,46 +265,37 @@ function describeBlocker(
   }
 }
 
-const qualified = (names: string[]) => names.map(quoteIdent).join(".");
-const signature = (names: string[], args: string[]) => `${qualified(names)}(${args.join(", ")})`;
-
 /**
  * The statement that removes `type` (as `pg_identify_object_as_address` names it: name parts unquoted, type
- * names formatted) so it no longer depends on the Umami schema. Dropping is one way; changing the object so it stops using the schema is another.
+ * names formatted) so it no longer depends on the Umami schema. Dropping is one way; changing the object so it
+ * stops using the schema is another.
  */
 export function buildDropDependentSql(type: string, names: string[], args: string[], identity: string): string {
-  const onTable = () => `${quoteIdent(names[2])} ON ${qualified(names.slice(0, 2))}`;
+  const table = names.slice(0, 2);
   switch (type) {
-    case "policy":
-      return `DROP POLICY ${onTable()}`;
-    case "trigger":
-      return `DROP TRIGGER ${onTable()}`;
-    case "rule":
-      return `DROP RULE ${onTable()}`;
     case "default value":
-      return `ALTER TABLE ${qualified(names.slice(0, 2))} ALTER COLUMN ${quoteIdent(names[2])} DROP DEFAULT`;
+      return alterTable(table, { dropDefault: names[2] });
     case "table constraint":
-      return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP CONSTRAINT ${quoteIdent(names[2])}`;
-    // A type's name comes formatted by format_type (qualified, quoted where needed): used as given.
+      return alterTable(table, { dropConstraint: names[2] });
+    // A domain's name comes formatted by format_type (qualified, quoted where needed): used as given.
     case "domain constraint":
       return `ALTER DOMAIN ${names[0]} DROP CONSTRAINT ${quoteIdent(args[0])}`;
+    case "table column":
+      return `ALTER TABLE ${qualified(table)} DROP COLUMN ${quoteIdent(names[2])}`;
+    case "publication relation":
+      return alterPublicationDrop(args[0], names);
+    case "publication namespace":
+      return alterPublicationDrop(args[0], [names[0]]);
+    case "policy":
+    case "trigger":
+    case "rule":
     case "type":
     case "domain":
-      return `DROP ${type.toUpperCase()} ${names[0]}`;
-    case "table column":
-      return `ALTER TABLE ${qualified(names.slice(0, 2))} DROP COLUMN ${quoteIdent(names[2])}`;
     case "function":
     case "procedure":
     case "aggregate":
-      return `DROP ${type.toUpperCase()} ${signature(names, args)}`;
     case "statistics object":
-      return `DROP STATISTICS ${qualified(names)}`;
-    case "publication relation":
-      return `ALTER PUBLICATION ${quoteIdent(args[0])} DROP TABLE ${qualified(names)}`;
-    case "publication namespace":
-      return `ALTER PUBLICATION ${quoteIdent(args[0])} DROP TABLES IN SCHEMA ${quoteIdent(names[0])}`;
     case "cast":
-      return `DROP CAST (${names[0]} AS ${args[0]})`;
     case "view":
     case "materialized view":
     case "table":
@@ -300,7 +306,7 @@ export function buildDropDependentSql(type: string, names: string[], args: strin
     case "collation":
     case "operator":
     case "conversion":
-      return `DROP ${type.toUpperCase()} ${type === "operator" ? `${qualified(names)} (${args.join(", ")})` : qualified(names)}`;
+      return drop(addressed(type, names, args));
     default:
       return `DROP ${type.toUpperCase()} ${identity}`;
   }
@@ -308,39 +314,13 @@ export function buildDropDependentSql(type: string, names: string[], args: strin
 
 /** `REVOKE ALL ON <object> FROM <role>` for an object named as `pg_identify_object_as_address` names it. */
 export function buildRevokeSql(type: string, names: string[], args: string[], role: string): string {
-  const from = `FROM ${quoteIdent(role)}`;
-  switch (type) {
-    case "table column":
-      return `REVOKE ALL (${quoteIdent(names[2])}) ON TABLE ${qualified(names.slice(0, 2))} ${from}`;
-    case "table":
-    case "view":
-    case "materialized view":
-    case "foreign table":
-      return `REVOKE ALL ON TABLE ${qualified(names)} ${from}`;
-    case "sequence":
-      return `REVOKE ALL ON SEQUENCE ${qualified(names)} ${from}`;
-    case "function":
-    case "procedure":
-      return `REVOKE ALL ON ${type.toUpperCase()} ${signature(names, args)} ${from}`;
-    case "aggregate":
-      return `REVOKE ALL ON FUNCTION ${signature(names, args)} ${from}`;
-    case "schema":
-    case "database":
-    case "language":
-    case "tablespace":
-      return `REVOKE ALL ON ${type.toUpperCase()} ${qualified(names)} ${from}`;
-    case "type":
-    case "domain":
-      return `REVOKE ALL ON ${type.toUpperCase()} ${names[0]} ${from}`;
-    case "foreign-data wrapper":
-      return `REVOKE ALL ON FOREIGN DATA WRAPPER ${quoteIdent(names[0])} ${from}`;
-    case "server":
-      return `REVOKE ALL ON FOREIGN SERVER ${quoteIdent(names[0])} ${from}`;
-    case "large object":
-      return `REVOKE ALL ON LARGE OBJECT ${names[0]} ${from}`;
-    case "parameter ACL":
-      return `REVOKE ALL ON PARAMETER ${names[0]} ${from}`;
-    default:
-      return `REVOKE ALL ON ${type.toUpperCase()} ${qualified(names)} ${from}`;
+  if (type === "table column") {
+    return revoke({
+      privileges: "ALL",
+      columns: [names[2]],
+      on: { kind: "TABLE", name: names.slice(0, 2) },
+      from: role,
+    });
   }
+  return revoke({ privileges: "ALL", on: addressed(type, names, args), from: role });
 }

@@ -1,5 +1,5 @@
 /**
- * The credentials secret's shape — the contract with the Umami container (issue 14). Its URLs are used by Umami
+ * The credentials secret's shape — the contract with the Umami container (docs/container.md). Its URLs are used by Umami
  * as they are: node-pg (Umami's runtime, through `PrismaPg`) and Prisma's native engine (`prisma migrate
  * deploy` at the container's start) read the same text, and so does `umami-db` (libpq semantics,
  * scripts/kernel/db.ts). Every query parameter below was chosen so that all three read it alike

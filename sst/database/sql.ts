@@ -4,6 +4,7 @@
  * exact strings. Nothing here touches a database.
  */
 import { quoteIdent, quoteLiteral } from "./quote.js";
+import { grant, grantDefault, grantRole } from "./statements.js";
 import { roleSettings, type UmamiDatabaseSpec } from "./spec.js";
 
 /** What `plan` shows instead of the generated password. */
@@ -99,8 +100,8 @@ export function buildSchemaSql(
     );
   }
   statements.push(
-    `GRANT ${p.database.join(", ")} ON DATABASE ${quoteIdent(spec.database)} TO ${role}`,
-    `GRANT ${p.schema.join(", ")} ON SCHEMA ${schema} TO ${role}`,
+    grant({ privileges: p.database, on: { kind: "DATABASE", name: [spec.database] }, to: spec.role.name }),
+    grant({ privileges: p.schema, on: { kind: "SCHEMA", name: [spec.schema] }, to: spec.role.name }),
   );
   const qualified = (names: string[]) => names.map((n) => `${schema}.${quoteIdent(n)}`).join(", ");
   if (!objects) {
@@ -115,8 +116,20 @@ export function buildSchemaSql(
       statements.push(`GRANT ${p.sequences.join(", ")} ON SEQUENCE ${qualified(objects.sequences)} TO ${role}`);
   }
   statements.push(
-    `ALTER DEFAULT PRIVILEGES FOR ROLE ${admin} IN SCHEMA ${schema} GRANT ${p.defaultPrivileges.tables.join(", ")} ON TABLES TO ${role}`,
-    `ALTER DEFAULT PRIVILEGES FOR ROLE ${admin} IN SCHEMA ${schema} GRANT ${p.defaultPrivileges.sequences.join(", ")} ON SEQUENCES TO ${role}`,
+    grantDefault({
+      forRole: ctx.admin,
+      inSchema: spec.schema,
+      privileges: p.defaultPrivileges.tables,
+      on: "TABLES",
+      to: spec.role.name,
+    }),
+    grantDefault({
+      forRole: ctx.admin,
+      inSchema: spec.schema,
+      privileges: p.defaultPrivileges.sequences,
+      on: "SEQUENCES",
+      to: spec.role.name,
+    }),
   );
   return statements;
 }
@@ -140,7 +153,7 @@ export function buildProvisionSql(
 export function buildRollbackSql(spec: UmamiDatabaseSpec, ctx: Pick<ProvisionContext, "admin">): string[] {
   const role = quoteIdent(spec.role.name);
   return [
-    `GRANT ${role} TO ${quoteIdent(ctx.admin)}`,
+    grantRole(spec.role.name, ctx.admin),
     `DROP SCHEMA IF EXISTS ${quoteIdent(spec.schema)} CASCADE`,
     `DROP OWNED BY ${role}`,
     `DROP ROLE IF EXISTS ${role}`,

@@ -55,7 +55,7 @@ interface UmamiDatabaseArgs {
  * ```
  */
 export class UmamiDatabase extends pulumi.ComponentResource {
-  /** ARN of the credentials secret (Story 4.1: the Umami ECS task reads it). */
+  /** ARN of the credentials secret (the Umami ECS task reads it). */
   readonly secretArn: pulumi.Output<string>;
   /** Name of the credentials secret. */
   readonly secretName: pulumi.Output<string>;

@@ -1,5 +1,5 @@
 /**
- * Issue 7 §2, concurrency, through the CLI as separate processes (as when several deploy jobs or Umami
+ * Concurrency, through the CLI as separate processes (as when several deploy jobs or Umami
  * containers start together): five `umami-db migrate` at once, and five `umami-db post-deploy` at once on a
  * freshly provisioned stage. Every process exits 0, each migration is applied exactly once, `_prisma_migrations`
  * holds one row per migration, and no lock is left behind.

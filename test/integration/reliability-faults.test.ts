@@ -1,5 +1,5 @@
 /**
- * Issue 7 §3, faults in the middle of a migration, through `umami-db migrate` as a child process: its backend
+ * Faults in the middle of a migration, through `umami-db migrate` as a child process: its backend
  * killed with pg_terminate_backend, the server shut down hard (immediate, as a crash) and restarted, and a
  * role statement timeout with a lock held (lock_timeout). The fixture's second migration creates a table, inserts a row, then waits on an advisory
  * lock the test holds — so the fault always strikes with half of the migration done inside its transaction.
@@ -240,7 +240,7 @@ describe("faults in the middle of a migration", () => {
 
   it("statement timeout on the role and a lock held: never cut off by the timeout; lock_timeout names the holder, nothing recorded; the next run applies it", async () => {
     const { spec, url } = await stage("pr-2");
-    // A role guard far shorter than the wait below: migrations run without it (issue 14).
+    // A role guard far shorter than the wait below: migrations run without it (the runner lifts it).
     await withClient(admin, (c) => c.query(`ALTER ROLE umami_user_pr_2 SET statement_timeout TO '1s'`));
     const gate = await holdGate();
     const gatePid = (await gate.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;

@@ -1,5 +1,5 @@
 /**
- * Issue 7 §1, idempotency: a second provisioning changes nothing in the catalog (the Umami schema and its
+ * Idempotency: a second provisioning changes nothing in the catalog (the Umami schema and its
  * `_prisma_migrations` included), a second migration run applies nothing, a second post-deploy reports the
  * same as the first once timestamps and durations are removed, and the stack under Pulumi mocks declares the
  * same resources twice.
@@ -123,7 +123,7 @@ describe("idempotency", () => {
   });
 
   it("re-provisioning refuses an administrator's table in the schema (it would grant it to umami_user), and restores a revoked grant without touching umami_user's own tables", async () => {
-    // Issue 17, class foreign-objects-in-schema: round 1 re-granted such a table; now provisioning names it and stops.
+    // Class foreign-objects-in-schema: granting such a table would hand it to umami_user; provisioning names it and stops.
     await withClient(server.admin, (c) => c.query("CREATE TABLE umami.admin_made (id int)"));
     try {
       await expect(provision()).rejects.toThrow(

@@ -1,5 +1,5 @@
 /**
- * Issue 7 §6, secrets: every command run with known passwords — succeeding and failing (wrong password) — and
+ * Secrets: every command run with known passwords — succeeding and failing (wrong password) — and
  * its stdout, stderr, every file it wrote (reports, JSON, Markdown, snapshots) and the Pulumi plain outputs
  * searched for them: zero occurrences. Also what the server recorded (pg_stat_statements), and the local
  * credentials file's mode (0600, directory 0700). The credentials files themselves are the one place a
@@ -246,7 +246,7 @@ describe("no password in any output", () => {
 });
 
 /**
- * Issue 20 §3: malformed URLs, in every place a command takes one (flags, environment, the secret file's
+ * Malformed URLs, in every place a command takes one (flags, environment, the secret file's
  * DATABASE_URL), through the real CLI. The password is built from marked fragments joined by the characters
  * that break URLs (`# / @ ? %`, spaces, unicode, a second `:`): no fragment may appear in stdout, stderr or a
  * file the run wrote, whatever the parser made of the text. Every run fails with one `error:` line, no stack.

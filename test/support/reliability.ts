@@ -1,5 +1,5 @@
 /**
- * Support for the reliability tests (issue 7): the CLI as a child process, a snapshot of everything in the
+ * Support for the reliability tests: the CLI as a child process, a snapshot of everything in the
  * catalog a run could change, and checksums of every application table's rows.
  */
 import { spawn } from "node:child_process";

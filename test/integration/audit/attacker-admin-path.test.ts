@@ -58,7 +58,9 @@ describe("search-path-shadowing: an application role plants in the administrator
           `app_admin: search_path = "$user", public (from the server's default (parameter group)) reaches schema public, where app_user (granted CREATE) can create objects`,
         ],
       });
-      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([`ALTER ROLE app_admin SET search_path TO "$user";`]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([
+        `ALTER ROLE "app_admin" SET "search_path" TO "$user";`,
+      ]);
 
       // A new session of the administrator: the same query now calls pg_catalog's function.
       await rows(stage, "admin", SIZE_QUERY);

@@ -1,5 +1,5 @@
 /**
- * Issue 17, the attacker's half: threat model classes admin-by-membership, inward-via-objects,
+ * The attacker's half of the inward paths: threat model classes admin-by-membership, inward-via-objects,
  * inward-via-replication and definer-escalation, on a database with Aurora's defaults (a non-superuser admin in
  * an rds_superuser-like group, pg_stat_statements) and wal_level = logical. Each path is first used as the
  * attacking role — Umami's row is really read, or the owner's privilege really used — then `verify` fails
@@ -75,7 +75,7 @@ describe("admin-by-membership", () => {
       });
       const f = check(await audit(), "inward: members of the administrators");
       expect(f.class).toBe("admin-by-membership");
-      expect(await apply(f.remedy, "admin")).toEqual(["REVOKE app_admin FROM ops;"]);
+      expect(await apply(f.remedy, "admin")).toEqual(['REVOKE "app_admin" FROM "ops";']);
 
       await expect(as("ops", (c) => c.query("SET ROLE app_admin"))).rejects.toThrow(/permission denied to set role/);
       expect(failing(await audit())).toEqual([]);
@@ -96,7 +96,7 @@ describe("inward-via-objects", () => {
       "CREATE VIEW public.site_names AS SELECT name FROM umami.website; GRANT SELECT ON public.site_names TO app_user",
       "SELECT name FROM public.site_names",
       "view public.site_names (owner app_admin) reads umami.website → app_user",
-      "REVOKE SELECT ON TABLE public.site_names FROM app_user;",
+      'REVOKE SELECT ON TABLE "public"."site_names" FROM "app_user";',
       "DROP VIEW IF EXISTS public.site_names",
     ],
     [
@@ -104,7 +104,7 @@ describe("inward-via-objects", () => {
       "CREATE MATERIALIZED VIEW public.site_snapshot AS SELECT name FROM umami.website; GRANT SELECT ON public.site_snapshot TO PUBLIC",
       "SELECT name FROM public.site_snapshot",
       "materialized view public.site_snapshot (owner app_admin) reads umami.website → PUBLIC, app_user",
-      "REVOKE SELECT ON TABLE public.site_snapshot FROM PUBLIC;",
+      'REVOKE SELECT ON TABLE "public"."site_snapshot" FROM PUBLIC;',
       "DROP MATERIALIZED VIEW IF EXISTS public.site_snapshot",
     ],
     [
@@ -112,7 +112,7 @@ describe("inward-via-objects", () => {
       "CREATE VIEW public.site_base AS SELECT name FROM umami.website; CREATE VIEW public.site_upper AS SELECT name FROM public.site_base; GRANT SELECT ON public.site_upper TO app_user",
       "SELECT name FROM public.site_upper",
       "view public.site_upper (owner app_admin) reads umami.website → app_user",
-      "REVOKE SELECT ON TABLE public.site_upper FROM app_user;",
+      'REVOKE SELECT ON TABLE "public"."site_upper" FROM "app_user";',
       "DROP VIEW IF EXISTS public.site_upper, public.site_base",
     ],
   ])("%s owned by the administrator: app_user reads Umami's rows; the remedy's REVOKE closes it", async (_, create, read, object, remedy, drop) => {
@@ -159,7 +159,9 @@ describe("inward-via-objects", () => {
         objects: ["function public.site_list() runs as app_admin for PUBLIC, app_user — fails: its body names umami"],
       });
       const f = check(await audit(), "inward: views and functions that read Umami's tables");
-      expect(await apply(f.remedy, "admin")).toEqual(["REVOKE EXECUTE ON FUNCTION public.site_list() FROM PUBLIC;"]);
+      expect(await apply(f.remedy, "admin")).toEqual([
+        'REVOKE EXECUTE ON FUNCTION "public"."site_list"() FROM PUBLIC;',
+      ]);
 
       await expect(as("app_user", (c) => c.query("SELECT public.site_list()"))).rejects.toThrow(
         /permission denied for function site_list/,
@@ -205,7 +207,7 @@ describe("inward-via-replication", () => {
       const f = check(await audit(), "inward: replication roles");
       expect(f.class).toBe("inward-via-replication");
       // ALTER ROLE … NOREPLICATION needs a superuser (`docs/design.md` § "Facts we measured").
-      expect(await apply(f.remedy, "superuser")).toEqual(["ALTER ROLE spy NOREPLICATION;"]);
+      expect(await apply(f.remedy, "superuser")).toEqual(['ALTER ROLE "spy" NOREPLICATION;']);
 
       await expect(
         as("spy", (c) => c.query("SELECT * FROM pg_catalog.pg_logical_slot_peek_changes('spy_slot', NULL, NULL)")),
@@ -234,7 +236,7 @@ describe("inward-via-replication", () => {
       });
       const f = check(await audit(), "inward: replication roles");
       expect(f).toMatchObject({ severity: "fail", objects: ["rdsrepladmin REPLICATION (and through it: app_user)"] });
-      expect(await apply(f.remedy, "superuser")).toEqual(["REVOKE rdsrepladmin FROM app_user;"]);
+      expect(await apply(f.remedy, "superuser")).toEqual(['REVOKE "rdsrepladmin" FROM "app_user";']);
       await expect(withClient(stage.as("app"), (c) => c.query("SET ROLE rdsrepladmin"))).rejects.toThrow(
         /permission denied to set role/,
       );
@@ -290,8 +292,8 @@ describe("inward-via-replication", () => {
       expect(f.class).toBe("inward-via-replication");
       const rebuild = f.remedy.match(/DROP PUBLICATION [^;]+;|CREATE PUBLICATION [^;]+;/g);
       expect(rebuild).toEqual([
-        "DROP PUBLICATION everything;",
-        "CREATE PUBLICATION everything FOR TABLES IN SCHEMA billing, drizzle, public;",
+        'DROP PUBLICATION "everything";',
+        'CREATE PUBLICATION "everything" FOR TABLES IN SCHEMA "billing", "drizzle", "public";',
       ]);
       await stage.run("superuser", `BEGIN; ${rebuild!.join(" ")} COMMIT;`);
 
@@ -339,7 +341,7 @@ describe("definer-escalation", () => {
       const f = check(await audit(), "inward: SECURITY DEFINER functions of the administrators");
       expect(f.class).toBe("definer-escalation");
       expect(await apply(f.remedy, "admin")).toEqual([
-        "REVOKE EXECUTE ON FUNCTION public.run_as_admin(statement text) FROM PUBLIC;",
+        'REVOKE EXECUTE ON FUNCTION "public"."run_as_admin"(statement text) FROM PUBLIC;',
       ]);
 
       await expect(as("app_user", (c) => c.query("SELECT public.run_as_admin('SELECT 1')"))).rejects.toThrow(

@@ -1,5 +1,5 @@
 /**
- * Issue 17: the paths an attacker takes that round 1's audit passed as isolated, one class per test (the ids
+ * The paths an attacker takes that the grant checks alone pass as isolated, one class per test (the ids
  * of docs/threat-model.md). Each path is built on a database with Aurora's defaults, then used as the
  * attacking role — the data is read or the privilege used — before the audit runs; then `verify` fails
  * naming the objects, roles and path, the finding's own remedy is run as written, the access fails, and the
@@ -59,8 +59,8 @@ describe("latent-grants: a privilege behind a schema without USAGE", () => {
       ]);
       const finding = check(await audit(), "outward: grants behind schemas without USAGE");
       expect(await applyRemedy(stage, finding.remedy, "admin")).toEqual([
-        "REVOKE ALL ON TABLE crm.contacts FROM PUBLIC;",
-        "REVOKE ALL ON SEQUENCE crm.contacts_id_seq FROM umami_user;",
+        'REVOKE ALL ON TABLE "crm"."contacts" FROM PUBLIC;',
+        'REVOKE ALL ON SEQUENCE "crm"."contacts_id_seq" FROM "umami_user";',
       ]);
       expect(await rows(stage, "umami", statsSql)).toEqual([]);
       await expect(rows(stage, "umami", `SELECT pg_catalog.nextval(${oid}::oid)`)).rejects.toThrow(
@@ -100,7 +100,7 @@ describe("latent-grants: a privilege behind a schema without USAGE", () => {
         ],
       });
       expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([
-        "REVOKE EXECUTE ON FUNCTION vault.lookup(integer, integer) FROM PUBLIC;",
+        'REVOKE EXECUTE ON FUNCTION "vault"."lookup"(integer, integer) FROM PUBLIC;',
       ]);
       await expect(rows(stage, "umami", "SELECT 1 OPERATOR(public.###) 1")).rejects.toThrow(
         /permission denied for function lookup/,
@@ -199,10 +199,10 @@ describe("search-path-shadowing: a role's search_path reaches a schema umami_use
           check(result, "inward: search_path into schemas umami_user can create in").remedy,
           "admin",
         ),
-      ).toEqual(["ALTER ROLE app_admin SET search_path TO public;"]);
+      ).toEqual(['ALTER ROLE "app_admin" SET "search_path" TO "public";']);
       // The breach itself is the membership finding's to undo; then the same query no longer reaches the plant.
       expect(await applyRemedy(stage, check(result, "outward: role memberships").remedy, "admin")).toEqual([
-        "REVOKE pg_read_all_data FROM umami_user;",
+        'REVOKE "pg_read_all_data" FROM "umami_user";',
       ]);
       expect(await rows(stage, "admin", "SELECT count(*)::int AS n FROM orders")).toEqual([{ n: 1000 }]);
       await expect(readCustomers()).rejects.toThrow(/permission denied for table customers/);
@@ -230,7 +230,9 @@ describe("search-path-shadowing: a role's search_path reaches a schema umami_use
         "app_admin: search_path = umami, public (from ALTER DATABASE app SET) reaches schema umami, where umami_user can create objects",
         "postgres: search_path = umami, public (from ALTER DATABASE app SET) reaches schema umami, where umami_user can create objects",
       ]);
-      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["ALTER DATABASE app SET search_path TO public;"]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([
+        'ALTER DATABASE "app" SET "search_path" TO "public";',
+      ]);
       await stage.run("admin", "REVOKE pg_read_all_data FROM umami_user");
       await stage.run("admin", "SELECT count(*) FROM customers");
       await expect(rows(stage, "umami", "SELECT count(*) FROM public.orders")).rejects.toThrow(/permission denied/);
@@ -262,7 +264,9 @@ describe("search-path-shadowing: a role's search_path reaches a schema umami_use
       expect(f.objects).toEqual([
         'umami: search_path = "$user", public (from the server\'s default (parameter group)) reaches schema umami through "$user", where umami_user can create objects',
       ]);
-      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["ALTER ROLE umami SET search_path TO public;"]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([
+        'ALTER ROLE "umami" SET "search_path" TO "public";',
+      ]);
       await stage.run("admin", "REVOKE pg_read_all_data FROM umami_user");
       expect((await withClient(reporter, (c) => c.query("SELECT count(*)::int AS n FROM orders"))).rows).toEqual([
         { n: 1000 },
@@ -318,8 +322,8 @@ describe("database-wide-settings: settings stored in the cluster are readable by
       const remedy = check(await audit(), "outward: custom settings stored in the cluster").remedy;
       expect(remedy).toContain("have the application read it there first");
       expect(await applyRemedy(stage, remedy, "admin")).toEqual([
-        "ALTER ROLE app_user RESET app.api_key;",
-        "ALTER DATABASE app RESET app.jwt_secret;",
+        'ALTER ROLE "app_user" RESET "app"."api_key";',
+        'ALTER DATABASE "app" RESET "app"."jwt_secret";',
       ]);
       expect(await rows(stage, "umami", "SELECT pg_catalog.current_setting('app.jwt_secret', true) AS v")).toEqual([
         { v: null },
@@ -371,7 +375,10 @@ describe("foreign-objects-in-schema: objects in umami that umami_user does not o
       const f = check(await audit(), "inward: objects in umami that umami_user does not own");
       expect(
         await applyRemedy(stage, f.remedy, "admin", { keep: (s) => s.startsWith("GRANT") || s.includes("OWNER TO") }),
-      ).toEqual(["GRANT umami_user TO app_admin;", "ALTER VIEW umami.customer_directory OWNER TO umami_user;"]);
+      ).toEqual([
+        'GRANT "umami_user" TO "app_admin";',
+        'ALTER VIEW "umami"."customer_directory" OWNER TO "umami_user";',
+      ]);
       await expect(rows(stage, "umami", "SELECT count(*) FROM umami.customer_directory")).rejects.toThrow(
         /permission denied for table customers/,
       );
@@ -427,7 +434,7 @@ describe("triggers: an administrator's SECURITY DEFINER event trigger without a 
         ],
       });
       expect(await applyRemedy(stage, f.remedy, "admin", { keep: (s) => s.startsWith("ALTER FUNCTION") })).toEqual([
-        "ALTER FUNCTION public.log_ddl() SET search_path = pg_catalog, public, pg_temp;",
+        'ALTER FUNCTION "public"."log_ddl"() SET "search_path" TO "pg_catalog", "public", "pg_temp";',
       ]);
       await stage.run("admin", "REVOKE pg_read_all_data FROM umami_user");
       // The same DDL now logs into public.ddl_log, and umami_user's trigger never runs.

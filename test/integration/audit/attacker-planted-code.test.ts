@@ -81,8 +81,8 @@ describe("planted-code", () => {
         ],
       });
       expect(await applyRemedy(stage, f.remedy, "umami")).toEqual([
-        "DROP VIEW umami.website_summary;",
-        "ALTER TABLE umami.website DROP CONSTRAINT website_name_check;",
+        'DROP VIEW "umami"."website_summary";',
+        'ALTER TABLE "umami"."website" DROP CONSTRAINT "website_name_check";',
       ]);
       expect(await heard(() => rows(stage, "admin", "UPDATE umami.website SET name = name"))).toBe("");
       await expect(rows(stage, "admin", "SELECT websites FROM umami.website_summary")).rejects.toThrow(
@@ -142,10 +142,10 @@ describe("planted-code", () => {
         ],
       });
       expect(await applyRemedy(stage, f.remedy, "umami")).toEqual([
-        "DROP POLICY website_visible ON umami.website;",
-        "DROP FUNCTION umami.retain() CASCADE;",
-        "DROP FUNCTION umami.unused() CASCADE;",
-        "DROP FUNCTION umami.visible() CASCADE;",
+        'DROP POLICY "website_visible" ON "umami"."website";',
+        'DROP FUNCTION "umami"."retain"() CASCADE;',
+        'DROP FUNCTION "umami"."unused"() CASCADE;',
+        'DROP FUNCTION "umami"."visible"() CASCADE;',
       ]);
       await stage.run("admin", "DELETE FROM umami.website");
       await stage.run("umami", RESTORE);

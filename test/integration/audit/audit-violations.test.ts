@@ -91,7 +91,7 @@ describe("seeded violations", () => {
     expect(check(unguarded, "outward: role settings")).toMatchObject({
       severity: "fail",
       objects: ["statement_timeout: missing (spec: 60000)"],
-      remedy: expect.stringContaining("ALTER ROLE umami_user SET statement_timeout TO 60000;"),
+      remedy: expect.stringContaining('ALTER ROLE "umami_user" SET "statement_timeout" TO 60000;'),
     });
   });
 
@@ -104,7 +104,7 @@ describe("seeded violations", () => {
     const f = check(result, "outward: tables and views");
     expect(f.severity).toBe("fail");
     expect(exposed(f)).toEqual(["public.customers (SELECT via PUBLIC)"]);
-    expect(f.remedy).toContain("REVOKE ALL ON TABLE public.customers FROM PUBLIC;");
+    expect(f.remedy).toContain('REVOKE ALL ON TABLE "public"."customers" FROM PUBLIC;');
     expect(result.ok).toBe(false);
   });
 
@@ -290,7 +290,7 @@ describe("seeded violations", () => {
     const granted = check(result, "outward: other databases (granted access)");
     expect(granted.severity).toBe("fail");
     expect(granted.objects).toEqual(["reporting (CREATE)"]);
-    expect(granted.remedy).toContain("REVOKE CREATE ON DATABASE reporting FROM umami_user;");
+    expect(granted.remedy).toContain('REVOKE CREATE ON DATABASE "reporting" FROM "umami_user";');
     const reporting = check(result, "outward: database reporting");
     expect(reporting.severity).toBe("warn");
     // Audited inside: only Aurora's pg_stat_statements views, which expose no data.

@@ -1,5 +1,5 @@
 /**
- * Issue 13, part 1: Aurora's defaults are no alarm. The test server is shaped like Aurora (admin in an
+ * Aurora's defaults are no alarm. The test server is shaped like Aurora (admin in an
  * rds_superuser-like group, pg_stat_statements created in the database); on it the audit passes, and each
  * false alarm of the issue — the extension's PUBLIC views, a role's own implicit entry in a default-ACL row,
  * a security_invoker view over a table umami_user cannot read — is at most a warning that says why, while
@@ -97,7 +97,9 @@ describe("Aurora's defaults", () => {
     try {
       const f = check(await audit(), "inward: default privileges in the Umami schema");
       expect(f).toMatchObject({ severity: "fail", objects: ["TABLES FOR ROLE umami_user → app_user (SELECT)"] });
-      expect(f.remedy).toContain("ALTER DEFAULT PRIVILEGES FOR ROLE umami_user REVOKE ALL ON TABLES FROM app_user;");
+      expect(f.remedy).toContain(
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "umami_user" REVOKE ALL ON TABLES FROM "app_user";',
+      );
       await stage.run("umami", "ALTER DEFAULT PRIVILEGES FOR ROLE umami_user REVOKE ALL ON TABLES FROM app_user");
       expect(check(await audit(), "inward: default privileges in the Umami schema").severity).toBe("pass");
     } finally {

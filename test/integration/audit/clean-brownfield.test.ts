@@ -1,5 +1,5 @@
 /**
- * Issue 17, no false alarms: a clean brownfield database as careful DBAs run them — the usual extensions in
+ * No false alarms: a clean brownfield database as careful DBAs run them — the usual extensions in
  * public, PUBLIC revoked everywhere, FORCE ROW LEVEL SECURITY, an administrator's locked-down DDL-audit event
  * trigger, a monitoring role with pg_monitor, a user mapping FOR PUBLIC on a server the application uses and
  * umami_user cannot — all in place before Umami arrives. `verify` must exit 0, and each hardening step is

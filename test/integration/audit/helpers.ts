@@ -63,10 +63,49 @@ export function failing(result: AuditResult): string[] {
   return result.findings.filter((f) => f.severity === "fail").map((f) => f.check);
 }
 
-/** The SQL statements a remedy spells out (each ends with `;`), without the prose around them. */
+/**
+ * The SQL statements a remedy spells out, without the prose around them: each starts with REVOKE, GRANT, ALTER,
+ * DROP or CREATE followed by a keyword or a quoted name, and ends at a semicolon outside quotes and parentheses.
+ * A candidate that a closing parenthesis ends first ("(and GRANT CONNECT to the roles that use it)"), or that
+ * holds an ellipsis (a template: "ALTER … SET SCHEMA"), is prose.
+ */
 export function statements(remedy: string): string[] {
-  const found = remedy.match(/\b(?:REVOKE|ALTER|DROP|GRANT)\b[^;()]*(?:\([^)]*\)[^;()]*)*;/g) ?? [];
-  return found.map((s) => s.trim());
+  const found: string[] = [];
+  const start = /\b(?:REVOKE|GRANT|ALTER|DROP|CREATE)\s+(?=[A-Z]{2,}\b|")/g;
+  for (let m = start.exec(remedy); m; m = start.exec(remedy)) {
+    const end = statementEnd(remedy, m.index);
+    if (end === -1) continue;
+    const sql = remedy.slice(m.index, end + 1);
+    if (sql.includes("…")) continue;
+    found.push(sql);
+    start.lastIndex = end + 1;
+  }
+  return found;
+}
+
+/** The index of the semicolon that ends the statement starting at `i`, or -1 when prose ends it first. */
+function statementEnd(text: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < text.length; j++) {
+    const c = text[j];
+    if (c === '"' || c === "'") {
+      j = closingQuote(text, j, c);
+      if (j === -1) return -1;
+    } else if (c === "(") depth++;
+    else if (c === ")" && --depth < 0) return -1;
+    else if (c === ";" && depth === 0) return j;
+  }
+  return -1;
+}
+
+/** The index of the quote that closes the one at `i` (a doubled quote is part of the name), or -1. */
+function closingQuote(text: string, i: number, quote: string): number {
+  for (let j = i + 1; j < text.length; j++) {
+    if (text[j] !== quote) continue;
+    if (text[j + 1] !== quote) return j;
+    j++;
+  }
+  return -1;
 }
 
 /**

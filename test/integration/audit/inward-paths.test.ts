@@ -1,5 +1,5 @@
 /**
- * Issue 13, part 2, inward: application roles reaching Umami's data by paths no grant on the schema shows —
+ * Inward: application roles reaching Umami's data by paths no grant on the schema shows —
  * a predefined role that bypasses ACLs, CREATEROLE, the database's ownership, a trigger that copies rows out,
  * an event trigger that grants each new table. Each is seen, proved real where it can be, cleared with the
  * finding's own remedy, and the audit passes again.
@@ -33,7 +33,7 @@ describe("inward paths", () => {
     await withClient(stage.as("app"), (c) => c.query("SELECT * FROM umami.website"));
     const f = check(await audit(), "inward: predefined roles that bypass privileges");
     expect(f).toMatchObject({ severity: "fail", objects: ["pg_read_all_data → app_user"] });
-    expect(await apply(f.remedy, "admin")).toEqual(["REVOKE pg_read_all_data FROM app_user;"]);
+    expect(await apply(f.remedy, "admin")).toEqual(['REVOKE "pg_read_all_data" FROM "app_user";']);
     expect(check(await audit(), "inward: predefined roles that bypass privileges").severity).toBe("pass");
   });
 
@@ -59,7 +59,7 @@ describe("inward paths", () => {
     await stage.run("app", "REVOKE umami_user FROM app_user");
     const f = check(await audit(), "inward: CREATEROLE outside the administrators");
     expect(f).toMatchObject({ severity: "fail", objects: ["app_user CREATEROLE"] });
-    expect(await apply(f.remedy, "admin")).toEqual(["ALTER ROLE app_user NOCREATEROLE;"]);
+    expect(await apply(f.remedy, "admin")).toEqual(['ALTER ROLE "app_user" NOCREATEROLE;']);
     expect(check(await audit(), "inward: CREATEROLE outside the administrators").severity).toBe("pass");
   });
 
@@ -75,7 +75,7 @@ describe("inward paths", () => {
         objects: ["umami.website → app_user (SELECT)"],
       });
       const f = check(result, "inward: privileges on the Umami schema and its objects");
-      expect(await apply(f.remedy, "umami")).toEqual(["REVOKE ALL ON TABLE umami.website FROM app_user;"]);
+      expect(await apply(f.remedy, "umami")).toEqual(['REVOKE ALL ON TABLE "umami"."website" FROM "app_user";']);
       // As owner it creates in public (pg_database_owner's), which is on the administrator's path: a warning, as
       // PostgreSQL's secure schema usage pattern trusts the database owner (a granted CREATE fails: attacker-admin-path).
       const after = await audit();
@@ -117,7 +117,7 @@ describe("inward paths", () => {
         severity: "fail",
         objects: ["trigger website_capture ON umami.website runs public.capture() (owner app_user)"],
       });
-      expect(await apply(f.remedy, "umami")).toEqual(["DROP TRIGGER website_capture ON umami.website;"]);
+      expect(await apply(f.remedy, "umami")).toEqual(['DROP TRIGGER "website_capture" ON "umami"."website";']);
       expect(check(await audit(), "inward: triggers and rules on Umami tables").severity).toBe("pass");
     } finally {
       await stage.run(
@@ -154,7 +154,7 @@ describe("inward paths", () => {
       await stage.run("umami", "CREATE TABLE umami.report (id integer)");
       await withClient(stage.as("app"), (c) => c.query("SELECT * FROM umami.report"));
       expect(await apply(f.remedy, "superuser", (s) => s.startsWith("DROP"))).toEqual([
-        "DROP EVENT TRIGGER grant_new_tables;",
+        'DROP EVENT TRIGGER "grant_new_tables";',
       ]);
       await stage.run("umami", "DROP TABLE umami.report");
       await stage.run("admin", "REVOKE USAGE ON SCHEMA umami FROM app_user");

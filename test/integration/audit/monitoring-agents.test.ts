@@ -76,7 +76,7 @@ describe("monitoring agents' documented helper functions", () => {
 
     const ran = await applyRemedy(stage, found.remedy, "admin");
     expect(ran).toEqual([
-      "REVOKE EXECUTE ON FUNCTION datadog.explain_statement(l_query text, OUT explain json) FROM PUBLIC;",
+      'REVOKE EXECUTE ON FUNCTION "datadog"."explain_statement"(l_query text, OUT explain json) FROM PUBLIC;',
     ]);
     await expect(walk()).rejects.toThrow(/permission denied for function explain_statement/);
     await expect(withClient(agent, (c) => c.query("SELECT name FROM umami.website"))).rejects.toThrow(

@@ -1,5 +1,5 @@
 /**
- * Issue 13, part 2, outward: what umami_user reaches that the grant checks did not see — another database
+ * Outward: what umami_user reaches that the grant checks did not see — another database
  * with PUBLIC-readable data or PUBLIC CREATE (audited as deeply as the main one, or reported as not audited
  * with the reason), settings attached to the role itself, and objects it owns outside its schema, here and
  * elsewhere. Each remedy is run as written and the audit re-run.
@@ -61,8 +61,8 @@ describe("outward paths", () => {
       (s) => !s.includes("pg_stat_statements") && !s.startsWith("REVOKE CONNECT"),
     );
     expect(applied).toEqual([
-      "REVOKE ALL ON TABLE public.api_keys FROM PUBLIC;",
-      "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+      'REVOKE ALL ON TABLE "public"."api_keys" FROM PUBLIC;',
+      'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;',
     ]);
     const after = await audit();
     expect(check(after, "outward: database legacy").severity).toBe("warn");
@@ -105,10 +105,10 @@ describe("outward paths", () => {
       "search_path = public in database app (the spec declares it for every database)",
     ]);
     expect(await apply(f.remedy, "admin")).toEqual([
-      "ALTER ROLE umami_user RESET row_security;",
-      "ALTER ROLE umami_user SET search_path TO umami;",
-      "ALTER ROLE umami_user SET statement_timeout TO 60000;",
-      "ALTER ROLE umami_user IN DATABASE app RESET search_path;",
+      'ALTER ROLE "umami_user" RESET "row_security";',
+      'ALTER ROLE "umami_user" SET "search_path" TO "umami";',
+      'ALTER ROLE "umami_user" SET "statement_timeout" TO 60000;',
+      'ALTER ROLE "umami_user" IN DATABASE "app" RESET "search_path";',
     ]);
     expect(check(await audit(), "outward: role settings").severity).toBe("pass");
   });
@@ -142,13 +142,14 @@ describe("outward paths", () => {
     // The remedies hand each object back (ALTER … OWNER TO, never REVOKE), as the admin, here and there.
     const owner = (s: string) => s.startsWith("GRANT") || (s.startsWith("ALTER") && s.includes("OWNER TO"));
     expect(await apply(f.remedy, "admin", undefined, owner)).toEqual([
-      "GRANT umami_user TO app_admin;",
-      "ALTER FUNCTION public.stray_count(integer,pg_catalog.text) OWNER TO app_admin;",
-      "ALTER SEQUENCE public.stray_seq OWNER TO app_admin;",
-      "ALTER TYPE public.stray_mood OWNER TO app_admin;",
+      'GRANT "umami_user" TO "app_admin";',
+      'ALTER FUNCTION "public"."stray_count"(integer, pg_catalog.text) OWNER TO "app_admin";',
+      'ALTER SEQUENCE "public"."stray_seq" OWNER TO "app_admin";',
+      // A type arrives formatted by the server (format_type), and is used as given.
+      'ALTER TYPE public.stray_mood OWNER TO "app_admin";',
     ]);
     expect(await apply(legacy.remedy, "admin", "legacy", (s) => s.includes("OWNER TO"))).toEqual([
-      "ALTER TABLE public.stray_events OWNER TO app_admin;",
+      'ALTER TABLE "public"."stray_events" OWNER TO "app_admin";',
     ]);
     const after = await audit();
     expect(check(after, "outward: objects owned outside the schema").severity).toBe("pass");
@@ -169,7 +170,7 @@ describe("outward paths", () => {
       const f = check(await audit(), "outward: SECURITY DEFINER functions");
       expect(f.severity).toBe("fail");
       expect(await apply(f.remedy, "admin")).toEqual([
-        "REVOKE EXECUTE ON FUNCTION public.order_total(bigint) FROM PUBLIC;",
+        'REVOKE EXECUTE ON FUNCTION "public"."order_total"(bigint) FROM PUBLIC;',
       ]);
       expect(check(await audit(), "outward: SECURITY DEFINER functions").severity).toBe("pass");
     } finally {
@@ -201,7 +202,7 @@ describe("outward paths", () => {
       // The FOR PUBLIC mapping stays (the application's foreign tables use it): USAGE on the server is what goes.
       expect(foreign.remedy).toContain("keep the mapping FOR PUBLIC SERVER audit_server");
       expect(await apply(foreign.remedy, "superuser")).toEqual([
-        "REVOKE USAGE ON FOREIGN SERVER audit_server FROM PUBLIC;",
+        'REVOKE USAGE ON FOREIGN SERVER "audit_server" FROM PUBLIC;',
       ]);
       const after = await audit();
       expect(check(after, "outward: large objects").severity).toBe("pass");

@@ -49,7 +49,7 @@ describe("privileged-roles: a group that cannot log in", () => {
         severity: "fail",
         objects: ["pg_read_all_data → dba_readonly (and through it: app_user)"],
       });
-      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["REVOKE pg_read_all_data FROM dba_readonly;"]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(['REVOKE "pg_read_all_data" FROM "dba_readonly";']);
       await expect(readUmami()).rejects.toThrow(/permission denied/);
       const after = await verifyCli(stage);
       expect(after.finding(CHECK)!.severity).toBe("pass");
@@ -77,7 +77,7 @@ describe("privileged-roles: a group that cannot log in", () => {
       expect(code).toBe(1);
       const f = finding(CHECK)!;
       expect(f).toMatchObject({ severity: "fail", objects: ["pg_read_all_data → reports_owner"] });
-      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(["REVOKE pg_read_all_data FROM reports_owner;"]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(['REVOKE "pg_read_all_data" FROM "reports_owner";']);
       await expect(rows(stage, "app", "SELECT public.run_report('SELECT name FROM umami.website')")).rejects.toThrow(
         /permission denied/,
       );
@@ -92,7 +92,7 @@ describe("privileged-roles: a group that cannot log in", () => {
     try {
       const f = (await verifyCli(stage)).finding(CHECK)!;
       expect(f).toMatchObject({ severity: "fail", objects: ['pg_read_all_data → "Report-Reader"'] });
-      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual(['REVOKE pg_read_all_data FROM "Report-Reader";']);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([`REVOKE "pg_read_all_data" FROM "Report-Reader";`]);
       expect((await verifyCli(stage)).finding(CHECK)!.severity).toBe("pass");
     } finally {
       await stage.run("admin", `DROP ROLE "Report-Reader"`);

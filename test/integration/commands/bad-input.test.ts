@@ -1,5 +1,5 @@
 /**
- * Issue 7 §4, bad input through the CLI (child processes): each kind gets a non-zero exit, its exact one-line
+ * Bad input through the CLI (child processes): each kind gets a non-zero exit, its exact one-line
  * message (what is wrong and what to do), no password in any output, and no change to the database — the
  * catalog (roles, schemas, grants, relations, `_prisma_migrations` rows) and the application's rows are
  * compared before and after all of them.

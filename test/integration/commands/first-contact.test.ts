@@ -1,5 +1,5 @@
 /**
- * Issue 20 §4 and §6–7, through the real CLI: what a newcomer meets first says what to do. An unknown option is
+ * Through the real CLI: what a newcomer meets first says what to do. An unknown option is
  * named; a stage name that would make quoted identifiers, or that looks like the protected stage, is refused
  * with the rule; post-deploy before `sst deploy` says so (not "wrong password"); handoff without AWS names the
  * flags that work without it; and post-deploy refuses a "before" snapshot taken on another stage, host, port or

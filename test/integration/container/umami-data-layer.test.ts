@@ -1,5 +1,5 @@
 /**
- * Acceptance with Umami's real data layer (issue 14 part 4): the stage provisioned as an Aurora-like
+ * Acceptance with Umami's real data layer: the stage provisioned as an Aurora-like
  * administrator, Umami 3.1.0 migrated by our runner, the secret written, and then Umami's own Prisma 7
  * client — generated from its schema, built as its src/lib/prisma.ts builds it, in a process that has only
  * the container's environment — doing Umami's work over verified TLS.

@@ -1,5 +1,5 @@
 /**
- * TLS proof for the container (issue 14 part 3): a PostgreSQL that requires TLS from umami_user and presents
+ * TLS proof for the container: a PostgreSQL that requires TLS from umami_user and presents
  * a certificate from a private CA (standing in for Aurora and the RDS CA), and Umami 3.1.0's way of
  * connecting — `pg.Pool` from the secret's DATABASE_URL through `PrismaPg` — in a fresh Node process, so
  * NODE_EXTRA_CA_CERTS is read at start exactly as in the container.

@@ -1,5 +1,5 @@
 /**
- * Post-deploy never blocks the application and never waits behind it (issue 13, part 4). The application
+ * Post-deploy never blocks the application and never waits behind it. The application
  * (its own session, as its owner) locks every one of its relations ACCESS EXCLUSIVE — the strongest lock,
  * which every other lock waits for:
  * - held in one open transaction for the whole run, post-deploy (migrate, verify with live probes,

@@ -1,9 +1,9 @@
 /**
- * Issue 7 §5, nothing lost: the rows of every application table (count and md5 over the ordered rows) are
+ * Nothing lost: the rows of every application table (count and md5 over the ordered rows) are
  * identical before and after each stage of a deploy's life — provisioning, Umami's migrations, the audit with
  * its live probes (which try to write into the application as umami_user), a baseline, and the rollback —
  * and so is the application's catalog fingerprint. The same life again for stage `Feature-X`, whose names
- * (`umami_Feature_X`, `umami_user_Feature_X`) need quoting (issue 7 §7).
+ * (`umami_Feature_X`, `umami_user_Feature_X`) need quoting.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec } from "../../../sst/database/spec.js";

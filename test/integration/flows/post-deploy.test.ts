@@ -130,7 +130,7 @@ describe("preflight → deploy → post-deploy", () => {
     expect(json.checks?.comparison?.ok).toBe(true);
     expect(md).toContain("**Result: PASS**");
     expect(md).toContain("| Umami tables | 17 + `_prisma_migrations` |");
-    // The handoff for Story 4.1 closes the report, with the secret's keys by ARN.
+    // The handoff closes the report, with the secret's keys by ARN.
     expect(md).toContain("## Handoff for Story 4.1 — Umami 3.1.0 on ECS, stage `dev`");
     expect(md).toContain(`"valueFrom": "${arn}:DATABASE_URL::"`);
     expect(json.handoff?.containerDefinition.secrets).toHaveLength(2);

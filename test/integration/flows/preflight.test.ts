@@ -169,7 +169,7 @@ describe("preflight against an Aurora-like admin", () => {
         check: "admin-rights",
         severity: "warning",
         detail: `${TEST_ADMIN.name} can create in not_admins but cannot grant CONNECT on it (owner: other_owner): the stack's GRANT CONNECT to umami_user would grant nothing`,
-        remedy: `As other_owner: GRANT CONNECT ON DATABASE not_admins TO ${TEST_ADMIN.name} WITH GRANT OPTION (or make ${TEST_ADMIN.name} the owner).`,
+        remedy: `As other_owner: GRANT CONNECT ON DATABASE "not_admins" TO "${TEST_ADMIN.name}" WITH GRANT OPTION (or make ${TEST_ADMIN.name} the owner).`,
       });
       await withClient(server.superuser, (c) =>
         c.query(`GRANT CONNECT ON DATABASE not_admins TO ${TEST_ADMIN.name} WITH GRANT OPTION`),

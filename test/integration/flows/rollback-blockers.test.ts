@@ -1,5 +1,5 @@
 /**
- * Rollback never drops what the application owns, and is all or nothing (issue 13, part 3). Each case seeds
+ * Rollback never drops what the application owns, and is all or nothing. Each case seeds
  * one application object that depends on the stage, or a grant the administrator cannot revoke, and checks
  * that the rollback refuses, names it with a statement that clears it, and changes nothing (the superuser's
  * catalog snapshot, the fingerprint with the Umami schema included, the rows); then that the statement, run

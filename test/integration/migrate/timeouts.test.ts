@@ -1,5 +1,5 @@
 /**
- * The runner against the role's timeouts and Umami's live sessions (issues 12 §4 and 14 §1): a migration runs
+ * The runner against the role's timeouts and Umami's live sessions: a migration runs
  * with no statement_timeout whatever the role says, waits at most lock_timeout behind a session that holds a
  * lock (and names it), and reports progress from a second connection while it runs.
  */

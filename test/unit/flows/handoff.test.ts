@@ -1,5 +1,5 @@
 /**
- * The handoff for Story 4.1: the container's secrets by JSON key, the variables and why, the image Umami's
+ * The handoff: the container's secrets by JSON key, the variables and why, the image Umami's
  * release workflow really publishes, figures from the one declaration, and the secret's ARN from the outputs
  * or from Secrets Manager (aws-sdk-client-mock). Its `sst.aws.Service` snippet is type-checked against SST's
  * Service types in test/unit/sst/sst-typecheck.test.ts; the CLI is run in handoff-command.test.ts.
