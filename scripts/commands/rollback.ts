@@ -11,6 +11,7 @@ import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { ProtectedStageError, rollbackStage, type RollbackResult } from "../flows/rollback.js";
 import { localSecretPath } from "../stage/stage.js";
+import { removeIfDescribes } from "../stage/local-credentials.js";
 import { action, EXIT } from "./run.js";
 import { resolveFromFlags, stageOptions, type StageFlags } from "./stage-options.js";
 import { readStageInputs } from "../stage/stage-inputs.js";
@@ -118,6 +119,12 @@ export function rollbackCommand(): Command {
         const refused = result.blockers.length > 0;
         // A refused rollback keeps the secret too: the role it opens is still there.
         if (flags.deleteSecret && !refused) await deleteSecrets(flags, resolved, result);
+        else if (!refused) {
+          // The local credentials file of the role just dropped opens nothing any more.
+          const file = readStageInputs(flags, process.env).values.secretFile ?? localSecretPath(spec.stage);
+          const target = { username: spec.role.name, host: admin.host, port: admin.port, database: spec.database };
+          if (removeIfDescribes(file, target)) result.removed.push(`secret file ${file} (its role is gone)`);
+        }
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else if (refused) process.stdout.write(renderBlockers(spec.stage, result));
         else {
