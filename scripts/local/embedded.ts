@@ -81,16 +81,10 @@ interface Started {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
 }
 
-function start(
-  file: string,
-  args: string[],
-  user: ServerUser | undefined,
-  locale: string,
-  onOutput: (text: string) => void,
-): Started {
+function start(file: string, args: string[], user: ServerUser | undefined, onOutput: (text: string) => void): Started {
+  // The environment is inherited; the messages' language is given as an option (--lc-messages, lc_messages).
   const child = spawn(file, args, {
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
-    env: { ...process.env, LC_MESSAGES: locale },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (chunk: Buffer) => onOutput(chunk.toString("utf8")));
@@ -176,7 +170,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
         `--lc-messages=${locale}`,
       ],
       user,
-      locale,
       log,
     );
     const initialised = await initdb.exited;
@@ -193,10 +186,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     const flags = Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]);
     let started: () => void = () => undefined;
     const isReady = new Promise<void>((resolve) => (started = resolve));
-    server = start(binaries.postgres, ["-D", dataDir, "-p", String(port), ...flags], user, locale, (text) => {
-      log(text);
-      if (text.includes("database system is ready to accept connections")) started();
-    });
+    server = start(
+      binaries.postgres,
+      ["-D", dataDir, "-p", String(port), "-c", `lc_messages=${locale}`, ...flags],
+      user,
+      (text) => {
+        log(text);
+        if (text.includes("database system is ready to accept connections")) started();
+      },
+    );
     const outcome = await Promise.race([isReady.then(() => undefined), server.exited]);
     if (outcome) {
       problem = spawnProblem(binaries.postgres, user, outcome);
