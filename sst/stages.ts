@@ -124,6 +124,22 @@ export const configuredStages: Readonly<Record<string, StageSettings>> = {
   },
 };
 
+/**
+ * The values `configuredStages` ships with as examples: no real account has them. A stage whose settings still
+ * hold one has not been set for a real cluster yet; `umami-db plan` marks it, and no hint repeats it as if it
+ * were real. Set your clusters above.
+ */
+export const EXAMPLE_SETTINGS: Readonly<{ clusterIdentifier: readonly string[] }> = {
+  clusterIdentifier: ["app-aurora-dev", "app-aurora-production"],
+};
+
+/** The settings of `settings` that are still this file's examples, e.g. `clusterIdentifier app-aurora-dev`. */
+export function examplesIn(settings: Pick<StageSettings, "clusterIdentifier">): string[] {
+  return EXAMPLE_SETTINGS.clusterIdentifier.includes(settings.clusterIdentifier)
+    ? [`clusterIdentifier ${settings.clusterIdentifier}`]
+    : [];
+}
+
 /** The stage whose settings any other stage (personal, PR) inherits. */
 export const defaultStage = "dev";
 

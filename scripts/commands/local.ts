@@ -11,7 +11,6 @@ import {
   migrationsDefaultHelp,
 } from "./migration-source.js";
 import { verifySchemaLine } from "../flows/verify-schema-report.js";
-import { readSecretFile } from "../stage/credentials.js";
 import { progressObserver, formatMs } from "./progress.js";
 
 /** Where a kept server's user is told how to connect and stop it (a test holds the heading to the document). */
@@ -56,6 +55,7 @@ export function localCommand(): Command {
         const migrations = flags.migrations ?? defaultMigrationsSource(context.stage);
         const sources = migrationLoadOptions(process.env);
         const { runLocal } = await import("../flows/local.js");
+        let revealed: string | undefined;
         const result = await runLocal({
           stage: context.stage,
           adminUrl: context.given.adminUrl,
@@ -64,9 +64,9 @@ export function localCommand(): Command {
           sources,
           secretFile: context.files.secretFile,
           observer: progressObserver({ quiet: false }),
+          revealSecret: flags.showSecret ? (secret) => (revealed = secret.DATABASE_URL) : undefined,
         });
-        const url =
-          flags.showSecret && result.secretFile ? readSecretFile(result.secretFile).DATABASE_URL : result.databaseUrl;
+        const url = revealed ?? result.databaseUrl;
         if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, databaseUrl: url }, null, 2)}\n`);
         else process.stdout.write(renderSummary(result, url));
         return flowExitCode(result);
@@ -106,18 +106,27 @@ function renderSummary(result: LocalResult, databaseUrl: string | undefined): st
     if (result.schemaCheck.remedy) lines.push(`    → ${result.schemaCheck.remedy}`);
   }
   if (result.checks) lines.push(...result.checks.summary.map((l) => `  ${l}`));
-  if (result.secretFile) lines.push(`  credentials:   ${result.secretFile} (mode 0600)`);
+  if (result.secretFile)
+    lines.push(
+      `  credentials:   ${result.secretFile} (mode 0600${result.serverRemoved ? "; marked: its server was removed" : ", with PSQL_URL for psql"})`,
+    );
   if (databaseUrl)
     lines.push(
       `  DATABASE_URL:  ${databaseUrl}${result.server.embedded && !result.server.kept ? "  (server stopped and removed)" : ""}`,
     );
   if (result.server.kept && result.server.dataDir) {
     lines.push(`  data kept in:  ${result.server.dataDir}`);
-    if (result.server.restartCommand)
+    if (result.server.restartCommand) lines.push(`  restart with:  ${result.server.restartCommand}`);
+    const psql = result.server.psql;
+    if (psql) {
+      // Connection strings psql accepts; the passwords stay in the 0600 service file.
+      const width = Math.max(...psql.services.map((s) => s.name.length));
       lines.push(
-        `  restart with:  ${result.server.restartCommand}`,
-        `                 (then connect as the credentials file says, or as superuser postgres — ${KEPT_SERVER_DOC.path}, "${KEPT_SERVER_DOC.heading}")`,
+        `  then connect:  export PGSERVICEFILE=${psql.serviceFile}`,
+        ...psql.services.map((s) => `                 psql service=${s.name.padEnd(width)}   # ${s.what}`),
+        `                 (${KEPT_SERVER_DOC.path}, "${KEPT_SERVER_DOC.heading}")`,
       );
+    }
   }
   lines.push(`  total:         ${formatMs(total)}`, "");
   return lines.join("\n");

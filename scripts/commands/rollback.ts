@@ -10,6 +10,7 @@ import { Command } from "commander";
 import { isLocalHost } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
 import { ProtectedStageError, rollbackStage, type RollbackResult } from "../flows/rollback.js";
+import { removeIfDescribes } from "../stage/local-credentials.js";
 import { action, EXIT } from "./run.js";
 import { stageContext, stageOptions, type StageContext, type StageFlags } from "./context.js";
 
@@ -110,6 +111,12 @@ export function rollbackCommand(): Command {
         const refused = result.blockers.length > 0;
         // A refused rollback keeps the secret too: the role it opens is still there.
         if (flags.deleteSecret && !refused) await deleteSecrets(context, result);
+        else if (!refused) {
+          // The local credentials file of the role just dropped opens nothing any more.
+          const file = context.files.secretFile;
+          const target = { username: spec.role.name, host: admin.host, port: admin.port, database: spec.database };
+          if (removeIfDescribes(file, target)) result.removed.push(`secret file ${file} (its role is gone)`);
+        }
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else if (refused) process.stdout.write(renderBlockers(spec.stage, result));
         else {

@@ -5,13 +5,14 @@
  *
  * Flow: server → sample application → baseline before → fingerprint before → provision (as an Aurora-like
  * administrator, from the spec's SQL) → credentials file → migrations (as umami_user) → audit → baseline
- * after and comparison → schema against the release (on a scratch server of its own).
+ * after and comparison → schema against the release (on a scratch server of its own; against an existing
+ * PostgreSQL started before the first change, so that a run that could not finish changes nothing).
  */
 import { existsSync } from "node:fs";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { buildCredentialsSecret } from "../../sst/database/secret.js";
 import { defaultStage, stageSettings } from "../../sst/stages.js";
-import { maskUrl } from "../../sst/database/url.js";
+import { formatDatabaseUrl, maskUrl } from "../../sst/database/url.js";
 import { ConnectionError, isLocalHost, parseDatabaseUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../local/embedded.js";
 import { generatePassword } from "../kernel/password.js";
@@ -21,9 +22,19 @@ import { checkConflicts } from "./preflight.js";
 import { UserError } from "../kernel/errors.js";
 import { addDefaultStagePgcrypto, createSampleDatabase, SAMPLE_APP } from "../local/sample-app.js";
 import { flowFailure, StepRunner, type StepObserver } from "./steps.js";
-import { readSecretFile, writeSecretFile } from "../stage/credentials.js";
+import { readSecretFile, type CredentialsSecret } from "../stage/credentials.js";
+import {
+  markServerRemoved,
+  psqlUrl,
+  refuseOtherTarget,
+  serviceFilePath,
+  writeLocalSecretFile,
+  writeServiceFile,
+  type PsqlService,
+  type SecretTarget,
+} from "../stage/local-credentials.js";
 import type { LoadOptions } from "../migrate/sources.js";
-import { loadMigrationsStep, migrateAndVerify, type MigrationFlowResult } from "./migration-steps.js";
+import { loadMigrationsStep, migrateAndVerify, scratchFirstStep, type MigrationFlowResult } from "./migration-steps.js";
 import { captureBefore, type ChecksSummary } from "./checks.js";
 import type { VerifySchemaResult } from "./verify-schema.js";
 
@@ -41,6 +52,8 @@ interface LocalOptions {
   /** Where the credentials JSON (the Secrets Manager secret's shape) is written, mode 0600. */
   secretFile: string;
   observer?: StepObserver;
+  /** Receives the credentials once written (the command's --show-secret); the result never holds them. */
+  revealSecret?: (secret: CredentialsSecret) => void;
 }
 
 /** What a local run did; holds no password. */
@@ -54,8 +67,12 @@ export interface LocalResult extends MigrationFlowResult {
     dataDir?: string;
     kept: boolean;
     restartCommand?: string;
+    /** A kept server: the service file (0600, beside the credentials) and its services, for `psql service=<name>`. */
+    psql?: { serviceFile: string; services: { name: string; what: string }[] };
   };
   secretFile?: string;
+  /** The credentials file describes a server this run removed (marked so in the file). */
+  serverRemoved?: boolean;
   /** The DATABASE_URL to point a real Umami at, password masked. */
   databaseUrl?: string;
   /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
@@ -77,8 +94,11 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     umamiTables: 0,
     tables: [],
   };
+  let scratch: EmbeddedServer | undefined;
   try {
-    // First: a wrong --migrations source fails before a server starts or anything is changed.
+    // First, before a server starts or anything is changed: a credentials file that holds another role's or
+    // server's is never overwritten, and a wrong --migrations source fails.
+    refuseOtherTarget(options.secretFile, options.adminUrl ? adminTarget(options.stage, options.adminUrl) : undefined);
     const migrationSet = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = migrationSet.notes ?? [];
     const admin = options.adminUrl
@@ -112,6 +132,10 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
       );
     }
 
+    // On a database of the user's, before the first change: every later step can run, the schema check's own
+    // server included (the embedded run has shown it can start one already).
+    if (!embedded) scratch = await scratchFirstStep(steps);
+
     const before = await captureBefore(steps, admin, spec);
 
     const password = await steps.run(
@@ -133,14 +157,22 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     });
     await steps.run(
       "write credentials file",
-      () => writeSecretFile(options.secretFile, secret),
+      () => writeLocalSecretFile(options.secretFile, secret),
       () => `${options.secretFile} (mode 0600)`,
     );
     result.secretFile = options.secretFile;
     result.databaseUrl = maskUrl(secret.DATABASE_URL);
+    options.revealSecret?.(secret);
+    if (embedded && options.keep) {
+      // A kept server: psql connects as each of its users through a service file beside the credentials (0600).
+      const services = keptServices(embedded, admin, secret);
+      const serviceFile = serviceFilePath(options.secretFile);
+      writeServiceFile(serviceFile, services);
+      result.server.psql = { serviceFile, services: services.map(({ name, what }) => ({ name, what })) };
+    }
 
     const umami = parseDatabaseUrl(secret.DATABASE_URL, { applicationName: "umami-db migrate", caFile: admin.caFile });
-    for await (const outcome of migrateAndVerify(steps, { admin, umami, spec, set: migrationSet, before })) {
+    for await (const outcome of migrateAndVerify(steps, { admin, umami, spec, set: migrationSet, before, scratch })) {
       if ("migrated" in outcome) {
         result.migrations.applied = outcome.migrated.applied;
         result.migrations.alreadyApplied = outcome.migrated.alreadyApplied;
@@ -151,14 +183,56 @@ export async function runLocal(options: LocalOptions): Promise<LocalResult> {
     // A bug is rethrown (after the server is stopped, by `finally`).
     Object.assign(result, { ok: false }, flowFailure(error));
   } finally {
+    await scratch?.stop();
     if (embedded) {
       const server = embedded;
       await steps
         .run(options.keep ? "stop embedded PostgreSQL (data kept)" : "stop embedded PostgreSQL", () => server.stop())
         .catch(() => undefined);
+      // Its credentials now describe a server that is gone: marked so, a later run may write over them.
+      if (!options.keep && result.secretFile && existsSync(result.secretFile)) {
+        markServerRemoved(
+          result.secretFile,
+          new Date(),
+          "umami-db local without --keep stopped this embedded server and removed its data",
+        );
+        result.serverRemoved = true;
+      }
     }
   }
   return result;
+}
+
+/** The role and database a run against `adminUrl` writes credentials for. */
+function adminTarget(stage: string, adminUrl: string): SecretTarget {
+  const admin = parseDatabaseUrl(adminUrl);
+  const spec = buildSpec(stage, { ...stageSettings(stage), database: admin.database });
+  return { username: spec.role.name, host: admin.host, port: admin.port, database: admin.database };
+}
+
+/** psql's way in to a kept embedded server: its Aurora-like administrator, umami_user and the superuser. */
+function keptServices(embedded: EmbeddedServer, admin: ConnectionSettings, secret: CredentialsSecret): PsqlService[] {
+  const adminUrl = formatDatabaseUrl({
+    user: admin.user,
+    password: admin.password,
+    host: admin.host,
+    port: admin.port,
+    database: admin.database,
+    params: { sslmode: "disable" },
+  });
+  return [
+    {
+      name: "admin",
+      what: `${admin.user}, the Aurora-like administrator (not a superuser), database ${admin.database}`,
+      url: adminUrl,
+    },
+    {
+      name: "umami",
+      what: `${secret.username}, search_path ${secret.schema}`,
+      url: psqlUrl(secret.DATABASE_URL, secret.schema),
+    },
+    { name: "superuser", what: `${embedded.superuser}, the embedded server's superuser`, url: embedded.superuserUrl },
+  ];
 }
 
 /**

@@ -13,7 +13,8 @@ import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
 import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import type { StepRecord, StepRunner } from "./steps.js";
-import { verifySchema, type VerifySchemaResult } from "./verify-schema.js";
+import type { EmbeddedServer } from "../local/embedded.js";
+import { startScratchServer, verifySchema, type VerifySchemaResult } from "./verify-schema.js";
 import { verifySchemaLine } from "./verify-schema-report.js";
 
 /** What `local` and `post-deploy` both report about a run; holds no password. */
@@ -39,6 +40,19 @@ function describeSet(set: MigrationSet): string {
 /** Step "load migrations": the source's migrations, in Prisma's order. */
 export function loadMigrationsStep(steps: StepRunner, source: string, options: LoadOptions): Promise<MigrationSet> {
   return steps.run("load migrations", () => loadMigrations(source, options), describeSet);
+}
+
+/**
+ * Step "start the schema check's scratch server", before a flow changes a real database: a scratch server that
+ * cannot start (PostgreSQL's programs out of reach, a temporary directory it cannot use) then refuses the run
+ * with nothing changed, instead of failing its last step after the migrations. The caller stops it.
+ */
+export function scratchFirstStep(steps: StepRunner): Promise<EmbeddedServer> {
+  return steps.run(
+    "start the schema check's scratch PostgreSQL",
+    startScratchServer,
+    (s) => `127.0.0.1:${s.port}, before any change`,
+  );
 }
 
 /** One migration this run applied (or tried): when, how long, and the table locks its statements take. */
@@ -115,6 +129,8 @@ export async function* migrateAndVerify(
     cloudwatch?: CloudWatchOptions;
     /** Receives each migration's start, duration and locks as it ends (post-deploy's timeline). */
     timeline?: MigrationTiming[];
+    /** The schema check's scratch server, started before the first change (`scratchFirstStep`). */
+    scratch?: EmbeddedServer;
     /** Lists the tables as a step of its own ("count Umami tables"), as post-deploy's report shows it. @default false */
     tablesStep?: boolean;
   },
@@ -133,7 +149,7 @@ export async function* migrateAndVerify(
   yield {
     schemaCheck: await steps.check(
       "verify schema against the release",
-      () => verifySchema(umami, set),
+      () => verifySchema(umami, set, undefined, options.scratch),
       (v) => ({ ok: v.ok, detail: verifySchemaLine(v) }),
     ),
   };

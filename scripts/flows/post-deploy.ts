@@ -10,9 +10,11 @@ import type { ConnectionSettings } from "../kernel/db.js";
 import { migrationStatus } from "../migrate/runner.js";
 import type { LoadOptions } from "../migrate/sources.js";
 import { statusVerdict } from "../migrate/status.js";
+import type { EmbeddedServer } from "../local/embedded.js";
 import {
   loadMigrationsStep,
   migrateAndVerify,
+  scratchFirstStep,
   type MigrationFlowResult,
   type MigrationTiming,
 } from "./migration-steps.js";
@@ -102,17 +104,21 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
         ? buildHandoff(spec, options.secretArn, { umamiVersion: options.umamiVersion })
         : null,
   };
+  let scratch: EmbeddedServer | undefined;
   try {
     const set = await loadMigrationsStep(steps, options.migrations, options.sources);
     result.migrations.notes = set.notes ?? [];
     // Before anything logs in as the Umami role (after the source, which needs no database): a stage not
     // deployed yet is named as such, not as the wrong password PostgreSQL answers for a missing role.
     await requireDeployed(admin, spec);
+    // Before the first change: every later step can run, the schema check's own server included.
+    scratch = await scratchFirstStep(steps);
     const verified = migrateAndVerify(steps, {
       admin,
       umami,
       spec,
       set,
+      scratch,
       before: options.before,
       cloudwatch: options.cloudwatch,
       tablesStep: true,
@@ -154,6 +160,8 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
     // Nothing was done yet: the command says the one next step, with no report of a run that did not happen.
     if (error instanceof NotDeployedError) throw error;
     Object.assign(result, flowFailure(error));
+  } finally {
+    await scratch?.stop();
   }
   result.finishedAt = now().toISOString();
   return result;

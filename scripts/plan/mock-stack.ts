@@ -10,6 +10,14 @@ import type { UmamiDatabaseSpec } from "../../sst/database/spec.js";
 
 /** Account id used in the stand-in ARNs. */
 const MOCK_ACCOUNT_ID = "123456789012";
+
+/** The mocks' stand-ins for what only AWS knows, as the plan marks them: the cluster's endpoint and the account. */
+export function mockStandIns(spec: UmamiDatabaseSpec): string[] {
+  const cluster = mockCluster(spec);
+  return [
+    `host ${cluster.endpoint} and account ${MOCK_ACCOUNT_ID} (ARNs, secrets): the offline plan's stand-ins; sst deploy reads the real ones from AWS`,
+  ];
+}
 /** Aurora PostgreSQL's default master user name, which the stand-in cluster reports. */
 export const MOCK_MASTER_USERNAME = "postgres";
 /** The stand-in master password; it must never appear in a plan (tests check). */

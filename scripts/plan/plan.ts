@@ -9,8 +9,8 @@ import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { UmamiDatabase } from "../../sst/database/umami.js";
 import { ClusterAlarms, clusterAlarmsArgs } from "../../sst/observability/alarms.js";
 import { stackTags } from "../../sst/observability/tags.js";
-import type { StageSettings } from "../../sst/stages.js";
-import { evaluateUnderMocks, type EvaluatedResource, type EvaluatedStack } from "./mock-stack.js";
+import { examplesIn, type StageSettings } from "../../sst/stages.js";
+import { evaluateUnderMocks, mockStandIns, type EvaluatedResource, type EvaluatedStack } from "./mock-stack.js";
 
 /** One resource of the plan. */
 export interface PlannedResource {
@@ -28,6 +28,8 @@ export interface Plan {
   resources: PlannedResource[];
   /** The statements the PostgreSQL provider issues, in order, with the password redacted. */
   sql: string[];
+  /** Values in the plan that are not real: sst/stages.ts's examples, and the mocks' stand-ins for what AWS holds. */
+  placeholders: string[];
 }
 
 /** The stack's outputs as `sst.config.ts` returns them. */
@@ -111,6 +113,12 @@ export async function buildPlan(stage: string, settings?: StageSettings): Promis
       .filter((r) => r.custom)
       .map((r) => ({ type: r.type, name: r.name, inputs: displayInputs(r) })),
     sql: buildProvisionSql(spec, { admin, password: REDACTED }),
+    placeholders: [
+      ...examplesIn(spec.cluster).map(
+        (e) => `${e}: the example in sst/stages.ts, not your cluster; set yours there before the first deploy`,
+      ),
+      ...mockStandIns(spec),
+    ],
   };
 }
 
@@ -136,6 +144,7 @@ export function renderPlan(plan: Plan): string {
   const line = (row: string[]) => [row[0].padEnd(widths[0]), row[1].padEnd(widths[1]), row[2]].join("  ").trimEnd();
   return [
     `Plan for stage ${plan.stage}: ${plan.resources.length} resources (secrets shown as ${REDACTED})`,
+    ...plan.placeholders.map((p) => `PLACEHOLDER  ${p}`),
     "",
     line(header),
     ...rows.map(line),

@@ -150,9 +150,14 @@ export function parseCredentialsSecret(text: string, source: string): Credential
 
 /** Writes the secret to `path` with mode 0600 (directory 0700), atomically: a temp file renamed over it. */
 export function writeSecretFile(path: string, secret: CredentialsSecret): void {
+  writePrivateFile(path, `${JSON.stringify(secret, null, 2)}\n`);
+}
+
+/** Writes `text` to `path` with mode 0600 (directory 0700), atomically: a temp file renamed over it. */
+export function writePrivateFile(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temp = join(dirname(path), `.credentials.${randomBytes(6).toString("hex")}.tmp`);
-  writeFileSync(temp, `${JSON.stringify(secret, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  writeFileSync(temp, text, { mode: 0o600, flag: "wx" });
   // The mode given to writeFileSync is masked by the umask; set it explicitly before the file gets its name.
   chmodSync(temp, 0o600);
   renameSync(temp, path);

@@ -10,7 +10,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { buildSpec, validateStage, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
 import { formatDatabaseUrl } from "../../sst/database/url.js";
 import { InvalidNameError } from "../../sst/errors.js";
-import { defaultStage, stageSettings } from "../../sst/stages.js";
+import { defaultStage, examplesIn, stageSettings } from "../../sst/stages.js";
 import { isLocalHost, parseDatabaseUrl, type ConnectionSettings } from "../kernel/db.js";
 import { Problems } from "../kernel/problems.js";
 import { projectRoot } from "../kernel/project-root.js";
@@ -131,9 +131,13 @@ export async function resolveStage<N extends Need = Need>(
   const masterArn = input.masterSecretArn ?? outputs.masterSecretArn ?? spec.cluster.masterSecretArn;
   const needsMaster = needs.has("admin") && !admin && !adminUrl;
   if (needsMaster && !masterArn) {
+    // A cluster identifier still sst/stages.ts's example is named as such, never handed to aws as if real.
+    const example = examplesIn(spec.cluster).length > 0;
     problems.add(
       `no administrator credentials for stage ${stage}: pass --admin-url (or ${STAGE_ENV.adminUrl}), or --master-secret-arn ` +
-        `(aws rds describe-db-clusters --db-cluster-identifier ${spec.cluster.clusterIdentifier} --query "DBClusters[0].MasterUserSecret.SecretArn")`,
+        (example
+          ? `(sst/stages.ts still names the example cluster ${spec.cluster.clusterIdentifier}: set your cluster's identifier there first; aws rds describe-db-clusters --query "DBClusters[].DBClusterIdentifier" lists yours)`
+          : `(aws rds describe-db-clusters --db-cluster-identifier ${spec.cluster.clusterIdentifier} --query "DBClusters[0].MasterUserSecret.SecretArn")`),
     );
   }
   const hostOverride = input.host;

@@ -96,7 +96,12 @@ describe("umami-db local", () => {
     expect({ failed: first.steps.filter((s) => !s.ok), error: first.error }).toEqual({ failed: [], error: undefined });
     expect(first.ok).toBe(true);
     expect(first.server.embedded).toBe(false);
-    expect(stepNames(first).slice(0, 2)).toEqual(["ok load migrations", "ok baseline before"]);
+    // The schema check's scratch server starts before the first change to the user's database.
+    expect(stepNames(first).slice(0, 3)).toEqual([
+      "ok load migrations",
+      "ok start the schema check's scratch PostgreSQL",
+      "ok baseline before",
+    ]);
     expect(first.migrations.applied).toEqual(UMAMI_NAMES);
     const password = readSecretFile(secretFile).password;
 

@@ -16,7 +16,7 @@ describe("an embedded server that cannot start", () => {
     const error = await startEmbeddedPostgres({ settings: { max_connections: "lots" } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(
-      /^The embedded PostgreSQL 15 could not start: .*invalid value for parameter "max_connections": "lots"\. Its data directory was in \/\S+: check that it is writable and has free space\.$/,
+      /^The embedded PostgreSQL 15 could not start: .*invalid value for parameter "max_connections": "lots"\. Its data directory was in \/\S+: check that it is writable( by the OS user postgres \(every directory above it traversable\))? and has free space\.$/,
     );
     expect((error as Error).message).not.toContain("\n");
     expect(readdirSync(root)).toEqual([]);

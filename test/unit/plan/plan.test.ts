@@ -114,7 +114,8 @@ describe("renderPlan", () => {
     const text = renderPlan(plans.dev);
     const lines = text.split("\n");
     expect(lines[0]).toBe("Plan for stage dev: 18 resources (secrets shown as [secret])");
-    expect(lines[2]).toMatch(/^TYPE\s+NAME\s+INPUTS$/);
+    // Below the placeholders' lines (placeholders.test.ts).
+    expect(lines[plans.dev.placeholders.length + 2]).toMatch(/^TYPE\s+NAME\s+INPUTS$/);
     for (const r of plans.dev.resources)
       expect(text).toMatch(new RegExp(`^${r.type.replace(/[/.]/g, "\\$&")}\\s+${r.name}\\s`, "m"));
     for (const statement of plans.dev.sql) expect(lines).toContain(`${statement};`);

@@ -183,6 +183,11 @@ describe("resolveStage", () => {
     );
     expect(message).toContain("no administrator credentials for stage dev");
     expect(message).toContain("--master-secret-arn");
+    // Stage dev's cluster is still sst/stages.ts's example: named as such, never handed to aws as if real.
+    expect(message).toContain(
+      "sst/stages.ts still names the example cluster app-aurora-dev: set your cluster's identifier there first",
+    );
+    expect(message).not.toContain("--db-cluster-identifier app-aurora-dev");
     expect(sm.calls()).toHaveLength(0);
   });
 
