@@ -90,7 +90,7 @@ const SETTINGS_PATHS_SQL = `
   -- for every login role's path; login roles outside the administrators for an administrator's (superusers
   -- aside, as above). Names under pg_ are the system's: nobody creates them.
   SELECT 'unclaimed path', e.role, e.source, e.value, pg_catalog.quote_ident(e.schema), e.raw, NULL, c.umami, NULL, NULL,
-         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners
+         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners, e.rolname, (SELECT datname::text FROM db), e.schema
     FROM entries e
     CROSS JOIN LATERAL (
       SELECT pg_catalog.bool_or(w.oid = $1::oid) AS umami,
@@ -269,7 +269,7 @@ function unclaimedFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
   for (const r of rows) {
     const raws = rows.filter((x) => x.role === r.role).map((x) => x.raw!);
     const at = r.source === "role in database" ? r : { ...r, source: "role" as const };
-    remedies.add(`${scope(at, ctx.database)} SET search_path TO ${without(r.value!, raws)};`);
+    remedies.add(store(at, ctx.database, { set: "search_path", to: { identifiers: without(r.value!, raws) } }));
   }
   const failing = rows.some((r) => r.umami || r.creators);
   const who = (r: SettingsRow) => [...(r.creators ?? []), ...(r.owners ?? [])].join(", ");
@@ -281,7 +281,7 @@ function unclaimedFinding(rows: SettingsRow[], ctx: AuditContext): Finding {
       (r) =>
         `${r.role}: search_path = ${r.value} (from ${origin(r, ctx.database)}) names schema ${r.schema}${isUser(r) ? ' through "$user"' : ""}, which does not exist: ${who(r)} may create it (CREATE on database ${ctx.database})`,
     ),
-    `A search_path entry is a name, not an object: whoever creates that schema first decides what these roles' unqualified names mean, with their rights (CVE-2018-1058). Take the name out of their own path: ${[...remedies].join(" ")} Reconnect for a role setting to apply. (Or, as an administrator, create the schema first for its role, so that nobody else can.)${failing ? "" : " Only the database's owner may create it, whom PostgreSQL's secure schema usage pattern trusts: a warning."}`,
+    `A search_path entry is a name, not an object: whoever creates that schema first decides what these roles' unqualified names mean, with their rights (CVE-2018-1058). Take the name out of their own path: ${script([...remedies])} Reconnect for a role setting to apply. (Or, as an administrator, create the schema first for its role, so that nobody else can.)${failing ? "" : " Only the database's owner may create it, whom PostgreSQL's secure schema usage pattern trusts: a warning."}`,
     `Every schema named in a login role's effective search_path exists, or no role outside the administrators may create it.`,
   );
 }

