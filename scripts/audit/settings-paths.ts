@@ -90,7 +90,7 @@ const SETTINGS_PATHS_SQL = `
   -- for every login role's path; login roles outside the administrators for an administrator's (superusers
   -- aside, as above). Names under pg_ are the system's: nobody creates them.
   SELECT 'unclaimed path', e.role, e.source, e.value, pg_catalog.quote_ident(e.schema), e.raw, NULL, c.umami, NULL, NULL,
-         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners
+         (SELECT pg_catalog.quote_ident(datname) FROM db), c.creators, c.owners, e.rolname, (SELECT datname::text FROM db), e.schema::text
     FROM entries e
     CROSS JOIN LATERAL (
       SELECT pg_catalog.bool_or(w.oid = $1::oid) AS umami,
