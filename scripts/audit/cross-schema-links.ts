@@ -10,6 +10,7 @@
  * superuser) makes such a link; either direction fails. Links within the schema, or within the application,
  * are nobody's business here.
  */
+import { alterTable, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami schema oid. The schema's relations through their namespace dependency (pg_depend's index, as
@@ -39,6 +40,8 @@ const CROSS_LINKS_SQL = `
   SELECT l.kind, pg_catalog.quote_ident(l.name) AS name,
          pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS child,
          pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.relname) AS parent,
+         l.name AS raw_name, ARRAY[cn.nspname, c.relname]::text[] AS child_name,
+         ARRAY[pn.nspname, p.relname]::text[] AS parent_name,
          l.parent IN (SELECT oid FROM umami_rel) AS parent_inside
     FROM links l
     JOIN pg_catalog.pg_class c ON c.oid = l.child JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
@@ -55,6 +58,10 @@ interface LinkRow {
   child: string;
   /** The parent, the partitioned table, or the referenced table. */
   parent: string;
+  /** The same, as the catalogs store them (for the remedy's statement). */
+  raw_name: string | null;
+  child_name: string[];
+  parent_name: string[];
   parent_inside: boolean;
 }
 
@@ -73,9 +80,9 @@ function describe(r: LinkRow, role: string): string {
 }
 
 function remedy(r: LinkRow): string {
-  if (r.kind === "foreign key") return `ALTER TABLE ${r.child} DROP CONSTRAINT ${r.name};`;
-  if (r.kind === "partition") return `ALTER TABLE ${r.parent} DETACH PARTITION ${r.child};`;
-  return `ALTER TABLE ${r.child} NO INHERIT ${r.parent};`;
+  if (r.kind === "foreign key") return alterTable(r.child_name, { dropConstraint: r.raw_name! });
+  if (r.kind === "partition") return alterTable(r.parent_name, { detachPartition: r.child_name });
+  return alterTable(r.child_name, { noInherit: r.parent_name });
 }
 
 /** Inheritance, partitions and foreign keys between Umami's tables and tables outside its schema. */
@@ -89,11 +96,7 @@ export async function auditCrossSchemaLinks(ctx: AuditContext): Promise<Finding[
       `inward and outward: tables linked across ${spec.schema}'s edge`,
       "fail",
       rows.map((r) => describe(r, role)),
-      `A query on a parent reads its children with the parent's privileges only, and a foreign key checks and acts on the other table as its owner: these links carry rows across ${spec.schema}'s edge. As a superuser, or an administrator that is a member of both tables' owners: ${rows
-        .map(remedy)
-        .join(
-          " ",
-        )} (An application table that needs Umami's keys keeps a copy of its own; Umami's migrations create no such link.)`,
+      `A query on a parent reads its children with the parent's privileges only, and a foreign key checks and acts on the other table as its owner: these links carry rows across ${spec.schema}'s edge. As a superuser, or an administrator that is a member of both tables' owners: ${script(rows.map(remedy))} (An application table that needs Umami's keys keeps a copy of its own; Umami's migrations create no such link.)`,
       `No inheritance, partition or foreign key links a table in ${spec.schema} with one outside it.`,
     ),
   ];

@@ -52,8 +52,12 @@ export interface SetOffCode {
   functionOid: string;
   /** The table it is attached to (quoted), null for an event trigger. */
   table: string | null;
-  /** What removes it: the attached code's own DROP/ALTER, or null for an event trigger. */
-  drop: string | null;
+  /** What removes it, as the catalogs name it: its own name and its table in Umami's schema (null for an event trigger). */
+  drop: {
+    kind: "event trigger" | "trigger" | "constraint" | "default" | "policy" | "rule";
+    table: string | null;
+    name: string;
+  };
   /** Its function's source sends NOTIFY. */
   notifies: boolean;
 }
@@ -77,7 +81,7 @@ export const PLAN_SQL = `
   ),
   attached AS (
     -- Triggers, constraints, defaults, policies and rules on Umami's tables that call a function outside pg_catalog.
-    SELECT DISTINCT pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident(t.relname) AS tbl, d.classid, d.objid, d.objsubid, f.refobjid AS fn
+    SELECT DISTINCT pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident(t.relname) AS tbl, t.relname::text AS relname, d.classid, d.objid, d.objsubid, f.refobjid AS fn
       FROM tables t
       JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.oid
        AND d.classid IN ('pg_catalog.pg_trigger'::pg_catalog.regclass, 'pg_catalog.pg_constraint'::pg_catalog.regclass,
@@ -110,7 +114,8 @@ export const PLAN_SQL = `
            ORDER BY t.relname) FROM tables t), '[]') AS tables,
          COALESCE((SELECT pg_catalog.jsonb_agg(c ORDER BY c.table, c.code) FROM (
            SELECT 'event trigger ' || e.evtname || ' ON ' || e.evtevent AS code, (SELECT ${FUNCTION_NAME} FROM pg_catalog.pg_proc p WHERE p.oid = e.evtfoid) AS function,
-                  e.evtfoid::text AS "functionOid", NULL AS table, NULL AS drop,
+                  e.evtfoid::text AS "functionOid", NULL AS table,
+                  pg_catalog.jsonb_build_object('table', NULL, 'kind', 'event trigger', 'name', e.evtname) AS drop,
                   (SELECT p.prosrc ~* $3 FROM pg_catalog.pg_proc p WHERE p.oid = e.evtfoid) AS notifies
              FROM pg_catalog.pg_event_trigger e WHERE e.evtenabled <> 'D'
            UNION ALL
@@ -123,19 +128,18 @@ export const PLAN_SQL = `
                     ELSE (SELECT 'rule ' || pg_catalog.quote_ident(r.rulename) FROM pg_catalog.pg_rewrite r WHERE r.oid = a.objid)
                   END || ' on ' || a.tbl, (SELECT ${FUNCTION_NAME} FROM pg_catalog.pg_proc p WHERE p.oid = a.fn), a.fn::text,
                   a.tbl,
-                  CASE a.classid
-                    WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN
-                      (SELECT 'DROP TRIGGER ' || pg_catalog.quote_ident(tg.tgname) || ' ON ' || a.tbl || ';' FROM pg_catalog.pg_trigger tg WHERE tg.oid = a.objid)
-                    WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
-                      (SELECT 'ALTER TABLE ' || a.tbl || ' DROP CONSTRAINT ' || pg_catalog.quote_ident(co.conname) || ';' FROM pg_catalog.pg_constraint co WHERE co.oid = a.objid)
-                    WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN
-                      (SELECT 'ALTER TABLE ' || a.tbl || ' ALTER COLUMN ' || pg_catalog.quote_ident(at.attname) || ' DROP DEFAULT;'
+                  pg_catalog.jsonb_build_object('table', a.relname, 'kind', CASE a.classid
+                    WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN 'trigger'
+                    WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN 'constraint'
+                    WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN 'default'
+                    WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN 'policy'
+                    ELSE 'rule' END, 'name', CASE a.classid
+                    WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN (SELECT tg.tgname FROM pg_catalog.pg_trigger tg WHERE tg.oid = a.objid)
+                    WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN (SELECT co.conname FROM pg_catalog.pg_constraint co WHERE co.oid = a.objid)
+                    WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN (SELECT at.attname
                          FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_attribute at ON at.attrelid = ad.adrelid AND at.attnum = ad.adnum WHERE ad.oid = a.objid)
-                    WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN
-                      (SELECT 'DROP POLICY ' || pg_catalog.quote_ident(po.polname) || ' ON ' || a.tbl || ';' FROM pg_catalog.pg_policy po WHERE po.oid = a.objid)
-                    ELSE
-                      (SELECT 'DROP RULE ' || pg_catalog.quote_ident(r.rulename) || ' ON ' || a.tbl || ';' FROM pg_catalog.pg_rewrite r WHERE r.oid = a.objid)
-                  END,
+                    WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN (SELECT po.polname FROM pg_catalog.pg_policy po WHERE po.oid = a.objid)
+                    ELSE (SELECT r.rulename FROM pg_catalog.pg_rewrite r WHERE r.oid = a.objid) END),
                   (SELECT p.prosrc ~* $3 FROM pg_catalog.pg_proc p WHERE p.oid = a.fn)
              FROM attached a) c), '[]') AS code
 `;

@@ -12,6 +12,7 @@
  * rest), touches only the row it wrote, and holds Umami's tables only while it writes (measured, reported).
  */
 import type { Client } from "../kernel/db.js";
+import { alterTable, drop, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 import { SENDS_NOTIFY } from "./notifications.js";
 import {
@@ -209,6 +210,15 @@ function kindOf(items: { phase: SetOffKind }[]): SetOffKind {
   return items.every((i) => i.phase === "attached") ? "attached" : "both";
 }
 
+/** The statement that removes code Umami's statements set off: its DROP, or its table's ALTER. */
+function removal(schema: string, d: SetOffCode["drop"]): string {
+  if (d.table === null) return drop({ kind: "EVENT TRIGGER", name: [d.name] });
+  const table = [schema, d.table];
+  if (d.kind === "constraint") return alterTable(table, { dropConstraint: d.name });
+  if (d.kind === "default") return alterTable(table, { dropDefault: d.name });
+  return drop({ kind: d.kind.toUpperCase(), name: [...table, d.name] });
+}
+
 function setOffRemedy(ctx: AuditContext, seen: Observed, kind: SetOffKind): string {
   const { spec } = ctx;
   const events = seen.code.filter((c) => c.table === null);
@@ -216,12 +226,12 @@ function setOffRemedy(ctx: AuditContext, seen: Observed, kind: SetOffKind): stri
   const parts: string[] = [];
   if (kind !== "attached" && events.length > 0) {
     parts.push(
-      `Event triggers run on ${spec.role.name}'s DDL: ${events.map((e) => `${e.code} → ${e.function}`).join("; ")}. Make each function leave ${spec.schema} alone (skip the commands of pg_event_trigger_ddl_commands() whose schema_name is '${spec.schema}'), or remove the trigger (DROP EVENT TRIGGER <name>;).`,
+      `Event triggers run on ${spec.role.name}'s DDL: ${events.map((e) => `${e.code} → ${e.function}`).join("; ")}. Make each function leave ${spec.schema} alone (skip the commands of pg_event_trigger_ddl_commands() whose schema_name is '${spec.schema}'), or remove the trigger: ${script(events.map((e) => removal(spec.schema, e.drop)))}`,
     );
   }
   if (kind !== "event" && attached.length > 0) {
     parts.push(
-      `Code attached to Umami's tables runs on its writes: ${attached.map((a) => `${a.code} → ${a.function}`).join("; ")}. Remove it (as ${spec.role.name}, the tables' owner): ${attached.map((a) => a.drop).join(" ")}`,
+      `Code attached to Umami's tables runs on its writes: ${attached.map((a) => `${a.code} → ${a.function}`).join("; ")}. Remove it (as ${spec.role.name}, the tables' owner): ${script(attached.map((a) => removal(spec.schema, a.drop)))}`,
     );
   }
   if (parts.length === 0)

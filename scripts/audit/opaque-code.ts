@@ -13,6 +13,7 @@
  *   builds at run time (the audit cannot read what it reaches).
  * NOTIFY payloads are the notifications check's. One query, batched with the other checks.
  */
+import { drop, pinSearchPath, script } from "../../sst/database/statements.js";
 import {
   DYNAMIC_PATTERN,
   dynamicSql,
@@ -38,17 +39,20 @@ const OPAQUE_SQL = `
      WHERE n.nspowner = $2::oid OR pg_catalog.has_schema_privilege($2::oid, n.oid, 'CREATE')
   ), runs AS (
     SELECT t.tgfoid AS fn, 'trigger ' || pg_catalog.quote_ident(t.tgname) || ' ON '
-             || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS use
+             || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS use,
+           'TRIGGER' AS kind, ARRAY[n.nspname, c.relname, t.tgname]::text[] AS name
       FROM pg_catalog.pg_trigger t
       JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE NOT t.tgisinternal AND c.relnamespace <> $1::oid
     UNION ALL
-    SELECT e.evtfoid, 'event trigger ' || pg_catalog.quote_ident(e.evtname) FROM pg_catalog.pg_event_trigger e
+    SELECT e.evtfoid, 'event trigger ' || pg_catalog.quote_ident(e.evtname), 'EVENT TRIGGER', ARRAY[e.evtname]::text[]
+      FROM pg_catalog.pg_event_trigger e
   ), views AS (
     -- Views that call a function: their readers run it (checking EXECUTE, never the function's schema).
     SELECT DISTINCT d.refobjid AS fn, CASE c.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END
-             || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS use
+             || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS use,
+           CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END AS kind, ARRAY[n.nspname, c.relname]::text[] AS name
       FROM pg_catalog.pg_depend d
       JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid
       JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class
@@ -63,6 +67,10 @@ const OPAQUE_SQL = `
          ARRAY[p.prosrc, p.prosqlbody::text] AS texts,
          ARRAY(SELECT pg_catalog.substr(c, 13) FROM pg_catalog.unnest(p.proconfig) c WHERE pg_catalog.starts_with(c, 'search_path=')) AS paths,
          ARRAY(SELECT r.use FROM runs r WHERE r.fn = p.oid UNION SELECT v.use FROM views v WHERE v.fn = p.oid ORDER BY 1) AS uses,
+         (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', u.kind, 'name', u.name) ORDER BY u.use)
+            FROM (SELECT r.use, r.kind, r.name FROM runs r WHERE r.fn = p.oid
+                  UNION SELECT v.use, v.kind, v.name FROM views v WHERE v.fn = p.oid) u) AS drops,
+         ARRAY[n.nspname, p.proname]::text[] AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
          -- An SQL-standard body records what it uses: the schemas where umami_user creates that it reaches.
          (SELECT pg_catalog.string_agg(DISTINCT cr.nspname::text, ',')
             FROM pg_catalog.pg_depend d
@@ -87,7 +95,8 @@ const OPAQUE_SQL = `
            || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
          CASE WHEN rw.rulename <> '_RETURN' THEN 'RULE' WHEN c.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
          pg_catalog.pg_get_userbyid(c.relowner)::text, NULL,
-         ARRAY[rw.ev_action::text], NULL, NULL,
+         ARRAY[rw.ev_action::text], NULL, NULL, NULL,
+         CASE WHEN rw.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, rw.rulename] END::text[], NULL,
          (SELECT pg_catalog.string_agg(DISTINCT cr.nspname::text, ',')
             FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class rc ON rc.oid = d.refobjid
             JOIN creatable cr ON cr.oid = rc.relnamespace
@@ -105,7 +114,8 @@ const OPAQUE_SQL = `
                         OR (rw.rulename <> '_RETURN' AND rc.relnamespace IN (SELECT oid FROM creatable))))
   UNION ALL
   SELECT 'trigger arguments', pg_catalog.quote_ident(t.tgname) || ' ON ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
-         'TRIGGER', pg_catalog.pg_get_userbyid(c.relowner)::text, NULL, ARRAY[pg_catalog.encode(t.tgargs, 'hex')], NULL, NULL, NULL
+         'TRIGGER', pg_catalog.pg_get_userbyid(c.relowner)::text, NULL, ARRAY[pg_catalog.encode(t.tgargs, 'hex')], NULL, NULL,
+         NULL, ARRAY[n.nspname, c.relname, t.tgname]::text[], NULL, NULL
     FROM pg_catalog.pg_trigger t
     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -136,6 +146,12 @@ interface OpaqueRow {
   uses: string[] | null;
   /** Schemas where umami_user creates that the object's recorded dependencies reach, comma-separated. */
   recorded: string | null;
+  /** The objects that run a function (as `uses`), by keyword and name parts, for the remedy's DROPs. */
+  drops: { kind: string; name: string[] }[] | null;
+  /** The object's name parts as the catalogs store them ([schema, name]; [schema, table, name]). */
+  name: string[];
+  /** A function's identity arguments, as the server formats them. */
+  args: string | null;
 }
 
 /** Who may put things where: the schemas umami_user creates in, and the names it may still create. */
@@ -206,25 +222,13 @@ function describe(v: Verdict): string {
 }
 
 /** The statements that take the code out, as its owner: a pinned path reset, or the object dropped (its triggers first). */
-function remedy(v: Verdict): string {
+function remedy(v: Verdict): string[] {
   const { row } = v;
-  switch (row.kind) {
-    case "trigger arguments":
-      return `DROP TRIGGER ${row.object};`;
-    case "rule":
-      return `DROP RULE ${row.object};`;
-    case "tree":
-      return `DROP ${row.otype} ${row.object};`;
-    default: {
-      const onlyPath = v.fail.every((f) => f.startsWith("its pinned search_path"));
-      if (onlyPath) return `ALTER ${row.otype} ${row.object} SET search_path = pg_catalog, pg_temp;`;
-      const users = (row.uses ?? []).map((u) => {
-        const [, kind, name] = /^(event trigger|trigger|materialized view|view) (.*)$/.exec(u)!;
-        return `DROP ${kind.toUpperCase()} ${name};`;
-      });
-      return [...users, `DROP ${row.otype} ${row.object};`].join(" ");
-    }
-  }
+  if (row.kind !== "function") return [drop({ kind: row.otype, name: row.name })];
+  const routine = { kind: row.otype, name: row.name, args: [row.args ?? ""] };
+  if (v.fail.every((f) => f.startsWith("its pinned search_path")))
+    return [pinSearchPath(routine, ["pg_catalog", "pg_temp"])];
+  return [...(row.drops ?? []).map((u) => drop({ kind: u.kind, name: u.name })), drop(routine)];
 }
 
 /** Functions, views, materialized views, rules and trigger arguments outside Umami's schema that run with others' rights. */
@@ -246,11 +250,7 @@ export async function auditOpaqueCode(ctx: AuditContext): Promise<Finding[]> {
       failing.length > 0 ? "fail" : "warn",
       [...failing, ...warning].map(describe),
       failing.length > 0
-        ? `This code runs with the rights of its owner or of whoever sets it off (an administrator, the application's writes, a REFRESH), and what it names is ${role}'s to change — a relation swapped for a view, an overload that matches better, a schema it creates first — so ${role} decides what runs with those rights, and whoever may use the code reads what it reads. As the owner: ${failing
-            .map(remedy)
-            .join(
-              " ",
-            )} (Tooling of Umami's own belongs to ${role}: recreated as ${role}'s, it runs with ${role}'s rights alone. A function whose only fault is its pinned path keeps working where its body names its objects with their schema.)`
+        ? `This code runs with the rights of its owner or of whoever sets it off (an administrator, the application's writes, a REFRESH), and what it names is ${role}'s to change — a relation swapped for a view, an overload that matches better, a schema it creates first — so ${role} decides what runs with those rights, and whoever may use the code reads what it reads. As the owner: ${script(failing.flatMap(remedy))} (Tooling of Umami's own belongs to ${role}: recreated as ${role}'s, it runs with ${role}'s rights alone. A function whose only fault is its pinned path keeps working where its body names its objects with their schema.)`
         : `Each runs SQL it builds at run time with other roles' rights: review that it leaves ${spec.schema} out (an auto-grant event trigger that skips it, say) and pins its search_path.`,
       `No function, view, materialized view, rule or trigger argument outside ${spec.schema} that runs with other roles' rights names a schema ${role} can create in, or pins a search_path into one.`,
     ),

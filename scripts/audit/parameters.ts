@@ -7,6 +7,7 @@
  * held outside the administrators changes every session's defaults at the next reload, the administrators'
  * included: named. SET on a parameter any role may set grants nothing and is left out.
  */
+import { revokeParameter, script, type Grantee } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami role oid, $2 allowed role oids. Each grantee's privileges per parameter (`pg_parameter_acl` is
@@ -15,6 +16,7 @@ import { finding, type AuditContext, type Finding } from "./types.js";
 const PARAMETERS_SQL = `
   SELECT pa.parname::text AS parameter,
          CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee,
+         CASE a.grantee WHEN 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END AS role,
          pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type) AS privileges,
          a.grantee = 0 OR pg_catalog.pg_has_role($1::oid, a.grantee, 'USAGE') AS umami,
          (SELECT s.context FROM pg_catalog.pg_settings s WHERE s.name = pa.parname) AS context
@@ -27,6 +29,8 @@ const PARAMETERS_SQL = `
 interface ParameterRow {
   parameter: string;
   grantee: string;
+  /** The grantee as the catalogs store it, or PUBLIC (null). */
+  role: Grantee;
   privileges: string[];
   /** Umami's role holds these privileges (granted to it, to PUBLIC or to a role it inherits). */
   umami: boolean;
@@ -42,7 +46,7 @@ function describe(r: ParameterRow): string {
 }
 
 function revoke(r: ParameterRow): string {
-  return `REVOKE ${adds(r).join(", ")} ON PARAMETER ${r.parameter} FROM ${r.grantee};`;
+  return revokeParameter(adds(r), r.parameter, r.role);
 }
 
 /** Parameter privileges Umami's role holds, and ALTER SYSTEM held outside the administrators. */
@@ -60,7 +64,7 @@ export async function auditParameters(ctx: AuditContext): Promise<Finding[]> {
       "outward: parameter privileges",
       "fail",
       umami.map(describe),
-      `${role} may set parameters only a superuser may (SET on lo_compat_privileges reads every large object), or write the server's configuration; the spec grants none. As a superuser (or the role that granted it): ${umami.map(revoke).join(" ")}`,
+      `${role} may set parameters only a superuser may (SET on lo_compat_privileges reads every large object), or write the server's configuration; the spec grants none. As a superuser (or the role that granted it): ${script(umami.map(revoke))}`,
       `${role} holds no privilege on a parameter beyond what every role may set.`,
     ),
     finding(
@@ -68,9 +72,7 @@ export async function auditParameters(ctx: AuditContext): Promise<Finding[]> {
       "inward: ALTER SYSTEM outside the administrators",
       "warn",
       others.map((r) => `${r.parameter} → ${r.grantee} (ALTER SYSTEM)`),
-      `These roles write the server's configuration: at the next reload every session gets their value, the administrators' included (search_path, preloaded libraries, archive_command). Leave that privilege to the administrators: ${others
-        .map((r) => `REVOKE ALTER SYSTEM ON PARAMETER ${r.parameter} FROM ${r.grantee};`)
-        .join(" ")}`,
+      `These roles write the server's configuration: at the next reload every session gets their value, the administrators' included (search_path, preloaded libraries, archive_command). Leave that privilege to the administrators: ${script(others.map((r) => revokeParameter(["ALTER SYSTEM"], r.parameter, r.role)))}`,
       "No role outside the administrators holds ALTER SYSTEM on a parameter.",
     ),
   ];

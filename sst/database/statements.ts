@@ -157,15 +157,26 @@ export function drop(on: ObjectRef, options: { cascade?: boolean } = {}): string
   return `DROP ${on.kind} ${objectName(on)}${options.cascade ? " CASCADE" : ""}`;
 }
 
-/** `ALTER TABLE table ALTER COLUMN column DROP DEFAULT` or `ALTER TABLE table DROP CONSTRAINT name`. */
+/**
+ * `ALTER TABLE table …`: `ALTER COLUMN column DROP DEFAULT`, `DROP CONSTRAINT name`, `NO INHERIT parent` or
+ * `DETACH PARTITION partition` (the parent and the partition as `[schema, table]`).
+ */
 export function alterTable(
   table: readonly string[],
-  change: { dropDefault: string } | { dropConstraint: string },
+  change:
+    | { dropDefault: string }
+    | { dropConstraint: string }
+    | { noInherit: readonly string[] }
+    | { detachPartition: readonly string[] },
 ): string {
   const action =
     "dropDefault" in change
       ? `ALTER COLUMN ${quoteIdent(change.dropDefault)} DROP DEFAULT`
-      : `DROP CONSTRAINT ${quoteIdent(change.dropConstraint)}`;
+      : "dropConstraint" in change
+        ? `DROP CONSTRAINT ${quoteIdent(change.dropConstraint)}`
+        : "noInherit" in change
+          ? `NO INHERIT ${qualified(change.noInherit)}`
+          : `DETACH PARTITION ${qualified(change.detachPartition)}`;
   return `ALTER TABLE ${qualified(table)} ${action}`;
 }
 
@@ -256,6 +267,13 @@ export function alterSetting(
 /** `ALTER FUNCTION name(args) SET search_path TO …`: pins where a routine looks names up. */
 export function pinSearchPath(routine: ObjectRef, schemas: readonly string[]): string {
   return `ALTER ${routine.kind} ${objectName(routine)} SET ${settingName("search_path")} TO ${schemas.map(quoteIdent).join(", ")}`;
+}
+
+/** `REVOKE privileges ON PARAMETER name FROM role` (`SET`, `ALTER SYSTEM`; a custom name's parts quoted each). */
+export function revokeParameter(privileges: readonly string[], parameter: string, from: Grantee): string {
+  for (const p of privileges)
+    if (p !== "SET" && p !== "ALTER SYSTEM") throw new Error(`Not a parameter privilege: ${p}`);
+  return `REVOKE ${privileges.join(", ")} ON PARAMETER ${settingName(parameter)} FROM ${grantee(from)}`;
 }
 
 /** `DROP USER MAPPING FOR role SERVER server`. */

@@ -61,7 +61,7 @@ describe("tables linked across Umami's schema", () => {
     });
 
     expect(await applyRemedy(stage, before.finding(CHECK)!.remedy, "superuser")).toEqual([
-      "ALTER TABLE umami.website NO INHERIT public.all_sites;",
+      'ALTER TABLE "umami"."website" NO INHERIT "public"."all_sites";',
     ]);
     expect(await rows(stage, "app", "SELECT name FROM public.all_sites")).toEqual([]);
     await expectClean();
@@ -86,7 +86,7 @@ describe("tables linked across Umami's schema", () => {
       "public.audit_2024 is a partition of umami.event_log: umami_user reads public.audit_2024's rows through it, without any privilege on them",
     ]);
     expect(await applyRemedy(stage, before.finding(CHECK)!.remedy, "superuser")).toEqual([
-      "ALTER TABLE umami.event_log DETACH PARTITION public.audit_2024;",
+      'ALTER TABLE "umami"."event_log" DETACH PARTITION "public"."audit_2024";',
     ]);
     expect(await rows(stage, "umami", "SELECT detail FROM umami.event_log")).toEqual([]);
     await stage.run("umami", "DROP TABLE umami.event_log");
@@ -115,7 +115,7 @@ describe("tables linked across Umami's schema", () => {
       "foreign key shop_sites_website_id_fkey of public.shop_sites references umami.website: umami_user's DELETE or UPDATE of its rows acts on public.shop_sites's (cascades, sets null, or is refused)",
     ]);
     expect(await applyRemedy(stage, before.finding(CHECK)!.remedy, "superuser")).toEqual([
-      "ALTER TABLE public.shop_sites DROP CONSTRAINT shop_sites_website_id_fkey;",
+      'ALTER TABLE "public"."shop_sites" DROP CONSTRAINT "shop_sites_website_id_fkey";',
     ]);
     await stage.run("umami", `DELETE FROM umami.website WHERE website_id = '${site}'`);
     expect(await rows(stage, "app", "SELECT shop_id FROM public.shop_sites")).toEqual([{ shop_id: 1 }]);

@@ -197,7 +197,7 @@ describe("what Umami's own statements set off", () => {
     // catalogs' own remedy for the EXECUTE.
     expect(
       await applyRemedy(stage, check(result, ROWS).remedy, "admin", { keep: (s) => s.startsWith("ALTER TABLE") }),
-    ).toEqual(["ALTER TABLE umami.website DROP CONSTRAINT website_name_remembered;"]);
+    ).toEqual(['ALTER TABLE "umami"."website" DROP CONSTRAINT "website_name_remembered";']);
     await applyRemedy(stage, check(result, "outward: SECURITY DEFINER functions").remedy, "superuser");
     await stage.run("umami", "INSERT INTO umami.website VALUES (gen_random_uuid(), 'another.secret.example')");
     expect(await rows(stage, "app", "SELECT name FROM public.site_names")).toEqual(copied);
@@ -239,7 +239,7 @@ describe("what Umami's own statements set off", () => {
     });
     expect(
       await applyRemedy(stage, check(result, NOTIFY).remedy, "admin", { keep: (s) => s.startsWith("ALTER TABLE") }),
-    ).toEqual(["ALTER TABLE umami.website DROP CONSTRAINT website_announced;"]);
+    ).toEqual(['ALTER TABLE "umami"."website" DROP CONSTRAINT "website_announced";']);
     const after = await verify();
     expect(after.code).toBe(0);
     expect(after.finding(NOTIFY)!.severity).toBe("pass");

@@ -48,7 +48,7 @@ describe("opaque-code", () => {
         ],
       });
       expect(await applyRemedy(stage, before.finding(CHECK)!.remedy, "admin")).toEqual([
-        "DROP MATERIALIZED VIEW public.site_report;",
+        'DROP MATERIALIZED VIEW "public"."site_report";',
       ]);
       await expect(rows(stage, "app", "SELECT name FROM public.site_report")).rejects.toThrow(/does not exist/);
       const after = await verifyCli(stage);
@@ -99,7 +99,7 @@ describe("opaque-code", () => {
         ],
       });
       expect(await applyRemedy(stage, before.finding(CHECK)!.remedy, "admin")).toEqual([
-        "ALTER FUNCTION public.team_names() SET search_path = pg_catalog, pg_temp;",
+        'ALTER FUNCTION "public"."team_names"() SET "search_path" TO "pg_catalog", "pg_temp";',
       ]);
       await stage.run("umami", "DELETE FROM umami.loot");
       await expect(rows(stage, "admin", "SELECT public.team_names()")).rejects.toThrow(
@@ -145,7 +145,7 @@ describe("opaque-code", () => {
         objects: ["function ops.site_names() runs as app_admin for app_user — fails: its body names umami"],
       });
       expect(await applyRemedy(stage, before.finding(READERS)!.remedy, "admin")).toEqual([
-        "REVOKE EXECUTE ON FUNCTION ops.site_names() FROM PUBLIC;",
+        'REVOKE EXECUTE ON FUNCTION "ops"."site_names"() FROM PUBLIC;',
       ]);
       await expect(rows(stage, "app", "SELECT name FROM public.site_names")).rejects.toThrow(
         /permission denied for function site_names/,
@@ -158,8 +158,8 @@ describe("opaque-code", () => {
         "function ops.site_names() (owner app_admin, SECURITY DEFINER, run by view public.site_names) — names schema umami, where umami_user creates objects",
       ]);
       expect(await applyRemedy(stage, revoked.finding(CHECK)!.remedy, "admin")).toEqual([
-        "DROP VIEW public.site_names;",
-        "DROP FUNCTION ops.site_names();",
+        'DROP VIEW "public"."site_names";',
+        'DROP FUNCTION "ops"."site_names"();',
       ]);
       expect((await verifyCli(stage)).code).toBe(0);
     } finally {

@@ -50,7 +50,7 @@ describe("parameter privileges", () => {
       objects: ["lo_compat_privileges → umami_user (SET)"],
     });
     expect(await applyRemedy(stage, before.finding(CHECK)!.remedy, "superuser")).toEqual([
-      "REVOKE SET ON PARAMETER lo_compat_privileges FROM umami_user;",
+      'REVOKE SET ON PARAMETER "lo_compat_privileges" FROM "umami_user";',
     ]);
     await expect(readAsUmami(oid)).rejects.toThrow(/permission denied to set parameter/);
 
@@ -73,7 +73,7 @@ describe("parameter privileges", () => {
       objects: ["search_path → app_user (ALTER SYSTEM)"],
     });
     expect(await applyRemedy(stage, result.finding(ALTER_SYSTEM)!.remedy, "superuser")).toEqual([
-      "REVOKE ALTER SYSTEM ON PARAMETER search_path FROM app_user;",
+      'REVOKE ALTER SYSTEM ON PARAMETER "search_path" FROM "app_user";',
     ]);
     expect((await verifyCli(stage)).finding(ALTER_SYSTEM)).toMatchObject({ severity: "pass" });
   });

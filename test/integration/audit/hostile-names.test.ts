@@ -4,7 +4,7 @@
  * role and schema, the administrator, the application's schemas, roles, tables, functions, views, triggers,
  * publications and settings all carry such names. For each path class of AUDIT_CLASSES the cases below build
  * a finding, check that it is reported, run every statement its remedy spells out as the case says, and check
- * that what the case built is reported no more. Every statement any audit here prints also runs, as a
+ * that what the case built is reported no more (the live probes run where a case asks). Every statement any audit here prints also runs, as a
  * superuser, in a transaction rolled back: a name quoted wrong fails there. A class without a case is listed in
  * EXEMPT with the reason; a class in neither fails the first test, so a new class brings its case along.
  */
@@ -47,6 +47,8 @@ interface Case {
   remedyAs: Who;
   /** The statements to run, when the remedy offers alternatives that exclude each other. */
   keep?: (statement: string) => boolean;
+  /** The audit runs the live probes as the Umami role (the live-effects class sees only what they set off). */
+  probes?: boolean;
   /** Cleans up what the remedy leaves that a later case would trip on. */
   teardown?: [Who, string][];
 }
@@ -359,6 +361,88 @@ const CASES: Partial<Record<AuditClass, Case[]>> = {
       remedyAs: "umami",
     },
   ],
+  "cross-schema-links": [
+    {
+      check: `inward and outward: tables linked across ${SCHEMA}'s edge`,
+      setup: [
+        [
+          "superuser",
+          `CREATE TABLE ${qualified(APP, `All "Sites"`)} (id integer PRIMARY KEY, ${q("select")} text);
+           CREATE TABLE ${qualified(SCHEMA, `Child "T"`)} () INHERITS (${qualified(APP, `All "Sites"`)});
+           ALTER TABLE ${qualified(SCHEMA, `Child "T"`)} OWNER TO ${q(ROLE)};
+           CREATE TABLE ${qualified(SCHEMA, `Log "P"`)} (at integer) PARTITION BY RANGE (at);
+           ALTER TABLE ${qualified(SCHEMA, `Log "P"`)} OWNER TO ${q(ROLE)};
+           CREATE TABLE ${qualified(APP, `Log 2024`)} PARTITION OF ${qualified(SCHEMA, `Log "P"`)} FOR VALUES FROM (0) TO (10);
+           CREATE TABLE ${qualified(SCHEMA, `Keys "K"`)} (id integer CONSTRAINT ${q(`fk "select"`)} REFERENCES ${qualified(APP, `All "Sites"`)});
+           ALTER TABLE ${qualified(SCHEMA, `Keys "K"`)} OWNER TO ${q(ROLE)}`,
+        ],
+      ],
+      remedyAs: "superuser",
+      teardown: [
+        [
+          "superuser",
+          `DROP TABLE ${qualified(SCHEMA, `Child "T"`)}, ${qualified(SCHEMA, `Log "P"`)}, ${qualified(SCHEMA, `Keys "K"`)}, ${qualified(APP, `Log 2024`)}`,
+        ],
+      ],
+    },
+  ],
+  "parameter-privileges": [
+    {
+      check: "outward: parameter privileges",
+      setup: [["superuser", `GRANT SET ON PARAMETER lo_compat_privileges TO ${q(ROLE)}`]],
+      remedyAs: "superuser",
+    },
+    {
+      check: "inward: ALTER SYSTEM outside the administrators",
+      setup: [["superuser", `GRANT ALTER SYSTEM ON PARAMETER work_mem TO ${q(READER)}`]],
+      remedyAs: "superuser",
+    },
+  ],
+  "opaque-code": [
+    {
+      check: "inward: opaque code that runs with other roles' rights",
+      setup: [
+        [
+          "admin",
+          `CREATE FUNCTION ${qualified(APP, `Pinned "fn"`)}(x integer, "b c" text) RETURNS integer LANGUAGE plpgsql
+             SET search_path = ${q(SCHEMA)}, public AS 'BEGIN RETURN x; END'`,
+        ],
+      ],
+      remedyAs: "admin",
+      teardown: [["admin", `DROP FUNCTION ${qualified(APP, `Pinned "fn"`)}(integer, text)`]],
+    },
+    {
+      // No view over it: each statement also runs alone, and DROP FUNCTION alone fails while a view uses it.
+      check: "inward: opaque code that runs with other roles' rights",
+      setup: [
+        [
+          "superuser",
+          `CREATE FUNCTION ${qualified(APP, `Peek "it"`)}(a integer) RETURNS bigint LANGUAGE sql
+             BEGIN ATOMIC SELECT count(*) FROM ${umamiTable}; END;
+           ALTER FUNCTION ${qualified(APP, `Peek "it"`)}(integer) OWNER TO ${q(ADMIN)}`,
+        ],
+      ],
+      remedyAs: "admin",
+    },
+  ],
+  "live-effects": [
+    {
+      check: "live: rows written outside Umami's schema by Umami's statements",
+      setup: [
+        [
+          "superuser",
+          `CREATE TABLE ${qualified(APP, `Copied "Rows"`)} (${q("select")} text);
+           GRANT SELECT ON ${qualified(APP, `Copied "Rows"`)} TO ${q(READER)};
+           CREATE FUNCTION ${qualified(APP, `keep "copy"`)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+             SET search_path = pg_catalog
+             AS $f$BEGIN INSERT INTO ${qualified(APP, `Copied "Rows"`)} VALUES (NEW.${q("select")}); RETURN NEW; END$f$;
+           CREATE TRIGGER ${q(`keep "rows"`)} AFTER INSERT ON ${umamiTable} FOR EACH ROW EXECUTE FUNCTION ${qualified(APP, `keep "copy"`)}()`,
+        ],
+      ],
+      remedyAs: "umami",
+      probes: true,
+    },
+  ],
 };
 
 let server: TestServer;
@@ -381,8 +465,8 @@ function databaseOf(f: Finding): string {
  * Audits, then runs every statement any reported finding prints, as the superuser in a transaction rolled back:
  * each must parse and name objects that exist.
  */
-async function audit(): Promise<AuditResult> {
-  const result = await auditIsolation({ admin: settings.admin, spec });
+async function audit(probes = false): Promise<AuditResult> {
+  const result = await auditIsolation({ admin: settings.admin, spec, ...(probes ? { umami: settings.umami } : {}) });
   for (const f of result.findings.filter((x) => x.severity !== "pass")) {
     const database = databaseOf(f);
     for (const sql of statements(f.remedy)) {
@@ -451,9 +535,9 @@ describe("hostile names in every remedy", () => {
     cases.map((c, i) => ({ name: `${cls} #${i + 1}: ${c.check}`, ...c })),
   );
   it.each(entries)("$name: the remedy runs as printed and closes the finding", async (c) => {
-    const before = await audit();
+    const before = await audit(c.probes);
     for (const [who, sql] of c.setup) await run(who, sql);
-    const found = await audit();
+    const found = await audit(c.probes);
     // What the setup added; a case without setup takes what an earlier case left (another database, say).
     const added = reported(found, c.check).filter(
       (o) => c.setup.length === 0 || !reported(before, c.check).includes(o),
@@ -467,7 +551,7 @@ describe("hostile names in every remedy", () => {
     expect(list.length, `the remedy of "${c.check}" spells out a statement: ${remedy}`).toBeGreaterThan(0);
     const database = c.check.startsWith("outward: database ") ? c.check.slice("outward: database ".length) : DATABASE;
     for (const sql of list) await run(c.remedyAs, sql, database);
-    const after = reported(await audit(), c.check);
+    const after = reported(await audit(c.probes), c.check);
     expect(after.filter((o) => added.includes(o))).toEqual([]);
     for (const [who, sql] of c.teardown ?? []) await run(who, sql);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   alterOwner,
   alterRole,
+  alterTable,
   drop,
   dropUserMapping,
   grant,
@@ -12,6 +13,7 @@ import {
   PUBLIC,
   revoke,
   revokeDefault,
+  revokeParameter,
   revokeRole,
   script,
 } from "../../../sst/database/statements.js";
@@ -120,6 +122,28 @@ describe("statement builders", () => {
     );
     expect(dropUserMapping("umami_user", "srv x")).toBe('DROP USER MAPPING FOR "umami_user" SERVER "srv x"');
     expect(dropUserMapping(PUBLIC, "srv")).toBe('DROP USER MAPPING FOR PUBLIC SERVER "srv"');
+  });
+
+  it("unlink tables: a foreign key, an inheritance, a partition", () => {
+    expect(alterTable(["My-App", "o'\"q"], { dropConstraint: 'fk "x"' })).toBe(
+      'ALTER TABLE "My-App"."o\'""q" DROP CONSTRAINT "fk ""x"""',
+    );
+    expect(alterTable(["Umami o'q", "T"], { noInherit: ["public", "All Sites"] })).toBe(
+      'ALTER TABLE "Umami o\'q"."T" NO INHERIT "public"."All Sites"',
+    );
+    expect(alterTable(["u", "Log"], { detachPartition: ["public", "select"] })).toBe(
+      'ALTER TABLE "u"."Log" DETACH PARTITION "public"."select"',
+    );
+  });
+
+  it("revoke privileges on parameters, a custom one's parts quoted each", () => {
+    expect(revokeParameter(["SET"], "lo_compat_privileges", "Umami-User select")).toBe(
+      'REVOKE SET ON PARAMETER "lo_compat_privileges" FROM "Umami-User select"',
+    );
+    expect(revokeParameter(["ALTER SYSTEM", "SET"], "app.My Key", PUBLIC)).toBe(
+      'REVOKE ALTER SYSTEM, SET ON PARAMETER "app"."My Key" FROM PUBLIC',
+    );
+    expect(() => revokeParameter(["SET; DROP"], "x", PUBLIC)).toThrow(/Not a parameter privilege/);
   });
 
   it("end each statement with a semicolon for prose", () => {
