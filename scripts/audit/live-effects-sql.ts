@@ -6,8 +6,17 @@
  */
 import { quoteIdent, quoteLiteral } from "../../sst/database/quote.js";
 
-/** The probe's own table, created, altered and written in Umami's schema, then rolled back. */
-export const LIVE_PROBE_TABLE = "umami_db_live_probe";
+/**
+ * The probe's own table, created, altered and written in Umami's schema, then rolled back. Each run names its own
+ * (`liveProbeTable`): two audits at once would otherwise create the same name, and the second would wait on the
+ * first's catalog row until its lock timeout.
+ */
+const LIVE_PROBE_TABLE = "umami_db_live_probe";
+
+/** This run's probe table name: the prefix, the process and a random part (well under 63 bytes). */
+export function liveProbeTable(): string {
+  return `${LIVE_PROBE_TABLE}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
 
 /** The transaction-local setting that carries the block's results out of it (a DO block returns nothing). */
 export const RESULT_SETTING = "umami_db.live_effects";
@@ -145,9 +154,9 @@ export const PLAN_SQL = `
 `;
 
 /** The DDL a migration sends, on the probe's own table (no lock on Umami's tables), each event a trigger may watch. */
-export function buildDdl(schema: string): string[] {
-  const t = `${quoteIdent(schema)}.${quoteIdent(LIVE_PROBE_TABLE)}`;
-  const index = quoteIdent(`${LIVE_PROBE_TABLE}_note_idx`);
+export function buildDdl(schema: string, table: string): string[] {
+  const t = `${quoteIdent(schema)}.${quoteIdent(table)}`;
+  const index = quoteIdent(`${table}_note_idx`);
   return [
     `CREATE TABLE ${t} (id uuid PRIMARY KEY, created_at timestamptz(6) DEFAULT CURRENT_TIMESTAMP)`,
     `ALTER TABLE ${t} ADD COLUMN note varchar(50), ADD COLUMN hits integer`,

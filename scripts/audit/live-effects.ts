@@ -12,6 +12,7 @@
  * rest), touches only the row it wrote, and holds Umami's tables only while it writes (measured, reported).
  */
 import type { Client } from "../kernel/db.js";
+import { quoteIdent } from "../../sst/database/quote.js";
 import { alterTable, drop, script } from "../../sst/database/statements.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 import { SENDS_NOTIFY } from "./notifications.js";
@@ -19,7 +20,7 @@ import {
   buildDdl,
   changedSql,
   FUNCTION_NAME,
-  LIVE_PROBE_TABLE,
+  liveProbeTable,
   PLAN_SQL,
   RESULT_SETTING,
   type PlanTable,
@@ -80,6 +81,7 @@ function message(error: unknown): string {
 
 async function observe(ctx: AuditContext, client: Client): Promise<Observed> {
   const { spec } = ctx;
+  const probeTable = liveProbeTable();
   // Simple-query protocol: several statements in one round trip. SET CONSTRAINTS fires deferred constraint
   // triggers at each statement's end, as a commit would.
   await client.query(
@@ -89,12 +91,12 @@ async function observe(ctx: AuditContext, client: Client): Promise<Observed> {
     const [plan] = (
       await client.query<{ track_functions: string; track_counts: boolean; tables: PlanTable[]; code: SetOffCode[] }>(
         PLAN_SQL,
-        [spec.schema, LIVE_PROBE_TABLE, SENDS_NOTIFY],
+        [spec.schema, probeTable, SENDS_NOTIFY],
       )
     ).rows;
     let ddlError: string | null = null;
     try {
-      await client.query(["SAVEPOINT live_ddl", ...buildDdl(spec.schema)].join(";\n"));
+      await client.query(["SAVEPOINT live_ddl", ...buildDdl(spec.schema, probeTable)].join(";\n"));
     } catch (error) {
       ddlError = message(error);
       await client.query("ROLLBACK TO SAVEPOINT live_ddl");
@@ -176,7 +178,11 @@ function privilegeProblems(ctx: AuditContext, seen: Observed): { text: string; p
     const now = new Set(c.acl.map(entry));
     const added = c.acl.filter((e) => !had.has(entry(e)));
     const removed = (prior?.acl ?? []).filter((e) => !now.has(entry(e)));
-    const inUmami = c.schema === spec.schema || (c.catalog === "pg_namespace" && c.oid === ctx.schemaOid);
+    // pg_identify_object quotes the schema where its name needs it (a derived stage's umami_Feature_X).
+    const inUmami =
+      c.schema === spec.schema ||
+      c.schema === quoteIdent(spec.schema) ||
+      (c.catalog === "pg_namespace" && c.oid === ctx.schemaOid);
     const ownerChanged = c.owner !== null && (prior ? prior.owner !== c.owner : !allowed.has(c.owner));
     if (inUmami) {
       const foreign = added.filter((e) => !allowed.has(e.grantee));

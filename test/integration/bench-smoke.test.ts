@@ -32,6 +32,14 @@ const SMOKE: Record<string, { args: string[]; figures: RegExp[] }> = {
       /^one deploy's server cost: \d+ ms CPU, \d+ WAL bytes, \d+ temp bytes, 0 locks on the application's \d+ relations .*audit passed\)$/m,
     ],
   },
+  "bench:online": {
+    args: ["--events", "1000"],
+    figures: [
+      /^inserts: online \d+ \(0 lost, 0 failed\)/m,
+      /^time: online .+ vs offline .+: \d+\.\d\d×$/m,
+      /^end state: schemas equal;/m,
+    ],
+  },
   "bench:upgrade": {
     args: ["--rows", "1000"],
     figures: [

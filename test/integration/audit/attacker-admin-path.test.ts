@@ -129,7 +129,9 @@ describe("search-path-shadowing: an application role plants in the administrator
           `app_admin: search_path = "$user", public (from the server's default (parameter group)) reaches schema app_admin, where app_user (the schema's owner) can create objects`,
         ],
       });
-      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([`ALTER ROLE app_admin SET search_path TO public;`]);
+      expect(await applyRemedy(stage, f.remedy, "admin")).toEqual([
+        `ALTER ROLE "app_admin" SET "search_path" TO "public";`,
+      ]);
       await rows(stage, "admin", SIZE_QUERY);
       await expect(rows(stage, "app", "SELECT name FROM umami.website")).rejects.toThrow(/permission denied/);
       const after = await verifyCli(stage);
