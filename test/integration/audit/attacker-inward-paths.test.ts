@@ -169,7 +169,7 @@ describe("inward-via-objects", () => {
       // Kept for the administrators, the function still runs their rights over what umami_user controls (opaque-code).
       const opaque = check(await audit(), "inward: opaque code that runs with other roles' rights");
       expect(failing(await audit())).toEqual([opaque.check]);
-      expect(await apply(opaque.remedy, "admin")).toEqual(["DROP FUNCTION public.site_list();"]);
+      expect(await apply(opaque.remedy, "admin")).toEqual(['DROP FUNCTION "public"."site_list"();']);
       expect(failing(await audit())).toEqual([]);
     } finally {
       await stage.run("admin", "DROP FUNCTION IF EXISTS public.site_list()");
