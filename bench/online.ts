@@ -9,12 +9,8 @@
  * insert latency p99/max per phase, each path's time and the ratio, and whether both end states match.
  */
 import { cpus } from "node:os";
-import { buildSpec } from "../sst/database/spec.js";
-import { parseDatabaseUrl, toUrl, withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
-import { generatePassword } from "../scripts/kernel/password.js";
-import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
-import { createAuroraLikeAdmin } from "../scripts/local/sample-app.js";
-import { provisionStage } from "../scripts/flows/provision.js";
+import { withClient, type ConnectionSettings } from "../scripts/kernel/db.js";
+import { startProvisionedStage } from "./provisioned-stage.js";
 import { applyMigrations } from "../scripts/migrate/runner.js";
 import { deployOnline } from "../scripts/migrate/online/deploy.js";
 import { compareSchemas } from "../scripts/migrate/schema-compare.js";
@@ -68,25 +64,8 @@ async function lost(settings: ConnectionSettings, inserts: TrackedInsert[]): Pro
 async function main() {
   const release2 = await loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions(process.env));
   const release3 = await loadMigrations(umamiReleaseSource("3.1.0"), migrationLoadOptions(process.env));
-  const server = await startEmbeddedPostgres();
+  const { server, superuser, spec, umami: online } = await startProvisionedStage("bench online");
   try {
-    const superuser = parseDatabaseUrl(server.superuserUrl);
-    const admin = {
-      ...superuser,
-      user: "app_admin",
-      password: generatePassword(),
-      database: "app",
-      applicationName: "bench online",
-    };
-    await withClient(superuser, (c) =>
-      createAuroraLikeAdmin(c, { name: admin.user, password: admin.password, database: admin.database }),
-    );
-    const spec = buildSpec("dev");
-    const password = generatePassword();
-    await withClient(admin, (c) => provisionStage(c, spec, { admin: admin.user, password }));
-    const online = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), {
-      applicationName: "bench online",
-    });
     await applyMigrations(online, release2);
     log(`seeding ${events.toLocaleString("en-US")} events …`);
     const t0 = performance.now();

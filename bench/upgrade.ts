@@ -12,12 +12,8 @@
  * Migrations come through the product's `github:` source, from the copy bundled in vendor/umami.
  */
 import { cpus, totalmem } from "node:os";
-import { buildSpec } from "../sst/database/spec.js";
-import { parseDatabaseUrl, toUrl, withClient } from "../scripts/kernel/db.js";
-import { generatePassword } from "../scripts/kernel/password.js";
-import { startEmbeddedPostgres } from "../scripts/local/embedded.js";
-import { createAuroraLikeAdmin } from "../scripts/local/sample-app.js";
-import { provisionStage } from "../scripts/flows/provision.js";
+import { withClient } from "../scripts/kernel/db.js";
+import { startProvisionedStage } from "./provisioned-stage.js";
 import { describeImpact, formatBytes } from "../scripts/migrate/deploy-impact.js";
 import { describeMigrationProgress, formatElapsed } from "../scripts/migrate/progress.js";
 import { applyMigrations, type MigrateEvent } from "../scripts/migrate/runner.js";
@@ -45,26 +41,8 @@ async function main() {
   // Through the product's own source: UMAMI_MIGRATIONS_MIRROR first, then the cache, then GitHub.
   const release = await loadMigrations(umamiReleaseSource("2.10.0"), migrationLoadOptions(process.env));
   const target = await loadMigrations(umamiReleaseSource("3.1.0"), migrationLoadOptions(process.env));
-  const server = await startEmbeddedPostgres();
+  const { server, spec, umami } = await startProvisionedStage("bench upgrade");
   try {
-    const superuser = parseDatabaseUrl(server.superuserUrl);
-    const admin = {
-      ...superuser,
-      user: "app_admin",
-      password: generatePassword(),
-      database: "app",
-      applicationName: "bench upgrade",
-    };
-    await withClient(superuser, (c) =>
-      createAuroraLikeAdmin(c, { name: admin.user, password: admin.password, database: admin.database }),
-    );
-    const spec = buildSpec("dev");
-    const password = generatePassword();
-    await withClient(admin, (c) => provisionStage(c, spec, { admin: admin.user, password }));
-    const umami = parseDatabaseUrl(toUrl({ ...admin, schema: spec.schema }, { user: spec.role.name, password }), {
-      applicationName: "bench upgrade",
-    });
-
     const plain = await withClient(
       umami,
       async (c) =>
