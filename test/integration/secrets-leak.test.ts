@@ -70,6 +70,11 @@ beforeAll(async () => {
   const out = (name: string) => join(dir, "out", name);
 
   type Run = [name: string, args: string[], env?: Record<string, string>];
+  // Alone: it changes stage dev's schema, which is application to stage pr-6, so a local --admin-url (pr-6) run
+  // beside it saw the application change under it, and rightly failed.
+  const migrate: Run[] = [
+    ["migrate --json", ["migrate", "deploy", "--json"], { DATABASE_URL: umamiUrl(UMAMI_PASSWORD) }],
+  ];
   const first: Run[] = [
     ["plan --json", ["plan", "--stage", "dev", "--json"]],
     ["plan", ["plan", "--stage", "dev"]],
@@ -79,7 +84,6 @@ beforeAll(async () => {
       ["local", "--stage", "pr-6", "--secret-file", join(dir, "local-pr-6", "credentials.json")],
       { ADMIN_DATABASE_URL: admin },
     ],
-    ["migrate --json", ["migrate", "deploy", "--json"], { DATABASE_URL: umamiUrl(UMAMI_PASSWORD) }],
     [
       "baseline capture",
       ["baseline", "capture", "--label", "before", "--out", out("baseline.json")],
@@ -138,7 +142,7 @@ beforeAll(async () => {
   const third: Run[] = [
     ["rollback --json", ["rollback", "--stage", "pr-6", "--yes", "--json"], { ADMIN_DATABASE_URL: admin }],
   ];
-  for (const batch of [first, second, third]) {
+  for (const batch of [migrate, first, second, third]) {
     const results = await inBatches(
       batch.map(
         ([, args, env]) =>
@@ -158,10 +162,13 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+const tail = (run: CliRun | undefined) =>
+  run ? `${run.stdout}\n${run.stderr}`.trim().split("\n").slice(-25).join("\n") : "(not run)";
+
 describe("no password in any output", () => {
   it("the successful runs succeeded and the failing ones failed (so both kinds were searched)", () => {
     const codes = Object.fromEntries([...runs].map(([name, run]) => [name, run.code]));
-    expect(codes).toEqual({
+    const expected: Record<string, number> = {
       "plan --json": 0,
       plan: 0,
       "local --json (embedded)": 0,
@@ -183,7 +190,13 @@ describe("no password in any output", () => {
       "verify --json": 0,
       "post-deploy --json": 0,
       "rollback --json": 0,
-    });
+    };
+    // A run that ended otherwise shows its last lines, so a failure under CI load says which check it was.
+    const unexpected = Object.keys(expected)
+      .filter((name) => codes[name] !== expected[name])
+      .map((name) => `${name} exited ${codes[name]}:\n${tail(runs.get(name))}`);
+    expect(unexpected.join("\n\n")).toBe("");
+    expect(codes).toEqual(expected);
     expect(generated).toHaveLength(2);
     for (const run of [runs.get("migrate, wrong password")!, runs.get("verify, wrong admin password")!])
       expect(run.stderr).toContain("failed: wrong password");
