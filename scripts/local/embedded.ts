@@ -1,7 +1,7 @@
 /**
  * An embedded PostgreSQL 15 for `umami-db local`, the tests and the benchmarks: PostgreSQL's own programs from npm
- * (pg-binaries.ts) run here — initdb, then the server — on a random free port, with a temporary data directory
- * removed on stop unless kept. Every program is started by this module, so a program that cannot start is one
+ * (pg-binaries.ts) run here — initdb (or a copy of the kept initdb template, initdb-template.ts), then the
+ * server — on a random free port, with a temporary data directory removed on stop unless kept. Every program is started by this module, so a program that cannot start is one
  * line naming the cause, never an unhandled 'error' event; nothing is left in the temporary directory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -12,7 +12,15 @@ import { dirname, join } from "node:path";
 import { formatDatabaseUrl } from "../../sst/database/url.js";
 import { UserError } from "../kernel/errors.js";
 import { onInterrupt } from "../kernel/interrupt.js";
-import { binariesFor, runProgram, serverUser, type PgBinaries, type ServerUser } from "./pg-binaries.js";
+import { copyTemplate, defaultTemplateCache, saveTemplate, templateDir } from "./initdb-template.js";
+import {
+  binariesFor,
+  ROOT_BINARIES_CACHE,
+  runProgram,
+  serverUser,
+  type PgBinaries,
+  type ServerUser,
+} from "./pg-binaries.js";
 
 /** A running embedded server. `superuserUrl` connects as its bootstrap superuser to database `postgres`. */
 export interface EmbeddedServer {
@@ -55,6 +63,8 @@ interface EmbeddedOptions {
   name?: string;
   /** Where root's copy of PostgreSQL's programs is made when the OS user postgres cannot reach npm's. @default ROOT_BINARIES_CACHE */
   binariesCache?: string;
+  /** Where the initdb template is kept (initdb-template.ts); false runs initdb every time. @default defaultTemplateCache */
+  templateCache?: string | false;
 }
 
 const SUPERUSER = "postgres";
@@ -73,6 +83,22 @@ function bestLocale(): Promise<string> {
     () => "C",
   );
   return messagesLocale;
+}
+
+/** The initdb template for this server, or undefined when there can be none (caching off, programs unreadable). */
+function cachedTemplate(
+  binaries: PgBinaries,
+  key: string[],
+  user: ServerUser | undefined,
+  options: EmbeddedOptions,
+): string | undefined {
+  if (options.templateCache === false) return undefined;
+  try {
+    const cache = options.templateCache ?? defaultTemplateCache(user, options.binariesCache ?? ROOT_BINARIES_CACHE);
+    return templateDir(binaries, key, cache);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A program of the server's, started as `user`; `exited` settles once it has exited, or could not start. */
@@ -155,29 +181,29 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     const locale = await bestLocale();
     port = await freePort();
     if (stopRequested) throw new Error("the embedded PostgreSQL was stopped before it started");
-    const passwordFile = join(passwordDir, "pg-password");
-    writeFileSync(passwordFile, `${SUPERUSER_PASSWORD}\n`, { mode: 0o600, flag: "wx" });
-    if (user) {
-      for (const path of [dataDir, passwordDir, passwordFile]) chownSync(path, user.uid, user.gid);
+    if (user) chownSync(dataDir, user.uid, user.gid);
+    const initdbArgs = ["--auth=scram-sha-256", `--username=${SUPERUSER}`, `--lc-messages=${locale}`];
+    // The template's key covers the password initdb sets, so a changed password never meets an old template.
+    const template = cachedTemplate(binaries, [...initdbArgs, SUPERUSER_PASSWORD], user, options);
+    if (!(template && copyTemplate(template, dataDir, user))) {
+      const passwordFile = join(passwordDir, "pg-password");
+      writeFileSync(passwordFile, `${SUPERUSER_PASSWORD}\n`, { mode: 0o600, flag: "wx" });
+      if (user) for (const path of [passwordDir, passwordFile]) chownSync(path, user.uid, user.gid);
+      const initdb = start(
+        binaries.initdb,
+        [`--pgdata=${dataDir}`, ...initdbArgs, `--pwfile=${passwordFile}`],
+        user,
+        log,
+      );
+      const initialised = await initdb.exited;
+      if (initialised.error || initialised.code !== 0) {
+        rmSync(passwordDir, { recursive: true, force: true });
+        problem = spawnProblem(binaries.initdb, user, initialised);
+        throw new Error(problem);
+      }
+      if (template) saveTemplate(dataDir, template);
     }
-    const initdb = start(
-      binaries.initdb,
-      [
-        `--pgdata=${dataDir}`,
-        "--auth=scram-sha-256",
-        `--username=${SUPERUSER}`,
-        `--pwfile=${passwordFile}`,
-        `--lc-messages=${locale}`,
-      ],
-      user,
-      log,
-    );
-    const initialised = await initdb.exited;
     rmSync(passwordDir, { recursive: true, force: true });
-    if (initialised.error || initialised.code !== 0) {
-      problem = spawnProblem(binaries.initdb, user, initialised);
-      throw new Error(problem);
-    }
     // The flags below do not outlive this process: a kept directory gets them in postgresql.conf, so that
     // `restartCommand` brings back the same server (port, loopback only, pg_stat_statements).
     if (keep) appendFileSync(join(dataDir, "postgresql.conf"), confLines({ port: String(port), ...settings }));

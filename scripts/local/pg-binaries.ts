@@ -40,7 +40,7 @@ export interface ServerUser {
 }
 
 /** Where root's copy of the programs lives: every directory above it is root's and world-traversable. */
-const ROOT_BINARIES_CACHE = "/var/cache/umami-db";
+export const ROOT_BINARIES_CACHE = "/var/cache/umami-db";
 
 const SERVER_USER = "postgres";
 

