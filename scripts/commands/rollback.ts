@@ -82,7 +82,7 @@ export function rollbackCommand(): Command {
     .option("--delete-secret", "also delete the stage's credentials secret (Secrets Manager and the local file)", false)
     .option(
       "--secret-file <path>",
-      "local credentials file to delete with --delete-secret (default .umami-db/<stage>/credentials.json)",
+      "local credentials file: deleted with --delete-secret, or when it holds the dropped role's credentials (default .umami-db/<stage>/credentials.json)",
     )
     .option("--secret-id <id>", "Secrets Manager secret to delete with --delete-secret (default: the stage's)")
     .option("--json", "print the result as JSON", false)
