@@ -109,6 +109,8 @@ export async function resolveStage<N extends Need = Need>(
   }
   // The database comes from the admin URL when given (a database outside SST), else from the stage settings.
   const settings = { ...stageSettings(stage), ...(admin ? { database: admin.database } : {}) };
+  // A cluster identifier still sst/stages.ts's example is named as such, never handed to aws as if real.
+  const example = examplesIn(settings).length > 0;
   let spec: UmamiDatabaseSpec;
   try {
     validateStage(stage);
@@ -131,8 +133,6 @@ export async function resolveStage<N extends Need = Need>(
   const masterArn = input.masterSecretArn ?? outputs.masterSecretArn ?? spec.cluster.masterSecretArn;
   const needsMaster = needs.has("admin") && !admin && !adminUrl;
   if (needsMaster && !masterArn) {
-    // A cluster identifier still sst/stages.ts's example is named as such, never handed to aws as if real.
-    const example = examplesIn(spec.cluster).length > 0;
     problems.add(
       `no administrator credentials for stage ${stage}: pass --admin-url (or ${STAGE_ENV.adminUrl}), or --master-secret-arn ` +
         (example
