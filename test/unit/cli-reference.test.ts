@@ -1,9 +1,10 @@
 /**
  * docs/cli.md's command reference is identical to the CLI's own `--help` (regenerate with `npm run docs`).
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildReference, REFERENCE_FILE, withReference } from "../../scripts/gen-reference.js";
+import { buildReference, help, REFERENCE_FILE, withReference } from "../../scripts/gen-reference.js";
 import { KEPT_SERVER_DOC } from "../../scripts/commands/local.js";
 import { readDoc } from "../support/markdown.js";
 
@@ -26,7 +27,18 @@ describe(REFERENCE_FILE, () => {
       expect(reference).toContain(`### umami-db ${command}\n`);
     }
     expect(withReference(doc, reference)).toBe(doc);
-  }, 120_000);
+  });
+
+  it("is built from the program the CLI parses, printing what a real --help run prints", () => {
+    for (const args of [[], ["migrate", "deploy"]]) {
+      const run = execFileSync(process.execPath, ["bin/umami-db.js", ...args, "--help"], {
+        cwd: new URL("../..", import.meta.url),
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+      });
+      expect(help(args)).toBe(run.trimEnd());
+    }
+  }, 60_000);
 });
 
 describe("pointers the CLI prints into the docs", () => {
