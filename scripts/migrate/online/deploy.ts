@@ -15,7 +15,7 @@ import type { Migration, MigrationSet } from "../sources/types.js";
 import { runBackfill, type BackfillOptions } from "./backfill.js";
 import { qualified, OLD_WRITES_SEQUENCE } from "./objects.js";
 import type { OnlinePlan } from "./plan.js";
-import { onlinePlanFor } from "./plans.js";
+import { onlinePlanFor, stepLockMode } from "./plans.js";
 import { proveEndState, recordOnline } from "./record.js";
 import { ensureState, readState, saveCursor, setPhase, startState, type Phase } from "./state.js";
 import { runStep, type LockLedger, type LockPolicy } from "./steps.js";
@@ -45,11 +45,38 @@ export type OnlineEvent =
   | { type: "batch"; migration: string; label: string; rows: number; ms: number; batchSize: number }
   | { type: "quiet"; ms: number; oldWrites: number };
 
+/** A phase of an online migration this run ran: when, how long. */
+export interface PhaseTiming {
+  migration: string;
+  phase: "expand" | "backfill" | "contract";
+  startedAt: string;
+  ms: number;
+}
+
+/**
+ * A lock a phase held on an Umami table, measured: ACCESS EXCLUSIVE from BEGIN to COMMIT of its short
+ * transactions (waits included), SHARE UPDATE EXCLUSIVE for a VALIDATE or a concurrent index build or drop,
+ * ROW EXCLUSIVE (row locks) for the backfill's batches.
+ */
+export interface PhaseHold {
+  migration: string;
+  phase: PhaseTiming["phase"];
+  table: string;
+  lock: "ACCESS EXCLUSIVE" | "SHARE UPDATE EXCLUSIVE" | "ROW EXCLUSIVE";
+  ms: number;
+}
+
 /** What an online deploy did. */
 export interface OnlineResult {
   schema: string;
   /** Applied offline by this run (no plan, or an edited file), in order. */
   offline: string[];
+  /** Recorded before this run. */
+  alreadyApplied: string[];
+  /** The phases this run ran, in order. */
+  phases: PhaseTiming[];
+  /** The locks each phase held, per table, measured (summed over its steps). */
+  held: PhaseHold[];
   /** Each migration with a plan, and where it stands now. */
   online: { name: string; phase: Phase | "recorded" }[];
   /** Recorded in `_prisma_migrations` by this run. */
@@ -116,6 +143,24 @@ export async function deployOnline(
 
   async function run(client: Client): Promise<OnlineResult> {
     const ledger: LockLedger = new Map();
+    const phases: PhaseTiming[] = [];
+    const held: PhaseHold[] = [];
+    const hold = (entry: PhaseHold) => {
+      const same = held.find(
+        (h) =>
+          h.migration === entry.migration &&
+          h.phase === entry.phase &&
+          h.table === entry.table &&
+          h.lock === entry.lock,
+      );
+      if (same) same.ms += entry.ms;
+      else held.push(entry);
+    };
+    const phaseDone = async (migration: string, phase: PhaseTiming["phase"], t: number, startedAt: string) => {
+      const ms = performance.now() - t;
+      phases.push({ migration, phase, startedAt, ms });
+      await emit({ type: "phase", migration, phase, ms });
+    };
     const offline: string[] = [];
     const planned: { migration: Migration; plan: OnlinePlan }[] = [];
     const recordedNames = async () => {
@@ -171,19 +216,29 @@ export async function deployOnline(
       const phase = state.get(migration.name)!.phase;
       if (phase === "expanding") {
         const t = performance.now();
-        for (const step of plan.expand) await timedStep(client, plan, step);
+        const startedAt = new Date().toISOString();
+        for (const step of plan.expand) await timedStep(client, plan, "expand", step);
         await setPhase(client, schema, migration.name, "expanded");
-        await emit({ type: "phase", migration: migration.name, phase: "expand", ms: performance.now() - t });
+        await phaseDone(migration.name, "expand", t, startedAt);
       }
       if (phase === "expanding" || phase === "expanded") {
         const t = performance.now();
+        const startedAt = new Date().toISOString();
         for (const b of plan.backfill) {
           const cursor = (await readState(client, schema)).get(migration.name)!.cursors[b.label];
           if (cursor?.done) continue;
+          const tb = performance.now();
           await runBackfill(client, b, backfillOptions(migration.name, cursor?.after ?? null, b.label));
+          hold({
+            migration: migration.name,
+            phase: "backfill",
+            table: b.table,
+            lock: "ROW EXCLUSIVE",
+            ms: performance.now() - tb,
+          });
         }
         await setPhase(client, schema, migration.name, "backfilled");
-        await emit({ type: "phase", migration: migration.name, phase: "backfill", ms: performance.now() - t });
+        await phaseDone(migration.name, "backfill", t, startedAt);
       }
     }
     await flush();
@@ -200,9 +255,10 @@ export async function deployOnline(
       for (const { migration, plan } of planned) {
         if ((await readState(client, schema)).get(migration.name)!.phase === "contracted") continue;
         const tc = performance.now();
-        for (const step of plan.contract) await timedStep(client, plan, step);
+        const startedAt = new Date().toISOString();
+        for (const step of plan.contract) await timedStep(client, plan, "contract", step);
         await setPhase(client, schema, migration.name, "contracted");
-        await emit({ type: "phase", migration: migration.name, phase: "contract", ms: performance.now() - tc });
+        await phaseDone(migration.name, "contract", tc, startedAt);
       }
       const tr = performance.now();
       await proveEndState(
@@ -231,6 +287,9 @@ export async function deployOnline(
     return {
       schema,
       offline,
+      alreadyApplied: set.migrations.filter((m) => recorded.has(m.name)).map((m) => m.name),
+      phases,
+      held,
       online: planned.map(({ migration }) => ({
         name: migration.name,
         phase: finishNow ? "recorded" : after.get(migration.name)!.phase,
@@ -242,10 +301,28 @@ export async function deployOnline(
       ms: performance.now() - t0,
     };
 
-    async function timedStep(c: Client, plan: OnlinePlan, step: OnlinePlan["expand"][number]) {
+    async function timedStep(
+      c: Client,
+      plan: OnlinePlan,
+      phase: "expand" | "contract",
+      step: OnlinePlan["expand"][number],
+    ) {
       const t = performance.now();
+      const table = "table" in step ? step.table : undefined;
+      const spentBefore = table ? (ledger.get(table)?.ms ?? 0) : 0;
       const skipped = await runStep(c, schema, step, options.lock, ledger, { ...options.backfill, schema });
-      await emit({ type: "step", migration: plan.name, label: step.label, ms: performance.now() - t, skipped });
+      const ms = performance.now() - t;
+      const lock = stepLockMode(step);
+      if (table && lock && !skipped)
+        hold({
+          migration: plan.name,
+          phase,
+          table,
+          lock,
+          // ACCESS EXCLUSIVE: the ledger's BEGIN-to-COMMIT time (the doneWhen query before it holds nothing).
+          ms: lock === "ACCESS EXCLUSIVE" ? (ledger.get(table)?.ms ?? 0) - spentBefore : ms,
+        });
+      await emit({ type: "step", migration: plan.name, label: step.label, ms, skipped });
     }
   }
 }

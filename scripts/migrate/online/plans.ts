@@ -16,6 +16,20 @@ export function onlinePlanFor(migration: Migration, schema: string): OnlinePlan 
   return template?.build(schema);
 }
 
+/** The lock each kind of step takes on its table (the one that matters to the tracker's inserts), or none. */
+export function stepLockMode(step: Step): "ACCESS EXCLUSIVE" | "SHARE UPDATE EXCLUSIVE" | undefined {
+  switch (step.kind) {
+    case "short":
+      return "ACCESS EXCLUSIVE";
+    case "validate":
+    case "index":
+    case "drop-index":
+      return "SHARE UPDATE EXCLUSIVE";
+    case "sql":
+      return undefined;
+  }
+}
+
 /** The lock each kind of step takes on its table, and for how long (the dry run's and the docs' words). */
 function stepLock(step: Step): string {
   switch (step.kind) {
@@ -26,7 +40,7 @@ function stepLock(step: Step): string {
     case "index":
       return `SHARE UPDATE EXCLUSIVE on ${step.table} while the index builds CONCURRENTLY (inserts go on)`;
     case "drop-index":
-      return "DROP INDEX CONCURRENTLY (inserts go on)";
+      return `SHARE UPDATE EXCLUSIVE on ${step.table} while the index is dropped CONCURRENTLY (inserts go on)`;
     case "sql":
       return "the tool's own objects only";
   }

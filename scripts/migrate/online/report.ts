@@ -3,7 +3,7 @@
  * the end what was done, the ACCESS EXCLUSIVE time spent per table, and what to do next (stdout).
  */
 import { formatElapsed } from "../progress.js";
-import type { OnlineEvent, OnlineResult } from "./deploy.js";
+import type { OnlineEvent, OnlineResult, PhaseHold } from "./deploy.js";
 
 /** A progress line, or nothing for events too frequent to print (every batch: one line per 100 ms of work at most). */
 export function describeOnlineEvent(event: OnlineEvent): string | undefined {
@@ -19,8 +19,32 @@ export function describeOnlineEvent(event: OnlineEvent): string | undefined {
   }
 }
 
-/** The closing lines: done, locks spent, next steps. */
-export function describeOnlineResult(result: OnlineResult): string[] {
+/**
+ * What to do between `--online` and `--online --finish`, in order: the one text the command's closing lines,
+ * post-deploy's report and the handoff show, and docs/upgrades.md's "The sequence" repeats (a test holds them equal).
+ */
+export function onlineNextSteps(verb: string): string[] {
+  return [
+    "roll out the new image (Umami 3.x) with SKIP_DB_MIGRATION=1, and keep it set until the finish below has run: its start-up `prisma migrate deploy` (scripts/check-db.js) would find the online migrations unrecorded and re-run them offline;",
+    "drain the old image (every 2.x task stopped);",
+    `run \`${verb} --online --finish\`: it refuses while rows in the old version's shape still arrive, else contracts and records; afterwards \`prisma migrate deploy\` finds nothing to apply.`,
+  ];
+}
+
+/** Per phase of `migration`, each table's lock and the time it was held (measured), e.g. `expand: ACCESS EXCLUSIVE on website_event 12 ms`. */
+export function describeHeld(held: PhaseHold[], migration: string): string[] {
+  return held
+    .filter((h) => h.migration === migration)
+    .map((h) => `${h.phase}: ${h.lock} on ${h.table} ${formatMs(h.ms)}`);
+}
+
+/** 12 ms, 1.4 s, 2 min 05 s. */
+function formatMs(ms: number): string {
+  return ms < 1_000 ? `${Math.round(ms)} ms` : formatElapsed(ms);
+}
+
+/** The closing lines: done, locks spent, next steps; `verb` is the command to finish with. */
+export function describeOnlineResult(result: OnlineResult, verb = "umami-db migrate deploy"): string[] {
   const lines: string[] = [];
   if (result.offline.length)
     lines.push(
@@ -33,14 +57,12 @@ export function describeOnlineResult(result: OnlineResult): string[] {
     lines.push(
       `ACCESS EXCLUSIVE on ${l.table}: ${Math.round(l.ms)} ms in ${l.attempts} short transaction(s)${l.timeouts ? `, ${l.timeouts} lock_timeout(s) retried` : ""}`,
     );
-  if (result.online.length > 0 && !result.finished) {
-    lines.push(
-      "Both Umami versions can write now. Next:",
-      "  1. roll out the new image with SKIP_DB_MIGRATION=1 (its start-up `prisma migrate deploy` would re-run the unrecorded migrations);",
-      "  2. drain the old version (every 2.x task stopped);",
-      "  3. run `umami-db migrate deploy --online --finish`.",
-    );
+  for (const m of result.online) {
+    const held = describeHeld(result.held, m.name);
+    if (held.length) lines.push(`  ${m.name} held: ${held.join("; ")}`);
   }
+  if (result.online.length > 0 && !result.finished)
+    lines.push("Both Umami versions can write now. Next:", ...onlineNextSteps(verb).map((s, i) => `  ${i + 1}. ${s}`));
   if (result.finished)
     lines.push(
       `Upgrade complete in ${formatElapsed(result.ms)}: Prisma's \`migrate deploy\` now finds nothing to apply.`,
