@@ -80,6 +80,17 @@ function latestReport(): { json: PostDeployResult; md: string } {
   };
 }
 
+/** Each table's ACCESS EXCLUSIVE total (the lock budget's ledger) is the sum of what the phases held on it. */
+function expectLedgerIsSumOfHolds(json: PostDeployResult): void {
+  const online = json.migrations.online!;
+  for (const l of online.locks) {
+    const sum = online.held
+      .filter((h) => h.table === l.table && h.lock === "ACCESS EXCLUSIVE")
+      .reduce((a, h) => a + h.ms, 0);
+    expect(sum, l.table).toBeCloseTo(l.ms, 3);
+  }
+}
+
 const postDeploy = (...extra: string[]) =>
   cli([
     "post-deploy",
@@ -121,6 +132,20 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
       expect(json.steps.find((s) => s.name === "migration status")?.detail).toContain(
         "3 under way online, recorded by --finish after the old image is drained",
       );
+      // What each phase held, measured: a few ms of ACCESS EXCLUSIVE per expand, and the ledger's totals are their sums.
+      const held = json.migrations.online?.held ?? [];
+      const expand05 = held.find((h) => h.migration === "05_add_visit_id" && h.phase === "expand");
+      expect(expand05).toMatchObject({ table: "website_event", lock: "ACCESS EXCLUSIVE" });
+      expect(expand05!.ms).toBeGreaterThan(0);
+      expect(expand05!.ms).toBeLessThan(1_000);
+      expect(held.find((h) => h.migration === "09_update_hostname_region" && h.table === "session")).toMatchObject({
+        phase: "expand",
+        lock: "ACCESS EXCLUSIVE",
+      });
+      expectLedgerIsSumOfHolds(json);
+      expect(md).toMatch(
+        /\| `05_add_visit_id` \| expanded and backfilled[^|]*\| expand: ACCESS EXCLUSIVE on website_event \d+ ms<br>backfill: ROW EXCLUSIVE on website_event (\d+ ms|\d+\.\d s) \|/,
+      );
       expect(md).toContain("## Online migrations");
       expect(md).toContain("**Not finished.** Next, in order:");
       expect(first.stdout).toContain("online:        05_add_visit_id expanded and backfilled");
@@ -140,6 +165,26 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
         "recorded",
       ]);
       expect(finished.json.schemaCheck).toMatchObject({ ok: true, differences: [] });
+      // The contract's figures: VALIDATE and the index builds under SHARE UPDATE EXCLUSIVE (inserts go on), the
+      // swaps in short ACCESS EXCLUSIVE transactions; the timeline labels each online phase with them.
+      const contract = (finished.json.migrations.online?.held ?? []).filter((h) => h.phase === "contract");
+      expect(contract.map((h) => `${h.migration} ${h.lock} ${h.table}`).sort()).toEqual([
+        "05_add_visit_id ACCESS EXCLUSIVE website_event",
+        "05_add_visit_id SHARE UPDATE EXCLUSIVE website_event",
+        "07_add_tag SHARE UPDATE EXCLUSIVE website_event",
+        "09_update_hostname_region ACCESS EXCLUSIVE session",
+        "09_update_hostname_region ACCESS EXCLUSIVE website_event",
+        "09_update_hostname_region SHARE UPDATE EXCLUSIVE session",
+        "09_update_hostname_region SHARE UPDATE EXCLUSIVE website_event",
+      ]);
+      for (const h of contract) expect(h.ms, `${h.migration} ${h.lock} ${h.table}`).toBeGreaterThan(0);
+      for (const h of contract.filter((c) => c.lock === "ACCESS EXCLUSIVE")) expect(h.ms).toBeLessThan(1_000);
+      expectLedgerIsSumOfHolds(finished.json);
+      const timeline = finished.json.migrations.timeline.find((t) => t.name === "05_add_visit_id (contract, online)");
+      expect(timeline?.locks).toEqual([
+        expect.stringMatching(/^ACCESS EXCLUSIVE on website_event \d+ ms$/),
+        expect.stringMatching(/^SHARE UPDATE EXCLUSIVE on website_event (\d+ ms|\d+\.\d s)$/),
+      ]);
       expect(finished.json.steps.find((s) => s.name === "migration status")?.detail).toBe("up to date");
       expect(finished.md).not.toContain("**Not finished.**");
       expect(`${first.stdout}${done.stdout}${done.stderr}${md}${finished.md}`).not.toContain(PASSWORD);
