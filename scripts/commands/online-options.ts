@@ -1,6 +1,6 @@
 /**
  * The online upgrade's options, declared once for `migrate deploy` and `post-deploy`: `--online`, `--finish` and
- * the tuning flags (batch size and pause, replica lag, lock budget, quiet period), parsed
+ * the tuning flags (batch size and pause, replica lag, application latency, lock budget, quiet period), parsed
  * and validated here into the engine's `OnlineOptions` (docs/upgrades.md, "Upgrading without an outage").
  */
 import type { Command } from "commander";
@@ -15,6 +15,7 @@ export interface OnlineFlags {
   batchSize?: number;
   batchPause?: number;
   maxReplicaLag?: number;
+  maxAppLatency?: number;
   lockBudget?: number;
   quiet?: number;
 }
@@ -63,6 +64,11 @@ export function onlineFlags(command: Command): Command {
       seconds("--max-replica-lag"),
     )
     .option(
+      "--max-app-latency <ms>",
+      "with --online: pause the backfill while a probe of the tracker's write path (ROW EXCLUSIVE on the table, then a committed write) takes longer than this (docs/upgrades.md)",
+      positiveInt("--max-app-latency"),
+    )
+    .option(
       "--lock-budget <seconds>",
       "with --online: ACCESS EXCLUSIVE time (waited and held) a run may spend per table on its short transactions (default: 1)",
       seconds("--lock-budget"),
@@ -87,6 +93,7 @@ export function onlineOptions(flags: OnlineFlags, verb: string): Omit<OnlineOpti
       pauseMs: flags.batchPause ?? 10,
       targetBatchMs: 500,
       maxReplicaLagMs: flags.maxReplicaLag,
+      maxAppLatencyMs: flags.maxAppLatency,
     },
     quietMs: flags.quiet ?? 5_000,
   };

@@ -46,7 +46,9 @@ export function renderOnlineMarkdown(online: OnlineSummary | null): string[] {
     lines.push(
       `- ACCESS EXCLUSIVE on \`${l.table}\`: ${Math.round(l.ms)} ms in all, in ${l.attempts} short transaction(s)${l.timeouts ? `, ${l.timeouts} lock_timeout(s) retried` : ""}`,
     );
-  if (online.locks.length) lines.push("");
+  for (const p of online.paused)
+    lines.push(`- The backfill paused ${p.pauses} time(s) for ${p.reason}, ${Math.round(p.ms)} ms in all.`);
+  if (online.locks.length || online.paused.length) lines.push("");
   if (online.next.length)
     lines.push("**Not finished.** Next, in order:", "", ...online.next.map((step, i) => `${i + 1}. ${step}`), "");
   return lines;

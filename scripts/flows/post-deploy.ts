@@ -62,6 +62,8 @@ export interface OnlineSummary {
   held: OnlineResult["held"];
   /** ACCESS EXCLUSIVE time spent per table this run (wait + hold). */
   locks: OnlineResult["locks"];
+  /** The backfill's pauses for replica lag or the application's latency. */
+  paused: OnlineResult["paused"];
   /** What to do next, in order; empty once finished. */
   next: string[];
 }
@@ -161,6 +163,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
           finished: online.finished,
           held: online.held,
           locks: online.locks,
+          paused: online.paused,
           next: online.online.some((m) => m.phase !== "recorded") ? onlineNextSteps(FINISH_VERB) : [],
         };
       const underWay = new Set(online?.online.filter((m) => m.phase !== "recorded").map((m) => m.name));

@@ -12,7 +12,7 @@ import { MIGRATIONS_TABLE, readMigrationRows } from "../bookkeeping.js";
 import { FailedMigrationsError } from "../errors.js";
 import { applyMigrations, type MigrateOptions } from "../runner.js";
 import type { Migration, MigrationSet } from "../sources/types.js";
-import { runBackfill, type BackfillOptions } from "./backfill.js";
+import { runBackfill, type BackfillOptions, type ThrottleEvent } from "./backfill.js";
 import { qualified, OLD_WRITES_SEQUENCE } from "./objects.js";
 import type { OnlinePlan } from "./plan.js";
 import { onlinePlanFor, stepLockMode } from "./plans.js";
@@ -28,7 +28,7 @@ export interface OnlineOptions {
   /** Catch up, contract and record (the old version is gone). @default false */
   finish?: boolean;
   lock: LockPolicy;
-  backfill: Pick<BackfillOptions, "batchSize" | "pauseMs" | "targetBatchMs" | "maxReplicaLagMs">;
+  backfill: Pick<BackfillOptions, "batchSize" | "pauseMs" | "targetBatchMs" | "maxReplicaLagMs" | "maxAppLatencyMs">;
   /** How long `finish` watches for rows in the old shape before it contracts, ms. */
   quietMs: number;
   /** lock_timeout of the migrations that run offline (the runner's). */
@@ -43,7 +43,8 @@ export type OnlineEvent =
   | { type: "phase"; migration: string; phase: "expand" | "backfill" | "contract" | "record"; ms: number }
   | { type: "step"; migration: string; label: string; ms: number; skipped: boolean }
   | { type: "batch"; migration: string; label: string; rows: number; ms: number; batchSize: number }
-  | { type: "quiet"; ms: number; oldWrites: number };
+  | { type: "quiet"; ms: number; oldWrites: number }
+  | ({ type: "throttle"; migration: string } & ThrottleEvent);
 
 /** A phase of an online migration this run ran: when, how long. */
 export interface PhaseTiming {
@@ -77,6 +78,8 @@ export interface OnlineResult {
   phases: PhaseTiming[];
   /** The locks each phase held, per table, measured (summed over its steps). */
   held: PhaseHold[];
+  /** The backfill's pauses, per reason: how many, and how long in all. */
+  paused: { reason: ThrottleEvent["reason"]; pauses: number; ms: number }[];
   /** Each migration with a plan, and where it stands now. */
   online: { name: string; phase: Phase | "recorded" }[];
   /** Recorded in `_prisma_migrations` by this run. */
@@ -144,6 +147,7 @@ export async function deployOnline(
   async function run(client: Client): Promise<OnlineResult> {
     const ledger: LockLedger = new Map();
     const phases: PhaseTiming[] = [];
+    const paused: OnlineResult["paused"] = [];
     const held: PhaseHold[] = [];
     const hold = (entry: PhaseHold) => {
       const same = held.find(
@@ -182,6 +186,16 @@ export async function deployOnline(
       cursor,
       saveCursor: (c, after, done) => saveCursor(c, schema, name, label, after, done),
       onBatch: (e) => void emit({ type: "batch", migration: name, ...e }),
+      onThrottle: (e) => {
+        if (e.state === "resumed") {
+          const same = paused.find((p) => p.reason === e.reason);
+          if (same) {
+            same.pauses++;
+            same.ms += e.pausedMs;
+          } else paused.push({ reason: e.reason, pauses: 1, ms: e.pausedMs });
+        }
+        void emit({ type: "throttle", migration: name, ...e });
+      },
     });
 
     // Expand and backfill, in Prisma's order, runs of plain migrations through the runner in between.
@@ -290,6 +304,7 @@ export async function deployOnline(
       alreadyApplied: set.migrations.filter((m) => recorded.has(m.name)).map((m) => m.name),
       phases,
       held,
+      paused,
       online: planned.map(({ migration }) => ({
         name: migration.name,
         phase: finishNow ? "recorded" : after.get(migration.name)!.phase,

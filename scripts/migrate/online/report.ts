@@ -14,6 +14,10 @@ export function describeOnlineEvent(event: OnlineEvent): string | undefined {
       return `${event.migration}: ${event.label} ${event.skipped ? "(already done)" : `${Math.round(event.ms)} ms`}`;
     case "batch":
       return undefined;
+    case "throttle":
+      return event.state === "paused"
+        ? `${event.migration}: backfill paused: ${event.reason} ${Math.round(event.valueMs)} ms over ${event.limitMs} ms`
+        : `${event.migration}: backfill resumed after ${formatMs(event.pausedMs)} (${event.reason} ${Math.round(event.valueMs)} ms)`;
     case "quiet":
       return `watched ${formatElapsed(event.ms)} for rows in the old version's shape: ${event.oldWrites}`;
   }
@@ -57,6 +61,8 @@ export function describeOnlineResult(result: OnlineResult, verb = "umami-db migr
     lines.push(
       `ACCESS EXCLUSIVE on ${l.table}: ${Math.round(l.ms)} ms in ${l.attempts} short transaction(s)${l.timeouts ? `, ${l.timeouts} lock_timeout(s) retried` : ""}`,
     );
+  for (const p of result.paused)
+    lines.push(`Backfill paused ${p.pauses} time(s) for ${p.reason}, ${formatMs(p.ms)} in all.`);
   for (const m of result.online) {
     const held = describeHeld(result.held, m.name);
     if (held.length) lines.push(`  ${m.name} held: ${held.join("; ")}`);
