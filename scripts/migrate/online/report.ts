@@ -24,12 +24,19 @@ export function describeOnlineEvent(event: OnlineEvent): string | undefined {
 }
 
 /**
+ * How SKIP_DB_MIGRATION must be set during an online upgrade: the one sentence the next steps, the handoff's
+ * variable and docs/upgrades.md share.
+ */
+export const SKIP_DURING_ONLINE =
+  "SKIP_DB_MIGRATION=1 on the new image from its roll until the finish has run (the handoff sets it for good): its start-up `prisma migrate deploy` (scripts/check-db.js) would find the online migrations unrecorded and re-run them offline, failing at the first column the expand already added";
+
+/**
  * What to do between `--online` and `--online --finish`, in order: the one text the command's closing lines,
- * post-deploy's report and the handoff show, and docs/upgrades.md's "The sequence" repeats (a test holds them equal).
+ * post-deploy's report, the handoff and docs/upgrades.md's "The sequence" show (a test holds the doc to it).
  */
 export function onlineNextSteps(verb: string): string[] {
   return [
-    "roll out the new image (Umami 3.x) with SKIP_DB_MIGRATION=1, and keep it set until the finish below has run: its start-up `prisma migrate deploy` (scripts/check-db.js) would find the online migrations unrecorded and re-run them offline;",
+    `roll out the new image (Umami 3.x) once the first run has exited 0, with ${SKIP_DURING_ONLINE};`,
     "drain the old image (every 2.x task stopped);",
     `run \`${verb} --online --finish\`: it refuses while rows in the old version's shape still arrive, else contracts and records; afterwards \`prisma migrate deploy\` finds nothing to apply.`,
   ];
