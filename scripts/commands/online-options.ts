@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { UserError } from "../kernel/errors.js";
 import type { OnlineOptions } from "../migrate/online/deploy.js";
+import { ONLINE_MIGRATIONS } from "../migrate/online/plans.js";
 import { positiveInt } from "./run.js";
 
 /** The flags `onlineFlags` adds. */
@@ -42,7 +43,7 @@ export function onlineFlags(command: Command): Command {
   return command
     .option(
       "--online",
-      "run the migrations that have an online plan (05_add_visit_id, 07_add_tag, 09_update_hostname_region) as expand + backfill, the others as usual; both Umami versions can then write (docs/upgrades.md)",
+      `run the migrations that have an online plan (${ONLINE_MIGRATIONS.join(", ")}) as expand + backfill, the others as usual; both Umami versions can then write (docs/upgrades.md)`,
     )
     .option(
       "--finish",

@@ -1,6 +1,6 @@
 /**
  * The end state an online upgrade must share with the offline path, read the same way for both: the columns
- * of every table in order, the data 05 and 09 move (seeded rows only), and the visits per (session, hour).
+ * of every table in order, the data 05, 06 and 09 move (seeded rows only), and the visits per (session, hour).
  */
 import { withClient, type ConnectionSettings } from "../../scripts/kernel/db.js";
 
@@ -14,7 +14,10 @@ const MOVED_SQL = `
   SELECT (SELECT md5(string_agg(event_id::text || ':' || coalesce(hostname, '∅'), ',' ORDER BY event_id)) FROM umami.website_event WHERE url_path <> '/tracked') AS hostnames,
          (SELECT md5(string_agg(session_id::text || ':' || coalesce(region, '∅'), ',' ORDER BY session_id)) FROM umami.session WHERE browser = 'chrome') AS regions,
          (SELECT count(*)::int FROM umami.website_event WHERE url_path <> '/tracked') AS events,
-         (SELECT count(*)::int FROM umami.session WHERE browser = 'chrome') AS sessions`;
+         (SELECT count(*)::int FROM umami.session WHERE browser = 'chrome') AS sessions,
+         (SELECT md5(string_agg(event_data_id::text || ':' || data_key, ',' ORDER BY event_data_id)) FROM umami.event_data WHERE string_value <> 'signup') AS event_keys,
+         (SELECT md5(string_agg(session_data_id::text || ':' || data_key, ',' ORDER BY session_data_id)) FROM umami.session_data WHERE string_value <> 'pro') AS session_keys,
+         (SELECT count(*)::int FROM umami.event_data WHERE string_value <> 'signup') AS event_data`;
 const COLUMN_ORDER_SQL = `
   SELECT c.relname AS table, array_agg(a.attname::text ORDER BY a.attnum) AS columns
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -24,7 +27,15 @@ const COLUMN_ORDER_SQL = `
 /** What both paths must end with (schema `umami`). */
 interface EndState {
   columns: { table: string; columns: string[] }[];
-  moved: { hostnames: string; regions: string; events: number; sessions: number };
+  moved: {
+    hostnames: string;
+    regions: string;
+    events: number;
+    sessions: number;
+    event_keys: string;
+    session_keys: string;
+    event_data: number;
+  };
   visits: { visits: number; split: number };
 }
 

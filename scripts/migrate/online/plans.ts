@@ -6,9 +6,13 @@ import type { Migration } from "../sources/types.js";
 import { ADD_TAG } from "./add-tag.js";
 import { HOSTNAME_REGION } from "./hostname-region.js";
 import type { OnlinePlan, Step } from "./plan.js";
+import { SESSION_DATA } from "./session-data.js";
 import { VISIT_ID } from "./visit-id.js";
 
-const TEMPLATES = [VISIT_ID, ADD_TAG, HOSTNAME_REGION];
+const TEMPLATES = [VISIT_ID, SESSION_DATA, ADD_TAG, HOSTNAME_REGION];
+
+/** The migrations that have an online plan, in Prisma's order. */
+export const ONLINE_MIGRATIONS: string[] = TEMPLATES.map((t) => t.name);
 
 /** The online plan for `migration` in `schema`, when its file is one the tool knows byte for byte. */
 export function onlinePlanFor(migration: Migration, schema: string): OnlinePlan | undefined {

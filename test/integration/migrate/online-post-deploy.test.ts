@@ -115,7 +115,7 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
   let log: TrackedInsert[] = [];
 
   it("backfills, says what is left, then finishes: the schema proven, nothing lost", async () => {
-    const tracker = await startTracker(umami, { ratePerSecond: 40, shape: "2.10", connections: 2 });
+    const tracker = await startTracker(umami, { ratePerSecond: 40, shape: "2.10", connections: 2, data: true });
     try {
       const first = await postDeploy();
       expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
@@ -123,6 +123,7 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
       expect(json.ok).toBe(true);
       expect(json.migrations.online?.migrations).toEqual([
         { name: "05_add_visit_id", phase: "backfilled" },
+        { name: "06_session_data", phase: "backfilled" },
         { name: "07_add_tag", phase: "backfilled" },
         { name: "09_update_hostname_region", phase: "backfilled" },
       ]);
@@ -130,7 +131,7 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
       // The schema is between releases until --finish: checked then, not now; Prisma's status names them.
       expect(json.schemaCheck).toBeNull();
       expect(json.steps.find((s) => s.name === "migration status")?.detail).toContain(
-        "3 under way online, recorded by --finish after the old image is drained",
+        "4 under way online, recorded by --finish after the old image is drained",
       );
       // What each phase held, measured: a few ms of ACCESS EXCLUSIVE per expand, and the ledger's totals are their sums.
       const held = json.migrations.online?.held ?? [];
@@ -163,6 +164,7 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
         "recorded",
         "recorded",
         "recorded",
+        "recorded",
       ]);
       expect(finished.json.schemaCheck).toMatchObject({ ok: true, differences: [] });
       // The contract's figures: VALIDATE and the index builds under SHARE UPDATE EXCLUSIVE (inserts go on), the
@@ -171,6 +173,9 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
       expect(contract.map((h) => `${h.migration} ${h.lock} ${h.table}`).sort()).toEqual([
         "05_add_visit_id ACCESS EXCLUSIVE website_event",
         "05_add_visit_id SHARE UPDATE EXCLUSIVE website_event",
+        "06_session_data ACCESS EXCLUSIVE event_data",
+        "06_session_data ACCESS EXCLUSIVE session_data",
+        "06_session_data SHARE UPDATE EXCLUSIVE session_data",
         "07_add_tag SHARE UPDATE EXCLUSIVE website_event",
         "09_update_hostname_region ACCESS EXCLUSIVE session",
         "09_update_hostname_region ACCESS EXCLUSIVE website_event",
@@ -197,6 +202,12 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
       c.query("SELECT 1 FROM umami.website_event WHERE event_id = ANY($1::uuid[])", [log.map((e) => e.eventId)]),
     );
     expect(found.rowCount).toBe(log.length);
+    const data = await withClient(umami, (c) =>
+      c.query("SELECT 1 FROM umami.event_data WHERE website_event_id = ANY($1::uuid[]) AND data_key = 'button'", [
+        log.map((e) => e.eventId),
+      ]),
+    );
+    expect(data.rowCount).toBe(log.length);
   }, 600_000);
 
   it("ends where the offline path ends: schema, column order, the data moved, nothing of the tool's left", async () => {
@@ -211,6 +222,7 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
     const [endA, endB] = await Promise.all([umami, offline].map(readEndState));
     expect(endA).toEqual(endB);
     expect(endA.moved.events).toBe(EVENTS);
+    expect(endA.moved.event_data).toBe(EVENTS / 10);
     expect((await withClient(umami, (c) => c.query(LEFTOVERS_SQL, ["umami"]))).rows).toEqual([]);
   }, 120_000);
 });

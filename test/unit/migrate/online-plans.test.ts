@@ -15,9 +15,10 @@ const release = readMigrationsDirectory(resolve(UMAMI_RELEASES, "v3.1.0", "prism
 const named = (name: string) => release.migrations.find((m) => m.name === name)!;
 
 describe("onlinePlanFor", () => {
-  it("has a plan for 05_add_visit_id, 07_add_tag and 09_update_hostname_region as released, and for nothing else", () => {
+  it("has a plan for 05_add_visit_id, 06_session_data, 07_add_tag and 09_update_hostname_region as released, and for nothing else", () => {
     expect(release.migrations.filter((m) => onlinePlanFor(m, "umami")).map((m) => m.name)).toEqual([
       "05_add_visit_id",
+      "06_session_data",
       "07_add_tag",
       "09_update_hostname_region",
     ]);
@@ -49,7 +50,7 @@ describe("onlineLines (the dry run)", () => {
     expect(lines).toContain(
       "    contract  VALIDATE the CHECK: SHARE UPDATE EXCLUSIVE on website_event for a full scan (inserts go on)",
     );
-    expect(lines.filter((l) => l.includes("record "))).toHaveLength(3);
+    expect(lines.filter((l) => l.includes("record "))).toHaveLength(4);
     expect(onlineLines(release.migrations.slice(9), "umami")).toEqual([]);
   });
 });
