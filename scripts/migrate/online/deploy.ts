@@ -13,6 +13,7 @@ import { FailedMigrationsError } from "../errors.js";
 import { applyMigrations, type MigrateOptions } from "../runner.js";
 import type { Migration, MigrationSet } from "../sources/types.js";
 import { runBackfill, type BackfillOptions, type ThrottleEvent } from "./backfill.js";
+import { RunAccount, type Pause, type PhaseHold, type PhaseTiming } from "./account.js";
 import { qualified, OLD_WRITES_SEQUENCE } from "./objects.js";
 import type { OnlinePlan } from "./plan.js";
 import { onlinePlanFor, stepLockMode } from "./plans.js";
@@ -46,27 +47,6 @@ export type OnlineEvent =
   | { type: "quiet"; ms: number; oldWrites: number }
   | ({ type: "throttle"; migration: string } & ThrottleEvent);
 
-/** A phase of an online migration this run ran: when, how long. */
-export interface PhaseTiming {
-  migration: string;
-  phase: "expand" | "backfill" | "contract";
-  startedAt: string;
-  ms: number;
-}
-
-/**
- * A lock a phase held on an Umami table, measured: ACCESS EXCLUSIVE from BEGIN to COMMIT of its short
- * transactions (waits included), SHARE UPDATE EXCLUSIVE for a VALIDATE or a concurrent index build or drop,
- * ROW EXCLUSIVE (row locks) for the backfill's batches.
- */
-export interface PhaseHold {
-  migration: string;
-  phase: PhaseTiming["phase"];
-  table: string;
-  lock: "ACCESS EXCLUSIVE" | "SHARE UPDATE EXCLUSIVE" | "ROW EXCLUSIVE";
-  ms: number;
-}
-
 /** What an online deploy did. */
 export interface OnlineResult {
   schema: string;
@@ -79,7 +59,7 @@ export interface OnlineResult {
   /** The locks each phase held, per table, measured (summed over its steps). */
   held: PhaseHold[];
   /** The backfill's pauses, per reason: how many, and how long in all. */
-  paused: { reason: ThrottleEvent["reason"]; pauses: number; ms: number }[];
+  paused: Pause[];
   /** Each migration with a plan, and where it stands now. */
   online: { name: string; phase: Phase | "recorded" }[];
   /** Recorded in `_prisma_migrations` by this run. */
@@ -146,23 +126,10 @@ export async function deployOnline(
 
   async function run(client: Client): Promise<OnlineResult> {
     const ledger: LockLedger = new Map();
-    const phases: PhaseTiming[] = [];
-    const paused: OnlineResult["paused"] = [];
-    const held: PhaseHold[] = [];
-    const hold = (entry: PhaseHold) => {
-      const same = held.find(
-        (h) =>
-          h.migration === entry.migration &&
-          h.phase === entry.phase &&
-          h.table === entry.table &&
-          h.lock === entry.lock,
-      );
-      if (same) same.ms += entry.ms;
-      else held.push(entry);
-    };
+    const account = new RunAccount();
     const phaseDone = async (migration: string, phase: PhaseTiming["phase"], t: number, startedAt: string) => {
       const ms = performance.now() - t;
-      phases.push({ migration, phase, startedAt, ms });
+      account.phases.push({ migration, phase, startedAt, ms });
       await emit({ type: "phase", migration, phase, ms });
     };
     const offline: string[] = [];
@@ -187,13 +154,7 @@ export async function deployOnline(
       saveCursor: (c, after, done) => saveCursor(c, schema, name, label, after, done),
       onBatch: (e) => void emit({ type: "batch", migration: name, ...e }),
       onThrottle: (e) => {
-        if (e.state === "resumed") {
-          const same = paused.find((p) => p.reason === e.reason);
-          if (same) {
-            same.pauses++;
-            same.ms += e.pausedMs;
-          } else paused.push({ reason: e.reason, pauses: 1, ms: e.pausedMs });
-        }
+        account.throttled(e);
         void emit({ type: "throttle", migration: name, ...e });
       },
     });
@@ -243,7 +204,7 @@ export async function deployOnline(
           if (cursor?.done) continue;
           const tb = performance.now();
           await runBackfill(client, b, backfillOptions(migration.name, cursor?.after ?? null, b.label));
-          hold({
+          account.hold({
             migration: migration.name,
             phase: "backfill",
             table: b.table,
@@ -302,9 +263,9 @@ export async function deployOnline(
       schema,
       offline,
       alreadyApplied: set.migrations.filter((m) => recorded.has(m.name)).map((m) => m.name),
-      phases,
-      held,
-      paused,
+      phases: account.phases,
+      held: account.held,
+      paused: account.paused,
       online: planned.map(({ migration }) => ({
         name: migration.name,
         phase: finishNow ? "recorded" : after.get(migration.name)!.phase,
@@ -329,7 +290,7 @@ export async function deployOnline(
       const ms = performance.now() - t;
       const lock = stepLockMode(step);
       if (table && lock && !skipped)
-        hold({
+        account.hold({
           migration: plan.name,
           phase,
           table,

@@ -3,7 +3,8 @@
  * the end what was done, the ACCESS EXCLUSIVE time spent per table, and what to do next (stdout).
  */
 import { formatElapsed } from "../progress.js";
-import type { OnlineEvent, OnlineResult, PhaseHold } from "./deploy.js";
+import type { PhaseHold } from "./account.js";
+import type { OnlineEvent, OnlineResult } from "./deploy.js";
 
 /** A progress line, or nothing for events too frequent to print (every batch: one line per 100 ms of work at most). */
 export function describeOnlineEvent(event: OnlineEvent): string | undefined {
