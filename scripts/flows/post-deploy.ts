@@ -183,11 +183,12 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
             s.modified.length ? `${s.modified.length} edited since applied` : "",
             s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : "",
           ].filter(Boolean);
-          if (underWay.size)
-            extra.push(`${underWay.size} under way online, recorded by --finish after the old image is drained`);
+          const online = underWay.size
+            ? `; ${underWay.size} under way online, recorded by --finish after the old image is drained`
+            : "";
           return {
             ok: verdict.exitCode === 0,
-            detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}`,
+            detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}${online}`,
           };
         },
       );
