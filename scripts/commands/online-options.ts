@@ -87,6 +87,7 @@ export function onlineOptions(flags: OnlineFlags, verb: string): Omit<OnlineOpti
     throw new UserError(`--finish completes an online upgrade: pass it with --online (\`${verb} --online --finish\`).`);
   if (!flags.online) return undefined;
   return {
+    command: verb,
     finish: flags.finish,
     lock: { lockTimeoutMs: 200, budgetMs: flags.lockBudget ?? 1_000, retryPauseMs: 500 },
     backfill: {

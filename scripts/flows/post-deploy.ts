@@ -50,9 +50,6 @@ interface PostDeployOptions {
   now?: () => Date;
 }
 
-/** The command that finishes an online upgrade post-deploy started. */
-const FINISH_VERB = "umami-db post-deploy";
-
 /** What an online run did and what is left, for the report. */
 export interface OnlineSummary {
   /** Each migration with an online plan, and where it stands: `backfilled` (both versions write) … `recorded`. */
@@ -164,7 +161,9 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
           held: online.held,
           locks: online.locks,
           paused: online.paused,
-          next: online.online.some((m) => m.phase !== "recorded") ? onlineNextSteps(FINISH_VERB) : [],
+          next: online.online.some((m) => m.phase !== "recorded")
+            ? onlineNextSteps(options.online?.command ?? "umami-db post-deploy")
+            : [],
         };
       const underWay = new Set(online?.online.filter((m) => m.phase !== "recorded").map((m) => m.name));
       // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and

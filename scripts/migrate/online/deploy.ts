@@ -30,6 +30,8 @@ export interface OnlineOptions {
   finish?: boolean;
   lock: LockPolicy;
   backfill: Pick<BackfillOptions, "batchSize" | "pauseMs" | "targetBatchMs" | "maxReplicaLagMs" | "maxAppLatencyMs">;
+  /** The command that runs this, as its messages name it. @default "umami-db migrate deploy" */
+  command?: string;
   /** How long `finish` watches for rows in the old shape before it contracts, ms. */
   quietMs: number;
   /** lock_timeout of the migrations that run offline (the runner's). */
@@ -75,9 +77,9 @@ export interface OnlineResult {
 /** `--finish` saw rows in the old version's shape: it is still running. */
 export class OldVersionWritingError extends UserError {
   override name = "OldVersionWritingError";
-  constructor(rows: number, quietMs: number) {
+  constructor(rows: number, quietMs: number, command = "umami-db migrate deploy") {
     super(
-      `${rows} row(s) in Umami 2.x's shape arrived in the last ${(quietMs / 1000).toFixed(1)} s: the old version still writes. Drain it (every old task stopped), then rerun \`umami-db migrate deploy --online --finish\`; nothing was contracted.`,
+      `${rows} row(s) in Umami 2.x's shape arrived in the last ${(quietMs / 1000).toFixed(1)} s: the old version still writes. Drain it (every old task stopped), then rerun \`${command} --online --finish\`; nothing was contracted.`,
     );
   }
 }
@@ -226,7 +228,7 @@ export async function deployOnline(
       await sleep(options.quietMs);
       const arrived = ((await oldWrites(client, schema)) ?? 0) - (before ?? 0);
       await emit({ type: "quiet", ms: performance.now() - t, oldWrites: arrived });
-      if (arrived > 0) throw new OldVersionWritingError(arrived, options.quietMs);
+      if (arrived > 0) throw new OldVersionWritingError(arrived, options.quietMs, options.command);
       for (const { migration, plan } of planned) {
         if ((await readState(client, schema)).get(migration.name)!.phase === "contracted") continue;
         const tc = performance.now();

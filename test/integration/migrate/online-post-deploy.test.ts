@@ -152,6 +152,13 @@ describe("post-deploy --online, then --online --finish, under a tracker's load",
       expect(first.stdout).toContain("online:        05_add_visit_id expanded and backfilled");
       expect(first.stdout).toContain("SKIP_DB_MIGRATION=1");
 
+      // The old image still writes: --finish refuses with one line and contracts nothing.
+      const early = await postDeploy("--finish", "--quiet", "0.5");
+      expect(early.code, early.stdout).toBe(2);
+      expect(early.stdout).toMatch(
+        /failed: \d+ row\(s\) in Umami 2\.x's shape arrived in the last 0\.5 s: the old version still writes\. Drain it \(every old task stopped\), then rerun `umami-db post-deploy --online --finish`; nothing was contracted\./,
+      );
+      expect(latestReport().json.failedStep).toBe("migrate as umami_user (online, finish)");
       // The new image rolls out and the old one drains.
       tracker.setShape("3.1");
       await new Promise((r) => setTimeout(r, 300));
