@@ -37,7 +37,8 @@ interface PostDeployFlags extends StageFlags, CloudWatchFlags, OnlineFlags {
 export function postDeployCommand(): Command {
   const command = new Command("post-deploy").description(
     "After `sst deploy`: apply Umami's migrations as umami_user, audit isolation and the application's fingerprint, " +
-      "capture and compare the performance baseline, and write reports/<stage>/<timestamp>/report.{md,json}.",
+      "capture and compare the performance baseline, and write reports/<stage>/<timestamp>/report.{md,json}. " +
+      "With --online, the migrations that have an online plan run without blocking the tracker, in two runs: --online, then (new image rolled, old drained) --online --finish.",
   );
   cloudWatchFlags(stageOptions(command))
     .option("--migrations <source>", `${MIGRATIONS_OPTION_HELP} ${migrationsDefaultHelp()}`)
