@@ -186,7 +186,8 @@ describe("a crash at any point leaves a state that a rerun completes", () => {
         (error: unknown) => error,
       );
       let terminated = false;
-      for (let i = 0; i < 200 && !terminated; i++) {
+      // Up to 20 s: on a loaded machine (load 12, three runs of this file at once) it took over 5 s to reach VALIDATE.
+      for (let i = 0; i < 800 && !terminated; i++) {
         await sleep(25);
         const { rows } = await blocker.query<{ pid: number }>(
           "SELECT pid FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE % VALIDATE CONSTRAINT %' AND wait_event_type = 'Lock'",
