@@ -55,7 +55,22 @@ export async function seedUmami210(
       [lo, Math.min(events, lo + 100_000), sessions],
     );
   }
-  await client.query(`ANALYZE ${q("session")}, ${q("website_event")}`);
+  // Custom data as 2.10 keeps it: a key for every session, and for every tenth event.
+  await client.query(
+    `INSERT INTO ${q("session_data")} (session_data_id, website_id, session_id, session_key, string_value, data_type, created_at)
+     SELECT md5('sd' || g)::uuid, md5('w' || (g % 3))::uuid, md5('s' || g)::uuid, 'key' || (g % 7), 'value ' || g, 1,
+            timestamptz '2025-01-01 00:00:00+00' + g * interval '7 minutes'
+       FROM generate_series(0, $1::int - 1) g`,
+    [sessions],
+  );
+  await client.query(
+    `INSERT INTO ${q("event_data")} (event_data_id, website_id, website_event_id, event_key, string_value, data_type, created_at)
+     SELECT md5('ed' || g)::uuid, md5('w' || ((g % $2::int) % 3))::uuid, md5('e' || g)::uuid, 'key' || (g % 11), 'value ' || g, 1,
+            timestamptz '2025-01-01 00:00:00+00' + (g % $2::int) * interval '7 minutes'
+       FROM generate_series(0, $1::int - 1, 10) g`,
+    [events, sessions],
+  );
+  await client.query(`ANALYZE ${q("session")}, ${q("website_event")}, ${q("session_data")}, ${q("event_data")}`);
   return { sessions, events };
 }
 
@@ -128,10 +143,46 @@ function prismaCreate(schema: string, table: string, columns: string[], returnin
   return `INSERT INTO ${t} (${columns.map(quoteIdent).join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")}) RETURNING ${returning.map((c) => `${t}.${quoteIdent(c)}`).join(", ")}`;
 }
 
-/** Starts inserting `ratePerSecond` events (a new session every fifth) on `connections` connections. */
+/** `INSERT INTO "umami"."t" (cols) VALUES ($1…)` as Prisma renders a createMany of one row (no RETURNING). */
+function prismaCreateMany(schema: string, table: string, columns: string[]): string {
+  return `INSERT INTO ${quoteIdent(schema)}.${quoteIdent(table)} (${columns.map(quoteIdent).join(",")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(",")})`;
+}
+
+/**
+ * A session's and an event's custom data, as each version writes it (`data`): 2.10 names `session_key` and
+ * `event_key` (its session data replaced by DELETE then INSERT), 3.1 names `data_key` (a create per key).
+ */
+async function insertData(
+  client: Client,
+  schema: string,
+  s: "2.10" | "3.1",
+  ids: { website: string; sessionId: string; eventId: string; newSession: boolean },
+): Promise<void> {
+  const key =
+    s === "2.10" ? { event: "event_key", session: "session_key" } : { event: "data_key", session: "data_key" };
+  if (ids.newSession) {
+    const cols = ["session_data_id", "website_id", "session_id", key.session, "string_value", "data_type"];
+    const values = [randomUUID(), ids.website, ids.sessionId, "plan", "pro", 1];
+    if (s === "2.10") {
+      await client.query(`DELETE FROM ${quoteIdent(schema)}."session_data" WHERE "session_id" = $1`, [ids.sessionId]);
+      await client.query(prismaCreateMany(schema, "session_data", cols), values);
+    } else await client.query(prismaCreate(schema, "session_data", cols, [...cols, "created_at"]), values);
+  }
+  const cols = ["event_data_id", "website_id", "website_event_id", key.event, "string_value", "data_type"];
+  await client.query(prismaCreateMany(schema, "event_data", cols), [
+    randomUUID(),
+    ids.website,
+    ids.eventId,
+    "button",
+    "signup",
+    1,
+  ]);
+}
+
+/** Starts inserting `ratePerSecond` events (a new session every fifth) on `connections` connections; with `data`, each with its custom data. */
 export async function startTracker(
   settings: ConnectionSettings,
-  options: { ratePerSecond: number; shape: "2.10" | "3.1"; connections?: number },
+  options: { ratePerSecond: number; shape: "2.10" | "3.1"; connections?: number; data?: boolean },
 ): Promise<Tracker> {
   const schema = settings.schema;
   const clients: Client[] = [];
@@ -251,6 +302,7 @@ export async function startTracker(
             "site0.example.com",
           ]);
         }
+        if (options.data) await insertData(client, schema, s, { website, sessionId, eventId, newSession });
         entry.ok = true;
       } catch (error) {
         entry.error = (error as Error).message;

@@ -56,7 +56,12 @@ function window(inserts: TrackedInsert[], from: number, to: number) {
 async function lost(settings: ConnectionSettings, inserts: TrackedInsert[]): Promise<number> {
   const ok = inserts.filter((e) => e.ok).map((e) => e.eventId);
   const { rows } = await withClient(settings, (c) =>
-    c.query<{ n: number }>("SELECT count(*)::int AS n FROM umami.website_event WHERE event_id = ANY($1::uuid[])", [ok]),
+    // An insert counts once its event and its custom data (event_data, written after it) are both there.
+    c.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM umami.website_event e
+        WHERE e.event_id = ANY($1::uuid[]) AND EXISTS (SELECT 1 FROM umami.event_data d WHERE d.website_event_id = e.event_id)`,
+      [ok],
+    ),
   );
   return ok.length - rows[0].n;
 }
@@ -80,7 +85,7 @@ async function main() {
     // Online: --online under 2.10's writes, then 3.1's, then --online --finish.
     log("online …");
     let sampler = await startLockSampler(online, 5);
-    let tracker = await startTracker(online, { ratePerSecond: rate, shape: "2.10" });
+    let tracker = await startTracker(online, { ratePerSecond: rate, shape: "2.10", data: true });
     const options = {
       lock: { lockTimeoutMs: 200, budgetMs: 1_000, retryPauseMs: 500 },
       backfill: { batchSize: 5_000, pauseMs: 10, targetBatchMs: 500 },
@@ -102,7 +107,7 @@ async function main() {
     // Offline, on the copy: the runner as today, the old version writing.
     log("offline …");
     sampler = await startLockSampler(offline, 5);
-    tracker = await startTracker(offline, { ratePerSecond: rate, shape: "2.10" });
+    tracker = await startTracker(offline, { ratePerSecond: rate, shape: "2.10", data: true });
     await new Promise((r) => setTimeout(r, 500));
     const b0 = performance.now();
     await applyMigrations(offline, release3);

@@ -21,7 +21,12 @@ import {
 } from "./migration-source.js";
 import { flagOrEnvironment } from "./inputs.js";
 import { progressObserver } from "./progress.js";
-import { action, EXIT, positiveInt } from "./run.js";
+import { onlineFlags, onlineOptions, type OnlineFlags } from "./online-options.js";
+import type { OnlineOptions } from "../migrate/online/deploy.js";
+import { action, EXIT } from "./run.js";
+
+/** How the online flags' messages name this command. */
+const DEPLOY_VERB = "umami-db migrate deploy";
 
 interface CommonOptions {
   databaseUrl?: string;
@@ -128,7 +133,7 @@ export function migrateCommand(): Command {
 
 /** `migrate deploy`: applies pending migrations (builtin runner or Prisma in Docker), or lists them with --dry-run. */
 function deployCommand(): Command {
-  return withCommonOptions(new Command("deploy"))
+  const deploy = withCommonOptions(new Command("deploy"))
     .description("Apply pending migrations as prisma migrate deploy would, recording them in _prisma_migrations.")
     .exitOverride()
     .option(
@@ -148,145 +153,86 @@ function deployCommand(): Command {
       "--lock-timeout <seconds>",
       "how long one migration statement waits for a lock held by Umami's live sessions before giving up, nothing applied (lock_timeout; statements themselves never time out) (default: 10)",
       lockTimeoutMs,
-    )
-    .option(
-      "--online",
-      "run the migrations that have an online plan (05_add_visit_id, 07_add_tag, 09_update_hostname_region) as expand + backfill, the others as usual; both Umami versions can then write (docs/upgrades.md)",
-    )
-    .option(
-      "--finish",
-      "with --online: refuse while rows in the old version's shape arrive, else contract and record; on a database not yet expanded, every phase in one go (a stage where nothing writes)",
-    )
-    .option(
-      "--batch-size <rows>",
-      "with --online: rows per backfill batch, each its own transaction (default: 5000)",
-      positiveInt("--batch-size"),
-    )
-    .option(
-      "--batch-pause <ms>",
-      "with --online: pause after each backfill batch (default: 10)",
-      nonNegativeInt("--batch-pause"),
-    )
-    .option(
-      "--max-replica-lag <seconds>",
-      "with --online: pause the backfill while a replica lags more than this",
-      seconds("--max-replica-lag"),
-    )
-    .option(
-      "--lock-budget <seconds>",
-      "with --online: ACCESS EXCLUSIVE time (waited and held) a run may spend per table on its short transactions (default: 1)",
-      seconds("--lock-budget"),
-    )
-    .option(
-      "--quiet <seconds>",
-      "with --online --finish: how long to watch for rows in the old version's shape before contracting (default: 5)",
-      seconds("--quiet"),
-    )
-    .action(
-      action(
-        async (
-          options: OnlineFlags & {
+    );
+  return onlineFlags(deploy).action(
+    action(
+      async (
+        options: CommonOptions &
+          OnlineFlags & {
             dryRun?: boolean;
             engine: "builtin" | "docker";
             image?: string;
             lockTimeout?: number;
           },
-        ) => {
-          const { url, settings } = connectionSettings(options);
-          if (options.finish && !options.online)
-            throw new UserError(
-              "--finish completes an online upgrade: pass it with --online (`umami-db migrate deploy --online --finish`).",
-            );
-          if (options.online && options.engine === "docker")
-            throw new UserError(
-              "--online runs with the builtin engine only (Prisma's deploy has no online mode); drop --engine docker.",
-            );
-          if (options.online && !options.dryRun) return deployOnlineAction(settings, url, options);
-          if (options.engine === "docker") {
-            const { buildDockerMigrateCommand, runDockerCommand } = await import("../migrate/docker-engine.js");
-            if (options.dryRun)
-              throw new UserError(
-                "--dry-run is not available with --engine docker (prisma migrate deploy has none). Use `umami-db migrate status`.",
-              );
-            const built = buildDockerMigrateCommand(url, { image: options.image });
-            process.stderr.write(`running: ${built.command} ${built.args.join(" ")} (DATABASE_URL=${maskUrl(url)})\n`);
-            const code = await runDockerCommand(built, process.env);
-            return code === 0 ? EXIT.ok : EXIT.couldNotRun;
-          }
-          const { loadMigrations } = await import("../migrate/sources.js");
-          const { applyMigrations } = await import("../migrate/runner.js");
-          const set = await loadMigrations(options.migrations, migrationLoadOptions(process.env));
-          process.stderr.write(
-            `${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${maskUrl(url)}\n${noteLines(set.notes)}`,
+      ) => {
+        const { url, settings } = connectionSettings(options);
+        const online = onlineOptions(options, DEPLOY_VERB);
+        if (online && options.engine === "docker")
+          throw new UserError(
+            "--online runs with the builtin engine only (Prisma's deploy has no online mode); drop --engine docker.",
           );
-          const result = await applyMigrations(settings, set, {
-            dryRun: options.dryRun,
-            statementLockTimeoutMs: options.lockTimeout,
-            onProgress: migrationProgress(progressObserver()),
-          });
-          for (const m of result.modified) process.stderr.write(`warning: ${m.message}\n`);
-          if (options.json) {
-            process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          } else if (result.dryRun) {
-            if (result.pending.length === 0) process.stdout.write(`No pending migrations for ${result.schema}.\n`);
-            else {
-              const { describeImpact } = await import("../migrate/deploy-impact.js");
-              const { onlineLines } = await import("../migrate/online/plans.js");
-              process.stdout.write(
-                [
-                  `Would apply to ${result.schema}: ${result.pending.join(", ")}`,
-                  ...describeImpact(result.impact ?? []),
-                  ...onlineLines(
-                    set.migrations.filter((m) => result.pending.includes(m.name)),
-                    result.schema,
-                  ),
-                ].join("\n") + "\n",
-              );
-            }
-          } else {
+        if (online && !options.dryRun) return deployOnlineAction(settings, url, options, online);
+        if (options.engine === "docker") {
+          const { buildDockerMigrateCommand, runDockerCommand } = await import("../migrate/docker-engine.js");
+          if (options.dryRun)
+            throw new UserError(
+              "--dry-run is not available with --engine docker (prisma migrate deploy has none). Use `umami-db migrate status`.",
+            );
+          const built = buildDockerMigrateCommand(url, { image: options.image });
+          process.stderr.write(`running: ${built.command} ${built.args.join(" ")} (DATABASE_URL=${maskUrl(url)})\n`);
+          const code = await runDockerCommand(built, process.env);
+          return code === 0 ? EXIT.ok : EXIT.couldNotRun;
+        }
+        const { loadMigrations } = await import("../migrate/sources.js");
+        const { applyMigrations } = await import("../migrate/runner.js");
+        const set = await loadMigrations(options.migrations, migrationLoadOptions(process.env));
+        process.stderr.write(
+          `${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${maskUrl(url)}\n${noteLines(set.notes)}`,
+        );
+        const result = await applyMigrations(settings, set, {
+          dryRun: options.dryRun,
+          statementLockTimeoutMs: options.lockTimeout,
+          onProgress: migrationProgress(progressObserver()),
+        });
+        for (const m of result.modified) process.stderr.write(`warning: ${m.message}\n`);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        } else if (result.dryRun) {
+          if (result.pending.length === 0) process.stdout.write(`No pending migrations for ${result.schema}.\n`);
+          else {
+            const { describeImpact } = await import("../migrate/deploy-impact.js");
+            const { onlineLines } = await import("../migrate/online/plans.js");
             process.stdout.write(
-              result.applied.length
-                ? `Applied ${result.applied.length} migration(s) to ${result.schema} in ${Math.round(result.ms)} ms: ${result.applied.join(", ")}\n`
-                : `No pending migrations to apply (${result.alreadyApplied.length} already applied in ${result.schema}).\n`,
+              [
+                `Would apply to ${result.schema}: ${result.pending.join(", ")}`,
+                ...describeImpact(result.impact ?? []),
+                ...onlineLines(
+                  set.migrations.filter((m) => result.pending.includes(m.name)),
+                  result.schema,
+                ),
+              ].join("\n") + "\n",
             );
           }
-          return EXIT.ok;
-        },
-      ),
-    );
-}
-
-/** The flags of `migrate deploy --online`. */
-interface OnlineFlags extends CommonOptions {
-  online?: boolean;
-  finish?: boolean;
-  batchSize?: number;
-  batchPause?: number;
-  maxReplicaLag?: number;
-  lockBudget?: number;
-  quiet?: number;
-  lockTimeout?: number;
-}
-
-/** `--lock-budget 1` or `0.5`: seconds, 0 or more, in milliseconds. */
-function seconds(option: string): (value: string) => number {
-  return (value) => {
-    if (!/^\d+(\.\d+)?$/.test(value))
-      throw new UserError(`${option} takes a number of seconds, e.g. 1 or 0.5 (got ${JSON.stringify(value)}).`);
-    return Math.round(Number(value) * 1000);
-  };
-}
-
-function nonNegativeInt(option: string): (value: string) => number {
-  return (value) => {
-    if (!/^\d+$/.test(value))
-      throw new UserError(`${option} takes a whole number of milliseconds, 0 or more (got ${JSON.stringify(value)}).`);
-    return Number(value);
-  };
+        } else {
+          process.stdout.write(
+            result.applied.length
+              ? `Applied ${result.applied.length} migration(s) to ${result.schema} in ${Math.round(result.ms)} ms: ${result.applied.join(", ")}\n`
+              : `No pending migrations to apply (${result.alreadyApplied.length} already applied in ${result.schema}).\n`,
+          );
+        }
+        return EXIT.ok;
+      },
+    ),
+  );
 }
 
 /** `migrate deploy --online [--finish]`: the online engine, its progress on stderr, what to do next on stdout. */
-async function deployOnlineAction(settings: ConnectionSettings, url: string, options: OnlineFlags): Promise<number> {
+async function deployOnlineAction(
+  settings: ConnectionSettings,
+  url: string,
+  options: CommonOptions & { finish?: boolean; lockTimeout?: number },
+  online: Omit<OnlineOptions, "onEvent">,
+): Promise<number> {
   const { loadMigrations } = await import("../migrate/sources.js");
   const { deployOnline } = await import("../migrate/online/deploy.js");
   const { describeOnlineResult, describeOnlineEvent } = await import("../migrate/online/report.js");
@@ -295,15 +241,7 @@ async function deployOnlineAction(settings: ConnectionSettings, url: string, opt
     `${set.migrations.length} migrations in ${options.migrations}${set.origin ? ` (from ${set.origin})` : ""}; target ${maskUrl(url)}; online${options.finish ? " --finish" : ""}\n${noteLines(set.notes)}`,
   );
   const result = await deployOnline(settings, set, {
-    finish: options.finish,
-    lock: { lockTimeoutMs: 200, budgetMs: options.lockBudget ?? 1_000, retryPauseMs: 500 },
-    backfill: {
-      batchSize: options.batchSize ?? 5_000,
-      pauseMs: options.batchPause ?? 10,
-      targetBatchMs: 500,
-      maxReplicaLagMs: options.maxReplicaLag,
-    },
-    quietMs: options.quiet ?? 5_000,
+    ...online,
     statementLockTimeoutMs: options.lockTimeout,
     onProgress: migrationProgress(progressObserver()),
     onEvent: (event) => {

@@ -18,6 +18,7 @@ import { replicaWithheldReason } from "../../sst/database/umami-replica.js";
 import { UserError } from "../kernel/errors.js";
 import { PRISMA_ADVISORY_LOCK_KEY, PRISMA_LOCK_TIMEOUT_MS } from "../migrate/bookkeeping.js";
 import { officialImage } from "../migrate/docker-engine.js";
+import { onlineNextSteps, SKIP_DURING_ONLINE } from "../migrate/online/report.js";
 import { inspectStageSecret } from "../stage/secrets-manager.js";
 
 /** The newest Umami release whose scripts/check-db.js migrates with DATABASE_URL only (DIRECT_DATABASE_URL came after it). */
@@ -119,7 +120,7 @@ export function buildHandoff(
       name: "SKIP_DB_MIGRATION",
       from: "value",
       value: "1",
-      why: `Every start of the image runs \`prisma migrate deploy\` with DATABASE_URL (${version}), inside the role's ${lifted} guard: on a grown database a migration is cancelled (05_add_visit_id after 60.4 s on 3,000,000 events). \`umami-db post-deploy\` migrates instead, without the guard; leave this unset only on a release that migrates with DIRECT_DATABASE_URL.`,
+      why: `Every start of the image runs \`prisma migrate deploy\` with DATABASE_URL (${version}), inside the role's ${lifted} guard: on a grown database a migration is cancelled (05_add_visit_id after 60.4 s on 3,000,000 events). \`umami-db post-deploy\` migrates instead, without the guard; leave this unset only on a release that migrates with DIRECT_DATABASE_URL, and never during an online upgrade: ${SKIP_DURING_ONLINE}.`,
     },
     {
       name: "NODE_EXTRA_CA_CERTS",
@@ -197,6 +198,11 @@ export function buildHandoff(
       `One migration run per deploy: \`umami-db post-deploy\` (before the new tasks start), never the tasks themselves (SKIP_DB_MIGRATION=1).`,
       `Every task of every revision that does migrate takes the same advisory lock, pg_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY}), shared with every Prisma app in database ${spec.database}: during a rolling deploy they queue behind one another, and each gives up after Prisma's ${PRISMA_LOCK_TIMEOUT_MS / 1000} s — the task then exits and ECS restarts it.`,
       `A task whose image is newer than the migrated release would apply that release's migrations at start; pin ${official} and raise it only together with the migrations.`,
+      `An upgrade run online (\`umami-db post-deploy --online\`, docs/upgrades.md) is two runs, and the image rolls between them, not before the first: ${onlineNextSteps(
+        "umami-db post-deploy",
+      )
+        .map((step, i) => `(${i + 1}) ${step}`)
+        .join(" ")}`,
     ],
     permissions: [
       `secretsmanager:GetSecretValue on ${secretArn} (SST's execution role grants it on *).`,

@@ -9,7 +9,9 @@ import { withClient, type ConnectionSettings } from "../kernel/db.js";
 import { inspectSchema } from "../migrate/bookkeeping.js";
 import { heldLocks } from "../migrate/lock-plan.js";
 import { describeMigrationProgress, formatElapsed } from "../migrate/progress.js";
-import { applyMigrations, type MigrateResult } from "../migrate/runner.js";
+import { applyMigrations, type MigrateEvent, type MigrateResult } from "../migrate/runner.js";
+import { deployOnline, type OnlineOptions, type OnlineResult } from "../migrate/online/deploy.js";
+import { describeHeld } from "../migrate/online/report.js";
 import { loadMigrations, type LoadOptions, type MigrationSet } from "../migrate/sources.js";
 import { checkAfter, type BeforeSnapshot, type ChecksSummary } from "./checks.js";
 import type { StepRecord, StepRunner } from "./steps.js";
@@ -70,6 +72,33 @@ function locksOf(sql: string, ms: number): string[] {
   return heldLocks(sql).map(({ table, lock }) => `${lock} on ${table} until commit (≤ ${formatElapsed(ms)})`);
 }
 
+/** The online engine's options a flow passes on (its progress goes to the step). */
+export type OnlineRun = Omit<OnlineOptions, "onEvent" | "onProgress">;
+
+/** The runner's events as step progress, and each migration's start, duration and locks into `timeline`. */
+function timelineObserver(
+  steps: StepRunner,
+  name: string,
+  set: MigrationSet,
+  timeline: MigrationTiming[],
+): (e: MigrateEvent) => void {
+  const started = new Map<string, string>();
+  const sql = new Map(set.migrations.map((m) => [m.name, m.sql]));
+  return (e) => {
+    if (e.type === "progress") steps.progress(name, `${e.name} ${describeMigrationProgress(e)}`);
+    if (e.type === "start") started.set(e.name, new Date().toISOString());
+    if (e.type === "applied" || e.type === "failed") {
+      timeline.push({
+        name: e.name,
+        startedAt: started.get(e.name) ?? new Date().toISOString(),
+        ms: e.ms,
+        ok: e.type === "applied",
+        locks: locksOf(sql.get(e.name) ?? "", e.ms),
+      });
+    }
+  };
+}
+
 /**
  * Step "migrate as <role>": applies `set` as `umami`, with progress on the step while a migration runs; each
  * migration's start, duration and locks go into `timeline` as they happen (a failed one included).
@@ -81,33 +110,62 @@ function migrateStep(
   timeline: MigrationTiming[] = [],
 ): Promise<MigrateResult> {
   const name = `migrate as ${umami.user}`;
-  const started = new Map<string, string>();
-  const sql = new Map(set.migrations.map((m) => [m.name, m.sql]));
   return steps.run(
     name,
-    () =>
-      applyMigrations(umami, set, {
-        onProgress: (e) => {
-          if (e.type === "progress") steps.progress(name, `${e.name} ${describeMigrationProgress(e)}`);
-          if (e.type === "start") started.set(e.name, new Date().toISOString());
-          if (e.type === "applied" || e.type === "failed") {
-            timeline.push({
-              name: e.name,
-              startedAt: started.get(e.name) ?? new Date().toISOString(),
-              ms: e.ms,
-              ok: e.type === "applied",
-              locks: locksOf(sql.get(e.name) ?? "", e.ms),
-            });
-          }
-        },
-      }),
+    () => applyMigrations(umami, set, { onProgress: timelineObserver(steps, name, set, timeline) }),
     (m) => `${m.applied.length} applied, ${m.alreadyApplied.length} already applied`,
+  );
+}
+
+/** The step's detail of an online run: what ran as usual, where each online migration stands. */
+function describeOnlineRun(r: OnlineResult): string {
+  const phases = r.online.map((m) => `${m.name} ${m.phase}`).join(", ");
+  return `${r.offline.length} applied as usual, ${r.alreadyApplied.length} already applied; online: ${phases || "none pending"}`;
+}
+
+/**
+ * Step "migrate as <role> (online)": `set` through the online engine; the plain migrations' timing as above,
+ * and one entry per online phase this run ran, labelled with the locks it held on each table, measured.
+ */
+function migrateOnlineStep(
+  steps: StepRunner,
+  umami: ConnectionSettings,
+  set: MigrationSet,
+  online: OnlineRun,
+  timeline: MigrationTiming[] = [],
+): Promise<OnlineResult> {
+  const name = `migrate as ${umami.user} (online${online.finish ? ", finish" : ""})`;
+  return steps.run(
+    name,
+    async () => {
+      const result = await deployOnline(umami, set, {
+        ...online,
+        onProgress: timelineObserver(steps, name, set, timeline),
+        onEvent: (e) => {
+          if (e.type === "step") steps.progress(name, `${e.migration}: ${e.label}`);
+        },
+      });
+      for (const p of result.phases)
+        timeline.push({
+          name: `${p.migration} (${p.phase}, online)`,
+          startedAt: p.startedAt,
+          ms: p.ms,
+          ok: true,
+          locks: describeHeld(
+            result.held.filter((h) => h.phase === p.phase),
+            p.migration,
+          ).map((l) => l.replace(/^\w+: /, "")),
+        });
+      timeline.sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+      return result;
+    },
+    describeOnlineRun,
   );
 }
 
 /** One step's outcome of `migrateAndVerify`, handed back as the step ends. */
 type MigrationOutcome =
-  | { migrated: MigrateResult }
+  | { migrated: Pick<MigrateResult, "applied" | "alreadyApplied">; online?: OnlineResult }
   | { tables: string[]; umamiTables: number }
   | { checks: ChecksSummary }
   | { schemaCheck: VerifySchemaResult };
@@ -133,10 +191,21 @@ export async function* migrateAndVerify(
     scratch?: EmbeddedServer;
     /** Lists the tables as a step of its own ("count Umami tables"), as post-deploy's report shows it. @default false */
     tablesStep?: boolean;
+    /** Run the migrations with an online plan online (docs/upgrades.md); without `finish` the schema check waits for it. */
+    online?: OnlineRun;
   },
 ): AsyncGenerator<MigrationOutcome, void, undefined> {
   const { admin, umami, spec, set } = options;
-  yield { migrated: await migrateStep(steps, umami, set, options.timeline) };
+  let between = false;
+  if (options.online) {
+    const online = await migrateOnlineStep(steps, umami, set, options.online, options.timeline);
+    // Expanded, not contracted: the schema is neither release's until --finish, so the check waits for it.
+    between = online.online.some((m) => m.phase !== "recorded");
+    yield {
+      migrated: { applied: [...online.offline, ...online.recorded], alreadyApplied: online.alreadyApplied },
+      online,
+    };
+  } else yield { migrated: await migrateStep(steps, umami, set, options.timeline) };
   const listTables = async () => (await withClient(admin, (c) => inspectSchema(c, spec.schema))).tables;
   const tables = options.tablesStep
     ? await steps.run("count Umami tables", listTables, (t) => `${t.length} tables`)
@@ -145,6 +214,7 @@ export async function* migrateAndVerify(
   yield {
     checks: await checkAfter(steps, { admin, umami, spec, before: options.before, cloudwatch: options.cloudwatch }),
   };
+  if (between) return;
   // After the baseline: its window between "before" and "after" stays as short as before.
   yield {
     schemaCheck: await steps.check(

@@ -17,7 +17,10 @@ import {
   scratchFirstStep,
   type MigrationFlowResult,
   type MigrationTiming,
+  type OnlineRun,
 } from "./migration-steps.js";
+import type { OnlineResult } from "../migrate/online/deploy.js";
+import { onlineNextSteps } from "../migrate/online/report.js";
 import { flowFailure, StepRunner, type StepObserver } from "./steps.js";
 import { buildHandoff, parseSecretArn, type Handoff } from "./handoff.js";
 import { NotDeployedError, requireDeployed } from "./deployed.js";
@@ -41,8 +44,25 @@ interface PostDeployOptions {
   /** The snapshot `preflight` saved; comparisons are skipped for what is missing. */
   before: Partial<BeforeSnapshot>;
   cloudwatch?: CloudWatchOptions;
+  /** `--online [--finish]`: the migrations with an online plan run online (docs/upgrades.md). */
+  online?: OnlineRun;
   observer?: StepObserver;
   now?: () => Date;
+}
+
+/** What an online run did and what is left, for the report. */
+export interface OnlineSummary {
+  /** Each migration with an online plan, and where it stands: `backfilled` (both versions write) … `recorded`. */
+  migrations: OnlineResult["online"];
+  finished: boolean;
+  /** The locks each phase held, per table, measured. */
+  held: OnlineResult["held"];
+  /** ACCESS EXCLUSIVE time spent per table this run (wait + hold). */
+  locks: OnlineResult["locks"];
+  /** The backfill's pauses for replica lag or the application's latency. */
+  paused: OnlineResult["paused"];
+  /** What to do next, in order; empty once finished. */
+  next: string[];
 }
 
 /** What a post-deploy run found; holds no password. */
@@ -58,6 +78,8 @@ export interface PostDeployResult extends MigrationFlowResult {
     missingLocally: string[];
     /** Each migration this run applied or tried, in order: start, duration, locks (the report's timeline). */
     timeline: MigrationTiming[];
+    /** With --online: which migrations ran online and what is left; null otherwise. */
+    online: OnlineSummary | null;
   };
   before: { baseline: string | null; fingerprint: string | null };
   /** The live schema against the one the applied migrations build on a scratch server (verify-schema). */
@@ -89,6 +111,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
       missingLocally: [],
       notes: [],
       timeline: [],
+      online: null,
     },
     umamiTables: 0,
     tables: [],
@@ -123,26 +146,48 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
       cloudwatch: options.cloudwatch,
       tablesStep: true,
       timeline: result.migrations.timeline,
+      online: options.online,
     });
     for await (const outcome of verified) {
       if (!("migrated" in outcome)) {
         Object.assign(result, outcome);
         continue;
       }
+      const online = outcome.online;
+      if (online)
+        result.migrations.online = {
+          migrations: online.online,
+          finished: online.finished,
+          held: online.held,
+          locks: online.locks,
+          paused: online.paused,
+          next: online.online.some((m) => m.phase !== "recorded")
+            ? onlineNextSteps(options.online?.command ?? "umami-db post-deploy")
+            : [],
+        };
+      const underWay = new Set(online?.online.filter((m) => m.phase !== "recorded").map((m) => m.name));
       // Prisma's `migrate status` after the deploy: edited and missing-locally migrations are reported, and
       // fail the run only with --strict (`docs/design.md` § "Umami's releases and Prisma").
       const status = await steps.check(
         "migration status",
-        () => migrationStatus(umami, set),
+        // Between --online and --finish the online migrations are pending by design: asked of the rest only.
+        () =>
+          migrationStatus(
+            umami,
+            underWay.size ? { ...set, migrations: set.migrations.filter((m) => !underWay.has(m.name)) } : set,
+          ),
         (s) => {
           const verdict = statusVerdict(s, { strict: options.strict });
           const extra = [
             s.modified.length ? `${s.modified.length} edited since applied` : "",
             s.missingLocally.length ? `${s.missingLocally.length} applied but not in the source` : "",
           ].filter(Boolean);
+          const online = underWay.size
+            ? `; ${underWay.size} under way online, recorded by --finish after the old image is drained`
+            : "";
           return {
             ok: verdict.exitCode === 0,
-            detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}`,
+            detail: `${verdict.exitCode === 0 ? "up to date" : "not in sync"}${extra.length ? ` (${extra.join(", ")}${options.strict ? "" : "; reported, --strict fails on them"})` : ""}${online}`,
           };
         },
       );
@@ -153,6 +198,7 @@ export async function runPostDeploy(options: PostDeployOptions): Promise<PostDep
         alreadyApplied: outcome.migrated.alreadyApplied,
         modified: status.modified.map((m) => m.message),
         missingLocally: status.missingLocally,
+        online: result.migrations.online,
       };
     }
     result.ok = steps.ok;

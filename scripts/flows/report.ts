@@ -8,6 +8,7 @@ import type { PostDeployResult } from "./post-deploy.js";
 import { renderAuditMarkdown } from "../audit/report.js";
 import { renderHandoffMarkdown } from "./handoff-report.js";
 import { renderVerifySchemaMarkdown } from "./verify-schema-report.js";
+import { renderOnlineMarkdown } from "./online-report.js";
 import { stageSettings } from "../../sst/stages.js";
 import type { Chart } from "./charts.js";
 
@@ -57,6 +58,7 @@ export function renderPostDeployMarkdown(result: PostDeployResult, charts: Chart
     );
   }
   for (const note of result.migrations.notes ?? []) lines.push(`> ${cell(note)}`, "");
+  lines.push(...renderOnlineMarkdown(result.migrations.online ?? null));
   lines.push("## Steps", "", "| Step | Result | Time | Detail |", "|---|---|---:|---|");
   for (const s of result.steps) {
     lines.push(

@@ -4,7 +4,8 @@
  * (after, upTo], and saves `upTo` as the cursor in the same transaction, so a crash loses at most the batch in
  * flight and a rerun resumes after the last one committed. Throttling follows what a shared cluster feels: a
  * batch slower than the target halves the next one (the tracker's inserts then wait less on row and buffer
- * contention), a fast one grows it back; with a replica lag limit, batches pause while replicas lag behind it.
+ * contention), a fast one grows it back; with a replica lag limit, batches pause while replicas lag behind it;
+ * with an application latency limit, while a probe of the tracker's write path takes longer than it.
  */
 import { quoteIdent } from "../../../sst/database/quote.js";
 import type { Client } from "../../kernel/db.js";
@@ -22,6 +23,14 @@ export interface BackfillOptions {
   targetBatchMs: number;
   /** Pause while a replica's replay lag exceeds this, ms (pg_stat_replication, or Aurora's aurora_replica_status()). */
   maxReplicaLagMs?: number;
+  /**
+   * Pause while the tracker's write path is slower than this, ms: a probe takes ROW EXCLUSIVE on the backfill's
+   * table (the lock an insert takes, waiting where inserts wait) under `lock_timeout` = this limit, then commits a
+   * row write (the commit every insert pays: on Aurora, the storage quorum). See docs/upgrades.md.
+   */
+  maxAppLatencyMs?: number;
+  /** A pause began or ended (the replica lag or the application's latency over its limit). */
+  onThrottle?: (event: ThrottleEvent) => void;
   /** Resume after this key (null: from the start). */
   cursor?: string | null;
   /** Saves the cursor inside the batch's transaction. */
@@ -29,7 +38,62 @@ export interface BackfillOptions {
   onBatch?: (event: { label: string; rows: number; ms: number; batchSize: number }) => void;
 }
 
+/** A backfill paused (`paused`, with the value that stopped it) or went on (`resumed`, after `pausedMs`). */
+export interface ThrottleEvent {
+  reason: "replica lag" | "application latency";
+  state: "paused" | "resumed";
+  /** The value measured last, ms (the lag, or the probe's round trip; the limit itself when the probe timed out). */
+  valueMs: number;
+  limitMs: number;
+  pausedMs: number;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The probe's round trip, ms: ROW EXCLUSIVE on `table` under lock_timeout `limitMs`, and the cursor row written
+ * again, committed. A lock wait past the limit counts as over it (Infinity).
+ */
+async function appLatencyMs(
+  client: Client,
+  table: string,
+  limitMs: number,
+  write: ((client: Client) => Promise<void>) | undefined,
+): Promise<number> {
+  const t0 = performance.now();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, true)", [`${limitMs}ms`]);
+    await client.query(`LOCK TABLE ${table} IN ROW EXCLUSIVE MODE`);
+    await write?.(client);
+    await client.query("COMMIT");
+    return performance.now() - t0;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    if ((error as { code?: string }).code === "55P03") return Number.POSITIVE_INFINITY;
+    throw error;
+  }
+}
+
+/** Waits while `measure` exceeds `limitMs`, telling `onThrottle` when the pause begins and ends. */
+async function pauseWhile(
+  reason: ThrottleEvent["reason"],
+  limitMs: number,
+  measure: () => Promise<number>,
+  pauseMs: number,
+  onThrottle: BackfillOptions["onThrottle"],
+): Promise<void> {
+  let value = await measure();
+  if (value <= limitMs) return;
+  const t0 = performance.now();
+  const shown = (v: number) => (Number.isFinite(v) ? v : limitMs);
+  onThrottle?.({ reason, state: "paused", valueMs: shown(value), limitMs, pausedMs: 0 });
+  while (value > limitMs) {
+    await sleep(pauseMs);
+    value = await measure();
+  }
+  onThrottle?.({ reason, state: "resumed", valueMs: value, limitMs, pausedMs: performance.now() - t0 });
+}
 
 /** The replicas' largest replay lag in ms, or 0 when none is visible to this role. */
 async function replicaLagMs(client: Client): Promise<number> {
@@ -52,8 +116,20 @@ export async function runBackfill(client: Client, backfill: Backfill, options: B
   let size = options.batchSize;
   let total = 0;
   for (;;) {
-    if (options.maxReplicaLagMs !== undefined) {
-      while ((await replicaLagMs(client)) > options.maxReplicaLagMs) await sleep(Math.max(options.pauseMs, 250));
+    const wait = Math.max(options.pauseMs, 250);
+    if (options.maxReplicaLagMs !== undefined)
+      await pauseWhile("replica lag", options.maxReplicaLagMs, () => replicaLagMs(client), wait, options.onThrottle);
+    if (options.maxAppLatencyMs !== undefined) {
+      const limit = options.maxAppLatencyMs;
+      // The probe's write is the cursor saved again as it stands: the tool's own row, nothing of Umami's.
+      const write = options.saveCursor && ((c: Client) => options.saveCursor!(c, after, false));
+      await pauseWhile(
+        "application latency",
+        limit,
+        () => appLatencyMs(client, table, limit, write),
+        wait,
+        options.onThrottle,
+      );
     }
     const t0 = performance.now();
     await client.query("BEGIN");

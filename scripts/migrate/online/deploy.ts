@@ -12,10 +12,11 @@ import { MIGRATIONS_TABLE, readMigrationRows } from "../bookkeeping.js";
 import { FailedMigrationsError } from "../errors.js";
 import { applyMigrations, type MigrateOptions } from "../runner.js";
 import type { Migration, MigrationSet } from "../sources/types.js";
-import { runBackfill, type BackfillOptions } from "./backfill.js";
+import { runBackfill, type BackfillOptions, type ThrottleEvent } from "./backfill.js";
+import { RunAccount, type Pause, type PhaseHold, type PhaseTiming } from "./account.js";
 import { qualified, OLD_WRITES_SEQUENCE } from "./objects.js";
 import type { OnlinePlan } from "./plan.js";
-import { onlinePlanFor } from "./plans.js";
+import { onlinePlanFor, stepLockMode } from "./plans.js";
 import { proveEndState, recordOnline } from "./record.js";
 import { ensureState, readState, saveCursor, setPhase, startState, type Phase } from "./state.js";
 import { runStep, type LockLedger, type LockPolicy } from "./steps.js";
@@ -28,7 +29,9 @@ export interface OnlineOptions {
   /** Catch up, contract and record (the old version is gone). @default false */
   finish?: boolean;
   lock: LockPolicy;
-  backfill: Pick<BackfillOptions, "batchSize" | "pauseMs" | "targetBatchMs" | "maxReplicaLagMs">;
+  backfill: Pick<BackfillOptions, "batchSize" | "pauseMs" | "targetBatchMs" | "maxReplicaLagMs" | "maxAppLatencyMs">;
+  /** The command that runs this, as its messages name it. @default "umami-db migrate deploy" */
+  command?: string;
   /** How long `finish` watches for rows in the old shape before it contracts, ms. */
   quietMs: number;
   /** lock_timeout of the migrations that run offline (the runner's). */
@@ -43,13 +46,22 @@ export type OnlineEvent =
   | { type: "phase"; migration: string; phase: "expand" | "backfill" | "contract" | "record"; ms: number }
   | { type: "step"; migration: string; label: string; ms: number; skipped: boolean }
   | { type: "batch"; migration: string; label: string; rows: number; ms: number; batchSize: number }
-  | { type: "quiet"; ms: number; oldWrites: number };
+  | { type: "quiet"; ms: number; oldWrites: number }
+  | ({ type: "throttle"; migration: string } & ThrottleEvent);
 
 /** What an online deploy did. */
 export interface OnlineResult {
   schema: string;
   /** Applied offline by this run (no plan, or an edited file), in order. */
   offline: string[];
+  /** Recorded before this run. */
+  alreadyApplied: string[];
+  /** The phases this run ran, in order. */
+  phases: PhaseTiming[];
+  /** The locks each phase held, per table, measured (summed over its steps). */
+  held: PhaseHold[];
+  /** The backfill's pauses, per reason: how many, and how long in all. */
+  paused: Pause[];
   /** Each migration with a plan, and where it stands now. */
   online: { name: string; phase: Phase | "recorded" }[];
   /** Recorded in `_prisma_migrations` by this run. */
@@ -65,9 +77,9 @@ export interface OnlineResult {
 /** `--finish` saw rows in the old version's shape: it is still running. */
 export class OldVersionWritingError extends UserError {
   override name = "OldVersionWritingError";
-  constructor(rows: number, quietMs: number) {
+  constructor(rows: number, quietMs: number, command = "umami-db migrate deploy") {
     super(
-      `${rows} row(s) in Umami 2.x's shape arrived in the last ${(quietMs / 1000).toFixed(1)} s: the old version still writes. Drain it (every old task stopped), then rerun \`umami-db migrate deploy --online --finish\`; nothing was contracted.`,
+      `${rows} row(s) in Umami 2.x's shape arrived in the last ${(quietMs / 1000).toFixed(1)} s: the old version still writes. Drain it (every old task stopped), then rerun \`${command} --online --finish\`; nothing was contracted.`,
     );
   }
 }
@@ -116,6 +128,12 @@ export async function deployOnline(
 
   async function run(client: Client): Promise<OnlineResult> {
     const ledger: LockLedger = new Map();
+    const account = new RunAccount();
+    const phaseDone = async (migration: string, phase: PhaseTiming["phase"], t: number, startedAt: string) => {
+      const ms = performance.now() - t;
+      account.phases.push({ migration, phase, startedAt, ms });
+      await emit({ type: "phase", migration, phase, ms });
+    };
     const offline: string[] = [];
     const planned: { migration: Migration; plan: OnlinePlan }[] = [];
     const recordedNames = async () => {
@@ -137,6 +155,10 @@ export async function deployOnline(
       cursor,
       saveCursor: (c, after, done) => saveCursor(c, schema, name, label, after, done),
       onBatch: (e) => void emit({ type: "batch", migration: name, ...e }),
+      onThrottle: (e) => {
+        account.throttled(e);
+        void emit({ type: "throttle", migration: name, ...e });
+      },
     });
 
     // Expand and backfill, in Prisma's order, runs of plain migrations through the runner in between.
@@ -171,19 +193,29 @@ export async function deployOnline(
       const phase = state.get(migration.name)!.phase;
       if (phase === "expanding") {
         const t = performance.now();
-        for (const step of plan.expand) await timedStep(client, plan, step);
+        const startedAt = new Date().toISOString();
+        for (const step of plan.expand) await timedStep(client, plan, "expand", step);
         await setPhase(client, schema, migration.name, "expanded");
-        await emit({ type: "phase", migration: migration.name, phase: "expand", ms: performance.now() - t });
+        await phaseDone(migration.name, "expand", t, startedAt);
       }
       if (phase === "expanding" || phase === "expanded") {
         const t = performance.now();
+        const startedAt = new Date().toISOString();
         for (const b of plan.backfill) {
           const cursor = (await readState(client, schema)).get(migration.name)!.cursors[b.label];
           if (cursor?.done) continue;
+          const tb = performance.now();
           await runBackfill(client, b, backfillOptions(migration.name, cursor?.after ?? null, b.label));
+          account.hold({
+            migration: migration.name,
+            phase: "backfill",
+            table: b.table,
+            lock: "ROW EXCLUSIVE",
+            ms: performance.now() - tb,
+          });
         }
         await setPhase(client, schema, migration.name, "backfilled");
-        await emit({ type: "phase", migration: migration.name, phase: "backfill", ms: performance.now() - t });
+        await phaseDone(migration.name, "backfill", t, startedAt);
       }
     }
     await flush();
@@ -196,13 +228,14 @@ export async function deployOnline(
       await sleep(options.quietMs);
       const arrived = ((await oldWrites(client, schema)) ?? 0) - (before ?? 0);
       await emit({ type: "quiet", ms: performance.now() - t, oldWrites: arrived });
-      if (arrived > 0) throw new OldVersionWritingError(arrived, options.quietMs);
+      if (arrived > 0) throw new OldVersionWritingError(arrived, options.quietMs, options.command);
       for (const { migration, plan } of planned) {
         if ((await readState(client, schema)).get(migration.name)!.phase === "contracted") continue;
         const tc = performance.now();
-        for (const step of plan.contract) await timedStep(client, plan, step);
+        const startedAt = new Date().toISOString();
+        for (const step of plan.contract) await timedStep(client, plan, "contract", step);
         await setPhase(client, schema, migration.name, "contracted");
-        await emit({ type: "phase", migration: migration.name, phase: "contract", ms: performance.now() - tc });
+        await phaseDone(migration.name, "contract", tc, startedAt);
       }
       const tr = performance.now();
       await proveEndState(
@@ -231,6 +264,10 @@ export async function deployOnline(
     return {
       schema,
       offline,
+      alreadyApplied: set.migrations.filter((m) => recorded.has(m.name)).map((m) => m.name),
+      phases: account.phases,
+      held: account.held,
+      paused: account.paused,
       online: planned.map(({ migration }) => ({
         name: migration.name,
         phase: finishNow ? "recorded" : after.get(migration.name)!.phase,
@@ -242,10 +279,28 @@ export async function deployOnline(
       ms: performance.now() - t0,
     };
 
-    async function timedStep(c: Client, plan: OnlinePlan, step: OnlinePlan["expand"][number]) {
+    async function timedStep(
+      c: Client,
+      plan: OnlinePlan,
+      phase: "expand" | "contract",
+      step: OnlinePlan["expand"][number],
+    ) {
       const t = performance.now();
+      const table = "table" in step ? step.table : undefined;
+      const spentBefore = table ? (ledger.get(table)?.ms ?? 0) : 0;
       const skipped = await runStep(c, schema, step, options.lock, ledger, { ...options.backfill, schema });
-      await emit({ type: "step", migration: plan.name, label: step.label, ms: performance.now() - t, skipped });
+      const ms = performance.now() - t;
+      const lock = stepLockMode(step);
+      if (table && lock && !skipped)
+        account.hold({
+          migration: plan.name,
+          phase,
+          table,
+          lock,
+          // ACCESS EXCLUSIVE: the ledger's BEGIN-to-COMMIT time (the doneWhen query before it holds nothing).
+          ms: lock === "ACCESS EXCLUSIVE" ? (ledger.get(table)?.ms ?? 0) - spentBefore : ms,
+        });
+      await emit({ type: "step", migration: plan.name, label: step.label, ms, skipped });
     }
   }
 }

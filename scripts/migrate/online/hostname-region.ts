@@ -40,13 +40,15 @@ function build(schema: string): OnlinePlan {
         kind: "sql",
         label: "trigger functions",
         sql: [
-          `CREATE OR REPLACE FUNCTION ${eventFn}() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+          // SECURITY DEFINER: it runs as its owner, the Umami role, whoever inserts; an administrator's insert
+          // never runs the Umami role's code with the administrator's rights (the audit's planted-code class).
+          `CREATE OR REPLACE FUNCTION ${eventFn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
            BEGIN
              ${countOldWrite(schema)};
              SELECT s.hostname INTO NEW.hostname FROM ${session} s WHERE s.website_id = NEW.website_id AND s.session_id = NEW.session_id;
              RETURN NEW;
            END $fn$`,
-          `CREATE OR REPLACE FUNCTION ${sessionFn}() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+          `CREATE OR REPLACE FUNCTION ${sessionFn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
            BEGIN
              IF TG_OP = 'INSERT' THEN
                IF NEW.hostname IS NOT NULL OR NEW.subdivision2 IS NOT NULL THEN ${countOldWrite(schema)}; END IF;
@@ -115,11 +117,13 @@ function build(schema: string): OnlinePlan {
       {
         kind: "drop-index",
         label: "session_website_id_created_at_hostname_idx",
+        table: "session",
         name: "session_website_id_created_at_hostname_idx",
       },
       {
         kind: "drop-index",
         label: "session_website_id_created_at_subdivision1_idx",
+        table: "session",
         name: "session_website_id_created_at_subdivision1_idx",
       },
       {

@@ -19,8 +19,8 @@ export type Step =
   | { kind: "validate"; label: string; table: string; constraint: string; catchUp: Backfill }
   /** `CREATE INDEX CONCURRENTLY` under the release's name; an invalid leftover of that name is dropped first. */
   | { kind: "index"; label: string; table: string; name: string; columns: string[] }
-  /** `DROP INDEX CONCURRENTLY IF EXISTS`. */
-  | { kind: "drop-index"; label: string; name: string };
+  /** `DROP INDEX CONCURRENTLY IF EXISTS` on an index of `table`. */
+  | { kind: "drop-index"; label: string; table: string; name: string };
 
 /** A backfill: committed batches over `table` in `key` order, each running `sql` with $1 = after (or NULL), $2 = up to. */
 export interface Backfill {

@@ -6,14 +6,32 @@ import type { Migration } from "../sources/types.js";
 import { ADD_TAG } from "./add-tag.js";
 import { HOSTNAME_REGION } from "./hostname-region.js";
 import type { OnlinePlan, Step } from "./plan.js";
+import { SESSION_DATA } from "./session-data.js";
 import { VISIT_ID } from "./visit-id.js";
 
-const TEMPLATES = [VISIT_ID, ADD_TAG, HOSTNAME_REGION];
+const TEMPLATES = [VISIT_ID, SESSION_DATA, ADD_TAG, HOSTNAME_REGION];
+
+/** The migrations that have an online plan, in Prisma's order. */
+export const ONLINE_MIGRATIONS: string[] = TEMPLATES.map((t) => t.name);
 
 /** The online plan for `migration` in `schema`, when its file is one the tool knows byte for byte. */
 export function onlinePlanFor(migration: Migration, schema: string): OnlinePlan | undefined {
   const template = TEMPLATES.find((t) => t.name === migration.name && t.checksum === migration.checksum);
   return template?.build(schema);
+}
+
+/** The lock each kind of step takes on its table (the one that matters to the tracker's inserts), or none. */
+export function stepLockMode(step: Step): "ACCESS EXCLUSIVE" | "SHARE UPDATE EXCLUSIVE" | undefined {
+  switch (step.kind) {
+    case "short":
+      return "ACCESS EXCLUSIVE";
+    case "validate":
+    case "index":
+    case "drop-index":
+      return "SHARE UPDATE EXCLUSIVE";
+    case "sql":
+      return undefined;
+  }
 }
 
 /** The lock each kind of step takes on its table, and for how long (the dry run's and the docs' words). */
@@ -26,7 +44,7 @@ function stepLock(step: Step): string {
     case "index":
       return `SHARE UPDATE EXCLUSIVE on ${step.table} while the index builds CONCURRENTLY (inserts go on)`;
     case "drop-index":
-      return "DROP INDEX CONCURRENTLY (inserts go on)";
+      return `SHARE UPDATE EXCLUSIVE on ${step.table} while the index is dropped CONCURRENTLY (inserts go on)`;
     case "sql":
       return "the tool's own objects only";
   }

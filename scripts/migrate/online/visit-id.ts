@@ -54,7 +54,9 @@ function build(schema: string): OnlinePlan {
         label: "visit map and trigger function",
         sql: [
           `CREATE TABLE IF NOT EXISTS ${map} (session_id UUID NOT NULL, visit_time TIMESTAMPTZ NOT NULL, visit_id UUID NOT NULL, PRIMARY KEY (session_id, visit_time))`,
-          `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+          // SECURITY DEFINER: it runs as its owner, the Umami role, whoever inserts; an administrator's insert
+          // never runs the Umami role's code with the administrator's rights (the audit's planted-code class).
+          `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
            BEGIN
              ${countOldWrite(schema)};
              IF NEW.created_at IS NULL THEN RETURN NEW; END IF;

@@ -160,6 +160,21 @@ function cases(): Case[] {
         "error: --finish completes an online upgrade: pass it with --online (`umami-db migrate deploy --online --finish`).",
     },
     {
+      name: "post-deploy --finish without --online (refused before anything is resolved)",
+      args: ["post-deploy", "--stage", "dev", "--no-before", "--finish"],
+      env: { ADMIN_DATABASE_URL: admin },
+      code: 2,
+      error:
+        "error: --finish completes an online upgrade: pass it with --online (`umami-db post-deploy --online --finish`).",
+    },
+    {
+      name: "--max-app-latency not a number",
+      args: ["post-deploy", "--stage", "dev", "--online", "--max-app-latency", "fast"],
+      env: { ADMIN_DATABASE_URL: admin },
+      code: 2,
+      error: 'error: --max-app-latency takes a whole number greater than 0 (got "fast").',
+    },
+    {
       name: "--online with --engine docker",
       args: ["migrate", "deploy", "--online", "--engine", "docker"],
       env: { DATABASE_URL: umamiUrl(PASSWORD) },
@@ -597,6 +612,8 @@ const CASE_NAMES = [
   "connect timeout (a server that accepts and never answers)",
   "TLS required, server without TLS",
   "--finish without --online",
+  "post-deploy --finish without --online (refused before anything is resolved)",
+  "--max-app-latency not a number",
   "--online with --engine docker",
   "database missing",
   "secret file missing",

@@ -6,7 +6,9 @@
  * - the tool's backend terminated mid-VALIDATE (held waiting by a session's SHARE UPDATE EXCLUSIVE, then
  *   pg_terminate_backend): the CHECK stays NOT VALID, the rerun validates it;
  * - a failed CREATE INDEX CONCURRENTLY under the release's index name (an invalid index left behind): the
- *   rerun drops it and builds the release's index.
+ *   rerun drops it and builds the release's index;
+ * - the tool stopped between 06_session_data's two short swaps (event_data's done, session_data's not): the
+ *   rerun skips the first and does the second.
  */
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
@@ -184,7 +186,8 @@ describe("a crash at any point leaves a state that a rerun completes", () => {
         (error: unknown) => error,
       );
       let terminated = false;
-      for (let i = 0; i < 200 && !terminated; i++) {
+      // Up to 20 s: on a loaded machine (load 12, three runs of this file at once) it took over 5 s to reach VALIDATE.
+      for (let i = 0; i < 800 && !terminated; i++) {
         await sleep(25);
         const { rows } = await blocker.query<{ pid: number }>(
           "SELECT pid FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE % VALIDATE CONSTRAINT %' AND wait_event_type = 'Lock'",
@@ -230,5 +233,52 @@ describe("a crash at any point leaves a state that a rerun completes", () => {
     const rerun = await deployOnline(stage.umami, release3, { ...OPTIONS, finish: true });
     expect(rerun.finished).toBe(true);
     await expectFinished(stage.umami);
+  });
+
+  it("the tool stopped between 06_session_data's two swaps: the rerun swaps the second and finishes, the keys kept", async () => {
+    const stage = await seededStage("crash_swap", 2_000);
+    await deployOnline(stage.umami, release3, OPTIONS);
+    const stopped = new Error("the tool stops here");
+    await expect(
+      deployOnline(stage.umami, release3, {
+        ...OPTIONS,
+        finish: true,
+        onEvent: (e) => {
+          if (e.type === "step" && e.label === "event_data: event_key → data_key" && !e.skipped) throw stopped;
+        },
+      }),
+    ).rejects.toBe(stopped);
+    const columns = (table: string) =>
+      withClient(stage.umami, async (c) =>
+        (
+          await c.query<{ name: string }>(
+            "SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname LIKE '%key' ORDER BY attnum",
+            [`umami.${table}`],
+          )
+        ).rows.map((r) => r.name),
+      );
+    // Half-contracted: event_data swapped, session_data still both names.
+    expect(await columns("event_data")).toEqual(["data_key"]);
+    expect(await columns("session_data")).toEqual(["session_key", "data_key"]);
+    const rerun = await deployOnline(stage.umami, release3, { ...OPTIONS, finish: true });
+    expect(rerun.finished).toBe(true);
+    await expectFinished(stage.umami);
+    expect(await columns("session_data")).toEqual(["data_key"]);
+    const facts = await withClient(stage.umami, async (c) => ({
+      keys: (
+        await c.query(
+          "SELECT (SELECT count(*)::int FROM umami.event_data WHERE data_key ~ '^key[0-9]+$') AS events, (SELECT count(*)::int FROM umami.session_data WHERE data_key ~ '^key[0-9]+$') AS sessions",
+        )
+      ).rows[0],
+      indexes: (
+        await c.query(
+          "SELECT indexname FROM pg_indexes WHERE schemaname = 'umami' AND tablename IN ('event_data', 'session_data') AND indexname LIKE '%key_idx' ORDER BY 1",
+        )
+      ).rows.map((r) => r.indexname),
+    }));
+    expect(facts).toEqual({
+      keys: { events: 200, sessions: 200 },
+      indexes: ["event_data_website_id_created_at_data_key_idx", "session_data_website_id_created_at_data_key_idx"],
+    });
   });
 });

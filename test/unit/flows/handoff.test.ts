@@ -18,6 +18,7 @@ import { buildHandoff, findSecretArn, parseSecretArn } from "../../../scripts/fl
 import { officialImage } from "../../../scripts/migrate/docker-engine.js";
 import { renderHandoffMarkdown } from "../../../scripts/flows/handoff-report.js";
 import { UserError } from "../../../scripts/kernel/errors.js";
+import { onlineNextSteps, SKIP_DURING_ONLINE } from "../../../scripts/migrate/online/report.js";
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:observability/umami-db-credentials-AbCdEf";
 const dev = buildSpec("dev");
@@ -190,5 +191,17 @@ describe("findSecretArn", () => {
     sm.reset();
     sm.on(DescribeSecretCommand).resolves({ ARN, Name: dev.secretName, Tags: tags("production") });
     await expect(findSecretArn(client, dev)).rejects.toThrow(/not stage dev's \(Environment tag: production\)/);
+  });
+});
+
+describe("buildHandoff during an online upgrade", () => {
+  it("says when to roll the new image and how SKIP_DB_MIGRATION is set, in the words the command prints", () => {
+    const handoff = buildHandoff(buildSpec("dev"), ARN);
+    const online = handoff.migrations.find((m) => m.includes("--online"));
+    expect(online).toContain("the image rolls between them, not before the first");
+    for (const step of onlineNextSteps("umami-db post-deploy")) expect(online).toContain(step);
+    expect(handoff.variables.find((v) => v.name === "SKIP_DB_MIGRATION")?.why).toContain(
+      `never during an online upgrade: ${SKIP_DURING_ONLINE}`,
+    );
   });
 });

@@ -2,9 +2,11 @@
  * The online plans are keyed by the release file's checksum (an edited file runs offline, as written), name
  * their schema only through quoteIdent, and the dry run lists their phases with the lock each step takes.
  */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { onlineLines, onlinePlanFor } from "../../../scripts/migrate/online/plans.js";
+import { onlineNextSteps } from "../../../scripts/migrate/online/report.js";
 import { prismaChecksum } from "../../../scripts/migrate/bookkeeping.js";
 import { readMigrationsDirectory } from "../../../scripts/migrate/sources.js";
 import { UMAMI_RELEASES } from "../../support/migrations.js";
@@ -13,9 +15,10 @@ const release = readMigrationsDirectory(resolve(UMAMI_RELEASES, "v3.1.0", "prism
 const named = (name: string) => release.migrations.find((m) => m.name === name)!;
 
 describe("onlinePlanFor", () => {
-  it("has a plan for 05_add_visit_id, 07_add_tag and 09_update_hostname_region as released, and for nothing else", () => {
+  it("has a plan for 05_add_visit_id, 06_session_data, 07_add_tag and 09_update_hostname_region as released, and for nothing else", () => {
     expect(release.migrations.filter((m) => onlinePlanFor(m, "umami")).map((m) => m.name)).toEqual([
       "05_add_visit_id",
+      "06_session_data",
       "07_add_tag",
       "09_update_hostname_region",
     ]);
@@ -47,7 +50,15 @@ describe("onlineLines (the dry run)", () => {
     expect(lines).toContain(
       "    contract  VALIDATE the CHECK: SHARE UPDATE EXCLUSIVE on website_event for a full scan (inserts go on)",
     );
-    expect(lines.filter((l) => l.includes("record "))).toHaveLength(3);
+    expect(lines.filter((l) => l.includes("record "))).toHaveLength(4);
     expect(onlineLines(release.migrations.slice(9), "umami")).toEqual([]);
+  });
+});
+
+describe("onlineNextSteps (the command, the report, the docs)", () => {
+  it("is the list docs/upgrades.md's sequence gives after its first step", () => {
+    const doc = readFileSync(resolve(import.meta.dirname, "../../../docs/upgrades.md"), "utf8");
+    const steps = onlineNextSteps("umami-db migrate deploy").map((step, i) => `${i + 2}. ${step}`);
+    expect(doc).toContain(`\n${steps.join("\n")}\n`);
   });
 });
