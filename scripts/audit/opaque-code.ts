@@ -23,14 +23,16 @@ import {
   treeConstants,
   triggerArguments,
 } from "./opaque-text.js";
+import { tempSchemaFirst, unqualifiedRelations } from "./temp-lookup.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
-// $1 Umami schema oid, $2 Umami role oid, $3 POSIX pattern of dynamic SQL.
+// $1 Umami schema oid, $2 Umami role oid, $3 POSIX pattern of dynamic SQL, $4 the oids of the role and the administrators.
 // Functions: outside pg_catalog and Umami's schema (Umami's own are planted-code's), not umami_user's (ownership's),
 // not an extension's, with a readable body; kept when their body may name a schema umami_user creates in (a
 // coarse substring test, referencedSchemas decides), when a search_path is pinned, when the body is an
-// SQL-standard one (its references are recorded), or when a trigger, an event trigger or SECURITY DEFINER runs
-// dynamic SQL. Trees: views, materialized views and rules outside Umami's schema that call a function taking
+// SQL-standard one (its references are recorded), when it is SECURITY DEFINER (temp-lookup.ts reads its relation
+// names), or when a trigger, an event trigger or SECURITY DEFINER runs dynamic SQL. `reached`: a role outside the
+// administrators may set it off in its own session (EXECUTE, or a trigger, an event trigger or a view runs it). Trees: views, materialized views and rules outside Umami's schema that call a function taking
 // text (the SQL it runs lives in the tree's constants), or rules whose actions use a relation where umami_user
 // creates. Trigger arguments: text handed to a trigger function on a table outside Umami's schema.
 const OPAQUE_SQL = `
@@ -71,6 +73,10 @@ const OPAQUE_SQL = `
             FROM (SELECT r.use, r.kind, r.name FROM runs r WHERE r.fn = p.oid
                   UNION SELECT v.use, v.kind, v.name FROM views v WHERE v.fn = p.oid) u) AS drops,
          ARRAY[n.nspname, p.proname]::text[] AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
+         (p.oid IN (SELECT r.fn FROM runs r UNION SELECT v.fn FROM views v)
+          OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
+                      WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
+                        AND (a.grantee = $2::oid OR a.grantee <> ALL ($4::oid[])))) AS reached,
          -- An SQL-standard body records what it uses: the schemas where umami_user creates that it reaches.
          (SELECT pg_catalog.string_agg(DISTINCT cr.nspname::text, ',')
             FROM pg_catalog.pg_depend d
@@ -86,7 +92,7 @@ const OPAQUE_SQL = `
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                       WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid AND e.deptype = 'e')
      AND (EXISTS (SELECT 1 FROM creatable cr WHERE pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(cr.nspname)) > 0)
-          OR p.prosqlbody IS NOT NULL
+          OR p.prosqlbody IS NOT NULL OR p.prosecdef
           OR EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c WHERE pg_catalog.starts_with(c, 'search_path='))
           OR ((p.prosecdef OR p.oid IN (SELECT fn FROM runs)) AND p.prosrc ~* $3))
   UNION ALL
@@ -96,7 +102,7 @@ const OPAQUE_SQL = `
          CASE WHEN rw.rulename <> '_RETURN' THEN 'RULE' WHEN c.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
          pg_catalog.pg_get_userbyid(c.relowner)::text, NULL,
          ARRAY[rw.ev_action::text], NULL, NULL, NULL,
-         CASE WHEN rw.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, rw.rulename] END::text[], NULL,
+         CASE WHEN rw.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, rw.rulename] END::text[], NULL, NULL,
          (SELECT pg_catalog.string_agg(DISTINCT cr.nspname::text, ',')
             FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class rc ON rc.oid = d.refobjid
             JOIN creatable cr ON cr.oid = rc.relnamespace
@@ -115,21 +121,25 @@ const OPAQUE_SQL = `
   UNION ALL
   SELECT 'trigger arguments', pg_catalog.quote_ident(t.tgname) || ' ON ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
          'TRIGGER', pg_catalog.pg_get_userbyid(c.relowner)::text, NULL, ARRAY[pg_catalog.encode(t.tgargs, 'hex')], NULL, NULL,
-         NULL, ARRAY[n.nspname, c.relname, t.tgname]::text[], NULL, NULL
+         NULL, ARRAY[n.nspname, c.relname, t.tgname]::text[], NULL, NULL, NULL
     FROM pg_catalog.pg_trigger t
     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE NOT t.tgisinternal AND t.tgnargs > 0 AND c.relnamespace <> $1::oid
 `;
 
-// $1 Umami role oid. The schemas umami_user creates in (its own included), whether it may create schemas, and
-// then (only then) every schema's name: a name no schema has yet is one umami_user can take.
+// $1 Umami role oid, $2 the oids of the role and the administrators. The schemas umami_user creates in (its own
+// included), whether it may create schemas, and then (only then) every schema's name: a name no schema has yet is
+// one umami_user can take; the login roles outside the administrators that may create temporary objects here.
 const CREATABLE_SQL = `
   SELECT ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
                 WHERE n.nspowner = $1::oid OR pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') ORDER BY 1) AS creatable,
          pg_catalog.has_database_privilege($1::oid, pg_catalog.current_database(), 'CREATE') AS create_schemas,
          ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
-                WHERE pg_catalog.has_database_privilege($1::oid, pg_catalog.current_database(), 'CREATE') ORDER BY 1) AS schemas
+                WHERE pg_catalog.has_database_privilege($1::oid, pg_catalog.current_database(), 'CREATE') ORDER BY 1) AS schemas,
+         ARRAY(SELECT r.rolname::text FROM pg_catalog.pg_roles r
+                WHERE r.rolcanlogin AND (r.oid = $1::oid OR r.oid <> ALL ($2::oid[]))
+                  AND pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), 'TEMPORARY') ORDER BY 1) AS temp_roles
 `;
 
 interface OpaqueRow {
@@ -152,6 +162,8 @@ interface OpaqueRow {
   name: string[];
   /** A function's identity arguments, as the server formats them. */
   args: string | null;
+  /** Whether a role outside the administrators may set the function off in its own session. */
+  reached: boolean | null;
 }
 
 /** Who may put things where: the schemas umami_user creates in, and the names it may still create. */
@@ -159,13 +171,16 @@ interface Creatable {
   creatable: string[];
   create_schemas: boolean;
   schemas: string[];
+  /** Login roles outside the administrators (the Umami role included) with TEMPORARY on the database. */
+  temp_roles: string[];
 }
 
-/** One judged object: fail with the reasons, or warn with one. */
+/** One judged object: fail with the reasons, or warn with one; `temp`: the path a caller's pg_temp fault is closed with. */
 interface Verdict {
   row: OpaqueRow;
   fail: string[];
   warn: string | null;
+  temp?: string[];
 }
 
 /** What a search_path entry opens to umami_user, or null. */
@@ -182,6 +197,7 @@ function judge(row: OpaqueRow, where: Creatable, role: string): Verdict {
   const fail: string[] = [];
   const named = new Set<string>(row.recorded ? row.recorded.split(",") : []);
   let warn: string | null = null;
+  let tempPath: string[] | undefined;
   if (row.kind === "function") {
     const [source, body] = row.texts;
     for (const s of referencedSchemas(
@@ -200,13 +216,42 @@ function judge(row: OpaqueRow, where: Creatable, role: string): Verdict {
       row.definer || (row.uses ?? []).some((u) => u.startsWith("trigger ") || u.startsWith("event trigger "));
     if (dynamic.length > 0 && runs)
       warn = `runs SQL it builds at run time (${dynamic.join(", ")}): the audit cannot read what it reaches`;
+    const temp = body ? null : callersTemp(row, where);
+    if (temp) {
+      fail.push(temp.why);
+      tempPath = temp.path;
+    }
   } else if (row.kind === "trigger arguments") {
     for (const s of referencedSchemas(triggerArguments(row.texts[0] ?? "").join("\n"), where.creatable)) named.add(s);
   } else {
     for (const s of referencedSchemas(treeConstants(row.texts[0] ?? "").join("\n"), where.creatable)) named.add(s);
   }
   if (named.size > 0) fail.unshift(`names schema ${[...named].join(", ")}, where ${role} creates objects`);
-  return { row, fail, warn };
+  return { row, fail, warn, temp: tempPath };
+}
+
+/**
+ * A SECURITY DEFINER function a role outside the administrators sets off in its own session, whose body names
+ * relations without a schema while its path looks in the session's temporary schema first: why it fails, and
+ * the path that closes it (its own entries, then pg_temp; an unpinned one gets its schema's and public's).
+ */
+function callersTemp(row: OpaqueRow, where: Creatable): { why: string; path: string[] } | null {
+  if (!row.definer || !row.reached || where.temp_roles.length === 0) return null;
+  const first = tempSchemaFirst(row.paths);
+  const names = first ? unqualifiedRelations(row.texts[0] ?? "") : [];
+  if (!first || names.length === 0) return null;
+  const pinned = row.paths?.[row.paths.length - 1];
+  const how =
+    first === "unpinned" ? "it pins no search_path" : `its pinned search_path (${pinned}) does not end with pg_temp`;
+  const kept = pinned
+    ? searchPathEntries(pinned)
+        .map((e) => entrySchema(e, row.owner))
+        .filter((s) => s !== "pg_temp")
+    : ["pg_catalog", row.name[0], "public"];
+  return {
+    why: `${how}, so the relations it names without a schema (${names.join(", ")}) are looked up first in the temporary schema of the session that runs it, where ${where.temp_roles.join(", ")} (TEMPORARY on the database) create a table or view whose trigger or function then runs with its owner's rights`,
+    path: [...new Set([...kept, "pg_temp"])],
+  };
 }
 
 function describe(v: Verdict): string {
@@ -226,6 +271,7 @@ function remedy(v: Verdict): string[] {
   const { row } = v;
   if (row.kind !== "function") return [drop({ kind: row.otype, name: row.name })];
   const routine = { kind: row.otype, name: row.name, args: [row.args ?? ""] };
+  if (v.temp && v.fail.length === 1) return [pinSearchPath(routine, v.temp)];
   if (v.fail.every((f) => f.startsWith("its pinned search_path")))
     return [pinSearchPath(routine, ["pg_catalog", "pg_temp"])];
   return [...(row.drops ?? []).map((u) => drop({ kind: u.kind, name: u.name })), drop(routine)];
@@ -237,8 +283,8 @@ export async function auditOpaqueCode(ctx: AuditContext): Promise<Finding[]> {
   const role = spec.role.name;
   if (!ctx.roleOid || !ctx.schemaOid) return [];
   const [[where], rows] = await Promise.all([
-    ctx.query<Creatable>(CREATABLE_SQL, [ctx.roleOid]),
-    ctx.query<OpaqueRow>(OPAQUE_SQL, [ctx.schemaOid, ctx.roleOid, DYNAMIC_PATTERN]),
+    ctx.query<Creatable>(CREATABLE_SQL, [ctx.roleOid, ctx.allowedOids]),
+    ctx.query<OpaqueRow>(OPAQUE_SQL, [ctx.schemaOid, ctx.roleOid, DYNAMIC_PATTERN, ctx.allowedOids]),
   ]);
   const judged = rows.map((r) => judge(r, where, role));
   const failing = judged.filter((v) => v.fail.length > 0);
@@ -250,7 +296,7 @@ export async function auditOpaqueCode(ctx: AuditContext): Promise<Finding[]> {
       failing.length > 0 ? "fail" : "warn",
       [...failing, ...warning].map(describe),
       failing.length > 0
-        ? `This code runs with the rights of its owner or of whoever sets it off (an administrator, the application's writes, a REFRESH), and what it names is ${role}'s to change — a relation swapped for a view, an overload that matches better, a schema it creates first — so ${role} decides what runs with those rights, and whoever may use the code reads what it reads. As the owner: ${script(failing.flatMap(remedy))} (Tooling of Umami's own belongs to ${role}: recreated as ${role}'s, it runs with ${role}'s rights alone. A function whose only fault is its pinned path keeps working where its body names its objects with their schema.)`
+        ? `This code runs with the rights of its owner or of whoever sets it off (an administrator, the application's writes, a REFRESH), and what it names is ${role}'s to change — a relation swapped for a view, an overload that matches better, a schema it creates first${failing.some((v) => v.temp) ? ", or a table or view in the temporary schema of the session that runs it" : ""} — so ${role} decides what runs with those rights, and whoever may use the code reads what it reads. As the owner: ${script(failing.flatMap(remedy))} (Tooling of Umami's own belongs to ${role}: recreated as ${role}'s, it runs with ${role}'s rights alone. A function whose only fault is its pinned path keeps working where its body names its objects with their schema; pg_temp placed last changes nothing but where a session's temporary objects are looked up.)`
         : `Each runs SQL it builds at run time with other roles' rights: review that it leaves ${spec.schema} out (an auto-grant event trigger that skips it, say) and pins its search_path.`,
       `No function, view, materialized view, rule or trigger argument outside ${spec.schema} that runs with other roles' rights names a schema ${role} can create in, or pins a search_path into one.`,
     ),

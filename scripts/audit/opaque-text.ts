@@ -96,7 +96,7 @@ export function dynamicSql(code: string): string[] {
 }
 
 /** `code` without comments; string literals and quoted identifiers kept. */
-function stripComments(code: string): string {
+export function stripComments(code: string): string {
   let out = "";
   let i = 0;
   while (i < code.length) {
