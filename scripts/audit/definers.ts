@@ -11,6 +11,7 @@
  *   schema, or an owner outside the administrators with CREATEROLE (it can grant itself umami_user).
  */
 import { pinSearchPath, revoke, script } from "../../sst/database/statements.js";
+import { referencedSchemas, stripComments } from "./opaque-text.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 allowed role oids, $2 the Umami role's oid, $3 the Umami schema's name. A caller may execute the function
@@ -37,6 +38,7 @@ const DEFINERS_SQL = `
          p.prosrc ~* '(^|[^[:alnum:]_])(execute|query_to_xml|query_to_xml_and_xmlschema|cursor_to_xml|table_to_xml|dblink[a-z_]*|pg_read_file|lo_import)([^[:alnum:]_]|$)' AS dynamic,
          pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower($3) || '.') > 0
            OR pg_catalog.strpos(p.prosrc, '"' || $3 || '".') > 0 AS names_umami,
+         p.prosrc AS source,
          ARRAY(SELECT 'PUBLIC' WHERE pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
                                  AND (pg_catalog.has_schema_privilege('public', n.oid, 'USAGE') OR EXISTS (
                                         SELECT 1 FROM views v WHERE v.fn = p.oid AND pg_catalog.has_table_privilege('public', v.oid, 'SELECT')
@@ -79,10 +81,26 @@ interface DefinerRow {
   pinned: boolean;
   dynamic: boolean;
   names_umami: boolean;
+  /** The body, read again without its comments (a comment that names Umami's schema or EXECUTE runs nothing). */
+  source: string | null;
   callers: string[];
   grantees: string[];
   /** The same, as stored; null for PUBLIC. */
   grantee_names: (string | null)[];
+}
+
+const DYNAMIC_ENTRY =
+  /(^|[^\p{L}\p{N}_])(execute|query_to_xml|query_to_xml_and_xmlschema|cursor_to_xml|table_to_xml|dblink[a-z_]*|pg_read_file|lo_import)([^\p{L}\p{N}_]|$)/iu;
+
+/** The catalog's coarse reading of the body confirmed on its text without comments (strings kept: SQL passed as text counts). */
+function withoutComments(r: DefinerRow, schema: string): DefinerRow {
+  if (r.source === null || (!r.names_umami && !r.dynamic)) return r;
+  const code = stripComments(r.source);
+  return {
+    ...r,
+    names_umami: r.names_umami && referencedSchemas(code, [schema]).length > 0,
+    dynamic: r.dynamic && DYNAMIC_ENTRY.test(code),
+  };
 }
 
 /** Why a function fails, or null when its shape is reviewable (a warning). */
@@ -98,9 +116,9 @@ function failure(r: DefinerRow, schema: string): string | null {
 /** SECURITY DEFINER functions of administrators and CREATEROLE roles that others can execute. */
 export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
-  const rows = (await ctx.query<DefinerRow>(DEFINERS_SQL, [ctx.allowedOids, ctx.roleOid, spec.schema])).filter(
-    (r) => r.callers.length > 0,
-  );
+  const rows = (await ctx.query<DefinerRow>(DEFINERS_SQL, [ctx.allowedOids, ctx.roleOid, spec.schema]))
+    .filter((r) => r.callers.length > 0)
+    .map((r) => withoutComments(r, spec.schema));
   const failing = rows.filter((r) => failure(r, spec.schema) !== null);
   const describe = (r: DefinerRow) => {
     const why = failure(r, spec.schema);

@@ -20,6 +20,7 @@ import {
   entrySchema,
   referencedSchemas,
   searchPathEntries,
+  stripComments,
   treeConstants,
   triggerArguments,
 } from "./opaque-text.js";
@@ -201,7 +202,7 @@ function judge(row: OpaqueRow, where: Creatable, role: string): Verdict {
   if (row.kind === "function") {
     const [source, body] = row.texts;
     for (const s of referencedSchemas(
-      `${source ?? ""}\n${body ? treeConstants(body).join("\n") : ""}`,
+      `${stripComments(source ?? "")}\n${body ? treeConstants(body).join("\n") : ""}`,
       where.creatable,
     ))
       named.add(s);
