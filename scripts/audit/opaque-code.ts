@@ -131,7 +131,8 @@ const OPAQUE_SQL = `
 
 // $1 Umami role oid, $2 the oids of the role and the administrators. The schemas umami_user creates in (its own
 // included), whether it may create schemas, and then (only then) every schema's name: a name no schema has yet is
-// one umami_user can take; the login roles outside the administrators that may create temporary objects here.
+// one umami_user can take; the login roles outside the administrators that may create temporary objects here; and
+// the schemas where login roles outside the administrators were granted CREATE (not only as owners), with them.
 const CREATABLE_SQL = `
   SELECT ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
                 WHERE n.nspowner = $1::oid OR pg_catalog.has_schema_privilege($1::oid, n.oid, 'CREATE') ORDER BY 1) AS creatable,
@@ -140,7 +141,17 @@ const CREATABLE_SQL = `
                 WHERE pg_catalog.has_database_privilege($1::oid, pg_catalog.current_database(), 'CREATE') ORDER BY 1) AS schemas,
          ARRAY(SELECT r.rolname::text FROM pg_catalog.pg_roles r
                 WHERE r.rolcanlogin AND (r.oid = $1::oid OR r.oid <> ALL ($2::oid[]))
-                  AND pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), 'TEMPORARY') ORDER BY 1) AS temp_roles
+                  AND pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), 'TEMPORARY') ORDER BY 1) AS temp_roles,
+         (SELECT pg_catalog.jsonb_object_agg(x.nspname, x.roles) FROM (
+            SELECT n.nspname, pg_catalog.array_agg(r.rolname::text ORDER BY r.rolname) AS roles
+              FROM pg_catalog.pg_namespace n
+              JOIN pg_catalog.pg_roles r ON r.rolcanlogin AND r.oid <> ALL ($2::oid[])
+             WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+               AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE')
+               AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) a
+                            WHERE a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
+                              AND (a.grantee = 0 OR pg_catalog.pg_has_role(r.oid, a.grantee, 'MEMBER')))
+             GROUP BY n.nspname) x) AS granted_create
 `;
 
 interface OpaqueRow {
@@ -174,6 +185,8 @@ interface Creatable {
   schemas: string[];
   /** Login roles outside the administrators (the Umami role included) with TEMPORARY on the database. */
   temp_roles: string[];
+  /** Schema → the login roles outside the administrators and the Umami role granted CREATE there; null when none. */
+  granted_create: Record<string, string[]> | null;
 }
 
 /** One judged object: fail with the reasons, or warn with one; `temp`: the path a caller's pg_temp fault is closed with. */
@@ -184,17 +197,22 @@ interface Verdict {
   temp?: string[];
 }
 
-/** What a search_path entry opens to umami_user, or null. */
-function squattable(raw: string, user: string, where: Creatable): string | null {
+/**
+ * What a search_path entry opens to umami_user, or null; for an administrator's code, also to a login role outside
+ * the administrators granted CREATE there (its overload runs with the administrator's rights, CVE-2018-1058).
+ */
+function squattable(raw: string, user: string, where: Creatable, admin: boolean): string | null {
   const schema = entrySchema(raw, user);
   if (schema === "pg_temp" || schema === "pg_catalog") return null;
   if (where.creatable.includes(schema)) return `schema ${schema}, where it creates objects`;
   if (where.create_schemas && !where.schemas.includes(schema))
     return `schema ${schema}, which does not exist and which it may create (CREATE on the database)`;
+  const others = admin ? where.granted_create?.[schema] : undefined;
+  if (others) return `schema ${schema}, where ${others.join(", ")} (granted CREATE) create objects`;
   return null;
 }
 
-function judge(row: OpaqueRow, where: Creatable, role: string): Verdict {
+function judge(row: OpaqueRow, where: Creatable, role: string, administrators: string[]): Verdict {
   const fail: string[] = [];
   const named = new Set<string>(row.recorded ? row.recorded.split(",") : []);
   let warn: string | null = null;
@@ -208,7 +226,7 @@ function judge(row: OpaqueRow, where: Creatable, role: string): Verdict {
       named.add(s);
     for (const value of row.paths ?? []) {
       for (const raw of searchPathEntries(value)) {
-        const opens = squattable(raw, row.owner, where);
+        const opens = squattable(raw, row.owner, where, administrators.includes(row.owner));
         if (opens) fail.push(`its pinned search_path (${value}) reaches ${opens}`);
       }
     }
@@ -287,7 +305,7 @@ export async function auditOpaqueCode(ctx: AuditContext): Promise<Finding[]> {
     ctx.query<Creatable>(CREATABLE_SQL, [ctx.roleOid, ctx.allowedOids]),
     ctx.query<OpaqueRow>(OPAQUE_SQL, [ctx.schemaOid, ctx.roleOid, DYNAMIC_PATTERN, ctx.allowedOids]),
   ]);
-  const judged = rows.map((r) => judge(r, where, role));
+  const judged = rows.map((r) => judge(r, where, role, ctx.administrators));
   const failing = judged.filter((v) => v.fail.length > 0);
   const warning = judged.filter((v) => v.fail.length === 0 && v.warn);
   return [
@@ -297,7 +315,7 @@ export async function auditOpaqueCode(ctx: AuditContext): Promise<Finding[]> {
       failing.length > 0 ? "fail" : "warn",
       [...failing, ...warning].map(describe),
       failing.length > 0
-        ? `This code runs with the rights of its owner or of whoever sets it off (an administrator, the application's writes, a REFRESH), and what it names is ${role}'s to change — a relation swapped for a view, an overload that matches better, a schema it creates first${failing.some((v) => v.temp) ? ", or a table or view in the temporary schema of the session that runs it" : ""} — so ${role} decides what runs with those rights, and whoever may use the code reads what it reads. As the owner: ${script(failing.flatMap(remedy))} (Tooling of Umami's own belongs to ${role}: recreated as ${role}'s, it runs with ${role}'s rights alone. A function whose only fault is its pinned path keeps working where its body names its objects with their schema; pg_temp placed last changes nothing but where a session's temporary objects are looked up.)`
+        ? `This code runs with the rights of its owner or of whoever sets it off (an administrator, the application's writes, a REFRESH), and what it names is ${role}'s (or the login roles named) to change — a relation swapped for a view, an overload that matches better, a schema it creates first${failing.some((v) => v.temp) ? ", or a table or view in the temporary schema of the session that runs it" : ""} — so ${role} decides what runs with those rights, and whoever may use the code reads what it reads. As the owner: ${script(failing.flatMap(remedy))} (Tooling of Umami's own belongs to ${role}: recreated as ${role}'s, it runs with ${role}'s rights alone. A function whose only fault is its pinned path keeps working where its body names its objects with their schema; pg_temp placed last changes nothing but where a session's temporary objects are looked up.)`
         : `Each runs SQL it builds at run time with other roles' rights: review that it leaves ${spec.schema} out (an auto-grant event trigger that skips it, say) and pins its search_path.`,
       `No function, view, materialized view, rule or trigger argument outside ${spec.schema} that runs with other roles' rights names a schema ${role} can create in, or pins a search_path into one.`,
     ),

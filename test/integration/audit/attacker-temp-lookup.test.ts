@@ -7,7 +7,8 @@
  * calls a monitoring wrapper — and each time the attacker's temporary table or view ran its own code with the
  * administrator's rights and granted itself a role. Then `verify` fails naming the function, the remedy (the
  * same path with `pg_temp` last) is run as written, the attack is repeated and fails, the function keeps doing
- * its job, and `verify` exits 0. The clean twin: the same bodies fully qualified, or pinned with `pg_temp` last,
+ * its job, and `verify` exits 0. The same for a pinned schema where app_user was granted CREATE: its overload
+ * runs with the administrator's rights although the administrator's own path is safe. The clean twin: the same bodies fully qualified, or pinned with `pg_temp` last,
  * with a comment that names Umami's table (a comment reads nothing).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -170,6 +171,60 @@ describe("the caller's temporary schema in an administrator's SECURITY DEFINER c
         "admin",
         `DROP TRIGGER IF EXISTS orders_audit ON public.orders; DROP FUNCTION IF EXISTS public.audit_orders();
          DROP TABLE IF EXISTS public.order_audit; DROP SCHEMA IF EXISTS monitor CASCADE; REVOKE UPDATE ON public.orders FROM app_user`,
+      );
+    }
+  });
+
+  it("an administrator's SECURITY DEFINER function pinned to public, where app_user was granted CREATE, runs app_user's overload with the administrator's rights even once the administrator's own path is safe; verify fails naming it; the remedy's path closes it", async () => {
+    await stage.run(
+      "admin",
+      `
+      GRANT CREATE ON SCHEMA public TO app_user;
+      ALTER ROLE app_admin SET search_path TO "$user";
+      CREATE FUNCTION public.orders_size() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
+        AS $$ SELECT pg_total_relation_size('public.orders') $$;
+      REVOKE EXECUTE ON FUNCTION public.orders_size() FROM PUBLIC;
+      GRANT EXECUTE ON FUNCTION public.orders_size() TO app_user`,
+    );
+    // An unknown literal prefers the string category: the text overload in public beats pg_catalog's regclass one.
+    await stage.run(
+      "app",
+      `CREATE FUNCTION public.pg_total_relation_size(text) RETURNS bigint LANGUAGE plpgsql AS $f$
+       BEGIN
+         IF current_user <> 'app_user' THEN EXECUTE 'GRANT umami_user TO app_user'; END IF;
+         RETURN 0;
+       END $f$`,
+    );
+    try {
+      await stage.run("app", "SELECT public.orders_size()");
+      expect(await rows(stage, "app", "SELECT name FROM umami.website")).toEqual([{ name: SECRET }]);
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      expect(
+        before.finding("inward: administrators' search_path into schemas other roles can create in")!.severity,
+      ).toBe("pass");
+      const found = before.finding(CHECK)!;
+      expect(found.objects).toEqual([
+        "function public.orders_size() (owner app_admin, SECURITY DEFINER) — its pinned search_path (public, pg_temp) reaches schema public, where app_user (granted CREATE) create objects",
+      ]);
+      expect(await applyRemedy(stage, found.remedy, "admin")).toEqual([
+        'ALTER FUNCTION "public"."orders_size"() SET "search_path" TO "pg_catalog", "pg_temp";',
+      ]);
+      const [size] = await rows<{ size: string }>(stage, "app", "SELECT public.orders_size() AS size");
+      expect(Number(size.size)).toBeGreaterThan(0); // pg_catalog's, measuring the table
+      await expect(rows(stage, "app", "SELECT name FROM umami.website")).rejects.toThrow(/permission denied/);
+      const after = await verifyCli(stage);
+      expect(after.finding(CHECK)!.severity).toBe("pass");
+      expect(after.code).toBe(0);
+    } finally {
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+      await stage.run("app", "DROP FUNCTION IF EXISTS public.pg_total_relation_size(text)");
+      await stage.run(
+        "admin",
+        `DROP FUNCTION IF EXISTS public.orders_size(); REVOKE CREATE ON SCHEMA public FROM app_user;
+         ALTER ROLE app_admin RESET search_path`,
       );
     }
   });
