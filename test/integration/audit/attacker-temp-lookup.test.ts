@@ -264,3 +264,48 @@ describe("the caller's temporary schema in an administrator's SECURITY DEFINER c
     }
   });
 });
+
+describe("a SECURITY DEFINER function reached without its schema", () => {
+  it("an administrator's dynamic-SQL function behind a schema app_user cannot use, called through an operator in public, lets app_user grant itself umami_user; definer-escalation names it; REVOKE EXECUTE closes it", async () => {
+    await stage.run(
+      "admin",
+      `
+      CREATE SCHEMA admin_tools;
+      CREATE FUNCTION admin_tools.run_as_admin(text, text) RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$ BEGIN EXECUTE $1; RETURN true; END $$;
+      REVOKE EXECUTE ON FUNCTION admin_tools.run_as_admin(text, text) FROM PUBLIC;
+      GRANT EXECUTE ON FUNCTION admin_tools.run_as_admin(text, text) TO app_user;
+      CREATE OPERATOR public.==> (LEFTARG = text, RIGHTARG = text, FUNCTION = admin_tools.run_as_admin)`,
+    );
+    const attack = "SELECT 'GRANT umami_user TO app_user'::text OPERATOR(public.==>) ''::text";
+    const definers = "inward: SECURITY DEFINER functions of the administrators";
+    try {
+      await expect(rows(stage, "app", "SELECT admin_tools.run_as_admin('SELECT 1', '')")).rejects.toThrow(
+        /permission denied for schema admin_tools/,
+      );
+      await stage.run("app", attack);
+      expect(await rows(stage, "app", "SELECT name FROM umami.website")).toEqual([{ name: SECRET }]);
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      expect(before.finding(definers)).toMatchObject({
+        severity: "fail",
+        objects: ["function admin_tools.run_as_admin(text, text) runs as app_admin for app_user — fails: dynamic SQL"],
+      });
+      expect(await applyRemedy(stage, before.finding(definers)!.remedy, "admin")).toEqual([
+        'REVOKE EXECUTE ON FUNCTION "admin_tools"."run_as_admin"(text, text) FROM "app_user";',
+      ]);
+      await expect(rows(stage, "app", attack)).rejects.toThrow(/permission denied for function run_as_admin/);
+      const after = await verifyCli(stage);
+      expect(after.finding(definers)!.severity).not.toBe("fail");
+      expect(after.code).toBe(0);
+    } finally {
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+      await stage.run(
+        "admin",
+        "DROP SCHEMA IF EXISTS admin_tools CASCADE; DROP OPERATOR IF EXISTS public.==> (text, text)",
+      );
+    }
+  });
+});
