@@ -51,8 +51,8 @@ const PLANNER_OPTIONS: OutOfScope = {
   why: "`ALTER TABLE … ALTER COLUMN … SET (n_distinct = …)`: hints to the planner, set by the table's owner; no data, no rights.",
 };
 const FOREIGN_OPTIONS: OutOfScope = {
-  title: "Options of foreign data wrappers and tables",
-  why: "Which remote table or column a foreign table names, and a wrapper's defaults: definitions every role may read, as names are (see below). Where a server connects and the logins of its user mappings are judged (`foreign-logins`); PostgreSQL keeps passwords in user mappings (`pg_user_mapping.umoptions`), which it shows only to the mapping's own user with USAGE on the server.",
+  title: "Options of foreign data wrappers and columns",
+  why: "A wrapper's defaults and which remote column a foreign column names: definitions every role may read, as names are (see below). Where a server connects, the logins of its user mappings (`foreign-logins`) and the remote schema a foreign table reads (`inward-via-objects`) are judged; PostgreSQL keeps passwords in user mappings (`pg_user_mapping.umoptions`), which it shows only to the mapping's own user with USAGE on the server.",
 };
 const LANGUAGES: OutOfScope = {
   title: "Procedural languages",
@@ -123,7 +123,9 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_class.reloptions": ["outward-privileges", "inward-via-objects"],
   "pg_user_mapping.umoptions": ["outward-privileges", "foreign-logins"],
   // foreign-logins reads a server's host: whether a mapping's login comes back to this cluster.
-  "pg_foreign_server.srvoptions": ["foreign-logins"],
+  "pg_foreign_server.srvoptions": ["foreign-logins", "inward-via-objects"],
+  // inward-via-objects reads a foreign table's schema_name: one over Umami's table through a loopback server is that table.
+  "pg_foreign_table.ftoptions": ["inward-via-objects"],
   // Expressions (pg_node_tree columns; pg_depend records what they reference).
   "pg_attrdef.adbin": ["planted-code"],
   "pg_constraint.conbin": ["planted-code"],
@@ -269,8 +271,8 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_statistic_ext.stxrelid,stxkeys -> pg_attribute": ["latent-grants", "inward-grants"],
   "pg_statistic_ext_data.stxoid -> pg_statistic_ext": ["latent-grants", "inward-grants"],
   "pg_largeobject.loid -> pg_largeobject_metadata": ["outward-privileges"],
-  "pg_foreign_table.ftrelid -> pg_class": ["outward-privileges"],
-  "pg_foreign_table.ftserver -> pg_foreign_server": ["outward-privileges"],
+  "pg_foreign_table.ftrelid -> pg_class": ["outward-privileges", "inward-via-objects"],
+  "pg_foreign_table.ftserver -> pg_foreign_server": ["outward-privileges", "inward-via-objects"],
   "pg_foreign_server.srvfdw -> pg_foreign_data_wrapper": ["outward-privileges", "foreign-logins"],
   "pg_publication_rel.prpubid -> pg_publication": ["inward-via-replication"],
   "pg_publication_rel.prrelid -> pg_class": ["inward-via-replication"],
@@ -427,11 +429,7 @@ export const OUT_OF_SCOPE_EDGES: Record<string, OutOfScope> = {
     "pg_database.dattablespace -> pg_tablespace",
   ]),
   ...reason(PLANNER_OPTIONS, ["pg_attribute.attoptions"]),
-  ...reason(FOREIGN_OPTIONS, [
-    "pg_foreign_data_wrapper.fdwoptions",
-    "pg_foreign_table.ftoptions",
-    "pg_attribute.attfdwoptions",
-  ]),
+  ...reason(FOREIGN_OPTIONS, ["pg_foreign_data_wrapper.fdwoptions", "pg_attribute.attfdwoptions"]),
   ...reason(LANGUAGES, ["pg_language.lanacl", "pg_transform.trflang -> pg_language"]),
   ...reason(COMMENTS, [
     "pg_description.classoid -> pg_class",

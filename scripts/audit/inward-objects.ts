@@ -20,6 +20,22 @@ const INWARD_OBJECTS_SQL = `
     SELECT d.objid AS oid FROM pg_catalog.pg_depend d
      WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = $1::oid
        AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'n'
+    UNION
+    -- A foreign table elsewhere over a table of Umami's schema, on a server that connects back to this database
+    -- (no host, a socket, loopback or the server's own address; no dbname or this one): it is that table.
+    SELECT ft.ftrelid FROM pg_catalog.pg_foreign_table ft
+      JOIN pg_catalog.pg_class fc ON fc.oid = ft.ftrelid
+      JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+      JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver
+      JOIN pg_catalog.pg_foreign_data_wrapper fw ON fw.oid = fs.srvfdw AND fw.fdwname = 'postgres_fdw'
+      CROSS JOIN LATERAL (SELECT
+        (SELECT pg_catalog.substr(o, 13) FROM pg_catalog.unnest(ft.ftoptions) o WHERE pg_catalog.starts_with(o, 'schema_name=')) AS remote_schema,
+        (SELECT pg_catalog.substr(o, 6) FROM pg_catalog.unnest(fs.srvoptions) o WHERE pg_catalog.starts_with(o, 'host=')) AS host,
+        (SELECT pg_catalog.substr(o, 8) FROM pg_catalog.unnest(fs.srvoptions) o WHERE pg_catalog.starts_with(o, 'dbname=')) AS dbname) x
+     WHERE COALESCE(x.remote_schema, fn.nspname) = $3
+       AND (x.dbname IS NULL OR x.dbname = pg_catalog.current_database())
+       AND (COALESCE(x.host, '') IN ('', 'localhost', '::1') OR x.host LIKE '/%' OR x.host LIKE '127.%'
+            OR x.host = pg_catalog.host(pg_catalog.inet_server_addr()))
   ), readers (oid, source, depth) AS (
     SELECT DISTINCT rw.ev_class, d.refobjid, 1
       FROM umami_rel u

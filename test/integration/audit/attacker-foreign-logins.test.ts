@@ -4,7 +4,8 @@
  * administrator's rights: app_user, with USAGE on the server and no privilege on Umami's schema, reads Umami's
  * rows through `dblink('loopback', …)`. Walked first as app_user; then `verify` fails naming the mapping, the
  * remedy's DROP USER MAPPING is run as written, the read fails, and `verify` exits 0. A per-role mapping whose
- * login PostgreSQL hides from the administrator, and one to another host, are named with a warning. The clean
+ * login PostgreSQL hides from the administrator, and one to another host, are named with a warning. A foreign
+ * table that imports Umami's table through such a server is Umami's table for inward-via-objects. The clean
  * twin (a FOR PUBLIC mapping that logs in as the application's own role) is clean-brownfield's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -87,6 +88,41 @@ describe("foreign-logins", () => {
       await stage.run(
         "admin",
         "DROP USER MAPPING IF EXISTS FOR app_user SERVER loopback; DROP SERVER IF EXISTS warehouse CASCADE",
+      );
+    }
+  });
+
+  it("an administrator's view over a foreign table that imports Umami's table through a loopback server hands app_user its rows (pg_depend records only the foreign table); verify fails naming it; the remedy's REVOKE closes it", async () => {
+    await stage.run(
+      "admin",
+      `CREATE USER MAPPING FOR ${TEST_ADMIN.name} SERVER loopback OPTIONS (user '${TEST_ADMIN.name}', password '${TEST_ADMIN.password}');
+       CREATE SCHEMA umami_mirror;
+       IMPORT FOREIGN SCHEMA umami LIMIT TO (website) FROM SERVER loopback INTO umami_mirror;
+       CREATE VIEW public.site_report AS SELECT name FROM umami_mirror.website;
+       GRANT SELECT ON public.site_report TO app_user`,
+    );
+    const READERS = "inward: views and functions that read Umami's tables";
+    try {
+      expect(await rows(stage, "app", "SELECT name FROM public.site_report")).toEqual([{ name: SECRET }]);
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      expect(before.finding(READERS)).toMatchObject({
+        severity: "fail",
+        objects: ["view public.site_report (owner app_admin) reads umami_mirror.website → app_user"],
+      });
+      expect(before.finding(CHECK)!.severity).toBe("pass"); // the administrator's own mapping is its own login
+      expect(await applyRemedy(stage, before.finding(READERS)!.remedy, "admin")).toEqual([
+        'REVOKE SELECT ON TABLE "public"."site_report" FROM "app_user";',
+      ]);
+      await expect(rows(stage, "app", "SELECT name FROM public.site_report")).rejects.toThrow(/permission denied/);
+      const after = await verifyCli(stage);
+      expect(after.finding(READERS)!.severity).toBe("pass");
+      expect(after.code).toBe(0);
+    } finally {
+      await stage.run(
+        "admin",
+        `DROP VIEW IF EXISTS public.site_report; DROP SCHEMA IF EXISTS umami_mirror CASCADE;
+         DROP USER MAPPING IF EXISTS FOR ${TEST_ADMIN.name} SERVER loopback`,
       );
     }
   });
