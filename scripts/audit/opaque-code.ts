@@ -300,10 +300,12 @@ function remedy(v: Verdict): string[] {
 export async function auditOpaqueCode(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
   const role = spec.role.name;
-  if (!ctx.roleOid || !ctx.schemaOid) return [];
+  if (!ctx.roleOid) return [];
+  // In another database no schema is Umami's: oid 0 matches none.
+  const schemaOid = ctx.schemaOid ?? "0";
   const [[where], rows] = await Promise.all([
     ctx.query<Creatable>(CREATABLE_SQL, [ctx.roleOid, ctx.allowedOids]),
-    ctx.query<OpaqueRow>(OPAQUE_SQL, [ctx.schemaOid, ctx.roleOid, DYNAMIC_PATTERN, ctx.allowedOids]),
+    ctx.query<OpaqueRow>(OPAQUE_SQL, [schemaOid, ctx.roleOid, DYNAMIC_PATTERN, ctx.allowedOids]),
   ]);
   const judged = rows.map((r) => judge(r, where, role, ctx.administrators));
   const failing = judged.filter((v) => v.fail.length > 0);

@@ -12,7 +12,15 @@
  * with a comment that names Umami's table (a comment reads nothing).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyRemedy, rows, startAuditStage, verifyCli, type AuditStage } from "./helpers.js";
+import { withClient } from "../../../scripts/kernel/db.js";
+import {
+  applyRemedy,
+  rows,
+  startAuditStage,
+  statements as statementsOf,
+  verifyCli,
+  type AuditStage,
+} from "./helpers.js";
 
 let stage: AuditStage;
 const SECRET = "umami-secret-site";
@@ -306,6 +314,60 @@ describe("a SECURITY DEFINER function reached without its schema", () => {
         "admin",
         "DROP SCHEMA IF EXISTS admin_tools CASCADE; DROP OPERATOR IF EXISTS public.==> (text, text)",
       );
+    }
+  });
+});
+
+describe("escalation from another database of the cluster", () => {
+  it("Datadog's explain_statement installed in another database lets its agent grant itself umami_user (roles are cluster-wide) and read Umami's rows here; verify fails naming that database; the remedy there closes it", async () => {
+    const reports = await stage.server.createDatabase("reports");
+    const inReports = async (who: "admin" | "app", sql: string) =>
+      withClient(who === "admin" ? reports : { ...stage.as("app"), database: "reports" }, (c) => c.query(sql));
+    await inReports(
+      "admin",
+      `
+      CREATE SCHEMA datadog;
+      GRANT USAGE ON SCHEMA datadog TO app_user;
+      CREATE FUNCTION datadog.explain_statement(l_query text, OUT explain json) RETURNS SETOF json
+        LANGUAGE plpgsql SECURITY DEFINER RETURNS NULL ON NULL INPUT AS $$
+      DECLARE curs REFCURSOR; plan JSON;
+      BEGIN
+        OPEN curs FOR EXECUTE pg_catalog.concat('EXPLAIN (FORMAT JSON) ', l_query);
+        FETCH curs INTO plan; CLOSE curs; RETURN QUERY SELECT plan;
+      END; $$;
+      REVOKE EXECUTE ON FUNCTION datadog.explain_statement(text) FROM PUBLIC;
+      GRANT EXECUTE ON FUNCTION datadog.explain_statement(text) TO app_user`,
+    );
+    // The planner folds an IMMUTABLE function at plan time, as the administrator; it calls a VOLATILE one.
+    const attack = `
+      CREATE FUNCTION pg_temp.g() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN EXECUTE 'GRANT umami_user TO app_user'; RETURN 1; END $f$;
+      CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN RETURN pg_temp.g(); END $f$;
+      SELECT datadog.explain_statement('SELECT pg_temp.f()')`;
+    const check = "outward: database reports";
+    try {
+      await inReports("app", attack);
+      expect(await rows(stage, "app", "SELECT name FROM umami.website")).toEqual([{ name: SECRET }]);
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      const found = before.finding(check)!;
+      expect(found.severity).toBe("fail");
+      expect(found.objects).toContain(
+        "inward: SECURITY DEFINER functions of the administrators: function datadog.explain_statement(l_query text, OUT explain json) runs as app_admin for app_user — fails: search_path not pinned, dynamic SQL",
+      );
+      const applied = statementsOf(found.remedy).filter((s) => s.includes("explain_statement"));
+      expect(applied).toEqual([
+        'REVOKE EXECUTE ON FUNCTION "datadog"."explain_statement"(l_query text, OUT explain json) FROM "app_user";',
+      ]);
+      for (const sql of applied) await inReports("admin", sql);
+      await expect(inReports("app", attack)).rejects.toThrow(/permission denied for function explain_statement/);
+      const after = await verifyCli(stage);
+      expect(after.finding(check)!.severity).not.toBe("fail");
+      expect(after.code).toBe(0);
+    } finally {
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+      await inReports("admin", "DROP SCHEMA IF EXISTS datadog CASCADE");
     }
   });
 });
