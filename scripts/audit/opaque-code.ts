@@ -15,6 +15,7 @@
  */
 import { drop, pinSearchPath, script } from "../../sst/database/statements.js";
 import {
+  DYNAMIC_FUNCTION,
   DYNAMIC_PATTERN,
   dynamicSql,
   entrySchema,
@@ -27,7 +28,8 @@ import {
 import { tempSchemaFirst, unqualifiedRelations } from "./temp-lookup.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
-// $1 Umami schema oid, $2 Umami role oid, $3 POSIX pattern of dynamic SQL, $4 the oids of the role and the administrators.
+// $1 Umami schema oid, $2 Umami role oid, $3 POSIX pattern of dynamic SQL, $4 the oids of the role and the administrators,
+// $5 POSIX pattern of the names of functions that run SQL passed as text.
 // Functions: outside pg_catalog and Umami's schema (Umami's own are planted-code's), not umami_user's (ownership's),
 // not an extension's, with a readable body; kept when their body may name a schema umami_user creates in (a
 // coarse substring test, referencedSchemas decides), when a search_path is pinned, when the body is an
@@ -37,7 +39,11 @@ import { finding, type AuditContext, type Finding } from "./types.js";
 // text (the SQL it runs lives in the tree's constants), or rules whose actions use a relation where umami_user
 // creates. Trigger arguments: text handed to a trigger function on a table outside Umami's schema.
 const OPAQUE_SQL = `
-  WITH creatable AS (
+  WITH dyn AS (
+    -- Functions that run SQL passed as text. A stored query records a built-in (query_to_xml…) by oid in its tree
+    -- only: pg_depend has no row for pinned objects.
+    SELECT p.oid, p.proname::text AS proname FROM pg_catalog.pg_proc p WHERE p.proname ~* $5
+  ), creatable AS (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
      WHERE n.nspowner = $2::oid OR pg_catalog.has_schema_privilege($2::oid, n.oid, 'CREATE')
   ), runs AS (
@@ -84,7 +90,8 @@ const OPAQUE_SQL = `
             LEFT JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = d.refobjid
             LEFT JOIN pg_catalog.pg_proc rp ON d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND rp.oid = d.refobjid
             JOIN creatable cr ON cr.oid IN (rc.relnamespace, rp.pronamespace)
-           WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND p.prosqlbody IS NOT NULL) AS recorded
+           WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND p.prosqlbody IS NOT NULL) AS recorded,
+         NULL::text[] AS calls
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -108,7 +115,12 @@ const OPAQUE_SQL = `
             FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class rc ON rc.oid = d.refobjid
             JOIN creatable cr ON cr.oid = rc.relnamespace
            WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
-             AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rw.rulename <> '_RETURN')
+             AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rw.rulename <> '_RETURN'),
+         ARRAY(SELECT dyn.proname FROM dyn WHERE pg_catalog.strpos(rw.ev_action::text, ':funcid ' || dyn.oid || ' ') > 0
+               UNION
+               SELECT p.proname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
+                WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
+                  AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass ORDER BY 1)
     FROM pg_catalog.pg_rewrite rw
     JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -118,11 +130,13 @@ const OPAQUE_SQL = `
                   LEFT JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = d.refobjid
                  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
                    AND (p.proargtypes::oid[] && ARRAY['text', 'varchar', 'name', 'unknown', 'cstring']::pg_catalog.regtype[]::oid[]
-                        OR (rw.rulename <> '_RETURN' AND rc.relnamespace IN (SELECT oid FROM creatable))))
+                        OR (rw.rulename <> '_RETURN' AND rc.relnamespace IN (SELECT oid FROM creatable)))
+                 UNION ALL
+                 SELECT 1 FROM dyn WHERE pg_catalog.strpos(rw.ev_action::text, ':funcid ' || dyn.oid || ' ') > 0)
   UNION ALL
   SELECT 'trigger arguments', pg_catalog.quote_ident(t.tgname) || ' ON ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
          'TRIGGER', pg_catalog.pg_get_userbyid(c.relowner)::text, NULL, ARRAY[pg_catalog.encode(t.tgargs, 'hex')], NULL, NULL,
-         NULL, ARRAY[n.nspname, c.relname, t.tgname]::text[], NULL, NULL, NULL
+         NULL, ARRAY[n.nspname, c.relname, t.tgname]::text[], NULL, NULL, NULL, NULL
     FROM pg_catalog.pg_trigger t
     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -168,6 +182,8 @@ interface OpaqueRow {
   uses: string[] | null;
   /** Schemas where umami_user creates that the object's recorded dependencies reach, comma-separated. */
   recorded: string | null;
+  /** A stored query's functions, by name: those that run SQL passed as text make its bare constants suspect. */
+  calls: string[] | null;
   /** The objects that run a function (as `uses`), by keyword and name parts, for the remedy's DROPs. */
   drops: { kind: string; name: string[] }[] | null;
   /** The object's name parts as the catalogs store them ([schema, name]; [schema, table, name]). */
@@ -243,7 +259,15 @@ function judge(row: OpaqueRow, where: Creatable, role: string, administrators: s
   } else if (row.kind === "trigger arguments") {
     for (const s of referencedSchemas(triggerArguments(row.texts[0] ?? "").join("\n"), where.creatable)) named.add(s);
   } else {
-    for (const s of referencedSchemas(treeConstants(row.texts[0] ?? "").join("\n"), where.creatable)) named.add(s);
+    const constants = treeConstants(row.texts[0] ?? "");
+    for (const s of referencedSchemas(constants.join("\n"), where.creatable)) named.add(s);
+    // SQL built at run time from a schema's name (`format('… %I.website', 'umami')`): the name alone counts.
+    if (dynamicSql((row.calls ?? []).join(" ")).length > 0)
+      for (const c of constants) {
+        const bare = c.trim();
+        const schema = where.creatable.find((s) => s === bare || (s === s.toLowerCase() && s === bare.toLowerCase()));
+        if (schema) named.add(schema);
+      }
   }
   if (named.size > 0) fail.unshift(`names schema ${[...named].join(", ")}, where ${role} creates objects`);
   return { row, fail, warn, temp: tempPath };
@@ -305,7 +329,7 @@ export async function auditOpaqueCode(ctx: AuditContext): Promise<Finding[]> {
   const schemaOid = ctx.schemaOid ?? "0";
   const [[where], rows] = await Promise.all([
     ctx.query<Creatable>(CREATABLE_SQL, [ctx.roleOid, ctx.allowedOids]),
-    ctx.query<OpaqueRow>(OPAQUE_SQL, [schemaOid, ctx.roleOid, DYNAMIC_PATTERN, ctx.allowedOids]),
+    ctx.query<OpaqueRow>(OPAQUE_SQL, [schemaOid, ctx.roleOid, DYNAMIC_PATTERN, ctx.allowedOids, DYNAMIC_FUNCTION]),
   ]);
   const judged = rows.map((r) => judge(r, where, role, ctx.administrators));
   const failing = judged.filter((v) => v.fail.length > 0);
