@@ -43,6 +43,13 @@ const OPAQUE_SQL = `
     -- Functions that run SQL passed as text. A stored query records a built-in (query_to_xml…) by oid in its tree
     -- only: pg_depend has no row for pinned objects.
     SELECT p.oid, p.proname::text AS proname FROM pg_catalog.pg_proc p WHERE p.proname ~* $5
+  ), rules AS MATERIALIZED (
+    -- The stored queries outside the catalogs, Umami's schema and umami_user's, before their text is searched
+    -- (searching the catalogs' own views for each function above cost ~200 ms, measured).
+    SELECT rw.oid, rw.rulename, rw.ev_class, rw.ev_action FROM pg_catalog.pg_rewrite rw
+      JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relnamespace <> $1::oid AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.relowner <> $2::oid
   ), creatable AS (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
      WHERE n.nspowner = $2::oid OR pg_catalog.has_schema_privilege($2::oid, n.oid, 'CREATE')
@@ -121,11 +128,10 @@ const OPAQUE_SQL = `
                SELECT p.proname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
                 WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
                   AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass ORDER BY 1)
-    FROM pg_catalog.pg_rewrite rw
+    FROM rules rw
     JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relnamespace <> $1::oid AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.relowner <> $2::oid
-     AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+   WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   LEFT JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.refobjid
                   LEFT JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = d.refobjid
                  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
