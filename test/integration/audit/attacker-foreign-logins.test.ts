@@ -9,6 +9,7 @@
  * twin (a FOR PUBLIC mapping that logs in as the application's own role) is clean-brownfield's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withClient } from "../../../scripts/kernel/db.js";
 import { TEST_ADMIN } from "../../support/server.js";
 import { applyRemedy, rows, startAuditStage, verifyCli, type AuditStage } from "./helpers.js";
 
@@ -122,6 +123,62 @@ describe("foreign-logins", () => {
       await stage.run(
         "admin",
         `DROP VIEW IF EXISTS public.site_report; DROP SCHEMA IF EXISTS umami_mirror CASCADE;
+         DROP USER MAPPING IF EXISTS FOR ${TEST_ADMIN.name} SERVER loopback`,
+      );
+    }
+  });
+
+  it("a dblink connection string with the administrator's password in a function body: umami_user reads it in pg_proc and logs in as the administrator; verify fails naming the function, never printing the password; a server and the administrator's own mapping close it", async () => {
+    const OPAQUE = "inward: opaque code that runs with other roles' rights";
+    const connect = (conninfo: string) => `
+      CREATE OR REPLACE FUNCTION public.sync_orders() RETURNS bigint LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM public.dblink_connect('sync', '${conninfo}');
+        PERFORM public.dblink_disconnect('sync');
+        RETURN 0;
+      END $$`;
+    const port = stage.server.embedded.port;
+    await stage.run(
+      "admin",
+      `${connect(`host=127.0.0.1 port=${port} dbname=app user=${TEST_ADMIN.name} password=${TEST_ADMIN.password}`)};
+       REVOKE EXECUTE ON FUNCTION public.sync_orders() FROM PUBLIC;
+       -- A column named password is no connection string.
+       CREATE FUNCTION public.reset_name(p text) RETURNS void LANGUAGE sql AS $$ UPDATE public.customers SET name = p WHERE false $$`,
+    );
+    const leaked =
+      "SELECT substring(prosrc from 'password=([^'' ]+)') AS password FROM pg_catalog.pg_proc WHERE proname = 'sync_orders'";
+    try {
+      const [found] = await rows<{ password: string | null }>(stage, "umami", leaked);
+      expect(found.password).toBe(TEST_ADMIN.password);
+      const asAdmin = { ...stage.as("umami"), user: TEST_ADMIN.name, password: found.password! };
+      expect(await withClient(asAdmin, async (c) => (await c.query("SELECT current_user AS u")).rows)).toEqual([
+        { u: TEST_ADMIN.name },
+      ]);
+
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      expect(before.output).not.toContain(TEST_ADMIN.password);
+      expect(before.finding(OPAQUE)).toMatchObject({
+        severity: "fail",
+        objects: [
+          "function public.sync_orders() (owner app_admin) — holds a password in its text (password=…), which every role reads in the catalogs (pg_proc, pg_views), umami_user included: it logs in with it",
+        ],
+      });
+      // The remedy as written: the login moves into the administrator's own mapping on a server.
+      await stage.run(
+        "admin",
+        `CREATE USER MAPPING FOR ${TEST_ADMIN.name} SERVER loopback OPTIONS (user '${TEST_ADMIN.name}', password '${TEST_ADMIN.password}');
+         ${connect("loopback")}`,
+      );
+      expect(await rows(stage, "admin", "SELECT public.sync_orders() AS n")).toEqual([{ n: "0" }]);
+      expect(await rows(stage, "umami", leaked)).toEqual([{ password: null }]);
+      const after = await verifyCli(stage);
+      expect(after.finding(OPAQUE)!.severity).toBe("pass");
+      expect(after.code).toBe(0);
+    } finally {
+      await stage.run(
+        "admin",
+        `DROP FUNCTION IF EXISTS public.sync_orders(); DROP FUNCTION IF EXISTS public.reset_name(text);
          DROP USER MAPPING IF EXISTS FOR ${TEST_ADMIN.name} SERVER loopback`,
       );
     }
