@@ -26,7 +26,7 @@ import {
   triggerArguments,
 } from "./opaque-text.js";
 import { CREATABLE_SQL, OPAQUE_SQL } from "./opaque-code-sql.js";
-import { tempSchemaFirst, unqualifiedRelations } from "./temp-lookup.js";
+import { tempSchemaFirst, unqualifiedInStrings, unqualifiedRelations } from "./temp-lookup.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 interface OpaqueRow {
@@ -166,7 +166,8 @@ function judge(row: OpaqueRow, where: Creatable, role: string, administrators: s
 function callersTemp(row: OpaqueRow, where: Creatable): { why: string; path: string[] } | null {
   if (!row.definer || !row.reached || where.temp_roles.length === 0) return null;
   const first = tempSchemaFirst(row.paths);
-  const names = first ? unqualifiedRelations(row.texts[0] ?? "") : [];
+  const source = row.texts[0] ?? "";
+  const names = first ? [...new Set([...unqualifiedRelations(source), ...unqualifiedInStrings(source)])].sort() : [];
   if (!first || names.length === 0) return null;
   const pinned = row.paths?.[row.paths.length - 1];
   const how =

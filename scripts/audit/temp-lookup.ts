@@ -114,6 +114,20 @@ export function unqualifiedRelations(code: string): string[] {
 }
 
 /**
+ * The relation names that SQL passed as text in `code` leaves to the search_path: each string literal that starts
+ * like a statement (`EXECUTE 'INSERT INTO audit_log …'`), read as code; a `format()` placeholder is no name.
+ */
+export function unqualifiedInStrings(code: string): string[] {
+  const found = new Set<string>();
+  for (const m of stripComments(code).matchAll(/[eE]?'((?:[^']|'')*)'/g)) {
+    const sql = m[1].replace(/''/g, "'");
+    if (!/^\s*(select|insert|update|delete|with|truncate|copy|merge|lock)\b/i.test(sql)) continue;
+    for (const name of unqualifiedRelations(sql)) if (!name.includes("%")) found.add(name);
+  }
+  return [...found].sort();
+}
+
+/**
  * Where the relation lookups of a function with these pinned search_path values reach the session's
  * temporary schema before the end of the path: `unpinned` (the caller's own path, pg_temp first), `first` (pinned
  * without pg_temp last), or null when pinned with pg_temp last.

@@ -183,6 +183,52 @@ describe("the caller's temporary schema in an administrator's SECURITY DEFINER c
     }
   });
 
+  it("the same audit trigger writing through EXECUTE 'INSERT INTO order_audit …' is hijacked the same way; verify fails naming the relation in its SQL text; pg_temp last closes it", async () => {
+    await stage.run(
+      "admin",
+      `
+      CREATE TABLE public.order_audit (op text, at timestamptz DEFAULT now());
+      CREATE FUNCTION public.audit_dyn() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+      BEGIN EXECUTE 'INSERT INTO order_audit (op) VALUES ($1)' USING TG_OP; RETURN NEW; END $$;
+      REVOKE EXECUTE ON FUNCTION public.audit_dyn() FROM PUBLIC;
+      CREATE TRIGGER orders_dyn AFTER UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.audit_dyn();
+      GRANT UPDATE ON public.orders TO app_user`,
+    );
+    const attack = `
+      CREATE TEMP TABLE order_audit (op text, at timestamptz);
+      GRANT INSERT ON order_audit TO PUBLIC;
+      ${grantingTrigger("app_user", "GRANT umami_user TO app_user")};
+      CREATE TRIGGER t BEFORE INSERT ON pg_temp.order_audit FOR EACH ROW EXECUTE FUNCTION pg_temp.tf();
+      UPDATE public.orders SET status = status WHERE id = 1`;
+    try {
+      await stage.run("app", attack);
+      expect(await rows(stage, "app", "SELECT name FROM umami.website")).toEqual([{ name: SECRET }]);
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      const found = before.finding(CHECK)!;
+      expect(found.objects).toEqual([
+        expect.stringMatching(
+          /^function public\.audit_dyn\(\) \(owner app_admin, SECURITY DEFINER, run by trigger orders_dyn ON public\.orders\) — its pinned search_path \(public\) does not end with pg_temp, so the relations it names without a schema \(order_audit\)/,
+        ),
+      ]);
+      expect(await applyRemedy(stage, found.remedy, "admin")).toEqual([
+        'ALTER FUNCTION "public"."audit_dyn"() SET "search_path" TO "public", "pg_temp";',
+      ]);
+      await stage.run("app", attack);
+      await expect(rows(stage, "app", "SELECT name FROM umami.website")).rejects.toThrow(/permission denied/);
+      expect(await rows(stage, "admin", "SELECT op FROM public.order_audit")).toContainEqual({ op: "UPDATE" });
+      expect((await verifyCli(stage)).code).toBe(0);
+    } finally {
+      await stage.run("admin", "REVOKE umami_user FROM app_user");
+      await stage.run(
+        "admin",
+        `DROP TRIGGER IF EXISTS orders_dyn ON public.orders; DROP FUNCTION IF EXISTS public.audit_dyn();
+         DROP TABLE IF EXISTS public.order_audit; REVOKE UPDATE ON public.orders FROM app_user`,
+      );
+    }
+  });
+
   it("an administrator's SECURITY DEFINER function pinned to public, where app_user was granted CREATE, runs app_user's overload with the administrator's rights even once the administrator's own path is safe; verify fails naming it; the remedy's path closes it", async () => {
     await stage.run(
       "admin",

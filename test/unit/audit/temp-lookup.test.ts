@@ -4,7 +4,7 @@
  * pg_temp hijacks, and the fully qualified ones it cannot.
  */
 import { describe, expect, it } from "vitest";
-import { tempSchemaFirst, unqualifiedRelations } from "../../../scripts/audit/temp-lookup.js";
+import { tempSchemaFirst, unqualifiedInStrings, unqualifiedRelations } from "../../../scripts/audit/temp-lookup.js";
 
 describe("unqualifiedRelations", () => {
   it("finds relations read or written without a schema", () => {
@@ -46,6 +46,19 @@ describe("unqualifiedRelations", () => {
       PERFORM 1 WHERE a IS DISTINCT FROM b;
       RETURN QUERY SELECT * FROM "public"."orders";`),
     ).toEqual([]);
+  });
+});
+
+describe("unqualifiedInStrings", () => {
+  it("reads SQL passed as text, not prose or format() placeholders", () => {
+    expect(
+      unqualifiedInStrings(`
+      EXECUTE 'INSERT INTO audit_log (op) VALUES ($1)' USING TG_OP;
+      EXECUTE format('UPDATE %I.%I SET n = 1', TG_TABLE_SCHEMA, TG_TABLE_NAME);
+      EXECUTE format('DELETE FROM %I WHERE id = $1', TG_TABLE_NAME);
+      RAISE NOTICE 'copying rows from staging';
+      PERFORM 1 FROM public.t WHERE note = 'SELECT 1 FROM public.x';`),
+    ).toEqual(["audit_log"]);
   });
 });
 
