@@ -12,6 +12,7 @@ import { auditIntendedGrants } from "./intended.js";
 import { auditOutward } from "./outward.js";
 import { loadContext } from "./context.js";
 import { auditEscalation } from "./escalation.js";
+import { auditForeignLogins } from "./foreign-logins.js";
 import { auditTriggers } from "./triggers.js";
 import { auditRoleSettings, connectionLimitFinding } from "./role-settings.js";
 import { auditDatabases } from "./databases.js";
@@ -206,6 +207,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     auditCrossSchemaLinks(ctx),
     auditParameters(ctx),
     auditOpaqueCode(ctx),
+    auditForeignLogins(ctx),
   ]);
   // The live effects of Umami's own statements run next on the probes' connection (live-effects.ts).
   let live: Finding[] = [];
@@ -235,6 +237,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     crossLinks,
     parameters,
     opaque,
+    foreignLogins,
   ] = await all;
   queries += databases.queries;
   const findings = [
@@ -251,6 +254,7 @@ export async function auditIsolation(options: AuditOptions): Promise<AuditResult
     ...inwardObjects,
     ...crossLinks,
     ...escalation,
+    ...foreignLogins,
     ...definers,
     ...replication,
     ...triggers,

@@ -50,6 +50,8 @@ export const AUDIT_CLASSES = {
     "Code that Umami's own DDL and writes set off (event triggers, triggers, constraints, defaults, policies), observed live in a rolled-back transaction: privileges, owners and objects changed, rows written and NOTIFY sent outside its schema",
   notifications:
     "Application functions and documented C triggers (contrib tcn) send NOTIFY payloads beyond a surrogate key, which Umami's role receives on LISTEN without any privilege (same database)",
+  "foreign-logins":
+    "User mappings (postgres_fdw, dblink) log roles outside the administrators in to this cluster as an administrator or as Umami's role",
   "opaque-code":
     "Code whose effect the catalogs cannot show (function bodies, SQL passed as text, views', rules' and triggers' text, pinned search_paths) runs with other roles' rights and names a schema Umami's role creates in",
 } as const satisfies Record<string, string>;

@@ -1,13 +1,17 @@
 /**
  * Every other database the Umami role can connect to, audited as deeply as the main one: the administrator
  * connects to each (one at a time, beside its main connection) and runs the same outward checks there — PUBLIC-readable data, CREATE on
- * schemas, SECURITY DEFINER functions, default privileges, large objects, foreign servers, NOTIFY payloads — and lists what the
- * role owns there. A database the administrator cannot reach is reported as not audited, with the reason.
+ * schemas, SECURITY DEFINER functions, default privileges, large objects, foreign servers, NOTIFY payloads — and the
+ * checks of escalation into the administrators, which is cluster-wide (definer-escalation, opaque-code, foreign-logins),
+ * and lists what the role owns there. A database the administrator cannot reach is reported as not audited, with the reason.
  * Also the objects the role owns in this database and the shared ones (databases, tablespaces).
  */
 import { ConnectionError, withClient, type ConnectionSettings } from "../kernel/db.js";
 import { auditOutward } from "./outward.js";
 import { auditNotifications } from "./notifications.js";
+import { auditDefiners } from "./definers.js";
+import { auditForeignLogins } from "./foreign-logins.js";
+import { auditOpaqueCode } from "./opaque-code.js";
 import { ownershipFinding, queryOwned, type OwnedRow } from "./ownership.js";
 import { batchedQuery } from "./batch.js";
 import { PUBLIC, revoke, script } from "../../sst/database/statements.js";
@@ -24,6 +28,11 @@ const PER_DATABASE_CHECKS = [
   "outward: large objects",
   "outward: foreign servers",
   "outward: NOTIFY payloads of the application",
+  // Escalation into the administrators is cluster-wide: a role that becomes one in any database (a member of
+  // umami_user, say) reads Umami's data here.
+  "inward: SECURITY DEFINER functions of the administrators",
+  "inward: opaque code that runs with other roles' rights",
+  "inward: user mappings that log in as an administrator",
 ];
 
 // $1 role oid. Databases other than this one that accept connections and that the role may connect to, with
@@ -53,12 +62,17 @@ async function auditOne(ctx: AuditContext, settings: ConnectionSettings): Promis
       const { query, statements } = batchedQuery(client, { gather: true });
       // No schema there is Umami's: '' matches none (PostgreSQL has no zero-length names).
       const sub: AuditContext = { ...ctx, query, database: settings.database, schemaOid: null };
-      const [outward, allOwned, notifications] = await Promise.all([
+      const [outward, allOwned, notifications, definers, opaque, logins] = await Promise.all([
         auditOutward(sub, { skipSchema: "" }),
         queryOwned(query, ctx.roleOid!, ""),
         auditNotifications(sub),
+        auditDefiners(sub),
+        auditOpaqueCode(sub),
+        auditForeignLogins(sub),
       ]);
-      const findings = [...outward, ...notifications].filter((f) => PER_DATABASE_CHECKS.includes(f.check));
+      const findings = [...outward, ...notifications, ...definers, ...opaque, ...logins].filter((f) =>
+        PER_DATABASE_CHECKS.includes(f.check),
+      );
       const owned = allOwned.filter((r) => r.scope === "here");
       return { audited: true, findings, owned, queries: statements() };
     });

@@ -11,20 +11,34 @@
  *   schema, or an owner outside the administrators with CREATEROLE (it can grant itself umami_user).
  */
 import { pinSearchPath, revoke, script } from "../../sst/database/statements.js";
+import { referencedSchemas, stripComments } from "./opaque-text.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 allowed role oids, $2 the Umami role's oid, $3 the Umami schema's name. A caller may execute the function
-// with USAGE on its schema, or read a view that calls it (a view never checks the function's schema). The shape is read from the
+// with USAGE on its schema, or read a view, use an operator or aggregate, or cast through a cast that calls it
+// (none of them checks the function's schema). The shape is read from the
 // catalogs: proconfig for the pinned search_path, the source for dynamic SQL entry points and the schema.
 const DEFINERS_SQL = `
-  WITH views AS (
-    -- Views that call a SECURITY DEFINER function: their readers call it checking EXECUTE, never its schema.
+  WITH definers AS (SELECT f.oid FROM pg_catalog.pg_proc f WHERE f.prosecdef), views AS (
+    -- What calls a SECURITY DEFINER function checking EXECUTE, never its schema: a view (its readers, with
+    -- USAGE on the view's schema), an operator or an aggregate (with USAGE on theirs), a cast (no schema).
     SELECT DISTINCT d.refobjid AS fn, c.oid, c.relnamespace AS nsp
       FROM pg_catalog.pg_depend d
       JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid
       JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class AND c.relkind = 'v'
      WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-       AND d.refobjid IN (SELECT f.oid FROM pg_catalog.pg_proc f WHERE f.prosecdef)
+       AND d.refobjid IN (SELECT oid FROM definers)
+    UNION
+    SELECT o.oprcode, NULL::oid, o.oprnamespace FROM pg_catalog.pg_operator o WHERE o.oprcode IN (SELECT oid FROM definers)
+    UNION
+    SELECT x.fn, NULL::oid, ap.pronamespace
+      FROM pg_catalog.pg_aggregate a
+      JOIN pg_catalog.pg_proc ap ON ap.oid = a.aggfnoid
+      CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn,
+                                                  a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::oid[]) x(fn)
+     WHERE x.fn IN (SELECT oid FROM definers)
+    UNION
+    SELECT c.castfunc, NULL::oid, NULL::oid FROM pg_catalog.pg_cast c WHERE c.castfunc IN (SELECT oid FROM definers)
   )
   SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS object,
          pg_catalog.quote_ident(n.nspname) AS schema,
@@ -37,17 +51,20 @@ const DEFINERS_SQL = `
          p.prosrc ~* '(^|[^[:alnum:]_])(execute|query_to_xml|query_to_xml_and_xmlschema|cursor_to_xml|table_to_xml|dblink[a-z_]*|pg_read_file|lo_import)([^[:alnum:]_]|$)' AS dynamic,
          pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower($3) || '.') > 0
            OR pg_catalog.strpos(p.prosrc, '"' || $3 || '".') > 0 AS names_umami,
+         p.prosrc AS source,
          ARRAY(SELECT 'PUBLIC' WHERE pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
                                  AND (pg_catalog.has_schema_privilege('public', n.oid, 'USAGE') OR EXISTS (
-                                        SELECT 1 FROM views v WHERE v.fn = p.oid AND pg_catalog.has_table_privilege('public', v.oid, 'SELECT')
-                                           AND pg_catalog.has_schema_privilege('public', v.nsp, 'USAGE')))
+                                        SELECT 1 FROM views v WHERE v.fn = p.oid
+                                           AND (v.oid IS NULL OR pg_catalog.has_table_privilege('public', v.oid, 'SELECT'))
+                                           AND (v.nsp IS NULL OR pg_catalog.has_schema_privilege('public', v.nsp, 'USAGE'))))
                UNION ALL
                SELECT pg_catalog.quote_ident(r.rolname) FROM pg_catalog.pg_roles r
                 WHERE r.oid <> ALL ($1::oid[]) AND r.oid <> p.proowner AND r.rolcanlogin
                   AND pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE')
                   AND (pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE') OR EXISTS (
-                         SELECT 1 FROM views v WHERE v.fn = p.oid AND pg_catalog.has_table_privilege(r.oid, v.oid, 'SELECT')
-                            AND pg_catalog.has_schema_privilege(r.oid, v.nsp, 'USAGE')))) AS callers,
+                         SELECT 1 FROM views v WHERE v.fn = p.oid
+                            AND (v.oid IS NULL OR pg_catalog.has_table_privilege(r.oid, v.oid, 'SELECT'))
+                            AND (v.nsp IS NULL OR pg_catalog.has_schema_privilege(r.oid, v.nsp, 'USAGE'))))) AS callers,
          ARRAY(SELECT DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
                  FROM pg_catalog.aclexplode(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
                 WHERE a.grantee <> p.proowner AND a.grantee <> ALL ($1::oid[])) AS grantees,
@@ -79,10 +96,26 @@ interface DefinerRow {
   pinned: boolean;
   dynamic: boolean;
   names_umami: boolean;
+  /** The body, read again without its comments (a comment that names Umami's schema or EXECUTE runs nothing). */
+  source: string | null;
   callers: string[];
   grantees: string[];
   /** The same, as stored; null for PUBLIC. */
   grantee_names: (string | null)[];
+}
+
+const DYNAMIC_ENTRY =
+  /(^|[^\p{L}\p{N}_])(execute|query_to_xml|query_to_xml_and_xmlschema|cursor_to_xml|table_to_xml|dblink[a-z_]*|pg_read_file|lo_import)([^\p{L}\p{N}_]|$)/iu;
+
+/** The catalog's coarse reading of the body confirmed on its text without comments (strings kept: SQL passed as text counts). */
+function withoutComments(r: DefinerRow, schema: string): DefinerRow {
+  if (r.source === null || (!r.names_umami && !r.dynamic)) return r;
+  const code = stripComments(r.source);
+  return {
+    ...r,
+    names_umami: r.names_umami && referencedSchemas(code, [schema]).length > 0,
+    dynamic: r.dynamic && DYNAMIC_ENTRY.test(code),
+  };
 }
 
 /** Why a function fails, or null when its shape is reviewable (a warning). */
@@ -98,9 +131,9 @@ function failure(r: DefinerRow, schema: string): string | null {
 /** SECURITY DEFINER functions of administrators and CREATEROLE roles that others can execute. */
 export async function auditDefiners(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
-  const rows = (await ctx.query<DefinerRow>(DEFINERS_SQL, [ctx.allowedOids, ctx.roleOid, spec.schema])).filter(
-    (r) => r.callers.length > 0,
-  );
+  const rows = (await ctx.query<DefinerRow>(DEFINERS_SQL, [ctx.allowedOids, ctx.roleOid, spec.schema]))
+    .filter((r) => r.callers.length > 0)
+    .map((r) => withoutComments(r, spec.schema));
   const failing = rows.filter((r) => failure(r, spec.schema) !== null);
   const describe = (r: DefinerRow) => {
     const why = failure(r, spec.schema);

@@ -51,8 +51,8 @@ const PLANNER_OPTIONS: OutOfScope = {
   why: "`ALTER TABLE … ALTER COLUMN … SET (n_distinct = …)`: hints to the planner, set by the table's owner; no data, no rights.",
 };
 const FOREIGN_OPTIONS: OutOfScope = {
-  title: "Options of foreign data wrappers, servers and tables",
-  why: "Where a server connects and which remote table or column a foreign table names: definitions every role may read, as names are (see below). PostgreSQL keeps passwords in user mappings (`pg_user_mapping.umoptions`, judged), which it shows only to the mapping's own user with USAGE on the server.",
+  title: "Options of foreign data wrappers and columns",
+  why: "A wrapper's defaults and which remote column a foreign column names: definitions every role may read, as names are (see below). Where a server connects, the logins of its user mappings (`foreign-logins`) and the remote schema a foreign table reads (`inward-via-objects`) are judged; PostgreSQL keeps passwords in user mappings (`pg_user_mapping.umoptions`), which it shows only to the mapping's own user with USAGE on the server.",
 };
 const LANGUAGES: OutOfScope = {
   title: "Procedural languages",
@@ -121,7 +121,11 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   // definer-escalation judges who may call it; opaque-code judges a pinned path that names a schema umami_user can create in.
   "pg_proc.proconfig": ["definer-escalation", "triggers", "opaque-code"],
   "pg_class.reloptions": ["outward-privileges", "inward-via-objects"],
-  "pg_user_mapping.umoptions": ["outward-privileges"],
+  "pg_user_mapping.umoptions": ["outward-privileges", "foreign-logins"],
+  // foreign-logins reads a server's host: whether a mapping's login comes back to this cluster.
+  "pg_foreign_server.srvoptions": ["foreign-logins", "inward-via-objects"],
+  // inward-via-objects reads a foreign table's schema_name: one over Umami's table through a loopback server is that table.
+  "pg_foreign_table.ftoptions": ["inward-via-objects"],
   // Expressions (pg_node_tree columns; pg_depend records what they reference).
   "pg_attrdef.adbin": ["planted-code"],
   "pg_constraint.conbin": ["planted-code"],
@@ -187,8 +191,8 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_publication.pubowner -> pg_authid": ["inward-via-replication", "ownership"],
   "pg_default_acl.defaclrole -> pg_authid": ["outward-privileges", "inward-grants", "intended-grants"],
   "pg_default_acl.defaclnamespace -> pg_namespace": ["outward-privileges", "inward-grants", "intended-grants"],
-  "pg_user_mapping.umuser -> pg_authid": ["outward-privileges"],
-  "pg_user_mapping.umserver -> pg_foreign_server": ["outward-privileges"],
+  "pg_user_mapping.umuser -> pg_authid": ["outward-privileges", "foreign-logins"],
+  "pg_user_mapping.umserver -> pg_foreign_server": ["outward-privileges", "foreign-logins"],
   "pg_policy.polroles -> pg_authid": ["planted-code", "outward-privileges"],
   // Schemas: what lives where.
   "pg_class.relnamespace -> pg_namespace": [
@@ -267,9 +271,9 @@ export const JUDGED_EDGES: Record<string, readonly AuditClass[]> = {
   "pg_statistic_ext.stxrelid,stxkeys -> pg_attribute": ["latent-grants", "inward-grants"],
   "pg_statistic_ext_data.stxoid -> pg_statistic_ext": ["latent-grants", "inward-grants"],
   "pg_largeobject.loid -> pg_largeobject_metadata": ["outward-privileges"],
-  "pg_foreign_table.ftrelid -> pg_class": ["outward-privileges"],
-  "pg_foreign_table.ftserver -> pg_foreign_server": ["outward-privileges"],
-  "pg_foreign_server.srvfdw -> pg_foreign_data_wrapper": ["outward-privileges"],
+  "pg_foreign_table.ftrelid -> pg_class": ["outward-privileges", "inward-via-objects"],
+  "pg_foreign_table.ftserver -> pg_foreign_server": ["outward-privileges", "inward-via-objects"],
+  "pg_foreign_server.srvfdw -> pg_foreign_data_wrapper": ["outward-privileges", "foreign-logins"],
   "pg_publication_rel.prpubid -> pg_publication": ["inward-via-replication"],
   "pg_publication_rel.prrelid -> pg_class": ["inward-via-replication"],
   "pg_publication_namespace.pnpubid -> pg_publication": ["inward-via-replication"],
@@ -425,12 +429,7 @@ export const OUT_OF_SCOPE_EDGES: Record<string, OutOfScope> = {
     "pg_database.dattablespace -> pg_tablespace",
   ]),
   ...reason(PLANNER_OPTIONS, ["pg_attribute.attoptions"]),
-  ...reason(FOREIGN_OPTIONS, [
-    "pg_foreign_data_wrapper.fdwoptions",
-    "pg_foreign_server.srvoptions",
-    "pg_foreign_table.ftoptions",
-    "pg_attribute.attfdwoptions",
-  ]),
+  ...reason(FOREIGN_OPTIONS, ["pg_foreign_data_wrapper.fdwoptions", "pg_attribute.attfdwoptions"]),
   ...reason(LANGUAGES, ["pg_language.lanacl", "pg_transform.trflang -> pg_language"]),
   ...reason(COMMENTS, [
     "pg_description.classoid -> pg_class",

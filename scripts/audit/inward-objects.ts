@@ -8,6 +8,7 @@
  * security_invoker views are left out: they check the caller's own privileges on what they read.
  */
 import { revoke, script } from "../../sst/database/statements.js";
+import { referencedSchemas, stripComments } from "./opaque-text.js";
 import { finding, type AuditContext, type Finding } from "./types.js";
 
 // $1 Umami schema oid, $2 allowed role oids, $3 Umami schema name. The schema's relations come from their
@@ -19,6 +20,22 @@ const INWARD_OBJECTS_SQL = `
     SELECT d.objid AS oid FROM pg_catalog.pg_depend d
      WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = $1::oid
        AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'n'
+    UNION
+    -- A foreign table elsewhere over a table of Umami's schema, on a server that connects back to this database
+    -- (no host, a socket, loopback or the server's own address; no dbname or this one): it is that table.
+    SELECT ft.ftrelid FROM pg_catalog.pg_foreign_table ft
+      JOIN pg_catalog.pg_class fc ON fc.oid = ft.ftrelid
+      JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+      JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver
+      JOIN pg_catalog.pg_foreign_data_wrapper fw ON fw.oid = fs.srvfdw AND fw.fdwname = 'postgres_fdw'
+      CROSS JOIN LATERAL (SELECT
+        (SELECT pg_catalog.substr(o, 13) FROM pg_catalog.unnest(ft.ftoptions) o WHERE pg_catalog.starts_with(o, 'schema_name=')) AS remote_schema,
+        (SELECT pg_catalog.substr(o, 6) FROM pg_catalog.unnest(fs.srvoptions) o WHERE pg_catalog.starts_with(o, 'host=')) AS host,
+        (SELECT pg_catalog.substr(o, 8) FROM pg_catalog.unnest(fs.srvoptions) o WHERE pg_catalog.starts_with(o, 'dbname=')) AS dbname) x
+     WHERE COALESCE(x.remote_schema, fn.nspname) = $3
+       AND (x.dbname IS NULL OR x.dbname = pg_catalog.current_database())
+       AND (COALESCE(x.host, '') IN ('', 'localhost', '::1') OR x.host LIKE '/%' OR x.host LIKE '127.%'
+            OR x.host = pg_catalog.host(pg_catalog.inet_server_addr()))
   ), readers (oid, source, depth) AS (
     SELECT DISTINCT rw.ev_class, d.refobjid, 1
       FROM umami_rel u
@@ -76,6 +93,7 @@ const INWARD_OBJECTS_SQL = `
      WHERE p.prosecdef AND p.pronamespace <> $1::oid AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
   )
   SELECT o.otype, o.object, o.names, o.args, pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner)) AS owner, o.reads,
+         (SELECT p.prosrc FROM pg_catalog.pg_proc p WHERE o.acltype = 'f' AND p.oid = o.oid) AS source,
          ARRAY(SELECT 'PUBLIC' WHERE (CASE o.acltype WHEN 'f' THEN pg_catalog.has_function_privilege('public', o.oid, 'EXECUTE')
                                                     ELSE pg_catalog.has_table_privilege('public', o.oid, 'SELECT') END)
                                  AND (pg_catalog.has_schema_privilege('public', o.nsp, 'USAGE')
@@ -116,6 +134,8 @@ interface ReaderRow {
   args: string[] | null;
   owner: string;
   reads: string[];
+  /** A function's body: its "schema" read is confirmed on the text without comments. */
+  source: string | null;
   callers: string[];
   /** For a function: the views that call it (their readers call it without USAGE on its schema). */
   views: string[];
@@ -124,13 +144,21 @@ interface ReaderRow {
   grantee_names: (string | null)[];
 }
 
+/** A function's "schema" read dropped when only a comment names the schema (a comment reads nothing). */
+function withoutComments(r: ReaderRow, schema: string): ReaderRow {
+  const named = (x: string) => x.startsWith("schema ");
+  if (r.source === null || !r.reads.some(named)) return r;
+  if (referencedSchemas(stripComments(r.source), [schema]).length > 0) return r;
+  return { ...r, reads: r.reads.filter((x) => !named(x)) };
+}
+
 /** Views, materialized views and SECURITY DEFINER functions that let other roles read Umami's tables. */
 export async function auditInwardObjects(ctx: AuditContext): Promise<Finding[]> {
   const { spec } = ctx;
   const rows = ctx.schemaOid
-    ? (await ctx.query<ReaderRow>(INWARD_OBJECTS_SQL, [ctx.schemaOid, ctx.allowedOids, spec.schema])).filter(
-        (r) => r.callers.length > 0,
-      )
+    ? (await ctx.query<ReaderRow>(INWARD_OBJECTS_SQL, [ctx.schemaOid, ctx.allowedOids, spec.schema]))
+        .map((r) => withoutComments(r, spec.schema))
+        .filter((r) => r.callers.length > 0 && r.reads.length > 0)
     : [];
   const revokeAll = (r: ReaderRow) => {
     const privilege = r.otype === "FUNCTION" || r.otype === "PROCEDURE" ? "EXECUTE" : "SELECT";

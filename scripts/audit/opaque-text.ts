@@ -87,6 +87,9 @@ export function entrySchema(raw: string, user: string): string {
 const DYNAMIC_NAMES = String.raw`execute|crosstab\d*|crosstab_hash|connectby|dblink\w*|query_to_xml\w*|cursor_to_xml\w*|table_to_xml\w*|schema_to_xml\w*|database_to_xml\w*|ts_stat|ts_rewrite`;
 const DYNAMIC = new RegExp(String.raw`(?<![\p{L}\p{N}_$.])(${DYNAMIC_NAMES})(?![\p{L}\p{N}_$])`, "giu");
 
+/** A function name that is one of those entry points, as a POSIX pattern (a stored query records built-ins by oid only). */
+export const DYNAMIC_FUNCTION = String.raw`^(${DYNAMIC_NAMES})$`;
+
 /** The same entry points as a POSIX pattern for `~*` (SQL's coarse filter; `dynamicSql` decides). */
 export const DYNAMIC_PATTERN = String.raw`(^|[^[:alnum:]_$.])(${DYNAMIC_NAMES})([^[:alnum:]_$]|$)`;
 
@@ -96,7 +99,7 @@ export function dynamicSql(code: string): string[] {
 }
 
 /** `code` without comments; string literals and quoted identifiers kept. */
-function stripComments(code: string): string {
+export function stripComments(code: string): string {
   let out = "";
   let i = 0;
   while (i < code.length) {

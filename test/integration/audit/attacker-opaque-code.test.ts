@@ -59,6 +59,43 @@ describe("opaque-code", () => {
     }
   });
 
+  it("materialized views built with the built-in query_to_xml over Umami's table, the name spelled out or handed to format(), hand app_user its rows (pg_depend records neither); verify fails naming both; their DROPs close it", async () => {
+    await stage.run(
+      "admin",
+      `
+      CREATE MATERIALIZED VIEW public.site_xml AS
+        SELECT query_to_xml('SELECT name FROM umami.website', true, false, '') AS doc;
+      CREATE MATERIALIZED VIEW public.site_fmt AS
+        SELECT query_to_xml(format('SELECT name FROM %I.website', 'umami'), true, false, '') AS doc;
+      GRANT SELECT ON public.site_xml, public.site_fmt TO app_user`,
+    );
+    try {
+      for (const view of ["site_xml", "site_fmt"]) {
+        const [row] = await rows<{ doc: string }>(stage, "app", `SELECT doc::text FROM public.${view}`);
+        expect(row.doc).toContain(SECRET);
+      }
+      const before = await verifyCli(stage);
+      expect(before.code).toBe(1);
+      expect(before.finding(READERS)!.severity).toBe("pass"); // no dependency on any Umami table
+      expect(before.finding(CHECK)).toMatchObject({
+        severity: "fail",
+        objects: [
+          "materialized view public.site_xml (owner app_admin) — names schema umami, where umami_user creates objects",
+          "materialized view public.site_fmt (owner app_admin) — names schema umami, where umami_user creates objects",
+        ],
+      });
+      expect(await applyRemedy(stage, before.finding(CHECK)!.remedy, "admin")).toEqual([
+        'DROP MATERIALIZED VIEW "public"."site_xml";',
+        'DROP MATERIALIZED VIEW "public"."site_fmt";',
+      ]);
+      const after = await verifyCli(stage);
+      expect(after.finding(CHECK)!.severity).toBe("pass");
+      expect(after.code).toBe(0);
+    } finally {
+      await stage.run("admin", "DROP MATERIALIZED VIEW IF EXISTS public.site_xml, public.site_fmt");
+    }
+  });
+
   it("an administrator's function pinned to search_path umami runs umami_user's overload with the administrator's rights; the remedy's pinned path closes it", async () => {
     // The DBA's report over Umami's teams, which umami_user let the administrator read.
     await stage.run(

@@ -14,7 +14,7 @@ import { AUDIT_CLASSES, type AuditClass } from "../../../scripts/audit/classes.j
 import { withClient, type ConnectionSettings } from "../../../scripts/kernel/db.js";
 import { provisionStage } from "../../../scripts/flows/provision.js";
 import { createAuroraLikeAdmin } from "../../../scripts/local/sample-app.js";
-import { quoteIdent } from "../../../sst/database/quote.js";
+import { quoteIdent, quoteLiteral } from "../../../sst/database/quote.js";
 import { buildSpec, type UmamiDatabaseSpec } from "../../../sst/database/spec.js";
 import { stageSettings } from "../../../sst/stages.js";
 import { startTestServer, type TestServer } from "../../support/server.js";
@@ -423,6 +423,39 @@ const CASES: Partial<Record<AuditClass, Case[]>> = {
         ],
       ],
       remedyAs: "admin",
+    },
+    {
+      // The caller's temporary schema: an unqualified, quoted relation name under a path without pg_temp last.
+      check: "inward: opaque code that runs with other roles' rights",
+      setup: [
+        [
+          "admin",
+          `CREATE TABLE ${qualified(APP, "Tally 2024")} (n integer);
+           CREATE FUNCTION ${qualified(APP, `Count "it"`)}() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+             SET search_path = ${q(APP)} AS $f$ SELECT count(*) FROM ${q("Tally 2024")} $f$;
+           GRANT EXECUTE ON FUNCTION ${qualified(APP, `Count "it"`)}() TO ${q(READER)}`,
+        ],
+      ],
+      remedyAs: "admin",
+      teardown: [
+        ["admin", `DROP FUNCTION ${qualified(APP, `Count "it"`)}(); DROP TABLE ${qualified(APP, "Tally 2024")}`],
+      ],
+    },
+  ],
+  "foreign-logins": [
+    {
+      check: "inward: user mappings that log in as an administrator",
+      setup: [
+        ["superuser", `CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA public`],
+        [
+          "superuser",
+          `CREATE SERVER ${q(`Loop "back"`)} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1');
+           ALTER SERVER ${q(`Loop "back"`)} OWNER TO ${q(ADMIN)};
+           CREATE USER MAPPING FOR PUBLIC SERVER ${q(`Loop "back"`)} OPTIONS (user ${quoteLiteral(ADMIN)}, password 'x')`,
+        ],
+      ],
+      remedyAs: "admin",
+      teardown: [["superuser", `DROP SERVER ${q(`Loop "back"`)}`]],
     },
   ],
   "live-effects": [
