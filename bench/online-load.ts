@@ -363,29 +363,46 @@ export async function startTracker(
 
 /** ACCESS EXCLUSIVE time per tracker table, held or awaited, as the sampler saw it. */
 export interface LockSampler {
-  /** Stops sampling; returns ms per table (tables never seen are 0) and the number of samples. */
-  stop(): Promise<{ ms: Record<string, number>; samples: number; intervalMs: number }>;
+  /**
+   * Stops sampling; returns ms per table (tables never seen are 0), the same time per table and holder (the
+   * session's backend type, or its application name for a client: "autovacuum worker", "umami-db", …; waiting
+   * requests count for the session that waits), and the number of samples.
+   */
+  stop(): Promise<{
+    ms: Record<string, number>;
+    byHolder: Record<string, Record<string, number>>;
+    samples: number;
+    intervalMs: number;
+  }>;
 }
 
 /** Samples pg_locks every `intervalMs` for AccessExclusiveLock (granted or not) on the tracker tables of `schema`. */
 export async function startLockSampler(settings: ConnectionSettings, intervalMs = 5): Promise<LockSampler> {
   const client = await connect({ ...settings, applicationName: "umami-db lock sampler" });
   const ms: Record<string, number> = Object.fromEntries(TRACKER_TABLES.map((t) => [t, 0]));
+  const byHolder: Record<string, Record<string, number>> = Object.fromEntries(TRACKER_TABLES.map((t) => [t, {}]));
   let samples = 0;
   let running = true;
   const loop = (async () => {
     let last = performance.now();
     while (running) {
-      const { rows } = await client.query<{ relname: string }>(
-        `SELECT DISTINCT c.relname::text AS relname
+      const { rows } = await client.query<{ relname: string; holders: string[] }>(
+        `SELECT c.relname::text AS relname,
+                pg_catalog.array_agg(DISTINCT CASE WHEN a.backend_type = 'client backend'
+                  THEN COALESCE(NULLIF(a.application_name, ''), 'client') ELSE COALESCE(a.backend_type, '?') END) AS holders
            FROM pg_catalog.pg_locks l
            JOIN pg_catalog.pg_class c ON c.oid = l.relation
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE l.mode = 'AccessExclusiveLock' AND l.locktype = 'relation' AND n.nspname = $1 AND c.relname = ANY($2::text[])`,
+           LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+          WHERE l.mode = 'AccessExclusiveLock' AND l.locktype = 'relation' AND n.nspname = $1 AND c.relname = ANY($2::text[])
+          GROUP BY c.relname`,
         [settings.schema, TRACKER_TABLES],
       );
       const now = performance.now();
-      for (const r of rows) ms[r.relname] += now - last;
+      for (const r of rows) {
+        ms[r.relname] += now - last;
+        for (const holder of r.holders) byHolder[r.relname][holder] = (byHolder[r.relname][holder] ?? 0) + now - last;
+      }
       last = now;
       samples++;
       await new Promise((r) => setTimeout(r, intervalMs));
@@ -396,7 +413,7 @@ export async function startLockSampler(settings: ConnectionSettings, intervalMs 
       running = false;
       await loop;
       await client.end().catch(() => undefined);
-      return { ms, samples, intervalMs };
+      return { ms, byHolder, samples, intervalMs };
     },
   };
 }

@@ -42,6 +42,16 @@ const out = (line: string) => {
 };
 
 /** Inserts whose scheduled start falls in [from, to), summarised. */
+/** Who held or awaited the online time, when anyone but the tool did: " (autovacuum worker 1000 ms, …)". */
+function holders(byHolder: Record<string, number>): string {
+  const entries = Object.entries(byHolder).filter(([, ms]) => ms >= 1);
+  if (entries.length === 0 || entries.every(([who]) => who.startsWith("umami-db"))) return "";
+  return ` (online: ${entries
+    .sort((a, b) => b[1] - a[1])
+    .map(([who, ms]) => `${who} ${Math.round(ms)} ms`)
+    .join(", ")})`;
+}
+
 function window(inserts: TrackedInsert[], from: number, to: number) {
   const inside = inserts.filter((e) => e.at >= from && e.at < to);
   const latencies = inside.map((e) => e.latencyMs).sort((a, b) => a - b);
@@ -135,7 +145,7 @@ async function main() {
     out("ACCESS EXCLUSIVE held or awaited (pg_locks every 5 ms):");
     for (const t of TRACKER_TABLES)
       out(
-        `  ${t.padEnd(14)} online ${String(Math.round(onlineLocks.ms[t])).padStart(7)} ms   offline ${String(Math.round(offlineLocks.ms[t])).padStart(7)} ms`,
+        `  ${t.padEnd(14)} online ${String(Math.round(onlineLocks.ms[t])).padStart(7)} ms   offline ${String(Math.round(offlineLocks.ms[t])).padStart(7)} ms${holders(onlineLocks.byHolder[t])}`,
       );
     out(
       `inserts: online ${onlineInserts.length} (${onlineLost} lost, ${onlineInserts.filter((e) => !e.ok).length} failed); offline ${offlineInserts.length} (${offlineLost} lost, ${offlineInserts.filter((e) => !e.ok).length} failed)`,
