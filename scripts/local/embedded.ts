@@ -1,8 +1,9 @@
 /**
  * An embedded PostgreSQL 15 for `umami-db local`, the tests and the benchmarks: PostgreSQL's own programs from npm
  * (pg-binaries.ts) run here — initdb (or a copy of the kept initdb template, initdb-template.ts), then the
- * server — on a random free port, with a temporary data directory removed on stop unless kept. Every program is started by this module, so a program that cannot start is one
- * line naming the cause, never an unhandled 'error' event; nothing is left in the temporary directory.
+ * server — on a random free port, with a temporary data directory removed on stop unless kept. Every program is
+ * started by this module, so a program that cannot start is one line naming the cause, never an unhandled 'error'
+ * event; nothing is left in the temporary directory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
