@@ -228,19 +228,7 @@ export async function startTracker(
               "Berlin",
             ]);
           }
-          const cols = [
-            "event_id",
-            "website_id",
-            "session_id",
-            "url_path",
-            "url_query",
-            "referrer_path",
-            "referrer_query",
-            "referrer_domain",
-            "page_title",
-            "event_type",
-            "event_name",
-          ];
+          const cols = EVENT_COLUMNS_210.filter((c) => c !== "created_at");
           await client.query(prismaCreate(schema, "website_event", cols, EVENT_COLUMNS_210), [
             eventId,
             website,
