@@ -86,7 +86,7 @@ function bestLocale(): Promise<string> {
   return messagesLocale;
 }
 
-/** The initdb template for this server, or undefined when there can be none (caching off, programs unreadable). */
+/** The initdb template for this server, or undefined when there can be none (caching off, no home directory). */
 function cachedTemplate(
   binaries: PgBinaries,
   key: string[],
